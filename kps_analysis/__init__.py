@@ -1,0 +1,8 @@
+"""kps-analysis: capacity and production planning (KPS) for Swedish specialised care.
+
+The package holds pure, vectorised functions over long-format pandas frames (one row
+per ``clinic`` and ``period``); the notebooks in ``notebooks/`` only load, call and
+show.  See ``README.md`` and ``../shared/DESIGN.md`` for the public API.
+"""
+
+__version__ = "0.1.0"
