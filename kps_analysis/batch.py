@@ -1,0 +1,466 @@
+"""The batch runner: one papermill run of the clinic report per clinic, HTML export,
+``index.html`` and ``manifest.json``.
+
+This is the only module that knows about papermill and nbconvert. It passes only
+identifiers and paths to a notebook; the notebook loads parameters and data through
+the same loader an interactive user calls.
+
+Layout of one run (see DESIGN.md section 5)::
+
+    <out>/<run-id>/index.html
+    <out>/<run-id>/manifest.json
+    <out>/<run-id>/<clinic-id>/report.html, report.ipynb, tables/*.csv, plan.xlsx
+    <out>/<run-id>/region/overview.html
+
+A run is written into ``<out>/.<run-id>.partial`` and renamed into place when done, so
+an interrupted run never leaves a half-written folder that looks complete, and a
+previous run's folder is never touched.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import html
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pandas as pd
+
+from . import __version__
+from .report import add_table_of_contents, format_count, label
+
+__all__ = [
+    "ClinicResult",
+    "RunResult",
+    "ConfigurationError",
+    "project_root",
+    "run",
+    "run_clinic",
+    "render_html",
+    "write_index",
+]
+
+HEADLINE_COLUMNS = (
+    "queue_production_ratio_weeks",
+    "share_over_90_days",
+    "projected_breaches_12w",
+    "capacity_gap_12w",
+    "purchase_need_12w",
+    "purchase_cost_12w",
+    "escalation",
+)
+
+
+class ConfigurationError(Exception):
+    """A usage or configuration error that stops the whole run (exit status 2)."""
+
+
+@dataclass
+class ClinicResult:
+    """Outcome of one clinic's run."""
+
+    clinic_id: str
+    status: str  # "ok" | "failed"
+    seconds: float = 0.0
+    name: str = ""
+    error: str | None = None
+    summary: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """Outcome of a batch run."""
+
+    run_id: str
+    run_dir: Path
+    results: list[ClinicResult]
+
+    @property
+    def failed(self) -> list[ClinicResult]:
+        return [r for r in self.results if r.status != "ok"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def project_root() -> Path:
+    """The folder holding ``notebooks/`` and ``parameters/``.
+
+    The current directory when it has a ``notebooks/clinic_report.ipynb``, otherwise the
+    checkout the package was installed from (editable install).
+    """
+    here = Path.cwd()
+    if (here / "notebooks" / "clinic_report.ipynb").exists():
+        return here
+    return Path(__file__).resolve().parent.parent
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _new_run_id(out_root: Path) -> str:
+    base = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_id, n = base, 1
+    while (out_root / run_id).exists() or (out_root / f".{run_id}.partial").exists():
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
+
+
+def _clean_for_report(nb) -> None:
+    """Drop stderr streams (warnings belong in the data-quality section) in place."""
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [
+                o for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
+
+
+def render_html(notebook_path: Path, html_path: Path, *, title: str | None = None,
+                language: str = "sv") -> Path:
+    """Render an executed notebook to a self-contained HTML report without code.
+
+    Uses the ``kps_report`` template (the JupyterLab look without any script from a
+    CDN), inlines images (matplotlib outputs are already base64 PNG), hides inputs and
+    prompts, and adds a table of contents. Written atomically.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from .report import atomic_path
+
+    nb = nbformat.read(notebook_path, as_version=4)
+    _clean_for_report(nb)
+    if title:
+        nb.metadata["title"] = title
+    exporter = HTMLExporter(
+        template_name="kps_report",
+        extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+    )
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.embed_images = True
+    body, _ = exporter.from_notebook_node(nb, resources={"language_code": language})
+    body = add_table_of_contents(body, title=label("contents", language))
+    with atomic_path(html_path) as tmp:
+        tmp.write_text(body, encoding="utf-8")
+    return html_path
+
+
+def run_clinic(job: dict) -> ClinicResult:
+    """Run the report notebook for one clinic (in a worker process) and render it.
+
+    ``job`` holds only identifiers and paths: ``clinic_id``, ``name``, ``notebook``,
+    ``clinic_dir``, ``parameters_dir``, ``data_dir``, ``run_id``, ``timeout_seconds``,
+    ``language``. Never raises: a failure is returned as ``status="failed"`` with the
+    error text; the executed notebook is kept for diagnosis.
+    """
+    import papermill as pm
+
+    start = time.perf_counter()
+    clinic_dir = Path(job["clinic_dir"])
+    clinic_dir.mkdir(parents=True, exist_ok=True)
+    executed = clinic_dir / "report.ipynb"
+    error = None
+    try:
+        pm.execute_notebook(
+            job["notebook"],
+            str(executed),
+            parameters={
+                "clinic_id": job["clinic_id"],
+                "parameters_dir": job["parameters_dir"],
+                "data_dir": job["data_dir"],
+                "output_dir": str(clinic_dir),
+                "run_id": job["run_id"],
+            },
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            cwd=str(clinic_dir),
+            execution_timeout=job.get("timeout_seconds"),
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure of one clinic is reported, not raised
+        error = _describe_error(exc)
+    if executed.exists():
+        try:
+            render_html(executed, clinic_dir / "report.html",
+                        title=f"{job.get('name') or job['clinic_id']}", language=job.get("language", "sv"))
+        except Exception as exc:  # noqa: BLE001
+            error = error or f"HTML export failed: {exc}"
+    summary = {}
+    summary_path = clinic_dir / "tables" / "summary.csv"
+    if error is None and summary_path.exists():
+        summary = pd.read_csv(summary_path).iloc[0].to_dict()
+    return ClinicResult(
+        clinic_id=job["clinic_id"],
+        status="ok" if error is None else "failed",
+        seconds=round(time.perf_counter() - start, 2),
+        name=job.get("name", ""),
+        error=error,
+        summary=summary,
+    )
+
+
+def _describe_error(exc: Exception) -> str:
+    """A one-line description of a notebook failure (the user-facing error, not a trace)."""
+    ename = getattr(exc, "ename", None)
+    evalue = getattr(exc, "evalue", None)
+    if ename:
+        return f"{ename}: {evalue}"
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def _failed(clinic_id: str, name: str, error: str) -> ClinicResult:
+    return ClinicResult(clinic_id=clinic_id, status="failed", name=name, error=error)
+
+
+def run(
+    *,
+    clinics: Sequence[str] | None = None,
+    data_dir: str | os.PathLike | None = None,
+    parameters_dir: str | os.PathLike = "parameters",
+    out_dir: str | os.PathLike = "outputs",
+    workers: int | None = None,
+    notebook: str | os.PathLike | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Run the clinic report for every (or the given) clinic and write one run folder.
+
+    Parameters
+    ----------
+    clinics : sequence of str, optional
+        Clinic ids (file stems in ``parameters/clinics``); all when omitted.
+    data_dir : path, optional
+        Folder with the clinics' input files. Omitted: the embedded synthetic demo data,
+        generated into ``<out_dir>/demo-data`` when missing or stale.
+    parameters_dir : path
+        Folder with ``defaults.yaml`` and ``clinics/``.
+    out_dir : path
+        The run folder is created under it.
+    workers : int, optional
+        Clinics run in parallel [processes]; default: number of CPUs.
+    notebook : path, optional
+        Report template; default ``notebooks/clinic_report.ipynb``.
+    progress : callable, optional
+        Called with one line of text per finished clinic.
+
+    Returns
+    -------
+    RunResult
+        ``exit_code`` 0 when every clinic succeeded, 1 otherwise.
+
+    Raises
+    ------
+    ConfigurationError
+        For a usage or configuration error: nothing is run.
+    """
+    from .parameters import ParameterError, list_clinics, load_parameters
+
+    progress = progress or (lambda line: None)
+    root = project_root()
+    parameters_dir = Path(parameters_dir).resolve()
+    out_root = Path(out_dir).resolve()
+    notebook = Path(notebook) if notebook else root / "notebooks" / "clinic_report.ipynb"
+    if not notebook.exists():
+        raise ConfigurationError(f"report notebook not found: {notebook}")
+    if not (parameters_dir / "defaults.yaml").exists():
+        raise ConfigurationError(f"{parameters_dir / 'defaults.yaml'}: parameter defaults not found")
+    available = list_clinics(parameters_dir)
+    if clinics:
+        unknown = [c for c in clinics if c not in available]
+        if unknown:
+            raise ConfigurationError(
+                f"unknown clinic id(s) {', '.join(unknown)}; clinics in "
+                f"{parameters_dir / 'clinics'}: {', '.join(available) or 'none'}")
+        selected = list(dict.fromkeys(clinics))
+    else:
+        selected = available
+    if not selected:
+        raise ConfigurationError(f"no clinic parameter files in {parameters_dir / 'clinics'}")
+
+    if data_dir is None:
+        from .demo import ensure_demo_data
+
+        data_dir = ensure_demo_data(out_root / "demo-data")
+    data_dir = Path(data_dir).resolve()
+    if not data_dir.is_dir():
+        raise ConfigurationError(f"data folder not found: {data_dir}")
+
+    out_root.mkdir(parents=True, exist_ok=True)
+    run_id = _new_run_id(out_root)
+    partial = out_root / f".{run_id}.partial"
+    partial.mkdir()
+    started = datetime.now(timezone.utc)
+
+    # Validate every clinic's parameters before any kernel starts.
+    jobs, results, param_info, inputs = [], [], {}, {}
+    for clinic_id in selected:
+        try:
+            params = load_parameters(clinic_id, parameters_dir)
+        except ParameterError as exc:
+            results.append(_failed(clinic_id, "", str(exc)))
+            progress(f"{clinic_id}: failed before start: {exc}")
+            continue
+        param_info[clinic_id] = {
+            "hash": params.hash,
+            "files": {str(p): _sha256(Path(p)) for p in params.source_files},
+        }
+        for rel in params.data.to_dict().values():
+            path = data_dir / rel
+            if path.is_file():
+                inputs[str(path)] = _sha256(path)
+        jobs.append({
+            "clinic_id": clinic_id,
+            "name": params.name,
+            "notebook": str(notebook),
+            "clinic_dir": str(partial / clinic_id),
+            "parameters_dir": str(parameters_dir),
+            "data_dir": str(data_dir),
+            "run_id": run_id,
+            "timeout_seconds": int(params.timeout_minutes * 60),
+            "language": params.language,
+        })
+
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    done = len(results)
+    total = len(selected)
+    if jobs:
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+            futures = {pool.submit(run_clinic, job): job for job in jobs}
+            for fut in cf.as_completed(futures):
+                job = futures[fut]
+                try:
+                    res = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a crashed worker fails one clinic
+                    res = _failed(job["clinic_id"], job["name"], _describe_error(exc))
+                results.append(res)
+                done += 1
+                state = "ok" if res.status == "ok" else f"FAILED: {res.error}"
+                progress(f"[{done}/{total}] {res.clinic_id} {state} ({res.seconds:.1f} s)")
+
+    order = {c: i for i, c in enumerate(selected)}
+    results.sort(key=lambda r: order[r.clinic_id])
+    finished = datetime.now(timezone.utc)
+    manifest = {
+        "run_id": run_id,
+        "package": "kps-analysis",
+        "package_version": __version__,
+        "git_commit": _git_commit(root),
+        "started": started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "data_dir": str(data_dir),
+        "parameters_dir": str(parameters_dir),
+        "parameters": param_info,
+        "inputs": inputs,
+        "clinics": {r.clinic_id: {"status": r.status, "seconds": r.seconds, "error": r.error}
+                    for r in results},
+        "status": "complete",
+    }
+    write_index(partial, run_id, results, language=_language(parameters_dir))
+    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
+                                           encoding="utf-8")
+    final = out_root / run_id
+    os.replace(partial, final)
+    return RunResult(run_id=run_id, run_dir=final, results=results)
+
+
+def _language(parameters_dir: Path) -> str:
+    try:
+        import yaml
+
+        return (yaml.safe_load((parameters_dir / "defaults.yaml").read_text(encoding="utf-8"))
+                or {}).get("language", "sv")
+    except Exception:  # noqa: BLE001 - the index falls back to Swedish
+        return "sv"
+
+
+def _headline_cell(key: str, value, language: str) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if key == "escalation":
+        return f'<span class="status-{html.escape(str(value))}">{html.escape(str(value))}</span>'
+    if key == "share_over_90_days":
+        return format_count(100 * float(value), language=language, decimals=1) + " %"
+    if key == "queue_production_ratio_weeks":
+        return format_count(float(value), language=language, decimals=1)
+    return format_count(float(value), language=language)
+
+
+def write_index(run_dir: Path, run_id: str, results: Sequence[ClinicResult], *,
+                language: str = "sv") -> Path:
+    """Write ``index.html``: every clinic with its status, headline figures and a link.
+
+    Self-contained (inline style only, no script), so it opens offline.
+    """
+    from .report import atomic_path
+
+    rows = []
+    for r in results:
+        link = (f'<a href="{html.escape(r.clinic_id)}/report.html">{html.escape(r.name or r.clinic_id)}</a>'
+                if (run_dir / r.clinic_id / "report.html").exists()
+                else html.escape(r.name or r.clinic_id))
+        status = label("ok" if r.status == "ok" else "failed", language)
+        cells = "".join(f"<td>{_headline_cell(k, r.summary.get(k), language)}</td>" for k in HEADLINE_COLUMNS)
+        err = f'<div class="err">{html.escape(r.error)}</div>' if r.error else ""
+        rows.append(f'<tr class="{r.status}"><td>{link}{err}</td><td><code>{html.escape(r.clinic_id)}</code></td>'
+                    f"<td>{status}</td>{cells}</tr>")
+    head = "".join(f"<th>{html.escape(label(k, language))}</th>" for k in HEADLINE_COLUMNS)
+    n_failed = sum(r.status != "ok" for r in results)
+    overview = ""
+    if (run_dir / "region" / "overview.html").exists():
+        overview = f'<p><a href="region/overview.html">{label("region_overview", language)}</a></p>'
+    page = f"""<!DOCTYPE html>
+<html lang="{language}"><head><meta charset="utf-8">
+<title>{label('run_title', language)} {html.escape(run_id)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #bbb; padding: 4px 8px; text-align: left; }}
+tr.failed td {{ background: #f8cfcf; }} .err {{ font-size: 85%; color: #700; }}
+.status-green {{ background: #d7f0d7; }} .status-yellow {{ background: #fff1b8; }} .status-red {{ background: #f8cfcf; }}
+</style></head><body>
+<h1>{label('run_title', language)} {html.escape(run_id)}</h1>
+<p>{len(results) - n_failed} / {len(results)} {label('ok', language)}{'' if not n_failed else f', {n_failed} ' + label('failed', language)}.</p>
+{overview}
+<table><thead><tr><th>{label('clinic', language)}</th><th>id</th><th>{label('status', language)}</th>{head}</tr></thead>
+<tbody>{''.join(rows)}</tbody></table>
+<p><small>kps-analysis {__version__} · <a href="manifest.json">manifest.json</a></small></p>
+</body></html>
+"""
+    path = run_dir / "index.html"
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return path
+
+
+def result_table(results: Sequence[ClinicResult]) -> pd.DataFrame:
+    """The run's results as a frame (one row per clinic), e.g. for printing."""
+    return pd.DataFrame([asdict(r) | {"summary": None} for r in results]).drop(columns="summary")

@@ -1,0 +1,142 @@
+"""The ``kps`` command line: ``run``, ``validate``, ``demo``, ``list``.
+
+Exit status: 0 success, 1 when any clinic (or input) failed, 2 for a usage or
+configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kps", description="kps-analysis: capacity and production planning")
+    p.add_argument("--version", action="version", version=f"kps-analysis {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run the clinic reports (default: every clinic on the demo data)")
+    r.add_argument("--clinic", action="append", metavar="ID", help="clinic id (repeatable); default all")
+    r.add_argument("--data", metavar="DIR", help="input data folder; default: the synthetic demo data")
+    r.add_argument("--parameters", metavar="DIR", default="parameters", help="parameter folder")
+    r.add_argument("--out", metavar="DIR", default="outputs", help="the run folder is created under DIR")
+    r.add_argument("--workers", type=int, metavar="N", help="clinics in parallel; default: number of CPUs")
+
+    v = sub.add_parser("validate", help="check parameters and input data; runs nothing")
+    v.add_argument("--data", metavar="DIR", help="input data folder; default: the synthetic demo data")
+    v.add_argument("--parameters", metavar="DIR", default="parameters", help="parameter folder")
+    v.add_argument("files", nargs="*", metavar="FILE", help="weekly/monthly data files to check on their own")
+
+    d = sub.add_parser("demo", help="write the synthetic demo data")
+    d.add_argument("--out", metavar="DIR", default="outputs/demo-data", help="target folder")
+
+    lst = sub.add_parser("list", help="list the clinics found in the parameter folder")
+    lst.add_argument("--parameters", metavar="DIR", default="parameters", help="parameter folder")
+    return p
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def cmd_run(args) -> int:
+    from .batch import ConfigurationError, run
+
+    if args.workers is not None and args.workers < 1:
+        _err("kps run: --workers must be at least 1")
+        return 2
+    try:
+        result = run(
+            clinics=args.clinic, data_dir=args.data, parameters_dir=args.parameters,
+            out_dir=args.out, workers=args.workers, progress=_err,
+        )
+    except ConfigurationError as exc:
+        _err(f"kps run: {exc}")
+        return 2
+    for r in result.failed:
+        _err(f"failed: {r.clinic_id}: {r.error}")
+    ok = len(result.results) - len(result.failed)
+    print(f"{ok}/{len(result.results)} clinics ok. Report index: {result.run_dir / 'index.html'}")
+    return result.exit_code
+
+
+def cmd_validate(args) -> int:
+    from .data import DataError, load_clinic_data, read_weekly, validate
+    from .parameters import ParameterError, list_clinics, load_parameters
+
+    status = 0
+    for f in args.files:
+        try:
+            frame = read_weekly(f)
+            findings = validate(frame, source=f)
+        except DataError as exc:
+            _err(f"error: {exc}")
+            status = 1
+            continue
+        status = max(status, _print_findings(f, findings, len(frame)))
+    if args.files and args.data is None:
+        return status
+
+    params_dir = Path(args.parameters)
+    if not (params_dir / "defaults.yaml").exists():
+        _err(f"kps validate: {params_dir / 'defaults.yaml'}: parameter defaults not found")
+        return 2
+    if args.data is None:
+        from .demo import ensure_demo_data
+
+        data_dir = ensure_demo_data(Path("outputs") / "demo-data")
+    else:
+        data_dir = Path(args.data)
+    for clinic_id in list_clinics(params_dir):
+        try:
+            params = load_parameters(clinic_id, params_dir)
+            data = load_clinic_data(params.data.to_dict(), data_dir, clinic=clinic_id)
+            findings = validate(data.weekly, source=clinic_id)
+        except (ParameterError, DataError) as exc:
+            _err(f"error: {clinic_id}: {exc}")
+            status = 1
+            continue
+        status = max(status, _print_findings(clinic_id, findings, len(data.weekly)))
+    return status
+
+
+def _print_findings(source, findings, n_rows: int) -> int:
+    errors = findings[findings["severity"] == "error"] if len(findings) else findings
+    print(f"{source}: {n_rows} rows, {len(errors)} errors, {len(findings) - len(errors)} warnings")
+    for row in findings.itertuples(index=False):
+        where = " ".join(str(x) for x in (row.clinic, row.period, row.column) if x is not None and x == x)
+        print(f"  {row.severity}: {where}: {row.message}")
+    return 1 if len(errors) else 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import ensure_demo_data
+
+    out = ensure_demo_data(Path(args.out))
+    print(f"Synthetic demo data written to {out}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from .parameters import ParameterError, list_clinics, load_parameters
+
+    params_dir = Path(args.parameters)
+    if not (params_dir / "clinics").is_dir():
+        _err(f"kps list: {params_dir / 'clinics'}: folder not found")
+        return 2
+    for clinic_id in list_clinics(params_dir):
+        try:
+            name = load_parameters(clinic_id, params_dir).name
+        except ParameterError as exc:
+            name = f"(invalid: {exc})"
+        print(f"{clinic_id}\t{name}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``kps`` and ``python -m kps_analysis``; returns the exit status."""
+    args = _parser().parse_args(argv)
+    return {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "list": cmd_list}[args.command](args)

@@ -1,0 +1,444 @@
+"""Report helpers: labels (Swedish default, English), number formatting, small-number
+suppression, provenance, table of contents, and atomic writing of result tables.
+
+This module and :mod:`kps_analysis.batch` are the only places that write files for a
+report; every writer here is atomic (write to a temporary file in the same folder,
+then ``os.replace``), so an interrupted run never leaves a half-written table over a
+good one.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "LABELS",
+    "label",
+    "measure_label",
+    "format_count",
+    "suppress_small",
+    "atomic_path",
+    "write_table",
+    "write_excel",
+    "provenance_markdown",
+    "add_table_of_contents",
+]
+
+#: Labels used in reports, keyed by identifier, per language ("sv" default, "en").
+LABELS: dict[str, dict[str, str]] = {
+    # measures (canonical column names)
+    "referrals_in": {"sv": "Remisser in", "en": "Referrals in"},
+    "referrals_forwarded": {"sv": "Vidarebefordrade remisser", "en": "Referrals forwarded"},
+    "removals_new_visit_other": {"sv": "Avförda ur nybesökskö", "en": "Other removals, first-visit queue"},
+    "new_visits": {"sv": "Nybesök", "en": "New visits"},
+    "return_visits": {"sv": "Återbesök", "en": "Return visits"},
+    "emergency_visits": {"sv": "Akuta besök", "en": "Emergency visits"},
+    "treatment_decisions": {"sv": "Behandlingsbeslut", "en": "Decisions to treat"},
+    "removals_treatment_other": {"sv": "Avförda ur behandlingskö", "en": "Other removals, treatment queue"},
+    "operations_elective": {"sv": "Elektiva operationer", "en": "Elective operations"},
+    "operations_acute": {"sv": "Akuta operationer", "en": "Acute operations"},
+    "bed_days": {"sv": "Vårddagar", "en": "Bed days"},
+    "queue_new_visit": {"sv": "Väntande nybesök", "en": "Waiting for first visit"},
+    "queue_treatment": {"sv": "Väntande behandling", "en": "Waiting for treatment"},
+    "queue_return_unbooked": {"sv": "Ej bokade återbesök", "en": "Unbooked return visits"},
+    "waiting_over_90_new_visit": {"sv": "Väntat över 90 dagar, nybesök", "en": "Waited over 90 days, first visit"},
+    "waiting_over_90_treatment": {"sv": "Väntat över 90 dagar, behandling", "en": "Waited over 90 days, treatment"},
+    "purchased_new_visits": {"sv": "Köpt vård, nybesök", "en": "Purchased first visits"},
+    "purchased_operations": {"sv": "Köpt vård, operationer", "en": "Purchased operations"},
+    "planned_new_visits": {"sv": "Planerade nybesök", "en": "Planned new visits"},
+    "planned_operations": {"sv": "Planerade operationer", "en": "Planned operations"},
+    "no_shows": {"sv": "Uteblivna besök", "en": "No-shows"},
+    "available_slots": {"sv": "Lediga tider", "en": "Available slots"},
+    # words and headings
+    "clinic": {"sv": "Klinik", "en": "Clinic"},
+    "week": {"sv": "Vecka", "en": "Week"},
+    "month": {"sv": "Månad", "en": "Month"},
+    "year": {"sv": "År", "en": "Year"},
+    "status": {"sv": "Status", "en": "Status"},
+    "ok": {"sv": "klar", "en": "done"},
+    "failed": {"sv": "misslyckades", "en": "failed"},
+    "report": {"sv": "Rapport", "en": "Report"},
+    "region_overview": {"sv": "Regionöversikt", "en": "Region overview"},
+    "run_title": {"sv": "KPS-körning", "en": "KPS run"},
+    "suppressed": {"sv": "<{limit}", "en": "<{limit}"},
+    "queue_production_ratio_weeks": {"sv": "Köproduktionskvot (veckor)", "en": "Queue-to-production ratio (weeks)"},
+    "share_over_90_days": {"sv": "Andel väntat över 90 dagar", "en": "Share waited over 90 days"},
+    "projected_breaches_12w": {"sv": "Beräknat antal över 90 dagar om 12 veckor", "en": "Projected over 90 days in 12 weeks"},
+    "capacity_gap_12w": {"sv": "Kapacitetsglapp 12 veckor", "en": "Capacity gap, 12 weeks"},
+    "purchase_need_12w": {"sv": "Köpbehov 12 veckor", "en": "Purchase need, 12 weeks"},
+    "purchase_cost_12w": {"sv": "Kostnad köpt vård 12 veckor (kr)", "en": "Purchase cost, 12 weeks (SEK)"},
+    "escalation": {"sv": "Eskalering", "en": "Escalation"},
+    "error": {"sv": "Fel", "en": "Error"},
+    "provenance": {"sv": "Om rapporten", "en": "About this report"},
+    "contents": {"sv": "Innehåll", "en": "Contents"},
+}
+
+
+def label(key: str, language: str = "sv") -> str:
+    """Return the report label of ``key`` in ``language``.
+
+    Unknown keys are returned unchanged, so a new measure never breaks a report.
+
+    Parameters
+    ----------
+    key : str
+        Identifier, e.g. a canonical measure name.
+    language : {"sv", "en"}
+        Report language.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> label("new_visits")
+    'Nybesök'
+    >>> label("new_visits", "en")
+    'New visits'
+    """
+    if language not in ("sv", "en"):
+        raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
+    entry = LABELS.get(key)
+    if entry is None:
+        return key
+    return entry.get(language, entry["sv"])
+
+
+def measure_label(columns: Iterable[str], language: str = "sv") -> dict[str, str]:
+    """Mapping ``column -> label`` for renaming a table's columns for a report.
+
+    Examples
+    --------
+    >>> measure_label(["clinic", "new_visits"])
+    {'clinic': 'Klinik', 'new_visits': 'Nybesök'}
+    """
+    return {c: label(c, language) for c in columns}
+
+
+def format_count(value: float, *, language: str = "sv", decimals: int = 0) -> str:
+    """Format a number the Swedish way (space as thousands separator, decimal comma).
+
+    Parameters
+    ----------
+    value : float
+        The number [any unit].
+    language : {"sv", "en"}
+        "sv" gives ``12 345,6``; "en" gives ``12,345.6``.
+    decimals : int
+        Decimals shown.
+
+    Examples
+    --------
+    >>> format_count(12345.678, decimals=1) == "12\\u00a0345,7"  # non-breaking space
+    True
+    >>> format_count(12345.678, language="en", decimals=1)
+    '12,345.7'
+    >>> format_count(float("nan"))
+    '–'
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    if language == "sv":
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return text
+
+
+def suppress_small(
+    table: pd.DataFrame, columns: Iterable[str], *, limit: int = 5, language: str = "sv"
+) -> pd.DataFrame:
+    """Replace counts below ``limit`` (but above zero) by the text ``"<limit"``.
+
+    Small counts in shared reports can identify patients; this is the usual
+    statistical-disclosure rule (Socialstyrelsen suppresses counts below 5). Zeros are
+    shown, since a zero reveals nobody. The input is not modified.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Table to be shown.
+    columns : iterable of str
+        Count columns to suppress [patients].
+    limit : int
+        Counts ``0 < x < limit`` are suppressed [patients]. ``limit=0`` disables.
+
+    Returns
+    -------
+    DataFrame
+        A copy with the suppressed columns as text.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"clinic": ["a", "b", "c"], "n": [0, 3, 12]})
+    >>> suppress_small(t, ["n"])["n"].tolist()
+    ['0', '<5', '12']
+    """
+    out = table.copy()
+    if limit <= 0:
+        return out
+    for col in columns:
+        values = pd.to_numeric(out[col], errors="coerce")
+        small = (values > 0) & (values < limit)
+        text = values.map(lambda v: format_count(v, language=language))
+        out[col] = text.where(~small, label("suppressed", language).format(limit=limit))
+    return out
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Context manager yielding a temporary path that replaces ``path`` on success.
+
+    The temporary file lives in the same folder, so the final ``os.replace`` is atomic
+    on POSIX and Windows: readers see either the old file or the complete new one.
+    On an exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``table`` as a UTF-8 CSV (comma separated, decimal point) atomically.
+
+    Periods are written as their ISO label (``2024-W05`` for weeks, ``2024-05`` for
+    months), so that the file reads back with :func:`kps_analysis.data.read_weekly`.
+    """
+    out = table.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.PeriodDtype):
+            out[col] = period_labels(out[col])
+    with atomic_path(path) as tmp:
+        out.to_csv(tmp, index=False)
+    return Path(path)
+
+
+def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike) -> Path:
+    """Write several tables as sheets of one ``.xlsx`` file, atomically (openpyxl)."""
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            for name, table in tables.items():
+                out = table.copy()
+                for col in out.columns:
+                    if isinstance(out[col].dtype, pd.PeriodDtype):
+                        out[col] = period_labels(out[col])
+                out.to_excel(writer, sheet_name=name[:31], index=False)
+    return Path(path)
+
+
+def period_labels(periods: pd.Series) -> pd.Series:
+    """ISO labels for a Series of Periods: ``2024-W05`` (weeks) or ``2024-05`` (months).
+
+    Examples
+    --------
+    >>> s = pd.Series(pd.period_range("2024-01-29", periods=2, freq="W-SUN"))
+    >>> period_labels(s).tolist()
+    ['2024-W05', '2024-W06']
+    """
+    freq = periods.dtype.freq.freqstr if isinstance(periods.dtype, pd.PeriodDtype) else ""
+    if freq.startswith("W"):
+        start = periods.dt.start_time
+        iso = start.dt.isocalendar()
+        return iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+    return periods.astype(str)
+
+
+def provenance_markdown(
+    *,
+    clinic_id: str,
+    clinic_name: str,
+    parameter_hash: str,
+    package_version: str,
+    data_period: tuple[str, str] | None,
+    run_id: str,
+    language: str = "sv",
+    now: datetime | None = None,
+) -> str:
+    """The provenance footer of a report, as Markdown.
+
+    Examples
+    --------
+    >>> print(provenance_markdown(clinic_id="uro", clinic_name="Urologi",
+    ...       parameter_hash="abc123", package_version="0.1.0",
+    ...       data_period=("2019-W02", "2026-W47"), run_id="r1",
+    ...       now=datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)))  # doctest: +NORMALIZE_WHITESPACE
+    *Klinik:* Urologi (`uro`) · *Parametrar:* `abc123` · *kps-analysis:* 0.1.0 ·
+    *Dataperiod:* 2019-W02 – 2026-W47 · *Körning:* `r1`, 2026-11-23 08:00 UTC ·
+    Syntetiska demodata eller regionens data enligt parameterfilen; inga patientuppgifter visas.
+    """
+    now = now or datetime.now(timezone.utc)
+    stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    period = f"{data_period[0]} – {data_period[1]}" if data_period else "–"
+    if language == "en":
+        words = ("Clinic", "Parameters", "Data period", "Run",
+                 "Synthetic demo data or the region's data as set in the parameter file; no patient details are shown.")
+    else:
+        words = ("Klinik", "Parametrar", "Dataperiod", "Körning",
+                 "Syntetiska demodata eller regionens data enligt parameterfilen; inga patientuppgifter visas.")
+    return (
+        f"*{words[0]}:* {clinic_name} (`{clinic_id}`) · *{words[1]}:* `{parameter_hash}` · "
+        f"*kps-analysis:* {package_version} ·\n*{words[2]}:* {period} · "
+        f"*{words[3]}:* `{run_id}`, {stamp} ·\n{words[4]}"
+    )
+
+
+_HEADING = re.compile(r'<h([23]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+
+
+def add_table_of_contents(page: str, *, title: str = "Innehåll") -> str:
+    """Insert a table of contents (``<nav class="kps-toc">``) after ``<main>``.
+
+    It lists the page's ``<h2>`` and ``<h3>`` headings (nbconvert gives them ids), so
+    the reader can jump to a section; it is hidden when printed. A page without
+    ``<main>`` or without headings is returned unchanged.
+
+    Examples
+    --------
+    >>> page = '<main><h2 id="a">Läget</h2><h3 id="b">Kö</h3></main>'
+    >>> "href=\\"#a\\"" in add_table_of_contents(page)
+    True
+    """
+    items = []
+    for level, anchor, inner in _HEADING.findall(page):
+        text = re.sub(r"<[^>]+>", "", inner).replace("¶", "").strip()
+        indent = ' style="margin-left:1.5em"' if level == "3" else ""
+        items.append(f'<li{indent}><a href="#{html.escape(anchor)}">{text}</a></li>')
+    if not items or "<main>" not in page:
+        return page
+    nav = f'<nav class="kps-toc"><strong>{html.escape(title)}</strong><ol>{"".join(items)}</ol></nav>'
+    return page.replace("<main>", "<main>" + nav, 1)
+
+
+#: Section headings and the plain-language explanations a clinic manager reads.
+SECTIONS: dict[str, dict[str, str]] = {
+    "summary": {
+        "sv": "## Sammanfattning\nDe viktigaste talen för kliniken den senaste veckan.",
+        "en": "## Summary\nThe clinic's headline figures for the latest week.",
+    },
+    "situation": {
+        "sv": "## Läget vecka för vecka\nInflöde (remisser), produktion och kö per vecka i år, "
+              "med samma veckor de två föregående åren bredvid. Det skuggade fältet är sommarveckorna 27–32.",
+        "en": "## The situation week by week\nInflow (referrals), production and queue per week this year, "
+              "with the same weeks of the two previous years beside them. The shaded band is summer weeks 27-32.",
+    },
+    "waits": {
+        "sv": "## Väntetider\nHur länge de som väntar just nu har väntat, i dagar. Röda staplar har passerat "
+              "vårdgarantins gräns. Patienter som själva valt att vänta längre räknas inte mot garantin.",
+        "en": "## Waiting times\nHow long the patients waiting now have waited, in days. Red bars are past the "
+              "care-guarantee limit. Patients who chose to wait longer do not count against the guarantee.",
+    },
+    "waits_missing": {
+        "sv": "*Kliniken levererar bara veckosummor, inte en väntelista per patient, så fördelningen kan inte visas.*",
+        "en": "*The clinic delivers weekly totals only, not a patient-level list, so the distribution cannot be shown.*",
+    },
+    "quality": {
+        "sv": "## Datakvalitet\nKontroller av indata: saknade veckor, dubbletter, negativa tal och köer som inte "
+              "går ihop med in- och utflödet. Fel bör rättas i källsystemet.",
+        "en": "## Data quality\nChecks of the input: missing weeks, duplicates, negative counts and queues that do not "
+              "reconcile with inflow and outflow. Errors should be corrected at the source.",
+    },
+    "quality_ok": {"sv": "*Inga anmärkningar.*", "en": "*No findings.*"},
+    "provenance": {"sv": "## Om rapporten", "en": "## About this report"},
+}
+
+
+def section(key: str, language: str = "sv") -> str:
+    """Markdown of a report section's heading and explanation.
+
+    Examples
+    --------
+    >>> section("summary").splitlines()[0]
+    '## Sammanfattning'
+    """
+    return SECTIONS[key][language if language in ("sv", "en") else "sv"]
+
+
+def data_period(periods: pd.Series) -> tuple[str, str] | None:
+    """First and last period of a data set as ISO labels, for the provenance footer.
+
+    Examples
+    --------
+    >>> data_period(pd.Series(pd.period_range("2024-01-01", periods=3, freq="W-SUN")))
+    ('2024-W01', '2024-W03')
+    """
+    if len(periods) == 0:
+        return None
+    ordered = pd.Series(sorted(periods.unique()), dtype=periods.dtype)
+    labels = period_labels(ordered)
+    return labels.iloc[0], labels.iloc[-1]
+
+
+def title_markdown(name: str, hospital: str | None, periods: pd.Series, *, language: str = "sv") -> str:
+    """The report title: clinic name, hospital and the latest week of data.
+
+    Examples
+    --------
+    >>> title_markdown("Urologi", "Norra sjukhuset",
+    ...                pd.Series(pd.period_range("2026-11-16", periods=1, freq="W-SUN")))
+    '# Urologi\\nNorra sjukhuset · data till och med vecka 2026-W47'
+    """
+    last = data_period(periods)
+    until = ("data till och med vecka" if language == "sv" else "data up to week") + f" {last[1]}" if last else ""
+    parts = [p for p in (hospital, until) if p]
+    return f"# {name}\n" + " · ".join(parts)
+
+
+def headline_table(headline: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """The one-clinic headline figures as a two-column table (label, formatted value).
+
+    Shares are shown in per cent, the queue-to-production ratio with one decimal,
+    counts and SEK as whole numbers; a figure not computed is shown as "–".
+    """
+    row = headline.iloc[0]
+    values = []
+    for key, val in row.items():
+        if key in ("clinic", "period"):
+            continue
+        if isinstance(val, str) or val is None:
+            text = val or "–"
+        elif key.startswith("share"):
+            text = format_count(100 * float(val), language=language, decimals=1) + " %"
+        elif "ratio" in key:
+            text = format_count(float(val), language=language, decimals=1)
+        else:
+            text = format_count(float(val), language=language)
+        values.append((label(key, language), text))
+    head = ("Mått", "Värde") if language == "sv" else ("Measure", "Value")
+    return pd.DataFrame(values, columns=list(head)).set_index(head[0])
+
+
+def wait_table(bands: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> pd.DataFrame:
+    """Waiting-time bands for a shared report: counts below ``limit`` suppressed."""
+    cols = [c for c in ("stage", "band", "patients") if c in bands.columns]
+    table = suppress_small(bands[cols], ["patients"], limit=limit, language=language)
+    names = {"stage": "Steg" if language == "sv" else "Stage",
+             "band": "Väntetid (dagar)" if language == "sv" else "Waiting time (days)",
+             "patients": "Patienter" if language == "sv" else "Patients"}
+    return table.rename(columns=names)
+
+
+def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: int = 30) -> pd.DataFrame:
+    """Data-quality findings for the report: errors first, at most ``max_rows`` rows."""
+    order = findings.assign(_e=(findings["severity"] != "error")).sort_values(["_e"], kind="stable")
+    table = order.drop(columns="_e").head(max_rows).copy()
+    for col in table.columns:
+        if isinstance(table[col].dtype, pd.PeriodDtype):
+            table[col] = period_labels(table[col])
+    return table.reset_index(drop=True)
