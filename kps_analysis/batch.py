@@ -134,7 +134,9 @@ def _new_run_id(out_root: Path) -> str:
 
 
 def _clean_for_report(nb) -> None:
-    """Drop stderr streams (warnings belong in the data-quality section) in place."""
+    """Drop cells tagged ``remove-cell`` (notes for the analyst) and stderr streams
+    (warnings belong in the data-quality section), in place."""
+    nb.cells = [c for c in nb.cells if "remove-cell" not in c.get("metadata", {}).get("tags", [])]
     for cell in nb.cells:
         if cell.get("cell_type") == "code":
             cell["outputs"] = [

@@ -96,19 +96,48 @@ def weekly_lines(frame: pd.DataFrame, measures: list[str], *, language: str = "s
 
 
 def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str = "sv", ax=None):
-    """Bar chart of patients per waiting-time band, the guarantee limit marked.
+    """Bars of patients per waiting-time band (one colour per stage), the limit marked.
 
-    ``bands`` has columns ``band`` (text label), ``lower_days`` and ``patients``.
+    ``bands`` is :func:`kps_analysis.waits.wait_distribution` output: ``band`` (label),
+    ``band_start_days`` [days], ``patients`` and optionally ``stage``. The guarantee
+    limit is the red dashed line drawn before the first band that starts beyond it.
     """
     if ax is None:
         fig, ax = plt.subplots()
     else:
         fig = ax.figure
-    over = bands["lower_days"] >= limit_days
-    colours = np.where(over, COLOURS["limit"], COLOURS["queue"])
-    ax.bar(bands["band"].astype(str), bands["patients"], color=colours)
+    data = bands.copy()
+    if "stage" in data.columns:
+        data["stage"] = data["stage"].map(STAGE_LABELS[language]).fillna(data["stage"])
+    order = list(dict.fromkeys(data["band"]))
+    sns.barplot(data=data, x="band", y="patients", order=order,
+                hue="stage" if "stage" in data.columns else None,
+                palette=[COLOURS["inflow"], COLOURS["production"]] if "stage" in data.columns else None,
+                color=None if "stage" in data.columns else COLOURS["queue"], ax=ax)
+    starts = data.drop_duplicates("band").set_index("band")["band_start_days"].reindex(order).to_numpy()
+    over = np.flatnonzero(starts > limit_days)
+    if len(over):
+        draw_limit(ax, over[0] - 0.5, language=language, limit_days=limit_days, axis="x")
     ax.set_ylabel("Patienter" if language == "sv" else "Patients")
     ax.set_xlabel("Väntetid (dagar)" if language == "sv" else "Waiting time (days)")
-    ax.tick_params(axis="x", rotation=45)
+    if ax.get_legend() is not None:
+        ax.legend(frameon=False, title=None)
     fig.tight_layout()
     return fig
+
+
+STAGE_LABELS = {
+    "sv": {"new_visit": "Väntar på nybesök", "treatment": "Väntar på behandling"},
+    "en": {"new_visit": "Waiting for first visit", "treatment": "Waiting for treatment"},
+}
+
+
+def draw_limit(ax, position: float, *, language: str = "sv", limit_days: int = 90, axis: str = "y") -> None:
+    """Draw the care-guarantee limit the same way in every figure: a red dashed line."""
+    text = f"vårdgaranti {limit_days} dagar" if language == "sv" else f"care guarantee {limit_days} days"
+    if axis == "x":
+        ax.axvline(position, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
+        ax.text(position, ax.get_ylim()[1] * 0.95, " " + text, color=COLOURS["limit"], va="top", fontsize=9)
+    else:
+        ax.axhline(position, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
+        ax.text(ax.get_xlim()[0], position, text, color=COLOURS["limit"], va="bottom", fontsize=9)

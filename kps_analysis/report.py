@@ -78,6 +78,11 @@ LABELS: dict[str, dict[str, str]] = {
     "purchase_need_12w": {"sv": "Köpbehov 12 veckor", "en": "Purchase need, 12 weeks"},
     "purchase_cost_12w": {"sv": "Kostnad köpt vård 12 veckor (kr)", "en": "Purchase cost, 12 weeks (SEK)"},
     "escalation": {"sv": "Eskalering", "en": "Escalation"},
+    "queue_production_ratio_weeks_new_visit": {"sv": "Köproduktionskvot nybesök (veckor)",
+                                               "en": "Queue-to-production ratio, first visit (weeks)"},
+    "queue_production_ratio_weeks_treatment": {"sv": "Köproduktionskvot behandling (veckor)",
+                                               "en": "Queue-to-production ratio, treatment (weeks)"},
+    "waiting_over_90": {"sv": "Väntat över 90 dagar", "en": "Waited over 90 days"},
     "error": {"sv": "Fel", "en": "Error"},
     "provenance": {"sv": "Om rapporten", "en": "About this report"},
     "contents": {"sv": "Innehåll", "en": "Contents"},
@@ -442,3 +447,25 @@ def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: in
         if isinstance(table[col].dtype, pd.PeriodDtype):
             table[col] = period_labels(table[col])
     return table.reset_index(drop=True)
+
+
+def wait_summary_table(summary: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Waiting-time summary per stage for a report (from :func:`waits.wait_summary`).
+
+    Shows waiting patients, median and 90th percentile wait [days] and the share over
+    the guarantee limit [%], one row per stage.
+    """
+    sv = language == "sv"
+    rows = []
+    for r in summary.itertuples(index=False):
+        stage = getattr(r, "stage", "")
+        rows.append({
+            ("Steg" if sv else "Stage"): {"new_visit": "Nybesök" if sv else "First visit",
+                                          "treatment": "Behandling" if sv else "Treatment"}.get(stage, stage),
+            ("Väntande" if sv else "Waiting"): format_count(r.waiting, language=language),
+            ("Median (dagar)" if sv else "Median (days)"): format_count(r.p50_days, language=language),
+            ("90:e percentil (dagar)" if sv else "90th percentile (days)"): format_count(r.p90_days, language=language),
+            ("Andel över gränsen" if sv else "Share over limit"):
+                format_count(100 * r.share_over_limit, language=language, decimals=1) + " %",
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,117 @@
+"""End to end: `kps run` on the demo region (papermill, nbconvert), offline HTML, failures.
+
+These tests start Jupyter kernels, so they take a minute; the demo region is run once
+per session (module fixture) and shared by the assertions.
+"""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kps_analysis import batch, cli
+from kps_analysis.parameters import list_clinics
+
+ROOT = Path(__file__).resolve().parent.parent
+PARAMS = ROOT / "parameters"
+pytestmark = pytest.mark.slow
+IMAGES = re.compile(r'(data:image/png;base64,|"image/png":\s*")[A-Za-z0-9+/=\\n]+')
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("outputs")
+    code = cli.main(["run", "--parameters", str(PARAMS), "--out", str(out), "--workers", "2"])
+    runs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "demo-data"]
+    assert len(runs) == 1
+    return code, runs[0]
+
+
+def test_every_demo_clinic_has_a_report(demo_run):
+    code, run_dir = demo_run
+    clinics = list_clinics(PARAMS)
+    assert code == 0
+    assert len(clinics) >= 8
+    index = (run_dir / "index.html").read_text(encoding="utf-8")
+    for clinic in clinics:
+        assert (run_dir / clinic / "report.html").stat().st_size > 20_000
+        assert (run_dir / clinic / "report.ipynb").exists()
+        assert f'href="{clinic}/report.html"' in index
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert {c: v["status"] for c, v in manifest["clinics"].items()} == {c: "ok" for c in clinics}
+    assert manifest["inputs"] and all(len(h) == 64 for h in manifest["inputs"].values())
+    assert not list(run_dir.parent.glob(".*.partial"))
+
+
+def test_reports_are_self_contained_and_hide_code(demo_run):
+    _, run_dir = demo_run
+    for page in [run_dir / "index.html", *run_dir.glob("*/report.html")]:
+        text = page.read_text(encoding="utf-8")
+        loaded = re.findall(r'(?:src|href)\s*=\s*["\'](https?:[^"\']*)', text)
+        assert loaded == [], f"{page} loads {loaded[:3]}"
+        assert "<script src" not in text
+        if page.name == "report.html":
+            assert text.count('src="data:image/png;base64') >= 3
+            assert "load_parameters" not in text  # code hidden
+            assert "kps-toc" in text
+
+
+def test_summary_tables_carry_the_headline_columns(demo_run):
+    _, run_dir = demo_run
+    from kps_analysis.summary import HEADLINE_COLUMNS
+
+    for clinic in list_clinics(PARAMS):
+        summary = pd.read_csv(run_dir / clinic / "tables" / "summary.csv")
+        assert list(summary.columns[: len(HEADLINE_COLUMNS)]) == list(HEADLINE_COLUMNS)
+        assert summary.loc[0, "clinic"] == clinic
+        assert summary.loc[0, "queue_production_ratio_weeks"] > 0
+
+
+def test_no_patient_identifiers_in_outputs(demo_run):
+    _, run_dir = demo_run
+    pattern = re.compile(r"\bP\d{7}\b|\b(19|20)\d{6}[-+]?\d{4}\b")
+    for path in run_dir.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".csv", ".ipynb", ".json"}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            text = IMAGES.sub("", text)  # base64 pictures are not text
+            assert not pattern.search(text), path
+
+
+def test_a_broken_clinic_fails_alone(tmp_path):
+    from kps_analysis.demo import ensure_demo_data
+
+    data = tmp_path / "data"
+    shutil.copytree(ensure_demo_data(tmp_path / "demo"), data)
+    params = tmp_path / "parameters"
+    shutil.copytree(PARAMS, params)
+    broken = data / "hud_weekly.csv"
+    lines = broken.read_text(encoding="utf-8-sig").splitlines()
+    lines.insert(2, lines[1])  # a duplicated week
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+
+    result = batch.run(clinics=["hud", "gyn"], data_dir=data, parameters_dir=params,
+                       out_dir=tmp_path / "out", workers=2)
+    assert result.exit_code == 1
+    status = {r.clinic_id: r.status for r in result.results}
+    assert status == {"hud": "failed", "gyn": "ok"}
+    failed = result.failed[0]
+    assert "hud_weekly.csv" in failed.error
+    assert (result.run_dir / "hud" / "report.ipynb").exists()  # kept for diagnosis
+    assert (result.run_dir / "gyn" / "report.html").exists()
+    index = (result.run_dir / "index.html").read_text(encoding="utf-8")
+    assert 'class="failed"' in index and "hud_weekly.csv" in index
+
+
+def test_cli_exit_codes(tmp_path, capsys):
+    assert cli.main(["run", "--parameters", str(PARAMS), "--clinic", "no_such_clinic",
+                     "--out", str(tmp_path)]) == 2
+    assert "no_such_clinic" in capsys.readouterr().err
+    assert cli.main(["list", "--parameters", str(PARAMS)]) == 0
+    assert "uro" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "--bogus"])
+    assert exc.value.code == 2
