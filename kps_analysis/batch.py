@@ -192,6 +192,12 @@ def run_clinic(job: dict) -> ClinicResult:
     clinic_dir.mkdir(parents=True, exist_ok=True)
     executed = clinic_dir / "report.ipynb"
     error = None
+    # The kernel's and papermill's own stderr chatter goes to a log beside the report
+    # (kept only when the clinic fails), so the batch prints one line per clinic.
+    log_path = clinic_dir / "run.log"
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    saved_stderr = os.dup(2)
+    os.dup2(log_fd, 2)
     try:
         pm.execute_notebook(
             job["notebook"],
@@ -211,6 +217,12 @@ def run_clinic(job: dict) -> ClinicResult:
         )
     except Exception as exc:  # noqa: BLE001 - any failure of one clinic is reported, not raised
         error = _describe_error(exc)
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        os.close(log_fd)
+    if error is None:
+        log_path.unlink(missing_ok=True)
     if executed.exists():
         try:
             render_html(executed, clinic_dir / "report.html",
