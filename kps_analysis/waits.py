@@ -47,6 +47,8 @@ __all__ = [
     "wait_distribution",
     "wait_summary",
     "wait_summary_from_bands",
+    "waiting_from_aggregates",
+    "project_breaches",
 ]
 
 #: Ways of handling treatments and reneges that exceed the patients in a band.
@@ -859,3 +861,232 @@ def wait_summary_from_bands(band_counts: pd.DataFrame, *, limit_days: float = 90
     with np.errstate(invalid="ignore", divide="ignore"):
         out["share_over_limit"] = np.where(total > 0, over / total, np.nan)
     return out
+
+
+# ------------------------------------------------------------------ breach projection
+def _projection_keys(frame: pd.DataFrame) -> list[str]:
+    return [c for c in ("clinic", "group", "stage") if c in frame.columns]
+
+
+def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit") -> pd.DataFrame:
+    """Reconstruct who is waiting, by days waited, from weekly aggregates (first in, first out).
+
+    When only weekly totals exist, the queue at the end of the latest week is taken to
+    consist of the most recent arrivals (the queue is served longest-wait first): walking
+    back from the latest week, each week's arrivals are added until they make up the
+    queue; a week's arrivals are spread evenly over its seven days. Arrivals are
+    ``referrals_in - referrals_forwarded`` for the first-visit stage and
+    ``treatment_decisions`` for the treatment stage.
+
+    ``wait_days[d] = 7·k + j`` for arrivals k weeks before the latest week on day j
+    (0 = Sunday of the latest week) [days].
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly frame: ``clinic``, ``period`` (W-SUN), the stage's queue and
+        arrival columns [patients, patients/week].
+    stage : {"new_visit", "treatment"}
+        Which queue.
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``stage``, ``wait_days`` [days], ``patients`` (may be fractional)
+        [patients]: one row per clinic and day waited with patients > 0.
+
+    Raises
+    ------
+    ValueError
+        If ``stage`` is unknown or its columns are missing.
+
+    Examples
+    --------
+    Queue 10; arrivals 7 per week: the last week's 7 and 3 of the week before.
+
+    >>> p = pd.period_range("2024-01-01", periods=3, freq="W-SUN")
+    >>> w = pd.DataFrame({"clinic": "a", "period": p, "referrals_in": [7.0] * 3,
+    ...                   "queue_new_visit": [5.0, 8.0, 10.0]})
+    >>> r = waiting_from_aggregates(w)
+    >>> round(float(r["patients"].sum()), 6), int(r["wait_days"].max())
+    (10.0, 13)
+    """
+    if stage == "new_visit":
+        queue_col, arrivals = "queue_new_visit", ["referrals_in"]
+        minus = ["referrals_forwarded"]
+    elif stage == "treatment":
+        queue_col, arrivals, minus = "queue_treatment", ["treatment_decisions"], []
+    else:
+        raise ValueError(f"stage must be 'new_visit' or 'treatment', got {stage!r}")
+    missing = [c for c in [queue_col] + arrivals if c not in weekly.columns]
+    if missing:
+        raise ValueError(f"weekly: missing column(s) {', '.join(missing)} for stage {stage!r}")
+    frame = weekly.groupby(["clinic", "period"], observed=True, as_index=False).sum(numeric_only=True, min_count=1)
+    inflow = frame[arrivals[0]].fillna(0.0)
+    for col in minus:
+        if col in frame.columns:
+            inflow = inflow - frame[col].fillna(0.0)
+    frame = frame.assign(_in=inflow.clip(lower=0.0))
+    frame = frame.sort_values(["clinic", "period"], ascending=[True, False])
+    frame["_k"] = frame.groupby("clinic").cumcount()  # weeks before the latest
+    last_queue = frame.groupby("clinic")[queue_col].transform("first").fillna(0.0)
+    older = frame.groupby("clinic")["_in"].cumsum() - frame["_in"]
+    take = (last_queue - older).clip(lower=0.0).clip(upper=frame["_in"])
+    frame = frame.assign(_take=take)[take > 0]
+    # spread each week's take over its 7 days: day j of week k waited 7k + (6 - j) days
+    rows = frame.loc[frame.index.repeat(7), ["clinic", "_k", "_take"]]
+    rows["wait_days"] = 7 * rows["_k"].to_numpy() + np.tile(np.arange(7), len(frame))
+    rows["patients"] = rows["_take"] / 7.0
+    out = rows[["clinic", "wait_days", "patients"]].assign(stage=stage)
+    return out[["clinic", "stage", "wait_days", "patients"]].sort_values(
+        ["clinic", "wait_days"]).reset_index(drop=True)
+
+
+def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: float = 90,
+                     order: str = "priority", renege_rate_per_week: float = 0.0,
+                     arrival_priority_share=None) -> pd.DataFrame:
+    """Project, week by week, how many waiting patients will be past the guarantee limit.
+
+    Each future week ``k`` (1..H): the week's arrivals join the queue (spread evenly
+    over its days); then ``capacity + external`` patients are served, by medical
+    priority and within a priority longest wait first (``order="priority"``), or
+    longest wait first regardless of priority (``order="fifo"``); then a share
+    ``renege_rate_per_week`` of those still waiting leaves. At the week's end,
+    ``over_limit`` counts the patients who have waited more than ``limit_days``:
+
+        queue[k] = queue[k-1] + inflow[k] - served[k] - reneged[k]     [patients]
+        served[k] = min(capacity[k] + external[k], queue[k-1] + inflow[k])
+
+    Patients who chose to wait longer (``patient_chosen_wait``) are left out, as in the
+    national measurement. Vectorised over all clinic × stage series at once.
+
+    Parameters
+    ----------
+    waiting : DataFrame
+        Who waits now: ``clinic``, optional ``group``/``stage``/``priority``,
+        ``wait_days`` [days] and ``patients`` [patients] (if absent, each row is one
+        patient, as from :func:`kps_analysis.data.waiting_snapshot`), optional
+        ``patient_chosen_wait``. See also :func:`waiting_from_aggregates`.
+    flows : DataFrame
+        Per series and future week: the same key columns, ``week_ahead`` (1..H),
+        ``inflow`` [patients/week], ``capacity`` [patients/week] and optionally
+        ``external`` (purchased care, served the same way) [patients/week].
+    limit_days : float
+        Guarantee limit; waits strictly longer count as over [days].
+    order : {"priority", "fifo"}
+        Serving order.
+    renege_rate_per_week : float
+        Share of the waiting who leave the list each week without care [1/week].
+    arrival_priority_share : mapping, optional
+        Priority mix of new arrivals, e.g. ``{"1": 0.2, "2": 0.5, "3": 0.3}``; default:
+        the mix among each series' patients who have waited 28 days or less.
+
+    Returns
+    -------
+    DataFrame
+        Key columns, ``week_ahead``, ``inflow``, ``served``, ``unused_capacity``,
+        ``reneged``, ``queue`` and ``over_limit`` [patients] (expected values; may be
+        fractional).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``order``, negative flows or rate, or missing columns.
+
+    Examples
+    --------
+    40 patients waited 80 days, 40 waited 10; capacity 10 a week, no arrivals. Served
+    longest wait first, after two weeks 20 of the 80-day group remain at 94 days.
+
+    >>> wait = pd.DataFrame({"clinic": "a", "wait_days": [80, 10], "patients": [40, 40]})
+    >>> flows = pd.DataFrame({"clinic": "a", "week_ahead": [1, 2], "inflow": 0.0, "capacity": 10.0})
+    >>> project_breaches(wait, flows, order="fifo")[["week_ahead", "queue", "over_limit"]].values.tolist()
+    [[1.0, 70.0, 0.0], [2.0, 60.0, 20.0]]
+
+    References
+    ----------
+    Hälso- och sjukvårdslagen (2017:30) 9 kap. 1 §, the care guarantee; Little, J.D.C.
+    (1961) for queue = arrivals × wait.
+    """
+    if order not in ("priority", "fifo"):
+        raise ValueError(f"order must be 'priority' or 'fifo', got {order!r}")
+    if not 0 <= renege_rate_per_week < 1:
+        raise ValueError(f"renege_rate_per_week must be in [0, 1), got {renege_rate_per_week!r}")
+    for col in ("clinic", "wait_days"):
+        if col not in waiting.columns:
+            raise ValueError(f"waiting: missing column {col!r}")
+    for col in ("clinic", "week_ahead", "inflow", "capacity"):
+        if col not in flows.columns:
+            raise ValueError(f"flows: missing column {col!r}")
+    keys = [k for k in _projection_keys(flows) if k in waiting.columns or k == "clinic"]
+    flows = flows.copy()
+    if "external" not in flows.columns:
+        flows["external"] = 0.0
+    if (flows[["inflow", "capacity", "external"]].to_numpy(dtype=float) < 0).any():
+        raise ValueError("flows: inflow, capacity and external must be non-negative")
+
+    wait = waiting.copy()
+    if "patients" not in wait.columns:
+        wait["patients"] = 1.0
+    if "patient_chosen_wait" in wait.columns:
+        wait = wait[~wait["patient_chosen_wait"].fillna(False).astype(bool)]
+    use_priority = order == "priority" and "priority" in wait.columns
+    wait["_p"] = wait["priority"].astype(str) if use_priority else "all"
+    priorities = sorted(wait["_p"].unique()) if len(wait) else ["all"]
+
+    series = flows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    series["_s"] = np.arange(len(series))
+    n_s, n_p = len(series), len(priorities)
+    horizon = int(flows["week_ahead"].max())
+    wait = wait.merge(series, on=keys, how="inner")
+    max_age = int(wait["wait_days"].max()) if len(wait) else 0
+    n_e = max_age + 1 + 7 * horizon  # entry days: index i <-> day (i - max_age); 0 = today
+    state = np.zeros((n_s, n_p, n_e))
+    p_index = {p: i for i, p in enumerate(priorities)}
+    np.add.at(state, (wait["_s"].to_numpy(), wait["_p"].map(p_index).to_numpy(),
+                      max_age - wait["wait_days"].to_numpy(dtype=int)), wait["patients"].to_numpy(float))
+
+    # priority mix of arrivals
+    if arrival_priority_share is not None:
+        mix = np.array([float(arrival_priority_share.get(p, 0.0)) for p in priorities])
+        if mix.sum() <= 0:
+            raise ValueError("arrival_priority_share must have a positive share")
+        mix = np.tile(mix / mix.sum(), (n_s, 1))
+    else:
+        recent = state[:, :, max(0, max_age - 28):max_age + 1].sum(axis=2)
+        every = state.sum(axis=2)
+        base = np.where(recent.sum(axis=1, keepdims=True) > 0, recent, every)
+        total = base.sum(axis=1, keepdims=True)
+        mix = np.where(total > 0, base / np.where(total > 0, total, 1), 1.0 / n_p)
+
+    grid = series[keys + ["_s"]].merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
+    f = grid.merge(flows[keys + ["week_ahead", "inflow", "capacity", "external"]], on=keys + ["week_ahead"],
+                   how="left").sort_values(["_s", "week_ahead"])
+    inflow = f["inflow"].fillna(0.0).to_numpy().reshape(n_s, horizon)
+    service = (f["capacity"].fillna(0.0) + f["external"].fillna(0.0)).to_numpy().reshape(n_s, horizon)
+
+    day_idx = np.arange(n_e)
+    out = {k: np.zeros((n_s, horizon)) for k in ("served", "unused_capacity", "reneged", "queue", "over_limit")}
+    for k in range(horizon):
+        first, last = max_age + 7 * k + 1, max_age + 7 * (k + 1)  # this week's entry days
+        state[:, :, first:last + 1] += (inflow[:, k][:, None] * mix)[:, :, None] / 7.0
+        flat = state.reshape(n_s, n_p * n_e)  # service order: priority, then oldest entry
+        before = np.cumsum(flat, axis=1) - flat
+        served = np.clip(service[:, k][:, None] - before, 0.0, flat)
+        flat -= served
+        out["served"][:, k] = served.sum(axis=1)
+        out["unused_capacity"][:, k] = service[:, k] - out["served"][:, k]
+        if renege_rate_per_week:
+            gone = flat * renege_rate_per_week
+            flat -= gone
+            out["reneged"][:, k] = gone.sum(axis=1)
+        state = flat.reshape(n_s, n_p, n_e)
+        age = (max_age + 7 * (k + 1)) - day_idx  # days waited at the week's end
+        out["queue"][:, k] = state.sum(axis=(1, 2))
+        out["over_limit"][:, k] = state[:, :, age > limit_days].sum(axis=(1, 2))
+    result = f[keys + ["week_ahead"]].reset_index(drop=True).copy()
+    result["week_ahead"] = result["week_ahead"].astype(float)
+    result["inflow"] = inflow.ravel()
+    for name, values in out.items():
+        result[name] = np.round(values.ravel(), 9)
+    return result

@@ -501,3 +501,107 @@ def test_wait_summary_from_bands_open_band_warns():
     with pytest.warns(UserWarning, match="open-ended"):
         out = w.wait_summary_from_bands(b)
     assert out.loc[0, "p90_days"] == 181  # lower bound: the band's start
+
+
+# ---------------------------------------------------------------- breach projection
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kps_analysis.waits import project_breaches, waiting_from_aggregates
+
+
+def _flows(clinic, inflow, capacity, external=None):
+    h = len(inflow)
+    f = pd.DataFrame({"clinic": clinic, "week_ahead": np.arange(1, h + 1),
+                      "inflow": np.asarray(inflow, float), "capacity": np.asarray(capacity, float)})
+    if external is not None:
+        f["external"] = np.asarray(external, float)
+    return f
+
+
+def test_breaches_fifo_by_hand():
+    # 40 waited 80 days, 40 waited 10 days; 10 served a week; no arrivals.
+    # week 1: serve 10 of the 80-day group -> 30 at 87 days, 40 at 17 -> 0 over 90
+    # week 2: serve 10 more -> 20 at 94 days (> 90) -> 20 over
+    # week 3: serve 10 -> 10 at 101 days -> 10 over
+    wait = pd.DataFrame({"clinic": "a", "wait_days": [80, 10], "patients": [40.0, 40.0]})
+    r = project_breaches(wait, _flows("a", [0, 0, 0], [10, 10, 10]), order="fifo")
+    assert r["queue"].tolist() == [70.0, 60.0, 50.0]
+    assert r["over_limit"].tolist() == [0.0, 20.0, 10.0]
+    assert r["served"].tolist() == [10.0, 10.0, 10.0]
+
+
+def test_priority_serves_urgent_before_long_waiters():
+    # 10 priority-3 patients at 85 days, 10 priority-1 at 5 days, capacity 10/week.
+    wait = pd.DataFrame({"clinic": "a", "priority": ["3", "1"], "wait_days": [85, 5], "patients": [10.0, 10.0]})
+    flows = _flows("a", [0, 0], [10, 10])
+    by_priority = project_breaches(wait, flows, order="priority")
+    fifo = project_breaches(wait, flows, order="fifo")
+    assert by_priority["over_limit"].tolist() == [10.0, 0.0]  # the priority-3 ten pass 90 days in week 1
+    assert fifo["over_limit"].tolist() == [0.0, 0.0]
+
+
+def test_constant_inflow_above_capacity_breaches_start_when_oldest_pass_90():
+    # FIFO queue of 85 daily cohorts (ages 0..84 days) of 100/7 patients; 100 arrive a
+    # week, 90 are served. 90 a week clears 6.3 cohorts a week, so the oldest remaining
+    # cohort ages by 7 - 6.3 = 0.7 days a week. By hand:
+    # after 9 weeks 810 served = cohorts 84..29 (800) + 10 of cohort 28, whose remaining
+    # 100/7 - 10 = 4.2857 patients have waited 28 + 63 = 91 > 90 days;
+    # after 10 weeks 900 served = cohorts 84..22; cohort 21 has waited 21 + 70 = 91 days.
+    wait = pd.DataFrame({"clinic": "a", "wait_days": np.arange(0, 85), "patients": 100.0 / 7})
+    r = project_breaches(wait, _flows("a", [100] * 12, [90] * 12), order="fifo")
+    assert np.allclose(np.diff(r["queue"]), 10.0)
+    assert (r["over_limit"].iloc[:8] == 0).all()
+    assert np.isclose(r["over_limit"].iloc[8], 100 / 7 - 10)
+    assert np.isclose(r["over_limit"].iloc[9], 100 / 7)
+    assert np.allclose(np.diff(r["over_limit"].iloc[9:]), 10.0)
+
+
+def test_external_purchase_serves_like_capacity():
+    wait = pd.DataFrame({"clinic": "a", "wait_days": [80], "patients": [30.0]})
+    r = project_breaches(wait, _flows("a", [0, 0], [10, 10], external=[5, 5]), order="fifo")
+    assert r["served"].tolist() == [15.0, 15.0]
+    assert r["over_limit"].tolist() == [0.0, 0.0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(0, 400), min_size=1, max_size=6),
+    st.lists(st.tuples(st.floats(0, 80), st.floats(0, 80)), min_size=1, max_size=8),
+    st.floats(0, 0.2),
+)
+def test_breach_projection_conserves_patients(ages, flows, renege):
+    wait = pd.DataFrame({"clinic": "a", "wait_days": ages, "patients": 3.0})
+    f = _flows("a", [x for x, _ in flows], [c for _, c in flows])
+    r = project_breaches(wait, f, order="fifo", renege_rate_per_week=renege)
+    opening = wait["patients"].sum()
+    closing = opening + r["inflow"].cumsum() - r["served"].cumsum() - r["reneged"].cumsum()
+    assert np.allclose(closing, r["queue"], atol=1e-6)
+    assert (r["over_limit"] <= r["queue"] + 1e-9).all()
+    assert (r[["served", "unused_capacity", "queue", "over_limit"]] >= -1e-9).all().all()
+
+
+def test_many_clinics_equal_one_by_one():
+    rng = np.random.default_rng(1)
+    waits_, flows_ = [], []
+    for c in "abc":
+        waits_.append(pd.DataFrame({"clinic": c, "wait_days": rng.integers(0, 200, 50), "patients": 1.0}))
+        flows_.append(_flows(c, rng.uniform(0, 20, 6), rng.uniform(0, 20, 6)))
+    together = project_breaches(pd.concat(waits_), pd.concat(flows_), order="fifo")
+    for w, f in zip(waits_, flows_):
+        alone = project_breaches(w, f, order="fifo")
+        part = together[together["clinic"] == w["clinic"].iloc[0]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, alone)
+
+
+def test_waiting_from_aggregates_rebuilds_the_queue_from_latest_arrivals():
+    p = pd.period_range("2024-01-01", periods=4, freq="W-SUN")
+    w = pd.DataFrame({"clinic": "a", "period": p, "referrals_in": [10.0, 10.0, 10.0, 14.0],
+                      "referrals_forwarded": [0.0, 0.0, 0.0, 7.0], "queue_new_visit": [9.0, 9.0, 9.0, 12.0]})
+    r = waiting_from_aggregates(w)
+    # net arrivals last week 7 (ages 0-6 days), then 5 of the week before (ages 7-13)
+    assert np.isclose(r["patients"].sum(), 12.0)
+    assert np.isclose(r.loc[r["wait_days"] <= 6, "patients"].sum(), 7.0)
+    assert np.isclose(r.loc[r["wait_days"].between(7, 13), "patients"].sum(), 5.0)
+    with pytest.raises(ValueError, match="stage"):
+        waiting_from_aggregates(w, stage="x")
