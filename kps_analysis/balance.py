@@ -30,7 +30,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["STAGES", "flow_balance", "conversion_rates", "QueueProjection", "project_queue", "project_chain"]
+__all__ = ["STAGES", "flow_balance", "conversion_rates", "QueueProjection", "project_queue", "project_chain",
+           "naive_flows"]
 
 #: The two stages of the flow chain and the canonical measures that feed and drain them.
 #: ``required`` columns must be present for the stage to be reported; the others are
@@ -669,3 +670,91 @@ def project_chain(opening_new_visit, opening_treatment, referrals, new_visit_pro
     out = pd.concat(parts, ignore_index=True).sort_values(["_row", "_order"], kind="stable")
     out["bottleneck"] = out["bottleneck"].astype(str)
     return out.drop(columns=["_row", "_order"]).reset_index(drop=True)
+
+
+def naive_flows(weekly: pd.DataFrame, *, stage: str = "new_visit", horizon_weeks: int = 12,
+                trend_weeks: int = 13) -> pd.DataFrame:
+    """Inflow and own capacity for the coming weeks "if nothing changes" (seasonal naive).
+
+    The same week one year (52 weeks) earlier, scaled by the recent trend:
+
+        inflow[k]   = net_inflow[T + k - 52] · (Σ net_inflow last ``trend_weeks`` /
+                      Σ net_inflow the same weeks a year earlier)          [patients/week]
+        capacity[k] = own_production[T + k - 52] · (the same ratio for production)
+
+    where ``net_inflow = in - in_minus - other removals`` of the stage (see
+    :data:`STAGES`) and ``own_production`` the stage's in-house production (new visits,
+    elective operations): what the clinic would face and produce without purchase.
+    This is the baseline of the breach projection until the forecast and capacity
+    models replace it.
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly frame, at least ``52 + trend_weeks`` weeks per clinic.
+    stage : {"new_visit", "treatment"}
+        Which queue.
+    horizon_weeks : int
+        Weeks ahead, at most 52 [weeks].
+    trend_weeks : int
+        Window of the trend ratio [weeks].
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``stage``, ``week_ahead`` (1..H), ``period`` (the future week),
+        ``inflow``, ``capacity`` [patients/week]. Clinics without the stage's columns
+        or with too short a history are left out (with a warning for the latter).
+
+    Examples
+    --------
+    >>> p = pd.period_range("2023-01-02", periods=70, freq="W-SUN")
+    >>> w = pd.DataFrame({"clinic": "a", "period": p, "referrals_in": np.r_[[10.0] * 52, [12.0] * 18],
+    ...                   "new_visits": 9.0})
+    >>> f = naive_flows(w, horizon_weeks=2)
+    >>> f[["week_ahead", "inflow", "capacity"]].values.tolist()
+    [[1.0, 12.0, 9.0], [2.0, 12.0, 9.0]]
+    """
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {sorted(STAGES)}, got {stage!r}")
+    if not 1 <= horizon_weeks <= 52:
+        raise ValueError(f"horizon_weeks must be between 1 and 52, got {horizon_weeks!r}")
+    spec = STAGES[stage]
+    if not all(c in weekly.columns for c in spec["required"]):
+        return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "period", "inflow", "capacity"])
+    frame = weekly.groupby(["clinic", "period"], observed=True, as_index=False).sum(numeric_only=True, min_count=1)
+    net = frame[spec["inflow"][0]].fillna(0.0)
+    for col in spec["inflow_minus"] + spec["outflow"][2:]:
+        if col in frame.columns:
+            net = net - frame[col].fillna(0.0)
+    frame = frame.assign(_in=net.clip(lower=0.0), _cap=frame[spec["outflow"][0]].fillna(0.0))
+    frame = frame.sort_values(["clinic", "period"])
+    g = frame.groupby("clinic")
+    n = g["period"].transform("size")
+    pos = g.cumcount()
+    last = n - 1
+    short = n < 52 + trend_weeks
+    if short.any():
+        warnings.warn(f"naive_flows: clinics with under {52 + trend_weeks} weeks of history left out: "
+                      f"{sorted(frame.loc[short, 'clinic'].unique())}", stacklevel=2)
+    frame = frame[~short]
+    pos, last = pos[~short], last[~short]
+    recent = pos > last - trend_weeks
+    year_ago = (pos > last - trend_weeks - 52) & (pos <= last - 52)
+    out = []
+    sums = frame.assign(_r=recent, _y=year_ago)
+    r_in = sums[sums["_r"]].groupby("clinic")[["_in", "_cap"]].sum()
+    y_in = sums[sums["_y"]].groupby("clinic")[["_in", "_cap"]].sum()
+    ratio = (r_in / y_in.where(y_in > 0)).fillna(1.0)
+    for k in range(1, horizon_weeks + 1):
+        src = sums[pos == last - 52 + k]
+        out.append(pd.DataFrame({
+            "clinic": src["clinic"].to_numpy(),
+            "week_ahead": k,
+            "period": (src["period"] + 52).to_numpy(),
+            "inflow": src["_in"].to_numpy() * ratio.loc[src["clinic"], "_in"].to_numpy(),
+            "capacity": src["_cap"].to_numpy() * ratio.loc[src["clinic"], "_cap"].to_numpy(),
+        }))
+    result = pd.concat(out, ignore_index=True).assign(stage=stage)
+    return result[["clinic", "stage", "week_ahead", "period", "inflow", "capacity"]].sort_values(
+        ["clinic", "week_ahead"]).reset_index(drop=True)

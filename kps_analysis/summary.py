@@ -11,9 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .balance import naive_flows
 from .queue import queue_production_ratio_frame
+from .waits import project_breaches, waiting_from_aggregates
 
-__all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "situation_measures"]
+__all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "situation_measures", "projected_breaches"]
 
 HEADLINE_COLUMNS = (
     "clinic",
@@ -34,7 +36,8 @@ STAGES = {
 }
 
 
-def headline(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame:
+def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
+             breaches: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per clinic of headline figures at each clinic's latest week.
 
     ``queue_production_ratio_weeks`` is the köproduktionskvot of the worse of the two
@@ -51,6 +54,9 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame:
         exist for the clinic; a visits-only clinic has no treatment stage).
     window_weeks : int
         Trailing window of the production average [weeks].
+    breaches : DataFrame, optional
+        :func:`projected_breaches` output; ``projected_breaches_12w`` is the sum over
+        stages of ``over_limit`` in its last week ahead [patients].
 
     Returns
     -------
@@ -104,7 +110,12 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(waiting.to_numpy(dtype=float) > 0, over / waiting.to_numpy(dtype=float), np.nan)
     out["share_over_90_days"] = share
-    for col in ("projected_breaches_12w", "capacity_gap_12w", "purchase_need_12w", "purchase_cost_12w"):
+    if breaches is not None and len(breaches):
+        last_week = breaches[breaches["week_ahead"] == breaches["week_ahead"].max()]
+        out["projected_breaches_12w"] = out["clinic"].map(last_week.groupby("clinic")["over_limit"].sum())
+    else:
+        out["projected_breaches_12w"] = np.nan
+    for col in ("capacity_gap_12w", "purchase_need_12w", "purchase_cost_12w"):
         out[col] = np.nan
     out["escalation"] = None
     first = list(HEADLINE_COLUMNS) + ["period"]
@@ -125,3 +136,62 @@ def situation_measures(weekly: pd.DataFrame) -> list[str]:
     """
     order = ["referrals_in", "new_visits", "queue_new_visit", "operations_elective", "queue_treatment"]
     return [m for m in order if m in weekly.columns and (weekly[m].fillna(0) > 0).any()]
+
+
+def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None = None, *,
+                       horizon_weeks: int = 12, limit_days: float = 90) -> pd.DataFrame:
+    """Patients past the guarantee limit week by week ahead if nothing changes and nothing is bought.
+
+    Per clinic and stage: who waits now (the patient-level snapshot at the end of the
+    latest week when ``waiting_list`` is given, served by priority then longest wait;
+    otherwise the first-in-first-out reconstruction from the weekly aggregates,
+    :func:`kps_analysis.waits.waiting_from_aggregates`), the coming weeks' inflow and
+    own capacity from :func:`kps_analysis.balance.naive_flows` (same weeks last year,
+    scaled by the recent trend), projected with :func:`kps_analysis.waits.project_breaches`.
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly frame of one or many clinics.
+    waiting_list : DataFrame, optional
+        Canonical patient-level extract of (some of) the clinics.
+    horizon_weeks : int
+        Weeks ahead [weeks].
+    limit_days : float
+        Guarantee limit [days].
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``stage``, ``week_ahead``, ``inflow``, ``served``, ``queue``,
+        ``over_limit`` [patients] and ``source`` ("patient-level" or "aggregates").
+    """
+    from .data import waiting_snapshot
+
+    parts = []
+    patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
+    for stage in STAGES:
+        flows = naive_flows(weekly, stage=stage, horizon_weeks=horizon_weeks)
+        if flows.empty:
+            continue
+        agg_clinics = sorted(set(flows["clinic"]) - patient_clinics)
+        if agg_clinics:
+            sub = weekly[weekly["clinic"].isin(agg_clinics)]
+            wait = waiting_from_aggregates(sub, stage=stage)
+            res = project_breaches(wait, flows[flows["clinic"].isin(agg_clinics)], limit_days=limit_days,
+                                   order="fifo")
+            parts.append(res.assign(source="aggregates"))
+        pl_clinics = sorted(set(flows["clinic"]) & patient_clinics)
+        if pl_clinics:
+            last = weekly.loc[weekly["clinic"].isin(pl_clinics), "period"].max()
+            snap = waiting_snapshot(waiting_list[waiting_list["clinic"].isin(pl_clinics)],
+                                    last.end_time.normalize())
+            snap = snap[snap["stage"] == stage]
+            res = project_breaches(snap, flows[flows["clinic"].isin(pl_clinics)], limit_days=limit_days,
+                                   order="priority")
+            parts.append(res.assign(source="patient-level"))
+    if not parts:
+        return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "inflow", "served", "queue",
+                                     "over_limit", "source"])
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["clinic", "stage", "week_ahead"]).reset_index(drop=True)

@@ -868,26 +868,32 @@ def _projection_keys(frame: pd.DataFrame) -> list[str]:
     return [c for c in ("clinic", "group", "stage") if c in frame.columns]
 
 
-def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit") -> pd.DataFrame:
-    """Reconstruct who is waiting, by days waited, from weekly aggregates (first in, first out).
+def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
+                            limit_days: int = 90) -> pd.DataFrame:
+    """Reconstruct who is waiting, by days waited, from weekly aggregates.
 
-    When only weekly totals exist, the queue at the end of the latest week is taken to
-    consist of the most recent arrivals (the queue is served longest-wait first): walking
-    back from the latest week, each week's arrivals are added until they make up the
-    queue; a week's arrivals are spread evenly over its seven days. Arrivals are
-    ``referrals_in - referrals_forwarded`` for the first-visit stage and
-    ``treatment_decisions`` for the treatment stage.
+    When only weekly totals exist, the waiting list at the end of the latest week is
+    rebuilt from the arrival history: each week's arrivals are spread evenly over its
+    seven days (day ``d`` = waited ``d`` days at the latest week's end), and
 
-    ``wait_days[d] = 7·k + j`` for arrivals k weeks before the latest week on day j
-    (0 = Sunday of the latest week) [days].
+    * the ``queue - over_90`` patients within the limit are the most recent arrivals
+      (ages 0, 1, 2, ... days: longest-wait-first serving leaves the newest waiting);
+    * the ``over_90`` patients beyond it (``waiting_over_90_<stage>`` when reported)
+      are the most recent arrivals older than ``limit_days`` (ages 91, 92, ... days).
+
+    Without an over-90 column, everyone is taken from the most recent arrivals (pure
+    first in, first out). Arrivals are ``referrals_in - referrals_forwarded`` for the
+    first-visit stage and ``treatment_decisions`` for the treatment stage.
 
     Parameters
     ----------
     weekly : DataFrame
         Canonical weekly frame: ``clinic``, ``period`` (W-SUN), the stage's queue and
-        arrival columns [patients, patients/week].
+        arrival columns, optionally its over-90 column [patients, patients/week].
     stage : {"new_visit", "treatment"}
         Which queue.
+    limit_days : int
+        The limit the over-90 column refers to [days].
 
     Returns
     -------
@@ -912,32 +918,45 @@ def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit") -
     (10.0, 13)
     """
     if stage == "new_visit":
-        queue_col, arrivals = "queue_new_visit", ["referrals_in"]
-        minus = ["referrals_forwarded"]
+        queue_col, arrivals, minus = "queue_new_visit", "referrals_in", ["referrals_forwarded"]
     elif stage == "treatment":
-        queue_col, arrivals, minus = "queue_treatment", ["treatment_decisions"], []
+        queue_col, arrivals, minus = "queue_treatment", "treatment_decisions", []
     else:
         raise ValueError(f"stage must be 'new_visit' or 'treatment', got {stage!r}")
-    missing = [c for c in [queue_col] + arrivals if c not in weekly.columns]
+    over_col = f"waiting_over_90_{stage}"
+    missing = [c for c in (queue_col, arrivals) if c not in weekly.columns]
     if missing:
         raise ValueError(f"weekly: missing column(s) {', '.join(missing)} for stage {stage!r}")
     frame = weekly.groupby(["clinic", "period"], observed=True, as_index=False).sum(numeric_only=True, min_count=1)
-    inflow = frame[arrivals[0]].fillna(0.0)
+    inflow = frame[arrivals].fillna(0.0)
     for col in minus:
         if col in frame.columns:
             inflow = inflow - frame[col].fillna(0.0)
     frame = frame.assign(_in=inflow.clip(lower=0.0))
-    frame = frame.sort_values(["clinic", "period"], ascending=[True, False])
-    frame["_k"] = frame.groupby("clinic").cumcount()  # weeks before the latest
-    last_queue = frame.groupby("clinic")[queue_col].transform("first").fillna(0.0)
-    older = frame.groupby("clinic")["_in"].cumsum() - frame["_in"]
-    take = (last_queue - older).clip(lower=0.0).clip(upper=frame["_in"])
-    frame = frame.assign(_take=take)[take > 0]
-    # spread each week's take over its 7 days: day j of week k waited 7k + (6 - j) days
-    rows = frame.loc[frame.index.repeat(7), ["clinic", "_k", "_take"]]
-    rows["wait_days"] = 7 * rows["_k"].to_numpy() + np.tile(np.arange(7), len(frame))
-    rows["patients"] = rows["_take"] / 7.0
-    out = rows[["clinic", "wait_days", "patients"]].assign(stage=stage)
+    frame = frame.sort_values(["clinic", "period"], ascending=[True, False]).reset_index(drop=True)
+    k = frame.groupby("clinic").cumcount().to_numpy()  # weeks before the latest
+    queue = frame.groupby("clinic")[queue_col].transform("first").fillna(0.0).to_numpy()
+    if over_col in frame.columns:
+        over = frame.groupby("clinic")[over_col].transform("first").fillna(0.0).to_numpy()
+    else:
+        over = np.full(len(frame), np.nan)
+    # one row per clinic and day, newest first
+    days = pd.DataFrame({
+        "clinic": np.repeat(frame["clinic"].to_numpy(), 7),
+        "wait_days": (7 * np.repeat(k, 7) + np.tile(np.arange(7), len(frame))),
+        "_in": np.repeat(frame["_in"].to_numpy() / 7.0, 7),
+        "_queue": np.repeat(queue, 7),
+        "_over": np.repeat(over, 7),
+    })
+    fifo = np.isnan(days["_over"].to_numpy())
+    old = (days["wait_days"].to_numpy() > limit_days) & ~fifo
+    part = np.where(fifo, 0, np.where(old, 2, 1))
+    target = np.where(fifo, days["_queue"], np.where(old, days["_over"],
+                                                       (days["_queue"] - days["_over"]).clip(lower=0)))
+    days = days.assign(_part=part, _target=target).sort_values(["clinic", "_part", "wait_days"])
+    before = days.groupby(["clinic", "_part"])["_in"].cumsum() - days["_in"]
+    days["patients"] = (days["_target"] - before).clip(lower=0.0).clip(upper=days["_in"])
+    out = days[days["patients"] > 0].assign(stage=stage)
     return out[["clinic", "stage", "wait_days", "patients"]].sort_values(
         ["clinic", "wait_days"]).reset_index(drop=True)
 

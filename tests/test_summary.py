@@ -1,0 +1,95 @@
+"""Headline figures, and their agreement between patient-level and aggregated data on the demo."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kps_analysis import balance, data, demo, summary, waits
+
+
+@pytest.fixture(scope="module")
+def region():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return demo.generate(end="2026-11-22")
+
+
+def test_headline_by_hand():
+    p = pd.period_range("2024-01-01", periods=5, freq="W-SUN")
+    w = pd.DataFrame({"clinic": "a", "period": p,
+                      "queue_new_visit": [50.0, 60, 70, 80, 90], "new_visits": [10.0, 10, 20, 20, 30],
+                      "waiting_over_90_new_visit": [0.0, 0, 0, 0, 9],
+                      "queue_treatment": [40.0] * 5, "operations_elective": [5.0] * 5,
+                      "waiting_over_90_treatment": [1.0] * 5})
+    h = summary.headline(w, window_weeks=4)
+    # first visit: 90 / mean(10, 20, 20, 30) = 90 / 20 = 4.5 weeks; treatment: 40 / 5 = 8 weeks
+    assert h.loc[0, "queue_production_ratio_weeks_new_visit"] == 4.5
+    assert h.loc[0, "queue_production_ratio_weeks_treatment"] == 8.0
+    assert h.loc[0, "queue_production_ratio_weeks"] == 8.0  # the worse stage
+    assert h.loc[0, "share_over_90_days"] == pytest.approx(10 / 130)
+    assert np.isnan(h.loc[0, "projected_breaches_12w"])
+    assert list(h.columns[:8]) == list(summary.HEADLINE_COLUMNS)
+
+
+def test_ratio_and_share_from_extract_equal_aggregates(region):
+    pl = sorted(region.waiting_list["clinic"].unique())
+    end = region.weekly["period"].max()
+    derived = data.weekly_from_waiting_list(region.waiting_list, end=end.end_time.normalize())
+    agg = region.weekly[region.weekly["clinic"].isin(pl)]
+    extra = [c for c in agg.columns if c not in derived.columns]
+    from_extract = derived.merge(agg[["clinic", "period"] + extra], on=["clinic", "period"])
+    a = summary.headline(from_extract).set_index("clinic")
+    b = summary.headline(agg).set_index("clinic")
+    cols = ["queue_production_ratio_weeks", "share_over_90_days"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    # The snapshot counts the same patients: over 90 days exactly as the aggregates, and
+    # the waiting list = included + those who chose to wait (left out of guarantee measures).
+    snap = data.waiting_snapshot(region.waiting_list, end.end_time.normalize())
+    s = waits.wait_summary(snap, by="clinic").set_index("clinic")
+    assert (s["over_limit"] == b["waiting_over_90"]).all()
+    assert ((s["waiting"] + s["excluded_chosen"]) == b[["queue_new_visit", "queue_treatment"]].sum(axis=1)).all()
+
+
+def test_breach_projection_from_extract_and_aggregates_agree(region):
+    pl = sorted(region.waiting_list["clinic"].unique())
+    end = region.weekly["period"].max()
+    snap = data.waiting_snapshot(region.waiting_list, end.end_time.normalize())
+    for stage in ("new_visit", "treatment"):
+        flows = balance.naive_flows(region.weekly, stage=stage)
+        flows = flows[flows["clinic"].isin(pl)]
+        from_patients = waits.project_breaches(snap[snap["stage"] == stage], flows, order="fifo")
+        rebuilt = waits.waiting_from_aggregates(region.weekly[region.weekly["clinic"].isin(pl)], stage=stage)
+        from_totals = waits.project_breaches(rebuilt, flows, order="fifo")
+        x = from_patients.groupby("clinic")["queue"].first()
+        y = from_totals.groupby("clinic")["queue"].first()
+        chosen = snap[(snap["stage"] == stage) & snap["patient_chosen_wait"]].groupby("clinic").size()
+        assert np.allclose(x + chosen.reindex(x.index, fill_value=0), y)  # same queue, chosen waits aside
+        x12 = from_patients[from_patients["week_ahead"] == 12].set_index("clinic")["over_limit"]
+        y12 = from_totals[from_totals["week_ahead"] == 12].set_index("clinic")["over_limit"]
+        assert (abs(x12 - y12) <= np.maximum(10, 0.2 * x12)).all(), (stage, x12, y12)
+
+
+def test_backlog_clinic_rises_and_balanced_clinic_does_not(region):
+    weekly = region.weekly
+    from kps_analysis.queue import queue_production_ratio_frame
+
+    r = queue_production_ratio_frame(weekly, queue="queue_treatment",
+                                     production=["operations_elective", "purchased_operations"])
+    r["year"] = r["period"].dt.start_time.dt.year
+    yearly = r.groupby(["clinic", "year"])["queue_production_ratio_weeks"].mean().unstack()
+    assert yearly.loc["uro", 2026] > 1.3 * yearly.loc["uro", 2024]
+    assert abs(yearly.loc["gyn", 2026] / yearly.loc["gyn", 2024] - 1) < 0.25
+    breaches = summary.projected_breaches(weekly, region.waiting_list)
+    h = summary.headline(weekly, breaches=breaches).set_index("clinic")
+    assert h.loc["uro", "projected_breaches_12w"] > 100
+    assert h.loc["gyn", "projected_breaches_12w"] < 0.1 * h.loc["uro", "projected_breaches_12w"]
+    assert h.loc["uro", "share_over_90_days"] > 3 * h.loc["gyn", "share_over_90_days"]
+
+
+def test_situation_measures_leave_out_what_a_clinic_lacks(region):
+    hud = region.weekly[region.weekly["clinic"] == "hud"]
+    assert "operations_elective" not in summary.situation_measures(hud)
+    assert summary.situation_measures(region.weekly[region.weekly["clinic"] == "uro"])[:2] == [
+        "referrals_in", "new_visits"]
