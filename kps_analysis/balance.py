@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["STAGES", "flow_balance", "conversion_rates", "QueueProjection", "project_queue", "project_chain",
-           "naive_flows"]
+           "naive_flows", "stage_loads"]
 
 #: The two stages of the flow chain and the canonical measures that feed and drain them.
 #: ``required`` columns must be present for the stage to be reported; the others are
@@ -758,3 +758,46 @@ def naive_flows(weekly: pd.DataFrame, *, stage: str = "new_visit", horizon_weeks
     result = pd.concat(out, ignore_index=True).assign(stage=stage)
     return result[["clinic", "stage", "week_ahead", "period", "inflow", "capacity"]].sort_values(
         ["clinic", "week_ahead"]).reset_index(drop=True)
+
+
+def stage_loads(flows: pd.DataFrame) -> pd.DataFrame:
+    """Load per stage over the coming weeks, and which stage is the bottleneck.
+
+        load = Σ inflow / Σ capacity over the weeks in ``flows``     [-]
+
+    A load above 1 means the stage's queue grows; the stage with the highest load above 1
+    is the bottleneck (inre kö: balancing one stage but not the next only moves the
+    queue inside the clinic).
+
+    Parameters
+    ----------
+    flows : DataFrame
+        ``clinic``, ``stage``, ``inflow`` and ``capacity`` per week [patients/week]
+        (e.g. :func:`naive_flows` of both stages, concatenated).
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``stage``, ``inflow``, ``capacity`` (sums) [patients], ``load`` [-],
+        ``queue_change`` (= inflow − capacity) [patients], ``bottleneck`` (bool).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"clinic": "a", "stage": ["new_visit", "treatment"],
+    ...                   "inflow": [100.0, 60.0], "capacity": [100.0, 50.0]})
+    >>> stage_loads(f)[["stage", "load", "bottleneck"]].values.tolist()
+    [['new_visit', 1.0, False], ['treatment', 1.2, True]]
+    """
+    for col in ("clinic", "stage", "inflow", "capacity"):
+        if col not in flows.columns:
+            raise ValueError(f"flows: missing column {col!r}")
+    out = flows.groupby(["clinic", "stage"], as_index=False)[["inflow", "capacity"]].sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["load"] = np.where(out["capacity"] > 0, out["inflow"] / out["capacity"].where(out["capacity"] > 0), np.inf)
+    out["queue_change"] = out["inflow"] - out["capacity"]
+    top = out.groupby("clinic")["load"].transform("max")
+    out["bottleneck"] = (out["load"] == top) & (out["load"] > 1)
+    # on a tie the earlier stage of the flow is the bottleneck
+    first = out[out["bottleneck"]].groupby("clinic").head(1).index
+    out["bottleneck"] = out.index.isin(first)
+    return out

@@ -141,3 +141,89 @@ def draw_limit(ax, position: float, *, language: str = "sv", limit_days: int = 9
     else:
         ax.axhline(position, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
         ax.text(ax.get_xlim()[0], position, text, color=COLOURS["limit"], va="bottom", fontsize=9)
+
+
+def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, language: str = "sv",
+                years: int = 3, ax=None):
+    """Köproduktionskvot over time per stage, with the level that matches the guarantee.
+
+    ``ratios`` has ``period``, ``stage`` and ``queue_production_ratio_weeks`` (one clinic).
+    ``guarantee_weeks`` is drawn as the red dashed guarantee line.
+    """
+    if ax is None:
+        fig, ax = plt.subplots()
+    else:
+        fig = ax.figure
+    last = ratios["period"].max()
+    recent = ratios[ratios["period"] > last - 52 * years]
+    for i, (stage, part) in enumerate(recent.groupby("stage", sort=False)):
+        ax.plot(part["period"].dt.start_time, part["queue_production_ratio_weeks"],
+                color=[COLOURS["inflow"], COLOURS["production"]][i % 2], linestyle=["-", "--"][i % 2],
+                label=STAGE_LABELS[language].get(stage, stage))
+    if guarantee_weeks is not None:
+        ax.axhline(guarantee_weeks, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
+        text = "nivå som håller vårdgarantin" if language == "sv" else "level that keeps the guarantee"
+        ax.text(recent["period"].min().start_time, guarantee_weeks, " " + text, color=COLOURS["limit"],
+                va="bottom", fontsize=9)
+    ax.set_ylabel("Veckors produktion i kö" if language == "sv" else "Weeks of production waiting")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None):
+    """Seasonal factors per ISO week (or month), one line per measure; 1 = an average week."""
+    if ax is None:
+        fig, ax = plt.subplots()
+    else:
+        fig = ax.figure
+    for measure, part in profile.groupby("measure", sort=False):
+        role = ROLE.get(measure, "queue")
+        ax.plot(part["season"], part["factor"], color=COLOURS[role], linestyle=LINESTYLES.get(role, "-"),
+                marker="o", markersize=2.5, label=label(measure, language))
+    ax.axhline(1.0, color="#777777", linewidth=0.8)
+    ax.axvspan(27, 32, color="#999999", alpha=0.12, linewidth=0)
+    ax.set_xlabel(label("week", language))
+    ax.set_ylabel("Säsongsfaktor" if language == "sv" else "Seasonal factor")
+    ax.set_xlim(1, profile["season"].max())
+    ax.legend(frameon=False, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def balance_lines(balance: pd.DataFrame, *, language: str = "sv", years: int = 2, ax=None):
+    """Net inflow (in − out) per stage, trailing mean, over the latest years; above 0 the queue grows."""
+    if ax is None:
+        fig, ax = plt.subplots()
+    else:
+        fig = ax.figure
+    last = balance["period"].max()
+    recent = balance[balance["period"] > last - 52 * years]
+    for i, (stage, part) in enumerate(recent.groupby("stage", sort=False)):
+        ax.plot(part["period"].dt.start_time, part["net_rolling"],
+                color=[COLOURS["inflow"], COLOURS["production"]][i % 2], linestyle=["-", "--"][i % 2],
+                label=STAGE_LABELS[language].get(stage, stage))
+    ax.axhline(0.0, color="#333333", linewidth=1)
+    ax.set_ylabel("Inflöde − utflöde per vecka" if language == "sv" else "Inflow − outflow per week")
+    ax.legend(frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def breach_projection(breaches: pd.DataFrame, *, language: str = "sv", ax=None):
+    """Projected patients past the guarantee limit per week ahead and stage (bars)."""
+    if ax is None:
+        fig, ax = plt.subplots()
+    else:
+        fig = ax.figure
+    data = breaches.assign(stage=breaches["stage"].map(STAGE_LABELS[language]).fillna(breaches["stage"]),
+                           week_ahead=breaches["week_ahead"].astype(int))
+    sns.barplot(data=data, x="week_ahead", y="over_limit", hue="stage",
+                palette=[COLOURS["inflow"], COLOURS["production"]][: data["stage"].nunique()], ax=ax)
+    ax.set_xlabel("Veckor framåt" if language == "sv" else "Weeks ahead")
+    ax.set_ylabel("Patienter över gränsen" if language == "sv" else "Patients over the limit")
+    if ax.get_legend() is not None:
+        ax.legend(frameon=False, title=None)
+    fig.tight_layout()
+    return fig

@@ -353,6 +353,49 @@ SECTIONS: dict[str, dict[str, str]] = {
         "sv": "*Kliniken levererar bara veckosummor, inte en väntelista per patient, så fördelningen kan inte visas.*",
         "en": "*The clinic delivers weekly totals only, not a patient-level list, so the distribution cannot be shown.*",
     },
+    "ratio": {
+        "sv": "## Köproduktionskvot\nKön delad med produktionen per vecka: hur många veckors produktion som "
+              "väntar, alltså ungefär hur länge en ny patient får vänta (Littles lag). Produktionen är ett "
+              "glidande medel över de senaste veckorna, köpt vård inräknad. Den röda streckade linjen är den "
+              "nivå där tillräckligt många patienter får vård inom vårdgarantin; ligger kurvan över linjen "
+              "väntar för många för länge.",
+        "en": "## Queue-to-production ratio\nThe queue divided by weekly production: how many weeks of "
+              "production are waiting, roughly how long a new patient will wait (Little's law). Production is "
+              "a trailing average, purchased care included. The red dashed line is the level at which enough "
+              "patients are treated within the care guarantee; above it too many wait too long.",
+    },
+    "seasonal": {
+        "sv": "## Säsongsmönster\nHur en vanlig vecka ser ut under året, räknat ur tidigare år (avvikande år "
+              "som pandemiåret 2020 är uteslutna). 1 är en genomsnittlig vecka; 0,5 betyder halva den vanliga "
+              "volymen. Produktionen sjunker mer än remisserna under sportlov, påsk, sommar och jul, och då "
+              "växer kön.",
+        "en": "## Seasonal pattern\nWhat a normal week looks like over the year, from earlier years (outlier "
+              "years such as the pandemic year 2020 left out). 1 is an average week; 0.5 means half the usual "
+              "volume. Production drops more than referrals over the sports holiday, Easter, summer and "
+              "Christmas, and then the queue grows.",
+    },
+    "balance": {
+        "sv": "## Balans mellan in- och utflöde\nSkillnaden mellan vad som kommer in och vad som går ut per "
+              "vecka, för kön till nybesök och kön till behandling (glidande medel). Över noll växer kön. "
+              "Tabellen visar belastningen de kommande veckorna om inget ändras (inflöde delat med egen "
+              "kapacitet, samma veckor i fjol justerat för trenden): steget med högst belastning över 1 är "
+              "flaskhalsen, där en inre kö byggs upp.",
+        "en": "## Balance of inflow and outflow\nWhat comes in minus what goes out per week, for the queue to "
+              "a first visit and the queue to treatment (trailing mean). Above zero the queue grows. The table "
+              "shows the load of the coming weeks if nothing changes (inflow over own capacity, the same weeks "
+              "last year adjusted for the trend): the stage with the highest load above 1 is the bottleneck, "
+              "where an internal queue builds up.",
+    },
+    "breaches": {
+        "sv": "### Hur många passerar 90 dagar de kommande veckorna?\nOm inflöde och egen produktion blir som "
+              "samma veckor i fjol (justerat för trenden) och ingen vård köps: antal patienter som vid varje "
+              "veckas slut har väntat längre än vårdgarantin. Patienterna tas i tur och ordning efter medicinsk "
+              "prioritet och väntetid.",
+        "en": "### How many will pass 90 days in the coming weeks?\nIf inflow and own production are as in the "
+              "same weeks last year (adjusted for the trend) and no care is purchased: patients who at the end "
+              "of each week have waited longer than the care guarantee. Patients are served by medical "
+              "priority and then waiting time.",
+    },
     "quality": {
         "sv": "## Datakvalitet\nKontroller av indata: saknade veckor, dubbletter, negativa tal och köer som inte "
               "går ihop med in- och utflödet. Fel bör rättas i källsystemet.",
@@ -469,3 +512,33 @@ def wait_summary_table(summary: pd.DataFrame, *, language: str = "sv") -> pd.Dat
                 format_count(100 * r.share_over_limit, language=language, decimals=1) + " %",
         })
     return pd.DataFrame(rows)
+
+
+def load_table(loads: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Stage loads (:func:`kps_analysis.balance.stage_loads`) for a report."""
+    sv = language == "sv"
+    stage_names = {"new_visit": "Nybesök" if sv else "First visit", "treatment": "Behandling" if sv else "Treatment"}
+    return pd.DataFrame({
+        ("Steg" if sv else "Stage"): loads["stage"].map(stage_names).fillna(loads["stage"]),
+        ("Inflöde" if sv else "Inflow"): loads["inflow"].map(lambda v: format_count(v, language=language)),
+        ("Egen kapacitet" if sv else "Own capacity"): loads["capacity"].map(lambda v: format_count(v, language=language)),
+        ("Belastning" if sv else "Load"): loads["load"].map(lambda v: format_count(v, language=language, decimals=2)),
+        ("Flaskhals" if sv else "Bottleneck"): loads["bottleneck"].map({True: "ja" if sv else "yes", False: ""}),
+    })
+
+
+def rates_table(rates: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Conversion rates of the flow chain (:func:`kps_analysis.balance.conversion_rates`)."""
+    sv = language == "sv"
+    names = {
+        "forwarded_share": "Andel remisser vidarebefordrade" if sv else "Share of referrals forwarded",
+        "decisions_per_new_visit": "Behandlingsbeslut per nybesök" if sv else "Decisions to treat per first visit",
+        "return_visits_per_new_visit": "Återbesök per nybesök" if sv else "Return visits per first visit",
+        "bed_days_per_operation": "Vårddagar per operation (medelvårdtid)" if sv else "Bed days per operation",
+        "no_show_rate": "Andel uteblivna besök" if sv else "No-show rate",
+    }
+    row = rates.iloc[0]
+    values = [(text, format_count(row[key], language=language, decimals=2))
+              for key, text in names.items() if key in rates.columns and pd.notna(row[key])]
+    head = ("Senaste 52 veckorna" if sv else "Latest 52 weeks", "")
+    return pd.DataFrame(values, columns=[head[0], "Värde" if sv else "Value"])

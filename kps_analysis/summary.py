@@ -15,7 +15,8 @@ from .balance import naive_flows
 from .queue import queue_production_ratio_frame
 from .waits import project_breaches, waiting_from_aggregates
 
-__all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "situation_measures", "projected_breaches"]
+__all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "ratio_by_stage", "guarantee_ratio_weeks",
+           "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles"]
 
 HEADLINE_COLUMNS = (
     "clinic",
@@ -83,17 +84,15 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     last = totals.groupby("clinic")["period"].transform("max") == totals["period"]
     out = totals.loc[last, ["clinic", "period"]].reset_index(drop=True)
 
+    ratios = ratio_by_stage(totals, window_weeks=window_weeks)
+    latest = ratios.merge(out[["clinic", "period"]], on=["clinic", "period"])
+    wide = latest.pivot(index="clinic", columns="stage", values="queue_production_ratio_weeks")
     ratio_cols, queue_cols, over_cols = [], [], []
-    for stage, (queue_col, production, over_col) in STAGES.items():
-        if queue_col not in totals.columns or not any(c in totals.columns for c in production):
+    for stage, (queue_col, _, over_col) in STAGES.items():
+        if stage not in wide.columns:
             continue
-        ratios = queue_production_ratio_frame(
-            totals, queue=queue_col, production=[c for c in production if c in totals.columns],
-            window_weeks=window_weeks)
-        latest = ratios.merge(out[["clinic", "period"]], on=["clinic", "period"])
         name = f"queue_production_ratio_weeks_{stage}"
-        out = out.merge(latest[["clinic", "queue_production_ratio_weeks"]].rename(
-            columns={"queue_production_ratio_weeks": name}), on="clinic", how="left")
+        out[name] = out["clinic"].map(wide[stage])
         ratio_cols.append(name)
         queue_cols.append(queue_col)
         if over_col in totals.columns:
@@ -120,6 +119,74 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     out["escalation"] = None
     first = list(HEADLINE_COLUMNS) + ["period"]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+def ratio_by_stage(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame:
+    """Köproduktionskvot per clinic, week and stage (first visit, treatment), long format.
+
+    For each stage whose queue and production columns exist,
+    :func:`kps_analysis.queue.queue_production_ratio_frame` with the stage's own plus
+    purchased production; stages a clinic does not run (production never above zero,
+    e.g. operations at a visits-only clinic) are left out for that clinic.
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly frame.
+    window_weeks : int
+        Trailing window of the production average [weeks].
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``period``, ``stage``, ``queue`` [patients], ``production_per_week``
+        [patients/week], ``queue_production_ratio_weeks`` [weeks].
+
+    Examples
+    --------
+    >>> p = pd.period_range("2024-01-01", periods=2, freq="W-SUN")
+    >>> w = pd.DataFrame({"clinic": "a", "period": p, "queue_new_visit": [30.0, 40.0],
+    ...                   "new_visits": [10.0, 10.0], "queue_treatment": [0.0, 0.0],
+    ...                   "operations_elective": [0.0, 0.0]})
+    >>> ratio_by_stage(w, window_weeks=2)[["stage", "queue_production_ratio_weeks"]].values.tolist()
+    [['new_visit', nan], ['new_visit', 4.0]]
+    """
+    totals = weekly.groupby(["clinic", "period"], as_index=False, observed=True).sum(
+        numeric_only=True, min_count=1)
+    parts = []
+    for stage, (queue_col, production, _) in STAGES.items():
+        cols = [c for c in production if c in totals.columns]
+        if queue_col not in totals.columns or not cols:
+            continue
+        active = totals.groupby("clinic")[cols].transform("sum").sum(axis=1) > 0
+        if not active.any():
+            continue
+        r = queue_production_ratio_frame(totals[active], queue=queue_col, production=cols,
+                                         window_weeks=window_weeks)
+        parts.append(r.assign(stage=stage))
+    if not parts:
+        return pd.DataFrame(columns=["clinic", "period", "stage", "queue", "production_per_week",
+                                     "queue_production_ratio_weeks"])
+    out = pd.concat(parts, ignore_index=True)
+    return out[["clinic", "period", "stage", "queue", "production_per_week", "queue_production_ratio_weeks"]]
+
+
+def guarantee_ratio_weeks(limit_days: float = 90, share: float = 0.95) -> float:
+    """The köproduktionskvot that matches the guarantee target [weeks].
+
+    With exponentially distributed waits, a share ``share`` waits within ``limit_days``
+    when the mean wait is ``limit_days / -ln(1 - share)``
+    (:func:`kps_analysis.queue.mean_wait_for_share_within`); by Little's law the mean
+    wait equals queue / throughput, i.e. the ratio, here in weeks.
+
+    Examples
+    --------
+    >>> round(guarantee_ratio_weeks(90, 0.95), 2)
+    4.29
+    """
+    from .queue import mean_wait_for_share_within
+
+    return float(mean_wait_for_share_within(limit_days, share)) / 7.0
 
 
 def situation_measures(weekly: pd.DataFrame) -> list[str]:
@@ -170,8 +237,9 @@ def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None =
 
     parts = []
     patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
+    coming = coming_flows(weekly, horizon_weeks=horizon_weeks)
     for stage in STAGES:
-        flows = naive_flows(weekly, stage=stage, horizon_weeks=horizon_weeks)
+        flows = coming[coming["stage"] == stage]
         if flows.empty:
             continue
         agg_clinics = sorted(set(flows["clinic"]) - patient_clinics)
@@ -195,3 +263,41 @@ def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None =
                                      "over_limit", "source"])
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["clinic", "stage", "week_ahead"]).reset_index(drop=True)
+
+
+def coming_flows(weekly: pd.DataFrame, *, horizon_weeks: int = 12) -> pd.DataFrame:
+    """Inflow and own capacity of both stages for the coming weeks, if nothing changes.
+
+    :func:`kps_analysis.balance.naive_flows` for each stage the clinics run (a stage
+    whose own production is zero throughout, e.g. operations at a visits-only clinic,
+    is left out), concatenated: ``clinic``, ``stage``, ``week_ahead``, ``period``,
+    ``inflow``, ``capacity`` [patients/week].
+    """
+    parts = []
+    for stage, (_, production, _) in STAGES.items():
+        own = production[0]
+        if own not in weekly.columns:
+            continue
+        active = weekly.groupby("clinic")[own].transform("sum") > 0
+        flows = naive_flows(weekly[active], stage=stage, horizon_weeks=horizon_weeks)
+        if len(flows):
+            parts.append(flows)
+    if not parts:
+        return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "period", "inflow", "capacity"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def seasonal_profiles(weekly: pd.DataFrame, *, exclude_years=()) -> pd.DataFrame:
+    """Weekly seasonal profiles of inflow and production (the measures the clinic runs).
+
+    :func:`kps_analysis.seasonal.seasonal_profile` of ``referrals_in``, ``new_visits``
+    and ``operations_elective`` (where reported and above zero), concatenated:
+    ``clinic``, ``measure``, ``season`` (ISO week), ``factor`` [-, mean 1].
+    """
+    from .seasonal import seasonal_profile
+
+    parts = [seasonal_profile(weekly, measure=m, exclude_years=tuple(exclude_years))
+             for m in ("referrals_in", "new_visits", "operations_elective")
+             if m in weekly.columns and (weekly[m].fillna(0) > 0).any()]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["clinic", "measure", "season", "factor"])
