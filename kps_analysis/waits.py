@@ -1062,7 +1062,7 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: 
     n_e = max_age + 1 + 7 * horizon  # entry days: index i <-> day (i - max_age); 0 = today
     state = np.zeros((n_s, n_p, n_e))
     p_index = {p: i for i, p in enumerate(priorities)}
-    np.add.at(state, (wait["_s"].to_numpy(), wait["_p"].map(p_index).to_numpy(),
+    np.add.at(state, (wait["_s"].to_numpy(dtype=np.int64), wait["_p"].map(p_index).to_numpy(dtype=np.int64),
                       max_age - wait["wait_days"].to_numpy(dtype=int)), wait["patients"].to_numpy(float))
 
     # priority mix of arrivals

@@ -605,3 +605,11 @@ def test_waiting_from_aggregates_rebuilds_the_queue_from_latest_arrivals():
     assert np.isclose(r.loc[r["wait_days"].between(7, 13), "patients"].sum(), 5.0)
     with pytest.raises(ValueError, match="stage"):
         waiting_from_aggregates(w, stage="x")
+
+
+def test_breach_projection_with_nobody_waiting_now():
+    wait = pd.DataFrame({"clinic": pd.Series([], dtype=str), "wait_days": pd.Series([], dtype=float),
+                         "patients": pd.Series([], dtype=float)})
+    r = project_breaches(wait, _flows("a", [14, 14], [7, 7]), order="fifo")
+    assert r["queue"].tolist() == [7.0, 14.0]
+    assert r["over_limit"].tolist() == [0.0, 0.0]
