@@ -908,14 +908,15 @@ def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
 
     Examples
     --------
-    Queue 10; arrivals 7 per week: the last week's 7 and 3 of the week before.
+    Queue 10; arrivals 7 per week (1 a day): the last week's 7 (0-6 days) and the 3
+    newest of the week before (7, 8 and 9 days).
 
     >>> p = pd.period_range("2024-01-01", periods=3, freq="W-SUN")
     >>> w = pd.DataFrame({"clinic": "a", "period": p, "referrals_in": [7.0] * 3,
     ...                   "queue_new_visit": [5.0, 8.0, 10.0]})
     >>> r = waiting_from_aggregates(w)
     >>> round(float(r["patients"].sum()), 6), int(r["wait_days"].max())
-    (10.0, 13)
+    (10.0, 9)
     """
     if stage == "new_visit":
         queue_col, arrivals, minus = "queue_new_visit", "referrals_in", ["referrals_forwarded"]
