@@ -227,3 +227,15 @@ def breach_projection(breaches: pd.DataFrame, *, language: str = "sv", ax=None):
         ax.legend(frameon=False, title=None)
     fig.tight_layout()
     return fig
+
+
+def show(fig) -> None:
+    """Display a figure at this point of a notebook's output and close it.
+
+    Without this, Jupyter's inline backend draws open figures after everything else
+    the cell displays, so a section's figure would come after its tables.
+    """
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
