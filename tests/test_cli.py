@@ -1,0 +1,61 @@
+"""The `kps` command: validate, demo, list (run is covered by test_batch.py)."""
+
+import pytest
+
+from kps_analysis import cli
+
+SWEDISH = (
+    "\ufeffKlinik;Vecka;Remisser in;Nybesök;Återbesök;Väntande nybesök;Vårddagar\n"
+    "Urologi;2024-W01;40;35;80;300;12,5\n"
+    "Urologi;2024-W02;42;38;82;304;13,0\n"
+    "Urologi;2024-W03;41;40;79;305;11,5\n"
+)
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_validate_reads_a_swedish_excel_export(tmp_path, capsys):
+    path = _write(tmp_path, "uro.csv", SWEDISH)
+    assert cli.main(["validate", path]) == 0
+    out = capsys.readouterr().out
+    assert "uro.csv: 3 rows, 0 errors" in out
+
+
+@pytest.mark.parametrize("broken, column, where", [
+    (SWEDISH.replace("Vecka", "Veckodag"), "Vecka", None),                        # no week column
+    (SWEDISH.replace("2024-W02;42", "2024-W02;-42"), "Remisser in", "3"),          # negative count, row 3
+    (SWEDISH.replace("2024-W03", "2024-W02"), None, "2024-W02"),                   # duplicated week
+])
+def test_validate_names_file_column_and_row(tmp_path, capsys, broken, column, where):
+    path = _write(tmp_path, "broken.csv", broken)
+    assert cli.main(["validate", path]) == 1
+    err = capsys.readouterr().err
+    assert "broken.csv" in err
+    if column:
+        assert column.lower() in err.lower()
+    if where:
+        assert where in err
+
+
+def test_validate_all_demo_clinics(tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    from kps_analysis.demo import ensure_demo_data
+
+    data = ensure_demo_data(tmp_path / "demo")
+    code = cli.main(["validate", "--data", str(data), "--parameters", str(root / "parameters")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    for clinic in ("ort_nord", "ort_syd", "ogon", "kir", "onh", "gyn", "uro", "hud"):
+        assert f"{clinic}:" in out
+
+
+def test_demo_and_list(tmp_path, capsys):
+    assert cli.main(["demo", "--out", str(tmp_path / "d")]) == 0
+    assert (tmp_path / "d" / "uro_waiting_list.parquet").exists()
+    assert cli.main(["list", "--parameters", str(tmp_path / "nothing")]) == 2
