@@ -1,0 +1,2087 @@
+"""Reading, mapping and validating clinic data: the canonical schema.
+
+Every analysis in the package works on *canonical* frames, and this module is the only
+place that knows about files.  It reads
+
+* **weekly or monthly aggregates** (:func:`read_weekly`): CSV as Swedish Excel writes it
+  (``;`` separator, decimal comma, UTF-8 with BOM, cp1252 or UTF-16 "Unicode text"),
+  CSV with ``,`` and English names, XLSX and Parquet;
+* **patient-level waiting-list extracts** (:func:`read_waiting_list`), one row per
+  referral, from which :func:`weekly_from_waiting_list` derives the weekly flows and
+  queues exactly, and :func:`waiting_snapshot` the waiting times on a given day.
+
+Column headers are matched after normalising case, whitespace, punctuation and the
+Swedish letters (``"Väntande nybesök"``, ``"VANTANDE_NYBESOK"`` and ``"väntande
+nybesök "`` are the same header); see :data:`HEADER_ALIASES` and
+:data:`EXTRACT_ALIASES`.  A file the readers cannot use raises :class:`DataError`, whose
+message names the file, the column and the row (1-based as a spreadsheet shows it, the
+header being row 1) or the week.
+
+The canonical weekly frame is long: one row per ``clinic``, optional ``group`` and
+``period`` (pandas ``Period``, freq ``W-SUN`` for ISO weeks or ``M`` for months) with
+float64 measure columns (:data:`MEASURES`; NaN = not reported).  Queues
+(:data:`STOCK_MEASURES`) are counted at the end of the period, the other measures
+(:data:`FLOW_MEASURES`) during it.  For data derived from an extract two conservation
+identities hold exactly, week by week::
+
+    queue_new_visit[t] - queue_new_visit[t-1] = referrals_in - referrals_forwarded
+        - removals_new_visit_other - new_visits - purchased_new_visits
+    queue_treatment[t] - queue_treatment[t-1] = treatment_decisions
+        - operations_elective - purchased_operations - removals_treatment_other
+
+Patient-level data is personal data: a column that looks like a Swedish personal
+identity number (*personnummer*) is never carried into a result, and error messages
+name rows, never patient identifiers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import dataclasses
+import datetime as _dt
+import io
+import os
+import re
+import unicodedata
+import warnings
+from collections import Counter
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .calendar import iso_week_label, weeks_in_year
+
+__all__ = [
+    "MEASURES",
+    "FLOW_MEASURES",
+    "STOCK_MEASURES",
+    "DERIVED_MEASURES",
+    "COUNT_MEASURES",
+    "EXTRACT_COLUMNS",
+    "PRIORITIES",
+    "REMOVAL_REASONS",
+    "HEADER_ALIASES",
+    "EXTRACT_ALIASES",
+    "CONSERVATION_IDENTITIES",
+    "DataError",
+    "ClinicData",
+    "normalise_header",
+    "read_weekly",
+    "read_waiting_list",
+    "weekly_from_waiting_list",
+    "waiting_snapshot",
+    "validate",
+    "raise_for_errors",
+    "load_clinic_data",
+]
+
+# ============================================================================ schema
+MEASURES = (
+    "referrals_in",
+    "referrals_forwarded",
+    "removals_new_visit_other",
+    "new_visits",
+    "return_visits",
+    "emergency_visits",
+    "treatment_decisions",
+    "removals_treatment_other",
+    "operations_elective",
+    "operations_acute",
+    "bed_days",
+    "queue_new_visit",
+    "queue_treatment",
+    "queue_return_unbooked",
+    "waiting_over_90_new_visit",
+    "waiting_over_90_treatment",
+    "purchased_new_visits",
+    "purchased_operations",
+    "planned_new_visits",
+    "planned_operations",
+    "no_shows",
+    "available_slots",
+)
+"""Canonical measure columns, in canonical order."""
+
+STOCK_MEASURES = (
+    "queue_new_visit",
+    "queue_treatment",
+    "queue_return_unbooked",
+    "waiting_over_90_new_visit",
+    "waiting_over_90_treatment",
+)
+"""Measures counted at the end of a period (Sunday 24:00 / month end)."""
+
+FLOW_MEASURES = tuple(m for m in MEASURES if m not in STOCK_MEASURES)
+"""Measures counted during a period."""
+
+DERIVED_MEASURES = (
+    "referrals_in",
+    "referrals_forwarded",
+    "removals_new_visit_other",
+    "new_visits",
+    "treatment_decisions",
+    "removals_treatment_other",
+    "operations_elective",
+    "queue_new_visit",
+    "queue_treatment",
+    "waiting_over_90_new_visit",
+    "waiting_over_90_treatment",
+    "purchased_new_visits",
+    "purchased_operations",
+)
+"""Measures :func:`weekly_from_waiting_list` derives from a patient-level extract."""
+
+COUNT_MEASURES = tuple(m for m in MEASURES if m != "bed_days")
+"""Measures that must be whole numbers (``bed_days`` may hold decimals)."""
+
+CONSERVATION_IDENTITIES = {
+    "queue_new_visit": (
+        ("referrals_in",),
+        ("referrals_forwarded", "removals_new_visit_other", "new_visits", "purchased_new_visits"),
+    ),
+    "queue_treatment": (
+        ("treatment_decisions",),
+        ("operations_elective", "purchased_operations", "removals_treatment_other"),
+    ),
+}
+"""Queue -> (inflow columns, outflow columns): change in queue = sum(in) - sum(out)."""
+
+EXTRACT_COLUMNS = (
+    "patient_id",
+    "clinic",
+    "group",
+    "priority",
+    "referral_date",
+    "first_visit_date",
+    "decision_date",
+    "treatment_date",
+    "removal_date",
+    "removal_reason",
+    "external",
+    "patient_chosen_wait",
+)
+"""Columns of the canonical waiting-list extract (``group`` optional)."""
+
+PRIORITIES = ("1", "2", "3")
+"""Valid medical priority codes (1 = most urgent)."""
+
+REMOVAL_REASONS = ("forwarded", "declined", "other")
+"""Canonical removal reasons."""
+
+_DATE_COLUMNS = ("referral_date", "first_visit_date", "decision_date", "treatment_date", "removal_date")
+_WEEK_FREQ = "W-SUN"
+_GUARANTEE_DAYS = 90
+
+# ============================================================================ headers
+_ID_HEADERS: dict[str, tuple[str, ...]] = {
+    "clinic": ("Klinik", "Klinik-id", "Verksamhet", "Verksamhetsområde", "Clinic", "Clinic id",
+               "Department", "Specialty clinic"),
+    "group": ("Grupp", "Team", "Vårdteam", "Diagnosgrupp", "Diagnos", "Åtgärdsgrupp",
+              "Operationsgrupp", "Undergrupp", "Sektion", "Enhet", "Mottagning", "Group",
+              "Team name", "Diagnosis group", "Procedure group", "Subgroup", "Section", "Unit"),
+    "period:week": ("Vecka", "Veckonummer", "Veckonr", "Vecka nr", "År-vecka", "ISO-vecka",
+                    "Veckostart", "Vecka start", "Vecka slut", "Week", "Week number", "Week no",
+                    "ISO week", "Year-week", "Week start", "Week starting", "Week beginning",
+                    "Week ending", "Week end"),
+    "period:month": ("Månad", "Månadsnummer", "År-månad", "Month", "Month number", "Year-month"),
+    "period": ("Period", "Tidsperiod", "Datum", "Date"),
+    "year": ("År", "Year", "ISO-år", "ISO year"),
+}
+
+_MEASURE_HEADERS: dict[str, tuple[str, ...]] = {
+    "referrals_in": ("Remisser in", "Inkomna remisser", "Remisser", "Remissinflöde", "Nya remisser",
+                     "Antal remisser", "Remisser inkomna", "Ankomna remisser", "Referrals in",
+                     "Referrals", "Referrals received", "New referrals", "Referral inflow"),
+    "referrals_forwarded": ("Vidarebefordrade remisser", "Vidarebefordrade", "Remisser vidarebefordrade",
+                            "Vidareremitterade", "Referrals forwarded", "Forwarded referrals",
+                            "Forwarded"),
+    "removals_new_visit_other": ("Avförda ur nybesökskö", "Avförda nybesökskö", "Avförda nybesök",
+                                 "Avförda före nybesök", "Övriga avförda nybesök",
+                                 "Removals new visit", "Removals before first visit",
+                                 "Removed before first visit"),
+    "new_visits": ("Nybesök", "Nya besök", "Förstabesök", "Första besök", "Nybesök egen regi",
+                   "New visits", "First visits", "First appointments", "New appointments"),
+    "return_visits": ("Återbesök", "Return visits", "Follow-up visits", "Follow ups"),
+    "emergency_visits": ("Akuta besök", "Akutbesök", "Emergency visits", "Acute visits",
+                         "Urgent visits"),
+    "treatment_decisions": ("Behandlingsbeslut", "Beslut om behandling", "Beslutade behandlingar",
+                            "Operationsbeslut", "Treatment decisions", "Decisions to treat",
+                            "Decision to treat"),
+    "removals_treatment_other": ("Avförda ur behandlingskö", "Avförda behandlingskö",
+                                 "Avförda behandling", "Övriga avförda behandling",
+                                 "Removals treatment", "Removals from treatment queue"),
+    "operations_elective": ("Elektiva operationer", "Operationer", "Elektiva ingrepp",
+                            "Operationer elektiva", "Operationer egen regi", "Elective operations",
+                            "Operations", "Elective surgery", "Elective procedures"),
+    "operations_acute": ("Akuta operationer", "Akutoperationer", "Akuta ingrepp", "Operationer akuta",
+                         "Acute operations", "Emergency operations", "Emergency surgery"),
+    "bed_days": ("Vårddagar", "Vårddygn", "Beläggningsdagar", "Bed days", "Inpatient days"),
+    "queue_new_visit": ("Väntande nybesök", "Väntande", "Kö nybesök", "Nybesökskö",
+                        "Väntande på nybesök", "Väntelista nybesök", "Kö", "Queue new visit",
+                        "Waiting new visit", "Waiting first visit", "New visit queue", "Queue"),
+    "queue_treatment": ("Väntande behandling", "Kö behandling", "Behandlingskö", "Väntande operation",
+                        "Väntande operationer", "Operationskö", "Kö operation",
+                        "Väntande på behandling", "Queue treatment", "Waiting treatment",
+                        "Treatment queue", "Waiting for treatment", "Waiting operation"),
+    "queue_return_unbooked": ("Ej bokade återbesök", "Obokade återbesök", "Återbesök ej bokade",
+                              "Väntande återbesök", "Återbesökskö", "Planeringslista återbesök",
+                              "Unbooked return visits", "Return visits unbooked"),
+    "waiting_over_90_new_visit": ("Väntat över 90 dagar nybesök", "Väntat >90 dagar nybesök",
+                                  "Väntat mer än 90 dagar nybesök", "Över 90 dagar nybesök",
+                                  "Nybesök över 90 dagar", "Väntande nybesök över 90 dagar",
+                                  "Waiting over 90 days new visit", "Over 90 days new visit",
+                                  "New visit over 90 days"),
+    "waiting_over_90_treatment": ("Väntat över 90 dagar behandling", "Väntat >90 dagar behandling",
+                                  "Väntat mer än 90 dagar behandling", "Över 90 dagar behandling",
+                                  "Behandling över 90 dagar", "Väntande behandling över 90 dagar",
+                                  "Väntat över 90 dagar operation", "Waiting over 90 days treatment",
+                                  "Over 90 days treatment", "Treatment over 90 days"),
+    "purchased_new_visits": ("Köpt vård nybesök", "Köpt vård", "Köpta nybesök", "Externa nybesök",
+                             "Nybesök köpt vård", "Purchased new visits", "External new visits",
+                             "Outsourced new visits"),
+    "purchased_operations": ("Köpt vård operationer", "Köpta operationer", "Externa operationer",
+                             "Operationer köpt vård", "Köpt vård behandling", "Purchased operations",
+                             "External operations", "Outsourced operations"),
+    "planned_new_visits": ("Planerade nybesök", "Plan nybesök", "Nybesök plan", "Planned new visits",
+                           "Plan new visits"),
+    "planned_operations": ("Planerade operationer", "Plan operationer", "Operationer plan",
+                           "Planned operations", "Plan operations"),
+    "no_shows": ("Uteblivna besök", "Uteblivna", "Uteblivit", "Uteblivna patienter", "No shows",
+                 "No-show", "Did not attend", "DNA"),
+    "available_slots": ("Lediga tider", "Obokade tider", "Lediga", "Outnyttjade tider",
+                        "Available slots", "Free slots", "Unbooked slots", "Unused slots"),
+}
+
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {**_ID_HEADERS, **_MEASURE_HEADERS}
+"""Column role -> accepted headers of weekly/monthly files (the canonical name is always
+accepted too).  Roles: ``clinic``, ``group``, ``period:week``, ``period:month``,
+``period`` (weekly or monthly, decided from the labels), ``year`` (with week or month
+numbers in the period column) and every name in :data:`MEASURES`."""
+
+EXTRACT_ALIASES: dict[str, tuple[str, ...]] = {
+    "patient_id": ("Patient-id", "Patientid", "Patient", "Pat-id", "Löpnummer", "Löpnr", "Id",
+                   "Pseudonym", "Pseudonymiserat id", "Patient ID", "Record id"),
+    "clinic": _ID_HEADERS["clinic"],
+    "group": _ID_HEADERS["group"],
+    "priority": ("Prioritet", "Prio", "Medicinsk prioritet", "Prioritetsgrupp", "Priority",
+                 "Clinical priority"),
+    "referral_date": ("Remissdatum", "Remissankomstdatum", "Remiss ankomstdatum", "Ankomstdatum",
+                      "Remiss inkom", "Inkomstdatum", "Referral date", "Referral received",
+                      "Date referred", "Referral received date"),
+    "first_visit_date": ("Besöksdatum", "Nybesöksdatum", "Nybesök datum", "Datum nybesök",
+                         "Första besök", "Förstabesöksdatum", "Första besöksdatum",
+                         "First visit date", "Visit date", "First visit", "First appointment"),
+    "decision_date": ("Beslutsdatum", "Behandlingsbeslut", "Behandlingsbeslutsdatum",
+                      "Datum behandlingsbeslut", "Beslut datum", "Operationsbeslut", "Decision date",
+                      "Decision to treat date", "Decision to treat", "Treatment decision date"),
+    "treatment_date": ("Behandlingsdatum", "Operationsdatum", "Op-datum", "Åtgärdsdatum",
+                       "Datum behandling", "Datum operation", "Treatment date", "Operation date",
+                       "Surgery date"),
+    "removal_date": ("Avförd datum", "Avförandedatum", "Avförd", "Datum avförd", "Borttagen datum",
+                     "Removal date", "Removed date", "Date removed"),
+    "removal_reason": ("Avförandeorsak", "Avförd orsak", "Orsak avförd", "Orsak", "Avförandekod",
+                       "Removal reason", "Reason removed", "Reason"),
+    "external": ("Extern", "Externt", "Köpt vård", "Köpt", "Extern vårdgivare", "External",
+                 "Purchased", "Outsourced"),
+    "patient_chosen_wait": ("Patientvald väntan", "Patientvald väntetid", "Patientvald", "PVV",
+                            "Patient chosen wait", "Patient choice"),
+}
+"""Column -> accepted headers of waiting-list extracts (canonical names accepted too)."""
+
+_PERSONAL_ID_HEADERS = ("Personnummer", "Personnr", "Pnr", "Person nr", "Samordningsnummer",
+                        "Reservnummer", "Personal identity number", "Person number", "SSN")
+
+_PERIOD_ROLES = ("period:week", "period:month", "period")
+
+
+def normalise_header(name) -> str:
+    """Normalise a column header for matching: case, spaces, punctuation, å/ä/ö.
+
+    Letters are case-folded and stripped of diacritics (å, ä -> a; ö -> o), and every
+    character that is not a letter or digit is dropped.
+
+    Parameters
+    ----------
+    name : object
+        A header cell. [text]
+
+    Returns
+    -------
+    str
+        The normalised key.
+
+    Examples
+    --------
+    >>> normalise_header(" Väntat >90 dagar, NYBESÖK ")
+    'vantat90dagarnybesok'
+    >>> normalise_header("queue_new_visit") == normalise_header("Queue new-visit")
+    True
+    """
+    text = unicodedata.normalize("NFKD", str(name)).casefold()
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.replace("ø", "o").replace("æ", "ae").replace("ß", "ss")
+    return re.sub(r"[^0-9a-z]+", "", text)
+
+
+def _build_lookup(*tables: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for table in tables:
+        for role, aliases in table.items():
+            names = aliases if ":" in role else (role, *aliases)
+            for alias in names:
+                key = normalise_header(alias)
+                if lookup.setdefault(key, role) != role:
+                    raise RuntimeError(f"header alias {alias!r} means both {lookup[key]} and {role}")
+    return lookup
+
+
+_WEEKLY_LOOKUP = _build_lookup(HEADER_ALIASES)
+_EXTRACT_LOOKUP = _build_lookup(EXTRACT_ALIASES)
+_PERSONAL_KEYS = frozenset(normalise_header(h) for h in _PERSONAL_ID_HEADERS)
+
+
+# ============================================================================ errors
+class DataError(ValueError):
+    """An input file (or frame) that cannot be used.
+
+    ``str(error)`` names the file when known, then the column, the row(s) (1-based as a
+    spreadsheet shows them, the header being row 1) or the week, then what is wrong.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    path : str or path-like, optional
+        The file (or another source name).
+    column : str, optional
+        The column as it is spelled in the file.
+    row : int or sequence of int, optional
+        Spreadsheet row number(s).
+    period : pandas.Period or str, optional
+        The week or month concerned.
+
+    Examples
+    --------
+    >>> str(DataError("'x' is not a number", path="a.csv", column="Nybesök", row=3))
+    "a.csv, column 'Nybesök', row 3: 'x' is not a number"
+    """
+
+    def __init__(self, message, *, path=None, column=None, row=None, period=None):
+        self.reason = str(message)
+        self.path = path
+        self.column = column
+        self.row = row
+        self.period = period
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(os.fspath(self.path) if isinstance(self.path, os.PathLike) else str(self.path))
+        if self.column is not None:
+            where.append(f"column {str(self.column)!r}")
+        if self.row is not None:
+            rows = [int(r) for r in np.atleast_1d(self.row)]
+            shown = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+            where.append(("row " if len(rows) == 1 else "rows ") + shown)
+        if self.period is not None:
+            where.append(_period_words(self.period))
+        return (", ".join(where) + ": " if where else "") + self.reason
+
+    def __reduce__(self):
+        return (_restore_data_error, (self.reason, self.path, self.column, self.row, self.period))
+
+
+def _restore_data_error(reason, path, column, row, period):
+    return DataError(reason, path=path, column=column, row=row, period=period)
+
+
+def _period_words(period) -> str:
+    if isinstance(period, pd.Period):
+        if period.freqstr.startswith("W"):
+            return f"week {iso_week_label([period])[0]}"
+        if period.freqstr.startswith("M"):
+            return f"month {period.strftime('%Y-%m')}"
+        return f"period {period}"
+    text = str(period)
+    return f"week {text}" if re.fullmatch(r"\d{4}-W\d{2}", text) else f"period {text}"
+
+
+def _period_labels(periods) -> np.ndarray:
+    """Readable labels: ISO weeks as '2024-W05', months as '2024-01'."""
+    index = pd.PeriodIndex(periods)
+    if len(index) == 0:
+        return np.array([], dtype=object)
+    if index.freqstr.startswith("W"):
+        return np.asarray(iso_week_label(index), dtype=object)
+    if index.freqstr.startswith("M"):
+        return np.asarray(index.strftime("%Y-%m"), dtype=object)
+    return np.asarray(index.astype(str), dtype=object)
+
+
+def _raise_first(bad, reason, *, path, column, rows, period=None):
+    """Raise a DataError for the first True of ``bad``; ``reason(i)`` gives the text."""
+    bad = np.asarray(bad, dtype=bool)
+    if not bad.any():
+        return
+    idx = np.flatnonzero(bad)
+    i = int(idx[0])
+    more = f" ({idx.size - 1} more row{'s' if idx.size > 2 else ''} like it)" if idx.size > 1 else ""
+    raise DataError(reason(i) + more, path=path, column=column, row=int(rows[i]),
+                    period=None if period is None else period(i))
+
+
+# ============================================================================ file tables
+@dataclasses.dataclass
+class _Table:
+    path: Path
+    headers: list  # header text per column position
+    data: pd.DataFrame  # columns 0..n-1, one row per data row
+    rows: np.ndarray  # spreadsheet row number of each data row
+    decimal: str  # the file's decimal mark, breaks the tie for '1,234' / '1.234'
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    """Text of a CSV file: UTF-8 (BOM or not), UTF-16 (BOM or not), else cp1252/latin-1."""
+    if raw.startswith(codecs.BOM_UTF8):
+        try:
+            return raw[len(codecs.BOM_UTF8):].decode("utf-8")
+        except UnicodeDecodeError:
+            raw = raw[len(codecs.BOM_UTF8):]
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise DataError(f"cannot decode the file as UTF-16: {exc}", path=path) from None
+    sample = raw[:4096]
+    if sample and sample.count(b"\x00") >= len(sample) // 4:
+        encoding = "utf-16-be" if sample[:1] == b"\x00" else "utf-16-le"
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise DataError(f"cannot decode the file as UTF-16: {exc}", path=path) from None
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _sniff_separator(lines: list[str]) -> tuple[str, int]:
+    """The separator (tab, ';' or ',') splitting the lines most consistently, and the widest row."""
+    best = None
+    for order, sep in enumerate(("\t", ";", ",")):
+        counts = [len(row) for row in csv.reader(lines, delimiter=sep)]
+        if not counts:
+            continue
+        mode, freq = Counter(counts).most_common(1)[0]
+        if mode < 2:
+            continue
+        key = (freq, -order)
+        if best is None or key > best[0]:
+            best = (key, sep, max(counts))
+    if best is None:
+        return ",", 1
+    return best[1], best[2]
+
+
+def _read_csv_table(path: Path) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """Cells of a CSV file as text, one row per line (blank lines kept, so that row
+    numbers are the spreadsheet's), the line numbers, and the file's decimal mark."""
+    text = _decode(path.read_bytes(), path)
+    match = re.match(r"[ \t]*sep=(.)[ \t]*\r?\n", text[:20], flags=re.IGNORECASE)
+    if match:  # Excel's "sep=;" hint line (Excel hides it, so it does not count as a row)
+        text = text[match.end():]
+    sample = [line for line in text[:200_000].splitlines()[:300] if line.strip()][:200]
+    if match:
+        sep = match.group(1)
+        width = max([len(r) for r in csv.reader(sample, delimiter=sep)] or [1])
+    else:
+        sep, width = _sniff_separator(sample)
+    try:
+        raw = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), dtype=str,
+                          keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                          engine="c")
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"cannot read as CSV with separator {sep!r}: {exc}", path=path) from None
+    return raw.fillna(""), np.arange(1, len(raw) + 1), ("." if sep == "," else ",")
+
+
+def _read_xlsx_table(path: Path, sheet) -> tuple[pd.DataFrame, np.ndarray, str]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+        raise DataError(f"cannot open as an Excel workbook: {exc}", path=path) from None
+    try:
+        if sheet is None:
+            ws = book.worksheets[0]
+        elif isinstance(sheet, int):
+            ws = book.worksheets[sheet]
+        else:
+            if sheet not in book.sheetnames:
+                raise DataError(f"no sheet {sheet!r}; the workbook has {book.sheetnames}", path=path)
+            ws = book[sheet]
+        ws.reset_dimensions()  # some writers store wrong dimensions
+        rows = [tuple(r) for r in ws.iter_rows(min_row=1, values_only=True)]
+    finally:
+        book.close()
+    width = max([len(r) for r in rows] or [0])
+    raw = pd.DataFrame([r + (None,) * (width - len(r)) for r in rows], columns=range(width), dtype=object)
+    return raw, np.arange(1, len(raw) + 1), ","
+
+
+def _header_roles(cells, lookup) -> list:
+    return [lookup.get(normalise_header(c)) if _present(c) else None for c in cells]
+
+
+def _present(value) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float) and value != value:
+        return False
+    return str(value).strip() != ""
+
+
+def _load_table(path: Path, *, sheet, lookup, anchors) -> _Table:
+    """Read a CSV/XLSX/Parquet file into a table of cells; find the header row."""
+    if not path.exists():
+        raise DataError("file not found", path=path)
+    if path.is_dir():
+        raise DataError("is a folder, not a file", path=path)
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises ArrowInvalid and others
+            raise DataError(f"cannot read as Parquet: {exc}", path=path) from None
+        headers = [str(c) for c in frame.columns]
+        data = frame.set_axis(range(frame.shape[1]), axis=1).reset_index(drop=True)
+        return _Table(path, headers, data, np.arange(2, len(data) + 2), ",")
+    if suffix in (".csv", ".txt", ".tsv", ".tab"):
+        raw, rownums, decimal = _read_csv_table(path)
+    elif suffix in (".xlsx", ".xlsm"):
+        raw, rownums, decimal = _read_xlsx_table(path, sheet)
+    elif suffix == ".xls":
+        raise DataError("old Excel .xls files cannot be read; save the sheet as .xlsx or CSV", path=path)
+    else:
+        raise DataError(f"unknown file type {suffix!r}; expected .csv, .xlsx or .parquet", path=path)
+    if raw.shape[0] == 0:
+        raise DataError("the file is empty", path=path)
+    header_at = 0
+    first_nonempty = None
+    for i in range(min(30, raw.shape[0])):
+        cells = list(raw.iloc[i])
+        if first_nonempty is None and any(_present(c) for c in cells):
+            first_nonempty = i
+        roles = _header_roles(cells, lookup)
+        known = sum(r is not None for r in roles)
+        if known >= 2 and any(r in anchors for r in roles):
+            header_at = i
+            break
+    else:
+        header_at = first_nonempty or 0
+    headers = ["" if not _present(c) else str(c).strip() for c in raw.iloc[header_at]]
+    data = raw.iloc[header_at + 1:].reset_index(drop=True)
+    return _Table(path, headers, data, rownums[header_at + 1:], decimal)
+
+
+def _map_columns(table: _Table, lookup) -> tuple[dict, list, list]:
+    """Column role -> position; unknown positions; personal-id positions."""
+    roles: dict[str, int] = {}
+    unknown, personal = [], []
+    for pos, header in enumerate(table.headers):
+        if not header:
+            continue
+        key = normalise_header(header)
+        if key in _PERSONAL_KEYS:
+            personal.append(pos)
+            continue
+        role = lookup.get(key)
+        if role is None:
+            unknown.append(pos)
+            continue
+        if role in roles:
+            raise DataError(f"columns {table.headers[roles[role]]!r} and {header!r} both mean "
+                            f"{role!r}; keep one", path=table.path)
+        roles[role] = pos
+    return roles, unknown, personal
+
+
+def _empty_rows(data: pd.DataFrame) -> np.ndarray:
+    if data.shape[1] == 0:
+        return np.ones(len(data), dtype=bool)
+    empty = np.ones(len(data), dtype=bool)
+    for pos in data.columns:
+        empty &= _is_empty(data[pos])
+    return empty
+
+
+# ============================================================================ cell parsing
+_NA_TEXT = frozenset({"", "-", "–", "—", "..", "na", "n/a", "nan", "null", "none", "#n/a", "saknas"})
+_TOTAL_TEXT = frozenset({"total", "totalt", "summa", "sum", "totalsumma", "grand total", "samtliga"})
+
+
+def _one_text(value) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if value != value:
+            return ""
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, (_dt.datetime, _dt.date, np.datetime64)):
+        stamp = pd.Timestamp(value)
+        return "" if stamp is pd.NaT else stamp.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _mask(values) -> np.ndarray:
+    """A boolean numpy array from a bool/boolean Series or array (NA -> False)."""
+    if isinstance(values, (pd.Series, pd.Index)):
+        return values.to_numpy(dtype=bool, na_value=False)
+    return np.asarray(values, dtype=bool)
+
+
+_TEXT_DTYPE = pd.StringDtype("pyarrow")  # vectorised string operations (pyarrow compute)
+_SPACES = "[ \t\r\n\f\v\u00a0\u202f\u2009]"  # literal characters: pyarrow's RE2 runs it
+_ODD_SPACE = "[\t\r\n\f\v\u00a0\u202f\u2009]|  "
+
+
+def _texts(values: pd.Series, *, lower: bool = False, squeeze: bool = True) -> pd.Series:
+    """Cells as stripped text (string dtype, '' when empty); dates as YYYY-MM-DD.
+
+    Whole numbers lose their '.0'; with ``squeeze``, runs of white space (no-break
+    spaces too) become one space.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.PeriodDtype):
+        out = values.astype(str).where(values.notna(), "")
+    elif pd.api.types.is_datetime64_any_dtype(dtype):
+        out = values.dt.strftime("%Y-%m-%d").where(values.notna(), "")
+    elif pd.api.types.is_bool_dtype(dtype):
+        out = values.map({True: "true", False: "false"}).where(values.notna(), "")
+    elif pd.api.types.is_numeric_dtype(dtype):
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(v) & (v == np.round(v))
+        text = np.where(whole, np.where(whole, v, 0).astype(np.int64).astype(str), v.astype(str))
+        out = pd.Series(np.where(np.isnan(v), "", text), index=values.index)
+    elif isinstance(dtype, pd.StringDtype):
+        out = values
+    else:
+        obj = values.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(obj, skipna=True) in ("string", "empty"):
+            out = pd.Series(obj, index=values.index)
+        else:
+            out = pd.Series(obj, index=values.index).map(_one_text)
+    out = out.astype(_TEXT_DTYPE).fillna("")
+    if squeeze:
+        odd = _mask(out.str.contains(_ODD_SPACE, regex=True))
+        if odd.any():
+            out = out.where(~odd, out.str.replace(_SPACES + "+", " ", regex=True))
+    out = out.str.strip()
+    return out.str.lower() if lower else out
+
+
+def _is_empty(values: pd.Series) -> np.ndarray:
+    dtype = values.dtype
+    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.PeriodDtype)):
+        return _mask(values.isna())
+    return _mask(_texts(values) == "")
+
+
+def _parse_numbers(values: pd.Series, *, decimal: str, path, column, rows, integer: bool) -> np.ndarray:
+    """Counts as float64 (NaN where empty); DataError for text, negatives, decimals."""
+    n = len(values)
+    if pd.api.types.is_bool_dtype(values.dtype):
+        _raise_first(np.ones(n, bool), lambda i: "true/false is not a count", path=path, column=column,
+                     rows=rows)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        text = None
+    else:
+        obj = values.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(obj, skipna=True) in ("string", "empty"):
+            is_num = np.zeros(n, dtype=bool)
+        else:
+            is_num = np.fromiter((isinstance(v, (int, float, np.integer, np.floating))
+                                  and not isinstance(v, (bool, np.bool_)) for v in obj), dtype=bool, count=n)
+        numbers = np.full(n, np.nan)
+        if is_num.any():
+            numbers[is_num] = obj[is_num].astype(float)
+        text = _texts(values).where(~is_num, "")
+        clean = text.str.replace(r"[ ']", "", regex=True).str.replace("\u2212", "-", regex=False)
+        empty = clean.str.lower().isin(_NA_TEXT)
+        has_c = clean.str.contains(",", regex=False)
+        has_p = clean.str.contains(".", regex=False)
+        comma_last = clean.str.rfind(",") > clean.str.rfind(".")
+        both = has_c & has_p
+        thousands_c = clean.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+") & (decimal == ".")
+        thousands_p = clean.str.fullmatch(r"-?\d{1,3}(?:\.\d{3})+") & (decimal == ",")
+        out = clean.copy()
+        sel = both & comma_last
+        out = out.where(~sel, clean.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+        sel = both & ~comma_last
+        out = out.where(~sel, clean.str.replace(",", "", regex=False))
+        sel = has_c & ~has_p
+        out = out.where(~(sel & thousands_c), clean.str.replace(",", "", regex=False))
+        out = out.where(~(sel & ~thousands_c), clean.str.replace(",", ".", regex=False))
+        sel = has_p & ~has_c & thousands_p
+        out = out.where(~sel, clean.str.replace(".", "", regex=False))
+        parsed = pd.to_numeric(out.where(~empty & ~pd.Series(is_num, index=out.index), None), errors="coerce")
+        parsed = parsed.to_numpy(dtype=float, na_value=np.nan)
+        unread = ~_mask(empty) & ~is_num & (np.isnan(parsed) | ~np.isfinite(parsed))
+        _raise_first(unread, lambda i: f"{text.iloc[i]!r} is not a number", path=path, column=column, rows=rows)
+        numbers = np.where(is_num, numbers, parsed)
+
+    def shown(i):
+        return repr(text.iloc[i]) if text is not None and text.iloc[i] else f"{numbers[i]:g}"
+
+    _raise_first(np.isinf(numbers), lambda i: "infinite value", path=path, column=column, rows=rows)
+    _raise_first(numbers < 0, lambda i: f"negative count {numbers[i]:g}", path=path, column=column, rows=rows)
+    if integer:
+        frac = np.abs(numbers - np.round(numbers)) > 1e-9 * np.maximum(1.0, np.abs(numbers))
+        _raise_first(frac, lambda i: f"{shown(i)} is not a whole number (counts are whole numbers)",
+                     path=path, column=column, rows=rows)
+    return numbers.astype(np.float64)
+
+
+# ---------------------------------------------------------------------------- periods
+_MONTHS = {
+    "januari": 1, "jan": 1, "january": 1, "februari": 2, "feb": 2, "february": 2, "mars": 3,
+    "mar": 3, "march": 3, "april": 4, "apr": 4, "maj": 5, "may": 5, "juni": 6, "jun": 6, "june": 6,
+    "juli": 7, "jul": 7, "july": 7, "augusti": 8, "aug": 8, "august": 8, "september": 9, "sep": 9,
+    "sept": 9, "oktober": 10, "okt": 10, "october": 10, "oct": 10, "november": 11, "nov": 11,
+    "december": 12, "dec": 12,
+}
+_WEEK_WORD = r"(?:vecka|week|vk|wk|v|w)\.?"
+_PERIOD_PATTERNS = {
+    "week_a": rf"(?P<y>\d{{4}}) *[-/]? *{_WEEK_WORD} *(?P<w>\d{{1,2}})",
+    "week_b": rf"{_WEEK_WORD} *(?P<w>\d{{1,2}}) *[-/,]? *(?P<y>\d{{4}})",
+    "num6": r"(?P<y>\d{4})(?P<n>\d{2})",
+    "num_sep": r"(?P<y>\d{4}) *[-/.] *(?P<n>\d{1,2})",
+    "date_iso": r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)?",
+    "date_eu": r"(?P<d>\d{1,2})[./](?P<m>\d{1,2})[./](?P<y>\d{4})",
+    "date8": r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})",
+    "month_a": r"(?P<name>[a-zåäö]+)\.? *[-/]? *(?P<y>\d{4})",
+    "month_b": r"(?P<y>\d{4}) *[-/]? *(?P<name>[a-zåäö]+)\.?",
+}
+
+
+def _mondays(years: np.ndarray, weeks: np.ndarray) -> np.ndarray:
+    """Monday (datetime64[D]) of ISO week ``weeks`` of ISO year ``years``."""
+    jan4 = (years - 1970).astype("datetime64[Y]").astype("datetime64[D]") + 3
+    weekday = (jan4.astype(np.int64) + 3) % 7  # Monday = 0
+    return jan4 - weekday + 7 * (weeks - 1)
+
+
+def _weeks_from_days(days: np.ndarray) -> pd.PeriodIndex:
+    return pd.DatetimeIndex(days.astype("datetime64[ns]")).to_period(_WEEK_FREQ)
+
+
+def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, rows) -> pd.PeriodIndex:
+    """Week or month labels -> PeriodIndex (W-SUN or M); ``kind`` from the header."""
+    n = len(values)
+    if isinstance(values.dtype, pd.PeriodDtype):
+        freq = values.dtype.freq.freqstr
+        if freq == _WEEK_FREQ or (freq.startswith("M") and kind != "period:week"):
+            return pd.PeriodIndex(values)
+        return pd.PeriodIndex(values.dt.start_time.dt.to_period("M" if kind == "period:month" else _WEEK_FREQ))
+    text = _texts(values, lower=True)
+    if years is not None:
+        short = text.str.fullmatch(rf"(?:{_WEEK_WORD} *)?\d{{1,2}}|[a-zåäö]+\.?")
+        _raise_first(_mask(short & (years == "")), lambda i: "no year for this period",
+                     path=path, column=column, rows=rows)
+        text = text.where(~short, years + " " + text.str.replace(r"^(\d{1,2})$", r"-\1", regex=True))
+        text = text.str.replace(r"^(\d{4}) -(\d{1,2})$", r"\1-\2", regex=True)
+    parts = {name: text.str.extract(rf"^{pattern}$") for name, pattern in _PERIOD_PATTERNS.items()}
+    match = {name: _mask(frame.notna().all(axis=1)) if name not in ("month_a", "month_b")
+             else _mask(frame["y"].notna()) for name, frame in parts.items()}
+    month_no = np.zeros(n, dtype=np.int64)
+    for name in ("month_a", "month_b"):
+        names = parts[name]["name"].map(_MONTHS)
+        ok = match[name] & _mask(names.notna())
+        month_no = np.where(ok, names.fillna(0).to_numpy(dtype=np.int64), month_no)
+        match[name] = ok
+    is_week = match["week_a"] | match["week_b"]
+    is_month_name = match["month_a"] | match["month_b"]
+    is_num = (match["num6"] | match["num_sep"]) & ~is_week
+    is_date = (match["date_iso"] | match["date_eu"] | match["date8"]) & ~is_num
+    y_all = np.zeros(n, dtype=np.int64)
+    n_all = np.zeros(n, dtype=np.int64)
+    d_all = np.zeros(n, dtype=np.int64)
+
+    def take(name, field, target, mask):
+        col = pd.to_numeric(parts[name][field], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+        return np.where(mask, col, target)
+
+    for name, field in (("week_a", "w"), ("week_b", "w"), ("num6", "n"), ("num_sep", "n")):
+        m = match[name] & (is_week if name.startswith("week") else is_num)
+        y_all = take(name, "y", y_all, m)
+        n_all = take(name, field, n_all, m)
+    for name in ("month_a", "month_b"):
+        y_all = take(name, "y", y_all, match[name])
+    n_all = np.where(is_month_name, month_no, n_all)
+    for name in ("date_iso", "date_eu", "date8"):
+        m = match[name] & is_date
+        y_all = take(name, "y", y_all, m)
+        n_all = take(name, "m", n_all, m)
+        d_all = take(name, "d", d_all, m)
+
+    unread = ~(is_week | is_month_name | is_num | is_date)
+    _raise_first(unread, lambda i: f"cannot read {text.iloc[i]!r} as a "
+                 f"{'week' if kind == 'period:week' else 'month' if kind == 'period:month' else 'week or month'}"
+                 " (e.g. '2024-W05', '2024-01')", path=path, column=column, rows=rows)
+
+    if kind == "period:week":
+        freq = "W"
+        _raise_first(is_month_name, lambda i: f"{text.iloc[i]!r} is a month, but the column holds weeks",
+                     path=path, column=column, rows=rows)
+    elif kind == "period:month":
+        freq = "M"
+        _raise_first(is_week, lambda i: f"{text.iloc[i]!r} is a week, but the column holds months",
+                     path=path, column=column, rows=rows)
+    else:
+        if is_week.any() and is_month_name.any():
+            _raise_first(is_month_name, lambda i: f"{text.iloc[i]!r} is a month, but other rows hold weeks",
+                         path=path, column=column, rows=rows)
+        if is_week.any():
+            freq = "W"
+        elif is_month_name.any():
+            freq = "M"
+        elif is_num.any():
+            freq = "W" if (n_all[is_num] > 12).any() else "M"
+        else:
+            days = pd.to_datetime(pd.DataFrame({"year": y_all[is_date], "month": n_all[is_date],
+                                                "day": d_all[is_date]}), errors="coerce")
+            distinct = days.dropna().drop_duplicates().sort_values()
+            month_like = distinct.dt.is_month_start.all() or distinct.dt.is_month_end.all()
+            freq = "M" if len(distinct) >= 2 and month_like and (distinct.diff().dt.days.dropna() >= 28).all() else "W"
+        if freq == "M":
+            _raise_first(is_week, lambda i: f"{text.iloc[i]!r} is a week, but other rows hold months",
+                         path=path, column=column, rows=rows)
+
+    _raise_first((y_all < 1900) | (y_all > 2200), lambda i: f"year {y_all[i]} in {text.iloc[i]!r} is out of range",
+                 path=path, column=column, rows=rows)
+    date_days = np.zeros(n, dtype="datetime64[D]")
+    if is_date.any():
+        stamps = pd.to_datetime(pd.DataFrame({"year": y_all, "month": np.where(is_date, n_all, 1),
+                                              "day": np.where(is_date, d_all, 1)}), errors="coerce")
+        _raise_first(is_date & _mask(stamps.isna()), lambda i: f"{text.iloc[i]!r} is not a valid date",
+                     path=path, column=column, rows=rows)
+        date_days = stamps.to_numpy(dtype="datetime64[D]")
+    if freq == "W":
+        nums = is_week | is_num
+        _raise_first(nums & ((n_all < 1) | (n_all > 53)), lambda i: f"{text.iloc[i]!r}: there is no week {n_all[i]}",
+                     path=path, column=column, rows=rows)
+        n_weeks = np.asarray(weeks_in_year(np.where(nums, y_all, 2000)))
+        _raise_first(nums & (n_all > n_weeks),
+                     lambda i: f"{text.iloc[i]!r}: week {n_all[i]} does not exist in {y_all[i]} "
+                     f"({y_all[i]} has {n_weeks[i]} ISO weeks)", path=path, column=column, rows=rows)
+        mondays = np.where(nums, _mondays(y_all, np.where(nums, n_all, 1)), date_days)
+        return _weeks_from_days(mondays)
+    nums = is_month_name | is_num
+    _raise_first(nums & ((n_all < 1) | (n_all > 12)), lambda i: f"{text.iloc[i]!r}: there is no month {n_all[i]}",
+                 path=path, column=column, rows=rows)
+    first = pd.to_datetime(pd.DataFrame({"year": y_all, "month": np.where(nums, n_all, 1), "day": 1}))
+    first = np.where(nums, first.to_numpy(dtype="datetime64[D]"), date_days)
+    return pd.DatetimeIndex(first.astype("datetime64[ns]")).to_period("M")
+
+
+# ============================================================================ read_weekly
+def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
+    """Read a weekly or monthly aggregate file into the canonical long frame.
+
+    CSV (separator ``;``, ``,`` or tab; decimal comma or point; thousands separated by
+    spaces; UTF-8 with or without BOM, cp1252 or UTF-16), XLSX (first sheet unless
+    ``sheet``) and Parquet.  Headers are matched to the canonical names through
+    :data:`HEADER_ALIASES`.  The period column may hold ISO weeks (``2024-W05``,
+    ``2024W05``, ``2024 v5``, ``v5 2024``, ``202405``, ``2024-05`` under a week header,
+    or dates: the ISO week containing them) or months (``2024-01``, ``jan 2024``,
+    ``januari 2024``, dates); a header such as ``Vecka``/``Week`` or ``Månad``/``Month``
+    says which, a neutral one (``Period``, ``Datum``) leaves it to the labels.  Week or
+    month numbers with a separate ``År``/``Year`` column work too.  Rows labelled as
+    totals (``Totalt``, ``Summa``) are dropped with a warning; a numeric column with an
+    unknown header is left out with a warning (also listed in
+    ``frame.attrs["findings"]``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (``.csv``, ``.txt``, ``.tsv``, ``.xlsx``, ``.xlsm``, ``.parquet``).
+    clinic : str, optional
+        Clinic for a file without a ``Klinik`` column (default: the file stem).
+    sheet : str or int, optional
+        Worksheet of an XLSX file (default: the first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``clinic``, optional ``group``, ``period`` (freq ``W-SUN`` or ``M``) and the
+        measures found (float64, NaN = not reported) [count/period], sorted by clinic,
+        group and period.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be used: no period column, no measure, an unreadable week
+        label, week 53 in a 52-week year, text, negative numbers or decimals in a count
+        column, duplicate rows for a week.  The message names the file, the column and
+        the row (header = row 1) or week.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> file = pathlib.Path(tempfile.mkdtemp()) / "ort_nord.csv"
+    >>> _ = file.write_text("Vecka;Remisser in;Vårddagar\\n2024-W05;1 204;12,5\\n2024 v6;98;7\\n",
+    ...                     encoding="utf-8-sig")
+    >>> frame = read_weekly(file)
+    >>> frame["referrals_in"].tolist(), frame["bed_days"].tolist()
+    ([1204.0, 98.0], [12.5, 7.0])
+    >>> frame["clinic"].iloc[0], str(frame["period"].iloc[0].start_time.date())
+    ('ort_nord', '2024-01-29')
+    """
+    path = Path(path)
+    table = _load_table(path, sheet=sheet, lookup=_WEEKLY_LOOKUP, anchors=_PERIOD_ROLES)
+    roles, unknown, personal = _map_columns(table, _WEEKLY_LOOKUP)
+    for pos in personal:
+        warnings.warn(f"{path}: column {table.headers[pos]!r} looks like personal identity numbers "
+                      "and was dropped", stacklevel=2)
+    found = [r for r in ("period:week", "period:month") if r in roles]
+    if len(found) == 2:
+        raise DataError(f"both {table.headers[roles['period:week']]!r} and "
+                        f"{table.headers[roles['period:month']]!r} columns; keep one", path=path)
+    kind = found[0] if found else ("period" if "period" in roles else None)
+    shown_headers = ", ".join(repr(h) for h in table.headers if h) or "none"
+    if kind is None:
+        raise DataError("no week or month column (expected e.g. 'Vecka', 'Week', 'Månad', 'Month'); "
+                        f"columns found: {shown_headers}", path=path)
+    measures = [m for m in MEASURES if m in roles]
+    if not measures:
+        raise DataError("no measure column (expected e.g. 'Remisser in', 'Nybesök', 'Väntande nybesök'); "
+                        f"columns found: {shown_headers}", path=path)
+
+    data, rows = table.data, table.rows
+    keep = ~_empty_rows(data)
+    data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
+
+    def header(role):
+        return table.headers[roles[role]]
+
+    # rows that are totals, not periods
+    total = np.zeros(len(data), dtype=bool)
+    for role in (kind, "clinic", "group"):
+        if role in roles:
+            total |= _mask(_texts(data[roles[role]], lower=True).isin(_TOTAL_TEXT))
+    if total.any():
+        warnings.warn(f"{path}: {int(total.sum())} total row(s) dropped (rows "
+                      f"{', '.join(str(r) for r in rows[total][:5])})", stacklevel=2)
+        data, rows = data.loc[~total].reset_index(drop=True), rows[~total]
+
+    pcol = data[roles[kind]]
+    ptext = _texts(pcol)
+    _raise_first(_mask(ptext == ""), lambda i: "no week or month given", path=path,
+                 column=header(kind), rows=rows)
+    years = None
+    if "year" in roles:
+        years = _texts(data[roles["year"]]).str.replace(r"^(\d{4})(?:[.,]0+)?$", r"\1", regex=True)
+        bad = (years != "") & ~years.str.fullmatch(r"\d{4}")
+        _raise_first(_mask(bad), lambda i: f"{years.iloc[i]!r} is not a year", path=path,
+                     column=header("year"), rows=rows)
+    periods = _parse_periods(pcol, kind, years=years, path=path, column=header(kind), rows=rows)
+
+    out = {}
+    fallback = clinic if clinic is not None else path.stem
+    for role in ("clinic", "group"):
+        if role not in roles:
+            continue
+        values = _texts(data[roles[role]])
+        empty = _mask(values == "")
+        if empty.all():
+            continue
+        _raise_first(empty, lambda i: f"empty {role} cell", path=path, column=header(role), rows=rows)
+        out[role] = values.to_numpy(dtype=object)
+    clinics = out.get("clinic", np.full(len(data), str(fallback), dtype=object))
+    frame = pd.DataFrame({"clinic": pd.Series(clinics, dtype=object).astype(str)})
+    if "group" in out:
+        frame["group"] = pd.Series(out["group"], dtype=object).astype(str)
+    frame["period"] = periods
+    for m in measures:
+        frame[m] = _parse_numbers(data[roles[m]], decimal=table.decimal, path=path, column=header(m),
+                                  rows=rows, integer=m in COUNT_MEASURES)
+
+    findings = []
+    for pos in unknown:
+        values = _texts(data[pos])
+        filled = values[values != ""]
+        if filled.empty:
+            continue
+        numeric = filled.str.fullmatch(r"-?[\d .,']+").mean()
+        if numeric >= 0.5:
+            message = (f"column {table.headers[pos]!r} is not a known measure and was left out "
+                       "(rename it to a canonical name to use it)")
+            warnings.warn(f"{path}: {message}", stacklevel=2)
+            findings.append({"severity": "warning", "clinic": None, "period": None,
+                             "column": table.headers[pos], "message": message})
+
+    keys = ["clinic"] + (["group"] if "group" in frame.columns else [])
+    dup = frame.duplicated(keys + ["period"], keep=False).to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        same = np.ones(len(frame), dtype=bool)
+        for k in keys + ["period"]:
+            same &= _mask(frame[k] == frame[k].iloc[i])
+        who = ", ".join(f"{k} {frame[k].iloc[i]!r}" for k in keys)
+        raise DataError(f"duplicate rows for {who}", path=path, column=header(kind),
+                        row=rows[same], period=frame["period"].iloc[i])
+    frame = frame.sort_values(keys + ["period"], kind="mergesort").reset_index(drop=True)
+    frame.attrs["source"] = str(path)
+    frame.attrs["findings"] = findings
+    return frame
+
+
+# ============================================================================ read_waiting_list
+_PNR = re.compile(r"(?:19|20)?\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]|[6-8]\d|9[01])[-+]?\d{4}")
+_DATE_FORMATS = (
+    (r"\d{4}-\d{1,2}-\d{1,2}", "%Y-%m-%d"),
+    (r"\d{4}/\d{1,2}/\d{1,2}", "%Y/%m/%d"),
+    (r"\d{4}\.\d{1,2}\.\d{1,2}", "%Y.%m.%d"),
+    (r"\d{8}", "%Y%m%d"),
+    (r"\d{6}", "%y%m%d"),
+    (r"\d{1,2}\.\d{1,2}\.\d{4}", "%d.%m.%Y"),
+    (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"),
+    (r"\d{1,2}/\d{1,2} \d{4}", "%d/%m %Y"),
+    (r"\d{1,2}-\d{1,2}-\d{4}", "%d-%m-%Y"),
+)
+_TRUE_TEXT = frozenset({"1", "ja", "j", "yes", "y", "true", "sant", "x", "extern", "externt", "köpt",
+                        "köpt vård"})
+_FALSE_TEXT = frozenset({"", "0", "nej", "n", "no", "false", "falskt", "intern", "internt", "egen regi"})
+_REASONS = {
+    "forwarded": ("forwarded", "vidarebefordrad", "vidarebefordrade", "vidarebefordran",
+                  "vidareremitterad", "remitteradvidare", "skickadvidare", "overford", "overflyttad"),
+    "declined": ("declined", "avbojd", "avbojt", "avboj", "avbojer", "patientenavbojer", "patientavbojer",
+                 "tackatnej", "tackarnej", "refused"),
+    "other": ("other", "annan", "annat", "ovrigt", "ovrig", "ovriga", "avliden", "deceased",
+              "felregistrerad", "ejaktuell", "ingenatgard"),
+}
+_REASON_LOOKUP = {normalise_header(v): k for k, vs in _REASONS.items() for v in vs}
+
+
+def _looks_personal(values: pd.Series) -> bool:
+    """True when most of the first 1000 filled cells look like personnummer."""
+    sample = _texts(values.iloc[:5000])
+    sample = sample[sample != ""].iloc[:1000]
+    if sample.empty:
+        return False
+    return bool(sample.str.fullmatch(_PNR.pattern).mean() >= 0.5)
+
+
+def _parse_dates(values: pd.Series, *, path, column, rows) -> np.ndarray:
+    """Dates (datetime64[ns], time of day dropped; NaT where empty); DataError otherwise."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        s = values
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_localize(None)
+        return s.dt.normalize().to_numpy(dtype="datetime64[ns]")
+    text = _texts(values, lower=True, squeeze=False)
+    if _mask(text.str.contains(":", regex=False)).any():
+        text = text.str.replace(r"[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", "", regex=True)
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    empty = _mask(text.isin(_NA_TEXT))
+    todo = ~empty
+    invalid = np.zeros(len(text), dtype=bool)
+    for pattern, fmt in _DATE_FORMATS:  # the common format first; each later one sees the rest
+        if not todo.any():
+            break
+        idx = np.flatnonzero(todo)
+        sub = text.iloc[idx]
+        hit = _mask(sub.str.fullmatch(pattern))
+        if not hit.any():
+            continue
+        rows_hit = idx[hit]
+        parsed = pd.to_datetime(sub[hit], format=fmt, errors="coerce")
+        out[rows_hit] = parsed.to_numpy(dtype="datetime64[ns]")
+        invalid[rows_hit] = _mask(parsed.isna())
+        todo[rows_hit] = False
+    _raise_first(todo, lambda i: f"cannot read {text.iloc[i]!r} as a date (expected e.g. 2024-01-31)",
+                 path=path, column=column, rows=rows)
+    _raise_first(invalid, lambda i: f"{text.iloc[i]!r} is not a valid date", path=path, column=column, rows=rows)
+    return out
+
+
+def _parse_bools(values: pd.Series, *, path, column, rows) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.fillna(False).to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        _raise_first(~np.isnan(v) & (v != 0) & (v != 1), lambda i: f"{v[i]:g} is not yes/no (1/0)",
+                     path=path, column=column, rows=rows)
+        return v == 1
+    text = _texts(values, lower=True, squeeze=False).str.replace(r"^([01])[.,]0+$", r"\1", regex=True)
+    yes = _mask(text.isin(_TRUE_TEXT))
+    no = _mask(text.isin(_FALSE_TEXT | _NA_TEXT))
+    _raise_first(~yes & ~no, lambda i: f"{text.iloc[i]!r} is not yes/no (Ja/Nej, 1/0)", path=path,
+                 column=column, rows=rows)
+    return yes
+
+
+def _parse_priorities(values: pd.Series, *, path, column, rows) -> np.ndarray:
+    text = _texts(values, lower=True, squeeze=False)
+    text = text.str.replace(r"^(?:prioritet|priority|prio|p) *\.? *", "", regex=True)
+    text = text.str.replace(r"^(\d+)(?:[.,]0+)?$", r"\1", regex=True)
+    empty = _mask(text.isin(_NA_TEXT))
+    valid = _mask(text.isin(PRIORITIES))
+    _raise_first(~valid & ~empty, lambda i: f"unknown priority code {_texts(values).iloc[i]!r} "
+                 f"(expected {', '.join(PRIORITIES)})", path=path, column=column, rows=rows)
+    if empty.any():
+        warnings.warn(f"{path}: {int(empty.sum())} row(s) without priority in column {column!r}",
+                      stacklevel=3)
+    return np.where(valid, text.to_numpy(dtype=object), None)
+
+
+def _parse_reasons(values: pd.Series, *, path, column) -> np.ndarray:
+    text = _texts(values)
+    codes, uniques = pd.factorize(text)
+    keys = [normalise_header(u) for u in uniques]
+    mapped = []
+    unknown = []
+    for u, k in zip(uniques, keys):
+        if u.lower() in _NA_TEXT:
+            mapped.append(None)
+        elif k in _REASON_LOOKUP:
+            mapped.append(_REASON_LOOKUP[k])
+        else:
+            mapped.append("other")
+            unknown.append(u)
+    if unknown:
+        warnings.warn(f"{path}: column {column!r}: removal reason(s) {sorted(unknown)[:10]} read as 'other'",
+                      stacklevel=3)
+    table = np.array(mapped + [None], dtype=object)
+    return table[codes]  # code -1 (missing) picks the trailing None
+
+
+def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_tolerance_days=7) -> pd.DataFrame:
+    """Read a patient-level waiting-list extract (one row per referral).
+
+    Swedish or English headers (:data:`EXTRACT_ALIASES`: ``Patient-id``/``Löpnummer``,
+    ``Remissdatum``, ``Besöksdatum``, ``Beslutsdatum``, ``Behandlingsdatum``/
+    ``Operationsdatum``, ``Avförd datum``, ``Avförandeorsak``, ``Prioritet``,
+    ``Extern``/``Köpt vård``, ``Patientvald väntan``).  Dates are read explicitly
+    (``2024-01-31``, ``2024/01/31``, ``20240131``, ``240131``, ``31.01.2024``,
+    ``31/1 2024``; a time of day is dropped).  A column that looks like personal identity
+    numbers (*personnummer*, ``YYYYMMDD-XXXX``) is dropped with a warning; if it is the
+    patient id column, the ids are replaced by pseudonyms (``P0000001``...).
+
+    Parameters
+    ----------
+    path : str or path-like
+        CSV, XLSX or Parquet file.
+    clinic : str, optional
+        Clinic for a file without a ``Klinik`` column (default: the file stem).
+    sheet : str or int, optional
+        Worksheet of an XLSX file (default: the first).
+    today : date-like, optional
+        Reference date for the future-date check (default: today). [date]
+    future_tolerance_days : int, default 7
+        Dates up to this many days after ``today`` are accepted (booked times within the
+        current week). [days]
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`EXTRACT_COLUMNS` (``group`` only when the file has one), dates as
+        ``datetime64[ns]``, in file order.
+
+    Raises
+    ------
+    DataError
+        Naming file, column and row: an unreadable date or priority; a first visit,
+        decision, treatment or removal before the referral; a decision without a first
+        visit or before it; a treatment without a decision or before it; a removal before
+        the first visit, decision or treatment; a date more than
+        ``future_tolerance_days`` in the future; the same patient id twice for one clinic
+        and referral date.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> file = pathlib.Path(tempfile.mkdtemp()) / "gyn.csv"
+    >>> _ = file.write_text("Löpnummer;Prioritet;Remissdatum;Besöksdatum\\n"
+    ...                     "A1;Prio 2;2024-01-03;2024-02-01\\nA2;1;2024-01-08;\\n", encoding="utf-8")
+    >>> extract = read_waiting_list(file, today="2024-03-01")
+    >>> extract["priority"].tolist(), extract["first_visit_date"].isna().tolist()
+    (['2', '1'], [False, True])
+    """
+    path = Path(path)
+    table = _load_table(path, sheet=sheet, lookup=_EXTRACT_LOOKUP, anchors=("referral_date",))
+    roles, unknown, personal = _map_columns(table, _EXTRACT_LOOKUP)
+    data, rows = table.data, table.rows
+    keep = ~_empty_rows(data)
+    data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
+    n = len(data)
+    for pos in unknown:
+        if _looks_personal(data[pos]):
+            personal.append(pos)
+    if personal:
+        warnings.warn(f"{path}: column(s) {[table.headers[p] for p in personal]} look like personal "
+                      "identity numbers and were dropped", stacklevel=2)
+    if "referral_date" not in roles:
+        shown_headers = ", ".join(repr(h) for h in table.headers if h) or "none"
+        raise DataError(f"no referral date column (expected e.g. 'Remissdatum', 'Referral date'); "
+                        f"columns found: {shown_headers}", path=path)
+
+    def header(role):
+        return table.headers[roles[role]]
+
+    out: dict[str, object] = {}
+    # patient id (pseudonymised if it looks like personnummer)
+    pid = None
+    if "patient_id" in roles:
+        pid = _texts(data[roles["patient_id"]], squeeze=False)
+        _raise_first(_mask(pid == ""), lambda i: "empty patient id", path=path,
+                     column=header("patient_id"), rows=rows)
+        if _looks_personal(data[roles["patient_id"]]):
+            warnings.warn(f"{path}: column {header('patient_id')!r} looks like personal identity numbers; "
+                          "replaced by pseudonyms", stacklevel=2)
+            codes, _ = pd.factorize(pid)
+            pid = pd.Series(np.char.add("P", np.char.zfill((codes + 1).astype(str), 7)).astype(object))
+    fallback = str(clinic if clinic is not None else path.stem)
+    clinics = np.full(n, fallback, dtype=object)
+    if "clinic" in roles:
+        values = _texts(data[roles["clinic"]])
+        empty = _mask(values == "")
+        if not empty.all():
+            _raise_first(empty, lambda i: "empty clinic cell", path=path, column=header("clinic"), rows=rows)
+            clinics = values.to_numpy(dtype=object)
+    groups = None
+    if "group" in roles:
+        values = _texts(data[roles["group"]])
+        empty = _mask(values == "")
+        if not empty.all():
+            _raise_first(empty, lambda i: "empty group cell", path=path, column=header("group"), rows=rows)
+            groups = values.to_numpy(dtype=object)
+
+    dates = {}
+    for col in _DATE_COLUMNS:
+        if col in roles:
+            dates[col] = _parse_dates(data[roles[col]], path=path, column=header(col), rows=rows)
+        else:
+            dates[col] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    _raise_first(np.isnat(dates["referral_date"]), lambda i: "no referral date", path=path,
+                 column=header("referral_date"), rows=rows)
+
+    def col_name(role):
+        return header(role) if role in roles else role
+
+    problems = _order_problems({c: _dt_days(dates[c]) for c in _DATE_COLUMNS})
+    for (col, message), bad in problems.items():
+        _raise_first(bad, lambda i, m=message, c=col: f"{m} ({pd.Timestamp(dates[c][i]).date()})",
+                     path=path, column=col_name(col), rows=rows)
+
+    reference = pd.Timestamp(today if today is not None else pd.Timestamp.today()).normalize()
+    limit = (reference + pd.Timedelta(days=int(future_tolerance_days))).to_datetime64()
+    for col in _DATE_COLUMNS:
+        _raise_first(dates[col] > limit,
+                     lambda i, c=col: f"date {pd.Timestamp(dates[c][i]).date()} lies more than "
+                     f"{future_tolerance_days} days after {reference.date()}",
+                     path=path, column=col_name(col), rows=rows)
+
+    priority = (_parse_priorities(data[roles["priority"]], path=path, column=header("priority"), rows=rows)
+                if "priority" in roles else np.full(n, None, dtype=object))
+    reason = (_parse_reasons(data[roles["removal_reason"]], path=path, column=header("removal_reason"))
+              if "removal_reason" in roles else np.full(n, None, dtype=object))
+    orphan = pd.notna(reason) & np.isnat(dates["removal_date"])
+    if orphan.any():
+        warnings.warn(f"{path}: {int(orphan.sum())} row(s) have a removal reason but no removal date "
+                      f"(first: row {rows[np.flatnonzero(orphan)[0]]})", stacklevel=2)
+    flags = {}
+    for col in ("external", "patient_chosen_wait"):
+        flags[col] = (_parse_bools(data[roles[col]], path=path, column=header(col), rows=rows)
+                      if col in roles else np.zeros(n, dtype=bool))
+
+    if pid is None:
+        pid = pd.Series(np.char.add("R", np.char.zfill(rows.astype(str), 7)).astype(object))
+    else:
+        key = pd.DataFrame({"c": clinics, "d": dates["referral_date"], "p": pid.to_numpy(dtype=object)})
+        dup = key.duplicated(keep=False).to_numpy()
+        if dup.any():
+            i = int(np.flatnonzero(dup)[0])
+            same = dup & _mask(key["c"] == key["c"].iloc[i]) & _mask(key["d"] == key["d"].iloc[i]) \
+                & _mask(key["p"] == key["p"].iloc[i])
+            raise DataError(f"the same patient id occurs more than once for clinic {clinics[i]!r} and referral "
+                            f"date {pd.Timestamp(dates['referral_date'][i]).date()}", path=path,
+                            column=header("patient_id"), row=rows[same])
+
+    out["patient_id"] = pd.Series(pid.to_numpy(dtype=object), dtype=object).astype(str)
+    out["clinic"] = pd.Series(clinics, dtype=object).astype(str)
+    if groups is not None:
+        out["group"] = pd.Series(groups, dtype=object).astype(str)
+    out["priority"] = pd.Series(priority, dtype=object)
+    for col in ("referral_date", "first_visit_date", "decision_date", "treatment_date", "removal_date"):
+        out[col] = pd.Series(dates[col], dtype="datetime64[ns]")
+    out["removal_reason"] = pd.Series(reason, dtype=object)
+    out["external"] = pd.Series(flags["external"], dtype=bool)
+    out["patient_chosen_wait"] = pd.Series(flags["patient_chosen_wait"], dtype=bool)
+    frame = pd.DataFrame(out)
+    for col in ("priority", "removal_reason"):
+        frame[col] = frame[col].infer_objects()
+        if frame[col].isna().all():
+            frame[col] = frame[col].astype(object)
+    frame.attrs["source"] = str(path)
+    return frame
+
+
+def _dt_days(values: np.ndarray) -> np.ndarray:
+    """datetime64 array -> day numbers since 1970-01-01, missing -> _NEVER."""
+    arr = np.asarray(values).astype("datetime64[D]")
+    return np.where(np.isnat(arr), _NEVER, arr.astype(np.int64))
+
+
+def _order_problems(days: Mapping[str, np.ndarray]) -> dict:
+    """Masks of rows whose dates are in an impossible order, keyed by (column, message).
+
+    ``days`` maps each date column to day numbers, ``_NEVER`` where missing.  These are
+    exactly the orders under which the conservation identities would fail.
+    """
+    ref, vis, dec, trt, rem = (days[c] for c in _DATE_COLUMNS)
+    has_vis, has_dec, has_trt, has_rem = (d != _NEVER for d in (vis, dec, trt, rem))
+    return {
+        ("first_visit_date", "first visit before the referral"): has_vis & (vis < ref),
+        ("decision_date", "decision before the referral"): has_dec & (dec < ref),
+        ("treatment_date", "treatment before the referral"): has_trt & (trt < ref),
+        ("removal_date", "removal before the referral"): has_rem & (rem < ref),
+        ("decision_date", "decision to treat without a first visit"): has_dec & ~has_vis,
+        ("decision_date", "decision to treat before the first visit"): has_dec & has_vis & (dec < vis),
+        ("treatment_date", "treatment without a decision to treat"): has_trt & ~has_dec,
+        ("treatment_date", "treatment before the decision to treat"): has_trt & has_dec & (trt < dec),
+        ("removal_date", "removal before the first visit"): has_rem & has_vis & (rem < vis),
+        ("removal_date", "removal before the decision to treat"): has_rem & has_dec & (rem < dec),
+        ("removal_date", "removal before the treatment"): has_rem & has_trt & (rem < trt),
+    }
+
+
+# ============================================================================ derivation
+_NEVER = np.int64(2**40)  # day number standing for "no date" (far beyond any real date)
+
+
+def _require(frame, columns, name):
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}")
+
+
+def _days(extract: pd.DataFrame, column: str, name: str = "extract") -> np.ndarray:
+    """Day numbers since 1970-01-01 (int64); missing dates -> _NEVER."""
+    if column not in extract.columns:
+        return np.full(len(extract), _NEVER, dtype=np.int64)
+    s = extract[column]
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        try:
+            s = pd.to_datetime(s)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name}: column {column!r} is not dates: {exc}") from None
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_localize(None)
+    arr = s.to_numpy(dtype="datetime64[D]")
+    return np.where(np.isnat(arr), _NEVER, arr.astype(np.int64))
+
+
+def _flag(extract: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in extract.columns:
+        return np.zeros(len(extract), dtype=bool)
+    s = extract[column]
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.fillna(False).to_numpy(dtype=bool)
+    return s.fillna(0).astype(float).to_numpy() != 0
+
+
+def _week_of_day(days: np.ndarray) -> np.ndarray:
+    """Week number (0 = the week of Monday 1970-01-05) of day numbers."""
+    return (days - 4) // 7
+
+
+def _as_day(value, name: str, *, end: bool) -> np.int64:
+    """A date-like, Period or ISO-week label -> day number (first/last day for periods)."""
+    if isinstance(value, str):
+        try:
+            value = pd.Timestamp(value)
+        except ValueError:
+            try:
+                value = _parse_periods(pd.Series([value]), "period", path=name, column=name,
+                                       rows=np.array([1]))[0]
+            except DataError as exc:
+                raise ValueError(f"{name}: {exc.reason}") from None
+    if isinstance(value, pd.Period):
+        stamp = value.end_time if end else value.start_time
+    else:
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name}: cannot read {value!r} as a date: {exc}") from None
+        if stamp is pd.NaT:
+            raise ValueError(f"{name} is NaT")
+    return np.int64(np.datetime64(stamp.normalize().date(), "D").astype(np.int64))
+
+
+def _key_codes(frame: pd.DataFrame, keys: list[str], name: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Sorted unique key rows and each row's code (0..n_keys-1)."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    uniques = []
+    for k in keys:
+        c, u = pd.factorize(frame[k], sort=True)
+        if (c < 0).any():
+            raise ValueError(f"{name}: column {k!r} has missing values")
+        codes = codes * len(u) + c
+        uniques.append(np.asarray(u, dtype=object))
+    if len(keys) == 1:
+        combined = np.arange(len(uniques[0]), dtype=np.int64)
+    else:
+        codes, combined = pd.factorize(codes, sort=True)
+        combined = np.asarray(combined, dtype=np.int64)
+    parts = {}
+    rest = combined.copy()
+    for k, u in reversed(list(zip(keys, uniques))):
+        parts[k] = u[rest % len(u)]
+        rest = rest // len(u)
+    key_frame = pd.DataFrame({k: pd.Series(parts[k], dtype=object).astype(str) for k in keys})
+    return key_frame, codes.astype(np.int64)
+
+
+def weekly_from_waiting_list(extract, *, start=None, end=None) -> pd.DataFrame:
+    """Weekly flows and queues derived exactly from a patient-level extract.
+
+    With W an ISO week ending on Sunday ``end``:
+    ``referrals_in`` = referrals in W; ``referrals_forwarded`` /
+    ``removals_new_visit_other`` = removals in W before a first visit, reason
+    ``"forwarded"`` / any other; ``new_visits`` = first visits in W except those bought
+    externally without a decision; ``purchased_new_visits`` = those bought;
+    ``treatment_decisions`` = decisions in W; ``operations_elective`` /
+    ``purchased_operations`` = treatments in W after a decision, in-house / external;
+    ``removals_treatment_other`` = removals in W after a decision without treatment;
+    ``queue_new_visit`` = referred by ``end``, neither seen nor removed by ``end``;
+    ``queue_treatment`` = decided by ``end``, neither treated nor removed by ``end``;
+    ``waiting_over_90_*`` = those of the queue waiting more than 90 days at ``end``,
+    excluding patient-chosen waits.  Hence, week by week,
+    ``queue_new_visit[t] - queue_new_visit[t-1] = referrals_in - referrals_forwarded -
+    removals_new_visit_other - new_visits - purchased_new_visits`` and
+    ``queue_treatment[t] - queue_treatment[t-1] = treatment_decisions -
+    operations_elective - purchased_operations - removals_treatment_other``.
+
+    Computed without loops over patients or weeks: each event is binned to its week
+    (``np.bincount``) and a queue is the cumulative sum of +1 in the week a patient
+    joins and -1 in the week the patient leaves; for the 90-day counts the +1 falls in
+    the week containing the 91st day of waiting.  Ten million rows take seconds.
+
+    Parameters
+    ----------
+    extract : pandas.DataFrame
+        Canonical extract (:func:`read_waiting_list`): ``clinic``, ``referral_date``
+        required; ``group``, the other date columns, ``removal_reason``, ``external``,
+        ``patient_chosen_wait`` used when present.
+    start : date-like, Period or ISO week label, optional
+        First week (default: each clinic's first referral week); queues count the
+        patients who joined earlier. [date]
+    end : date-like, Period or ISO week label, optional
+        Last week (default: the week of the latest date in the extract). [date]
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``clinic``, ``group`` (if the extract has it), ``period`` (``W-SUN``) and
+        :data:`DERIVED_MEASURES` as float64 [patients/week; queues: patients], one row
+        per clinic (and group) and every week from its first week to ``end``.
+
+    Raises
+    ------
+    ValueError
+        If ``extract`` lacks ``clinic`` or ``referral_date``, has missing referral dates
+        or clinics, dates in an impossible order, or ``end`` lies before ``start``.
+
+    Examples
+    --------
+    Two patients referred in ISO week 2024-W01; one is seen in W02, the other still
+    waits 13 weeks later (more than 90 days):
+
+    >>> extract = pd.DataFrame({"clinic": ["A", "A"],
+    ...     "referral_date": pd.to_datetime(["2024-01-02", "2024-01-03"]),
+    ...     "first_visit_date": pd.to_datetime(["2024-01-10", None])})
+    >>> weekly = weekly_from_waiting_list(extract, end="2024-04-07")
+    >>> weekly["queue_new_visit"].tolist()[:3], weekly["new_visits"].tolist()[:3]
+    ([2.0, 1.0, 1.0], [0.0, 1.0, 0.0])
+    >>> weekly["waiting_over_90_new_visit"].tolist()[-2:]  # W13 ends 31 March: 88 days
+    [0.0, 1.0]
+    """
+    _require(extract, ("clinic", "referral_date"), "extract")
+    keys = ["clinic"] + (["group"] if "group" in extract.columns else [])
+    ref, vis, dec, trt, rem = (_nanoseconds(extract, c) for c in _DATE_COLUMNS)
+    if (ref == _NEVER_NS).any():
+        raise ValueError(f"extract: {int((ref == _NEVER_NS).sum())} row(s) without referral_date")
+    _check_order(ref, vis, dec, trt, rem)
+    external = _flag(extract, "external")
+    chosen = _flag(extract, "patient_chosen_wait")
+    forwarded = _equals(extract, "removal_reason", "forwarded")
+    key_frame, code = _key_codes(extract, keys, "extract")
+    n_keys = len(key_frame)
+    w_ref, w_vis, w_dec, w_trt, w_rem = (_week_of_ns(x) for x in (ref, vis, dec, trt, rem))
+    if end is None:
+        latest = max((int(x[x != _NEVER_NS].max()) for x in (ref, vis, dec, trt, rem) if (x != _NEVER_NS).any()),
+                     default=0)
+        last = int(_week_of_ns(np.int64(latest)))
+    else:
+        last = int(_week_of_day(_as_day(end, "end", end=True)))
+    first_all = int(w_ref.min()) if len(w_ref) else last
+    if start is not None:
+        first_all = int(_week_of_day(_as_day(start, "start", end=False)))
+        if last < first_all:
+            raise ValueError(f"end ({end}) lies before start ({start})")
+
+    # A grid of bins, one row per clinic (and group): a bin for everything before the
+    # first week, one per week, one for everything after the last week (and "never").
+    n_weeks = max(last - first_all + 1, 0)
+    width = n_weeks + 2
+    n_bins = n_keys * width
+
+    row_start = code * width
+
+    def index(week):
+        rel = week - (first_all - 1)
+        np.maximum(rel, 0, out=rel)
+        np.minimum(rel, n_weeks + 1, out=rel)
+        rel += row_start
+        return rel
+
+    def bins(i, category=None, n_categories=1):
+        if category is not None:
+            i = i + category * n_bins
+        return np.bincount(i, minlength=n_categories * n_bins).reshape(n_categories, n_keys, width)
+
+    def level(delta):  # cumulative sum along each row, the "before" bin included
+        return np.cumsum(delta, axis=-1)
+
+    no_visit = vis == _NEVER_NS
+    has_dec = dec != _NEVER_NS
+    i_ref, i_vis, i_dec, i_trt, i_rem = (index(w) for w in (w_ref, w_vis, w_dec, w_trt, w_rem))
+    n_ref = bins(i_ref)[0]
+    n_dec = bins(i_dec)[0]
+    removed = bins(i_rem, np.where(no_visit, np.where(forwarded, 0, 1),
+                                   np.where(has_dec & (trt == _NEVER_NS), 2, 3)), 4)
+    visits = bins(i_vis, (external & ~has_dec).astype(np.int64), 2)
+    treated = bins(i_trt, external.astype(np.int64), 2)
+    # queues: +1 in the week of joining, -1 in the week of leaving; the 90-day counts
+    # join 13 weeks (91 days) after the queue, so in the week of day 91 of waiting.
+    # index() is monotonic within a row, so index(min(a, b)) = min(index(a), index(b)).
+    i_out_new = np.minimum(i_vis, i_rem)
+    i_out_trt = np.maximum(np.minimum(i_trt, i_rem), i_dec)  # no decision: never joins or leaves
+    i_long_new = index(np.where(chosen, _NEVER_WEEK, w_ref + _GUARANTEE_WEEKS))
+    i_long_trt = index(np.where(chosen, _NEVER_WEEK, w_dec + _GUARANTEE_WEEKS))
+    result = {
+        "referrals_in": n_ref,
+        "referrals_forwarded": removed[0],
+        "removals_new_visit_other": removed[1],
+        "new_visits": visits[0],
+        "treatment_decisions": n_dec,
+        "removals_treatment_other": removed[2],
+        "operations_elective": treated[0],
+        "queue_new_visit": level(n_ref - bins(i_out_new)[0]),
+        "queue_treatment": level(n_dec - bins(i_out_trt)[0]),
+        "waiting_over_90_new_visit": level(bins(i_long_new)[0] - bins(np.maximum(i_out_new, i_long_new))[0]),
+        "waiting_over_90_treatment": level(bins(i_long_trt)[0] - bins(np.maximum(i_out_trt, i_long_trt))[0]),
+        "purchased_new_visits": visits[1],
+        "purchased_operations": treated[1],
+    }
+    # each clinic's rows run from its first referral week (or start) to the last week
+    if start is None and n_keys:
+        seen = n_ref[:, 1:-1] > 0
+        first_col = np.where(seen.any(axis=1), seen.argmax(axis=1), n_weeks)
+    else:
+        first_col = np.zeros(n_keys, dtype=np.int64)
+    lengths = n_weeks - first_col
+    total = int(lengths.sum())
+    key_of_row = np.repeat(np.arange(n_keys), lengths)
+    col = np.repeat(first_col - np.concatenate([[0], np.cumsum(lengths)])[:-1], lengths) + np.arange(total)
+    frame = key_frame.loc[key_of_row].reset_index(drop=True)
+    frame["period"] = _weeks_from_days((7 * (first_all + col) + 4).astype("datetime64[D]"))
+    for m in DERIVED_MEASURES:
+        frame[m] = result[m][key_of_row, col + 1].astype(np.float64)
+    return frame
+
+
+_DAY_NS = np.int64(86_400 * 10**9)
+_WEEK_NS = 7 * _DAY_NS
+_NEVER_NS = np.int64(2**62)  # nanoseconds standing for "no date"
+_NEVER_WEEK = np.int64(2**62 // (7 * 86_400 * 10**9))
+_GUARANTEE_WEEKS = (_GUARANTEE_DAYS + 1) // 7  # 91 days = exactly 13 weeks
+assert 7 * _GUARANTEE_WEEKS == _GUARANTEE_DAYS + 1
+
+
+def _nanoseconds(extract: pd.DataFrame, column: str) -> np.ndarray:
+    """Dates as int64 nanoseconds since 1970; missing -> _NEVER_NS."""
+    if column not in extract.columns:
+        return np.full(len(extract), _NEVER_NS, dtype=np.int64)
+    s = extract[column]
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        try:
+            s = pd.to_datetime(s)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"extract: column {column!r} is not dates: {exc}") from None
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_localize(None)
+    raw = s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    return np.where(raw == np.iinfo(np.int64).min, _NEVER_NS, raw)
+
+
+def _week_of_ns(ns):
+    """Week number (0 = the week of Monday 1970-01-05) of nanosecond timestamps."""
+    return (ns - 4 * _DAY_NS) // _WEEK_NS
+
+
+def _equals(extract: pd.DataFrame, column: str, value: str) -> np.ndarray:
+    if column not in extract.columns:
+        return np.zeros(len(extract), dtype=bool)
+    return extract[column].eq(value).fillna(False).to_numpy(dtype=bool)
+
+
+def _check_order(ref, vis, dec, trt, rem) -> None:
+    """ValueError when dates are in an order under which the identities would fail."""
+    latest = np.where(trt != _NEVER_NS, trt, np.where(dec != _NEVER_NS, dec, np.where(vis != _NEVER_NS, vis, ref)))
+    bad = (vis < ref) | (dec < vis) | (trt < dec) | (rem < latest)
+    if not bad.any():
+        return
+    idx = np.flatnonzero(bad)
+    days = {c: np.where(x[idx] == _NEVER_NS, _NEVER, x[idx] // _DAY_NS)
+            for c, x in zip(_DATE_COLUMNS, (ref, vis, dec, trt, rem))}
+    (column, message), mask = next((k, v) for k, v in _order_problems(days).items() if v.any())
+    raise ValueError(f"extract: {int(bad.sum())} row(s) with dates in an impossible order, e.g. {message} "
+                     f"(column {column!r}, row index {int(idx[np.flatnonzero(mask)[0]])}); read the file with "
+                     "read_waiting_list to see the rows")
+
+
+def waiting_snapshot(extract, at) -> pd.DataFrame:
+    """Patients waiting at the end of day ``at``, with their waiting time so far.
+
+    A patient waits for a first visit when referred on or before ``at`` and neither seen
+    nor removed by ``at``; for treatment when decided on or before ``at`` and neither
+    treated nor removed by ``at``.  ``wait_days = at - referral_date`` (first visit) or
+    ``at - decision_date`` (treatment).
+
+    Parameters
+    ----------
+    extract : pandas.DataFrame
+        Canonical extract (:func:`read_waiting_list`).
+    at : date-like or Period
+        The day (a Period: its last day). [date]
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``clinic``, ``group`` (if present), ``priority``, ``stage`` (``"new_visit"`` or
+        ``"treatment"``), ``wait_days`` (int64) [days], ``patient_chosen_wait``; no
+        patient identifiers.  Sorted by clinic, group, stage and longest wait first.
+
+    Raises
+    ------
+    ValueError
+        If ``extract`` lacks ``clinic`` or ``referral_date`` or ``at`` is not a date.
+
+    Examples
+    --------
+    >>> extract = pd.DataFrame({"clinic": ["A", "A"], "priority": ["1", "2"],
+    ...     "referral_date": pd.to_datetime(["2024-01-02", "2024-01-03"]),
+    ...     "first_visit_date": pd.to_datetime(["2024-01-10", None])})
+    >>> snap = waiting_snapshot(extract, "2024-04-02")
+    >>> snap[["priority", "stage", "wait_days"]].values.tolist()
+    [['2', 'new_visit', 90]]
+    """
+    _require(extract, ("clinic", "referral_date"), "extract")
+    day = _as_day(at, "at", end=True)
+    ref = _days(extract, "referral_date")
+    vis, dec, trt, rem = (_days(extract, c) for c in _DATE_COLUMNS[1:])
+    waiting_new = (ref <= day) & (np.minimum(vis, rem) > day)
+    waiting_trt = (dec <= day) & (np.minimum(trt, rem) > day)
+    keys = ["clinic"] + (["group"] if "group" in extract.columns else [])
+    parts = []
+    for stage, mask, entry in (("new_visit", waiting_new, ref), ("treatment", waiting_trt, dec)):
+        idx = np.flatnonzero(mask)
+        part = extract[keys].iloc[idx].reset_index(drop=True)
+        part["priority"] = (extract["priority"].iloc[idx].reset_index(drop=True)
+                            if "priority" in extract.columns else pd.Series([None] * len(idx), dtype=object))
+        part["stage"] = stage
+        part["wait_days"] = (day - entry[idx]).astype(np.int64)
+        part["patient_chosen_wait"] = _flag(extract, "patient_chosen_wait")[idx]
+        parts.append(part)
+    snap = pd.concat(parts, ignore_index=True)
+    snap = snap.assign(_neg=-snap["wait_days"]).sort_values(keys + ["stage", "_neg"], kind="mergesort")
+    return snap.drop(columns="_neg").reset_index(drop=True)
+
+
+# ============================================================================ validation
+_FINDING_COLUMNS = ("severity", "clinic", "period", "column", "message")
+# Zeros are suspicious in activity and queues; not in the 90-day counts (a clinic may
+# catch up), free slots (fully booked) or plans (planned closures).
+_ZERO_RUN_MEASURES = tuple(m for m in MEASURES if not m.startswith(("waiting_over_90", "planned_"))
+                           and m != "available_slots")
+
+
+def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, zero_median=5.0) -> pd.DataFrame:
+    """Data-quality findings for a canonical weekly or monthly frame.
+
+    Errors: duplicate rows (same clinic, group and period), negative counts, non-whole
+    counts (all measures but ``bed_days``), outcome values in periods that start after
+    ``today`` (``planned_*`` may lie in the future).  Warnings: missing periods (gaps in
+    each clinic's sequence), queues that do not reconcile with inflow and outflow (when
+    every column of an identity in :data:`CONSERVATION_IDENTITIES` is present: the
+    change in queue differs from inflow - outflow by more than ``tolerance``), runs of at
+    least ``min_zero_run`` zero periods in an activity measure or queue whose median is
+    above ``zero_median`` (possible registration gaps; runs within ISO weeks 26-34 or
+    July, the summer closure, are not reported; the 90-day counts, free slots and plans
+    may well be zero), and the findings the reader recorded in
+    ``frame.attrs["findings"]`` (unknown columns).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Canonical frame (``clinic``, optional ``group``, ``period``, measures).
+    source : str or path-like, optional
+        Name of the data source, kept in ``findings.attrs["source"]``.
+    today : date-like, optional
+        Reference date for "in the future" (default: today). [date]
+    tolerance : float, default 0.5
+        Allowed difference in the conservation check. [patients]
+    min_zero_run : int, default 3
+        Shortest run of zeros reported. [periods]
+    zero_median : float, default 5
+        Runs of zeros are reported only for measures whose median exceeds this.
+        [count/period]
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``severity`` ("error" | "warning"), ``clinic``, ``period`` (label such as
+        ``"2024-W05"`` or ``"2024-01"``; None for whole-file findings), ``column``,
+        ``message``; errors first.
+
+    Raises
+    ------
+    ValueError
+        If ``frame`` lacks ``clinic`` or ``period`` or ``period`` is not a Period column.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"clinic": "A",
+    ...     "period": pd.PeriodIndex(["2024-01-07", "2024-01-14", "2024-01-28"], freq="W-SUN"),
+    ...     "new_visits": [10.0, -2.0, 12.0]})
+    >>> validate(frame, today="2024-06-01")[["severity", "period", "column"]].values.tolist()
+    [['error', '2024-W02', 'new_visits'], ['warning', '2024-W03', 'period']]
+    """
+    _require(frame, ("clinic", "period"), "frame")
+    if not isinstance(frame["period"].dtype, pd.PeriodDtype):
+        raise ValueError("frame: column 'period' must hold pandas Periods (W-SUN or M)")
+    keys = ["clinic"] + (["group"] if "group" in frame.columns else [])
+    measures = [m for m in MEASURES if m in frame.columns]
+    data = frame.sort_values(keys + ["period"], kind="mergesort").reset_index(drop=True)
+    labels = _period_labels(data["period"])
+    weekly = data["period"].dtype.freq.freqstr.startswith("W")
+    unit = "week" if weekly else "month"
+    found: list[pd.DataFrame] = []
+
+    def add(mask, severity, column, message):
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            found.append(pd.DataFrame({
+                "severity": severity,
+                "clinic": data["clinic"].to_numpy(dtype=object)[mask],
+                "period": labels[mask],
+                "column": column if isinstance(column, str) else np.asarray(column, dtype=object)[mask],
+                "message": np.asarray(message, dtype=object)[mask] if not isinstance(message, str) else message,
+            }))
+
+    group_text = (data["group"].astype(str).to_numpy(dtype=object) if "group" in data.columns
+                  else np.full(len(data), "", dtype=object))
+    prefix = np.where(group_text != "", "group " + group_text.astype(str) + ": ", "").astype(object)
+    ordinal = data["period"].array.asi8
+    same_key = np.zeros(len(data), dtype=bool)
+    if len(data):
+        same_key[1:] = np.all([data[k].to_numpy()[1:] == data[k].to_numpy()[:-1] for k in keys], axis=0)
+
+    # duplicates
+    dup = data.duplicated(keys + ["period"], keep="first").to_numpy()
+    add(dup, "error", "period", prefix + f"duplicate row for this {unit}")
+    # missing periods
+    step = np.zeros(len(data), dtype=np.int64)
+    step[1:] = ordinal[1:] - ordinal[:-1]
+    gap = same_key & (step > 1)
+    if gap.any():
+        idx = np.flatnonzero(gap)
+        first_missing = _period_labels(pd.PeriodIndex(data["period"].iloc[idx - 1]) + 1)
+        last_missing = _period_labels(pd.PeriodIndex(data["period"].iloc[idx]) - 1)
+        found.append(pd.DataFrame({
+            "severity": "warning",
+            "clinic": data["clinic"].to_numpy(dtype=object)[idx],
+            "period": first_missing,
+            "column": "period",
+            "message": [f"{p}{unit} {a} missing" if m == 1 else f"{p}{m} {unit}s missing ({a}..{b})"
+                        for p, m, a, b in zip(prefix[idx], step[idx] - 1, first_missing, last_missing)],
+        }))
+    # negative and non-whole counts
+    for m in measures:
+        v = data[m].to_numpy(dtype=float, na_value=np.nan)
+        neg = v < 0
+        add(neg, "error", m, prefix + np.char.mod("negative count %g", np.where(neg, v, 0)).astype(object))
+        if m in COUNT_MEASURES:
+            frac = np.isfinite(v) & (np.abs(v - np.round(v)) > 1e-9)
+            add(frac, "error", m, prefix + np.char.mod("%g is not a whole number", np.where(frac, v, 0)).astype(object))
+    # conservation
+    for queue, (inflow, outflow) in CONSERVATION_IDENTITIES.items():
+        if not all(c in data.columns for c in (queue, *inflow, *outflow)):
+            continue
+        q = data[queue].to_numpy(dtype=float, na_value=np.nan)
+        net = data[list(inflow)].to_numpy(dtype=float, na_value=np.nan).sum(axis=1) \
+            - data[list(outflow)].to_numpy(dtype=float, na_value=np.nan).sum(axis=1)
+        change = np.full(len(data), np.nan)
+        change[1:] = q[1:] - q[:-1]
+        diff = change - net
+        bad = same_key & (step == 1) & np.isfinite(diff) & (np.abs(diff) > tolerance)
+        if bad.any():
+            msg = np.empty(len(data), dtype=object)
+            msg[bad] = [f"{p}queue changed by {c:+g} but inflow - outflow = {f:+g} (difference {d:+g})"
+                        for p, c, f, d in zip(prefix[bad], change[bad], net[bad], diff[bad])]
+            add(bad, "warning", queue, msg)
+    # future periods
+    reference = pd.Timestamp(today if today is not None else pd.Timestamp.today()).normalize()
+    outcome = [m for m in measures if not m.startswith("planned_")]
+    if outcome and len(data):
+        starts = data["period"].dt.start_time.to_numpy()
+        filled = data[outcome].notna().any(axis=1).to_numpy()
+        future = (starts > reference.to_datetime64()) & filled
+        if future.any():
+            add(future, "error", "period", prefix + f"{unit} lies after {reference.date()} but has outcome values")
+    # runs of zeros
+    if measures and len(data):
+        if weekly:
+            iso_week = data["period"].dt.start_time.dt.isocalendar()["week"].to_numpy(dtype=np.int64)
+            summer = (iso_week >= 26) & (iso_week <= 34)
+        else:
+            summer = data["period"].dt.month.to_numpy() == 7
+        key_id = np.cumsum(~same_key)
+        for m in [m for m in measures if m in _ZERO_RUN_MEASURES]:
+            v = data[m].to_numpy(dtype=float, na_value=np.nan)
+            median = pd.Series(v).groupby(key_id).transform("median").to_numpy()
+            zero = (v == 0) & (median > zero_median)
+            if not zero.any():
+                continue
+            starts_run = zero & ~(np.concatenate([[False], zero[:-1]]) & same_key & (step == 1))
+            run_id = np.cumsum(starts_run)
+            run = pd.DataFrame({"run": run_id[zero], "i": np.flatnonzero(zero), "summer": summer[zero]})
+            agg = run.groupby("run").agg(first=("i", "min"), last=("i", "max"), n=("i", "size"),
+                                         summer=("summer", "all"))
+            agg = agg[(agg["n"] >= min_zero_run) & ~agg["summer"]]
+            if agg.empty:
+                continue
+            mask = np.zeros(len(data), dtype=bool)
+            mask[agg["first"].to_numpy()] = True
+            msg = np.empty(len(data), dtype=object)
+            msg[agg["first"].to_numpy()] = [
+                f"{prefix[f]}{n} {unit}s of zeros ({labels[f]}..{labels[last]}) where the median is "
+                f"{median[f]:g}: possible registration gap"
+                for f, last, n in zip(agg["first"], agg["last"], agg["n"])]
+            add(mask, "warning", m, msg)
+    for item in frame.attrs.get("findings", []) or []:
+        found.append(pd.DataFrame([{k: item.get(k) for k in _FINDING_COLUMNS}]))
+
+    if found:
+        findings = pd.concat([f.astype(object) for f in found], ignore_index=True)
+        order = findings["severity"].map({"error": 0, "warning": 1}).to_numpy()
+        findings = findings.iloc[np.argsort(order, kind="mergesort")].reset_index(drop=True)
+    else:
+        findings = pd.DataFrame({c: pd.Series([], dtype=object) for c in _FINDING_COLUMNS})
+    findings = findings[list(_FINDING_COLUMNS)]
+    findings.attrs["source"] = None if source is None else str(source)
+    return findings
+
+
+def raise_for_errors(findings, source=None, *, max_listed=10):
+    """Raise one :class:`DataError` summarising the errors among ``findings``.
+
+    Parameters
+    ----------
+    findings : pandas.DataFrame
+        Output of :func:`validate`.
+    source : str or path-like, optional
+        File or source named in the message (default: ``findings.attrs["source"]``).
+    max_listed : int, default 10
+        Errors spelled out in the message; the rest are counted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``findings`` unchanged when there is no error (warnings do not raise).
+
+    Raises
+    ------
+    DataError
+        When at least one finding has severity ``"error"``.
+
+    Examples
+    --------
+    >>> findings = pd.DataFrame({"severity": ["error"], "clinic": ["A"], "period": ["2024-W02"],
+    ...                          "column": ["new_visits"], "message": ["negative count -2"]})
+    >>> raise_for_errors(findings, "a.csv")
+    Traceback (most recent call last):
+    ...
+    kps_analysis.data.DataError: a.csv: 1 error: A 2024-W02 new_visits: negative count -2
+    """
+    if source is None:
+        source = findings.attrs.get("source")
+    errors = findings[findings["severity"] == "error"]
+    if errors.empty:
+        return findings
+    items = []
+    for row in errors.head(max_listed).itertuples(index=False):
+        where = " ".join(str(x) for x in (row.clinic, row.period, row.column) if x is not None and x == x)
+        items.append(f"{where}: {row.message}" if where else str(row.message))
+    more = f"; and {len(errors) - max_listed} more" if len(errors) > max_listed else ""
+    raise DataError(f"{len(errors)} error{'s' if len(errors) > 1 else ''}: " + "; ".join(items) + more,
+                    path=source)
+
+
+# ============================================================================ clinic data
+@dataclasses.dataclass(frozen=True, eq=False)
+class ClinicData:
+    """A clinic's canonical data: the weekly (or monthly) frame and the extract, if any.
+
+    Attributes
+    ----------
+    weekly : pandas.DataFrame
+        Canonical frame (``clinic``, optional ``group``, ``period``, measures).
+    waiting_list : pandas.DataFrame or None
+        Canonical extract (personal data: never show it in a report), or None.
+    """
+
+    weekly: pd.DataFrame
+    waiting_list: pd.DataFrame | None = None
+
+
+_DATA_KEYS = ("weekly", "waiting_list")
+
+
+def _safe_path(data_dir: Path, relative, key: str) -> Path:
+    if not isinstance(relative, (str, os.PathLike)):
+        raise DataError(f"data.{key} must be a file name, got {relative!r}", path=data_dir)
+    text = os.fspath(relative)
+    posix, win = PurePosixPath(text), PureWindowsPath(text)
+    if posix.is_absolute() or win.is_absolute() or win.drive or text.startswith(("/", "\\")):
+        raise DataError(f"data.{key} = {text!r}: absolute paths are not allowed; give a path relative "
+                        "to the data folder", path=data_dir)
+    if ".." in posix.parts or ".." in win.parts:
+        raise DataError(f"data.{key} = {text!r}: '..' is not allowed (the file must lie inside the data "
+                        "folder)", path=data_dir)
+    return data_dir / text
+
+
+def _select_clinic(frame: pd.DataFrame, clinic: str, path: Path) -> pd.DataFrame:
+    values = pd.unique(frame["clinic"].to_numpy(dtype=object))
+    if clinic in values:
+        return frame if len(values) == 1 else frame[frame["clinic"] == clinic].reset_index(drop=True)
+    if len(values) == 1:  # the file is this clinic's, under another label
+        return frame.assign(clinic=clinic)
+    if len(values) == 0:
+        return frame
+    raise DataError(f"no rows for clinic {clinic!r}; the file holds {sorted(map(str, values))[:10]}", path=path)
+
+
+def _to_clinic_level(frame: pd.DataFrame) -> pd.DataFrame:
+    measures = [m for m in MEASURES if m in frame.columns]
+    return (frame.groupby(["clinic", "period"], sort=True)[measures].sum(min_count=1).reset_index())
+
+
+def load_clinic_data(data_spec, data_dir, *, clinic) -> ClinicData:
+    """Load one clinic's data files as named in its parameter file.
+
+    Weekly measures derived from the waiting-list extract
+    (:func:`weekly_from_waiting_list`, from the weekly file's first week on when there is
+    one, since an extract's early weeks are often incomplete) take precedence; the other
+    measures (and weeks the extract does not cover) come from the weekly file, merged on clinic (and group,
+    when both have one; otherwise the grouped frame is summed to clinic level) and
+    period.  A file that holds a single clinic under another label is relabelled to
+    ``clinic``; a file with several clinics is filtered to ``clinic``.
+
+    Parameters
+    ----------
+    data_spec : mapping
+        The clinic parameter ``data``: ``{"weekly": file, "waiting_list": file}``, at
+        least one, paths relative to ``data_dir`` (a Parameters object with
+        ``to_dict()`` works too).
+    data_dir : str or path-like
+        The data folder.
+    clinic : str
+        Clinic id.
+
+    Returns
+    -------
+    ClinicData
+        ``weekly`` (canonical frame) and ``waiting_list`` (extract or None).
+
+    Raises
+    ------
+    DataError
+        For an unknown key, no file, an absolute path or one with ``..``, a missing or
+        unusable file, a monthly file beside an extract, or no rows for ``clinic``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "hud.csv").write_text("Vecka,Nybesök\\n2024-W05,40\\n", encoding="utf-8")
+    >>> data = load_clinic_data({"weekly": "hud.csv"}, folder, clinic="hud")
+    >>> data.weekly[["clinic", "new_visits"]].values.tolist(), data.waiting_list is None
+    ([['hud', 40.0]], True)
+    """
+    data_dir = Path(data_dir)
+    spec = data_spec.to_dict() if hasattr(data_spec, "to_dict") else data_spec
+    if not isinstance(spec, Mapping):
+        raise DataError(f"data must be a mapping such as {{'weekly': 'file.csv'}}, got {spec!r}", path=data_dir)
+    unknown = sorted(set(spec) - set(_DATA_KEYS))
+    if unknown:
+        raise DataError(f"unknown data key(s) {unknown}; expected {list(_DATA_KEYS)}", path=data_dir)
+    files = {k: _safe_path(data_dir, v, k) for k, v in spec.items() if v not in (None, "")}
+    if not files:
+        raise DataError("data names no file; give 'weekly' and/or 'waiting_list'", path=data_dir)
+    clinic = str(clinic)
+    weekly = waiting = None
+    if "weekly" in files:
+        weekly = _select_clinic(read_weekly(files["weekly"], clinic=clinic), clinic, files["weekly"])
+    if "waiting_list" in files:
+        waiting = _select_clinic(read_waiting_list(files["waiting_list"], clinic=clinic), clinic,
+                                 files["waiting_list"])
+    if waiting is None or (len(waiting) == 0 and weekly is not None):
+        return ClinicData(weekly.reset_index(drop=True), waiting)
+    if weekly is None:
+        return ClinicData(weekly_from_waiting_list(waiting), waiting)
+    if not weekly["period"].dtype.freq.freqstr.startswith("W"):
+        raise DataError("the file holds months, but the waiting list gives weeks; give a weekly file",
+                        path=files["weekly"])
+    # The weekly file sets the first week: an extract's early weeks are often incomplete
+    # (patients who left before the extract's first date are missing from it).
+    derived = weekly_from_waiting_list(waiting, start=weekly["period"].min() if len(weekly) else None)
+    if ("group" in derived.columns) != ("group" in weekly.columns):
+        derived = _to_clinic_level(derived) if "group" in derived.columns else derived
+        weekly = _to_clinic_level(weekly) if "group" in weekly.columns else weekly
+    keys = ["clinic"] + (["group"] if "group" in derived.columns else []) + ["period"]
+    merged = derived.set_index(keys).combine_first(weekly.set_index(keys)).reset_index()
+    measures = [m for m in MEASURES if m in merged.columns]
+    merged = merged[keys + measures].sort_values(keys, kind="mergesort").reset_index(drop=True)
+    merged[measures] = merged[measures].astype(np.float64)
+    merged.attrs["findings"] = list(weekly.attrs.get("findings", []))
+    return ClinicData(merged, waiting)

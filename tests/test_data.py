@@ -1,0 +1,770 @@
+"""Tests for kps_analysis.data: readers, header mapping, derivation, validation."""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kps_analysis import data as kd
+from kps_analysis.data import (
+    DERIVED_MEASURES,
+    FLOW_MEASURES,
+    MEASURES,
+    STOCK_MEASURES,
+    DataError,
+    load_clinic_data,
+    raise_for_errors,
+    read_waiting_list,
+    read_weekly,
+    validate,
+    waiting_snapshot,
+    weekly_from_waiting_list,
+)
+
+DATA = Path(__file__).parent / "data"
+
+
+def weeks(*labels):
+    """ISO week labels -> list of W-SUN periods (via Monday dates, independent of the reader)."""
+    out = []
+    for label in labels:
+        year, week = label.split("-W")
+        monday = pd.Timestamp.fromisocalendar(int(year), int(week), 1)
+        out.append(pd.Period(monday, freq="W-SUN"))
+    return out
+
+
+def write(path: Path, text: str, encoding="utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# ============================================================================ schema
+def test_measure_tuples_partition_the_schema():
+    assert len(MEASURES) == 22 and len(set(MEASURES)) == 22
+    assert set(FLOW_MEASURES) | set(STOCK_MEASURES) == set(MEASURES)
+    assert not set(FLOW_MEASURES) & set(STOCK_MEASURES)
+    assert set(DERIVED_MEASURES) <= set(MEASURES)
+    assert "queue_return_unbooked" in STOCK_MEASURES and "bed_days" in FLOW_MEASURES
+
+
+def test_header_aliases_are_unambiguous_and_cover_the_primary_swedish_names():
+    primary = {
+        "Klinik": "clinic", "Grupp": "group", "Vecka": "period:week", "Månad": "period:month",
+        "Remisser in": "referrals_in", "Vidarebefordrade remisser": "referrals_forwarded",
+        "Avförda ur nybesökskö": "removals_new_visit_other", "Nybesök": "new_visits",
+        "Återbesök": "return_visits", "Akuta besök": "emergency_visits",
+        "Behandlingsbeslut": "treatment_decisions", "Avförda ur behandlingskö": "removals_treatment_other",
+        "Elektiva operationer": "operations_elective", "Akuta operationer": "operations_acute",
+        "Vårddagar": "bed_days", "Väntande nybesök": "queue_new_visit",
+        "Väntande behandling": "queue_treatment", "Ej bokade återbesök": "queue_return_unbooked",
+        "Väntat över 90 dagar nybesök": "waiting_over_90_new_visit",
+        "Väntat över 90 dagar behandling": "waiting_over_90_treatment",
+        "Köpt vård nybesök": "purchased_new_visits", "Köpt vård operationer": "purchased_operations",
+        "Planerade nybesök": "planned_new_visits", "Planerade operationer": "planned_operations",
+        "Uteblivna besök": "no_shows", "Lediga tider": "available_slots",
+        # aliases
+        "Inkomna remisser": "referrals_in", "Remisser": "referrals_in", "Väntande": "queue_new_visit",
+        "Kö nybesök": "queue_new_visit", "Operationer": "operations_elective",
+        "Köpt vård": "purchased_new_visits", "Köpta operationer": "purchased_operations",
+        "Enhet": "group", "Team": "group", "Diagnosgrupp": "group", "Week": "period:week",
+    }
+    for header, role in primary.items():
+        assert kd._WEEKLY_LOOKUP[kd.normalise_header(header)] == role, header
+    for m in MEASURES:  # English canonical names, any spelling
+        assert kd._WEEKLY_LOOKUP[kd.normalise_header(m.upper().replace("_", " "))] == m
+    # building the lookup raises on an alias with two meanings; it did not
+    assert len(kd._WEEKLY_LOOKUP) > 200
+
+
+def test_normalise_header_ignores_case_space_punctuation_and_swedish_letters():
+    same = ["Väntat över 90 dagar nybesök", "VÄNTAT ÖVER 90 DAGAR NYBESÖK", " vantat_over-90 dagar nybesok ",
+            "Väntat över 90 dagar, nybesök."]
+    assert len({kd.normalise_header(s) for s in same}) == 1
+
+
+# ============================================================================ read_weekly: CSV
+def test_swedish_excel_csv_with_bom_semicolon_and_decimal_comma():
+    frame = read_weekly(DATA / "weekly_sv_excel.csv")
+    assert list(frame.columns) == ["clinic", "period", "referrals_in", "referrals_forwarded", "new_visits",
+                                   "return_visits", "bed_days", "queue_new_visit",
+                                   "waiting_over_90_new_visit", "purchased_new_visits"]
+    assert frame["clinic"].tolist() == ["ort_nord"] * 3
+    assert frame["period"].tolist() == weeks("2024-W05", "2024-W06", "2024-W07")
+    assert frame["referrals_in"].tolist() == [1204.0, 1187.0, 1250.0]  # "1 204"
+    assert frame["queue_new_visit"].tolist() == [2345.0, 2401.0, 2460.0]  # "2\xa0345" (no-break space)
+    assert frame["new_visits"].tolist() == [310.0, 298.0, 305.0]  # "310,0" is a whole number
+    assert frame["bed_days"].tolist() == [87.5, 90.25, 88.0]
+    assert frame["purchased_new_visits"].iloc[:2].tolist() == [0.0, 15.0]
+    assert np.isnan(frame["purchased_new_visits"].iloc[2])  # empty cell = not reported
+    assert all(frame[m].dtype == np.float64 for m in frame.columns[2:])
+    assert isinstance(frame["period"].dtype, pd.PeriodDtype) and frame["period"].dtype.freq.freqstr == "W-SUN"
+
+
+def test_comma_csv_with_english_names_quoted_thousands_and_groups():
+    frame = read_weekly(DATA / "weekly_en.csv")
+    assert list(frame.columns[:3]) == ["clinic", "group", "period"]
+    assert frame[["clinic", "group"]].values.tolist() == [["hud", "A"], ["hud", "A"], ["hud", "B"]]
+    assert frame["period"].tolist() == weeks("2024-W05", "2024-W06", "2024-W05")
+    assert frame["referrals_in"].tolist() == [1204.0, 980.0, 15.0]  # "1,204" in a comma file
+    assert frame["bed_days"].iloc[:2].tolist() == [2.5, 0.0] and np.isnan(frame["bed_days"].iloc[2])
+    assert frame["queue_new_visit"].tolist() == [310.0, 320.0, 41.0]
+
+
+def test_clinic_comes_from_argument_then_file_stem(tmp_path):
+    path = write(tmp_path / "kir_export.csv", "Vecka;Nybesök\n2024-W05;3\n")
+    assert read_weekly(path)["clinic"].tolist() == ["kir_export"]
+    assert read_weekly(path, clinic="kir")["clinic"].tolist() == ["kir"]
+    with_col = write(tmp_path / "x.csv", "Klinik;Vecka;Nybesök\nonh;2024-W05;3\n")
+    assert read_weekly(with_col, clinic="kir")["clinic"].tolist() == ["onh"]
+
+
+@pytest.mark.parametrize("encoding,bom,sep", [
+    ("utf-8", b"", ";"),
+    ("utf-8", codecs.BOM_UTF8, ";"),
+    ("cp1252", b"", ";"),
+    ("utf-16-le", codecs.BOM_UTF16_LE, "\t"),  # Excel "Unicode text"
+    ("utf-16-be", codecs.BOM_UTF16_BE, "\t"),
+    ("utf-16-le", b"", "\t"),
+])
+def test_encodings(tmp_path, encoding, bom, sep):
+    text = sep.join(["Klinik", "Vecka", "Återbesök", "Väntande behandling"]) + "\r\n" \
+        + sep.join(["Öron", "2024-W05", "12", "4"]) + "\r\n"
+    path = tmp_path / "enc.csv"
+    path.write_bytes(bom + text.encode(encoding))
+    frame = read_weekly(path)
+    assert frame["clinic"].tolist() == ["Öron"]
+    assert frame["return_visits"].tolist() == [12.0] and frame["queue_treatment"].tolist() == [4.0]
+
+
+def test_preamble_lines_blank_rows_total_rows_and_sep_hint(tmp_path):
+    path = write(tmp_path / "cognos.csv",
+                 "sep=;\nRapport ortopedi, 2024\n\nVecka;Nybesök;Återbesök\n2024-W05;10;20\n\n"
+                 "2024-W06;11;21\nTotalt;21;41\n")
+    with pytest.warns(UserWarning, match="total row"):
+        frame = read_weekly(path)
+    assert frame["new_visits"].tolist() == [10.0, 11.0]
+    # the row numbers of errors are the spreadsheet rows (the sep= line is hidden by Excel)
+    bad = write(tmp_path / "cognos_bad.csv", "Rapport\n\nVecka;Nybesök\n2024-W05;10\n2024-W06;x\n")
+    with pytest.raises(DataError, match=r"cognos_bad\.csv, column 'Nybesök', row 5: 'x' is not a number"):
+        read_weekly(bad)
+
+
+def test_unknown_measure_looking_column_is_left_out_with_a_finding(tmp_path):
+    path = write(tmp_path / "u.csv", "Vecka;Nybesök;Telefonsamtal;Kommentar\n2024-W05;10;55;lugn vecka\n")
+    with pytest.warns(UserWarning, match="'Telefonsamtal' is not a known measure"):
+        frame = read_weekly(path)
+    assert list(frame.columns) == ["clinic", "period", "new_visits"]
+    findings = validate(frame, today="2025-01-01")
+    assert findings[["severity", "column"]].values.tolist() == [["warning", "Telefonsamtal"]]
+
+
+def test_personnummer_column_never_reaches_a_weekly_frame(tmp_path):
+    path = write(tmp_path / "p.csv", "Personnummer;Vecka;Nybesök\n19121212-1212;2024-W05;1\n")
+    with pytest.warns(UserWarning, match="'Personnummer'"):
+        frame = read_weekly(path)
+    assert "19121212-1212" not in frame.to_string()
+
+
+# ============================================================================ week and month labels
+WEEK_FORMS = ["2024-W05", "2024W05", "2024-w5", "2024 v5", "2024 v.5", "2024 V 05", "v5 2024", "v.5 2024",
+              "V05-2024", "vecka 5 2024", "202405", "2024-05", "2024/05", "2024-01-29", "2024-02-04",
+              "2024-01-31 00:00:00", "31.01.2024", "20240201"]
+
+
+@pytest.mark.parametrize("label", WEEK_FORMS)
+def test_every_week_label_form_means_iso_week_5(tmp_path, label):
+    path = write(tmp_path / "w.csv", f"Vecka;Nybesök\n{label};7\n")
+    assert read_weekly(path)["period"].tolist() == weeks("2024-W05")
+
+
+def test_week_53_and_year_boundaries(tmp_path):
+    path = write(tmp_path / "w53.csv", "Vecka;Nybesök\n2020-W53;1\n2021-W01;2\n2024-12-30;3\n2026-W53;4\n")
+    frame = read_weekly(path)
+    assert frame["period"].tolist() == weeks("2020-W53", "2021-W01", "2025-W01", "2026-W53")
+    assert str(frame["period"].iloc[0].start_time.date()) == "2020-12-28"
+
+
+def test_week_53_in_a_52_week_year_is_an_error(tmp_path):
+    path = write(tmp_path / "w53bad.csv", "Vecka;Nybesök\n2021-W52;1\n2021-W53;2\n")
+    with pytest.raises(DataError) as info:
+        read_weekly(path)
+    message = str(info.value)
+    assert "w53bad.csv" in message and "column 'Vecka'" in message and "row 3" in message
+    assert "week 53 does not exist in 2021" in message
+    assert info.value.row == 3 and info.value.column == "Vecka"
+
+
+def test_year_and_week_number_in_separate_columns(tmp_path):
+    path = write(tmp_path / "yw.csv", "År;Vecka;Nybesök\n2024;5;1\n2024;v6;2\n2025;1;3\n")
+    assert read_weekly(path)["period"].tolist() == weeks("2024-W05", "2024-W06", "2025-W01")
+
+
+@pytest.mark.parametrize("header,labels", [
+    ("Månad", ["2024-01", "2024-02", "2024-03"]),
+    ("Månad", ["jan 2024", "feb 2024", "mars 2024"]),
+    ("Month", ["januari 2024", "Februari 2024", "March 2024"]),
+    ("Månad", ["2024-01-31", "2024-02-29", "2024-03-31"]),
+    ("Månad", ["202401", "202402", "202403"]),
+    ("Period", ["2024-01", "2024-02", "2024-03"]),
+    ("Period", ["2024-01-01", "2024-02-01", "2024-03-01"]),
+    ("Datum", ["Jan-2024", "Feb-2024", "Mar-2024"]),
+])
+def test_monthly_files(tmp_path, header, labels):
+    rows = "\n".join(f"{lab};{i}" for i, lab in enumerate(labels, 1))
+    path = write(tmp_path / "m.csv", f"{header};Remisser in\n{rows}\n")
+    frame = read_weekly(path)
+    assert frame["period"].tolist() == [pd.Period(f"2024-0{i}", freq="M") for i in (1, 2, 3)]
+    assert frame["referrals_in"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_year_and_month_columns(tmp_path):
+    path = write(tmp_path / "ym.csv", "År;Månad;Nybesök\n2024;1;5\n2024;december;6\n")
+    assert read_weekly(path)["period"].tolist() == [pd.Period("2024-01", "M"), pd.Period("2024-12", "M")]
+
+
+def test_neutral_header_decides_from_labels(tmp_path):
+    weekly = write(tmp_path / "a.csv", "Period;Nybesök\n2024-W05;1\n2024-W06;2\n")
+    assert read_weekly(weekly)["period"].tolist() == weeks("2024-W05", "2024-W06")
+    dates = write(tmp_path / "b.csv", "Datum;Nybesök\n2024-01-29;1\n2024-02-05;2\n")
+    assert read_weekly(dates)["period"].tolist() == weeks("2024-W05", "2024-W06")
+    numbers = write(tmp_path / "c.csv", "Period;Nybesök\n2024-12;1\n2024-13;2\n")  # 13 > 12: weeks
+    assert read_weekly(numbers)["period"].tolist() == weeks("2024-W12", "2024-W13")
+
+
+def test_month_label_under_week_header_is_an_error(tmp_path):
+    path = write(tmp_path / "mw.csv", "Vecka;Nybesök\n2024-W05;1\njan 2024;2\n")
+    with pytest.raises(DataError, match=r"mw\.csv, column 'Vecka', row 3: 'jan 2024' is a month"):
+        read_weekly(path)
+
+
+@pytest.mark.parametrize("label", ["2024-W60", "hej", "2024-W00", "v5"])
+def test_unreadable_week_labels(tmp_path, label):
+    path = write(tmp_path / "bad.csv", f"Vecka;Nybesök\n2024-W04;1\n{label};2\n")
+    with pytest.raises(DataError, match=r"bad\.csv, column 'Vecka', row 3"):
+        read_weekly(path)
+
+
+# ============================================================================ read_weekly: XLSX, Parquet
+def test_xlsx_round_trip_with_swedish_headers(tmp_path):
+    source = pd.DataFrame({
+        "Klinik": ["kir", "kir", "kir"],
+        "Vecka": ["2024-W05", "2024-W06", "2024-W07"],
+        "Elektiva operationer": [31, 28, 30],
+        "Vårddagar": [101.5, 98.0, 99.25],
+        "Väntande behandling": [412, 420, None],
+    })
+    path = tmp_path / "kir_weekly.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"x": [1]}).to_excel(writer, sheet_name="Info", index=False)
+        source.to_excel(writer, sheet_name="Data", index=False)
+    frame = read_weekly(path, sheet="Data")
+    assert frame["period"].tolist() == weeks("2024-W05", "2024-W06", "2024-W07")
+    assert frame["operations_elective"].tolist() == [31.0, 28.0, 30.0]
+    assert frame["bed_days"].tolist() == [101.5, 98.0, 99.25]
+    assert frame["queue_treatment"].iloc[:2].tolist() == [412.0, 420.0]
+    assert np.isnan(frame["queue_treatment"].iloc[2])
+    # first sheet by default: no period column there
+    with pytest.raises(DataError, match="no week or month column"):
+        read_weekly(path)
+
+
+def test_xlsx_dates_and_errors_report_spreadsheet_rows(tmp_path):
+    source = pd.DataFrame({"Vecka": pd.to_datetime(["2024-01-29", "2024-02-05"]), "Nybesök": [3, -1]})
+    path = tmp_path / "neg.xlsx"
+    source.to_excel(path, index=False)
+    with pytest.raises(DataError, match=r"neg\.xlsx, column 'Nybesök', row 3: negative count -1"):
+        read_weekly(path)
+    source["Nybesök"] = [3, 4]
+    source.to_excel(path, index=False)
+    assert read_weekly(path)["period"].tolist() == weeks("2024-W05", "2024-W06")
+
+
+def test_parquet_round_trip_canonical_and_labels(tmp_path):
+    frame = pd.DataFrame({
+        "clinic": ["ogon", "ogon"],
+        "period": pd.PeriodIndex(weeks("2024-W05", "2024-W06")),
+        "new_visits": [120.0, 118.0],
+        "queue_new_visit": [900.0, 910.0],
+    })
+    path = tmp_path / "ogon.parquet"
+    frame.to_parquet(path)
+    back = read_weekly(path)
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    assert back["new_visits"].dtype == np.float64
+    labels = frame.assign(period=["2024-W05", "2024-W06"]).rename(columns={"period": "Vecka"})
+    labels.to_parquet(path)
+    pd.testing.assert_frame_equal(read_weekly(path), frame, check_dtype=False)
+
+
+# ============================================================================ read_weekly: count errors
+@pytest.mark.parametrize("value,reason", [
+    ("tolv", "'tolv' is not a number"),
+    ("-3", "negative count -3"),
+    ("12,5", "'12,5' is not a whole number"),
+    ("1.5", "'1.5' is not a whole number"),
+])
+def test_bad_counts_name_file_column_and_row(tmp_path, value, reason):
+    path = write(tmp_path / "counts.csv", f"Vecka;Återbesök;Nybesök\n2024-W05;1;2\n2024-W06;3;{value}\n")
+    with pytest.raises(DataError) as info:
+        read_weekly(path)
+    assert str(info.value).startswith(f"{path}, column 'Nybesök', row 3: {reason}")
+
+
+def test_decimals_are_fine_in_bed_days_and_whole_decimals_everywhere(tmp_path):
+    path = write(tmp_path / "ok.csv", "Vecka;Nybesök;Vårddagar\n2024-W05;12,0;12,5\n2024-W06;1 000,00;3\n")
+    frame = read_weekly(path)
+    assert frame["new_visits"].tolist() == [12.0, 1000.0] and frame["bed_days"].tolist() == [12.5, 3.0]
+
+
+def test_duplicate_week_names_the_week_and_the_rows(tmp_path):
+    path = write(tmp_path / "dup.csv", "Klinik;Vecka;Nybesök\nA;2024-W05;1\nA;2024-W06;1\nA;2024 v5;2\n")
+    with pytest.raises(DataError) as info:
+        read_weekly(path)
+    message = str(info.value)
+    assert "dup.csv" in message and "rows 2, 4" in message and "week 2024-W05" in message
+    assert "column 'Vecka'" in message
+    # the same week in two clinics is no duplicate
+    ok = write(tmp_path / "ok.csv", "Klinik;Vecka;Nybesök\nA;2024-W05;1\nB;2024-W05;1\n")
+    assert read_weekly(ok)["clinic"].tolist() == ["A", "B"]
+
+
+def test_missing_period_or_measure_columns(tmp_path):
+    with pytest.raises(DataError, match=r"noperiod\.csv: no week or month column"):
+        read_weekly(write(tmp_path / "noperiod.csv", "Klinik;Nybesök\nA;1\n"))
+    with pytest.raises(DataError, match=r"nomeasure\.csv: no measure column"):
+        read_weekly(write(tmp_path / "nomeasure.csv", "Klinik;Vecka;Kommentar\nA;2024-W05;x\n"))
+    with pytest.raises(DataError, match=r"missing\.csv: file not found"):
+        read_weekly(tmp_path / "missing.csv")
+    with pytest.raises(DataError, match=r"both mean 'new_visits'"):
+        read_weekly(write(tmp_path / "twice.csv", "Vecka;Nybesök;New visits\n2024-W05;1;1\n"))
+
+
+def test_data_error_attributes_and_pickling():
+    error = DataError("bad", path="f.csv", column="Vecka", row=[3, 7], period=weeks("2024-W05")[0])
+    assert str(error) == "f.csv, column 'Vecka', rows 3, 7, week 2024-W05: bad"
+    assert isinstance(error, ValueError)
+    again = pickle.loads(pickle.dumps(error))
+    assert str(again) == str(error) and again.row == [3, 7] and again.column == "Vecka"
+
+
+# ============================================================================ waiting list
+HAND_EXTRACT = pd.DataFrame({
+    "patient_id": [f"P{i}" for i in range(1, 11)],
+    "clinic": ["A"] * 10,
+    "priority": ["1", "2", "3", "1", "2", "1", "3", "2", "1", "2"],
+    "referral_date": pd.to_datetime(["2023-10-01", "2023-10-10", "2024-01-02", "2024-01-03", "2024-01-09",
+                                     "2024-01-10", "2023-09-01", "2023-08-01", "2024-01-29", "2023-12-20"]),
+    "first_visit_date": pd.to_datetime([None, "2024-01-24", None, None, "2024-01-30", "2024-01-17",
+                                        "2023-09-20", "2023-08-15", None, "2024-01-08"]),
+    "decision_date": pd.to_datetime([None, "2024-01-24", None, None, None, "2024-01-17", "2023-09-20",
+                                     "2023-08-15", None, None]),
+    "treatment_date": pd.to_datetime([None, "2024-02-01", None, None, None, "2024-02-02", None, None, None,
+                                      None]),
+    "removal_date": pd.to_datetime([None, None, "2024-01-16", "2024-01-05", None, None, None, "2024-01-20",
+                                    None, None]),
+    "removal_reason": [None, None, "forwarded", "declined", None, None, None, "other", None, None],
+    "external": [False, False, False, False, True, True, False, False, False, False],
+    "patient_chosen_wait": [False, False, False, False, False, False, True, False, False, False],
+})
+
+# Hand count, ISO weeks 2024-W01 (1-7 Jan) .. 2024-W05 (29 Jan - 4 Feb); see the patients above.
+HAND_WEEKLY = pd.DataFrame({
+    "referrals_in":              [2, 2, 0, 0, 1],  # P3 P4 | P5 P6 | | | P9
+    "referrals_forwarded":       [0, 0, 1, 0, 0],  # P3
+    "removals_new_visit_other":  [1, 0, 0, 0, 0],  # P4 (declined)
+    "new_visits":                [0, 1, 1, 1, 0],  # P10 | P6 (decision, so in-house) | P2
+    "treatment_decisions":       [0, 0, 1, 1, 0],  # P6 | P2
+    "removals_treatment_other":  [0, 0, 1, 0, 0],  # P8
+    "operations_elective":       [0, 0, 0, 0, 1],  # P2
+    "queue_new_visit":           [4, 5, 3, 2, 2],  # P1 P2 P3 P10 | P1 P2 P3 P5 P6 | P1 P2 P5 | P1 P5 | P1 P9
+    "queue_treatment":           [2, 2, 2, 3, 1],  # P7 P8 | P7 P8 | P7 P6 | P7 P6 P2 | P7
+    "waiting_over_90_new_visit": [1, 2, 2, 1, 1],  # P1 (98 d; P2 89 d) | P1 P2 | P1 P2 | P1 | P1
+    "waiting_over_90_treatment": [1, 1, 0, 0, 0],  # P8 (P7 chose to wait) | P8 | -
+    "purchased_new_visits":      [0, 0, 0, 0, 1],  # P5 (external, no decision)
+    "purchased_operations":      [0, 0, 0, 0, 1],  # P6
+}, dtype=np.float64)
+
+
+def test_read_waiting_list_swedish_csv_equals_the_hand_extract():
+    extract = read_waiting_list(DATA / "waiting_list_sv.csv", today="2024-02-04")
+    assert list(extract.columns) == [c for c in kd.EXTRACT_COLUMNS if c != "group"]
+    expected = HAND_EXTRACT
+    for col in ("patient_id", "clinic", "priority"):
+        assert extract[col].tolist() == expected[col].tolist(), col
+    for col in kd._DATE_COLUMNS:
+        assert extract[col].dtype == np.dtype("datetime64[ns]")
+        assert extract[col].tolist() == expected[col].astype("datetime64[ns]").tolist(), col
+    def text_or_none(series):
+        return [r if isinstance(r, str) else None for r in series]
+
+    assert text_or_none(extract["removal_reason"]) == text_or_none(expected["removal_reason"])
+    assert extract["external"].tolist() == expected["external"].tolist()
+    assert extract["patient_chosen_wait"].tolist() == expected["patient_chosen_wait"].tolist()
+
+
+def test_weekly_from_waiting_list_equals_the_hand_count():
+    weekly = weekly_from_waiting_list(HAND_EXTRACT, start="2024-01-01", end="2024-02-04")
+    assert list(weekly.columns) == ["clinic", "period", *DERIVED_MEASURES]
+    assert weekly["clinic"].tolist() == ["A"] * 5
+    assert weekly["period"].tolist() == weeks("2024-W01", "2024-W02", "2024-W03", "2024-W04", "2024-W05")
+    pd.testing.assert_frame_equal(weekly[list(HAND_WEEKLY.columns)], HAND_WEEKLY)
+    # week labels work as start/end as well
+    again = weekly_from_waiting_list(HAND_EXTRACT, start="2024-W01", end="2024-W05")
+    pd.testing.assert_frame_equal(again, weekly)
+
+
+def test_weekly_from_waiting_list_default_range_and_groups():
+    weekly = weekly_from_waiting_list(HAND_EXTRACT)
+    # from the first referral week (P8, 1 Aug 2023 = 2023-W31) to the latest date (2 Feb 2024, W05)
+    assert weekly["period"].iloc[0] == weeks("2023-W31")[0]
+    assert weekly["period"].iloc[-1] == weeks("2024-W05")[0]
+    assert len(weekly) == 27
+    tail = weekly.iloc[-5:].reset_index(drop=True)
+    pd.testing.assert_frame_equal(tail[["queue_new_visit", "queue_treatment"]],
+                                  HAND_WEEKLY[["queue_new_visit", "queue_treatment"]])
+    grouped = HAND_EXTRACT.assign(group=["x", "y"] * 5, clinic=["A"] * 5 + ["B"] * 5)
+    by_group = weekly_from_waiting_list(grouped, start="2024-01-01", end="2024-02-04")
+    assert list(by_group.columns[:3]) == ["clinic", "group", "period"]
+    assert by_group[["clinic", "group"]].drop_duplicates().values.tolist() == [
+        ["A", "x"], ["A", "y"], ["B", "x"], ["B", "y"]]
+    summed = by_group.groupby("period")[list(HAND_WEEKLY.columns)].sum().reset_index(drop=True)
+    pd.testing.assert_frame_equal(summed, HAND_WEEKLY)
+
+
+def test_weekly_from_waiting_list_rejects_impossible_input():
+    with pytest.raises(ValueError, match="extract lacks"):
+        weekly_from_waiting_list(HAND_EXTRACT.drop(columns="referral_date"))
+    broken = HAND_EXTRACT.assign(removal_date=HAND_EXTRACT["referral_date"] - pd.Timedelta(days=1))
+    with pytest.raises(ValueError, match="removal before the referral"):
+        weekly_from_waiting_list(broken)
+
+
+def test_waiting_snapshot_on_a_hand_checked_day():
+    snap = waiting_snapshot(HAND_EXTRACT, "2024-01-14")
+    assert "patient_id" not in snap.columns
+    assert list(snap.columns) == ["clinic", "priority", "stage", "wait_days", "patient_chosen_wait"]
+    assert snap[["stage", "wait_days", "priority"]].values.tolist() == [
+        ["new_visit", 105, "1"], ["new_visit", 96, "2"], ["new_visit", 12, "3"], ["new_visit", 5, "2"],
+        ["new_visit", 4, "1"], ["treatment", 152, "2"], ["treatment", 116, "3"]]
+    assert snap["patient_chosen_wait"].tolist() == [False] * 6 + [True]
+    # the snapshot at a Sunday agrees with the weekly queues of that week (2024-W02)
+    week = weekly_from_waiting_list(HAND_EXTRACT, start="2024-01-01", end="2024-02-04").iloc[1]
+    assert (snap["stage"] == "new_visit").sum() == week["queue_new_visit"]
+    counted = snap[(snap["wait_days"] > 90) & ~snap["patient_chosen_wait"]]
+    assert (counted["stage"] == "new_visit").sum() == week["waiting_over_90_new_visit"]
+    assert (counted["stage"] == "treatment").sum() == week["waiting_over_90_treatment"]
+
+
+WL_HEADER = "Patient-id;Klinik;Prioritet;Remissdatum;Besöksdatum;Beslutsdatum;Behandlingsdatum;Avförd datum;Extern\n"
+
+
+@pytest.mark.parametrize("row,column,reason", [
+    ("X2;A;1;2024-01-10;;;;2024-01-09;Nej", "Avförd datum", "removal before the referral"),
+    ("X2;A;1;2024-01-10;2024-01-02;;;;Nej", "Besöksdatum", "first visit before the referral"),
+    ("X2;A;1;2024-01-10;2024-01-12;2024-01-12;2024-01-05;;Nej", "Behandlingsdatum", "treatment before the referral"),
+    ("X2;A;1;2024-01-10;;2024-01-12;;;Nej", "Beslutsdatum", "decision to treat without a first visit"),
+    ("X2;A;1;2024-01-10;2024-01-12;;2024-01-20;;Nej", "Behandlingsdatum", "treatment without a decision"),
+    ("X2;A;1;2024-01-10;2024-01-12;2024-01-12;2024-01-20;2024-01-15;Nej", "Avförd datum", "removal before the treatment"),
+    ("X2;A;1;2024-01-10;2024-01-20;;;2024-01-15;Nej", "Avförd datum", "removal before the first visit"),
+    ("X2;A;7;2024-01-10;;;;;Nej", "Prioritet", "unknown priority code '7'"),
+    ("X2;A;A;2024-01-10;;;;;Nej", "Prioritet", "unknown priority code 'A'"),
+    ("X2;A;1;2024-13-10;;;;;Nej", "Remissdatum", "not a valid date"),
+    ("X2;A;1;igår;;;;;Nej", "Remissdatum", "cannot read 'igår' as a date"),
+    ("X2;A;1;2024-01-10;2031-01-01;;;;Nej", "Besöksdatum", "lies more than 7 days after 2024-03-01"),
+    ("X2;A;1;2024-01-10;;;;;kanske", "Extern", "'kanske' is not yes/no"),
+])
+def test_waiting_list_errors_name_file_column_and_row(tmp_path, row, column, reason):
+    path = write(tmp_path / "wl_bad.csv", WL_HEADER + "X1;A;2;2024-01-02;;;;;Nej\n" + row + "\n")
+    with pytest.raises(DataError) as info:
+        read_waiting_list(path, today="2024-03-01")
+    message = str(info.value)
+    assert message.startswith(f"{path}, column '{column}', row 3: "), message
+    assert reason in message
+
+
+def test_duplicate_patient_names_rows_but_not_the_id(tmp_path):
+    rows = "X1;A;2;2024-01-02;;;;;Nej\nX9;A;2;2024-01-02;;;;;Nej\nX1;A;1;2024-01-02;;;;;Nej\nX1;B;1;2024-01-02;;;;;Nej\n"
+    path = write(tmp_path / "wl_dup.csv", WL_HEADER + rows)
+    with pytest.raises(DataError) as info:
+        read_waiting_list(path, today="2024-03-01")
+    message = str(info.value)
+    assert message.startswith(f"{path}, column 'Patient-id', rows 2, 4: ") and "X1" not in message
+    # the same patient with another referral date is a new referral
+    ok = write(tmp_path / "wl_ok.csv", WL_HEADER + "X1;A;2;2024-01-02;;;;;Nej\nX1;A;2;2024-01-03;;;;;Nej\n")
+    assert len(read_waiting_list(ok, today="2024-03-01")) == 2
+
+
+def test_priority_codes_are_normalised(tmp_path):
+    path = write(tmp_path / "prio.csv", "Remissdatum,Prioritet\n2024-01-02,Prio 1\n2024-01-02,2.0\n"
+                 "2024-01-02,P3\n2024-01-02,prioritet 2\n")
+    assert read_waiting_list(path, today="2024-03-01")["priority"].tolist() == ["1", "2", "3", "2"]
+    frame = pd.DataFrame({"Remissdatum": pd.to_datetime(["2024-01-02"] * 3), "Prioritet": [1, 2, 3]})
+    frame.to_parquet(tmp_path / "prio.parquet")
+    assert read_waiting_list(tmp_path / "prio.parquet", today="2024-03-01")["priority"].tolist() == ["1", "2", "3"]
+
+
+def test_personnummer_is_never_carried_into_the_extract(tmp_path):
+    text = ("Personnummer;Löpnummer;Remissdatum;Anteckning\n19121212-1212;L1;2024-01-02;x\n"
+            "19850101-2389;L2;2024-01-03;y\n")
+    path = write(tmp_path / "pnr.csv", text)
+    with pytest.warns(UserWarning, match="Personnummer"):
+        extract = read_waiting_list(path, today="2024-03-01")
+    assert "19121212" not in extract.to_string() and extract["patient_id"].tolist() == ["L1", "L2"]
+    # a patient id column that holds personnummer is replaced by pseudonyms
+    as_id = write(tmp_path / "pnr_id.csv", "Patient-id;Remissdatum\n191212121212;2024-01-02\n"
+                  "19121212-1212;2024-01-05\n850101-2389;2024-01-03\n")
+    with pytest.warns(UserWarning, match="pseudonyms"):
+        extract = read_waiting_list(as_id, today="2024-03-01")
+    assert extract["patient_id"].tolist() == ["P0000001", "P0000002", "P0000003"]
+    # an unnamed column full of personnummer is found by its content
+    hidden = write(tmp_path / "pnr_hidden.csv", "Löpnummer;Remissdatum;Info\nL1;2024-01-02;19121212-1212\n"
+                   "L2;2024-01-02;198501012389\n")
+    with pytest.warns(UserWarning, match="'Info'"):
+        read_waiting_list(hidden, today="2024-03-01")
+
+
+def test_waiting_list_xlsx_and_parquet_round_trips(tmp_path):
+    sv = pd.DataFrame({
+        "Löpnummer": ["A1", "A2", "A3"],
+        "Klinik": ["gyn"] * 3,
+        "Diagnosgrupp": ["endo", "endo", "pro"],
+        "Prioritet": ["1", "2", "3"],
+        "Remissdatum": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"]),
+        "Besöksdatum": pd.to_datetime(["2024-01-20", None, "2024-02-01"]),
+        "Beslutsdatum": pd.to_datetime(["2024-01-20", None, None]),
+        "Operationsdatum": pd.to_datetime([None, None, None]),
+        "Avförd datum": pd.to_datetime([None, "2024-01-09", None]),
+        "Avförandeorsak": [None, "vidarebefordrad", None],
+        "Köpt vård": ["Nej", "Nej", "Ja"],
+    })
+    sv.to_excel(tmp_path / "gyn.xlsx", index=False)
+    from_xlsx = read_waiting_list(tmp_path / "gyn.xlsx", today="2024-03-01")
+    assert from_xlsx["group"].tolist() == ["endo", "endo", "pro"]
+    assert from_xlsx["removal_reason"].iloc[1] == "forwarded"
+    assert from_xlsx["external"].tolist() == [False, False, True]
+    from_xlsx.to_parquet(tmp_path / "gyn.parquet")
+    from_parquet = read_waiting_list(tmp_path / "gyn.parquet", today="2024-03-01")
+    pd.testing.assert_frame_equal(from_parquet.astype(object), from_xlsx.astype(object))
+    wanted = weekly_from_waiting_list(from_xlsx)
+    pd.testing.assert_frame_equal(weekly_from_waiting_list(from_parquet), wanted)
+    assert wanted["purchased_new_visits"].sum() == 1 and wanted["referrals_forwarded"].sum() == 1
+
+
+# ============================================================================ identities (hypothesis)
+@st.composite
+def extracts(draw):
+    n = draw(st.integers(1, 40))
+    day0 = np.datetime64("2023-12-27")  # a Wednesday: weeks are cut mid-pattern
+    rows = []
+    for i in range(n):
+        ref = draw(st.integers(0, 150))
+        stage = draw(st.sampled_from(["waiting", "removed", "visited", "decided", "treated", "dropped"]))
+        vis = dec = trt = rem = None
+        reason = None
+        if stage == "removed":
+            rem = ref + draw(st.integers(0, 120))
+            reason = draw(st.sampled_from(["forwarded", "declined", "other", None]))
+        if stage in ("visited", "decided", "treated", "dropped"):
+            vis = ref + draw(st.integers(0, 130))
+        if stage in ("decided", "treated", "dropped"):
+            dec = vis + draw(st.sampled_from([0, 0, 0, 5]))
+        if stage == "treated":
+            trt = dec + draw(st.integers(0, 130))
+        if stage == "dropped":
+            rem = dec + draw(st.integers(0, 100))
+            reason = draw(st.sampled_from(["declined", "other", None]))
+
+        def date(x):
+            return None if x is None else day0 + np.timedelta64(x, "D")
+
+        rows.append({"patient_id": f"P{i}", "clinic": draw(st.sampled_from(["A", "B"])),
+                     "referral_date": date(ref), "first_visit_date": date(vis), "decision_date": date(dec),
+                     "treatment_date": date(trt), "removal_date": date(rem), "removal_reason": reason,
+                     "external": draw(st.booleans()), "patient_chosen_wait": draw(st.booleans())})
+    frame = pd.DataFrame(rows)
+    for c in kd._DATE_COLUMNS:
+        frame[c] = pd.to_datetime(frame[c])
+    return frame
+
+
+def brute_force(extract, periods):
+    """The derivation rules of the schema, literally, one week at a time (test oracle)."""
+    day = {c: extract[c].to_numpy(dtype="datetime64[D]") for c in kd._DATE_COLUMNS}
+    ref, vis, dec, trt, rem = (day[c] for c in kd._DATE_COLUMNS)
+    ext = extract["external"].to_numpy(dtype=bool)
+    pcw = extract["patient_chosen_wait"].to_numpy(dtype=bool)
+    fwd = np.array([r == "forwarded" for r in extract["removal_reason"]], dtype=bool)
+    no_vis, has_dec, no_trt = np.isnat(vis), ~np.isnat(dec), np.isnat(trt)
+    out = []
+    for p in periods:
+        start = np.datetime64(p.start_time.date(), "D")
+        end = start + 6
+
+        def inw(d):
+            return (d >= start) & (d <= end)  # NaT compares False
+
+        def after(d):
+            return np.isnat(d) | (d > end)
+
+        qn = (ref <= end) & after(vis) & after(rem)
+        qt = (dec <= end) & after(trt) & after(rem)
+        long_n = (end - ref).astype(int) > 90
+        long_t = ~np.isnat(dec) & ((end - dec).astype("timedelta64[D]").astype(float) > 90)
+        out.append({
+            "referrals_in": inw(ref).sum(),
+            "referrals_forwarded": (fwd & inw(rem) & no_vis).sum(),
+            "removals_new_visit_other": (~fwd & inw(rem) & no_vis).sum(),
+            "new_visits": (inw(vis) & ~(ext & ~has_dec)).sum(),
+            "purchased_new_visits": (inw(vis) & ext & ~has_dec).sum(),
+            "treatment_decisions": inw(dec).sum(),
+            "operations_elective": (inw(trt) & ~ext & has_dec).sum(),
+            "purchased_operations": (inw(trt) & ext & has_dec).sum(),
+            "removals_treatment_other": (inw(rem) & has_dec & no_trt).sum(),
+            "queue_new_visit": qn.sum(),
+            "queue_treatment": qt.sum(),
+            "waiting_over_90_new_visit": (qn & long_n & ~pcw).sum(),
+            "waiting_over_90_treatment": (qt & long_t & ~pcw).sum(),
+        })
+    return pd.DataFrame(out, dtype=np.float64)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(extracts())
+def test_conservation_identities_and_rules_hold_for_random_extracts(extract):
+    weekly = weekly_from_waiting_list(extract)
+    for clinic, one in weekly.groupby("clinic"):
+        one = one.reset_index(drop=True)
+        assert (one["period"].diff().iloc[1:].map(lambda d: d.n) == 1).all()  # every week present
+        for queue, (inflow, outflow) in kd.CONSERVATION_IDENTITIES.items():
+            change = one[queue].diff().fillna(one[queue].iloc[0])  # the queue was 0 before the first week
+            net = one[list(inflow)].sum(axis=1) - one[list(outflow)].sum(axis=1)
+            np.testing.assert_array_equal(change.to_numpy(), net.to_numpy())
+        assert (one["waiting_over_90_new_visit"] <= one["queue_new_visit"]).all()
+        assert (one["waiting_over_90_treatment"] <= one["queue_treatment"]).all()
+        assert (one[list(DERIVED_MEASURES)] >= 0).all().all()
+        expected = brute_force(extract[extract["clinic"] == clinic], one["period"])
+        pd.testing.assert_frame_equal(one[list(expected.columns)], expected)
+
+
+def test_weekly_from_waiting_list_scales_linearly():
+    """No loop over patients or weeks: 300 000 referrals over ten years take well under a second."""
+    import time
+
+    rng = np.random.default_rng(7)
+    n = 300_000
+    ref = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3650, n), unit="D")
+    visit = ref + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+    extract = pd.DataFrame({"clinic": rng.choice(["A", "B", "C"], n), "referral_date": ref,
+                            "first_visit_date": visit.where(rng.random(n) < 0.9)})
+    began = time.perf_counter()
+    weekly = weekly_from_waiting_list(extract)
+    assert time.perf_counter() - began < 3.0
+    assert weekly["referrals_in"].sum() == n
+    # the last week holds the latest visit, so only the never-seen patients still wait
+    assert weekly.groupby("clinic")["queue_new_visit"].last().sum() == extract["first_visit_date"].isna().sum()
+
+
+# ============================================================================ validate
+def test_validate_finds_gap_duplicate_negative_and_unreconciled_queue():
+    frame = pd.DataFrame({
+        "clinic": ["A"] * 5,
+        "period": weeks("2024-W01", "2024-W02", "2024-W02", "2024-W05", "2024-W06"),
+        "referrals_in": [10.0, 10, 10, 10, 10],
+        "treatment_decisions": [5.0, 5, 5, 5, 5],
+        "operations_elective": [4.0, 4, -1, 4, 4],
+        "purchased_operations": [0.0, 0, 0, 0, 0],
+        "removals_treatment_other": [0.0, 0, 0, 0, 0],
+        "queue_treatment": [100.0, 101, 101, 102, 110],  # W06: +8, but 5 - 4 = +1
+    })
+    findings = validate(frame, source="a.csv", today="2024-06-01")
+    got = findings[["severity", "period", "column"]].values.tolist()
+    assert ["error", "2024-W02", "period"] in got  # duplicate
+    assert ["error", "2024-W02", "operations_elective"] in got  # negative
+    assert ["warning", "2024-W03", "period"] in got  # W03, W04 missing
+    assert ["warning", "2024-W06", "queue_treatment"] in got
+    assert len(findings) == 4 and findings["severity"].tolist()[:2] == ["error", "error"]
+    gap = findings[findings["column"] == "period"]["message"].tolist()
+    assert "2 weeks missing (2024-W03..2024-W04)" in gap
+    message = findings.loc[findings["column"] == "queue_treatment", "message"].iloc[0]
+    assert "changed by +8" in message and "+1" in message
+    with pytest.raises(DataError, match=r"^a\.csv: 2 errors: A 2024-W02"):
+        raise_for_errors(findings, "a.csv")
+    assert raise_for_errors(findings[findings["severity"] == "warning"]) is not None
+
+
+def test_validate_future_weeks_non_integers_and_zero_runs():
+    p = pd.period_range(weeks("2024-W10")[0], periods=12, freq="W-SUN")
+    frame = pd.DataFrame({"clinic": "A", "period": p,
+                          "new_visits": [50.0, 52, 0, 0, 0, 0, 51, 49, 50.5, 50, 50, 50],
+                          "planned_new_visits": 50.0})
+    findings = validate(frame, today="2024-05-01")  # W18 starts 29 April; W19 onwards is the future
+    got = findings[["severity", "period", "column"]].values.tolist()
+    assert ["error", "2024-W18", "new_visits"] in got  # 50.5
+    assert ["error", "2024-W19", "period"] in got  # future
+    assert ["warning", "2024-W12", "new_visits"] in got  # four zero weeks
+    assert "4 weeks of zeros (2024-W12..2024-W15)" in findings.loc[
+        findings["column"].eq("new_visits") & findings["severity"].eq("warning"), "message"].iloc[0]
+    # a plan alone in the future is fine, and summer zeros are a closure, not a gap
+    plan = frame.assign(new_visits=np.where(p.start_time > pd.Timestamp("2024-05-01"), np.nan, 50.0))
+    assert validate(plan, today="2024-05-01").empty
+    summer = pd.DataFrame({"clinic": "A", "period": pd.period_range(weeks("2024-W26")[0], periods=10, freq="W-SUN"),
+                           "operations_elective": [20.0, 20, 0, 0, 0, 0, 20, 20, 20, 20]})
+    assert validate(summer, today="2025-01-01").empty
+
+
+def test_validate_reconciles_derived_data_and_rejects_non_frames():
+    weekly = weekly_from_waiting_list(HAND_EXTRACT, start="2024-01-01", end="2024-02-04")
+    assert validate(weekly, today="2024-02-04").empty
+    with pytest.raises(ValueError, match="frame lacks"):
+        validate(pd.DataFrame({"x": [1]}))
+
+
+# ============================================================================ load_clinic_data
+def test_load_clinic_data_merges_derived_and_weekly_measures(tmp_path):
+    read_waiting_list(DATA / "waiting_list_sv.csv", today="2024-02-04").to_parquet(tmp_path / "a_wl.parquet")
+    write(tmp_path / "a_activity.csv", "Klinik;Vecka;Återbesök;Nybesök\nAvd A;2024-W04;30;99\nAvd A;2024-W05;31;99\n"
+          "Avd A;2024-W06;32;99\n")
+    data = load_clinic_data({"weekly": "a_activity.csv", "waiting_list": "a_wl.parquet"}, tmp_path, clinic="A")
+    weekly = data.weekly.set_index("period")
+    assert set(weekly["clinic"]) == {"A"}  # the weekly file's single clinic is relabelled
+    w04, w05, w06 = weeks("2024-W04", "2024-W05", "2024-W06")
+    assert weekly.loc[w04, "return_visits"] == 30 and weekly.loc[w05, "return_visits"] == 31
+    assert weekly.loc[w05, "new_visits"] == 0 and weekly.loc[w04, "new_visits"] == 1  # derived wins
+    assert weekly.loc[w06, "new_visits"] == 99  # a week the extract does not cover
+    assert weekly.loc[w05, "queue_new_visit"] == 2
+    assert list(data.weekly.columns[:2]) == ["clinic", "period"]
+    assert data.weekly["period"].tolist() == [w04, w05, w06]  # the weekly file sets the first week
+    assert len(data.waiting_list) == 10
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.weekly = None
+
+
+@pytest.mark.parametrize("spec,match", [
+    ({"weekly": "../secret.csv"}, r"'\.\.' is not allowed"),
+    ({"weekly": "sub/../../secret.csv"}, r"'\.\.' is not allowed"),
+    ({"weekly": "/etc/passwd"}, "absolute paths are not allowed"),
+    ({"weekly": "C:\\data\\x.csv"}, "absolute paths are not allowed"),
+    ({"weekly": "..\\x.csv"}, r"'\.\.' is not allowed"),
+    ({"weekly": "nothere.csv"}, r"nothere\.csv: file not found"),
+    ({"wekly": "a.csv"}, r"unknown data key\(s\) \['wekly'\]"),
+    ({}, "names no file"),
+])
+def test_load_clinic_data_rejects_bad_specs(tmp_path, spec, match):
+    with pytest.raises(DataError, match=match):
+        load_clinic_data(spec, tmp_path, clinic="A")
+
+
+def test_load_clinic_data_filters_a_multi_clinic_file(tmp_path):
+    write(tmp_path / "all.csv", "Klinik;Vecka;Nybesök\nA;2024-W05;1\nB;2024-W05;2\n")
+    assert load_clinic_data({"weekly": "all.csv"}, tmp_path, clinic="B").weekly["new_visits"].tolist() == [2.0]
+    with pytest.raises(DataError, match=r"no rows for clinic 'C'"):
+        load_clinic_data({"weekly": "all.csv"}, tmp_path, clinic="C")
