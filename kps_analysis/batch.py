@@ -381,6 +381,7 @@ def run(
                 state = "ok" if res.status == "ok" else f"FAILED: {res.error}"
                 progress(f"[{done}/{total}] {res.clinic_id} {state} ({res.seconds:.1f} s)")
 
+    region = _run_region(root, partial, run_id, parameters_dir) if any(r.status == "ok" for r in results) else None
     order = {c: i for i, c in enumerate(selected)}
     results.sort(key=lambda r: order[r.clinic_id])
     finished = datetime.now(timezone.utc)
@@ -397,6 +398,7 @@ def run(
         "inputs": inputs,
         "clinics": {r.clinic_id: {"status": r.status, "seconds": r.seconds, "error": r.error}
                     for r in results},
+        "region_overview": region,
         "status": "complete",
     }
     write_index(partial, run_id, results, language=_language(parameters_dir))
@@ -405,6 +407,49 @@ def run(
     final = out_root / run_id
     os.replace(partial, final)
     return RunResult(run_id=run_id, run_dir=final, results=results)
+
+
+def _run_region(root: Path, run_dir: Path, run_id: str, parameters_dir: Path) -> dict:
+    """Run ``notebooks/region_overview.ipynb`` on the run's clinic tables -> ``region/overview.html``.
+
+    A failure here is recorded in the manifest; it does not fail the clinics.
+    """
+    notebook = root / "notebooks" / "region_overview.ipynb"
+    if not notebook.exists():
+        return {"status": "skipped", "error": f"{notebook} not found"}
+    job = {"notebook": str(notebook), "run_dir": str(run_dir), "run_id": run_id,
+           "language": _language(parameters_dir)}
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        return pool.submit(_region_job, job).result()
+
+
+def _region_job(job: dict) -> dict:
+    import papermill as pm
+
+    region_dir = Path(job["run_dir"]) / "region"
+    region_dir.mkdir(parents=True, exist_ok=True)
+    executed = region_dir / "overview.ipynb"
+    start = time.perf_counter()
+    log_fd = os.open(region_dir / "run.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    saved = os.dup(2)
+    os.dup2(log_fd, 2)
+    error = None
+    try:
+        pm.execute_notebook(job["notebook"], str(executed),
+                            parameters={"run_dir": job["run_dir"], "language": job["language"]},
+                            kernel_name="python3", progress_bar=False, log_output=False, cwd=str(region_dir))
+        render_html(executed, region_dir / "overview.html", title="Regionöversikt", language=job["language"])
+    except Exception as exc:  # noqa: BLE001 - reported in the manifest
+        error = _describe_error(exc)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(log_fd)
+    if error is None:
+        (region_dir / "run.log").unlink(missing_ok=True)
+    return {"status": "ok" if error is None else "failed", "error": error,
+            "seconds": round(time.perf_counter() - start, 2)}
 
 
 def _language(parameters_dir: Path) -> str:

@@ -239,3 +239,18 @@ def show(fig) -> None:
 
     display(fig)
     plt.close(fig)
+
+
+def region_ratios(summaries: pd.DataFrame, *, guarantee_weeks: float | None = None, language: str = "sv", ax=None):
+    """Köproduktionskvot per clinic (horizontal bars, worst on top), the guarantee level marked."""
+    data = summaries.sort_values("queue_production_ratio_weeks", ascending=True)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 0.4 * len(data) + 1.2))
+    else:
+        fig = ax.figure
+    ax.barh(data["clinic"], data["queue_production_ratio_weeks"], color=COLOURS["queue"])
+    if guarantee_weeks is not None:
+        ax.axvline(guarantee_weeks, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
+    ax.set_xlabel(label("queue_production_ratio_weeks", language))
+    fig.tight_layout()
+    return fig

@@ -61,6 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
     "available_slots": {"sv": "Lediga tider", "en": "Available slots"},
     # words and headings
     "clinic": {"sv": "Klinik", "en": "Clinic"},
+    "clinics": {"sv": "Antal kliniker", "en": "Clinics"},
     "week": {"sv": "Vecka", "en": "Week"},
     "month": {"sv": "Månad", "en": "Month"},
     "year": {"sv": "År", "en": "Year"},
@@ -542,3 +543,60 @@ def rates_table(rates: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
               for key, text in names.items() if key in rates.columns and pd.notna(row[key])]
     head = ("Senaste 52 veckorna" if sv else "Latest 52 weeks", "")
     return pd.DataFrame(values, columns=[head[0], "Värde" if sv else "Value"])
+
+
+def read_clinic_tables(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
+    """Concatenate ``<run_dir>/<clinic>/tables/<name>.csv`` of every clinic in a run.
+
+    The region overview reads the clinics' result tables this way (aggregates only).
+    Clinics without the table (a failed run) are skipped.
+    """
+    paths = sorted(Path(run_dir).glob(f"*/tables/{name}.csv"))
+    if not paths:
+        return pd.DataFrame()
+    return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+
+
+def region_table(summaries: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """The region's clinics ranked by köproduktionskvot (worst first), formatted for a report."""
+    cols = [c for c in ("clinic", "queue_production_ratio_weeks", "share_over_90_days",
+                        "queue_new_visit", "queue_treatment", "waiting_over_90", "projected_breaches_12w")
+            if c in summaries.columns]
+    table = summaries[cols].sort_values("queue_production_ratio_weeks", ascending=False).reset_index(drop=True)
+    out = pd.DataFrame(index=table.index)
+    for col in cols:
+        if col == "clinic":
+            out[label(col, language)] = table[col]
+        elif col.startswith("share"):
+            out[label(col, language)] = table[col].map(lambda v: format_count(100 * v, language=language, decimals=1) + " %")
+        elif "ratio" in col:
+            out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language, decimals=1))
+        else:
+            out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language))
+    return out
+
+
+SECTIONS.update({
+    "region_title": {"sv": "# Regionöversikt", "en": "# Region overview"},
+    "region_totals": {
+        "sv": "## Regionen totalt\nSumma över klinikerna senaste veckan: väntande, väntat över 90 dagar och "
+              "beräknat antal över 90 dagar om 12 veckor om inget köps.",
+        "en": "## The region in total\nSums over the clinics for the latest week: waiting, waited over 90 days, "
+              "and projected over 90 days in 12 weeks if nothing is bought.",
+    },
+    "region_ranking": {
+        "sv": "## Klinikerna rangordnade efter köproduktionskvot\nFlest veckors produktion i kö överst. "
+              "Den röda linjen i diagrammet är nivån som håller vårdgarantin.",
+        "en": "## Clinics ranked by queue-to-production ratio\nMost weeks of production waiting on top. "
+              "The red line in the chart is the level that keeps the care guarantee.",
+    },
+})
+
+
+def latest_run(out_root: str | os.PathLike) -> Path:
+    """The newest complete run folder under ``out_root`` (by name, which starts with the time)."""
+    runs = sorted(p for p in Path(out_root).iterdir()
+                  if p.is_dir() and (p / "manifest.json").exists() and not p.name.startswith("."))
+    if not runs:
+        raise FileNotFoundError(f"no complete run under {out_root}")
+    return runs[-1]

@@ -16,7 +16,7 @@ from .queue import queue_production_ratio_frame
 from .waits import project_breaches, waiting_from_aggregates
 
 __all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "ratio_by_stage", "guarantee_ratio_weeks",
-           "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles"]
+           "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles", "region_totals"]
 
 HEADLINE_COLUMNS = (
     "clinic",
@@ -301,3 +301,27 @@ def seasonal_profiles(weekly: pd.DataFrame, *, exclude_years=()) -> pd.DataFrame
              if m in weekly.columns and (weekly[m].fillna(0) > 0).any()]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["clinic", "measure", "season", "factor"])
+
+
+def region_totals(summaries: pd.DataFrame) -> pd.DataFrame:
+    """Region totals of the clinics' headline counts [patients].
+
+    Sums of ``queue_new_visit``, ``queue_treatment``, ``waiting_over_90`` and
+    ``projected_breaches_12w`` over the clinics (a clinic without a stage counts 0), and
+    the region's share over 90 days = Σ over 90 / Σ waiting.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"clinic": ["a", "b"], "queue_new_visit": [100.0, 50.0],
+    ...                   "queue_treatment": [50.0, float("nan")], "waiting_over_90": [15.0, 0.0],
+    ...                   "projected_breaches_12w": [4.0, 1.0]})
+    >>> region_totals(s).iloc[0].to_dict()
+    {'clinics': 2.0, 'queue_new_visit': 150.0, 'queue_treatment': 50.0, 'waiting_over_90': 15.0, 'projected_breaches_12w': 5.0, 'share_over_90_days': 0.075}
+    """
+    cols = [c for c in ("queue_new_visit", "queue_treatment", "waiting_over_90", "projected_breaches_12w")
+            if c in summaries.columns]
+    totals = summaries[cols].sum(min_count=0)
+    out = {"clinics": float(len(summaries))} | {c: float(totals[c]) for c in cols}
+    waiting = sum(out.get(c, 0.0) for c in ("queue_new_visit", "queue_treatment"))
+    out["share_over_90_days"] = out.get("waiting_over_90", np.nan) / waiting if waiting else np.nan
+    return pd.DataFrame([out])

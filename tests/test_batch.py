@@ -115,3 +115,21 @@ def test_cli_exit_codes(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["run", "--bogus"])
     assert exc.value.code == 2
+
+
+def test_region_overview_sums_the_clinics(demo_run):
+    _, run_dir = demo_run
+    from kps_analysis import report, summary
+
+    page = (run_dir / "region" / "overview.html").read_text(encoding="utf-8")
+    assert 'href="region/overview.html"' in (run_dir / "index.html").read_text(encoding="utf-8")
+    assert 'src="data:image/png;base64' in page
+    summaries = report.read_clinic_tables(run_dir, "summary")
+    assert len(summaries) == len(list_clinics(PARAMS))
+    totals = summary.region_totals(summaries).iloc[0]
+    assert totals["queue_new_visit"] == sum(
+        pd.read_csv(p)["queue_new_visit"].sum() for p in run_dir.glob("*/tables/summary.csv"))
+    # the overview shows the region's total first-visit queue, formatted the Swedish way
+    assert report.format_count(totals["queue_new_visit"]) in page
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["region_overview"]["status"] == "ok"
