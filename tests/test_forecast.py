@@ -1,0 +1,270 @@
+"""Tests for kps_analysis.forecast: hand calculations, invariants and demo backtests."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kps_analysis import calendar as cal
+from kps_analysis import demo
+from kps_analysis.forecast import adjust_forecast, backtest, forecast_demand
+
+LEVEL_COLS = ["lo_95", "lo_80", "mean", "hi_80", "hi_95"]
+
+
+def _weekly(clinic="a", start="2019-01-07", end="2023-12-31", rate=20.0, seed=1, noise=0.05):
+    """Weekly series proportional to working days, with mild summer dip and noise."""
+    weeks = pd.period_range(start, end, freq="W-SUN")
+    wd = cal.working_days(weeks).to_numpy(float)
+    season = np.where(cal.is_summer_week(weeks), 0.6, 1.0)
+    rng = np.random.default_rng(seed)
+    y = rate * wd * season * np.exp(rng.normal(0, noise, len(weeks)))
+    return pd.DataFrame({"clinic": clinic, "period": weeks, "referrals_in": np.round(y)})
+
+
+def _monthly(start="2019-01", end="2024-12", level=100.0, seed=2, break_at=None, after=None):
+    months = pd.period_range(start, end, freq="M")
+    rng = np.random.default_rng(seed)
+    seas = 1 + 0.2 * np.cos(2 * np.pi * (months.month.to_numpy() - 1) / 12)
+    lvl = np.full(len(months), level)
+    if break_at is not None:
+        lvl[months >= pd.Period(break_at, "M")] = after
+    y = lvl * seas * np.exp(rng.normal(0, 0.05, len(months)))
+    return pd.DataFrame({"clinic": "m", "period": months, "referrals_in": np.round(y)})
+
+
+def _check_intervals(fc):
+    vals = fc[LEVEL_COLS].to_numpy()
+    assert np.isfinite(vals).all()
+    assert (vals >= 0).all()
+    assert (np.diff(vals, axis=1) >= -1e-9).all(), "need lo_95 <= lo_80 <= mean <= hi_80 <= hi_95"
+
+
+# ------------------------------------------------------------------ hand calculations
+def test_seasonal_naive_by_hand():
+    months = pd.period_range("2021-01", periods=30, freq="M")
+    y = np.array([10, 12, 9, 11, 14, 13, 8, 7, 12, 15, 16, 20,
+                  11, 13, 9, 13, 15, 12, 9, 8, 13, 14, 18, 21,
+                  12, 12, 10, 12, 16, 14], dtype=float)
+    h = pd.DataFrame({"clinic": "x", "period": months, "referrals_in": y})
+    fc = forecast_demand(h, measure="referrals_in", horizon=14, method="seasonal_naive")
+    # T = 2023-06 (index 29). Step i uses y[29 + i - 12*ceil(i/12)]:
+    # i=1 (2023-07) -> y[18] = 9; i=6 (2023-12) -> y[23] = 21; i=7 (2024-01) -> y[24] = 12;
+    # i=13 (2024-07) -> y[29 + 13 - 24] = y[18] = 9; i=14 -> y[19] = 8.
+    assert fc["period"].iloc[0] == pd.Period("2023-07", "M")
+    assert fc["mean"].tolist() == [9, 8, 13, 14, 18, 21, 12, 12, 10, 12, 16, 14, 9, 8]
+    assert (fc["model"] == "seasonal_naive").all()
+    err = y[12:] - y[:-12]
+    q10, q90 = np.quantile(err, [0.1, 0.9])
+    # one season ahead: mean + quantile; 13-14 steps ahead: scaled by sqrt(2)
+    np.testing.assert_allclose(fc["lo_80"].iloc[0], 9 + q10)
+    np.testing.assert_allclose(fc["hi_80"].iloc[0], 9 + q90)
+    np.testing.assert_allclose(fc["hi_80"].iloc[12], 9 + q90 * np.sqrt(2))
+    np.testing.assert_allclose(fc["lo_80"].iloc[12], max(0.0, 9 + q10 * np.sqrt(2)))
+
+
+def test_output_contract_columns_and_rows():
+    h = pd.concat([_weekly("a"), _weekly("b", seed=3, rate=5)], ignore_index=True)
+    fc = forecast_demand(h, measure="referrals_in", horizon=10, method="profile", levels=(50, 80, 95))
+    assert list(fc.columns) == ["clinic", "period", "mean", "lo_50", "hi_50", "lo_80", "hi_80",
+                                "lo_95", "hi_95", "model"]
+    assert fc.groupby("clinic").size().to_dict() == {"a": 10, "b": 10}
+    assert fc["period"].iloc[0] == pd.Period("2024-01-01", "W-SUN")
+    assert (fc.groupby("clinic")["period"].diff().dropna().map(lambda d: d.n) == 1).all()
+
+
+@pytest.mark.parametrize("method", ["seasonal_naive", "profile", "ets", "combo", "auto"])
+def test_intervals_nested_and_non_negative(method):
+    h = pd.concat([_weekly("a"), _weekly("b", seed=4, rate=1.0, noise=0.5)], ignore_index=True)
+    fc = forecast_demand(h, measure="referrals_in", horizon=30, method=method)
+    assert len(fc) == 60
+    _check_intervals(fc)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(horizon=0), "horizon"), (dict(horizon=4, levels=(80, 120)), "levels"),
+    (dict(horizon=4, method="arima"), "method"), (dict(horizon=4, measure="nope"), "nope"),
+])
+def test_bad_input_raises(kwargs, message):
+    args = dict(measure="referrals_in") | kwargs
+    with pytest.raises(ValueError, match=message):
+        forecast_demand(_weekly(end="2021-12-31"), **args)
+
+
+# ------------------------------------------------------------------ monthly series
+def test_monthly_horizon_in_months_mid_year_start():
+    h = _monthly(start="2019-07", end="2024-12")
+    for method in ("seasonal_naive", "profile", "ets", "auto"):
+        fc = forecast_demand(h, measure="referrals_in", horizon=18, method=method)
+        assert len(fc) == 18
+        assert fc["period"].iloc[0] == pd.Period("2025-01", "M")
+        assert fc["period"].iloc[-1] == pd.Period("2026-06", "M")
+        _check_intervals(fc)
+        # January is the seasonal peak (1.2 × 100), July the trough (0.8 × 100)
+        jan, jul = fc["mean"].iloc[0], fc["mean"].iloc[6]
+        assert 100 < jan < 140 and 60 < jul < 100, (method, jan, jul)
+
+
+def test_monthly_structural_break_level_after_break():
+    h = _monthly(start="2018-01", end="2024-12", break_at="2023-01", after=60.0)
+    fc = forecast_demand(h, measure="referrals_in", horizon=12, method="auto")
+    _check_intervals(fc)
+    # the average month after the break is 60 (seasonal factors average 1)
+    assert 50 < fc["mean"].mean() < 72, fc["mean"].mean()
+
+
+# ------------------------------------------------------------------ odd input
+def test_short_history_warns_and_forecasts():
+    h = _weekly(start="2023-06-05", end="2023-12-31")  # 30 weeks
+    with pytest.warns(UserWarning, match="less than two seasons"):
+        fc = forecast_demand(h, measure="referrals_in", horizon=8)
+    assert (fc["model"] == "mean").all()
+    _check_intervals(fc)
+    h = _weekly(start="2022-09-05", end="2023-12-31")  # 69 weeks: seasonal naive
+    with pytest.warns(UserWarning, match="seasonal_naive"):
+        fc = forecast_demand(h, measure="referrals_in", horizon=8, method="ets")
+    assert (fc["model"] == "seasonal_naive").all()
+    _check_intervals(fc)
+
+
+def test_zero_and_intermittent_series_warn():
+    h = _weekly(end="2022-12-31")
+    zero = h.assign(clinic="z", referrals_in=0.0)
+    rng = np.random.default_rng(0)
+    sparse = h.assign(clinic="s", referrals_in=(rng.random(len(h)) < 0.2).astype(float))
+    with pytest.warns(UserWarning, match="intermittent or zero"):
+        fc = forecast_demand(pd.concat([h, zero, sparse]), measure="referrals_in", horizon=6)
+    _check_intervals(fc)
+    z = fc[fc.clinic == "z"]
+    assert (z[LEVEL_COLS].to_numpy() == 0).all()
+    s = fc[fc.clinic == "s"]
+    assert (s["model"] == "mean").all() and 0.1 < s["mean"].iloc[0] < 0.3
+
+
+def test_excluded_2020_does_not_pull_forecast_down():
+    weeks = pd.period_range("2016-01-04", "2020-12-27", freq="W-SUN")
+    rng = np.random.default_rng(5)
+    y = 100 * np.exp(rng.normal(0, 0.05, len(weeks)))
+    dip = (weeks >= pd.Period("2020-03-16", "W-SUN"))
+    y = np.where(dip, 50 * np.exp(rng.normal(0, 0.05, len(weeks))), y)
+    h = pd.DataFrame({"clinic": "a", "period": weeks, "referrals_in": y})
+    for method in ("seasonal_naive", "profile"):
+        plain = forecast_demand(h, measure="referrals_in", horizon=26, method=method)
+        with pytest.warns(UserWarning, match="excluded period"):
+            fixed = forecast_demand(h, measure="referrals_in", horizon=26, method=method,
+                                    exclude=[2020])
+        with pytest.warns(UserWarning, match="excluded period"):
+            pair = forecast_demand(h, measure="referrals_in", horizon=26, method=method,
+                                   exclude=[("2020-03-16", "2020-12-31")])
+        # the level is 100 per week; the profile method also scales by working days,
+        # hence the +-15 % band
+        assert plain["mean"].mean() < 80
+        assert 85 < fixed["mean"].mean() < 115, (method, fixed["mean"].mean())
+        assert 85 < pair["mean"].mean() < 115, (method, pair["mean"].mean())
+
+
+def test_week_with_two_holidays_forecast_lower_with_profile():
+    h = _weekly(start="2019-01-07", end="2025-12-28")
+    fc = forecast_demand(h, measure="referrals_in", horizon=53, method="profile")
+
+    def week(k, year=2026):
+        return fc.loc[fc.period == cal.period_from_iso(year, k), "mean"].item()
+
+    # 2026-W01: New Year's Eve (de facto) and New Year's Day -> 3 working days;
+    # 2026-W52: Christmas Eve (de facto) and Christmas Day -> 3 working days.
+    assert week(1) < week(2) and week(1) < week(3)
+    assert week(52) < week(51) and week(52) < week(50)
+    # Easter 2026 (5 April): Good Friday is in week 14, Easter Monday in week 15
+    # (one holiday each in Sweden): both below the full week 13.
+    assert week(14) < week(13) and week(15) < week(13)
+    # the same weeks with seasonal naive simply repeat 2025 (Easter 2025 was in weeks 16-17)
+    naive = forecast_demand(h, measure="referrals_in", horizon=53, method="seasonal_naive")
+    n13, n14 = (naive.loc[naive.period == cal.period_from_iso(2026, k), "mean"].item() for k in (13, 14))
+    assert n14 >= 0.9 * n13
+
+
+# ------------------------------------------------------------------ scenario helper
+def test_adjust_forecast_growth_and_change():
+    fc = forecast_demand(_weekly(end="2022-12-31"), measure="referrals_in", horizon=60,
+                         method="seasonal_naive")
+    adj = adjust_forecast(fc, growth_pct_per_year=10)
+    t = ((pd.PeriodIndex(fc.period).start_time - pd.Timestamp("2023-01-02")).days / 365.25).to_numpy()
+    np.testing.assert_allclose(adj["mean"], fc["mean"] * 1.1 ** t)
+    np.testing.assert_allclose(adj["hi_95"], fc["hi_95"] * 1.1 ** t)
+    cut = adjust_forecast(fc, change_pct=-100, from_period="2023-06-05")
+    after = pd.PeriodIndex(cut.period) >= pd.Period("2023-06-05", "W-SUN")
+    assert (cut.loc[after, LEVEL_COLS].to_numpy() == 0).all()
+    np.testing.assert_allclose(cut.loc[~after, "mean"], fc.loc[~after, "mean"])
+    with pytest.raises(ValueError, match="change_pct"):
+        adjust_forecast(fc, change_pct=-150)
+
+
+# ------------------------------------------------------------------ backtest
+def test_backtest_naive_mase_by_hand():
+    """Origins as a list; MASE of the seasonal naive against its own scale."""
+    months = pd.period_range("2020-01", "2023-12", freq="M")
+    y = np.arange(len(months), dtype=float) + 10  # linear growth: naive error is always 12
+    h = pd.DataFrame({"clinic": "a", "period": months, "referrals_in": y})
+    bt = backtest(h, measure="referrals_in", horizon=3, origins=["2023-06", "2023-09"],
+                  methods=["seasonal_naive"])
+    row = bt[bt.horizon == "all"].iloc[0]
+    assert row["n"] == 6
+    assert row["mase"] == pytest.approx(1.0)        # |error| = 12 = in-sample naive MAE
+    actual_mean = y[[42, 43, 44, 45, 46, 47]].mean()
+    assert row["bias"] == pytest.approx(-12 / actual_mean)
+    assert list(bt.horizon) == ["1-3", "all"]
+
+
+# ------------------------------------------------------------------ demo region
+DEMO_ORIGINS = 4
+HORIZON = 26
+
+
+@pytest.fixture(scope="module")
+def demo_backtest():
+    weekly = demo.generate(end="2026-11-22").weekly
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return backtest(weekly, measure="referrals_in", horizon=HORIZON, origins=DEMO_ORIGINS,
+                        methods=("seasonal_naive", "auto"), exclude=[2020])
+
+
+CLINICS = ["gyn", "hud", "kir", "ogon", "onh", "ort_nord", "ort_syd", "uro"]
+
+
+def _row(bt, clinic, method, bucket):
+    return bt[(bt.clinic == clinic) & (bt.method == method) & (bt.horizon == bucket)].iloc[0]
+
+
+# Measured with 4 origins, horizon 26, referrals_in, exclude 2020 (see the report);
+# failures are marked xfail with the measured figures instead of loosening the bounds.
+_MASE_XFAIL = {
+    "kir": "measured: weeks 1-13 auto (combo) MASE 0.967 vs seasonal naive 0.955 "
+           "(weeks 14-26: 0.814 vs 1.182)",
+}
+_COVERAGE_XFAIL = {
+    "gyn": "measured: auto coverage 80 % interval 0.798 (ok), 95 % interval 0.885 (< 0.90)",
+}
+
+
+@pytest.mark.parametrize("clinic", [
+    pytest.param(c, marks=pytest.mark.xfail(reason=_MASE_XFAIL[c], strict=True))
+    if c in _MASE_XFAIL else c for c in CLINICS])
+def test_demo_auto_beats_seasonal_naive(demo_backtest, clinic):
+    for bucket in ("1-13", "14-26"):
+        auto = _row(demo_backtest, clinic, "auto", bucket)["mase"]
+        naive = _row(demo_backtest, clinic, "seasonal_naive", bucket)["mase"]
+        assert auto < naive, (clinic, bucket, auto, naive)
+
+
+@pytest.mark.parametrize("clinic", [
+    pytest.param(c, marks=pytest.mark.xfail(reason=_COVERAGE_XFAIL[c], strict=True))
+    if c in _COVERAGE_XFAIL else c for c in CLINICS])
+def test_demo_auto_interval_coverage(demo_backtest, clinic):
+    row = _row(demo_backtest, clinic, "auto", "all")
+    assert row["n"] == DEMO_ORIGINS * HORIZON
+    assert 0.70 <= row["coverage_80"] <= 0.90, row["coverage_80"]
+    assert 0.90 <= row["coverage_95"] <= 0.99, row["coverage_95"]
