@@ -532,8 +532,20 @@ def _activity(p: _Profile, books: dict, plans: dict) -> dict:
 
 
 def _default_end() -> pd.Timestamp:
+    """The Sunday that ends the latest complete ISO week (today, if today is a Sunday).
+
+    A region's weekly extract on a Monday holds the weeks up to yesterday; the week in
+    progress is not reported yet.
+    """
     today = _dt.date.today()
-    return pd.Timestamp(today + _dt.timedelta(days=6 - today.weekday()))
+    return pd.Timestamp(today - _dt.timedelta(days=(today.weekday() + 1) % 7))
+
+
+def _fingerprint() -> str:
+    """The generator's version and a hash of this file: any change to the code regenerates."""
+    import hashlib
+
+    return f"{DEMO_VERSION}-{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]}"
 
 
 def _extract(clinic: str, k: int, patients: dict) -> pd.DataFrame:
@@ -575,7 +587,7 @@ def generate(*, seed=2019, start="2019-01-07", end=None) -> DemoData:
         First week of the weekly frame (any day of it). The simulation starts 104 weeks
         earlier so that the queues are already in a steady state. [date]
     end : date-like, optional
-        Last week (any day of it); default the current ISO week (ending next Sunday).
+        Last week (any day of it); default the latest complete ISO week (ending last Sunday).
         Weeks before ``end`` do not change when ``end`` moves forward (up to 2035). [date]
 
     Returns
@@ -740,7 +752,7 @@ def _is_current(out_dir: Path, end_label: str) -> bool:
         stamp = json.loads((out_dir / STAMP_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if stamp.get("generator_version") != DEMO_VERSION or stamp.get("end_week") != end_label:
+    if stamp.get("generator_version") != _fingerprint() or stamp.get("end_week") != end_label:
         return False
     return all((out_dir / name).is_file() for name in _expected_files())
 
@@ -783,7 +795,7 @@ def ensure_demo_data(out_dir, *, end=None) -> Path:
     out_dir : path-like
         The demo data folder. It belongs to the demo: a stale one is replaced whole.
     end : date-like, optional
-        Last week; default the current ISO week. [date]
+        Last week; default the latest complete ISO week. [date]
 
     Returns
     -------
@@ -812,7 +824,7 @@ def ensure_demo_data(out_dir, *, end=None) -> Path:
         tmp.chmod(0o755)  # mkdtemp makes it private; the data folder is an ordinary one
         try:
             write(tmp, end=end_ts)
-            (tmp / STAMP_FILE).write_text(json.dumps({"generator_version": DEMO_VERSION, "end_week": end_label,
+            (tmp / STAMP_FILE).write_text(json.dumps({"generator_version": _fingerprint(), "end_week": end_label,
                                                       "seed": 2019}, indent=2) + "\n", encoding="utf-8")
             old = None
             if out_dir.exists():

@@ -84,7 +84,9 @@ def _exclude_mask(periods: pd.PeriodIndex, freq: str, exclude) -> np.ndarray:
     mask = np.zeros(len(periods), dtype=bool)
     if exclude is None:
         return mask
-    if isinstance(exclude, (int, np.integer, tuple)) and not isinstance(exclude, bool):
+    if isinstance(exclude, tuple) and all(isinstance(x, (int, np.integer)) for x in exclude):
+        exclude = list(exclude)  # a tuple of years, e.g. from the parameters (2020,)
+    elif isinstance(exclude, (int, np.integer, tuple)) and not isinstance(exclude, bool):
         exclude = [exclude]
     years = _iso_year(periods, freq)
     for item in exclude:
@@ -621,6 +623,7 @@ def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
         mase     = mean |F - A| / scale,  scale = mean |y[t] - y[t-m]| over the history
                    up to the origin (in-sample seasonal-naive error)            [-]
         smape    = mean 2 |F - A| / (|F| + |A|)   (0 when both are 0)       [-, 0..2]
+        wape     = Σ |F - A| / Σ A   ("on average x % off")                  [-]
         bias     = sum (F - A) / sum A       (> 0: forecasts too high)          [-]
         coverage_<level> = share of actuals inside [lo, hi]                    [-]
 
@@ -649,7 +652,7 @@ def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
     -------
     DataFrame
         ``clinic``, ``method``, ``horizon`` (bucket label such as ``"1-13"``, or
-        ``"all"``), ``mase``, ``smape``, ``bias``, ``coverage_<level>`` per level and
+        ``"all"``), ``mase``, ``smape``, ``wape``, ``bias``, ``coverage_<level>`` per level and
         ``n`` (forecast-actual pairs scored).
 
     Raises
@@ -717,6 +720,7 @@ def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
     den = np.abs(f) + np.abs(a)
     res["_smape"] = np.where(den > 0, 2 * np.abs(err) / np.where(den > 0, den, 1), 0.0)
     res["_err"] = err
+    res["_abs"] = np.abs(err)
     res["_act"] = a
     cov_cols = []
     for level in lv:
@@ -729,10 +733,11 @@ def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
     both = pd.concat([res, res.assign(horizon="all")], ignore_index=True)
     g = both.groupby(["clinic", "method", "horizon"], sort=False)
     out = g.agg(mase=("_mase", "mean"), smape=("_smape", "mean"), _err=("_err", "sum"),
-                _act=("_act", "sum"), n=("_err", "size"),
+                _abs=("_abs", "sum"), _act=("_act", "sum"), n=("_err", "size"),
                 **{c: (c, "mean") for c in cov_cols}).reset_index()
     out["bias"] = out["_err"] / out["_act"].where(out["_act"] > 0)
-    out = out[["clinic", "method", "horizon", "mase", "smape", "bias"] + cov_cols + ["n"]]
+    out["wape"] = out["_abs"] / out["_act"].where(out["_act"] > 0)
+    out = out[["clinic", "method", "horizon", "mase", "smape", "wape", "bias"] + cov_cols + ["n"]]
     out["horizon"] = out["horizon"].astype(str)
     out["method"] = out["method"].astype(str)
     order = {k: i for i, k in enumerate(methods)}
@@ -819,3 +824,17 @@ def adjust_forecast(forecast: pd.DataFrame, *, change_pct: float = 0, from_perio
     if "model" in out.columns and (change_pct or extra_per_period or growth_pct_per_year):
         out["model"] = out["model"].astype(str) + "+scenario"
     return out
+
+
+def method_of(model: str) -> str:
+    """The ``method`` name that reproduces a forecast's ``model`` label (for :func:`backtest`).
+
+    Examples
+    --------
+    >>> method_of("combo(profile,ets(A,Ad,M))")
+    'combo'
+    >>> method_of("seasonal_naive")
+    'seasonal_naive'
+    """
+    name = str(model).split("(")[0].split("+")[0]
+    return name if name in METHODS else "auto"

@@ -154,6 +154,9 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
         fig, ax = plt.subplots()
     else:
         fig = ax.figure
+    if ratios.empty:
+        ax.text(0.5, 0.5, "Inga data" if language == "sv" else "No data", ha="center", transform=ax.transAxes)
+        return fig
     last = ratios["period"].max()
     recent = ratios[ratios["period"] > last - 52 * years]
     for i, (stage, part) in enumerate(recent.groupby("stage", sort=False)):
@@ -252,5 +255,34 @@ def region_ratios(summaries: pd.DataFrame, *, guarantee_weeks: float | None = No
     if guarantee_weeks is not None:
         ax.axvline(guarantee_weeks, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
     ax.set_xlabel(label("queue_production_ratio_weeks", language))
+    fig.tight_layout()
+    return fig
+
+
+def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, measure: str, language: str = "sv",
+              years: int = 2, ax=None):
+    """Fan chart: the latest ``years`` of history and the forecast with its intervals.
+
+    ``forecast`` is :func:`kps_analysis.forecast.forecast_demand` output for one clinic;
+    the widest interval is drawn lightest. The history is summed over groups.
+    """
+    if ax is None:
+        fig, ax = plt.subplots()
+    else:
+        fig = ax.figure
+    hist = history.groupby("period", as_index=False)[measure].sum(min_count=1)
+    hist = hist[hist["period"] > hist["period"].max() - 52 * years]
+    ax.plot(hist["period"].dt.start_time, hist[measure], color=COLOURS["inflow"],
+            label="Utfall" if language == "sv" else "Actual")
+    x = pd.PeriodIndex(forecast["period"]).start_time
+    levels = sorted(int(c[3:]) for c in forecast.columns if c.startswith("lo_"))
+    for i, level in enumerate(reversed(levels)):
+        ax.fill_between(x, forecast[f"lo_{level}"], forecast[f"hi_{level}"], color=COLOURS["inflow"],
+                        alpha=0.15 + 0.15 * i, linewidth=0, label=f"{level} %")
+    ax.plot(x, forecast["mean"], color=COLOURS["inflow"], linestyle="--",
+            label="Prognos" if language == "sv" else "Forecast")
+    ax.set_ylabel(label(measure, language))
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, loc="upper left", ncol=4)
     fig.tight_layout()
     return fig

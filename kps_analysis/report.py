@@ -600,3 +600,68 @@ def latest_run(out_root: str | os.PathLike) -> Path:
     if not runs:
         raise FileNotFoundError(f"no complete run under {out_root}")
     return runs[-1]
+
+
+SECTIONS.update({
+    "forecast": {
+        "sv": "## Prognos för inflödet\nRemisser per vecka de kommande 52 veckorna. Den streckade linjen är "
+              "den mest sannolika nivån; de skuggade fälten visar osäkerheten: utfallet bör hamna i det mörkare "
+              "fältet ungefär 4 veckor av 5 och i det ljusare 19 veckor av 20. Prognosen tar hänsyn till "
+              "säsong, trend och helgdagar (en vecka med två röda dagar får färre remisser).",
+        "en": "## Forecast of the inflow\nReferrals per week for the coming 52 weeks. The dashed line is the most "
+              "likely level; the shaded bands show the uncertainty: the outcome should fall in the darker band "
+              "about 4 weeks in 5 and in the lighter one 19 weeks in 20. The forecast accounts for season, "
+              "trend and public holidays (a week with two public holidays gets fewer referrals).",
+    },
+})
+
+_MODEL_WORDS = {
+    "sv": {"seasonal_naive": "samma vecka i fjol", "profile": "säsongsprofil × nivå och trend",
+           "ets": "exponentiell utjämning med säsong (ETS)", "combo": "medelvärdet av säsongsprofil och ETS",
+           "mean": "medelvärdet senaste året", "auto": "automatiskt val"},
+    "en": {"seasonal_naive": "the same week last year", "profile": "seasonal profile × level and trend",
+           "ets": "exponential smoothing with season (ETS)", "combo": "the mean of seasonal profile and ETS",
+           "mean": "the mean of the latest year", "auto": "automatic choice"},
+}
+
+
+def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: str = "sv") -> str:
+    """The forecast's model and its backtest accuracy in words, for one clinic.
+
+    ``accuracy`` is :func:`kps_analysis.forecast.backtest` output with the model's method
+    and ``seasonal_naive``; the sentence uses the weighted absolute percentage error
+    (``wape``) over all horizons and the empirical coverage of the widest interval.
+
+    Examples
+    --------
+    >>> fc = pd.DataFrame({"model": ["combo(profile,ets(A,Ad,M))"]})
+    >>> acc = pd.DataFrame({"method": ["combo", "seasonal_naive"], "horizon": ["all", "all"],
+    ...                     "wape": [0.061, 0.08], "coverage_95": [0.94, 0.9], "n": [52, 52]})
+    >>> forecast_text(fc, acc)  # doctest: +NORMALIZE_WHITESPACE
+    'Modell: medelvärdet av säsongsprofil och ETS. Provad på de senaste två åren var prognosen
+    13 veckor framåt i genomsnitt 6 % fel (att jämföra med 8 % för samma vecka i fjol); utfallet
+    låg inom det ljusare fältet 94 % av veckorna.'
+    """
+    from .forecast import method_of
+
+    words = _MODEL_WORDS["sv" if language != "en" else "en"]
+    model = str(forecast["model"].iloc[0])
+    method = method_of(model)
+    rows = accuracy[accuracy["horizon"] == "all"].set_index("method")
+    name = words.get(model.split("(")[0], words.get(method, model))
+    if method not in rows.index:
+        return f"Modell: {name}." if language != "en" else f"Model: {name}."
+    own = rows.loc[method]
+    cov_cols = sorted(c for c in rows.columns if c.startswith("coverage_"))
+    cover = own[cov_cols[-1]] if cov_cols else float("nan")
+    naive = rows["wape"].get("seasonal_naive", float("nan"))
+    pct = lambda v: format_count(100 * v, language=language)  # noqa: E731
+    if language == "en":
+        text = (f"Model: {name}. Tested on the past two years, the forecast 13 weeks ahead was on average "
+                f"{pct(own['wape'])} % off (against {pct(naive)} % for the same week last year); the outcome "
+                f"fell within the lighter band {pct(cover)} % of the weeks.")
+    else:
+        text = (f"Modell: {name}. Provad på de senaste två åren var prognosen 13 veckor framåt i genomsnitt "
+                f"{pct(own['wape'])} % fel (att jämföra med {pct(naive)} % för samma vecka i fjol); utfallet "
+                f"låg inom det ljusare fältet {pct(cover)} % av veckorna.")
+    return text

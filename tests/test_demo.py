@@ -401,7 +401,7 @@ def test_ensure_demo_data(tmp_path):
     assert demo.ensure_demo_data(out, end="2019-03-31") == out
     assert sorted(p.name for p in out.iterdir()) == sorted(EXPECTED_FILES + [demo.STAMP_FILE])
     stamp = json.loads((out / demo.STAMP_FILE).read_text(encoding="utf-8"))
-    assert stamp["generator_version"] == demo.DEMO_VERSION and stamp["end_week"] == "2019-W13"
+    assert stamp["generator_version"].startswith(demo.DEMO_VERSION + "-") and stamp["end_week"] == "2019-W13"
     before = (out / "gyn_activity.csv").stat().st_mtime_ns
     demo.ensure_demo_data(out, end="2019-03-27")  # same ISO week: current, untouched
     assert (out / "gyn_activity.csv").stat().st_mtime_ns == before
@@ -412,7 +412,7 @@ def test_ensure_demo_data(tmp_path):
     # another generator version, or a missing file, makes it stale too
     (out / demo.STAMP_FILE).write_text(json.dumps({**stamp, "generator_version": "0"}), encoding="utf-8")
     demo.ensure_demo_data(out, end="2019-03-31")
-    assert json.loads((out / demo.STAMP_FILE).read_text(encoding="utf-8"))["generator_version"] == demo.DEMO_VERSION
+    assert json.loads((out / demo.STAMP_FILE).read_text(encoding="utf-8"))["generator_version"] == demo._fingerprint()
     (out / "kir_weekly.xlsx").unlink()
     demo.ensure_demo_data(out, end="2019-03-31")
     assert (out / "kir_weekly.xlsx").is_file()

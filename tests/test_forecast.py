@@ -215,6 +215,7 @@ def test_backtest_naive_mase_by_hand():
     assert row["mase"] == pytest.approx(1.0)        # |error| = 12 = in-sample naive MAE
     actual_mean = y[[42, 43, 44, 45, 46, 47]].mean()
     assert row["bias"] == pytest.approx(-12 / actual_mean)
+    assert row["wape"] == pytest.approx(12 / actual_mean)   # Σ|error| / Σ actual
     assert list(bt.horizon) == ["1-3", "all"]
 
 
