@@ -3,20 +3,23 @@
 import argparse
 import sys
 
-from . import bench_core
+from . import bench_core, bench_forecast
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core")
+    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast")
     p.add_argument("--clinics", type=int, default=1000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--loop-sample", type=int, default=100,
                    help="clinics timed in the per-clinic loop (scaled up to --clinics)")
+    p.add_argument("--forecast-clinics", type=int, default=500, help="synthetic clinics in 'forecast'")
     args = p.parse_args(argv)
     for name in args.names:
         if name == "core":
             bench_core.run(clinics=args.clinics, years=args.years, loop_sample=args.loop_sample)
+        elif name == "forecast":
+            bench_forecast.run(clinics=args.forecast_clinics, years=args.years)
         else:
             print(f"unknown benchmark {name!r}", file=sys.stderr)
             return 2

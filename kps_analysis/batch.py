@@ -25,6 +25,7 @@ import html
 import json
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -233,7 +234,7 @@ def run_clinic(job: dict) -> ClinicResult:
     summary_path = clinic_dir / "tables" / "summary.csv"
     if error is None and summary_path.exists():
         summary = pd.read_csv(summary_path).iloc[0].to_dict()
-    return ClinicResult(
+    result = ClinicResult(
         clinic_id=job["clinic_id"],
         status="ok" if error is None else "failed",
         seconds=round(time.perf_counter() - start, 2),
@@ -241,6 +242,65 @@ def run_clinic(job: dict) -> ClinicResult:
         error=error,
         summary=summary,
     )
+    _write_json(clinic_dir / "status.json", asdict(result))  # last: marks the clinic as finished
+    return result
+
+
+RUN_SPEC = "run.json"
+
+
+def _write_json(path: Path, data: dict) -> None:
+    from .report import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def _select_clinics(parameters_dir: Path, clinics: Sequence[str] | None) -> list[str]:
+    from .parameters import list_clinics
+
+    if not (parameters_dir / "defaults.yaml").exists():
+        raise ConfigurationError(f"{parameters_dir / 'defaults.yaml'}: parameter defaults not found")
+    available = list_clinics(parameters_dir)
+    if clinics:
+        unknown = [c for c in clinics if c not in available]
+        if unknown:
+            raise ConfigurationError(
+                f"unknown clinic id(s) {', '.join(unknown)}; clinics in "
+                f"{parameters_dir / 'clinics'}: {', '.join(available) or 'none'}")
+        selected = list(dict.fromkeys(clinics))
+    else:
+        selected = available
+    if not selected:
+        raise ConfigurationError(f"no clinic parameter files in {parameters_dir / 'clinics'}")
+    return selected
+
+
+def _find_partial(out_root: Path, resume: str | bool) -> tuple[Path, dict]:
+    """The interrupted run folder to resume and its run spec."""
+    if resume is True:
+        candidates = sorted(out_root.glob(".*.partial")) if out_root.is_dir() else []
+        if not candidates:
+            raise ConfigurationError(f"no interrupted run (.<run-id>.partial) under {out_root}")
+        partial = candidates[-1]
+    else:
+        partial = out_root / f".{resume}.partial"
+        if not partial.is_dir():
+            raise ConfigurationError(f"no interrupted run {resume!r} under {out_root}")
+    try:
+        spec = json.loads((partial / RUN_SPEC).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{partial / RUN_SPEC}: cannot read the run spec ({exc})") from None
+    return partial, spec
+
+
+def _finished_clinic(clinic_dir: Path) -> ClinicResult | None:
+    """The result of a clinic that finished before the run was interrupted, else None."""
+    try:
+        data = json.loads((clinic_dir / "status.json").read_text(encoding="utf-8"))
+        return ClinicResult(**data)
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def _describe_error(exc: Exception) -> str:
@@ -265,6 +325,7 @@ def run(
     workers: int | None = None,
     notebook: str | os.PathLike | None = None,
     progress: Callable[[str], None] | None = None,
+    resume: str | bool = False,
 ) -> RunResult:
     """Run the clinic report for every (or the given) clinic and write one run folder.
 
@@ -285,6 +346,11 @@ def run(
         Report template; default ``notebooks/clinic_report.ipynb``.
     progress : callable, optional
         Called with one line of text per finished clinic.
+    resume : bool or str
+        Finish an interrupted run instead of starting a new one: ``True`` for the
+        newest ``.<run-id>.partial`` folder under ``out_dir``, or its run id. Clinics
+        with a ``status.json`` are kept as they are; only the missing ones run, with
+        the clinics, data and parameter folders recorded when the run started.
 
     Returns
     -------
@@ -300,48 +366,52 @@ def run(
 
     progress = progress or (lambda line: None)
     root = project_root()
-    parameters_dir = Path(parameters_dir).resolve()
     out_root = Path(out_dir).resolve()
     notebook = Path(notebook) if notebook else root / "notebooks" / "clinic_report.ipynb"
     if not notebook.exists():
         raise ConfigurationError(f"report notebook not found: {notebook}")
-    if not (parameters_dir / "defaults.yaml").exists():
-        raise ConfigurationError(f"{parameters_dir / 'defaults.yaml'}: parameter defaults not found")
-    available = list_clinics(parameters_dir)
-    if clinics:
-        unknown = [c for c in clinics if c not in available]
-        if unknown:
-            raise ConfigurationError(
-                f"unknown clinic id(s) {', '.join(unknown)}; clinics in "
-                f"{parameters_dir / 'clinics'}: {', '.join(available) or 'none'}")
-        selected = list(dict.fromkeys(clinics))
+    if resume:
+        partial, spec = _find_partial(out_root, resume)
+        run_id, selected = spec["run_id"], list(spec["clinics"])
+        data_dir, parameters_dir = Path(spec["data_dir"]), Path(spec["parameters_dir"])
+        started = datetime.fromisoformat(spec["started"])
+        if not (parameters_dir / "defaults.yaml").exists():
+            raise ConfigurationError(f"{parameters_dir / 'defaults.yaml'}: parameter defaults not found")
     else:
-        selected = available
-    if not selected:
-        raise ConfigurationError(f"no clinic parameter files in {parameters_dir / 'clinics'}")
+        parameters_dir = Path(parameters_dir).resolve()
+        selected = _select_clinics(parameters_dir, clinics)
+        if data_dir is None:
+            from .demo import ensure_demo_data
 
-    if data_dir is None:
-        from .demo import ensure_demo_data
-
-        data_dir = ensure_demo_data(out_root / "demo-data")
+            data_dir = ensure_demo_data(out_root / "demo-data")
+        out_root.mkdir(parents=True, exist_ok=True)
+        run_id = _new_run_id(out_root)
+        partial = out_root / f".{run_id}.partial"
+        started = datetime.now(timezone.utc)
     data_dir = Path(data_dir).resolve()
     if not data_dir.is_dir():
         raise ConfigurationError(f"data folder not found: {data_dir}")
-
-    out_root.mkdir(parents=True, exist_ok=True)
-    run_id = _new_run_id(out_root)
-    partial = out_root / f".{run_id}.partial"
-    partial.mkdir()
-    started = datetime.now(timezone.utc)
+    if not resume:
+        partial.mkdir()
+        _write_json(partial / RUN_SPEC, {
+            "run_id": run_id, "status": "running", "clinics": selected, "data_dir": str(data_dir),
+            "parameters_dir": str(parameters_dir), "started": started.isoformat(timespec="seconds")})
 
     # Validate every clinic's parameters before any kernel starts.
     jobs, results, param_info, inputs = [], [], {}, {}
     for clinic_id in selected:
+        kept = _finished_clinic(partial / clinic_id) if resume else None
+        if kept is not None:
+            results.append(kept)
+            progress(f"{clinic_id}: kept from the interrupted run ({kept.status})")
+        elif (partial / clinic_id).exists():
+            shutil.rmtree(partial / clinic_id)  # half-written by the interrupted run
         try:
             params = load_parameters(clinic_id, parameters_dir)
         except ParameterError as exc:
-            results.append(_failed(clinic_id, "", str(exc)))
-            progress(f"{clinic_id}: failed before start: {exc}")
+            if kept is None:
+                results.append(_failed(clinic_id, "", str(exc)))
+                progress(f"{clinic_id}: failed before start: {exc}")
             continue
         param_info[clinic_id] = {
             "hash": params.hash,
@@ -351,6 +421,8 @@ def run(
             path = data_dir / rel
             if path.is_file():
                 inputs[str(path)] = _sha256(path)
+        if kept is not None:
+            continue
         jobs.append({
             "clinic_id": clinic_id,
             "name": params.name,
@@ -404,6 +476,8 @@ def run(
     write_index(partial, run_id, results, language=_language(parameters_dir))
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
                                            encoding="utf-8")
+    spec = json.loads((partial / RUN_SPEC).read_text(encoding="utf-8"))
+    _write_json(partial / RUN_SPEC, spec | {"status": "complete", "finished": manifest["finished"]})
     final = out_root / run_id
     os.replace(partial, final)
     return RunResult(run_id=run_id, run_dir=final, results=results)

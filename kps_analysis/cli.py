@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--parameters", metavar="DIR", default="parameters", help="parameter folder")
     r.add_argument("--out", metavar="DIR", default="outputs", help="the run folder is created under DIR")
     r.add_argument("--workers", type=int, metavar="N", help="clinics in parallel; default: number of CPUs")
+    r.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN_ID",
+                   help="finish an interrupted run (the newest, or RUN_ID): only the missing clinics run")
 
     v = sub.add_parser("validate", help="check parameters and input data; runs nothing")
     v.add_argument("--data", metavar="DIR", help="input data folder; default: the synthetic demo data")
@@ -51,7 +53,7 @@ def cmd_run(args) -> int:
     try:
         result = run(
             clinics=args.clinic, data_dir=args.data, parameters_dir=args.parameters,
-            out_dir=args.out, workers=args.workers, progress=_err,
+            out_dir=args.out, workers=args.workers, progress=_err, resume=args.resume,
         )
     except ConfigurationError as exc:
         _err(f"kps run: {exc}")
@@ -67,6 +69,9 @@ def cmd_validate(args) -> int:
     from .data import DataError, load_clinic_data, read_weekly, validate
     from .parameters import ParameterError, list_clinics, load_parameters
 
+    import warnings
+
+    warnings.simplefilter("ignore")  # reader warnings are repeated as findings below
     status = 0
     for f in args.files:
         try:

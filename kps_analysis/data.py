@@ -40,6 +40,7 @@ import codecs
 import csv
 import dataclasses
 import datetime as _dt
+import difflib
 import io
 import os
 import re
@@ -343,6 +344,52 @@ _EXTRACT_LOOKUP = _build_lookup(EXTRACT_ALIASES)
 _PERSONAL_KEYS = frozenset(normalise_header(h) for h in _PERSONAL_ID_HEADERS)
 
 
+def _build_spelling(*tables: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """Normalised header -> the header as written in the alias table (for suggestions)."""
+    spelling: dict[str, str] = {}
+    for table in tables:
+        for role, aliases in table.items():
+            for alias in (aliases if ":" in role else (*aliases, role)):
+                spelling.setdefault(normalise_header(alias), alias)
+    return spelling
+
+
+_WEEKLY_SPELLING = _build_spelling(HEADER_ALIASES)
+_EXTRACT_SPELLING = _build_spelling(EXTRACT_ALIASES)
+_MOJIBAKE = re.compile("\u00c3[\u0080-\u00bf\u2026\u201e\u2013\u0161\u0152\u2020\u02c6]|\u00e2\u20ac")
+
+
+_GARBLED_NOTE = (" (headers such as 'NybesÃ¶k' are garbled: the file was saved twice in different "
+                 "encodings; export it again as 'CSV UTF-8')")
+
+
+def _close_header(header, lookup, spelling, *, roles=None, taken=()):
+    """The accepted header closest to a misspelt one ('Nybeök' -> 'Nybesök'), or None.
+
+    ``roles`` limits the candidates to some column roles; ``taken`` leaves out roles the
+    file already has.
+    """
+    key = normalise_header(header)
+    if len(key) < 4:
+        return None
+    keys = [k for k in spelling if lookup.get(k) not in taken and (roles is None or lookup.get(k) in roles)]
+    match = difflib.get_close_matches(key, keys, n=1, cutoff=0.8)
+    return spelling[match[0]] if match else None
+
+
+def _header_hints(headers, lookup, spelling, **kw) -> str:
+    """'; did you mean 'Vecka' for 'Veckka'?' for the misspelt ones among ``headers``."""
+    pairs = [(h, _close_header(h, lookup, spelling, **kw)) for h in headers]
+    if len(pairs) == 1:
+        shown = [repr(s) for _, s in pairs if s is not None]
+    else:
+        shown = [f"{s!r} for {h!r}" for h, s in pairs if s is not None]
+    text = f"; did you mean {', '.join(shown)}?" if shown else ""
+    if any(_MOJIBAKE.search(str(h)) for h in headers):
+        text += _GARBLED_NOTE
+    return text
+
+
 # ============================================================================ errors
 class DataError(ValueError):
     """An input file (or frame) that cannot be used.
@@ -442,6 +489,34 @@ class _Table:
     data: pd.DataFrame  # columns 0..n-1, one row per data row
     rows: np.ndarray  # spreadsheet row number of each data row
     decimal: str  # the file's decimal mark, breaks the tie for '1,234' / '1.234'
+    header_row: int = 1  # spreadsheet row number of the header
+
+
+# Leading bytes of file formats that are not text, to name what a mislabelled file is.
+_MAGIC = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive"),
+    (bytes.fromhex("d0cf11e0a1b11ae1"), "an old Excel workbook (.xls) or a password-protected one"),
+    (b"PAR1", "a Parquet file"),
+    (b"%PDF", "a PDF document"),
+)
+
+
+def _file_kind(head: bytes):
+    """What a file is by its first bytes ('an Excel workbook ...'), or None."""
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not merely a character cut at the end of the sample
+            return False
+    return True
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -473,18 +548,26 @@ def _decode(raw: bytes, path: Path) -> str:
 
 
 def _sniff_separator(lines: list[str]) -> tuple[str, int]:
-    """The separator (tab, ';' or ',') splitting the lines most consistently, and the widest row."""
+    """The separator (tab, ';', ',' or '|') splitting the lines most consistently, and the widest row.
+
+    Each separator is tried with quoted cells and without (a quote that is never closed
+    swallows the lines after it, which would make the right separator look wrong).
+    """
     best = None
-    for order, sep in enumerate(("\t", ";", ",")):
-        counts = [len(row) for row in csv.reader(lines, delimiter=sep)]
-        if not counts:
-            continue
-        mode, freq = Counter(counts).most_common(1)[0]
-        if mode < 2:
-            continue
-        key = (freq, -order)
-        if best is None or key > best[0]:
-            best = (key, sep, max(counts))
+    for order, sep in enumerate(("\t", ";", ",", "|")):
+        for quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE):
+            try:
+                counts = [len(row) for row in csv.reader(lines, delimiter=sep, quoting=quoting)]
+            except csv.Error:
+                continue
+            if not counts:
+                continue
+            mode, freq = Counter(counts).most_common(1)[0]
+            if mode < 2:
+                continue
+            key = (freq, -order)
+            if best is None or key > best[0]:
+                best = (key, sep, max(counts))
     if best is None:
         return ",", 1
     return best[1], best[2]
@@ -493,7 +576,12 @@ def _sniff_separator(lines: list[str]) -> tuple[str, int]:
 def _read_csv_table(path: Path) -> tuple[pd.DataFrame, np.ndarray, str]:
     """Cells of a CSV file as text, one row per line (blank lines kept, so that row
     numbers are the spreadsheet's), the line numbers, and the file's decimal mark."""
-    text = _decode(path.read_bytes(), path)
+    raw_bytes = path.read_bytes()
+    kind = _file_kind(raw_bytes[:8])
+    if kind is not None:
+        raise DataError(f"this is {kind}, not a text (CSV) file; give the file the ending of what it is "
+                        "(.xlsx, .parquet) or export it again as CSV", path=path)
+    text = _decode(raw_bytes, path)
     match = re.match(r"[ \t]*sep=(.)[ \t]*\r?\n", text[:20], flags=re.IGNORECASE)
     if match:  # Excel's "sep=;" hint line (Excel hides it, so it does not count as a row)
         text = text[match.end():]
@@ -508,13 +596,38 @@ def _read_csv_table(path: Path) -> tuple[pd.DataFrame, np.ndarray, str]:
                           keep_default_na=False, na_filter=False, skip_blank_lines=False,
                           engine="c")
     except (pd.errors.ParserError, ValueError) as exc:
+        if "EOF inside string" in str(exc):  # a quote opens a cell and is never closed
+            lines = text.splitlines()
+            odd = next((i for i, line in enumerate(lines) if line.count('"') % 2), None)
+            if odd is not None:
+                before = lines[odd][:_last_odd_quote(lines[odd])]
+                cell = max(1, len(next(csv.reader([before], delimiter=sep, quoting=csv.QUOTE_NONE), [])))
+                raise DataError(f'cell {cell} of the row opens a quotation mark (") that is never closed',
+                                path=path, row=odd + 1) from None
         raise DataError(f"cannot read as CSV with separator {sep!r}: {exc}", path=path) from None
     return raw.fillna(""), np.arange(1, len(raw) + 1), ("." if sep == "," else ",")
+
+
+def _last_odd_quote(line: str) -> int:
+    """Position of the quote in ``line`` that is left open (the last unpaired one)."""
+    positions = [i for i, c in enumerate(line) if c == '"']
+    return positions[-1] if positions else 0
 
 
 def _read_xlsx_table(path: Path, sheet) -> tuple[pd.DataFrame, np.ndarray, str]:
     import openpyxl
 
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if not head:
+        raise DataError("the file is empty", path=path)
+    if not head.startswith(b"PK\x03\x04"):
+        kind = _file_kind(head)
+        if kind is None and _looks_like_text(head):
+            kind = "a text file (CSV?)"
+        what = f"this is {kind}, not" if kind else "this is not"
+        raise DataError(f"{what} an Excel workbook (.xlsx); rename it to what it is, or open it in Excel "
+                        "and save it as .xlsx", path=path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
@@ -557,9 +670,23 @@ def _load_table(path: Path, *, sheet, lookup, anchors) -> _Table:
         raise DataError("is a folder, not a file", path=path)
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(4096)
+            f.seek(max(size - 4, 0))
+            tail = f.read(4)
+        if not head:
+            raise DataError("the file is empty", path=path)
+        if not head.startswith(b"PAR1"):
+            kind = _file_kind(head) or ("a text file (CSV?)" if _looks_like_text(head) else None)
+            what = f"this is {kind}, not" if kind else "this is not"
+            raise DataError(f"{what} a Parquet file; rename it to what it is", path=path)
+        if tail != b"PAR1":
+            raise DataError("the Parquet file is incomplete (it ends before its footer: cut short while "
+                            "copying or writing?); copy or export it again", path=path)
         try:
             frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises ArrowInvalid and others
+        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others
             raise DataError(f"cannot read as Parquet: {exc}", path=path) from None
         headers = [str(c) for c in frame.columns]
         data = frame.set_axis(range(frame.shape[1]), axis=1).reset_index(drop=True)
@@ -576,6 +703,7 @@ def _load_table(path: Path, *, sheet, lookup, anchors) -> _Table:
         raise DataError("the file is empty", path=path)
     header_at = 0
     first_nonempty = None
+    most_known = (1, None)  # the row with the most known headers, if no row has an anchor
     for i in range(min(30, raw.shape[0])):
         cells = list(raw.iloc[i])
         if first_nonempty is None and any(_present(c) for c in cells):
@@ -585,11 +713,15 @@ def _load_table(path: Path, *, sheet, lookup, anchors) -> _Table:
         if known >= 2 and any(r in anchors for r in roles):
             header_at = i
             break
+        if known > most_known[0]:
+            most_known = (known, i)
     else:
-        header_at = first_nonempty or 0
+        if first_nonempty is None and _empty_rows(raw).all():
+            raise DataError("the file is empty (no cell holds a value)", path=path)
+        header_at = most_known[1] if most_known[1] is not None else (first_nonempty or 0)
     headers = ["" if not _present(c) else str(c).strip() for c in raw.iloc[header_at]]
     data = raw.iloc[header_at + 1:].reset_index(drop=True)
-    return _Table(path, headers, data, rownums[header_at + 1:], decimal)
+    return _Table(path, headers, data, rownums[header_at + 1:], decimal, int(rownums[header_at]))
 
 
 def _map_columns(table: _Table, lookup) -> tuple[dict, list, list]:
@@ -609,7 +741,7 @@ def _map_columns(table: _Table, lookup) -> tuple[dict, list, list]:
             continue
         if role in roles:
             raise DataError(f"columns {table.headers[roles[role]]!r} and {header!r} both mean "
-                            f"{role!r}; keep one", path=table.path)
+                            f"{role!r}; keep one", path=table.path, column=header, row=table.header_row)
         roles[role] = pos
     return roles, unknown, personal
 
@@ -625,6 +757,7 @@ def _empty_rows(data: pd.DataFrame) -> np.ndarray:
 
 # ============================================================================ cell parsing
 _NA_TEXT = frozenset({"", "-", "–", "—", "..", "na", "n/a", "nan", "null", "none", "#n/a", "saknas"})
+_NA_WORDS = _NA_TEXT - {"", "-", "–", "—", ".."}  # read as missing, with a finding
 _TOTAL_TEXT = frozenset({"total", "totalt", "summa", "sum", "totalsumma", "grand total", "samtliga"})
 
 
@@ -902,7 +1035,7 @@ def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, ro
 def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
     """Read a weekly or monthly aggregate file into the canonical long frame.
 
-    CSV (separator ``;``, ``,`` or tab; decimal comma or point; thousands separated by
+    CSV (separator ``;``, ``,``, tab or ``|``; decimal comma or point; thousands separated by
     spaces; UTF-8 with or without BOM, cp1252 or UTF-16), XLSX (first sheet unless
     ``sheet``) and Parquet.  Headers are matched to the canonical names through
     :data:`HEADER_ALIASES`.  The period column may hold ISO weeks (``2024-W05``,
@@ -912,8 +1045,10 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
     says which, a neutral one (``Period``, ``Datum``) leaves it to the labels.  Week or
     month numbers with a separate ``År``/``Year`` column work too.  Rows labelled as
     totals (``Totalt``, ``Summa``) are dropped with a warning; a numeric column with an
-    unknown header is left out with a warning (also listed in
-    ``frame.attrs["findings"]``).
+    unknown header is left out with a warning (naming the accepted header it is closest
+    to, if any), and words meaning "no value" in a count column (``saknas``, ``n/a``) are
+    read as not reported with a warning; both are also listed in
+    ``frame.attrs["findings"]``.
 
     Parameters
     ----------
@@ -934,10 +1069,12 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
     Raises
     ------
     DataError
-        When the file cannot be used: no period column, no measure, an unreadable week
-        label, week 53 in a 52-week year, text, negative numbers or decimals in a count
-        column, duplicate rows for a week.  The message names the file, the column and
-        the row (header = row 1) or week.
+        When the file cannot be used: empty, of another kind than its ending says
+        (a CSV named .xlsx), a truncated Parquet file, a quotation mark never closed, no
+        period column, no measure, no data rows, a row without a week (a second header
+        row, another separator), an unreadable week label, week 53 in a 52-week year,
+        text, negative numbers or decimals in a count column, duplicate rows for a week.
+        The message names the file, the column and the row (header = row 1) or week.
 
     Examples
     --------
@@ -960,20 +1097,29 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
     found = [r for r in ("period:week", "period:month") if r in roles]
     if len(found) == 2:
         raise DataError(f"both {table.headers[roles['period:week']]!r} and "
-                        f"{table.headers[roles['period:month']]!r} columns; keep one", path=path)
+                        f"{table.headers[roles['period:month']]!r} columns; keep one", path=path,
+                        column=table.headers[max(roles['period:week'], roles['period:month'])],
+                        row=table.header_row)
     kind = found[0] if found else ("period" if "period" in roles else None)
     shown_headers = ", ".join(repr(h) for h in table.headers if h) or "none"
+    unknown_headers = [table.headers[pos] for pos in unknown]
     if kind is None:
-        raise DataError("no week or month column (expected e.g. 'Vecka', 'Week', 'Månad', 'Month'); "
-                        f"columns found: {shown_headers}", path=path)
+        raise DataError(f"no week or month column in the header (row {table.header_row}; expected e.g. "
+                        f"'Vecka', 'Week', 'Månad', 'Month'); columns found: {shown_headers}"
+                        + _header_hints(unknown_headers, _WEEKLY_LOOKUP, _WEEKLY_SPELLING,
+                                        roles=_PERIOD_ROLES), path=path)
     measures = [m for m in MEASURES if m in roles]
     if not measures:
-        raise DataError("no measure column (expected e.g. 'Remisser in', 'Nybesök', 'Väntande nybesök'); "
-                        f"columns found: {shown_headers}", path=path)
+        raise DataError(f"no measure column in the header (row {table.header_row}; expected e.g. "
+                        f"'Remisser in', 'Nybesök', 'Väntande nybesök'); columns found: {shown_headers}"
+                        + _header_hints(unknown_headers, _WEEKLY_LOOKUP, _WEEKLY_SPELLING,
+                                        roles=MEASURES), path=path)
 
     data, rows = table.data, table.rows
     keep = ~_empty_rows(data)
     data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
+    if not len(data):
+        raise DataError(f"no data rows below the header (row {table.header_row})", path=path)
 
     def header(role):
         return table.headers[roles[role]]
@@ -990,8 +1136,9 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
 
     pcol = data[roles[kind]]
     ptext = _texts(pcol)
-    _raise_first(_mask(ptext == ""), lambda i: "no week or month given", path=path,
-                 column=header(kind), rows=rows)
+    _raise_first(_mask(ptext == ""), lambda i: _no_period_reason(data.iloc[i], [roles[m] for m in measures],
+                                                                 table.headers),
+                 path=path, column=header(kind), rows=rows)
     years = None
     if "year" in roles:
         years = _texts(data[roles["year"]]).str.replace(r"^(\d{4})(?:[.,]0+)?$", r"\1", regex=True)
@@ -1021,6 +1168,23 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
                                   rows=rows, integer=m in COUNT_MEASURES)
 
     findings = []
+    labels = None
+    for m in measures:  # words that mean "no value" ('saknas') are read as not reported: say so
+        pos = roles[m]
+        if pd.api.types.is_numeric_dtype(data[pos].dtype) or pd.api.types.is_bool_dtype(data[pos].dtype):
+            continue
+        words = _texts(data[pos], lower=True)
+        said = _mask(words.isin(_NA_WORDS))
+        if said.any():
+            idx = np.flatnonzero(said)
+            labels = _period_labels(frame["period"]) if labels is None else labels
+            shown = sorted(set(_texts(data[pos]).iloc[idx]))
+            message = (f"{', '.join(repr(w) for w in shown)} read as not reported (row"
+                       f"{'s' if idx.size > 1 else ''} {', '.join(str(r) for r in rows[idx][:10])}"
+                       f"{', ...' if idx.size > 10 else ''})")
+            warnings.warn(f"{path}: column {header(m)!r}: {message}", stacklevel=2)
+            findings.append({"severity": "warning", "clinic": frame["clinic"].iloc[idx[0]],
+                             "period": labels[idx[0]], "column": header(m), "message": message})
     for pos in unknown:
         values = _texts(data[pos])
         filled = values[values != ""]
@@ -1029,7 +1193,9 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
         numeric = filled.str.fullmatch(r"-?[\d .,']+").mean()
         if numeric >= 0.5:
             message = (f"column {table.headers[pos]!r} is not a known measure and was left out "
-                       "(rename it to a canonical name to use it)")
+                       f"(header row {table.header_row}; rename it to a canonical name to use it)"
+                       + _header_hints([table.headers[pos]], _WEEKLY_LOOKUP, _WEEKLY_SPELLING,
+                                       roles=MEASURES, taken=tuple(roles)))
             warnings.warn(f"{path}: {message}", stacklevel=2)
             findings.append({"severity": "warning", "clinic": None, "period": None,
                              "column": table.headers[pos], "message": message})
@@ -1048,6 +1214,22 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
     frame.attrs["source"] = str(path)
     frame.attrs["findings"] = findings
     return frame
+
+
+def _no_period_reason(cells: pd.Series, measure_positions, headers) -> str:
+    """Why a row has no week: a second header row, another separator, or just none given."""
+    filled = [(pos, _one_text(v).strip()) for pos, v in cells.items() if _present(v)]
+    if len(filled) == 1 and any(sep in filled[0][1] for sep in (";", ",", "\t", "|")):
+        return (f"no week or month given; the row is one cell {filled[0][1][:60]!r}: it uses another "
+                "separator than the header row")
+    words = [(pos, text) for pos, text in filled if pos in measure_positions
+             and not re.fullmatch(r"-?[\d\s.,']+", text) and text.lower() not in _NA_TEXT]
+    if words and len(words) == len([p for p, _ in filled if p in measure_positions]):
+        shown = ", ".join(f"{text!r} under {headers[pos]!r}" for pos, text in words[:4])
+        return (f"no week or month given, and text where counts belong ({shown}): is this a second "
+                "header row (units, or the rest of a header split over two rows)? Put the whole header "
+                "in one row and delete the other")
+    return "no week or month given"
 
 
 # ============================================================================ read_waiting_list
@@ -1205,7 +1387,8 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     Raises
     ------
     DataError
-        Naming file, column and row: an unreadable date or priority; a first visit,
+        Naming file, column and row: no referral date column or no data rows (naming the
+        header row); an unreadable date or priority; a first visit,
         decision, treatment or removal before the referral; a decision without a first
         visit or before it; a treatment without a decision or before it; a removal before
         the first visit, decision or treatment; a date more than
@@ -1237,8 +1420,13 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
                       "identity numbers and were dropped", stacklevel=2)
     if "referral_date" not in roles:
         shown_headers = ", ".join(repr(h) for h in table.headers if h) or "none"
-        raise DataError(f"no referral date column (expected e.g. 'Remissdatum', 'Referral date'); "
-                        f"columns found: {shown_headers}", path=path)
+        raise DataError(f"no referral date column in the header (row {table.header_row}; expected e.g. "
+                        f"'Remissdatum', 'Referral date'); columns found: {shown_headers}"
+                        + _header_hints([table.headers[p] for p in unknown if p not in personal],
+                                        _EXTRACT_LOOKUP, _EXTRACT_SPELLING, roles=("referral_date",)),
+                        path=path)
+    if not n:
+        raise DataError(f"no data rows below the header (row {table.header_row})", path=path)
 
     def header(role):
         return table.headers[roles[role]]
@@ -2058,6 +2246,9 @@ def load_clinic_data(data_spec, data_dir, *, clinic) -> ClinicData:
     files = {k: _safe_path(data_dir, v, k) for k, v in spec.items() if v not in (None, "")}
     if not files:
         raise DataError("data names no file; give 'weekly' and/or 'waiting_list'", path=data_dir)
+    for key, path in files.items():
+        if not path.exists():
+            raise DataError(f"file not found (named by the clinic parameter data.{key})", path=path)
     clinic = str(clinic)
     weekly = waiting = None
     if "weekly" in files:

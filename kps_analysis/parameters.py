@@ -1102,18 +1102,37 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                                  _construct_unique_mapping)
 
 
+def _construct_timestamp_or_text(loader, node):
+    """A YAML date, or its text when it is no calendar date (``2027-02-30``).
+
+    PyYAML raises a bare ValueError for such a date; kept as text, it reaches the schema
+    check, whose message names the file and the key.
+    """
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_or_text)
+
+
 def _read_yaml(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ParameterError("file not found", path=path) from None
-    except UnicodeDecodeError:
-        raise ParameterError("file is not UTF-8 text", path=path) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ParameterError(f"file is not UTF-8 text (line {line}: byte 0x{exc.object[exc.start]:02x}); "
+                             "save it as UTF-8", path=path) from None
     except OSError as exc:
         raise ParameterError(f"cannot read the file: {exc.strerror or exc}",
                              path=path) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - safe loader subclass
+    except RecursionError:
+        raise ParameterError("not valid YAML: nested too deeply", path=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -1210,10 +1229,15 @@ def load_parameters(clinic_id: str, parameters_dir="parameters", *,
     """
     folder = _clinic_dir(parameters_dir)
     if not isinstance(clinic_id, str) or not CLINIC_ID_PATTERN.fullmatch(clinic_id):
+        # a file in the folder whose stem is no valid id (ort.nord.yaml): name that file
+        stems = ({p.stem: p for p in folder.glob("*.yaml")}
+                 if isinstance(clinic_id, str) and folder.is_dir() else {})
+        own = stems.get(clinic_id) if clinic_id not in ("", ".", "..") else None
+        hint = "; rename the file" if own is not None else ""
         raise ParameterError(
             f"clinic id {clinic_id!r} is not a plain identifier (lower-case letters, "
             f"digits, '_' and '-', starting with a letter or digit; no path separators "
-            f"or '..')", path=folder)
+            f"or '..'){hint}", path=own if own is not None else folder)
     defaults_path = Path(parameters_dir) / "defaults.yaml"
     clinic_path = folder / f"{clinic_id}.yaml"
     if not clinic_path.is_file():

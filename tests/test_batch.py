@@ -133,3 +133,46 @@ def test_region_overview_sums_the_clinics(demo_run):
     assert report.format_count(totals["queue_new_visit"]) in page
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["region_overview"]["status"] == "ok"
+
+
+def test_killed_run_is_left_incomplete_and_resume_finishes_only_the_missing(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from kps_analysis.demo import ensure_demo_data
+
+    data = ensure_demo_data(tmp_path / "demo")
+    out = tmp_path / "out"
+    previous = out / "20000101-000000"  # an earlier run's folder must stay untouched
+    previous.mkdir(parents=True)
+    (previous / "index.html").write_text("earlier run")
+    cmd = [sys.executable, "-m", "kps_analysis", "run", "--clinic", "hud", "--clinic", "gyn",
+           "--workers", "1", "--data", str(data), "--parameters", str(PARAMS), "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(out.glob(".*.partial/*/status.json")):
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run: runner, worker, kernel
+    proc.wait()
+    partial = list(out.glob(".*.partial"))
+    assert len(partial) == 1, "the killed run is recognisable as incomplete"
+    spec = json.loads((partial[0] / "run.json").read_text())
+    assert spec["status"] == "running" and spec["clinics"] == ["hud", "gyn"]
+    finished = [p.parent.name for p in partial[0].glob("*/status.json")]
+    assert len(finished) == 1
+    first_report = partial[0] / finished[0] / "report.html"
+    stamp = first_report.stat().st_mtime_ns
+    assert (previous / "index.html").read_text() == "earlier run"
+
+    result = batch.run(out_dir=out, resume=True, workers=1)
+    assert result.exit_code == 0
+    assert [r.clinic_id for r in result.results] == ["hud", "gyn"]
+    assert not list(out.glob(".*.partial"))
+    assert (result.run_dir / finished[0] / "report.html").stat().st_mtime_ns == stamp  # not re-run
+    assert all((result.run_dir / c / "report.html").exists() for c in ("hud", "gyn"))
+    assert (previous / "index.html").read_text() == "earlier run"
+    with pytest.raises(batch.ConfigurationError, match="no interrupted run"):
+        batch.run(out_dir=out, resume=True)
