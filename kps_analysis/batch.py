@@ -305,6 +305,8 @@ def _finished_clinic(clinic_dir: Path) -> ClinicResult | None:
 
 def _describe_error(exc: Exception) -> str:
     """A one-line description of a notebook failure (the user-facing error, not a trace)."""
+    if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower():
+        return f"timed out: a step took longer than the clinic's time limit (timeout_minutes) ({exc})"
     ename = getattr(exc, "ename", None)
     evalue = getattr(exc, "evalue", None)
     if ename:
@@ -431,7 +433,7 @@ def run(
             "parameters_dir": str(parameters_dir),
             "data_dir": str(data_dir),
             "run_id": run_id,
-            "timeout_seconds": int(params.timeout_minutes * 60),
+            "timeout_seconds": max(1, round(params.timeout_minutes * 60)),
             "language": params.language,
         })
 

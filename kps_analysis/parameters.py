@@ -183,10 +183,10 @@ SCHEMA: dict[str, Spec] = {
         "Years left out of seasonal profiles and forecasts (2020: the pandemic).",
         min=1990, max=2100),
     "timeout_minutes": _r(
-        "int", "minutes",
-        "Time limit for one clinic's report notebook in a batch run; a clinic that "
-        "takes longer fails and the others carry on.",
-        required=True, min=1, max=600),
+        "float", "minutes",
+        "Time limit for each step (notebook cell) of one clinic's report in a batch run; "
+        "a clinic that hangs fails when it is reached and the others carry on.",
+        required=True, min=0.05, max=600),
     "purchase_lead_time_weeks": _r(
         "int", "weeks",
         "Weeks it takes to arrange external purchase (köpt vård); the purchase need is "

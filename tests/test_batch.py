@@ -176,3 +176,34 @@ def test_killed_run_is_left_incomplete_and_resume_finishes_only_the_missing(tmp_
     assert (previous / "index.html").read_text() == "earlier run"
     with pytest.raises(batch.ConfigurationError, match="no interrupted run"):
         batch.run(out_dir=out, resume=True)
+
+
+def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path):
+    import nbformat
+
+    params = tmp_path / "parameters"
+    shutil.copytree(PARAMS, params)
+    defaults = params / "defaults.yaml"
+    defaults.write_text(re.sub(r"(?m)^timeout_minutes:.*$", "timeout_minutes: 0.1", defaults.read_text()))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell('clinic_id = "x"\nparameters_dir = ""\ndata_dir = ""\noutput_dir = ""\n'
+                                  'run_id = ""', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import time\n"
+                                  "if clinic_id == 'hud':\n    time.sleep(600)\n"
+                                  "if clinic_id == 'gyn':\n    raise RuntimeError('gyn is broken')\n"),
+    ]
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                   "language_info": {"name": "python"}}
+    notebook = tmp_path / "faulty.ipynb"
+    nbformat.write(nb, notebook)
+    from kps_analysis.demo import ensure_demo_data
+
+    result = batch.run(clinics=["hud", "gyn", "uro"], data_dir=ensure_demo_data(tmp_path / "demo"),
+                       parameters_dir=params, out_dir=tmp_path / "out", workers=2, notebook=notebook)
+    status = {r.clinic_id: (r.status, r.error or "") for r in result.results}
+    assert status["uro"] == ("ok", "")
+    assert status["gyn"][0] == "failed" and "RuntimeError: gyn is broken" in status["gyn"][1]
+    assert status["hud"][0] == "failed" and "timed out" in status["hud"][1]
+    assert result.exit_code == 1
+    assert max(r.seconds for r in result.results) < 120  # the hang was cut off
