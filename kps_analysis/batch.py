@@ -246,6 +246,45 @@ def run_clinic(job: dict) -> ClinicResult:
     return result
 
 
+def _execute(jobs: list[dict], n_workers: int, scheduler: str | None):
+    """Run the clinic jobs in parallel; yield ``(job, ClinicResult)`` as each finishes.
+
+    Local processes (spawned, so each kernel is started from a clean interpreter), or a
+    Dask distributed cluster when ``scheduler`` is given. A worker that crashes fails
+    its clinic only.
+    """
+    if not jobs:
+        return
+    if scheduler:
+        try:
+            from distributed import Client, as_completed
+        except ImportError:
+            raise ConfigurationError("--scheduler needs Dask: pip install 'kps-analysis[dask]'") from None
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise ConfigurationError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            futures = {client.submit(run_clinic, job, key=f"kps-{job['run_id']}-{job['clinic_id']}"): job
+                       for job in jobs}
+            for fut in as_completed(list(futures)):
+                job = futures[fut]
+                try:
+                    yield job, fut.result()
+                except Exception as exc:  # noqa: BLE001 - a lost worker fails one clinic
+                    yield job, _failed(job["clinic_id"], job["name"], _describe_error(exc))
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+        futures = {pool.submit(run_clinic, job): job for job in jobs}
+        for fut in cf.as_completed(futures):
+            job = futures[fut]
+            try:
+                yield job, fut.result()
+            except Exception as exc:  # noqa: BLE001 - a crashed worker fails one clinic
+                yield job, _failed(job["clinic_id"], job["name"], _describe_error(exc))
+
+
 RUN_SPEC = "run.json"
 
 
@@ -328,6 +367,7 @@ def run(
     notebook: str | os.PathLike | None = None,
     progress: Callable[[str], None] | None = None,
     resume: str | bool = False,
+    scheduler: str | None = None,
 ) -> RunResult:
     """Run the clinic report for every (or the given) clinic and write one run folder.
 
@@ -440,20 +480,11 @@ def run(
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     done = len(results)
     total = len(selected)
-    if jobs:
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
-            futures = {pool.submit(run_clinic, job): job for job in jobs}
-            for fut in cf.as_completed(futures):
-                job = futures[fut]
-                try:
-                    res = fut.result()
-                except Exception as exc:  # noqa: BLE001 - a crashed worker fails one clinic
-                    res = _failed(job["clinic_id"], job["name"], _describe_error(exc))
-                results.append(res)
-                done += 1
-                state = "ok" if res.status == "ok" else f"FAILED: {res.error}"
-                progress(f"[{done}/{total}] {res.clinic_id} {state} ({res.seconds:.1f} s)")
+    for job, res in _execute(jobs, n_workers, scheduler):
+        results.append(res)
+        done += 1
+        state = "ok" if res.status == "ok" else f"FAILED: {res.error}"
+        progress(f"[{done}/{total}] {res.clinic_id} {state} ({res.seconds:.1f} s)")
 
     region = _run_region(root, partial, run_id, parameters_dir) if any(r.status == "ok" for r in results) else None
     order = {c: i for i, c in enumerate(selected)}
@@ -473,6 +504,7 @@ def run(
         "clinics": {r.clinic_id: {"status": r.status, "seconds": r.seconds, "error": r.error}
                     for r in results},
         "region_overview": region,
+        "executor": f"dask:{scheduler}" if scheduler else f"processes:{n_workers}",
         "status": "complete",
     }
     write_index(partial, run_id, results, language=_language(parameters_dir))

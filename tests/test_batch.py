@@ -207,3 +207,21 @@ def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path):
     assert status["hud"][0] == "failed" and "timed out" in status["hud"][1]
     assert result.exit_code == 1
     assert max(r.seconds for r in result.results) < 120  # the hang was cut off
+
+
+def test_dask_scheduler_runs_the_clinics(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from kps_analysis.demo import ensure_demo_data
+
+    data = ensure_demo_data(tmp_path / "demo")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        result = batch.run(clinics=["hud", "gyn"], data_dir=data, parameters_dir=PARAMS,
+                           out_dir=tmp_path / "out", scheduler=cluster.scheduler_address)
+    assert result.exit_code == 0
+    assert all((result.run_dir / c / "report.html").exists() for c in ("hud", "gyn"))
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["executor"].startswith("dask:tcp://127.0.0.1")
+    with pytest.raises(batch.ConfigurationError, match="Dask scheduler"):
+        batch.run(clinics=["hud"], data_dir=data, parameters_dir=PARAMS, out_dir=tmp_path / "out2",
+                  scheduler="tcp://127.0.0.1:9")
