@@ -3,21 +3,26 @@
 import argparse
 import sys
 
-from . import bench_core, bench_forecast
+from . import bench_core, bench_forecast, bench_scale
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast")
+    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast, scale-aggregation, scale-batch")
     p.add_argument("--clinics", type=int, default=1000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--loop-sample", type=int, default=100,
                    help="clinics timed in the per-clinic loop (scaled up to --clinics)")
     p.add_argument("--forecast-clinics", type=int, default=500, help="synthetic clinics in 'forecast'")
+    p.add_argument("--rows", type=int, default=10_000_000, help="extract rows in 'scale-aggregation'")
+    p.add_argument("--batch-clinics", type=int, default=20, help="clinics in 'scale-batch'")
     args = p.parse_args(argv)
     for name in args.names:
         if name == "core":
             bench_core.run(clinics=args.clinics, years=args.years, loop_sample=args.loop_sample)
+        elif name.startswith("scale"):
+            parts = ("aggregation", "batch") if name == "scale" else (name.split("-", 1)[1],)
+            bench_scale.run(rows=args.rows, clinics=args.batch_clinics, parts=parts)
         elif name == "forecast":
             bench_forecast.run(clinics=args.forecast_clinics, years=args.years)
         else:
