@@ -243,10 +243,11 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
         ``clinic``, ``period``, ``new_visit_capacity``, ``return_visit_capacity``,
         ``operation_capacity`` [count/week] (any subset; rows of several groups summed).
     purchase : DataFrame, optional
-        Planned external purchase, as :func:`kps_analysis.purchase.purchase_need`:
-        ``clinic``, ``stage`` (``"new_visit"``/``"treatment"``), ``period`` or
-        ``week_ahead`` (aligned with the plan's), ``purchase`` [count/week] and
-        optionally ``cost_external_sek`` [SEK/week].
+        Planned external purchase, as :func:`kps_analysis.purchase.purchase_need`
+        (one policy): ``clinic``, ``stage`` (``"new_visit"``/``"treatment"``),
+        ``period`` or ``week_ahead`` (aligned with the plan's), ``purchase``
+        [count/week] and optionally ``cost_external_sek`` [SEK/week]. Up to a clinic's
+        last week in the frame a missing row means no purchase; later weeks are NaN.
     inflow : DataFrame, optional
         Expected referrals, e.g. a :func:`kps_analysis.forecast.forecast_demand` of
         ``referrals_in``: ``clinic``, ``period``, ``mean`` [referrals/week]; shown as
@@ -377,7 +378,8 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
         _check_weekly_periods(revision, "revision")
         given = [c for c in _PLANNED if c in revision.columns]
         if not given:
-            raise ValueError(f"revision needs planned_new_visits and/or planned_operations, got {list(revision.columns)}")
+            raise ValueError(f"revision needs planned_new_visits and/or planned_operations, "
+                             f"got {list(revision.columns)}")
         if revision.duplicated(["clinic", "period"]).any():
             raise ValueError("revision has more than one row for the same clinic and week")
         values = revision[["clinic", "period", *given]].copy()
@@ -423,6 +425,9 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
         plan[col] = np.nan
     if purchase is not None:
         _check_frame(purchase, "purchase", ("clinic", "stage", "purchase"))
+        if "policy" in purchase.columns and purchase["policy"].nunique() > 1:
+            raise ValueError(f"purchase holds several policies {sorted(purchase['policy'].unique())}: "
+                             f"pass the one the plan follows")
         on = "period" if "period" in purchase.columns else "week_ahead"
         if on not in purchase.columns:
             raise ValueError("purchase needs a 'period' or a 'week_ahead' column")
@@ -435,18 +440,28 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
         cost = buy.groupby(["clinic", on], observed=True)["_cost"].sum(min_count=1)
         wide = wide.join(cost).reset_index()
         merged = plan[["clinic", on]].merge(wide, on=["clinic", on], how="left")
+        # inside the span the purchase frame covers for a clinic, a missing row is no purchase
+        last = buy.groupby("clinic", observed=True)[on].max()
+        within = (plan[on] <= plan["clinic"].map(last)).fillna(False).to_numpy(dtype=bool)
         for stage, col in _PURCHASE.items():
             if stage in merged.columns:
-                plan[col] = merged[stage].to_numpy(dtype=float)
-        plan["purchase_cost_sek"] = merged["_cost"].to_numpy(dtype=float)
+                has = plan["clinic"].isin(buy.loc[buy["stage"] == stage, "clinic"]).to_numpy()
+                values = merged[stage].to_numpy(dtype=float)
+                plan[col] = np.where(within & has & np.isnan(values), 0.0, values)
+        cost = merged["_cost"].to_numpy(dtype=float)
+        priced = plan["clinic"].isin(buy.loc[buy["_cost"].notna(), "clinic"]).to_numpy()
+        plan["purchase_cost_sek"] = np.where(within & priced & np.isnan(cost), 0.0, cost)
     plan["margin_new_visits"] = plan["capacity_new_visits"] - plan["planned_new_visits"]
     plan["margin_operations"] = plan["capacity_operations"] - plan["planned_operations"]
 
     plan = plan.sort_values(["clinic", "week_ahead"], kind="stable").reset_index(drop=True)
-    g = plan.groupby("clinic", sort=False, observed=True)
+    clinic_of = plan["clinic"]
     for col in ("planned_new_visits", "planned_operations", "capacity_new_visits", "capacity_operations",
                 "purchase_new_visits", "purchase_operations"):
-        plan[f"cum_{col}"] = g[col].cumsum(skipna=False)
+        # NaN from the first missing week on (an accumulated total with a hole is no total)
+        total = plan[col].fillna(0.0).groupby(clinic_of, sort=False, observed=True).cumsum()
+        holes = plan[col].isna().astype(int).groupby(clinic_of, sort=False, observed=True).cumsum()
+        plan[f"cum_{col}"] = total.where(holes == 0)
     return plan[list(PLAN_COLUMNS)]
 
 
@@ -500,7 +515,8 @@ _HEADERS = {
 _VALUES = {
     "status": {"fixed": ("Fastställd", "Fixed"), "planned": ("Preliminär", "Planned"),
                "green": ("Grön", "Green"), "yellow": ("Gul", "Yellow"), "red": ("Röd", "Red")},
-    "origin": {"agreement": ("Vårdöverenskommelse", "Care agreement"), "previous": ("Föregående plan", "Previous plan"),
+    "origin": {"agreement": ("Vårdöverenskommelse", "Care agreement"),
+               "previous": ("Föregående plan", "Previous plan"),
                "revision": ("Revidering", "Revision")},
     "level": {"unit": ("Enhet", "Unit"), "clinic": ("Klinik", "Clinic"), "division": ("Division", "Division"),
               "region": ("Region", "Region")},
@@ -678,6 +694,11 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
         For missing ``clinic``/``period`` columns, non-weekly periods, duplicate plan
         weeks, no measure present in both frames, or limits out of order.
 
+    Warns
+    -----
+    UserWarning
+        When plan and actual have no clinic and week in common (the result is empty).
+
     Examples
     --------
     Plan 100 new visits a week; actual 96, 92, 89: accumulated 96/100, 188/200,
@@ -718,6 +739,9 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
                                                            observed=True).sum(min_count=1)
     base = plan[["clinic", "period", *set(used.values())]].merge(observed, on=["clinic", "period"], how="inner")
     base = base.sort_values(["clinic", "period"], kind="stable").reset_index(drop=True)
+    if base.empty:
+        warnings.warn("plan_vs_outcome: plan and actual share no clinic and week; nothing to follow up",
+                      UserWarning, stacklevel=2)
     previous = base[["clinic"]].assign(period=_last_year_periods(pd.PeriodIndex(base["period"].array)))
     previous = previous.merge(history, on=["clinic", "period"], how="left")
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -59,7 +60,7 @@ _BOUND_PREFIXES = ("lo_", "hi_")
 
 
 # ----------------------------------------------------------------------------- inputs
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class ScenarioInputs:
     """Everything a scenario changes or is evaluated on, for one or many clinics.
 
@@ -99,23 +100,19 @@ class ScenarioInputs:
     summer_weeks: tuple = (27, 32)
 
 
-class MonteCarloResult(tuple):
-    """``(summary, runs)`` of :func:`monte_carlo` (a named pair)."""
+class MonteCarloResult(NamedTuple):
+    """Result of :func:`monte_carlo`; unpacks as ``summary, runs``.
 
-    __slots__ = ()
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per clinic and stage.
+    runs : DataFrame
+        One row per clinic, stage and run.
+    """
 
-    def __new__(cls, summary: pd.DataFrame, runs: pd.DataFrame):
-        return super().__new__(cls, (summary, runs))
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        """One row per clinic and stage."""
-        return self[0]
-
-    @property
-    def runs(self) -> pd.DataFrame:
-        """One row per clinic, stage and run."""
-        return self[1]
+    summary: pd.DataFrame
+    runs: pd.DataFrame
 
 
 def _check_frame(frame, name: str, columns) -> None:
@@ -237,7 +234,13 @@ def _scenario_fields(scenario, clinics) -> pd.DataFrame:
         if scenario["clinic"].duplicated().any():
             raise ValueError("scenario has more than one row for the same clinic")
         given = [f for f in SCENARIO_FIELDS if f in scenario.columns]
-        table = scenario.set_index("clinic")[given].apply(pd.to_numeric, errors="coerce").fillna(0.0)
+        raw = scenario.set_index("clinic")[given]
+        table = raw.apply(pd.to_numeric, errors="coerce")
+        bad = table.isna() & raw.notna()
+        if bad.to_numpy().any():
+            column = bad.any()[bad.any()].index[0]
+            raise ValueError(f"scenario: {column!r} must be a number, got {raw.loc[bad[column], column].iloc[0]!r}")
+        table = table.fillna(0.0)
         table = table.reindex(clinics).fillna(0.0)
         fields[given] = table.to_numpy(dtype=float)
     elif isinstance(scenario, Mapping):
@@ -248,7 +251,7 @@ def _scenario_fields(scenario, clinics) -> pd.DataFrame:
             value = scenario.get(f)
             if value is None:
                 continue
-            if isinstance(value, (bool, np.bool_)) or not np.isscalar(value):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
                 raise ValueError(f"scenario: {f!r} must be a number, got {value!r}")
             fields[f] = float(value)
     else:
@@ -261,7 +264,8 @@ def _scenario_fields(scenario, clinics) -> pd.DataFrame:
             raise ValueError(f"scenario: {f!r} must be >= -100 [%], got {fields[f].min()}")
     weeks = fields["summer_closure_extra_weeks"]
     if (weeks != np.round(weeks)).any():
-        raise ValueError(f"scenario: 'summer_closure_extra_weeks' must be whole weeks, got {weeks[weeks != np.round(weeks)].iloc[0]}")
+        raise ValueError(f"scenario: 'summer_closure_extra_weeks' must be whole weeks, "
+                         f"got {weeks[weeks != np.round(weeks)].iloc[0]}")
     return fields
 
 
@@ -304,7 +308,7 @@ def _summer_extended(closures: pd.DataFrame, weeks_by_clinic: pd.Series, summer_
     out.loc[change, "end"] = out.loc[change, "end"] + pd.to_timedelta(7 * n[change], unit="D")
     asked = weeks_by_clinic[weeks_by_clinic != 0].index
     without = sorted(set(asked) - set(out.loc[summer, "clinic"]), key=str)
-    return out, without
+    return out[out["end"] >= out["start"]], without  # shortened by more than its length: gone
 
 
 def apply_scenario(inputs: ScenarioInputs, scenario, *, moved_stage: str = "treatment") -> ScenarioInputs:
@@ -481,17 +485,17 @@ def _purchase(waiting, flows, prices, *, policy, limit_days, order):
                                        order=order)
 
 
-def _gap(waiting, flows, *, limit_days, order):
-    """capacity.capacity_gap(capacity_need(...), capacity) summed per clinic (lazy import)."""
+def _gap(waiting, flows, *, limit_days, order, clear_by_weeks):
+    """capacity.capacity_gap(capacity_need(...), capacity) per series and week (lazy import)."""
     from kps_analysis import capacity as _capacity_mod
 
     need = _capacity_mod.capacity_need(flows[["clinic", "stage", "week_ahead", "inflow"]], waiting=waiting,
-                                       guarantee_days=limit_days, order=order)
+                                       clear_by=clear_by_weeks, guarantee_days=limit_days, order=order)
     return _capacity_mod.capacity_gap(need, flows[["clinic", "stage", "week_ahead", "capacity"]])
 
 
 def _evaluate(inputs: ScenarioInputs, *, horizon_weeks: int, limit_days: float, order: str,
-              policy: str) -> pd.DataFrame:
+              policy: str, clear_by_weeks: int) -> pd.DataFrame:
     """Per clinic: inflow, capacity, capacity gap, breaches without purchase, purchase need and cost."""
     from kps_analysis.waits import project_breaches
 
@@ -501,9 +505,12 @@ def _evaluate(inputs: ScenarioInputs, *, horizon_weeks: int, limit_days: float, 
     breaches = project_breaches(inputs.waiting, flows, limit_days=limit_days, order=order)
     last = breaches["week_ahead"] == breaches.groupby(["clinic", "stage"], observed=True)["week_ahead"].transform("max")
     out["breaches"] = breaches[last].groupby("clinic", observed=True)["over_limit"].sum()
-    gap = _gap(inputs.waiting, flows, limit_days=limit_days, order=order)
+    out["breaches_max"] = (breaches.groupby(["clinic", "week_ahead"], observed=True)["over_limit"].sum()
+                           .groupby(level="clinic", observed=True).max())
+    gap = _gap(inputs.waiting, flows, limit_days=limit_days, order=order, clear_by_weeks=clear_by_weeks)
     out["capacity_gap"] = gap.groupby("clinic", observed=True)["gap"].sum()
-    buy = _purchase(inputs.waiting, flows, inputs.prices, policy=policy, limit_days=limit_days, order=order)
+    buy = _purchase(inputs.waiting, flows.drop(columns="external"), inputs.prices, policy=policy,
+                    limit_days=limit_days, order=order)
     buy = buy[buy["week_ahead"] <= horizon_weeks]
     out["purchase_need"] = buy.groupby("clinic", observed=True)["purchase"].sum()
     out["purchase_cost_sek"] = buy.groupby("clinic", observed=True)["cost_external_sek"].sum(min_count=1)
@@ -516,7 +523,8 @@ def _scenario_specs(scenarios) -> list[tuple[str, str, object]]:
         _check_frame(scenarios, "scenarios", ("scenario", "clinic"))
         specs = []
         for name, rows in scenarios.groupby("scenario", sort=False):
-            text = rows["description"].dropna().astype(str) if "description" in rows.columns else pd.Series([], dtype=str)
+            text = (rows["description"].dropna().astype(str) if "description" in rows.columns
+                    else pd.Series([], dtype=str))
             specs.append((str(name), "; ".join(pd.unique(text[text != ""])), rows))
         return specs
     if isinstance(scenarios, Mapping):
@@ -527,7 +535,7 @@ def _scenario_specs(scenarios) -> list[tuple[str, str, object]]:
 
 def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12, limit_days: float = 90,
                   order: str = "fifo", policy: str = "guarantee", baseline: bool = True,
-                  moved_stage: str = "treatment") -> pd.DataFrame:
+                  moved_stage: str = "treatment", clear_by_weeks: int | None = None) -> pd.DataFrame:
     """Run each scenario through need -> gap -> purchase -> breaches, side by side.
 
     For each scenario (after :func:`apply_scenario`) and clinic, over weeks
@@ -535,9 +543,12 @@ def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12,
 
         inflow        = Σ inflow over stages and weeks                     [patients]
         capacity      = Σ own capacity                                     [patients]
-        capacity_gap  = Σ (need - capacity), capacity.capacity_gap         [patients]
+        capacity_gap  = Σ (need - capacity) of capacity.capacity_gap, the need being
+                        the inflow plus the backlog above the target queue spread
+                        over ``clear_by_weeks`` (capacity.capacity_need)   [patients]
         breaches      = patients past ``limit_days`` at the end of the horizon with
                         own capacity only (nothing bought), waits.project_breaches
+        breaches_max  = the largest such number at the end of any week of the horizon
         purchase_need = Σ purchase of purchase.purchase_need (``policy``)  [patients]
         purchase_cost_sek = Σ its cost at the (scenario's) contract prices [SEK]
 
@@ -563,13 +574,16 @@ def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12,
         Include the unchanged inputs as scenario ``"baseline"`` (first).
     moved_stage : str, optional
         See :func:`apply_scenario`.
+    clear_by_weeks : int, optional
+        Weeks in which the capacity need clears the backlog above the target queue;
+        default the horizon [weeks].
 
     Returns
     -------
     DataFrame
         One row per scenario and clinic: ``scenario``, ``description``, ``clinic``,
         ``horizon_weeks``, ``inflow``, ``capacity``, ``capacity_gap``, ``breaches``,
-        ``purchase_need`` [patients], ``purchase_cost_sek`` [SEK], and
+        ``breaches_max``, ``purchase_need`` [patients], ``purchase_cost_sek`` [SEK], and
         ``breaches_change``, ``purchase_need_change``, ``purchase_cost_change_sek``
         against the baseline (NaN without one).
 
@@ -577,6 +591,25 @@ def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12,
     ------
     ValueError
         For inputs without ``waiting``, a horizon beyond the flows, or invalid scenarios.
+
+    Examples
+    --------
+    30 patients at 85 days, capacity 10 a week, 7 referrals a week (1 a day), 1,000 SEK
+    per bought visit. Without purchase 20 are past 90 days at the end of week 1; the
+    guarantee policy buys exactly those 20 (20,000 SEK). Five more slots a week (no
+    no-shows) leave 15 to buy; a 50 % dearer contract costs 30,000 SEK for the same 20:
+
+    >>> w = pd.DataFrame({"clinic": "a", "stage": "new_visit", "wait_days": [85], "patients": [30.0]})
+    >>> f = pd.DataFrame({"clinic": "a", "stage": "new_visit", "week_ahead": [1, 2, 3],
+    ...                   "period": pd.period_range("2025-03-03", periods=3, freq="W-SUN"),
+    ...                   "inflow": 7.0, "capacity": 10.0})
+    >>> prices = pd.DataFrame({"clinic": ["a"], "stage": ["new_visit"], "price_external_sek": [1000.0]})
+    >>> res = pd.DataFrame({"clinic": ["a"], "no_show_rate": [0.0]})
+    >>> t = run_scenarios(ScenarioInputs(f, waiting=w, prices=prices, resources=res),
+    ...                   {"more_slots": {"extra_new_visit_slots_per_week": 5},
+    ...                    "dearer": {"purchase_price_change_pct": 50}}, horizon_weeks=3)
+    >>> t[["scenario", "capacity", "breaches_max", "purchase_need", "purchase_cost_sek"]].values.tolist()
+    [['baseline', 30.0, 20.0, 20.0, 20000.0], ['more_slots', 45.0, 15.0, 15.0, 15000.0], ['dearer', 30.0, 20.0, 20.0, 30000.0]]
     """
     if not isinstance(inputs, ScenarioInputs):
         raise ValueError(f"inputs must be ScenarioInputs, got {type(inputs).__name__}")
@@ -586,7 +619,11 @@ def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12,
     if isinstance(horizon_weeks, bool) or not isinstance(horizon_weeks, (int, np.integer)) or horizon_weeks < 1:
         raise ValueError(f"horizon_weeks must be a whole number >= 1, got {horizon_weeks!r}")
     if horizon_weeks > inputs.flows["week_ahead"].max():
-        raise ValueError(f"horizon_weeks ({horizon_weeks}) is beyond the flows ({int(inputs.flows['week_ahead'].max())} weeks)")
+        raise ValueError(f"horizon_weeks ({horizon_weeks}) is beyond the flows "
+                         f"({int(inputs.flows['week_ahead'].max())} weeks)")
+    clear = int(horizon_weeks) if clear_by_weeks is None else clear_by_weeks
+    if isinstance(clear, bool) or not isinstance(clear, (int, np.integer)) or clear < 1:
+        raise ValueError(f"clear_by_weeks must be a whole number >= 1, got {clear_by_weeks!r}")
     specs = _scenario_specs(scenarios)
     if baseline:
         specs = [("baseline", "", None)] + [s for s in specs if s[0] != "baseline"]
@@ -594,7 +631,7 @@ def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12,
     for name, description, spec in specs:
         applied = apply_scenario(inputs, spec, moved_stage=moved_stage)
         result = _evaluate(applied, horizon_weeks=int(horizon_weeks), limit_days=limit_days, order=order,
-                           policy=policy)
+                           policy=policy, clear_by_weeks=clear)
         parts.append(result.assign(scenario=name, description=description))
     table = pd.concat(parts, ignore_index=True)
     table["horizon_weeks"] = int(horizon_weeks)
@@ -604,8 +641,8 @@ def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12,
         ref = base[col].reindex(table["clinic"]).to_numpy() if base is not None else np.nan
         table[new] = table[col].to_numpy(dtype=float) - ref
     columns = ["scenario", "description", "clinic", "horizon_weeks", "inflow", "capacity", "capacity_gap",
-               "breaches", "purchase_need", "purchase_cost_sek", "breaches_change", "purchase_need_change",
-               "purchase_cost_change_sek"]
+               "breaches", "breaches_max", "purchase_need", "purchase_cost_sek", "breaches_change",
+               "purchase_need_change", "purchase_cost_change_sek"]
     return table[columns]
 
 
@@ -671,7 +708,11 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
                         :func:`kps_analysis.purchase.purchase_need`): the volume that
                         suffices in XX % of the futures                    [patients]
 
-    Zero-width intervals give every run the deterministic answer.
+    Zero-width intervals give every run the deterministic answer. Served longest wait
+    first, a patient who arrives in the horizon passes 90 days only after 13 weeks, so
+    the inflow's uncertainty shows in the answer only with a horizon beyond the
+    guarantee limit (e.g. 26 weeks) or with ``order="priority"``; within 12 weeks the
+    breaches come from the patients waiting now.
 
     Parameters
     ----------
@@ -824,7 +865,8 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
     g = per_run.groupby(["clinic", "stage"], observed=True, sort=False)
     summary = g.agg(runs=("run", "size"), p_no_breach=("_ok", "mean"),
                     mean_over_limit_end=("over_limit_end", "mean"), purchase_mean=("purchase", "mean")).reset_index()
-    summary["p_no_breach_clinic"] = summary["clinic"].map(clinic_ok.groupby(level="clinic").mean()).to_numpy(dtype=float)
+    by_clinic = clinic_ok.groupby(level="clinic").mean()
+    summary["p_no_breach_clinic"] = summary["clinic"].map(by_clinic).to_numpy(dtype=float)
     for c in confidence:
         name = f"purchase_p{c:g}".replace(".", "_")
         if purchase:

@@ -225,3 +225,35 @@ def test_dask_scheduler_runs_the_clinics(tmp_path):
     with pytest.raises(batch.ConfigurationError, match="Dask scheduler"):
         batch.run(clinics=["hud"], data_dir=data, parameters_dir=PARAMS, out_dir=tmp_path / "out2",
                   scheduler="tcp://127.0.0.1:9")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (installed by .ci/run)")
+def test_reports_render_in_a_browser_with_the_network_off(demo_run, tmp_path):
+    import subprocess
+
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    _, run_dir = demo_run
+    pages = [run_dir / "index.html", run_dir / "region" / "overview.html", *sorted(run_dir.glob("*/report.html"))]
+    blue = np.array([0, 114, 178]) / 255  # plots.COLOURS["inflow"]: present only where a figure is drawn
+    red = np.array([192, 0, 0]) / 255  # plots.COLOURS["limit"]: the guarantee line in the overview's chart
+    for i, page in enumerate(pages):
+        shot = tmp_path / f"{i}.png"
+        subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",  # no network at all
+             f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,9000",
+             f"--screenshot={shot}", page.as_uri()],
+            check=True, timeout=120, capture_output=True)
+        image = mpimg.imread(shot)[:, :, :3]
+        ink = (image < 0.85).any(axis=2).mean()  # share of the page that is not background
+        assert ink > 0.002, f"{page} rendered blank ({ink:.4f})"
+        if page.name != "index.html":
+            colour, least = (red, 200) if page.name == "overview.html" else (blue, 2000)
+            figure_pixels = (np.abs(image - colour).max(axis=2) < 0.08).sum()
+            assert figure_pixels > least, f"{page}: figures missing ({figure_pixels} figure pixels)"

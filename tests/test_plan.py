@@ -142,14 +142,55 @@ def test_capacity_and_purchase_columns():
     assert p["capacity_return_visits"].round(6).tolist() == [76.8, 61.44, 61.44, 76.8]
     assert p["margin_operations"].round(6).tolist() == [2.5, 2.0, 2.0, 2.5]
     assert p["margin_new_visits"].round(6).tolist() == [-2.0, -1.6, -1.6, -2.0]
-    assert p["purchase_new_visits"].tolist()[0] == 2.0 and np.isnan(p["purchase_new_visits"].iloc[1])
-    assert p["purchase_operations"].fillna(0).tolist() == [1.0, 0.0, 3.0, 0.0]
-    assert p["purchase_cost_sek"].fillna(0).tolist() == [89800.0, 0.0, 255000.0, 0.0]
+    # weeks up to the last one in the purchase frame: a missing row is 0; week 4 is not covered
+    assert p["purchase_new_visits"].tolist()[:3] == [2.0, 0.0, 0.0] and np.isnan(p["purchase_new_visits"].iloc[3])
+    assert p["purchase_operations"].tolist()[:3] == [1.0, 0.0, 3.0]
+    assert p["purchase_cost_sek"].tolist()[:3] == [89800.0, 0.0, 255000.0]
+    assert p["cum_purchase_operations"].tolist()[:3] == [1.0, 1.0, 4.0] and np.isnan(p["cum_purchase_operations"].iloc[3])
     assert p["cum_capacity_operations"].round(6).tolist() == [22.5, 40.5, 58.5, 81.0]
     # by period instead of week_ahead gives the same
     q = rolling_plan(VOL, periods[0], fixed_weeks=2, horizon_weeks=4,
                      purchase=buy.assign(period=periods[buy["week_ahead"] - 1]).drop(columns="week_ahead"))
     pd.testing.assert_series_equal(p["purchase_operations"], q["purchase_operations"])
+
+
+def test_purchase_need_output_goes_into_the_plan():
+    from kps_analysis.purchase import purchase_need
+
+    periods = weeks("2024-03-18", 4)
+    # 30 patients at 85 days, 10 served a week: the guarantee buys 20 in week 1
+    wait = pd.DataFrame({"clinic": "a", "stage": "new_visit", "wait_days": [85], "patients": [30.0]})
+    flows = pd.DataFrame({"clinic": "a", "stage": "new_visit", "week_ahead": [1, 2, 3, 4], "period": periods,
+                          "inflow": 7.0, "capacity": 10.0})
+    need = purchase_need(wait, flows, prices=pd.DataFrame({"clinic": ["a"], "stage": ["new_visit"],
+                                                           "price_external_sek": [1000.0]}))
+    p = rolling_plan(VOL, periods[0], fixed_weeks=2, horizon_weeks=4, purchase=need)
+    assert p["purchase_new_visits"].tolist() == [20.0, 0.0, 0.0, 0.0]
+    assert p["purchase_cost_sek"].tolist() == [20000.0, 0.0, 0.0, 0.0]
+    assert p["purchase_operations"].isna().all()
+    both = pd.concat([need, need.assign(policy="target")])
+    with pytest.raises(ValueError, match="several policies"):
+        rolling_plan(VOL, periods[0], horizon_weeks=4, fixed_weeks=2, purchase=both)
+
+
+def test_a_demo_clinic_plan_from_its_parameters():
+    from pathlib import Path
+
+    from kps_analysis.capacity import capacity_from_resources, resources_frame
+    from kps_analysis.parameters import load_parameters
+
+    params = load_parameters("ort_nord", Path(__file__).resolve().parents[1] / "parameters")
+    periods = pd.period_range(cal.period_from_iso(2026, 10), periods=params.planning_horizon_weeks, freq="W-SUN")
+    cap = capacity_from_resources(resources_frame(params), periods)
+    p = rolling_plan(agreement_volumes(params), periods[0], capacity=cap,
+                     fixed_weeks=params.fixed_horizon_weeks, horizon_weeks=params.planning_horizon_weeks)
+    assert (p["status"] == "fixed").sum() == 12 and len(p) == 52
+    # the rest of 2026 (weeks 10-53) gets its share of the agreement; the summer closure
+    # (weeks 27-32, 40 % kept) shows in the capacity
+    assert p.loc[p.period.dt.year == 2026, "planned_operations"].sum() < 1000
+    by_week = p.set_index("period")
+    w26, w28 = cal.period_from_iso(2026, 26), cal.period_from_iso(2026, 28)
+    assert by_week.loc[w28, "capacity_operations"] == pytest.approx(0.4 * by_week.loc[w26, "capacity_operations"])
 
 
 def test_expected_inflow_from_a_forecast():
@@ -367,6 +408,15 @@ def test_follow_up_bad_frames():
         plan_vs_outcome(p, a.drop(columns="clinic"))
     with pytest.raises(ValueError, match="ISO weeks"):
         plan_vs_outcome(p.assign(period=pd.period_range("2025-01", periods=2, freq="M")), a)
+
+
+def test_no_common_week_warns_and_gives_an_empty_frame():
+    p, _ = frames([100.0])
+    _, a = frames([100.0], start="2026-01-05")
+    with pytest.warns(UserWarning, match="share no clinic and week"):
+        f = plan_vs_outcome(p, a)
+    assert f.empty and "status" in f.columns
+    assert escalation_status(f).empty
 
 
 def test_plan_then_follow_up_end_to_end():
