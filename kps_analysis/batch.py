@@ -50,15 +50,10 @@ __all__ = [
     "write_index",
 ]
 
-HEADLINE_COLUMNS = (
-    "queue_production_ratio_weeks",
-    "share_over_90_days",
-    "projected_breaches_12w",
-    "capacity_gap_12w",
-    "purchase_need_12w",
-    "purchase_cost_12w",
-    "escalation",
-)
+from .summary import HEADLINE_COLUMNS as _SUMMARY_COLUMNS
+
+#: The headline figures shown per clinic in ``index.html`` (``summary.csv`` columns).
+HEADLINE_COLUMNS = tuple(c for c in _SUMMARY_COLUMNS if c != "clinic")
 
 
 class ConfigurationError(Exception):
