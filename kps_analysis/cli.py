@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--parameters", metavar="DIR", default="parameters", help="parameter folder")
     r.add_argument("--out", metavar="DIR", default="outputs", help="the run folder is created under DIR")
     r.add_argument("--workers", type=int, metavar="N", help="clinics in parallel; default: number of CPUs")
+    r.add_argument("--notebook", metavar="PATH",
+                   help="report template to run per clinic; default notebooks/clinic_report.ipynb")
     r.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the clinics on a Dask distributed cluster (e.g. tcp://host:8786)")
     r.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN_ID",
@@ -56,7 +58,7 @@ def cmd_run(args) -> int:
         result = run(
             clinics=args.clinic, data_dir=args.data, parameters_dir=args.parameters,
             out_dir=args.out, workers=args.workers, progress=_err, resume=args.resume,
-            scheduler=args.scheduler,
+            scheduler=args.scheduler, notebook=args.notebook,
         )
     except ConfigurationError as exc:
         _err(f"kps run: {exc}")

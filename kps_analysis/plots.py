@@ -286,3 +286,29 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, measure: str, la
     ax.legend(frameon=False, loc="upper left", ncol=4)
     fig.tight_layout()
     return fig
+
+
+def capacity_vs_need(gap: pd.DataFrame, *, language: str = "sv"):
+    """Need and own capacity per week, one panel per stage; the need band shaded.
+
+    ``gap`` is :func:`kps_analysis.capacity.capacity_gap` output for one clinic. Closures
+    show as dips of the capacity line; weeks where the need is above it are the gap.
+    """
+    stages = list(dict.fromkeys(gap["stage"]))
+    fig, axes = plt.subplots(1, len(stages), figsize=(10, 3.4), squeeze=False)
+    for ax, stage in zip(axes[0], stages):
+        part = gap[gap["stage"] == stage]
+        x = part["week_ahead"]
+        if {"need_lo", "need_hi"} <= set(part.columns):
+            ax.fill_between(x, part["need_lo"], part["need_hi"], color=COLOURS["need"], alpha=0.15, linewidth=0)
+        ax.plot(x, part["need"], color=COLOURS["need"], linestyle=LINESTYLES["need"], linewidth=2,
+                label="Behov" if language == "sv" else "Need")
+        ax.plot(x, part["capacity"], color=COLOURS["capacity"], linestyle=LINESTYLES["capacity"], linewidth=2,
+                label="Egen kapacitet" if language == "sv" else "Own capacity")
+        ax.set_title(STAGE_LABELS[language].get(stage, stage))
+        ax.set_xlabel("Veckor framåt" if language == "sv" else "Weeks ahead")
+        ax.set_ylim(bottom=0)
+        ax.legend(frameon=False, loc="lower left")
+    axes[0][0].set_ylabel("Per vecka" if language == "sv" else "Per week")
+    fig.tight_layout()
+    return fig

@@ -665,3 +665,128 @@ def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: s
                 f"{pct(own['wape'])} % fel (att jämföra med {pct(naive)} % för samma vecka i fjol); utfallet "
                 f"låg inom det ljusare fältet {pct(cover)} % av veckorna.")
     return text
+
+
+SECTIONS.update({
+    "capacity": {
+        "sv": "## Kapacitet mot behov\nVad kliniken kan producera per vecka med sina resurser (mottagningstider, "
+              "operationssalar, helgdagar och planerade neddragningar) mot vad den behöver producera: inflödet plus "
+              "det som krävs för att korta kön till målnivån inom perioden. Det skuggade fältet är osäkerheten i "
+              "inflödet. Där behovet ligger över kapaciteten finns ett kapacitetsglapp.",
+        "en": "## Capacity against need\nWhat the clinic can produce per week with its resources (clinic slots, "
+              "theatre sessions, public holidays and planned closures) against what it needs to produce: the "
+              "inflow plus what it takes to bring the queue down to its target within the period. The shaded "
+              "band is the uncertainty of the inflow. Where the need is above the capacity there is a gap.",
+    },
+    "purchase": {
+        "sv": "## Köpt vård\nHur många nybesök och operationer som behöver köpas av andra vårdgivare, per månad, "
+              "och vad det kostar jämfört med att göra samma volym själv. *Vårdgaranti*: det minsta som måste "
+              "köpas för att ingen ska vänta över 90 dagar (det regionen måste ordna). *Målnivå*: det som behövs "
+              "för att nå och hålla målkön (den hållbara nivån).",
+        "en": "## Purchased care\nHow many first visits and operations must be bought from other providers, per "
+              "month, and what it costs against doing the same volume in-house. *Guarantee*: the least that must "
+              "be bought so that nobody waits over 90 days (what the region must arrange). *Target*: what it takes "
+              "to reach and hold the target queue (the sustainable level).",
+    },
+    "plan": {
+        "sv": "## Rullande produktionsplan\nVårdöverenskommelsens årsvolym fördelad per vecka efter säsong och "
+              "arbetsdagar. De första 12 veckorna är fastställda, resten preliminära. Hela planen (52 veckor) med "
+              "glapp, köpbehov och uppföljning finns i `plan.xlsx` bredvid rapporten.",
+        "en": "## Rolling production plan\nThe care agreement's annual volume broken down per week by season and "
+              "working days. The first 12 weeks are fixed, the rest preliminary. The whole plan (52 weeks) with "
+              "gap, purchase need and follow-up is in `plan.xlsx` beside the report.",
+    },
+    "follow_up": {
+        "sv": "## Plan mot utfall\nProduktion och inflöde hittills i år mot plan och mot samma period i fjol. "
+              "Avvikelser över gränserna eskaleras en nivå upp (grön: enheten, gul: kliniken, röd: divisionen; "
+              "röd fyra veckor i rad: regionen).",
+        "en": "## Plan against outcome\nProduction and inflow so far this year against plan and the same period "
+              "last year. Deviations beyond the limits go one level up (green: unit, yellow: clinic, red: "
+              "division; red four weeks running: region).",
+    },
+    "scenarios": {
+        "sv": "## Scenarier\nVad händer under det kommande året om förutsättningarna ändras? Varje scenario räknas "
+              "genom samma kedja: behov, glapp, köpbehov och antal som passerar 90 dagar, jämfört med nuläget.",
+        "en": "## Scenarios\nWhat happens over the coming year if conditions change? Each scenario runs through "
+              "the same chain: need, gap, purchase need and patients passing 90 days, against the baseline.",
+    },
+})
+
+
+def purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Purchase per month, the guarantee and target policies side by side, with costs.
+
+    ``monthly`` is :func:`kps_analysis.purchase.purchase_by_month` output for one clinic.
+    """
+    sv = language == "sv"
+    names = {"guarantee": "Vårdgaranti" if sv else "Guarantee", "target": "Målnivå" if sv else "Target"}
+    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Operationer" if sv else "Operations"}
+    t = monthly.groupby(["month", "policy", "stage"], as_index=False)[
+        ["purchase", "cost_external_sek", "cost_internal_sek"]].sum()
+    wide = t.pivot_table(index="month", columns=["policy", "stage"], values=["purchase", "cost_external_sek"],
+                         aggfunc="sum", fill_value=0.0)
+    out = pd.DataFrame(index=wide.index.astype(str))
+    for policy in ("guarantee", "target"):
+        for stage in ("new_visit", "treatment"):
+            if ("purchase", policy, stage) in wide.columns:
+                out[f"{names[policy]}: {stages[stage]}"] = [format_count(v, language=language)
+                                                            for v in wide[("purchase", policy, stage)]]
+        cost = wide["cost_external_sek"][policy].sum(axis=1) if policy in wide["cost_external_sek"].columns.get_level_values(0) else None
+        if cost is not None:
+            out[f"{names[policy]}: {'kostnad (kr)' if sv else 'cost (SEK)'}"] = [format_count(v, language=language) for v in cost]
+    out.index.name = label("month", language)
+    return out
+
+
+def plan_table(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv") -> pd.DataFrame:
+    """The first ``weeks`` of the production plan for the report (ISO week labels)."""
+    sv = language == "sv"
+    cols = {"period": label("week", language), "status": "Status",
+            "planned_new_visits": label("planned_new_visits", language),
+            "capacity_new_visits": "Kapacitet nybesök" if sv else "Capacity, first visits",
+            "planned_operations": label("planned_operations", language),
+            "capacity_operations": "Kapacitet operationer" if sv else "Capacity, operations",
+            "purchase_operations": "Köp operationer" if sv else "Purchase, operations"}
+    part = plan[plan["week_ahead"] <= weeks][[c for c in cols if c in plan.columns]].copy()
+    part["period"] = period_labels(part["period"])
+    part["status"] = part["status"].map({"fixed": "fastställd" if sv else "fixed",
+                                         "planned": "preliminär" if sv else "planned"})
+    for c in part.columns[2:]:
+        part[c] = part[c].map(lambda v: format_count(v, language=language))
+    return part.rename(columns=cols).reset_index(drop=True)
+
+
+def follow_up_table(follow_up: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Year-to-date plan against outcome at the latest week, one row per measure."""
+    sv = language == "sv"
+    if follow_up.empty:
+        return pd.DataFrame()
+    last = follow_up[follow_up["period"] == follow_up["period"].max()]
+    rows = []
+    for r in last.itertuples(index=False):
+        rows.append({
+            ("Mått" if sv else "Measure"): label(r.measure, language),
+            ("Plan hittills i år" if sv else "Plan, year to date"): format_count(r.cum_plan, language=language),
+            ("Utfall hittills i år" if sv else "Actual, year to date"): format_count(r.cum_actual, language=language),
+            ("Avvikelse %" if sv else "Deviation %"): format_count(r.cum_deviation_pct, language=language, decimals=1),
+            ("Mot i fjol %" if sv else "Against last year %"): format_count(r.cum_vs_last_year_pct, language=language, decimals=1),
+            "Status": r.status if isinstance(r.status, str) else "–",
+            ("Nivå" if sv else "Level"): r.level if isinstance(r.level, str) else "–",
+        })
+    return pd.DataFrame(rows)
+
+
+def scenario_report_table(scenarios: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Scenarios side by side for one clinic: purchase need, cost and breaches against the baseline."""
+    sv = language == "sv"
+    out = pd.DataFrame({
+        ("Scenario"): scenarios["description"].where(scenarios["description"].astype(str) != "",
+                                                     "Nuläge" if sv else "Baseline"),
+        ("Köpbehov" if sv else "Purchase need"): scenarios["purchase_need"].map(lambda v: format_count(v, language=language)),
+        ("Kostnad (kr)" if sv else "Cost (SEK)"): scenarios["purchase_cost_sek"].map(lambda v: format_count(v, language=language)),
+        ("Över 90 dagar utan köp" if sv else "Over 90 days without purchase"):
+            scenarios["breaches"].map(lambda v: format_count(v, language=language)),
+        ("Ändring köpbehov" if sv else "Change in purchase"):
+            scenarios["purchase_need_change"].map(lambda v: format_count(v, language=language)),
+    })
+    return out.reset_index(drop=True)

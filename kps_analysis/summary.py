@@ -38,7 +38,7 @@ STAGES = {
 
 
 def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
-             breaches: pd.DataFrame | None = None) -> pd.DataFrame:
+             breaches: pd.DataFrame | None = None, outlook: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per clinic of headline figures at each clinic's latest week.
 
     ``queue_production_ratio_weeks`` is the köproduktionskvot of the worse of the two
@@ -58,6 +58,10 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     breaches : DataFrame, optional
         :func:`projected_breaches` output; ``projected_breaches_12w`` is the sum over
         stages of ``over_limit`` in its last week ahead [patients].
+    outlook : DataFrame, optional
+        :func:`kps_analysis.outlook.headline_figures` output: fills ``capacity_gap_12w``,
+        ``purchase_need_12w``, ``purchase_cost_12w`` and ``escalation`` (and adds
+        ``escalation_level``).
 
     Returns
     -------
@@ -117,6 +121,11 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     for col in ("capacity_gap_12w", "purchase_need_12w", "purchase_cost_12w"):
         out[col] = np.nan
     out["escalation"] = None
+    if outlook is not None and len(outlook):
+        figures = outlook.set_index("clinic")
+        for col in ("capacity_gap_12w", "purchase_need_12w", "purchase_cost_12w", "escalation", "escalation_level"):
+            if col in figures.columns:
+                out[col] = out["clinic"].map(figures[col])
     first = list(HEADLINE_COLUMNS) + ["period"]
     return out[first + [c for c in out.columns if c not in first]]
 

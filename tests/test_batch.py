@@ -149,8 +149,10 @@ def test_killed_run_is_left_incomplete_and_resume_finishes_only_the_missing(tmp_
     previous = out / "20000101-000000"  # an earlier run's folder must stay untouched
     previous.mkdir(parents=True)
     (previous / "index.html").write_text("earlier run")
+    notebook = _quick_notebook(tmp_path / "quick.ipynb")
     cmd = [sys.executable, "-m", "kps_analysis", "run", "--clinic", "hud", "--clinic", "gyn",
-           "--workers", "1", "--data", str(data), "--parameters", str(PARAMS), "--out", str(out)]
+           "--workers", "1", "--data", str(data), "--parameters", str(PARAMS), "--out", str(out),
+           "--notebook", str(notebook)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
     while time.time() < deadline and not list(out.glob(".*.partial/*/status.json")):
@@ -167,7 +169,7 @@ def test_killed_run_is_left_incomplete_and_resume_finishes_only_the_missing(tmp_
     stamp = first_report.stat().st_mtime_ns
     assert (previous / "index.html").read_text() == "earlier run"
 
-    result = batch.run(out_dir=out, resume=True, workers=1)
+    result = batch.run(out_dir=out, resume=True, workers=1, notebook=notebook)
     assert result.exit_code == 0
     assert [r.clinic_id for r in result.results] == ["hud", "gyn"]
     assert not list(out.glob(".*.partial"))
@@ -178,25 +180,30 @@ def test_killed_run_is_left_incomplete_and_resume_finishes_only_the_missing(tmp_
         batch.run(out_dir=out, resume=True)
 
 
-def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path):
+def _quick_notebook(path, code="import time\ntime.sleep(3)"):
+    """A stand-in report template: the batch's parameters, then ``code`` (fast tests)."""
     import nbformat
 
-    params = tmp_path / "parameters"
-    shutil.copytree(PARAMS, params)
-    defaults = params / "defaults.yaml"
-    defaults.write_text(re.sub(r"(?m)^timeout_minutes:.*$", "timeout_minutes: 0.1", defaults.read_text()))
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell('clinic_id = "x"\nparameters_dir = ""\ndata_dir = ""\noutput_dir = ""\n'
                                   'run_id = ""', metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("import time\n"
-                                  "if clinic_id == 'hud':\n    time.sleep(600)\n"
-                                  "if clinic_id == 'gyn':\n    raise RuntimeError('gyn is broken')\n"),
+        nbformat.v4.new_code_cell(code),
     ]
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                    "language_info": {"name": "python"}}
-    notebook = tmp_path / "faulty.ipynb"
-    nbformat.write(nb, notebook)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path):
+    params = tmp_path / "parameters"
+    shutil.copytree(PARAMS, params)
+    defaults = params / "defaults.yaml"
+    defaults.write_text(re.sub(r"(?m)^timeout_minutes:.*$", "timeout_minutes: 0.1", defaults.read_text()))
+    notebook = _quick_notebook(tmp_path / "faulty.ipynb", "import time\n"
+                               "if clinic_id == 'hud':\n    time.sleep(600)\n"
+                               "if clinic_id == 'gyn':\n    raise RuntimeError('gyn is broken')\n")
     from kps_analysis.demo import ensure_demo_data
 
     result = batch.run(clinics=["hud", "gyn", "uro"], data_dir=ensure_demo_data(tmp_path / "demo"),
@@ -217,9 +224,10 @@ def test_dask_scheduler_runs_the_clinics(tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         result = batch.run(clinics=["hud", "gyn"], data_dir=data, parameters_dir=PARAMS,
-                           out_dir=tmp_path / "out", scheduler=cluster.scheduler_address)
+                           out_dir=tmp_path / "out", scheduler=cluster.scheduler_address,
+                           notebook=_quick_notebook(tmp_path / "quick.ipynb"))
     assert result.exit_code == 0
-    assert all((result.run_dir / c / "report.html").exists() for c in ("hud", "gyn"))
+    assert all((result.run_dir / c / "report.ipynb").exists() for c in ("hud", "gyn"))
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
     assert manifest["executor"].startswith("dask:tcp://127.0.0.1")
     with pytest.raises(batch.ConfigurationError, match="Dask scheduler"):
