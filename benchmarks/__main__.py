@@ -3,12 +3,12 @@
 import argparse
 import sys
 
-from . import bench_core, bench_forecast, bench_scale
+from . import bench_core, bench_forecast, bench_purchase, bench_scale
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast, scale-aggregation, scale-batch")
+    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast, purchase, scale-aggregation, scale-batch")
     p.add_argument("--clinics", type=int, default=1000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--loop-sample", type=int, default=100,
@@ -23,6 +23,8 @@ def main(argv=None) -> int:
         elif name.startswith("scale"):
             parts = ("aggregation", "batch") if name == "scale" else (name.split("-", 1)[1],)
             bench_scale.run(rows=args.rows, clinics=args.batch_clinics, parts=parts)
+        elif name == "purchase":
+            bench_purchase.run(clinics=50, weeks=52, pool_size=5, move_cost_sek=500.0, seed=1)
         elif name == "forecast":
             bench_forecast.run(clinics=args.forecast_clinics, years=args.years)
         else:

@@ -82,11 +82,9 @@ class ResourceFrames(NamedTuple):
 def resources_frame(params_list) -> ResourceFrames:
     """The ``resources`` and ``closures`` of loaded clinic parameters, as two frames.
 
-    The boundary between parameter files and the capacity formulas: one call per set
-    of clinics, e.g. ``capacity_from_resources(*resources_frame(ps), periods)`` is not
-    possible (``closures`` is keyword-only), but
-    ``capacity_from_resources(resources_frame(ps), periods)`` is: the closures travel
-    with the frames.
+    The boundary between parameter files and the capacity formulas, so a notebook makes
+    one call: ``capacity_from_resources(resources_frame(ps), periods)`` (the closures
+    travel with the frames); ``resources, closures = resources_frame(ps)`` unpacks them.
 
     Parameters
     ----------
@@ -320,7 +318,7 @@ def capacity_from_resources(resources, periods, *, closures=None, hours_per_fte_
     n_c, n_p = len(clinics), len(index)
     out = pd.DataFrame({
         "clinic": np.repeat(clinics, n_p),
-        "period": pd.PeriodIndex(np.tile(np.asarray(index), n_c), freq=index.freq) if n_c else index[:0],
+        "period": index[np.tile(np.arange(n_p), n_c)],
         "working_days": np.tile(wd, n_c).astype(float),
         "capacity_share": share.ravel(),
         "new_visit_capacity": ((nv_slots * (1 - no_show))[:, None] * scale).ravel(),
@@ -446,8 +444,8 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
 
     Guarantee view (when ``waiting`` is given): ``need_guarantee[t]`` is the least
     production in week t such that no patient has waited more than ``guarantee_days``
-    at the end of any week, week by week (the purchase engine of
-    :func:`kps_analysis.purchase.purchase_need` with no own capacity): with
+    at the end of any week, week by week (the engine of
+    :func:`kps_analysis.purchase.purchase_need`, guarantee policy, with no own capacity): with
     ``order="fifo"`` the cumulative production is the running maximum of the patients
     who would otherwise be over the limit, i.e. each patient is seen just in time.
 
@@ -572,8 +570,10 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
     out["weeks_to_clear"] = float(weeks)
     out["need"], out["need_lo"], out["need_hi"] = mean + relief, lo + relief, hi + relief
     if waiting is not None:
-        from .purchase import _least_extra_service  # the guarantee engine lives with purchase
-
+        if "stage" not in waiting.columns:
+            if frame["stage"].nunique() > 1:
+                raise ValueError("waiting: needs a 'stage' column when inflow has several stages")
+            waiting = waiting.assign(stage=frame["stage"].iloc[0])
         flows = out[keys + ["week_ahead"]].assign(inflow=mean, capacity=0.0)
         extra = _least_extra_service(waiting, flows, limit_days=guarantee_days, tolerated=0.0, order=order,
                                      renege_rate_per_week=renege_rate_per_week)
@@ -583,6 +583,117 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
         warnings.warn(f"clear_by ({weeks} weeks) lies beyond the horizon ({out['week_ahead'].max()} weeks): "
                       "the backlog is not cleared within it", stacklevel=2)
     return out.reset_index(drop=True)
+
+
+# ============================================================================= guarantee engine
+def _projection_keys(flows: pd.DataFrame, waiting: pd.DataFrame) -> list[str]:
+    # the series of project_breaches: clinic, and group/stage where both frames have them
+    return [k for k in ("clinic", "group", "stage") if k in flows.columns and (k in waiting.columns or k == "clinic")]
+
+
+def _least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: float = 90,
+                         tolerated: float = 0.0, order: str = "fifo", renege_rate_per_week: float = 0.0,
+                         arrival_priority_share=None, whole_patients: bool = False) -> pd.DataFrame:
+    """Least service beyond ``capacity`` per series and week so that at most ``tolerated`` are over the limit.
+
+    The week-by-week state of :func:`kps_analysis.waits.project_breaches` (same arrivals
+    by day and priority mix, same serving order, same reneging), with, in every week k,
+    the least total service ``s*`` for which the patients over the limit at the week's
+    end are at most ``tolerated``: in the serving order (cells ``i`` with ``a_i``
+    patients, ``o_i`` = 1 if over the limit at the week's end), the over-limit patients
+    left after serving ``s`` are ``R(s) = Σ_i o_i · max(0, min(a_i, end_i − s))``, a
+    non-increasing piecewise-linear function; ``s*`` is the first point where
+    ``R(s) · (1 − renege) <= tolerated``; the extra service is ``max(0, s* − capacity)``.
+    Returns ``keys``, ``week_ahead``, ``extra`` [patients/week].
+    """
+    if order not in ("priority", "fifo"):
+        raise ValueError(f"order must be 'priority' or 'fifo', got {order!r}")
+    if not 0 <= renege_rate_per_week < 1:
+        raise ValueError(f"renege_rate_per_week must be in [0, 1), got {renege_rate_per_week!r}")
+    if not np.isfinite(tolerated) or tolerated < 0:
+        raise ValueError(f"tolerated must be a number >= 0, got {tolerated!r}")
+    if not limit_days > 0:
+        raise ValueError(f"limit_days must be positive, got {limit_days!r}")
+    for col in ("clinic", "wait_days"):
+        if col not in waiting.columns:
+            raise ValueError(f"waiting: missing column {col!r}")
+    for col in ("clinic", "week_ahead", "inflow", "capacity"):
+        if col not in flows.columns:
+            raise ValueError(f"flows: missing column {col!r}")
+    keys = _projection_keys(flows, waiting)
+    if (flows[["inflow", "capacity"]].to_numpy(dtype=float) < 0).any():
+        raise ValueError("flows: inflow and capacity must be non-negative")
+
+    wait = waiting.copy()
+    if "patients" not in wait.columns:
+        wait["patients"] = 1.0
+    if "patient_chosen_wait" in wait.columns:
+        wait = wait[~wait["patient_chosen_wait"].fillna(False).astype(bool)]
+    use_priority = order == "priority" and "priority" in wait.columns
+    wait["_p"] = wait["priority"].astype(str) if use_priority else "all"
+    priorities = sorted(wait["_p"].unique()) if len(wait) else ["all"]
+
+    series = flows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    series["_s"] = np.arange(len(series))
+    n_s, n_p = len(series), len(priorities)
+    horizon = int(flows["week_ahead"].max())
+    wait = wait.merge(series, on=keys, how="inner")
+    max_age = int(wait["wait_days"].max()) if len(wait) else 0
+    n_e = max_age + 1 + 7 * horizon
+    state = np.zeros((n_s, n_p, n_e))
+    p_index = {p: i for i, p in enumerate(priorities)}
+    np.add.at(state, (wait["_s"].to_numpy(dtype=np.int64), wait["_p"].map(p_index).to_numpy(dtype=np.int64),
+                      max_age - wait["wait_days"].to_numpy(dtype=int)), wait["patients"].to_numpy(float))
+    if arrival_priority_share is not None:
+        mix = np.array([float(arrival_priority_share.get(p, 0.0)) for p in priorities])
+        if mix.sum() <= 0:
+            raise ValueError("arrival_priority_share must have a positive share")
+        mix = np.tile(mix / mix.sum(), (n_s, 1))
+    else:
+        recent = state[:, :, max(0, max_age - 28):max_age + 1].sum(axis=2)
+        every = state.sum(axis=2)
+        base = np.where(recent.sum(axis=1, keepdims=True) > 0, recent, every)
+        total = base.sum(axis=1, keepdims=True)
+        mix = np.where(total > 0, base / np.where(total > 0, total, 1), 1.0 / n_p)
+
+    grid = series[keys + ["_s"]].merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
+    f = grid.merge(flows[keys + ["week_ahead", "inflow", "capacity"]], on=keys + ["week_ahead"],
+                   how="left").sort_values(["_s", "week_ahead"])
+    inflow = f["inflow"].fillna(0.0).to_numpy().reshape(n_s, horizon)
+    capacity = f["capacity"].fillna(0.0).to_numpy().reshape(n_s, horizon)
+
+    allowed = tolerated / (1.0 - renege_rate_per_week)  # over-limit left before reneging
+    day_idx = np.arange(n_e)
+    rows = np.arange(n_s)
+    extra = np.zeros((n_s, horizon))
+    for k in range(horizon):  # a recurrence: each week starts from the last one
+        first, last = max_age + 7 * k + 1, max_age + 7 * (k + 1)
+        state[:, :, first:last + 1] += (inflow[:, k][:, None] * mix)[:, :, None] / 7.0
+        flat = state.reshape(n_s, n_p * n_e)
+        age = (max_age + 7 * (k + 1)) - day_idx
+        over = np.tile(age > limit_days, n_p)
+        oa = flat * over
+        tail = np.cumsum(oa[:, ::-1], axis=1)[:, ::-1]
+        after = np.concatenate([tail[:, 1:], np.zeros((n_s, 1))], axis=1)  # over-limit strictly after a cell
+        end = np.cumsum(flat, axis=1)
+        # round-off (below the 1e-9 that project_breaches rounds to) is not a patient over the limit
+        j = np.argmax(after <= allowed + 1e-9, axis=1)  # the last cell is always True
+        s_star = np.where(tail[:, 0] > allowed + 1e-9, end[rows, j] - (allowed - after[rows, j]), 0.0)
+        need = np.maximum(s_star - capacity[:, k], 0.0)
+        need = np.where(need < 1e-9, 0.0, need)
+        if whole_patients:
+            need = np.ceil(need - 1e-9)
+        extra[:, k] = need
+        service = capacity[:, k] + need
+        before = end - flat
+        served = np.clip(service[:, None] - before, 0.0, flat)
+        flat = flat - served
+        if renege_rate_per_week:
+            flat = flat * (1.0 - renege_rate_per_week)
+        state = flat.reshape(n_s, n_p, n_e)
+    out = f[keys + ["week_ahead"]].reset_index(drop=True).copy()
+    out["extra"] = extra.ravel()
+    return out
 
 
 # ============================================================================= gap

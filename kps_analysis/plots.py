@@ -312,3 +312,25 @@ def capacity_vs_need(gap: pd.DataFrame, *, language: str = "sv"):
     axes[0][0].set_ylabel("Per vecka" if language == "sv" else "Per week")
     fig.tight_layout()
     return fig
+
+
+def gap_heatmap(gaps: pd.DataFrame, *, language: str = "sv", ax=None):
+    """Heat-map of the weekly capacity gap, clinics × weeks ahead (both stages summed).
+
+    ``gaps`` is the clinics' ``capacity_gap.csv`` tables concatenated. Red: need above
+    own capacity; blue: spare capacity. Diverging and centred on 0, readable in grey
+    by the annotated sign.
+    """
+    table = gaps.pivot_table(index="clinic", columns="week_ahead", values="gap", aggfunc="sum")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 0.45 * len(table) + 1.5))
+    else:
+        fig = ax.figure
+    limit = float(np.nanmax(np.abs(table.to_numpy()))) if table.size else 1.0
+    sns.heatmap(table, cmap="RdBu_r", center=0, vmin=-limit, vmax=limit, annot=True, fmt=".0f",
+                annot_kws={"fontsize": 7}, cbar_kws={"label": "Behov − kapacitet" if language == "sv"
+                                                      else "Need − capacity"}, ax=ax)
+    ax.set_xlabel("Veckor framåt" if language == "sv" else "Weeks ahead")
+    ax.set_ylabel("")
+    fig.tight_layout()
+    return fig

@@ -15,9 +15,10 @@ waiting list, *gemensam väntelista*). DOMAIN.md question 7:
 
 * :func:`optimise_region`: across the clinics of a ``region_pool`` (the same care),
   own production up to each clinic's capacity, moves of patients between hospitals
-  and external purchase, minimising cost subject to the guarantee (a linear or
-  mixed-integer programme solved by HiGHS through :mod:`scipy.optimize`), with the
-  constraints that bind and their shadow prices.
+  and external purchase, minimising cost subject to the guarantee (a linear programme
+  solved by HiGHS through :func:`scipy.optimize.linprog`; whole patients come out of
+  the same programme, a network matrix), with the capacities that bind and their
+  shadow prices.
 
 Helpers: :func:`guarantee_inputs` (who waits now and the coming flows, for many
 clinics from the canonical data), :func:`prices_frame` (contract prices and internal
@@ -45,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse
 
+from .capacity import _least_extra_service, _per_series, _projection_keys
 from .queue import queue_for_share_within
 from .waits import project_breaches
 
@@ -60,6 +62,11 @@ __all__ = [
 
 #: Purchase policies of :func:`purchase_need`.
 POLICIES = ("guarantee", "target")
+
+#: Tie-breaking cost terms of :func:`optimise_region`, relative to the mean price: own
+#: capacity used early, purchases and moves late, no move without need.
+_EPS = 1e-5
+_EPS_WEEK = 1e-6
 
 #: Parameter keys of the contract prices and internal unit costs per stage.
 _PRICE_KEYS = {
@@ -211,116 +218,6 @@ def guarantee_inputs(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None = N
     return waiting, flows.reset_index(drop=True)
 
 
-# ============================================================================= guarantee engine
-def _series_keys(flows: pd.DataFrame, waiting: pd.DataFrame) -> list[str]:
-    # the series of project_breaches: clinic, and group/stage where both frames have them
-    return [k for k in ("clinic", "group", "stage") if k in flows.columns and (k in waiting.columns or k == "clinic")]
-
-
-def _least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: float = 90,
-                         tolerated: float = 0.0, order: str = "fifo", renege_rate_per_week: float = 0.0,
-                         arrival_priority_share=None, whole_patients: bool = False) -> pd.DataFrame:
-    """Least service beyond ``capacity`` per series and week so that at most ``tolerated`` are over the limit.
-
-    The week-by-week state of :func:`kps_analysis.waits.project_breaches` (same arrivals
-    by day and priority mix, same serving order, same reneging), with, in every week k,
-    the least total service ``s*`` for which the patients over the limit at the week's
-    end are at most ``tolerated``: in the serving order (cells ``i`` with ``a_i``
-    patients, ``o_i`` = 1 if over the limit at the week's end), the over-limit patients
-    left after serving ``s`` are ``R(s) = Σ_i o_i · max(0, min(a_i, end_i − s))``, a
-    non-increasing piecewise-linear function; ``s*`` is the first point where
-    ``R(s) · (1 − renege) <= tolerated``; the extra service is ``max(0, s* − capacity)``.
-    Returns ``keys``, ``week_ahead``, ``extra`` [patients/week].
-    """
-    if order not in ("priority", "fifo"):
-        raise ValueError(f"order must be 'priority' or 'fifo', got {order!r}")
-    if not 0 <= renege_rate_per_week < 1:
-        raise ValueError(f"renege_rate_per_week must be in [0, 1), got {renege_rate_per_week!r}")
-    if not np.isfinite(tolerated) or tolerated < 0:
-        raise ValueError(f"tolerated must be a number >= 0, got {tolerated!r}")
-    if not limit_days > 0:
-        raise ValueError(f"limit_days must be positive, got {limit_days!r}")
-    for col in ("clinic", "wait_days"):
-        if col not in waiting.columns:
-            raise ValueError(f"waiting: missing column {col!r}")
-    for col in ("clinic", "week_ahead", "inflow", "capacity"):
-        if col not in flows.columns:
-            raise ValueError(f"flows: missing column {col!r}")
-    keys = _series_keys(flows, waiting)
-    if (flows[["inflow", "capacity"]].to_numpy(dtype=float) < 0).any():
-        raise ValueError("flows: inflow and capacity must be non-negative")
-
-    wait = waiting.copy()
-    if "patients" not in wait.columns:
-        wait["patients"] = 1.0
-    if "patient_chosen_wait" in wait.columns:
-        wait = wait[~wait["patient_chosen_wait"].fillna(False).astype(bool)]
-    use_priority = order == "priority" and "priority" in wait.columns
-    wait["_p"] = wait["priority"].astype(str) if use_priority else "all"
-    priorities = sorted(wait["_p"].unique()) if len(wait) else ["all"]
-
-    series = flows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
-    series["_s"] = np.arange(len(series))
-    n_s, n_p = len(series), len(priorities)
-    horizon = int(flows["week_ahead"].max())
-    wait = wait.merge(series, on=keys, how="inner")
-    max_age = int(wait["wait_days"].max()) if len(wait) else 0
-    n_e = max_age + 1 + 7 * horizon
-    state = np.zeros((n_s, n_p, n_e))
-    p_index = {p: i for i, p in enumerate(priorities)}
-    np.add.at(state, (wait["_s"].to_numpy(dtype=np.int64), wait["_p"].map(p_index).to_numpy(dtype=np.int64),
-                      max_age - wait["wait_days"].to_numpy(dtype=int)), wait["patients"].to_numpy(float))
-    if arrival_priority_share is not None:
-        mix = np.array([float(arrival_priority_share.get(p, 0.0)) for p in priorities])
-        if mix.sum() <= 0:
-            raise ValueError("arrival_priority_share must have a positive share")
-        mix = np.tile(mix / mix.sum(), (n_s, 1))
-    else:
-        recent = state[:, :, max(0, max_age - 28):max_age + 1].sum(axis=2)
-        every = state.sum(axis=2)
-        base = np.where(recent.sum(axis=1, keepdims=True) > 0, recent, every)
-        total = base.sum(axis=1, keepdims=True)
-        mix = np.where(total > 0, base / np.where(total > 0, total, 1), 1.0 / n_p)
-
-    grid = series[keys + ["_s"]].merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
-    f = grid.merge(flows[keys + ["week_ahead", "inflow", "capacity"]], on=keys + ["week_ahead"],
-                   how="left").sort_values(["_s", "week_ahead"])
-    inflow = f["inflow"].fillna(0.0).to_numpy().reshape(n_s, horizon)
-    capacity = f["capacity"].fillna(0.0).to_numpy().reshape(n_s, horizon)
-
-    allowed = tolerated / (1.0 - renege_rate_per_week)  # over-limit left before reneging
-    day_idx = np.arange(n_e)
-    rows = np.arange(n_s)
-    extra = np.zeros((n_s, horizon))
-    for k in range(horizon):  # a recurrence: each week starts from the last one
-        first, last = max_age + 7 * k + 1, max_age + 7 * (k + 1)
-        state[:, :, first:last + 1] += (inflow[:, k][:, None] * mix)[:, :, None] / 7.0
-        flat = state.reshape(n_s, n_p * n_e)
-        age = (max_age + 7 * (k + 1)) - day_idx
-        over = np.tile(age > limit_days, n_p)
-        oa = flat * over
-        tail = np.cumsum(oa[:, ::-1], axis=1)[:, ::-1]
-        after = np.concatenate([tail[:, 1:], np.zeros((n_s, 1))], axis=1)  # over-limit strictly after a cell
-        end = np.cumsum(flat, axis=1)
-        j = np.argmax(after <= allowed, axis=1)  # the last cell is always True
-        s_star = np.where(tail[:, 0] > allowed, end[rows, j] - (allowed - after[rows, j]), 0.0)
-        need = np.maximum(s_star - capacity[:, k], 0.0)
-        need = np.where(need < 1e-9, 0.0, need)
-        if whole_patients:
-            need = np.ceil(need - 1e-9)
-        extra[:, k] = need
-        service = capacity[:, k] + need
-        before = end - flat
-        served = np.clip(service[:, None] - before, 0.0, flat)
-        flat = flat - served
-        if renege_rate_per_week:
-            flat = flat * (1.0 - renege_rate_per_week)
-        state = flat.reshape(n_s, n_p, n_e)
-    out = f[keys + ["week_ahead"]].reset_index(drop=True).copy()
-    out["extra"] = extra.ravel()
-    return out
-
-
 # ============================================================================= purchase need
 def _week_month(periods: pd.Series) -> pd.Series:
     """Month of each period: a week belongs to the month of its Thursday (as ISO weeks to years)."""
@@ -384,7 +281,10 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
     order : {"fifo", "priority"}
         Serving order of own capacity and purchase: longest wait first (the order
         that needs the least purchase to keep a single limit, i.e. earliest due date
-        first), or by medical priority, then longest wait.
+        first), or by medical priority, then longest wait. With ``"priority"`` the
+        purchase is served in that order too, so it must reach past every patient of
+        a higher priority still waiting before the one about to breach: the
+        least *service* in that model, often far more than the breaching patients.
     target_queue : number, Series by clinic, or DataFrame, optional
         Target queue (frame column ``target_queue``); default the queue at which
         ``target_share`` wait within ``limit_days`` at the mean inflow
@@ -455,7 +355,7 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
             raise ValueError(f"flows: missing column {col!r}")
     if "wait_days" not in waiting.columns or "clinic" not in waiting.columns:
         raise ValueError("waiting: needs columns 'clinic' and 'wait_days'")
-    keys = _series_keys(flows, waiting)
+    keys = _projection_keys(flows, waiting)
     if flows.duplicated(keys + ["week_ahead"]).any():
         raise ValueError(f"flows: one row per {' × '.join(keys)} and week_ahead expected")
     if (flows[["inflow", "capacity"]].to_numpy(dtype=float) < 0).any():
@@ -519,8 +419,6 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
 def _target_purchase(waiting, series, keys, inflow, capacity, *, target_queue, target_by_week, target_share,
                      limit_days, renege, whole_patients):
     """Purchase of the target policy per series and week (arrays n_series × H) and the target per series."""
-    from .capacity import _per_series
-
     n_s, horizon = inflow.shape
     wait = waiting
     if "patient_chosen_wait" in wait.columns:
@@ -592,6 +490,32 @@ def purchase_by_month(need: pd.DataFrame) -> pd.DataFrame:
 
 
 # ============================================================================= regional optimisation
+def _pair_moves(plan: pd.DataFrame) -> pd.DataFrame:
+    """Who moved patients to whom: the pool's moves out and in of each week, paired in clinic order.
+
+    The programme moves patients through the pool's common list (out of one clinic's list,
+    into another's capacity); with one move cost for every pair any pairing costs the
+    same, so the moves out and in are matched first-fit in the order of the clinics.
+    """
+    cols = ["clinic_from", "clinic_to", "stage", "week_ahead", "patients"]
+    part = plan[["_block", "clinic", "stage", "week_ahead", "moved_out", "moved_in"]]
+    out = part[part["moved_out"] > 0].copy()
+    inn = part[part["moved_in"] > 0].copy()
+    if out.empty or inn.empty:
+        return pd.DataFrame(columns=cols).astype({"week_ahead": int, "patients": float})
+    for frame, col in ((out, "moved_out"), (inn, "moved_in")):
+        frame["_hi"] = frame.groupby(["_block", "week_ahead"])[col].cumsum()
+        frame["_lo"] = frame["_hi"] - frame[col]
+    pairs = out.merge(inn, on=["_block", "week_ahead"], suffixes=("_from", "_to"))
+    pairs["patients"] = (np.minimum(pairs["_hi_from"], pairs["_hi_to"])
+                         - np.maximum(pairs["_lo_from"], pairs["_lo_to"])).clip(lower=0.0)
+    pairs = pairs[pairs["patients"] > 1e-9]
+    moves = pd.DataFrame({"clinic_from": pairs["clinic_from"].to_numpy(), "clinic_to": pairs["clinic_to"].to_numpy(),
+                          "stage": pairs["stage_from"].to_numpy(), "week_ahead": pairs["week_ahead"].to_numpy(),
+                          "patients": pairs["patients"].to_numpy()})
+    return moves.sort_values(["stage", "week_ahead", "clinic_from", "clinic_to"]).reset_index(drop=True)
+
+
 class RegionPlan(NamedTuple):
     """Result of :func:`optimise_region`.
 
@@ -609,13 +533,13 @@ class RegionPlan(NamedTuple):
         ``capacity_shadow_price_sek`` [SEK/patient].
     moves : DataFrame
         ``clinic_from``, ``clinic_to``, ``stage``, ``week_ahead``, ``patients`` (rows
-        with patients > 0) [patients/week].
+        with patients > 0; the pool's moves out and in of a week paired first-fit in
+        clinic order) [patients/week].
     binding : DataFrame
         The capacity constraints that bind with a cost: ``clinic``, ``stage``,
         ``week_ahead``, ``capacity``, ``used`` [patients/week],
         ``shadow_price_sek`` (cost saved by one more patient of capacity
-        [SEK/patient]), sorted by shadow price; empty for an integer programme
-        (no duals).
+        [SEK/patient]), sorted by shadow price.
     total_cost_sek : float
         Purchases at contract price plus moves [SEK].
     status : str
@@ -674,33 +598,39 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
     """Own production, moves between hospitals and external purchase at least cost, keeping the guarantee.
 
     A linear programme over every pool (clinics with the same ``region_pool``: the same
-    care, a common waiting list), stage and week k = 1..H; series i, j are (clinic,
-    stage) pairs, pairs (i→j) only within a pool and stage:
+    care, a common waiting list), stage and week k = 1..H; a series i is a (clinic,
+    stage) pair, and patients move only between series of the same pool and stage:
 
     variables (all >= 0) [patients/week]
-        ``own[i,k]`` own patients served with own capacity; ``move[i→j,k]`` patients of
-        i's list served by j; ``buy[i,k]`` patients of i's list bought externally;
-        ``S[i,k]`` cumulative patients of i's list served by the end of week k.
+        ``own[i,k]`` i's patients served with i's capacity; ``out[i,k]`` i's patients
+        served at another hospital of the pool; ``in[j,k]`` other clinics' patients
+        served with j's capacity; ``buy[i,k]`` i's patients bought externally;
+        ``S[i,k]`` i's patients served (in any way) by the end of week k [patients].
     minimise [SEK]
-        ``Σ price_i · buy[i,k] + Σ move_cost · move[i→j,k]``
+        ``Σ price_i · buy[i,k] + move_cost · Σ out[i,k]``
     subject to
-        ``S[i,k] = S[i,k−1] + own[i,k] + Σ_j move[i→j,k] + buy[i,k]`` (S[i,0] = 0)
-        ``own[j,k] + Σ_i move[i→j,k] <= capacity[j,k]``         (capacity, shadow price)
-        ``due[i,k] − tolerated <= S[i,k] <= available[i,k]``    (guarantee; no patient
+        ``S[i,k] = S[i,k−1] + own[i,k] + out[i,k] + buy[i,k]``  (S[i,0] = 0)
+        ``Σ_{i in pool} out[i,k] = Σ_{j in pool} in[j,k]``       (the common list)
+        ``own[j,k] + in[j,k] <= capacity[j,k]``                  (capacity; shadow price)
+        ``due[i,k] − tolerated <= S[i,k] <= available[i,k]``     (the guarantee; nobody
         served before arriving)
 
-    ``due[i,k]`` is the patients of i's list (waiting now, or arriving, spread evenly
-    over the days of their week) who would have waited more than ``limit_days`` at the
-    end of week k, ``available[i,k]`` those on the list by then (waiting now plus
-    arrivals). Serving longest wait first, the guarantee holds exactly when the
-    cumulative service reaches the due patients, so the plan keeps
-    :func:`kps_analysis.waits.project_breaches` (``order="fifo"``, capacity = ``own``,
-    external = moved out + bought) at most ``tolerated`` over the limit every week
-    (checked in ``plan.over_limit``). Ties are broken by tiny cost terms (10⁻⁵ of the
-    mean price): own capacity is used as early as possible, purchases as late as
-    possible, and no patient is moved without need; with one clinic the purchase
-    equals :func:`purchase_need` (guarantee, FIFO). Patients who chose to wait are
-    left out, as in the national measurement; reneging is not modelled.
+    ``due[i,k]`` counts i's patients (waiting now, or arriving, spread evenly over the
+    days of their week) who would have waited more than ``limit_days`` at the end of
+    week k; ``available[i,k]`` those on the list by then. Serving longest wait first,
+    the guarantee holds exactly when the cumulative service reaches the due patients,
+    so the plan keeps :func:`kps_analysis.waits.project_breaches` (``order="fifo"``,
+    capacity = ``own``, external = moved out + bought) at most ``tolerated`` over the
+    limit every week (``plan.over_limit`` is that check). With one move cost for every
+    pair of hospitals the pooled moves are exact; the programme grows linearly with the
+    clinics (not with their pairs), and the moves are paired clinic to clinic afterwards.
+    Ties are broken by tiny cost terms (10⁻⁵ of the mean price): own capacity is used
+    as early as possible, purchases as late as possible, and nobody is moved without
+    need; with a single clinic the purchase equals :func:`purchase_need` (guarantee,
+    FIFO). Shadow prices are the HiGHS duals of the capacity rows (what one more
+    patient of capacity in that clinic and week would save), accurate to those terms.
+    Patients who chose to wait are left out, as in the national measurement; reneging
+    is not modelled.
 
     Parameters
     ----------
@@ -727,8 +657,13 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
     tolerated : float
         Patients allowed over the limit at the end of each week, per series [patients].
     integer : bool
-        Whole patients moved and bought (mixed-integer programme, ``scipy.optimize.milp``;
-        no shadow prices).
+        Whole patients served, moved and bought: arrivals and cumulative capacity are
+        rounded down (a capacity of 22.5 a week gives 22, 23, 22, 23, ...) and the due
+        patients up, and the programme is solved by the dual simplex. Its
+        constraint matrix is the incidence matrix of a network (every variable has at
+        most one +1 and one −1), totally unimodular, so the vertex found is whole and
+        optimal among whole-number plans without branch and bound (a mixed-integer
+        solve, ``scipy.optimize.milp``, is the fallback should round-off break it).
     time_limit_seconds : float, optional
         Solver time limit [s].
 
@@ -793,105 +728,100 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
     cap = grid["capacity"].astype(float).fillna(0.0).to_numpy().reshape(n_s, horizon)
     waiting = waiting.assign(clinic=waiting["clinic"].astype(str))
     due, available = _due_and_available(waiting, series, keys, inflow, limit_days)
-    lower = np.maximum(due - tolerated, 0.0)
-    lower = np.minimum(lower, available)
+    lower = np.minimum(np.maximum(due - tolerated, 0.0), available)
+    upper, cap_bound = available, cap
+    if integer:  # whole patients: due rounds up, arrivals and cumulative capacity down
+        lower = np.ceil(lower - 1e-9)
+        upper = np.maximum(np.floor(available + 1e-9), lower)
+        cap_bound = np.diff(np.floor(np.cumsum(cap, axis=1) + 1e-9), axis=1, prepend=0.0)
 
     pool = _pool_labels(pools, series["clinic"])
     block = pd.Series(list(zip(pool, series["stage"]))).factorize()[0]
-    # pairs i -> j within a block
-    order_idx = np.argsort(block, kind="stable")
     sizes = np.bincount(block)
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    pair_from, pair_to = [], []
-    for b in np.flatnonzero(sizes > 1):  # a few pools; the pairs inside are vectorised
-        members = order_idx[starts[b]:starts[b] + sizes[b]]
-        fi, ti = np.meshgrid(members, members, indexing="ij")
-        keep = fi != ti
-        pair_from.append(fi[keep])
-        pair_to.append(ti[keep])
-    pair_from = np.concatenate(pair_from) if pair_from else np.zeros(0, dtype=int)
-    pair_to = np.concatenate(pair_to) if pair_to else np.zeros(0, dtype=int)
-    n_m = len(pair_from)
+    mv = np.flatnonzero(sizes[block] > 1)  # series that can move patients (in a pool with others)
+    n_mv = len(mv)
+    mv_blocks, mv_block = np.unique(block[mv], return_inverse=True)
+    n_b = len(mv_blocks)
 
     ext_price, _ = _price_arrays(prices, series)
     priced = prices is not None
     if not priced:
         ext_price = np.ones(n_s)
     if np.any(np.isnan(ext_price)):
-        need_price = (due[:, -1] - tolerated > 1e-9) | np.isnan(ext_price)
-        missing = series[np.isnan(ext_price) & need_price]
+        missing = series[np.isnan(ext_price) & (due[:, -1] - tolerated > 1e-9)]
         if len(missing):
             raise ValueError(f"prices: no external price for {missing.to_dict('records')[:3]}")
     ext_price = np.nan_to_num(ext_price, nan=0.0)
 
-    # ---- variable layout: own | buy | S | move, each block (series or pair) × H
+    # ---- variables, each (series or mover) × week: own | buy | S | out | in
     H = horizon
-    n_own, n_buy, n_cum = n_s * H, n_s * H, n_s * H
-    o_own, o_buy, o_cum, o_mov = 0, n_own, n_own + n_buy, n_own + n_buy + n_cum
-    n_var = o_mov + n_m * H
     k = np.arange(H)
+    o_own, o_buy, o_cum, o_out, o_in = 0, n_s * H, 2 * n_s * H, 3 * n_s * H, 3 * n_s * H + n_mv * H
+    n_var = o_in + n_mv * H
     scale = float(np.mean(ext_price[ext_price > 0])) if np.any(ext_price > 0) else 1.0
-    eps = 1e-5
-    late = (H - 1 - k) / max(H, 1)  # 1 in week 1 .. 0 in week H
+    late = (H - 1 - k) * _EPS_WEEK  # buying and moving a week later is a hair cheaper
     c = np.zeros(n_var)
-    c[o_own:o_buy] = np.tile(-eps * (1.0 + late), n_s)
-    c[o_buy:o_cum] = (ext_price[:, None] / scale * (1.0 + eps * late)[None, :]).ravel()
-    c[o_mov:] = np.tile(move_cost_sek / scale * (1.0 + eps * late) + eps, n_m)
+    c[o_own:o_buy] = np.tile(-_EPS * (1.0 + k[::-1] / H), n_s)  # own capacity used, the earlier the better
+    c[o_buy:o_cum] = (ext_price[:, None] / scale * (1.0 + late)[None, :]).ravel()
+    c[o_out:o_in] = np.tile(move_cost_sek / scale * (1.0 + late) + _EPS, n_mv)
+    c[o_in:] = _EPS
 
-    idx = lambda off, i: off + i[:, None] * H + k[None, :]  # noqa: E731  (variable index per series/pair × week)
-    s_idx = np.arange(n_s)
-    # equality rows r = i*H + k: S[i,k] - S[i,k-1] - own - buy - moves out = 0
-    rows_eq = np.arange(n_s * H).reshape(n_s, H)
-    r_parts = [rows_eq, rows_eq[:, 1:], rows_eq, rows_eq, rows_eq[pair_from]]
-    c_parts = [idx(o_cum, s_idx), idx(o_cum, s_idx)[:, :-1], idx(o_own, s_idx), idx(o_buy, s_idx),
-               idx(o_mov, np.arange(n_m))]
-    v_parts = [np.ones((n_s, H)), -np.ones((n_s, H - 1)), -np.ones((n_s, H)), -np.ones((n_s, H)),
-               -np.ones((n_m, H))]
-    a_eq = sparse.csr_matrix((np.concatenate([v.ravel() for v in v_parts]),
-                              (np.concatenate([r.ravel() for r in r_parts]),
-                               np.concatenate([x.ravel() for x in c_parts]))), shape=(n_s * H, n_var))
-    b_eq = np.zeros(n_s * H)
-    # capacity rows r = j*H + k: own[j,k] + moves in <= cap[j,k]
-    a_ub = sparse.csr_matrix((np.ones(n_s * H + n_m * H),
-                              (np.concatenate([rows_eq.ravel(), rows_eq[pair_to].ravel()]),
-                               np.concatenate([idx(o_own, s_idx).ravel(), idx(o_mov, np.arange(n_m)).ravel()]))),
+    def var(offset, n):  # variable index per (series or mover) × week
+        return offset + np.arange(n)[:, None] * H + k[None, :]
+
+    rows = np.arange(n_s * H).reshape(n_s, H)
+    # flow rows i*H+k:  S[i,k] − S[i,k−1] − own[i,k] − buy[i,k] − out[i,k] = 0
+    # pool rows b*H+k:  Σ_{i in b} out[i,k] − Σ_{j in b} in[j,k] = 0
+    prow = n_s * H + mv_block[:, None] * H + k[None, :]
+    r_eq = [rows, rows[:, 1:], rows, rows, rows[mv], prow, prow]
+    c_eq = [var(o_cum, n_s), var(o_cum, n_s)[:, :-1], var(o_own, n_s), var(o_buy, n_s), var(o_out, n_mv),
+            var(o_out, n_mv), var(o_in, n_mv)]
+    v_eq = [1.0, -1.0, -1.0, -1.0, -1.0, 1.0, -1.0]
+    a_eq = sparse.csr_matrix((np.concatenate([np.full(r.size, v) for r, v in zip(r_eq, v_eq)]),
+                              (np.concatenate([r.ravel() for r in r_eq]), np.concatenate([x.ravel() for x in c_eq]))),
+                             shape=(n_s * H + n_b * H, n_var))
+    b_eq = np.zeros(n_s * H + n_b * H)
+    # capacity rows j*H+k:  own[j,k] + in[j,k] <= capacity[j,k]
+    a_ub = sparse.csr_matrix((np.ones(n_s * H + n_mv * H),
+                              (np.concatenate([rows.ravel(), rows[mv].ravel()]),
+                               np.concatenate([var(o_own, n_s).ravel(), var(o_in, n_mv).ravel()]))),
                              shape=(n_s * H, n_var))
-    b_ub = cap.ravel()
+    b_ub = cap_bound.ravel()
     lb = np.zeros(n_var)
     ub = np.full(n_var, np.inf)
-    lb[o_cum:o_mov] = lower.ravel()
-    ub[o_cum:o_mov] = available.ravel()
+    lb[o_cum:o_out] = lower.ravel()
+    ub[o_cum:o_out] = upper.ravel()
 
     options = {} if time_limit_seconds is None else {"time_limit": float(time_limit_seconds)}
-    if integer:
-        integrality = np.zeros(n_var)
-        integrality[o_buy:o_cum] = 1
-        integrality[o_mov:] = 1
-        constraints = [optimize.LinearConstraint(a_eq, b_eq, b_eq), optimize.LinearConstraint(a_ub, -np.inf, b_ub)]
-        # whole patients: the due bound rounds up, the available bound down
-        lb_i, ub_i = lb.copy(), ub.copy()
-        lb_i[o_cum:o_mov] = np.ceil(lower.ravel() - 1e-9)
-        res = optimize.milp(c, integrality=integrality, bounds=optimize.Bounds(lb_i, np.maximum(ub_i, lb_i)),
-                            constraints=constraints, options=options)
-        duals = None
-    else:
-        res = optimize.linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack([lb, ub]),
-                               method="highs", options=options)
-        duals = getattr(getattr(res, "ineqlin", None), "marginals", None)
-    if res.x is None or res.status not in (0,):
+    # every column has at most one +1 and one −1 (an incidence matrix: totally unimodular),
+    # so with whole-number bounds the simplex vertex is whole: no branch and bound needed
+    res = optimize.linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack([lb, ub]),
+                           method="highs-ds" if integer else "highs", options=options)
+    if res.x is None or res.status != 0:
         raise ValueError(f"optimise_region: the programme could not be solved ({res.message})")
+    duals = getattr(getattr(res, "ineqlin", None), "marginals", None)
+    if integer:
+        if np.max(np.abs(res.x - np.rint(res.x)), initial=0.0) > 1e-6:  # not expected; then branch and bound
+            integrality = np.zeros(n_var)
+            integrality[o_own:o_cum] = 1
+            integrality[o_out:] = 1
+            res = optimize.milp(c, integrality=integrality, bounds=optimize.Bounds(lb, ub),
+                                constraints=[optimize.LinearConstraint(a_eq, b_eq, b_eq),
+                                             optimize.LinearConstraint(a_ub, -np.inf, b_ub)],
+                                options={"time_limit": 60.0, **options})
+            if res.x is None:
+                raise ValueError(f"optimise_region: the integer programme could not be solved ({res.message})")
+            duals = None
+        res.x = np.rint(res.x)
 
-    x = res.x
+    x = np.where(np.abs(res.x) < 1e-7, 0.0, res.x)  # solver round-off
     own = x[o_own:o_buy].reshape(n_s, H)
     buy = x[o_buy:o_cum].reshape(n_s, H)
-    cum = x[o_cum:o_mov].reshape(n_s, H)
-    moves = x[o_mov:].reshape(n_m, H)
-    clean = lambda a: np.where(np.abs(a) < 1e-7, 0.0, a)  # noqa: E731  (solver round-off)
-    own, buy, moves = clean(own), clean(buy), clean(moves)
+    cum = res.x[o_cum:o_out].reshape(n_s, H)
     moved_out = np.zeros((n_s, H))
     moved_in = np.zeros((n_s, H))
-    np.add.at(moved_out, pair_from, moves)
-    np.add.at(moved_in, pair_to, moves)
+    moved_out[mv] = x[o_out:o_in].reshape(n_mv, H)
+    moved_in[mv] = x[o_in:].reshape(n_mv, H)
 
     plan = grid[keys + ["week_ahead"] + extra_cols].copy()
     plan.insert(1, "pool", np.repeat(np.where(pd.Series(pool).str.startswith("__alone__"), pd.NA, pool), H))
@@ -905,27 +835,16 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
         capacity=own.ravel(), external=(moved_out + buy).ravel()), limit_days=limit_days, order="fifo")
     check["week_ahead"] = check["week_ahead"].astype(int)
     plan = plan.merge(check[keys + ["week_ahead", "over_limit"]], on=keys + ["week_ahead"], how="left")
-    move_cost_out = np.zeros((n_s, H))
-    np.add.at(move_cost_out, pair_from, moves * move_cost_sek)
     plan["cost_purchase_sek"] = (buy * ext_price[:, None]).ravel() if priced else np.nan
-    plan["cost_move_sek"] = move_cost_out.ravel() if priced else np.nan
+    plan["cost_move_sek"] = (moved_out * move_cost_sek).ravel() if priced else np.nan
     shadow = (-np.asarray(duals) * scale).reshape(n_s, H) if duals is not None else np.full((n_s, H), np.nan)
-    plan["capacity_shadow_price_sek"] = np.round(shadow, 2).ravel() if priced else shadow.ravel()
+    plan["capacity_shadow_price_sek"] = shadow.ravel()
 
-    move_frame = pd.DataFrame({
-        "clinic_from": np.repeat(series["clinic"].to_numpy()[pair_from], H),
-        "clinic_to": np.repeat(series["clinic"].to_numpy()[pair_to], H),
-        "stage": np.repeat(series["stage"].to_numpy()[pair_from], H),
-        "week_ahead": np.tile(k + 1, n_m),
-        "patients": moves.ravel(),
-    })
-    move_frame = move_frame[move_frame["patients"] > 0].reset_index(drop=True)
-
-    used = (own + moved_in).ravel()
+    move_frame = _pair_moves(plan.assign(_block=np.repeat(block, H)))
     threshold = 0.01 * float(np.min(ext_price[ext_price > 0])) if np.any(ext_price > 0) else 0.01
-    binding = plan[["clinic", "stage", "week_ahead", "capacity"]].assign(used=used,
-                                                                         shadow_price_sek=shadow.ravel())
+    binding = plan[["clinic", "stage", "week_ahead", "capacity"]].assign(
+        used=(own + moved_in).ravel(), shadow_price_sek=shadow.ravel())
     binding = binding[binding["shadow_price_sek"] > threshold].sort_values(
         ["shadow_price_sek", "clinic", "week_ahead"], ascending=[False, True, True]).reset_index(drop=True)
-    total = float((buy * ext_price[:, None]).sum() + (moves * move_cost_sek).sum()) if priced else np.nan
+    total = float((buy * ext_price[:, None]).sum() + moved_out.sum() * move_cost_sek) if priced else np.nan
     return RegionPlan(plan=plan, moves=move_frame, binding=binding, total_cost_sek=total, status=str(res.message))

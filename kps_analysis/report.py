@@ -84,6 +84,8 @@ LABELS: dict[str, dict[str, str]] = {
     "queue_production_ratio_weeks_treatment": {"sv": "Köproduktionskvot behandling (veckor)",
                                                "en": "Queue-to-production ratio, treatment (weeks)"},
     "waiting_over_90": {"sv": "Väntat över 90 dagar", "en": "Waited over 90 days"},
+    "waiting_list_pressure": {"sv": "Väntelistetryck", "en": "Waiting-list pressure"},
+    "escalation_level": {"sv": "Eskaleras till", "en": "Escalated to"},
     "error": {"sv": "Fel", "en": "Error"},
     "provenance": {"sv": "Om rapporten", "en": "About this report"},
     "contents": {"sv": "Innehåll", "en": "Contents"},
@@ -559,21 +561,40 @@ def read_clinic_tables(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
 
 def region_table(summaries: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """The region's clinics ranked by köproduktionskvot (worst first), formatted for a report."""
-    cols = [c for c in ("clinic", "queue_production_ratio_weeks", "share_over_90_days",
-                        "queue_new_visit", "queue_treatment", "waiting_over_90", "projected_breaches_12w")
+    cols = [c for c in ("clinic", "waiting_list_pressure", "queue_production_ratio_weeks", "share_over_90_days",
+                        "queue_new_visit", "queue_treatment", "waiting_over_90", "projected_breaches_12w",
+                        "purchase_need_12w", "purchase_cost_12w", "escalation")
             if c in summaries.columns]
-    table = summaries[cols].sort_values("queue_production_ratio_weeks", ascending=False).reset_index(drop=True)
+    key = "waiting_list_pressure" if "waiting_list_pressure" in cols else "queue_production_ratio_weeks"
+    table = summaries[cols].sort_values(key, ascending=False).reset_index(drop=True)
     out = pd.DataFrame(index=table.index)
     for col in cols:
-        if col == "clinic":
-            out[label(col, language)] = table[col]
+        if col in ("clinic", "escalation"):
+            out[label(col, language)] = table[col].fillna("–")
         elif col.startswith("share"):
             out[label(col, language)] = table[col].map(lambda v: format_count(100 * v, language=language, decimals=1) + " %")
-        elif "ratio" in col:
+        elif "ratio" in col or "pressure" in col:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language, decimals=1))
         else:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language))
     return out
+
+
+def region_purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """The region's purchase per month (:func:`kps_analysis.summary.region_purchase_by_month`)."""
+    sv = language == "sv"
+    names = {"guarantee": "vårdgaranti" if sv else "guarantee", "target": "målnivå" if sv else "target"}
+    rows = monthly.assign(policy=monthly["policy"].map(names).fillna(monthly["policy"]))
+    return pd.DataFrame({
+        label("month", language): rows["month"].astype(str),
+        ("Policy"): rows["policy"],
+        ("Köpbehov" if sv else "Purchase need"): rows["purchase"].map(lambda v: format_count(v, language=language)),
+        ("Kostnad köpt vård (kr)" if sv else "Cost purchased (SEK)"):
+            rows["cost_external_sek"].map(lambda v: format_count(v, language=language)),
+        ("Kostnad i egen regi (kr)" if sv else "Cost in-house (SEK)"):
+            rows["cost_internal_sek"].map(lambda v: format_count(v, language=language)),
+        ("Kliniker som köper" if sv else "Clinics buying"): rows["clinics"],
+    })
 
 
 SECTIONS.update({
@@ -585,10 +606,24 @@ SECTIONS.update({
               "and projected over 90 days in 12 weeks if nothing is bought.",
     },
     "region_ranking": {
-        "sv": "## Klinikerna rangordnade efter köproduktionskvot\nFlest veckors produktion i kö överst. "
-              "Den röda linjen i diagrammet är nivån som håller vårdgarantin.",
-        "en": "## Clinics ranked by queue-to-production ratio\nMost weeks of production waiting on top. "
-              "The red line in the chart is the level that keeps the care guarantee.",
+        "sv": "## Klinikerna rangordnade efter väntelistetryck\nVäntelistetrycket är 2 × medelväntetiden / "
+              "vårdgarantins gräns (NHS-måttet): över 1 hinner kliniken inte med att hålla garantin. Högst tryck "
+              "överst. Diagrammet visar köproduktionskvoten; den röda linjen är nivån som håller vårdgarantin.",
+        "en": "## Clinics ranked by waiting-list pressure\nWaiting-list pressure is 2 × mean wait / the guarantee "
+              "limit (the NHS measure): above 1 the clinic cannot keep the guarantee. Highest pressure on top. The "
+              "chart shows the queue-to-production ratio; the red line is the level that keeps the guarantee.",
+    },
+    "region_purchase": {
+        "sv": "## Köpt vård i regionen per månad\nSumman av klinikernas köpbehov och kostnad de kommande 12 veckorna.",
+        "en": "## Purchased care in the region per month\nThe clinics' purchase need and cost over the coming 12 weeks, summed.",
+    },
+    "region_gap": {
+        "sv": "## Kapacitetsglapp per klinik och vecka\nBehov minus egen kapacitet (båda stegen) de kommande veckorna: "
+              "rött = behovet är större än kapaciteten, blått = ledig kapacitet som kan ta emot patienter från andra "
+              "sjukhus (gemensamma väntelistor).",
+        "en": "## Capacity gap per clinic and week\nNeed minus own capacity (both stages) over the coming weeks: red = "
+              "need above capacity, blue = spare capacity that could take patients from other hospitals (common "
+              "waiting lists).",
     },
 })
 

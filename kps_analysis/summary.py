@@ -16,7 +16,8 @@ from .queue import queue_production_ratio_frame
 from .waits import project_breaches, waiting_from_aggregates
 
 __all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "ratio_by_stage", "guarantee_ratio_weeks",
-           "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles", "region_totals"]
+           "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles", "region_totals",
+           "region_purchase_by_month"]
 
 HEADLINE_COLUMNS = (
     "clinic",
@@ -38,7 +39,8 @@ STAGES = {
 
 
 def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
-             breaches: pd.DataFrame | None = None, outlook: pd.DataFrame | None = None) -> pd.DataFrame:
+             breaches: pd.DataFrame | None = None, outlook: pd.DataFrame | None = None,
+             guarantee_days: float = 90) -> pd.DataFrame:
     """One row per clinic of headline figures at each clinic's latest week.
 
     ``queue_production_ratio_weeks`` is the köproduktionskvot of the worse of the two
@@ -62,6 +64,8 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
         :func:`kps_analysis.outlook.headline_figures` output: fills ``capacity_gap_12w``,
         ``purchase_need_12w``, ``purchase_cost_12w`` and ``escalation`` (and adds
         ``escalation_level``).
+    guarantee_days : float
+        The target wait of ``waiting_list_pressure`` [days].
 
     Returns
     -------
@@ -113,6 +117,13 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(waiting.to_numpy(dtype=float) > 0, over / waiting.to_numpy(dtype=float), np.nan)
     out["share_over_90_days"] = share
+    # NHSRwaitinglist's waiting-list pressure, 2 · mean wait / target wait, with the mean
+    # wait estimated by Little's law as the köproduktionskvot [weeks] × 7 [days/week]
+    from .queue import waiting_list_pressure
+
+    ratio_days = out["queue_production_ratio_weeks"].to_numpy(dtype=float) * 7.0
+    out["waiting_list_pressure"] = np.where(np.isnan(ratio_days), np.nan,
+                                            waiting_list_pressure(np.nan_to_num(ratio_days), guarantee_days))
     if breaches is not None and len(breaches):
         last_week = breaches[breaches["week_ahead"] == breaches["week_ahead"].max()]
         out["projected_breaches_12w"] = out["clinic"].map(last_week.groupby("clinic")["over_limit"].sum())
@@ -334,3 +345,30 @@ def region_totals(summaries: pd.DataFrame) -> pd.DataFrame:
     waiting = sum(out.get(c, 0.0) for c in ("queue_new_visit", "queue_treatment"))
     out["share_over_90_days"] = out.get("waiting_over_90", np.nan) / waiting if waiting else np.nan
     return pd.DataFrame([out])
+
+
+def region_purchase_by_month(purchases: pd.DataFrame) -> pd.DataFrame:
+    """The region's purchase need and cost per month and policy, summed over clinics.
+
+    ``purchases`` is the clinics' ``purchase_need.csv`` tables concatenated
+    (:func:`kps_analysis.purchase.purchase_need` output with ``month``).
+
+    Returns
+    -------
+    DataFrame
+        ``month``, ``policy``, ``purchase`` [patients], ``cost_external_sek``,
+        ``cost_internal_sek`` [SEK], ``clinics`` (clinics that buy that month).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"clinic": ["a", "b", "a"], "month": ["2026-12"] * 3,
+    ...                   "policy": "guarantee", "purchase": [2.0, 3.0, 0.0],
+    ...                   "cost_external_sek": [20.0, 30.0, 0.0], "cost_internal_sek": [10.0, 15.0, 0.0]})
+    >>> region_purchase_by_month(p).iloc[0].to_dict()
+    {'month': '2026-12', 'policy': 'guarantee', 'purchase': 5.0, 'cost_external_sek': 50.0, 'cost_internal_sek': 25.0, 'clinics': 2}
+    """
+    buying = purchases.assign(_buys=purchases["clinic"].where(purchases["purchase"] > 0))
+    out = buying.groupby(["month", "policy"], as_index=False).agg(
+        purchase=("purchase", "sum"), cost_external_sek=("cost_external_sek", "sum"),
+        cost_internal_sek=("cost_internal_sek", "sum"), clinics=("_buys", "nunique"))
+    return out.sort_values(["policy", "month"]).reset_index(drop=True)
