@@ -521,7 +521,7 @@ def _run_region(root: Path, run_dir: Path, run_id: str, parameters_dir: Path) ->
     if not notebook.exists():
         return {"status": "skipped", "error": f"{notebook} not found"}
     job = {"notebook": str(notebook), "run_dir": str(run_dir), "run_id": run_id,
-           "language": _language(parameters_dir)}
+           "language": _language(parameters_dir), "parameters_dir": str(parameters_dir)}
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
         return pool.submit(_region_job, job).result()
@@ -540,7 +540,8 @@ def _region_job(job: dict) -> dict:
     error = None
     try:
         pm.execute_notebook(job["notebook"], str(executed),
-                            parameters={"run_dir": job["run_dir"], "language": job["language"]},
+                            parameters={"run_dir": job["run_dir"], "language": job["language"],
+                                        "parameters_dir": job["parameters_dir"]},
                             kernel_name="python3", progress_bar=False, log_output=False, cwd=str(region_dir))
         render_html(executed, region_dir / "overview.html", title="Regionöversikt", language=job["language"])
     except Exception as exc:  # noqa: BLE001 - reported in the manifest

@@ -221,3 +221,40 @@ def scenario_comparison(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None,
     inputs = inputs_from_parameters(params_list, flows, waiting)
     return run_scenarios(inputs, scenario_table(params_list), horizon_weeks=horizon_weeks,
                          limit_days=guarantee_days)
+
+
+def region_plan(waiting: pd.DataFrame, flows: pd.DataFrame, params_list, *, guarantee_days: float = 90,
+                move_cost_sek: float = 0.0):
+    """The region's cost-minimising plan: own production, moves between hospitals, purchase.
+
+    :func:`kps_analysis.purchase.optimise_region` over the clinics' waiting lists and
+    flows (the ``waiting_by_day`` and ``flows`` tables every clinic run writes), with the
+    pools (``region_pool``: clinics offering the same care share a waiting list) and
+    contract prices of the parameters. Returns the ``RegionPlan`` (plan, moves, binding,
+    total cost).
+    """
+    from .capacity import resources_frame
+    from .purchase import optimise_region, prices_frame
+
+    params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+    keep = [c for c in ("clinic", "stage", "week_ahead", "inflow", "capacity") if c in flows.columns]
+    return optimise_region(waiting, flows[keep], pools=resources_frame(params_list).resources,
+                           prices=prices_frame(params_list), move_cost_sek=move_cost_sek,
+                           limit_days=guarantee_days)
+
+
+def move_summary(moves: pd.DataFrame) -> pd.DataFrame:
+    """Suggested moves summed over the weeks: from, to, stage, patients, first week.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"clinic_from": ["a", "a"], "clinic_to": ["b", "b"], "stage": "treatment",
+    ...                   "week_ahead": [1, 2], "patients": [3.0, 2.0]})
+    >>> move_summary(m).values.tolist()
+    [['a', 'b', 'treatment', 5.0, 1]]
+    """
+    if moves.empty:
+        return pd.DataFrame(columns=["clinic_from", "clinic_to", "stage", "patients", "first_week"])
+    out = moves[moves["patients"] > 1e-9].groupby(["clinic_from", "clinic_to", "stage"], as_index=False).agg(
+        patients=("patients", "sum"), first_week=("week_ahead", "min"))
+    return out.sort_values("patients", ascending=False).reset_index(drop=True)

@@ -92,6 +92,27 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+STATUS_WORDS = {
+    "sv": {"green": "grön", "yellow": "gul", "red": "röd", "unit": "enheten", "clinic": "kliniken",
+           "division": "divisionen", "region": "regionen"},
+    "en": {"green": "green", "yellow": "yellow", "red": "red", "unit": "unit", "clinic": "clinic",
+           "division": "division", "region": "region"},
+}
+
+
+def status_word(value, language: str = "sv") -> str:
+    """Escalation status or level in the report language ("yellow" -> "gul").
+
+    Examples
+    --------
+    >>> status_word("yellow"), status_word("division"), status_word(None)
+    ('gul', 'divisionen', '–')
+    """
+    if not isinstance(value, str):
+        return "–"
+    return STATUS_WORDS["en" if language == "en" else "sv"].get(value, value)
+
+
 def label(key: str, language: str = "sv") -> str:
     """Return the report label of ``key`` in ``language``.
 
@@ -227,12 +248,15 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``table`` as a UTF-8 CSV (comma separated, decimal point) atomically.
 
     Periods are written as their ISO label (``2024-W05`` for weeks, ``2024-05`` for
-    months), so that the file reads back with :func:`kps_analysis.data.read_weekly`.
+    months), so that the file reads back with :func:`kps_analysis.data.read_weekly`;
+    floats are rounded to 6 decimals.
     """
     out = table.copy()
     for col in out.columns:
         if isinstance(out[col].dtype, pd.PeriodDtype):
             out[col] = period_labels(out[col])
+        elif pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(6)  # expected values: 6 decimals is beyond any count's precision
     with atomic_path(path) as tmp:
         out.to_csv(tmp, index=False)
     return Path(path)
@@ -462,11 +486,13 @@ def headline_table(headline: pd.DataFrame, *, language: str = "sv") -> pd.DataFr
     for key, val in row.items():
         if key in ("clinic", "period"):
             continue
-        if isinstance(val, str) or val is None:
+        if key in ("escalation", "escalation_level"):
+            text = status_word(val, language)
+        elif isinstance(val, str) or val is None:
             text = val or "–"
         elif key.startswith("share"):
             text = format_count(100 * float(val), language=language, decimals=1) + " %"
-        elif "ratio" in key:
+        elif "ratio" in key or "pressure" in key:
             text = format_count(float(val), language=language, decimals=1)
         else:
             text = format_count(float(val), language=language)
@@ -482,7 +508,7 @@ def wait_table(bands: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> 
     names = {"stage": "Steg" if language == "sv" else "Stage",
              "band": "Väntetid (dagar)" if language == "sv" else "Waiting time (days)",
              "patients": "Patienter" if language == "sv" else "Patients"}
-    return table.rename(columns=names)
+    return table.rename(columns=names).set_index(names["stage"] if "stage" in cols else names["band"])
 
 
 def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: int = 30) -> pd.DataFrame:
@@ -492,7 +518,7 @@ def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: in
     for col in table.columns:
         if isinstance(table[col].dtype, pd.PeriodDtype):
             table[col] = period_labels(table[col])
-    return table.reset_index(drop=True)
+    return table.set_index("severity")
 
 
 def wait_summary_table(summary: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
@@ -514,7 +540,7 @@ def wait_summary_table(summary: pd.DataFrame, *, language: str = "sv") -> pd.Dat
             ("Andel över gränsen" if sv else "Share over limit"):
                 format_count(100 * r.share_over_limit, language=language, decimals=1) + " %",
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index("Steg" if sv else "Stage")
 
 
 def load_table(loads: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
@@ -527,7 +553,7 @@ def load_table(loads: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
         ("Egen kapacitet" if sv else "Own capacity"): loads["capacity"].map(lambda v: format_count(v, language=language)),
         ("Belastning" if sv else "Load"): loads["load"].map(lambda v: format_count(v, language=language, decimals=2)),
         ("Flaskhals" if sv else "Bottleneck"): loads["bottleneck"].map({True: "ja" if sv else "yes", False: ""}),
-    })
+    }).set_index("Steg" if sv else "Stage")
 
 
 def rates_table(rates: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
@@ -544,7 +570,7 @@ def rates_table(rates: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     values = [(text, format_count(row[key], language=language, decimals=2))
               for key, text in names.items() if key in rates.columns and pd.notna(row[key])]
     head = ("Senaste 52 veckorna" if sv else "Latest 52 weeks", "")
-    return pd.DataFrame(values, columns=[head[0], "Värde" if sv else "Value"])
+    return pd.DataFrame(values, columns=[head[0], "Värde" if sv else "Value"]).set_index(head[0])
 
 
 def read_clinic_tables(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
@@ -569,15 +595,17 @@ def region_table(summaries: pd.DataFrame, *, language: str = "sv") -> pd.DataFra
     table = summaries[cols].sort_values(key, ascending=False).reset_index(drop=True)
     out = pd.DataFrame(index=table.index)
     for col in cols:
-        if col in ("clinic", "escalation"):
-            out[label(col, language)] = table[col].fillna("–")
+        if col == "clinic":
+            out[label(col, language)] = table[col]
+        elif col == "escalation":
+            out[label(col, language)] = table[col].map(lambda v: status_word(v, language))
         elif col.startswith("share"):
             out[label(col, language)] = table[col].map(lambda v: format_count(100 * v, language=language, decimals=1) + " %")
         elif "ratio" in col or "pressure" in col:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language, decimals=1))
         else:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language))
-    return out
+    return out.set_index(label("clinic", language))
 
 
 def region_purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
@@ -594,7 +622,7 @@ def region_purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.
         ("Kostnad i egen regi (kr)" if sv else "Cost in-house (SEK)"):
             rows["cost_internal_sek"].map(lambda v: format_count(v, language=language)),
         ("Kliniker som köper" if sv else "Clinics buying"): rows["clinics"],
-    })
+    }).set_index(label("month", language))
 
 
 SECTIONS.update({
@@ -788,7 +816,7 @@ def plan_table(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv") -> 
                                          "planned": "preliminär" if sv else "planned"})
     for c in part.columns[2:]:
         part[c] = part[c].map(lambda v: format_count(v, language=language))
-    return part.rename(columns=cols).reset_index(drop=True)
+    return part.rename(columns=cols).set_index(label("week", language))
 
 
 def follow_up_table(follow_up: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
@@ -805,10 +833,10 @@ def follow_up_table(follow_up: pd.DataFrame, *, language: str = "sv") -> pd.Data
             ("Utfall hittills i år" if sv else "Actual, year to date"): format_count(r.cum_actual, language=language),
             ("Avvikelse %" if sv else "Deviation %"): format_count(r.cum_deviation_pct, language=language, decimals=1),
             ("Mot i fjol %" if sv else "Against last year %"): format_count(r.cum_vs_last_year_pct, language=language, decimals=1),
-            "Status": r.status if isinstance(r.status, str) else "–",
-            ("Nivå" if sv else "Level"): r.level if isinstance(r.level, str) else "–",
+            "Status": status_word(r.status, language),
+            ("Nivå" if sv else "Level"): status_word(r.level, language),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index("Mått" if sv else "Measure")
 
 
 def scenario_report_table(scenarios: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
@@ -824,4 +852,48 @@ def scenario_report_table(scenarios: pd.DataFrame, *, language: str = "sv") -> p
         ("Ändring köpbehov" if sv else "Change in purchase"):
             scenarios["purchase_need_change"].map(lambda v: format_count(v, language=language)),
     })
-    return out.reset_index(drop=True)
+    return out.set_index("Scenario")
+
+
+SECTIONS.update({
+    "region_moves": {
+        "sv": "## Flytta patienter eller köpa vård?\nKliniker som erbjuder samma vård (t.ex. de två ortopedklinikerna) "
+              "kan dela väntelista. Den billigaste planen för regionen som håller vårdgarantin: egen produktion upp "
+              "till kapaciteten, patienter flyttade till sjukhus med ledig kapacitet, och köpt vård för resten.",
+        "en": "## Move patients or buy care?\nClinics offering the same care (e.g. the two orthopaedic clinics) can "
+              "share a waiting list. The region's cheapest plan that keeps the guarantee: own production up to "
+              "capacity, patients moved to hospitals with spare capacity, and purchased care for the rest.",
+    },
+})
+
+
+def region_cost_text(optimised_sek: float, separate_sek: float, *, language: str = "sv") -> str:
+    """One sentence comparing the regional plan's cost with the clinics' separate purchases.
+
+    Examples
+    --------
+    >>> region_cost_text(900.0, 1000.0)
+    'Gemensam planering kostar 900 kr de kommande 12 veckorna mot 1\\xa0000 kr om varje klinik köper för sig (100 kr mindre).'
+    """
+    saving = separate_sek - optimised_sek
+    a, b, c = (format_count(v, language=language) for v in (optimised_sek, separate_sek, saving))
+    if language == "en":
+        return (f"Planning together costs SEK {a} over the coming 12 weeks against SEK {b} if every clinic buys "
+                f"on its own (SEK {c} less).")
+    return (f"Gemensam planering kostar {a} kr de kommande 12 veckorna mot {b} kr om varje klinik köper för sig "
+            f"({c} kr mindre).")
+
+
+def moves_table(moves: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Suggested moves between hospitals (:func:`kps_analysis.outlook.move_summary`)."""
+    sv = language == "sv"
+    if moves.empty:
+        return pd.DataFrame({("Förslag" if sv else "Suggestion"): ["Inga flyttar behövs." if sv else "No moves needed."]})
+    stages = {"new_visit": "nybesök" if sv else "first visit", "treatment": "behandling" if sv else "treatment"}
+    return pd.DataFrame({
+        ("Från" if sv else "From"): moves["clinic_from"],
+        ("Till" if sv else "To"): moves["clinic_to"],
+        ("Steg" if sv else "Stage"): moves["stage"].map(stages).fillna(moves["stage"]),
+        ("Patienter" if sv else "Patients"): moves["patients"].map(lambda v: format_count(v, language=language)),
+        ("Första veckan" if sv else "First week"): moves["first_week"],
+    }).set_index("Från" if sv else "From")

@@ -73,7 +73,9 @@ def test_summary_tables_carry_the_headline_columns(demo_run):
 
 def test_no_patient_identifiers_in_outputs(demo_run):
     _, run_dir = demo_run
-    pattern = re.compile(r"\bP\d{7}\b|\b(19|20)\d{6}[-+]?\d{4}\b")
+    # demo patient ids, and personnummer (YYYYMMDD-XXXX / YYMMDD-XXXX with a valid date) as a token
+    pattern = re.compile(r"\bP\d{7}\b|(?<![\d.])((19|20)?\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])[-+]\d{4}"
+                         r"|(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{4})(?![\d.])")
     for path in run_dir.rglob("*"):
         if path.is_file() and path.suffix in {".html", ".csv", ".ipynb", ".json"}:
             text = path.read_text(encoding="utf-8", errors="replace")
