@@ -52,6 +52,9 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .calendar import iso_week_label, weeks_in_year
 
@@ -662,8 +665,37 @@ def _present(value) -> bool:
     return str(value).strip() != ""
 
 
-def _load_table(path: Path, *, sheet, lookup, anchors) -> _Table:
-    """Read a CSV/XLSX/Parquet file into a table of cells; find the header row."""
+def _few_valued_text_columns(path: Path) -> list[str]:
+    """Text columns of a large Parquet file whose first rows repeat a few values.
+
+    Reading them dictionary-encoded (pandas categoricals) saves decoding millions of
+    strings; the cells are the same either way.
+    """
+    try:
+        parquet = pq.ParquetFile(path)
+        if parquet.metadata.num_rows < _DICTIONARY_MIN_ROWS:
+            return []
+        names = [field.name for field in parquet.schema_arrow
+                 if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)]
+        if not names or len(set(names)) != len(names):
+            return []
+        batch = next(parquet.iter_batches(batch_size=_DICTIONARY_SAMPLE, columns=names))
+        return [name for name in names
+                if pc.count_distinct(batch.column(name), mode="all").as_py() <= 0.05 * batch.num_rows]
+    except Exception:  # the actual read reports what is wrong with the file
+        return []
+
+
+_DICTIONARY_MIN_ROWS = 200_000
+_DICTIONARY_SAMPLE = 20_000
+
+
+def _load_table(path: Path, *, sheet, lookup, anchors, dictionary: bool = False) -> _Table:
+    """Read a CSV/XLSX/Parquet file into a table of cells; find the header row.
+
+    With ``dictionary``, text columns of a large Parquet file that hold few distinct
+    values may come as categoricals (same cells).
+    """
     if not path.exists():
         raise DataError("file not found", path=path)
     if path.is_dir():
@@ -684,10 +716,18 @@ def _load_table(path: Path, *, sheet, lookup, anchors) -> _Table:
         if tail != b"PAR1":
             raise DataError("the Parquet file is incomplete (it ends before its footer: cut short while "
                             "copying or writing?); copy or export it again", path=path)
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others
-            raise DataError(f"cannot read as Parquet: {exc}", path=path) from None
+        few_valued = _few_valued_text_columns(path) if dictionary else []
+        frame = None
+        if few_valued:
+            try:
+                frame = pd.read_parquet(path, read_dictionary=few_valued)
+            except Exception:  # read again plainly: that read names the problem
+                frame = None
+        if frame is None:
+            try:
+                frame = pd.read_parquet(path)
+            except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others
+                raise DataError(f"cannot read as Parquet: {exc}", path=path) from None
         headers = [str(c) for c in frame.columns]
         data = frame.set_axis(range(frame.shape[1]), axis=1).reset_index(drop=True)
         return _Table(path, headers, data, np.arange(2, len(data) + 2), ",")
@@ -746,12 +786,23 @@ def _map_columns(table: _Table, lookup) -> tuple[dict, list, list]:
     return roles, unknown, personal
 
 
+def _typed(dtype) -> bool:
+    """Cells of this dtype are empty exactly when missing (no text to strip)."""
+    return (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.PeriodDtype))
+
+
 def _empty_rows(data: pd.DataFrame) -> np.ndarray:
-    if data.shape[1] == 0:
-        return np.ones(len(data), dtype=bool)
-    empty = np.ones(len(data), dtype=bool)
-    for pos in data.columns:
-        empty &= _is_empty(data[pos])
+    n = len(data)
+    empty = np.ones(n, dtype=bool)
+    # Cheap columns first; each later column is looked at only in the rows still empty.
+    order = sorted(data.columns, key=lambda pos: not _typed(data[pos].dtype))
+    for pos in order:
+        idx = np.flatnonzero(empty)
+        if idx.size == 0:
+            break
+        values = data[pos] if idx.size == n else data[pos].iloc[idx]
+        empty[idx] = _is_empty(values)
     return empty
 
 
@@ -825,11 +876,116 @@ def _texts(values: pd.Series, *, lower: bool = False, squeeze: bool = True) -> p
     return out.str.lower() if lower else out
 
 
-def _is_empty(values: pd.Series) -> np.ndarray:
+_STR_DTYPE = pd.Series([""], dtype=object).astype(str).dtype  # what .astype(str) gives
+
+
+def _distinct_texts(values: pd.Series, *, lower: bool = False, squeeze: bool = True):
+    """``_texts`` worked out once per distinct cell: ``(codes, texts)``.
+
+    ``texts`` is an object array whose last entry is ``""`` (for missing cells, code -1)
+    and ``_texts(values, ...)`` equals ``texts[codes]`` cell by cell.  Object columns
+    holding anything but strings are not grouped (``True == 1`` but they read
+    differently): each cell is its own entry then.
+    """
     dtype = values.dtype
-    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
-            or pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.PeriodDtype)):
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = pd.Series(values.cat.categories.to_numpy(dtype=object), dtype=object)
+    elif dtype == object and pd.api.types.infer_dtype(values.to_numpy(dtype=object), skipna=True) \
+            not in ("string", "empty"):
+        codes = np.arange(len(values))
+        uniques = values.reset_index(drop=True)
+    else:
+        codes, found = pd.factorize(values)
+        uniques = pd.Series(found)
+    texts = _texts(uniques, lower=lower, squeeze=squeeze).to_numpy(dtype=object)
+    return codes.astype(np.intp), np.append(texts, "").astype(object)
+
+
+def _column_texts(values: pd.Series, *, lower: bool = False, squeeze: bool = True) -> pd.Series:
+    """``_texts``, by distinct value for a categorical column."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return _texts(values, lower=lower, squeeze=squeeze)
+    codes, texts = _distinct_texts(values, lower=lower, squeeze=squeeze)
+    return _take_texts(codes, texts, dtype=_TEXT_DTYPE)
+
+
+def _take_texts(codes: np.ndarray, table, *, dtype=_STR_DTYPE) -> pd.Series:
+    """``table[codes]`` (None -> missing) as a string Series, taken in Arrow."""
+    table = pd.array(np.asarray(table, dtype=object), dtype=dtype)
+    codes = np.asarray(codes, dtype=np.intp)
+    codes = np.where(codes < 0, codes + len(table), codes)
+    return pd.Series(table.take(codes))
+
+
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: well spread 64-bit values (uint64 wraps around)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MIX1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MIX2
+    return x ^ (x >> np.uint64(31))
+
+
+def _hash_texts(texts: pd.Series) -> np.ndarray:
+    """A 64-bit hash of each string (equal strings, equal hashes; missing -> as '')."""
+    arrow = pa.array(texts.astype(_TEXT_DTYPE).array)
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    arrow = pc.fill_null(arrow, "").cast(pa.large_string())
+    n = len(arrow)
+    buffers = arrow.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64, count=n + 1, offset=arrow.offset * 8)
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    padded = np.zeros(len(data) + 8, dtype=np.uint8)
+    padded[:len(data)] = data
+    words = np.ndarray(shape=(len(data) + 1,), dtype="<u8", buffer=padded, strides=(1,))  # unaligned
+    starts = offsets[:-1]
+    lengths = offsets[1:] - starts
+    h = lengths.view(np.uint64) * _MIX1
+    shortest, longest = (int(lengths.min()), int(lengths.max())) if n else (0, 0)
+    last = len(words) - 1
+    for k in range(0, longest, 8):
+        word = words[np.minimum(starts + k, last) if k + 8 > shortest else starts + k]
+        if k + 8 > shortest:  # mask the bytes beyond each string's end
+            rest = np.clip(lengths - k, 0, 8).astype(np.uint64)
+            word &= np.where(rest == 8, np.uint64(2**64 - 1),
+                             np.left_shift(np.uint64(1), np.uint64(8) * np.minimum(rest, np.uint64(7))) - np.uint64(1))
+        h = (h ^ word) * _MIX2  # a bijection of the word, given h: distinct tails stay distinct
+    return _mix(h)
+
+
+def _duplicate_rows(clinic_codes: np.ndarray, days: np.ndarray, pid: pd.Series) -> np.ndarray:
+    """Rows whose (clinic, referral date, patient id) occurs more than once (keep=False).
+
+    A hash of the three finds the candidates in one sort; the candidates (none, as a
+    rule) are compared exactly.
+    """
+    n = len(pid)
+    h = _hash_texts(pid)
+    h ^= np.asarray(days, dtype=np.int64).view(np.uint64) * _MIX1
+    h = (h ^ np.asarray(clinic_codes, dtype=np.int64).view(np.uint64)) * _MIX2
+    ordered = np.sort(h)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    dup = np.zeros(n, dtype=bool)
+    if repeated.size == 0:
+        return dup
+    idx = np.flatnonzero(np.isin(h, repeated))
+    key = pd.DataFrame({"c": clinic_codes[idx], "d": days[idx], "p": pid.iloc[idx].to_numpy(dtype=object)})
+    dup[idx] = key.duplicated(keep=False).to_numpy()
+    return dup
+
+
+def _is_empty(values: pd.Series) -> np.ndarray:
+    if _typed(values.dtype):
         return _mask(values.isna())
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, texts = _distinct_texts(values)
+        return (texts == "")[codes]
     return _mask(_texts(values) == "")
 
 
@@ -1274,8 +1430,13 @@ def _parse_dates(values: pd.Series, *, path, column, rows) -> np.ndarray:
         s = values
         if getattr(s.dt, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        return s.dt.normalize().to_numpy(dtype="datetime64[ns]")
-    text = _texts(values, lower=True, squeeze=False)
+        out = s.to_numpy(dtype="datetime64[ns]")
+        if np.any((out.view(np.int64) % _DAY_NS != 0) & ~np.isnat(out)):  # a time of day to drop
+            return s.dt.normalize().to_numpy(dtype="datetime64[ns]")
+        return out
+    # Text: every distinct cell is read once (a column holds a few thousand dates).
+    codes, texts = _distinct_texts(values, lower=True, squeeze=False)
+    text = pd.Series(texts, dtype=_TEXT_DTYPE)
     if _mask(text.str.contains(":", regex=False)).any():
         text = text.str.replace(r"[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", "", regex=True)
     out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -1295,10 +1456,11 @@ def _parse_dates(values: pd.Series, *, path, column, rows) -> np.ndarray:
         out[rows_hit] = parsed.to_numpy(dtype="datetime64[ns]")
         invalid[rows_hit] = _mask(parsed.isna())
         todo[rows_hit] = False
-    _raise_first(todo, lambda i: f"cannot read {text.iloc[i]!r} as a date (expected e.g. 2024-01-31)",
-                 path=path, column=column, rows=rows)
-    _raise_first(invalid, lambda i: f"{text.iloc[i]!r} is not a valid date", path=path, column=column, rows=rows)
-    return out
+    _raise_first(todo[codes], lambda i: f"cannot read {text.iloc[codes[i]]!r} as a date (expected e.g. "
+                 "2024-01-31)", path=path, column=column, rows=rows)
+    _raise_first(invalid[codes], lambda i: f"{text.iloc[codes[i]]!r} is not a valid date", path=path,
+                 column=column, rows=rows)
+    return out[codes]
 
 
 def _parse_bools(values: pd.Series, *, path, column, rows) -> np.ndarray:
@@ -1309,47 +1471,54 @@ def _parse_bools(values: pd.Series, *, path, column, rows) -> np.ndarray:
         _raise_first(~np.isnan(v) & (v != 0) & (v != 1), lambda i: f"{v[i]:g} is not yes/no (1/0)",
                      path=path, column=column, rows=rows)
         return v == 1
-    text = _texts(values, lower=True, squeeze=False).str.replace(r"^([01])[.,]0+$", r"\1", regex=True)
+    codes, texts = _distinct_texts(values, lower=True, squeeze=False)
+    text = pd.Series(texts, dtype=_TEXT_DTYPE).str.replace(r"^([01])[.,]0+$", r"\1", regex=True)
     yes = _mask(text.isin(_TRUE_TEXT))
     no = _mask(text.isin(_FALSE_TEXT | _NA_TEXT))
-    _raise_first(~yes & ~no, lambda i: f"{text.iloc[i]!r} is not yes/no (Ja/Nej, 1/0)", path=path,
-                 column=column, rows=rows)
-    return yes
+    _raise_first((~yes & ~no)[codes], lambda i: f"{text.iloc[codes[i]]!r} is not yes/no (Ja/Nej, 1/0)",
+                 path=path, column=column, rows=rows)
+    return yes[codes]
 
 
-def _parse_priorities(values: pd.Series, *, path, column, rows) -> np.ndarray:
-    text = _texts(values, lower=True, squeeze=False)
+def _parse_priorities(values: pd.Series, *, path, column, rows) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, table)``: the priority of each row is ``table[codes]`` (None if empty)."""
+    codes, texts = _distinct_texts(values, lower=True, squeeze=False)
+    text = pd.Series(texts, dtype=_TEXT_DTYPE)
     text = text.str.replace(r"^(?:prioritet|priority|prio|p) *\.? *", "", regex=True)
     text = text.str.replace(r"^(\d+)(?:[.,]0+)?$", r"\1", regex=True)
     empty = _mask(text.isin(_NA_TEXT))
     valid = _mask(text.isin(PRIORITIES))
-    _raise_first(~valid & ~empty, lambda i: f"unknown priority code {_texts(values).iloc[i]!r} "
+    _raise_first((~valid & ~empty)[codes], lambda i: f"unknown priority code {_texts(values.iloc[[i]]).iloc[0]!r} "
                  f"(expected {', '.join(PRIORITIES)})", path=path, column=column, rows=rows)
-    if empty.any():
-        warnings.warn(f"{path}: {int(empty.sum())} row(s) without priority in column {column!r}",
+    empty_rows = int(np.count_nonzero(empty[codes]))
+    if empty_rows:
+        warnings.warn(f"{path}: {empty_rows} row(s) without priority in column {column!r}",
                       stacklevel=3)
-    return np.where(valid, text.to_numpy(dtype=object), None)
+    return codes, np.where(valid, text.to_numpy(dtype=object), None)
 
 
-def _parse_reasons(values: pd.Series, *, path, column) -> np.ndarray:
-    text = _texts(values)
-    codes, uniques = pd.factorize(text)
+def _parse_reasons(values: pd.Series, *, path, column) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, table)``: the reason of each row is ``table[codes]`` (None if empty)."""
+    cell_codes, texts = _distinct_texts(values)
+    text_codes, uniques = pd.factorize(texts)  # distinct cells may read alike
+    codes = text_codes[cell_codes]
+    used = np.bincount(codes, minlength=len(uniques)) > 0  # categories no row holds are left out
     keys = [normalise_header(u) for u in uniques]
     mapped = []
     unknown = []
-    for u, k in zip(uniques, keys):
+    for u, k, is_used in zip(uniques, keys, used):
         if u.lower() in _NA_TEXT:
             mapped.append(None)
         elif k in _REASON_LOOKUP:
             mapped.append(_REASON_LOOKUP[k])
         else:
             mapped.append("other")
-            unknown.append(u)
+            if is_used:
+                unknown.append(u)
     if unknown:
         warnings.warn(f"{path}: column {column!r}: removal reason(s) {sorted(unknown)[:10]} read as 'other'",
                       stacklevel=3)
-    table = np.array(mapped + [None], dtype=object)
-    return table[codes]  # code -1 (missing) picks the trailing None
+    return codes, np.array(mapped, dtype=object)
 
 
 def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_tolerance_days=7) -> pd.DataFrame:
@@ -1406,11 +1575,12 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     (['2', '1'], [False, True])
     """
     path = Path(path)
-    table = _load_table(path, sheet=sheet, lookup=_EXTRACT_LOOKUP, anchors=("referral_date",))
+    table = _load_table(path, sheet=sheet, lookup=_EXTRACT_LOOKUP, anchors=("referral_date",), dictionary=True)
     roles, unknown, personal = _map_columns(table, _EXTRACT_LOOKUP)
     data, rows = table.data, table.rows
     keep = ~_empty_rows(data)
-    data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
+    if not keep.all():
+        data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
     n = len(data)
     for pos in unknown:
         if _looks_personal(data[pos]):
@@ -1435,7 +1605,7 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     # patient id (pseudonymised if it looks like personnummer)
     pid = None
     if "patient_id" in roles:
-        pid = _texts(data[roles["patient_id"]], squeeze=False)
+        pid = _column_texts(data[roles["patient_id"]], squeeze=False)
         _raise_first(_mask(pid == ""), lambda i: "empty patient id", path=path,
                      column=header("patient_id"), rows=rows)
         if _looks_personal(data[roles["patient_id"]]):
@@ -1444,20 +1614,21 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
             codes, _ = pd.factorize(pid)
             pid = pd.Series(np.char.add("P", np.char.zfill((codes + 1).astype(str), 7)).astype(object))
     fallback = str(clinic if clinic is not None else path.stem)
-    clinics = np.full(n, fallback, dtype=object)
+    # clinic and group as codes into a table of their few distinct texts
+    clinic_codes, clinic_table = np.zeros(n, dtype=np.intp), np.array([fallback], dtype=object)
     if "clinic" in roles:
-        values = _texts(data[roles["clinic"]])
-        empty = _mask(values == "")
+        codes, texts = _distinct_texts(data[roles["clinic"]])
+        empty = (texts == "")[codes]
         if not empty.all():
             _raise_first(empty, lambda i: "empty clinic cell", path=path, column=header("clinic"), rows=rows)
-            clinics = values.to_numpy(dtype=object)
+            clinic_codes, clinic_table = codes, texts
     groups = None
     if "group" in roles:
-        values = _texts(data[roles["group"]])
-        empty = _mask(values == "")
+        codes, texts = _distinct_texts(data[roles["group"]])
+        empty = (texts == "")[codes]
         if not empty.all():
             _raise_first(empty, lambda i: "empty group cell", path=path, column=header("group"), rows=rows)
-            groups = values.to_numpy(dtype=object)
+            groups = (codes, texts)
 
     dates = {}
     for col in _DATE_COLUMNS:
@@ -1471,7 +1642,9 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     def col_name(role):
         return header(role) if role in roles else role
 
-    problems = _order_problems({c: _dt_days(dates[c]) for c in _DATE_COLUMNS})
+    # dates are whole days here, so nanoseconds order them as day numbers do (NaT: missing)
+    problems = _order_problems({c: dates[c].view(np.int64) for c in _DATE_COLUMNS},
+                               never=np.iinfo(np.int64).min)
     for (col, message), bad in problems.items():
         _raise_first(bad, lambda i, m=message, c=col: f"{m} ({pd.Timestamp(dates[c][i]).date()})",
                      path=path, column=col_name(col), rows=rows)
@@ -1484,11 +1657,12 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
                      f"{future_tolerance_days} days after {reference.date()}",
                      path=path, column=col_name(col), rows=rows)
 
+    no_codes, no_table = np.zeros(n, dtype=np.intp), np.array([None], dtype=object)
     priority = (_parse_priorities(data[roles["priority"]], path=path, column=header("priority"), rows=rows)
-                if "priority" in roles else np.full(n, None, dtype=object))
+                if "priority" in roles else (no_codes, no_table))
     reason = (_parse_reasons(data[roles["removal_reason"]], path=path, column=header("removal_reason"))
-              if "removal_reason" in roles else np.full(n, None, dtype=object))
-    orphan = pd.notna(reason) & np.isnat(dates["removal_date"])
+              if "removal_reason" in roles else (no_codes, no_table))
+    orphan = pd.notna(reason[1])[reason[0]] & np.isnat(dates["removal_date"])
     if orphan.any():
         warnings.warn(f"{path}: {int(orphan.sum())} row(s) have a removal reason but no removal date "
                       f"(first: row {rows[np.flatnonzero(orphan)[0]]})", stacklevel=2)
@@ -1500,24 +1674,27 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     if pid is None:
         pid = pd.Series(np.char.add("R", np.char.zfill(rows.astype(str), 7)).astype(object))
     else:
-        key = pd.DataFrame({"c": clinics, "d": dates["referral_date"], "p": pid.to_numpy(dtype=object)})
-        dup = key.duplicated(keep=False).to_numpy()
+        pid = pid.astype(_TEXT_DTYPE).reset_index(drop=True)
+        same_text = pd.factorize(clinic_table)[0][clinic_codes]  # equal clinic text, equal code
+        referred = dates["referral_date"].view(np.int64)
+        dup = _duplicate_rows(same_text, referred, pid)
         if dup.any():
             i = int(np.flatnonzero(dup)[0])
-            same = dup & _mask(key["c"] == key["c"].iloc[i]) & _mask(key["d"] == key["d"].iloc[i]) \
-                & _mask(key["p"] == key["p"].iloc[i])
-            raise DataError(f"the same patient id occurs more than once for clinic {clinics[i]!r} and referral "
-                            f"date {pd.Timestamp(dates['referral_date'][i]).date()}", path=path,
+            same = dup & (same_text == same_text[i]) & (referred == referred[i])
+            same[same] = _mask(pid[same] == pid.iloc[i])
+            raise DataError(f"the same patient id occurs more than once for clinic {clinic_table[clinic_codes[i]]!r} "
+                            f"and referral date {pd.Timestamp(dates['referral_date'][i]).date()}", path=path,
                             column=header("patient_id"), row=rows[same])
 
-    out["patient_id"] = pd.Series(pid.to_numpy(dtype=object), dtype=object).astype(str)
-    out["clinic"] = pd.Series(clinics, dtype=object).astype(str)
+    out["patient_id"] = pid.astype(_STR_DTYPE) if isinstance(pid.dtype, pd.StringDtype) \
+        else pd.Series(pid.to_numpy(dtype=object), dtype=object).astype(str)
+    out["clinic"] = _take_texts(clinic_codes, clinic_table)
     if groups is not None:
-        out["group"] = pd.Series(groups, dtype=object).astype(str)
-    out["priority"] = pd.Series(priority, dtype=object)
+        out["group"] = _take_texts(*groups)
+    out["priority"] = _codes_column(*priority)
     for col in ("referral_date", "first_visit_date", "decision_date", "treatment_date", "removal_date"):
         out[col] = pd.Series(dates[col], dtype="datetime64[ns]")
-    out["removal_reason"] = pd.Series(reason, dtype=object)
+    out["removal_reason"] = _codes_column(*reason)
     out["external"] = pd.Series(flags["external"], dtype=bool)
     out["patient_chosen_wait"] = pd.Series(flags["patient_chosen_wait"], dtype=bool)
     frame = pd.DataFrame(out)
@@ -1529,20 +1706,30 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     return frame
 
 
+def _codes_column(codes: np.ndarray, table: np.ndarray) -> pd.Series:
+    """``table[codes]`` (texts or None) as ``pd.Series(..., dtype=object).infer_objects()`` gives it."""
+    codes = np.where(codes < 0, codes + len(table), codes)
+    used = np.bincount(codes, minlength=len(table)) > 0
+    if all(table[k] is None for k in np.flatnonzero(used)):
+        return pd.Series(np.full(len(codes), None, dtype=object), dtype=object)
+    return _take_texts(codes, table)
+
+
 def _dt_days(values: np.ndarray) -> np.ndarray:
     """datetime64 array -> day numbers since 1970-01-01, missing -> _NEVER."""
     arr = np.asarray(values).astype("datetime64[D]")
     return np.where(np.isnat(arr), _NEVER, arr.astype(np.int64))
 
 
-def _order_problems(days: Mapping[str, np.ndarray]) -> dict:
+def _order_problems(days: Mapping[str, np.ndarray], never=None) -> dict:
     """Masks of rows whose dates are in an impossible order, keyed by (column, message).
 
-    ``days`` maps each date column to day numbers, ``_NEVER`` where missing.  These are
-    exactly the orders under which the conservation identities would fail.
+    ``days`` maps each date column to day numbers, ``never`` (default ``_NEVER``) where
+    missing.  These are exactly the orders under which the conservation identities would fail.
     """
+    never = _NEVER if never is None else never
     ref, vis, dec, trt, rem = (days[c] for c in _DATE_COLUMNS)
-    has_vis, has_dec, has_trt, has_rem = (d != _NEVER for d in (vis, dec, trt, rem))
+    has_vis, has_dec, has_trt, has_rem = (d != never for d in (vis, dec, trt, rem))
     return {
         ("first_visit_date", "first visit before the referral"): has_vis & (vis < ref),
         ("decision_date", "decision before the referral"): has_dec & (dec < ref),

@@ -85,6 +85,7 @@ LABELS: dict[str, dict[str, str]] = {
                                                "en": "Queue-to-production ratio, treatment (weeks)"},
     "waiting_over_90": {"sv": "Väntat över 90 dagar", "en": "Waited over 90 days"},
     "waiting_list_pressure": {"sv": "Väntelistetryck", "en": "Waiting-list pressure"},
+    "queue_change_1w": {"sv": "Förändring av kön sedan förra veckan", "en": "Change in the queue since last week"},
     "escalation_level": {"sv": "Eskaleras till", "en": "Escalated to"},
     "error": {"sv": "Fel", "en": "Error"},
     "provenance": {"sv": "Om rapporten", "en": "About this report"},

@@ -72,7 +72,9 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     DataFrame
         ``HEADLINE_COLUMNS`` plus ``period`` (the latest week), per-stage ratios
         ``queue_production_ratio_weeks_new_visit`` / ``_treatment`` [weeks], the queues
-        ``queue_new_visit``, ``queue_treatment`` and ``waiting_over_90`` [patients].
+        ``queue_new_visit``, ``queue_treatment`` and ``waiting_over_90`` [patients],
+        ``queue_change_1w`` (both queues now minus a week earlier: what changed since
+        last week) [patients].
         Figures of analyses not yet run are NaN.
 
     Examples
@@ -114,6 +116,14 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     over = (at_last[over_cols].sum(axis=1, min_count=1).reindex(out["clinic"]).to_numpy()
             if over_cols else np.full(len(out), np.nan))
     out["waiting_over_90"] = over
+    # what changed since last week: the waiting list (both stages) against the week before
+    if queue_cols:
+        waiting_all = totals[queue_cols].sum(axis=1, min_count=1)
+        previous = totals.assign(_w=waiting_all).sort_values(["clinic", "period"]).groupby("clinic")["_w"].nth(-2)
+        prev = totals.loc[previous.index, ["clinic"]].assign(_w=previous.to_numpy()).set_index("clinic")["_w"]
+        out["queue_change_1w"] = out[queue_cols].sum(axis=1, min_count=1).to_numpy() - out["clinic"].map(prev).to_numpy()
+    else:
+        out["queue_change_1w"] = np.nan
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(waiting.to_numpy(dtype=float) > 0, over / waiting.to_numpy(dtype=float), np.nan)
     out["share_over_90_days"] = share

@@ -768,3 +768,48 @@ def test_load_clinic_data_filters_a_multi_clinic_file(tmp_path):
     assert load_clinic_data({"weekly": "all.csv"}, tmp_path, clinic="B").weekly["new_visits"].tolist() == [2.0]
     with pytest.raises(DataError, match=r"no rows for clinic 'C'"):
         load_clinic_data({"weekly": "all.csv"}, tmp_path, clinic="C")
+
+
+@pytest.mark.parametrize("dictionary", [False, True], ids=["plain", "few-valued-as-categorical"])
+def test_parquet_extract_with_datetime_or_text_dates_reads_alike(tmp_path, monkeypatch, dictionary):
+    if dictionary:  # small files too: text columns with few values come as categoricals
+        monkeypatch.setattr(kd, "_DICTIONARY_MIN_ROWS", 0)
+    rng = np.random.default_rng(3)
+    n = 400
+    ref = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 60, n), unit="D")
+    seen = rng.random(n) < 0.7
+    visit = ref.where(seen, pd.NaT) + pd.to_timedelta(np.where(seen, rng.integers(0, 30, n), 0), unit="D")
+    removed = ~seen & (rng.random(n) < 0.5)
+    removal = (ref + pd.Timedelta(days=3)).where(removed, pd.NaT)
+    typed = pd.DataFrame({
+        "Löpnummer": [f" P{i:04d}" if i % 7 == 0 else f"P{i:04d}" for i in range(n)],
+        "Klinik": rng.choice(["gyn", "gyn ", "GYN", "kir"], n),
+        "Prioritet": rng.choice(["1", "Prio 2", "3", " p3", None], n),
+        "Remissdatum": ref,
+        "Besöksdatum": visit,
+        "Avförd datum": removal,
+        "Avförandeorsak": np.where(removed, rng.choice(["Avböjd", "Vidarebefordrad", "annan orsak"], n), None),
+        "Köpt vård": rng.choice(["Ja", "Nej", "", None], n),
+    })
+    as_text = typed.assign(**{c: typed[c].dt.strftime("%Y-%m-%d").where(typed[c].notna(), None)
+                              for c in ("Remissdatum", "Besöksdatum", "Avförd datum")})
+    assert typed["Remissdatum"].dtype.kind == "M" and as_text["Remissdatum"].dtype.kind != "M"
+    typed.to_parquet(tmp_path / "typed.parquet", index=False)
+    as_text.to_parquet(tmp_path / "text.parquet", index=False)
+    with pytest.warns(UserWarning):
+        from_typed = read_waiting_list(tmp_path / "typed.parquet", today="2024-06-01")
+    with pytest.warns(UserWarning):
+        from_text = read_waiting_list(tmp_path / "text.parquet", today="2024-06-01")
+    from_typed.attrs, from_text.attrs = {}, {}
+    pd.testing.assert_frame_equal(from_typed, from_text, check_exact=True)
+    assert from_typed["referral_date"].dtype == np.dtype("datetime64[ns]")
+    assert from_typed["patient_id"].iloc[0] == "P0000"
+    assert set(from_typed["clinic"]) == {"gyn", "GYN", "kir"}
+    assert set(from_typed["priority"].dropna()) <= {"1", "2", "3"} and from_typed["priority"].isna().any()
+    assert set(from_typed["removal_reason"].dropna()) == {"declined", "forwarded", "other"}
+    # a bad cell reads as the same error either way
+    for frame, name in ((typed, "typed"), (as_text, "text")):
+        bad = frame.assign(Prioritet=frame["Prioritet"].where(frame.index != 5, "Akut"))
+        bad.to_parquet(tmp_path / f"bad_{name}.parquet", index=False)
+        with pytest.raises(DataError, match=r"column 'Prioritet', row 7: unknown priority code 'Akut'"):
+            read_waiting_list(tmp_path / f"bad_{name}.parquet", today="2024-06-01")

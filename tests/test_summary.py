@@ -29,6 +29,7 @@ def test_headline_by_hand():
     assert h.loc[0, "queue_production_ratio_weeks_treatment"] == 8.0
     assert h.loc[0, "queue_production_ratio_weeks"] == 8.0  # the worse stage
     assert h.loc[0, "share_over_90_days"] == pytest.approx(10 / 130)
+    assert h.loc[0, "queue_change_1w"] == (90 + 40) - (80 + 40)  # what changed since last week
     assert np.isnan(h.loc[0, "projected_breaches_12w"])
     assert list(h.columns[:8]) == list(summary.HEADLINE_COLUMNS)
 
