@@ -36,10 +36,12 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+
 from scipy import sparse
 
 from . import calendar as cal
 from .queue import queue_for_share_within
+from .waits import _ProjectionState
 
 __all__ = [
     "RESOURCE_KEYS",
@@ -606,72 +608,23 @@ def _least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_da
     ``R(s) · (1 − renege) <= tolerated``; the extra service is ``max(0, s* − capacity)``.
     Returns ``keys``, ``week_ahead``, ``extra`` [patients/week].
     """
-    if order not in ("priority", "fifo"):
-        raise ValueError(f"order must be 'priority' or 'fifo', got {order!r}")
-    if not 0 <= renege_rate_per_week < 1:
-        raise ValueError(f"renege_rate_per_week must be in [0, 1), got {renege_rate_per_week!r}")
     if not np.isfinite(tolerated) or tolerated < 0:
         raise ValueError(f"tolerated must be a number >= 0, got {tolerated!r}")
     if not limit_days > 0:
         raise ValueError(f"limit_days must be positive, got {limit_days!r}")
-    for col in ("clinic", "wait_days"):
-        if col not in waiting.columns:
-            raise ValueError(f"waiting: missing column {col!r}")
-    for col in ("clinic", "week_ahead", "inflow", "capacity"):
-        if col not in flows.columns:
-            raise ValueError(f"flows: missing column {col!r}")
-    keys = _projection_keys(flows, waiting)
-    if (flows[["inflow", "capacity"]].to_numpy(dtype=float) < 0).any():
-        raise ValueError("flows: inflow and capacity must be non-negative")
-
-    wait = waiting.copy()
-    if "patients" not in wait.columns:
-        wait["patients"] = 1.0
-    if "patient_chosen_wait" in wait.columns:
-        wait = wait[~wait["patient_chosen_wait"].fillna(False).astype(bool)]
-    use_priority = order == "priority" and "priority" in wait.columns
-    wait["_p"] = wait["priority"].astype(str) if use_priority else "all"
-    priorities = sorted(wait["_p"].unique()) if len(wait) else ["all"]
-
-    series = flows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
-    series["_s"] = np.arange(len(series))
-    n_s, n_p = len(series), len(priorities)
-    horizon = int(flows["week_ahead"].max())
-    wait = wait.merge(series, on=keys, how="inner")
-    max_age = int(wait["wait_days"].max()) if len(wait) else 0
-    n_e = max_age + 1 + 7 * horizon
-    state = np.zeros((n_s, n_p, n_e))
-    p_index = {p: i for i, p in enumerate(priorities)}
-    np.add.at(state, (wait["_s"].to_numpy(dtype=np.int64), wait["_p"].map(p_index).to_numpy(dtype=np.int64),
-                      max_age - wait["wait_days"].to_numpy(dtype=int)), wait["patients"].to_numpy(float))
-    if arrival_priority_share is not None:
-        mix = np.array([float(arrival_priority_share.get(p, 0.0)) for p in priorities])
-        if mix.sum() <= 0:
-            raise ValueError("arrival_priority_share must have a positive share")
-        mix = np.tile(mix / mix.sum(), (n_s, 1))
-    else:
-        recent = state[:, :, max(0, max_age - 28):max_age + 1].sum(axis=2)
-        every = state.sum(axis=2)
-        base = np.where(recent.sum(axis=1, keepdims=True) > 0, recent, every)
-        total = base.sum(axis=1, keepdims=True)
-        mix = np.where(total > 0, base / np.where(total > 0, total, 1), 1.0 / n_p)
-
-    grid = series[keys + ["_s"]].merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
-    f = grid.merge(flows[keys + ["week_ahead", "inflow", "capacity"]], on=keys + ["week_ahead"],
-                   how="left").sort_values(["_s", "week_ahead"])
-    inflow = f["inflow"].fillna(0.0).to_numpy().reshape(n_s, horizon)
-    capacity = f["capacity"].fillna(0.0).to_numpy().reshape(n_s, horizon)
+    ps = _ProjectionState(waiting, flows.drop(columns="external", errors="ignore"), order=order,
+                          renege_rate_per_week=renege_rate_per_week,
+                          arrival_priority_share=arrival_priority_share)
+    n_s, n_p, n_e, horizon = ps.n_s, ps.n_p, ps.n_e, ps.horizon
+    keys, f, capacity = ps.keys, ps.frame, ps.capacity
 
     allowed = tolerated / (1.0 - renege_rate_per_week)  # over-limit left before reneging
-    day_idx = np.arange(n_e)
     rows = np.arange(n_s)
     extra = np.zeros((n_s, horizon))
     for k in range(horizon):  # a recurrence: each week starts from the last one
-        first, last = max_age + 7 * k + 1, max_age + 7 * (k + 1)
-        state[:, :, first:last + 1] += (inflow[:, k][:, None] * mix)[:, :, None] / 7.0
-        flat = state.reshape(n_s, n_p * n_e)
-        age = (max_age + 7 * (k + 1)) - day_idx
-        over = np.tile(age > limit_days, n_p)
+        ps.arrive(k)
+        flat = ps.state.reshape(n_s, n_p * n_e)
+        over = np.tile(ps.age_at_end(k) > limit_days, n_p)
         oa = flat * over
         tail = np.cumsum(oa[:, ::-1], axis=1)[:, ::-1]
         after = np.concatenate([tail[:, 1:], np.zeros((n_s, 1))], axis=1)  # over-limit strictly after a cell
@@ -690,7 +643,7 @@ def _least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_da
         flat = flat - served
         if renege_rate_per_week:
             flat = flat * (1.0 - renege_rate_per_week)
-        state = flat.reshape(n_s, n_p, n_e)
+        ps.state = flat.reshape(n_s, n_p, n_e)
     out = f[keys + ["week_ahead"]].reset_index(drop=True).copy()
     out["extra"] = extra.ravel()
     return out

@@ -962,6 +962,87 @@ def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
         ["clinic", "wait_days"]).reset_index(drop=True)
 
 
+class _ProjectionState:
+    """Who waits, by series × priority × entry day, and the weekly flows, as arrays.
+
+    The set-up shared by :func:`project_breaches` and the least-purchase search of
+    :mod:`kps_analysis.capacity`: entry-day index ``i`` is day ``i - max_age`` (0 =
+    today), so a patient's wait at the end of week k is ``max_age + 7k - i``; the
+    service order is priority, then entry day (oldest first).
+    """
+
+    def __init__(self, waiting: pd.DataFrame, flows: pd.DataFrame, *, order: str, renege_rate_per_week: float,
+                 arrival_priority_share=None):
+        if order not in ("priority", "fifo"):
+            raise ValueError(f"order must be 'priority' or 'fifo', got {order!r}")
+        if not 0 <= renege_rate_per_week < 1:
+            raise ValueError(f"renege_rate_per_week must be in [0, 1), got {renege_rate_per_week!r}")
+        for col in ("clinic", "wait_days"):
+            if col not in waiting.columns:
+                raise ValueError(f"waiting: missing column {col!r}")
+        for col in ("clinic", "week_ahead", "inflow", "capacity"):
+            if col not in flows.columns:
+                raise ValueError(f"flows: missing column {col!r}")
+        keys = [k for k in _projection_keys(flows) if k in waiting.columns or k == "clinic"]
+        flows = flows.copy()
+        if "external" not in flows.columns:
+            flows["external"] = 0.0
+        if (flows[["inflow", "capacity", "external"]].to_numpy(dtype=float) < 0).any():
+            raise ValueError("flows: inflow, capacity and external must be non-negative")
+
+        wait = waiting.copy()
+        if "patients" not in wait.columns:
+            wait["patients"] = 1.0
+        if "patient_chosen_wait" in wait.columns:
+            wait = wait[~wait["patient_chosen_wait"].fillna(False).astype(bool)]
+        use_priority = order == "priority" and "priority" in wait.columns
+        wait["_p"] = wait["priority"].astype(str) if use_priority else "all"
+        priorities = sorted(wait["_p"].unique()) if len(wait) else ["all"]
+
+        series = flows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+        series["_s"] = np.arange(len(series))
+        n_s, n_p = len(series), len(priorities)
+        horizon = int(flows["week_ahead"].max())
+        wait = wait.merge(series, on=keys, how="inner")
+        max_age = int(wait["wait_days"].max()) if len(wait) else 0
+        n_e = max_age + 1 + 7 * horizon  # entry days: index i <-> day (i - max_age); 0 = today
+        state = np.zeros((n_s, n_p, n_e))
+        p_index = {p: i for i, p in enumerate(priorities)}
+        np.add.at(state, (wait["_s"].to_numpy(dtype=np.int64), wait["_p"].map(p_index).to_numpy(dtype=np.int64),
+                          max_age - wait["wait_days"].to_numpy(dtype=int)), wait["patients"].to_numpy(float))
+
+        # priority mix of arrivals
+        if arrival_priority_share is not None:
+            mix = np.array([float(arrival_priority_share.get(p, 0.0)) for p in priorities])
+            if mix.sum() <= 0:
+                raise ValueError("arrival_priority_share must have a positive share")
+            mix = np.tile(mix / mix.sum(), (n_s, 1))
+        else:
+            recent = state[:, :, max(0, max_age - 28):max_age + 1].sum(axis=2)
+            every = state.sum(axis=2)
+            base = np.where(recent.sum(axis=1, keepdims=True) > 0, recent, every)
+            total = base.sum(axis=1, keepdims=True)
+            mix = np.where(total > 0, base / np.where(total > 0, total, 1), 1.0 / n_p)
+
+        grid = series[keys + ["_s"]].merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
+        f = grid.merge(flows[keys + ["week_ahead", "inflow", "capacity", "external"]], on=keys + ["week_ahead"],
+                       how="left").sort_values(["_s", "week_ahead"])
+        self.keys, self.frame, self.state, self.mix = keys, f, state, mix
+        self.n_s, self.n_p, self.n_e, self.max_age, self.horizon = n_s, n_p, n_e, max_age, horizon
+        self.inflow = f["inflow"].fillna(0.0).to_numpy().reshape(n_s, horizon)
+        self.capacity = f["capacity"].fillna(0.0).to_numpy().reshape(n_s, horizon)
+        self.external = f["external"].fillna(0.0).to_numpy().reshape(n_s, horizon)
+
+    def arrive(self, k: int) -> None:
+        """Week k's arrivals join the queue, spread evenly over the week's days."""
+        first, last = self.max_age + 7 * k + 1, self.max_age + 7 * (k + 1)
+        self.state[:, :, first:last + 1] += (self.inflow[:, k][:, None] * self.mix)[:, :, None] / 7.0
+
+    def age_at_end(self, k: int) -> np.ndarray:
+        """Days waited at the end of week k, per entry day [days]."""
+        return (self.max_age + 7 * (k + 1)) - np.arange(self.n_e)
+
+
 def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: float = 90,
                      order: str = "priority", renege_rate_per_week: float = 0.0,
                      arrival_priority_share=None) -> pd.DataFrame:
@@ -1028,69 +1109,14 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: 
     Hälso- och sjukvårdslagen (2017:30) 9 kap. 1 §, the care guarantee; Little, J.D.C.
     (1961) for queue = arrivals × wait.
     """
-    if order not in ("priority", "fifo"):
-        raise ValueError(f"order must be 'priority' or 'fifo', got {order!r}")
-    if not 0 <= renege_rate_per_week < 1:
-        raise ValueError(f"renege_rate_per_week must be in [0, 1), got {renege_rate_per_week!r}")
-    for col in ("clinic", "wait_days"):
-        if col not in waiting.columns:
-            raise ValueError(f"waiting: missing column {col!r}")
-    for col in ("clinic", "week_ahead", "inflow", "capacity"):
-        if col not in flows.columns:
-            raise ValueError(f"flows: missing column {col!r}")
-    keys = [k for k in _projection_keys(flows) if k in waiting.columns or k == "clinic"]
-    flows = flows.copy()
-    if "external" not in flows.columns:
-        flows["external"] = 0.0
-    if (flows[["inflow", "capacity", "external"]].to_numpy(dtype=float) < 0).any():
-        raise ValueError("flows: inflow, capacity and external must be non-negative")
-
-    wait = waiting.copy()
-    if "patients" not in wait.columns:
-        wait["patients"] = 1.0
-    if "patient_chosen_wait" in wait.columns:
-        wait = wait[~wait["patient_chosen_wait"].fillna(False).astype(bool)]
-    use_priority = order == "priority" and "priority" in wait.columns
-    wait["_p"] = wait["priority"].astype(str) if use_priority else "all"
-    priorities = sorted(wait["_p"].unique()) if len(wait) else ["all"]
-
-    series = flows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
-    series["_s"] = np.arange(len(series))
-    n_s, n_p = len(series), len(priorities)
-    horizon = int(flows["week_ahead"].max())
-    wait = wait.merge(series, on=keys, how="inner")
-    max_age = int(wait["wait_days"].max()) if len(wait) else 0
-    n_e = max_age + 1 + 7 * horizon  # entry days: index i <-> day (i - max_age); 0 = today
-    state = np.zeros((n_s, n_p, n_e))
-    p_index = {p: i for i, p in enumerate(priorities)}
-    np.add.at(state, (wait["_s"].to_numpy(dtype=np.int64), wait["_p"].map(p_index).to_numpy(dtype=np.int64),
-                      max_age - wait["wait_days"].to_numpy(dtype=int)), wait["patients"].to_numpy(float))
-
-    # priority mix of arrivals
-    if arrival_priority_share is not None:
-        mix = np.array([float(arrival_priority_share.get(p, 0.0)) for p in priorities])
-        if mix.sum() <= 0:
-            raise ValueError("arrival_priority_share must have a positive share")
-        mix = np.tile(mix / mix.sum(), (n_s, 1))
-    else:
-        recent = state[:, :, max(0, max_age - 28):max_age + 1].sum(axis=2)
-        every = state.sum(axis=2)
-        base = np.where(recent.sum(axis=1, keepdims=True) > 0, recent, every)
-        total = base.sum(axis=1, keepdims=True)
-        mix = np.where(total > 0, base / np.where(total > 0, total, 1), 1.0 / n_p)
-
-    grid = series[keys + ["_s"]].merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
-    f = grid.merge(flows[keys + ["week_ahead", "inflow", "capacity", "external"]], on=keys + ["week_ahead"],
-                   how="left").sort_values(["_s", "week_ahead"])
-    inflow = f["inflow"].fillna(0.0).to_numpy().reshape(n_s, horizon)
-    service = (f["capacity"].fillna(0.0) + f["external"].fillna(0.0)).to_numpy().reshape(n_s, horizon)
-
-    day_idx = np.arange(n_e)
+    ps = _ProjectionState(waiting, flows, order=order, renege_rate_per_week=renege_rate_per_week,
+                          arrival_priority_share=arrival_priority_share)
+    n_s, n_p, n_e, horizon = ps.n_s, ps.n_p, ps.n_e, ps.horizon
+    service = ps.capacity + ps.external
     out = {k: np.zeros((n_s, horizon)) for k in ("served", "unused_capacity", "reneged", "queue", "over_limit")}
     for k in range(horizon):
-        first, last = max_age + 7 * k + 1, max_age + 7 * (k + 1)  # this week's entry days
-        state[:, :, first:last + 1] += (inflow[:, k][:, None] * mix)[:, :, None] / 7.0
-        flat = state.reshape(n_s, n_p * n_e)  # service order: priority, then oldest entry
+        ps.arrive(k)
+        flat = ps.state.reshape(n_s, n_p * n_e)  # service order: priority, then oldest entry
         before = np.cumsum(flat, axis=1) - flat
         served = np.clip(service[:, k][:, None] - before, 0.0, flat)
         flat -= served
@@ -1100,10 +1126,10 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: 
             gone = flat * renege_rate_per_week
             flat -= gone
             out["reneged"][:, k] = gone.sum(axis=1)
-        state = flat.reshape(n_s, n_p, n_e)
-        age = (max_age + 7 * (k + 1)) - day_idx  # days waited at the week's end
-        out["queue"][:, k] = state.sum(axis=(1, 2))
-        out["over_limit"][:, k] = state[:, :, age > limit_days].sum(axis=(1, 2))
+        ps.state = flat.reshape(n_s, n_p, n_e)
+        out["queue"][:, k] = ps.state.sum(axis=(1, 2))
+        out["over_limit"][:, k] = ps.state[:, :, ps.age_at_end(k) > limit_days].sum(axis=(1, 2))
+    keys, f, inflow = ps.keys, ps.frame, ps.inflow
     result = f[keys + ["week_ahead"]].reset_index(drop=True).copy()
     result["week_ahead"] = result["week_ahead"].astype(float)
     result["inflow"] = inflow.ravel()
