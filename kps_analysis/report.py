@@ -898,3 +898,32 @@ def moves_table(moves: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
         ("Patienter" if sv else "Patients"): moves["patients"].map(lambda v: format_count(v, language=language)),
         ("Första veckan" if sv else "First week"): moves["first_week"],
     }).set_index("Från" if sv else "From")
+
+
+SECTIONS.update({
+    "monte_carlo": {
+        "sv": "### Hur säkert är köpbehovet?\nInflödet de kommande 12 veckorna dras slumpmässigt 1 000 gånger inom "
+              "prognosens osäkerhet. Tabellen visar sannolikheten att ingen passerar 90 dagar med egen kapacitet "
+              "och hur mycket vård som behöver köpas för att vara säker till 50, 80 och 95 %.",
+        "en": "### How certain is the purchase need?\nThe inflow of the coming 12 weeks is drawn at random 1,000 "
+              "times within the forecast's uncertainty. The table shows the probability that nobody passes 90 days "
+              "with own capacity, and how much care must be bought to be 50, 80 and 95 % sure.",
+    },
+})
+
+
+def monte_carlo_table(summary_frame: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Monte Carlo summary per stage (:func:`kps_analysis.scenario.monte_carlo`) for a report."""
+    sv = language == "sv"
+    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Behandling" if sv else "Treatment"}
+    out = pd.DataFrame({
+        ("Steg" if sv else "Stage"): summary_frame["stage"].map(stages).fillna(summary_frame["stage"]),
+        ("Sannolikhet att ingen passerar 90 dagar" if sv else "Probability nobody passes 90 days"):
+            summary_frame["p_no_breach"].map(lambda v: format_count(100 * v, language=language) + " %"),
+    })
+    for q in (50, 80, 95):
+        col = f"purchase_p{q}"
+        if col in summary_frame.columns:
+            out[(f"Köp för {q} % säkerhet" if sv else f"Purchase for {q} % certainty")] = \
+                summary_frame[col].map(lambda v: format_count(v, language=language))
+    return out.set_index("Steg" if sv else "Stage")
