@@ -263,35 +263,16 @@ def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None =
         ``clinic``, ``stage``, ``week_ahead``, ``inflow``, ``served``, ``queue``,
         ``over_limit`` [patients] and ``source`` ("patient-level" or "aggregates").
     """
-    from .data import waiting_snapshot
+    from .purchase import guarantee_inputs
 
-    parts = []
-    patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
-    coming = coming_flows(weekly, horizon_weeks=horizon_weeks)
-    for stage in STAGES:
-        flows = coming[coming["stage"] == stage]
-        if flows.empty:
-            continue
-        agg_clinics = sorted(set(flows["clinic"]) - patient_clinics)
-        if agg_clinics:
-            sub = weekly[weekly["clinic"].isin(agg_clinics)]
-            wait = waiting_from_aggregates(sub, stage=stage)
-            res = project_breaches(wait, flows[flows["clinic"].isin(agg_clinics)], limit_days=limit_days,
-                                   order="fifo")
-            parts.append(res.assign(source="aggregates"))
-        pl_clinics = sorted(set(flows["clinic"]) & patient_clinics)
-        if pl_clinics:
-            last = weekly.loc[weekly["clinic"].isin(pl_clinics), "period"].max()
-            snap = waiting_snapshot(waiting_list[waiting_list["clinic"].isin(pl_clinics)],
-                                    last.end_time.normalize())
-            snap = snap[snap["stage"] == stage]
-            res = project_breaches(snap, flows[flows["clinic"].isin(pl_clinics)], limit_days=limit_days,
-                                   order="priority")
-            parts.append(res.assign(source="patient-level"))
-    if not parts:
+    waiting, flows = guarantee_inputs(weekly, waiting_list, horizon_weeks=horizon_weeks)
+    if flows.empty:
         return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "inflow", "served", "queue",
                                      "over_limit", "source"])
-    out = pd.concat(parts, ignore_index=True)
+    # aggregate clinics have one priority ("unknown"), so serving by priority is first in, first out
+    out = project_breaches(waiting, flows, limit_days=limit_days, order="priority")
+    patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
+    out["source"] = np.where(out["clinic"].isin(patient_clinics), "patient-level", "aggregates")
     return out.sort_values(["clinic", "stage", "week_ahead"]).reset_index(drop=True)
 
 
