@@ -76,6 +76,27 @@ def _inflow_band(weekly: pd.DataFrame, flows: pd.DataFrame, *, horizon_weeks: in
         inflow=lambda f: f["mean"])
 
 
+def _as_list(params_list) -> list:
+    return list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+
+
+def _with_own_capacity(flows: pd.DataFrame, params_list) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Replace the flows' capacity by the resources' capacity per stage and week.
+
+    Returns the flows, :func:`kps_analysis.capacity.capacity_from_resources` output and
+    its per-stage long form.
+    """
+    from .capacity import capacity_by_stage, capacity_from_resources, resources_frame
+
+    periods = pd.PeriodIndex(sorted(flows["period"].unique()), freq="W-SUN")
+    capacity = capacity_from_resources(resources_frame(params_list), periods)
+    by_stage = capacity_by_stage(capacity)
+    own = flows.drop(columns="capacity").merge(by_stage[["clinic", "stage", "period", "capacity"]],
+                                               on=["clinic", "stage", "period"], how="left")
+    own["capacity"] = own["capacity"].fillna(0.0)
+    return own, capacity, by_stage
+
+
 def clinic_outlook(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_list, *,
                    horizon_weeks: int = 12, guarantee_days: float = 90,
                    target_share_within_guarantee: float = 0.95, level: int = 80,
@@ -107,18 +128,13 @@ def clinic_outlook(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, para
     -------
     Outlook
     """
-    from .capacity import capacity_by_stage, capacity_from_resources, capacity_gap, capacity_need, resources_frame
+    from .capacity import capacity_gap, capacity_need
     from .plan import escalation_status, plan_vs_outcome
     from .purchase import guarantee_inputs, prices_frame, purchase_need
 
-    params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+    params_list = _as_list(params_list)
     waiting, flows = guarantee_inputs(weekly, waiting_list, horizon_weeks=horizon_weeks)
-    periods = pd.PeriodIndex(sorted(flows["period"].unique()), freq="W-SUN")
-    capacity = capacity_from_resources(resources_frame(params_list), periods)
-    by_stage = capacity_by_stage(capacity)
-    own = flows.drop(columns="capacity").merge(by_stage[["clinic", "stage", "period", "capacity"]],
-                                               on=["clinic", "stage", "period"], how="left")
-    own["capacity"] = own["capacity"].fillna(0.0)
+    own, capacity, by_stage = _with_own_capacity(flows, params_list)
     banded = _inflow_band(weekly, own, horizon_weeks=horizon_weeks, level=level, exclude=tuple(exclude))
     need = capacity_need(banded, waiting=waiting, clear_by=horizon_weeks, guarantee_days=guarantee_days,
                          target_share_within_guarantee=target_share_within_guarantee, level=level)
@@ -185,7 +201,7 @@ def production_plan(weekly: pd.DataFrame, params_list, outlook: Outlook, *, fore
     from .plan import agreement_volumes, rolling_plan
     from .summary import seasonal_profiles
 
-    params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+    params_list = _as_list(params_list)
     start = weekly["period"].max() + 1
     periods = pd.period_range(start, periods=horizon_weeks, freq="W-SUN")
     capacity = capacity_from_resources(resources_frame(params_list), periods)
@@ -207,17 +223,12 @@ def scenario_comparison(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None,
     weeks' inflow (:func:`kps_analysis.purchase.guarantee_inputs`) with own capacity
     from the resources, for the scenarios named in the parameters.
     """
-    from .capacity import capacity_by_stage, capacity_from_resources, resources_frame
     from .purchase import guarantee_inputs
     from .scenario import inputs_from_parameters, run_scenarios, scenario_table
 
-    params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+    params_list = _as_list(params_list)
     waiting, flows = guarantee_inputs(weekly, waiting_list, horizon_weeks=horizon_weeks)
-    periods = pd.PeriodIndex(sorted(flows["period"].unique()), freq="W-SUN")
-    by_stage = capacity_by_stage(capacity_from_resources(resources_frame(params_list), periods))
-    flows = flows.drop(columns="capacity").merge(by_stage[["clinic", "stage", "period", "capacity"]],
-                                                 on=["clinic", "stage", "period"], how="left")
-    flows["capacity"] = flows["capacity"].fillna(0.0)
+    flows, _, _ = _with_own_capacity(flows, params_list)
     inputs = inputs_from_parameters(params_list, flows, waiting)
     return run_scenarios(inputs, scenario_table(params_list), horizon_weeks=horizon_weeks,
                          limit_days=guarantee_days)
@@ -236,7 +247,7 @@ def region_plan(waiting: pd.DataFrame, flows: pd.DataFrame, params_list, *, guar
     from .capacity import resources_frame
     from .purchase import optimise_region, prices_frame
 
-    params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+    params_list = _as_list(params_list)
     keep = [c for c in ("clinic", "stage", "week_ahead", "inflow", "capacity") if c in flows.columns]
     return optimise_region(waiting, flows[keep], pools=resources_frame(params_list).resources,
                            prices=prices_frame(params_list), move_cost_sek=move_cost_sek,
