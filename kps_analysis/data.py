@@ -1757,10 +1757,8 @@ def _require(frame, columns, name):
         raise ValueError(f"{name} lacks column(s) {missing}")
 
 
-def _days(extract: pd.DataFrame, column: str, name: str = "extract") -> np.ndarray:
-    """Day numbers since 1970-01-01 (int64); missing dates -> _NEVER."""
-    if column not in extract.columns:
-        return np.full(len(extract), _NEVER, dtype=np.int64)
+def _date_column(extract: pd.DataFrame, column: str, name: str = "extract") -> pd.Series:
+    """An extract's date column as naive datetime64 (parsed if it is not yet)."""
     s = extract[column]
     if not pd.api.types.is_datetime64_any_dtype(s.dtype):
         try:
@@ -1769,7 +1767,14 @@ def _days(extract: pd.DataFrame, column: str, name: str = "extract") -> np.ndarr
             raise ValueError(f"{name}: column {column!r} is not dates: {exc}") from None
     if getattr(s.dt, "tz", None) is not None:
         s = s.dt.tz_localize(None)
-    arr = s.to_numpy(dtype="datetime64[D]")
+    return s
+
+
+def _days(extract: pd.DataFrame, column: str, name: str = "extract") -> np.ndarray:
+    """Day numbers since 1970-01-01 (int64); missing dates -> _NEVER."""
+    if column not in extract.columns:
+        return np.full(len(extract), _NEVER, dtype=np.int64)
+    arr = _date_column(extract, column, name).to_numpy(dtype="datetime64[D]")
     return np.where(np.isnat(arr), _NEVER, arr.astype(np.int64))
 
 
@@ -2005,15 +2010,7 @@ def _nanoseconds(extract: pd.DataFrame, column: str) -> np.ndarray:
     """Dates as int64 nanoseconds since 1970; missing -> _NEVER_NS."""
     if column not in extract.columns:
         return np.full(len(extract), _NEVER_NS, dtype=np.int64)
-    s = extract[column]
-    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-        try:
-            s = pd.to_datetime(s)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"extract: column {column!r} is not dates: {exc}") from None
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_localize(None)
-    raw = s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    raw = _date_column(extract, column).to_numpy(dtype="datetime64[ns]").view(np.int64)
     return np.where(raw == np.iinfo(np.int64).min, _NEVER_NS, raw)
 
 

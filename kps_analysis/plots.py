@@ -41,6 +41,13 @@ ROLE = {
 SV_MONTHS = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
 
 
+def _axes(ax):
+    """The figure and axes to draw on: a new figure unless ``ax`` is given."""
+    if ax is None:
+        return plt.subplots()
+    return ax.figure, ax
+
+
 def use_style() -> None:
     """Set the common seaborn style for report figures (white grid, readable fonts)."""
     sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95)
@@ -54,10 +61,7 @@ def year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv", ax=
     lighter and dashed/dotted, so the years can be told apart in grey print.
     """
     role = ROLE.get(measure, "queue")
-    if ax is None:
-        fig, ax = plt.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax)
     years = sorted(yoy["year"].unique())
     styles = [":", "--", "-"]
     for i, year in enumerate(years):
@@ -80,10 +84,7 @@ def year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv", ax=
 def weekly_lines(frame: pd.DataFrame, measures: list[str], *, language: str = "sv", ax=None,
                  title: str | None = None):
     """Draw several weekly measures of one clinic over time (x = week start date)."""
-    if ax is None:
-        fig, ax = plt.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax)
     x = frame["period"].dt.start_time
     for m in measures:
         role = ROLE.get(m, "queue")
@@ -102,10 +103,7 @@ def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str =
     ``band_start_days`` [days], ``patients`` and optionally ``stage``. The guarantee
     limit is the red dashed line drawn before the first band that starts beyond it.
     """
-    if ax is None:
-        fig, ax = plt.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax)
     data = bands.copy()
     if "stage" in data.columns:
         data["stage"] = data["stage"].map(STAGE_LABELS[language]).fillna(data["stage"])
@@ -150,10 +148,7 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
     ``ratios`` has ``period``, ``stage`` and ``queue_production_ratio_weeks`` (one clinic).
     ``guarantee_weeks`` is drawn as the red dashed guarantee line.
     """
-    if ax is None:
-        fig, ax = plt.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax)
     if ratios.empty:
         ax.text(0.5, 0.5, "Inga data" if language == "sv" else "No data", ha="center", transform=ax.transAxes)
         return fig
@@ -177,10 +172,7 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
 
 def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None):
     """Seasonal factors per ISO week (or month), one line per measure; 1 = an average week."""
-    if ax is None:
-        fig, ax = plt.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax)
     for measure, part in profile.groupby("measure", sort=False):
         role = ROLE.get(measure, "queue")
         ax.plot(part["season"], part["factor"], color=COLOURS[role], linestyle=LINESTYLES.get(role, "-"),
@@ -197,10 +189,7 @@ def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None):
 
 def balance_lines(balance: pd.DataFrame, *, language: str = "sv", years: int = 2, ax=None):
     """Net inflow (in − out) per stage, trailing mean, over the latest years; above 0 the queue grows."""
-    if ax is None:
-        fig, ax = plt.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax)
     last = balance["period"].max()
     recent = balance[balance["period"] > last - 52 * years]
     for i, (stage, part) in enumerate(recent.groupby("stage", sort=False)):
@@ -216,10 +205,7 @@ def balance_lines(balance: pd.DataFrame, *, language: str = "sv", years: int = 2
 
 def breach_projection(breaches: pd.DataFrame, *, language: str = "sv", ax=None):
     """Projected patients past the guarantee limit per week ahead and stage (bars)."""
-    if ax is None:
-        fig, ax = plt.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax)
     data = breaches.assign(stage=breaches["stage"].map(STAGE_LABELS[language]).fillna(breaches["stage"]),
                            week_ahead=breaches["week_ahead"].astype(int))
     sns.barplot(data=data, x="week_ahead", y="over_limit", hue="stage",
@@ -266,10 +252,7 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, measure: str, la
     ``forecast`` is :func:`kps_analysis.forecast.forecast_demand` output for one clinic;
     the widest interval is drawn lightest. The history is summed over groups.
     """
-    if ax is None:
-        fig, ax = plt.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax)
     hist = history.groupby("period", as_index=False)[measure].sum(min_count=1)
     hist = hist[hist["period"] > hist["period"].max() - 52 * years]
     ax.plot(hist["period"].dt.start_time, hist[measure], color=COLOURS["inflow"],
