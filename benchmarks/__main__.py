@@ -8,21 +8,22 @@ from . import bench_core, bench_forecast, bench_purchase, bench_scale
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast, purchase, scale-aggregation, scale-batch")
+    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast, purchase, scale-aggregation, scale-batch, scale-region")
     p.add_argument("--clinics", type=int, default=1000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--loop-sample", type=int, default=100,
                    help="clinics timed in the per-clinic loop (scaled up to --clinics)")
     p.add_argument("--forecast-clinics", type=int, default=500, help="synthetic clinics in 'forecast'")
     p.add_argument("--rows", type=int, default=10_000_000, help="extract rows in 'scale-aggregation'")
-    p.add_argument("--batch-clinics", type=int, default=20, help="clinics in 'scale-batch'")
+    p.add_argument("--batch-clinics", type=int, default=20, help="clinics in 'scale-batch' and 'scale-region'")
+    p.add_argument("--workers", type=int, default=2, help="workers in 'scale-region'")
     args = p.parse_args(argv)
     for name in args.names:
         if name == "core":
             bench_core.run(clinics=args.clinics, years=args.years, loop_sample=args.loop_sample)
         elif name.startswith("scale"):
             parts = ("aggregation", "batch") if name == "scale" else (name.split("-", 1)[1],)
-            bench_scale.run(rows=args.rows, clinics=args.batch_clinics, parts=parts)
+            bench_scale.run(rows=args.rows, clinics=args.batch_clinics, parts=parts, workers=args.workers)
         elif name == "purchase":
             bench_purchase.run(clinics=50, weeks=52, pool_size=5, move_cost_sek=500.0, seed=1)
         elif name == "forecast":

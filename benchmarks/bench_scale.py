@@ -161,8 +161,86 @@ def batch_runs(clinics: int = 20) -> dict:
             "speedup_2_workers_over_1": round(t1 / t2, 2)}
 
 
-def run(*, rows: int = 10_000_000, clinics: int = 20, parts=("aggregation", "batch")) -> dict:
+def _region_setup(tmp: Path, clinics: int) -> tuple[Path, Path, Path]:
+    """Copies of the demo clinics' parameter files as ``c000``… and an empty notebook."""
+    import nbformat
+
+    from kps_analysis.demo import ensure_demo_data
+
+    root = Path(__file__).resolve().parent.parent
+    demo_data = ensure_demo_data(tmp / "demo")
+    params = tmp / "parameters"
+    (params / "clinics").mkdir(parents=True)
+    shutil.copy(root / "parameters" / "defaults.yaml", params)
+    sources = sorted((root / "parameters" / "clinics").glob("*.yaml"))
+    for i in range(clinics):
+        shutil.copy(sources[i % len(sources)], params / "clinics" / f"c{i:03d}.yaml")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("clinic_id = ''", metadata={"tags": ["parameters"]})]
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    empty = tmp / "empty.ipynb"
+    nbformat.write(nb, empty)
+    return demo_data, params, empty
+
+
+def _empty_notebook_seconds(tmp: Path, empty: Path, repeat: int = 3) -> float:
+    """The floor: papermill run + HTML export of a one-cell notebook (median of ``repeat``)."""
+    import papermill as pm
+
+    from kps_analysis.batch import render_html
+
+    times = []
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        pm.execute_notebook(str(empty), str(tmp / f"empty_out{i}.ipynb"), parameters={"clinic_id": "x"},
+                            kernel_name="python3", progress_bar=False, log_output=False)
+        render_html(tmp / f"empty_out{i}.ipynb", tmp / f"empty{i}.html")
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def region_run(clinics: int = 300, workers: int = 2) -> dict:
+    """A whole region end to end with the command users run: ``kps run --workers N``.
+
+    C clinics (copies of the demo clinics) run by the ``kps`` command line in a
+    subprocess, region overview included. Reported: wall time, the mean per-clinic time
+    measured inside the workers (from ``manifest.json``), the overhead per clinic beyond
+    an empty notebook's kernel start and rendering [seconds], and their ratio.
+    """
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        demo_data, params, empty = _region_setup(tmp, clinics)
+        t_empty = _empty_notebook_seconds(tmp, empty)
+        out = tmp / "out"
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "kps_analysis", "run", "--workers", str(workers),
+                               "--data", str(demo_data), "--parameters", str(params),
+                               "--out", str(out)], capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"kps run exited {proc.returncode}: {proc.stderr[-2000:]}")
+        manifest = json.loads(next(out.glob("*/manifest.json")).read_text())
+    per_clinic = np.array([c["seconds"] for c in manifest["clinics"].values()])
+    ok = sum(c["status"] == "ok" for c in manifest["clinics"].values())
+    region = manifest.get("region_overview") or {}
+    return {"clinics": clinics, "workers": workers, "ok": ok, "wall_seconds": round(wall, 1),
+            "wall_per_clinic_seconds": round(wall / clinics, 2),
+            "clinic_seconds_mean": round(float(per_clinic.mean()), 2),
+            "clinic_seconds_p95": round(float(np.percentile(per_clinic, 95)), 2),
+            "empty_notebook_seconds": round(t_empty, 2),
+            "overhead_per_clinic_beyond_kernel_seconds": round(float(per_clinic.mean()) - t_empty, 2),
+            "clinic_over_empty_notebook": round(float(per_clinic.mean()) / t_empty, 1),
+            "region_overview_seconds": region.get("seconds")}
+
+
+def run(*, rows: int = 10_000_000, clinics: int = 20, parts=("aggregation", "batch"),
+        workers: int = 2) -> dict:
     result = {"benchmark": "scale"}
+    if "region" in parts:
+        result["region"] = region_run(clinics, workers)
     if "aggregation" in parts:
         result["aggregation"] = aggregation(rows)
     if "batch" in parts:
