@@ -17,6 +17,8 @@ All functions are pure and vectorised.
 
 from __future__ import annotations
 
+import functools
+
 import datetime as _dt
 import warnings
 
@@ -417,11 +419,20 @@ def _is_leap(years: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- working days
+@functools.lru_cache(maxsize=64)
+def _days_off(first_year: int, last_year: int) -> np.ndarray:
+    """The (de-facto) holidays of the years, as a read-only datetime64[ns] array (cached:
+    building ``holidays.Sweden`` costs about 0.1 s, and forecasts ask for the same years
+    many times)."""
+    off = swedish_holidays(np.arange(first_year, last_year + 1))["date"].to_numpy()
+    off.setflags(write=False)
+    return off
+
+
 def _daily_working_flags(first, last) -> pd.Series:
     """Series over every day first..last: 1 for Mon-Fri days that are no (de-facto) holiday."""
     days = pd.date_range(first, last, freq="D")
-    years = np.arange(days[0].year, days[-1].year + 1)
-    off = swedish_holidays(years)["date"]
+    off = _days_off(int(days[0].year), int(days[-1].year))
     working = (days.day_of_week < 5) & ~days.isin(off)
     return pd.Series(working.astype(np.int64), index=days)
 
