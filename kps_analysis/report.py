@@ -365,6 +365,14 @@ SECTIONS: dict[str, dict[str, str]] = {
         "sv": "## Sammanfattning\nDe viktigaste talen för kliniken den senaste veckan.",
         "en": "## Summary\nThe clinic's headline figures for the latest week.",
     },
+    "changes": {
+        "sv": "### Vad har ändrats sedan förra veckan\nDen senaste veckan jämförd med veckan före och med "
+              "snittet för de fyra veckorna dessförinnan. En förändring markeras som ovanligt stor när den är "
+              "mer än dubbelt så stor som den vanliga veckoförändringen (två standardavvikelser det senaste året).",
+        "en": "### What changed since last week\nThe latest week against the week before and against the mean "
+              "of the four weeks before it. A change is marked unusually large when it is more than twice the "
+              "usual week-on-week change (two standard deviations over the past year).",
+    },
     "situation": {
         "sv": "## Läget vecka för vecka\nInflöde (remisser), produktion och kö per vecka i år, "
               "med samma veckor de två föregående åren bredvid. Det skuggade fältet är sommarveckorna 27–32.",
@@ -372,10 +380,10 @@ SECTIONS: dict[str, dict[str, str]] = {
               "with the same weeks of the two previous years beside them. The shaded band is summer weeks 27-32.",
     },
     "waits": {
-        "sv": "## Väntetider\nHur länge de som väntar just nu har väntat, i dagar. Röda staplar har passerat "
-              "vårdgarantins gräns. Patienter som själva valt att vänta längre räknas inte mot garantin.",
-        "en": "## Waiting times\nHow long the patients waiting now have waited, in days. Red bars are past the "
-              "care-guarantee limit. Patients who chose to wait longer do not count against the guarantee.",
+        "sv": "## Väntetider\nHur länge de som väntar just nu har väntat, i dagar. Randiga staplar till "
+              "höger om den streckade linjen har passerat vårdgarantins gräns. Patienter som själva valt att vänta längre räknas inte mot garantin.",
+        "en": "## Waiting times\nHow long the patients waiting now have waited, in days. Hatched bars right of "
+              "the dashed line are past the care-guarantee limit. Patients who chose to wait longer do not count against the guarantee.",
     },
     "waits_missing": {
         "sv": "*Kliniken levererar bara veckosummor, inte en väntelista per patient, så fördelningen kan inte visas.*",
@@ -506,10 +514,58 @@ def wait_table(bands: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> 
     """Waiting-time bands for a shared report: counts below ``limit`` suppressed."""
     cols = [c for c in ("stage", "band", "patients") if c in bands.columns]
     table = suppress_small(bands[cols], ["patients"], limit=limit, language=language)
+    if "stage" in cols:
+        stage_names = {"new_visit": "Nybesök" if language == "sv" else "First visit",
+                       "treatment": "Behandling" if language == "sv" else "Treatment"}
+        table["stage"] = table["stage"].map(stage_names).fillna(table["stage"])
     names = {"stage": "Steg" if language == "sv" else "Stage",
              "band": "Väntetid (dagar)" if language == "sv" else "Waiting time (days)",
              "patients": "Patienter" if language == "sv" else "Patients"}
     return table.rename(columns=names).set_index(names["stage"] if "stage" in cols else names["band"])
+
+
+def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> pd.DataFrame:
+    """What changed since last week (:func:`kps_analysis.summary.week_changes`) for a report.
+
+    One row per measure: last week, this week, the change (with its sign) and the usual
+    level (mean of the four weeks before); a change beyond two standard deviations of
+    the usual week-on-week changes is marked. Counts below ``limit`` are suppressed
+    ("<5"), and so is a change between two such counts, since it would reveal them.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"measure": ["queue_new_visit"], "this_week": [130.0], "last_week": [101.0],
+    ...                   "change": [29.0], "usual": [100.5], "unusual": [True], "direction": ["up"]})
+    >>> changes_table(c, language="en").iloc[0].tolist()
+    ['101', '130', '+29', '100', 'unusually large increase']
+    """
+    sv = language == "sv"
+    head = (["Mått", "Förra veckan", "Denna vecka", "Förändring", "Snitt fyra veckor före", "Anmärkning"] if sv
+            else ["Measure", "Last week", "This week", "Change", "Mean of the four weeks before", "Note"])
+    rows = []
+    for r in changes.itertuples(index=False):
+        ratio = r.measure == "queue_production_ratio_weeks"
+        dec = 1 if ratio else 0
+
+        def fmt(v, signed=False):
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                return "–"
+            small = not ratio and limit > 0 and 0 < abs(v) < limit and not signed
+            if small:
+                return label("suppressed", language).format(limit=limit)
+            text = format_count(abs(v) if signed else v, language=language, decimals=dec)
+            return (("+" if v > 0 else "−" if v < 0 else "±") + text) if signed else text
+
+        hidden = not ratio and limit > 0 and any(0 < abs(v) < limit for v in (r.this_week, r.last_week)
+                                                 if v == v and v is not None)
+        note = ""
+        if bool(r.unusual):
+            note = ({"up": "ovanligt stor ökning", "down": "ovanligt stor minskning"} if sv
+                    else {"up": "unusually large increase", "down": "unusually large decrease"}).get(r.direction, "")
+        rows.append([label(r.measure, language), fmt(r.last_week), fmt(r.this_week),
+                     label("suppressed", language).format(limit=limit) if hidden else fmt(r.change, signed=True),
+                     fmt(r.usual), note])
+    return pd.DataFrame(rows, columns=head).set_index(head[0])
 
 
 def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: int = 30) -> pd.DataFrame:

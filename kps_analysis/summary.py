@@ -17,7 +17,7 @@ from .waits import project_breaches, waiting_from_aggregates
 
 __all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "ratio_by_stage", "guarantee_ratio_weeks",
            "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles", "region_totals",
-           "region_purchase_by_month"]
+           "region_purchase_by_month", "CHANGE_MEASURES", "week_changes"]
 
 HEADLINE_COLUMNS = (
     "clinic",
@@ -149,6 +149,95 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
                 out[col] = out["clinic"].map(figures[col])
     first = list(HEADLINE_COLUMNS) + ["period"]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+#: Measures of "what changed since last week", in report order (``waiting_over_90`` is
+#: both stages together, ``queue_production_ratio_weeks`` the worse stage's ratio).
+CHANGE_MEASURES = ("referrals_in", "new_visits", "treatment_decisions", "operations_elective",
+                   "queue_new_visit", "queue_treatment", "waiting_over_90", "queue_production_ratio_weeks")
+
+
+def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: int = 52,
+                 window_weeks: int = 4, threshold: float = 2.0) -> pd.DataFrame:
+    """What changed since last week: each clinic's latest week against the week before.
+
+    For each clinic, measure (:data:`CHANGE_MEASURES` present in ``weekly``) and the
+    clinic's latest week ``t``::
+
+        change  = x[t] - x[t-1]                                    [patients or weeks]
+        usual   = mean of x[t-usual_weeks .. t-1]                  [patients or weeks]
+        unusual = |change| > threshold × sd of the week-on-week changes
+                  over the ``spread_weeks`` weeks before t          (a 2-sigma change)
+
+    ``last_week`` is NaN when the week before is not reported (a gap), and ``unusual``
+    is False when fewer than 8 earlier changes exist to judge by. A measure that is
+    never above zero for a clinic (treatment at a visits-only clinic) is left out.
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly long frame (``clinic``, ``period`` W-SUN, measures).
+    usual_weeks : int
+        Weeks before ``t`` whose mean is the usual level [weeks].
+    spread_weeks : int
+        Weeks of week-on-week changes that define a usual change [weeks].
+    window_weeks : int
+        Production window of the köproduktionskvot [weeks].
+    threshold : float
+        A change larger than this many standard deviations is unusual [-].
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``period`` (the latest week), ``measure``, ``this_week``,
+        ``last_week``, ``change``, ``usual``, ``unusual`` (bool), ``direction``
+        ("up", "down" or "same").
+
+    Examples
+    --------
+    Ten quiet weeks with a queue of 100 ± 1, then a jump to 130:
+
+    >>> p = pd.period_range("2024-01-01", periods=11, freq="W-SUN")
+    >>> w = pd.DataFrame({"clinic": "a", "period": p,
+    ...                   "queue_new_visit": [100.0, 101, 100, 101, 100, 101, 100, 101, 100, 101, 130]})
+    >>> c = week_changes(w).iloc[0]
+    >>> c["measure"], [float(c[k]) for k in ("last_week", "this_week", "change", "usual")], bool(c["unusual"])
+    ('queue_new_visit', [101.0, 130.0, 29.0, 100.5], True)
+    """
+    if "clinic" not in weekly.columns or "period" not in weekly.columns:
+        raise ValueError("weekly must have 'clinic' and 'period' columns")
+    totals = weekly.groupby(["clinic", "period"], as_index=False, observed=True).sum(
+        numeric_only=True, min_count=1)
+    over = [c for c in ("waiting_over_90_new_visit", "waiting_over_90_treatment") if c in totals.columns]
+    if over:
+        totals["waiting_over_90"] = totals[over].sum(axis=1, min_count=1)
+    ratios = ratio_by_stage(totals, window_weeks=window_weeks)
+    if len(ratios):
+        worst = ratios.groupby(["clinic", "period"], observed=True)["queue_production_ratio_weeks"].max()
+        totals = totals.merge(worst.reset_index(), on=["clinic", "period"], how="left")
+    measures = [m for m in CHANGE_MEASURES if m in totals.columns]
+    columns = ["clinic", "period", "measure", "this_week", "last_week", "change", "usual", "unusual", "direction"]
+    if not measures:
+        return pd.DataFrame(columns=columns)
+    long = (totals.melt(id_vars=["clinic", "period"], value_vars=measures, var_name="measure", value_name="x")
+            .sort_values(["clinic", "measure", "period"], kind="stable").reset_index(drop=True))
+    # a measure the clinic never has (treatment at a visits-only clinic) is left out
+    long = long[long.groupby(["clinic", "measure"], sort=False)["x"].transform("max") > 0].reset_index(drop=True)
+    g = long.groupby(["clinic", "measure"], sort=False)
+    gap = g["period"].diff().map(lambda d: getattr(d, "n", np.nan)).to_numpy(dtype=float)
+    prev = g["x"].shift(1).where(gap == 1)
+    long["last_week"] = prev
+    long["change"] = long["x"] - prev
+    long["usual"] = g["x"].transform(lambda x: x.shift(1).rolling(usual_weeks, min_periods=1).mean())
+    spread = long.groupby(["clinic", "measure"], sort=False)["change"].transform(
+        lambda c: c.shift(1).rolling(spread_weeks, min_periods=8).std())
+    long["unusual"] = (long["change"].abs() > threshold * spread).fillna(False).astype(bool)
+    latest = long.groupby("clinic")["period"].transform("max") == long["period"]
+    out = long[latest].rename(columns={"x": "this_week"})
+    out["direction"] = np.select([out["change"] > 0, out["change"] < 0], ["up", "down"], "same")
+    order = {m: i for i, m in enumerate(CHANGE_MEASURES)}
+    out = out.assign(_o=out["measure"].map(order)).sort_values(["clinic", "_o"]).drop(columns="_o")
+    return out[columns].reset_index(drop=True)
 
 
 def ratio_by_stage(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame:

@@ -94,3 +94,56 @@ def test_situation_measures_leave_out_what_a_clinic_lacks(region):
     assert "operations_elective" not in summary.situation_measures(hud)
     assert summary.situation_measures(region.weekly[region.weekly["clinic"] == "uro"])[:2] == [
         "referrals_in", "new_visits"]
+
+
+# ------------------------------------------------------------------ what changed since last week
+def test_week_changes_by_hand():
+    p = pd.period_range("2024-01-01", periods=12, freq="W-SUN")
+    rng = np.random.default_rng(1)
+    queue = 200 + rng.integers(-2, 3, 12).astype(float)
+    queue[-1] = queue[-2] + 40          # a jump of 40: far beyond the usual ±4
+    w = pd.DataFrame({"clinic": "a", "period": p, "queue_new_visit": queue,
+                      "new_visits": [20.0] * 12, "referrals_in": [20.0] * 11 + [21.0]})
+    c = summary.week_changes(w).set_index("measure")
+    assert list(c.index) == ["referrals_in", "new_visits", "queue_new_visit", "queue_production_ratio_weeks"]
+    q = c.loc["queue_new_visit"]
+    assert (q["last_week"], q["this_week"], q["change"]) == (queue[-2], queue[-1], 40.0)
+    assert q["usual"] == pytest.approx(queue[-5:-1].mean())
+    assert q["unusual"] and q["direction"] == "up"
+    # referrals: +1 after ten weeks of no change at all -> sd 0 -> unusual; production flat -> same
+    assert c.loc["new_visits", "direction"] == "same" and not c.loc["new_visits", "unusual"]
+    # the ratio: queue / mean production of 4 weeks = queue / 20 [weeks]
+    assert c.loc["queue_production_ratio_weeks", "this_week"] == pytest.approx(queue[-1] / 20)
+    assert c.loc["queue_production_ratio_weeks", "change"] == pytest.approx(40 / 20)
+
+
+def test_week_changes_gap_and_clinics(region):
+    weekly = region.weekly
+    c = summary.week_changes(weekly)
+    assert sorted(c["clinic"].unique()) == sorted(weekly["clinic"].unique())
+    # conservation: change = this week - last week, and the latest week of each clinic
+    np.testing.assert_allclose(c["change"], c["this_week"] - c["last_week"])
+    latest = weekly.groupby("clinic")["period"].max()
+    assert (c["period"] == c["clinic"].map(latest)).all()
+    # a visits-only clinic has no treatment measures
+    assert "queue_treatment" not in set(c.loc[c.clinic == "hud", "measure"])
+    # the week before missing: no last week, no change, never "unusual"
+    one = weekly[weekly.clinic == "gyn"]
+    gap = one[one["period"] != one["period"].max() - 1]
+    g = summary.week_changes(gap)
+    assert g["last_week"].isna().all() and g["change"].isna().all() and not g["unusual"].any()
+    # the headline's queue change is the sum of the two queue changes
+    h = summary.headline(weekly).set_index("clinic")["queue_change_1w"]
+    queues = c[c.measure.isin(["queue_new_visit", "queue_treatment"])].groupby("clinic")["change"].sum()
+    np.testing.assert_allclose(queues.sort_index(), h.loc[queues.index].sort_index())
+
+
+def test_changes_table_suppresses_small_counts():
+    from kps_analysis import report
+
+    c = pd.DataFrame({"measure": ["waiting_over_90", "queue_new_visit"], "this_week": [3.0, 120.0],
+                      "last_week": [1.0, 100.0], "change": [2.0, 20.0], "usual": [1.5, 99.0],
+                      "unusual": [False, False], "direction": ["up", "up"]})
+    t = report.changes_table(c, limit=5, language="sv")
+    assert t.iloc[0].tolist()[:3] == ["<5", "<5", "<5"]      # a change between small counts reveals them
+    assert t.iloc[1].tolist()[:3] == ["100", "120", "+20"]
