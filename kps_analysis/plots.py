@@ -21,7 +21,7 @@ __all__ = ["COLOURS", "LINESTYLES", "use_style", "year_over_year", "wait_histogr
 COLOURS = {
     "inflow": "#0072B2",      # blue
     "production": "#E69F00",  # orange
-    "queue": "#333333",       # near black
+    "queue": "#000000",       # black (inflow blue is 0.34 grey, production orange 0.64)
     "purchase": "#CC79A7",    # purple
     "capacity": "#009E73",    # green
     "need": "#D55E00",        # vermillion
@@ -46,6 +46,31 @@ def _axes(ax):
     if ax is None:
         return plt.subplots()
     return ax.figure, ax
+
+
+def month_label(date, language: str = "sv") -> str:
+    """A month on a date axis as a reader says it: ``"jan 2025"`` (Swedish) or ``"Jan 2025"``.
+
+    Examples
+    --------
+    >>> month_label(pd.Timestamp("2025-05-12")), month_label(pd.Timestamp("2025-05-12"), "en")
+    ('maj 2025', 'May 2025')
+    """
+    date = pd.Timestamp(date)
+    name = SV_MONTHS[date.month - 1] if language == "sv" else date.strftime("%b")
+    return f"{name} {date.year}"
+
+
+def _date_axis(ax, language: str = "sv") -> None:
+    """Month ticks on a date x-axis labelled in the report's language (at most ~8 ticks)."""
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FuncFormatter
+
+    lo, hi = ax.get_xlim()
+    months = max(1, (hi - lo) / 30.4)
+    step = next(k for k in (1, 2, 3, 4, 6, 12, 24) if months / k <= 8)
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=range(1, 13, step) if step < 12 else [1]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: month_label(mdates.num2date(v), language)))
 
 
 def use_style() -> None:
@@ -89,6 +114,7 @@ def weekly_lines(frame: pd.DataFrame, measures: list[str], *, language: str = "s
     for m in measures:
         role = ROLE.get(m, "queue")
         ax.plot(x, frame[m], color=COLOURS[role], linestyle=LINESTYLES.get(role, "-"), label=label(m, language))
+    _date_axis(ax, language)
     ax.legend(frameon=False, loc="best")
     if title:
         ax.set_title(title)
@@ -101,7 +127,8 @@ def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str =
 
     ``bands`` is :func:`kps_analysis.waits.wait_distribution` output: ``band`` (label),
     ``band_start_days`` [days], ``patients`` and optionally ``stage``. The guarantee
-    limit is the red dashed line drawn before the first band that starts beyond it.
+    limit is the red dashed line drawn before the first band that starts beyond it, and
+    the bars beyond it are hatched.
     """
     fig, ax = _axes(ax)
     data = bands.copy()
@@ -116,6 +143,11 @@ def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str =
     over = np.flatnonzero(starts > limit_days)
     if len(over):
         draw_limit(ax, over[0] - 0.5, language=language, limit_days=limit_days, axis="x")
+        # bars past the limit are hatched as well as right of the line (grey print)
+        for bar in ax.patches:
+            if bar.get_height() > 0 and bar.get_x() + bar.get_width() / 2 > over[0] - 0.5:
+                bar.set_hatch("///")
+                bar.set_edgecolor(COLOURS["limit"])
     ax.set_ylabel("Patienter" if language == "sv" else "Patients")
     ax.set_xlabel("Väntetid (dagar)" if language == "sv" else "Waiting time (days)")
     if ax.get_legend() is not None:
@@ -163,6 +195,7 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
         text = "nivå som håller vårdgarantin" if language == "sv" else "level that keeps the guarantee"
         ax.text(recent["period"].min().start_time, guarantee_weeks, " " + text, color=COLOURS["limit"],
                 va="bottom", fontsize=9)
+    _date_axis(ax, language)
     ax.set_ylabel("Veckors produktion i kö" if language == "sv" else "Weeks of production waiting")
     ax.set_ylim(bottom=0)
     ax.legend(frameon=False, loc="upper left")
@@ -173,10 +206,12 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
 def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None):
     """Seasonal factors per ISO week (or month), one line per measure; 1 = an average week."""
     fig, ax = _axes(ax)
-    for measure, part in profile.groupby("measure", sort=False):
+    # two measures may share a role (new visits and operations are both production):
+    # each line gets its own line style and marker so they differ in grey print too
+    for i, (measure, part) in enumerate(profile.groupby("measure", sort=False)):
         role = ROLE.get(measure, "queue")
-        ax.plot(part["season"], part["factor"], color=COLOURS[role], linestyle=LINESTYLES.get(role, "-"),
-                marker="o", markersize=2.5, label=label(measure, language))
+        ax.plot(part["season"], part["factor"], color=COLOURS[role], linestyle=["-", "--", ":", "-."][i % 4],
+                marker="osv^"[i % 4], markersize=3, label=label(measure, language))
     ax.axhline(1.0, color="#777777", linewidth=0.8)
     ax.axvspan(27, 32, color="#999999", alpha=0.12, linewidth=0)
     ax.set_xlabel(label("week", language))
@@ -197,6 +232,7 @@ def balance_lines(balance: pd.DataFrame, *, language: str = "sv", years: int = 2
                 color=[COLOURS["inflow"], COLOURS["production"]][i % 2], linestyle=["-", "--"][i % 2],
                 label=STAGE_LABELS[language].get(stage, stage))
     ax.axhline(0.0, color="#333333", linewidth=1)
+    _date_axis(ax, language)
     ax.set_ylabel("Inflöde − utflöde per vecka" if language == "sv" else "Inflow − outflow per week")
     ax.legend(frameon=False, loc="upper left")
     fig.tight_layout()
@@ -266,6 +302,7 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, measure: str, la
             label="Prognos" if language == "sv" else "Forecast")
     ax.set_ylabel(label(measure, language))
     ax.set_ylim(bottom=0)
+    _date_axis(ax, language)
     ax.legend(frameon=False, loc="upper left", ncol=4)
     fig.tight_layout()
     return fig

@@ -1,0 +1,92 @@
+"""The report figures: Swedish labels, and lines and bars that stay apart in grey print."""
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
+
+from kps_analysis import plots  # noqa: E402
+
+SV_MONTH = re.compile(r"^(jan|feb|mar|apr|maj|jun|jul|aug|sep|okt|nov|dec) \d{4}$")
+
+
+def _grey(colour) -> float:
+    """Luminance as a grey printer renders it (ITU-R BT.601 weights) [0-1]."""
+    r, g, b = to_rgb(colour)
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def _look(line) -> tuple:
+    """What tells a line apart on grey paper: grey level (in steps of 0.1), dash pattern, marker."""
+    return (round(_grey(line.get_color()), 1), line.get_linestyle(), line.get_marker())
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_role_colours_differ_in_grey():
+    """Inflow, production and the queue are three clearly different greys (≥ 0.15 apart)."""
+    greys = sorted(_grey(plots.COLOURS[r]) for r in ("inflow", "production", "queue"))
+    assert min(np.diff(greys)) >= 0.15, greys
+
+
+def test_fan_chart_has_swedish_month_labels_and_the_intervals():
+    weeks = pd.period_range("2024-01-01", periods=120, freq="W-SUN")
+    hist = pd.DataFrame({"clinic": "a", "period": weeks, "referrals_in": 50.0})
+    future = pd.period_range(weeks[-1] + 1, periods=52, freq="W-SUN")
+    fc = pd.DataFrame({"clinic": "a", "period": future, "mean": 50.0, "lo_80": 45.0, "hi_80": 55.0,
+                       "lo_95": 40.0, "hi_95": 60.0, "model": "combo"})
+    fig = plots.fan_chart(hist, fc, measure="referrals_in")
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert labels and all(SV_MONTH.match(t) for t in labels), labels
+    assert 2 <= len(labels) <= 9
+    # two bands (80 % darker than 95 %) and two lines (actual solid, forecast dashed)
+    bands = fig.axes[0].collections
+    assert len(bands) == 2 and bands[1].get_alpha() > bands[0].get_alpha()
+    styles = sorted(line.get_linestyle() for line in fig.axes[0].get_lines())
+    assert styles == ["-", "--"]
+
+
+def test_english_month_labels():
+    assert plots.month_label(pd.Timestamp("2026-10-05"), "en") == "Oct 2026"
+    assert plots.month_label(pd.Timestamp("2026-10-05")) == "okt 2026"
+
+
+def test_seasonal_profile_lines_differ_in_grey():
+    """New visits and operations share the production colour; style and marker keep them apart."""
+    rows = [pd.DataFrame({"clinic": "a", "measure": m, "season": np.arange(1, 54), "factor": 1.0 + 0.01 * i})
+            for i, m in enumerate(["referrals_in", "new_visits", "operations_elective"])]
+    fig = plots.seasonal_profile(pd.concat(rows, ignore_index=True))
+    looks = [_look(line) for line in fig.axes[0].get_lines() if line.get_label() and not line.get_label().startswith("_")]
+    assert len(looks) == 3 and len(set(looks)) == 3, looks
+
+
+def test_wait_histogram_hatches_the_bars_past_the_limit():
+    bands = pd.DataFrame({"stage": ["new_visit"] * 4, "band": ["0-30", "31-60", "61-90", "91-180"],
+                          "band_start_days": [0, 31, 61, 91], "patients": [10, 8, 6, 4]})
+    fig = plots.wait_histogram(bands, limit_days=90)
+    bars = [b for b in fig.axes[0].patches if b.get_height() > 0]
+    hatched = [b.get_height() for b in bars if b.get_hatch()]
+    assert hatched == [4]
+    # the limit line is drawn dashed between the 61-90 and 91-180 bars
+    limit = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
+    assert len(limit) == 1 and limit[0].get_xdata()[0] == pytest.approx(2.5)
+
+
+def test_year_over_year_years_differ_in_grey():
+    yoy = pd.concat([pd.DataFrame({"year": y, "week": np.arange(1, 53), "value": 10.0 + y - 2024})
+                     for y in (2024, 2025, 2026)], ignore_index=True)
+    fig = plots.year_over_year(yoy, "referrals_in")
+    looks = [(line.get_linestyle(), line.get_linewidth()) for line in fig.axes[0].get_lines()]
+    assert len(set(looks)) == 3, looks
