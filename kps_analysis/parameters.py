@@ -37,7 +37,9 @@ __all__ = [
     "ParameterError",
     "ParameterSection",
     "Parameters",
+    "REGION_SETTINGS",
     "SCHEMA",
+    "region_settings",
     "Spec",
     "deep_merge",
     "glossary_markdown",
@@ -1272,6 +1274,39 @@ def load_parameters(clinic_id: str, parameters_dir="parameters", *,
     problems.raise_if_any()
     return Parameters(completed, clinic_id=clinic_id,
                       source_files=(defaults_path, clinic_path))
+
+
+#: The region-wide settings a region report needs without any clinic's file.
+REGION_SETTINGS = ("language", "guarantee_days", "target_share_within_guarantee", "suppression_limit")
+
+
+def region_settings(parameters_dir="parameters") -> dict:
+    """The region-wide settings of ``defaults.yaml``, validated: language, guarantee
+    limit [days], target share within it [share 0-1] and the small-count limit
+    [patients]; a key the file leaves out takes the schema's default.
+
+    The region overview uses these, so its guarantee line and language follow the
+    same file as the clinic reports instead of settings of its own.
+
+    Raises
+    ------
+    ParameterError
+        For a missing or unreadable ``defaults.yaml`` and for every invalid key in it
+        (the message names the file and the key).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import kps_analysis
+    >>> folder = Path(kps_analysis.__file__).resolve().parents[1] / "parameters"
+    >>> region_settings(folder)
+    {'language': 'sv', 'guarantee_days': 90, 'target_share_within_guarantee': 0.95, 'suppression_limit': 5}
+    """
+    path = Path(parameters_dir) / "defaults.yaml"
+    problems = _Problems()
+    checked = _check_file(_read_yaml(path), path, problems, is_defaults=True)
+    problems.raise_if_any()
+    return {k: checked.get(k, SCHEMA[k].default) for k in REGION_SETTINGS}
 
 
 def validate_all(parameters_dir="parameters") -> dict[str, str | None]:
