@@ -3,12 +3,12 @@
 import argparse
 import sys
 
-from . import bench_core, bench_forecast, bench_purchase, bench_scale
+from . import bench_core, bench_forecast, bench_forecast_real, bench_purchase, bench_scale
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast, purchase, scale-aggregation, scale-batch, scale-region")
+    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast, forecast-real, purchase, scale-aggregation, scale-batch, scale-region")
     p.add_argument("--clinics", type=int, default=1000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--loop-sample", type=int, default=100,
@@ -17,6 +17,11 @@ def main(argv=None) -> int:
     p.add_argument("--rows", type=int, default=10_000_000, help="extract rows in 'scale-aggregation'")
     p.add_argument("--batch-clinics", type=int, default=20, help="clinics in 'scale-batch' and 'scale-region'")
     p.add_argument("--workers", type=int, default=2, help="workers in 'scale-region'")
+    p.add_argument("--data", help="long CSV (series, period, value) for 'forecast-real'")
+    p.add_argument("--horizon", type=int, default=12, help="periods ahead in 'forecast-real'")
+    p.add_argument("--origins", type=int, default=8, help="backtest origins in 'forecast-real'")
+    p.add_argument("--before", help="'forecast-real': use only periods before this one, e.g. 2020-03")
+    p.add_argument("--exclude", help="'forecast-real': anomaly periods START:END[,START:END], e.g. 2020-03:2021-06")
     args = p.parse_args(argv)
     for name in args.names:
         if name == "core":
@@ -26,6 +31,12 @@ def main(argv=None) -> int:
             bench_scale.run(rows=args.rows, clinics=args.batch_clinics, parts=parts, workers=args.workers)
         elif name == "purchase":
             bench_purchase.run(clinics=50, weeks=52, pool_size=5, move_cost_sek=500.0, seed=1)
+        elif name == "forecast-real":
+            if not args.data:
+                print("forecast-real needs --data FILE (a long CSV: series, period, value)", file=sys.stderr)
+                return 2
+            bench_forecast_real.run(data=args.data, horizon=args.horizon, origins=args.origins,
+                                    before=args.before, exclude=args.exclude)
         elif name == "forecast":
             bench_forecast.run(clinics=args.forecast_clinics, years=args.years)
         else:
