@@ -643,9 +643,12 @@ def read_clinic_tables(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
 
 
 def region_table(summaries: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
-    """The region's clinics ranked by köproduktionskvot (worst first), formatted for a report."""
+    """The region's clinics ranked by waiting-list pressure (köproduktionskvot when it is
+    missing), worst first, formatted for a report; the queue's change since last week
+    is shown with its sign."""
     cols = [c for c in ("clinic", "waiting_list_pressure", "queue_production_ratio_weeks", "share_over_90_days",
-                        "queue_new_visit", "queue_treatment", "waiting_over_90", "projected_breaches_12w",
+                        "queue_new_visit", "queue_treatment", "queue_change_1w", "waiting_over_90",
+                        "projected_breaches_12w",
                         "purchase_need_12w", "purchase_cost_12w", "escalation")
             if c in summaries.columns]
     key = "waiting_list_pressure" if "waiting_list_pressure" in cols else "queue_production_ratio_weeks"
@@ -660,6 +663,10 @@ def region_table(summaries: pd.DataFrame, *, language: str = "sv") -> pd.DataFra
             out[label(col, language)] = table[col].map(lambda v: format_count(100 * v, language=language, decimals=1) + " %")
         elif "ratio" in col or "pressure" in col:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language, decimals=1))
+        elif col == "queue_change_1w":
+            out[label(col, language)] = table[col].map(
+                lambda v: format_count(v, language=language) if not v or v != v
+                else ("+" if v > 0 else "−") + format_count(abs(v), language=language))
         else:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language))
     return out.set_index(label("clinic", language))

@@ -58,3 +58,15 @@ def test_table_of_contents_lists_h2_and_h3():
     out = report.add_table_of_contents(page)
     assert '<a href="#l">Läget</a>' in out and '<a href="#k">Kö</a>' in out
     assert report.add_table_of_contents("<main>no headings</main>") == "<main>no headings</main>"
+
+
+def test_region_table_ranks_by_pressure_and_signs_the_weekly_change():
+    import pandas as pd
+
+    from kps_analysis import report
+
+    s = pd.DataFrame({"clinic": ["a", "b", "c"], "waiting_list_pressure": [0.8, 2.4, 1.1],
+                      "queue_production_ratio_weeks": [3.0, 9.0, 4.0], "queue_change_1w": [-7.0, 12.0, 0.0]})
+    t = report.region_table(s, language="sv")
+    assert list(t.index) == ["b", "c", "a"]
+    assert t[report.label("queue_change_1w", "sv")].tolist() == ["+12", "0", "−7"]
