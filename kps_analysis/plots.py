@@ -273,7 +273,7 @@ def region_ratios(summaries: pd.DataFrame, *, guarantee_weeks: float | None = No
         fig, ax = plt.subplots(figsize=(10, 0.4 * len(data) + 1.2))
     else:
         fig = ax.figure
-    ax.barh(data["clinic"], data["queue_production_ratio_weeks"], color=COLOURS["queue"])
+    ax.barh(data["clinic"], data["queue_production_ratio_weeks"], color=COLOURS["queue"], alpha=0.6)
     if guarantee_weeks is not None:
         ax.axvline(guarantee_weeks, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
     ax.set_xlabel(label("queue_production_ratio_weeks", language))
