@@ -503,6 +503,8 @@ def headline_table(headline: pd.DataFrame, *, language: str = "sv") -> pd.DataFr
             text = format_count(100 * float(val), language=language, decimals=1) + " %"
         elif "ratio" in key or "pressure" in key:
             text = format_count(float(val), language=language, decimals=1)
+        elif key == "queue_change_1w" and val == val and val:
+            text = ("+" if val > 0 else "−") + format_count(abs(float(val)), language=language)
         else:
             text = format_count(float(val), language=language)
         values.append((label(key, language), text))
@@ -578,20 +580,38 @@ def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: in
     return table.set_index("severity")
 
 
-def wait_summary_table(summary: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> pd.DataFrame:
     """Waiting-time summary per stage for a report (from :func:`waits.wait_summary`).
 
-    Shows waiting patients, median and 90th percentile wait [days] and the share over
-    the guarantee limit [%], one row per stage.
+    Shows the patients who count against the guarantee and those who chose to wait
+    longer (together they are the queue in the summary), the median and 90th
+    percentile wait [days] and the share over the guarantee limit [%], one row per
+    stage. Counts below ``limit`` are suppressed.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"stage": ["new_visit"], "waiting": [427], "excluded_chosen": [34],
+    ...                   "p50_days": [45.0], "p90_days": [94.0], "share_over_limit": [0.112]})
+    >>> wait_summary_table(s, language="en").iloc[0].tolist()
+    ['427', '34', '45', '94', '11.2 %']
     """
     sv = language == "sv"
+    stage_names = {"new_visit": "Nybesök" if sv else "First visit", "treatment": "Behandling" if sv else "Treatment"}
+
+    def count(v):
+        if limit > 0 and 0 < v < limit:
+            return label("suppressed", language).format(limit=limit)
+        return format_count(v, language=language)
+
     rows = []
     for r in summary.itertuples(index=False):
         stage = getattr(r, "stage", "")
         rows.append({
-            ("Steg" if sv else "Stage"): {"new_visit": "Nybesök" if sv else "First visit",
-                                          "treatment": "Behandling" if sv else "Treatment"}.get(stage, stage),
-            ("Väntande" if sv else "Waiting"): format_count(r.waiting, language=language),
+            ("Steg" if sv else "Stage"): stage_names.get(stage, stage),
+            ("Väntande som räknas mot garantin" if sv else "Waiting, counted against the guarantee"):
+                count(r.waiting),
+            ("Har valt att vänta längre" if sv else "Chose to wait longer"):
+                count(getattr(r, "excluded_chosen", 0)),
             ("Median (dagar)" if sv else "Median (days)"): format_count(r.p50_days, language=language),
             ("90:e percentil (dagar)" if sv else "90th percentile (days)"): format_count(r.p90_days, language=language),
             ("Andel över gränsen" if sv else "Share over limit"):
