@@ -11,6 +11,10 @@ The two results are checked equal.
 workers, and a papermill run of an empty notebook (the floor set by kernel start and
 rendering), giving the overhead per clinic beyond the kernel's start and the speed-up of
 2 workers.
+
+``region``: a whole region (C clinics, e.g. 300) run end to end by the command users run,
+``kps run --workers N``, region overview included; the per-clinic times come from the
+run's ``manifest.json`` and are set against the empty notebook's.
 """
 
 from __future__ import annotations
@@ -124,33 +128,10 @@ def _timed_run(**kw) -> float:
 
 
 def batch_runs(clinics: int = 20) -> dict:
-    import nbformat
-    import papermill as pm
-
-    from kps_analysis.demo import ensure_demo_data
-
-    root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        demo_data = ensure_demo_data(tmp / "demo")
-        params = tmp / "parameters"
-        (params / "clinics").mkdir(parents=True)
-        shutil.copy(root / "parameters" / "defaults.yaml", params)
-        sources = sorted((root / "parameters" / "clinics").glob("*.yaml"))
-        for i in range(clinics):
-            shutil.copy(sources[i % len(sources)], params / "clinics" / f"c{i:03d}.yaml")
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell("clinic_id = ''", metadata={"tags": ["parameters"]})]
-        nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-        empty = tmp / "empty.ipynb"
-        nbformat.write(nb, empty)
-        from kps_analysis.batch import render_html
-
-        t0 = time.perf_counter()
-        pm.execute_notebook(str(empty), str(tmp / "empty_out.ipynb"), parameters={"clinic_id": "x"},
-                            kernel_name="python3", progress_bar=False, log_output=False)
-        render_html(tmp / "empty_out.ipynb", tmp / "empty.html")
-        t_empty = time.perf_counter() - t0
+        demo_data, params, empty = _region_setup(tmp, clinics)
+        t_empty = _empty_notebook_seconds(tmp, empty, repeat=1)
         common = dict(data_dir=demo_data, parameters_dir=params)
         t1 = _timed_run(out_dir=tmp / "o1", workers=1, **common)
         t2 = _timed_run(out_dir=tmp / "o2", workers=2, **common)
