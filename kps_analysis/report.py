@@ -26,6 +26,8 @@ __all__ = [
     "label",
     "measure_label",
     "format_count",
+    "format_signed",
+    "stage_names",
     "suppress_small",
     "atomic_path",
     "write_table",
@@ -183,6 +185,32 @@ def format_count(value: float, *, language: str = "sv", decimals: int = 0) -> st
     if language == "sv":
         text = text.replace(",", "\u00a0").replace(".", ",")
     return text
+
+
+def format_signed(value: float, *, language: str = "sv", decimals: int = 0) -> str:
+    """A change with its sign: ``+12``, ``−7`` (a real minus sign), ``0``; NaN gives "–".
+
+    Examples
+    --------
+    >>> format_signed(12.0), format_signed(-7.0), format_signed(0.0), format_signed(0.75, decimals=1)
+    ('+12', '−7', '0', '+0,8')
+    """
+    if value is None or value != value:
+        return "–"
+    text = format_count(abs(float(value)), language=language, decimals=decimals)
+    if round(abs(float(value)), decimals) == 0:
+        return text
+    return ("+" if value > 0 else "−") + text
+
+
+#: Stage names in reports.
+STAGE_NAMES = {"sv": {"new_visit": "Nybesök", "treatment": "Behandling"},
+               "en": {"new_visit": "First visit", "treatment": "Treatment"}}
+
+
+def stage_names(stages: pd.Series, language: str = "sv") -> pd.Series:
+    """Stage identifiers (``new_visit``, ``treatment``) as report words; others unchanged."""
+    return stages.map(STAGE_NAMES["sv" if language == "sv" else "en"]).fillna(stages)
 
 
 def suppress_small(
@@ -503,8 +531,8 @@ def headline_table(headline: pd.DataFrame, *, language: str = "sv") -> pd.DataFr
             text = format_count(100 * float(val), language=language, decimals=1) + " %"
         elif "ratio" in key or "pressure" in key:
             text = format_count(float(val), language=language, decimals=1)
-        elif key == "queue_change_1w" and val == val and val:
-            text = ("+" if val > 0 else "−") + format_count(abs(float(val)), language=language)
+        elif key == "queue_change_1w":
+            text = format_signed(val, language=language)
         else:
             text = format_count(float(val), language=language)
         values.append((label(key, language), text))
@@ -517,9 +545,7 @@ def wait_table(bands: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> 
     cols = [c for c in ("stage", "band", "patients") if c in bands.columns]
     table = suppress_small(bands[cols], ["patients"], limit=limit, language=language)
     if "stage" in cols:
-        stage_names = {"new_visit": "Nybesök" if language == "sv" else "First visit",
-                       "treatment": "Behandling" if language == "sv" else "Treatment"}
-        table["stage"] = table["stage"].map(stage_names).fillna(table["stage"])
+        table["stage"] = stage_names(table["stage"], language)
     names = {"stage": "Steg" if language == "sv" else "Stage",
              "band": "Väntetid (dagar)" if language == "sv" else "Waiting time (days)",
              "patients": "Patienter" if language == "sv" else "Patients"}
@@ -549,14 +575,10 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
         ratio = r.measure == "queue_production_ratio_weeks"
         dec = 1 if ratio else 0
 
-        def fmt(v, signed=False):
-            if v is None or (isinstance(v, float) and np.isnan(v)):
-                return "–"
-            small = not ratio and limit > 0 and 0 < abs(v) < limit and not signed
-            if small:
+        def fmt(v):
+            if v is not None and v == v and not ratio and limit > 0 and 0 < abs(v) < limit:
                 return label("suppressed", language).format(limit=limit)
-            text = format_count(abs(v) if signed else v, language=language, decimals=dec)
-            return (("+" if v > 0 else "−" if v < 0 else "±") + text) if signed else text
+            return format_count(v, language=language, decimals=dec)
 
         hidden = not ratio and limit > 0 and any(0 < abs(v) < limit for v in (r.this_week, r.last_week)
                                                  if v == v and v is not None)
@@ -565,7 +587,8 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
             note = ({"up": "ovanligt stor ökning", "down": "ovanligt stor minskning"} if sv
                     else {"up": "unusually large increase", "down": "unusually large decrease"}).get(r.direction, "")
         rows.append([label(r.measure, language), fmt(r.last_week), fmt(r.this_week),
-                     label("suppressed", language).format(limit=limit) if hidden else fmt(r.change, signed=True),
+                     label("suppressed", language).format(limit=limit) if hidden
+                     else format_signed(r.change, language=language, decimals=dec),
                      fmt(r.usual), note])
     return pd.DataFrame(rows, columns=head).set_index(head[0])
 
@@ -596,7 +619,6 @@ def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str =
     ['427', '34', '45', '94', '11.2 %']
     """
     sv = language == "sv"
-    stage_names = {"new_visit": "Nybesök" if sv else "First visit", "treatment": "Behandling" if sv else "Treatment"}
 
     def count(v):
         if limit > 0 and 0 < v < limit:
@@ -607,7 +629,7 @@ def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str =
     for r in summary.itertuples(index=False):
         stage = getattr(r, "stage", "")
         rows.append({
-            ("Steg" if sv else "Stage"): stage_names.get(stage, stage),
+            ("Steg" if sv else "Stage"): STAGE_NAMES["sv" if sv else "en"].get(stage, stage),
             ("Väntande som räknas mot garantin" if sv else "Waiting, counted against the guarantee"):
                 count(r.waiting),
             ("Har valt att vänta längre" if sv else "Chose to wait longer"):
@@ -623,9 +645,8 @@ def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str =
 def load_table(loads: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """Stage loads (:func:`kps_analysis.balance.stage_loads`) for a report."""
     sv = language == "sv"
-    stage_names = {"new_visit": "Nybesök" if sv else "First visit", "treatment": "Behandling" if sv else "Treatment"}
     return pd.DataFrame({
-        ("Steg" if sv else "Stage"): loads["stage"].map(stage_names).fillna(loads["stage"]),
+        ("Steg" if sv else "Stage"): stage_names(loads["stage"], language),
         ("Inflöde" if sv else "Inflow"): loads["inflow"].map(lambda v: format_count(v, language=language)),
         ("Egen kapacitet" if sv else "Own capacity"): loads["capacity"].map(lambda v: format_count(v, language=language)),
         ("Belastning" if sv else "Load"): loads["load"].map(lambda v: format_count(v, language=language, decimals=2)),
@@ -684,9 +705,7 @@ def region_table(summaries: pd.DataFrame, *, language: str = "sv") -> pd.DataFra
         elif "ratio" in col or "pressure" in col:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language, decimals=1))
         elif col == "queue_change_1w":
-            out[label(col, language)] = table[col].map(
-                lambda v: format_count(v, language=language) if not v or v != v
-                else ("+" if v > 0 else "−") + format_count(abs(v), language=language))
+            out[label(col, language)] = table[col].map(lambda v: format_signed(v, language=language))
         else:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language))
     return out.set_index(label("clinic", language))
@@ -998,9 +1017,8 @@ SECTIONS.update({
 def monte_carlo_table(summary_frame: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """Monte Carlo summary per stage (:func:`kps_analysis.scenario.monte_carlo`) for a report."""
     sv = language == "sv"
-    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Behandling" if sv else "Treatment"}
     out = pd.DataFrame({
-        ("Steg" if sv else "Stage"): summary_frame["stage"].map(stages).fillna(summary_frame["stage"]),
+        ("Steg" if sv else "Stage"): stage_names(summary_frame["stage"], language),
         ("Sannolikhet att ingen passerar 90 dagar" if sv else "Probability nobody passes 90 days"):
             summary_frame["p_no_breach"].map(lambda v: format_count(100 * v, language=language) + " %"),
     })
