@@ -173,6 +173,17 @@ def draw_limit(ax, position: float, *, language: str = "sv", limit_days: int = 9
         ax.text(ax.get_xlim()[0], position, text, color=COLOURS["limit"], va="bottom", fontsize=9)
 
 
+def _stage_lines(ax, frame: pd.DataFrame, value: str, *, years: int, language: str) -> pd.DataFrame:
+    """One line per stage over the latest ``years`` (first stage solid, second dashed);
+    returns the rows drawn."""
+    recent = frame[frame["period"] > frame["period"].max() - 52 * years]
+    for i, (stage, part) in enumerate(recent.groupby("stage", sort=False)):
+        ax.plot(part["period"].dt.start_time, part[value],
+                color=[COLOURS["inflow"], COLOURS["production"]][i % 2], linestyle=["-", "--"][i % 2],
+                label=STAGE_LABELS[language].get(stage, stage))
+    return recent
+
+
 def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, language: str = "sv",
                 years: int = 3, ax=None):
     """Köproduktionskvot over time per stage, with the level that matches the guarantee.
@@ -184,12 +195,7 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
     if ratios.empty:
         ax.text(0.5, 0.5, "Inga data" if language == "sv" else "No data", ha="center", transform=ax.transAxes)
         return fig
-    last = ratios["period"].max()
-    recent = ratios[ratios["period"] > last - 52 * years]
-    for i, (stage, part) in enumerate(recent.groupby("stage", sort=False)):
-        ax.plot(part["period"].dt.start_time, part["queue_production_ratio_weeks"],
-                color=[COLOURS["inflow"], COLOURS["production"]][i % 2], linestyle=["-", "--"][i % 2],
-                label=STAGE_LABELS[language].get(stage, stage))
+    recent = _stage_lines(ax, ratios, "queue_production_ratio_weeks", years=years, language=language)
     if guarantee_weeks is not None:
         ax.axhline(guarantee_weeks, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
         text = "nivå som håller vårdgarantin" if language == "sv" else "level that keeps the guarantee"
@@ -225,12 +231,7 @@ def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None):
 def balance_lines(balance: pd.DataFrame, *, language: str = "sv", years: int = 2, ax=None):
     """Net inflow (in − out) per stage, trailing mean, over the latest years; above 0 the queue grows."""
     fig, ax = _axes(ax)
-    last = balance["period"].max()
-    recent = balance[balance["period"] > last - 52 * years]
-    for i, (stage, part) in enumerate(recent.groupby("stage", sort=False)):
-        ax.plot(part["period"].dt.start_time, part["net_rolling"],
-                color=[COLOURS["inflow"], COLOURS["production"]][i % 2], linestyle=["-", "--"][i % 2],
-                label=STAGE_LABELS[language].get(stage, stage))
+    _stage_lines(ax, balance, "net_rolling", years=years, language=language)
     ax.axhline(0.0, color="#333333", linewidth=1)
     _date_axis(ax, language)
     ax.set_ylabel("Inflöde − utflöde per vecka" if language == "sv" else "Inflow − outflow per week")

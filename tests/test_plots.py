@@ -90,3 +90,15 @@ def test_year_over_year_years_differ_in_grey():
     fig = plots.year_over_year(yoy, "referrals_in")
     looks = [(line.get_linestyle(), line.get_linewidth()) for line in fig.axes[0].get_lines()]
     assert len(set(looks)) == 3, looks
+
+
+def test_stage_figures_draw_the_latest_years_per_stage():
+    p = pd.period_range("2020-01-06", periods=300, freq="W-SUN")
+    frame = pd.concat([pd.DataFrame({"period": p, "stage": s, "queue_production_ratio_weeks": 5.0 + i,
+                                     "net_rolling": float(i)}) for i, s in enumerate(["new_visit", "treatment"])])
+    fig = plots.ratio_trend(frame, guarantee_weeks=4.3, years=2)
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() in ("-", "--") and len(ln.get_xdata()) > 2]
+    assert [len(ln.get_xdata()) for ln in lines] == [104, 104]
+    assert [ln.get_label() for ln in lines] == ["Väntar på nybesök", "Väntar på behandling"]
+    fig2 = plots.balance_lines(frame, years=1)
+    assert [len(ln.get_xdata()) for ln in fig2.axes[0].get_lines() if len(ln.get_xdata()) > 2] == [52, 52]
