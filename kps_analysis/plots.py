@@ -137,7 +137,8 @@ def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str =
     order = list(dict.fromkeys(data["band"]))
     sns.barplot(data=data, x="band", y="patients", order=order,
                 hue="stage" if "stage" in data.columns else None,
-                palette=[COLOURS["inflow"], COLOURS["production"]] if "stage" in data.columns else None,
+                palette=([COLOURS["inflow"], COLOURS["production"]][: data["stage"].nunique()]
+                         if "stage" in data.columns else None),
                 color=None if "stage" in data.columns else COLOURS["queue"], ax=ax)
     starts = data.drop_duplicates("band").set_index("band")["band_start_days"].reindex(order).to_numpy()
     over = np.flatnonzero(starts > limit_days)
