@@ -616,3 +616,17 @@ def test_every_key_of_the_demo_files_is_documented():
         for c in data.get("closures", []):
             generic.update(f"closures[].{f}" for f in c)
     assert generic <= set(SCHEMA)
+
+
+def test_region_settings_follow_defaults_and_name_the_bad_key(pdir):
+    from kps_analysis.parameters import region_settings
+
+    text = (pdir / "defaults.yaml").read_text(encoding="utf-8")
+    (pdir / "defaults.yaml").write_text(text.replace("guarantee_days: 90", "guarantee_days: 60"), encoding="utf-8")
+    settings = region_settings(pdir)
+    assert settings["guarantee_days"] == 60 and settings["language"] == "sv"
+    (pdir / "defaults.yaml").write_text(text.replace("guarantee_days: 90", "guarantee_days: soon"),
+                                        encoding="utf-8")
+    with pytest.raises(ParameterError, match="guarantee_days") as err:
+        region_settings(pdir)
+    assert "defaults.yaml" in str(err.value)
