@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -440,19 +440,22 @@ def _choose(s, h, m, levels, freq, n_origins=None, margin=None):
     names = ("profile", "ets", "combo")
     errs = {k: [] for k in names}
     failed = set()
-    for j in range(n_origins):
-        cut = n - hb - j * step
-        if cut < 2 * m + 1:
-            break
-        sub = s.head(cut, hb)
+    cuts = [c for c in (n - hb - j * step for j in range(n_origins)) if c >= 2 * m + 1]
+    subs = [replace(s.head(cut, hb), clinic=str(j)) for j, cut in enumerate(cuts)]
+    # the seasonal profile of every origin's history in one vectorised call
+    try:
+        factors = _profile_factors(subs, freq) if subs else {}
+    except ValueError:
+        factors = {}
+    for cut, sub in zip(cuts, subs):
         actual, scale = s.y[cut:cut + hb], _naive_scale(sub.y, m)
         fcs = {}
         for method in ("profile", "ets"):
             if method in failed:
                 continue
             try:
-                fcs[method] = np.maximum(_run_method(sub, method, hb, m, levels, None, freq,
-                                                     intervals=False)[0], 0)
+                fcs[method] = np.maximum(_run_method(sub, method, hb, m, levels, factors.get(sub.clinic),
+                                                     freq, intervals=False)[0], 0)
             except Exception:  # a failed fit disqualifies the method
                 failed.add(method)
         if "profile" in fcs and "ets" in fcs:
@@ -573,7 +576,8 @@ def forecast_demand(history: pd.DataFrame, *, measure: str, horizon: int, levels
     m = _SEASON[freq] if season_length is None else int(season_length)
     if m < 2:
         raise ValueError(f"season_length must be >= 2, got {season_length!r}")
-    factors = _profile_factors(series, freq) if method == "profile" else {}
+    # seasonal profiles of all clinics in one vectorised call (profile, combo, auto)
+    factors = _profile_factors(series, freq) if method in ("profile", "combo", "auto") else {}
     short, sparse, failed_fits, rows = [], [], [], []
     for s in series:
         n = len(s.y)
