@@ -131,7 +131,7 @@ def batch_runs(clinics: int = 20) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         demo_data, params, empty = _region_setup(tmp, clinics)
-        t_empty = _empty_notebook_seconds(tmp, empty, repeat=1)
+        t_empty = _empty_notebook_seconds(tmp, empty)
         common = dict(data_dir=demo_data, parameters_dir=params)
         t1 = _timed_run(out_dir=tmp / "o1", workers=1, **common)
         t2 = _timed_run(out_dir=tmp / "o2", workers=2, **common)
