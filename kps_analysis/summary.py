@@ -224,7 +224,8 @@ def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: in
     # a measure the clinic never has (treatment at a visits-only clinic) is left out
     long = long[long.groupby(["clinic", "measure"], sort=False)["x"].transform("max") > 0].reset_index(drop=True)
     g = long.groupby(["clinic", "measure"], sort=False)
-    gap = g["period"].diff().map(lambda d: getattr(d, "n", np.nan)).to_numpy(dtype=float)
+    ordinal = pd.Series(pd.PeriodIndex(long["period"]).asi8, index=long.index)  # weeks since epoch
+    gap = ordinal.groupby([long["clinic"], long["measure"]], sort=False).diff().to_numpy(dtype=float)
     prev = g["x"].shift(1).where(gap == 1)
     long["last_week"] = prev
     long["change"] = long["x"] - prev
