@@ -420,8 +420,8 @@ def _choose(s, h, m, levels, freq, n_origins=None, margin=None):
     Candidates: profile, ETS and their combination (the average of the two forecasts).
     The seasonal naive is the benchmark the models must beat, not a candidate: picked
     by a short in-sample backtest it often "won" on a run of quiet years and then lost
-    out of sample (measured on real A&E series: median MASE 1.37 with it as a
-    candidate, 1.13 without; benchmarks/README.md). The origins are spread over the
+    out of sample (measured during development on real A&E series: median MASE 1.37
+    with it as a candidate, 1.13 without; benchmarks/README.md). The origins are spread over the
     last two seasons of the history (``n_origins``, 6 by default, fewer when the
     history is short), so the choice sees every time of year. Combinations are hard to
     beat out of sample (the M3/M4 competitions) and a choice between close candidates
