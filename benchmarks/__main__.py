@@ -8,7 +8,7 @@ from . import bench_core, bench_forecast, bench_forecast_real, bench_purchase, b
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast, forecast-real, purchase, scale-aggregation, scale-batch, scale-region")
+    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast, forecast-profile, forecast-real, purchase, scale-aggregation, scale-batch, scale-region")
     p.add_argument("--clinics", type=int, default=1000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--loop-sample", type=int, default=100,
@@ -37,6 +37,8 @@ def main(argv=None) -> int:
                 return 2
             bench_forecast_real.run(data=args.data, horizon=args.horizon, origins=args.origins,
                                     before=args.before, exclude=args.exclude)
+        elif name == "forecast-profile":
+            bench_forecast.profile_auto(clinics=min(args.forecast_clinics, 50), years=args.years)
         elif name == "forecast":
             bench_forecast.run(clinics=args.forecast_clinics, years=args.years)
         else:

@@ -47,3 +47,35 @@ def run(*, clinics: int = 500, years: int = 5) -> dict:
     (out / "forecast.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
     return result
+
+
+def profile_auto(clinics: int = 50, years: int = 5) -> dict:
+    """What dominates ``auto``: cProfile shares of its parts on synthetic clinics.
+
+    ``python -m benchmarks forecast-profile --forecast-clinics 50``. Reported as the
+    share of the profiled time spent in (cumulative) ``forecast._choose`` (the model
+    choice), ``forecast._ets`` (ETS fits and forecasts), ``forecast._profile_factors``
+    (seasonal-profile estimates) and ``calendar.working_days``.
+    """
+    import cProfile
+    import pstats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = synthetic_region(clinics, years)
+        prof = cProfile.Profile()
+        prof.enable()
+        forecast.forecast_demand(frame, measure="referrals_in", horizon=52, method="auto", exclude=[2020])
+        prof.disable()
+    stats = pstats.Stats(prof)
+    wanted = {("forecast.py", "_choose"), ("forecast.py", "_ets"), ("forecast.py", "_profile_factors"),
+              ("calendar.py", "working_days")}
+    shares = {}
+    for (path, _line, name), row in stats.stats.items():
+        key = (Path(path).name, name)
+        if key in wanted and "kps_analysis" in path:
+            shares[f"{key[0][:-3]}.{name}"] = round(row[3] / stats.total_tt, 2)
+    result = {"benchmark": "forecast-profile", "clinics": clinics,
+              "profiled_seconds": round(stats.total_tt, 2), "share_of_auto": shares}
+    print(json.dumps(result, indent=2))
+    return result
