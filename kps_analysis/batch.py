@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -399,7 +398,7 @@ def run(
     ConfigurationError
         For a usage or configuration error: nothing is run.
     """
-    from .parameters import ParameterError, list_clinics, load_parameters
+    from .parameters import ParameterError, load_parameters
 
     progress = progress or (lambda line: None)
     root = project_root()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["Outlook", "clinic_outlook", "headline_figures"]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .balance import naive_flows
 from .queue import queue_production_ratio_frame
-from .waits import project_breaches, waiting_from_aggregates
+from .waits import project_breaches
 
 __all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "ratio_by_stage", "guarantee_ratio_weeks",
            "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles", "region_totals",
