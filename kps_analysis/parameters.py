@@ -24,7 +24,9 @@ import difflib
 import hashlib
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -248,6 +250,24 @@ SCHEMA: dict[str, Spec] = {
     "simulation.seed": _r("int", "-",
                           "Random seed, so a rerun gives the same numbers.",
                           required=True, min=0, max=2**32 - 1),
+    "plausible_from": _r(
+        "date", "date",
+        "Earliest plausible date in the input data (YYYY-MM-DD). A date in a waiting-list "
+        "extract or a week or month of a weekly file before it, or after the run date, is "
+        "an error naming the file, the column and the row (a date typed as 0001-01-01 or "
+        "1900-01-01 would otherwise be read as a wait of centuries).",
+        default=dt.date(1990, 1, 1)),
+    "max_count_per_period": _r(
+        "float", "count/period",
+        "Largest plausible value of a count in a weekly or monthly file (patients, "
+        "referrals, visits per week or month, a queue); a larger one is an error naming "
+        "the file, the column and the row.",
+        default=1_000_000.0, min=1.0, max=1e12),
+    "max_file_megabytes": _r(
+        "float", "MB",
+        "Largest input data file read (1 MB = 1,000,000 bytes); a larger one is refused "
+        "with a message before it is opened.",
+        default=2_000.0, min=1.0, max=1_000_000.0),
     # ---- clinic files (clinics/<id>.yaml) ------------------------------------------
     "name": _c("str", "text", "Clinic name as shown in reports.", required=True),
     "hospital": _c("str", "text", "Hospital the clinic belongs to.", required=True),
@@ -275,6 +295,11 @@ SCHEMA: dict[str, Spec] = {
     "data.waiting_list": _c("path", "file name",
                             "Patient-level waiting-list extract (Parquet, CSV or XLSX).",
                             default=ABSENT),
+    "data.sheet": _c("str", "text",
+                     "Worksheet to read from the XLSX file(s) named in `data` (its name as "
+                     "on the tab; quote a name that is a number: `sheet: '2024'`). Default: "
+                     "the first sheet.",
+                     default=ABSENT),
     "resources": _c("section", "-",
                     "Normal weekly capacity (a full working week without closures).",
                     required=True),
@@ -896,6 +921,9 @@ def _check_relations(p: dict, sources: _Sources, problems: _Problems) -> None:
             node = node[seg]
         return node
 
+    earliest = get("plausible_from")
+    if isinstance(earliest, dt.date) and earliest >= dt.date.today():
+        add("plausible_from", f"key 'plausible_from' must lie before today, got {earliest.isoformat()}")
     fixed, planning = get("fixed_horizon_weeks"), get("planning_horizon_weeks")
     if fixed is not None and planning is not None and planning < fixed:
         add("planning_horizon_weeks", f"key 'planning_horizon_weeks' ({planning}) must be "
@@ -1082,8 +1110,66 @@ class Parameters(ParameterSection):
 # --------------------------------------------------------------------------------------
 
 
+#: Largest parameter file read [bytes]; a clinic file is a few kilobytes.
+MAX_YAML_BYTES = 1_000_000
+
+#: Most values a parameter file may hold once its aliases (``*name``) are expanded; a
+#: "billion laughs" file holds few nodes that expand to billions.
+MAX_YAML_VALUES = 100_000
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)
+    and a document whose aliases expand to more than :data:`MAX_YAML_VALUES` values or
+    refer to themselves (checked on the composed node graph, before anything is built)."""
+
+    def construct_document(self, node):
+        _check_expansion(node)
+        return super().construct_document(node)
+
+
+class _AliasBomb(yaml.YAMLError):
+    """A document whose aliases expand beyond the limit or refer to themselves."""
+
+
+def _check_expansion(root) -> None:
+    """Count the values of a composed YAML document as if every alias were written out.
+
+    An alias is the same node object as its anchor, so the document is a graph; the
+    expanded size of a node is 1 + the sizes of its children, worked out once per node
+    (memoised), in time linear in the number of distinct nodes.  A node reachable from
+    itself (``&a [*a]``) would expand without end.
+    """
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            children = _yaml_children(node)
+            total = 1 + sum(size[id(c)] for c in children)
+            if total > MAX_YAML_VALUES:
+                raise _AliasBomb(f"the aliases (*name) expand to more than {MAX_YAML_VALUES:,} values; "
+                                 "write the values out instead")
+            size[key] = total
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise _AliasBomb("an alias (*name) refers to the value that contains it, so it never ends")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _yaml_children(node) if id(c) not in size)
+
+
+def _yaml_children(node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _construct_unique_mapping(loader, node, deep=False):
@@ -1120,8 +1206,31 @@ _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_times
 
 
 def _read_yaml(path: Path) -> dict:
+    """A parameter file's mapping; ParameterError naming the file for anything else.
+
+    Only a regular file of at most :data:`MAX_YAML_BYTES` is opened (a named pipe or a
+    device would block or never end), and its aliases may not expand beyond
+    :data:`MAX_YAML_VALUES` values.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ParameterError("file not found", path=path) from None
+    except OSError as exc:
+        raise ParameterError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    if not stat.S_ISREG(info.st_mode):
+        what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a pipe or a device?)"
+        raise ParameterError(f"is {what}; a parameter file must be a YAML text file", path=path)
+    if info.st_size > MAX_YAML_BYTES:
+        raise ParameterError(f"the file holds {info.st_size:,} bytes, more than the {MAX_YAML_BYTES:,} a "
+                             "parameter file may have", path=path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_YAML_BYTES + 1)
+        if len(raw) > MAX_YAML_BYTES:
+            raise ParameterError(f"the file holds more than the {MAX_YAML_BYTES:,} bytes a parameter "
+                                 "file may have", path=path)
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise ParameterError("file not found", path=path) from None
     except UnicodeDecodeError as exc:
@@ -1135,6 +1244,8 @@ def _read_yaml(path: Path) -> dict:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - safe loader subclass
     except RecursionError:
         raise ParameterError("not valid YAML: nested too deeply", path=path) from None
+    except _AliasBomb as exc:
+        raise ParameterError(f"refused: {exc}", path=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -1179,7 +1290,7 @@ def list_clinics(parameters_dir="parameters") -> list[str]:
     folder = _clinic_dir(parameters_dir)
     if not folder.is_dir():
         raise ParameterError("folder of clinic parameter files not found", path=folder)
-    return sorted(p.stem for p in folder.glob("*.yaml") if p.is_file())
+    return sorted(p.stem for p in folder.glob("*.yaml") if not p.is_dir())  # a pipe too: then it is refused
 
 
 def load_parameters(clinic_id: str, parameters_dir="parameters", *,
@@ -1242,7 +1353,7 @@ def load_parameters(clinic_id: str, parameters_dir="parameters", *,
             f"or '..'){hint}", path=own if own is not None else folder)
     defaults_path = Path(parameters_dir) / "defaults.yaml"
     clinic_path = folder / f"{clinic_id}.yaml"
-    if not clinic_path.is_file():
+    if not os.path.lexists(clinic_path):
         known = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
         match = difflib.get_close_matches(clinic_id, known, n=1)
         hint = f"; did you mean {match[0]!r}?" if match else ""
@@ -1446,6 +1557,8 @@ def _requirement(spec: Spec) -> str:
         return "optional"
     if spec.default is ABSENT or spec.default is None:
         return "optional"
+    if isinstance(spec.default, dt.date):
+        return f"optional (default: {spec.default.isoformat()})"
     return f"optional (default: {_num(spec.default)})"
 
 

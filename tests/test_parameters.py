@@ -630,3 +630,81 @@ def test_region_settings_follow_defaults_and_name_the_bad_key(pdir):
     with pytest.raises(ParameterError, match="guarantee_days") as err:
         region_settings(pdir)
     assert "defaults.yaml" in str(err.value)
+
+
+# ---------------------------------------------------------------- bounded reading (issue 12)
+BILLION_LAUGHS = """\
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+"""
+
+
+def test_an_alias_bomb_under_a_real_key_is_refused_quickly_naming_the_file(pdir):
+    import time
+
+    # nine levels of nine: 9**8 = 43 million strings under 'groups' once expanded
+    path = write_clinic(pdir, MINIMAL_CLINIC + "x_lol:\n" + "".join(f"  {line}\n" for line in
+                                                                    BILLION_LAUGHS.splitlines())
+                        + "groups: *h\n")
+    start = time.perf_counter()
+    err = load_error("test", pdir)
+    assert time.perf_counter() - start < 2
+    assert str(err).startswith(f"{path}: refused: the aliases (*name) expand to more than 100,000 values")
+    # every loader (region settings and validate_all too) refuses it the same way
+    shutil.copy(path, pdir / "defaults.yaml")
+    from kps_analysis.parameters import region_settings
+
+    with pytest.raises(ParameterError, match=r"defaults\.yaml: refused: the aliases"):
+        region_settings(pdir)
+
+
+def test_a_self_referring_alias_is_refused(pdir):
+    path = write_clinic(pdir, MINIMAL_CLINIC + "groups: &g [a, *g]\n")
+    assert str(load_error("test", pdir)) == (f"{path}: refused: an alias (*name) refers to the value that "
+                                             "contains it, so it never ends")
+
+
+def test_a_few_aliases_are_fine(pdir):
+    write_clinic(pdir, MINIMAL_CLINIC.replace("closures:\n", "x_prices: &p 2000\nclosures:\n")
+                 .replace("x_prices: &p 2000\n", "").replace("purchase_new_visit_sek: 2000",
+                                                             "purchase_new_visit_sek: &p 2000")
+                 .replace("internal_new_visit_sek: 1800", "internal_new_visit_sek: *p"))
+    p = load_parameters("test", pdir)
+    assert p.prices.internal_new_visit_sek == 2000.0
+
+
+def test_a_parameter_file_that_is_a_pipe_or_too_large_is_refused_unopened(pdir):
+    import os
+
+    path = pdir / "clinics" / "test.yaml"
+    os.mkfifo(path)  # opening it would block until someone writes
+    assert str(load_error("test", pdir)) == (f"{path}: is not a regular file (a pipe or a device?); a "
+                                             "parameter file must be a YAML text file")
+    path.unlink()
+    write_clinic(pdir, MINIMAL_CLINIC + "# " + "x" * 1_000_000 + "\n")
+    assert str(load_error("test", pdir)) == (f"{path}: the file holds 1,000,603 bytes, more than the "
+                                             "1,000,000 a parameter file may have")
+
+
+def test_input_limits_have_defaults_and_are_checked(pdir):
+    write_clinic(pdir)
+    p = load_parameters("test", pdir)
+    assert p.plausible_from == dt.date(1990, 1, 1)
+    assert p.max_count_per_period == 1_000_000.0 and p.max_file_megabytes == 2_000.0
+    assert "sheet" not in p.data
+    p = load_parameters("test", pdir, overrides={"plausible_from": "2000-01-01", "data": {"sheet": "Data"}})
+    assert p.plausible_from == dt.date(2000, 1, 1) and p.data.sheet == "Data"
+    with pytest.raises(ParameterError) as info:
+        load_parameters("test", pdir, overrides={"plausible_from": "2999-01-01"})
+    err = info.value
+    assert "key 'plausible_from' must lie before today" in str(err)
+    write_clinic(pdir, MINIMAL_CLINIC.replace("  weekly: test_weekly.csv\n",
+                                              "  weekly: test_weekly.xlsx\n  sheet: 2024\n"))
+    err = load_error("test", pdir)
+    assert err.key == "data.sheet" and "must be text" in str(err)
