@@ -1,0 +1,1218 @@
+"""The planning model: one per clinic, behind every number of a report.
+
+A clinic's report, its tables, ``plan.xlsx``, the run's ``index.html`` and the region
+overview all show numbers of one model per clinic, so that they cannot disagree
+(DESIGN.md, "one model, one truth"). The model holds every planning assumption in one
+place (:class:`Assumptions`) and projects the waiting list cohort by cohort (medical
+priority × day of entry) week by week:
+
+1. **who waits now** (:func:`kps_analysis.purchase.guarantee_inputs`): the
+   patient-level snapshot at the end of the latest week where an extract exists, else
+   the reconstruction from the weekly aggregates; ages beyond the guarantee are
+   clipped to ``guarantee_days + 7`` (they are over the limit whatever their exact
+   age), so no input can make the projection's cost grow;
+2. **inflow per stage and week**: the demand forecast
+   (:func:`kps_analysis.forecast.forecast_demand`) of ``referrals_in`` (less the
+   share forwarded elsewhere over the last year) for the first visit and of
+   ``treatment_decisions`` for treatment, with its intervals;
+3. **one capacity per stage and week** (:func:`capacity_basis`): from the resources
+   parameters (:func:`kps_analysis.capacity.capacity_from_resources`, working days and
+   closures) where given, always held against the production the clinic has
+   demonstrated (:func:`demonstrated_capacity`); without resources the demonstrated
+   capacity with the seasonal profile of production;
+4. **the serving order**: medical priority, then longest wait (``"priority"``, how
+   clinics book), or longest wait first (``"fifo"``); own production, purchase and the
+   Monte Carlo all use it;
+5. **each week** (:func:`project_plan`): the week's arrivals join the queue; own
+   production serves ``min(capacity, queue)`` whole patients in the serving order
+   (in a fixed week, what the fixed plan said); then the patients who would be past
+   the guarantee at the week's end are bought, as a whole number and oldest first,
+   from the first week a purchase can arrive (``purchase_lead_time_weeks``); each
+   purchase carries the week by which it must be ordered.
+
+The flow identity holds in every week and stage::
+
+    queue_end[k] = queue_end[k-1] + inflow[k] - own_production[k] - purchase[k]  [patients]
+
+and the capacity gap is the production needed to keep the guarantee minus capacity::
+
+    gap[k] = own_production[k] + purchase[k] - capacity[k]                      [patients/week]
+
+Units: flows [patients/week]; queues and breaches [patients]; prices [SEK/patient];
+costs [SEK]; waits [days]. Everything is vectorised over clinic × stage series (and,
+for the Monte Carlo, over runs).
+
+References
+----------
+.. [1] Hälso- och sjukvårdslagen (2017:30) 9 kap. 1 §: the care guarantee.
+.. [2] Sveriges Kommuner och Regioner (SKR), Kapacitets- och produktionsstyrning: each
+   level hands the level below a production plan in balance with its capacity.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ORDERS",
+    "STAGE_MEASURES",
+    "Assumptions",
+    "PlanningModel",
+    "assumptions_frame",
+    "demonstrated_capacity",
+    "capacity_basis",
+    "inflow_forecast",
+    "project_plan",
+    "simulate_plan",
+    "escalation",
+    "plan_clinics",
+    "headline_figures",
+    "purchase_by_month",
+    "ESCALATION_RULE",
+]
+
+#: Serving orders of the model: medical priority then longest wait, or longest wait first.
+ORDERS = ("priority", "fifo")
+
+#: Per stage: inflow measure, the measure subtracted from it, own production measure.
+STAGE_MEASURES = {
+    "new_visit": ("referrals_in", "referrals_forwarded", "new_visits"),
+    "treatment": ("treatment_decisions", None, "operations_elective"),
+}
+
+_PRICE_KEYS = {"new_visit": ("purchase_new_visit_sek", "internal_new_visit_sek"),
+               "treatment": ("purchase_operation_sek", "internal_operation_sek")}
+
+
+# ============================================================================ assumptions
+@dataclass(frozen=True)
+class Assumptions:
+    """The planning assumptions of one clinic, in one place.
+
+    Attributes
+    ----------
+    clinic : str
+    guarantee_days : float
+        Care-guarantee limit; strictly longer waits are breaches [days].
+    target_share : float
+        Share of the waiting (chosen waits excluded) to be within the limit [share 0-1].
+    lead_time_weeks : int
+        Weeks needed to arrange a purchase: nothing can be bought for weeks
+        1..lead_time_weeks [weeks].
+    order : str
+        Serving order, ``"priority"`` or ``"fifo"``.
+    horizon_weeks : int
+        Weeks of the plan [weeks].
+    fixed_weeks : int
+        Weeks of the fixed part of the plan [weeks].
+    capacity_tolerance : float
+        Relative difference between resources and demonstrated capacity beyond which
+        it is a data-quality finding [share].
+    prices : mapping
+        ``stage -> (external, internal)`` [SEK/patient], NaN where not given.
+    """
+
+    clinic: str
+    guarantee_days: float = 90.0
+    target_share: float = 0.95
+    lead_time_weeks: int = 4
+    order: str = "priority"
+    horizon_weeks: int = 52
+    fixed_weeks: int = 12
+    capacity_tolerance: float = 0.15
+    prices: Mapping = field(default_factory=dict)
+    yellow_pct: float = 5.0
+    red_pct: float = 10.0
+
+
+def _get(p, key, default=None):
+    try:
+        value = p.get(key) if isinstance(p, Mapping) else getattr(p, key, default)
+    except (KeyError, AttributeError):
+        value = None
+    return default if value is None else value
+
+
+def _clinic_id(p) -> str:
+    clinic = getattr(p, "clinic_id", None) or (p.get("clinic") if isinstance(p, Mapping) else None)
+    if not clinic:
+        raise ValueError("params_list: every element needs a clinic id (clinic_id attribute or 'clinic' key)")
+    return str(clinic)
+
+
+def assumptions_of(p, *, order: str = "priority", capacity_tolerance: float = 0.15) -> Assumptions:
+    """The :class:`Assumptions` of one clinic's loaded parameters (defaults where absent)."""
+    prices = _get(p, "prices", {}) or {}
+    esc = _get(p, "escalation", {}) or {}
+    table = {stage: (float(prices.get(e, np.nan) if prices.get(e) is not None else np.nan),
+                     float(prices.get(i, np.nan) if prices.get(i) is not None else np.nan))
+             for stage, (e, i) in _PRICE_KEYS.items()}
+    return Assumptions(
+        clinic=_clinic_id(p), guarantee_days=float(_get(p, "guarantee_days", 90)),
+        target_share=float(_get(p, "target_share_within_guarantee", 0.95)),
+        lead_time_weeks=int(_get(p, "purchase_lead_time_weeks", 4)),
+        order=str(_get(p, "serving_order", order)),
+        horizon_weeks=int(_get(p, "planning_horizon_weeks", 52)),
+        fixed_weeks=int(_get(p, "fixed_horizon_weeks", 12)),
+        capacity_tolerance=float(_get(p, "capacity_tolerance_pct", capacity_tolerance * 100)) / 100.0,
+        prices=table,
+        yellow_pct=float(_get(esc, "yellow_deviation_pct", 5)), red_pct=float(_get(esc, "red_deviation_pct", 10)))
+
+
+def assumptions_frame(assumptions) -> pd.DataFrame:
+    """The assumptions of many clinics as one frame, one row per clinic and stage.
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``stage``, ``guarantee_days`` [days], ``target_share`` [share],
+        ``lead_time_weeks`` [weeks], ``order``, ``horizon_weeks``, ``fixed_weeks``
+        [weeks], ``capacity_tolerance`` [share], ``price_external_sek``,
+        ``price_internal_sek`` [SEK/patient].
+
+    Examples
+    --------
+    >>> a = Assumptions("a", prices={"new_visit": (2300.0, 2000.0), "treatment": (40000.0, 34000.0)})
+    >>> assumptions_frame([a])[["stage", "price_external_sek"]].values.tolist()
+    [['new_visit', 2300.0], ['treatment', 40000.0]]
+    """
+    rows = []
+    for a in assumptions:
+        if a.order not in ORDERS:
+            raise ValueError(f"order of clinic {a.clinic!r} must be one of {ORDERS}, got {a.order!r}")
+        if a.lead_time_weeks < 0:
+            raise ValueError(f"lead_time_weeks of clinic {a.clinic!r} must be >= 0")
+        for stage in STAGE_MEASURES:
+            ext, internal = a.prices.get(stage, (np.nan, np.nan))
+            rows.append({"clinic": a.clinic, "stage": stage, "guarantee_days": a.guarantee_days,
+                         "target_share": a.target_share, "lead_time_weeks": a.lead_time_weeks,
+                         "order": a.order, "horizon_weeks": a.horizon_weeks, "fixed_weeks": a.fixed_weeks,
+                         "capacity_tolerance": a.capacity_tolerance, "price_external_sek": ext,
+                         "price_internal_sek": internal})
+    return pd.DataFrame(rows)
+
+
+# ============================================================================ capacity
+def _stage_totals(weekly: pd.DataFrame) -> pd.DataFrame:
+    return weekly.groupby(["clinic", "period"], observed=True, as_index=False).sum(numeric_only=True, min_count=1)
+
+
+def _normal_weeks(periods: pd.Series, *, summer=(27, 32)) -> np.ndarray:
+    """Weeks at normal staffing: five working days, outside summer and Christmas/New Year."""
+    from .calendar import working_days
+
+    index = pd.PeriodIndex(periods.array)
+    wd = working_days(index).to_numpy(dtype=float)
+    week = (index.start_time + pd.Timedelta(days=3)).isocalendar().week.to_numpy()
+    holiday = ((week >= summer[0]) & (week <= summer[1])) | (week >= 51) | (week <= 1)
+    return (wd >= 5) & ~holiday
+
+
+def demonstrated_capacity(weekly: pd.DataFrame, *, weeks: int = 8) -> pd.DataFrame:
+    """Production the clinic has demonstrated in a normal week, per stage.
+
+    For each clinic and stage, the mean own production (new visits; elective
+    operations) over the last ``weeks`` weeks at normal staffing (five working days,
+    outside ISO weeks 27-32 and 51-1), and over the same number of normal weeks a year
+    earlier. A clinic with a queue produces at its capacity, so this is the capacity it
+    has shown it has [patients/week].
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly frame (``clinic``, ``period`` W-SUN, production columns).
+    weeks : int
+        Normal weeks averaged [weeks].
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``stage``, ``demonstrated_per_week`` (recent) and
+        ``demonstrated_last_year_per_week`` [patients/week]; stages a clinic never
+        produces are left out.
+
+    Examples
+    --------
+    >>> p = pd.period_range("2024-03-04", periods=10, freq="W-SUN")
+    >>> w = pd.DataFrame({"clinic": "a", "period": p, "new_visits": 40.0})
+    >>> float(demonstrated_capacity(w, weeks=4)["demonstrated_per_week"].iloc[0])
+    40.0
+    """
+    totals = _stage_totals(weekly).sort_values(["clinic", "period"])
+    normal = _normal_weeks(totals["period"])
+    rows = []
+    for stage, (_, _, own) in STAGE_MEASURES.items():
+        if own not in totals.columns:
+            continue
+        sub = totals.assign(_x=totals[own], _normal=normal)
+        sub = sub[sub["_normal"] & sub["_x"].notna()]
+        last = totals.groupby("clinic")["period"].max()
+        sub = sub.assign(_age=(sub["clinic"].map(last) - sub["period"]).map(lambda d: d.n))
+        recent = sub[sub["_age"] < 52].groupby("clinic").tail(weeks)
+        year_ago = sub[(sub["_age"] >= 52) & (sub["_age"] < 104)].groupby("clinic").tail(weeks)
+        r = recent.groupby("clinic")["_x"].mean()
+        y = year_ago.groupby("clinic")["_x"].mean()
+        active = totals.groupby("clinic")[own].sum() > 0
+        for clinic in r.index[r.index.isin(active[active].index)]:
+            rows.append({"clinic": clinic, "stage": stage, "demonstrated_per_week": float(r[clinic]),
+                         "demonstrated_last_year_per_week": float(y.get(clinic, np.nan))})
+    return pd.DataFrame(rows, columns=["clinic", "stage", "demonstrated_per_week",
+                                       "demonstrated_last_year_per_week"])
+
+
+def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *, tolerance=0.15,
+                   demonstrated: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The one capacity per clinic, stage and week the model plans on, and its check.
+
+    Where a clinic's parameters give ``resources``, capacity comes from them
+    (:func:`kps_analysis.capacity.capacity_from_resources`: slots, theatre sessions,
+    staff, working days, closures). It is always compared with the demonstrated
+    capacity (:func:`demonstrated_capacity`)::
+
+        deviation = resources_normal_week / demonstrated_per_week - 1     [share]
+
+    and ``|deviation| > tolerance`` is a data-quality finding. Without resources the
+    basis is the demonstrated capacity, shaped by the week's working days and the
+    seasonal profile of production: ``demonstrated · f[iso week] / mean f[normal
+    weeks]``.
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly frame.
+    params_list : list of Parameters or mappings
+        Loaded parameters (``resources`` and ``closures`` optional).
+    periods : PeriodIndex
+        The plan's weeks (W-SUN).
+    tolerance : float or mapping clinic -> float
+        Allowed relative difference [share].
+    demonstrated : DataFrame, optional
+        :func:`demonstrated_capacity` output (computed when absent).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        ``capacity``: ``clinic``, ``stage``, ``period``, ``capacity`` [patients/week],
+        ``basis`` ("resources" or "demonstrated"); ``check``: one row per clinic and
+        stage with ``resources_per_week`` (normal week, NaN without resources),
+        ``demonstrated_per_week``, ``demonstrated_last_year_per_week``
+        [patients/week], ``deviation`` [share], ``basis``, ``finding`` (bool).
+    """
+    from .capacity import capacity_by_stage, capacity_from_resources, resources_frame
+
+    periods = pd.PeriodIndex(periods, freq="W-SUN")
+    params_list = list(params_list)
+    demo = demonstrated_capacity(weekly) if demonstrated is None else demonstrated
+    with_res = [p for p in params_list if _get(p, "resources")]
+    parts, normal_rows = [], []
+    if with_res:
+        cap = capacity_from_resources(resources_frame(with_res), periods)
+        by_stage = capacity_by_stage(cap)
+        parts.append(by_stage[["clinic", "stage", "period", "capacity"]].assign(basis="resources"))
+        # a normal week: the capacity with full working days and no closure
+        res, _ = resources_frame(with_res)
+        normal = capacity_from_resources(res, pd.period_range("2025-03-10", periods=1, freq="W-SUN"))
+        for stage, col in (("new_visit", "new_visit_capacity"), ("treatment", "operation_capacity")):
+            normal_rows.append(normal[["clinic"]].assign(stage=stage, resources_per_week=normal[col].to_numpy()))
+    without = [_clinic_id(p) for p in params_list if not _get(p, "resources")]
+    if without:
+        parts.append(_demonstrated_weeks(weekly[weekly["clinic"].isin(without)], demo, periods))
+    capacity = (pd.concat(parts, ignore_index=True) if parts
+                else pd.DataFrame(columns=["clinic", "stage", "period", "capacity", "basis"]))
+    check = demo.merge(pd.concat(normal_rows, ignore_index=True) if normal_rows
+                       else pd.DataFrame(columns=["clinic", "stage", "resources_per_week"]),
+                       on=["clinic", "stage"], how="left")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        check["deviation"] = check["resources_per_week"] / check["demonstrated_per_week"] - 1.0
+    tol = check["clinic"].map(tolerance) if isinstance(tolerance, Mapping) else tolerance
+    check["basis"] = np.where(check["resources_per_week"].notna(), "resources", "demonstrated")
+    check["finding"] = (check["deviation"].abs() > tol).fillna(False).astype(bool)
+    check["tolerance"] = tol
+    return capacity.reset_index(drop=True), check
+
+
+def _demonstrated_weeks(weekly: pd.DataFrame, demo: pd.DataFrame, periods: pd.PeriodIndex) -> pd.DataFrame:
+    """Demonstrated capacity shaped by the production's seasonal profile, per future week."""
+    from .seasonal import seasonal_profile
+
+    parts = []
+    week_no = (periods.start_time + pd.Timedelta(days=3)).isocalendar().week.to_numpy()
+    normal = _normal_weeks(pd.Series(periods))
+    for stage, (_, _, own) in STAGE_MEASURES.items():
+        d = demo[demo["stage"] == stage]
+        if d.empty:
+            continue
+        sub = weekly[weekly["clinic"].isin(d["clinic"])]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prof = seasonal_profile(sub, measure=own)
+        for clinic, level in zip(d["clinic"], d["demonstrated_per_week"]):
+            f = prof[prof["clinic"] == clinic].set_index("season")["factor"]
+            factor = f.reindex(week_no).fillna(1.0).to_numpy() if len(f) else np.ones(len(periods))
+            base = factor[normal].mean() if normal.any() and factor[normal].mean() > 0 else 1.0
+            parts.append(pd.DataFrame({"clinic": clinic, "stage": stage, "period": periods,
+                                       "capacity": level * factor / base, "basis": "demonstrated"}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["clinic", "stage", "period", "capacity", "basis"])
+
+
+# ============================================================================ inflow
+def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "auto", levels=(80, 95),
+                    exclude=(2020,), forecasts: Mapping | None = None) -> pd.DataFrame:
+    """Inflow per clinic, stage and future week from the demand forecast.
+
+    First visit: the forecast of ``referrals_in`` times one minus the share forwarded
+    elsewhere over the last 52 weeks; treatment: the forecast of
+    ``treatment_decisions``. Intervals are scaled the same way.
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly frame.
+    horizon_weeks : int
+        Weeks ahead [weeks].
+    method, levels, exclude
+        Passed to :func:`kps_analysis.forecast.forecast_demand`.
+    forecasts : mapping measure -> DataFrame, optional
+        Forecasts already made (e.g. the report's referral forecast), reused as they are.
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``stage``, ``week_ahead``, ``period``, ``inflow`` (mean),
+        ``lo_<level>``, ``hi_<level>`` [patients/week].
+    """
+    from .forecast import forecast_demand
+
+    forecasts = dict(forecasts or {})
+    totals = _stage_totals(weekly)
+    parts = []
+    for stage, (measure, minus, own) in STAGE_MEASURES.items():
+        if measure not in totals.columns or own not in totals.columns:
+            continue
+        active = totals.groupby("clinic")[own].sum() > 0
+        clinics = active[active].index
+        if len(clinics) == 0:
+            continue
+        fc = forecasts.get(measure)
+        if fc is None or not set(clinics) <= set(fc["clinic"]):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fc = forecast_demand(weekly[weekly["clinic"].isin(clinics)], measure=measure,
+                                     horizon=horizon_weeks, levels=tuple(levels), method=method,
+                                     exclude=tuple(exclude))
+            forecasts[measure] = fc
+        fc = fc[fc["clinic"].isin(clinics)].copy()
+        share = pd.Series(1.0, index=clinics)
+        if minus and minus in totals.columns:
+            recent = totals[totals["clinic"].isin(clinics)].sort_values("period").groupby("clinic").tail(52)
+            sums = recent.groupby("clinic")[[measure, minus]].sum()
+            share = (1.0 - sums[minus] / sums[measure].where(sums[measure] > 0)).fillna(1.0).clip(0.0, 1.0)
+        scale = fc["clinic"].map(share).to_numpy()
+        out = fc[["clinic", "period"]].copy()
+        out["stage"] = stage
+        out["week_ahead"] = out.groupby("clinic").cumcount() + 1
+        out["inflow"] = np.clip(fc["mean"].to_numpy(float), 0, None) * scale
+        for col in fc.columns:
+            if col.startswith(("lo_", "hi_")):
+                out[col] = np.clip(fc[col].to_numpy(float), 0, None) * scale
+        parts.append(out[out["week_ahead"] <= horizon_weeks])
+    if not parts:
+        return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "period", "inflow"])
+    return pd.concat(parts, ignore_index=True)[lambda f: ["clinic", "stage", "week_ahead", "period", "inflow"]
+                                               + [c for c in f.columns if c.startswith(("lo_", "hi_"))]]
+
+
+def whole(x: np.ndarray) -> np.ndarray:
+    """Whole numbers per row whose running totals are the rounded running totals of ``x``.
+
+    ``out[:, k] = round(Σ_{j<=k} x[:, j]) - round(Σ_{j<k} x[:, j])``, so the total over
+    any leading run of periods is exact to the rounding of its sum [patients].
+
+    Examples
+    --------
+    >>> whole(np.array([[0.4, 0.4, 0.4, 0.4]])).tolist()
+    [[0.0, 1.0, 0.0, 1.0]]
+    """
+    c = np.round(np.cumsum(np.asarray(x, dtype=float), axis=-1) + 1e-9)
+    return np.diff(c, axis=-1, prepend=0.0)
+
+
+# ============================================================================ projection
+@dataclass
+class _Arrays:
+    keys: pd.DataFrame          # one row per series: clinic, stage (, run)
+    state: np.ndarray           # series × priority × entry day [patients]
+    mix: np.ndarray             # series × priority: arrivals' priority mix [share]
+    inflow: np.ndarray          # series × week [patients/week]
+    capacity: np.ndarray        # series × week [patients/week]
+    limit: np.ndarray           # series [days]
+    buy_from: np.ndarray        # series: first week index (0-based) a purchase can arrive
+    fixed_own: np.ndarray       # series × week, NaN where not fixed [patients/week]
+    fixed_buy: np.ndarray       # series × week, NaN where not fixed [patients/week]
+    max_age: int
+    chosen: np.ndarray          # series: patients who chose to wait [patients]
+
+
+def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, *, order: str,
+            fixed: pd.DataFrame | None = None) -> _Arrays:
+    """Who waits and the weekly flows as arrays, one series per clinic × stage."""
+    keys = flows[["clinic", "stage"]].drop_duplicates().sort_values(["clinic", "stage"]).reset_index(drop=True)
+    n_s = len(keys)
+    horizon = int(flows["week_ahead"].max()) if len(flows) else 0
+    sid = keys.reset_index().rename(columns={"index": "_s"})
+    set_ = keys.merge(settings, on=["clinic", "stage"], how="left")
+    limit = set_["guarantee_days"].fillna(90.0).to_numpy(float)
+    buy_from = set_["lead_time_weeks"].fillna(0).to_numpy(int)
+    wait = waiting.merge(sid, on=["clinic", "stage"], how="inner")
+    if "patients" not in wait.columns:
+        wait = wait.assign(patients=1.0)
+    chosen_mask = wait["patient_chosen_wait"].fillna(False).astype(bool).to_numpy() \
+        if "patient_chosen_wait" in wait.columns else np.zeros(len(wait), bool)
+    chosen = np.bincount(wait["_s"].to_numpy(int)[chosen_mask], weights=wait["patients"].to_numpy(float)[chosen_mask],
+                         minlength=n_s)
+    wait = wait[~chosen_mask]
+    use_priority = order == "priority" and "priority" in wait.columns
+    pr = wait["priority"].astype(str) if use_priority else pd.Series("all", index=wait.index)
+    priorities = sorted(pr.unique()) if len(wait) else ["all"]
+    n_p = len(priorities)
+    # ages beyond the limit are all breaches; clip so the state's size is bounded
+    cap_age = int(np.ceil(limit.max() if n_s else 90)) + 7
+    age = np.clip(wait["wait_days"].to_numpy(float), 0, cap_age).astype(int)
+    max_age = cap_age
+    n_e = max_age + 1 + 7 * horizon
+    state = np.zeros((n_s, n_p, n_e))
+    p_index = {p: i for i, p in enumerate(priorities)}
+    np.add.at(state, (wait["_s"].to_numpy(np.int64), pr.map(p_index).to_numpy(np.int64), max_age - age),
+              wait["patients"].to_numpy(float))
+    recent = state[:, :, max(0, max_age - 28):max_age + 1].sum(axis=2)
+    every = state.sum(axis=2)
+    base = np.where(recent.sum(axis=1, keepdims=True) > 0, recent, every)
+    total = base.sum(axis=1, keepdims=True)
+    mix = np.where(total > 0, base / np.where(total > 0, total, 1), 1.0 / n_p)
+    grid = sid.merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
+    f = grid.merge(flows, on=["clinic", "stage", "week_ahead"], how="left").sort_values(["_s", "week_ahead"])
+    inflow = f["inflow"].astype(float).fillna(0.0).to_numpy().reshape(n_s, horizon)
+    capacity = f["capacity"].astype(float).fillna(0.0).to_numpy().reshape(n_s, horizon)
+    fixed_own = np.full((n_s, horizon), np.nan)
+    fixed_buy = np.full((n_s, horizon), np.nan)
+    if fixed is not None and len(fixed) and "period" in f.columns:
+        on = f[["clinic", "stage", "period"]].reset_index(drop=True).merge(
+            fixed[["clinic", "stage", "period", "own_production", "purchase"]], on=["clinic", "stage", "period"],
+            how="left")
+        fixed_own = on["own_production"].to_numpy(float).reshape(n_s, horizon)
+        fixed_buy = on["purchase"].to_numpy(float).reshape(n_s, horizon)
+    return _Arrays(keys, state, mix, inflow, capacity, limit, buy_from, fixed_own, fixed_buy, max_age, chosen)
+
+
+def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
+         capacity: np.ndarray | None = None, fixed_buy: np.ndarray | None = None) -> dict:
+    """Project the arrays week by week; returns series × week arrays (see :func:`project_plan`)."""
+    state = a.state.copy()
+    n_s, n_p, n_e = state.shape
+    inflow = a.inflow if inflow is None else inflow
+    capacity = a.capacity if capacity is None else capacity
+    fixed_buy = a.fixed_buy if fixed_buy is None else fixed_buy
+    horizon = inflow.shape[-1]
+    out = {k: np.zeros((n_s, horizon)) for k in ("own_production", "purchase", "queue_end", "breaches_before",
+                                                  "breaches_after", "unused_capacity")}
+    for k in range(horizon):
+        first, last = a.max_age + 7 * k + 1, a.max_age + 7 * (k + 1)
+        state[:, :, first:last + 1] += (inflow[:, k][:, None] * a.mix)[:, :, None] / 7.0
+        live = state[:, :, :last + 1]                                    # entries up to today (a view)
+        per_p = live.sum(axis=2)                                         # series × priority
+        queue = per_p.sum(axis=1)
+        own = np.minimum(np.floor(capacity[:, k] + 1e-9), np.floor(queue + 1e-9))
+        fixed_k = a.fixed_own[:, k] if a.fixed_own.shape[-1] > k else np.full(n_s, np.nan)
+        own = np.where(np.isnan(fixed_k), own, np.minimum(fixed_k, np.floor(queue + 1e-9)))
+        # serving order: priority, then oldest entry first
+        before = (np.cumsum(per_p, axis=1) - per_p)[:, :, None] + (np.cumsum(live, axis=2) - live)
+        live -= np.clip(own[:, None, None] - before, 0.0, live)
+        age = last - np.arange(last + 1)                                 # days waited at the week's end
+        over_mask = age[None, :] > a.limit[:, None]                      # series × entry day
+        by_day = live.sum(axis=1)                                        # series × entry day
+        over = (by_day * over_mask).sum(axis=1)
+        breach = np.ceil(over - 1e-6).clip(min=0)
+        if purchase:
+            buy = np.where(k >= a.buy_from, breach, 0.0)
+            fb = fixed_buy[:, k] if fixed_buy.shape[-1] > k else np.full(n_s, np.nan)
+            buy = np.where(np.isnan(fb), buy, fb)
+            buy = np.minimum(buy, np.floor(by_day.sum(axis=1) + 1e-9))
+            cum = np.cumsum(by_day, axis=1) - by_day                     # oldest first
+            take = np.clip(buy[:, None] - cum, 0.0, by_day)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                keep = np.where(by_day > 0, 1.0 - take / np.where(by_day > 0, by_day, 1.0), 1.0)
+            live *= keep[:, None, :]
+            by_day = by_day - take
+        else:
+            buy = np.zeros(n_s)
+        after = (by_day * over_mask).sum(axis=1)
+        out["own_production"][:, k] = own
+        out["unused_capacity"][:, k] = np.maximum(capacity[:, k] - own, 0.0)
+        out["purchase"][:, k] = buy
+        out["queue_end"][:, k] = by_day.sum(axis=1)
+        out["breaches_before"][:, k] = breach
+        out["breaches_after"][:, k] = np.ceil(after - 1e-6).clip(min=0)
+    return out
+
+
+def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, *, order: str = "priority",
+                 fixed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The production plan: own production, purchase, queue and breaches per series and week.
+
+    Each week k, for every clinic × stage series at once: arrivals (``inflow``) join
+    the queue, spread over the week's days with the priority mix of recent entries;
+    own production serves ``min(capacity, queue)`` whole patients (in a fixed week the
+    fixed plan's own production) in the serving ``order``; the patients who would then
+    be past ``guarantee_days`` at the week's end are bought, oldest first and rounded up
+    to whole patients, if week k is after ``lead_time_weeks`` (in a fixed week, the
+    fixed purchase). Patients who chose to wait longer are not counted.
+
+        queue_end[k] = queue_end[k-1] + inflow[k] - own_production[k] - purchase[k]
+        gap[k]       = own_production[k] + purchase[k] - capacity[k]
+
+    ``breaches_if_nothing_bought`` is the same projection without any purchase.
+
+    Parameters
+    ----------
+    waiting : DataFrame
+        Who waits now: ``clinic``, ``stage``, ``wait_days`` [days], ``patients``
+        [patients], optional ``priority``, ``patient_chosen_wait``.
+    flows : DataFrame
+        ``clinic``, ``stage``, ``week_ahead`` (1..H), optional ``period``, ``inflow``,
+        ``capacity`` [patients/week].
+    settings : DataFrame
+        :func:`assumptions_frame` output (``guarantee_days``, ``lead_time_weeks``,
+        prices per clinic and stage).
+    order : {"priority", "fifo"}
+        Serving order.
+    fixed : DataFrame, optional
+        A fixed plan: ``clinic``, ``stage``, ``period``, ``own_production``,
+        ``purchase`` [patients/week], kept as they are in its weeks.
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``stage``, ``week_ahead``, (``period``), ``inflow``, ``capacity``,
+        ``own_production``, ``purchase``, ``unused_capacity``, ``gap`` [patients/week],
+        ``queue_start``, ``queue_end``, ``breaches_if_nothing_bought``,
+        ``breaches_before_purchase``, ``breaches_after_purchase`` [patients],
+        ``share_within_guarantee`` [share 0-1], ``order_by_week`` [week_ahead; <= 0:
+        already late], ``within_lead_time`` (bool), ``cost_external_sek``,
+        ``cost_internal_sek`` [SEK].
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``order``, negative flows or missing columns.
+
+    Examples
+    --------
+    The hand case: 20 priority-1 patients waiting 0 days and 10 priority-3 patients
+    waiting 88 days, own capacity 10 a week, no arrivals, no lead time. Priority 1 is
+    served first, so the 10 priority-3 patients would breach in week 1: buy exactly them.
+
+    >>> wait = pd.DataFrame({"clinic": "a", "stage": "treatment", "priority": ["1", "3"],
+    ...                      "wait_days": [0, 88], "patients": [20.0, 10.0]})
+    >>> flows = pd.DataFrame({"clinic": "a", "stage": "treatment", "week_ahead": [1, 2, 3],
+    ...                       "inflow": 0.0, "capacity": 10.0})
+    >>> s = assumptions_frame([Assumptions("a", lead_time_weeks=0)])
+    >>> p = project_plan(wait, flows, s)
+    >>> p[["own_production", "purchase", "queue_end", "breaches_after_purchase"]].values.tolist()
+    [[10.0, 10.0, 10.0, 0.0], [10.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    """
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    for col in ("clinic", "stage", "week_ahead", "inflow", "capacity"):
+        if col not in flows.columns:
+            raise ValueError(f"flows: missing column {col!r}")
+    for col in ("clinic", "stage", "wait_days"):
+        if col not in waiting.columns:
+            raise ValueError(f"waiting: missing column {col!r}")
+    if (flows[["inflow", "capacity"]].to_numpy(float) < 0).any():
+        raise ValueError("flows: inflow and capacity must be non-negative")
+    a = _arrays(waiting, flows, settings, order=order, fixed=fixed)
+    planned = _run(a, purchase=True)
+    nothing = _run(a, purchase=False)
+    n_s, horizon = a.inflow.shape
+    out = a.keys.loc[np.repeat(np.arange(n_s), horizon)].reset_index(drop=True)
+    out["week_ahead"] = np.tile(np.arange(1, horizon + 1), n_s)
+    if "period" in flows.columns:
+        out = out.merge(flows[["clinic", "stage", "week_ahead", "period"]], on=["clinic", "stage", "week_ahead"],
+                        how="left")
+    out["inflow"] = a.inflow.ravel()
+    out["capacity"] = a.capacity.ravel()
+    for name in ("own_production", "purchase", "unused_capacity"):
+        out[name] = planned[name].ravel()
+    out["gap"] = out["own_production"] + out["purchase"] - out["capacity"]
+    queue0 = a.state.sum(axis=(1, 2))
+    q_end = planned["queue_end"]
+    out["queue_start"] = np.concatenate([queue0[:, None], q_end[:, :-1]], axis=1).ravel()
+    out["queue_end"] = q_end.ravel()
+    out["breaches_if_nothing_bought"] = nothing["breaches_before"].ravel()
+    out["breaches_before_purchase"] = planned["breaches_before"].ravel()
+    out["breaches_after_purchase"] = planned["breaches_after"].ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_within_guarantee"] = np.where(q_end > 0, 1.0 - planned["breaches_after"] / q_end, 1.0).ravel()
+    lead = np.repeat(a.buy_from, horizon)
+    out["order_by_week"] = out["week_ahead"] - lead
+    out["within_lead_time"] = out["week_ahead"] <= lead
+    prices = out[["clinic", "stage"]].merge(settings[["clinic", "stage", "price_external_sek",
+                                                      "price_internal_sek"]], on=["clinic", "stage"], how="left")
+    out["cost_external_sek"] = out["purchase"] * prices["price_external_sek"].to_numpy(float)
+    out["cost_internal_sek"] = out["purchase"] * prices["price_internal_sek"].to_numpy(float)
+    return out
+
+
+# ============================================================================ uncertainty
+def _production_cv(weekly: pd.DataFrame) -> pd.DataFrame:
+    """How own production has varied against plan, per clinic and stage [share].
+
+    Where planned volumes are reported (``planned_new_visits``, ``planned_operations``):
+    the standard deviation of actual / planned over the last 52 weeks with a plan;
+    otherwise the coefficient of variation of production over the last 26 weeks at
+    normal staffing. Clipped to 0.02-0.5.
+    """
+    totals = _stage_totals(weekly).sort_values(["clinic", "period"])
+    planned = {"new_visit": "planned_new_visits", "treatment": "planned_operations"}
+    rows = []
+    for stage, (_, _, own) in STAGE_MEASURES.items():
+        if own not in totals.columns:
+            continue
+        plan_col = planned[stage]
+        for clinic, g in totals.groupby("clinic", sort=False):
+            cv = np.nan
+            if plan_col in g.columns:
+                sub = g.tail(52)
+                ok = (sub[plan_col] > 0) & sub[own].notna()
+                if ok.sum() >= 8:
+                    cv = float((sub.loc[ok, own] / sub.loc[ok, plan_col]).std())
+            if not np.isfinite(cv):
+                x = g.loc[_normal_weeks(g["period"]), own].tail(26).dropna()
+                cv = float(x.std() / x.mean()) if len(x) >= 4 and x.mean() > 0 else 0.1
+            rows.append({"clinic": clinic, "stage": stage, "production_cv": float(np.clip(cv, 0.02, 0.5))})
+    return pd.DataFrame(rows, columns=["clinic", "stage", "production_cv"])
+
+
+def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, plan: pd.DataFrame, *,
+                  production_cv: pd.DataFrame | None = None, runs: int = 500, seed: int = 2019,
+                  order: str = "priority", level: int = 80, autocorrelation: float = 0.5,
+                  fixed_weeks: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monte Carlo of the plan: the chance that nobody breaches, and the purchase at 50/80/95 %.
+
+    ``runs`` futures of the same model (:func:`project_plan`) over the whole horizon:
+
+    * inflow per week drawn around the forecast mean with the spread of its
+      ``level`` % interval, ``sd = (hi - lo) / (2 z)``, a common shock per run
+      (``autocorrelation``) plus weekly noise, rounded to whole patients;
+    * own production = the plan's capacity × (1 + cv · z), with ``cv`` how production
+      has varied against plan (:func:`_production_cv`), never above the queue;
+    * the same serving order.
+
+    Two projections per run: with the plan's purchase as it stands (does anybody breach
+    in a month that the plan had kept?), and with the purchase policy re-applied (what
+    purchase this future needs).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        ``by_month``: ``clinic``, ``stage``, ``month``, ``p_no_breach`` [share 0-1]
+        (runs in which nobody is past the guarantee in the month, with the plan's
+        purchase), ``plan_breaches`` (the plan's own breaches after purchase in the month);
+        ``purchase``: ``clinic``, ``stage``, ``purchase_plan`` (the plan's purchase in the
+        first ``fixed_weeks``), ``purchase_p50``, ``purchase_p80``, ``purchase_p95``
+        [patients], ``p_no_breach_fixed`` [share]: runs in which nobody is past the
+        guarantee, with the plan's purchase, in the weeks after the lead time up to the
+        fixed horizon (the weeks the purchase can still protect). ``purchase.attrs["clinic"]``
+        holds the same per clinic (both stages together).
+    """
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    a = _arrays(waiting, flows, settings, order=order)
+    n_s, horizon = a.inflow.shape
+    lo, hi = f"lo_{level}", f"hi_{level}"
+    grid = a.keys.merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
+    f = grid.merge(flows, on=["clinic", "stage", "week_ahead"], how="left")
+    z = norm.ppf(0.5 + level / 200.0)
+    if lo in f.columns and hi in f.columns:
+        sd = ((f[hi] - f[lo]).astype(float).fillna(0.0).to_numpy() / (2 * z)).reshape(n_s, horizon)
+    else:
+        sd = np.sqrt(np.maximum(a.inflow, 0))
+    cv = np.full(n_s, 0.1)
+    if production_cv is not None and len(production_cv):
+        cv = a.keys.merge(production_cv, on=["clinic", "stage"], how="left")["production_cv"].fillna(0.1).to_numpy()
+    common = rng.standard_normal((runs, n_s, 1))
+    weekly_z = rng.standard_normal((runs, n_s, horizon))
+    shock = autocorrelation * common + np.sqrt(1 - autocorrelation ** 2) * weekly_z
+    inflow = np.maximum(a.inflow[None] + sd[None] * shock, 0.0)
+    inflow = whole(inflow)
+    prod_z = np.clip(rng.standard_normal((runs, n_s, horizon)), -3, 3)
+    capacity = np.maximum(a.capacity[None] * (1 + cv[None, :, None] * prod_z), 0.0)
+    # stack runs as series
+    rep = _Arrays(keys=a.keys, state=np.tile(a.state, (runs, 1, 1)), mix=np.tile(a.mix, (runs, 1)),
+                  inflow=inflow.reshape(runs * n_s, horizon), capacity=capacity.reshape(runs * n_s, horizon),
+                  limit=np.tile(a.limit, runs), buy_from=np.tile(a.buy_from, runs),
+                  fixed_own=np.full((runs * n_s, horizon), np.nan), fixed_buy=np.full((runs * n_s, horizon), np.nan),
+                  max_age=a.max_age, chosen=np.tile(a.chosen, runs))
+    planned_buy = a.keys.merge(plan[["clinic", "stage", "week_ahead", "purchase"]], on=["clinic", "stage"],
+                               how="left").sort_values(["clinic", "stage", "week_ahead"])
+    planned_buy = planned_buy["purchase"].to_numpy(float).reshape(n_s, horizon)
+    with_plan = _run(rep, purchase=True, fixed_buy=np.tile(planned_buy, (runs, 1)))
+    policy = _run(rep, purchase=True)
+    breach = with_plan["breaches_after"].reshape(runs, n_s, horizon)
+    buys = policy["purchase"].reshape(runs, n_s, horizon)
+    periods = f["period"] if "period" in f.columns else None
+    months = (_month_of(pd.Series(periods.to_numpy())).to_numpy().reshape(n_s, horizon)[0]
+              if periods is not None and periods.notna().all() else np.array(["all"] * horizon))
+    rows = []
+    plan_after = a.keys.merge(plan[["clinic", "stage", "week_ahead", "breaches_after_purchase"]],
+                              on=["clinic", "stage"], how="left").sort_values(["clinic", "stage", "week_ahead"])
+    plan_after = plan_after["breaches_after_purchase"].to_numpy(float).reshape(n_s, horizon)
+    for m in pd.unique(months):
+        sel = months == m
+        ok = (breach[:, :, sel].max(axis=2) <= 0).mean(axis=0)
+        for i, (clinic, stage) in enumerate(a.keys[["clinic", "stage"]].itertuples(index=False)):
+            rows.append({"clinic": clinic, "stage": stage, "month": m, "p_no_breach": float(ok[i]),
+                         "plan_breaches": float(plan_after[i, sel].max())})
+    by_month = pd.DataFrame(rows, columns=["clinic", "stage", "month", "p_no_breach", "plan_breaches"])
+    fixed = min(fixed_weeks, horizon)
+    total = buys[:, :, :fixed].sum(axis=2)
+    q = np.percentile(total, [50, 80, 95], axis=0, method="higher")
+    # weeks after the lead time up to the fixed horizon: what the planned purchase can still keep
+    lead = a.buy_from
+    window = (np.arange(horizon)[None, :] >= lead[:, None]) & (np.arange(horizon)[None, :] < fixed)
+    in_window = np.where(window[None], breach, 0.0)
+    ok_fixed = (in_window.max(axis=2) <= 0).mean(axis=0)
+    purchase = a.keys.copy()
+    purchase["purchase_plan"] = planned_buy[:, :fixed].sum(axis=1)
+    purchase["purchase_p50"], purchase["purchase_p80"], purchase["purchase_p95"] = q
+    purchase["p_no_breach_fixed"] = ok_fixed
+    # the clinic as a whole: nobody breaches in any of its stages in the fixed weeks
+    codes, clinics = pd.factorize(a.keys["clinic"])
+    worst = np.zeros((runs, len(clinics)))
+    np.maximum.at(worst.T, codes, in_window.max(axis=2).T)
+    clinic_p = pd.DataFrame({"clinic": clinics, "p_no_breach_fixed": (worst <= 0).mean(axis=0)})
+    clinic_q = pd.DataFrame(total.T).groupby(codes).sum().T.to_numpy()  # runs × clinic
+    for name, pct in (("purchase_p50", 50), ("purchase_p80", 80), ("purchase_p95", 95)):
+        clinic_p[name] = np.percentile(clinic_q, pct, axis=0, method="higher")
+    purchase.attrs["clinic"] = clinic_p
+    return by_month, purchase
+
+
+def _month_of(periods: pd.Series) -> pd.Series:
+    """Month of each week: the month of its Thursday (as ISO weeks belong to years)."""
+    index = pd.PeriodIndex(periods.array)
+    return pd.Series((index.start_time + pd.Timedelta(days=3)).to_period("M"), index=periods.index)
+
+
+# ============================================================================ escalation
+#: The escalation rule, as the report states it (sv, en).
+ESCALATION_RULE = {
+    "sv": ("**Röd** (eskaleras till divisionen): vårdgarantimålet nås inte nu (andelen som väntat över "
+           "{days} dagar är över {miss:.0%}) och den egna kapaciteten räcker inte, så vård måste köpas; eller "
+           "produktionen ligger mer än {red:g} % under den fastställda planen. "
+           "**Gul** (hanteras i kliniken): målet nås inte nu, eller planen kräver köp, eller patienter passerar "
+           "gränsen innan ett köp hinner ordnas (ledtid {lead} veckor), eller produktionen ligger mer än "
+           "{yellow:g} % under planen. **Grön**: annars."),
+    "en": ("**Red** (escalated to the division): the guarantee target is missed now (the share waited over "
+           "{days} days is above {miss:.0%}) and own capacity is not enough, so care must be bought; or "
+           "production is more than {red:g} % below the fixed plan. "
+           "**Yellow** (handled in the clinic): the target is missed now, or the plan needs a purchase, or "
+           "patients pass the limit before a purchase can be arranged (lead time {lead} weeks), or production "
+           "is more than {yellow:g} % below the plan. **Green**: otherwise."),
+}
+
+
+def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.DataFrame | None = None
+               ) -> pd.DataFrame:
+    """Escalation status per clinic from the guarantee and the plan (:data:`ESCALATION_RULE`).
+
+    ::
+
+        missed  = share_over_90_days > 1 - target_share
+        buys    = purchase_need_12w > 0
+        late    = breaches_after_purchase_peak_12w > 0
+        short   = -production_deviation_pct (outcome below plan this year), counted
+                  only where missed, buys or late: a clinic keeping the guarantee with
+                  spare capacity produces what its patients need             [%]
+        red     = (missed and buys) or short >= red_pct                    -> "division"
+        yellow  = missed or buys or late or short >= yellow_pct            -> "clinic"
+        green   = otherwise                                                -> "unit"
+
+    Parameters
+    ----------
+    figures : DataFrame
+        ``clinic``, ``share_over_90_days`` [share], ``purchase_need_12w`` [patients],
+        ``breaches_after_purchase_peak_12w`` [patients].
+    settings : DataFrame
+        :func:`assumptions_frame` output (``target_share``; escalation limits in
+        ``yellow_pct``/``red_pct`` when present) [share, %].
+    production : DataFrame, optional
+        ``clinic``, ``production_deviation_pct`` [%]: accumulated outcome against the
+        plan this year (negative = below).
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``escalation`` (green/yellow/red), ``escalation_level``
+        (unit/clinic/division), ``escalation_reason`` (which conditions hold).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"clinic": ["a", "b"], "share_over_90_days": [0.27, 0.0],
+    ...                   "purchase_need_12w": [200.0, 0.0], "breaches_after_purchase_peak_12w": [50.0, 0.0]})
+    >>> s = pd.DataFrame({"clinic": ["a", "b"], "target_share": 0.95})
+    >>> escalation(f, s)[["clinic", "escalation"]].values.tolist()
+    [['a', 'red'], ['b', 'green']]
+    """
+    s = settings.drop_duplicates("clinic").set_index("clinic")
+    f = figures.set_index("clinic")
+    target = s["target_share"].reindex(f.index).fillna(0.95)
+    yellow_pct = s["yellow_pct"].reindex(f.index).fillna(5.0) if "yellow_pct" in s else pd.Series(5.0, f.index)
+    red_pct = s["red_pct"].reindex(f.index).fillna(10.0) if "red_pct" in s else pd.Series(10.0, f.index)
+    missed = (f["share_over_90_days"] > 1 - target + 1e-12).fillna(False)
+    buys = (f["purchase_need_12w"] > 0).fillna(False)
+    late = (f["breaches_after_purchase_peak_12w"] > 0).fillna(False)
+    short = pd.Series(0.0, index=f.index)
+    if production is not None and len(production):
+        short = -production.set_index("clinic")["production_deviation_pct"].reindex(f.index).fillna(0.0)
+    # production below plan matters where the guarantee is at risk; a clinic that keeps it
+    # with spare capacity produces what its patients need (its own finding, not an escalation)
+    at_risk = missed | buys | late
+    short = short.where(at_risk, 0.0)
+    red = (missed & buys) | (short >= red_pct)
+    yellow = ~red & (at_risk | (short >= yellow_pct))
+    status = np.select([red, yellow], ["red", "yellow"], "green")
+    level = np.select([red, yellow], ["division", "clinic"], "unit")
+    reasons = []
+    for i in range(len(f)):
+        r = [name for name, flag in (("target_missed", missed.iloc[i]), ("purchase_needed", buys.iloc[i]),
+                                     ("breach_within_lead_time", late.iloc[i]),
+                                     ("production_below_plan", short.iloc[i] >= yellow_pct.iloc[i])) if flag]
+        reasons.append(",".join(r))
+    return pd.DataFrame({"clinic": f.index, "escalation": status, "escalation_level": level,
+                         "escalation_reason": reasons})
+
+
+# ============================================================================ the model
+@dataclass(frozen=True)
+class PlanningModel:
+    """The planning model of one or many clinics: every number a report shows.
+
+    Frames are long, keyed by ``clinic`` (and ``stage``, ``week_ahead``/``period``).
+    """
+
+    settings: pd.DataFrame           #: :func:`assumptions_frame`: the assumptions, clinic × stage
+    waiting: pd.DataFrame            #: who waits now, aggregated by clinic, stage, priority, days waited
+    forecasts: dict                  #: measure -> :func:`kps_analysis.forecast.forecast_demand` output
+    flows: pd.DataFrame              #: inflow (with intervals) and the one capacity, per week
+    capacity_check: pd.DataFrame     #: resources against demonstrated capacity, per clinic and stage
+    plan: pd.DataFrame               #: :func:`project_plan` output with ``fixed`` and ``agreement``
+    uncertainty_by_month: pd.DataFrame  #: :func:`simulate_plan` chance of no breach per month
+    uncertainty: pd.DataFrame        #: :func:`simulate_plan` purchase quantiles per clinic and stage
+    follow_up: pd.DataFrame          #: :func:`kps_analysis.plan.plan_vs_outcome` output
+    figures: pd.DataFrame            #: :func:`headline_figures`: one row per clinic
+
+    def for_clinic(self, clinic: str) -> "PlanningModel":
+        """The same model restricted to one clinic."""
+        def one(frame):
+            return frame[frame["clinic"] == clinic].reset_index(drop=True) if "clinic" in frame.columns else frame
+        unc = one(self.uncertainty)
+        if "clinic" in self.uncertainty.attrs:
+            unc.attrs["clinic"] = one(self.uncertainty.attrs["clinic"])
+        return PlanningModel(settings=one(self.settings), waiting=one(self.waiting),
+                             forecasts={k: one(v) for k, v in self.forecasts.items()}, flows=one(self.flows),
+                             capacity_check=one(self.capacity_check), plan=one(self.plan),
+                             uncertainty_by_month=one(self.uncertainty_by_month), uncertainty=unc,
+                             follow_up=one(self.follow_up), figures=one(self.figures))
+
+
+def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages: pd.DataFrame) -> pd.DataFrame:
+    """Who waits at the end of each clinic's latest week, aggregated (no patient rows)."""
+    from .data import waiting_snapshot
+    from .waits import waiting_from_aggregates
+
+    patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
+    parts = []
+    for stage in STAGE_MEASURES:
+        clinics = set(stages.loc[stages["stage"] == stage, "clinic"])
+        agg = sorted(clinics - patient_clinics)
+        queue_col = f"queue_{stage}"
+        agg = [c for c in agg if queue_col in weekly.columns
+               and weekly.loc[weekly["clinic"] == c, queue_col].notna().any()]
+        if agg:
+            w = waiting_from_aggregates(weekly[weekly["clinic"].isin(agg)], stage=stage)
+            parts.append(w.assign(priority="unknown", patient_chosen_wait=False))
+        pl = sorted(clinics & patient_clinics)
+        for clinic in pl:
+            last = weekly.loc[weekly["clinic"] == clinic, "period"].max()
+            snap = waiting_snapshot(waiting_list[waiting_list["clinic"] == clinic], last.end_time.normalize())
+            snap = snap[snap["stage"] == stage]
+            parts.append(snap.assign(patients=1.0)[["clinic", "stage", "priority", "wait_days", "patients",
+                                                    "patient_chosen_wait"]])
+    columns = ["clinic", "stage", "priority", "wait_days", "patients", "patient_chosen_wait"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    waiting = pd.concat([p[columns] for p in parts], ignore_index=True)
+    waiting["priority"] = waiting["priority"].astype(str)
+    waiting["patient_chosen_wait"] = waiting["patient_chosen_wait"].fillna(False).astype(bool)
+    return waiting.groupby(columns[:-2] + ["patient_chosen_wait"], as_index=False, observed=True)["patients"].sum()[
+        columns]
+
+
+def _agreement(params_list, weekly: pd.DataFrame, periods: pd.PeriodIndex, exclude) -> pd.DataFrame:
+    """The care agreement's annual volumes periodised to the plan's weeks, per clinic and stage."""
+    from .plan import agreement_volumes, rolling_plan
+    from .summary import seasonal_profiles
+
+    with_volume = [p for p in params_list if _get(p, "annual_volume")]
+    if not with_volume:
+        return pd.DataFrame(columns=["clinic", "stage", "period", "agreement"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        profile = seasonal_profiles(weekly[weekly["clinic"].isin([_clinic_id(p) for p in with_volume])],
+                                    exclude_years=exclude)
+        rp = rolling_plan(agreement_volumes(with_volume), periods[0], profile=profile, fixed_weeks=0,
+                          horizon_weeks=len(periods))
+    parts = [rp[["clinic", "period"]].assign(stage="new_visit", agreement=rp["planned_new_visits"]),
+             rp[["clinic", "period"]].assign(stage="treatment", agreement=rp["planned_operations"])]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _production_deviation(follow_up: pd.DataFrame) -> pd.DataFrame:
+    """Accumulated outcome against plan at each clinic's latest week, the most negative production measure [%]."""
+    if follow_up is None or follow_up.empty:
+        return pd.DataFrame(columns=["clinic", "production_deviation_pct"])
+    sub = follow_up[follow_up["measure"].isin(["new_visits", "operations_elective"])]
+    latest = sub.groupby("clinic")["period"].transform("max") == sub["period"]
+    out = sub[latest].groupby("clinic")["cum_deviation_pct"].min()
+    return out.rename("production_deviation_pct").reset_index()
+
+
+def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_list, *,
+                 fixed_plan: pd.DataFrame | None = None, forecasts: Mapping | None = None,
+                 runs: int | None = None, seed: int | None = None, method: str | None = None,
+                 levels=None, exclude=None) -> PlanningModel:
+    """The planning model of every clinic in ``params_list``, in one vectorised pass.
+
+    Builds the assumptions (:func:`assumptions_of`), who waits now, the inflow forecast
+    per stage (:func:`inflow_forecast`), the one capacity (:func:`capacity_basis`),
+    projects the plan (:func:`project_plan`) over ``planning_horizon_weeks``, simulates
+    its uncertainty (:func:`simulate_plan`), follows production up against the plan
+    (:func:`kps_analysis.plan.plan_vs_outcome`) and derives the headline figures and
+    the escalation (:func:`headline_figures`).
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly frame of the clinics.
+    waiting_list : DataFrame or None
+        Canonical patient-level extract of (some of) the clinics.
+    params_list : Parameters or list of Parameters
+        The clinics' loaded parameters.
+    fixed_plan : DataFrame, optional
+        The previous run's ``production_plan`` (``clinic``, ``stage``, ``period``,
+        ``own_production``, ``purchase``, ``fixed``): its fixed weeks still ahead are
+        kept as they are.
+    forecasts : mapping measure -> DataFrame, optional
+        Forecasts already made, reused.
+    runs, seed : int, optional
+        Monte Carlo runs and seed (default: the parameters' ``simulation``).
+    method, levels, exclude : optional
+        Forecast method, interval levels [%] and years left out (default: parameters).
+
+    Returns
+    -------
+    PlanningModel
+    """
+    params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+    first = params_list[0]
+    fc_params = _get(first, "forecast", {}) or {}
+    method = method or str(_get(fc_params, "method", "auto"))
+    levels = tuple(levels or _get(fc_params, "levels", (80, 95)))
+    exclude = tuple(exclude if exclude is not None else _get(first, "history_exclude_years", (2020,)))
+    sim = _get(first, "simulation", {}) or {}
+    runs = int(runs or _get(sim, "runs", 300))
+    seed = int(seed if seed is not None else _get(sim, "seed", 2019))
+    assumptions = [assumptions_of(p) for p in params_list]
+    settings = assumptions_frame(assumptions)
+    settings = settings.assign(yellow_pct=settings["clinic"].map({a.clinic: a.yellow_pct for a in assumptions}),
+                               red_pct=settings["clinic"].map({a.clinic: a.red_pct for a in assumptions}))
+    clinics = [a.clinic for a in assumptions]
+    weekly = weekly[weekly["clinic"].isin(clinics)]
+    horizon = max(a.horizon_weeks for a in assumptions)
+    start = weekly["period"].max() + 1
+    periods = pd.period_range(start, periods=horizon, freq="W-SUN")
+
+    inflow = inflow_forecast(weekly, horizon_weeks=horizon, method=method, levels=levels, exclude=exclude,
+                             forecasts=forecasts)
+    used = dict(forecasts or {})
+    capacity, check = capacity_basis(weekly, params_list, periods,
+                                     tolerance={a.clinic: a.capacity_tolerance for a in assumptions})
+    flows = inflow.merge(capacity, on=["clinic", "stage", "period"], how="left")
+    flows["capacity"] = flows["capacity"].astype(float).fillna(0.0)
+    flows["basis"] = flows["basis"].fillna("none")
+    waiting = _waiting_now(weekly, waiting_list, flows[["clinic", "stage"]].drop_duplicates())
+    order = assumptions[0].order
+    fixed = None
+    if fixed_plan is not None and len(fixed_plan):
+        fp = fixed_plan.copy()
+        fp["period"] = pd.PeriodIndex(fp["period"].astype(str), freq="W-SUN")
+        fixed = fp[fp["fixed"].astype(bool) & (fp["period"] >= start)]
+    plan = project_plan(waiting, flows, settings, order=order, fixed=fixed)
+    fixed_by = plan["clinic"].map({a.clinic: a.fixed_weeks for a in assumptions})
+    plan["fixed"] = plan["week_ahead"] <= fixed_by
+    plan["origin"] = "model"
+    if fixed is not None and len(fixed):
+        kept = plan[["clinic", "stage", "period"]].merge(fixed[["clinic", "stage", "period"]].assign(_k=True),
+                                                        on=["clinic", "stage", "period"], how="left")["_k"]
+        plan.loc[kept.fillna(False).to_numpy(bool), "origin"] = "previous"
+    plan = plan.merge(_agreement(params_list, weekly, periods, exclude), on=["clinic", "stage", "period"], how="left")
+    plan["month"] = _month_of(plan["period"])
+
+    by_month, uncertainty = simulate_plan(waiting, flows, settings, plan, production_cv=_production_cv(weekly),
+                                          runs=runs, seed=seed, order=order,
+                                          fixed_weeks=min(a.fixed_weeks for a in assumptions))
+    follow_up = pd.DataFrame()
+    planned = [c for c in ("planned_new_visits", "planned_operations") if c in weekly.columns]
+    if planned and weekly[planned].notna().any().any():
+        from .plan import plan_vs_outcome
+
+        yellow = assumptions[0].yellow_pct
+        red = assumptions[0].red_pct
+        plan_hist = weekly.groupby(["clinic", "period"], as_index=False)[planned].sum(min_count=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            follow_up = plan_vs_outcome(plan_hist, weekly, yellow_pct=yellow, red_pct=red)
+    model = PlanningModel(settings=settings, waiting=waiting, forecasts=used | _forecasts_of(inflow, weekly),
+                          flows=flows, capacity_check=check, plan=plan, uncertainty_by_month=by_month,
+                          uncertainty=uncertainty, follow_up=follow_up, figures=pd.DataFrame())
+    figures = headline_figures(model)
+    return PlanningModel(**{**model.__dict__, "figures": figures})
+
+
+def _forecasts_of(inflow: pd.DataFrame, weekly: pd.DataFrame) -> dict:
+    return {}
+
+
+def headline_figures(model: PlanningModel) -> pd.DataFrame:
+    """The model's headline figures, one row per clinic (the ``summary.csv`` columns it owns).
+
+    With ``F`` the fixed weeks (12) and sums over both stages::
+
+        share_over_90_days        = waiting > guarantee_days / waiting, chosen waits
+                                    left out of both (as nationally measured)     [share]
+        projected_breaches_12w    = breaches_if_nothing_bought in week F          [patients]
+        projected_breaches_peak_12w (and _week) = their peak over weeks 1..F     [patients]
+        breaches_after_purchase_peak_12w = peak of breaches_after_purchase        [patients]
+        capacity_gap_12w          = Σ_{k<=F} (own_production + purchase - capacity) [patients]
+        purchase_need_12w         = Σ_{k<=F} purchase (and per stage)             [patients]
+        purchase_cost_12w         = Σ_{k<=F} cost_external_sek (and per stage)    [SEK]
+        first_order_by            = the week by which the first purchase must be ordered
+        p_no_breach_12w           = Monte Carlo chance that nobody breaches in weeks 1..F
+        escalation                = :func:`escalation`
+
+    Returns
+    -------
+    DataFrame
+        One row per clinic.
+    """
+    plan, settings, waiting = model.plan, model.settings, model.waiting
+    fixed_by = settings.drop_duplicates("clinic").set_index("clinic")["fixed_weeks"]
+    clinics = pd.Index(settings["clinic"].drop_duplicates(), name="clinic")
+    out = pd.DataFrame(index=clinics)
+    limit = settings.drop_duplicates("clinic").set_index("clinic")["guarantee_days"]
+    if len(waiting):
+        w = waiting.assign(_limit=waiting["clinic"].map(limit))
+        counted = w[~w["patient_chosen_wait"]]
+        total = counted.groupby("clinic")["patients"].sum()
+        over = counted[counted["wait_days"] > counted["_limit"]].groupby("clinic")["patients"].sum()
+        out["waiting_counted"] = total.reindex(clinics)
+        out["waiting_over_90"] = over.reindex(clinics).fillna(0.0).where(out["waiting_counted"].notna())
+        out["waiting_chosen"] = w[w["patient_chosen_wait"]].groupby("clinic")["patients"].sum().reindex(
+            clinics).fillna(0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["share_over_90_days"] = (out["waiting_over_90"] / out["waiting_counted"].where(
+                out["waiting_counted"] > 0))
+    else:
+        out["share_over_90_days"] = np.nan
+    head = plan[plan["week_ahead"] <= plan["clinic"].map(fixed_by)]
+    by_week = head.groupby(["clinic", "week_ahead", "period"], as_index=False)[
+        ["breaches_if_nothing_bought", "breaches_after_purchase"]].sum()
+    last = by_week[by_week["week_ahead"] == by_week["clinic"].map(fixed_by)]
+    out["projected_breaches_12w"] = last.set_index("clinic")["breaches_if_nothing_bought"].reindex(clinics)
+    for col, name in (("breaches_if_nothing_bought", "projected_breaches_peak_12w"),
+                      ("breaches_after_purchase", "breaches_after_purchase_peak_12w")):
+        idx = by_week.sort_values(["clinic", col, "week_ahead"], ascending=[True, False, True]).drop_duplicates(
+            "clinic").set_index("clinic")
+        out[name] = idx[col].reindex(clinics)
+        out[name.replace("_12w", "_week")] = idx["period"].astype(str).where(idx[col] > 0).reindex(clinics)
+    sums = head.groupby("clinic")[["gap", "purchase", "cost_external_sek", "cost_internal_sek", "capacity",
+                                   "own_production", "unused_capacity"]].sum(min_count=1)
+    out["capacity_gap_12w"] = sums["gap"].reindex(clinics)
+    out["purchase_need_12w"] = sums["purchase"].reindex(clinics)
+    costs = head.groupby("clinic")["cost_external_sek"].sum(min_count=1)
+    out["purchase_cost_12w"] = costs.reindex(clinics).where(out["purchase_need_12w"] > 0, 0.0)
+    out["purchase_cost_internal_12w"] = sums["cost_internal_sek"].reindex(clinics)
+    for stage, name in (("new_visit", "new_visits"), ("treatment", "operations")):
+        st = head[head["stage"] == stage].groupby("clinic")
+        out[f"purchase_{name}_12w"] = st["purchase"].sum().reindex(clinics)
+        out[f"purchase_cost_{name}_12w"] = st["cost_external_sek"].sum(min_count=1).reindex(clinics)
+        out[f"capacity_{name}_12w"] = st["capacity"].sum().reindex(clinics)
+    buying = head[head["purchase"] > 0].sort_values("week_ahead").drop_duplicates("clinic").set_index("clinic")
+    order_period = buying["period"] - (buying["week_ahead"] - buying["order_by_week"])
+    out["first_order_by"] = order_period.astype(str).reindex(clinics)
+    out["first_order_late"] = (buying["order_by_week"] < 1).reindex(clinics).fillna(False)
+    unc = model.uncertainty.attrs.get("clinic") if model.uncertainty is not None else None
+    if unc is not None and len(unc):
+        u = unc.set_index("clinic")
+        out["p_no_breach_12w"] = u["p_no_breach_fixed"].reindex(clinics)
+        for q in ("purchase_p50", "purchase_p80", "purchase_p95"):
+            out[f"{q}_12w"] = u[q].reindex(clinics)
+    esc = escalation(out.reset_index(), settings, _production_deviation(model.follow_up))
+    out = out.reset_index().merge(esc, on="clinic", how="left")
+    out = out.merge(_production_deviation(model.follow_up), on="clinic", how="left")
+    findings = model.capacity_check.groupby("clinic")["finding"].any()
+    out["capacity_finding"] = out["clinic"].map(findings).fillna(False).astype(bool)
+    agreement = plan.groupby("clinic")[["agreement", "own_production"]].sum(min_count=1)
+    out["agreement_52w"] = out["clinic"].map(agreement["agreement"])
+    out["own_production_52w"] = out["clinic"].map(agreement["own_production"])
+    return out
+
+
+def purchase_by_month(plan: pd.DataFrame) -> pd.DataFrame:
+    """The plan's purchase per clinic, stage and month, with cost and order-by week.
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``stage``, ``month``, ``purchase`` [patients], ``cost_external_sek``,
+        ``cost_internal_sek`` [SEK], ``order_by`` (the earliest order-by week of the
+        month's purchases), ``first_week``.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"clinic": "a", "stage": "treatment", "week_ahead": [5, 6],
+    ...                   "period": pd.period_range("2026-01-05", periods=2, freq="W-SUN"),
+    ...                   "purchase": [3.0, 2.0], "cost_external_sek": [3.0, 2.0], "cost_internal_sek": [1.0, 1.0],
+    ...                   "order_by_week": [1, 2]})
+    >>> purchase_by_month(p)[["month", "purchase", "order_by"]].astype(str).values.tolist()
+    [['2026-01', '5.0', '2025-12-08/2025-12-14']]
+    """
+    buy = plan[plan["purchase"] > 0].copy()
+    cols = ["clinic", "stage", "month", "purchase", "cost_external_sek", "cost_internal_sek", "order_by",
+            "first_week"]
+    if buy.empty:
+        return pd.DataFrame(columns=cols)
+    buy["month"] = _month_of(buy["period"]) if "month" not in buy.columns else buy["month"]
+    buy["order_by"] = buy["period"] - (buy["week_ahead"] - buy["order_by_week"]).astype(int)
+    out = buy.groupby(["clinic", "stage", "month"], as_index=False).agg(
+        purchase=("purchase", "sum"), cost_external_sek=("cost_external_sek", "sum"),
+        cost_internal_sek=("cost_internal_sek", "sum"), order_by=("order_by", "min"), first_week=("period", "min"))
+    return out[cols]
