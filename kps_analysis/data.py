@@ -44,6 +44,7 @@ import difflib
 import io
 import os
 import re
+import stat
 import unicodedata
 import warnings
 from collections import Counter
@@ -80,6 +81,10 @@ __all__ = [
     "validate",
     "raise_for_errors",
     "load_clinic_data",
+    "checked_data_path",
+    "MAX_FILE_BYTES",
+    "PLAUSIBLE_FROM",
+    "MAX_COUNT_PER_PERIOD",
 ]
 
 # ============================================================================ schema
@@ -174,6 +179,16 @@ PRIORITIES = ("1", "2", "3")
 
 REMOVAL_REASONS = ("forwarded", "declined", "other")
 """Canonical removal reasons."""
+
+MAX_FILE_BYTES = 2_000_000_000
+"""Largest input file the readers open by default [bytes] (parameter ``max_file_megabytes``)."""
+
+PLAUSIBLE_FROM = _dt.date(1990, 1, 1)
+"""Earliest plausible date in input data by default (parameter ``plausible_from``)."""
+
+MAX_COUNT_PER_PERIOD = 1_000_000.0
+"""Largest plausible count in a weekly or monthly file by default [count/period]
+(parameter ``max_count_per_period``)."""
 
 _DATE_COLUMNS = ("referral_date", "first_visit_date", "decision_date", "treatment_date", "removal_date")
 _WEEK_FREQ = "W-SUN"
@@ -449,6 +464,29 @@ def _restore_data_error(reason, path, column, row, period):
     return DataError(reason, path=path, column=column, row=row, period=period)
 
 
+_LONG_DIGITS = re.compile(r"\d{10,}")
+
+
+def _shown(value, *, limit: int = 24, hidden: str = "the cell") -> str:
+    """A cell's text quoted for a message, unless it might be personal data.
+
+    Only cells of columns that hold no personal data (counts, period labels, codes)
+    come here; dates, ids and free text of an extract are never quoted.  Even so, a
+    text longer than ``limit`` characters, holding an e-mail address or ten digits in a
+    row once spaces and dashes are dropped (a personal identity number, a phone number)
+    is not quoted: the message says "the cell" instead.
+
+    Examples
+    --------
+    >>> _shown("12 st"), _shown("tolvan 19121212-1212")
+    ("'12 st'", 'the cell')
+    """
+    text = str(value)
+    if len(text) > limit or "@" in text or _LONG_DIGITS.search(re.sub(r"[\s\-+./]", "", text)):
+        return hidden
+    return repr(text)
+
+
 def _period_words(period) -> str:
     if isinstance(period, pd.Period):
         if period.freqstr.startswith("W"):
@@ -493,6 +531,15 @@ class _Table:
     rows: np.ndarray  # spreadsheet row number of each data row
     decimal: str  # the file's decimal mark, breaks the tie for '1,234' / '1.234'
     header_row: int = 1  # spreadsheet row number of the header
+    sheets: tuple = ()  # the sheets of a workbook read at its first sheet by default, if more than one
+
+    def sheet_hint(self) -> str:
+        """'; the workbook has sheets ...' when the first of several sheets was read by default."""
+        if len(self.sheets) < 2:
+            return ""
+        names = ", ".join(_shown(n, limit=40) for n in self.sheets[:20])
+        return (f" (the first sheet was read; the workbook has sheets {names}: name the one with the data "
+                "in the clinic parameter data.sheet)")
 
 
 # Leading bytes of file formats that are not text, to name what a mislabelled file is.
@@ -617,7 +664,7 @@ def _last_odd_quote(line: str) -> int:
     return positions[-1] if positions else 0
 
 
-def _read_xlsx_table(path: Path, sheet) -> tuple[pd.DataFrame, np.ndarray, str]:
+def _read_xlsx_table(path: Path, sheet) -> tuple[pd.DataFrame, np.ndarray, str, tuple]:
     import openpyxl
 
     with path.open("rb") as f:
@@ -636,21 +683,26 @@ def _read_xlsx_table(path: Path, sheet) -> tuple[pd.DataFrame, np.ndarray, str]:
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise DataError(f"cannot open as an Excel workbook: {exc}", path=path) from None
     try:
+        names = tuple(book.sheetnames)
         if sheet is None:
             ws = book.worksheets[0]
-        elif isinstance(sheet, int):
+        elif isinstance(sheet, int) and not isinstance(sheet, bool):
+            if not 0 <= sheet < len(names):
+                raise DataError(f"no sheet number {sheet} (counting from 0); the workbook has {len(names)} "
+                                f"sheet(s): {', '.join(_shown(n, limit=40) for n in names[:20])}", path=path)
             ws = book.worksheets[sheet]
         else:
-            if sheet not in book.sheetnames:
-                raise DataError(f"no sheet {sheet!r}; the workbook has {book.sheetnames}", path=path)
-            ws = book[sheet]
+            if str(sheet) not in names:
+                raise DataError(f"no sheet {_shown(sheet, limit=40)}; the workbook has sheet(s) "
+                                f"{', '.join(_shown(n, limit=40) for n in names[:20])}", path=path)
+            ws = book[str(sheet)]
         ws.reset_dimensions()  # some writers store wrong dimensions
         rows = [tuple(r) for r in ws.iter_rows(min_row=1, values_only=True)]
     finally:
         book.close()
     width = max([len(r) for r in rows] or [0])
     raw = pd.DataFrame([r + (None,) * (width - len(r)) for r in rows], columns=range(width), dtype=object)
-    return raw, np.arange(1, len(raw) + 1), ","
+    return raw, np.arange(1, len(raw) + 1), ",", (names if sheet is None else ())
 
 
 def _header_roles(cells, lookup) -> list:
@@ -690,16 +742,34 @@ _DICTIONARY_MIN_ROWS = 200_000
 _DICTIONARY_SAMPLE = 20_000
 
 
-def _load_table(path: Path, *, sheet, lookup, anchors, dictionary: bool = False) -> _Table:
+def _check_regular_file(path: Path, max_bytes=None) -> int:
+    """The size of ``path`` [bytes]; DataError if it is missing, not a regular file (a
+    folder, a named pipe, a socket, a device: never opened, so nothing blocks or reads
+    without end) or larger than ``max_bytes`` (default :data:`MAX_FILE_BYTES`)."""
+    limit = MAX_FILE_BYTES if max_bytes is None else int(max_bytes)
+    try:
+        info = os.stat(path)  # follows links: the file that would be opened
+    except FileNotFoundError:
+        raise DataError("file not found", path=path) from None
+    except OSError as exc:
+        raise DataError(f"cannot read the file: {exc.strerror or type(exc).__name__}", path=path) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError("is a folder, not a file", path=path)
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError("is not a regular file (a named pipe, socket or device?); it was not opened", path=path)
+    if info.st_size > limit:
+        raise DataError(f"the file holds {info.st_size / 1e6:,.0f} MB, more than the limit of {limit / 1e6:,.0f} MB "
+                        "(parameter max_file_megabytes); split the file or raise the limit", path=path)
+    return info.st_size
+
+
+def _load_table(path: Path, *, sheet, lookup, anchors, dictionary: bool = False, max_bytes=None) -> _Table:
     """Read a CSV/XLSX/Parquet file into a table of cells; find the header row.
 
     With ``dictionary``, text columns of a large Parquet file that hold few distinct
     values may come as categoricals (same cells).
     """
-    if not path.exists():
-        raise DataError("file not found", path=path)
-    if path.is_dir():
-        raise DataError("is a folder, not a file", path=path)
+    _check_regular_file(path, max_bytes)
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         size = path.stat().st_size
@@ -731,16 +801,18 @@ def _load_table(path: Path, *, sheet, lookup, anchors, dictionary: bool = False)
         headers = [str(c) for c in frame.columns]
         data = frame.set_axis(range(frame.shape[1]), axis=1).reset_index(drop=True)
         return _Table(path, headers, data, np.arange(2, len(data) + 2), ",")
+    sheets = ()
     if suffix in (".csv", ".txt", ".tsv", ".tab"):
         raw, rownums, decimal = _read_csv_table(path)
     elif suffix in (".xlsx", ".xlsm"):
-        raw, rownums, decimal = _read_xlsx_table(path, sheet)
+        raw, rownums, decimal, sheets = _read_xlsx_table(path, sheet)
     elif suffix == ".xls":
         raise DataError("old Excel .xls files cannot be read; save the sheet as .xlsx or CSV", path=path)
     else:
         raise DataError(f"unknown file type {suffix!r}; expected .csv, .xlsx or .parquet", path=path)
+    hint = _Table(path, [], raw, np.zeros(0), ",", sheets=sheets).sheet_hint()
     if raw.shape[0] == 0:
-        raise DataError("the file is empty", path=path)
+        raise DataError("the file is empty" + hint, path=path)
     header_at = 0
     first_nonempty = None
     most_known = (1, None)  # the row with the most known headers, if no row has an anchor
@@ -757,11 +829,30 @@ def _load_table(path: Path, *, sheet, lookup, anchors, dictionary: bool = False)
             most_known = (known, i)
     else:
         if first_nonempty is None and _empty_rows(raw).all():
-            raise DataError("the file is empty (no cell holds a value)", path=path)
+            raise DataError("the file is empty (no cell holds a value)" + hint, path=path)
         header_at = most_known[1] if most_known[1] is not None else (first_nonempty or 0)
     headers = ["" if not _present(c) else str(c).strip() for c in raw.iloc[header_at]]
     data = raw.iloc[header_at + 1:].reset_index(drop=True)
-    return _Table(path, headers, data, rownums[header_at + 1:], decimal, int(rownums[header_at]))
+    return _Table(path, headers, data, rownums[header_at + 1:], decimal, int(rownums[header_at]), sheets)
+
+
+def _shown_headers(headers, *, at_most: int = 20) -> str:
+    """The header names of a table for a message (each at most 40 characters)."""
+    named = [h for h in headers if h]
+    text = ", ".join(_shown(h, limit=40) for h in named[:at_most]) or "none"
+    return text + (f" and {len(named) - at_most} more" if len(named) > at_most else "")
+
+
+def _refuse_unknown_table(table: _Table, roles, personal, unknown_headers, lookup, spelling, examples) -> None:
+    """DataError, quoting nothing of the file, when no header is known or close to a known one.
+
+    Such a file is not a table of this kit (a system file behind a link, a letter): its
+    first line is content, not header names, so it is not shown.
+    """
+    if roles or personal or any(_close_header(h, lookup, spelling) for h in unknown_headers):
+        return
+    raise DataError(f"not a recognised table: no cell in the first rows is a known column header (expected "
+                    f"e.g. {examples}); the file's content is not shown" + table.sheet_hint(), path=table.path)
 
 
 def _map_columns(table: _Table, lookup) -> tuple[dict, list, list]:
@@ -1030,11 +1121,11 @@ def _parse_numbers(values: pd.Series, *, decimal: str, path, column, rows, integ
         parsed = pd.to_numeric(out.where(~empty & ~pd.Series(is_num, index=out.index), None), errors="coerce")
         parsed = parsed.to_numpy(dtype=float, na_value=np.nan)
         unread = ~_mask(empty) & ~is_num & (np.isnan(parsed) | ~np.isfinite(parsed))
-        _raise_first(unread, lambda i: f"{text.iloc[i]!r} is not a number", path=path, column=column, rows=rows)
+        _raise_first(unread, lambda i: f"{_shown(text.iloc[i])} is not a number", path=path, column=column, rows=rows)
         numbers = np.where(is_num, numbers, parsed)
 
     def shown(i):
-        return repr(text.iloc[i]) if text is not None and text.iloc[i] else f"{numbers[i]:g}"
+        return _shown(text.iloc[i]) if text is not None and text.iloc[i] else f"{numbers[i]:g}"
 
     _raise_first(np.isinf(numbers), lambda i: "infinite value", path=path, column=column, rows=rows)
     _raise_first(numbers < 0, lambda i: f"negative count {numbers[i]:g}", path=path, column=column, rows=rows)
@@ -1128,21 +1219,21 @@ def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, ro
         d_all = take(name, "d", d_all, m)
 
     unread = ~(is_week | is_month_name | is_num | is_date)
-    _raise_first(unread, lambda i: f"cannot read {text.iloc[i]!r} as a "
+    _raise_first(unread, lambda i: f"cannot read {_shown(text.iloc[i])} as a "
                  f"{'week' if kind == 'period:week' else 'month' if kind == 'period:month' else 'week or month'}"
                  " (e.g. '2024-W05', '2024-01')", path=path, column=column, rows=rows)
 
     if kind == "period:week":
         freq = "W"
-        _raise_first(is_month_name, lambda i: f"{text.iloc[i]!r} is a month, but the column holds weeks",
+        _raise_first(is_month_name, lambda i: f"{_shown(text.iloc[i])} is a month, but the column holds weeks",
                      path=path, column=column, rows=rows)
     elif kind == "period:month":
         freq = "M"
-        _raise_first(is_week, lambda i: f"{text.iloc[i]!r} is a week, but the column holds months",
+        _raise_first(is_week, lambda i: f"{_shown(text.iloc[i])} is a week, but the column holds months",
                      path=path, column=column, rows=rows)
     else:
         if is_week.any() and is_month_name.any():
-            _raise_first(is_month_name, lambda i: f"{text.iloc[i]!r} is a month, but other rows hold weeks",
+            _raise_first(is_month_name, lambda i: f"{_shown(text.iloc[i])} is a month, but other rows hold weeks",
                          path=path, column=column, rows=rows)
         if is_week.any():
             freq = "W"
@@ -1150,6 +1241,12 @@ def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, ro
             freq = "M"
         elif is_num.any():
             freq = "W" if (n_all[is_num] > 12).any() else "M"
+            if freq == "M":  # numbers 1-12 only: months if written as months (2024-05), else no guess
+                as_month = _mask(text.str.fullmatch(r"\d{4}[-/]\d{2}"))
+                _raise_first(is_num & ~as_month,
+                             lambda i: f"{_shown(text.iloc[i])} could be a week or a month (the numbers go no "
+                             "higher than 12); write weeks as '2024-W05' and months as '2024-05', or name the "
+                             "column 'Vecka' or 'Månad'", path=path, column=column, rows=rows)
         else:
             days = pd.to_datetime(pd.DataFrame({"year": y_all[is_date], "month": n_all[is_date],
                                                 "day": d_all[is_date]}), errors="coerce")
@@ -1157,30 +1254,30 @@ def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, ro
             month_like = distinct.dt.is_month_start.all() or distinct.dt.is_month_end.all()
             freq = "M" if len(distinct) >= 2 and month_like and (distinct.diff().dt.days.dropna() >= 28).all() else "W"
         if freq == "M":
-            _raise_first(is_week, lambda i: f"{text.iloc[i]!r} is a week, but other rows hold months",
+            _raise_first(is_week, lambda i: f"{_shown(text.iloc[i])} is a week, but other rows hold months",
                          path=path, column=column, rows=rows)
 
-    _raise_first((y_all < 1900) | (y_all > 2200), lambda i: f"year {y_all[i]} in {text.iloc[i]!r} is out of range",
+    _raise_first((y_all < 1900) | (y_all > 2200), lambda i: f"year {y_all[i]} in {_shown(text.iloc[i])} is out of range",
                  path=path, column=column, rows=rows)
     date_days = np.zeros(n, dtype="datetime64[D]")
     if is_date.any():
         stamps = pd.to_datetime(pd.DataFrame({"year": y_all, "month": np.where(is_date, n_all, 1),
                                               "day": np.where(is_date, d_all, 1)}), errors="coerce")
-        _raise_first(is_date & _mask(stamps.isna()), lambda i: f"{text.iloc[i]!r} is not a valid date",
+        _raise_first(is_date & _mask(stamps.isna()), lambda i: f"{_shown(text.iloc[i])} is not a valid date",
                      path=path, column=column, rows=rows)
         date_days = stamps.to_numpy(dtype="datetime64[D]")
     if freq == "W":
         nums = is_week | is_num
-        _raise_first(nums & ((n_all < 1) | (n_all > 53)), lambda i: f"{text.iloc[i]!r}: there is no week {n_all[i]}",
+        _raise_first(nums & ((n_all < 1) | (n_all > 53)), lambda i: f"{_shown(text.iloc[i])}: there is no week {n_all[i]}",
                      path=path, column=column, rows=rows)
         n_weeks = np.asarray(weeks_in_year(np.where(nums, y_all, 2000)))
         _raise_first(nums & (n_all > n_weeks),
-                     lambda i: f"{text.iloc[i]!r}: week {n_all[i]} does not exist in {y_all[i]} "
+                     lambda i: f"{_shown(text.iloc[i])}: week {n_all[i]} does not exist in {y_all[i]} "
                      f"({y_all[i]} has {n_weeks[i]} ISO weeks)", path=path, column=column, rows=rows)
         mondays = np.where(nums, _mondays(y_all, np.where(nums, n_all, 1)), date_days)
         return _weeks_from_days(mondays)
     nums = is_month_name | is_num
-    _raise_first(nums & ((n_all < 1) | (n_all > 12)), lambda i: f"{text.iloc[i]!r}: there is no month {n_all[i]}",
+    _raise_first(nums & ((n_all < 1) | (n_all > 12)), lambda i: f"{_shown(text.iloc[i])}: there is no month {n_all[i]}",
                  path=path, column=column, rows=rows)
     first = pd.to_datetime(pd.DataFrame({"year": y_all, "month": np.where(nums, n_all, 1), "day": 1}))
     first = np.where(nums, first.to_numpy(dtype="datetime64[D]"), date_days)
@@ -1188,7 +1285,8 @@ def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, ro
 
 
 # ============================================================================ read_weekly
-def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
+def read_weekly(path, *, clinic=None, sheet=None, plausible_from=None, max_count_per_period=None,
+                max_bytes=None) -> pd.DataFrame:
     """Read a weekly or monthly aggregate file into the canonical long frame.
 
     CSV (separator ``;``, ``,``, tab or ``|``; decimal comma or point; thousands separated by
@@ -1214,6 +1312,14 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
         Clinic for a file without a ``Klinik`` column (default: the file stem).
     sheet : str or int, optional
         Worksheet of an XLSX file (default: the first).
+    plausible_from : date-like, optional
+        Earliest plausible date (default :data:`PLAUSIBLE_FROM`, 1990-01-01): a period
+        that ends before it is an error. [date]
+    max_count_per_period : float, optional
+        Largest plausible count (default :data:`MAX_COUNT_PER_PERIOD`); a larger one is
+        an error. [count/period]
+    max_bytes : int, optional
+        Largest file opened (default :data:`MAX_FILE_BYTES`). [bytes]
 
     Returns
     -------
@@ -1229,8 +1335,13 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
         (a CSV named .xlsx), a truncated Parquet file, a quotation mark never closed, no
         period column, no measure, no data rows, a row without a week (a second header
         row, another separator), an unreadable week label, week 53 in a 52-week year,
-        text, negative numbers or decimals in a count column, duplicate rows for a week.
-        The message names the file, the column and the row (header = row 1) or week.
+        text, negative numbers or decimals in a count column, a count above
+        ``max_count_per_period``, a period before ``plausible_from``, labels that could
+        be weeks or months ('2024-5' under 'Period'), duplicate rows for a week; a file
+        that is no regular file or larger than ``max_bytes``, or no table the kit knows
+        (then nothing of its content is quoted).  The message names the file, the column
+        and the row (header = row 1) or week; for a workbook whose first sheet was read
+        by default, the other sheets.
 
     Examples
     --------
@@ -1245,7 +1356,7 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
     ('ort_nord', '2024-01-29')
     """
     path = Path(path)
-    table = _load_table(path, sheet=sheet, lookup=_WEEKLY_LOOKUP, anchors=_PERIOD_ROLES)
+    table = _load_table(path, sheet=sheet, lookup=_WEEKLY_LOOKUP, anchors=_PERIOD_ROLES, max_bytes=max_bytes)
     roles, unknown, personal = _map_columns(table, _WEEKLY_LOOKUP)
     for pos in personal:
         warnings.warn(f"{path}: column {table.headers[pos]!r} looks like personal identity numbers "
@@ -1257,25 +1368,27 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
                         column=table.headers[max(roles['period:week'], roles['period:month'])],
                         row=table.header_row)
     kind = found[0] if found else ("period" if "period" in roles else None)
-    shown_headers = ", ".join(repr(h) for h in table.headers if h) or "none"
     unknown_headers = [table.headers[pos] for pos in unknown]
+    _refuse_unknown_table(table, roles, personal, unknown_headers, _WEEKLY_LOOKUP, _WEEKLY_SPELLING,
+                          "'Vecka', 'Nybesök', 'Väntande nybesök'")
+    shown_headers = _shown_headers(table.headers)
     if kind is None:
         raise DataError(f"no week or month column in the header (row {table.header_row}; expected e.g. "
                         f"'Vecka', 'Week', 'Månad', 'Month'); columns found: {shown_headers}"
                         + _header_hints(unknown_headers, _WEEKLY_LOOKUP, _WEEKLY_SPELLING,
-                                        roles=_PERIOD_ROLES), path=path)
+                                        roles=_PERIOD_ROLES) + table.sheet_hint(), path=path)
     measures = [m for m in MEASURES if m in roles]
     if not measures:
         raise DataError(f"no measure column in the header (row {table.header_row}; expected e.g. "
                         f"'Remisser in', 'Nybesök', 'Väntande nybesök'); columns found: {shown_headers}"
                         + _header_hints(unknown_headers, _WEEKLY_LOOKUP, _WEEKLY_SPELLING,
-                                        roles=MEASURES), path=path)
+                                        roles=MEASURES) + table.sheet_hint(), path=path)
 
     data, rows = table.data, table.rows
     keep = ~_empty_rows(data)
     data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
     if not len(data):
-        raise DataError(f"no data rows below the header (row {table.header_row})", path=path)
+        raise DataError(f"no data rows below the header (row {table.header_row})" + table.sheet_hint(), path=path)
 
     def header(role):
         return table.headers[roles[role]]
@@ -1299,9 +1412,13 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
     if "year" in roles:
         years = _texts(data[roles["year"]]).str.replace(r"^(\d{4})(?:[.,]0+)?$", r"\1", regex=True)
         bad = (years != "") & ~years.str.fullmatch(r"\d{4}")
-        _raise_first(_mask(bad), lambda i: f"{years.iloc[i]!r} is not a year", path=path,
+        _raise_first(_mask(bad), lambda i: f"{_shown(years.iloc[i])} is not a year", path=path,
                      column=header("year"), rows=rows)
     periods = _parse_periods(pcol, kind, years=years, path=path, column=header(kind), rows=rows)
+    earliest = pd.Timestamp(plausible_from if plausible_from is not None else PLAUSIBLE_FROM).normalize()
+    _raise_first(_mask(periods.end_time < earliest),
+                 lambda i: f"{_period_words(periods[i])} ends before {earliest.date()} (the earliest plausible "
+                 "date, parameter plausible_from)", path=path, column=header(kind), rows=rows)
 
     out = {}
     fallback = clinic if clinic is not None else path.stem
@@ -1319,9 +1436,13 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
     if "group" in out:
         frame["group"] = pd.Series(out["group"], dtype=object).astype(str)
     frame["period"] = periods
+    most = float(MAX_COUNT_PER_PERIOD if max_count_per_period is None else max_count_per_period)
     for m in measures:
-        frame[m] = _parse_numbers(data[roles[m]], decimal=table.decimal, path=path, column=header(m),
-                                  rows=rows, integer=m in COUNT_MEASURES)
+        values = _parse_numbers(data[roles[m]], decimal=table.decimal, path=path, column=header(m),
+                                rows=rows, integer=m in COUNT_MEASURES)
+        _raise_first(values > most, lambda i: f"{values[i]:g} is more than the plausible maximum of {most:g} "
+                     "per period (parameter max_count_per_period)", path=path, column=header(m), rows=rows)
+        frame[m] = values
 
     findings = []
     labels = None
@@ -1363,7 +1484,7 @@ def read_weekly(path, *, clinic=None, sheet=None) -> pd.DataFrame:
         same = np.ones(len(frame), dtype=bool)
         for k in keys + ["period"]:
             same &= _mask(frame[k] == frame[k].iloc[i])
-        who = ", ".join(f"{k} {frame[k].iloc[i]!r}" for k in keys)
+        who = ", ".join(f"{k} {_shown(frame[k].iloc[i])}" for k in keys)
         raise DataError(f"duplicate rows for {who}", path=path, column=header(kind),
                         row=rows[same], period=frame["period"].iloc[i])
     frame = frame.sort_values(keys + ["period"], kind="mergesort").reset_index(drop=True)
@@ -1376,12 +1497,12 @@ def _no_period_reason(cells: pd.Series, measure_positions, headers) -> str:
     """Why a row has no week: a second header row, another separator, or just none given."""
     filled = [(pos, _one_text(v).strip()) for pos, v in cells.items() if _present(v)]
     if len(filled) == 1 and any(sep in filled[0][1] for sep in (";", ",", "\t", "|")):
-        return (f"no week or month given; the row is one cell {filled[0][1][:60]!r}: it uses another "
+        return (f"no week or month given; the row is one cell {_shown(filled[0][1], limit=60)}: it uses another "
                 "separator than the header row")
     words = [(pos, text) for pos, text in filled if pos in measure_positions
              and not re.fullmatch(r"-?[\d\s.,']+", text) and text.lower() not in _NA_TEXT]
     if words and len(words) == len([p for p, _ in filled if p in measure_positions]):
-        shown = ", ".join(f"{text!r} under {headers[pos]!r}" for pos, text in words[:4])
+        shown = ", ".join(f"{_shown(text)} under {headers[pos]!r}" for pos, text in words[:4])
         return (f"no week or month given, and text where counts belong ({shown}): is this a second "
                 "header row (units, or the rest of a header split over two rows)? Put the whole header "
                 "in one row and delete the other")
@@ -1424,43 +1545,61 @@ def _looks_personal(values: pd.Series) -> bool:
     return bool(sample.str.fullmatch(_PNR.pattern).mean() >= 0.5)
 
 
-def _parse_dates(values: pd.Series, *, path, column, rows) -> np.ndarray:
-    """Dates (datetime64[ns], time of day dropped; NaT where empty); DataError otherwise."""
+def _parse_dates(values: pd.Series, *, path, column, rows, earliest=None, latest=None,
+                 latest_words: str = "") -> np.ndarray:
+    """Dates (datetime64[ns], time of day dropped; NaT where empty); DataError otherwise.
+
+    Dates are read and checked as day numbers first, so that a year such as 0001 or
+    9999 (beyond the nanosecond range of pandas) is refused instead of wrapping round
+    to another century; with ``earliest`` / ``latest`` (datetime64[D]) a date outside
+    them is refused.  A cell's text is never quoted: it may be personal.
+    """
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         s = values
         if getattr(s.dt, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        out = s.to_numpy(dtype="datetime64[ns]")
-        if np.any((out.view(np.int64) % _DAY_NS != 0) & ~np.isnat(out)):  # a time of day to drop
-            return s.dt.normalize().to_numpy(dtype="datetime64[ns]")
-        return out
-    # Text: every distinct cell is read once (a column holds a few thousand dates).
-    codes, texts = _distinct_texts(values, lower=True, squeeze=False)
-    text = pd.Series(texts, dtype=_TEXT_DTYPE)
-    if _mask(text.str.contains(":", regex=False)).any():
-        text = text.str.replace(r"[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", "", regex=True)
-    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
-    empty = _mask(text.isin(_NA_TEXT))
-    todo = ~empty
-    invalid = np.zeros(len(text), dtype=bool)
-    for pattern, fmt in _DATE_FORMATS:  # the common format first; each later one sees the rest
-        if not todo.any():
-            break
-        idx = np.flatnonzero(todo)
-        sub = text.iloc[idx]
-        hit = _mask(sub.str.fullmatch(pattern))
-        if not hit.any():
-            continue
-        rows_hit = idx[hit]
-        parsed = pd.to_datetime(sub[hit], format=fmt, errors="coerce")
-        out[rows_hit] = parsed.to_numpy(dtype="datetime64[ns]")
-        invalid[rows_hit] = _mask(parsed.isna())
-        todo[rows_hit] = False
-    _raise_first(todo[codes], lambda i: f"cannot read {text.iloc[codes[i]]!r} as a date (expected e.g. "
-                 "2024-01-31)", path=path, column=column, rows=rows)
-    _raise_first(invalid[codes], lambda i: f"{text.iloc[codes[i]]!r} is not a valid date", path=path,
-                 column=column, rows=rows)
-    return out[codes]
+        days = s.to_numpy(dtype="datetime64[D]")  # exact for any unit: no overflow
+    else:
+        # Text: every distinct cell is read once (a column holds a few thousand dates).
+        codes, texts = _distinct_texts(values, lower=True, squeeze=False)
+        text = pd.Series(texts, dtype=_TEXT_DTYPE)
+        if _mask(text.str.contains(":", regex=False)).any():
+            text = text.str.replace(r"[ t]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", "", regex=True)
+        out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[D]")
+        empty = _mask(text.isin(_NA_TEXT))
+        todo = ~empty
+        invalid = np.zeros(len(text), dtype=bool)
+        for pattern, fmt in _DATE_FORMATS:  # the common format first; each later one sees the rest
+            if not todo.any():
+                break
+            idx = np.flatnonzero(todo)
+            sub = text.iloc[idx]
+            hit = _mask(sub.str.fullmatch(pattern))
+            if not hit.any():
+                continue
+            rows_hit = idx[hit]
+            parsed = pd.to_datetime(sub[hit], format=fmt, errors="coerce")
+            out[rows_hit] = parsed.to_numpy(dtype="datetime64[D]")
+            invalid[rows_hit] = _mask(parsed.isna())
+            todo[rows_hit] = False
+        _raise_first(todo[codes], lambda i: "not a date (expected e.g. 2024-01-31)", path=path, column=column,
+                     rows=rows)
+        _raise_first(invalid[codes], lambda i: "not a valid calendar date", path=path, column=column, rows=rows)
+        days = out[codes]
+    if earliest is not None:
+        _raise_first(days < earliest, lambda i: f"a date before {earliest} (the earliest plausible date, "
+                     "parameter plausible_from)", path=path, column=column, rows=rows)
+    if latest is not None:
+        _raise_first(days > latest, lambda i: latest_words or f"a date after {latest}", path=path,
+                     column=column, rows=rows)
+    # beyond what pandas holds in nanoseconds (years 1677-2262), whatever the limits
+    _raise_first((days < _NS_FIRST_DAY) | (days > _NS_LAST_DAY), lambda i: "a date outside the years 1678-2261",
+                 path=path, column=column, rows=rows)
+    return days.astype("datetime64[ns]")
+
+
+_NS_FIRST_DAY = np.datetime64("1678-01-01", "D")
+_NS_LAST_DAY = np.datetime64("2261-12-31", "D")
 
 
 def _parse_bools(values: pd.Series, *, path, column, rows) -> np.ndarray:
@@ -1475,7 +1614,7 @@ def _parse_bools(values: pd.Series, *, path, column, rows) -> np.ndarray:
     text = pd.Series(texts, dtype=_TEXT_DTYPE).str.replace(r"^([01])[.,]0+$", r"\1", regex=True)
     yes = _mask(text.isin(_TRUE_TEXT))
     no = _mask(text.isin(_FALSE_TEXT | _NA_TEXT))
-    _raise_first((~yes & ~no)[codes], lambda i: f"{text.iloc[codes[i]]!r} is not yes/no (Ja/Nej, 1/0)",
+    _raise_first((~yes & ~no)[codes], lambda i: f"{_shown(text.iloc[codes[i]])} is not yes/no (Ja/Nej, 1/0)",
                  path=path, column=column, rows=rows)
     return yes[codes]
 
@@ -1488,7 +1627,7 @@ def _parse_priorities(values: pd.Series, *, path, column, rows) -> tuple[np.ndar
     text = text.str.replace(r"^(\d+)(?:[.,]0+)?$", r"\1", regex=True)
     empty = _mask(text.isin(_NA_TEXT))
     valid = _mask(text.isin(PRIORITIES))
-    _raise_first((~valid & ~empty)[codes], lambda i: f"unknown priority code {_texts(values.iloc[[i]]).iloc[0]!r} "
+    _raise_first((~valid & ~empty)[codes], lambda i: f"unknown priority code {_shown(_texts(values.iloc[[i]]).iloc[0], limit=8, hidden='(not shown)')} "
                  f"(expected {', '.join(PRIORITIES)})", path=path, column=column, rows=rows)
     empty_rows = int(np.count_nonzero(empty[codes]))
     if empty_rows:
@@ -1497,31 +1636,37 @@ def _parse_priorities(values: pd.Series, *, path, column, rows) -> tuple[np.ndar
     return codes, np.where(valid, text.to_numpy(dtype=object), None)
 
 
-def _parse_reasons(values: pd.Series, *, path, column) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, table)``: the reason of each row is ``table[codes]`` (None if empty)."""
+def _parse_reasons(values: pd.Series, *, path, column, rows) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, table)``: the reason of each row is ``table[codes]`` (None if empty).
+
+    A reason not recognised is read as ``"other"`` with a warning that counts the rows
+    and names the first; the text is free text (it may name a patient) and is not shown.
+    """
     cell_codes, texts = _distinct_texts(values)
     text_codes, uniques = pd.factorize(texts)  # distinct cells may read alike
     codes = text_codes[cell_codes]
     used = np.bincount(codes, minlength=len(uniques)) > 0  # categories no row holds are left out
     keys = [normalise_header(u) for u in uniques]
     mapped = []
-    unknown = []
-    for u, k, is_used in zip(uniques, keys, used):
+    unknown = np.zeros(len(uniques), dtype=bool)
+    for i, (u, k) in enumerate(zip(uniques, keys)):
         if u.lower() in _NA_TEXT:
             mapped.append(None)
         elif k in _REASON_LOOKUP:
             mapped.append(_REASON_LOOKUP[k])
         else:
             mapped.append("other")
-            if is_used:
-                unknown.append(u)
-    if unknown:
-        warnings.warn(f"{path}: column {column!r}: removal reason(s) {sorted(unknown)[:10]} read as 'other'",
-                      stacklevel=3)
+            unknown[i] = used[i]
+    if unknown.any():
+        odd = unknown[codes]
+        warnings.warn(f"{path}: column {column!r}: {int(odd.sum())} row(s) with a removal reason not "
+                      f"recognised ({int(unknown.sum())} different text(s), not shown) read as 'other' "
+                      f"(first: row {rows[np.flatnonzero(odd)[0]]})", stacklevel=3)
     return codes, np.array(mapped, dtype=object)
 
 
-def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_tolerance_days=7) -> pd.DataFrame:
+def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_tolerance_days=7,
+                      plausible_from=None, max_bytes=None) -> pd.DataFrame:
     """Read a patient-level waiting-list extract (one row per referral).
 
     Swedish or English headers (:data:`EXTRACT_ALIASES`: ``Patient-id``/``Löpnummer``,
@@ -1546,6 +1691,11 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     future_tolerance_days : int, default 7
         Dates up to this many days after ``today`` are accepted (booked times within the
         current week). [days]
+    plausible_from : date-like, optional
+        Earliest plausible date (default :data:`PLAUSIBLE_FROM`, 1990-01-01); an earlier
+        date is an error. [date]
+    max_bytes : int, optional
+        Largest file opened (default :data:`MAX_FILE_BYTES`). [bytes]
 
     Returns
     -------
@@ -1560,9 +1710,12 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
         header row); an unreadable date or priority; a first visit,
         decision, treatment or removal before the referral; a decision without a first
         visit or before it; a treatment without a decision or before it; a removal before
-        the first visit, decision or treatment; a date more than
-        ``future_tolerance_days`` in the future; the same patient id twice for one clinic
-        and referral date.
+        the first visit, decision or treatment; a date before ``plausible_from`` or more
+        than ``future_tolerance_days`` in the future; the same patient id twice for one
+        clinic and referral date.  The file itself: not found, not a regular file (a
+        pipe or a device is never opened), larger than ``max_bytes``, empty or of another
+        kind.  The text of a date, id or free-text cell is never quoted (it may be
+        personal data): the message names the column and the row.
 
     Examples
     --------
@@ -1575,7 +1728,8 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     (['2', '1'], [False, True])
     """
     path = Path(path)
-    table = _load_table(path, sheet=sheet, lookup=_EXTRACT_LOOKUP, anchors=("referral_date",), dictionary=True)
+    table = _load_table(path, sheet=sheet, lookup=_EXTRACT_LOOKUP, anchors=("referral_date",), dictionary=True,
+                        max_bytes=max_bytes)
     roles, unknown, personal = _map_columns(table, _EXTRACT_LOOKUP)
     data, rows = table.data, table.rows
     keep = ~_empty_rows(data)
@@ -1589,7 +1743,9 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
         warnings.warn(f"{path}: column(s) {[table.headers[p] for p in personal]} look like personal "
                       "identity numbers and were dropped", stacklevel=2)
     if "referral_date" not in roles:
-        shown_headers = ", ".join(repr(h) for h in table.headers if h) or "none"
+        _refuse_unknown_table(table, roles, personal, [table.headers[p] for p in unknown if p not in personal],
+                              _EXTRACT_LOOKUP, _EXTRACT_SPELLING, "'Remissdatum', 'Löpnummer', 'Prioritet'")
+        shown_headers = _shown_headers(table.headers)
         raise DataError(f"no referral date column in the header (row {table.header_row}; expected e.g. "
                         f"'Remissdatum', 'Referral date'); columns found: {shown_headers}"
                         + _header_hints([table.headers[p] for p in unknown if p not in personal],
@@ -1630,10 +1786,17 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
             _raise_first(empty, lambda i: "empty group cell", path=path, column=header("group"), rows=rows)
             groups = (codes, texts)
 
+    reference = pd.Timestamp(today if today is not None else pd.Timestamp.today()).normalize()
+    earliest = np.datetime64(pd.Timestamp(plausible_from if plausible_from is not None else PLAUSIBLE_FROM)
+                             .date(), "D")
+    latest = np.datetime64((reference + pd.Timedelta(days=int(future_tolerance_days))).date(), "D")
     dates = {}
     for col in _DATE_COLUMNS:
         if col in roles:
-            dates[col] = _parse_dates(data[roles[col]], path=path, column=header(col), rows=rows)
+            dates[col] = _parse_dates(data[roles[col]], path=path, column=header(col), rows=rows,
+                                      earliest=earliest, latest=latest,
+                                      latest_words=f"a date more than {future_tolerance_days} days after "
+                                                   f"{reference.date()} (the run date)")
         else:
             dates[col] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     _raise_first(np.isnat(dates["referral_date"]), lambda i: "no referral date", path=path,
@@ -1646,21 +1809,12 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     problems = _order_problems({c: dates[c].view(np.int64) for c in _DATE_COLUMNS},
                                never=np.iinfo(np.int64).min)
     for (col, message), bad in problems.items():
-        _raise_first(bad, lambda i, m=message, c=col: f"{m} ({pd.Timestamp(dates[c][i]).date()})",
-                     path=path, column=col_name(col), rows=rows)
-
-    reference = pd.Timestamp(today if today is not None else pd.Timestamp.today()).normalize()
-    limit = (reference + pd.Timedelta(days=int(future_tolerance_days))).to_datetime64()
-    for col in _DATE_COLUMNS:
-        _raise_first(dates[col] > limit,
-                     lambda i, c=col: f"date {pd.Timestamp(dates[c][i]).date()} lies more than "
-                     f"{future_tolerance_days} days after {reference.date()}",
-                     path=path, column=col_name(col), rows=rows)
+        _raise_first(bad, lambda i, m=message: m, path=path, column=col_name(col), rows=rows)
 
     no_codes, no_table = np.zeros(n, dtype=np.intp), np.array([None], dtype=object)
     priority = (_parse_priorities(data[roles["priority"]], path=path, column=header("priority"), rows=rows)
                 if "priority" in roles else (no_codes, no_table))
-    reason = (_parse_reasons(data[roles["removal_reason"]], path=path, column=header("removal_reason"))
+    reason = (_parse_reasons(data[roles["removal_reason"]], path=path, column=header("removal_reason"), rows=rows)
               if "removal_reason" in roles else (no_codes, no_table))
     orphan = pd.notna(reason[1])[reason[0]] & np.isnat(dates["removal_date"])
     if orphan.any():
@@ -1682,8 +1836,8 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
             i = int(np.flatnonzero(dup)[0])
             same = dup & (same_text == same_text[i]) & (referred == referred[i])
             same[same] = _mask(pid[same] == pid.iloc[i])
-            raise DataError(f"the same patient id occurs more than once for clinic {clinic_table[clinic_codes[i]]!r} "
-                            f"and referral date {pd.Timestamp(dates['referral_date'][i]).date()}", path=path,
+            raise DataError("the same patient id occurs more than once for one clinic and referral date",
+                            path=path,
                             column=header("patient_id"), row=rows[same])
 
     out["patient_id"] = pid.astype(_STR_DTYPE) if isinstance(pid.dtype, pd.StringDtype) \
@@ -2106,12 +2260,16 @@ _ZERO_RUN_MEASURES = tuple(m for m in MEASURES if not m.startswith(("waiting_ove
                            and m != "available_slots")
 
 
-def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, zero_median=5.0) -> pd.DataFrame:
+def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, zero_median=5.0,
+             plausible_from=None, max_count_per_period=None) -> pd.DataFrame:
     """Data-quality findings for a canonical weekly or monthly frame.
 
     Errors: duplicate rows (same clinic, group and period), negative counts, non-whole
     counts (all measures but ``bed_days``), outcome values in periods that start after
-    ``today`` (``planned_*`` may lie in the future).  Warnings: missing periods (gaps in
+    ``today`` (``planned_*`` may lie in the future), periods that end before
+    ``plausible_from``, counts above ``max_count_per_period``, and a measure column
+    with no value in any row (a blank column would pass unnoticed here and fail the
+    analyses that need it).  Warnings: missing periods (gaps in
     each clinic's sequence), queues that do not reconcile with inflow and outflow (when
     every column of an identity in :data:`CONSERVATION_IDENTITIES` is present: the
     change in queue differs from inflow - outflow by more than ``tolerance``), runs of at
@@ -2136,6 +2294,10 @@ def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, z
     zero_median : float, default 5
         Runs of zeros are reported only for measures whose median exceeds this.
         [count/period]
+    plausible_from : date-like, optional
+        Earliest plausible date (default :data:`PLAUSIBLE_FROM`, 1990-01-01). [date]
+    max_count_per_period : float, optional
+        Largest plausible count (default :data:`MAX_COUNT_PER_PERIOD`). [count/period]
 
     Returns
     -------
@@ -2214,6 +2376,23 @@ def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, z
         if m in COUNT_MEASURES:
             frac = np.isfinite(v) & (np.abs(v - np.round(v)) > 1e-9)
             add(frac, "error", m, prefix + np.char.mod("%g is not a whole number", np.where(frac, v, 0)).astype(object))
+    # implausible counts, blank columns
+    most = float(MAX_COUNT_PER_PERIOD if max_count_per_period is None else max_count_per_period)
+    for m in measures:
+        v = data[m].to_numpy(dtype=float, na_value=np.nan)
+        big = v > most
+        add(big, "error", m, prefix + np.char.mod(f"%g is more than the plausible maximum of {most:g} per {unit} "
+                                                  "(parameter max_count_per_period)", np.where(big, v, 0)).astype(object))
+        if len(v) and np.isnan(v).all():
+            found.append(pd.DataFrame([{"severity": "error", "clinic": None, "period": None, "column": m,
+                                        "message": "the column has no value in any row (every cell is blank): "
+                                                   "fill it in or delete the column"}]))
+    # implausibly early periods
+    if len(data):
+        earliest = pd.Timestamp(plausible_from if plausible_from is not None else PLAUSIBLE_FROM).normalize()
+        early = (data["period"].dt.end_time < earliest).to_numpy()
+        add(early, "error", "period", prefix + f"{unit} ends before {earliest.date()} (the earliest plausible date, "
+                                               "parameter plausible_from)")
     # conservation
     for queue, (inflow, outflow) in CONSERVATION_IDENTITIES.items():
         if not all(c in data.columns for c in (queue, *inflow, *outflow)):
@@ -2345,12 +2524,57 @@ class ClinicData:
     waiting_list: pd.DataFrame | None = None
 
 
-_DATA_KEYS = ("weekly", "waiting_list")
+_DATA_FILE_KEYS = ("weekly", "waiting_list")
+_DATA_KEYS = (*_DATA_FILE_KEYS, "sheet")
 
 
-def _safe_path(data_dir: Path, relative, key: str) -> Path:
+def checked_data_path(data_dir, relative, *, key: str = "weekly", max_bytes=None) -> Path:
+    """The path of a data file named in a clinic's parameters, checked to stay in its folder.
+
+    ``relative`` (a clinic parameter ``data.weekly`` or ``data.waiting_list``) must be a
+    relative path without ``..``; resolved (every symbolic link followed, a linked
+    sub-folder too) it must lie inside ``data_dir`` resolved, and be a regular file of
+    at most ``max_bytes``.  Nothing is opened: a named pipe or a device is refused
+    without blocking.  Files a user names on the command line are not bound to a folder;
+    this check is for files reached through parameters.
+
+    Parameters
+    ----------
+    data_dir : str or path-like
+        The data folder.
+    relative : str or path-like
+        The file name as the parameter file gives it.
+    key : str, default "weekly"
+        The parameter key, named in messages (``data.<key>``).
+    max_bytes : int, optional
+        Largest file accepted (default :data:`MAX_FILE_BYTES`). [bytes]
+
+    Returns
+    -------
+    pathlib.Path
+        ``data_dir / relative`` (as named, for messages; it resolves inside the folder).
+
+    Raises
+    ------
+    DataError
+        Naming the file and the key; the message never says where a link leads.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "hud.csv").write_text("Vecka,Nybesök\\n2024-W05,40\\n", encoding="utf-8")
+    >>> checked_data_path(folder, "hud.csv") == folder / "hud.csv"
+    True
+    >>> (folder / "link.csv").symlink_to("/etc/hostname")
+    >>> checked_data_path(folder, "link.csv")
+    Traceback (most recent call last):
+    ...
+    kps_analysis.data.DataError: .../link.csv: data.weekly leads outside the data folder (through a symbolic link); copy the file into the data folder
+    """
+    data_dir = Path(data_dir)
     if not isinstance(relative, (str, os.PathLike)):
-        raise DataError(f"data.{key} must be a file name, got {relative!r}", path=data_dir)
+        raise DataError(f"data.{key} must be a file name, got {type(relative).__name__}", path=data_dir)
     text = os.fspath(relative)
     posix, win = PurePosixPath(text), PureWindowsPath(text)
     if posix.is_absolute() or win.is_absolute() or win.drive or text.startswith(("/", "\\")):
@@ -2359,7 +2583,20 @@ def _safe_path(data_dir: Path, relative, key: str) -> Path:
     if ".." in posix.parts or ".." in win.parts:
         raise DataError(f"data.{key} = {text!r}: '..' is not allowed (the file must lie inside the data "
                         "folder)", path=data_dir)
-    return data_dir / text
+    path = data_dir / text
+    if not os.path.lexists(path):
+        raise DataError(f"file not found (named by the clinic parameter data.{key})", path=path)
+    try:
+        root = data_dir.resolve(strict=True)
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling link, a loop of links
+        raise DataError(f"file not found (named by the clinic parameter data.{key}; a symbolic link that "
+                        "leads nowhere?)", path=path) from None
+    if target != root and root not in target.parents:
+        raise DataError(f"data.{key} leads outside the data folder (through a symbolic link); copy the file "
+                        "into the data folder", path=path)
+    _check_regular_file(path, max_bytes)
+    return path
 
 
 def _select_clinic(frame: pd.DataFrame, clinic: str, path: Path) -> pd.DataFrame:
@@ -2370,7 +2607,8 @@ def _select_clinic(frame: pd.DataFrame, clinic: str, path: Path) -> pd.DataFrame
         return frame.assign(clinic=clinic)
     if len(values) == 0:
         return frame
-    raise DataError(f"no rows for clinic {clinic!r}; the file holds {sorted(map(str, values))[:10]}", path=path)
+    held = ", ".join(_shown(v) for v in sorted(map(str, values))[:10])
+    raise DataError(f"no rows for clinic {clinic!r}; the file holds {held}", path=path)
 
 
 def _to_clinic_level(frame: pd.DataFrame) -> pd.DataFrame:
@@ -2378,7 +2616,8 @@ def _to_clinic_level(frame: pd.DataFrame) -> pd.DataFrame:
     return (frame.groupby(["clinic", "period"], sort=True)[measures].sum(min_count=1).reset_index())
 
 
-def load_clinic_data(data_spec, data_dir, *, clinic) -> ClinicData:
+def load_clinic_data(data_spec, data_dir, *, clinic, plausible_from=None, max_count_per_period=None,
+                     max_bytes=None) -> ClinicData:
     """Load one clinic's data files as named in its parameter file.
 
     Weekly measures derived from the waiting-list extract
@@ -2394,11 +2633,20 @@ def load_clinic_data(data_spec, data_dir, *, clinic) -> ClinicData:
     data_spec : mapping
         The clinic parameter ``data``: ``{"weekly": file, "waiting_list": file}``, at
         least one, paths relative to ``data_dir`` (a Parameters object with
-        ``to_dict()`` works too).
+        ``to_dict()`` works too), and optionally ``"sheet"``: the worksheet of XLSX files.
     data_dir : str or path-like
-        The data folder.
+        The data folder; every file must resolve inside it (:func:`checked_data_path`).
     clinic : str
         Clinic id.
+    plausible_from : date-like, optional
+        Earliest plausible date (parameter ``plausible_from``; default
+        :data:`PLAUSIBLE_FROM`). [date]
+    max_count_per_period : float, optional
+        Largest plausible count in the weekly file (parameter ``max_count_per_period``;
+        default :data:`MAX_COUNT_PER_PERIOD`). [count/period]
+    max_bytes : int, optional
+        Largest file opened (parameter ``max_file_megabytes`` times 1,000,000; default
+        :data:`MAX_FILE_BYTES`). [bytes]
 
     Returns
     -------
@@ -2408,8 +2656,10 @@ def load_clinic_data(data_spec, data_dir, *, clinic) -> ClinicData:
     Raises
     ------
     DataError
-        For an unknown key, no file, an absolute path or one with ``..``, a missing or
-        unusable file, a monthly file beside an extract, or no rows for ``clinic``.
+        For an unknown key, no file, an absolute path or one with ``..``, a path that
+        leads out of ``data_dir`` through a symbolic link, a file that is not a regular
+        file or too large, a missing or unusable file, a monthly file beside an extract,
+        or no rows for ``clinic``.
 
     Examples
     --------
@@ -2427,19 +2677,24 @@ def load_clinic_data(data_spec, data_dir, *, clinic) -> ClinicData:
     unknown = sorted(set(spec) - set(_DATA_KEYS))
     if unknown:
         raise DataError(f"unknown data key(s) {unknown}; expected {list(_DATA_KEYS)}", path=data_dir)
-    files = {k: _safe_path(data_dir, v, k) for k, v in spec.items() if v not in (None, "")}
+    sheet = spec.get("sheet")
+    if sheet is not None and not isinstance(sheet, (str, int)):
+        raise DataError(f"data.sheet must be a sheet name, got {type(sheet).__name__}", path=data_dir)
+    files = {k: checked_data_path(data_dir, v, key=k, max_bytes=max_bytes)
+             for k, v in spec.items() if k in _DATA_FILE_KEYS and v not in (None, "")}
     if not files:
         raise DataError("data names no file; give 'weekly' and/or 'waiting_list'", path=data_dir)
-    for key, path in files.items():
-        if not path.exists():
-            raise DataError(f"file not found (named by the clinic parameter data.{key})", path=path)
     clinic = str(clinic)
     weekly = waiting = None
     if "weekly" in files:
-        weekly = _select_clinic(read_weekly(files["weekly"], clinic=clinic), clinic, files["weekly"])
+        weekly = _select_clinic(read_weekly(files["weekly"], clinic=clinic, sheet=sheet,
+                                            plausible_from=plausible_from,
+                                            max_count_per_period=max_count_per_period, max_bytes=max_bytes),
+                                clinic, files["weekly"])
     if "waiting_list" in files:
-        waiting = _select_clinic(read_waiting_list(files["waiting_list"], clinic=clinic), clinic,
-                                 files["waiting_list"])
+        waiting = _select_clinic(read_waiting_list(files["waiting_list"], clinic=clinic, sheet=sheet,
+                                                   plausible_from=plausible_from, max_bytes=max_bytes),
+                                 clinic, files["waiting_list"])
     if waiting is None or (len(waiting) == 0 and weekly is not None):
         return ClinicData(weekly.reset_index(drop=True), waiting)
     if weekly is None:

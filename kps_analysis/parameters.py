@@ -1334,7 +1334,7 @@ def load_parameters(clinic_id: str, parameters_dir="parameters", *,
     >>> folder = Path(kps_analysis.__file__).resolve().parents[1] / "parameters"
     >>> p = load_parameters("ogon", folder)
     >>> p.guarantee_days, p.resources.new_visit_slots_per_week
-    (90, 160.0)
+    (90, 206.0)
     >>> p["closures"][0].start
     datetime.date(2026, 6, 29)
     >>> load_parameters("ogon", folder, overrides={"language": "en"}).language

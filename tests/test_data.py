@@ -272,9 +272,15 @@ def test_xlsx_round_trip_with_swedish_headers(tmp_path):
     assert frame["bed_days"].tolist() == [101.5, 98.0, 99.25]
     assert frame["queue_treatment"].iloc[:2].tolist() == [412.0, 420.0]
     assert np.isnan(frame["queue_treatment"].iloc[2])
-    # first sheet by default: no period column there
-    with pytest.raises(DataError, match="no week or month column"):
+    # first sheet by default: no table there, and the message lists the sheets
+    with pytest.raises(DataError) as info:
         read_weekly(path)
+    assert str(info.value) == (
+        f"{path}: not a recognised table: no cell in the first rows is a known column header (expected e.g. "
+        "'Vecka', 'Nybesök', 'Väntande nybesök'); the file's content is not shown (the first sheet was read; "
+        "the workbook has sheets 'Info', 'Data': name the one with the data in the clinic parameter data.sheet)")
+    with pytest.raises(DataError, match=r"no sheet 'Blad1'; the workbook has sheet\(s\) 'Info', 'Data'"):
+        read_weekly(path, sheet="Blad1")
 
 
 def test_xlsx_dates_and_errors_report_spreadsheet_rows(tmp_path):
@@ -477,9 +483,15 @@ WL_HEADER = "Patient-id;Klinik;Prioritet;Remissdatum;Besöksdatum;Beslutsdatum;B
     ("X2;A;1;2024-01-10;2024-01-20;;;2024-01-15;Nej", "Avförd datum", "removal before the first visit"),
     ("X2;A;7;2024-01-10;;;;;Nej", "Prioritet", "unknown priority code '7'"),
     ("X2;A;A;2024-01-10;;;;;Nej", "Prioritet", "unknown priority code 'A'"),
-    ("X2;A;1;2024-13-10;;;;;Nej", "Remissdatum", "not a valid date"),
-    ("X2;A;1;igår;;;;;Nej", "Remissdatum", "cannot read 'igår' as a date"),
-    ("X2;A;1;2024-01-10;2031-01-01;;;;Nej", "Besöksdatum", "lies more than 7 days after 2024-03-01"),
+    ("X2;A;1;2024-13-10;;;;;Nej", "Remissdatum", "not a valid calendar date"),
+    ("X2;A;1;igår;;;;;Nej", "Remissdatum", "not a date (expected e.g. 2024-01-31)"),
+    ("X2;A;1;2024-01-10;2031-01-01;;;;Nej", "Besöksdatum", "a date more than 7 days after 2024-03-01 (the run date)"),
+    ("X2;A;1;1989-12-31;;;;;Nej", "Remissdatum", "a date before 1990-01-01 (the earliest plausible date, parameter"),
+    ("X2;A;1;0001-01-01;;;;;Nej", "Remissdatum", "a date before 1990-01-01"),
+    ("X2;A;1;2024-01-10;9999-12-31;;;;Nej", "Besöksdatum", "a date more than 7 days after 2024-03-01"),
+    ("X2;A;1;tolvan tolvansson 19121212-1212;;;;;Nej", "Remissdatum", "not a date (expected e.g. 2024-01-31)"),
+    ("X2;A;tolvan 19121212-1212;2024-01-10;;;;;Nej", "Prioritet", "unknown priority code (not shown) (expected"),
+    ("X2;A;1;2024-01-10;;;;;tolvan 19121212-1212", "Extern", "the cell is not yes/no"),
     ("X2;A;1;2024-01-10;;;;;kanske", "Extern", "'kanske' is not yes/no"),
 ])
 def test_waiting_list_errors_name_file_column_and_row(tmp_path, row, column, reason):
@@ -489,6 +501,10 @@ def test_waiting_list_errors_name_file_column_and_row(tmp_path, row, column, rea
     message = str(info.value)
     assert message.startswith(f"{path}, column '{column}', row 3: "), message
     assert reason in message
+    # the cell's content is never quoted: dates and ids are personal, codes only when short
+    for cell in row.split(";")[1:]:
+        if cell and cell not in ("A", "1", "7", "Nej", "kanske"):
+            assert cell not in message
 
 
 def test_duplicate_patient_names_rows_but_not_the_id(tmp_path):
@@ -813,3 +829,235 @@ def test_parquet_extract_with_datetime_or_text_dates_reads_alike(tmp_path, monke
         bad.to_parquet(tmp_path / f"bad_{name}.parquet", index=False)
         with pytest.raises(DataError, match=r"column 'Prioritet', row 7: unknown priority code 'Akut'"):
             read_waiting_list(tmp_path / f"bad_{name}.parquet", today="2024-06-01")
+
+
+# ============================================================================ issue 12: reading stays in its folder
+SECRET = "root:x:0:0:root:/root:/bin/bash\nKPS_TOKEN=hunter2\n"
+
+
+@pytest.fixture
+def no_hang():
+    """Fail instead of hanging if a test opens a named pipe after all."""
+    import signal
+
+    def stop(*_):
+        raise TimeoutError("blocked: a named pipe was opened")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _data_dir(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write(outside / "secret.csv", SECRET)
+    write(outside / "ok_weekly.csv", "Vecka;Nybesök\n2024-W05;40\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    write(data / "a.csv", "Vecka;Nybesök\n2024-W05;40\n")
+    return data, outside
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda d, o: (d / "link.csv").symlink_to(o / "secret.csv"), "link.csv"),
+    (lambda d, o: (d / "link.csv").symlink_to(o / "ok_weekly.csv"), "link.csv"),  # even a good file
+    (lambda d, o: (d / "sub").symlink_to(o, target_is_directory=True), "sub/secret.csv"),
+    (lambda d, o: (d / "env.csv").symlink_to("/proc/self/environ"), "env.csv"),
+    (lambda d, o: (d / "etc.csv").symlink_to("/etc/passwd"), "etc.csv"),
+], ids=["file-link", "link-to-good-file", "linked-sub-folder", "environ", "passwd"])
+def test_a_data_path_that_leads_out_of_the_data_folder_is_refused_unread(tmp_path, make, name):
+    data, outside = _data_dir(tmp_path)
+    make(data, outside)
+    with pytest.raises(DataError) as info:
+        load_clinic_data({"weekly": name}, data, clinic="a")
+    assert str(info.value) == (f"{data / name}: data.weekly leads outside the data folder (through a symbolic "
+                               "link); copy the file into the data folder")  # not where it leads, nor what
+
+
+def test_links_that_stay_inside_the_data_folder_are_followed(tmp_path):
+    data, _ = _data_dir(tmp_path)
+    (data / "sub").mkdir()
+    (data / "sub" / "b.csv").symlink_to(data / "a.csv")
+    (data / "alias").symlink_to(data / "sub", target_is_directory=True)
+    assert load_clinic_data({"weekly": "alias/b.csv"}, data, clinic="a").weekly["new_visits"].tolist() == [40.0]
+    (data / "dangling.csv").symlink_to(data / "gone.csv")
+    with pytest.raises(DataError, match=r"dangling\.csv: file not found \(named by the clinic parameter "
+                                        r"data\.weekly; a symbolic link that leads nowhere\?\)"):
+        load_clinic_data({"weekly": "dangling.csv"}, data, clinic="a")
+
+
+def test_a_named_pipe_or_a_device_is_never_opened(tmp_path, no_hang):
+    import os
+
+    data, _ = _data_dir(tmp_path)
+    os.mkfifo(data / "pipe.csv")
+    expected = "is not a regular file (a named pipe, socket or device?); it was not opened"
+    with pytest.raises(DataError) as info:
+        load_clinic_data({"weekly": "pipe.csv"}, data, clinic="a")
+    assert str(info.value) == f"{data / 'pipe.csv'}: {expected}"
+    # a file the user names on the command line may lie anywhere, but must be a regular file too
+    for reader in (read_weekly, read_waiting_list):
+        with pytest.raises(DataError) as info:
+            reader(data / "pipe.csv")
+        assert str(info.value) == f"{data / 'pipe.csv'}: {expected}"
+        with pytest.raises(DataError) as info:
+            reader("/dev/zero")
+        assert str(info.value) == f"/dev/zero: {expected}"
+    with pytest.raises(DataError, match=r"sub: is a folder, not a file"):
+        (data / "sub").mkdir()
+        load_clinic_data({"weekly": "sub"}, data, clinic="a")
+
+
+def test_files_above_the_size_limit_are_refused_before_reading(tmp_path):
+    data, _ = _data_dir(tmp_path)
+    write(data / "big.csv", "Vecka;Nybesök\n" + "2024-W05;40\n" * 200_000)  # 2.4 MB
+    message = ("the file holds 2 MB, more than the limit of 1 MB (parameter max_file_megabytes); split the "
+               "file or raise the limit")
+    with pytest.raises(DataError) as info:
+        read_weekly(data / "big.csv", max_bytes=1_000_000)
+    assert str(info.value) == f"{data / 'big.csv'}: {message}"
+    with pytest.raises(DataError, match="more than the limit of 1 MB"):
+        load_clinic_data({"weekly": "big.csv"}, data, clinic="a", max_bytes=1_000_000)
+    with pytest.raises(DataError, match="more than the limit of 1 MB"):
+        read_waiting_list(data / "big.csv", max_bytes=1_000_000)
+    assert kd.MAX_FILE_BYTES == 2_000_000_000
+
+
+def test_a_file_that_is_not_a_table_is_not_quoted(tmp_path):
+    path = write(tmp_path / "weekly.csv", SECRET)
+    for reader in (read_weekly, read_waiting_list):
+        with pytest.raises(DataError) as info:
+            reader(path)
+        message = str(info.value).replace(str(path), "")
+        assert message.startswith(": not a recognised table: no cell in the first rows is a known column header")
+        assert "root" not in message and "hunter2" not in message and "columns found" not in message
+    # a table with one known header is a table: its header names may be shown, its cells not
+    path = write(tmp_path / "t.csv", "Vecka;Anteckning\n2024-W05;tolvan 19121212-1212\n")
+    with pytest.raises(DataError) as info:
+        read_weekly(path)
+    assert "columns found: 'Vecka', 'Anteckning'" in str(info.value) and "tolvan" not in str(info.value)
+
+
+# ============================================================================ issue 12: cells are not quoted
+@pytest.mark.parametrize("cell, column, words", [
+    ("tolvan 19121212-1212", "Nybesök", "the cell is not a number"),
+    ("ring 070-123 45 67", "Nybesök", "the cell is not a number"),
+    ("a@b.se", "Nybesök", "the cell is not a number"),
+    ("en mycket lång text i en cell som inte är ett tal", "Nybesök", "the cell is not a number"),
+    ("12 st", "Nybesök", "'12 st' is not a number"),  # short and not personal: shown, it helps
+    ("19121212-1212", "Vecka", "cannot read the cell as a week"),
+])
+def test_cells_that_may_be_personal_are_never_quoted(tmp_path, cell, column, words):
+    rows = {"Vecka": ["2024-W05", "2024-W06"], "Nybesök": ["40", "41"]}
+    rows[column][1] = cell
+    path = write(tmp_path / "w.csv", "Vecka;Nybesök\n" + "".join(f"{a};{b}\n" for a, b in zip(*rows.values())))
+    with pytest.raises(DataError) as info:
+        read_weekly(path)
+    assert str(info.value).startswith(f"{path}, column '{column}', row 3: {words}")
+    if words.startswith(("the cell", "cannot read the cell")):
+        assert cell not in str(info.value) and "1212" not in str(info.value)
+
+
+def test_free_text_removal_reasons_are_never_echoed(tmp_path):
+    path = write(tmp_path / "wl.csv", "Löpnummer;Remissdatum;Avförd datum;Avförandeorsak\n"
+                 "A1;2024-01-02;2024-01-05;Avböjt\nA2;2024-01-02;2024-01-06;pat. Tolvan Tolvansson flyttat\n"
+                 "A3;2024-01-03;2024-01-07;ringde 070-1234567\nA4;2024-01-03;2024-01-07;ringde 070-1234567\n")
+    with pytest.warns(UserWarning) as caught:
+        extract = read_waiting_list(path, today="2024-03-01")
+    messages = [str(w.message) for w in caught]
+    assert messages == [f"{path}: column 'Avförandeorsak': 3 row(s) with a removal reason not recognised "
+                        "(2 different text(s), not shown) read as 'other' (first: row 3)"]
+    assert extract["removal_reason"].tolist() == ["declined", "other", "other", "other"]
+
+
+def test_no_message_of_an_extract_quotes_a_date_or_an_id(tmp_path):
+    path = write(tmp_path / "wl.csv", WL_HEADER + "X1;A;2;2024-01-02;;;;;Nej\nX1;A;1;2024-01-02;;;;;Nej\n")
+    with pytest.raises(DataError) as info:
+        read_waiting_list(path, today="2024-03-01")
+    assert str(info.value) == (f"{path}, column 'Patient-id', rows 2, 3: the same patient id occurs more than "
+                               "once for one clinic and referral date")
+
+
+# ============================================================================ issue 12: plausibility
+def test_dates_beyond_the_nanosecond_range_are_refused_not_wrapped(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for day, words in ((dt.datetime(1, 1, 1), "a date before 1990-01-01"),
+                       (dt.datetime(9999, 12, 31), "a date more than 7 days after 2024-03-01")):
+        table = pa.table({"Remissdatum": pa.array([dt.datetime(2024, 1, 2), day], type=pa.timestamp("us"))})
+        pq.write_table(table, tmp_path / "wl.parquet")
+        with pytest.raises(DataError) as info:
+            read_waiting_list(tmp_path / "wl.parquet", today="2024-03-01")
+        assert str(info.value).startswith(f"{tmp_path / 'wl.parquet'}, column 'Remissdatum', row 3: {words}")
+        # even with no window at all, nothing wraps round to another century
+        with pytest.raises(DataError, match="a date outside the years 1678-2261"):
+            kd._parse_dates(pd.Series(pd.array([pd.Timestamp(2024, 1, 2), pd.Timestamp(day)],
+                                               dtype="datetime64[us]")), path="x", column="c", rows=np.array([2, 3]))
+
+
+def test_the_plausible_window_is_a_parameter(tmp_path):
+    path = write(tmp_path / "wl.csv", "Remissdatum\n1995-06-01\n")
+    assert len(read_waiting_list(path, today="2024-03-01")) == 1
+    with pytest.raises(DataError, match=r"row 2: a date before 2000-01-01"):
+        read_waiting_list(path, today="2024-03-01", plausible_from="2000-01-01")
+    weekly = write(tmp_path / "w.csv", "Vecka;Nybesök\n1995-W05;40\n1995-W06;2000\n")
+    assert len(read_weekly(weekly)) == 2
+    with pytest.raises(DataError, match=r"column 'Vecka', row 2: week 1995-W05 ends before 2000-01-01"):
+        read_weekly(weekly, plausible_from="2000-01-01")
+    with pytest.raises(DataError, match=r"column 'Nybesök', row 3: 2000 is more than the plausible maximum of "
+                                        r"1000 per period"):
+        read_weekly(weekly, max_count_per_period=1000)
+    with pytest.raises(DataError, match=r"row 3: 2000 is more than the plausible maximum of 1000 per period"):
+        load_clinic_data({"weekly": "w.csv"}, tmp_path, clinic="w", max_count_per_period=1000)
+
+
+def test_validate_reports_implausible_frames_and_blank_columns():
+    frame = pd.DataFrame({"clinic": "A", "period": pd.PeriodIndex(weeks("1989-W51", "1989-W52", "1990-W01")),
+                          "new_visits": [10.0, 2e12, 12.0], "no_shows": np.nan})
+    findings = validate(frame, today="2024-06-01")
+    errors = findings[findings["severity"] == "error"][["period", "column", "message"]].values.tolist()
+    assert sorted(errors, key=str) == sorted([
+        [None, "no_shows", "the column has no value in any row (every cell is blank): fill it in or delete the "
+                           "column"],
+        ["1989-W52", "new_visits", "2e+12 is more than the plausible maximum of 1e+06 per week (parameter "
+                                   "max_count_per_period)"],
+        ["1989-W51", "period", "week ends before 1990-01-01 (the earliest plausible date, parameter "
+                               "plausible_from)"],
+        ["1989-W52", "period", "week ends before 1990-01-01 (the earliest plausible date, parameter "
+                               "plausible_from)"],
+    ], key=str)
+    quiet = validate(frame.assign(no_shows=1.0, new_visits=10.0), today="2024-06-01", plausible_from="1980-01-01")
+    assert not (quiet["severity"] == "error").any()
+
+
+# ============================================================================ issue 12: files people have
+def test_ambiguous_period_numbers_are_refused_but_iso_months_are_months(tmp_path):
+    months = write(tmp_path / "m.csv", "Period;Nybesök\n" + "".join(f"2024-{m:02d};{m}\n" for m in range(1, 13)))
+    assert read_weekly(months)["period"].dtype.freq.freqstr.startswith("M")
+    weeks_ = write(tmp_path / "w.csv", "Period;Nybesök\n" + "".join(f"2024-{w};{w}\n" for w in range(1, 20)))
+    assert read_weekly(weeks_)["period"].dtype.freq.freqstr.startswith("W")  # 13..19: weeks, no doubt
+    for label in ("2024-5", "202405", "2024.5"):
+        path = write(tmp_path / "a.csv", f"Period;Nybesök\n2024-04;1\n{label};2\n")
+        with pytest.raises(DataError) as info:
+            read_weekly(path)
+        assert str(info.value).startswith(f"{path}, column 'Period', row 3: '{label}' could be a week or a month")
+    under_week = write(tmp_path / "v.csv", "Vecka;Nybesök\n2024-5;1\n")  # the header says weeks
+    assert read_weekly(under_week)["period"].tolist() == weeks("2024-W05")
+
+
+def test_the_sheet_key_of_the_data_entry_selects_the_sheet(tmp_path):
+    bad = DATA / "bad" / "weekly_xlsx_data_on_second_sheet.xlsx"
+    (tmp_path / "uro.xlsx").write_bytes(bad.read_bytes())
+    data = load_clinic_data({"weekly": "uro.xlsx", "sheet": "Data"}, tmp_path, clinic="uro")
+    assert data.weekly["new_visits"].tolist() == [35.0, 38.0, 36.0]
+    with pytest.raises(DataError, match=r"uro\.xlsx: no sheet 'Blad1'; the workbook has sheet\(s\) 'Info', 'Data'"):
+        load_clinic_data({"weekly": "uro.xlsx", "sheet": "Blad1"}, tmp_path, clinic="uro")
+    with pytest.raises(DataError, match=r"the workbook has sheets 'Info', 'Data': name the one with the data in "
+                                        r"the clinic parameter data\.sheet"):
+        load_clinic_data({"weekly": "uro.xlsx"}, tmp_path, clinic="uro")

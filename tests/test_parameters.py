@@ -125,21 +125,23 @@ def test_every_demo_clinic_loads(clinic_id):
 
 def test_demo_clinic_profiles():
     p = {c: load_parameters(c, PARAMS) for c in DEMO_FILES}
-    assert 140 <= p["ogon"].resources.new_visit_slots_per_week <= 180  # high volume
+    assert 140 <= p["ogon"].resources.new_visit_slots_per_week <= 240  # high volume (206 since a96fa17)
     assert p["hud"].resources.theatre_sessions_per_week == 0.0
     assert p["hud"].annual_volume.operations == 0.0
     assert p["hud"].prices.purchase_operation_sek is None
     assert p["ort_nord"].region_pool == p["ort_syd"].region_pool == "ortopedi"
     assert all(p[c].region_pool is None for c in DEMO_FILES if not c.startswith("ort"))
-    # the care agreement is within the clinic's capacity: about 46 effective weeks a
-    # year after summer reductions and holidays, slots times (1 - no-show rate)
+    # the care agreement is within the clinic's capacity: at most about 46 effective weeks
+    # a year after summer reductions and holidays, slots times (1 - no-show rate); since
+    # a96fa17 the demo resources are what the clinics produce, for most more than the
+    # agreement asks (down to about 34 weeks' worth)
     for clinic in p.values():
         r = clinic.resources
         weekly_new = r.new_visit_slots_per_week * (1 - r.no_show_rate)
-        assert 40 <= clinic.annual_volume.new_visits / weekly_new <= 50
+        assert 30 <= clinic.annual_volume.new_visits / weekly_new <= 50
         if r.theatre_sessions_per_week:
             weekly_ops = r.theatre_sessions_per_week * r.operations_per_session
-            assert 40 <= clinic.annual_volume.operations / weekly_ops <= 50
+            assert 30 <= clinic.annual_volume.operations / weekly_ops <= 50
 
 
 def test_validate_all_on_demo_parameters():
