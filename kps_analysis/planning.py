@@ -73,6 +73,9 @@ __all__ = [
     "plan_clinics",
     "headline_figures",
     "purchase_by_month",
+    "headline",
+    "scenarios",
+    "region_moves",
     "ESCALATION_RULE",
 ]
 
@@ -378,8 +381,9 @@ def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "
         Weeks ahead [weeks].
     method, levels, exclude
         Passed to :func:`kps_analysis.forecast.forecast_demand`.
-    forecasts : mapping measure -> DataFrame, optional
-        Forecasts already made (e.g. the report's referral forecast), reused as they are.
+    forecasts : dict measure -> DataFrame, optional
+        Forecasts already made, reused as they are; the forecasts this call makes are
+        added to it, so the report shows the very forecast the plan rests on.
 
     Returns
     -------
@@ -389,7 +393,7 @@ def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "
     """
     from .forecast import forecast_demand
 
-    forecasts = dict(forecasts or {})
+    forecasts = {} if forecasts is None else forecasts
     totals = _stage_totals(weekly)
     parts = []
     for stage, (measure, minus, own) in STAGE_MEASURES.items():
@@ -1050,9 +1054,9 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     start = weekly["period"].max() + 1
     periods = pd.period_range(start, periods=horizon, freq="W-SUN")
 
-    inflow = inflow_forecast(weekly, horizon_weeks=horizon, method=method, levels=levels, exclude=exclude,
-                             forecasts=forecasts)
     used = dict(forecasts or {})
+    inflow = inflow_forecast(weekly, horizon_weeks=horizon, method=method, levels=levels, exclude=exclude,
+                             forecasts=used)
     capacity, check = capacity_basis(weekly, params_list, periods,
                                      tolerance={a.clinic: a.capacity_tolerance for a in assumptions})
     flows = inflow.merge(capacity, on=["clinic", "stage", "period"], how="left")
@@ -1090,15 +1094,11 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             follow_up = plan_vs_outcome(plan_hist, weekly, yellow_pct=yellow, red_pct=red)
-    model = PlanningModel(settings=settings, waiting=waiting, forecasts=used | _forecasts_of(inflow, weekly),
+    model = PlanningModel(settings=settings, waiting=waiting, forecasts=used,
                           flows=flows, capacity_check=check, plan=plan, uncertainty_by_month=by_month,
                           uncertainty=uncertainty, follow_up=follow_up, figures=pd.DataFrame())
     figures = headline_figures(model)
     return PlanningModel(**{**model.__dict__, "figures": figures})
-
-
-def _forecasts_of(inflow: pd.DataFrame, weekly: pd.DataFrame) -> dict:
-    return {}
 
 
 def headline_figures(model: PlanningModel) -> pd.DataFrame:
@@ -1216,3 +1216,188 @@ def purchase_by_month(plan: pd.DataFrame) -> pd.DataFrame:
         purchase=("purchase", "sum"), cost_external_sek=("cost_external_sek", "sum"),
         cost_internal_sek=("cost_internal_sek", "sum"), order_by=("order_by", "min"), first_week=("period", "min"))
     return out[cols]
+
+
+def headline(weekly: pd.DataFrame, model: PlanningModel, *, window_weeks: int = 4) -> pd.DataFrame:
+    """The headline row of each clinic: the data's figures and the model's, one row per clinic.
+
+    :func:`kps_analysis.summary.headline` for what the data say now (queues, the
+    köproduktionskvot, the change since last week), with every figure the planning model
+    owns (:func:`headline_figures`: share over 90 days, breaches, gap, purchase, cost,
+    escalation, ...) taken from the model, so ``summary.csv``, the report, the index and
+    the region overview show the same numbers.
+    """
+    from .summary import HEADLINE_COLUMNS, headline as data_headline
+
+    g = model.settings.drop_duplicates("clinic").set_index("clinic")["guarantee_days"]
+    base = data_headline(weekly[weekly["clinic"].isin(g.index)], window_weeks=window_weeks,
+                         guarantee_days=float(g.iloc[0]) if len(g) else 90.0)
+    figures = model.figures.set_index("clinic")
+    for col in figures.columns:
+        base[col] = base["clinic"].map(figures[col])
+    first = list(HEADLINE_COLUMNS) + ["period"]
+    return base[first + [c for c in base.columns if c not in first]]
+
+
+def _scenario_params(p: dict, spec: Mapping, summer=(27, 32)) -> dict:
+    """A clinic's parameters with one scenario's changes applied (a new dict)."""
+    import copy
+
+    q = copy.deepcopy(p)
+    res = q.get("resources")
+    if res:
+        res["new_visit_slots_per_week"] = float(res.get("new_visit_slots_per_week") or 0) + float(
+            spec.get("extra_new_visit_slots_per_week") or 0)
+        res["theatre_sessions_per_week"] = float(res.get("theatre_sessions_per_week") or 0) + float(
+            spec.get("extra_theatre_sessions_per_week") or 0)
+    extra = int(spec.get("summer_closure_extra_weeks") or 0)
+    if extra and q.get("closures"):
+        for c in q["closures"]:
+            start = pd.Timestamp(str(c["start"]))
+            if summer[0] <= start.isocalendar().week <= summer[1]:
+                c["end"] = str((pd.Timestamp(str(c["end"])) + pd.Timedelta(days=7 * extra)).date())
+    pct = float(spec.get("purchase_price_change_pct") or 0)
+    if pct and q.get("prices"):
+        for key in ("purchase_new_visit_sek", "purchase_operation_sek"):
+            if q["prices"].get(key) is not None:
+                q["prices"][key] = float(q["prices"][key]) * (1 + pct / 100)
+    return q
+
+
+def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.DataFrame:
+    """The clinics' what-if scenarios run through the same model as the plan, beside it.
+
+    Each scenario of a clinic's parameters changes the model's inputs and nothing else:
+    ``inflow_change_pct`` scales the inflow of both stages; ``extra_new_visit_slots_per_week``
+    and ``extra_theatre_sessions_per_week`` add to the resources (capacity recomputed with
+    working days and closures); ``summer_closure_extra_weeks`` lengthens the summer closures;
+    ``moved_patients_per_week`` adds treatment capacity elsewhere (patients moved out);
+    ``purchase_price_change_pct`` changes the contract prices. Who waits now, the serving
+    order, the guarantee and the lead time are the plan's, so the baseline row is the plan.
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``scenario`` ("baseline" first), ``description``, over the plan's
+        horizon: ``purchase`` [patients], ``cost_external_sek`` [SEK],
+        ``breaches_if_nothing_bought_peak`` [patients], ``own_production`` [patients],
+        ``purchase_change`` (against the baseline) [patients].
+    """
+    params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+    rows = []
+
+    def summarise(clinic, name, text, plan):
+        by_week = plan.groupby("week_ahead")["breaches_if_nothing_bought"].sum()
+        rows.append({"clinic": clinic, "scenario": name, "description": text,
+                     "purchase": float(plan["purchase"].sum()),
+                     "cost_external_sek": float(plan["cost_external_sek"].sum(min_count=1)),
+                     "breaches_if_nothing_bought_peak": float(by_week.max()) if len(by_week) else 0.0,
+                     "own_production": float(plan["own_production"].sum())})
+
+    for p in params_list:
+        clinic = _clinic_id(p)
+        base = model.plan[model.plan["clinic"] == clinic]
+        summarise(clinic, "baseline", "", base)
+        specs = _get(p, "scenarios", {}) or {}
+        if not specs:
+            continue
+        d = p.to_dict() if hasattr(p, "to_dict") else dict(p)
+        d["clinic"] = clinic
+        flows = model.flows[model.flows["clinic"] == clinic]
+        waiting = model.waiting[model.waiting["clinic"] == clinic]
+        own_weekly = weekly[weekly["clinic"] == clinic]
+        periods = pd.PeriodIndex(sorted(flows["period"].unique()), freq="W-SUN")
+        order = model.settings.loc[model.settings["clinic"] == clinic, "order"].iloc[0]
+        for name, spec in specs.items():
+            spec = dict(spec)
+            q = _scenario_params(d, spec)
+            settings = assumptions_frame([assumptions_of(q)])
+            f = flows.drop(columns=["capacity", "basis"])
+            cap, _ = capacity_basis(own_weekly, [q], periods)
+            f = f.merge(cap, on=["clinic", "stage", "period"], how="left")
+            f["capacity"] = f["capacity"].astype(float).fillna(0.0)
+            f["inflow"] = f["inflow"] * (1 + float(spec.get("inflow_change_pct") or 0) / 100)
+            moved = float(spec.get("moved_patients_per_week") or 0)
+            f.loc[f["stage"] == "treatment", "capacity"] += moved
+            plan = project_plan(waiting, f, settings, order=order)
+            summarise(clinic, name, str(spec.get("description") or name), plan)
+    out = pd.DataFrame(rows)
+    base = out[out["scenario"] == "baseline"].set_index("clinic")["purchase"]
+    out["purchase_change"] = out["purchase"] - out["clinic"].map(base)
+    return out
+
+
+def region_moves(plans: pd.DataFrame, params_list, *, transfer_cost_sek: float | Mapping = 0.0) -> pd.DataFrame:
+    """Moves between clinics of a common waiting list, on the clinics' own plans.
+
+    Within each ``region_pool`` (clinics offering the same care), stage and week: a
+    clinic that buys patients (``purchase`` of its plan) may instead send them to a
+    clinic whose plan leaves capacity unused that week (``unused_capacity``), when
+
+        saving = price_external(sender) - price_internal(receiver) - transfer_cost > 0  [SEK/patient]
+
+    Whole patients, the largest saving first, never more than the receiver's unused
+    capacity or the sender's purchase, so both plans stay feasible: the receiver serves
+    the moved patients with capacity its own queue does not need, the sender buys that
+    many fewer.
+
+    Parameters
+    ----------
+    plans : DataFrame
+        The clinics' ``production_plan`` tables concatenated (``clinic``, ``stage``,
+        ``week_ahead``, ``period``, ``purchase``, ``unused_capacity``).
+    params_list : list of Parameters or mappings
+        ``region_pool`` and ``prices`` of each clinic.
+    transfer_cost_sek : float or mapping (from clinic, to clinic) -> float
+        Cost of moving one patient between the two hospitals (travel, coordination)
+        [SEK/patient].
+
+    Returns
+    -------
+    DataFrame
+        ``clinic_from``, ``clinic_to``, ``stage``, ``week_ahead``, ``period``,
+        ``patients`` [patients], ``saving_sek`` [SEK].
+
+    Examples
+    --------
+    >>> plans = pd.DataFrame({"clinic": ["a", "b"], "stage": "treatment", "week_ahead": 5, "period": "2027-W05",
+    ...                       "purchase": [7.0, 0.0], "unused_capacity": [0.0, 4.6]})
+    >>> ps = [{"clinic": "a", "region_pool": "ort", "prices": {"purchase_operation_sek": 40000}},
+    ...       {"clinic": "b", "region_pool": "ort", "prices": {"internal_operation_sek": 30000}}]
+    >>> region_moves(plans, ps, transfer_cost_sek=2000)[["clinic_from", "clinic_to", "patients", "saving_sek"]].values.tolist()
+    [['a', 'b', 4.0, 32000.0]]
+    """
+    columns = ["clinic_from", "clinic_to", "stage", "week_ahead", "period", "patients", "saving_sek"]
+    pools = {_clinic_id(p): _get(p, "region_pool") for p in params_list}
+    prices = {a.clinic: a.prices for a in (assumptions_of(p) for p in params_list)}
+    pooled = plans[plans["clinic"].map(pools).notna()]
+    if pooled.empty:
+        return pd.DataFrame(columns=columns)
+    pooled = pooled.assign(_pool=pooled["clinic"].map(pools))
+    senders = pooled[pooled["purchase"] > 0][["_pool", "stage", "week_ahead", "period", "clinic", "purchase"]]
+    receivers = pooled[pooled["unused_capacity"] >= 1][["_pool", "stage", "week_ahead", "clinic", "unused_capacity"]]
+    pairs = senders.merge(receivers, on=["_pool", "stage", "week_ahead"], suffixes=("_from", "_to"))
+    pairs = pairs[pairs["clinic_from"] != pairs["clinic_to"]]
+    if pairs.empty:
+        return pd.DataFrame(columns=columns)
+    ext = np.array([prices[c].get(s, (np.nan, np.nan))[0] for c, s in zip(pairs["clinic_from"], pairs["stage"])])
+    internal = np.array([prices[c].get(s, (np.nan, np.nan))[1] for c, s in zip(pairs["clinic_to"], pairs["stage"])])
+    cost = np.array([float(transfer_cost_sek.get((a, b), 0.0)) if isinstance(transfer_cost_sek, Mapping)
+                     else float(transfer_cost_sek) for a, b in zip(pairs["clinic_from"], pairs["clinic_to"])])
+    pairs["saving"] = ext - np.nan_to_num(internal) - cost
+    pairs = pairs[pairs["saving"] > 0].sort_values(["week_ahead", "saving"], ascending=[True, False])
+    rows = []
+    left_from, left_to = {}, {}
+    for r in pairs.itertuples(index=False):  # greedy matching: few pairs per week and pool
+        kf, kt = (r.clinic_from, r.stage, r.week_ahead), (r.clinic_to, r.stage, r.week_ahead)
+        have = left_from.setdefault(kf, float(r.purchase))
+        room = left_to.setdefault(kt, float(np.floor(r.unused_capacity + 1e-9)))
+        n = float(min(have, room))
+        if n < 1:
+            continue
+        left_from[kf] -= n
+        left_to[kt] -= n
+        rows.append({"clinic_from": r.clinic_from, "clinic_to": r.clinic_to, "stage": r.stage,
+                     "week_ahead": int(r.week_ahead), "period": r.period, "patients": n,
+                     "saving_sek": n * float(r.saving)})
+    return pd.DataFrame(rows, columns=columns)

@@ -356,3 +356,73 @@ def gap_heatmap(gaps: pd.DataFrame, *, language: str = "sv", ax=None):
     ax.set_ylabel("")
     fig.tight_layout()
     return fig
+
+
+def _iso_week_ticks(ax, periods) -> None:
+    """Label a week_ahead axis with ISO week numbers (v. 49, v. 50, ...)."""
+    periods = pd.PeriodIndex(list(periods), freq="W-SUN")
+    step = max(1, len(periods) // 12)
+    ticks = np.arange(1, len(periods) + 1)[::step]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"v. {p.week}" for p in periods[::step]], fontsize=8)
+
+
+def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
+    """Patients past the guarantee per week, if nothing is bought and after the planned purchase.
+
+    ``plan`` is the planning model's plan (:func:`kps_analysis.planning.project_plan`)
+    for one clinic; one panel per stage, the first ``weeks`` weeks, the purchase lead
+    time shaded. Bars: if nothing is bought (light) and after the planned purchase (dark).
+    """
+    part = plan[plan["week_ahead"] <= weeks]
+    stages = list(dict.fromkeys(part["stage"]))
+    fig, axes = plt.subplots(1, len(stages), figsize=(10, 3.4), squeeze=False)
+    sv = language == "sv"
+    for ax, stage in zip(axes[0], stages):
+        sub = part[part["stage"] == stage].sort_values("week_ahead")
+        x = sub["week_ahead"].to_numpy()
+        ax.bar(x - 0.2, sub["breaches_if_nothing_bought"], width=0.4, color="#BBBBBB", edgecolor="#555555",
+               hatch="//", label="Om inget köps" if sv else "If nothing is bought")
+        ax.bar(x + 0.2, sub["breaches_after_purchase"], width=0.4, color=COLOURS["queue"],
+               label="Med planerat köp" if sv else "With the planned purchase")
+        lead = int(sub["within_lead_time"].sum())
+        if lead:
+            ax.axvspan(0.5, lead + 0.5, color="#DDDDDD", alpha=0.5, linewidth=0)
+            ax.text(0.6, ax.get_ylim()[1] * 0.92, "ledtid för köp" if sv else "purchase lead time", fontsize=8)
+        _iso_week_ticks(ax, sub["period"])
+        ax.set_title(STAGE_LABELS[language].get(stage, stage))
+        ax.set_ylim(bottom=0)
+    axes[0][0].set_ylabel("Patienter över 90 dagar" if sv else "Patients over 90 days")
+    axes[0][-1].legend(frameon=False, loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plan_capacity(plan: pd.DataFrame, *, language: str = "sv"):
+    """Own capacity, the production needed to keep the guarantee, and the queue, per week of the plan.
+
+    Need = own production + purchase (:func:`kps_analysis.planning.project_plan`); where
+    it lies above the capacity line is the gap, bought externally. One panel per stage.
+    """
+    stages = list(dict.fromkeys(plan["stage"]))
+    fig, axes = plt.subplots(1, len(stages), figsize=(10, 3.4), squeeze=False)
+    sv = language == "sv"
+    for ax, stage in zip(axes[0], stages):
+        sub = plan[plan["stage"] == stage].sort_values("week_ahead")
+        x = sub["week_ahead"].to_numpy()
+        need = (sub["own_production"] + sub["purchase"]).to_numpy()
+        ax.plot(x, sub["capacity"], color=COLOURS["capacity"] if "capacity" in COLOURS else "#555555",
+                linestyle=LINESTYLES["capacity"], linewidth=2, label="Egen kapacitet" if sv else "Own capacity")
+        ax.plot(x, need, color=COLOURS["need"] if "need" in COLOURS else "#CC79A7", linestyle=LINESTYLES["need"],
+                linewidth=2, label="Behov för vårdgarantin" if sv else "Need to keep the guarantee")
+        ax.plot(x, sub["inflow"], color=COLOURS["inflow"], linestyle=LINESTYLES["inflow"], linewidth=1,
+                label="Inflöde (prognos)" if sv else "Inflow (forecast)")
+        ax.fill_between(x, sub["capacity"], need, where=need > sub["capacity"], color="#999999", alpha=0.4,
+                        linewidth=0, label="Glapp (köps)" if sv else "Gap (bought)")
+        _iso_week_ticks(ax, sub["period"])
+        ax.set_title(STAGE_LABELS[language].get(stage, stage))
+        ax.set_ylim(bottom=0)
+    axes[0][0].set_ylabel("Patienter per vecka" if sv else "Patients per week")
+    axes[0][-1].legend(frameon=False, loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -34,6 +34,7 @@ __all__ = [
     "write_excel",
     "provenance_markdown",
     "add_table_of_contents",
+    "escape_text",
 ]
 
 #: Labels used in reports, keyed by identifier, per language ("sv" default, "en").
@@ -321,6 +322,35 @@ def period_labels(periods: pd.Series) -> pd.Series:
     return periods.astype(str)
 
 
+#: Characters that are markup in HTML or Markdown (nbconvert's Markdown passes raw HTML
+#: through and makes links of ``[x](javascript:...)``), written as numeric character
+#: references, which both read as the plain character.
+_MARKUP = {ord(c): f"&#{ord(c)};" for c in "\\`*_{}[]()#+-.!|~<>&\"'$=:"}
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def escape_text(text) -> str:
+    """User text (a clinic's name, hospital, label, description, an error message) made
+    inert for HTML and for Markdown rendered to HTML: the one escaping path of every
+    report, ``index.html`` and the region overview.
+
+    Every character that is markup in either language becomes a numeric character
+    reference, so the text reads the same but nothing in it is a tag, an attribute, a
+    link, emphasis or a code span; line breaks and control characters become one space
+    (no new Markdown block can start). ``None`` gives "".
+
+    Examples
+    --------
+    >>> escape_text('<img src=x onerror="alert(1)">')
+    '&#60;img src&#61;x onerror&#61;&#34;alert&#40;1&#41;&#34;&#62;'
+    >>> escape_text("Öron-, näs- och hals\\n# rubrik")
+    'Öron&#45;, näs&#45; och hals &#35; rubrik'
+    """
+    if text is None:
+        return ""
+    return _LINE_BREAKS.sub(" ", str(text)).strip().translate(_MARKUP)
+
+
 def provenance_markdown(
     *,
     clinic_id: str,
@@ -340,8 +370,8 @@ def provenance_markdown(
     ...       parameter_hash="abc123", package_version="0.1.0",
     ...       data_period=("2019-W02", "2026-W47"), run_id="r1",
     ...       now=datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)))  # doctest: +NORMALIZE_WHITESPACE
-    *Klinik:* Urologi (`uro`) · *Parametrar:* `abc123` · *kps-analysis:* 0.1.0 ·
-    *Dataperiod:* 2019-W02 – 2026-W47 · *Körning:* `r1`, 2026-11-23 08:00 UTC ·
+    *Klinik:* Urologi (<code>uro</code>) · *Parametrar:* <code>abc123</code> · *kps-analysis:* 0.1.0 ·
+    *Dataperiod:* 2019-W02 – 2026-W47 · *Körning:* <code>r1</code>, 2026-11-23 08:00 UTC ·
     Syntetiska demodata eller regionens data enligt parameterfilen; inga patientuppgifter visas.
     """
     now = now or datetime.now(timezone.utc)
@@ -354,9 +384,10 @@ def provenance_markdown(
         words = ("Klinik", "Parametrar", "Dataperiod", "Körning",
                  "Syntetiska demodata eller regionens data enligt parameterfilen; inga patientuppgifter visas.")
     return (
-        f"*{words[0]}:* {clinic_name} (`{clinic_id}`) · *{words[1]}:* `{parameter_hash}` · "
+        f"*{words[0]}:* {escape_text(clinic_name)} (<code>{escape_text(clinic_id)}</code>) · "
+        f"*{words[1]}:* <code>{parameter_hash}</code> · "
         f"*kps-analysis:* {package_version} ·\n*{words[2]}:* {period} · "
-        f"*{words[3]}:* `{run_id}`, {stamp} ·\n{words[4]}"
+        f"*{words[3]}:* <code>{escape_text(run_id)}</code>, {stamp} ·\n{words[4]}"
     )
 
 
@@ -378,12 +409,13 @@ def add_table_of_contents(page: str, *, title: str = "Innehåll") -> str:
     """
     items = []
     for level, anchor, inner in _HEADING.findall(page):
-        text = re.sub(r"<[^>]+>", "", inner).replace("¶", "").strip()
+        # the heading's text only: tags dropped, references read, then escaped again
+        text = html.unescape(re.sub(r"<[^>]+>", "", inner)).replace("¶", "")
         indent = ' style="margin-left:1.5em"' if level == "3" else ""
-        items.append(f'<li{indent}><a href="#{html.escape(anchor)}">{text}</a></li>')
+        items.append(f'<li{indent}><a href="#{escape_text(html.unescape(anchor))}">{escape_text(text)}</a></li>')
     if not items or "<main>" not in page:
         return page
-    nav = f'<nav class="kps-toc"><strong>{html.escape(title)}</strong><ol>{"".join(items)}</ol></nav>'
+    nav = f'<nav class="kps-toc"><strong>{escape_text(title)}</strong><ol>{"".join(items)}</ol></nav>'
     return page.replace("<main>", "<main>" + nav, 1)
 
 
@@ -439,26 +471,12 @@ SECTIONS: dict[str, dict[str, str]] = {
               "Christmas, and then the queue grows.",
     },
     "balance": {
-        "sv": "## Balans mellan in- och utflöde\nSkillnaden mellan vad som kommer in och vad som går ut per "
-              "vecka, för kön till nybesök och kön till behandling (glidande medel). Över noll växer kön. "
-              "Tabellen visar belastningen de kommande veckorna om inget ändras (inflöde delat med egen "
-              "kapacitet, samma veckor i fjol justerat för trenden): steget med högst belastning över 1 är "
-              "flaskhalsen, där en inre kö byggs upp.",
-        "en": "## Balance of inflow and outflow\nWhat comes in minus what goes out per week, for the queue to "
-              "a first visit and the queue to treatment (trailing mean). Above zero the queue grows. The table "
-              "shows the load of the coming weeks if nothing changes (inflow over own capacity, the same weeks "
-              "last year adjusted for the trend): the stage with the highest load above 1 is the bottleneck, "
-              "where an internal queue builds up.",
+        "sv": "## Balans mellan in- och utflöde\nSkillnaden mellan vad som kommer in och vad som går ut per vecka, för kön till nybesök och kön till behandling (glidande medel). Över noll växer kön. Tabellen visar belastningen de kommande 12 veckorna i planeringsmodellen (prognosens inflöde delat med den kapacitet planen bygger på): steget med högst belastning över 1 är flaskhalsen, där en inre kö byggs upp.",
+        "en": "## Balance of inflow and outflow\nThe difference between what comes in and what goes out per week, for the first-visit and the treatment queue (moving average). Above zero the queue grows. The table shows the load of the coming 12 weeks in the planning model (the forecast inflow divided by the capacity the plan rests on): the stage with the highest load above 1 is the bottleneck, where an internal queue builds up.",
     },
     "breaches": {
-        "sv": "### Hur många passerar 90 dagar de kommande veckorna?\nOm inflöde och egen produktion blir som "
-              "samma veckor i fjol (justerat för trenden) och ingen vård köps: antal patienter som vid varje "
-              "veckas slut har väntat längre än vårdgarantin. Patienterna tas i tur och ordning efter medicinsk "
-              "prioritet och väntetid.",
-        "en": "### How many will pass 90 days in the coming weeks?\nIf inflow and own production are as in the "
-              "same weeks last year (adjusted for the trend) and no care is purchased: patients who at the end "
-              "of each week have waited longer than the care guarantee. Patients are served by medical "
-              "priority and then waiting time.",
+        "sv": "### Hur många passerar 90 dagar de kommande veckorna?\nPlaneringsmodellen: prognosens inflöde, den egna kapaciteten nedan och patienterna i tur och ordning efter medicinsk prioritet och väntetid. Randiga staplar: antal som vid veckans slut har väntat över 90 dagar om ingen vård köps. Svarta staplar: med det planerade köpet. Köpt vård kan tas emot först efter ledtiden (skuggat), så de som passerar gränsen dessförinnan kan bara hjälpas med egna extra insatser eller flytt.",
+        "en": "### How many will pass 90 days in the coming weeks?\nThe planning model: the forecast inflow, the own capacity below and patients taken by medical priority, then waiting time. Hatched bars: patients who have waited over 90 days at the end of each week if no care is bought. Black bars: with the planned purchase. Purchased care can start only after the lead time (shaded), so those who pass the limit before then can only be helped by extra own sessions or a move.",
     },
     "quality": {
         "sv": "## Datakvalitet\nKontroller av indata: saknade veckor, dubbletter, negativa tal och köer som inte "
@@ -505,11 +523,14 @@ def title_markdown(name: str, hospital: str | None, periods: pd.Series, *, langu
     >>> title_markdown("Urologi", "Norra sjukhuset",
     ...                pd.Series(pd.period_range("2026-11-16", periods=1, freq="W-SUN")))
     '# Urologi\\nNorra sjukhuset · data till och med vecka 2026-W47'
+
+    Name and hospital are user text: :func:`escape_text` makes any markup in them inert.
     """
     last = data_period(periods)
-    until = ("data till och med vecka" if language == "sv" else "data up to week") + f" {last[1]}" if last else ""
-    parts = [p for p in (hospital, until) if p]
-    return f"# {name}\n" + " · ".join(parts)
+    until = (("data till och med vecka" if language == "sv" else "data up to week") + f" {last[1]}"
+             if last else "")
+    parts = [p for p in (escape_text(hospital), until) if p]
+    return f"# {escape_text(name)}\n" + " · ".join(parts)
 
 
 def headline_table(headline: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
@@ -835,32 +856,16 @@ def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: s
 
 SECTIONS.update({
     "capacity": {
-        "sv": "## Kapacitet mot behov\nVad kliniken kan producera per vecka med sina resurser (mottagningstider, "
-              "operationssalar, helgdagar och planerade neddragningar) mot vad den behöver producera: inflödet plus "
-              "det som krävs för att korta kön till målnivån inom perioden. Det skuggade fältet är osäkerheten i "
-              "inflödet. Där behovet ligger över kapaciteten finns ett kapacitetsglapp.",
-        "en": "## Capacity against need\nWhat the clinic can produce per week with its resources (clinic slots, "
-              "theatre sessions, public holidays and planned closures) against what it needs to produce: the "
-              "inflow plus what it takes to bring the queue down to its target within the period. The shaded "
-              "band is the uncertainty of the inflow. Where the need is above the capacity there is a gap.",
+        "sv": "## Kapacitet mot behov\nTabellen: kapaciteten enligt resursparametrarna (mottagningstider, operationssalar, personal) bredvid det kliniken faktiskt har producerat under normala veckor, och vilken av dem planen bygger på. En skillnad över toleransen är en datakvalitetsfråga: stäm av parametrarna. Figuren: egen kapacitet per vecka (helgdagar och planerade neddragningar syns som dippar) mot det som behöver produceras för att ingen ska vänta över 90 dagar (egen produktion plus köp). Kapacitetsglappet är behovet minus kapaciteten, i patienter; det skuggade fältet köps.",
+        "en": "## Capacity against need\nThe table: capacity from the resources parameters (slots, theatre sessions, staff) beside what the clinic has actually produced in normal weeks, and which of them the plan rests on. A difference beyond the tolerance is a data-quality finding: check the parameters. The figure: own capacity per week (holidays and planned closures show as dips) against what must be produced so that nobody waits over 90 days (own production plus purchase). The capacity gap is need minus capacity, in patients; the shaded area is bought.",
     },
     "purchase": {
-        "sv": "## Köpt vård\nHur många nybesök och operationer som behöver köpas av andra vårdgivare, per månad, "
-              "och vad det kostar jämfört med att göra samma volym själv. *Vårdgaranti*: det minsta som måste "
-              "köpas för att ingen ska vänta över 90 dagar (det regionen måste ordna). *Målnivå*: det som behövs "
-              "för att nå och hålla målkön (den hållbara nivån).",
-        "en": "## Purchased care\nHow many first visits and operations must be bought from other providers, per "
-              "month, and what it costs against doing the same volume in-house. *Guarantee*: the least that must "
-              "be bought so that nobody waits over 90 days (what the region must arrange). *Target*: what it takes "
-              "to reach and hold the target queue (the sustainable level).",
+        "sv": "## Köpt vård\nDet minsta antal hela patienter per månad som måste köpas av andra vårdgivare för att ingen ska vänta över 90 dagar, i samma turordning som den egna produktionen (de som annars skulle passera gränsen köps). Nybesök och operationer var för sig, med kostnaden jämfört med samma volym i egen regi och veckan då köpet senast måste beställas (ledtiden).",
+        "en": "## Purchased care\nThe least number of whole patients per month that must be bought from other providers so that nobody waits over 90 days, in the same order as own production (those who would otherwise pass the limit are bought). First visits and operations apart, with the cost against the same volume in-house and the week by which the purchase must be ordered (the lead time).",
     },
     "plan": {
-        "sv": "## Rullande produktionsplan\nVårdöverenskommelsens årsvolym fördelad per vecka efter säsong och "
-              "arbetsdagar. De första 12 veckorna är fastställda, resten preliminära. Hela planen (52 veckor) med "
-              "glapp, köpbehov och uppföljning finns i `plan.xlsx` bredvid rapporten.",
-        "en": "## Rolling production plan\nThe care agreement's annual volume broken down per week by season and "
-              "working days. The first 12 weeks are fixed, the rest preliminary. The whole plan (52 weeks) with "
-              "gap, purchase need and follow-up is in `plan.xlsx` beside the report.",
+        "sv": "## Rullande produktionsplan\nPer vecka och steg: inflöde enligt prognosen, egen kapacitet, planerad egen produktion (aldrig över kapaciteten), köp, kön vid veckans slut och hur många som då har väntat över 90 dagar. De första 12 veckorna är fastställda: nästa körning behåller dem om de inte revideras. Hela planen (52 veckor, med vårdöverenskommelsens volym bredvid) finns i `plan.xlsx` och `tables/production_plan.csv`.",
+        "en": "## Rolling production plan\nPer week and stage: forecast inflow, own capacity, planned own production (never above capacity), purchase, the queue at the week's end and how many have then waited over 90 days. The first 12 weeks are fixed: the next run keeps them unless they are revised. The whole plan (52 weeks, with the care agreement's volume beside it) is in `plan.xlsx` and `tables/production_plan.csv`.",
     },
     "follow_up": {
         "sv": "## Plan mot utfall\nProduktion och inflöde hittills i år mot plan och mot samma period i fjol. "
@@ -871,10 +876,8 @@ SECTIONS.update({
               "division; red four weeks running: region).",
     },
     "scenarios": {
-        "sv": "## Scenarier\nVad händer under det kommande året om förutsättningarna ändras? Varje scenario räknas "
-              "genom samma kedja: behov, glapp, köpbehov och antal som passerar 90 dagar, jämfört med nuläget.",
-        "en": "## Scenarios\nWhat happens over the coming year if conditions change? Each scenario runs through "
-              "the same chain: need, gap, purchase need and patients passing 90 days, against the baseline.",
+        "sv": "## Scenarier\nVad händer under det kommande året om förutsättningarna ändras? Varje scenario räknas i samma planeringsmodell som planen (samma kö, turordning, vårdgaranti och ledtid); bara det scenariot ändrar skiljer. Första raden är planen.",
+        "en": "## Scenarios\nWhat happens over the coming year if conditions change? Each scenario runs through the same planning model as the plan (the same queue, order, guarantee and lead time); only what the scenario changes differs. The first row is the plan.",
     },
 })
 
@@ -1004,12 +1007,8 @@ def moves_table(moves: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
 
 SECTIONS.update({
     "monte_carlo": {
-        "sv": "### Hur säkert är köpbehovet?\nInflödet de kommande 12 veckorna dras slumpmässigt 1 000 gånger inom "
-              "prognosens osäkerhet. Tabellen visar sannolikheten att ingen passerar 90 dagar med egen kapacitet "
-              "och hur mycket vård som behöver köpas för att vara säker till 50, 80 och 95 %.",
-        "en": "### How certain is the purchase need?\nThe inflow of the coming 12 weeks is drawn at random 1,000 "
-              "times within the forecast's uncertainty. The table shows the probability that nobody passes 90 days "
-              "with own capacity, and how much care must be bought to be 50, 80 and 95 % sure.",
+        "sv": "### Hur säkert är köpbehovet?\nPlanen räknas om i många tänkbara framtider: inflödet varierar inom prognosens osäkerhet och den egna produktionen som den historiskt har varierat mot plan (sjukfrånvaro, strykningar). Första tabellen: planerat köp de kommande 12 veckorna, köp som räcker i 50, 80 och 95 % av framtiderna, och chansen att ingen passerar 90 dagar med det planerade köpet under veckorna efter ledtiden. Andra tabellen: samma chans per månad (första månaden ligger inom ledtiden).",
+        "en": "### How certain is the purchase need?\nThe plan is recomputed over many possible futures: inflow varies within the forecast's uncertainty and own production as it has varied against plan (sick leave, cancellations). First table: the planned purchase over the coming 12 weeks, the purchase that suffices in 50, 80 and 95 % of futures, and the chance that nobody passes 90 days with the planned purchase in the weeks after the lead time. Second table: the same chance per month (the first month lies within the lead time).",
     },
 })
 

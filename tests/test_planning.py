@@ -1,0 +1,256 @@
+"""The planning model: hand cases, conservation, and the consistency suite.
+
+The invariants asserted here (listed in the README, "One model behind every number"):
+
+1. flow identity: queue_end = queue_start + inflow - own_production - purchase, every week and stage;
+2. own production never above capacity, never above the queue; whole patients everywhere;
+3. no breach after purchase outside the purchase lead time;
+4. minimal purchase: one patient less in any week with a purchase leaves a breach;
+5. one capacity: the plan's capacity is the capacity basis, for every clinic and week;
+6. headline = plan: the headline's purchase, cost, gap and breaches are sums of the plan;
+7. the gap is need minus capacity: Σ gap = Σ purchase − Σ unused capacity;
+8. the Monte Carlo's probability lies strictly between 0 and 1 for a clinic near balance;
+9. escalation follows its rule (a clinic keeping the guarantee with spare capacity is green).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kps_analysis import planning
+from kps_analysis.planning import Assumptions, assumptions_frame, project_plan
+
+
+def _flows(clinic="a", stage="treatment", weeks=6, inflow=0.0, capacity=10.0, start="2027-01-04"):
+    return pd.DataFrame({"clinic": clinic, "stage": stage, "week_ahead": np.arange(1, weeks + 1),
+                         "period": pd.period_range(start, periods=weeks, freq="W-SUN"),
+                         "inflow": inflow, "capacity": capacity})
+
+
+def _settings(*assumptions):
+    return assumptions_frame(assumptions)
+
+
+# ---------------------------------------------------------------- hand cases
+def test_hand_case_buy_ten_not_twenty_not_zero():
+    """20 priority-1 patients at 0 days, 10 priority-3 at 88 days, capacity 10 a week."""
+    wait = pd.DataFrame({"clinic": "a", "stage": "treatment", "priority": ["1", "3"], "wait_days": [0, 88],
+                         "patients": [20.0, 10.0]})
+    plan = project_plan(wait, _flows(weeks=3), _settings(Assumptions("a", lead_time_weeks=0)))
+    assert plan["purchase"].sum() == 10
+    assert plan["purchase"].tolist() == [10.0, 0.0, 0.0]
+    assert plan["own_production"].tolist() == [10.0, 10.0, 0.0]
+    assert plan["breaches_after_purchase"].max() == 0
+    # without purchase the ten would breach in week 1 (they are served only in week 3)
+    assert plan["breaches_if_nothing_bought"].tolist()[:2] == [10.0, 10.0]
+
+
+def test_fifo_order_needs_no_purchase_in_the_hand_case():
+    wait = pd.DataFrame({"clinic": "a", "stage": "treatment", "priority": ["1", "3"], "wait_days": [0, 88],
+                         "patients": [20.0, 10.0]})
+    plan = project_plan(wait, _flows(weeks=3), _settings(Assumptions("a", lead_time_weeks=0, order="fifo")),
+                        order="fifo")
+    assert plan["purchase"].sum() == 0
+
+
+def test_lead_time_nothing_bought_inside_and_breaches_shown():
+    wait = pd.DataFrame({"clinic": "a", "stage": "treatment", "wait_days": [88], "patients": [10.0]})
+    plan = project_plan(wait, _flows(weeks=6, capacity=0.0), _settings(Assumptions("a", lead_time_weeks=4)))
+    assert plan.loc[plan["week_ahead"] <= 4, "purchase"].sum() == 0
+    assert plan.loc[plan["week_ahead"] <= 4, "breaches_after_purchase"].tolist() == [10.0] * 4
+    assert plan.loc[plan["week_ahead"] == 5, "purchase"].item() == 10
+    assert plan.loc[plan["week_ahead"] == 5, "order_by_week"].item() == 1
+    assert plan.loc[plan["week_ahead"] > 4, "breaches_after_purchase"].max() == 0
+
+
+def test_whole_patients_from_fractional_inputs():
+    wait = pd.DataFrame({"clinic": "a", "stage": "new_visit", "wait_days": [95, 80], "patients": [0.6, 3.3]})
+    plan = project_plan(wait, _flows(stage="new_visit", weeks=8, inflow=2.7, capacity=1.4),
+                        _settings(Assumptions("a", lead_time_weeks=0)))
+    for col in ("own_production", "purchase", "breaches_after_purchase", "breaches_if_nothing_bought"):
+        assert np.allclose(plan[col], np.round(plan[col])), col
+
+
+def test_zero_capacity_clinic_buys_everyone_who_would_breach():
+    wait = pd.DataFrame({"clinic": "z", "stage": "new_visit", "wait_days": [10, 50], "patients": [5.0, 5.0]})
+    plan = project_plan(wait, _flows("z", "new_visit", weeks=12, inflow=3.0, capacity=0.0),
+                        _settings(Assumptions("z", lead_time_weeks=0)))
+    assert plan["own_production"].sum() == 0
+    assert plan["breaches_after_purchase"].max() == 0
+    assert plan["purchase"].sum() > 0
+
+
+def test_queue_already_past_the_limit_is_bought_after_the_lead_time():
+    wait = pd.DataFrame({"clinic": "a", "stage": "treatment", "wait_days": [200], "patients": [30.0]})
+    plan = project_plan(wait, _flows(weeks=6, capacity=5.0), _settings(Assumptions("a", lead_time_weeks=2)))
+    # own capacity serves 5 a week of the oldest; the rest are bought in week 3
+    assert plan.loc[plan["week_ahead"] == 1, "breaches_after_purchase"].item() == 25
+    assert plan.loc[plan["week_ahead"] == 3, "purchase"].item() == 15
+    assert plan.loc[plan["week_ahead"] >= 3, "breaches_after_purchase"].max() == 0
+
+
+def test_fixed_weeks_are_kept():
+    wait = pd.DataFrame({"clinic": "a", "stage": "treatment", "wait_days": [10], "patients": [50.0]})
+    flows = _flows(weeks=4, capacity=10.0)
+    fixed = flows[["clinic", "stage", "period"]].iloc[:2].assign(own_production=[6.0, 7.0], purchase=[1.0, 0.0])
+    plan = project_plan(wait, flows, _settings(Assumptions("a", lead_time_weeks=0)), fixed=fixed)
+    assert plan["own_production"].tolist()[:2] == [6.0, 7.0]
+    assert plan["purchase"].tolist()[:2] == [1.0, 0.0]
+    assert plan["own_production"].tolist()[2:] == [10.0, 10.0]
+
+
+def test_unknown_order_and_negative_flows_raise():
+    wait = pd.DataFrame({"clinic": "a", "stage": "treatment", "wait_days": [1], "patients": [1.0]})
+    with pytest.raises(ValueError, match="order"):
+        project_plan(wait, _flows(), _settings(Assumptions("a")), order="random")
+    with pytest.raises(ValueError, match="non-negative"):
+        project_plan(wait, _flows(capacity=-1.0), _settings(Assumptions("a")))
+
+
+def test_escalation_rule():
+    f = pd.DataFrame({"clinic": ["uro", "syd", "kir", "late"], "share_over_90_days": [0.27, 0.0, 0.056, 0.0],
+                      "purchase_need_12w": [400.0, 0.0, 0.0, 0.0], "breaches_after_purchase_peak_12w": [50, 0, 0, 3]})
+    s = pd.DataFrame({"clinic": ["uro", "syd", "kir", "late"], "target_share": 0.95})
+    prod = pd.DataFrame({"clinic": ["syd"], "production_deviation_pct": [-28.0]})
+    esc = planning.escalation(f, s, prod).set_index("clinic")["escalation"]
+    assert esc.to_dict() == {"uro": "red", "syd": "green", "kir": "yellow", "late": "yellow"}
+
+
+# ---------------------------------------------------------------- the demo region
+@pytest.fixture(scope="module")
+def demo_model(tmp_path_factory):
+    from kps_analysis import data, demo, parameters
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    src = demo.ensure_demo_data(root / "outputs" / "demo-data")
+    clinics = parameters.list_clinics(root / "parameters") if hasattr(parameters, "list_clinics") else [
+        p.stem for p in sorted((root / "parameters" / "clinics").glob("*.yaml"))]
+    ps = [parameters.load_parameters(c, root / "parameters") for c in clinics]
+    weekly, extracts = [], []
+    for p in ps:
+        cd = data.load_clinic_data(p.data.to_dict(), src, clinic=p.clinic_id)
+        weekly.append(cd.weekly)
+        if cd.waiting_list is not None:
+            extracts.append(cd.waiting_list)
+    weekly = pd.concat(weekly, ignore_index=True)
+    extract = pd.concat(extracts, ignore_index=True) if extracts else None
+    model = planning.plan_clinics(weekly, extract, ps, runs=200)
+    return weekly, ps, model
+
+
+def test_flow_identity_every_week(demo_model):
+    _, _, m = demo_model
+    p = m.plan
+    assert np.allclose(p["queue_end"], p["queue_start"] + p["inflow"] - p["own_production"] - p["purchase"],
+                       atol=1e-6)
+
+
+def test_own_production_within_capacity_and_whole(demo_model):
+    p = demo_model[2].plan
+    assert (p["own_production"] <= p["capacity"] + 1e-9).all()
+    assert (p["own_production"] <= p["queue_start"] + p["inflow"] + 1e-9).all()
+    for col in ("own_production", "purchase", "breaches_after_purchase"):
+        assert np.allclose(p[col], np.round(p[col]))
+
+
+def test_no_breach_after_purchase_outside_lead_time(demo_model):
+    p = demo_model[2].plan
+    assert p.loc[~p["within_lead_time"], "breaches_after_purchase"].max() == 0
+
+
+def test_one_patient_less_leaves_a_breach(demo_model):
+    """Minimality: removing one bought patient in a week with a purchase leaves a breach."""
+    _, _, m = demo_model
+    p = m.plan
+    week = p[(p["purchase"] > 0) & (p["clinic"] == "uro")].iloc[0]
+    one = p[(p["clinic"] == week["clinic"]) & (p["stage"] == week["stage"])]
+    fixed = one[["clinic", "stage", "period", "own_production", "purchase"]].copy()
+    fixed.loc[fixed["period"] == week["period"], "purchase"] -= 1
+    flows = m.flows[(m.flows["clinic"] == week["clinic"]) & (m.flows["stage"] == week["stage"])]
+    waiting = m.waiting[(m.waiting["clinic"] == week["clinic"]) & (m.waiting["stage"] == week["stage"])]
+    settings = m.settings[(m.settings["clinic"] == week["clinic"])]
+    less = project_plan(waiting, flows, settings, order=settings["order"].iloc[0], fixed=fixed)
+    row = less[less["week_ahead"] == week["week_ahead"]]
+    assert row["breaches_after_purchase"].item() >= 1
+
+
+def test_one_capacity_everywhere(demo_model):
+    weekly, ps, m = demo_model
+    periods = pd.PeriodIndex(sorted(m.plan["period"].unique()), freq="W-SUN")
+    cap, _ = planning.capacity_basis(weekly, ps, periods)
+    merged = m.plan.merge(cap, on=["clinic", "stage", "period"], suffixes=("", "_basis"))
+    assert len(merged) == len(m.plan)
+    assert np.allclose(merged["capacity"], merged["capacity_basis"])
+
+
+def test_headline_is_the_plan(demo_model):
+    _, _, m = demo_model
+    f = m.figures.set_index("clinic")
+    head = m.plan[m.plan["week_ahead"] <= 12].groupby("clinic")
+    assert np.allclose(f["purchase_need_12w"], head["purchase"].sum().reindex(f.index))
+    assert np.allclose(f["purchase_cost_12w"], head["cost_external_sek"].sum().reindex(f.index))
+    assert np.allclose(f["capacity_gap_12w"], head["gap"].sum().reindex(f.index))
+    assert np.allclose(f["capacity_gap_12w"],
+                       (head["purchase"].sum() - head["unused_capacity"].sum()).reindex(f.index))
+    by_week = m.plan[m.plan["week_ahead"] <= 12].groupby(["clinic", "week_ahead"])["breaches_if_nothing_bought"].sum()
+    assert np.allclose(f["projected_breaches_peak_12w"], by_week.groupby("clinic").max().reindex(f.index))
+    assert np.allclose(f["projected_breaches_12w"], by_week.xs(12, level="week_ahead").reindex(f.index))
+    split = f["purchase_new_visits_12w"].fillna(0) + f["purchase_operations_12w"].fillna(0)
+    assert np.allclose(split, f["purchase_need_12w"])
+
+
+def test_purchase_by_month_sums_to_the_plan(demo_model):
+    m = demo_model[2]
+    monthly = planning.purchase_by_month(m.plan)
+    assert monthly["purchase"].sum() == m.plan["purchase"].sum()
+    assert np.isclose(monthly["cost_external_sek"].sum(), m.plan["cost_external_sek"].sum())
+
+
+def test_monte_carlo_near_balance_is_strictly_between(demo_model):
+    m = demo_model[2]
+    p = m.uncertainty.attrs["clinic"].set_index("clinic")["p_no_breach_fixed"]
+    buyers = m.figures.set_index("clinic")["purchase_need_12w"] > 0
+    assert ((p[buyers] > 0) & (p[buyers] < 1)).all(), p
+    q = m.uncertainty
+    assert (q["purchase_p50"] <= q["purchase_p80"]).all() and (q["purchase_p80"] <= q["purchase_p95"]).all()
+    assert (q.loc[q["purchase_plan"] > 0, "purchase_p95"] > q.loc[q["purchase_plan"] > 0, "purchase_p50"]).all()
+
+
+def test_spare_capacity_clinic_is_not_escalated(demo_model):
+    f = demo_model[2].figures.set_index("clinic")
+    assert f.loc["ort_syd", "escalation"] == "green"
+    assert f.loc["uro", "escalation"] == "red"
+    # clinics missing the 95 % target are at least yellow
+    missed = f["share_over_90_days"] > 0.05
+    assert (f.loc[missed, "escalation"] != "green").all()
+
+
+def test_capacity_check_flags_uro_only(demo_model):
+    check = demo_model[2].capacity_check
+    assert set(check.loc[check["finding"], "clinic"]) == {"uro"}
+
+
+def test_scenarios_baseline_is_the_plan(demo_model):
+    weekly, ps, m = demo_model
+    uro = [p for p in ps if p.clinic_id == "uro"]
+    table = planning.scenarios(weekly, m, uro)
+    base = table[table["scenario"] == "baseline"].iloc[0]
+    assert base["purchase"] == m.plan.loc[m.plan["clinic"] == "uro", "purchase"].sum()
+    more = table[table["scenario"] == "inflow_plus_10"].iloc[0]
+    assert more["purchase"] > base["purchase"]
+
+
+def test_region_moves_respect_capacity_and_purchase(demo_model):
+    _, ps, m = demo_model
+    moves = planning.region_moves(m.plan, ps)
+    if moves.empty:
+        pytest.skip("no pool needs a move on this date")
+    room = m.plan.set_index(["clinic", "stage", "week_ahead"])["unused_capacity"]
+    bought = m.plan.set_index(["clinic", "stage", "week_ahead"])["purchase"]
+    into = moves.groupby(["clinic_to", "stage", "week_ahead"])["patients"].sum()
+    out_of = moves.groupby(["clinic_from", "stage", "week_ahead"])["patients"].sum()
+    assert all(v <= room[k] + 1e-9 for k, v in into.items())
+    assert all(v <= bought[k] + 1e-9 for k, v in out_of.items())
