@@ -196,6 +196,18 @@ SCHEMA: dict[str, Spec] = {
         "Weeks it takes to arrange external purchase (köpt vård); the purchase need is "
         "decided at least this far ahead of the projected breach.",
         required=True, min=0, max=26),
+    "serving_order": _r(
+        "str", "text",
+        "Order in which the planning model serves the waiting list, for own production, "
+        "purchase and the Monte Carlo alike: `priority` (medical priority, then longest "
+        "wait, as clinics book; the default) or `fifo` (longest wait first).",
+        default=ABSENT, choices=("priority", "fifo")),
+    "capacity_tolerance_pct": _r(
+        "float", "%",
+        "Largest difference between the capacity from `resources` (a normal week) and the "
+        "production the clinic has demonstrated in its last 8 normal weeks before it is a "
+        "data-quality finding in the report.",
+        default=15.0, min=0.0, max=100.0),
     "summer": _r("section", "-", "The summer period of the seasonal profile.",
                  required=True),
     "summer.first_week": _r("int", "ISO week", "First ISO week of the summer period.",
