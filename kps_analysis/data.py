@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .calendar import iso_week_label, weeks_in_year
@@ -499,10 +500,14 @@ def _period_words(period) -> str:
 
 
 def _period_labels(periods) -> np.ndarray:
-    """Readable labels: ISO weeks as '2024-W05', months as '2024-01'."""
+    """Readable labels: ISO weeks as '2024-W05', months as '2024-01' (worked out once per
+    distinct period)."""
     index = pd.PeriodIndex(periods)
     if len(index) == 0:
         return np.array([], dtype=object)
+    codes, uniques = pd.factorize(index)
+    if len(uniques) < len(index):
+        return np.append(_period_labels(uniques), None).astype(object)[codes]
     if index.freqstr.startswith("W"):
         return np.asarray(iso_week_label(index), dtype=object)
     if index.freqstr.startswith("M"):
@@ -623,9 +628,59 @@ def _sniff_separator(lines: list[str]) -> tuple[str, int]:
     return best[1], best[2]
 
 
+_ARROW_CSV_MIN_BYTES = 16_000_000
+
+
+def _read_csv_arrow(path: Path):
+    """A large UTF-8 CSV file read by Arrow's CSV reader into Arrow-backed text columns
+    (in parallel, about the file's size in memory); None when the file is anything
+    else (another encoding, an Excel "sep=" line, a blank line, rows of unequal width,
+    a quotation mark never closed): the general reader then reads it and says what is
+    wrong."""
+    with open(path, "rb") as f:
+        head = f.read(262_144)
+    if _file_kind(head[:8]) is not None:
+        return None
+    body = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
+    if b"\x00" in body or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(body) - 3:
+            return None
+        text = body[:exc.start].decode("utf-8")
+    if re.match(r"[ \t]*sep=", text[:20], flags=re.IGNORECASE):
+        return None
+    lines = text.splitlines()[:-1] if len(head) == 262_144 else text.splitlines()  # the last may be cut
+    sample = [line for line in lines[:300] if line.strip()][:200]
+    if not sample:
+        return None
+    sep, width = _sniff_separator(sample)
+    names = [str(i) for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return None
+    raw = table.to_pandas(types_mapper=lambda t: _TEXT_DTYPE if t == pa.string() else None)
+    raw.columns = range(width)
+    return raw, np.arange(1, len(raw) + 1), ("." if sep == "," else ",")
+
+
 def _read_csv_table(path: Path) -> tuple[pd.DataFrame, np.ndarray, str]:
     """Cells of a CSV file as text, one row per line (blank lines kept, so that row
-    numbers are the spreadsheet's), the line numbers, and the file's decimal mark."""
+    numbers are the spreadsheet's), the line numbers, and the file's decimal mark.
+
+    A large UTF-8 file is read by Arrow (:func:`_read_csv_arrow`) when it can be."""
+    if os.stat(path).st_size >= _ARROW_CSV_MIN_BYTES:
+        fast = _read_csv_arrow(path)
+        if fast is not None:
+            return fast
     raw_bytes = path.read_bytes()
     kind = _file_kind(raw_bytes[:8])
     if kind is not None:
@@ -1080,15 +1135,42 @@ def _is_empty(values: pd.Series) -> np.ndarray:
     return _mask(_texts(values) == "")
 
 
+_PLAIN_MIN_ROWS = 1000
+
+
+def _plain_numbers(values: pd.Series):
+    """Counts as float64 (NaN where empty) when every cell is empty or a plain whole
+    number ('123', '-4'), worked out in Arrow; None otherwise (then the general reading
+    with decimal commas, thousands separators and messages applies)."""
+    try:
+        if isinstance(values.dtype, pd.StringDtype):
+            arr = pa.array(values.astype(_TEXT_DTYPE).array)
+        else:
+            arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = pc.utf8_trim_whitespace(pc.fill_null(arr, ""))
+    empty = pc.equal(arr, "")
+    if not pc.all(pc.or_(pc.match_substring_regex(arr, r"^-?[0-9]{1,15}$"), empty)).as_py():
+        return None
+    whole = pc.cast(pc.if_else(empty, pa.scalar(None, pa.string()), arr), pa.int64())
+    return np.asarray(whole.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
 def _parse_numbers(values: pd.Series, *, decimal: str, path, column, rows, integer: bool) -> np.ndarray:
     """Counts as float64 (NaN where empty); DataError for text, negatives, decimals."""
     n = len(values)
     if pd.api.types.is_bool_dtype(values.dtype):
         _raise_first(np.ones(n, bool), lambda i: "true/false is not a count", path=path, column=column,
                      rows=rows)
+    plain = None if pd.api.types.is_numeric_dtype(values.dtype) or n < _PLAIN_MIN_ROWS else _plain_numbers(values)
     if pd.api.types.is_numeric_dtype(values.dtype):
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         text = None
+    elif plain is not None:
+        numbers, text = plain, None
     else:
         obj = values.to_numpy(dtype=object)
         if pd.api.types.infer_dtype(obj, skipna=True) in ("string", "empty"):
@@ -1170,7 +1252,35 @@ def _weeks_from_days(days: np.ndarray) -> pd.PeriodIndex:
 
 
 def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, rows) -> pd.PeriodIndex:
-    """Week or month labels -> PeriodIndex (W-SUN or M); ``kind`` from the header."""
+    """Week or month labels -> PeriodIndex (W-SUN or M); ``kind`` from the header.
+
+    Each distinct label (with its year) is read once: a file of millions of rows holds a
+    few hundred weeks.  An error names the first row with the label.
+    """
+    if isinstance(values.dtype, pd.PeriodDtype) or len(values) < _PLAIN_MIN_ROWS:
+        return _parse_period_labels(values, kind, years=years, path=path, column=column, rows=rows)
+    key = values if years is None else _texts(values) + "\x1f" + years
+    codes, uniques = pd.factorize(key, use_na_sentinel=False)
+    first = np.full(len(uniques), len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    labels = _parse_period_labels(values.iloc[first].reset_index(drop=True), kind,
+                                  years=None if years is None else years.iloc[first].reset_index(drop=True),
+                                  path=path, column=column, rows=rows, expand=codes)
+    return labels[codes]
+
+
+def _parse_period_labels(values: pd.Series, kind: str, *, years=None, path, column, rows,
+                         expand=None) -> pd.PeriodIndex:
+    """:func:`_parse_periods` of ``values``; with ``expand``, ``values`` are the distinct
+    labels and ``expand`` the label of each row (errors name rows of ``rows``)."""
+
+    def fail(bad, reason, **_):
+        if expand is None:
+            return _raise_first(bad, reason, path=path, column=column, rows=rows)
+        bad = np.asarray(bad, dtype=bool)
+        if bad.any():
+            _raise_first(bad[expand], lambda i: reason(int(expand[i])), path=path, column=column, rows=rows)
+
     n = len(values)
     if isinstance(values.dtype, pd.PeriodDtype):
         freq = values.dtype.freq.freqstr
@@ -1180,7 +1290,7 @@ def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, ro
     text = _texts(values, lower=True)
     if years is not None:
         short = text.str.fullmatch(rf"(?:{_WEEK_WORD} *)?\d{{1,2}}|[a-zåäö]+\.?")
-        _raise_first(_mask(short & (years == "")), lambda i: "no year for this period",
+        fail(_mask(short & (years == "")), lambda i: "no year for this period",
                      path=path, column=column, rows=rows)
         text = text.where(~short, years + " " + text.str.replace(r"^(\d{1,2})$", r"-\1", regex=True))
         text = text.str.replace(r"^(\d{4}) -(\d{1,2})$", r"\1-\2", regex=True)
@@ -1219,21 +1329,21 @@ def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, ro
         d_all = take(name, "d", d_all, m)
 
     unread = ~(is_week | is_month_name | is_num | is_date)
-    _raise_first(unread, lambda i: f"cannot read {_shown(text.iloc[i])} as a "
+    fail(unread, lambda i: f"cannot read {_shown(text.iloc[i])} as a "
                  f"{'week' if kind == 'period:week' else 'month' if kind == 'period:month' else 'week or month'}"
                  " (e.g. '2024-W05', '2024-01')", path=path, column=column, rows=rows)
 
     if kind == "period:week":
         freq = "W"
-        _raise_first(is_month_name, lambda i: f"{_shown(text.iloc[i])} is a month, but the column holds weeks",
+        fail(is_month_name, lambda i: f"{_shown(text.iloc[i])} is a month, but the column holds weeks",
                      path=path, column=column, rows=rows)
     elif kind == "period:month":
         freq = "M"
-        _raise_first(is_week, lambda i: f"{_shown(text.iloc[i])} is a week, but the column holds months",
+        fail(is_week, lambda i: f"{_shown(text.iloc[i])} is a week, but the column holds months",
                      path=path, column=column, rows=rows)
     else:
         if is_week.any() and is_month_name.any():
-            _raise_first(is_month_name, lambda i: f"{_shown(text.iloc[i])} is a month, but other rows hold weeks",
+            fail(is_month_name, lambda i: f"{_shown(text.iloc[i])} is a month, but other rows hold weeks",
                          path=path, column=column, rows=rows)
         if is_week.any():
             freq = "W"
@@ -1243,7 +1353,7 @@ def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, ro
             freq = "W" if (n_all[is_num] > 12).any() else "M"
             if freq == "M":  # numbers 1-12 only: months if written as months (2024-05), else no guess
                 as_month = _mask(text.str.fullmatch(r"\d{4}[-/]\d{2}"))
-                _raise_first(is_num & ~as_month,
+                fail(is_num & ~as_month,
                              lambda i: f"{_shown(text.iloc[i])} could be a week or a month (the numbers go no "
                              "higher than 12); write weeks as '2024-W05' and months as '2024-05', or name the "
                              "column 'Vecka' or 'Månad'", path=path, column=column, rows=rows)
@@ -1254,30 +1364,30 @@ def _parse_periods(values: pd.Series, kind: str, *, years=None, path, column, ro
             month_like = distinct.dt.is_month_start.all() or distinct.dt.is_month_end.all()
             freq = "M" if len(distinct) >= 2 and month_like and (distinct.diff().dt.days.dropna() >= 28).all() else "W"
         if freq == "M":
-            _raise_first(is_week, lambda i: f"{_shown(text.iloc[i])} is a week, but other rows hold months",
+            fail(is_week, lambda i: f"{_shown(text.iloc[i])} is a week, but other rows hold months",
                          path=path, column=column, rows=rows)
 
-    _raise_first((y_all < 1900) | (y_all > 2200), lambda i: f"year {y_all[i]} in {_shown(text.iloc[i])} is out of range",
+    fail((y_all < 1900) | (y_all > 2200), lambda i: f"year {y_all[i]} in {_shown(text.iloc[i])} is out of range",
                  path=path, column=column, rows=rows)
     date_days = np.zeros(n, dtype="datetime64[D]")
     if is_date.any():
         stamps = pd.to_datetime(pd.DataFrame({"year": y_all, "month": np.where(is_date, n_all, 1),
                                               "day": np.where(is_date, d_all, 1)}), errors="coerce")
-        _raise_first(is_date & _mask(stamps.isna()), lambda i: f"{_shown(text.iloc[i])} is not a valid date",
+        fail(is_date & _mask(stamps.isna()), lambda i: f"{_shown(text.iloc[i])} is not a valid date",
                      path=path, column=column, rows=rows)
         date_days = stamps.to_numpy(dtype="datetime64[D]")
     if freq == "W":
         nums = is_week | is_num
-        _raise_first(nums & ((n_all < 1) | (n_all > 53)), lambda i: f"{_shown(text.iloc[i])}: there is no week {n_all[i]}",
+        fail(nums & ((n_all < 1) | (n_all > 53)), lambda i: f"{_shown(text.iloc[i])}: there is no week {n_all[i]}",
                      path=path, column=column, rows=rows)
         n_weeks = np.asarray(weeks_in_year(np.where(nums, y_all, 2000)))
-        _raise_first(nums & (n_all > n_weeks),
+        fail(nums & (n_all > n_weeks),
                      lambda i: f"{_shown(text.iloc[i])}: week {n_all[i]} does not exist in {y_all[i]} "
                      f"({y_all[i]} has {n_weeks[i]} ISO weeks)", path=path, column=column, rows=rows)
         mondays = np.where(nums, _mondays(y_all, np.where(nums, n_all, 1)), date_days)
         return _weeks_from_days(mondays)
     nums = is_month_name | is_num
-    _raise_first(nums & ((n_all < 1) | (n_all > 12)), lambda i: f"{_shown(text.iloc[i])}: there is no month {n_all[i]}",
+    fail(nums & ((n_all < 1) | (n_all > 12)), lambda i: f"{_shown(text.iloc[i])}: there is no month {n_all[i]}",
                  path=path, column=column, rows=rows)
     first = pd.to_datetime(pd.DataFrame({"year": y_all, "month": np.where(nums, n_all, 1), "day": 1}))
     first = np.where(nums, first.to_numpy(dtype="datetime64[D]"), date_days)
@@ -1425,12 +1535,12 @@ def read_weekly(path, *, clinic=None, sheet=None, plausible_from=None, max_count
     for role in ("clinic", "group"):
         if role not in roles:
             continue
-        values = _texts(data[roles[role]])
-        empty = _mask(values == "")
+        codes, texts = _distinct_texts(data[roles[role]])  # a few names, each read once
+        empty = (texts == "")[codes]
         if empty.all():
             continue
         _raise_first(empty, lambda i: f"empty {role} cell", path=path, column=header(role), rows=rows)
-        out[role] = values.to_numpy(dtype=object)
+        out[role] = texts[codes]
     clinics = out.get("clinic", np.full(len(data), str(fallback), dtype=object))
     frame = pd.DataFrame({"clinic": pd.Series(clinics, dtype=object).astype(str)})
     if "group" in out:
@@ -2331,19 +2441,30 @@ def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, z
     found: list[pd.DataFrame] = []
 
     def add(mask, severity, column, message):
+        """Findings for the rows of ``mask``; ``message``: text, an array, or a function of
+        the row positions giving their texts (worked out for those rows only)."""
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
+            idx = np.flatnonzero(mask)
+            if callable(message):
+                message = np.asarray(message(idx), dtype=object)
+            elif not isinstance(message, str):
+                message = np.asarray(message, dtype=object)[idx]
             found.append(pd.DataFrame({
                 "severity": severity,
-                "clinic": data["clinic"].to_numpy(dtype=object)[mask],
-                "period": labels[mask],
-                "column": column if isinstance(column, str) else np.asarray(column, dtype=object)[mask],
-                "message": np.asarray(message, dtype=object)[mask] if not isinstance(message, str) else message,
+                "clinic": data["clinic"].to_numpy(dtype=object)[idx],
+                "period": labels[idx],
+                "column": column if isinstance(column, str) else np.asarray(column, dtype=object)[idx],
+                "message": message,
             }))
+
+    def prefixed(text):
+        """A message function: the row's group prefix, then ``text`` (a str or a function of the row)."""
+        return lambda idx: [prefix[i] + (text(i) if callable(text) else text) for i in idx]
 
     group_text = (data["group"].astype(str).to_numpy(dtype=object) if "group" in data.columns
                   else np.full(len(data), "", dtype=object))
-    prefix = np.where(group_text != "", "group " + group_text.astype(str) + ": ", "").astype(object)
+    prefix = _GroupPrefix(group_text)
     ordinal = data["period"].array.asi8
     same_key = np.zeros(len(data), dtype=bool)
     if len(data):
@@ -2351,7 +2472,7 @@ def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, z
 
     # duplicates
     dup = data.duplicated(keys + ["period"], keep="first").to_numpy()
-    add(dup, "error", "period", prefix + f"duplicate row for this {unit}")
+    add(dup, "error", "period", prefixed(f"duplicate row for this {unit}"))
     # missing periods
     step = np.zeros(len(data), dtype=np.int64)
     step[1:] = ordinal[1:] - ordinal[:-1]
@@ -2372,17 +2493,17 @@ def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, z
     for m in measures:
         v = data[m].to_numpy(dtype=float, na_value=np.nan)
         neg = v < 0
-        add(neg, "error", m, prefix + np.char.mod("negative count %g", np.where(neg, v, 0)).astype(object))
+        add(neg, "error", m, prefixed(lambda i, v=v: f"negative count {v[i]:g}"))
         if m in COUNT_MEASURES:
             frac = np.isfinite(v) & (np.abs(v - np.round(v)) > 1e-9)
-            add(frac, "error", m, prefix + np.char.mod("%g is not a whole number", np.where(frac, v, 0)).astype(object))
+            add(frac, "error", m, prefixed(lambda i, v=v: f"{v[i]:g} is not a whole number"))
     # implausible counts, blank columns
     most = float(MAX_COUNT_PER_PERIOD if max_count_per_period is None else max_count_per_period)
     for m in measures:
         v = data[m].to_numpy(dtype=float, na_value=np.nan)
         big = v > most
-        add(big, "error", m, prefix + np.char.mod(f"%g is more than the plausible maximum of {most:g} per {unit} "
-                                                  "(parameter max_count_per_period)", np.where(big, v, 0)).astype(object))
+        add(big, "error", m, prefixed(lambda i, v=v: f"{v[i]:g} is more than the plausible maximum of {most:g} "
+                                      f"per {unit} (parameter max_count_per_period)"))
         if len(v) and np.isnan(v).all():
             found.append(pd.DataFrame([{"severity": "error", "clinic": None, "period": None, "column": m,
                                         "message": "the column has no value in any row (every cell is blank): "
@@ -2391,8 +2512,8 @@ def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, z
     if len(data):
         earliest = pd.Timestamp(plausible_from if plausible_from is not None else PLAUSIBLE_FROM).normalize()
         early = (data["period"].dt.end_time < earliest).to_numpy()
-        add(early, "error", "period", prefix + f"{unit} ends before {earliest.date()} (the earliest plausible date, "
-                                               "parameter plausible_from)")
+        add(early, "error", "period", prefixed(f"{unit} ends before {earliest.date()} (the earliest plausible "
+                                               "date, parameter plausible_from)"))
     # conservation
     for queue, (inflow, outflow) in CONSERVATION_IDENTITIES.items():
         if not all(c in data.columns for c in (queue, *inflow, *outflow)):
@@ -2417,7 +2538,7 @@ def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, z
         filled = data[outcome].notna().any(axis=1).to_numpy()
         future = (starts > reference.to_datetime64()) & filled
         if future.any():
-            add(future, "error", "period", prefix + f"{unit} lies after {reference.date()} but has outcome values")
+            add(future, "error", "period", prefixed(f"{unit} lies after {reference.date()} but has outcome values"))
     # runs of zeros
     if measures and len(data):
         if weekly:
@@ -2460,6 +2581,21 @@ def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, z
     findings = findings[list(_FINDING_COLUMNS)]
     findings.attrs["source"] = None if source is None else str(source)
     return findings
+
+
+class _GroupPrefix:
+    """``prefix[i]``: "group <name>: " for a row with a group, else "" (also for an index
+    array or mask: an object array), worked out only for the rows asked for."""
+
+    def __init__(self, group_text: np.ndarray) -> None:
+        self.group_text = group_text
+
+    def __getitem__(self, i):
+        if np.ndim(i) == 0:
+            g = self.group_text[i]
+            return f"group {g}: " if g != "" else ""
+        picked = self.group_text[i]
+        return np.array([f"group {g}: " if g != "" else "" for g in picked], dtype=object)
 
 
 def raise_for_errors(findings, source=None, *, max_listed=10):
