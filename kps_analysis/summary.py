@@ -409,7 +409,9 @@ def region_totals(summaries: pd.DataFrame) -> pd.DataFrame:
 
     Sums of ``queue_new_visit``, ``queue_treatment``, ``waiting_over_90`` and
     ``projected_breaches_12w`` over the clinics (a clinic without a stage counts 0), and
-    the region's share over 90 days = Σ over 90 / Σ waiting.
+    the region's share over 90 days = Σ over 90 / Σ waiting counted against the guarantee
+    (``waiting_counted`` of the planning model where present: chosen waits left out, as
+    in every clinic's share; else the queues).
 
     Examples
     --------
@@ -423,7 +425,11 @@ def region_totals(summaries: pd.DataFrame) -> pd.DataFrame:
             if c in summaries.columns]
     totals = summaries[cols].sum(min_count=0)
     out = {"clinics": float(len(summaries))} | {c: float(totals[c]) for c in cols}
-    waiting = sum(out.get(c, 0.0) for c in ("queue_new_visit", "queue_treatment"))
+    if "waiting_counted" in summaries.columns:
+        # the planning model's definition: patients who chose to wait longer left out of both
+        waiting = float(summaries["waiting_counted"].sum())
+    else:
+        waiting = sum(out.get(c, 0.0) for c in ("queue_new_visit", "queue_treatment"))
     out["share_over_90_days"] = out.get("waiting_over_90", np.nan) / waiting if waiting else np.nan
     return pd.DataFrame([out])
 
