@@ -34,7 +34,8 @@ The flow identity holds in every week and stage::
 
     queue_end[k] = queue_end[k-1] + inflow[k] - own_production[k] - purchase[k]  [patients]
 
-and the capacity gap is the production needed to keep the guarantee minus capacity::
+in whole patients (the forecast inflow and the capacity are made whole by rounding their
+running totals, :func:`whole`), and the capacity gap is the production needed to keep the guarantee minus capacity::
 
     gap[k] = own_production[k] + purchase[k] - capacity[k]                      [patients/week]
 
@@ -501,8 +502,10 @@ def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, 
     mix = np.where(total > 0, base / np.where(total > 0, total, 1), 1.0 / n_p)
     grid = sid.merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
     f = grid.merge(flows, on=["clinic", "stage", "week_ahead"], how="left").sort_values(["_s", "week_ahead"])
-    inflow = f["inflow"].astype(float).fillna(0.0).to_numpy().reshape(n_s, horizon)
-    capacity = f["capacity"].astype(float).fillna(0.0).to_numpy().reshape(n_s, horizon)
+    # whole patients: running totals rounded, so a plan's totals are exact and the flow
+    # identity holds in whole numbers
+    inflow = whole(f["inflow"].astype(float).fillna(0.0).to_numpy().reshape(n_s, horizon))
+    capacity = whole(f["capacity"].astype(float).fillna(0.0).to_numpy().reshape(n_s, horizon))
     fixed_own = np.full((n_s, horizon), np.nan)
     fixed_buy = np.full((n_s, horizon), np.nan)
     if fixed is not None and len(fixed) and "period" in f.columns:
@@ -557,7 +560,7 @@ def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
             buy = np.zeros(n_s)
         after = (by_day * over_mask).sum(axis=1)
         out["own_production"][:, k] = own
-        out["unused_capacity"][:, k] = np.maximum(capacity[:, k] - own, 0.0)
+        out["unused_capacity"][:, k] = np.maximum(np.floor(capacity[:, k] + 1e-9) - own, 0.0)
         out["purchase"][:, k] = buy
         out["queue_end"][:, k] = by_day.sum(axis=1)
         out["breaches_before"][:, k] = breach
@@ -757,7 +760,7 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     inflow = np.maximum(a.inflow[None] + sd[None] * shock, 0.0)
     inflow = whole(inflow)
     prod_z = np.clip(rng.standard_normal((runs, n_s, horizon)), -3, 3)
-    capacity = np.maximum(a.capacity[None] * (1 + cv[None, :, None] * prod_z), 0.0)
+    capacity = whole(np.maximum(a.capacity[None] * (1 + cv[None, :, None] * prod_z), 0.0))
     # stack runs as series
     rep = _Arrays(keys=a.keys, state=np.tile(a.state, (runs, 1, 1)), mix=np.tile(a.mix, (runs, 1)),
                   inflow=inflow.reshape(runs * n_s, horizon), capacity=capacity.reshape(runs * n_s, horizon),

@@ -393,9 +393,29 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
         ax.set_title(STAGE_LABELS[language].get(stage, stage))
         ax.set_ylim(bottom=0)
     axes[0][0].set_ylabel("Patienter över 90 dagar" if sv else "Patients over 90 days")
-    axes[0][-1].legend(frameon=False, loc="upper right", fontsize=8)
-    fig.tight_layout()
+    _legend_above(fig, axes[0][-1])
     return fig
+
+
+def _legend_above(fig, ax, ncol: int = 4) -> None:
+    """One legend above the panels, so that it never covers the data."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=ncol, frameon=False, fontsize=8,
+               bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+
+
+def _clip_outliers(ax, values: np.ndarray, x: np.ndarray, *, language: str) -> None:
+    """Clip the y-axis at 1.5 x the 90th percentile when one week towers over the rest; annotate it."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0 or not np.isfinite(values).any():
+        return
+    top = 1.5 * float(np.nanpercentile(values, 90))
+    peak = float(np.nanmax(values))
+    if top > 0 and peak > 1.5 * top:
+        ax.set_ylim(0, top)
+        i = int(np.nanargmax(values))
+        ax.annotate(f"{peak:.0f} ↑", xy=(x[i], top), xytext=(x[i] + 0.8, top * 0.92), fontsize=8)
 
 
 def plan_capacity(plan: pd.DataFrame, *, language: str = "sv"):
@@ -422,7 +442,7 @@ def plan_capacity(plan: pd.DataFrame, *, language: str = "sv"):
         _iso_week_ticks(ax, sub["period"])
         ax.set_title(STAGE_LABELS[language].get(stage, stage))
         ax.set_ylim(bottom=0)
+        _clip_outliers(ax, need, x, language=language)
     axes[0][0].set_ylabel("Patienter per vecka" if sv else "Patients per week")
-    axes[0][-1].legend(frameon=False, loc="lower left", fontsize=8)
-    fig.tight_layout()
+    _legend_above(fig, axes[0][-1])
     return fig

@@ -29,9 +29,9 @@ KEY_FIGURES = (
      "Queue-to-production ratio, worse stage (weeks)", "ratio"),
     ("projected_breaches_peak_12w", "Över 90 dagar inom 12 veckor om inget köps, högsta (patienter)",
      "Over 90 days within 12 weeks if nothing is bought, peak (patients)", "count"),
-    ("projected_breaches_12w", "… varav i vecka 12", "… of which in week 12", "count"),
-    ("breaches_after_purchase_peak_12w", "Över 90 dagar trots planerat köp, högsta (patienter)",
-     "Over 90 days despite the planned purchase, peak (patients)", "count"),
+    ("projected_breaches_12w", "… i vecka 12 (patienter)", "… in week 12 (patients)", "count"),
+    ("breaches_after_purchase_peak_12w", "Över 90 dagar innan köpt vård hinner börja (ledtiden), högsta (patienter)",
+     "Over 90 days before purchased care can start (lead time), peak (patients)", "count"),
     ("purchase_new_visits_12w", "Köp nybesök 12 veckor (patienter)", "Buy first visits, 12 weeks (patients)", "count"),
     ("purchase_cost_new_visits_12w", "… kostnad (kr)", "… cost (SEK)", "count"),
     ("purchase_operations_12w", "Köp operationer 12 veckor (patienter)", "Buy operations, 12 weeks (patients)",
@@ -223,7 +223,7 @@ def purchase_table(monthly: pd.DataFrame, *, limit: int = 5, language: str = "sv
                      ("Samma volym i egen regi (kr)" if sv else "Same volume in-house (SEK)"):
                          format_count(r.cost_internal_sek, language=language),
                      ("Beställ senast vecka" if sv else "Order by week"): _week_label(r.order_by)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index(label("month", language))
 
 
 def lead_time_text(plan: pd.DataFrame, settings: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> str:
