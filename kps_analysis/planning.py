@@ -77,6 +77,7 @@ __all__ = [
     "headline",
     "scenarios",
     "region_moves",
+    "plan_history",
     "ESCALATION_RULE",
 ]
 
@@ -923,8 +924,9 @@ class PlanningModel:
     plan: pd.DataFrame               #: :func:`project_plan` output with ``fixed`` and ``agreement``
     uncertainty_by_month: pd.DataFrame  #: :func:`simulate_plan` chance of no breach per month
     uncertainty: pd.DataFrame        #: :func:`simulate_plan` purchase quantiles per clinic and stage
-    follow_up: pd.DataFrame          #: :func:`kps_analysis.plan.plan_vs_outcome` output
+    follow_up: pd.DataFrame          #: :func:`kps_analysis.plan.plan_vs_outcome` output (planned volumes in the data)
     figures: pd.DataFrame            #: :func:`headline_figures`: one row per clinic
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)  #: :func:`plan_history`: fixed plans vs outcome
 
     def for_clinic(self, clinic: str) -> "PlanningModel":
         """The same model restricted to one clinic."""
@@ -937,7 +939,7 @@ class PlanningModel:
                              forecasts={k: one(v) for k, v in self.forecasts.items()}, flows=one(self.flows),
                              capacity_check=one(self.capacity_check), plan=one(self.plan),
                              uncertainty_by_month=one(self.uncertainty_by_month), uncertainty=unc,
-                             follow_up=one(self.follow_up), figures=one(self.figures))
+                             follow_up=one(self.follow_up), figures=one(self.figures), history=one(self.history))
 
 
 def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages: pd.DataFrame) -> pd.DataFrame:
@@ -992,18 +994,29 @@ def _agreement(params_list, weekly: pd.DataFrame, periods: pd.PeriodIndex, exclu
     return pd.concat(parts, ignore_index=True)
 
 
-def _production_deviation(follow_up: pd.DataFrame) -> pd.DataFrame:
-    """Accumulated outcome against plan at each clinic's latest week, the most negative production measure [%]."""
-    if follow_up is None or follow_up.empty:
+def _production_deviation(follow_up: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Accumulated own production against plan at each clinic's latest week, the worse stage [%].
+
+    Against the fixed plans of earlier runs (:func:`plan_history`) where they exist, else
+    against the planned volumes reported in the data (:func:`kps_analysis.plan.plan_vs_outcome`).
+    """
+    parts = []
+    if history is not None and len(history):
+        latest = history.groupby("clinic")["period"].transform("max") == history["period"]
+        parts.append(history[latest].groupby("clinic")["cum_deviation_pct"].min())
+    if follow_up is not None and len(follow_up):
+        sub = follow_up[follow_up["measure"].isin(["new_visits", "operations_elective"])]
+        latest = sub.groupby("clinic")["period"].transform("max") == sub["period"]
+        parts.append(sub[latest].groupby("clinic")["cum_deviation_pct"].min())
+    if not parts:
         return pd.DataFrame(columns=["clinic", "production_deviation_pct"])
-    sub = follow_up[follow_up["measure"].isin(["new_visits", "operations_elective"])]
-    latest = sub.groupby("clinic")["period"].transform("max") == sub["period"]
-    out = sub[latest].groupby("clinic")["cum_deviation_pct"].min()
-    return out.rename("production_deviation_pct").reset_index()
+    out = parts[0] if len(parts) == 1 else parts[0].combine_first(parts[1])
+    return out.rename("production_deviation_pct").rename_axis("clinic").reset_index()
 
 
 def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_list, *,
-                 fixed_plan: pd.DataFrame | None = None, forecasts: Mapping | None = None,
+                 fixed_plan: pd.DataFrame | None = None, history: pd.DataFrame | None = None,
+                 forecasts: Mapping | None = None,
                  runs: int | None = None, seed: int | None = None, method: str | None = None,
                  levels=None, exclude=None) -> PlanningModel:
     """The planning model of every clinic in ``params_list``, in one vectorised pass.
@@ -1026,7 +1039,9 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     fixed_plan : DataFrame, optional
         The previous run's ``production_plan`` (``clinic``, ``stage``, ``period``,
         ``own_production``, ``purchase``, ``fixed``): its fixed weeks still ahead are
-        kept as they are.
+        kept as they are, and its fixed weeks that have now passed join the plan history.
+    history : DataFrame, optional
+        The previous run's ``plan_history`` (:func:`plan_history`).
     forecasts : mapping measure -> DataFrame, optional
         Forecasts already made, reused.
     runs, seed : int, optional
@@ -1099,7 +1114,8 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
             follow_up = plan_vs_outcome(plan_hist, weekly, yellow_pct=yellow, red_pct=red)
     model = PlanningModel(settings=settings, waiting=waiting, forecasts=used,
                           flows=flows, capacity_check=check, plan=plan, uncertainty_by_month=by_month,
-                          uncertainty=uncertainty, follow_up=follow_up, figures=pd.DataFrame())
+                          uncertainty=uncertainty, follow_up=follow_up, figures=pd.DataFrame(),
+                          history=plan_history(weekly, fixed_plan, history))
     figures = headline_figures(model)
     return PlanningModel(**{**model.__dict__, "figures": figures})
 
@@ -1178,9 +1194,10 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
         out["p_no_breach_12w"] = u["p_no_breach_fixed"].reindex(clinics)
         for q in ("purchase_p50", "purchase_p80", "purchase_p95"):
             out[f"{q}_12w"] = u[q].reindex(clinics)
-    esc = escalation(out.reset_index(), settings, _production_deviation(model.follow_up))
+    deviation = _production_deviation(model.follow_up, model.history)
+    esc = escalation(out.reset_index(), settings, deviation)
     out = out.reset_index().merge(esc, on="clinic", how="left")
-    out = out.merge(_production_deviation(model.follow_up), on="clinic", how="left")
+    out = out.merge(deviation, on="clinic", how="left")
     findings = model.capacity_check.groupby("clinic")["finding"].any()
     out["capacity_finding"] = out["clinic"].map(findings).fillna(False).astype(bool)
     agreement = plan.groupby("clinic")[["agreement", "own_production"]].sum(min_count=1)
@@ -1404,3 +1421,101 @@ def region_moves(plans: pd.DataFrame, params_list, *, transfer_cost_sek: float |
                      "week_ahead": int(r.week_ahead), "period": r.period, "patients": n,
                      "saving_sek": n * float(r.saving)})
     return pd.DataFrame(rows, columns=columns)
+
+
+#: Per stage: own production and purchased production measures of the canonical data.
+_OUTCOME = {"new_visit": ("new_visits", "purchased_new_visits"),
+            "treatment": ("operations_elective", "purchased_operations")}
+
+
+def plan_history(weekly: pd.DataFrame, previous_plan: pd.DataFrame | None,
+                 previous_history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Plan against outcome: the fixed weeks of earlier plans that have now passed, with what happened.
+
+    Each run keeps the fixed weeks of the previous run's plan that now lie in the data
+    (``period`` up to the latest reported week), adds them to the history the previous
+    run carried (``previous_history``, earlier weeks), and compares every week with the
+    data as they stand now::
+
+        deviation_pct      = 100 · (actual_own − planned_own) / planned_own          [%]
+        cum_*              = Σ over the ISO year up to the week                       [patients]
+        cum_deviation_pct  = 100 · (cum_actual_own − cum_planned_own) / cum_planned_own
+        vs_agreement_pct   = 100 · (cum_actual_own − cum_agreement) / cum_agreement
+        vs_last_year_pct   = 100 · (cum_actual_own − cum_last_year) / cum_last_year
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly frame (``new_visits``, ``operations_elective`` and optionally
+        ``purchased_*``).
+    previous_plan : DataFrame or None
+        The previous run's ``production_plan`` (``clinic``, ``stage``, ``period``,
+        ``fixed``, ``own_production``, ``purchase``, ``agreement``).
+    previous_history : DataFrame or None
+        The previous run's ``plan_history`` (this function's output).
+
+    Returns
+    -------
+    DataFrame
+        One row per clinic, stage and week: ``clinic``, ``stage``, ``period``,
+        ``planned_own``, ``planned_purchase``, ``agreement``, ``actual_own``,
+        ``actual_purchased``, ``last_year`` [patients/week], ``deviation_pct``, and the
+        year-to-date ``cum_planned_own``, ``cum_actual_own``, ``cum_agreement``,
+        ``cum_last_year`` [patients], ``cum_deviation_pct``, ``vs_agreement_pct``,
+        ``vs_last_year_pct`` [%]. Empty without a previous plan.
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"clinic": "a", "period": pd.period_range("2026-11-02", periods=2, freq="W-SUN"),
+    ...                   "new_visits": [38.0, 36.0]})
+    >>> prev = pd.DataFrame({"clinic": "a", "stage": "new_visit", "period": ["2026-11-09/2026-11-15"],
+    ...                      "fixed": [True], "own_production": [40.0], "purchase": [0.0], "agreement": [35.0]})
+    >>> h = plan_history(w, prev)
+    >>> h[["planned_own", "actual_own", "deviation_pct"]].values.tolist()
+    [[40.0, 36.0, -10.0]]
+    """
+    columns = ["clinic", "stage", "period", "planned_own", "planned_purchase", "agreement", "actual_own",
+               "actual_purchased", "last_year", "deviation_pct", "cum_planned_own", "cum_actual_own",
+               "cum_agreement", "cum_last_year", "cum_deviation_pct", "vs_agreement_pct", "vs_last_year_pct"]
+    parts = []
+    if previous_history is not None and len(previous_history):
+        parts.append(previous_history[["clinic", "stage", "period", "planned_own", "planned_purchase", "agreement"]])
+    if previous_plan is not None and len(previous_plan):
+        fp = previous_plan[previous_plan["fixed"].astype(str).str.lower().isin(["true", "1"])]
+        agreement = fp["agreement"] if "agreement" in fp.columns else np.nan
+        parts.append(pd.DataFrame({"clinic": fp["clinic"].astype(str), "stage": fp["stage"], "period": fp["period"],
+                                   "planned_own": fp["own_production"].astype(float),
+                                   "planned_purchase": fp["purchase"].astype(float), "agreement": agreement}))
+    if not parts or weekly.empty:
+        return pd.DataFrame(columns=columns)
+    hist = pd.concat(parts, ignore_index=True)
+    hist["period"] = pd.PeriodIndex(hist["period"].astype(str), freq="W-SUN")
+    last = _stage_totals(weekly).groupby("clinic")["period"].max()
+    hist = hist[hist["period"] <= hist["clinic"].map(last)]
+    hist = hist.drop_duplicates(["clinic", "stage", "period"], keep="first")  # the earliest plan of a week rules
+    totals = _stage_totals(weekly).set_index(["clinic", "period"])
+    index = pd.MultiIndex.from_arrays([hist["clinic"], hist["period"]])
+    ly_index = pd.MultiIndex.from_arrays([hist["clinic"], hist["period"] - 52])
+    own = np.full(len(hist), np.nan)
+    bought = np.zeros(len(hist))
+    last_year = np.full(len(hist), np.nan)
+    for stage, (own_col, buy_col) in _OUTCOME.items():
+        sel = (hist["stage"] == stage).to_numpy()
+        if own_col in totals.columns:
+            own[sel] = totals[own_col].reindex(index[sel]).to_numpy(float)
+            last_year[sel] = totals[own_col].reindex(ly_index[sel]).to_numpy(float)
+        if buy_col in totals.columns:
+            bought[sel] = totals[buy_col].reindex(index[sel]).fillna(0.0).to_numpy(float)
+    hist = hist.assign(actual_own=own, actual_purchased=bought, last_year=last_year).sort_values(
+        ["clinic", "stage", "period"]).reset_index(drop=True)
+    pct = lambda a, b: np.where(b > 0, 100 * (a - b) / np.where(b > 0, b, 1), np.nan)  # noqa: E731
+    hist["deviation_pct"] = pct(hist["actual_own"], hist["planned_own"])
+    year = (pd.PeriodIndex(hist["period"]).start_time + pd.Timedelta(days=3)).isocalendar().year.to_numpy()
+    g = hist.assign(_y=year).groupby(["clinic", "stage", "_y"])
+    for col, name in (("planned_own", "cum_planned_own"), ("actual_own", "cum_actual_own"),
+                      ("agreement", "cum_agreement"), ("last_year", "cum_last_year")):
+        hist[name] = g[col].cumsum()
+    hist["cum_deviation_pct"] = pct(hist["cum_actual_own"], hist["cum_planned_own"])
+    hist["vs_agreement_pct"] = pct(hist["cum_actual_own"], hist["cum_agreement"])
+    hist["vs_last_year_pct"] = pct(hist["cum_actual_own"], hist["cum_last_year"])
+    return hist[columns]

@@ -15,7 +15,7 @@ from .report import format_count, format_signed, label, period_labels, status_wo
 
 __all__ = ["KEY_FIGURES", "key_figures_table", "verdict", "escalation_text", "capacity_check_table",
            "plan_table", "purchase_table", "lead_time_text", "uncertainty_table", "uncertainty_purchase_table",
-           "plan_export_table", "read_previous_plan", "write_clinic_tables", "TABLE_FILES"]
+           "plan_export_table", "read_previous", "history_table", "write_clinic_tables", "TABLE_FILES"]
 
 #: The headline figures a manager reads first, in order, with their labels (sv, en) and kind.
 KEY_FIGURES = (
@@ -302,27 +302,60 @@ def plan_export_table(plan: pd.DataFrame) -> pd.DataFrame:
     return out[[c for c in PLAN_COLUMNS if c in out.columns]]
 
 
-def read_previous_plan(path) -> pd.DataFrame | None:
-    """The previous run's ``tables/production_plan.csv`` (its fixed weeks are kept), or None.
+def read_previous(tables_dir) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The previous run's ``production_plan`` and ``plan_history`` tables of a clinic, or None each.
 
-    An empty path, or a file that does not exist (the first run), gives None.
+    ``tables_dir`` is the previous run's ``<clinic>/tables`` folder; an empty path or a
+    missing file (the first run) gives None.
     """
     from pathlib import Path
 
-    if not path or not Path(path).is_file():
-        return None
-    table = pd.read_csv(path)
-    needed = {"clinic", "stage", "period", "own_production", "purchase", "fixed"}
-    if not needed <= set(table.columns):
-        raise ValueError(f"{path}: not a production plan (needs columns {', '.join(sorted(needed))})")
-    return table
+    if not tables_dir:
+        return None, None
+    out = []
+    for name, needed in (("production_plan", {"clinic", "stage", "period", "own_production", "purchase", "fixed"}),
+                         ("plan_history", {"clinic", "stage", "period", "planned_own"})):
+        path = Path(tables_dir) / f"{name}.csv"
+        if not path.is_file():
+            out.append(None)
+            continue
+        table = pd.read_csv(path)
+        if not needed <= set(table.columns):
+            raise ValueError(f"{path}: not a {name} table (needs columns {', '.join(sorted(needed))})")
+        out.append(table)
+    return out[0], out[1]
+
+
+def history_table(history: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Plan against outcome at the latest week of each stage: the fixed plan, the agreement, last year."""
+    sv = language == "sv"
+    if history.empty:
+        return pd.DataFrame({("Plan mot utfall" if sv else "Plan against outcome"): [
+            "Ingen tidigare fastställd plan finns ännu (första körningen)." if sv else
+            "No earlier fixed plan yet (the first run)."]})
+    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Operationer" if sv else "Operations"}
+    last = history[history.groupby("stage")["period"].transform("max") == history["period"]]
+    rows = []
+    for r in last.itertuples(index=False):
+        pct = lambda v: "–" if not np.isfinite(v) else format_signed(v, language=language, decimals=1) + " %"  # noqa
+        rows.append({("Steg" if sv else "Stage"): stages.get(r.stage, r.stage),
+                     ("Senaste veckan: plan / utfall" if sv else "Latest week: plan / actual"):
+                         f"{format_count(r.planned_own, language=language)} / {format_count(r.actual_own, language=language)}",
+                     ("Hittills i år: fastställd plan" if sv else "Year to date: fixed plan"):
+                         format_count(r.cum_planned_own, language=language),
+                     ("Utfall" if sv else "Actual"): format_count(r.cum_actual_own, language=language),
+                     ("Mot plan" if sv else "Against plan"): pct(r.cum_deviation_pct),
+                     ("Mot vårdöverenskommelsen" if sv else "Against the care agreement"): pct(r.vs_agreement_pct),
+                     ("Mot i fjol" if sv else "Against last year"): pct(r.vs_last_year_pct)})
+    return pd.DataFrame(rows).set_index("Steg" if sv else "Stage")
 
 
 #: The tables a clinic run writes under ``tables/`` (the contract the index, the region
 #: overview and other tools read; documented in outputs/README.md).
 TABLE_FILES = ("summary", "week_changes", "weekly", "data_quality", "queue_production_ratio", "stage_loads",
-               "forecast_referrals", "forecast_accuracy", "production_plan", "purchase_need", "capacity_gap",
-               "capacity_check", "projected_breaches", "monte_carlo", "plan_vs_outcome", "scenarios", "flows")
+               "forecast_referrals", "forecast_accuracy", "production_plan", "plan_history", "purchase_need",
+               "capacity_gap", "capacity_check", "projected_breaches", "monte_carlo", "plan_vs_outcome", "scenarios",
+               "flows")
 
 
 def write_clinic_tables(output_dir, model, *, headline, changes, weekly, findings, ratios, loads, accuracy,
@@ -349,7 +382,7 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
         "summary": headline, "week_changes": changes, "weekly": weekly, "data_quality": findings,
         "queue_production_ratio": ratios, "stage_loads": loads,
         "forecast_referrals": model.forecasts.get("referrals_in", pd.DataFrame()), "forecast_accuracy": accuracy,
-        "production_plan": production_plan,
+        "production_plan": production_plan, "plan_history": model.history,
         "purchase_need": production_plan.assign(policy="guarantee")[
             ["clinic", "stage", "week_ahead", "period", "month", "policy", "purchase", "order_by_week",
              "cost_external_sek", "cost_internal_sek"]],
@@ -366,6 +399,7 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
     export_plan_xlsx(production_plan, Path(output_dir) / "plan.xlsx",
                      tables={"Köp per månad" if language == "sv" else "Purchase by month": purchase_by_month(plan),
                              "Kapacitet" if language == "sv" else "Capacity": model.capacity_check,
+                             "Plan mot utfall" if language == "sv" else "Plan against outcome": model.history,
                              "Uppföljning" if language == "sv" else "Follow-up": model.follow_up},
                      language=language)
 

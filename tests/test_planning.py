@@ -307,3 +307,29 @@ def test_the_exported_plan_keeps_the_flow_identity_in_whole_patients(demo_model)
     assert list(t.columns) == [c for c in PLAN_COLUMNS if c in t.columns]
     assert (t["queue_end"] == t["queue_start"] + t["inflow"] - t["own_production"] - t["purchase"]).all()
     assert (t["own_production"] <= t["capacity"] + 1e-9).all()
+
+
+def test_fixed_weeks_are_kept_by_the_next_run_and_passed_weeks_followed_up(demo_model):
+    """Run 1 on data to week T-1, run 2 on data to week T with run 1's plan: the fixed weeks stay."""
+    from kps_analysis.report_plan import plan_export_table
+    from kps_analysis import data as kdata, demo, parameters
+
+    weekly, ps, _ = demo_model
+    ort = [p for p in ps if p.clinic_id == "ort_syd"]
+    w = weekly[weekly["clinic"] == "ort_syd"]
+    last = w["period"].max()
+    first = planning.plan_clinics(w[w["period"] < last], None, ort, runs=20)
+    exported = plan_export_table(first.plan).assign(period=lambda f: f["period"].astype(str))
+    second = planning.plan_clinics(w, None, ort, runs=20, fixed_plan=exported)
+    p1 = first.plan.set_index(["stage", "period"])
+    p2 = second.plan.set_index(["stage", "period"])
+    kept = p2[p2["origin"] == "previous"]
+    assert len(kept) == 2 * (12 - 1)  # both stages, the fixed weeks still ahead
+    assert np.allclose(kept["own_production"], p1.loc[kept.index, "own_production"])
+    assert np.allclose(kept["purchase"], p1.loc[kept.index, "purchase"])
+    # the week that passed is followed up against the fixed plan
+    h = second.history
+    assert set(h["period"].astype(str)) == {str(last)}
+    row = h[h["stage"] == "new_visit"].iloc[0]
+    assert row["planned_own"] == p1.loc[("new_visit", last), "own_production"]
+    assert row["actual_own"] == w.loc[w["period"] == last, "new_visits"].sum()
