@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="report template to run per clinic; default notebooks/clinic_report.ipynb")
     r.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the clinics on a Dask distributed cluster (e.g. tcp://host:8786)")
+    r.add_argument("--worker-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="with --scheduler: give up after this long without any Dask worker (default 120)")
     r.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN_ID",
                    help="finish an interrupted run (the newest, or RUN_ID): only the missing clinics run")
 
@@ -54,17 +56,22 @@ def cmd_run(args) -> int:
     if args.workers is not None and args.workers < 1:
         _err("kps run: --workers must be at least 1")
         return 2
+    if not args.worker_timeout > 0:
+        _err("kps run: --worker-timeout must be a positive number of seconds")
+        return 2
     try:
         result = run(
             clinics=args.clinic, data_dir=args.data, parameters_dir=args.parameters,
             out_dir=args.out, workers=args.workers, progress=_err, resume=args.resume,
-            scheduler=args.scheduler, notebook=args.notebook,
+            scheduler=args.scheduler, notebook=args.notebook, worker_timeout=args.worker_timeout,
         )
-    except ConfigurationError as exc:
-        _err(f"kps run: {exc}")
+    except ConfigurationError as exc:  # also RunInterrupted: a full disk, no worker, ...
+        _err(" ".join(f"kps run: {exc}".split()))
         return 2
     for r in result.failed:
         _err(f"failed: {r.clinic_id}: {r.error}")
+    if result.region_failed:
+        _err(f"failed: region overview: {result.region.get('error')}")
     ok = len(result.results) - len(result.failed)
     print(f"{ok}/{len(result.results)} clinics ok. Report index: {result.run_dir / 'index.html'}")
     return result.exit_code

@@ -1,9 +1,11 @@
 """End to end: `kps run` on the demo region (papermill, nbconvert), offline HTML, failures.
 
-These tests start Jupyter kernels, so they take a minute; the demo region is run once
-per session (module fixture) and shared by the assertions.
+The tests that start Jupyter kernels are marked slow; the demo region is run once per
+session (module fixture) and shared by the assertions. The batch-fault tests (escaping,
+locks, dead workers, full disks) use a stand-in report template where they need a kernel.
 """
 
+import html
 import json
 import re
 import shutil
@@ -17,7 +19,7 @@ from kps_analysis.parameters import list_clinics
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "parameters"
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow
 IMAGES = re.compile(r'(data:image/png;base64,|"image/png":\s*")[A-Za-z0-9+/=\\n]+')
 
 
@@ -30,6 +32,7 @@ def demo_run(tmp_path_factory):
     return code, runs[0]
 
 
+@slow
 def test_every_demo_clinic_has_a_report(demo_run):
     code, run_dir = demo_run
     clinics = list_clinics(PARAMS)
@@ -47,6 +50,7 @@ def test_every_demo_clinic_has_a_report(demo_run):
     assert not list(run_dir.parent.glob(".*.partial"))
 
 
+@slow
 def test_reports_are_self_contained_and_hide_code(demo_run):
     _, run_dir = demo_run
     for page in [run_dir / "index.html", *run_dir.glob("*/report.html")]:
@@ -60,6 +64,7 @@ def test_reports_are_self_contained_and_hide_code(demo_run):
             assert "kps-toc" in text
 
 
+@slow
 def test_summary_tables_carry_the_headline_columns(demo_run):
     _, run_dir = demo_run
     from kps_analysis.summary import HEADLINE_COLUMNS
@@ -71,6 +76,7 @@ def test_summary_tables_carry_the_headline_columns(demo_run):
         assert summary.loc[0, "queue_production_ratio_weeks"] > 0
 
 
+@slow
 def test_no_patient_identifiers_in_outputs(demo_run):
     _, run_dir = demo_run
     # demo patient ids, and personnummer (YYYYMMDD-XXXX / YYMMDD-XXXX with a valid date) as a token
@@ -83,6 +89,7 @@ def test_no_patient_identifiers_in_outputs(demo_run):
             assert not pattern.search(text), path
 
 
+@slow
 def test_a_broken_clinic_fails_alone(tmp_path):
     from kps_analysis.demo import ensure_demo_data
 
@@ -105,7 +112,7 @@ def test_a_broken_clinic_fails_alone(tmp_path):
     assert (result.run_dir / "hud" / "report.ipynb").exists()  # kept for diagnosis
     assert (result.run_dir / "gyn" / "report.html").exists()
     index = (result.run_dir / "index.html").read_text(encoding="utf-8")
-    assert 'class="failed"' in index and "hud_weekly.csv" in index
+    assert 'class="failed"' in index and "hud_weekly.csv" in html.unescape(index)
 
 
 def test_cli_exit_codes(tmp_path, capsys):
@@ -119,6 +126,7 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert exc.value.code == 2
 
 
+@slow
 def test_region_overview_sums_the_clinics(demo_run):
     _, run_dir = demo_run
     from kps_analysis import report, summary
@@ -137,6 +145,7 @@ def test_region_overview_sums_the_clinics(demo_run):
     assert manifest["region_overview"]["status"] == "ok"
 
 
+@slow
 def test_killed_run_is_left_incomplete_and_resume_finishes_only_the_missing(tmp_path):
     import os
     import signal
@@ -198,6 +207,7 @@ def _quick_notebook(path, code="import time\ntime.sleep(3)"):
     return path
 
 
+@slow
 def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path):
     params = tmp_path / "parameters"
     shutil.copytree(PARAMS, params)
@@ -218,6 +228,7 @@ def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path):
     assert max(r.seconds for r in result.results) < 120  # the hang was cut off
 
 
+@slow
 def test_dask_scheduler_runs_the_clinics(tmp_path):
     distributed = pytest.importorskip("distributed")
     from kps_analysis.demo import ensure_demo_data
@@ -240,6 +251,7 @@ def test_dask_scheduler_runs_the_clinics(tmp_path):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@slow
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (installed by .ci/run)")
 def test_reports_render_in_a_browser_with_the_network_off(demo_run, tmp_path):
     import subprocess
@@ -267,3 +279,408 @@ def test_reports_render_in_a_browser_with_the_network_off(demo_run, tmp_path):
             colour, least = (red, 200) if page.name == "overview.html" else (blue, 2000)
             figure_pixels = (np.abs(image - colour).max(axis=2) < 0.08).sum()
             assert figure_pixels > least, f"{page}: figures missing ({figure_pixels} figure pixels)"
+
+
+# --- Batch faults: hostile text, dead workers, locks, full disks (issue 12) -------------------
+
+HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(2)>", "[klicka](javascript:alert(3))",
+           '"><svg onload=alert(4)>', "*fet* `kod` $x$ & _kursiv_", "rad ett\n\n<iframe src=javascript:alert(5)>"]
+
+
+class _Page:
+    """What a browser would make live in an HTML page: tags, attributes and visible text."""
+
+    def __init__(self, page: str):
+        from html.parser import HTMLParser
+
+        self.tags, self.text = [], []
+        outer = self
+
+        class Parser(HTMLParser):
+            def handle_starttag(self, tag, attrs):
+                outer.tags.append((tag, dict(attrs)))
+
+            def handle_data(self, data):
+                outer.text.append(data)
+
+        Parser(convert_charrefs=True).feed(page)
+        self.visible = " ".join(" ".join(self.text).split())
+
+    def live_markup(self) -> list:
+        """Tags and attributes that could run script or load something."""
+        bad = []
+        for tag, attrs in self.tags:
+            if tag in {"script", "iframe", "object", "embed", "svg", "math", "base", "form"}:
+                bad.append(tag)
+            for key, value in attrs.items():
+                value = (value or "").strip().lower()
+                if key.startswith("on") or value.startswith(("javascript:", "vbscript:")):
+                    bad.append((tag, key, value))
+                if key == "src" and not value.startswith("data:image/"):
+                    bad.append((tag, key, value))
+        return bad
+
+
+def _hostile_report_notebook(path):
+    """An executed report notebook whose every user text (name, hospital, clinic id, run id,
+    scenario descriptions, findings, region clinic ids) holds markup, built with the same
+    report functions the notebooks call."""
+    import nbformat
+    from IPython.display import Markdown
+
+    from kps_analysis import report
+
+    weeks = pd.Series(pd.period_range("2026-11-02", periods=3, freq="W-SUN"))
+    text = " ".join(HOSTILE)
+    md = [report.title_markdown(text, text, weeks), report.section("summary"),
+          report.section("provenance"),
+          report.provenance_markdown(clinic_id=HOSTILE[1], clinic_name=text, parameter_hash="abc",
+                                     package_version="0.1.0", data_period=report.data_period(weeks),
+                                     run_id=HOSTILE[0])]
+    scenarios = pd.DataFrame({"description": HOSTILE, "purchase_need": 1.0, "purchase_cost_sek": 1.0,
+                              "breaches": 0.0, "purchase_need_change": 0.0})
+    summaries = pd.DataFrame({"clinic": HOSTILE, "queue_production_ratio_weeks": range(len(HOSTILE))})
+    findings = pd.DataFrame({"severity": "error", "clinic": HOSTILE, "period": None, "column": HOSTILE,
+                             "message": HOSTILE})
+    moves = pd.DataFrame({"clinic_from": HOSTILE, "clinic_to": HOSTILE[::-1], "stage": "new_visit",
+                          "patients": 10, "first_week": HOSTILE})
+    tables = [report.scenario_report_table(scenarios), report.region_table(summaries),
+              report.findings_table(findings), report.moves_table(moves)]
+    outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": m, "text/plain": repr(Markdown(m))})
+               for m in md]
+    outputs += [nbformat.v4.new_output("display_data", data={"text/html": t._repr_html_(), "text/plain": "t"})
+                for t in tables]
+    # a markdown cell with a heading, so the table of contents has a hostile entry too
+    heading = "## " + report.escape_text(text)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(heading), nbformat.v4.new_code_cell("...", outputs=outputs)]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_every_user_text_is_inert_in_report_index_and_overview(tmp_path):
+    """Issue 12, item 2: clinic name, hospital, ids, scenario descriptions, findings and
+    errors holding markup are shown as text, never live, in a report and the region
+    overview (both go through render_html and its markdown) and in index.html."""
+    executed = _hostile_report_notebook(tmp_path / "report.ipynb")
+    pages = {
+        "report": batch.render_html(executed, tmp_path / "report.html", title=" ".join(HOSTILE)),
+        "overview": batch.render_html(executed, tmp_path / "overview.html", title="Regionöversikt"),
+    }
+    results = [batch.ClinicResult(clinic_id=c, status="failed" if i % 2 else "ok", name=c, error=c,
+                                  summary={"escalation": c}) for i, c in enumerate(HOSTILE)]
+    (tmp_path / "region").mkdir()
+    (tmp_path / HOSTILE[1]).mkdir()  # a clinic id is a file stem: this one can be a folder with a report
+    (tmp_path / HOSTILE[1] / "report.html").write_text("")
+    pages["index"] = batch.write_index(tmp_path, HOSTILE[0], results,
+                                       region={"status": "failed", "error": " ".join(HOSTILE)})
+    for name, path in pages.items():
+        page = _Page(path.read_text(encoding="utf-8"))
+        assert page.live_markup() == [], name
+        for text in HOSTILE:  # shown as the very text, one line
+            assert " ".join(text.split()) in page.visible, (name, text)
+    report_page = _Page(pages["report"].read_text(encoding="utf-8"))
+    toc = [t for t, a in report_page.tags if t == "nav"]
+    assert toc == ["nav"]  # the table of contents was built from the hostile heading, inertly
+    index = _Page(pages["index"].read_text(encoding="utf-8"))
+    hrefs = [a["href"] for t, a in index.tags if t == "a"]
+    assert "%3Cimg%20src%3Dx%20onerror%3Dalert%282%29%3E/report.html" in hrefs  # ids quoted in links
+
+
+def test_escape_text_is_the_one_path():
+    from kps_analysis import report
+
+    assert report.escape_text("<b>") == "&#60;b&#62;"
+    assert report.escape_text(None) == ""
+    assert report.escape_text("Ögon\n- lista") == "Ögon &#45; lista"
+    assert "<" not in report.title_markdown("<b>", "<i>", pd.Series([], dtype="period[W-SUN]"))
+
+
+def _partial_run(out, run_id="20990101-000000", lock=None):
+    partial = out / f".{run_id}.partial"
+    partial.mkdir(parents=True)
+    (partial / "run.json").write_text(json.dumps({
+        "run_id": run_id, "status": "running", "clinics": ["hud"], "data_dir": str(out),
+        "parameters_dir": str(PARAMS), "started": "2099-01-01T00:00:00+00:00"}))
+    (partial / "hud").mkdir()
+    (partial / "hud" / "report.ipynb").write_text("being written")
+    if lock is not None:
+        (partial / "lock.json").write_text(json.dumps(lock))
+    return partial
+
+
+def test_resume_of_a_live_run_is_refused_naming_it(tmp_path, capsys):
+    import socket
+    import subprocess
+    import sys
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        partial = _partial_run(tmp_path / "out", lock={"pid": live.pid, "host": socket.gethostname()})
+        before = sorted(p.relative_to(partial) for p in partial.rglob("*"))
+        for argv in (["--resume"], ["--resume", "20990101-000000"]):
+            code = cli.main(["run", *argv, "--out", str(tmp_path / "out")])
+            err = capsys.readouterr().err
+            assert code == 2
+            assert err.count("\n") == 1
+            assert err.startswith(f"kps run: run 20990101-000000 is in use by process {live.pid} on "
+                                  f"{socket.gethostname()}")
+        # nothing taken over: the clinic being written is still there, the lock is the live run's
+        assert sorted(p.relative_to(partial) for p in partial.rglob("*")) == before
+        assert (partial / "hud" / "report.ipynb").read_text() == "being written"
+        assert json.loads((partial / "lock.json").read_text())["pid"] == live.pid
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_a_lock_of_another_host_is_respected_and_a_dead_pid_is_stale(tmp_path):
+    import subprocess
+    import sys
+
+    other = _partial_run(tmp_path / "a", lock={"pid": 1, "host": "another-host.example"})
+    with pytest.raises(batch.ConfigurationError, match="in use by process 1 on another-host.example"):
+        batch._acquire_lock(other, "20990101-000000")
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    import socket
+
+    stale = _partial_run(tmp_path / "b", lock={"pid": gone.pid, "host": socket.gethostname()})
+    path = batch._acquire_lock(stale, "20990101-000000")
+    assert json.loads(path.read_text())["pid"] == __import__("os").getpid()
+    batch._release_lock(path)
+    assert not path.exists()
+
+
+def test_bare_resume_skips_folders_that_never_were_a_run(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / ".20990101-000001.partial").mkdir(parents=True)  # no run spec: never a run
+    assert cli.main(["run", "--resume", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"kps run: no interrupted run (.<run-id>.partial) under {out}\n"
+
+
+def _quiet_run_args(tmp_path, notebook_code="pass"):
+    from kps_analysis.demo import ensure_demo_data
+
+    return ["run", "--clinic", "hud", "--data", str(ensure_demo_data(tmp_path / "demo")),
+            "--parameters", str(PARAMS), "--out", str(tmp_path / "out"), "--workers", "1",
+            "--notebook", str(_quick_notebook(tmp_path / "quick.ipynb", notebook_code))]
+
+
+def _left_in(out):
+    return sorted(p.name for p in out.iterdir()) if out.exists() else []
+
+
+def test_disk_full_at_the_start_ends_in_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    import errno
+
+    args = _quiet_run_args(tmp_path)
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(batch, "_write_json", full)
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert re.fullmatch(r"kps run: no space left on the device: .*/run\.json; run \d{8}-\d{6} abandoned, "
+                        r"its folder was removed", err[0]), err
+    assert _left_in(tmp_path / "out") == []  # no .partial for --resume to pick up
+
+
+def test_read_only_out_ends_in_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+    import pathlib
+
+    args = _quiet_run_args(tmp_path)
+    out = tmp_path / "out"
+    real_mkdir = pathlib.Path.mkdir
+
+    def read_only(self, *a, **kw):
+        if str(self).startswith(str(out)):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_mkdir(self, *a, **kw)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", read_only)
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err == f"kps run: cannot prepare the run under {out}: read-only file system: {out}\n"
+    assert not out.exists()
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0 if hasattr(__import__("os"), "geteuid") else True,
+                    reason="root writes into a read-only folder")
+def test_a_read_only_out_folder_ends_in_one_line(tmp_path, capsys):
+    args = _quiet_run_args(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        assert cli.main(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"kps run: cannot create the run folder under {out}: permission denied")
+        assert err.count("\n") == 1 and _left_in(out) == []
+    finally:
+        out.chmod(0o755)
+
+
+def test_an_unreachable_scheduler_ends_in_one_line_and_leaves_nothing(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    args = _quiet_run_args(tmp_path) + ["--scheduler", "tcp://127.0.0.1:9"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kps run: cannot reach the Dask scheduler at tcp://127.0.0.1:9: ")
+    assert err.count("\n") == 1
+    assert _left_in(tmp_path / "out") == []
+    assert cli.main(["run", "--resume", "--out", str(tmp_path / "out")]) == 2  # nothing to resume
+
+
+@slow
+def test_disk_full_at_the_end_ends_in_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    import errno
+
+    def full(run_dir, *a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device", str(run_dir / "index.html"))
+
+    monkeypatch.setattr(batch, "write_index", full)
+    assert cli.main(_quiet_run_args(tmp_path)) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("[1/1] hud ok")
+    assert len(err) == 2 and "Traceback" not in err[1]
+    assert re.fullmatch(r"kps run: no space left on the device: .*/index\.html; run \d{8}-\d{6} abandoned, "
+                        r"its folder was removed", err[1]), err
+    assert _left_in(tmp_path / "out") == []
+
+
+@slow
+def test_a_dead_worker_fails_only_its_clinic(tmp_path):
+    """The kernel of gyn kills its worker process (as the OOM killer would): the pool is
+    recreated, hud and uro finish, gyn fails with a message, and the run is complete."""
+    from kps_analysis.demo import ensure_demo_data
+
+    notebook = _quick_notebook(tmp_path / "killer.ipynb", "import os, signal, time\n"
+                               "if clinic_id == 'gyn':\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+                               "time.sleep(2)\n")
+    result = batch.run(clinics=["hud", "gyn", "uro"], data_dir=ensure_demo_data(tmp_path / "demo"),
+                       parameters_dir=PARAMS, out_dir=tmp_path / "out", workers=2, notebook=notebook)
+    status = {r.clinic_id: (r.status, r.error) for r in result.results}
+    assert status == {"hud": ("ok", None), "uro": ("ok", None), "gyn": ("failed", batch.WORKER_DIED)}
+    assert result.exit_code == 1
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert {c: v["status"] for c, v in manifest["clinics"].items()} == {"hud": "ok", "gyn": "failed", "uro": "ok"}
+    assert json.loads((result.run_dir / "gyn" / "status.json").read_text())["error"] == batch.WORKER_DIED
+    assert all((result.run_dir / c / "report.html").exists() for c in ("hud", "uro"))
+    assert "worker process running this clinic died" in html.unescape(
+        (result.run_dir / "index.html").read_text(encoding="utf-8"))
+    assert not (result.run_dir / "lock.json").exists()
+
+
+def _alive(pid):
+    return batch._process_alive(pid)
+
+
+@slow
+def test_killing_the_parent_takes_its_workers_and_kernels_with_it(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = _quiet_run_args(tmp_path, "import os, pathlib, time\n"
+                           "pathlib.Path(output_dir, '..', '..', 'pids').write_text(f'{os.getppid()} {os.getpid()}')\n"
+                           "time.sleep(120)\n"
+                           "pathlib.Path(output_dir, 'late').write_text('written after the parent died')\n")
+    proc = subprocess.Popen([sys.executable, "-m", "kps_analysis", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    pids = tmp_path / "out" / "pids"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not pids.exists():
+            time.sleep(0.3)
+        worker, kernel = map(int, pids.read_text().split())
+        assert _alive(worker) and _alive(kernel)
+        os.kill(proc.pid, signal.SIGKILL)  # the kps process only
+        proc.wait()
+        deadline = time.time() + 15
+        while time.time() < deadline and (_alive(worker) or _alive(kernel)):
+            time.sleep(0.3)
+        assert not _alive(worker), "the worker outlived the kps process"
+        assert not _alive(kernel), "the kernel outlived its worker"
+        partial = list((tmp_path / "out").glob(".*.partial"))
+        assert len(partial) == 1 and not list(partial[0].glob("*/status.json"))
+        assert not list(partial[0].rglob("late"))
+        # its lock is stale now: the run can be resumed (here: just the lock is taken over)
+        lock = batch._acquire_lock(partial[0], partial[0].name)
+        batch._release_lock(lock)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@slow
+def test_a_failing_region_overview_fails_the_run(tmp_path, capsys):
+    # the stand-in template writes a summary.csv that the region overview cannot use
+    code = ("import pathlib\np = pathlib.Path(output_dir, 'tables')\np.mkdir(exist_ok=True)\n"
+            "(p / 'summary.csv').write_text('clinic\\n' + clinic_id + '\\n')\n")
+    assert cli.main(_quiet_run_args(tmp_path, code)) == 1
+    err = capsys.readouterr().err
+    assert "failed: region overview: " in err
+    run_dir = next(p for p in (tmp_path / "out").iterdir() if p.name[0].isdigit())
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["clinics"]["hud"]["status"] == "ok"
+    assert manifest["region_overview"]["status"] == "failed"
+    index = _Page((run_dir / "index.html").read_text(encoding="utf-8"))
+    assert "Regionöversikt: misslyckades" in index.visible
+
+
+@slow
+def test_dask_worker_loss_has_a_timeout_and_leaves_nothing_unfinished(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    args = _quiet_run_args(tmp_path)
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:
+        code = cli.main(args + ["--scheduler", cluster.scheduler_address, "--worker-timeout", "3"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert re.fullmatch(r"kps run: run \d{8}-\d{6}: no Dask worker for 3 s; 1 clinic\(s\) not run; "
+                        r"nothing was finished, its folder was removed\n", err), err
+    assert _left_in(tmp_path / "out") == []
+
+
+@slow
+def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path):
+    """hud finishes; then gyn's kernel kills its Dask worker each time it runs. The nanny
+    restarts the worker (which held hud's result): hud is not run or written again, gyn
+    fails after Dask's allowed failures."""
+    distributed = pytest.importorskip("distributed")
+    from kps_analysis.demo import ensure_demo_data
+
+    notebook = _quick_notebook(tmp_path / "killer.ipynb", "import os, signal, time\n"
+                               "if clinic_id == 'gyn':\n    time.sleep(5)\n    os.kill(os.getppid(), signal.SIGKILL)\n")
+    import time
+
+    reported, reported_at = [], {}
+
+    class Log(list):
+        def append(self, line):
+            reported_at.setdefault(line.split()[1], time.time())
+            super().append(line)
+
+    reported = Log()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=None) as cluster:
+        result = batch.run(clinics=["hud", "gyn"], data_dir=ensure_demo_data(tmp_path / "demo"),
+                           parameters_dir=PARAMS, out_dir=tmp_path / "out", scheduler=cluster.scheduler_address,
+                           notebook=notebook, worker_timeout=60, progress=reported.append)
+    status = {r.clinic_id: r.status for r in result.results}
+    assert status == {"hud": "ok", "gyn": "failed"}
+    assert reported[0].startswith("[1/2] hud ok")
+    assert json.loads((result.run_dir / "hud" / "status.json").read_text())["status"] == "ok"
+    # nothing in hud's folder was written after hud was reported finished
+    newest = max(p.stat().st_mtime for p in (result.run_dir / "hud").rglob("*"))
+    assert newest <= reported_at["hud"]
+    assert "died" in result.failed[0].error

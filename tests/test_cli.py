@@ -59,3 +59,14 @@ def test_demo_and_list(tmp_path, capsys):
     assert cli.main(["demo", "--out", str(tmp_path / "d")]) == 0
     assert (tmp_path / "d" / "uro_waiting_list.parquet").exists()
     assert cli.main(["list", "--parameters", str(tmp_path / "nothing")]) == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--workers", "0"], "kps run: --workers must be at least 1\n"),
+    (["--worker-timeout", "0"], "kps run: --worker-timeout must be a positive number of seconds\n"),
+    (["--worker-timeout", "nan"], "kps run: --worker-timeout must be a positive number of seconds\n"),
+])
+def test_run_refuses_bad_numbers_in_one_line(tmp_path, capsys, argv, message):
+    assert cli.main(["run", "--out", str(tmp_path / "out"), *argv]) == 2
+    assert capsys.readouterr().err == message
+    assert not (tmp_path / "out").exists()
