@@ -33,6 +33,8 @@ __all__ = [
     "parse_iso_week",
     "swedish_holidays",
     "working_days",
+    "working_days_in",
+    "calendar_days",
     "weeks_in_year",
     "is_summer_week",
     "easter_sunday",
@@ -485,3 +487,101 @@ def working_days(periods) -> pd.Series:
     result.index = index
     result.name = "working_days"
     return result
+
+
+# ----------------------------------------------------------------------------- other countries
+def _country_code(country) -> tuple:
+    if not isinstance(country, str) or not country.strip():
+        raise ValueError(f"country must be an ISO 3166 code such as 'SE' or 'GB-SCT', got {country!r}")
+    code, _, subdiv = country.strip().upper().partition("-")
+    return code, (subdiv or None)
+
+
+@functools.lru_cache(maxsize=64)
+def _country_days_off(country: str, first_year: int, last_year: int) -> np.ndarray:
+    """Public holidays of ``country`` (``holidays.country_holidays``) as a read-only
+    datetime64[ns] array (cached like :func:`_days_off`)."""
+    code, subdiv = _country_code(country)
+    try:
+        cal = _holidays.country_holidays(code, subdiv=subdiv, years=range(first_year, last_year + 1))
+    except NotImplementedError:
+        raise ValueError(f"country {country!r} is not known to the holidays package") from None
+    off = pd.to_datetime(pd.Series(sorted(cal.keys()), dtype=object)).to_numpy("datetime64[ns]")
+    off.setflags(write=False)
+    return off
+
+
+def working_days_in(periods, *, country="SE") -> pd.Series:
+    """Working days per period in a country's calendar: Mon-Fri that are no public holiday.
+
+    ``country="SE"`` is :func:`working_days` (Swedish public holidays plus the de-facto
+    days off: Midsummer, Christmas and New Year's Eve). Any other code is looked up in
+    the ``holidays`` package (``holidays.country_holidays``), with an optional
+    subdivision after a hyphen: ``"NO"``, ``"DK"``, ``"GB-SCT"`` (Scotland),
+    ``"GB-ENG"`` (England).
+
+    Parameters
+    ----------
+    periods : PeriodIndex, Series or list of Period
+        Periods of one frequency (``W-SUN`` or ``M``). [period]
+    country : str, optional
+        ISO 3166 country code, optionally ``-SUBDIVISION``; default ``"SE"``.
+
+    Returns
+    -------
+    pandas.Series
+        Index = the given periods, values = working days, int64. [days]
+
+    Raises
+    ------
+    ValueError
+        If ``periods`` are not Periods or the country is unknown.
+
+    Examples
+    --------
+    December 2024 in Sweden (22 weekdays, 24-26 and 31 December off) and in Scotland
+    (25 and 26 December, and St Andrew's Day observed on Monday 2 December):
+
+    >>> dec = pd.period_range("2024-12", periods=1, freq="M")
+    >>> working_days_in(dec).item(), working_days_in(dec, country="GB-SCT").item()
+    (18, 19)
+    """
+    code, subdiv = _country_code(country)
+    if code == "SE" and subdiv is None:
+        return working_days(periods)
+    index = _as_period_index(periods)
+    valid = index[~index.isna()]
+    if len(valid) == 0:
+        return pd.Series(0, index=index, dtype=np.int64, name="working_days")
+    days = pd.date_range(valid.start_time.min().normalize(), valid.end_time.max().normalize(), freq="D")
+    off = _country_days_off(str(country).strip().upper(), int(days[0].year), int(days[-1].year))
+    flags = pd.Series(((days.day_of_week < 5) & ~days.isin(off)).astype(np.int64), index=days)
+    per_period = flags.groupby(flags.index.to_period(index.freq)).sum()
+    result = per_period.reindex(index, fill_value=0).astype(np.int64)
+    result.index = index
+    result.name = "working_days"
+    return result
+
+
+def calendar_days(periods) -> pd.Series:
+    """Calendar days per period: 7 for an ISO week, 28-31 for a month.
+
+    Parameters
+    ----------
+    periods : PeriodIndex, Series or list of Period
+        Periods of one frequency. [period]
+
+    Returns
+    -------
+    pandas.Series
+        Index = the given periods, values = days, int64, name ``"calendar_days"``. [days]
+
+    Examples
+    --------
+    >>> calendar_days(pd.period_range("2024-01", periods=3, freq="M")).tolist()
+    [31, 29, 31]
+    """
+    index = _as_period_index(periods)
+    days = ((index.end_time.normalize() - index.start_time.normalize()).days + 1).to_numpy()
+    values = np.where(index.isna(), 0, days).astype(np.int64)
+    return pd.Series(values, index=index, name="calendar_days")
