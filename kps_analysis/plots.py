@@ -122,36 +122,72 @@ def weekly_lines(frame: pd.DataFrame, measures: list[str], *, language: str = "s
     return fig
 
 
-def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str = "sv", ax=None):
+def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str = "sv", ax=None,
+                   limit: int = 5, shown=None):
     """Bars of patients per waiting-time band (one colour per stage), the limit marked.
 
     ``bands`` is :func:`kps_analysis.waits.wait_distribution` output: ``band`` (label),
     ``band_start_days`` [days], ``patients`` and optionally ``stage``. The guarantee
     limit is the red dashed line drawn before the first band that starts beyond it, and
     the bars beyond it are hatched.
+
+    Small counts follow the report's suppression rule (:func:`kps_analysis.report.protect_counts`,
+    the clinic's ``shown`` snapshot, or the bands' own when not given): a band of 1 to
+    ``limit - 1`` patients is drawn at the height ``limit``, cross-hatched and pale,
+    whatever its count, and a band widened by complementary suppression is drawn up to the
+    top of its range with the range cross-hatched; the legend says so. ``limit=0`` draws
+    exact bars.
     """
+    from .report import protect_snapshot
+
     fig, ax = _axes(ax)
     data = bands.copy()
-    if "stage" in data.columns:
-        data["stage"] = data["stage"].map(STAGE_LABELS[language]).fillna(data["stage"])
+    if "stage" not in data.columns:
+        data["stage"] = "new_visit"
+        single = True
+    else:
+        single = False
+    if shown is None:
+        shown = protect_snapshot(data.assign(wait_days=data["band_start_days"], patient_chosen_wait=False),
+                                 guarantee_days=limit_days, limit=limit)
     order = list(dict.fromkeys(data["band"]))
-    sns.barplot(data=data, x="band", y="patients", order=order,
-                hue="stage" if "stage" in data.columns else None,
-                palette=([COLOURS["inflow"], COLOURS["production"]][: data["stage"].nunique()]
-                         if "stage" in data.columns else None),
-                color=None if "stage" in data.columns else COLOURS["queue"], ax=ax)
+    stages = list(dict.fromkeys(data["stage"]))
+    width = 0.8 / len(stages)
     starts = data.drop_duplicates("band").set_index("band")["band_start_days"].reindex(order).to_numpy()
     over = np.flatnonzero(starts > limit_days)
+    small_label = (f"färre än {limit} patienter (höjden visar inte antalet)" if language == "sv" else
+                   f"fewer than {limit} patients (the height does not show the count)")
+    range_label = ("inom det markerade intervallet (skydd av små antal)" if language == "sv" else
+                   "within the marked range (protecting small counts)")
+    used = set()
+    for i, stage in enumerate(stages):
+        part = data[data["stage"] == stage].set_index("band").reindex(order)
+        colour = COLOURS["queue"] if single else [COLOURS["inflow"], COLOURS["production"]][i % 2]
+        x = np.arange(len(order)) + (i - (len(stages) - 1) / 2) * width
+        name = STAGE_LABELS[language].get(stage, stage)
+        for j, band in enumerate(order):
+            value = float(part["patients"].iloc[j]) if pd.notna(part["patients"].iloc[j]) else 0.0
+            cell = f"band:{stage}:{int(starts[j])}"
+            lo, hi = shown.get(cell, (value, value))
+            past = len(over) and j >= over[0]
+            if cell in shown.suppressed:
+                ax.bar(x[j], limit, width, color=colour, alpha=0.35, hatch="xx", edgecolor=colour, linewidth=0,
+                       label=None if "small" in used else small_label)
+                used.add("small")
+                continue
+            ax.bar(x[j], lo, width, color=colour, label=None if (name in used or single) else name,
+                   hatch="///" if past and lo > 0 else None, edgecolor=COLOURS["limit"] if past else None)
+            used.add(name)
+            if hi > lo:
+                ax.bar(x[j], hi - lo, width, bottom=lo, color=colour, alpha=0.35, hatch="xx", edgecolor=colour,
+                       linewidth=0, label=None if "range" in used else range_label)
+                used.add("range")
+    ax.set_xticks(np.arange(len(order)), order)
     if len(over):
         draw_limit(ax, over[0] - 0.5, language=language, limit_days=limit_days, axis="x")
-        # bars past the limit are hatched as well as right of the line (grey print)
-        for bar in ax.patches:
-            if bar.get_height() > 0 and bar.get_x() + bar.get_width() / 2 > over[0] - 0.5:
-                bar.set_hatch("///")
-                bar.set_edgecolor(COLOURS["limit"])
     ax.set_ylabel("Patienter" if language == "sv" else "Patients")
     ax.set_xlabel("Väntetid (dagar)" if language == "sv" else "Waiting time (days)")
-    if ax.get_legend() is not None:
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(frameon=False, title=None)
     fig.tight_layout()
     return fig

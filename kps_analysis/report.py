@@ -29,6 +29,10 @@ __all__ = [
     "format_signed",
     "stage_names",
     "suppress_small",
+    "suppress_tables",
+    "protect_counts",
+    "protect_snapshot",
+    "Shown",
     "atomic_path",
     "write_table",
     "write_excel",
@@ -253,6 +257,333 @@ def suppress_small(
         out[col] = text.where(~small, label("suppressed", language).format(limit=limit))
     return out
 
+
+#: Standard waiting-time bands of the snapshot (as :func:`kps_analysis.waits.wait_distribution`):
+#: lower edges [days] and labels; the bands over the guarantee start after ``guarantee_days``.
+_BAND_STARTS = (0, 31, 61, 91, 181)
+
+
+class Shown(dict):
+    """What a report may show of each count of a snapshot: ``cell -> (lo, hi)`` [patients].
+
+    ``lo == hi``: shown exactly; ``(1, limit - 1)`` for a suppressed count (``"<limit"``);
+    any other interval: a count widened to the range it could have given everything else
+    shown (``"22–25"``). Built by :func:`protect_counts`; ``suppressed`` names the
+    counts below the limit, ``limit`` is the limit used.
+    """
+
+    limit: int = 5
+    suppressed: frozenset = frozenset()
+
+    def exact(self, cell) -> bool:
+        """True when ``cell`` is shown as its exact value (absent cells count as exact)."""
+        lo, hi = self.get(cell, (0.0, 0.0))
+        return cell not in self.suppressed and lo == hi
+
+    def text(self, cell, value=None, *, language: str = "sv") -> str:
+        """The cell as report text: ``"123"``, ``"<5"`` or ``"120–123"``; ``value`` if not a cell."""
+        if cell not in self:
+            return format_count(value, language=language)
+        lo, hi = self[cell]
+        if cell in self.suppressed:
+            return label("suppressed", language).format(limit=self.limit)
+        if lo == hi:
+            return format_count(lo, language=language)
+        return f"{format_count(lo, language=language)}–{format_count(hi, language=language)}"
+
+
+def _propagate(bounds: dict, relations) -> dict:
+    """Narrow interval bounds through ``total = sum(parts)`` relations to a fixed point."""
+    b = dict(bounds)
+    for _ in range(50):
+        changed = False
+        for total, parts in relations:
+            lo_sum = sum(b[p][0] for p in parts)
+            hi_sum = sum(b[p][1] for p in parts)
+            t_lo, t_hi = max(b[total][0], lo_sum), min(b[total][1], hi_sum)
+            if (t_lo, t_hi) != b[total]:
+                b[total], changed = (t_lo, t_hi), True
+            for p in parts:
+                others_lo, others_hi = lo_sum - b[p][0], hi_sum - b[p][1]
+                p_lo, p_hi = max(b[p][0], b[total][0] - others_hi, 0.0), min(b[p][1], b[total][1] - others_lo)
+                if (p_lo, p_hi) != b[p]:
+                    lo_sum += p_lo - b[p][0]
+                    hi_sum += p_hi - b[p][1]
+                    b[p], changed = (p_lo, p_hi), True
+        if not changed:
+            break
+    return b
+
+
+def protect_counts(values: Mapping[str, float], relations, *, limit: int = 5, anchors=(), keep=(),
+                   hidden=()) -> Shown:
+    """The suppression rule of every report, table and workbook: small counts and their complements.
+
+    The rule (one rule, used for every count of patients observed in the data):
+
+    1. **Primary suppression**: a count of 1 to ``limit - 1`` patients is shown as
+       ``"<limit"`` (``"<5"``). Zero is shown: it reveals nobody.
+    2. **Complementary suppression**: where shown counts add up (``total = part + part
+       + ...``: a queue and its counted and chosen parts, a stage total and its waiting-time
+       bands, both stages and their sum), a suppressed count must not follow from the
+       others. Whenever the shown counts would pin a suppressed count to one value, one more
+       count of the same relation is *widened* to the range that the other shown counts
+       allow, e.g. a queue of 26 with 2 chosen waits and 24 counted against the guarantee
+       is shown as "25–28", the chosen waits as "<5" (the counted queue is the anchor the
+       plan starts from, so it stays exact). The count widened is the one that disturbs
+       least: never an anchor (a count published exactly elsewhere, such as the plan's
+       starting queue), a headline figure in ``keep`` only when nothing else will do, then
+       the count in the fewest relations, then the largest. A widened range is computed
+       from the shown counts only (never from the true value), so it tells nothing that
+       the other figures did not already tell.
+
+    Parameters
+    ----------
+    values : mapping of str to float
+        Every count of the snapshot by name [patients].
+    relations : iterable of (str, sequence of str)
+        ``(total, parts)``: ``values[total] == sum(values[p] for p in parts)``.
+    limit : int, default 5
+        Counts ``0 < x < limit`` are suppressed [patients]; 0 turns the rule off.
+    anchors : iterable of str
+        Counts that are published exactly elsewhere and may not be widened.
+    keep : iterable of str
+        Headline counts widened only when no other count will do.
+    hidden : iterable of str
+        Counts never shown on their own (implicit subtotals): protected like the others
+        when small, otherwise free (they never pin another count).
+
+    Returns
+    -------
+    Shown
+        ``cell -> (lo, hi)`` for every name in ``values``.
+
+    Examples
+    --------
+    >>> s = protect_counts({"queue": 26, "counted": 24, "chosen": 2}, [("queue", ["counted", "chosen"])],
+    ...                    anchors=["counted"])
+    >>> [s.text(c) for c in ("queue", "counted", "chosen")]
+    ['25–28', '24', '<5']
+    """
+    relations = [(t, list(p)) for t, p in relations]
+    anchors, keep, hidden = set(anchors), set(keep), set(hidden)
+    values = {k: float(v) for k, v in values.items() if v is not None and v == v}
+    relations = [(t, [p for p in ps if p in values]) for t, ps in relations if t in values]
+    shown = Shown()
+    shown.limit = limit
+    if limit <= 0:
+        shown.update({k: (v, v) for k, v in values.items()})
+        return shown
+    small = {k for k, v in values.items() if 0 < v < limit}
+    widened: set = set()
+    n_rel = {k: sum(k == t or k in ps for t, ps in relations) for k in values}
+
+    def bounds(extra=()):
+        out = {}
+        for k, v in values.items():
+            if k in small:
+                out[k] = (1.0, float(limit - 1))
+            elif k in widened or k in hidden or k in extra:
+                out[k] = (0.0, float("inf"))
+            else:
+                out[k] = (v, v)
+        return _propagate(out, relations)
+
+    for _ in range(len(values) + 1):
+        b = bounds()
+        pinned = [k for k in sorted(small) if b[k][0] >= b[k][1]]
+        if not pinned:
+            break
+        # the relations linked to the pinned count through counts that are not exact
+        loose = small | widened | hidden
+        reach, frontier = set(), {pinned[0]}
+        while frontier:
+            reach |= frontier
+            nxt = set()
+            for t, ps in relations:
+                cells = {t, *ps}
+                if cells & frontier:
+                    nxt |= {c for c in cells if c in loose} - reach
+            frontier = nxt
+        candidates = {c for t, ps in relations if {t, *ps} & reach for c in (t, *ps)
+                      if c not in loose and c not in anchors}
+        if not candidates:
+            break
+        ranked = sorted(candidates, key=lambda c: (c in keep, n_rel[c], -values[c], c))
+        # the first count that frees the pinned one on its own, else the first in rank
+        frees = [c for c in ranked[:20] if (lambda b: b[pinned[0]][0] < b[pinned[0]][1])(bounds((c,)))]
+        widened.add((frees or ranked)[0])
+    b = bounds()
+    for k, v in values.items():
+        shown[k] = (1.0, float(limit - 1)) if k in small else b[k] if k in widened else (v, v)
+    shown.suppressed = frozenset(small)
+    return shown
+
+
+def protect_snapshot(waiting: pd.DataFrame | None, *, queues: Mapping[str, float] | None = None,
+                     guarantee_days: float = 90, limit: int = 5) -> Shown:
+    """The clinic's waiting-list snapshot under the suppression rule (:func:`protect_counts`).
+
+    One call gives what every table, figure and file of a clinic may show of the counts
+    of patients waiting now, so they all show the same thing. Cells, per stage ``s``
+    (``new_visit``, ``treatment``)::
+
+        queue:s   = counted:s + chosen:s          (the queue of the weekly data, incl. chosen waits)
+        counted:s = under:s + over:s              (counted against the guarantee; the plan's start: anchor)
+        under:s   = band:s:0 + band:s:31 + band:s:61      (waited at most ``guarantee_days``)
+        over:s    = band:s:91 + band:s:181                (waited longer)
+        chosen, over, counted, queue = the sums over the stages
+
+    ``over`` (the share over 90 days) is widened only when nothing else will do.
+
+    Parameters
+    ----------
+    waiting : DataFrame or None
+        Who waits now, aggregated (``PlanningModel.waiting``): ``stage``, ``wait_days``
+        [days], ``patients`` [patients], ``patient_chosen_wait``; one clinic.
+    queues : mapping of str to float, optional
+        The queue per stage in the weekly data (``queue_new_visit``, ``queue_treatment``
+        of the headline) [patients].
+    guarantee_days : float, default 90
+        The guarantee limit [days].
+    limit : int, default 5
+        The suppression limit [patients].
+
+    Returns
+    -------
+    Shown
+    """
+    values, relations = {}, []
+    stages = []
+    if waiting is not None and len(waiting):
+        w = waiting
+        days = w["wait_days"].to_numpy(float)
+        chosen = w["patient_chosen_wait"].astype(bool).to_numpy() if "patient_chosen_wait" in w else np.zeros(len(w), bool)
+        n = w["patients"].to_numpy(float)
+        stage_of = w["stage"].astype(str).to_numpy() if "stage" in w else np.full(len(w), "new_visit")
+        starts = np.array(_BAND_STARTS, float)
+        band = np.searchsorted(starts, days, side="right") - 1
+        for s in dict.fromkeys(stage_of):
+            m = stage_of == s
+            stages.append(s)
+            counted = m & ~chosen
+            values[f"chosen:{s}"] = n[m & chosen].sum()
+            values[f"counted:{s}"] = n[counted].sum()
+            values[f"over:{s}"] = n[counted & (days > guarantee_days)].sum()
+            values[f"under:{s}"] = values[f"counted:{s}"] - values[f"over:{s}"]
+            under, over = [], []
+            for i, start in enumerate(_BAND_STARTS):
+                name = f"band:{s}:{start}"
+                values[name] = n[counted & (band == i)].sum()
+                (over if start > guarantee_days else under).append(name)
+            relations += [(f"counted:{s}", [f"under:{s}", f"over:{s}"]), (f"under:{s}", under),
+                          (f"over:{s}", over)]
+        for key in ("chosen", "counted", "over"):
+            values[key] = sum(values[f"{key}:{s}"] for s in stages)
+            relations.append((key, [f"{key}:{s}" for s in stages]))
+    for s, q in (queues or {}).items():
+        if q is None or q != q:
+            continue
+        values[f"queue:{s}"] = float(q)
+        if f"counted:{s}" in values:
+            relations.append((f"queue:{s}", [f"counted:{s}", f"chosen:{s}"]))
+    qs = [f"queue:{s}" for s in (queues or {}) if f"queue:{s}" in values]
+    if qs:
+        values["queue"] = sum(values[q] for q in qs)
+        relations.append(("queue", qs))
+    anchors = [k for k in values if k.startswith("counted")]
+    return protect_counts(values, relations, limit=limit, anchors=anchors, keep=["over"],
+                          hidden=[k for k in values if k.startswith("under")])
+
+
+
+def _hide(table: pd.DataFrame, col: str, mask) -> None:
+    """Blank ``table[col]`` where ``mask`` and flag it in ``<col>_suppressed`` (in place)."""
+    if col not in table.columns:
+        return
+    mask = pd.Series(mask, index=table.index).fillna(False).astype(bool)
+    flag = f"{col}_suppressed"
+    table[flag] = (table[flag].astype(bool) if flag in table.columns else False) | mask
+    table[col] = table[col].astype(float).where(~mask)
+
+
+#: Columns of the machine-readable tables that are counts of patients observed in the
+#: waiting list (stocks, not flows or model projections): suppressed by the rule.
+STOCK_COLUMNS = ("queue_new_visit", "queue_treatment", "queue_return_unbooked", "waiting_over_90_new_visit",
+                 "waiting_over_90_treatment", "waiting_over_90", "waiting_counted", "waiting_chosen")
+
+
+def suppress_tables(tables: Mapping[str, pd.DataFrame], shown: Shown, *, limit: int = 5) -> dict:
+    """The clinic's result tables with the suppression rule applied, for ``tables/*.csv``.
+
+    A suppressed or widened count becomes NaN with ``True`` in a ``<column>_suppressed``
+    column beside it (every table that has such a column gets the flag column, so the
+    schema does not depend on the data). Applied to:
+
+    - ``summary``: the queues, ``waiting_counted``, ``waiting_chosen``,
+      ``waiting_over_90`` by ``shown``; ``share_over_90_days`` when its count is
+      protected; ``queue_change_1w`` and the köproduktionskvot of a widened queue.
+    - ``weekly``: the stock columns (:data:`STOCK_COLUMNS`) below the limit in every week;
+      the latest week by ``shown``, and there the other removals of a stage whose queue is
+      widened (queue of last week + the week's flows would give it back).
+    - ``week_changes``: the stock measures (this and last week, the change).
+    - ``queue_production_ratio``: ``queue`` below the limit, the latest week's by
+      ``shown``, and the ratio wherever its queue is blank.
+
+    Model projections (the plan, purchase, breaches, Monte Carlo) are left exact.
+    """
+    out = {k: v.copy() for k, v in tables.items()}
+
+    def small(s):
+        v = pd.to_numeric(s, errors="coerce")
+        return (v > 0) & (v < limit)
+
+    def hidden(cell):
+        return cell in shown and not shown.exact(cell)
+
+    if limit <= 0:
+        return out
+    s = out.get("summary")
+    if s is not None and len(s):
+        for col, cell in (("queue_new_visit", "queue:new_visit"), ("queue_treatment", "queue:treatment"),
+                          ("waiting_counted", "counted"), ("waiting_chosen", "chosen"), ("waiting_over_90", "over"),
+                          ("share_over_90_days", "over"), ("queue_change_1w", "queue"),
+                          ("queue_production_ratio_weeks_new_visit", "queue:new_visit"),
+                          ("queue_production_ratio_weeks_treatment", "queue:treatment")):
+            if cell in shown:
+                _hide(s, col, [hidden(cell)] * len(s))
+            elif col in STOCK_COLUMNS:
+                _hide(s, col, small(s[col]) if col in s else False)
+        _hide(s, "queue_production_ratio_weeks", [hidden("queue:new_visit") or hidden("queue:treatment")] * len(s))
+    w = out.get("weekly")
+    if w is not None and len(w):
+        last = w["period"] == w.groupby("clinic")["period"].transform("max")
+        for col in STOCK_COLUMNS:
+            if col in w:
+                _hide(w, col, small(w[col]))
+        for stage, removal in (("new_visit", "removals_new_visit_other"), ("treatment", "removals_treatment_other")):
+            for col, cell in ((f"queue_{stage}", f"queue:{stage}"), (f"waiting_over_90_{stage}", f"over:{stage}")):
+                if col in w and cell in shown:
+                    _hide(w, col, last & hidden(cell))
+            _hide(w, removal, last & hidden(f"queue:{stage}"))
+    c = out.get("week_changes")
+    if c is not None and len(c):
+        cells = {"queue_new_visit": "queue:new_visit", "queue_treatment": "queue:treatment", "waiting_over_90": "over"}
+        stock = c["measure"].isin(list(cells))
+        this = stock & (small(c["this_week"]) | c["measure"].map(lambda m: hidden(cells.get(m, ""))))
+        before = stock & small(c["last_week"])
+        ratio = (c["measure"] == "queue_production_ratio_weeks") & (hidden("queue:new_visit")
+                                                                    or hidden("queue:treatment"))
+        _hide(c, "this_week", this | ratio)
+        _hide(c, "last_week", before)
+        _hide(c, "change", this | before | ratio)
+    r = out.get("queue_production_ratio")
+    if r is not None and len(r) and "queue" in r:
+        last = r["period"] == r.groupby(["clinic", "stage"])["period"].transform("max")
+        gone = small(r["queue"]) | (last & r["stage"].map(lambda st: hidden(f"queue:{st}")))
+        _hide(r, "queue", gone)
+        _hide(r, "queue_production_ratio_weeks", gone)
+    return out
 
 @contextmanager
 def atomic_path(path: str | os.PathLike):
@@ -561,10 +892,22 @@ def headline_table(headline: pd.DataFrame, *, language: str = "sv") -> pd.DataFr
     return pd.DataFrame(values, columns=list(head)).set_index(head[0])
 
 
-def wait_table(bands: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> pd.DataFrame:
-    """Waiting-time bands for a shared report: counts below ``limit`` suppressed."""
+def wait_table(bands: pd.DataFrame, *, limit: int = 5, language: str = "sv", shown: Shown | None = None,
+               guarantee_days: float = 90) -> pd.DataFrame:
+    """Waiting-time bands for a shared report under the suppression rule (:func:`protect_counts`).
+
+    ``shown`` is the clinic's :func:`protect_snapshot` (so the bands agree with every other
+    table); without it the bands are protected against their stage's total and its
+    parts within and beyond ``guarantee_days``.
+    """
     cols = [c for c in ("stage", "band", "patients") if c in bands.columns]
-    table = suppress_small(bands[cols], ["patients"], limit=limit, language=language)
+    if shown is None:
+        shown = protect_snapshot(bands.assign(wait_days=bands["band_start_days"], patient_chosen_wait=False),
+                                 guarantee_days=guarantee_days, limit=limit)
+    table = bands[cols].copy()
+    stage = bands["stage"].astype(str) if "stage" in bands.columns else pd.Series("new_visit", index=bands.index)
+    cells = "band:" + stage + ":" + bands["band_start_days"].astype(int).astype(str)
+    table["patients"] = [shown.text(c, v, language=language) for c, v in zip(cells, bands["patients"])]
     if "stage" in cols:
         table["stage"] = stage_names(table["stage"], language)
     names = {"stage": "Steg" if language == "sv" else "Stage",
@@ -573,13 +916,21 @@ def wait_table(bands: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> 
     return table.rename(columns=names).set_index(names["stage"] if "stage" in cols else names["band"])
 
 
-def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> pd.DataFrame:
+#: Change measures that are counts of the waiting list now, and their snapshot cell.
+_CHANGE_CELLS = {"queue_new_visit": "queue:new_visit", "queue_treatment": "queue:treatment", "waiting_over_90": "over"}
+
+
+def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv",
+                  shown: Shown | None = None) -> pd.DataFrame:
     """What changed since last week (:func:`kps_analysis.summary.week_changes`) for a report.
 
     One row per measure: last week, this week, the change (with its sign) and the usual
     level (mean of the four weeks before); a change beyond two standard deviations of
     the usual week-on-week changes is marked. Counts below ``limit`` are suppressed
-    ("<5"), and so is a change between two such counts, since it would reveal them.
+    ("<5"), and so is a change between two such counts, since it would reveal them. With
+    the clinic's ``shown`` snapshot (:func:`protect_snapshot`), a queue widened by the
+    suppression rule is shown as its range, with the change as a range, and the
+    köproduktionskvot of that week is not shown (times production it is the queue).
 
     Examples
     --------
@@ -607,10 +958,20 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
         if bool(r.unusual):
             note = ({"up": "ovanligt stor ökning", "down": "ovanligt stor minskning"} if sv
                     else {"up": "unusually large increase", "down": "unusually large decrease"}).get(r.direction, "")
-        rows.append([label(r.measure, language), fmt(r.last_week), fmt(r.this_week),
-                     label("suppressed", language).format(limit=limit) if hidden
-                     else format_signed(r.change, language=language, decimals=dec),
-                     fmt(r.usual), note])
+        this_week, change = fmt(r.this_week), (label("suppressed", language).format(limit=limit) if hidden
+                                               else format_signed(r.change, language=language, decimals=dec))
+        cell = _CHANGE_CELLS.get(r.measure)
+        queues_exact = shown is None or all(shown.exact(c) for c in ("queue:new_visit", "queue:treatment"))
+        if shown is not None and cell in shown and not shown.exact(cell):
+            # this week's count is protected: the change would give it back from last week's
+            this_week = shown.text(cell, language=language)
+            lo, hi = shown[cell]
+            change = "–" if hidden or r.last_week != r.last_week else (
+                f"{format_signed(lo - r.last_week, language=language)} – {format_signed(hi - r.last_week, language=language)}")
+            note = ""
+        elif ratio and not queues_exact:
+            this_week, change, note = "–", "–", ""  # the ratio times production gives the queue back
+        rows.append([label(r.measure, language), fmt(r.last_week), this_week, change, fmt(r.usual), note])
     return pd.DataFrame(rows, columns=head).set_index(head[0])
 
 
@@ -624,13 +985,53 @@ def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: in
     return table.set_index("severity")
 
 
-def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> pd.DataFrame:
+def share_text(shown: Shown, cell: str, denominator, value, *, ratio: bool = False, language: str = "sv") -> str:
+    """A share [%] of a protected count: exact, or the range its count's range allows.
+
+    ``value`` is the count of ``cell`` (or the share itself with ``ratio=True``) and
+    ``denominator`` the exact count it is divided by; a share whose count is suppressed or
+    widened would reveal it, so it is shown as the range of shares of the count's range
+    (``"0,5–2,0 %"``).
+    """
+    if value is None or value != value or denominator is None or denominator != denominator or denominator <= 0:
+        return "–"
+    if cell in shown and not shown.exact(cell):
+        lo, hi = shown[cell]
+        return (f"{format_count(100 * lo / denominator, language=language, decimals=1)}–"
+                f"{format_count(100 * hi / denominator, language=language, decimals=1)} %")
+    share = value if ratio else value / denominator
+    return format_count(100 * share, language=language, decimals=1) + " %"
+
+
+def _summary_shown(summary: pd.DataFrame, *, limit: int) -> Shown:
+    """The snapshot's counts as far as a wait summary knows them (counted, chosen, over per stage)."""
+    values, relations = {}, []
+    stages = [str(s) for s in summary.get("stage", pd.Series(["new_visit"] * len(summary)))]
+    for s, r in zip(stages, summary.itertuples(index=False)):
+        values[f"counted:{s}"] = r.waiting
+        values[f"chosen:{s}"] = getattr(r, "excluded_chosen", 0)
+        if hasattr(r, "over_limit"):
+            values[f"over:{s}"] = r.over_limit
+    for key in ("chosen", "over", "counted"):
+        parts = [f"{key}:{s}" for s in stages if f"{key}:{s}" in values]
+        if parts:
+            values[key] = sum(values[p] for p in parts)
+            relations.append((key, parts))
+    return protect_counts(values, relations, limit=limit, anchors=[k for k in values if k.startswith("counted")],
+                          keep=["over"])
+
+
+def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str = "sv",
+                       shown: Shown | None = None) -> pd.DataFrame:
     """Waiting-time summary per stage for a report (from :func:`waits.wait_summary`).
 
     Shows the patients who count against the guarantee and those who chose to wait
     longer (together they are the queue in the summary), the median and 90th
     percentile wait [days] and the share over the guarantee limit [%], one row per
-    stage. Counts below ``limit`` are suppressed.
+    stage. Counts follow the suppression rule (:func:`protect_counts`; ``shown`` is the
+    clinic's :func:`protect_snapshot`, so the table agrees with the headline): the
+    counted queue is exact (the plan starts from it), a small number of chosen waits is
+    "<5", and a share whose count is protected is shown as a range.
 
     Examples
     --------
@@ -641,24 +1042,23 @@ def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str =
     """
     sv = language == "sv"
 
-    def count(v):
-        if limit > 0 and 0 < v < limit:
-            return label("suppressed", language).format(limit=limit)
-        return format_count(v, language=language)
-
+    if shown is None:
+        shown = _summary_shown(summary, limit=limit)
     rows = []
     for r in summary.itertuples(index=False):
-        stage = getattr(r, "stage", "")
+        stage = str(getattr(r, "stage", "new_visit"))
+        over = getattr(r, "over_limit", None)
         rows.append({
             ("Steg" if sv else "Stage"): STAGE_NAMES["sv" if sv else "en"].get(stage, stage),
             ("Väntande som räknas mot garantin" if sv else "Waiting, counted against the guarantee"):
-                count(r.waiting),
+                shown.text(f"counted:{stage}", r.waiting, language=language),
             ("Har valt att vänta längre" if sv else "Chose to wait longer"):
-                count(getattr(r, "excluded_chosen", 0)),
+                shown.text(f"chosen:{stage}", getattr(r, "excluded_chosen", 0), language=language),
             ("Median (dagar)" if sv else "Median (days)"): format_count(r.p50_days, language=language),
             ("90:e percentil (dagar)" if sv else "90th percentile (days)"): format_count(r.p90_days, language=language),
             ("Andel över gränsen" if sv else "Share over limit"):
-                format_count(100 * r.share_over_limit, language=language, decimals=1) + " %",
+                share_text(shown, f"over:{stage}", r.waiting, r.share_over_limit if over is None else over,
+                           ratio=over is None, language=language),
         })
     return pd.DataFrame(rows).set_index("Steg" if sv else "Stage")
 

@@ -15,7 +15,8 @@ from .report import format_count, format_signed, label, period_labels, status_wo
 
 __all__ = ["KEY_FIGURES", "key_figures_table", "verdict", "escalation_text", "capacity_check_table",
            "plan_table", "purchase_table", "lead_time_text", "uncertainty_table", "uncertainty_purchase_table",
-           "plan_export_table", "read_previous", "history_table", "write_clinic_tables", "TABLE_FILES"]
+           "plan_export_table", "read_previous", "history_table", "write_clinic_tables", "TABLE_FILES",
+           "moves_text", "scenario_table"]
 
 #: The headline figures a manager reads first, in order, with their labels (sv, en) and kind.
 KEY_FIGURES = (
@@ -75,11 +76,58 @@ def _value(kind: str, val, language: str, limit: int) -> str:
     return format_count(v, language=language)
 
 
-def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> pd.DataFrame:
+def headline_shown(headline: pd.DataFrame, *, limit: int = 5):
+    """The headline's waiting-list counts under the suppression rule, from the headline alone.
+
+    Without the clinic's per-stage snapshot (:func:`kps_analysis.report.protect_snapshot`)
+    only the totals can be protected: ``queue_new_visit + queue_treatment =
+    waiting_counted + waiting_chosen``, with the counted queue exact (the plan starts from it).
+    """
+    from .report import protect_counts
+
+    r = headline.iloc[0]
+    values = {"queue:new_visit": r.get("queue_new_visit"), "queue:treatment": r.get("queue_treatment"),
+              "counted": r.get("waiting_counted"), "chosen": r.get("waiting_chosen"), "over": r.get("waiting_over_90")}
+    values = {k: float(v) for k, v in values.items() if v is not None and pd.notna(v)}
+    relations = []
+    qs = [k for k in ("queue:new_visit", "queue:treatment") if k in values]
+    if qs:
+        values["queue"] = sum(values[k] for k in qs)
+        relations.append(("queue", qs))
+        if "counted" in values and "chosen" in values and len(qs) == 2:
+            relations.append(("queue", ["counted", "chosen"]))
+    return protect_counts(values, relations, limit=limit, anchors=["counted"], keep=["over"])
+
+
+def snapshot_shown(model, headline: pd.DataFrame, *, limit: int = 5):
+    """The clinic's waiting-list snapshot under the suppression rule, from its planning model.
+
+    :func:`kps_analysis.report.protect_snapshot` of ``model.waiting`` with the headline's
+    queues; pass the result as ``shown`` to every table and figure of the report so that
+    they all show the same.
+    """
+    from .report import protect_snapshot
+
+    row = headline.iloc[0]
+    days = float(model.settings["guarantee_days"].iloc[0]) if len(model.settings) else 90.0
+    return protect_snapshot(model.waiting, queues={s: row.get(f"queue_{s}") for s in ("new_visit", "treatment")},
+                            guarantee_days=days, limit=limit)
+
+
+#: Key figures that are counts of the waiting list now, and their snapshot cell.
+_KEY_CELLS = {"queue_new_visit": "queue:new_visit", "queue_treatment": "queue:treatment", "waiting_chosen": "chosen"}
+
+
+def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", shown=None) -> pd.DataFrame:
     """The key figures of one clinic (:data:`KEY_FIGURES`), label and formatted value with unit.
 
-    Counts of 1 to ``limit - 1`` patients are shown as ``<limit``; figures a clinic does
-    not have (no treatment stage) are left out.
+    Counts of 1 to ``limit - 1`` patients are shown as ``<limit``, and the waiting-list
+    counts follow the whole suppression rule (:func:`kps_analysis.report.protect_counts`):
+    ``shown`` is the clinic's :func:`kps_analysis.report.protect_snapshot` (per stage, so
+    a queue whose chosen waits are few is shown as a range); without it only the totals
+    are protected (:func:`headline_shown`). A share over 90 days whose count is protected,
+    a change of a widened queue and the köproduktionskvot of a widened queue are shown as
+    ranges. Figures a clinic does not have (no treatment stage) are left out.
 
     Examples
     --------
@@ -88,7 +136,11 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
     >>> key_figures_table(h).iloc[:, 0].tolist()
     ['120', '5,0 %', '<5', 'gul']
     """
+    from .report import share_text
+
     row = headline.iloc[0]
+    if shown is None:
+        shown = headline_shown(headline, limit=limit)
     rows = []
     for key, sv, en, kind in KEY_FIGURES:
         if key not in row.index:
@@ -96,7 +148,32 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
         val = row[key]
         if kind != "week" and kind != "status" and (val is None or (isinstance(val, float) and np.isnan(val))):
             continue
-        rows.append((sv if language == "sv" else en, _value(kind, val, language, limit)))
+        text = _value(kind, val, language, limit)
+        if key in _KEY_CELLS and _KEY_CELLS[key] in shown:
+            text = shown.text(_KEY_CELLS[key], language=language)
+        elif key == "share_over_90_days" and "over" in shown:
+            text = share_text(shown, "over", row.get("waiting_counted"), val, ratio=True, language=language)
+        elif key == "queue_change_1w" and "queue" in shown and not shown.exact("queue"):
+            lo, hi = shown["queue"]
+            before = shown.get("queue_before", None) or (row.get("queue_new_visit", 0) + row.get(
+                "queue_treatment", 0) - val)
+            text = f"{format_signed(lo - before, language=language)} – {format_signed(hi - before, language=language)}"
+        elif key == "queue_production_ratio_weeks":
+            stages = [s for s in ("new_visit", "treatment") if f"queue:{s}" in shown and not shown.exact(f"queue:{s}")]
+            if stages:
+                # ratio = queue / production: a widened queue gives a range of ratios
+                los, his = [], []
+                for s in ("new_visit", "treatment"):
+                    r_s, q = row.get(f"queue_production_ratio_weeks_{s}"), row.get(f"queue_{s}")
+                    if r_s is None or not np.isfinite(r_s) or not q:
+                        continue
+                    per_week = q / r_s
+                    lo, hi = shown.get(f"queue:{s}", (q, q))
+                    los.append(lo / per_week)
+                    his.append(hi / per_week)
+                text = (f"{format_count(max(los), language=language, decimals=1)}–"
+                        f"{format_count(max(his), language=language, decimals=1)}") if los else "–"
+        rows.append((sv if language == "sv" else en, text))
     head = ("Mått", "Värde") if language == "sv" else ("Measure", "Value")
     return pd.DataFrame(rows, columns=list(head)).set_index(head[0])
 
@@ -355,24 +432,26 @@ def history_table(history: pd.DataFrame, *, language: str = "sv") -> pd.DataFram
 TABLE_FILES = ("summary", "week_changes", "weekly", "data_quality", "queue_production_ratio", "stage_loads",
                "forecast_referrals", "forecast_accuracy", "production_plan", "plan_history", "purchase_need",
                "capacity_gap", "capacity_check", "projected_breaches", "monte_carlo", "plan_vs_outcome", "scenarios",
-               "flows")
+               "flows", "moves")
 
 
 def write_clinic_tables(output_dir, model, *, headline, changes, weekly, findings, ratios, loads, accuracy,
-                        scenarios, language: str = "sv") -> None:
+                        scenarios, language: str = "sv", limit: int = 5) -> None:
     """Write a clinic's result tables and ``plan.xlsx``, every number from its planning model.
 
     Files (:data:`TABLE_FILES`, each ``tables/<name>.csv``, written atomically):
     ``production_plan`` is :func:`plan_export_table`; ``purchase_need`` the plan's weeks
     with ``policy = "guarantee"``; ``capacity_gap`` the plan's need, capacity and gap;
     ``projected_breaches`` its breaches before and after purchase; ``monte_carlo`` the
-    purchase quantiles. No table has a row per patient.
+    purchase quantiles. No table has a row per patient. Counts of patients observed in the
+    waiting list follow the report's suppression rule with ``limit``
+    (:func:`kps_analysis.report.suppress_tables`); the model's projections are exact.
     """
     from pathlib import Path
 
     from .plan import export_plan_xlsx
     from .planning import purchase_by_month
-    from .report import write_table
+    from .report import suppress_tables, write_table
 
     tables = Path(output_dir) / "tables"
     production_plan = plan_export_table(model.plan)
@@ -392,8 +471,10 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
         "projected_breaches": production_plan[["clinic", "stage", "week_ahead", "period",
                                                "breaches_if_nothing_bought", "breaches_after_purchase"]],
         "monte_carlo": model.uncertainty, "plan_vs_outcome": model.follow_up, "scenarios": scenarios,
-        "flows": model.flows,
+        "flows": model.flows, "moves": model.moves if len(model.moves) else pd.DataFrame(
+            columns=["clinic_from", "clinic_to", "stage", "week_ahead", "period", "patients", "saving_sek"]),
     }
+    out.update(suppress_tables(out, snapshot_shown(model, headline, limit=limit), limit=limit))
     for name in TABLE_FILES:
         write_table(out[name], tables / f"{name}.csv")
     export_plan_xlsx(production_plan, Path(output_dir) / "plan.xlsx",
@@ -419,3 +500,31 @@ def scenario_table(table: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame
                 format_count(r.breaches_if_nothing_bought_peak, language=language),
         })
     return pd.DataFrame(rows).set_index("Scenario")
+
+
+def moves_text(model, clinic: str, *, language: str = "sv") -> str:
+    """The region's moves in and out of this clinic's plan, in one sentence (markdown)."""
+    sv = language == "sv"
+    moves = model.moves
+    if moves is None or moves.empty:
+        return ("Inga patienter flyttas till eller från andra sjukhus i planen." if sv else
+                "No patients are moved to or from other hospitals in the plan.")
+    out = moves[moves["clinic_from"] == clinic]
+    into = moves[moves["clinic_to"] == clinic]
+    parts = []
+    for frame, other, verb_sv, verb_en in ((out, "clinic_to", "flyttas till", "moved to"),
+                                           (into, "clinic_from", "tas emot från", "taken over from")):
+        if frame.empty:
+            continue
+        for name, g in frame.groupby(other):
+            first = _week_label(str(g["period"].min()))
+            n = format_count(g["patients"].sum(), language=language)
+            parts.append(f"{n} {'patienter' if sv else 'patients'} {verb_sv if sv else verb_en} {name} "
+                         f"({'från vecka' if sv else 'from week'} {first})")
+    if not parts:
+        return ("Inga patienter flyttas till eller från andra sjukhus i planen." if sv else
+                "No patients are moved to or from other hospitals in the plan.")
+    lead = "Gemensam väntelista: " if sv else "Common waiting list: "
+    tail = (" i stället för att köpas; de ingår i planen och köpet nedan är det som återstår." if sv else
+            " instead of being bought; they are in the plan and the purchase below is what remains.")
+    return lead + "; ".join(parts) + tail

@@ -75,7 +75,7 @@ def test_seasonal_profile_lines_differ_in_grey():
 def test_wait_histogram_hatches_the_bars_past_the_limit():
     bands = pd.DataFrame({"stage": ["new_visit"] * 4, "band": ["0-30", "31-60", "61-90", "91-180"],
                           "band_start_days": [0, 31, 61, 91], "patients": [10, 8, 6, 4]})
-    fig = plots.wait_histogram(bands, limit_days=90)
+    fig = plots.wait_histogram(bands, limit_days=90, limit=0)  # no suppression: exact bars
     bars = [b for b in fig.axes[0].patches if b.get_height() > 0]
     hatched = [b.get_height() for b in bars if b.get_hatch()]
     assert hatched == [4]
@@ -102,3 +102,18 @@ def test_stage_figures_draw_the_latest_years_per_stage():
     assert [ln.get_label() for ln in lines] == ["Väntar på nybesök", "Väntar på behandling"]
     fig2 = plots.balance_lines(frame, years=1)
     assert [len(ln.get_xdata()) for ln in fig2.axes[0].get_lines() if len(ln.get_xdata()) > 2] == [52, 52]
+
+
+def test_wait_histogram_never_draws_a_small_count_exactly():
+    # 3 patients over 90 days: drawn at the "<5" height, cross-hatched; and since the
+    # stage total minus the bands within 90 days would give the 3 back, the largest band
+    # within 90 days is drawn as a range (its exact height is never a bar top)
+    bands = pd.DataFrame({"stage": ["new_visit"] * 4, "band": ["0-30", "31-60", "61-90", "91-180"],
+                          "band_start_days": [0, 31, 61, 91], "patients": [10, 8, 6, 3]})
+    fig = plots.wait_histogram(bands, limit_days=90, limit=5)
+    ax = fig.axes[0]
+    tops = sorted({round(b.get_y() + b.get_height(), 6) for b in ax.patches if b.get_height() > 0})
+    assert 3 not in tops and 10 not in tops
+    small = [b for b in ax.patches if b.get_hatch() == "xx" and b.get_y() == 0]
+    assert [b.get_height() for b in small] == [5]
+    assert any("färre än 5" in t.get_text() for t in ax.get_legend().get_texts())
