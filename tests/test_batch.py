@@ -684,3 +684,35 @@ def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path):
     newest = max(p.stat().st_mtime for p in (result.run_dir / "hud").rglob("*"))
     assert newest <= reported_at["hud"]
     assert "died" in result.failed[0].error
+
+
+@slow
+def test_a_run_whose_every_text_parameter_holds_markup_shows_it_inert(tmp_path):
+    """The real report template and region overview on a clinic whose name, hospital,
+    division, specialty, closure labels and scenario descriptions hold markup."""
+    import yaml
+
+    from kps_analysis.demo import ensure_demo_data
+
+    params = tmp_path / "parameters"
+    shutil.copytree(PARAMS, params)
+    path = params / "clinics" / "uro.yaml"
+    clinic = yaml.safe_load(path.read_text(encoding="utf-8"))
+    texts = iter(HOSTILE * 10)
+    for key in ("name", "hospital", "division", "specialty"):
+        clinic[key] = next(texts)
+    for closure in clinic.get("closures", []):
+        closure["label"] = next(texts)
+    for scenario in clinic.get("scenarios", {}).values():
+        scenario["description"] = next(texts)
+    path.write_text(yaml.safe_dump(clinic, allow_unicode=True), encoding="utf-8")
+
+    result = batch.run(clinics=["uro"], data_dir=ensure_demo_data(tmp_path / "demo"), parameters_dir=params,
+                       out_dir=tmp_path / "out", workers=1)
+    assert result.exit_code == 0, [(r.clinic_id, r.error) for r in result.results] + [result.region]
+    for page_path in (result.run_dir / "uro" / "report.html", result.run_dir / "index.html",
+                      result.run_dir / "region" / "overview.html"):
+        page = _Page(page_path.read_text(encoding="utf-8"))
+        assert page.live_markup() == [], page_path
+    report_page = _Page((result.run_dir / "uro" / "report.html").read_text(encoding="utf-8"))
+    assert HOSTILE[0] in report_page.visible and HOSTILE[1] in report_page.visible  # name and hospital, as text
