@@ -78,6 +78,8 @@ __all__ = [
     "scenarios",
     "region_moves",
     "plan_history",
+    "apply_moves",
+    "plan_region",
     "ESCALATION_RULE",
 ]
 
@@ -710,7 +712,7 @@ def _production_cv(weekly: pd.DataFrame) -> pd.DataFrame:
 def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, plan: pd.DataFrame, *,
                   production_cv: pd.DataFrame | None = None, runs: int = 500, seed: int = 2019,
                   order: str = "priority", level: int = 80, autocorrelation: float = 0.5,
-                  fixed_weeks: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  fixed_weeks: int = 12, chunk_cells: float = 2e7) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Monte Carlo of the plan: the chance that nobody breaches, and the purchase at 50/80/95 %.
 
     ``runs`` futures of the same model (:func:`project_plan`) over the whole horizon:
@@ -721,6 +723,9 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     * own production = the plan's capacity × (1 + cv · z), with ``cv`` how production
       has varied against plan (:func:`_production_cv`), never above the queue;
     * the same serving order.
+
+    The runs of a few series at a time (``chunk_cells`` state cells at most), so memory
+    is bounded for a region of hundreds of clinics; the draws do not depend on it.
 
     Two projections per run: with the plan's purchase as it stands (does anybody breach
     in a month that the plan had kept?), and with the purchase policy re-applied (what
@@ -762,19 +767,25 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     inflow = whole(inflow)
     prod_z = np.clip(rng.standard_normal((runs, n_s, horizon)), -3, 3)
     capacity = whole(np.maximum(a.capacity[None] * (1 + cv[None, :, None] * prod_z), 0.0))
-    # stack runs as series
-    rep = _Arrays(keys=a.keys, state=np.tile(a.state, (runs, 1, 1)), mix=np.tile(a.mix, (runs, 1)),
-                  inflow=inflow.reshape(runs * n_s, horizon), capacity=capacity.reshape(runs * n_s, horizon),
-                  limit=np.tile(a.limit, runs), buy_from=np.tile(a.buy_from, runs),
-                  fixed_own=np.full((runs * n_s, horizon), np.nan), fixed_buy=np.full((runs * n_s, horizon), np.nan),
-                  max_age=a.max_age, chosen=np.tile(a.chosen, runs))
     planned_buy = a.keys.merge(plan[["clinic", "stage", "week_ahead", "purchase"]], on=["clinic", "stage"],
                                how="left").sort_values(["clinic", "stage", "week_ahead"])
     planned_buy = planned_buy["purchase"].to_numpy(float).reshape(n_s, horizon)
-    with_plan = _run(rep, purchase=True, fixed_buy=np.tile(planned_buy, (runs, 1)))
-    policy = _run(rep, purchase=True)
-    breach = with_plan["breaches_after"].reshape(runs, n_s, horizon)
-    buys = policy["purchase"].reshape(runs, n_s, horizon)
+    breach = np.zeros((runs, n_s, horizon))
+    buys = np.zeros((runs, n_s, horizon))
+    # runs stacked as series, a few clinic × stage series at a time so memory stays bounded
+    step = max(1, int(chunk_cells // max(1, runs * a.state.shape[1] * a.state.shape[2])))
+    for lo_s in range(0, n_s, step):
+        sl = slice(lo_s, min(n_s, lo_s + step))
+        k = sl.stop - sl.start
+        rep = _Arrays(keys=a.keys.iloc[sl], state=np.tile(a.state[sl], (runs, 1, 1)), mix=np.tile(a.mix[sl], (runs, 1)),
+                      inflow=inflow[:, sl].reshape(runs * k, horizon), capacity=capacity[:, sl].reshape(runs * k, horizon),
+                      limit=np.tile(a.limit[sl], runs), buy_from=np.tile(a.buy_from[sl], runs),
+                      fixed_own=np.full((runs * k, horizon), np.nan), fixed_buy=np.full((runs * k, horizon), np.nan),
+                      max_age=a.max_age, chosen=np.tile(a.chosen[sl], runs))
+        with_plan = _run(rep, purchase=True, fixed_buy=np.tile(planned_buy[sl], (runs, 1)))
+        policy = _run(rep, purchase=True)
+        breach[:, sl] = with_plan["breaches_after"].reshape(runs, k, horizon)
+        buys[:, sl] = policy["purchase"].reshape(runs, k, horizon)
     periods = f["period"] if "period" in f.columns else None
     months = (_month_of(pd.Series(periods.to_numpy())).to_numpy().reshape(n_s, horizon)[0]
               if periods is not None and periods.notna().all() else np.array(["all"] * horizon))
@@ -927,6 +938,8 @@ class PlanningModel:
     follow_up: pd.DataFrame          #: :func:`kps_analysis.plan.plan_vs_outcome` output (planned volumes in the data)
     figures: pd.DataFrame            #: :func:`headline_figures`: one row per clinic
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  #: :func:`plan_history`: fixed plans vs outcome
+    moves: pd.DataFrame = field(default_factory=pd.DataFrame)    #: :func:`region_moves` in both clinics' plans
+    scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)  #: :func:`scenarios` beside the plan
 
     def for_clinic(self, clinic: str) -> "PlanningModel":
         """The same model restricted to one clinic."""
@@ -939,7 +952,11 @@ class PlanningModel:
                              forecasts={k: one(v) for k, v in self.forecasts.items()}, flows=one(self.flows),
                              capacity_check=one(self.capacity_check), plan=one(self.plan),
                              uncertainty_by_month=one(self.uncertainty_by_month), uncertainty=unc,
-                             follow_up=one(self.follow_up), figures=one(self.figures), history=one(self.history))
+                             follow_up=one(self.follow_up), figures=one(self.figures), history=one(self.history),
+                             moves=self.moves[(self.moves.get("clinic_from") == clinic)
+                                              | (self.moves.get("clinic_to") == clinic)].reset_index(drop=True)
+                             if len(self.moves) else self.moves,
+                             scenarios=one(self.scenarios))
 
 
 def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages: pd.DataFrame) -> pd.DataFrame:
@@ -1018,7 +1035,7 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
                  fixed_plan: pd.DataFrame | None = None, history: pd.DataFrame | None = None,
                  forecasts: Mapping | None = None,
                  runs: int | None = None, seed: int | None = None, method: str | None = None,
-                 levels=None, exclude=None) -> PlanningModel:
+                 levels=None, exclude=None, with_scenarios: bool = True) -> PlanningModel:
     """The planning model of every clinic in ``params_list``, in one vectorised pass.
 
     Builds the assumptions (:func:`assumptions_of`), who waits now, the inflow forecast
@@ -1048,6 +1065,8 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
         Monte Carlo runs and seed (default: the parameters' ``simulation``).
     method, levels, exclude : optional
         Forecast method, interval levels [%] and years left out (default: parameters).
+    with_scenarios : bool
+        Run the parameters' scenarios through the model (:func:`scenarios`).
 
     Returns
     -------
@@ -1117,7 +1136,10 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
                           uncertainty=uncertainty, follow_up=follow_up, figures=pd.DataFrame(),
                           history=plan_history(weekly, fixed_plan, history))
     figures = headline_figures(model)
-    return PlanningModel(**{**model.__dict__, "figures": figures})
+    model = PlanningModel(**{**model.__dict__, "figures": figures})
+    if not with_scenarios:
+        return model
+    return PlanningModel(**{**model.__dict__, "scenarios": scenarios(weekly, model, params_list)})
 
 
 def headline_figures(model: PlanningModel) -> pd.DataFrame:
@@ -1174,6 +1196,9 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
         out[name.replace("_12w", "_week")] = idx["period"].astype(str).where(idx[col] > 0).reindex(clinics)
     sums = head.groupby("clinic")[["gap", "purchase", "cost_external_sek", "cost_internal_sek", "capacity",
                                    "own_production", "unused_capacity"]].sum(min_count=1)
+    for col in ("moved_out", "moved_in"):
+        out[f"{col}_12w"] = (head.groupby("clinic")[col].sum().reindex(clinics) if col in head.columns
+                             else pd.Series(0.0, index=clinics))
     out["capacity_gap_12w"] = sums["gap"].reindex(clinics)
     out["purchase_need_12w"] = sums["purchase"].reindex(clinics)
     costs = head.groupby("clinic")["cost_external_sek"].sum(min_count=1)
@@ -1293,7 +1318,8 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
     working days and closures); ``summer_closure_extra_weeks`` lengthens the summer closures;
     ``moved_patients_per_week`` adds treatment capacity elsewhere (patients moved out);
     ``purchase_price_change_pct`` changes the contract prices. Who waits now, the serving
-    order, the guarantee and the lead time are the plan's, so the baseline row is the plan.
+    order, the guarantee, the lead time and the region's moves out of the clinic (as far
+    as a scenario still buys) are the plan's, so the baseline row is the plan.
 
     Returns
     -------
@@ -1340,6 +1366,14 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
             moved = float(spec.get("moved_patients_per_week") or 0)
             f.loc[f["stage"] == "treatment", "capacity"] += moved
             plan = project_plan(waiting, f, settings, order=order)
+            if len(model.moves):
+                # the region's moves stand in every scenario, as far as the scenario still buys
+                own_moves = model.moves[model.moves["clinic_from"] == clinic]
+                need = plan.set_index(["stage", "week_ahead"])["purchase"]
+                own_moves = own_moves.assign(patients=np.minimum(
+                    own_moves["patients"].to_numpy(float),
+                    need.reindex(pd.MultiIndex.from_frame(own_moves[["stage", "week_ahead"]])).fillna(0).to_numpy()))
+                plan = apply_moves(plan, own_moves)
             summarise(clinic, name, str(spec.get("description") or name), plan)
     out = pd.DataFrame(rows)
     base = out[out["scenario"] == "baseline"].set_index("clinic")["purchase"]
@@ -1519,3 +1553,85 @@ def plan_history(weekly: pd.DataFrame, previous_plan: pd.DataFrame | None,
     hist["vs_agreement_pct"] = pct(hist["cum_actual_own"], hist["cum_agreement"])
     hist["vs_last_year_pct"] = pct(hist["cum_actual_own"], hist["cum_last_year"])
     return hist[columns]
+
+
+def apply_moves(plan: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+    """The clinics' plans with the moves between them in both plans.
+
+    The sender's ``moved_out`` replaces as many of its bought patients (``purchase``
+    and its cost fall by as many); the receiver's ``moved_in`` is served with capacity
+    its own plan leaves unused (``unused_capacity`` falls by as many), so::
+
+        sender:   queue_end = queue_start + inflow - own_production - purchase - moved_out
+        receiver: own_production + moved_in <= capacity                     [patients/week]
+
+    Parameters
+    ----------
+    plan : DataFrame
+        :func:`project_plan` output of the clinics (with prices applied).
+    moves : DataFrame
+        :func:`region_moves` output.
+
+    Returns
+    -------
+    DataFrame
+        ``plan`` with ``moved_in``, ``moved_out`` [patients/week] and the purchase, its
+        costs, the gap and the unused capacity adjusted.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"clinic": ["a", "b"], "stage": "treatment", "week_ahead": 5, "purchase": [7.0, 0.0],
+    ...                   "unused_capacity": [0.0, 4.0], "cost_external_sek": [7.0, 0.0],
+    ...                   "cost_internal_sek": [7.0, 0.0], "gap": [7.0, -4.0]})
+    >>> m = pd.DataFrame({"clinic_from": ["a"], "clinic_to": ["b"], "stage": ["treatment"], "week_ahead": [5],
+    ...                   "patients": [4.0]})
+    >>> apply_moves(p, m)[["purchase", "moved_out", "moved_in", "unused_capacity"]].values.tolist()
+    [[3.0, 4.0, 0.0, 0.0], [0.0, 0.0, 4.0, 0.0]]
+    """
+    out = plan.copy()
+    key = ["clinic", "stage", "week_ahead"]
+    out["moved_out"] = 0.0
+    out["moved_in"] = 0.0
+    if moves is None or moves.empty:
+        return out
+    gone = moves.groupby(["clinic_from", "stage", "week_ahead"])["patients"].sum().rename_axis(key)
+    came = moves.groupby(["clinic_to", "stage", "week_ahead"])["patients"].sum().rename_axis(key)
+    index = pd.MultiIndex.from_frame(out[key])
+    moved_out = gone.reindex(index).fillna(0.0).to_numpy()
+    moved_in = came.reindex(index).fillna(0.0).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit_ext = np.where(out["purchase"] > 0, out["cost_external_sek"] / out["purchase"], 0.0)
+        unit_int = np.where(out["purchase"] > 0, out["cost_internal_sek"] / out["purchase"], 0.0)
+    out["moved_out"] = moved_out
+    out["moved_in"] = moved_in
+    out["purchase"] = out["purchase"] - moved_out
+    out["cost_external_sek"] = out["purchase"] * np.nan_to_num(unit_ext)
+    out["cost_internal_sek"] = out["purchase"] * np.nan_to_num(unit_int)
+    out["unused_capacity"] = out["unused_capacity"] - moved_in
+    out["gap"] = out["gap"] - moved_out + moved_in
+    return out
+
+
+def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_list, *,
+                fixed_plans: pd.DataFrame | None = None, histories: pd.DataFrame | None = None,
+                transfer_cost_sek: float | Mapping = 0.0, **kw) -> PlanningModel:
+    """Every clinic's planning model in one pass, with the moves of common waiting lists in both plans.
+
+    :func:`plan_clinics` for all clinics, then :func:`region_moves` on their plans and
+    :func:`apply_moves`, and the headline figures recomputed, so a clinic's report, its
+    tables and the region overview show the same moves and the purchase left after them.
+    ``kps run`` calls this once for the whole region (compute once, render many).
+
+    Returns
+    -------
+    PlanningModel
+        With ``moves`` (:func:`region_moves` output) and plans holding ``moved_in``/``moved_out``.
+    """
+    params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+    model = plan_clinics(weekly, waiting_list, params_list, fixed_plan=fixed_plans, history=histories,
+                         with_scenarios=False, **kw)
+    moves = region_moves(model.plan, params_list, transfer_cost_sek=transfer_cost_sek)
+    plan = apply_moves(model.plan, moves)
+    moved = PlanningModel(**{**model.__dict__, "plan": plan, "moves": moves})
+    moved = PlanningModel(**{**moved.__dict__, "figures": headline_figures(moved)})
+    return PlanningModel(**{**moved.__dict__, "scenarios": scenarios(weekly, moved, params_list)})

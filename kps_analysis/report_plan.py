@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .planning import ESCALATION_RULE
-from .report import format_count, format_signed, label, period_labels, status_word
+from .report import escape_text, format_count, format_signed, label, period_labels, status_word
 
 __all__ = ["KEY_FIGURES", "key_figures_table", "verdict", "escalation_text", "capacity_check_table",
            "plan_table", "purchase_table", "lead_time_text", "uncertainty_table", "uncertainty_purchase_table",
@@ -155,8 +155,7 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
             text = share_text(shown, "over", row.get("waiting_counted"), val, ratio=True, language=language)
         elif key == "queue_change_1w" and "queue" in shown and not shown.exact("queue"):
             lo, hi = shown["queue"]
-            before = shown.get("queue_before", None) or (row.get("queue_new_visit", 0) + row.get(
-                "queue_treatment", 0) - val)
+            before = row.get("queue_new_visit", 0) + row.get("queue_treatment", 0) - val  # last week's, published
             text = f"{format_signed(lo - before, language=language)} – {format_signed(hi - before, language=language)}"
         elif key == "queue_production_ratio_weeks":
             stages = [s for s in ("new_visit", "treatment") if f"queue:{s}" in shown and not shown.exact(f"queue:{s}")]
@@ -171,8 +170,8 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
                     lo, hi = shown.get(f"queue:{s}", (q, q))
                     los.append(lo / per_week)
                     his.append(hi / per_week)
-                text = (f"{format_count(max(los), language=language, decimals=1)}–"
-                        f"{format_count(max(his), language=language, decimals=1)}") if los else "–"
+                lo_text, hi_text = (format_count(max(v), language=language, decimals=1) for v in (los, his))
+                text = "–" if not los else lo_text if lo_text == hi_text else f"{lo_text}–{hi_text}"
         rows.append((sv if language == "sv" else en, text))
     head = ("Mått", "Värde") if language == "sv" else ("Measure", "Value")
     return pd.DataFrame(rows, columns=list(head)).set_index(head[0])
@@ -519,7 +518,7 @@ def moves_text(model, clinic: str, *, language: str = "sv") -> str:
         for name, g in frame.groupby(other):
             first = _week_label(str(g["period"].min()))
             n = format_count(g["patients"].sum(), language=language)
-            parts.append(f"{n} {'patienter' if sv else 'patients'} {verb_sv if sv else verb_en} {name} "
+            parts.append(f"{n} {'patienter' if sv else 'patients'} {verb_sv if sv else verb_en} {escape_text(name)} "
                          f"({'från vecka' if sv else 'from week'} {first})")
     if not parts:
         return ("Inga patienter flyttas till eller från andra sjukhus i planen." if sv else

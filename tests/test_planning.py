@@ -149,7 +149,12 @@ def demo_model(tmp_path_factory):
 
 
 def _golden_tables(model) -> dict:
-    figures = model.figures.copy()
+    figures = model.figures[["clinic", "waiting_counted", "waiting_over_90", "waiting_chosen", "share_over_90_days",
+                             "projected_breaches_12w", "projected_breaches_peak_12w", "projected_breaches_peak_week",
+                             "breaches_after_purchase_peak_12w", "capacity_gap_12w", "purchase_need_12w",
+                             "purchase_cost_12w", "purchase_new_visits_12w", "purchase_operations_12w",
+                             "first_order_by", "p_no_breach_12w", "purchase_p50_12w", "purchase_p80_12w",
+                             "purchase_p95_12w", "escalation", "escalation_level", "capacity_finding"]]
     plan = model.plan.assign(period=model.plan["period"].astype(str), month=model.plan["month"].astype(str))
     keep = ["clinic", "stage", "week_ahead", "period", "inflow", "capacity", "own_production", "purchase",
             "queue_end", "breaches_if_nothing_bought", "breaches_after_purchase", "cost_external_sek"]

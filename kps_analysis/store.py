@@ -1,0 +1,88 @@
+"""The results of a run, stored once per clinic: compute once, render many.
+
+``kps run`` computes every clinic's planning model in one pass
+(:func:`kps_analysis.planning.plan_region`) and writes each clinic's part with
+:func:`write_model` to ``<run>/<clinic>/model/`` as Parquet files; the clinic's notebook
+reads it back with :func:`read_model` and only shows it. Run on its own (JupyterLab), the
+notebook computes the same model for its one clinic through the same package call.
+
+Files (one per :class:`kps_analysis.planning.PlanningModel` field; aggregates only, the
+waiting list itself is not stored): ``settings``, ``flows``, ``capacity_check``, ``plan``,
+``uncertainty_by_month``, ``uncertainty``, ``uncertainty_clinic``, ``follow_up``,
+``figures``, ``history``, ``moves``, ``scenarios`` and ``forecast_<measure>``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .planning import PlanningModel
+
+__all__ = ["write_model", "read_model", "FRAMES"]
+
+#: The model's frames stored per clinic (the waiting list is not: it is patient-level).
+FRAMES = ("settings", "flows", "capacity_check", "plan", "uncertainty_by_month", "uncertainty", "follow_up",
+          "figures", "history", "moves", "scenarios")
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame = frame.copy()
+    frame.attrs = {}
+    frame.reset_index(drop=True).to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_model(model: PlanningModel, folder) -> Path:
+    """Write one clinic's part of a planning model (``model.for_clinic(...)``) as Parquet files.
+
+    Each file is written to a temporary name and renamed, so a reader never sees half a file.
+
+    Parameters
+    ----------
+    model : PlanningModel
+        The model, already restricted to one clinic.
+    folder : path-like
+        The folder to write (created if missing), e.g. ``<run>/<clinic>/model``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FRAMES:
+        frame = getattr(model, name)
+        _write(frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(), folder / f"{name}.parquet")
+    clinic = model.uncertainty.attrs.get("clinic") if model.uncertainty is not None else None
+    _write(clinic if clinic is not None else pd.DataFrame(), folder / "uncertainty_clinic.parquet")
+    for measure, frame in model.forecasts.items():
+        _write(frame, folder / f"forecast_{measure}.parquet")
+    return folder
+
+
+def read_model(folder) -> PlanningModel:
+    """Read a clinic's planning model written by :func:`write_model`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder or one of its files is missing (the message names it).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no stored planning model (run `kps run`, or leave model_dir empty)")
+    frames = {}
+    for name in FRAMES:
+        path = folder / f"{name}.parquet"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing from the stored planning model")
+        frames[name] = pd.read_parquet(path)
+    unc = frames["uncertainty"]
+    unc.attrs["clinic"] = pd.read_parquet(folder / "uncertainty_clinic.parquet")
+    forecasts = {p.stem.removeprefix("forecast_"): pd.read_parquet(p) for p in sorted(folder.glob("forecast_*.parquet"))}
+    return PlanningModel(waiting=pd.DataFrame(), forecasts=forecasts, **frames)
