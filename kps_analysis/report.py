@@ -332,8 +332,9 @@ def protect_counts(values: Mapping[str, float], relations, *, limit: int = 5, an
        is shown as "25–28", the chosen waits as "<5" (the counted queue is the anchor the
        plan starts from, so it stays exact). The count widened is the one that disturbs
        least: never an anchor (a count published exactly elsewhere, such as the plan's
-       starting queue), a headline figure in ``keep`` only when nothing else will do, then
-       the count in the fewest relations, then the largest. A widened range is computed
+       starting queue), a headline figure in ``keep`` only when no other count is left
+       to widen; first a count that frees the suppressed one on its own (else the first
+       pair that does), in the order: fewest relations, then largest. A widened range is computed
        from the shown counts only (never from the true value), so it tells nothing that
        the other figures did not already tell.
 
@@ -411,8 +412,22 @@ def protect_counts(values: Mapping[str, float], relations, *, limit: int = 5, an
             break
         ranked = sorted(candidates, key=lambda c: (c in keep, n_rel[c], -values[c], c))
         # the first count that frees the pinned one on its own, else the first in rank
-        frees = [c for c in ranked[:20] if (lambda b: b[pinned[0]][0] < b[pinned[0]][1])(bounds((c,)))]
-        widened.add((frees or ranked)[0])
+        others = [c for c in ranked if c not in keep][:20]
+
+        def frees(*cells):
+            lo, hi = bounds(cells)[pinned[0]]
+            return lo < hi
+
+        # one count that frees it, else the first pair that does, else the first in rank
+        single = [c for c in others if frees(c)]
+        pair = [] if single else [(a, b) for i, a in enumerate(others) for b in others[i + 1:] if frees(a, b)][:1]
+        widened.update(single[:1] or (pair[0] if pair else (others or ranked)[:1]))
+    # widen no more than needed: give back every widened count that nothing needs
+    for c in sorted(widened, key=lambda c: (values[c] == 0, -values[c]), reverse=True):
+        widened.discard(c)
+        b = bounds()
+        if any(b[k][0] >= b[k][1] for k in small):
+            widened.add(c)
     b = bounds()
     for k, v in values.items():
         shown[k] = (1.0, float(limit - 1)) if k in small else b[k] if k in widened else (v, v)

@@ -70,3 +70,91 @@ def test_region_table_ranks_by_pressure_and_signs_the_weekly_change():
     t = report.region_table(s, language="sv")
     assert list(t.index) == ["b", "c", "a"]
     assert t[report.label("queue_change_1w", "sv")].tolist() == ["+12", "0", "−7"]
+
+
+def _pinned(shown, values, relations):
+    """Suppressed counts that the shown counts give back exactly (linear programming)."""
+    from scipy.optimize import linprog
+
+    names = list(values)
+    eq = []
+    for total, parts in relations:
+        row = [0.0] * len(names)
+        row[names.index(total)] = -1.0
+        for p in parts:
+            row[names.index(p)] += 1.0
+        eq.append(row)
+    bounds = [shown[n] if n in shown else (0, None) for n in names]
+    bounds = [(lo, None if hi == float("inf") else hi) for lo, hi in bounds]
+    out = []
+    for k in shown.suppressed:
+        i = names.index(k)
+        c = [0.0] * len(names)
+        c[i] = 1.0
+        lo = linprog(c, A_eq=eq, b_eq=[0.0] * len(eq), bounds=bounds).fun
+        hi = -linprog([-x for x in c], A_eq=eq, b_eq=[0.0] * len(eq), bounds=bounds).fun
+        if hi - lo < 1 - 1e-9:
+            out.append(k)
+    return out
+
+
+def test_protect_counts_widens_the_complement_to_the_range_the_others_allow():
+    # the issue's case: 26 waiting, 24 counted against the guarantee: the 2 chosen waits
+    # must not be 26 - 24; the counted queue is the plan's start (anchor), so the queue widens
+    s = report.protect_counts({"queue": 26, "counted": 24, "chosen": 2}, [("queue", ["counted", "chosen"])],
+                              anchors=["counted"])
+    assert [s.text(c) for c in ("queue", "counted", "chosen")] == ["25–28", "24", "<5"]
+    # the range comes from the shown counts only: 3 chosen waits give the same text
+    s3 = report.protect_counts({"queue": 27, "counted": 24, "chosen": 3}, [("queue", ["counted", "chosen"])],
+                               anchors=["counted"])
+    assert s3.text("queue") == "25–28"
+    # two small parts adding up to a shown total can pin each other (4 + 4 = 8): the total widens
+    s = report.protect_counts({"h": 8, "a": 4, "b": 4}, [("h", ["a", "b"])])
+    assert s.text("a") == s.text("b") == "<5" and s.text("h") == "2–8"
+    assert report.protect_counts({"h": 8, "a": 4, "b": 4}, [("h", ["a", "b"])], limit=0).text("a") == "4"
+
+
+@pytest.mark.parametrize("chosen_new, over_trt, band_new", [(2, 2, 3), (0, 4, 30), (1, 0, 1), (30, 30, 30)])
+def test_protect_snapshot_no_suppressed_count_recoverable(chosen_new, over_trt, band_new):
+    w = pd.DataFrame({"stage": ["new_visit"] * 5 + ["treatment"] * 4,
+                      "wait_days": [5, 40, 100, 200, 10, 3, 50, 120, 20],
+                      "patients": [20, 12, band_new, 3, chosen_new, 15, 8, over_trt, 40],
+                      "patient_chosen_wait": [False] * 4 + [True] + [False] * 3 + [True]})
+    queues = {"new_visit": 35 + band_new + chosen_new, "treatment": 63 + over_trt}
+    s = report.protect_snapshot(w, queues=queues)
+    assert all(s.exact(k) for k in s if k.startswith("counted"))  # the plan's start stays exact
+    assert {k for k, (lo, hi) in s.items() if lo == hi and k not in s.suppressed and 0 < lo < 5} == set()
+    # every relation the snapshot has, checked by linear programming over the shown ranges
+    relations = [("queue:new_visit", ["counted:new_visit", "chosen:new_visit"]),
+                 ("queue:treatment", ["counted:treatment", "chosen:treatment"])]
+    for st in ("new_visit", "treatment"):
+        relations += [(f"counted:{st}", [f"under:{st}", f"over:{st}"]),
+                      (f"under:{st}", [f"band:{st}:0", f"band:{st}:31", f"band:{st}:61"]),
+                      (f"over:{st}", [f"band:{st}:91", f"band:{st}:181"])]
+    relations += [(k, [f"{k}:new_visit", f"{k}:treatment"]) for k in ("chosen", "over", "counted", "queue")]
+    shown = dict(s)
+    shown.update({f"under:{st}": (0, float("inf")) for st in ("new_visit", "treatment")
+                  if f"under:{st}" not in s.suppressed})
+    s2 = report.Shown(shown)
+    s2.suppressed = s.suppressed
+    assert _pinned(s2, dict(s), relations) == []
+
+
+def test_tables_show_the_snapshot_the_same_way():
+    w = pd.DataFrame({"stage": ["new_visit"] * 3, "wait_days": [5, 100, 10], "patients": [20, 7, 2],
+                      "patient_chosen_wait": [False, False, True]})
+    s = report.protect_snapshot(w, queues={"new_visit": 29})
+    summary = pd.DataFrame({"stage": ["new_visit"], "waiting": [27], "excluded_chosen": [2], "over_limit": [7],
+                            "p50_days": [5.0], "p90_days": [100.0], "share_over_limit": [7 / 27]})
+    row = report.wait_summary_table(summary, shown=s, language="en").iloc[0].tolist()
+    assert row[:2] == ["27", "<5"]
+    changes = pd.DataFrame({"measure": ["queue_new_visit"], "this_week": [29.0], "last_week": [25.0],
+                            "change": [4.0], "usual": [25.0], "unusual": [False], "direction": ["up"]})
+    row = report.changes_table(changes, shown=s, language="en").iloc[0].tolist()
+    assert row[1] == "28–31" and row[2] == "+3 – +6"  # neither 29 nor +4: 29 - 27 would give the 2 back
+    tables = report.suppress_tables({"summary": pd.DataFrame({"clinic": ["a"], "queue_new_visit": [29.0],
+                                                              "waiting_chosen": [2.0], "waiting_counted": [27.0]})},
+                                    s)
+    out = tables["summary"].iloc[0]
+    assert pd.isna(out["queue_new_visit"]) and out["queue_new_visit_suppressed"]
+    assert pd.isna(out["waiting_chosen"]) and out["waiting_counted"] == 27
