@@ -455,7 +455,8 @@ def protect_snapshot(waiting: pd.DataFrame | None, *, queues: Mapping[str, float
     ----------
     waiting : DataFrame or None
         Who waits now, aggregated (``PlanningModel.waiting``): ``stage``, ``wait_days``
-        [days], ``patients`` [patients], ``patient_chosen_wait``; one clinic.
+        [days], ``patients`` [patients], ``patient_chosen_wait``; one clinic. Without
+        ``patients`` each row is one patient (:func:`kps_analysis.data.waiting_snapshot`).
     queues : mapping of str to float, optional
         The queue per stage in the weekly data (``queue_new_visit``, ``queue_treatment``
         of the headline) [patients].
@@ -474,7 +475,7 @@ def protect_snapshot(waiting: pd.DataFrame | None, *, queues: Mapping[str, float
         w = waiting
         days = w["wait_days"].to_numpy(float)
         chosen = w["patient_chosen_wait"].astype(bool).to_numpy() if "patient_chosen_wait" in w else np.zeros(len(w), bool)
-        n = w["patients"].to_numpy(float)
+        n = w["patients"].to_numpy(float) if "patients" in w else np.ones(len(w))  # a snapshot: one row each
         stage_of = w["stage"].astype(str).to_numpy() if "stage" in w else np.full(len(w), "new_visit")
         starts = np.array(_BAND_STARTS, float)
         band = np.searchsorted(starts, days, side="right") - 1

@@ -99,19 +99,67 @@ def headline_shown(headline: pd.DataFrame, *, limit: int = 5):
     return protect_counts(values, relations, limit=limit, anchors=["counted"], keep=["over"])
 
 
-def snapshot_shown(model, headline: pd.DataFrame, *, limit: int = 5):
+def snapshot_shown(model, headline: pd.DataFrame, *, waiting: pd.DataFrame | None = None,
+                   weekly: pd.DataFrame | None = None, limit: int = 5):
     """The clinic's waiting-list snapshot under the suppression rule, from its planning model.
 
-    :func:`kps_analysis.report.protect_snapshot` of ``model.waiting`` with the headline's
-    queues; pass the result as ``shown`` to every table and figure of the report so that
-    they all show the same.
+    :func:`kps_analysis.report.protect_snapshot` of ``waiting`` (the snapshot of
+    :func:`kps_analysis.data.waiting_snapshot`, or ``model.waiting`` when not given) with
+    the headline's queues; pass the result as ``shown`` to every table and figure of the
+    report and to :func:`write_clinic_tables` so that they all show the same. Without any
+    waiting list (a stored model has none) only the headline's totals are protected
+    (:func:`headline_shown`).
     """
     from .report import protect_snapshot
 
+    if waiting is None or not len(waiting):
+        waiting = getattr(model, "waiting", None)
+    if waiting is None or not len(waiting):
+        return _plan_shown(model, headline, weekly=weekly, limit=limit)
     row = headline.iloc[0]
     days = float(model.settings["guarantee_days"].iloc[0]) if len(model.settings) else 90.0
-    return protect_snapshot(model.waiting, queues={s: row.get(f"queue_{s}") for s in ("new_visit", "treatment")},
+    return protect_snapshot(waiting, queues={s: row.get(f"queue_{s}") for s in ("new_visit", "treatment")},
                             guarantee_days=days, limit=limit)
+
+
+def _plan_shown(model, headline: pd.DataFrame, *, weekly: pd.DataFrame | None = None, limit: int = 5):
+    """The snapshot's per-stage counts as the plan and the headline publish them (no waiting list).
+
+    The plan starts from the counted queue of each stage (week 1's ``queue_start``) and the
+    headline shows the queue including chosen waits, so the chosen waits per stage are
+    their difference: protected here as in :func:`kps_analysis.report.protect_snapshot`
+    (no waiting-time bands).
+    """
+    from .report import protect_counts
+
+    row = headline.iloc[0]
+    plan = getattr(model, "plan", None)
+    if plan is None or not len(plan) or "queue_start" not in plan:
+        return headline_shown(headline, limit=limit)
+    start = plan[plan["week_ahead"] == 1].groupby("stage")["queue_start"].sum()
+    values, relations, stages = {}, [], []
+    for s in ("new_visit", "treatment"):
+        q = row.get(f"queue_{s}")
+        if s not in start.index or q is None or pd.isna(q):
+            continue
+        stages.append(s)
+        values.update({f"queue:{s}": float(q), f"counted:{s}": float(start[s]),
+                       f"chosen:{s}": max(float(q) - float(start[s]), 0.0)})
+        relations.append((f"queue:{s}", [f"counted:{s}", f"chosen:{s}"]))
+    if not stages:
+        return headline_shown(headline, limit=limit)
+    for key in ("chosen", "counted", "queue"):
+        values[key] = sum(values[f"{key}:{s}"] for s in stages)
+        relations.append((key, [f"{key}:{s}" for s in stages]))
+    if pd.notna(row.get("waiting_over_90")):
+        values["over"] = float(row["waiting_over_90"])
+        last = weekly.iloc[-1] if weekly is not None and len(weekly) else {}
+        over = [s for s in stages if pd.notna(last.get(f"waiting_over_90_{s}", np.nan))]
+        if over and len(over) == len(stages):  # the weekly data's last week: over 90 days per stage
+            values.update({f"over:{s}": float(last[f"waiting_over_90_{s}"]) for s in over})
+            relations.append(("over", [f"over:{s}" for s in over]))
+    return protect_counts(values, relations, limit=limit, anchors=[k for k in values if k.startswith("counted")],
+                          keep=["over"])
 
 
 #: Key figures that are counts of the waiting list now, and their snapshot cell.
@@ -435,7 +483,7 @@ TABLE_FILES = ("summary", "week_changes", "weekly", "data_quality", "queue_produ
 
 
 def write_clinic_tables(output_dir, model, *, headline, changes, weekly, findings, ratios, loads, accuracy,
-                        scenarios, language: str = "sv", limit: int = 5) -> None:
+                        scenarios, language: str = "sv", limit: int = 5, shown=None) -> None:
     """Write a clinic's result tables and ``plan.xlsx``, every number from its planning model.
 
     Files (:data:`TABLE_FILES`, each ``tables/<name>.csv``, written atomically):
@@ -444,7 +492,9 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
     ``projected_breaches`` its breaches before and after purchase; ``monte_carlo`` the
     purchase quantiles. No table has a row per patient. Counts of patients observed in the
     waiting list follow the report's suppression rule with ``limit``
-    (:func:`kps_analysis.report.suppress_tables`); the model's projections are exact.
+    (:func:`kps_analysis.report.suppress_tables`; ``shown`` the report's
+    :func:`snapshot_shown`, computed here from ``model`` when not given); the model's
+    projections are exact.
     """
     from pathlib import Path
 
@@ -473,7 +523,10 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
         "flows": model.flows, "moves": model.moves if len(model.moves) else pd.DataFrame(
             columns=["clinic_from", "clinic_to", "stage", "week_ahead", "period", "patients", "saving_sek"]),
     }
-    out.update(suppress_tables(out, snapshot_shown(model, headline, limit=limit), limit=limit))
+    if shown is None:
+        shown = snapshot_shown(model, headline, weekly=weekly[weekly["clinic"] == headline["clinic"].iloc[0]]
+                               if "clinic" in weekly else weekly, limit=limit)
+    out.update(suppress_tables(out, shown, limit=limit))
     for name in TABLE_FILES:
         write_table(out[name], tables / f"{name}.csv")
     export_plan_xlsx(production_plan, Path(output_dir) / "plan.xlsx",
