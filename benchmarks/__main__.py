@@ -17,10 +17,13 @@ def main(argv=None) -> int:
     p.add_argument("--rows", type=int, default=10_000_000, help="extract rows in 'scale-aggregation'")
     p.add_argument("--batch-clinics", type=int, default=20, help="clinics in 'scale-batch' and 'scale-region'")
     p.add_argument("--workers", type=int, default=2, help="workers in 'scale-region'")
-    p.add_argument("--data", help="long CSV (series, period, value) for 'forecast-real'")
+    p.add_argument("--data", nargs="+", help="long CSV file(s) (series, period, value) for 'forecast-real'")
     p.add_argument("--horizon", type=int, default=12, help="periods ahead in 'forecast-real'")
     p.add_argument("--origins", type=int, default=8, help="backtest origins in 'forecast-real'")
     p.add_argument("--before", help="'forecast-real': use only periods before this one, e.g. 2020-03")
+    p.add_argument("--history", default="0,24",
+                   help="'forecast-real': history lengths to test, 0 = all, e.g. 0,24")
+    p.add_argument("--country", default="SE", help="'forecast-real': holiday calendar, e.g. SE, GB-ENG, GB-SCT")
     p.add_argument("--exclude", help="'forecast-real': anomaly periods START:END[,START:END], e.g. 2020-03:2021-06")
     args = p.parse_args(argv)
     for name in args.names:
@@ -36,7 +39,8 @@ def main(argv=None) -> int:
                 print("forecast-real needs --data FILE (a long CSV: series, period, value)", file=sys.stderr)
                 return 2
             bench_forecast_real.run(data=args.data, horizon=args.horizon, origins=args.origins,
-                                    before=args.before, exclude=args.exclude)
+                                    before=args.before, exclude=args.exclude, history=args.history,
+                                    country=args.country)
         elif name == "forecast-profile":
             bench_forecast.profile_auto(clinics=min(args.forecast_clinics, 50), years=args.years)
         elif name == "forecast":

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from kps_analysis import calendar as _cal
-from kps_analysis import seasonal as _seasonal
 
 __all__ = ["forecast_demand", "backtest", "adjust_forecast", "METHODS"]
 
@@ -117,12 +116,14 @@ class _Series:
     clinic: str
     periods: pd.PeriodIndex   # contiguous, first..last reported period
     y: np.ndarray             # cleaned values (exclusions replaced, gaps filled)
-    wd: np.ndarray            # working days per period [days]
+    wd: np.ndarray            # days per period on the series' day basis [days]
     season: np.ndarray        # ISO week 1-53 or month 1-12
     filled: np.ndarray        # True where y was excluded or unreported and estimated
     future: pd.PeriodIndex
     wd_future: np.ndarray
     season_future: np.ndarray
+    basis: str = "working"    # "working" or "calendar" days
+    country: str = "SE"
 
     def head(self, n: int, horizon: int) -> "_Series":
         """The first n periods as history, the following ``horizon`` as future."""
@@ -131,11 +132,78 @@ class _Series:
         se = np.concatenate([self.season, self.season_future])
         fut = pd.period_range(self.periods[n - 1] + 1, periods=horizon, freq=self.periods.freq)
         k = min(len(allp), n + horizon)
-        wdf = np.concatenate([wd[n:k], _cal.working_days(fut[k - n:]).to_numpy(float)])
+        wdf = np.concatenate([wd[n:k], _days(fut[k - n:], self.basis, self.country)])
         freq = "W" if self.periods.freqstr.startswith("W") else "M"
         sef = np.concatenate([se[n:k], _season_index(fut[k - n:], freq)])
         return _Series(self.clinic, self.periods[:n], self.y[:n], self.wd[:n], self.season[:n],
-                       self.filled[:n], fut, wdf, sef)
+                       self.filled[:n], fut, wdf, sef, self.basis, self.country)
+
+
+# ----------------------------------------------------------------------------- day basis
+#: Measures whose volume follows the working days (elective, booked activity) and
+#: those that arrive every day (acute, emergency, occupied beds). The documented
+#: default when the history cannot tell (see :func:`_day_basis`); any other measure,
+#: ``referrals_in`` included, defaults to working days.
+WORKING_DAY_MEASURES = frozenset({
+    "referrals_forwarded", "new_visits", "return_visits", "treatment_decisions",
+    "operations_elective", "purchased_new_visits", "purchased_operations",
+    "planned_new_visits", "planned_operations", "no_shows", "available_slots"})
+CALENDAR_DAY_MEASURES = frozenset({"emergency_visits", "operations_acute", "bed_days"})
+DAY_BASES = ("auto", "working", "calendar")
+
+
+def _days(periods, basis: str, country: str) -> np.ndarray:
+    if len(periods) == 0:
+        return np.zeros(0)
+    if basis == "calendar":
+        return _cal.calendar_days(periods).to_numpy(float)
+    return _cal.working_days_in(periods, country=country).to_numpy(float)
+
+
+def _day_basis(measure: str, raw: list, m: int) -> tuple:
+    """Working or calendar days for ``measure``, from the history when it can tell.
+
+    Year-on-year log changes of the volume and of the working days, both relative to
+    the calendar days, pooled over the clinics (each demeaned, so trends drop out)::
+
+        z = log(y[t] / y[t-m]) - log(cal[t] / cal[t-m])
+        x = log(wd[t] / wd[t-m]) - log(cal[t] / cal[t-m])
+        beta = Σ x z / Σ x²      (1: volume follows working days, 0: calendar days)
+
+    ``beta`` more than two standard errors above 0.5 -> working days, below ->
+    calendar days; otherwise the documented default of the measure. ``raw`` holds
+    (y, working days, calendar days, filled) per clinic.
+    """
+    default = "calendar" if measure in CALENDAR_DAY_MEASURES else "working"
+    xs, zs = [], []
+    for y, wd, cd, filled in raw:
+        if len(y) <= m + 2:
+            continue
+        lw, lc, ly = np.log(np.maximum(wd, 0.5)), np.log(cd), np.log(y + 0.5)
+        x = (lw[m:] - lw[:-m]) - (lc[m:] - lc[:-m])
+        z = (ly[m:] - ly[:-m]) - (lc[m:] - lc[:-m])
+        ok = ~(filled[m:] | filled[:-m]) & np.isfinite(z)
+        if ok.sum() < 3:
+            continue
+        x, z = x[ok] - x[ok].mean(), z[ok] - z[ok].mean()
+        mad = np.median(np.abs(z)) * 1.4826
+        if mad > 0:
+            z = np.clip(z, -4 * mad, 4 * mad)  # a strike or an outbreak does not decide
+        xs.append(x)
+        zs.append(z)
+    if not xs:
+        return default, "default"
+    x, z = np.concatenate(xs), np.concatenate(zs)
+    sxx = float((x * x).sum())
+    if len(x) < 12 or sxx < 1e-4:
+        return default, "default"
+    beta = float((x * z).sum() / sxx)
+    se = float(np.sqrt(np.mean((z - beta * x) ** 2) / sxx))
+    if beta - 2 * se > 0.5:
+        return "working", "data"
+    if beta + 2 * se < 0.5:
+        return "calendar", "data"
+    return default, "default"
 
 
 def _fill_from_years(y: np.ndarray, bad: np.ndarray, m: int) -> np.ndarray:
@@ -164,7 +232,7 @@ def _fill_from_years(y: np.ndarray, bad: np.ndarray, m: int) -> np.ndarray:
     return out
 
 
-def _prepare(history, measure, horizon, exclude, freq_hint=None):
+def _prepare(history, measure, horizon, exclude, *, day_basis="auto", country="SE", m=None):
     if not isinstance(history, pd.DataFrame):
         raise ValueError(f"history must be a DataFrame, got {type(history).__name__}")
     missing = [c for c in ("clinic", "period", measure) if c not in history.columns]
@@ -186,11 +254,17 @@ def _prepare(history, measure, horizon, exclude, freq_hint=None):
     first = pd.PeriodIndex(data["period"]).min()
     last = pd.PeriodIndex(data["period"]).max()
     allp = pd.period_range(first, last + horizon, freq=pf)
-    wd_all = _cal.working_days(allp).to_numpy(dtype=float)
+    if day_basis not in DAY_BASES:
+        raise ValueError(f"day_basis must be one of {DAY_BASES}, got {day_basis!r}")
+    try:
+        wd_all = _days(allp, "working", country)
+    except ValueError as exc:
+        raise ValueError(f"country: {exc}") from None
+    cd_all = _days(allp, "calendar", country)
     se_all = _season_index(allp, freq)
     excl_all = _exclude_mask(allp, freq, exclude)
-    m = _SEASON[freq]
-    out, n_excl, n_gap = [], 0, 0
+    m = _SEASON[freq] if m is None else m
+    out, raw, n_excl, n_gap = [], [], 0, 0
     for clinic, g in data.groupby("clinic", sort=True):
         p = pd.PeriodIndex(g["period"])
         i0 = allp.get_loc(p.min())
@@ -206,7 +280,14 @@ def _prepare(history, measure, horizon, exclude, freq_hint=None):
         fut = pd.period_range(allp[i1] + 1, periods=horizon, freq=pf)
         j = slice(i1 + 1, i1 + 1 + horizon)
         out.append(_Series(str(clinic), allp[i0:i1 + 1], y, wd_all[i0:i1 + 1], se_all[i0:i1 + 1],
-                           bad, fut, wd_all[j], se_all[j]))
+                           bad, fut, wd_all[j], se_all[j], "working", country))
+        raw.append((y, wd_all[i0:i1 + 1], cd_all[i0:i1 + 1], bad))
+    basis = day_basis if day_basis != "auto" else _day_basis(measure, raw, _SEASON[freq])[0]
+    if basis == "calendar":
+        for s in out:
+            i0 = allp.get_loc(s.periods[0])
+            i1 = i0 + len(s.periods)
+            s.wd, s.wd_future, s.basis = cd_all[i0:i1], cd_all[i1:i1 + horizon], "calendar"
     if n_excl:
         warnings.warn(f"forecast: {n_excl} excluded period value(s) of {measure!r} replaced by the "
                       "mean of the same period in the surrounding years before fitting",
@@ -218,21 +299,86 @@ def _prepare(history, measure, horizon, exclude, freq_hint=None):
     return freq, out
 
 
-def _profile_factors(series: list, freq: str) -> dict:
-    frame = pd.concat([pd.DataFrame({"clinic": s.clinic, "period": s.periods, "y": s.y})
-                       for s in series], ignore_index=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        prof = _seasonal.seasonal_profile(frame, measure="y", freq=freq, min_years=2,
-                                          working_days=True)
-    out = {}
+#: Own-history weight of a seasonal factor estimated from K years: K / (K + _POOL_K0).
+_POOL_K0 = 1.0
+
+
+def _profile_factors(series: list, freq: str, *, pool: bool = True) -> dict:
+    """Seasonal factors per clinic (index = ISO week 1-53 or month 1-12; mean 1).
+
+    Own factors by classical decomposition of the rate per day of the series' basis:
+    ``ratio[t] = rate[t] / centred moving average over a season``, the median of the
+    ratios of each week or month (``K`` of them); for three seasons of history or less,
+    a least-squares fit of ``log rate = level + trend · t + season`` instead (every
+    observation counts, ``K`` = observations of the week or month). Where three or more clinics in the call
+    have a ratio for every week or month, a pooled profile (the median of theirs) is formed,
+    and each clinic's factor is ``exp(w log own + (1 - w) log pooled)`` with
+    ``w = K / (K + 1)``: a clinic with one year of history takes half its seasonality
+    from the others, one with seven years 7/8 from its own. Without a pool the own
+    factors are used as they are (none: flat).
+    """
+    M = _SEASON[freq]
     size = 54 if freq == "W" else 13
-    for clinic, g in prof.groupby("clinic", sort=False):
-        f = np.ones(size)
-        f[g["season"].to_numpy(int)] = g["factor"].to_numpy(float)
-        f = np.where(np.isfinite(f) & (f > 0), f, 1.0)
-        out[str(clinic)] = f
-    return out
+    ids, seasons, ratios = [], [], []
+    w = np.r_[0.5, np.ones(M - 1), 0.5] / M
+    short_fits = {}
+    for i, s in enumerate(series):
+        n = len(s.y)
+        if n < M + 2:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(s.wd > 0, s.y / s.wd, np.nan)
+        if not np.isfinite(r).all():
+            r = pd.Series(r).interpolate(limit_direction="both").to_numpy()
+        if n <= 3 * M:
+            # a short history: log rate = level + trend + season, by least squares,
+            # so every observed week or month counts (a moving average would lose one
+            # season of the few there are)
+            ok = ~s.filled & (r > 0)
+            seas = np.unique(s.season[ok])
+            if ok.sum() < len(seas) + 3:
+                continue
+            t = np.arange(n, dtype=float)[ok]
+            X = np.column_stack([t - t.mean()] + [(s.season[ok] == k).astype(float) for k in seas])
+            coef = np.linalg.lstsq(X, np.log(r[ok]), rcond=None)[0]
+            eff = coef[1:] - coef[1:].mean()
+            short_fits[i] = (seas, eff, np.array([(s.season[ok] == k).sum() for k in seas], float))
+            continue
+        trend = np.convolve(r, w, "valid")
+        sl = slice(M // 2, M // 2 + len(trend))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = r[sl] / trend
+        ok = (trend > 0) & ~s.filled[sl] & np.isfinite(ratio) & (ratio > 0)
+        ids.append(np.full(int(ok.sum()), i))
+        seasons.append(s.season[sl][ok])
+        ratios.append(ratio[ok])
+    own = np.zeros((len(series), size))
+    count = np.zeros((len(series), size))
+    if ids:
+        frame = pd.DataFrame({"i": np.concatenate(ids), "s": np.concatenate(seasons),
+                              "r": np.log(np.concatenate(ratios))})
+        if len(frame):
+            g = frame.groupby(["i", "s"])["r"].agg(["median", "size"])
+            ii, ss = g.index.get_level_values(0).to_numpy(), g.index.get_level_values(1).to_numpy()
+            own[ii, ss] = g["median"].to_numpy()
+            count[ii, ss] = g["size"].to_numpy()
+    for i, (seas, eff, cnt) in short_fits.items():
+        own[i, seas] = eff
+        count[i, seas] = cnt
+    core = slice(1, 53) if freq == "W" else slice(1, 13)
+    good = (count[:, core] >= 1).all(axis=1)
+    if pool and good.sum() >= 3:
+        pooled = np.median(own[good], axis=0)
+        wgt = count / (count + _POOL_K0)
+        lf = wgt * own + (1 - wgt) * pooled
+    else:
+        lf = np.where(count > 0, own, 0.0)
+    if freq == "W":
+        lf[:, 53] = np.where(count[:, 53] > 0, lf[:, 53], (lf[:, 52] + lf[:, 1]) / 2)
+    lf = lf - lf[:, core].mean(axis=1, keepdims=True)
+    lf[:, 0] = 0.0
+    f = np.exp(lf)
+    return {s.clinic: f[i] for i, s in enumerate(series)}
 
 
 # ----------------------------------------------------------------------------- methods
@@ -323,26 +469,40 @@ def _profile(s: _Series, h: int, m: int, levels, factors: np.ndarray, intervals:
     return mean, bounds
 
 
-def _ets(s: _Series, h: int, m: int, levels, seed: int = 2019, intervals: bool = True):
+def _ets(s: _Series, h: int, m: int, levels, seed: int = 2019, intervals: bool = True,
+         factors=None):
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     wbar = float(np.mean(s.wd[s.wd > 0])) if (s.wd > 0).any() else 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
         adj = np.where(s.wd > 0, s.y / s.wd * wbar, np.nan)
     adj = pd.Series(adj).interpolate(limit_direction="both").to_numpy()
-    seasonal = "mul" if (adj > 0).all() else "add"
+    scale_f = s.wd_future / wbar
+    short = len(adj) < 2 * m + 2
+    if short:  # too short for its own seasonal states: level and trend of the series
+        # deseasonalised by the (pooled) seasonal factors
+        f = np.ones(54) if factors is None else factors
+        adj = adj / f[s.season]
+        scale_f = scale_f * f[s.season_future]
+        seasonal = None
+    else:
+        seasonal = "mul" if (adj > 0).all() else "add"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = ExponentialSmoothing(adj, trend="add", damped_trend=True, seasonal=seasonal,
-                                     seasonal_periods=m, initialization_method="heuristic")
+        if short:
+            model = ExponentialSmoothing(adj, trend="add", damped_trend=True,
+                                         initialization_method="estimated")
+        else:
+            model = ExponentialSmoothing(adj, trend="add", damped_trend=True, seasonal=seasonal,
+                                         seasonal_periods=m, initialization_method="heuristic")
         res = model.fit(use_brute=False)
-        name = f"ets(A,Ad,{'M' if seasonal == 'mul' else 'A'})"
+        name = f"ets(A,Ad,{'N' if short else 'M' if seasonal == 'mul' else 'A'})"
         if not intervals:
-            return np.asarray(res.forecast(h), dtype=float) * (s.wd_future / wbar), [], name
+            return np.asarray(res.forecast(h), dtype=float) * scale_f, [], name
         sims = res.simulate(h, repetitions=_N_SIM, error="mul" if seasonal == "mul" else "add",
                             anchor="end", random_state=seed)
     sims = np.asarray(sims).reshape(h, -1)
-    scale = (s.wd_future / wbar)[:, None]
+    scale = scale_f[:, None]
     sims = np.maximum(sims, 0.0) * scale
     mean = np.asarray(res.forecast(h), dtype=float) * scale[:, 0]
     bounds = []
@@ -396,10 +556,10 @@ def _run_method(s, method, h, m, levels, factors, freq, intervals: bool = True):
         mean, b = _profile(s, h, m, levels, f, intervals=intervals)
         return mean, b, "profile"
     if method == "ets":
-        return _ets(s, h, m, levels, intervals=intervals)
+        return _ets(s, h, m, levels, intervals=intervals, factors=factors)
     if method == "combo":
         m1, b1, _ = _run_method(s, "profile", h, m, levels, factors, freq)
-        m2, b2, name2 = _ets(s, h, m, levels)
+        m2, b2, name2 = _ets(s, h, m, levels, factors=factors)
         m1, b1 = _finish(m1, b1)
         m2, b2 = _finish(m2, b2)
         bounds = [((l1 + l2) / 2, (u1 + u2) / 2) for (l1, u1), (l2, u2) in zip(b1, b2)]
@@ -412,74 +572,170 @@ def _run_method(s, method, h, m, levels, factors, freq, intervals: bool = True):
 
 _AUTO_ORIGINS = 6
 _AUTO_MARGIN = 0.10
+_CANDIDATES = ("seasonal_naive", "profile", "ets", "combo", "combo3")
 
 
-def _choose(s, h, m, levels, freq, n_origins=None, margin=None):
-    """Pick a model per clinic by the mean MASE over in-sample rolling origins.
+def _naive_mean(y: np.ndarray, h: int, m: int) -> np.ndarray:
+    i = np.arange(1, h + 1)
+    return y[len(y) - 1 + i - m * np.ceil(i / m).astype(int)]
 
-    Candidates: profile, ETS and their combination (the average of the two forecasts).
-    The seasonal naive is the benchmark the models must beat, not a candidate: picked
-    by a short in-sample backtest it often "won" on a run of quiet years and then lost
-    out of sample (measured during development on real A&E series: median MASE 1.37
-    with it as a candidate, 1.13 without; benchmarks/README.md). The origins are spread over the
-    last two seasons of the history (``n_origins``, 6 by default, fewer when the
-    history is short), so the choice sees every time of year. Combinations are hard to
-    beat out of sample (the M3/M4 competitions) and a choice between close candidates
-    is noise, so the combination is kept unless another candidate's mean MASE is lower
-    by more than ``margin`` (10 %) *and* it is the better one at most of the origins.
-    """
-    n_origins = _AUTO_ORIGINS if n_origins is None else n_origins
-    margin = _AUTO_MARGIN if margin is None else margin
-    n = len(s.y)
-    # the held-out stretch: the horizon, at most a season, shorter when the history is
-    # short (each origin keeps two seasons to fit on); too short to judge -> combination
-    hb = min(h, m, n - 2 * m - 1)
-    if hb < max(2, m // 4):
-        return "combo"
-    step = max(1, (2 * m - hb) // max(n_origins - 1, 1))
-    names = ("profile", "ets", "combo")
-    errs = {k: [] for k in names}
-    failed = set()
-    cuts = [c for c in (n - hb - j * step for j in range(n_origins)) if c >= 2 * m + 1]
-    subs = [replace(s.head(cut, hb), clinic=str(j)) for j, cut in enumerate(cuts)]
-    # the seasonal profile of every origin's history in one vectorised call
+
+def _points(s: _Series, h: int, m: int, f: np.ndarray) -> dict:
+    """Point forecasts of every candidate (an ETS that cannot be fitted is left out)."""
+    out = {"seasonal_naive": _naive_mean(s.y, h, m),
+           "profile": np.maximum(_profile(s, h, m, (), f, intervals=False)[0], 0.0)}
     try:
-        factors = _profile_factors(subs, freq) if subs else {}
-    except ValueError:
-        factors = {}
-    for cut, sub in zip(cuts, subs):
-        actual, scale = s.y[cut:cut + hb], _naive_scale(sub.y, m)
-        fcs = {}
-        for method in ("profile", "ets"):
-            if method in failed:
+        e, _, name = _ets(s, h, m, (), intervals=False, factors=f)
+        if np.all(np.isfinite(e)):
+            out["ets"] = np.maximum(e, 0.0)
+            out["combo"] = (out["profile"] + out["ets"]) / 2
+            out["combo3"] = (out["seasonal_naive"] + out["profile"] + out["ets"]) / 3
+            out["_ets_name"] = name
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        pass
+    return out
+
+
+def _origins_of(n: int, h: int, m: int) -> tuple:
+    """Held-out length and origin cuts of the in-sample backtest of one series."""
+    avail = n - (m + 2)           # periods beyond the shortest history a model is fitted on
+    hb, k = min(h, m), _AUTO_ORIGINS
+    if avail < hb + k - 1:        # a short history: fewer origins, a shorter stretch
+        k = 4
+        hb = min(hb, avail - (k - 1))
+    if hb < max(2, m // 4):
+        return 0, []
+    step = max(1, min((2 * m - hb) // (k - 1), (avail - hb) // (k - 1)))
+    return hb, [n - hb - j * step for j in range(k)]
+
+
+def _auto(series: list, h: int, m: int, levels, freq: str, pool: bool, factors: dict) -> dict:
+    """``method="auto"`` for the clinics of one call: choice and calibrated intervals.
+
+    1. An in-sample rolling-origin backtest per clinic (six origins over the last two
+       seasons; four, over a shorter stretch, for a short history): the seasonal naive,
+       profile, ETS and their combination, each origin's seasonal factors pooled over
+       the clinics' histories at that origin.
+    2. The choice: the candidate with the lowest mean MASE over the clinics of the call
+       (a choice pooled over many clinics is far less noisy than one per clinic); a
+       clinic keeps its own best candidate instead only when it is more than 10 % better
+       there and better at most origins. The seasonal naive is chosen only when nothing
+       beats it.
+    3. The intervals: the chosen candidate's log errors ``e = log((A+1)/(F+1))`` at the
+       origins, per lead time; each clinic's errors divided by its own error scale
+       (root mean square, leaving the origin out), pooled over the clinics per lead-time
+       bucket (a quarter season); the conformal quantiles of that pool times the
+       clinic's own scale give ``(F+1) exp(s q) - 1``. Beyond the backtest's stretch the
+       quantiles grow with the square root of the lead time.
+
+    Returns clinic -> (mean, bounds, model name) for the clinics it could backtest.
+    """
+    plans = {i: _origins_of(len(s.y), h, m) for i, s in enumerate(series)}
+    plans = {i: p for i, p in plans.items() if p[1]}
+    if not plans:
+        return {}
+    fcs = {i: {c: [] for c in _CANDIDATES} for i in plans}
+    acts = {i: [] for i in plans}
+    for j in range(_AUTO_ORIGINS):
+        members = [i for i in plans if j < len(plans[i][1])]
+        if not members:
+            break
+        subs = [replace(series[i].head(plans[i][1][j], plans[i][0]), clinic=str(i)) for i in members]
+        fj = _profile_factors(subs, freq, pool=pool)
+        for i, sub in zip(members, subs):
+            hb, cuts = plans[i]
+            a = series[i].y[cuts[j]:cuts[j] + hb].copy()
+            a[series[i].filled[cuts[j]:cuts[j] + hb]] = np.nan
+            acts[i].append(a)
+            pts = _points(sub, hb, m, fj[sub.clinic])
+            for c in _CANDIDATES:
+                fcs[i][c].append(pts.get(c, np.full(hb, np.nan)))
+    score, table = {}, {}
+    for i in plans:
+        s = series[i]
+        y = np.where(s.filled, np.nan, s.y)
+        scale = _naive_scale(y, m)
+        if not scale > 0:
+            scale = max(float(np.nanmean(np.abs(y))), 1e-9)
+        A = np.vstack(acts[i])
+        table[i] = {c: np.nanmean(np.abs(np.vstack(fcs[i][c]) - A), axis=1) / scale for c in _CANDIDATES}
+        score[i] = {c: float(np.mean(v)) for c, v in table[i].items()}
+    usable = [i for i in plans if all(np.isfinite(score[i][c]) for c in _CANDIDATES)]
+    pooled = {c: float(np.mean([score[i][c] for i in usable])) for c in _CANDIDATES} if usable else {}
+    order = ("combo", "combo3", "ets", "profile", "seasonal_naive")   # ties go to the combinations
+    glob = min(order[:-1], key=lambda c: pooled[c]) if pooled else None
+    if glob is not None and pooled["seasonal_naive"] < (1 - _AUTO_MARGIN) * pooled[glob]:
+        glob = "seasonal_naive"   # the benchmark, only when it is clearly the best
+    chosen = {}
+    for i in plans:
+        own = {c: v for c, v in score[i].items() if np.isfinite(v)}
+        pick = glob if glob in own else None
+        best = min(order[:-1], key=lambda c: own.get(c, np.inf))   # not the naive alone
+        if pick is None:
+            pick = best
+        elif best != pick:
+            wins = float(np.mean(table[i][best] < table[i][pick]))
+            if own[best] < (1 - _AUTO_MARGIN) * own[pick] and wins > 0.5:
+                pick = best
+        chosen[i] = pick
+    # calibration: standardised log errors pooled over the clinics per lead-time bucket
+    size = max(1, m // 4)
+    errs, scales, pool_z = {}, {}, {}
+    for i in plans:
+        e = np.log((np.vstack(acts[i]) + 1) / (np.vstack(fcs[i][chosen[i]]) + 1))
+        errs[i] = e
+        sq = np.nansum(e ** 2, axis=1)
+        cnt = np.isfinite(e).sum(axis=1)
+        scales[i] = math.sqrt(sq.sum() / max(cnt.sum(), 1))
+        loo = np.sqrt((sq.sum() - sq) / np.maximum(cnt.sum() - cnt, 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = e / loo[:, None]
+        for k in range(e.shape[1]):
+            v = z[:, k]
+            pool_z.setdefault(k // size, []).append(v[np.isfinite(v)])
+    pool_z = {b: np.concatenate(v) for b, v in pool_z.items()}
+    quant = {}
+    for b, z in pool_z.items():
+        qs = []
+        for lo_p, hi_p in _q(levels):
+            nz = len(z)
+            if nz < 2:
+                qs.append((0.0, 0.0))
                 continue
-            try:
-                fcs[method] = np.maximum(_run_method(sub, method, hb, m, levels, factors.get(sub.clinic),
-                                                     freq, intervals=False)[0], 0)
-            except Exception:  # a failed fit disqualifies the method
-                failed.add(method)
-        if "profile" in fcs and "ets" in fcs:
-            fcs["combo"] = (fcs["profile"] + fcs["ets"]) / 2
-        for method in names:
-            errs[method].append(_mase(actual, fcs[method], scale) if method in fcs else np.nan)
-    if "ets" in failed or "profile" in failed:
-        failed.add("combo")
-    table = {k: np.asarray(v, float) for k, v in errs.items()
-             if v and k not in failed and np.all(np.isfinite(v))}
-    if not table:
-        return "combo" if "combo" not in failed else "seasonal_naive"  # the benchmark as a last resort
-    scores = {k: float(v.mean()) for k, v in table.items()}
-    best = min(scores, key=scores.get)
-    if "combo" in scores and best != "combo":
-        wins = float(np.mean(table[best] < table["combo"]))
-        if scores[best] >= (1 - margin) * scores["combo"] or wins <= 0.5:
-            return "combo"
-    return best
+            qs.append((float(np.quantile(z, max(0.0, 1 - (1 - lo_p) * (nz + 1) / nz)))
+                       if nz else 0.0,
+                       float(np.quantile(z, min(1.0, hi_p * (nz + 1) / nz)))))
+        quant[b] = qs
+    out = {}
+    for i, pick in chosen.items():
+        s = series[i]
+        hb = plans[i][0]
+        f = factors.get(s.clinic)
+        pts = _points(s, h, m, f if f is not None else np.ones(54))
+        if pick not in pts:
+            pick = "profile"
+        mean = pts[pick]
+        name = {"seasonal_naive": "seasonal_naive", "profile": "profile",
+                "ets": pts.get("_ets_name", "ets"),
+                "combo": f"combo(profile,{pts.get('_ets_name', 'ets')})",
+                "combo3": f"combo(seasonal_naive,profile,{pts.get('_ets_name', 'ets')})"}[pick] + " [auto]"
+        step = np.arange(1, h + 1)
+        bucket = np.minimum((step - 1) // size, max(quant))
+        grow = np.sqrt(np.maximum(step / hb, 1.0))
+        bounds = []
+        for j in range(len(levels)):
+            lo_q = np.array([min(quant[b][j][0], 0.0) for b in bucket]) * grow
+            hi_q = np.array([max(quant[b][j][1], 0.0) for b in bucket]) * grow
+            bounds.append(((mean + 1) * np.exp(scales[i] * lo_q) - 1,
+                           (mean + 1) * np.exp(scales[i] * hi_q) - 1))
+        out[s.clinic] = (mean, bounds, name)
+    return out
 
 
 # ----------------------------------------------------------------------------- public
 def forecast_demand(history: pd.DataFrame, *, measure: str, horizon: int, levels=(80, 95),
-                    method: str = "auto", exclude=None, season_length: int | None = None
+                    method: str = "auto", exclude=None, season_length: int | None = None,
+                    country: str = "SE", day_basis: str = "auto", pool_seasonality: bool = True
                     ) -> pd.DataFrame:
     """Forecast a demand measure per clinic with prediction intervals.
 
@@ -572,13 +828,14 @@ def forecast_demand(history: pd.DataFrame, *, measure: str, horizon: int, levels
     lv = _check_levels(levels)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    freq, series = _prepare(history, measure, horizon, exclude)
+    freq, series = _prepare(history, measure, horizon, exclude, day_basis=day_basis, country=country)
     m = _SEASON[freq] if season_length is None else int(season_length)
     if m < 2:
         raise ValueError(f"season_length must be >= 2, got {season_length!r}")
-    # seasonal profiles of all clinics in one vectorised call (profile, combo, auto)
-    factors = _profile_factors(series, freq) if method in ("profile", "combo", "auto") else {}
-    short, sparse, failed_fits, rows = [], [], [], []
+    # seasonal profiles of all clinics in one vectorised call, pooled over the clinics
+    factors = (_profile_factors(series, freq, pool=pool_seasonality)
+               if method in ("profile", "ets", "combo", "auto") else {})
+    short, sparse, failed_fits, uses = [], [], [], {}
     for s in series:
         n = len(s.y)
         zero_share = float(np.mean(s.y <= 0)) if n else 1.0
@@ -586,22 +843,36 @@ def forecast_demand(history: pd.DataFrame, *, measure: str, horizon: int, levels
         if zero_share > 0.3:
             use = "mean"
             sparse.append(s.clinic)
-        elif n < 2 * m + 1 and method != "seasonal_naive":
-            use = "seasonal_naive" if n >= m + 1 else "mean"
-            short.append(f"{s.clinic} ({n} periods -> {use})")
         elif n < m + 1:
             use = "mean"
             short.append(f"{s.clinic} ({n} periods -> mean)")
-        elif use == "auto":
-            use = _choose(s, horizon, m, lv, freq)
-        try:
-            mean, bounds, name = _run_method(s, use, horizon, m, lv, factors.get(s.clinic), freq)
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-            if use in ("seasonal_naive", "mean"):
-                raise
-            fallback = "seasonal_naive" if n >= m + 1 else "mean"
-            failed_fits.append(f"{s.clinic} ({use}: {exc} -> {fallback})")
-            mean, bounds, name = _run_method(s, fallback, horizon, m, lv, None, freq)
+        elif n < m + 2 and method != "seasonal_naive":
+            use = "seasonal_naive"
+            short.append(f"{s.clinic} ({n} periods -> seasonal_naive)")
+        elif n < 2 * m + 1 and method != "seasonal_naive":
+            short.append(f"{s.clinic} ({n} periods -> {method} on level and trend, "
+                         "seasonality pooled with the other clinics)")
+        uses[s.clinic] = use
+    auto = {}
+    if method == "auto":
+        todo = [s for s in series if uses[s.clinic] == "auto"]
+        auto = _auto(todo, horizon, m, lv, freq, pool_seasonality, factors)
+    rows = []
+    for s in series:
+        n = len(s.y)
+        use = uses[s.clinic]
+        if s.clinic in auto:
+            mean, bounds, name = auto[s.clinic]
+        else:
+            use = "combo" if use == "auto" else use   # too short to backtest
+            try:
+                mean, bounds, name = _run_method(s, use, horizon, m, lv, factors.get(s.clinic), freq)
+            except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+                if use in ("seasonal_naive", "mean"):
+                    raise
+                fallback = "seasonal_naive" if n >= m + 1 else "mean"
+                failed_fits.append(f"{s.clinic} ({use}: {exc} -> {fallback})")
+                mean, bounds, name = _run_method(s, fallback, horizon, m, lv, None, freq)
         mean, bounds = _finish(mean, bounds)
         cols = {"clinic": s.clinic, "period": s.future, "mean": mean}
         for level, (lo, hi) in zip(lv, bounds):
@@ -877,6 +1148,14 @@ def method_of(model: str) -> str:
     'combo'
     >>> method_of("seasonal_naive")
     'seasonal_naive'
+
+    A model chosen by ``method="auto"`` carries `` [auto]``: its intervals are calibrated
+    by the choice's backtest, so ``auto`` is what reproduces it:
+
+    >>> method_of("combo(profile,ets(A,Ad,M)) [auto]")
+    'auto'
     """
+    if str(model).endswith("[auto]"):
+        return "auto"
     name = str(model).split("(")[0].split("+")[0]
     return name if name in METHODS else "auto"

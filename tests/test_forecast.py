@@ -160,10 +160,14 @@ def test_short_history_warns_and_forecasts():
         fc = forecast_demand(h, measure="referrals_in", horizon=8)
     assert (fc["model"] == "mean").all()
     _check_intervals(fc)
-    h = _weekly(start="2022-09-05", end="2023-12-31")  # 69 weeks: seasonal naive
+    h = _weekly(start="2022-12-26", end="2023-12-31")  # 53 weeks: one season -> naive
     with pytest.warns(UserWarning, match="seasonal_naive"):
         fc = forecast_demand(h, measure="referrals_in", horizon=8, method="ets")
     assert (fc["model"] == "seasonal_naive").all()
+    h = _weekly(start="2022-09-05", end="2023-12-31")  # 69 weeks: level, trend, own season
+    with pytest.warns(UserWarning, match="level and trend"):
+        fc = forecast_demand(h, measure="referrals_in", horizon=8, method="ets")
+    assert (fc["model"] == "ets(A,Ad,N)").all()
     _check_intervals(fc)
 
 
