@@ -238,6 +238,7 @@ def run_clinic(job: dict) -> ClinicResult:
                 "data_dir": job["data_dir"],
                 "output_dir": str(clinic_dir),
                 "run_id": job["run_id"],
+                **{k: job[k] for k in ("model_dir", "previous_tables") if job.get(k)},
             },
             kernel_name="python3",
             progress_bar=False,
@@ -768,7 +769,7 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
     from .parameters import ParameterError, load_parameters
 
     # Validate every clinic's parameters before any kernel starts.
-    jobs, results, param_info, inputs = [], [], {}, {}
+    jobs, results, param_info, inputs, clinic_params = [], [], {}, {}, {}
     for clinic_id in selected:
         kept = _finished_clinic(partial / clinic_id) if resume else None
         if kept is not None:
@@ -793,6 +794,7 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
                 inputs[str(path)] = _sha256(path)
         if kept is not None:
             continue
+        clinic_params[clinic_id] = params
         jobs.append({
             "clinic_id": clinic_id,
             "name": params.name,
@@ -806,6 +808,8 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
         })
 
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    if jobs:
+        _plan_region(jobs, clinic_params, data_dir, out_root, run_id, progress, workers=n_workers)
     done = len(results)
     total = len(selected)
     running = _execute_dask(client, jobs, worker_timeout) if client is not None else _execute_local(jobs, n_workers)
@@ -852,6 +856,84 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
     final = out_root / run_id
     os.replace(partial, final)
     return RunResult(run_id=run_id, run_dir=final, results=results, region=region)
+
+
+def _previous_tables(out_root: Path, run_id: str, clinic_id: str) -> Path | None:
+    """The clinic's ``tables`` folder of the newest earlier finished run that has a production plan."""
+    try:
+        runs = [p for p in out_root.iterdir()
+                if p.is_dir() and not p.name.startswith(".") and p.name != run_id
+                and (p / clinic_id / "tables" / "production_plan.csv").is_file()]
+    except OSError:
+        return None
+    return max(runs, key=lambda p: p.name) / clinic_id / "tables" if runs else None
+
+
+def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root: Path, run_id: str,
+                 progress: Callable[[str], None], *, workers: int = 1) -> None:
+    """Compute once: every clinic's planning model in one pass, stored for its notebook to show.
+
+    Loads each clinic's data, finds the previous run's plan (its fixed weeks are kept),
+    runs :func:`kps_analysis.planning.plan_region` over all clinics at once (moves of
+    common waiting lists in both plans) and writes each clinic's part with
+    :func:`kps_analysis.store.write_model`; the job then carries ``model_dir`` (and
+    ``previous_tables``). A clinic whose data cannot be read is left to its notebook,
+    which reports the problem; if the region's pass fails, every notebook computes its
+    own clinic (one line says so).
+    """
+    import pandas as pd
+
+    from .data import load_clinic_data
+    from .planning import plan_region
+    from .report_plan import read_previous
+    from .store import write_model
+
+    weekly, extracts, params, plans, histories = [], [], [], [], []
+    for job in jobs:
+        p = clinic_params[job["clinic_id"]]
+        try:
+            clinic = load_clinic_data(p.data.to_dict(), data_dir, clinic=p.clinic_id)
+        except Exception:  # noqa: BLE001 - the clinic's notebook reports its own data problem
+            continue
+        weekly.append(clinic.weekly)
+        if clinic.waiting_list is not None:
+            extracts.append(clinic.waiting_list)
+        params.append(p)
+        previous = _previous_tables(out_root, run_id, p.clinic_id)
+        if previous is not None:
+            job["previous_tables"] = str(previous)
+            try:
+                plan, history = read_previous(previous)
+            except (OSError, ValueError):
+                plan = history = None
+            plans += [plan] if plan is not None else []
+            histories += [history] if history is not None else []
+    if not params:
+        return
+    progress(f"planning model: {len(params)} clinic(s) in one pass")
+    parts = min(workers, len(params))
+    try:
+        pool = _local_pool(parts) if parts > 1 else None
+        try:
+            model = plan_region(pd.concat(weekly, ignore_index=True),
+                                pd.concat(extracts, ignore_index=True) if extracts else None, params,
+                                fixed_plans=pd.concat(plans, ignore_index=True) if plans else None,
+                                histories=pd.concat(histories, ignore_index=True) if histories else None,
+                                executor=pool, parts_hint=parts)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        planned = set(model.settings["clinic"])
+        for job in jobs:
+            if job["clinic_id"] in planned:
+                folder = Path(job["clinic_dir"]) / "model"
+                write_model(model.for_clinic(job["clinic_id"]), folder)
+                job["model_dir"] = str(folder)
+    except Exception as exc:  # noqa: BLE001 - each notebook then computes its own clinic
+        progress(f"planning model of the region failed ({_one_line(_describe_error(exc), 200)}); "
+                 "each clinic is planned on its own")
+        for job in jobs:
+            job.pop("model_dir", None)
 
 
 def _run_region(root: Path, run_dir: Path, run_id: str, parameters_dir: Path) -> dict:

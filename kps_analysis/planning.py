@@ -80,6 +80,7 @@ __all__ = [
     "plan_history",
     "apply_moves",
     "plan_region",
+    "as_weeks",
     "ESCALATION_RULE",
 ]
 
@@ -436,6 +437,25 @@ def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "
                                                + [c for c in f.columns if c.startswith(("lo_", "hi_"))]]
 
 
+def as_weeks(values) -> pd.PeriodIndex:
+    """Weeks from Periods or their text as tables hold them: ISO ``2026-W49`` or ``2026-11-30/2026-12-06``.
+
+    Examples
+    --------
+    >>> list(as_weeks(pd.Series(["2026-W49", "2026-12-07/2026-12-13"])).astype(str))
+    ['2026-11-30/2026-12-06', '2026-12-07/2026-12-13']
+    """
+    import datetime as dt
+
+    if isinstance(values, (pd.PeriodIndex,)) or isinstance(getattr(values, "dtype", None), pd.PeriodDtype):
+        return pd.PeriodIndex(values, freq="W-SUN")
+    text = pd.Series(values).astype(str)
+    iso = text.str.extract(r"^(\d{4})-W(\d{1,2})$")
+    days = [dt.date.fromisocalendar(int(y), int(w), 1).isoformat() if isinstance(y, str) else t.split("/")[0]
+            for y, w, t in zip(iso[0], iso[1], text)]
+    return pd.PeriodIndex(pd.to_datetime(days), freq="W-SUN")
+
+
 def whole(x: np.ndarray) -> np.ndarray:
     """Whole numbers per row whose running totals are the rounded running totals of ``x``.
 
@@ -783,9 +803,11 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
                       fixed_own=np.full((runs * k, horizon), np.nan), fixed_buy=np.full((runs * k, horizon), np.nan),
                       max_age=a.max_age, chosen=np.tile(a.chosen[sl], runs))
         with_plan = _run(rep, purchase=True, fixed_buy=np.tile(planned_buy[sl], (runs, 1)))
-        policy = _run(rep, purchase=True)
         breach[:, sl] = with_plan["breaches_after"].reshape(runs, k, horizon)
-        buys[:, sl] = policy["purchase"].reshape(runs, k, horizon)
+        # the purchase this future needs is reported over the fixed weeks only
+        weeks = min(fixed_weeks, horizon)
+        policy = _run(rep, purchase=True, inflow=rep.inflow[:, :weeks], capacity=rep.capacity[:, :weeks])
+        buys[:, sl, :weeks] = policy["purchase"].reshape(runs, k, weeks)
     periods = f["period"] if "period" in f.columns else None
     months = (_month_of(pd.Series(periods.to_numpy())).to_numpy().reshape(n_s, horizon)[0]
               if periods is not None and periods.notna().all() else np.array(["all"] * horizon))
@@ -1031,6 +1053,26 @@ def _production_deviation(follow_up: pd.DataFrame, history: pd.DataFrame | None 
     return out.rename("production_deviation_pct").rename_axis("clinic").reset_index()
 
 
+def _forecast_settings(p, method=None, levels=None, exclude=None) -> tuple[str, tuple, tuple]:
+    """Forecast method, interval levels [%] and excluded years: the arguments, else the parameters'."""
+    fc_params = _get(p, "forecast", {}) or {}
+    method = method or str(_get(fc_params, "method", "auto"))
+    levels = tuple(levels or _get(fc_params, "levels", (80, 95)))
+    exclude = tuple(exclude if exclude is not None else _get(p, "history_exclude_years", (2020,)))
+    return method, levels, exclude
+
+
+def _forecast_one(job) -> pd.DataFrame:
+    """:func:`kps_analysis.forecast.forecast_demand` of one measure (for an executor)."""
+    from .forecast import forecast_demand
+
+    history, measure, horizon, levels, method, exclude = job
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return forecast_demand(history, measure=measure, horizon=horizon, levels=levels, method=method,
+                               exclude=exclude)
+
+
 def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_list, *,
                  fixed_plan: pd.DataFrame | None = None, history: pd.DataFrame | None = None,
                  forecasts: Mapping | None = None,
@@ -1074,10 +1116,7 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     """
     params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
     first = params_list[0]
-    fc_params = _get(first, "forecast", {}) or {}
-    method = method or str(_get(fc_params, "method", "auto"))
-    levels = tuple(levels or _get(fc_params, "levels", (80, 95)))
-    exclude = tuple(exclude if exclude is not None else _get(first, "history_exclude_years", (2020,)))
+    method, levels, exclude = _forecast_settings(first, method, levels, exclude)
     sim = _get(first, "simulation", {}) or {}
     runs = int(runs or _get(sim, "runs", 300))
     seed = int(seed if seed is not None else _get(sim, "seed", 2019))
@@ -1094,6 +1133,7 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     used = dict(forecasts or {})
     inflow = inflow_forecast(weekly, horizon_weeks=horizon, method=method, levels=levels, exclude=exclude,
                              forecasts=used)
+    used = {k: v[v["clinic"].isin(clinics)].reset_index(drop=True) for k, v in used.items()}
     capacity, check = capacity_basis(weekly, params_list, periods,
                                      tolerance={a.clinic: a.capacity_tolerance for a in assumptions})
     flows = inflow.merge(capacity, on=["clinic", "stage", "period"], how="left")
@@ -1104,7 +1144,7 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     fixed = None
     if fixed_plan is not None and len(fixed_plan):
         fp = fixed_plan.copy()
-        fp["period"] = pd.PeriodIndex(fp["period"].astype(str), freq="W-SUN")
+        fp["period"] = as_weeks(fp["period"])
         fixed = fp[fp["fixed"].astype(bool) & (fp["period"] >= start)]
     plan = project_plan(waiting, flows, settings, order=order, fixed=fixed)
     fixed_by = plan["clinic"].map({a.clinic: a.fixed_weeks for a in assumptions})
@@ -1113,7 +1153,7 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     if fixed is not None and len(fixed):
         kept = plan[["clinic", "stage", "period"]].merge(fixed[["clinic", "stage", "period"]].assign(_k=True),
                                                         on=["clinic", "stage", "period"], how="left")["_k"]
-        plan.loc[kept.fillna(False).to_numpy(bool), "origin"] = "previous"
+        plan.loc[kept.eq(True).to_numpy(bool), "origin"] = "previous"
     plan = plan.merge(_agreement(params_list, weekly, periods, exclude), on=["clinic", "stage", "period"], how="left")
     plan["month"] = _month_of(plan["period"])
 
@@ -1212,7 +1252,7 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
     buying = head[head["purchase"] > 0].sort_values("week_ahead").drop_duplicates("clinic").set_index("clinic")
     order_period = buying["period"] - (buying["week_ahead"] - buying["order_by_week"])
     out["first_order_by"] = order_period.astype(str).reindex(clinics)
-    out["first_order_late"] = (buying["order_by_week"] < 1).reindex(clinics).fillna(False)
+    out["first_order_late"] = (buying["order_by_week"] < 1).reindex(clinics, fill_value=False).astype(bool)
     unc = model.uncertainty.attrs.get("clinic") if model.uncertainty is not None else None
     if unc is not None and len(unc):
         u = unc.set_index("clinic")
@@ -1523,7 +1563,7 @@ def plan_history(weekly: pd.DataFrame, previous_plan: pd.DataFrame | None,
     if not parts or weekly.empty:
         return pd.DataFrame(columns=columns)
     hist = pd.concat(parts, ignore_index=True)
-    hist["period"] = pd.PeriodIndex(hist["period"].astype(str), freq="W-SUN")
+    hist["period"] = as_weeks(hist["period"])
     last = _stage_totals(weekly).groupby("clinic")["period"].max()
     hist = hist[hist["period"] <= hist["clinic"].map(last)]
     hist = hist.drop_duplicates(["clinic", "stage", "period"], keep="first")  # the earliest plan of a week rules
@@ -1612,15 +1652,47 @@ def apply_moves(plan: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _concat_models(models: list) -> PlanningModel:
+    """Several clinics' models (planned separately) as one."""
+    def cat(frames):
+        given = [f for f in frames if f is not None]
+        full = [f.copy() for f in given if len(f)]
+        for f in full:
+            f.attrs = {}  # concat compares attrs, which may hold frames
+        if full:
+            return pd.concat(full, ignore_index=True)
+        return given[0].iloc[:0].copy() if given else pd.DataFrame()  # empty, but with its columns
+
+    forecasts = {}
+    for m in models:
+        for k, v in m.forecasts.items():
+            forecasts[k] = cat([forecasts.get(k), v])
+    unc = cat([m.uncertainty for m in models])
+    unc.attrs["clinic"] = cat([m.uncertainty.attrs.get("clinic") for m in models])
+    fields = {name: cat([getattr(m, name) for m in models])
+              for name in ("settings", "waiting", "flows", "capacity_check", "plan", "uncertainty_by_month",
+                           "follow_up", "figures", "history", "moves", "scenarios")}
+    return PlanningModel(forecasts=forecasts, uncertainty=unc, **fields)
+
+
+def _plan_chunk(job) -> PlanningModel:
+    """:func:`plan_clinics` of one chunk of clinics, without scenarios (for an executor)."""
+    weekly, waiting_list, params, fixed, history, kw = job
+    return plan_clinics(weekly, waiting_list, params, fixed_plan=fixed, history=history, with_scenarios=False, **kw)
+
+
 def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_list, *,
                 fixed_plans: pd.DataFrame | None = None, histories: pd.DataFrame | None = None,
-                transfer_cost_sek: float | Mapping = 0.0, **kw) -> PlanningModel:
+                transfer_cost_sek: float | Mapping = 0.0, executor=None, parts_hint: int = 0,
+                **kw) -> PlanningModel:
     """Every clinic's planning model in one pass, with the moves of common waiting lists in both plans.
 
     :func:`plan_clinics` for all clinics, then :func:`region_moves` on their plans and
     :func:`apply_moves`, and the headline figures recomputed, so a clinic's report, its
     tables and the region overview show the same moves and the purchase left after them.
-    ``kps run`` calls this once for the whole region (compute once, render many).
+    ``kps run`` calls this once for the whole region (compute once, render many), with its
+    process pool as ``executor`` and ``parts_hint`` chunks of clinics (the chunks are planned
+    apart, then the moves are found across all of them; the result does not depend on it).
 
     Returns
     -------
@@ -1628,8 +1700,43 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
         With ``moves`` (:func:`region_moves` output) and plans holding ``moved_in``/``moved_out``.
     """
     params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
-    model = plan_clinics(weekly, waiting_list, params_list, fixed_plan=fixed_plans, history=histories,
-                         with_scenarios=False, **kw)
+    # clinics whose data end in different weeks start their plans in different weeks; a large
+    # region is planned in chunks of clinics, on an executor's processes where one is given
+    ends = weekly.groupby("clinic")["period"].max()
+    groups = {}
+    for p in params_list:
+        groups.setdefault(ends.get(_clinic_id(p)), []).append(p)
+    chunks = []
+    for ps in groups.values():
+        size = max(1, int(np.ceil(len(ps) / max(1, parts_hint)))) if parts_hint else len(ps)
+        chunks += [ps[i:i + size] for i in range(0, len(ps), size)]
+    # the demand forecasts of the whole region first (a forecast may pool what clinics have in
+    # common), one measure per process; every chunk then plans on them
+    if "forecasts" not in kw:
+        method, levels, exclude = _forecast_settings(params_list[0], kw.get("method"), kw.get("levels"),
+                                                     kw.get("exclude"))
+        horizon = max(assumptions_of(p).horizon_weeks for p in params_list)
+        totals = _stage_totals(weekly)
+        measures = [m for m, _, own in STAGE_MEASURES.values() if m in totals.columns and own in totals.columns]
+        fjobs = []
+        for m in measures:
+            own = next(o for mm, _, o in STAGE_MEASURES.values() if mm == m)
+            active = totals.groupby("clinic")[own].sum() > 0
+            hist = weekly[weekly["clinic"].isin(active[active].index)]
+            if len(hist):
+                fjobs.append((m, (hist, m, horizon, levels, method, exclude)))
+        mapper = executor.map if executor is not None else map
+        kw = {**kw, "forecasts": dict(zip([m for m, _ in fjobs], mapper(_forecast_one, [j for _, j in fjobs])))}
+    jobs = []
+    for ps in chunks:
+        ids = [_clinic_id(p) for p in ps]
+        wl = waiting_list[waiting_list["clinic"].isin(ids)] if waiting_list is not None else None
+        pick = (lambda f, ids=ids: f[f["clinic"].astype(str).isin(ids)] if f is not None and len(f) else None)
+        jobs.append((weekly[weekly["clinic"].isin(ids)], wl if wl is not None and len(wl) else None, ps,
+                     pick(fixed_plans), pick(histories), kw))
+    run = executor.map if executor is not None else map
+    parts = list(run(_plan_chunk, jobs))
+    model = parts[0] if len(parts) == 1 else _concat_models(parts)
     moves = region_moves(model.plan, params_list, transfer_cost_sek=transfer_cost_sek)
     plan = apply_moves(model.plan, moves)
     moved = PlanningModel(**{**model.__dict__, "plan": plan, "moves": moves})

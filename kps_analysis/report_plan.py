@@ -443,7 +443,14 @@ def read_previous(tables_dir) -> tuple[pd.DataFrame | None, pd.DataFrame | None]
         if not path.is_file():
             out.append(None)
             continue
-        table = pd.read_csv(path)
+        try:
+            table = pd.read_csv(path)
+        except pd.errors.EmptyDataError:  # an empty table of an earlier version
+            out.append(None)
+            continue
+        if table.empty:
+            out.append(None)
+            continue
         if not needed <= set(table.columns):
             raise ValueError(f"{path}: not a {name} table (needs columns {', '.join(sorted(needed))})")
         out.append(table)

@@ -716,3 +716,27 @@ def test_a_run_whose_every_text_parameter_holds_markup_shows_it_inert(tmp_path):
         assert page.live_markup() == [], page_path
     report_page = _Page((result.run_dir / "uro" / "report.html").read_text(encoding="utf-8"))
     assert HOSTILE[0] in report_page.visible and HOSTILE[1] in report_page.visible  # name and hospital, as text
+
+
+@slow
+def test_compute_once_the_region_model_is_stored_and_the_next_run_keeps_the_fixed_weeks(tmp_path):
+    """kps run plans every clinic in one pass, stores each clinic's model, and the next run
+    keeps the previous run's fixed weeks; the moves of a common waiting list are in both plans."""
+    out = tmp_path / "out"
+    first = batch.run(clinics=["ort_nord", "ort_syd"], out_dir=out, workers=2)
+    assert first.exit_code == 0
+    for clinic in ("ort_nord", "ort_syd"):
+        assert (first.run_dir / clinic / "model" / "plan.parquet").is_file()
+    second = batch.run(clinics=["ort_nord", "ort_syd"], out_dir=out, workers=2)
+    assert second.exit_code == 0
+    plans = {c: pd.read_csv(second.run_dir / c / "tables" / "production_plan.csv") for c in ("ort_nord", "ort_syd")}
+    before = pd.read_csv(first.run_dir / "ort_nord" / "tables" / "production_plan.csv")
+    kept = plans["ort_nord"][plans["ort_nord"]["origin"] == "previous"]
+    assert len(kept) == int(plans["ort_nord"]["fixed"].sum())
+    merged = kept.merge(before, on=["stage", "period"], suffixes=("", "_before"))
+    assert (merged["own_production"] == merged["own_production_before"]).all()
+    # moves out of one plan are moves into the other, week by week
+    out_ = plans["ort_nord"].groupby(["stage", "period"])["moved_out"].sum()
+    in_ = plans["ort_syd"].groupby(["stage", "period"])["moved_in"].sum()
+    assert out_.sum() == in_.sum()
+    assert (out_.reindex(in_.index).fillna(0) == in_).all()

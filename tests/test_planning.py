@@ -338,3 +338,20 @@ def test_fixed_weeks_are_kept_by_the_next_run_and_passed_weeks_followed_up(demo_
     row = h[h["stage"] == "new_visit"].iloc[0]
     assert row["planned_own"] == p1.loc[("new_visit", last), "own_production"]
     assert row["actual_own"] == w.loc[w["period"] == last, "new_visits"].sum()
+
+
+def test_planning_in_chunks_on_an_executor_gives_the_same_model(demo_model):
+    from concurrent.futures import ProcessPoolExecutor
+
+    weekly, ps, _ = demo_model
+    few = [p for p in ps if p.clinic_id in ("ort_nord", "ort_syd", "hud")]
+    w = weekly[weekly["clinic"].isin([p.clinic_id for p in few])]
+    whole_region = planning.plan_region(w, None, few, runs=30)
+    with ProcessPoolExecutor(2) as pool:
+        chunked = planning.plan_region(w, None, few, runs=30, executor=pool, parts_hint=2)
+    key = ["clinic", "stage", "week_ahead"]
+    a = whole_region.plan.sort_values(key).reset_index(drop=True)
+    b = chunked.plan.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(whole_region.figures.sort_values("clinic").reset_index(drop=True),
+                                  chunked.figures.sort_values("clinic").reset_index(drop=True))
