@@ -225,7 +225,7 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
     return pd.DataFrame(rows, columns=list(head)).set_index(head[0])
 
 
-def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> str:
+def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", shown=None) -> str:
     """The clinic's state and this week's decision in one or two sentences (markdown).
 
     Examples
@@ -255,8 +255,14 @@ def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> 
                       f"The queue shrinks ({signed} since last week)."))
     over = r.get("waiting_over_90")
     if over is not None and np.isfinite(over):
-        count = _value("count", over, language, limit)
-        share = _value("share", r.get("share_over_90_days"), language, limit)
+        if shown is not None and "over" in shown:  # the suppression rule of every other table
+            from .report import share_text
+
+            count = shown.text("over", over, language=language)
+            share = share_text(shown, "over", r.get("waiting_counted"), over, language=language)
+        else:
+            count = _value("count", over, language, limit)
+            share = _value("share", r.get("share_over_90_days"), language, limit)
         parts.append(f"{count} patienter har väntat över 90 dagar ({share})." if sv else
                      f"{count} patients have waited over 90 days ({share}).")
     nv = float(r.get("purchase_new_visits_12w") or 0) if pd.notna(r.get("purchase_new_visits_12w")) else 0.0

@@ -154,11 +154,6 @@ def test_no_small_count_is_recoverable_from_the_tables(small_run):
 
 
 @slow
-@pytest.mark.xfail(strict=True, reason="notebooks/clinic_report.ipynb must compute the clinic's snapshot once "
-                   "(report_plan.snapshot_shown(model, headline, waiting=data.waiting_snapshot(...), limit=limit)) "
-                   "and pass it as shown= to key_figures_table, changes_table, wait_summary_table, wait_table, "
-                   "plots.wait_histogram and write_clinic_tables; until then the report's headline queue shows "
-                   "the 2 chosen waits as queue - counted")
 def test_no_small_count_is_recoverable_from_the_report(small_run):
     run_dir, _, _ = small_run
     page = (run_dir / "gyn" / "report.html").read_text(encoding="utf-8")
