@@ -766,6 +766,7 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
             data_dir: Path, parameters_dir: Path, notebook: Path, resume: bool, workers: int | None, client,
             scheduler: str | None, worker_timeout: float, progress: Callable[[str], None]) -> RunResult:
     """Run the clinics into the locked folder ``partial`` and finish the run."""
+    from .data import DataError, checked_data_path
     from .parameters import ParameterError, load_parameters
 
     # Validate every clinic's parameters before any kernel starts.
@@ -788,10 +789,15 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
             "hash": params.hash,
             "files": {str(p): _sha256(Path(p)) for p in params.source_files},
         }
-        for rel in params.data.to_dict().values():
-            path = data_dir / rel
-            if path.is_file():
-                inputs[str(path)] = _sha256(path)
+        for key in ("weekly", "waiting_list"):
+            rel = params.data.to_dict().get(key)
+            if not rel:
+                continue
+            try:  # only files inside the data folder are hashed (a link out of it is refused)
+                path = checked_data_path(data_dir, rel, key=key)
+            except (DataError, OSError):
+                continue
+            inputs[str(path)] = _sha256(path)
         if kept is not None:
             continue
         clinic_params[clinic_id] = params
@@ -883,7 +889,7 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
     """
     import pandas as pd
 
-    from .data import load_clinic_data
+    from .data import load_clinic
     from .planning import plan_region
     from .report_plan import read_previous
     from .store import write_model
@@ -892,7 +898,7 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
     for job in jobs:
         p = clinic_params[job["clinic_id"]]
         try:
-            clinic = load_clinic_data(p.data.to_dict(), data_dir, clinic=p.clinic_id)
+            clinic = load_clinic(p, data_dir)
         except Exception:  # noqa: BLE001 - the clinic's notebook reports its own data problem
             continue
         weekly.append(clinic.weekly)
@@ -990,11 +996,11 @@ def _region_job(job: dict) -> dict:
 
 
 def _language(parameters_dir: Path) -> str:
+    """The report language of ``defaults.yaml``, read through the bounded parameter loader."""
     try:
-        import yaml
+        from .parameters import region_settings
 
-        return (yaml.safe_load((parameters_dir / "defaults.yaml").read_text(encoding="utf-8"))
-                or {}).get("language", "sv")
+        return region_settings(parameters_dir)["language"]
     except Exception:  # noqa: BLE001 - the index falls back to Swedish
         return "sv"
 

@@ -78,7 +78,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .data import DataError, load_clinic_data, read_weekly, validate
+    from .data import DataError, load_clinic, read_weekly, validate
     from .parameters import ParameterError, list_clinics, load_parameters
 
     import warnings
@@ -110,8 +110,9 @@ def cmd_validate(args) -> int:
     for clinic_id in list_clinics(params_dir):
         try:
             params = load_parameters(clinic_id, params_dir)
-            data = load_clinic_data(params.data.to_dict(), data_dir, clinic=clinic_id)
-            findings = validate(data.weekly, source=clinic_id)
+            data = load_clinic(params, data_dir)
+            findings = validate(data.weekly, source=clinic_id, plausible_from=params.plausible_from,
+                                max_count_per_period=params.max_count_per_period)
         except (ParameterError, DataError) as exc:
             _err(f"error: {clinic_id}: {exc}")
             status = 1

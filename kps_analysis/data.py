@@ -61,6 +61,7 @@ import pyarrow.parquet as pq
 from .calendar import iso_week_label, weeks_in_year
 
 __all__ = [
+    "load_clinic",
     "MEASURES",
     "FLOW_MEASURES",
     "STOCK_MEASURES",
@@ -1655,6 +1656,19 @@ def _looks_personal(values: pd.Series) -> bool:
     return bool(sample.str.fullmatch(_PNR.pattern).mean() >= 0.5)
 
 
+def _day_numbers(texts: np.ndarray, fmt: str, days: np.ndarray) -> np.ndarray:
+    """Fill the NaT of ``days`` from year-first ``texts`` in ``fmt`` read with :mod:`datetime` (any year 1-9999)."""
+    import datetime as dt
+
+    out = days.copy()
+    for i in np.flatnonzero(np.isnat(days)):
+        try:
+            out[i] = np.datetime64(dt.datetime.strptime(str(texts[i]), fmt).date(), "D")
+        except ValueError:  # not a calendar date (2024-02-30)
+            pass
+    return out
+
+
 def _parse_dates(values: pd.Series, *, path, column, rows, earliest=None, latest=None,
                  latest_words: str = "") -> np.ndarray:
     """Dates (datetime64[ns], time of day dropped; NaT where empty); DataError otherwise.
@@ -1689,8 +1703,13 @@ def _parse_dates(values: pd.Series, *, path, column, rows, earliest=None, latest
                 continue
             rows_hit = idx[hit]
             parsed = pd.to_datetime(sub[hit], format=fmt, errors="coerce")
-            out[rows_hit] = parsed.to_numpy(dtype="datetime64[D]")
-            invalid[rows_hit] = _mask(parsed.isna())
+            days_hit = parsed.to_numpy(dtype="datetime64[D]")
+            if fmt.startswith("%Y") and np.isnat(days_hit).any():
+                # beyond pandas' nanosecond range (years before 1677 or after 2262): read the
+                # calendar date as a day number, so 0001-01-01 is a date the window refuses
+                days_hit = _day_numbers(sub[hit].to_numpy(dtype=object), fmt, days_hit)
+            out[rows_hit] = days_hit
+            invalid[rows_hit] = np.isnat(days_hit)
             todo[rows_hit] = False
         _raise_first(todo[codes], lambda i: "not a date (expected e.g. 2024-01-31)", path=path, column=column,
                      rows=rows)
@@ -2851,3 +2870,33 @@ def load_clinic_data(data_spec, data_dir, *, clinic, plausible_from=None, max_co
     merged[measures] = merged[measures].astype(np.float64)
     merged.attrs["findings"] = list(weekly.attrs.get("findings", []))
     return ClinicData(merged, waiting)
+
+
+def load_clinic(params, data_dir) -> ClinicData:
+    """Load one clinic's data with the input limits of its parameters: the one call of every caller.
+
+    :func:`load_clinic_data` with ``data``, ``plausible_from``, ``max_count_per_period`` and
+    ``max_file_megabytes`` of the clinic's loaded parameters, so ``kps validate``, the
+    batch's planning pass and the report notebook read the same files the same way.
+
+    Parameters
+    ----------
+    params : Parameters
+        The clinic's loaded parameters (:func:`kps_analysis.parameters.load_parameters`).
+    data_dir : str or path-like
+        The data folder.
+
+    Returns
+    -------
+    ClinicData
+    """
+    def get(key):
+        try:
+            return params.get(key) if hasattr(params, "get") else getattr(params, key, None)
+        except (KeyError, AttributeError):
+            return None
+
+    megabytes = get("max_file_megabytes")
+    return load_clinic_data(params.data.to_dict(), data_dir, clinic=params.clinic_id,
+                            plausible_from=get("plausible_from"), max_count_per_period=get("max_count_per_period"),
+                            max_bytes=int(float(megabytes) * 1_000_000) if megabytes else None)
