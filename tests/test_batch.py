@@ -73,7 +73,9 @@ def test_summary_tables_carry_the_headline_columns(demo_run):
         summary = pd.read_csv(run_dir / clinic / "tables" / "summary.csv")
         assert list(summary.columns[: len(HEADLINE_COLUMNS)]) == list(HEADLINE_COLUMNS)
         assert summary.loc[0, "clinic"] == clinic
-        assert summary.loc[0, "queue_production_ratio_weeks"] > 0
+        # the ratio is there, or suppressed (flagged) where it would give back a small count
+        flag = summary.get("queue_production_ratio_weeks_suppressed", pd.Series([False])).fillna(False)
+        assert summary.loc[0, "queue_production_ratio_weeks"] > 0 or bool(flag.iloc[0])
 
 
 @slow
@@ -545,7 +547,7 @@ def test_disk_full_at_the_end_ends_in_one_line_and_leaves_nothing(tmp_path, caps
 
     monkeypatch.setattr(batch, "write_index", full)
     assert cli.main(_quiet_run_args(tmp_path)) == 2
-    err = capsys.readouterr().err.splitlines()
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("planning model:")]
     assert err[0].startswith("[1/1] hud ok")
     assert len(err) == 2 and "Traceback" not in err[1]
     assert re.fullmatch(r"kps run: no space left on the device: .*/index\.html; run \d{8}-\d{6} abandoned, "
