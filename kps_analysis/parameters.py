@@ -196,6 +196,13 @@ SCHEMA: dict[str, Spec] = {
         "Weeks it takes to arrange external purchase (köpt vård); the purchase need is "
         "decided at least this far ahead of the projected breach.",
         required=True, min=0, max=26),
+    "transfer_cost_sek": _r(
+        "float", "SEK/patient",
+        "Cost of moving one patient between two hospitals of a common waiting list "
+        "(`region_pool`) where a clinic's `transfer_costs` does not name the pair; a move "
+        "is planned only when the contract price saved exceeds it plus the receiver's "
+        "internal cost.",
+        default=0.0, min=0.0, max=10_000_000.0),
     "serving_order": _r(
         "str", "text",
         "Order in which the planning model serves the waiting list, for own production, "
@@ -294,6 +301,14 @@ SCHEMA: dict[str, Spec] = {
         "waiting list (gemensam väntelista), so patients can be moved between them, "
         "e.g. `ortopedi`. Leave out if none.",
         pattern=_ID),
+    "transfer_costs": _c(
+        "dict[str, section]", "-",
+        "Cost of moving one patient from this clinic to another clinic of its `region_pool`, "
+        "by the receiving clinic's id (travel, coordination); pairs not named cost "
+        "`transfer_cost_sek`."),
+    "transfer_costs.<name>.per_patient_sek": _c(
+        "float", "SEK/patient", "Cost of moving one patient to that clinic.",
+        required=True, min=0.0, max=10_000_000.0),
     "groups": _c("list[str]", "text",
                  "Groups (teams, diagnosis or procedure groups) reported separately, "
                  "as spelled in the data's `group` column."),

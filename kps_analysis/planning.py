@@ -77,6 +77,7 @@ __all__ = [
     "headline",
     "scenarios",
     "region_moves",
+    "transfer_costs",
     "plan_history",
     "apply_moves",
     "plan_region",
@@ -1421,7 +1422,34 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
     return out
 
 
-def region_moves(plans: pd.DataFrame, params_list, *, transfer_cost_sek: float | Mapping = 0.0) -> pd.DataFrame:
+def transfer_costs(params_list) -> dict:
+    """Cost of moving one patient, per (from clinic, to clinic) of the same ``region_pool`` [SEK/patient].
+
+    A clinic's ``transfer_costs.<to>.per_patient_sek`` where given, else the region's
+    ``transfer_cost_sek`` (0 when absent).
+
+    Examples
+    --------
+    >>> ps = [{"clinic": "a", "region_pool": "ort", "transfer_cost_sek": 1500,
+    ...        "transfer_costs": {"b": {"per_patient_sek": 4000}}},
+    ...       {"clinic": "b", "region_pool": "ort", "transfer_cost_sek": 1500}]
+    >>> transfer_costs(ps)
+    {('a', 'b'): 4000.0, ('b', 'a'): 1500.0}
+    """
+    pools = {_clinic_id(p): (_get(p, "region_pool"), p) for p in params_list}
+    out = {}
+    for a, (pool_a, p) in pools.items():
+        named = _get(p, "transfer_costs", {}) or {}
+        for b, (pool_b, _) in pools.items():
+            if a != b and pool_a and pool_a == pool_b:
+                entry = named.get(b) if hasattr(named, "get") else None
+                cost = _get(entry, "per_patient_sek") if entry is not None else None
+                out[(a, b)] = float(cost if cost is not None else _get(p, "transfer_cost_sek", 0.0))
+    return out
+
+
+def region_moves(plans: pd.DataFrame, params_list, *,
+                 transfer_cost_sek: float | Mapping | None = None) -> pd.DataFrame:
     """Moves between clinics of a common waiting list, on the clinics' own plans.
 
     Within each ``region_pool`` (clinics offering the same care), stage and week: a
@@ -1442,9 +1470,9 @@ def region_moves(plans: pd.DataFrame, params_list, *, transfer_cost_sek: float |
         ``week_ahead``, ``period``, ``purchase``, ``unused_capacity``).
     params_list : list of Parameters or mappings
         ``region_pool`` and ``prices`` of each clinic.
-    transfer_cost_sek : float or mapping (from clinic, to clinic) -> float
-        Cost of moving one patient between the two hospitals (travel, coordination)
-        [SEK/patient].
+    transfer_cost_sek : float or mapping (from clinic, to clinic) -> float, optional
+        Cost of moving one patient between the two hospitals (travel, coordination);
+        default the parameters' (:func:`transfer_costs`) [SEK/patient].
 
     Returns
     -------
@@ -1463,6 +1491,8 @@ def region_moves(plans: pd.DataFrame, params_list, *, transfer_cost_sek: float |
     """
     columns = ["clinic_from", "clinic_to", "stage", "week_ahead", "period", "patients", "saving_sek"]
     pools = {_clinic_id(p): _get(p, "region_pool") for p in params_list}
+    if not isinstance(transfer_cost_sek, Mapping) and transfer_cost_sek is None:
+        transfer_cost_sek = transfer_costs(params_list)
     prices = {a.clinic: a.prices for a in (assumptions_of(p) for p in params_list)}
     pooled = plans[plans["clinic"].map(pools).notna()]
     if pooled.empty:
@@ -1683,7 +1713,7 @@ def _plan_chunk(job) -> PlanningModel:
 
 def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_list, *,
                 fixed_plans: pd.DataFrame | None = None, histories: pd.DataFrame | None = None,
-                transfer_cost_sek: float | Mapping = 0.0, executor=None, parts_hint: int = 0,
+                transfer_cost_sek: float | Mapping | None = None, executor=None, parts_hint: int = 0,
                 **kw) -> PlanningModel:
     """Every clinic's planning model in one pass, with the moves of common waiting lists in both plans.
 
