@@ -7,10 +7,17 @@
 * :func:`backtest`: rolling-origin evaluation (MASE, sMAPE, bias, interval coverage).
 * :func:`adjust_forecast`: scenario adjustments on top of a forecast.
 
-Working days (:func:`kps_analysis.calendar.working_days`) enter the ``profile`` and
-``ets`` methods: both model the rate per working day, so a week with two public
-holidays is forecast lower than a full week. The ``seasonal_naive`` method is the plain
-benchmark "same period last year" (``season_length`` periods back) and ignores them.
+Days: the ``profile`` and ``ets`` methods model the rate per day, on working days
+(elective, booked activity: a week with two public holidays is forecast lower) or on
+calendar days (acute and emergency activity, occupied beds, referrals that arrive every
+day), decided per measure from the history with a documented default
+(``day_basis``), in the calendar of ``country`` (:func:`kps_analysis.calendar.working_days_in`).
+The ``seasonal_naive`` method is the plain benchmark "same period last year"
+(``season_length`` periods back) and ignores them.
+
+Seasonality is estimated per clinic and shrunk towards the profile pooled over the
+clinics of the same call, so that a clinic with two years of history borrows from the
+others (``pool_seasonality``).
 
 The per-clinic computations are small numpy operations; the loop is over clinics
 (never over rows). ETS fitting (statsmodels) dominates the run time.
@@ -27,7 +34,8 @@ import pandas as pd
 
 from kps_analysis import calendar as _cal
 
-__all__ = ["forecast_demand", "backtest", "adjust_forecast", "METHODS"]
+__all__ = ["forecast_demand", "backtest", "adjust_forecast", "method_of", "METHODS",
+           "WORKING_DAY_MEASURES", "CALENDAR_DAY_MEASURES"]
 
 METHODS = ("seasonal_naive", "profile", "ets", "combo", "auto")
 _SEASON = {"W": 52, "M": 12}
@@ -469,6 +477,15 @@ def _profile(s: _Series, h: int, m: int, levels, factors: np.ndarray, intervals:
     return mean, bounds
 
 
+def _ETS_INIT(m: int) -> str:
+    """Monthly (and shorter) seasons: initial states estimated with the parameters, from a
+    brute-force start (on real monthly series 3 % lower MASE than the heuristic start,
+    and without the brute start the estimate often ends in a poor local optimum);
+    weekly: 52 initial seasonal states would make each fit about 10 times slower, so the
+    heuristic start."""
+    return "estimated" if m <= 12 else "heuristic"
+
+
 def _ets(s: _Series, h: int, m: int, levels, seed: int = 2019, intervals: bool = True,
          factors=None):
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
@@ -494,8 +511,8 @@ def _ets(s: _Series, h: int, m: int, levels, seed: int = 2019, intervals: bool =
                                          initialization_method="estimated")
         else:
             model = ExponentialSmoothing(adj, trend="add", damped_trend=True, seasonal=seasonal,
-                                         seasonal_periods=m, initialization_method="heuristic")
-        res = model.fit(use_brute=False)
+                                         seasonal_periods=m, initialization_method=_ETS_INIT(m))
+        res = model.fit(use_brute=_ETS_INIT(m) == "estimated")
         name = f"ets(A,Ad,{'N' if short else 'M' if seasonal == 'mul' else 'A'})"
         if not intervals:
             return np.asarray(res.forecast(h), dtype=float) * scale_f, [], name
@@ -616,11 +633,11 @@ def _auto(series: list, h: int, m: int, levels, freq: str, pool: bool, factors: 
        seasons; four, over a shorter stretch, for a short history): the seasonal naive,
        profile, ETS and their combination, each origin's seasonal factors pooled over
        the clinics' histories at that origin.
-    2. The choice: the candidate with the lowest mean MASE over the clinics of the call
-       (a choice pooled over many clinics is far less noisy than one per clinic); a
-       clinic keeps its own best candidate instead only when it is more than 10 % better
-       there and better at most origins. The seasonal naive is chosen only when nothing
-       beats it.
+    2. The choice: the candidate with the lowest mean MASE over the clinics of the call,
+       one model for the measure (a choice pooled over many clinics is far less noisy
+       than one per clinic: on real series, letting a clinic keep its own in-sample best
+       lost out of sample). The seasonal naive is chosen only when it is more than 10 %
+       better than every model. A clinic whose ETS cannot be fitted takes its own best.
     3. The intervals: the chosen candidate's log errors ``e = log((A+1)/(F+1))`` at the
        origins, per lead time; each clinic's errors divided by its own error scale
        (root mean square, leaving the origin out), pooled over the clinics per lead-time
@@ -669,15 +686,7 @@ def _auto(series: list, h: int, m: int, levels, freq: str, pool: bool, factors: 
     chosen = {}
     for i in plans:
         own = {c: v for c, v in score[i].items() if np.isfinite(v)}
-        pick = glob if glob in own else None
-        best = min(order[:-1], key=lambda c: own.get(c, np.inf))   # not the naive alone
-        if pick is None:
-            pick = best
-        elif best != pick:
-            wins = float(np.mean(table[i][best] < table[i][pick]))
-            if own[best] < (1 - _AUTO_MARGIN) * own[pick] and wins > 0.5:
-                pick = best
-        chosen[i] = pick
+        chosen[i] = glob if glob in own else min(order, key=lambda c: own.get(c, np.inf))
     # calibration: standardised log errors pooled over the clinics per lead-time bucket
     size = max(1, m // 4)
     errs, scales, pool_z = {}, {}, {}
@@ -744,26 +753,35 @@ def forecast_demand(history: pd.DataFrame, *, measure: str, horizon: int, levels
     * ``"seasonal_naive"``: ``mean[T+i] = y[T+i-m*k]``, ``k = ceil(i/m)`` (same period
       last year); interval = mean + empirical quantiles of the in-sample seasonal-naive
       errors ``y[t] - y[t-m]`` × ``sqrt(k)`` [count/period].
-    * ``"profile"``: rate per working day ``d[t] = y[t] / (working_days[t] · f[season])``
-      with the clinic's seasonal profile ``f`` (:func:`kps_analysis.seasonal.seasonal_profile`);
-      a straight line fitted to ``d`` over the last two seasons, its trend damped with
-      ``phi = m/(m+1)`` per period; ``mean = d̂ · f · working_days`` of each future
-      period. Intervals: empirical quantiles of the in-sample log residuals combined
-      with the standard error of the fitted level.
+    * ``"profile"``: rate per day ``d[t] = y[t] / (days[t] · f[season])`` (working or
+      calendar days, see ``day_basis``) with the clinic's seasonal factors ``f``
+      (its own, shrunk towards those pooled over the clinics of the call); a straight
+      line fitted to ``d`` over the last two seasons, its trend damped with
+      ``phi = m/(m+1)`` per period; ``mean = d̂ · f · days`` of each future period.
+      Intervals: empirical quantiles of the in-sample log residuals combined with the
+      standard error of the fitted level.
     * ``"ets"``: Holt-Winters exponential smoothing (statsmodels), additive damped trend,
-      multiplicative seasonality (additive if any value is 0), fitted to the working-day
-      adjusted series; intervals from 500 simulated future paths.
+      multiplicative seasonality (additive if any value is 0), fitted to the day-adjusted
+      series; with less than two seasons and two periods of history, a damped Holt
+      model (level and trend) of the series divided by its seasonal factors
+      (``ets(A,Ad,N)``). Intervals from 500 simulated future paths.
     * ``"combo"``: the average of the ``profile`` and ``ets`` forecasts and of their
       interval bounds (quantile averaging).
-    * ``"auto"``: per clinic, the in-sample MASE of ``profile``, ``ets`` and ``combo`` over
-      six rolling origins spread over the last two seasons of the history; the
-      combination is kept unless another model's mean MASE is more than 10 % lower
-      and it is the better one at most origins (a choice from a few origins is noisy).
-      The seasonal naive is the benchmark, not a candidate; it is used when the models
-      cannot be fitted. With less than a season to hold out, the combination is used.
+    * ``"auto"``: an in-sample rolling-origin backtest of every clinic (six origins over
+      the last two seasons; four over a shorter stretch when the history is short) of
+      the seasonal naive, ``profile``, ``ets``, ``combo`` and the average of all three
+      models; the candidate with the lowest mean MASE over the clinics of the call is
+      used for all of them (the seasonal naive only when it is more than 10 % better
+      than every other). Intervals are calibrated on the chosen model's
+      backtest errors: log errors per lead time, each clinic's divided by its own
+      scale, pooled over the clinics, conformal quantiles (see ``_auto``). The label in
+      ``model`` ends in `` [auto]``. With too little history to hold out a quarter
+      season (less than about two seasons), the combination with its own intervals.
 
-    Fallbacks, each with a warning: fewer than two seasons of history -> seasonal naive
-    (one season or more) or the mean of the history; a series with more than 30 % zero
+    Fallbacks, each with a warning: fewer than two seasons of history -> level and
+    trend of the series with its seasonality shrunk towards the pooled one (at least a
+    season and two periods), the seasonal naive (a season and one period) or the mean
+    of the history; a series with more than 30 % zero
     periods -> the mean of the last season; periods in ``exclude`` are replaced by the
     mean of the same period in the surrounding years before any fitting; unreported
     periods are filled the same way. Forecasts are never negative, ``lo <= mean <= hi``
@@ -787,6 +805,21 @@ def forecast_demand(history: pd.DataFrame, *, measure: str, horizon: int, levels
         ``(start, end)`` period pairs (``("2020-03", "2020-06")``).
     season_length : int, optional
         Periods per season; default 52 (weekly) or 12 (monthly) [periods].
+    country : str, optional
+        The holiday calendar for working days: ``"SE"`` (default, with the Swedish
+        de-facto days off) or any ISO code the ``holidays`` package knows, with an
+        optional subdivision (``"NO"``, ``"GB-SCT"``).
+    day_basis : {"auto", "working", "calendar"}, optional
+        What the volume scales with. ``"auto"`` (default): tested on the history of all
+        clinics in the call (year-on-year changes regressed on the working days'; a
+        slope clearly above 0.5 means working days, clearly below calendar days);
+        otherwise the documented default of the measure: calendar days for
+        ``emergency_visits``, ``operations_acute`` and ``bed_days``
+        (:data:`CALENDAR_DAY_MEASURES`), working days for every other measure.
+    pool_seasonality : bool, optional
+        Shrink each clinic's seasonal factors towards the median profile of the clinics
+        in the call, with weight ``1 / (K + 1)`` for ``K`` years of own history (default
+        True).
 
     Returns
     -------
@@ -800,7 +833,8 @@ def forecast_demand(history: pd.DataFrame, *, measure: str, horizon: int, levels
     ValueError
         If a column is missing, the measure is not numeric or negative, periods are not
         W-SUN/M Periods, ``horizon`` is not a positive whole number, ``levels`` are not
-        in (0, 100) or ``method`` is unknown.
+        in (0, 100), ``method`` or ``day_basis`` is unknown, or ``country`` is not a
+        country the ``holidays`` package knows.
 
     Examples
     --------
@@ -922,7 +956,8 @@ def _origin_periods(history, origins, horizon, m, freq):
 
 def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
              methods=("seasonal_naive", "profile", "ets"), levels=(80, 95), exclude=None,
-             bucket_size: int | None = None) -> pd.DataFrame:
+             bucket_size: int | None = None, country: str = "SE", day_basis: str = "auto"
+             ) -> pd.DataFrame:
     """Rolling-origin backtest of :func:`forecast_demand` per clinic and method.
 
     For each origin ``o`` the history up to and including ``o`` is forecast ``horizon``
@@ -955,6 +990,8 @@ def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
     bucket_size : int, optional
         Width of the lead-time buckets; default a quarter season (13 weeks, 3 months)
         [periods].
+    country, day_basis : str, optional
+        Passed to :func:`forecast_demand`.
 
     Returns
     -------
@@ -1017,7 +1054,8 @@ def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 fc = forecast_demand(hist, measure=measure, horizon=int(horizon), levels=lv,
-                                     method=meth, exclude=exclude)
+                                     method=meth, exclude=exclude, country=country,
+                                     day_basis=day_basis)
             for wmsg in caught:
                 seen.add((str(wmsg.message), wmsg.category))
             res = fc.merge(actual, on=["clinic", "period"]).merge(scale, on="clinic", how="left")

@@ -302,3 +302,113 @@ def test_demo_auto_interval_coverage(demo_backtest, clinic):
     assert row["n"] == DEMO_ORIGINS * HORIZON
     assert 0.70 <= row["coverage_80"] <= 0.90, row["coverage_80"]
     assert 0.90 <= row["coverage_95"] <= 0.99, row["coverage_95"]
+
+
+# ------------------------------------------------------------------ day basis and country
+def _daily_arrivals(start="2019-01-07", end="2025-12-28", per_day=30.0, seed=7):
+    """Weekly emergency arrivals: every day of the week alike, holidays included."""
+    weeks = pd.period_range(start, end, freq="W-SUN")
+    rng = np.random.default_rng(seed)
+    y = rng.poisson(per_day * 7 * np.exp(rng.normal(0, 0.03, len(weeks))))
+    return pd.DataFrame({"clinic": "akut", "period": weeks, "emergency_visits": y.astype(float)})
+
+
+def test_daily_arrivals_are_forecast_on_calendar_days():
+    """Arrivals every day: the week of Good Friday 2026 (W14) is not forecast lower than
+    the week before (the history tells: calendar days); forced onto working days it is."""
+    h = _daily_arrivals().rename(columns={"emergency_visits": "referrals_in"})
+    fc = forecast_demand(h, measure="referrals_in", horizon=30, method="profile")
+    w13, w14 = (fc.loc[fc.period == cal.period_from_iso(2026, k), "mean"].item() for k in (13, 14))
+    assert w14 > 0.93 * w13, (w13, w14)
+    forced = forecast_demand(h, measure="referrals_in", horizon=30, method="profile", day_basis="working")
+    f13, f14 = (forced.loc[forced.period == cal.period_from_iso(2026, k), "mean"].item() for k in (13, 14))
+    assert f14 < 0.85 * f13, (f13, f14)
+
+
+def test_elective_series_named_emergency_follows_the_data():
+    """The history decides over the measure's default (calendar days for emergency_visits)."""
+    h = _weekly(end="2025-12-28").rename(columns={"referrals_in": "emergency_visits"})
+    fc = forecast_demand(h, measure="emergency_visits", horizon=53, method="profile")
+    w52, w51 = (fc.loc[fc.period == cal.period_from_iso(2026, k), "mean"].item() for k in (52, 51))
+    assert w52 < 0.75 * w51
+
+
+def test_country_calendar_and_bad_country():
+    """Easter Monday is a holiday in Sweden, not in Scotland: week 15 of 2026 (Easter
+    Monday 6 April) has 4 working days in one, 5 in the other; an unknown country and
+    day basis are refused."""
+    h = _weekly(end="2025-12-28")
+    se = forecast_demand(h, measure="referrals_in", horizon=30, method="profile", day_basis="working")
+    gb = forecast_demand(h, measure="referrals_in", horizon=30, method="profile", day_basis="working",
+                         country="GB-SCT")
+    w15 = cal.period_from_iso(2026, 15)
+    assert gb.loc[gb.period == w15, "mean"].item() > 1.15 * se.loc[se.period == w15, "mean"].item()
+    with pytest.raises(ValueError, match="country"):
+        forecast_demand(h, measure="referrals_in", horizon=4, country="XX")
+    with pytest.raises(ValueError, match="day_basis"):
+        forecast_demand(h, measure="referrals_in", horizon=4, day_basis="weekdays")
+
+
+# ------------------------------------------------------------------ short histories
+def _region(n_clinics=12, seed=11, start="2014-01", end="2020-12"):
+    """Monthly clinics sharing a seasonal shape, each with its own level and trend."""
+    months = pd.period_range(start, end, freq="M")
+    rng = np.random.default_rng(seed)
+    mo = months.month.to_numpy()
+    shape = 1 + 0.2 * np.cos(2 * np.pi * (mo - 1) / 12) - 0.15 * (mo == 7) + 0.05 * np.sin(4 * np.pi * mo / 12)
+    t = np.arange(len(months)) / 12
+    parts = []
+    for i in range(n_clinics):
+        level = rng.uniform(80, 600)
+        growth = rng.normal(0.03, 0.04)
+        own = 1 + rng.normal(0, 0.03, 12)[mo - 1]
+        mu = level * np.exp(growth * t) * shape * own * np.exp(rng.normal(0, 0.06, len(months)))
+        parts.append(pd.DataFrame({"clinic": f"c{i:02d}", "period": months,
+                                   "referrals_in": rng.poisson(mu).astype(float)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _short_backtest(region, history=24, horizon=12, origins=("2018-12", "2019-03", "2019-06", "2019-09"),
+                    **kwargs):
+    out = []
+    for o in origins:
+        o = pd.Period(o, "M")
+        h = region[(region.period <= o) & (region.period > o - history)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fc = forecast_demand(h, measure="referrals_in", horizon=horizon, **kwargs)
+        wide = h.pivot(index="period", columns="clinic", values="referrals_in")
+        scale = (wide - wide.shift(12)).abs().mean().rename("scale")
+        res = fc.merge(region, on=["clinic", "period"]).merge(scale, left_on="clinic", right_index=True)
+        out.append(res)
+    res = pd.concat(out, ignore_index=True)
+    res["ase"] = (res["mean"] - res["referrals_in"]).abs() / res["scale"]
+    return res
+
+
+@pytest.fixture(scope="module")
+def short_region():
+    return _region()
+
+
+def test_pooled_seasonality_helps_two_year_histories(short_region):
+    """With 24 months each, borrowing the region's seasonal shape lowers the error."""
+    pooled = _short_backtest(short_region, method="profile")
+    own = _short_backtest(short_region, method="profile", pool_seasonality=False)
+    mp, mo = pooled.groupby("clinic")["ase"].mean().mean(), own.groupby("clinic")["ase"].mean().mean()
+    assert mp < 0.95 * mo, (mp, mo)
+
+
+def test_auto_on_two_year_histories_beats_the_naive_with_calibrated_intervals(short_region):
+    """24-month histories: auto uses level, trend and pooled season, not the naive;
+    its intervals cover about their nominal share of the held-out months."""
+    auto = _short_backtest(short_region, method="auto")
+    naive = _short_backtest(short_region, method="seasonal_naive")
+    ma, mn = auto.groupby("clinic")["ase"].mean().mean(), naive.groupby("clinic")["ase"].mean().mean()
+    assert ma < mn, (ma, mn)
+    assert auto["model"].str.endswith("[auto]").all()
+    a = auto["referrals_in"]
+    cov80 = ((a >= auto["lo_80"]) & (a <= auto["hi_80"])).mean()
+    cov95 = ((a >= auto["lo_95"]) & (a <= auto["hi_95"])).mean()
+    assert 0.70 <= cov80 <= 0.90, cov80
+    assert 0.88 <= cov95 <= 0.99, cov95
