@@ -56,22 +56,22 @@ def test_resources_frame_needs_an_id_and_resources():
 
 # ----------------------------------------------------------------------------- capacity_from_resources
 def test_normal_holiday_and_closure_weeks_by_hand(params):
-    # ort_nord: 50 new-visit slots, 4 % no-shows -> 48 a normal week; 9 sessions x 2.5 = 22.5 operations.
+    # ort_nord: 63 new-visit slots, 4 % no-shows -> 60.48 a normal week; 9 sessions x 2.5 = 22.5 operations.
     # Christmas closure 2026-12-21..2027-01-06 at 60 %:
-    #   2026-W52 (21-27 Dec): 24, 25, 26 Dec off -> 3 working days, all closed: 48 * 3/5 * 0.6 = 17.28
-    #   2026-W53 (28 Dec-3 Jan): 31 Dec, 1 Jan off -> 3 working days, closed: 17.28
+    #   2026-W52 (21-27 Dec): 24, 25, 26 Dec off -> 3 working days, all closed: 60.48 * 3/5 * 0.6 = 21.7728
+    #   2026-W53 (28 Dec-3 Jan): 31 Dec, 1 Jan off -> 3 working days, closed: 21.7728
     #   2027-W01 (4-10 Jan): 6 Jan off -> 4 working days, 4 and 5 Jan closed, 7 and 8 open:
-    #        share (0.6 + 0.6 + 1 + 1) / 4 = 0.8 -> 48 * 4/5 * 0.8 = 30.72
-    # summer 2026-W28 at 40 %: 48 * 0.4 = 19.2 new visits, 22.5 * 0.4 = 9 operations
+    #        share (0.6 + 0.6 + 1 + 1) / 4 = 0.8 -> 60.48 * 4/5 * 0.8 = 38.7072
+    # summer 2026-W28 at 40 %: 60.48 * 0.4 = 24.192 new visits, 22.5 * 0.4 = 9 operations
     frames = cp.resources_frame([p for p in params if p.clinic_id == "ort_nord"])
     weeks = pd.PeriodIndex([week(2026, 27), week(2026, 28), week(2026, 47), week(2026, 52), week(2026, 53),
                             week(2027, 1)])
     cap = cp.capacity_from_resources(frames, weeks)
     assert cap["working_days"].tolist() == [5, 5, 5, 3, 3, 4]
     np.testing.assert_allclose(cap["capacity_share"], [0.4, 0.4, 1.0, 0.6, 0.6, 0.8])
-    np.testing.assert_allclose(cap["new_visit_capacity"], [19.2, 19.2, 48.0, 17.28, 17.28, 30.72])
+    np.testing.assert_allclose(cap["new_visit_capacity"], [24.192, 24.192, 60.48, 21.7728, 21.7728, 38.7072])
     np.testing.assert_allclose(cap["return_visit_capacity"],
-                               np.array([19.2, 19.2, 48.0, 17.28, 17.28, 30.72]) * 80 / 50)
+                               np.array([24.192, 24.192, 60.48, 21.7728, 21.7728, 38.7072]) * 80 / 63)
     np.testing.assert_allclose(cap["operation_capacity"], [9.0, 9.0, 22.5, 8.1, 8.1, 14.4])
     assert set(cap["binding"]) == {"theatre"}
 
