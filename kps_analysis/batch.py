@@ -814,7 +814,7 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
         })
 
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
-    if jobs:
+    if jobs and _takes_model(notebook):
         _plan_region(jobs, clinic_params, data_dir, out_root, run_id, progress, workers=n_workers)
     done = len(results)
     total = len(selected)
@@ -862,6 +862,16 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
     final = out_root / run_id
     os.replace(partial, final)
     return RunResult(run_id=run_id, run_dir=final, results=results, region=region)
+
+
+def _takes_model(notebook: Path) -> bool:
+    """True when the report template has a ``model_dir`` parameter (a custom one may not)."""
+    try:
+        import papermill as pm
+
+        return "model_dir" in pm.inspect_notebook(str(notebook))
+    except Exception:  # noqa: BLE001 - an unreadable template fails in its own run, with its message
+        return False
 
 
 def _previous_tables(out_root: Path, run_id: str, clinic_id: str) -> Path | None:
