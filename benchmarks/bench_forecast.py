@@ -53,8 +53,8 @@ def profile_auto(clinics: int = 50, years: int = 5) -> dict:
     """What dominates ``auto``: cProfile shares of its parts on synthetic clinics.
 
     ``python -m benchmarks forecast-profile --forecast-clinics 50``. Reported as the
-    share of the profiled time spent in (cumulative) ``forecast._choose`` (the model
-    choice), ``forecast._ets`` (ETS fits and forecasts), ``forecast._profile_factors``
+    share of the profiled time spent in (cumulative) ``forecast._auto`` (the model
+    choice and its calibration), ``forecast._ets`` (ETS fits and forecasts), ``forecast._profile_factors``
     (seasonal-profile estimates) and ``calendar.working_days``.
     """
     import cProfile
@@ -68,7 +68,7 @@ def profile_auto(clinics: int = 50, years: int = 5) -> dict:
         forecast.forecast_demand(frame, measure="referrals_in", horizon=52, method="auto", exclude=[2020])
         prof.disable()
     stats = pstats.Stats(prof)
-    wanted = {("forecast.py", "_choose"), ("forecast.py", "_ets"), ("forecast.py", "_profile_factors"),
+    wanted = {("forecast.py", "_auto"), ("forecast.py", "_ets"), ("forecast.py", "_profile_factors"),
               ("calendar.py", "working_days")}
     shares = {}
     for (path, _line, name), row in stats.stats.items():
