@@ -3,7 +3,8 @@
 * :func:`forecast_demand`: point forecasts and prediction intervals per clinic and
   future period (weekly ``W-SUN`` or monthly ``M``) by seasonal naive, seasonal profile
   × level and damped trend, or seasonal exponential smoothing (Holt-Winters with a
-  damped trend); ``method="auto"`` picks per clinic by a short rolling-origin backtest.
+  damped trend); ``method="auto"`` picks one model for the clinics of a call by an
+  in-sample rolling-origin backtest and calibrates its intervals on that backtest's errors.
 * :func:`backtest`: rolling-origin evaluation (MASE, sMAPE, bias, interval coverage).
 * :func:`adjust_forecast`: scenario adjustments on top of a forecast.
 
