@@ -301,6 +301,12 @@ SCHEMA: dict[str, Spec] = {
         "waiting list (gemensam väntelista), so patients can be moved between them, "
         "e.g. `ortopedi`. Leave out if none.",
         pattern=_ID),
+    "revise_fixed_plan": _c(
+        "bool", "-",
+        "Revise the fixed weeks (fastställd plan) in the next run: the plan is made anew "
+        "instead of keeping the previous run's fixed weeks. Set it for one run, then back "
+        "to false.",
+        default=False),
     "transfer_costs": _c(
         "dict[str, section]", "-",
         "Cost of moving one patient from this clinic to another clinic of its `region_pool`, "

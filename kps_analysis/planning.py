@@ -1099,7 +1099,8 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     fixed_plan : DataFrame, optional
         The previous run's ``production_plan`` (``clinic``, ``stage``, ``period``,
         ``own_production``, ``purchase``, ``fixed``): its fixed weeks still ahead are
-        kept as they are, and its fixed weeks that have now passed join the plan history.
+        kept as they are (unless the clinic's ``revise_fixed_plan`` is set), and its fixed
+        weeks that have now passed join the plan history.
     history : DataFrame, optional
         The previous run's ``plan_history`` (:func:`plan_history`).
     forecasts : mapping measure -> DataFrame, optional
@@ -1143,6 +1144,9 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     waiting = _waiting_now(weekly, waiting_list, flows[["clinic", "stage"]].drop_duplicates())
     order = assumptions[0].order
     fixed = None
+    revise = {_clinic_id(p) for p in params_list if _get(p, "revise_fixed_plan", False)}
+    if fixed_plan is not None and len(fixed_plan) and revise:
+        fixed_plan = fixed_plan[~fixed_plan["clinic"].astype(str).isin(revise)]  # a revision asked for
     if fixed_plan is not None and len(fixed_plan):
         fp = fixed_plan.copy()
         fp["period"] = as_weeks(fp["period"])

@@ -355,3 +355,20 @@ def test_planning_in_chunks_on_an_executor_gives_the_same_model(demo_model):
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(whole_region.figures.sort_values("clinic").reset_index(drop=True),
                                   chunked.figures.sort_values("clinic").reset_index(drop=True))
+
+
+def test_a_revision_asked_for_replans_the_fixed_weeks(demo_model):
+    from kps_analysis.report_plan import plan_export_table
+
+    weekly, ps, _ = demo_model
+    ort = [p for p in ps if p.clinic_id == "ort_syd"]
+    w = weekly[weekly["clinic"] == "ort_syd"]
+    first = plan_export_table(planning.plan_clinics(w, None, ort, runs=20).plan)
+    first["own_production"] = first["own_production"] - 1  # an earlier plan that differs
+    kept = planning.plan_clinics(w, None, ort, runs=20, fixed_plan=first).plan
+    from kps_analysis.parameters import Parameters
+
+    revised_params = [Parameters({**ort[0].to_dict(), "revise_fixed_plan": True}, clinic_id="ort_syd")]
+    revised = planning.plan_clinics(w, None, revised_params, runs=20, fixed_plan=first).plan
+    assert (kept["origin"] == "previous").sum() == 24
+    assert (revised["origin"] == "previous").sum() == 0
