@@ -1248,10 +1248,20 @@ def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: s
     from .forecast import method_of
 
     words = _MODEL_WORDS["sv" if language != "en" else "en"]
-    model = str(forecast["model"].iloc[0])
-    method = method_of(model)
+    label_ = str(forecast["model"].iloc[0])
+    method = method_of(label_)
+    chosen = label_.endswith(" [auto]")
+    model = label_.removesuffix(" [auto]")
     rows = accuracy[accuracy["horizon"] == "all"].set_index("method")
-    name = words.get(model.split("(")[0], words.get(method, model))
+    base = model.split("(")[0]
+    if base == "combo" and "seasonal_naive" in model:
+        name = ("the mean of the same week last year, seasonal profile and ETS" if language == "en" else
+                "medelvärdet av samma vecka i fjol, säsongsprofil och ETS")
+    else:
+        name = words.get(base, words.get(method, model))
+    if chosen:
+        name += (" (chosen automatically by a backtest on the history)" if language == "en" else
+                 " (valt automatiskt genom test på historiken)")
     if method not in rows.index:
         return f"Modell: {name}." if language != "en" else f"Model: {name}."
     own = rows.loc[method]
