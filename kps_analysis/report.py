@@ -69,6 +69,8 @@ LABELS: dict[str, dict[str, str]] = {
     # words and headings
     "clinic": {"sv": "Klinik", "en": "Clinic"},
     "clinics": {"sv": "Antal kliniker", "en": "Clinics"},
+    "clinics_with_hidden_counts": {"sv": "Kliniker vars små tal är dolda (ingår inte i summorna)",
+                                   "en": "Clinics whose small counts are hidden (not in the sums)"},
     "week": {"sv": "Vecka", "en": "Week"},
     "month": {"sv": "Månad", "en": "Month"},
     "year": {"sv": "År", "en": "Year"},

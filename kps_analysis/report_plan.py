@@ -137,14 +137,18 @@ def _plan_shown(model, headline: pd.DataFrame, *, weekly: pd.DataFrame | None = 
     if plan is None or not len(plan) or "queue_start" not in plan:
         return headline_shown(headline, limit=limit)
     start = plan[plan["week_ahead"] == 1].groupby("stage")["queue_start"].sum()
+    # a clinic without chosen waits (weekly aggregates know none): the plan's start is the
+    # queue rebuilt from the arrivals, and a difference to the reported queue is no patient group
+    no_choice = not (pd.notna(row.get("waiting_chosen")) and float(row.get("waiting_chosen")) > 0)
     values, relations, stages = {}, [], []
     for s in ("new_visit", "treatment"):
         q = row.get(f"queue_{s}")
         if s not in start.index or q is None or pd.isna(q):
             continue
         stages.append(s)
-        values.update({f"queue:{s}": float(q), f"counted:{s}": float(start[s]),
-                       f"chosen:{s}": max(float(q) - float(start[s]), 0.0)})
+        counted = float(q) if no_choice else float(start[s])
+        values.update({f"queue:{s}": float(q), f"counted:{s}": counted,
+                       f"chosen:{s}": max(float(q) - counted, 0.0)})
         relations.append((f"queue:{s}", [f"counted:{s}", f"chosen:{s}"]))
     if not stages:
         return headline_shown(headline, limit=limit)

@@ -431,6 +431,10 @@ def region_totals(summaries: pd.DataFrame) -> pd.DataFrame:
     else:
         waiting = sum(out.get(c, 0.0) for c in ("queue_new_visit", "queue_treatment"))
     out["share_over_90_days"] = out.get("waiting_over_90", np.nan) / waiting if waiting else np.nan
+    flags = [f"{c}_suppressed" for c in cols if f"{c}_suppressed" in summaries.columns]
+    if flags:  # a clinic's count hidden by the suppression rule is not in the sums above: say so
+        hidden = summaries[flags].fillna(False).astype(bool).any(axis=1)
+        out["clinics_with_hidden_counts"] = float(hidden.sum())
     return pd.DataFrame([out])
 
 
