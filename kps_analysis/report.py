@@ -667,7 +667,8 @@ def period_labels(periods: pd.Series) -> pd.Series:
     if freq.startswith("W"):
         start = periods.dt.start_time
         iso = start.dt.isocalendar()
-        return iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+        # text operations only, so an empty column works the same on every pandas version
+        return iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
     return periods.astype(str)
 
 

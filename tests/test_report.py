@@ -158,3 +158,12 @@ def test_tables_show_the_snapshot_the_same_way():
     out = tables["summary"].iloc[0]
     assert pd.isna(out["queue_new_visit"]) and out["queue_new_visit_suppressed"]
     assert pd.isna(out["waiting_chosen"]) and out["waiting_counted"] == 27
+
+
+def test_period_labels_of_an_empty_column():
+    from kps_analysis.report import period_labels
+
+    empty = pd.Series(pd.PeriodIndex([], freq="W-SUN"))
+    assert period_labels(empty).tolist() == []
+    weeks = pd.Series(pd.period_range("2026-12-28", periods=2, freq="W-SUN"))
+    assert period_labels(weeks).tolist() == ["2026-W53", "2027-W01"]
