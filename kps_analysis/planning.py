@@ -59,6 +59,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .purchase import PRICE_KEYS as _PRICE_KEYS  # the parameter keys of prices, one home
+
 __all__ = [
     "ORDERS",
     "STAGE_MEASURES",
@@ -94,8 +96,6 @@ STAGE_MEASURES = {
     "treatment": ("treatment_decisions", None, "operations_elective"),
 }
 
-_PRICE_KEYS = {"new_visit": ("purchase_new_visit_sek", "internal_new_visit_sek"),
-               "treatment": ("purchase_operation_sek", "internal_operation_sek")}
 
 
 # ============================================================================ assumptions

@@ -403,6 +403,15 @@ def _iso_week_ticks(ax, periods) -> None:
     ax.set_xticklabels([f"v. {p.week}" for p in periods[::step]], fontsize=8)
 
 
+def _stage_panels(plan: pd.DataFrame):
+    """One panel per stage of a plan: the figure, its axes and (axes, stage, the stage's weeks)."""
+    stages = list(dict.fromkeys(plan["stage"]))
+    fig, axes = plt.subplots(1, len(stages), figsize=(10, 3.4), squeeze=False)
+    panels = [(ax, stage, plan[plan["stage"] == stage].sort_values("week_ahead"))
+              for ax, stage in zip(axes[0], stages)]
+    return fig, axes, panels
+
+
 def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
     """Patients past the guarantee per week, if nothing is bought and after the planned purchase.
 
@@ -410,12 +419,9 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
     for one clinic; one panel per stage, the first ``weeks`` weeks, the purchase lead
     time shaded. Bars: if nothing is bought (light) and after the planned purchase (dark).
     """
-    part = plan[plan["week_ahead"] <= weeks]
-    stages = list(dict.fromkeys(part["stage"]))
-    fig, axes = plt.subplots(1, len(stages), figsize=(10, 3.4), squeeze=False)
+    fig, axes, panels = _stage_panels(plan[plan["week_ahead"] <= weeks])
     sv = language == "sv"
-    for ax, stage in zip(axes[0], stages):
-        sub = part[part["stage"] == stage].sort_values("week_ahead")
+    for ax, stage, sub in panels:
         x = sub["week_ahead"].to_numpy()
         ax.bar(x - 0.2, sub["breaches_if_nothing_bought"], width=0.4, color="#BBBBBB", edgecolor="#555555",
                hatch="//", label="Om inget köps" if sv else "If nothing is bought")
@@ -460,11 +466,9 @@ def plan_capacity(plan: pd.DataFrame, *, language: str = "sv"):
     Need = own production + purchase (:func:`kps_analysis.planning.project_plan`); where
     it lies above the capacity line is the gap, bought externally. One panel per stage.
     """
-    stages = list(dict.fromkeys(plan["stage"]))
-    fig, axes = plt.subplots(1, len(stages), figsize=(10, 3.4), squeeze=False)
+    fig, axes, panels = _stage_panels(plan)
     sv = language == "sv"
-    for ax, stage in zip(axes[0], stages):
-        sub = plan[plan["stage"] == stage].sort_values("week_ahead")
+    for ax, stage, sub in panels:
         x = sub["week_ahead"].to_numpy()
         need = (sub["own_production"] + sub["purchase"]).to_numpy()
         ax.plot(x, sub["capacity"], color=COLOURS["capacity"] if "capacity" in COLOURS else "#555555",

@@ -73,6 +73,7 @@ _PRICE_KEYS = {
     "new_visit": ("purchase_new_visit_sek", "internal_new_visit_sek"),
     "treatment": ("purchase_operation_sek", "internal_operation_sek"),
 }
+PRICE_KEYS = _PRICE_KEYS  # public: the planning model reads prices with the same keys
 
 
 # ============================================================================= inputs
