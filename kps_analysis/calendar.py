@@ -1,52 +1,95 @@
-"""ISO weeks, Swedish public holidays and working days.
+"""ISO weeks, a country's holidays, working and calendar days, seasons.
+
+The one home of the calendar: every module that needs to know how many days a
+period holds, which days are off or what the holiday seasons are called asks here.
 
 Planning in Swedish care runs on ISO weeks (Monday to Sunday, week 1 is the week with
 the year's first Thursday, so some years have a week 53) and on months for budgets.
 Weekly periods are pandas ``Period`` objects with freq ``W-SUN``: a ``W-SUN`` period
-ends on a Sunday and so covers exactly one ISO week.
+ends on a Sunday and so covers exactly one ISO week; monthly periods have freq ``M``.
 
-Holidays come from the `holidays <https://python-holidays.readthedocs.io>`_ package
-(``holidays.Sweden``), without Sundays (Easter Sunday and Whit Sunday are Sundays
-anyway, and some versions list *every* Sunday as a holiday).  Three days that are not
-public holidays by law but on which a hospital runs as on a holiday are added as
-``kind="de_facto"``: Midsummer Eve (the Friday between 19 and 25 June), Christmas Eve
-(24 December) and New Year's Eve (31 December).
+**Calendar of a region.** A region is a country (ISO 3166-1 alpha-2 code, ``"SE"`` by
+default) and optionally a subdivision (``"ENG"`` of ``"GB"``); the parameters'
+``country`` and ``subdivision``.  Its days off come from the `holidays
+<https://python-holidays.readthedocs.io>`_ package (``holidays.country_holidays``):
+the public holidays, plus the package's ``de_facto`` category where the country has
+one.  For Sweden that category holds the three days that are no public holidays by law
+but on which a hospital runs as on a holiday (Midsommarafton, Julafton, Nyårsafton;
+``holidays`` >= 0.88).  Sundays are left out of the lists (Sunday is no working day
+anyway).
 
-All functions are pure and vectorised.
+**Days per period.** Elective, booked activity follows the *working days* (Monday to
+Friday that are no day off: :func:`working_days`); acute and emergency activity and
+occupied beds follow the *calendar days* (:func:`calendar_days`).  Which measure
+follows which is :data:`MEASURE_DAY_BASIS`, the one registry (:func:`day_basis`,
+:func:`measure_days`).
+
+**Seasons.** :func:`seasons` gives the named holiday seasons of a year in the calendar
+in use (Swedish: sportlov, påsk, midsommar, sommar, jul; British: Easter, summer,
+Christmas), in Swedish or English, so a report speaks of the seasons of its data.
+
+All functions are pure and vectorised over periods; the holiday lists (a few dozen
+dates per year) are built once per region and span of years and cached.
 """
 
 from __future__ import annotations
 
-import functools
-
 import datetime as _dt
+import functools
+import types
 import warnings
 
 import holidays as _holidays
 import numpy as np
 import pandas as pd
+from dateutil.easter import easter as _easter
 
 __all__ = [
+    "WEEK_FREQ",
+    "MONTH_FREQ",
+    "DEFAULT_COUNTRY",
+    "MEASURE_DAY_BASIS",
+    "WORKING_DAY_MEASURES",
+    "CALENDAR_DAY_MEASURES",
+    "DAY_BASES",
+    "SEASON_NAMES",
     "iso_week_periods",
     "iso_week_label",
     "period_from_iso",
     "parse_iso_week",
+    "weeks_in_year",
+    "is_summer_week",
+    "easter_sunday",
+    "check_region",
+    "holidays_of",
     "swedish_holidays",
     "working_days",
     "working_days_in",
     "calendar_days",
-    "weeks_in_year",
-    "is_summer_week",
-    "easter_sunday",
+    "period_days",
+    "day_basis",
+    "measure_days",
+    "default_summer_weeks",
+    "seasons",
+    "season_names",
+    "season_phrase",
+    "season_of",
+    "period_end",
+    "data_age_days",
 ]
 
 WEEK_FREQ = "W-SUN"
 """The pandas period frequency of an ISO week (Monday..Sunday)."""
 
-_DE_FACTO_NAMES = {
-    "sv": ("Midsommarafton", "Julafton", "Nyårsafton"),
-    "en": ("Midsummer Eve", "Christmas Eve", "New Year's Eve"),
-}
+MONTH_FREQ = "M"
+"""The pandas period frequency of a calendar month."""
+
+DEFAULT_COUNTRY = "SE"
+"""The calendar used when none is given: Sweden."""
+
+#: Oldest ``holidays`` release that files Sweden's Midsommarafton, Julafton and
+#: Nyårsafton under the ``de_facto`` category (vacanza/holidays#3138).
+_HOLIDAYS_WITH_SE_DE_FACTO = "0.88"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -82,14 +125,6 @@ def _as_years(years, name="years") -> np.ndarray:
     if arr.size and (arr.min() < 1678 or arr.max() > 2261):
         raise ValueError(f"{name} must lie in 1678..2261 (the range of datetime64[ns]), got {years!r}")
     return arr
-
-
-def _midsummer_eve(years: np.ndarray) -> np.ndarray:
-    """Friday between 19 and 25 June, as datetime64[D]."""
-    june19 = (years - 1970).astype("datetime64[Y]").astype("datetime64[M]") + 5
-    june19 = june19.astype("datetime64[D]") + 18
-    weekday = (june19.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3)
-    return june19 + (4 - weekday) % 7
 
 
 # ----------------------------------------------------------------------------- weeks
@@ -306,19 +341,24 @@ def is_summer_week(periods, *, first_week=27, last_week=32) -> np.ndarray:
     return (week >= first_week) & (week <= last_week)
 
 
-# ----------------------------------------------------------------------------- holidays
+# ----------------------------------------------------------------------------- Easter
 def easter_sunday(years):
-    """Easter Sunday (Gregorian computus, anonymous Gregorian algorithm).
+    """Easter Sunday of the Gregorian calendar (``dateutil.easter.easter``).
 
     Parameters
     ----------
     years : int or array-like of int
-        Calendar years. [year]
+        Calendar years, 1678..2261. [year]
 
     Returns
     -------
     pandas.Timestamp or pandas.DatetimeIndex
         A Timestamp for a scalar year, else a DatetimeIndex (datetime64[ns]).
+
+    Raises
+    ------
+    ValueError
+        If a year is no whole year in 1678..2261 (the message names ``years``).
 
     Examples
     --------
@@ -329,46 +369,196 @@ def easter_sunday(years):
     """
     scalar = np.ndim(years) == 0
     y = _as_years(years)
-    a = y % 19
-    b, c = y // 100, y % 100
-    d, e = b // 4, b % 4
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = c // 4, c % 4
-    ell = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * ell) // 451
-    month = (h + ell - 7 * m + 114) // 31
-    day = (h + ell - 7 * m + 114) % 31 + 1
-    first_of_month = ((y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (month - 1)).astype("datetime64[D]")
-    dates = first_of_month + (day - 1)
-    index = pd.DatetimeIndex(dates.astype("datetime64[ns]"))
+    index = pd.DatetimeIndex([_easter(int(v)) for v in y.ravel()]).astype("datetime64[ns]")
     return index[0] if scalar else index
 
 
-def swedish_holidays(years, *, language="sv") -> pd.DataFrame:
-    """Swedish public holidays (without Sundays) and the de-facto days off.
+# ----------------------------------------------------------------------------- regions
+def check_region(country=DEFAULT_COUNTRY, subdivision=None) -> tuple:
+    """The region's codes as the ``holidays`` package knows them, or a clear error.
 
-    ``public``: ``holidays.Sweden`` with every Sunday removed (Sunday is not a working
-    day anyway).  ``de_facto``: Midsummer Eve (Friday 19-25 June), Christmas Eve and
-    New Year's Eve, which are not public holidays by law but on which elective care is
-    closed; whatever category the installed ``holidays`` version files them under, they
-    are reported here as ``de_facto`` only.  Days falling on a Sunday are left out in
-    both kinds (Christmas Eve 2023 is not listed); Saturdays are kept.
+    Parameters
+    ----------
+    country : str, optional
+        ISO 3166-1 alpha-2 code (``"SE"``, ``"GB"``, ``"NO"``), any case; a subdivision
+        may follow a hyphen (``"GB-SCT"``) when ``subdivision`` is not given.
+    subdivision : str, optional
+        Code or name of a subdivision of the country (``"ENG"``, ``"England"``,
+        ``"SCT"``); ``None`` for the whole country.
+
+    Returns
+    -------
+    (str, str or None)
+        Upper-case country code and the subdivision's code (``"England"`` ->
+        ``"ENG"``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown country (with the closest known codes) or a subdivision the
+        country does not have (with the ones it has).
+
+    Examples
+    --------
+    >>> check_region("gb", "england"), check_region("GB-SCT"), check_region()
+    (('GB', 'ENG'), ('GB', 'SCT'), ('SE', None))
+    >>> check_region("XX")
+    Traceback (most recent call last):
+    ...
+    ValueError: country 'XX' is not an ISO 3166 country code the holidays package knows (e.g. 'SE', 'GB', 'NO')
+    """
+    if not isinstance(country, str) or not country.strip():
+        raise ValueError(f"country must be an ISO 3166 code such as 'SE' or 'GB', got {country!r}")
+    if subdivision is not None and (not isinstance(subdivision, str) or not subdivision.strip()):
+        raise ValueError(f"subdivision must be a code such as 'ENG', or None, got {subdivision!r}")
+    code, _, tail = country.strip().partition("-")
+    code = code.upper()
+    if tail:
+        if subdivision is not None and subdivision.strip().upper() != tail.strip().upper():
+            raise ValueError(f"country {country!r} names subdivision {tail!r} but subdivision is "
+                             f"{subdivision!r}")
+        subdivision = tail
+    return _check_region(code, None if subdivision is None else subdivision.strip())
+
+
+@functools.lru_cache(maxsize=256)
+def _check_region(code: str, subdivision) -> tuple:
+    known = _holidays.list_supported_countries(include_aliases=True)
+    if code not in known:
+        raise ValueError(f"country {code!r} is not an ISO 3166 country code the holidays package knows "
+                         f"(e.g. 'SE', 'GB', 'NO')")
+    if subdivision is None:
+        return code, None
+    cls = _holidays.country_holidays(code)
+    codes = [str(s) for s in getattr(cls, "subdivisions", ())]
+    aliases = {str(k).casefold(): str(v) for k, v in (getattr(cls, "subdivisions_aliases", {}) or {}).items()}
+    by_fold = {c.casefold(): c for c in codes}
+    wanted = subdivision.casefold()
+    if wanted in by_fold:
+        return code, by_fold[wanted]
+    if wanted in aliases:
+        return code, aliases[wanted]
+    if not codes:
+        raise ValueError(f"country {code!r} has no subdivisions in the holidays package; leave "
+                         f"subdivision out, got {subdivision!r}")
+    shown = ", ".join(codes[:20]) + (", ..." if len(codes) > 20 else "")
+    raise ValueError(f"subdivision {subdivision!r} is not a subdivision of {code} (known: {shown})")
+
+
+def _holiday_language(cls, language) -> str | None:
+    """The ``holidays`` language code nearest to a report language (``sv``, ``en``)."""
+    supported = tuple(getattr(cls, "supported_languages", ()) or ())
+    if language is None:
+        return None
+    lang = str(language)
+    if lang in supported:
+        return lang
+    stem = lang.split("_")[0].lower()
+    for candidate in (f"{stem}_GB", f"{stem}_US", stem):
+        if candidate in supported:
+            return candidate
+    matches = [s for s in supported if s.split("_")[0].lower() == stem]
+    return matches[0] if matches else None  # None: the country's own language
+
+
+def _region_holidays(code: str, subdivision, years: list, language) -> tuple:
+    """(public, de_facto) mappings date -> name from ``holidays`` (Sundays included)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        probe = _holidays.country_holidays(code, subdiv=subdivision)
+        lang = _holiday_language(probe, language)
+        supported = set(getattr(probe, "supported_categories", ("public",)) or ("public",))
+        public = dict(_holidays.country_holidays(code, subdiv=subdivision, years=years, language=lang))
+        if code == "SE" and "de_facto" not in supported:
+            raise ValueError(
+                f"the installed holidays {getattr(_holidays, '__version__', '?')} lacks Sweden's de-facto "
+                f"days off (Midsommarafton, Julafton, Nyårsafton: category 'de_facto'); install holidays>="
+                f"{_HOLIDAYS_WITH_SE_DE_FACTO} (pip install -U holidays)")
+        de_facto = {}
+        if "de_facto" in supported:
+            de_facto = dict(_holidays.country_holidays(code, subdiv=subdivision, years=years, language=lang,
+                                                       categories=("de_facto",)))
+    return public, de_facto
+
+
+def holidays_of(years, *, country=DEFAULT_COUNTRY, subdivision=None, language="sv") -> pd.DataFrame:
+    """A region's days off: public holidays and de-facto holidays, without Sundays.
+
+    ``public``: the country's (and subdivision's) public holidays in ``holidays``,
+    substitute days ("observed") included.  ``de_facto``: the package's ``de_facto``
+    category where the country has one (Sweden: Midsommarafton, Julafton,
+    Nyårsafton), days that are no public holiday by law but on which elective care is
+    closed; a date in both is ``de_facto``.  Days falling on a Sunday are left out in
+    both kinds (Christmas Eve 2023); Saturdays are kept.
 
     Parameters
     ----------
     years : int or array-like of int
         Calendar years. [year]
+    country : str, optional
+        ISO 3166 code, default ``"SE"`` (see :func:`check_region`).
+    subdivision : str, optional
+        Subdivision code (``"ENG"``, ``"SCT"``), default none.
     language : str, optional
-        Language of the names, as ``holidays`` understands it (``"sv"`` default,
-        ``"en_US"``).
+        Language of the names: ``"sv"`` (default) or ``"en"`` (or a ``holidays``
+        code such as ``"en_US"``); a language the country's list lacks gives its
+        own language.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``date`` (datetime64[ns]), ``name`` (str), ``kind`` (``"public"`` or
         ``"de_facto"``), sorted by date; one row per date.
+
+    Raises
+    ------
+    ValueError
+        For an unknown country or subdivision, or years outside 1678..2261.
+
+    Examples
+    --------
+    England 2024: Easter Monday and the August bank holiday are days off:
+
+    >>> h = holidays_of(2024, country="GB", subdivision="ENG", language="en")
+    >>> h.loc[h["date"].dt.month.isin([4, 8]), "name"].tolist()
+    ['Easter Monday', 'Late Summer Bank Holiday']
+    >>> s = holidays_of(2024, language="en")
+    >>> s.loc[s["kind"] == "de_facto", "name"].tolist()
+    ['Midsummer Eve', 'Christmas Eve', "New Year's Eve"]
+    """
+    code, subdiv = check_region(country, subdivision)
+    years_arr = np.unique(_as_years(years))
+    if years_arr.size == 0:
+        return pd.DataFrame({"date": pd.Series([], dtype="datetime64[ns]"), "name": pd.Series([], dtype=str),
+                             "kind": pd.Series([], dtype=str)})
+    public, de_facto = _region_holidays(code, subdiv, [int(y) for y in years_arr], language)
+    rows = [(d, str(n), "public") for d, n in public.items() if d not in de_facto]
+    rows += [(d, str(n), "de_facto") for d, n in de_facto.items()]
+    rows = [r for r in rows if r[0].weekday() != 6]
+    frame = pd.DataFrame({
+        "date": pd.to_datetime(pd.Series([r[0] for r in rows], dtype=object)).astype("datetime64[ns]"),
+        "name": pd.Series([r[1] for r in rows], dtype=str),
+        "kind": pd.Series([r[2] for r in rows], dtype=str)})
+    return frame.sort_values("date", kind="stable").reset_index(drop=True)
+
+
+def swedish_holidays(years, *, language="sv") -> pd.DataFrame:
+    """Swedish public holidays and de-facto days off, without Sundays.
+
+    :func:`holidays_of` with ``country="SE"``: the public holidays of ``holidays.Sweden``
+    and its ``de_facto`` category (Midsommarafton, Julafton, Nyårsafton).
+
+    Parameters
+    ----------
+    years : int or array-like of int
+        Calendar years. [year]
+    language : str, optional
+        ``"sv"`` (default) or ``"en"`` / ``"en_US"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``date``, ``name``, ``kind`` as :func:`holidays_of`.
 
     Examples
     --------
@@ -380,76 +570,39 @@ def swedish_holidays(years, *, language="sv") -> pd.DataFrame:
     >>> h.loc[h["date"] == "2024-03-29", "name"].item()
     'Good Friday'
     """
-    years_arr = np.unique(_as_years(years))
-    columns = {"date": pd.Series([], dtype="datetime64[ns]"), "name": pd.Series([], dtype=str),
-               "kind": pd.Series([], dtype=str)}
-    if years_arr.size == 0:
-        return pd.DataFrame(columns)
-    year_list = [int(y) for y in years_arr]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        public = _holidays.Sweden(years=year_list, language=language)
-        try:
-            de_facto_named = dict(_holidays.Sweden(years=year_list, language=language, categories=("de_facto",)))
-        except (TypeError, ValueError, NotImplementedError, AttributeError):  # old holidays without categories
-            de_facto_named = {}
-    fallback = _DE_FACTO_NAMES["sv" if str(language).lower().startswith("sv") else "en"]
-
-    eves = np.concatenate([
-        _midsummer_eve(years_arr),
-        (years_arr - 1970).astype("datetime64[Y]").astype("datetime64[D]") + np.where(
-            _is_leap(years_arr), 358, 357),  # 24 December
-        (years_arr - 1970).astype("datetime64[Y]").astype("datetime64[D]") + np.where(
-            _is_leap(years_arr), 365, 364),  # 31 December
-    ])
-    eve_dates = [_dt.date.fromisoformat(str(d)) for d in eves]
-    eve_names = [de_facto_named.get(d, n) for d, n in zip(eve_dates, np.repeat(fallback, len(years_arr)))]
-    eve_set = set(eve_dates)
-
-    pub = [(d, n) for d, n in public.items() if d.weekday() != 6 and d not in eve_set]
-    eve = [(d, n) for d, n in zip(eve_dates, eve_names) if d.weekday() != 6]
-    dates = [d for d, _ in pub] + [d for d, _ in eve]
-    names = [str(n) for _, n in pub] + [str(n) for _, n in eve]
-    kinds = ["public"] * len(pub) + ["de_facto"] * len(eve)
-    frame = pd.DataFrame({"date": pd.to_datetime(pd.Series(dates, dtype=object)).astype("datetime64[ns]"),
-                          "name": pd.Series(names, dtype=str), "kind": pd.Series(kinds, dtype=str)})
-    return frame.sort_values("date", kind="stable").reset_index(drop=True)
+    return holidays_of(years, country="SE", language=language)
 
 
-def _is_leap(years: np.ndarray) -> np.ndarray:
-    return ((years % 4 == 0) & (years % 100 != 0)) | (years % 400 == 0)
+# ----------------------------------------------------------------------------- days per period
+@functools.lru_cache(maxsize=128)
+def _days_off(code: str, subdivision, first_year: int, last_year: int) -> np.ndarray:
+    """The region's days off (Mon-Sat) of the years, a read-only datetime64[ns] array.
 
-
-# ----------------------------------------------------------------------------- working days
-@functools.lru_cache(maxsize=64)
-def _days_off(first_year: int, last_year: int) -> np.ndarray:
-    """The (de-facto) holidays of the years, as a read-only datetime64[ns] array (cached:
-    building ``holidays.Sweden`` costs about 0.1 s, and forecasts ask for the same years
-    many times)."""
-    off = swedish_holidays(np.arange(first_year, last_year + 1))["date"].to_numpy()
+    Cached: building the ``holidays`` lists costs milliseconds, and forecasts and plans
+    ask for the same region and years many times.
+    """
+    off = holidays_of(np.arange(first_year, last_year + 1), country=code, subdivision=subdivision,
+                      language=None)["date"].to_numpy()
     off.setflags(write=False)
     return off
 
 
-def _daily_working_flags(first, last) -> pd.Series:
-    """Series over every day first..last: 1 for Mon-Fri days that are no (de-facto) holiday."""
-    days = pd.date_range(first, last, freq="D")
-    off = _days_off(int(days[0].year), int(days[-1].year))
-    working = (days.day_of_week < 5) & ~days.isin(off)
-    return pd.Series(working.astype(np.int64), index=days)
+def working_days(periods, *, country=DEFAULT_COUNTRY, subdivision=None) -> pd.Series:
+    """Working days per period: Monday to Friday that are no day off in the region.
 
-
-def working_days(periods) -> pd.Series:
-    """Working days (Mon-Fri that are neither public nor de-facto holidays) per period.
-
-    A daily calendar covering all periods is built once and summed per period, so the
-    cost does not grow with the number of periods beyond a ``groupby``.
+    A day off is a public or de-facto holiday of :func:`holidays_of`.  A daily calendar
+    covering all periods is built once and summed per period, so the cost does not grow
+    with the number of periods beyond a ``groupby``.
 
     Parameters
     ----------
     periods : PeriodIndex, Series or list of Period
-        Periods of one frequency, typically ``W-SUN`` (ISO weeks) or ``M`` (months);
-        duplicates and gaps are allowed. [period]
+        Periods of one frequency, ``W-SUN`` (ISO weeks) or ``M`` (months); duplicates
+        and gaps are allowed. [period]
+    country : str, optional
+        ISO 3166 code, default ``"SE"``; ``"GB-ENG"`` form allowed.
+    subdivision : str, optional
+        Subdivision code (``"ENG"``), default none.
 
     Returns
     -------
@@ -460,28 +613,32 @@ def working_days(periods) -> pd.Series:
     Raises
     ------
     ValueError
-        If ``periods`` are not Periods.
+        If ``periods`` are not Periods, or the country or subdivision is unknown.
 
     Examples
     --------
     Easter week 2024-W13 (Good Friday 29 March) and Christmas week 2024-W52 (24, 25,
-    26 December off):
+    26 December off) in Sweden; Ascension week 2024-W19 in Sweden and England:
 
     >>> weeks = period_from_iso([2024, 2024, 2024], [12, 13, 52])
     >>> working_days(weeks).tolist()
     [5, 4, 2]
+    >>> w19 = period_from_iso(2024, 19)
+    >>> working_days([w19]).item(), working_days([w19], country="GB", subdivision="ENG").item()
+    (4, 4)
     >>> working_days(pd.period_range("2024-12", periods=1, freq="M")).item()  # 22 Mon-Fri - 4
     18
     """
+    code, subdiv = check_region(country, subdivision)
     index = _as_period_index(periods)
     if len(index) == 0:
         return pd.Series([], index=index, dtype=np.int64, name="working_days")
     valid = index[~index.isna()]
     if len(valid) == 0:
         return pd.Series(0, index=index, dtype=np.int64, name="working_days")
-    first = valid.start_time.min().normalize()
-    last = valid.end_time.max().normalize()
-    flags = _daily_working_flags(first, last)
+    days = pd.date_range(valid.start_time.min().normalize(), valid.end_time.max().normalize(), freq="D")
+    off = _days_off(code, subdiv, int(days[0].year), int(days[-1].year))
+    flags = pd.Series(((days.day_of_week < 5) & ~days.isin(off)).astype(np.int64), index=days)
     per_period = flags.groupby(flags.index.to_period(index.freq)).sum()
     result = per_period.reindex(index, fill_value=0).astype(np.int64)
     result.index = index
@@ -489,43 +646,20 @@ def working_days(periods) -> pd.Series:
     return result
 
 
-# ----------------------------------------------------------------------------- other countries
-def _country_code(country) -> tuple:
-    if not isinstance(country, str) or not country.strip():
-        raise ValueError(f"country must be an ISO 3166 code such as 'SE' or 'GB-SCT', got {country!r}")
-    code, _, subdiv = country.strip().upper().partition("-")
-    return code, (subdiv or None)
+def working_days_in(periods, *, country=DEFAULT_COUNTRY, subdivision=None) -> pd.Series:
+    """Working days per period in a country's calendar: :func:`working_days`.
 
-
-@functools.lru_cache(maxsize=64)
-def _country_days_off(country: str, first_year: int, last_year: int) -> np.ndarray:
-    """Public holidays of ``country`` (``holidays.country_holidays``) as a read-only
-    datetime64[ns] array (cached like :func:`_days_off`)."""
-    code, subdiv = _country_code(country)
-    try:
-        cal = _holidays.country_holidays(code, subdiv=subdiv, years=range(first_year, last_year + 1))
-    except NotImplementedError:
-        raise ValueError(f"country {country!r} is not known to the holidays package") from None
-    off = pd.to_datetime(pd.Series(sorted(cal.keys()), dtype=object)).to_numpy("datetime64[ns]")
-    off.setflags(write=False)
-    return off
-
-
-def working_days_in(periods, *, country="SE") -> pd.Series:
-    """Working days per period in a country's calendar: Mon-Fri that are no public holiday.
-
-    ``country="SE"`` is :func:`working_days` (Swedish public holidays plus the de-facto
-    days off: Midsummer, Christmas and New Year's Eve). Any other code is looked up in
-    the ``holidays`` package (``holidays.country_holidays``), with an optional
-    subdivision after a hyphen: ``"NO"``, ``"DK"``, ``"GB-SCT"`` (Scotland),
-    ``"GB-ENG"`` (England).
+    Kept for callers that name the country with its subdivision after a hyphen
+    (``"GB-SCT"``), which :func:`working_days` accepts too.
 
     Parameters
     ----------
     periods : PeriodIndex, Series or list of Period
         Periods of one frequency (``W-SUN`` or ``M``). [period]
     country : str, optional
-        ISO 3166 country code, optionally ``-SUBDIVISION``; default ``"SE"``.
+        ISO 3166 code, optionally ``-SUBDIVISION``; default ``"SE"``.
+    subdivision : str, optional
+        Subdivision code, default none.
 
     Returns
     -------
@@ -546,21 +680,7 @@ def working_days_in(periods, *, country="SE") -> pd.Series:
     >>> working_days_in(dec).item(), working_days_in(dec, country="GB-SCT").item()
     (18, 19)
     """
-    code, subdiv = _country_code(country)
-    if code == "SE" and subdiv is None:
-        return working_days(periods)
-    index = _as_period_index(periods)
-    valid = index[~index.isna()]
-    if len(valid) == 0:
-        return pd.Series(0, index=index, dtype=np.int64, name="working_days")
-    days = pd.date_range(valid.start_time.min().normalize(), valid.end_time.max().normalize(), freq="D")
-    off = _country_days_off(str(country).strip().upper(), int(days[0].year), int(days[-1].year))
-    flags = pd.Series(((days.day_of_week < 5) & ~days.isin(off)).astype(np.int64), index=days)
-    per_period = flags.groupby(flags.index.to_period(index.freq)).sum()
-    result = per_period.reindex(index, fill_value=0).astype(np.int64)
-    result.index = index
-    result.name = "working_days"
-    return result
+    return working_days(periods, country=country, subdivision=subdivision)
 
 
 def calendar_days(periods) -> pd.Series:
@@ -580,8 +700,455 @@ def calendar_days(periods) -> pd.Series:
     --------
     >>> calendar_days(pd.period_range("2024-01", periods=3, freq="M")).tolist()
     [31, 29, 31]
+    >>> calendar_days(period_from_iso([2024], [1])).item()
+    7
     """
     index = _as_period_index(periods)
     days = ((index.end_time.normalize() - index.start_time.normalize()).days + 1).to_numpy()
     values = np.where(index.isna(), 0, days).astype(np.int64)
     return pd.Series(values, index=index, name="calendar_days")
+
+
+#: The day bases a measure can follow.
+DAY_BASES = ("working", "calendar")
+
+#: Which days each flow measure follows: ``"working"`` (elective, booked activity and
+#: what arrives on working days: referrals, visits, decisions, elective operations,
+#: purchases, plans) or ``"calendar"`` (acute and emergency activity and occupied beds,
+#: which run every day). Queues (stocks) are counted at the end of a period and have
+#: no day basis. The one registry: forecasts, plans and capacity read it here.
+MEASURE_DAY_BASIS = types.MappingProxyType({
+    "referrals_in": "working",
+    "referrals_forwarded": "working",
+    "removals_new_visit_other": "working",
+    "new_visits": "working",
+    "return_visits": "working",
+    "emergency_visits": "calendar",
+    "treatment_decisions": "working",
+    "removals_treatment_other": "working",
+    "operations_elective": "working",
+    "operations_acute": "calendar",
+    "bed_days": "calendar",
+    "purchased_new_visits": "working",
+    "purchased_operations": "working",
+    "planned_new_visits": "working",
+    "planned_operations": "working",
+    "no_shows": "working",
+    "available_slots": "working",
+})
+
+#: Measures that follow the working days (:data:`MEASURE_DAY_BASIS`).
+WORKING_DAY_MEASURES = frozenset(m for m, b in MEASURE_DAY_BASIS.items() if b == "working")
+#: Measures that follow the calendar days (:data:`MEASURE_DAY_BASIS`).
+CALENDAR_DAY_MEASURES = frozenset(m for m, b in MEASURE_DAY_BASIS.items() if b == "calendar")
+
+
+def day_basis(measure: str, *, default: str = "working") -> str:
+    """The days a measure follows: ``"working"`` or ``"calendar"`` (:data:`MEASURE_DAY_BASIS`).
+
+    Parameters
+    ----------
+    measure : str
+        A measure name (``"new_visits"``, ``"emergency_visits"``).
+    default : {"working", "calendar"}, optional
+        The basis of a measure the registry does not list (default working days).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If ``default`` is no day basis.
+
+    Examples
+    --------
+    >>> day_basis("operations_elective"), day_basis("operations_acute"), day_basis("my_measure")
+    ('working', 'calendar', 'working')
+    """
+    if default not in DAY_BASES:
+        raise ValueError(f"default must be one of {DAY_BASES}, got {default!r}")
+    return MEASURE_DAY_BASIS.get(measure, default)
+
+
+def period_days(periods, basis: str = "working", *, country=DEFAULT_COUNTRY, subdivision=None) -> pd.Series:
+    """Days per period on a day basis: :func:`working_days` or :func:`calendar_days`.
+
+    Parameters
+    ----------
+    periods : PeriodIndex, Series or list of Period
+        Periods of one frequency (``W-SUN`` or ``M``). [period]
+    basis : {"working", "calendar"}, optional
+        Which days to count (default working days).
+    country, subdivision : str, optional
+        The region's calendar (see :func:`check_region`); only working days use it.
+
+    Returns
+    -------
+    pandas.Series
+        Index = the given periods, values = days, int64. [days]
+
+    Raises
+    ------
+    ValueError
+        For an unknown basis, country or subdivision.
+
+    Examples
+    --------
+    >>> june = pd.period_range("2024-06", periods=1, freq="M")
+    >>> period_days(june).item(), period_days(june, "calendar").item()
+    (18, 30)
+    """
+    if basis == "calendar":
+        return calendar_days(periods)
+    if basis == "working":
+        return working_days(periods, country=country, subdivision=subdivision)
+    raise ValueError(f"basis must be one of {DAY_BASES}, got {basis!r}")
+
+
+def measure_days(periods, measure: str, *, country=DEFAULT_COUNTRY, subdivision=None) -> pd.Series:
+    """Days per period that a measure's volume follows (:func:`day_basis`).
+
+    Parameters
+    ----------
+    periods : PeriodIndex, Series or list of Period
+        Periods of one frequency (``W-SUN`` or ``M``). [period]
+    measure : str
+        Measure name; one the registry does not list counts working days.
+    country, subdivision : str, optional
+        The region's calendar (see :func:`check_region`).
+
+    Returns
+    -------
+    pandas.Series
+        Index = the given periods, values = days, int64. [days]
+
+    Examples
+    --------
+    Christmas week 2024-W52 in Sweden: two working days for elective operations, seven
+    days for acute ones:
+
+    >>> w52 = [period_from_iso(2024, 52)]
+    >>> measure_days(w52, "operations_elective").item(), measure_days(w52, "operations_acute").item()
+    (2, 7)
+    """
+    return period_days(periods, day_basis(measure), country=country, subdivision=subdivision)
+
+
+# ----------------------------------------------------------------------------- seasons
+#: Names of the holiday seasons, by key and report language.
+SEASON_NAMES = types.MappingProxyType({
+    "sports_holiday": {"sv": "sportlov", "en": "sports holiday"},
+    "easter": {"sv": "påsk", "en": "Easter"},
+    "midsummer": {"sv": "midsommar", "en": "Midsummer"},
+    "summer": {"sv": "sommar", "en": "summer"},
+    "christmas": {"sv": "jul", "en": "Christmas"},
+})
+
+# Typical summer holiday weeks [ISO weeks] where the country's (or subdivision's)
+# holidays are the summer's main dip: Sweden's industrial holiday and school summer
+# (early July to mid August), England's and Wales's school summer holidays (late July
+# to the first days of September), Scotland's (early July to mid August), Northern
+# Ireland's (July and August). Approximate: a region sets its own in ``summer``.
+_SUMMER_WEEKS = {("SE", None): (27, 32), ("GB", None): (30, 35), ("GB", "ENG"): (30, 35),
+                 ("GB", "WLS"): (30, 35), ("GB", "SCT"): (27, 32), ("GB", "NIR"): (27, 35)}
+# Sweden's sports holiday (sportlov) is one week in ISO weeks 7-10, by county.
+_SPORTS_HOLIDAY_WEEKS = {"SE": (7, 10)}
+
+
+def default_summer_weeks(country=DEFAULT_COUNTRY, subdivision=None):
+    """The usual summer holiday weeks of a region, or None where none is on record.
+
+    Parameters
+    ----------
+    country, subdivision : str, optional
+        The region (see :func:`check_region`).
+
+    Returns
+    -------
+    (int, int) or None
+        First and last ISO week, inclusive: Sweden 27-32, England and Wales 30-35,
+        Scotland 27-32, Northern Ireland 27-35. [ISO week]
+
+    Examples
+    --------
+    >>> default_summer_weeks(), default_summer_weeks("GB", "ENG"), default_summer_weeks("DE")
+    ((27, 32), (30, 35), None)
+    """
+    code, subdiv = check_region(country, subdivision)
+    return _SUMMER_WEEKS.get((code, subdiv), _SUMMER_WEEKS.get((code, None)) if subdiv is None else
+                             _SUMMER_WEEKS.get((code, subdiv)))
+
+
+def _summer(code, subdiv, summer):
+    if summer is None:
+        return default_summer_weeks(code, subdiv)
+    first, last = (int(summer[0]), int(summer[1])) if not isinstance(summer, dict) else (
+        int(summer["first_week"]), int(summer["last_week"]))
+    if not 1 <= first <= last <= 53:
+        raise ValueError(f"summer must be (first_week, last_week) with 1 <= first <= last <= 53, got {summer!r}")
+    return first, last
+
+
+def _language_key(language) -> str:
+    lang = str(language or "sv").split("_")[0].lower()
+    if lang not in ("sv", "en"):
+        raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
+    return lang
+
+
+def _iso_span(year: int, first: int, last: int) -> tuple:
+    n = int(weeks_in_year(year))
+    first, last = min(first, n), min(last, n)
+    return (period_from_iso(year, first).start_time.normalize(),
+            period_from_iso(year, last).end_time.normalize())
+
+
+def seasons(years, *, country=DEFAULT_COUNTRY, subdivision=None, language="sv", summer=None) -> pd.DataFrame:
+    """The named holiday seasons of the years in a region's calendar.
+
+    Each season is a span of days in which elective production dips:
+
+    * ``sports_holiday`` (Sweden only): ISO weeks 7-10, the county's sportlov week
+      falls in them;
+    * ``easter``: Good Friday to Easter Monday (Easter Sunday from
+      :func:`easter_sunday`), where the region has a holiday in those days;
+    * ``midsummer`` (where the region has holidays between 19 and 26 June, as Sweden
+      and Finland): from the first to the last of them;
+    * ``summer``: the ISO weeks ``summer`` (default :func:`default_summer_weeks`;
+      no summer season for a region without one on record and none given);
+    * ``christmas``: 24 December to the last holiday on 1-6 January of the next year
+      (Trettondedag jul in Sweden, 1 January in England, 2 January in Scotland),
+      where 25 December is a holiday.
+
+    Parameters
+    ----------
+    years : int or array-like of int
+        Calendar years (the ISO year for the week spans). [year]
+    country, subdivision : str, optional
+        The region (see :func:`check_region`); default Sweden.
+    language : {"sv", "en"}, optional
+        Language of the names (:data:`SEASON_NAMES`).
+    summer : (int, int) or mapping, optional
+        First and last ISO week of the summer (the parameters' ``summer``). [ISO week]
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year``, ``season`` (key), ``name``, ``start``, ``end`` (datetime64[ns], first
+        and last day, inclusive), sorted by start.
+
+    Raises
+    ------
+    ValueError
+        For an unknown region, language or a summer outside weeks 1-53.
+
+    Examples
+    --------
+    >>> s = seasons(2024)
+    >>> s["name"].tolist()
+    ['sportlov', 'påsk', 'midsommar', 'sommar', 'jul']
+    >>> s.loc[s["season"] == "easter", ["start", "end"]].iloc[0].dt.strftime("%d %b").tolist()
+    ['29 Mar', '01 Apr']
+    >>> seasons(2024, country="GB", subdivision="ENG", language="en")["name"].tolist()
+    ['Easter', 'summer', 'Christmas']
+    """
+    code, subdiv = check_region(country, subdivision)
+    lang = _language_key(language)
+    summer_weeks = _summer(code, subdiv, summer)
+    years_arr = np.unique(_as_years(years))
+    rows = []
+    if years_arr.size:
+        span = [int(y) for y in range(int(years_arr.min()), int(years_arr.max()) + 2)]
+        public, de_facto = _region_holidays(code, subdiv, span, None)
+        off = {*public, *de_facto}
+        for year in (int(y) for y in years_arr):
+            if code in _SPORTS_HOLIDAY_WEEKS:
+                rows.append((year, "sports_holiday", *_iso_span(year, *_SPORTS_HOLIDAY_WEEKS[code])))
+            sunday = _easter(year)
+            easter_days = [sunday + _dt.timedelta(days=k) for k in (-3, -2, 1)]
+            if any(d in off for d in easter_days):
+                rows.append((year, "easter", pd.Timestamp(sunday - _dt.timedelta(days=2)),
+                             pd.Timestamp(sunday + _dt.timedelta(days=1))))
+            june = sorted(d for d in off if d.year == year and d.month == 6 and 19 <= d.day <= 26)
+            if june:
+                rows.append((year, "midsummer", pd.Timestamp(june[0]), pd.Timestamp(june[-1])))
+            if summer_weeks is not None:
+                rows.append((year, "summer", *_iso_span(year, *summer_weeks)))
+            if _dt.date(year, 12, 25) in off:
+                january = [d for d in off if d.year == year + 1 and d.month == 1 and d.day <= 6]
+                end = max(january) if january else _dt.date(year + 1, 1, 1)
+                rows.append((year, "christmas", pd.Timestamp(year, 12, 24), pd.Timestamp(end)))
+    frame = pd.DataFrame(rows, columns=["year", "season", "start", "end"])
+    frame["year"] = frame["year"].astype(np.int64)
+    frame["start"] = pd.to_datetime(frame["start"]).astype("datetime64[ns]")
+    frame["end"] = pd.to_datetime(frame["end"]).astype("datetime64[ns]")
+    frame.insert(2, "name", pd.Series([SEASON_NAMES[k][lang] for k in frame["season"]], dtype=object))
+    return frame.sort_values(["start", "season"], kind="stable").reset_index(drop=True)
+
+
+def season_names(*, country=DEFAULT_COUNTRY, subdivision=None, language="sv", summer=None) -> list:
+    """The names of a region's holiday seasons, in the order of the year.
+
+    Parameters
+    ----------
+    country, subdivision : str, optional
+        The region (see :func:`check_region`).
+    language : {"sv", "en"}, optional
+        Language of the names.
+    summer : (int, int) or mapping, optional
+        The summer weeks, as :func:`seasons`. [ISO week]
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> season_names()
+    ['sportlov', 'påsk', 'midsommar', 'sommar', 'jul']
+    >>> season_names(country="GB", subdivision="SCT", language="en")
+    ['Easter', 'summer', 'Christmas']
+    """
+    return list(dict.fromkeys(seasons(2025, country=country, subdivision=subdivision, language=language,
+                                      summer=summer)["name"]))
+
+
+def season_phrase(*, country=DEFAULT_COUNTRY, subdivision=None, language="sv", summer=None) -> str:
+    """The season names as a phrase for report text: ``"sportlov, påsk, midsommar, sommar och jul"``.
+
+    Parameters
+    ----------
+    country, subdivision : str, optional
+        The region (see :func:`check_region`).
+    language : {"sv", "en"}, optional
+        Language of the names and of the conjunction (och / and).
+    summer : (int, int) or mapping, optional
+        The summer weeks, as :func:`seasons`. [ISO week]
+
+    Returns
+    -------
+    str
+        Empty for a region without named seasons.
+
+    Examples
+    --------
+    >>> season_phrase(country="GB", subdivision="ENG", language="en")
+    'Easter, summer and Christmas'
+    """
+    names = season_names(country=country, subdivision=subdivision, language=language, summer=summer)
+    if len(names) <= 1:
+        return "".join(names)
+    word = " och " if _language_key(language) == "sv" else " and "
+    return ", ".join(names[:-1]) + word + names[-1]
+
+
+def season_of(periods, *, country=DEFAULT_COUNTRY, subdivision=None, summer=None) -> pd.Series:
+    """The holiday season each period overlaps (its key), or ``""`` for none.
+
+    A period that overlaps two seasons (a month with Easter and Midsummer cannot, a
+    December with Christmas can only overlap one) gets the one that starts first.
+
+    Parameters
+    ----------
+    periods : PeriodIndex, Series or list of Period
+        Periods of one frequency (``W-SUN`` or ``M``). [period]
+    country, subdivision : str, optional
+        The region (see :func:`check_region`).
+    summer : (int, int) or mapping, optional
+        The summer weeks, as :func:`seasons`. [ISO week]
+
+    Returns
+    -------
+    pandas.Series
+        Index = the given periods, values = season keys of :data:`SEASON_NAMES` or
+        ``""``, name ``"season"``.
+
+    Examples
+    --------
+    >>> season_of(period_from_iso([2024] * 4, [9, 13, 20, 28])).tolist()
+    ['sports_holiday', 'easter', '', 'summer']
+    >>> season_of(period_from_iso([2024] * 2, [9, 28]), country="GB", subdivision="ENG").tolist()
+    ['', '']
+    """
+    index = _as_period_index(periods)
+    out = np.full(len(index), "", dtype=object)
+    valid = ~np.asarray(index.isna())
+    if valid.any():
+        starts = index[valid].start_time.normalize().to_numpy()
+        ends = index[valid].end_time.normalize().to_numpy()
+        years = np.arange(int(pd.Timestamp(starts.min()).year) - 1, int(pd.Timestamp(ends.max()).year) + 1)
+        table = seasons(years, country=country, subdivision=subdivision, summer=summer, language="en")
+        got = np.full(valid.sum(), "", dtype=object)
+        for s_start, s_end, key in zip(table["start"].to_numpy()[::-1], table["end"].to_numpy()[::-1],
+                                       table["season"].to_numpy()[::-1]):
+            got[(starts <= s_end) & (ends >= s_start)] = key  # reverse order: the earliest wins
+        out[valid] = got
+    return pd.Series(out, index=index, name="season", dtype=object)
+
+
+# ----------------------------------------------------------------------------- freshness
+def period_end(periods) -> pd.DatetimeIndex:
+    """The last day of each period (a Sunday for an ISO week, the month's last day).
+
+    Parameters
+    ----------
+    periods : PeriodIndex, Series or list of Period
+        Periods (``W-SUN`` or ``M``). [period]
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Midnight of the last day, datetime64[ns]. [date]
+
+    Examples
+    --------
+    >>> [str(d.date()) for d in period_end(pd.period_range("2024-02", periods=1, freq="M"))]
+    ['2024-02-29']
+    """
+    index = _as_period_index(periods)
+    return pd.DatetimeIndex(index.end_time.normalize()).astype("datetime64[ns]")
+
+
+def data_age_days(last_period, as_of) -> int:
+    """Days from the end of the last period of data to a date (the run date).
+
+    ``age = as_of − last day of last_period`` [days]; 0 or less while the period is not
+    over.  Data are stale when the age exceeds the parameters' ``stale_after_days``
+    (weekly) or ``stale_after_days_monthly`` (monthly).
+
+    Parameters
+    ----------
+    last_period : pandas.Period
+        The latest period with data (``W-SUN`` or ``M``). [period]
+    as_of : date-like
+        The date to measure to, usually the run date. [date]
+
+    Returns
+    -------
+    int
+        [days]
+
+    Raises
+    ------
+    ValueError
+        If ``last_period`` is no Period or ``as_of`` no date.
+
+    Examples
+    --------
+    Data to ISO week 2022-W50 (ends Sunday 18 December 2022) run on 1 March 2026, and
+    monthly data to January 2026 run on 17 March 2026:
+
+    >>> data_age_days(period_from_iso(2022, 50), "2026-03-01")
+    1169
+    >>> data_age_days(pd.Period("2026-01", "M"), "2026-03-17")
+    45
+    """
+    if not isinstance(last_period, pd.Period):
+        raise ValueError(f"last_period must be a pandas Period (W-SUN or M), got {type(last_period).__name__}")
+    try:
+        day = pd.Timestamp(as_of).normalize()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"as_of must be a date, got {as_of!r}: {exc}") from None
+    return int((day - last_period.end_time.normalize()).days)
