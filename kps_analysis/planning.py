@@ -394,7 +394,7 @@ def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "
     Returns
     -------
     DataFrame
-        ``clinic``, ``stage``, ``week_ahead``, ``period``, ``inflow`` (mean),
+        ``clinic``, ``stage``, ``period_ahead``, ``period``, ``inflow`` (mean),
         ``lo_<level>``, ``hi_<level>`` [patients/week].
     """
     from .forecast import forecast_demand
@@ -426,15 +426,15 @@ def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "
         scale = fc["clinic"].map(share).to_numpy()
         out = fc[["clinic", "period"]].copy()
         out["stage"] = stage
-        out["week_ahead"] = out.groupby("clinic").cumcount() + 1
+        out["period_ahead"] = out.groupby("clinic").cumcount() + 1
         out["inflow"] = np.clip(fc["mean"].to_numpy(float), 0, None) * scale
         for col in fc.columns:
             if col.startswith(("lo_", "hi_")):
                 out[col] = np.clip(fc[col].to_numpy(float), 0, None) * scale
-        parts.append(out[out["week_ahead"] <= horizon_weeks])
+        parts.append(out[out["period_ahead"] <= horizon_weeks])
     if not parts:
-        return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "period", "inflow"])
-    return pd.concat(parts, ignore_index=True)[lambda f: ["clinic", "stage", "week_ahead", "period", "inflow"]
+        return pd.DataFrame(columns=["clinic", "stage", "period_ahead", "period", "inflow"])
+    return pd.concat(parts, ignore_index=True)[lambda f: ["clinic", "stage", "period_ahead", "period", "inflow"]
                                                + [c for c in f.columns if c.startswith(("lo_", "hi_"))]]
 
 
@@ -493,7 +493,7 @@ def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, 
     """Who waits and the weekly flows as arrays, one series per clinic × stage."""
     keys = flows[["clinic", "stage"]].drop_duplicates().sort_values(["clinic", "stage"]).reset_index(drop=True)
     n_s = len(keys)
-    horizon = int(flows["week_ahead"].max()) if len(flows) else 0
+    horizon = int(flows["period_ahead"].max()) if len(flows) else 0
     sid = keys.reset_index().rename(columns={"index": "_s"})
     set_ = keys.merge(settings, on=["clinic", "stage"], how="left")
     limit = set_["guarantee_days"].fillna(90.0).to_numpy(float)
@@ -524,8 +524,8 @@ def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, 
     base = np.where(recent.sum(axis=1, keepdims=True) > 0, recent, every)
     total = base.sum(axis=1, keepdims=True)
     mix = np.where(total > 0, base / np.where(total > 0, total, 1), 1.0 / n_p)
-    grid = sid.merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
-    f = grid.merge(flows, on=["clinic", "stage", "week_ahead"], how="left").sort_values(["_s", "week_ahead"])
+    grid = sid.merge(pd.DataFrame({"period_ahead": np.arange(1, horizon + 1)}), how="cross")
+    f = grid.merge(flows, on=["clinic", "stage", "period_ahead"], how="left").sort_values(["_s", "period_ahead"])
     # whole patients: running totals rounded, so a plan's totals are exact and the flow
     # identity holds in whole numbers
     inflow = whole(f["inflow"].astype(float).fillna(0.0).to_numpy().reshape(n_s, horizon))
@@ -615,7 +615,7 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
         Who waits now: ``clinic``, ``stage``, ``wait_days`` [days], ``patients``
         [patients], optional ``priority``, ``patient_chosen_wait``.
     flows : DataFrame
-        ``clinic``, ``stage``, ``week_ahead`` (1..H), optional ``period``, ``inflow``,
+        ``clinic``, ``stage``, ``period_ahead`` (1..H), optional ``period``, ``inflow``,
         ``capacity`` [patients/week].
     settings : DataFrame
         :func:`assumptions_frame` output (``guarantee_days``, ``lead_time_weeks``,
@@ -629,11 +629,11 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
     Returns
     -------
     DataFrame
-        ``clinic``, ``stage``, ``week_ahead``, (``period``), ``inflow``, ``capacity``,
+        ``clinic``, ``stage``, ``period_ahead``, (``period``), ``inflow``, ``capacity``,
         ``own_production``, ``purchase``, ``unused_capacity``, ``gap`` [patients/week],
         ``queue_start``, ``queue_end``, ``breaches_if_nothing_bought``,
         ``breaches_before_purchase``, ``breaches_after_purchase`` [patients],
-        ``share_within_guarantee`` [share 0-1], ``order_by_week`` [week_ahead; <= 0:
+        ``share_within_guarantee`` [share 0-1], ``order_by_period`` [period_ahead; <= 0:
         already late], ``within_lead_time`` (bool), ``cost_external_sek``,
         ``cost_internal_sek`` [SEK].
 
@@ -650,7 +650,7 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
 
     >>> wait = pd.DataFrame({"clinic": "a", "stage": "treatment", "priority": ["1", "3"],
     ...                      "wait_days": [0, 88], "patients": [20.0, 10.0]})
-    >>> flows = pd.DataFrame({"clinic": "a", "stage": "treatment", "week_ahead": [1, 2, 3],
+    >>> flows = pd.DataFrame({"clinic": "a", "stage": "treatment", "period_ahead": [1, 2, 3],
     ...                       "inflow": 0.0, "capacity": 10.0})
     >>> s = assumptions_frame([Assumptions("a", lead_time_weeks=0)])
     >>> p = project_plan(wait, flows, s)
@@ -659,7 +659,7 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
     """
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
-    for col in ("clinic", "stage", "week_ahead", "inflow", "capacity"):
+    for col in ("clinic", "stage", "period_ahead", "inflow", "capacity"):
         if col not in flows.columns:
             raise ValueError(f"flows: missing column {col!r}")
     for col in ("clinic", "stage", "wait_days"):
@@ -672,9 +672,9 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
     nothing = _run(a, purchase=False)
     n_s, horizon = a.inflow.shape
     out = a.keys.loc[np.repeat(np.arange(n_s), horizon)].reset_index(drop=True)
-    out["week_ahead"] = np.tile(np.arange(1, horizon + 1), n_s)
+    out["period_ahead"] = np.tile(np.arange(1, horizon + 1), n_s)
     if "period" in flows.columns:
-        out = out.merge(flows[["clinic", "stage", "week_ahead", "period"]], on=["clinic", "stage", "week_ahead"],
+        out = out.merge(flows[["clinic", "stage", "period_ahead", "period"]], on=["clinic", "stage", "period_ahead"],
                         how="left")
     out["inflow"] = a.inflow.ravel()
     out["capacity"] = a.capacity.ravel()
@@ -691,8 +691,8 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
     with np.errstate(invalid="ignore", divide="ignore"):
         out["share_within_guarantee"] = np.where(q_end > 0, 1.0 - planned["breaches_after"] / q_end, 1.0).ravel()
     lead = np.repeat(a.buy_from, horizon)
-    out["order_by_week"] = out["week_ahead"] - lead
-    out["within_lead_time"] = out["week_ahead"] <= lead
+    out["order_by_period"] = out["period_ahead"] - lead
+    out["within_lead_time"] = out["period_ahead"] <= lead
     prices = out[["clinic", "stage"]].merge(settings[["clinic", "stage", "price_external_sek",
                                                       "price_internal_sek"]], on=["clinic", "stage"], how="left")
     out["cost_external_sek"] = out["purchase"] * prices["price_external_sek"].to_numpy(float)
@@ -771,8 +771,8 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     a = _arrays(waiting, flows, settings, order=order)
     n_s, horizon = a.inflow.shape
     lo, hi = f"lo_{level}", f"hi_{level}"
-    grid = a.keys.merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
-    f = grid.merge(flows, on=["clinic", "stage", "week_ahead"], how="left")
+    grid = a.keys.merge(pd.DataFrame({"period_ahead": np.arange(1, horizon + 1)}), how="cross")
+    f = grid.merge(flows, on=["clinic", "stage", "period_ahead"], how="left")
     z = norm.ppf(0.5 + level / 200.0)
     if lo in f.columns and hi in f.columns:
         sd = ((f[hi] - f[lo]).astype(float).fillna(0.0).to_numpy() / (2 * z)).reshape(n_s, horizon)
@@ -788,8 +788,8 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     inflow = whole(inflow)
     prod_z = np.clip(rng.standard_normal((runs, n_s, horizon)), -3, 3)
     capacity = whole(np.maximum(a.capacity[None] * (1 + cv[None, :, None] * prod_z), 0.0))
-    planned_buy = a.keys.merge(plan[["clinic", "stage", "week_ahead", "purchase"]], on=["clinic", "stage"],
-                               how="left").sort_values(["clinic", "stage", "week_ahead"])
+    planned_buy = a.keys.merge(plan[["clinic", "stage", "period_ahead", "purchase"]], on=["clinic", "stage"],
+                               how="left").sort_values(["clinic", "stage", "period_ahead"])
     planned_buy = planned_buy["purchase"].to_numpy(float).reshape(n_s, horizon)
     breach = np.zeros((runs, n_s, horizon))
     buys = np.zeros((runs, n_s, horizon))
@@ -813,8 +813,8 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     months = (_month_of(pd.Series(periods.to_numpy())).to_numpy().reshape(n_s, horizon)[0]
               if periods is not None and periods.notna().all() else np.array(["all"] * horizon))
     rows = []
-    plan_after = a.keys.merge(plan[["clinic", "stage", "week_ahead", "breaches_after_purchase"]],
-                              on=["clinic", "stage"], how="left").sort_values(["clinic", "stage", "week_ahead"])
+    plan_after = a.keys.merge(plan[["clinic", "stage", "period_ahead", "breaches_after_purchase"]],
+                              on=["clinic", "stage"], how="left").sort_values(["clinic", "stage", "period_ahead"])
     plan_after = plan_after["breaches_after_purchase"].to_numpy(float).reshape(n_s, horizon)
     for m in pd.unique(months):
         sel = months == m
@@ -947,7 +947,7 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
 class PlanningModel:
     """The planning model of one or many clinics: every number a report shows.
 
-    Frames are long, keyed by ``clinic`` (and ``stage``, ``week_ahead``/``period``).
+    Frames are long, keyed by ``clinic`` (and ``stage``, ``period_ahead``/``period``).
     """
 
     settings: pd.DataFrame           #: :func:`assumptions_frame`: the assumptions, clinic × stage
@@ -1153,7 +1153,7 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
         fixed = fp[fp["fixed"].astype(bool) & (fp["period"] >= start)]
     plan = project_plan(waiting, flows, settings, order=order, fixed=fixed)
     fixed_by = plan["clinic"].map({a.clinic: a.fixed_weeks for a in assumptions})
-    plan["fixed"] = plan["week_ahead"] <= fixed_by
+    plan["fixed"] = plan["period_ahead"] <= fixed_by
     plan["origin"] = "model"
     if fixed is not None and len(fixed):
         kept = plan[["clinic", "stage", "period"]].merge(fixed[["clinic", "stage", "period"]].assign(_k=True),
@@ -1228,14 +1228,14 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
                 out["waiting_counted"] > 0))
     else:
         out["share_over_90_days"] = np.nan
-    head = plan[plan["week_ahead"] <= plan["clinic"].map(fixed_by)]
-    by_week = head.groupby(["clinic", "week_ahead", "period"], as_index=False)[
+    head = plan[plan["period_ahead"] <= plan["clinic"].map(fixed_by)]
+    by_week = head.groupby(["clinic", "period_ahead", "period"], as_index=False)[
         ["breaches_if_nothing_bought", "breaches_after_purchase"]].sum()
-    last = by_week[by_week["week_ahead"] == by_week["clinic"].map(fixed_by)]
+    last = by_week[by_week["period_ahead"] == by_week["clinic"].map(fixed_by)]
     out["projected_breaches_12w"] = last.set_index("clinic")["breaches_if_nothing_bought"].reindex(clinics)
     for col, name in (("breaches_if_nothing_bought", "projected_breaches_peak_12w"),
                       ("breaches_after_purchase", "breaches_after_purchase_peak_12w")):
-        idx = by_week.sort_values(["clinic", col, "week_ahead"], ascending=[True, False, True]).drop_duplicates(
+        idx = by_week.sort_values(["clinic", col, "period_ahead"], ascending=[True, False, True]).drop_duplicates(
             "clinic").set_index("clinic")
         out[name] = idx[col].reindex(clinics)
         out[name.replace("_12w", "_week")] = idx["period"].astype(str).where(idx[col] > 0).reindex(clinics)
@@ -1254,10 +1254,10 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
         out[f"purchase_{name}_12w"] = st["purchase"].sum().reindex(clinics)
         out[f"purchase_cost_{name}_12w"] = st["cost_external_sek"].sum(min_count=1).reindex(clinics)
         out[f"capacity_{name}_12w"] = st["capacity"].sum().reindex(clinics)
-    buying = head[head["purchase"] > 0].sort_values("week_ahead").drop_duplicates("clinic").set_index("clinic")
-    order_period = buying["period"] - (buying["week_ahead"] - buying["order_by_week"])
+    buying = head[head["purchase"] > 0].sort_values("period_ahead").drop_duplicates("clinic").set_index("clinic")
+    order_period = buying["period"] - (buying["period_ahead"] - buying["order_by_period"])
     out["first_order_by"] = order_period.astype(str).reindex(clinics)
-    out["first_order_late"] = (buying["order_by_week"] < 1).reindex(clinics, fill_value=False).astype(bool)
+    out["first_order_late"] = (buying["order_by_period"] < 1).reindex(clinics, fill_value=False).astype(bool)
     unc = model.uncertainty.attrs.get("clinic") if model.uncertainty is not None else None
     if unc is not None and len(unc):
         u = unc.set_index("clinic")
@@ -1288,10 +1288,10 @@ def purchase_by_month(plan: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> p = pd.DataFrame({"clinic": "a", "stage": "treatment", "week_ahead": [5, 6],
+    >>> p = pd.DataFrame({"clinic": "a", "stage": "treatment", "period_ahead": [5, 6],
     ...                   "period": pd.period_range("2026-01-05", periods=2, freq="W-SUN"),
     ...                   "purchase": [3.0, 2.0], "cost_external_sek": [3.0, 2.0], "cost_internal_sek": [1.0, 1.0],
-    ...                   "order_by_week": [1, 2]})
+    ...                   "order_by_period": [1, 2]})
     >>> purchase_by_month(p)[["month", "purchase", "order_by"]].astype(str).values.tolist()
     [['2026-01', '5.0', '2025-12-08/2025-12-14']]
     """
@@ -1301,7 +1301,7 @@ def purchase_by_month(plan: pd.DataFrame) -> pd.DataFrame:
     if buy.empty:
         return pd.DataFrame(columns=cols)
     buy["month"] = _month_of(buy["period"]) if "month" not in buy.columns else buy["month"]
-    buy["order_by"] = buy["period"] - (buy["week_ahead"] - buy["order_by_week"]).astype(int)
+    buy["order_by"] = buy["period"] - (buy["period_ahead"] - buy["order_by_period"]).astype(int)
     out = buy.groupby(["clinic", "stage", "month"], as_index=False).agg(
         purchase=("purchase", "sum"), cost_external_sek=("cost_external_sek", "sum"),
         cost_internal_sek=("cost_internal_sek", "sum"), order_by=("order_by", "min"), first_week=("period", "min"))
@@ -1378,7 +1378,7 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
     rows = []
 
     def summarise(clinic, name, text, plan):
-        by_week = plan.groupby("week_ahead")["breaches_if_nothing_bought"].sum()
+        by_week = plan.groupby("period_ahead")["breaches_if_nothing_bought"].sum()
         rows.append({"clinic": clinic, "scenario": name, "description": text,
                      "purchase": float(plan["purchase"].sum()),
                      "cost_external_sek": float(plan["cost_external_sek"].sum(min_count=1)),
@@ -1414,10 +1414,10 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
             if len(model.moves):
                 # the region's moves stand in every scenario, as far as the scenario still buys
                 own_moves = model.moves[model.moves["clinic_from"] == clinic]
-                need = plan.set_index(["stage", "week_ahead"])["purchase"]
+                need = plan.set_index(["stage", "period_ahead"])["purchase"]
                 own_moves = own_moves.assign(patients=np.minimum(
                     own_moves["patients"].to_numpy(float),
-                    need.reindex(pd.MultiIndex.from_frame(own_moves[["stage", "week_ahead"]])).fillna(0).to_numpy()))
+                    need.reindex(pd.MultiIndex.from_frame(own_moves[["stage", "period_ahead"]])).fillna(0).to_numpy()))
                 plan = apply_moves(plan, own_moves)
             summarise(clinic, name, str(spec.get("description") or name), plan)
     out = pd.DataFrame(rows)
@@ -1471,7 +1471,7 @@ def region_moves(plans: pd.DataFrame, params_list, *,
     ----------
     plans : DataFrame
         The clinics' ``production_plan`` tables concatenated (``clinic``, ``stage``,
-        ``week_ahead``, ``period``, ``purchase``, ``unused_capacity``).
+        ``period_ahead``, ``period``, ``purchase``, ``unused_capacity``).
     params_list : list of Parameters or mappings
         ``region_pool`` and ``prices`` of each clinic.
     transfer_cost_sek : float or mapping (from clinic, to clinic) -> float, optional
@@ -1481,19 +1481,19 @@ def region_moves(plans: pd.DataFrame, params_list, *,
     Returns
     -------
     DataFrame
-        ``clinic_from``, ``clinic_to``, ``stage``, ``week_ahead``, ``period``,
+        ``clinic_from``, ``clinic_to``, ``stage``, ``period_ahead``, ``period``,
         ``patients`` [patients], ``saving_sek`` [SEK].
 
     Examples
     --------
-    >>> plans = pd.DataFrame({"clinic": ["a", "b"], "stage": "treatment", "week_ahead": 5, "period": "2027-W05",
+    >>> plans = pd.DataFrame({"clinic": ["a", "b"], "stage": "treatment", "period_ahead": 5, "period": "2027-W05",
     ...                       "purchase": [7.0, 0.0], "unused_capacity": [0.0, 4.6]})
     >>> ps = [{"clinic": "a", "region_pool": "ort", "prices": {"purchase_operation_sek": 40000}},
     ...       {"clinic": "b", "region_pool": "ort", "prices": {"internal_operation_sek": 30000}}]
     >>> region_moves(plans, ps, transfer_cost_sek=2000)[["clinic_from", "clinic_to", "patients", "saving_sek"]].values.tolist()
     [['a', 'b', 4.0, 32000.0]]
     """
-    columns = ["clinic_from", "clinic_to", "stage", "week_ahead", "period", "patients", "saving_sek"]
+    columns = ["clinic_from", "clinic_to", "stage", "period_ahead", "period", "patients", "saving_sek"]
     pools = {_clinic_id(p): _get(p, "region_pool") for p in params_list}
     if not isinstance(transfer_cost_sek, Mapping) and transfer_cost_sek is None:
         transfer_cost_sek = transfer_costs(params_list)
@@ -1502,9 +1502,9 @@ def region_moves(plans: pd.DataFrame, params_list, *,
     if pooled.empty:
         return pd.DataFrame(columns=columns)
     pooled = pooled.assign(_pool=pooled["clinic"].map(pools))
-    senders = pooled[pooled["purchase"] > 0][["_pool", "stage", "week_ahead", "period", "clinic", "purchase"]]
-    receivers = pooled[pooled["unused_capacity"] >= 1][["_pool", "stage", "week_ahead", "clinic", "unused_capacity"]]
-    pairs = senders.merge(receivers, on=["_pool", "stage", "week_ahead"], suffixes=("_from", "_to"))
+    senders = pooled[pooled["purchase"] > 0][["_pool", "stage", "period_ahead", "period", "clinic", "purchase"]]
+    receivers = pooled[pooled["unused_capacity"] >= 1][["_pool", "stage", "period_ahead", "clinic", "unused_capacity"]]
+    pairs = senders.merge(receivers, on=["_pool", "stage", "period_ahead"], suffixes=("_from", "_to"))
     pairs = pairs[pairs["clinic_from"] != pairs["clinic_to"]]
     if pairs.empty:
         return pd.DataFrame(columns=columns)
@@ -1513,11 +1513,11 @@ def region_moves(plans: pd.DataFrame, params_list, *,
     cost = np.array([float(transfer_cost_sek.get((a, b), 0.0)) if isinstance(transfer_cost_sek, Mapping)
                      else float(transfer_cost_sek) for a, b in zip(pairs["clinic_from"], pairs["clinic_to"])])
     pairs["saving"] = ext - np.nan_to_num(internal) - cost
-    pairs = pairs[pairs["saving"] > 0].sort_values(["week_ahead", "saving"], ascending=[True, False])
+    pairs = pairs[pairs["saving"] > 0].sort_values(["period_ahead", "saving"], ascending=[True, False])
     rows = []
     left_from, left_to = {}, {}
     for r in pairs.itertuples(index=False):  # greedy matching: few pairs per week and pool
-        kf, kt = (r.clinic_from, r.stage, r.week_ahead), (r.clinic_to, r.stage, r.week_ahead)
+        kf, kt = (r.clinic_from, r.stage, r.period_ahead), (r.clinic_to, r.stage, r.period_ahead)
         have = left_from.setdefault(kf, float(r.purchase))
         room = left_to.setdefault(kt, float(np.floor(r.unused_capacity + 1e-9)))
         n = float(min(have, room))
@@ -1526,7 +1526,7 @@ def region_moves(plans: pd.DataFrame, params_list, *,
         left_from[kf] -= n
         left_to[kt] -= n
         rows.append({"clinic_from": r.clinic_from, "clinic_to": r.clinic_to, "stage": r.stage,
-                     "week_ahead": int(r.week_ahead), "period": r.period, "patients": n,
+                     "period_ahead": int(r.period_ahead), "period": r.period, "patients": n,
                      "saving_sek": n * float(r.saving)})
     return pd.DataFrame(rows, columns=columns)
 
@@ -1654,22 +1654,22 @@ def apply_moves(plan: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> p = pd.DataFrame({"clinic": ["a", "b"], "stage": "treatment", "week_ahead": 5, "purchase": [7.0, 0.0],
+    >>> p = pd.DataFrame({"clinic": ["a", "b"], "stage": "treatment", "period_ahead": 5, "purchase": [7.0, 0.0],
     ...                   "unused_capacity": [0.0, 4.0], "cost_external_sek": [7.0, 0.0],
     ...                   "cost_internal_sek": [7.0, 0.0], "gap": [7.0, -4.0]})
-    >>> m = pd.DataFrame({"clinic_from": ["a"], "clinic_to": ["b"], "stage": ["treatment"], "week_ahead": [5],
+    >>> m = pd.DataFrame({"clinic_from": ["a"], "clinic_to": ["b"], "stage": ["treatment"], "period_ahead": [5],
     ...                   "patients": [4.0]})
     >>> apply_moves(p, m)[["purchase", "moved_out", "moved_in", "unused_capacity"]].values.tolist()
     [[3.0, 4.0, 0.0, 0.0], [0.0, 0.0, 4.0, 0.0]]
     """
     out = plan.copy()
-    key = ["clinic", "stage", "week_ahead"]
+    key = ["clinic", "stage", "period_ahead"]
     out["moved_out"] = 0.0
     out["moved_in"] = 0.0
     if moves is None or moves.empty:
         return out
-    gone = moves.groupby(["clinic_from", "stage", "week_ahead"])["patients"].sum().rename_axis(key)
-    came = moves.groupby(["clinic_to", "stage", "week_ahead"])["patients"].sum().rename_axis(key)
+    gone = moves.groupby(["clinic_from", "stage", "period_ahead"])["patients"].sum().rename_axis(key)
+    came = moves.groupby(["clinic_to", "stage", "period_ahead"])["patients"].sum().rename_axis(key)
     index = pd.MultiIndex.from_frame(out[key])
     moved_out = gone.reindex(index).fillna(0.0).to_numpy()
     moved_in = came.reindex(index).fillna(0.0).to_numpy()

@@ -379,7 +379,7 @@ def gap_heatmap(gaps: pd.DataFrame, *, language: str = "sv", ax=None):
     own capacity; blue: spare capacity. Diverging and centred on 0, readable in grey
     by the annotated sign.
     """
-    table = gaps.pivot_table(index="clinic", columns="week_ahead", values="gap", aggfunc="sum")
+    table = gaps.pivot_table(index="clinic", columns="period_ahead", values="gap", aggfunc="sum")
     if ax is None:
         fig, ax = plt.subplots(figsize=(10, 0.45 * len(table) + 1.5))
     else:
@@ -407,7 +407,7 @@ def _stage_panels(plan: pd.DataFrame):
     """One panel per stage of a plan: the figure, its axes and (axes, stage, the stage's weeks)."""
     stages = list(dict.fromkeys(plan["stage"]))
     fig, axes = plt.subplots(1, len(stages), figsize=(10, 3.4), squeeze=False)
-    panels = [(ax, stage, plan[plan["stage"] == stage].sort_values("week_ahead"))
+    panels = [(ax, stage, plan[plan["stage"] == stage].sort_values("period_ahead"))
               for ax, stage in zip(axes[0], stages)]
     return fig, axes, panels
 
@@ -419,10 +419,10 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
     for one clinic; one panel per stage, the first ``weeks`` weeks, the purchase lead
     time shaded. Bars: if nothing is bought (light) and after the planned purchase (dark).
     """
-    fig, axes, panels = _stage_panels(plan[plan["week_ahead"] <= weeks])
+    fig, axes, panels = _stage_panels(plan[plan["period_ahead"] <= weeks])
     sv = language == "sv"
     for ax, stage, sub in panels:
-        x = sub["week_ahead"].to_numpy()
+        x = sub["period_ahead"].to_numpy()
         ax.bar(x - 0.2, sub["breaches_if_nothing_bought"], width=0.4, color="#BBBBBB", edgecolor="#555555",
                hatch="//", label="Om inget köps" if sv else "If nothing is bought")
         ax.bar(x + 0.2, sub["breaches_after_purchase"], width=0.4, color=COLOURS["queue"],
@@ -469,7 +469,7 @@ def plan_capacity(plan: pd.DataFrame, *, language: str = "sv"):
     fig, axes, panels = _stage_panels(plan)
     sv = language == "sv"
     for ax, stage, sub in panels:
-        x = sub["week_ahead"].to_numpy()
+        x = sub["period_ahead"].to_numpy()
         need = (sub["own_production"] + sub["purchase"]).to_numpy()
         ax.plot(x, sub["capacity"], color=COLOURS["capacity"] if "capacity" in COLOURS else "#555555",
                 linestyle=LINESTYLES["capacity"], linewidth=2, label="Egen kapacitet" if sv else "Own capacity")

@@ -136,7 +136,7 @@ def _plan_shown(model, headline: pd.DataFrame, *, weekly: pd.DataFrame | None = 
     plan = getattr(model, "plan", None)
     if plan is None or not len(plan) or "queue_start" not in plan:
         return headline_shown(headline, limit=limit)
-    start = plan[plan["week_ahead"] == 1].groupby("stage")["queue_start"].sum()
+    start = plan[plan["period_ahead"] == 1].groupby("stage")["queue_start"].sum()
     # a clinic without chosen waits (weekly aggregates know none): the plan's start is the
     # queue rebuilt from the arrivals, and a difference to the reported queue is no patient group
     no_choice = not (pd.notna(row.get("waiting_chosen")) and float(row.get("waiting_chosen")) > 0)
@@ -326,7 +326,7 @@ def capacity_check_table(check: pd.DataFrame, *, language: str = "sv") -> pd.Dat
 def plan_table(plan: pd.DataFrame, *, weeks: int = 12, limit: int = 5, language: str = "sv") -> pd.DataFrame:
     """The first ``weeks`` of the production plan, both stages side by side, whole patients."""
     sv = language == "sv"
-    part = plan[plan["week_ahead"] <= weeks]
+    part = plan[plan["period_ahead"] <= weeks]
     cols = {"inflow": "Inflöde" if sv else "Inflow", "capacity": "Kapacitet" if sv else "Capacity",
             "own_production": "Egen produktion" if sv else "Own production",
             "purchase": "Köp" if sv else "Purchase", "queue_end": "Kö vid veckans slut" if sv else "Queue at week end",
@@ -334,7 +334,7 @@ def plan_table(plan: pd.DataFrame, *, weeks: int = 12, limit: int = 5, language:
     stages = {"new_visit": "Nybesök" if sv else "First visit", "treatment": "Behandling" if sv else "Treatment"}
     out = pd.DataFrame({label("week", language): period_labels(part.drop_duplicates("period")["period"]).to_numpy()})
     for stage in [s for s in ("new_visit", "treatment") if s in set(part["stage"])]:
-        sub = part[part["stage"] == stage].sort_values("week_ahead")
+        sub = part[part["stage"] == stage].sort_values("period_ahead")
         for col, name in cols.items():
             values = np.round(sub[col].to_numpy(float))
             out[f"{stages[stage]}: {name}"] = [_value("count", v, language, limit if col in (
@@ -365,11 +365,11 @@ def lead_time_text(plan: pd.DataFrame, settings: pd.DataFrame, *, limit: int = 5
     sv = language == "sv"
     lead = int(settings["lead_time_weeks"].iloc[0])
     inside = plan[plan["within_lead_time"]]
-    peak = inside.groupby("week_ahead")["breaches_after_purchase"].sum()
+    peak = inside.groupby("period_ahead")["breaches_after_purchase"].sum()
     if lead == 0 or peak.empty or peak.max() <= 0:
         return ("Inga patienter passerar 90 dagar innan ett köp hinner ordnas." if sv else
                 "No patient passes 90 days before a purchase can be arranged.")
-    spare = inside.groupby("week_ahead")["unused_capacity"].sum().sum()
+    spare = inside.groupby("period_ahead")["unused_capacity"].sum().sum()
     n = _value("count", peak.max(), language, limit)
     spare_text = _value("count", spare, language, limit)
     if sv:
@@ -414,8 +414,8 @@ def uncertainty_purchase_table(model, *, limit: int = 5, language: str = "sv") -
 
 
 #: Production-plan columns for tables and the workbook, in order.
-PLAN_COLUMNS = ("clinic", "stage", "week_ahead", "period", "month", "fixed", "origin", "inflow", "capacity",
-                "own_production", "purchase", "order_by_week", "within_lead_time", "moved_in", "moved_out",
+PLAN_COLUMNS = ("clinic", "stage", "period_ahead", "period", "month", "fixed", "origin", "inflow", "capacity",
+                "own_production", "purchase", "order_by_period", "within_lead_time", "moved_in", "moved_out",
                 "queue_start", "queue_end", "breaches_if_nothing_bought", "breaches_before_purchase",
                 "breaches_after_purchase", "share_within_guarantee", "gap", "unused_capacity", "agreement",
                 "cost_external_sek", "cost_internal_sek")
@@ -529,16 +529,16 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
         "forecast_referrals": model.forecasts.get("referrals_in", pd.DataFrame()), "forecast_accuracy": accuracy,
         "production_plan": production_plan, "plan_history": model.history,
         "purchase_need": production_plan.assign(policy="guarantee")[
-            ["clinic", "stage", "week_ahead", "period", "month", "policy", "purchase", "order_by_week",
+            ["clinic", "stage", "period_ahead", "period", "month", "policy", "purchase", "order_by_period",
              "cost_external_sek", "cost_internal_sek"]],
-        "capacity_gap": plan[["clinic", "stage", "week_ahead", "period", "capacity"]].assign(
+        "capacity_gap": plan[["clinic", "stage", "period_ahead", "period", "capacity"]].assign(
             need=need, gap=plan["gap"]),
         "capacity_check": model.capacity_check,
-        "projected_breaches": production_plan[["clinic", "stage", "week_ahead", "period",
+        "projected_breaches": production_plan[["clinic", "stage", "period_ahead", "period",
                                                "breaches_if_nothing_bought", "breaches_after_purchase"]],
         "monte_carlo": model.uncertainty, "plan_vs_outcome": model.follow_up, "scenarios": scenarios,
         "flows": model.flows, "moves": model.moves if len(model.moves) else pd.DataFrame(
-            columns=["clinic_from", "clinic_to", "stage", "week_ahead", "period", "patients", "saving_sek"]),
+            columns=["clinic_from", "clinic_to", "stage", "period_ahead", "period", "patients", "saving_sek"]),
     }
     if shown is None:
         shown = snapshot_shown(model, headline, weekly=weekly[weekly["clinic"] == headline["clinic"].iloc[0]]

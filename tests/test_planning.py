@@ -27,7 +27,7 @@ from kps_analysis.planning import Assumptions, assumptions_frame, project_plan
 
 
 def _flows(clinic="a", stage="treatment", weeks=6, inflow=0.0, capacity=10.0, start="2027-01-04"):
-    return pd.DataFrame({"clinic": clinic, "stage": stage, "week_ahead": np.arange(1, weeks + 1),
+    return pd.DataFrame({"clinic": clinic, "stage": stage, "period_ahead": np.arange(1, weeks + 1),
                          "period": pd.period_range(start, periods=weeks, freq="W-SUN"),
                          "inflow": inflow, "capacity": capacity})
 
@@ -61,11 +61,11 @@ def test_fifo_order_needs_no_purchase_in_the_hand_case():
 def test_lead_time_nothing_bought_inside_and_breaches_shown():
     wait = pd.DataFrame({"clinic": "a", "stage": "treatment", "wait_days": [88], "patients": [10.0]})
     plan = project_plan(wait, _flows(weeks=6, capacity=0.0), _settings(Assumptions("a", lead_time_weeks=4)))
-    assert plan.loc[plan["week_ahead"] <= 4, "purchase"].sum() == 0
-    assert plan.loc[plan["week_ahead"] <= 4, "breaches_after_purchase"].tolist() == [10.0] * 4
-    assert plan.loc[plan["week_ahead"] == 5, "purchase"].item() == 10
-    assert plan.loc[plan["week_ahead"] == 5, "order_by_week"].item() == 1
-    assert plan.loc[plan["week_ahead"] > 4, "breaches_after_purchase"].max() == 0
+    assert plan.loc[plan["period_ahead"] <= 4, "purchase"].sum() == 0
+    assert plan.loc[plan["period_ahead"] <= 4, "breaches_after_purchase"].tolist() == [10.0] * 4
+    assert plan.loc[plan["period_ahead"] == 5, "purchase"].item() == 10
+    assert plan.loc[plan["period_ahead"] == 5, "order_by_period"].item() == 1
+    assert plan.loc[plan["period_ahead"] > 4, "breaches_after_purchase"].max() == 0
 
 
 def test_whole_patients_from_fractional_inputs():
@@ -89,9 +89,9 @@ def test_queue_already_past_the_limit_is_bought_after_the_lead_time():
     wait = pd.DataFrame({"clinic": "a", "stage": "treatment", "wait_days": [200], "patients": [30.0]})
     plan = project_plan(wait, _flows(weeks=6, capacity=5.0), _settings(Assumptions("a", lead_time_weeks=2)))
     # own capacity serves 5 a week of the oldest; the rest are bought in week 3
-    assert plan.loc[plan["week_ahead"] == 1, "breaches_after_purchase"].item() == 25
-    assert plan.loc[plan["week_ahead"] == 3, "purchase"].item() == 15
-    assert plan.loc[plan["week_ahead"] >= 3, "breaches_after_purchase"].max() == 0
+    assert plan.loc[plan["period_ahead"] == 1, "breaches_after_purchase"].item() == 25
+    assert plan.loc[plan["period_ahead"] == 3, "purchase"].item() == 15
+    assert plan.loc[plan["period_ahead"] >= 3, "breaches_after_purchase"].max() == 0
 
 
 def test_fixed_weeks_are_kept():
@@ -156,7 +156,7 @@ def _golden_tables(model) -> dict:
                              "first_order_by", "p_no_breach_12w", "purchase_p50_12w", "purchase_p80_12w",
                              "purchase_p95_12w", "escalation", "escalation_level", "capacity_finding"]]
     plan = model.plan.assign(period=model.plan["period"].astype(str), month=model.plan["month"].astype(str))
-    keep = ["clinic", "stage", "week_ahead", "period", "inflow", "capacity", "own_production", "purchase",
+    keep = ["clinic", "stage", "period_ahead", "period", "inflow", "capacity", "own_production", "purchase",
             "queue_end", "breaches_if_nothing_bought", "breaches_after_purchase", "cost_external_sek"]
     return {"summary": figures, "plan": plan[keep],
             "capacity": model.capacity_check[["clinic", "stage", "resources_per_week", "demonstrated_per_week",
@@ -218,7 +218,7 @@ def test_one_patient_less_leaves_a_breach(demo_model):
     waiting = m.waiting[(m.waiting["clinic"] == week["clinic"]) & (m.waiting["stage"] == week["stage"])]
     settings = m.settings[(m.settings["clinic"] == week["clinic"])]
     less = project_plan(waiting, flows, settings, order=settings["order"].iloc[0], fixed=fixed)
-    row = less[less["week_ahead"] == week["week_ahead"]]
+    row = less[less["period_ahead"] == week["period_ahead"]]
     assert row["breaches_after_purchase"].item() >= 1
 
 
@@ -227,7 +227,7 @@ def test_one_capacity_everywhere(demo_model):
     periods = pd.PeriodIndex(sorted(m.plan["period"].unique()), freq="W-SUN")
     cap, _ = planning.capacity_basis(weekly, ps, periods)
     merged = m.plan.merge(cap, on=["clinic", "stage", "period"], suffixes=("", "_basis")).sort_values(
-        ["clinic", "stage", "week_ahead"])
+        ["clinic", "stage", "period_ahead"])
     assert len(merged) == len(m.plan)
     # whole patients whose running totals are the basis's running totals, rounded
     g = merged.groupby(["clinic", "stage"])
@@ -238,15 +238,15 @@ def test_one_capacity_everywhere(demo_model):
 def test_headline_is_the_plan(demo_model):
     _, _, m = demo_model
     f = m.figures.set_index("clinic")
-    head = m.plan[m.plan["week_ahead"] <= 12].groupby("clinic")
+    head = m.plan[m.plan["period_ahead"] <= 12].groupby("clinic")
     assert np.allclose(f["purchase_need_12w"], head["purchase"].sum().reindex(f.index))
     assert np.allclose(f["purchase_cost_12w"], head["cost_external_sek"].sum().reindex(f.index))
     assert np.allclose(f["capacity_gap_12w"], head["gap"].sum().reindex(f.index))
     assert np.allclose(f["capacity_gap_12w"],
                        (head["purchase"].sum() - head["unused_capacity"].sum()).reindex(f.index))
-    by_week = m.plan[m.plan["week_ahead"] <= 12].groupby(["clinic", "week_ahead"])["breaches_if_nothing_bought"].sum()
+    by_week = m.plan[m.plan["period_ahead"] <= 12].groupby(["clinic", "period_ahead"])["breaches_if_nothing_bought"].sum()
     assert np.allclose(f["projected_breaches_peak_12w"], by_week.groupby("clinic").max().reindex(f.index))
-    assert np.allclose(f["projected_breaches_12w"], by_week.xs(12, level="week_ahead").reindex(f.index))
+    assert np.allclose(f["projected_breaches_12w"], by_week.xs(12, level="period_ahead").reindex(f.index))
     split = f["purchase_new_visits_12w"].fillna(0) + f["purchase_operations_12w"].fillna(0)
     assert np.allclose(split, f["purchase_need_12w"])
 
@@ -297,10 +297,10 @@ def test_region_moves_respect_capacity_and_purchase(demo_model):
     moves = planning.region_moves(m.plan, ps)
     if moves.empty:
         pytest.skip("no pool needs a move on this date")
-    room = m.plan.set_index(["clinic", "stage", "week_ahead"])["unused_capacity"]
-    bought = m.plan.set_index(["clinic", "stage", "week_ahead"])["purchase"]
-    into = moves.groupby(["clinic_to", "stage", "week_ahead"])["patients"].sum()
-    out_of = moves.groupby(["clinic_from", "stage", "week_ahead"])["patients"].sum()
+    room = m.plan.set_index(["clinic", "stage", "period_ahead"])["unused_capacity"]
+    bought = m.plan.set_index(["clinic", "stage", "period_ahead"])["purchase"]
+    into = moves.groupby(["clinic_to", "stage", "period_ahead"])["patients"].sum()
+    out_of = moves.groupby(["clinic_from", "stage", "period_ahead"])["patients"].sum()
     assert all(v <= room[k] + 1e-9 for k, v in into.items())
     assert all(v <= bought[k] + 1e-9 for k, v in out_of.items())
 
@@ -349,7 +349,7 @@ def test_planning_in_chunks_on_an_executor_gives_the_same_model(demo_model):
     whole_region = planning.plan_region(w, None, few, runs=30)
     with ProcessPoolExecutor(2) as pool:
         chunked = planning.plan_region(w, None, few, runs=30, executor=pool, parts_hint=2)
-    key = ["clinic", "stage", "week_ahead"]
+    key = ["clinic", "stage", "period_ahead"]
     a = whole_region.plan.sort_values(key).reset_index(drop=True)
     b = chunked.plan.sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)

@@ -120,7 +120,7 @@ def test_no_small_count_is_recoverable_from_the_tables(small_run):
     tables = run_dir / "gyn" / "tables"
     summary = pd.read_csv(tables / "summary.csv").iloc[0]
     plan = pd.read_csv(tables / "production_plan.csv")
-    start = plan[plan["week_ahead"] == 1].set_index("stage")["queue_start"]
+    start = plan[plan["period_ahead"] == 1].set_index("stage")["queue_start"]
     # 2 chosen waits for a first visit: queue (incl. chosen) - counted queue (the plan's start) would give them
     assert np.isnan(summary["queue_new_visit"]) and summary["queue_new_visit_suppressed"]
     # ... and so would the total of chosen waits minus the treatment's (queue - plan start)
@@ -159,7 +159,7 @@ def test_no_small_count_is_recoverable_from_the_report(small_run):
     page = (run_dir / "gyn" / "report.html").read_text(encoding="utf-8")
     weekly = pd.read_csv(run_dir / "gyn" / "tables" / "weekly.csv")
     plan = pd.read_csv(run_dir / "gyn" / "tables" / "production_plan.csv")
-    counted = int(plan[(plan["week_ahead"] == 1) & (plan["stage"] == "new_visit")]["queue_start"].iloc[0])
+    counted = int(plan[(plan["period_ahead"] == 1) & (plan["stage"] == "new_visit")]["queue_start"].iloc[0])
     # the headline's queue for a first visit is a range that starts after the counted queue
     assert re.search(rf">{counted + 1}–{counted + LIMIT - 1}<", page), "queue for a first visit not a range"
     assert not np.isnan(weekly["queue_treatment"].iloc[-1])

@@ -14,7 +14,7 @@ def _model():
     wait = pd.DataFrame({"clinic": ["a", "a", "b"], "stage": "treatment", "priority": ["1", "3", "2"],
                          "wait_days": [0, 88, 40], "patients": [20.0, 10.0, 5.0]})
     periods = pd.period_range("2027-01-04", periods=4, freq="W-SUN")
-    flows = pd.concat([pd.DataFrame({"clinic": c, "stage": "treatment", "week_ahead": np.arange(1, 5),
+    flows = pd.concat([pd.DataFrame({"clinic": c, "stage": "treatment", "period_ahead": np.arange(1, 5),
                                      "period": periods, "inflow": 3.0, "capacity": 10.0}) for c in "ab"])
     settings = planning.assumptions_frame([Assumptions("a", lead_time_weeks=0), Assumptions("b")])
     plan = planning.project_plan(wait, flows, settings)
