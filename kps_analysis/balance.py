@@ -30,28 +30,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["STAGES", "flow_balance", "conversion_rates", "QueueProjection", "project_queue", "project_chain",
-           "naive_flows", "stage_loads"]
+from .stages import STAGES
+from .stages import stage as stage_spec
 
-#: The two stages of the flow chain and the canonical measures that feed and drain them.
-#: ``required`` columns must be present for the stage to be reported; the others are
-#: taken as 0 when absent or NaN.
-STAGES = {
-    "new_visit": {
-        "inflow": ("referrals_in",),
-        "inflow_minus": ("referrals_forwarded",),
-        "outflow": ("new_visits", "purchased_new_visits", "removals_new_visit_other"),
-        "queue": "queue_new_visit",
-        "required": ("referrals_in", "new_visits"),
-    },
-    "treatment": {
-        "inflow": ("treatment_decisions",),
-        "inflow_minus": (),
-        "outflow": ("operations_elective", "purchased_operations", "removals_treatment_other"),
-        "queue": "queue_treatment",
-        "required": ("treatment_decisions", "operations_elective"),
-    },
-}
+__all__ = ["STAGES", "flow_balance", "conversion_rates", "QueueProjection", "project_queue", "project_chain",
+           "naive_flows", "coming_flows", "stage_loads"]
 
 #: The rates of :func:`conversion_rates`: (numerator columns, denominator columns).
 _RATES = {
@@ -146,7 +129,7 @@ def flow_balance(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame
     weekly : DataFrame
         Canonical long frame: ``clinic``, [``group``], ``period`` and the measures
         above [count/week]. A stage is reported when its ``required`` measures
-        (:data:`STAGES`: referrals_in and new_visits; treatment_decisions and
+        (:data:`kps_analysis.stages.STAGES`: referrals_in and new_visits; treatment_decisions and
         operations_elective) are columns; the other flow measures count as 0 when absent
         or NaN. The queues (``queue_new_visit``, ``queue_treatment``) are optional.
     window_weeks : int, optional
@@ -189,9 +172,9 @@ def flow_balance(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame
     _check_weekly(weekly)
     window = _check_window(window_weeks, "window_weeks")
     keys = _keys(weekly)
-    stages = [s for s, spec in STAGES.items() if all(c in weekly.columns for c in spec["required"])]
+    stages = [s for s, spec in STAGES.items() if all(c in weekly.columns for c in spec.required)]
     if not stages:
-        needed = " or ".join(str(list(spec["required"])) for spec in STAGES.values())
+        needed = " or ".join(str(list(spec.required)) for spec in STAGES.values())
         raise ValueError(f"weekly has no complete stage of the flow chain: needs columns {needed}")
     frame, gid, ordinal = _sorted(weekly, keys)
     previous_ok = np.concatenate([[False], (gid[1:] == gid[:-1]) & (np.diff(ordinal) == 1)])
@@ -199,11 +182,11 @@ def flow_balance(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame
     parts = []
     for stage in stages:  # two stages at most; each is vectorised over all clinics and weeks
         spec = STAGES[stage]
-        inflow = sum(_column(frame, c, fill=(c not in spec["required"])) for c in spec["inflow"])
-        inflow = inflow - sum((_column(frame, c, fill=True) for c in spec["inflow_minus"]), np.zeros(len(frame)))
-        outflow = sum(_column(frame, c, fill=(c not in spec["required"])) for c in spec["outflow"])
+        inflow = _column(frame, spec.inflow, fill=False)
+        inflow = inflow - sum((_column(frame, c, fill=True) for c in spec.inflow_minus), np.zeros(len(frame)))
+        outflow = sum(_column(frame, c, fill=(c not in spec.required)) for c in spec.outflow)
         net = inflow - outflow
-        queue = _column(frame, spec["queue"], fill=False)
+        queue = _column(frame, spec.queue, fill=False)
         change = np.where(previous_ok, queue - np.concatenate([[np.nan], queue[:-1]]), np.nan)
         part = frame[keys + ["period"]].copy()
         part["stage"] = stage
@@ -715,19 +698,17 @@ def naive_flows(weekly: pd.DataFrame, *, stage: str = "new_visit", horizon_weeks
     >>> f[["week_ahead", "inflow", "capacity"]].values.tolist()
     [[1.0, 12.0, 9.0], [2.0, 12.0, 9.0]]
     """
-    if stage not in STAGES:
-        raise ValueError(f"stage must be one of {sorted(STAGES)}, got {stage!r}")
+    spec = stage_spec(stage)
     if not 1 <= horizon_weeks <= 52:
         raise ValueError(f"horizon_weeks must be between 1 and 52, got {horizon_weeks!r}")
-    spec = STAGES[stage]
-    if not all(c in weekly.columns for c in spec["required"]):
+    if not all(c in weekly.columns for c in spec.required):
         return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "period", "inflow", "capacity"])
     frame = weekly.groupby(["clinic", "period"], observed=True, as_index=False).sum(numeric_only=True, min_count=1)
-    net = frame[spec["inflow"][0]].fillna(0.0)
-    for col in spec["inflow_minus"] + spec["outflow"][2:]:
+    net = frame[spec.inflow].fillna(0.0)
+    for col in spec.inflow_minus + (spec.other_removals,):
         if col in frame.columns:
             net = net - frame[col].fillna(0.0)
-    frame = frame.assign(_in=net.clip(lower=0.0), _cap=frame[spec["outflow"][0]].fillna(0.0))
+    frame = frame.assign(_in=net.clip(lower=0.0), _cap=frame[spec.own].fillna(0.0))
     frame = frame.sort_values(["clinic", "period"])
     g = frame.groupby("clinic")
     n = g["period"].transform("size")
@@ -758,6 +739,28 @@ def naive_flows(weekly: pd.DataFrame, *, stage: str = "new_visit", horizon_weeks
     result = pd.concat(out, ignore_index=True).assign(stage=stage)
     return result[["clinic", "stage", "week_ahead", "period", "inflow", "capacity"]].sort_values(
         ["clinic", "week_ahead"]).reset_index(drop=True)
+
+
+def coming_flows(weekly: pd.DataFrame, *, horizon_weeks: int = 12) -> pd.DataFrame:
+    """Inflow and own capacity of both stages for the coming weeks, if nothing changes.
+
+    :func:`naive_flows` for each stage the clinics run (a stage
+    whose own production is zero throughout, e.g. operations at a visits-only clinic,
+    is left out), concatenated: ``clinic``, ``stage``, ``week_ahead``, ``period``,
+    ``inflow``, ``capacity`` [patients/week].
+    """
+    parts = []
+    for stage, spec in STAGES.items():
+        own = spec.own
+        if own not in weekly.columns:
+            continue
+        active = weekly.groupby("clinic")[own].transform("sum") > 0
+        flows = naive_flows(weekly[active], stage=stage, horizon_weeks=horizon_weeks)
+        if len(flows):
+            parts.append(flows)
+    if not parts:
+        return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "period", "inflow", "capacity"])
+    return pd.concat(parts, ignore_index=True)
 
 
 def stage_loads(flows: pd.DataFrame) -> pd.DataFrame:

@@ -41,7 +41,8 @@ from scipy import sparse
 
 from . import calendar as cal
 from .queue import queue_for_share_within
-from .waits import _ProjectionState
+from .stages import STAGES
+from .waits import ProjectionState
 
 __all__ = [
     "RESOURCE_KEYS",
@@ -51,6 +52,9 @@ __all__ = [
     "capacity_by_stage",
     "capacity_need",
     "capacity_gap",
+    "closure_shares",
+    "per_series",
+    "least_extra_service",
 ]
 
 #: Resource keys of a clinic parameter file (``resources.*``), in the order of the frame.
@@ -67,7 +71,6 @@ RESOURCE_KEYS = (
 )
 _REQUIRED = ("new_visit_slots_per_week", "return_visit_slots_per_week", "theatre_sessions_per_week",
              "no_show_rate")
-_STAGE_CAPACITY = {"new_visit": "new_visit_capacity", "treatment": "operation_capacity"}
 
 
 class ResourceFrames(NamedTuple):
@@ -146,7 +149,7 @@ def resources_frame(params_list) -> ResourceFrames:
 
 
 # ============================================================================= capacity
-def _closure_shares(clinics: np.ndarray, periods: pd.PeriodIndex, closures: pd.DataFrame | None):
+def closure_shares(clinics: np.ndarray, periods: pd.PeriodIndex, closures: pd.DataFrame | None):
     """Working days and working-day-weighted closure share per clinic × period (2 arrays)."""
     first = periods.start_time.min().normalize()
     last = periods.end_time.max().normalize()
@@ -306,7 +309,7 @@ def capacity_from_resources(resources, periods, *, closures=None, hours_per_fte_
         raise ValueError("resources: operations_per_session is required where theatre_sessions_per_week > 0")
 
     clinics = resources["clinic"].astype(str).to_numpy()
-    wd, share = _closure_shares(clinics, index, closures)
+    wd, share = closure_shares(clinics, index, closures)
     scale = (wd / 5.0)[None, :] * share  # clinic × period
     nv_slots, rv_slots = values["new_visit_slots_per_week"], values["return_visit_slots_per_week"]
     theatre = np.where(sessions > 0, sessions * np.nan_to_num(per_session), 0.0)
@@ -358,17 +361,17 @@ def capacity_by_stage(capacity: pd.DataFrame) -> pd.DataFrame:
     >>> capacity_by_stage(c)[["stage", "capacity", "binding"]].values.tolist()
     [['new_visit', 48.0, 'visit_slots'], ['treatment', 22.5, 'theatre']]
     """
-    missing = [c for c in ("clinic", "period", "new_visit_capacity", "operation_capacity")
-               if c not in capacity.columns]
+    nv_col, tr_col = STAGES["new_visit"].capacity, STAGES["treatment"].capacity
+    missing = [c for c in ("clinic", "period", nv_col, tr_col) if c not in capacity.columns]
     if missing:
         raise ValueError(f"capacity: missing column(s) {', '.join(missing)}")
     binding = capacity["binding"].astype(str) if "binding" in capacity.columns else pd.Series("theatre",
                                                                                               index=capacity.index)
     nv = pd.DataFrame({"clinic": capacity["clinic"].astype(str), "stage": "new_visit", "period": capacity["period"],
-                       "capacity": capacity["new_visit_capacity"].astype(float), "binding": "visit_slots",
+                       "capacity": capacity[nv_col].astype(float), "binding": "visit_slots",
                        "_o": 0})
     tr = pd.DataFrame({"clinic": capacity["clinic"].astype(str), "stage": "treatment", "period": capacity["period"],
-                       "capacity": capacity["operation_capacity"].astype(float), "binding": binding.to_numpy(),
+                       "capacity": capacity[tr_col].astype(float), "binding": binding.to_numpy(),
                        "_o": 1})
     tr = tr[binding.to_numpy() != "none"]
     out = pd.concat([nv.reset_index(), tr.reset_index()], ignore_index=True)
@@ -392,7 +395,7 @@ def _with_week_ahead(frame: pd.DataFrame, keys: list[str], name: str) -> pd.Data
     return frame.assign(week_ahead=frame.groupby(keys, sort=False).cumcount() + 1)
 
 
-def _per_series(value, series: pd.DataFrame, keys: list[str], column: str, name: str) -> np.ndarray:
+def per_series(value, series: pd.DataFrame, keys: list[str], column: str, name: str) -> np.ndarray:
     """A per-series value from a scalar, a Series indexed by clinic, or a frame with keys + column."""
     if value is None:
         return np.full(len(series), np.nan)
@@ -530,10 +533,10 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
         if waiting is None:
             raise ValueError("queue_now: give the current queue (or waiting)")
         w = waiting.assign(patients=waiting["patients"] if "patients" in waiting.columns else 1.0)
-        queue = _per_series(w, series, keys, "patients", "waiting")
+        queue = per_series(w, series, keys, "patients", "waiting")
         queue = np.nan_to_num(queue)
     else:
-        queue = _per_series(queue_now, series, keys, "queue", "queue_now")
+        queue = per_series(queue_now, series, keys, "queue", "queue_now")
     if np.any(np.isnan(queue)):
         raise ValueError("queue_now: no queue for some series: "
                          f"{series[np.isnan(queue)].to_dict('records')[:3]}")
@@ -545,7 +548,7 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
         target = queue_for_share_within(mean_by_series, guarantee_days, target_share_within_guarantee)
         target = np.asarray(target, dtype=float)
     else:
-        target = _per_series(target_queue, series, keys, "target_queue", "target_queue")
+        target = per_series(target_queue, series, keys, "target_queue", "target_queue")
         if np.any(np.isnan(target)) or np.any(target < 0):
             raise ValueError("target_queue must be given (>= 0) for every series")
 
@@ -577,7 +580,7 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
                 raise ValueError("waiting: needs a 'stage' column when inflow has several stages")
             waiting = waiting.assign(stage=frame["stage"].iloc[0])
         flows = out[keys + ["week_ahead"]].assign(inflow=mean, capacity=0.0)
-        extra = _least_extra_service(waiting, flows, limit_days=guarantee_days, tolerated=0.0, order=order,
+        extra = least_extra_service(waiting, flows, limit_days=guarantee_days, tolerated=0.0, order=order,
                                      renege_rate_per_week=renege_rate_per_week)
         out = out.merge(extra.rename(columns={"extra": "need_guarantee"}), on=keys + ["week_ahead"], how="left")
         out["need_guarantee"] = out["need_guarantee"].fillna(0.0)
@@ -588,12 +591,7 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
 
 
 # ============================================================================= guarantee engine
-def _projection_keys(flows: pd.DataFrame, waiting: pd.DataFrame) -> list[str]:
-    # the series of project_breaches: clinic, and group/stage where both frames have them
-    return [k for k in ("clinic", "group", "stage") if k in flows.columns and (k in waiting.columns or k == "clinic")]
-
-
-def _least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: float = 90,
+def least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: float = 90,
                          tolerated: float = 0.0, order: str = "fifo", renege_rate_per_week: float = 0.0,
                          arrival_priority_share=None, whole_patients: bool = False) -> pd.DataFrame:
     """Least service beyond ``capacity`` per series and week so that at most ``tolerated`` are over the limit.
@@ -612,7 +610,7 @@ def _least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_da
         raise ValueError(f"tolerated must be a number >= 0, got {tolerated!r}")
     if not limit_days > 0:
         raise ValueError(f"limit_days must be positive, got {limit_days!r}")
-    ps = _ProjectionState(waiting, flows.drop(columns="external", errors="ignore"), order=order,
+    ps = ProjectionState(waiting, flows.drop(columns="external", errors="ignore"), order=order,
                           renege_rate_per_week=renege_rate_per_week,
                           arrival_priority_share=arrival_priority_share)
     n_s, n_p, n_e, horizon = ps.n_s, ps.n_p, ps.n_e, ps.horizon

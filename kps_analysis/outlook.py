@@ -29,11 +29,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .capacity import capacity_by_stage, capacity_from_resources, capacity_gap, capacity_need, resources_frame
+from .forecast import forecast_demand
+from .plan import agreement_volumes, escalation_status, plan_vs_outcome, rolling_plan
+from .purchase import guarantee_inputs, optimise_region, prices_frame, purchase_need
+from .scenario import inputs_from_parameters, run_scenarios, scenario_table
+from .stages import STAGES
+from .summary import seasonal_profiles
+
 __all__ = ["Outlook", "clinic_outlook", "headline_figures"]
-
-#: The inflow measure whose forecast gives each stage's uncertainty band.
-STAGE_INFLOW = {"new_visit": "referrals_in", "treatment": "treatment_decisions"}
-
 
 @dataclass(frozen=True)
 class Outlook:
@@ -52,11 +56,11 @@ class Outlook:
 def _inflow_band(weekly: pd.DataFrame, flows: pd.DataFrame, *, horizon_weeks: int, level: int,
                  exclude) -> pd.DataFrame:
     """Attach ``lo_<level>``/``hi_<level>`` to the flows: the forecast's relative band."""
-    from .forecast import forecast_demand
 
     lo, hi = f"lo_{level}", f"hi_{level}"
     parts = []
-    for stage, measure in STAGE_INFLOW.items():
+    for stage, spec in STAGES.items():  # the stage's inflow forecast gives its band
+        measure = spec.inflow
         sub = flows[flows["stage"] == stage]
         if sub.empty or measure not in weekly.columns:
             continue
@@ -85,7 +89,6 @@ def _with_own_capacity(flows: pd.DataFrame, params_list) -> tuple[pd.DataFrame, 
     Returns the flows, :func:`kps_analysis.capacity.capacity_from_resources` output and
     its per-stage long form.
     """
-    from .capacity import capacity_by_stage, capacity_from_resources, resources_frame
 
     periods = pd.PeriodIndex(sorted(flows["period"].unique()), freq="W-SUN")
     capacity = capacity_from_resources(resources_frame(params_list), periods)
@@ -127,9 +130,6 @@ def clinic_outlook(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, para
     -------
     Outlook
     """
-    from .capacity import capacity_gap, capacity_need
-    from .plan import escalation_status, plan_vs_outcome
-    from .purchase import guarantee_inputs, prices_frame, purchase_need
 
     params_list = _as_list(params_list)
     waiting, flows = guarantee_inputs(weekly, waiting_list, horizon_weeks=horizon_weeks)
@@ -196,9 +196,6 @@ def production_plan(weekly: pd.DataFrame, params_list, outlook: Outlook, *, fore
     working days, own capacity from the resources for the whole horizon, the guarantee
     policy's purchase of the outlook, and the referral forecast when given.
     """
-    from .capacity import capacity_from_resources, resources_frame
-    from .plan import agreement_volumes, rolling_plan
-    from .summary import seasonal_profiles
 
     params_list = _as_list(params_list)
     start = weekly["period"].max() + 1
@@ -222,8 +219,6 @@ def scenario_comparison(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None,
     weeks' inflow (:func:`kps_analysis.purchase.guarantee_inputs`) with own capacity
     from the resources, for the scenarios named in the parameters.
     """
-    from .purchase import guarantee_inputs
-    from .scenario import inputs_from_parameters, run_scenarios, scenario_table
 
     params_list = _as_list(params_list)
     waiting, flows = guarantee_inputs(weekly, waiting_list, horizon_weeks=horizon_weeks)
@@ -243,8 +238,6 @@ def region_plan(waiting: pd.DataFrame, flows: pd.DataFrame, params_list, *, guar
     contract prices of the parameters. Returns the ``RegionPlan`` (plan, moves, binding,
     total cost).
     """
-    from .capacity import resources_frame
-    from .purchase import optimise_region, prices_frame
 
     params_list = _as_list(params_list)
     keep = [c for c in ("clinic", "stage", "week_ahead", "inflow", "capacity") if c in flows.columns]

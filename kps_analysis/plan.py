@@ -37,6 +37,7 @@ import pandas as pd
 
 from kps_analysis import calendar as _cal
 from kps_analysis import seasonal as _seasonal
+from kps_analysis.stages import STAGES
 
 __all__ = [
     "PLAN_COLUMNS",
@@ -76,7 +77,7 @@ _CAPACITY = {
 }
 
 #: Stage of :func:`kps_analysis.purchase.purchase_need` -> plan column.
-_PURCHASE = {"new_visit": "purchase_new_visits", "treatment": "purchase_operations"}
+_PURCHASE = {name: spec.purchase for name, spec in STAGES.items()}
 
 #: Follow-up measures: actual (canonical) column -> plan column it is compared with.
 FOLLOW_UP_MEASURES = {
@@ -575,27 +576,33 @@ def _template_table(table: pd.DataFrame, language: str) -> pd.DataFrame:
 
 def export_plan_xlsx(plan: pd.DataFrame, path, *, tables: Mapping[str, pd.DataFrame] | None = None,
                      language: str = "sv"):
-    """Write the plan as the clinic's planning template, an ``.xlsx`` file (atomically).
+    """Write the plan as the clinic's planning workbook, an ``.xlsx`` file (atomically).
 
-    Sheet ``"Produktionsplan"`` (English: ``"Production plan"``) holds the plan with one
-    row per clinic and ISO week: Swedish headers (``Klinik``, ``Vecka``,
-    ``Planerade nybesök``, ...), weeks as ISO labels (``2026-W05``), status as
-    ``Fastställd``/``Preliminär``; the numbers are those of ``plan``, unrounded. Each
-    entry of ``tables`` becomes one more sheet (e.g. the capacity gap, the purchase
-    need, the :func:`plan_vs_outcome` follow-up), headers translated where known.
-    Written through :func:`kps_analysis.report.write_excel` (temporary file, then
-    rename): a reader never sees half a file.
+    Sheet ``"Produktionsplan"`` (English: ``"Production plan"``) holds the plan, one row
+    per clinic (stage) and week: headers and category values in the language
+    (``Klinik``, ``Steg`` = ``Nybesök``, ``Status`` = ``Fastställd``/``Preliminär``),
+    the week as ``År``, ``Vecka`` (ISO week number) and ``Veckan börjar`` (a date; a
+    monthly plan has ``Månad`` as a date), number formats (whole patients with a
+    thousands separator, kr, per cent as fractions), widths, a frozen header row and an
+    Excel table with filters; the accumulated own production, purchase, cost and care
+    agreement are formulas per clinic and stage (:func:`kps_analysis.workbook.plan_sheet`).
+    The numbers are those of ``plan``, unrounded. Each entry of ``tables`` becomes one
+    more sheet, laid out by what it is (:func:`kps_analysis.workbook.sheet_for`): a
+    :func:`plan_vs_outcome` follow-up as the current year, wide, with its accumulations as
+    formulas; a plan history or a purchase per month with theirs; any other table with
+    translated headers and formats.
 
     Parameters
     ----------
     plan : DataFrame
-        Output of :func:`rolling_plan` (any subset of its columns).
+        Output of :func:`rolling_plan` or the planning model's plan (any subset of their
+        columns) [patients/week, SEK].
     path : path-like
         The ``.xlsx`` file to write; its folder is created if needed.
     tables : mapping of str to DataFrame, optional
         Extra sheets by name (at most 31 characters, not the plan sheet's name).
     language : {"sv", "en"}, optional
-        Language of headers and sheet name; default Swedish.
+        Language of headers, values and sheet name; default Swedish.
 
     Returns
     -------
@@ -615,24 +622,24 @@ def export_plan_xlsx(plan: pd.DataFrame, path, *, tables: Mapping[str, pd.DataFr
     >>> p = rolling_plan(vol, "2024-W12", fixed_weeks=2, horizon_weeks=4)
     >>> with tempfile.TemporaryDirectory() as d:
     ...     ws = openpyxl.load_workbook(export_plan_xlsx(p, f"{d}/plan.xlsx"))["Produktionsplan"]
-    ...     [c.value for c in ws[1]][:4], [c.value for c in ws[2]][:4]
-    (['Klinik', 'Vecka', 'Veckor framåt', 'Status'], ['a', '2024-W12', 1, 'Fastställd'])
+    ...     [c.value for c in ws[1]][:5], [c.value for c in ws[2]][:5], ws.freeze_panes
+    (['Klinik', 'År', 'Vecka', 'Veckan börjar', 'Veckor framåt'], ['a', 2024, 12, datetime.datetime(2024, 3, 18, 0, 0), 1], 'E2')
     """
-    from kps_analysis import report as _report
+    from kps_analysis import workbook as _workbook
 
     if language not in ("sv", "en"):
         raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
     _check_frame(plan, "plan", ("clinic", "period"))
-    sheets = {PLAN_SHEET[language]: _template_table(plan, language)}
+    sheets = [_workbook.plan_sheet(plan, language=language)]
     for name, table in (tables or {}).items():
         if not isinstance(name, str) or not name.strip() or len(name) > 31:
             raise ValueError(f"tables: sheet name {name!r} must be 1-31 characters")
-        if name in sheets:
+        if name in {s.name for s in sheets}:
             raise ValueError(f"tables: sheet name {name!r} is used twice")
         if not isinstance(table, pd.DataFrame):
             raise ValueError(f"tables[{name!r}] must be a DataFrame, got {type(table).__name__}")
-        sheets[name] = _template_table(table, language)
-    return _report.write_excel(sheets, path)
+        sheets.append(_workbook.sheet_for(table, name, language=language))
+    return _workbook.write_workbook(sheets, path, language=language)
 
 
 # ----------------------------------------------------------------------------- follow-up

@@ -46,9 +46,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse
 
-from .capacity import _least_extra_service, _per_series, _projection_keys
+from .balance import coming_flows
+from .capacity import least_extra_service, per_series
+from .data import waiting_snapshot
 from .queue import queue_for_share_within
-from .waits import project_breaches
+from .waits import project_breaches, projection_keys, waiting_from_aggregates
 
 __all__ = [
     "POLICIES",
@@ -172,7 +174,7 @@ def guarantee_inputs(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None = N
     the end of the latest week from the patient-level extract where given
     (:func:`kps_analysis.data.waiting_snapshot`), otherwise reconstructed from the weekly
     aggregates (:func:`kps_analysis.waits.waiting_from_aggregates`); inflow and own
-    capacity per stage from :func:`kps_analysis.summary.coming_flows` (same weeks last
+    capacity per stage from :func:`kps_analysis.balance.coming_flows` (same weeks last
     year, scaled by the recent trend).
 
     Parameters
@@ -192,10 +194,6 @@ def guarantee_inputs(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None = N
         ``flows``: ``clinic``, ``stage``, ``week_ahead``, ``period``, ``inflow``,
         ``capacity`` [patients/week].
     """
-    from .data import waiting_snapshot
-    from .summary import coming_flows
-    from .waits import waiting_from_aggregates
-
     flows = coming_flows(weekly, horizon_weeks=horizon_weeks)
     patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
     parts = []
@@ -356,7 +354,7 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
             raise ValueError(f"flows: missing column {col!r}")
     if "wait_days" not in waiting.columns or "clinic" not in waiting.columns:
         raise ValueError("waiting: needs columns 'clinic' and 'wait_days'")
-    keys = _projection_keys(flows, waiting)
+    keys = projection_keys(flows, waiting)
     if flows.duplicated(keys + ["week_ahead"]).any():
         raise ValueError(f"flows: one row per {' × '.join(keys)} and week_ahead expected")
     if (flows[["inflow", "capacity"]].to_numpy(dtype=float) < 0).any():
@@ -379,7 +377,7 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
     capacity = grid["capacity"].to_numpy().reshape(n_s, horizon)
 
     if policy == "guarantee":
-        extra = _least_extra_service(waiting, grid, limit_days=limit_days, tolerated=float(tolerated), order=order,
+        extra = least_extra_service(waiting, grid, limit_days=limit_days, tolerated=float(tolerated), order=order,
                                      renege_rate_per_week=renege_rate_per_week,
                                      arrival_priority_share=arrival_priority_share, whole_patients=whole_patients)
         purchase = grid[keys + ["week_ahead"]].merge(extra, on=keys + ["week_ahead"], how="left")["extra"]
@@ -425,11 +423,11 @@ def _target_purchase(waiting, series, keys, inflow, capacity, *, target_queue, t
     if "patient_chosen_wait" in wait.columns:
         wait = wait[~wait["patient_chosen_wait"].fillna(False).astype(bool)]
     wait = wait.assign(patients=wait["patients"] if "patients" in wait.columns else 1.0)
-    queue = np.nan_to_num(_per_series(wait, series, keys, "patients", "waiting"))
+    queue = np.nan_to_num(per_series(wait, series, keys, "patients", "waiting"))
     if target_queue is None:
         target = np.asarray(queue_for_share_within(inflow.mean(axis=1), limit_days, target_share), dtype=float)
     else:
-        target = _per_series(target_queue, series, keys, "target_queue", "target_queue")
+        target = per_series(target_queue, series, keys, "target_queue", "target_queue")
         if np.any(np.isnan(target)) or np.any(target < 0):
             raise ValueError("target_queue must be given (>= 0) for every series")
     if target_by_week is None:

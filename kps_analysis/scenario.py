@@ -31,6 +31,10 @@ import numpy as np
 import pandas as pd
 
 from kps_analysis import calendar as _cal
+from kps_analysis.capacity import capacity_gap, capacity_need, closure_shares, resources_frame
+from kps_analysis.purchase import prices_frame, purchase_need
+from kps_analysis.stages import STAGE_NAMES
+from kps_analysis.waits import project_breaches
 
 __all__ = [
     "SCENARIO_FIELDS",
@@ -54,7 +58,6 @@ SCENARIO_FIELDS = (
     "purchase_price_change_pct",        # [%] change of the external purchase prices
 )
 
-_STAGES = ("new_visit", "treatment")
 _FLOW_COLUMNS = ("clinic", "stage", "week_ahead", "inflow", "capacity")
 _BOUND_PREFIXES = ("lo_", "hi_")
 
@@ -125,9 +128,9 @@ def _check_frame(frame, name: str, columns) -> None:
 
 def _check_flows(flows, name="inputs.flows") -> None:
     _check_frame(flows, name, _FLOW_COLUMNS)
-    unknown = sorted(set(flows["stage"].astype(str)) - set(_STAGES))
+    unknown = sorted(set(flows["stage"].astype(str)) - set(STAGE_NAMES))
     if unknown:
-        raise ValueError(f"{name}: unknown stage(s) {unknown} (expected {list(_STAGES)})")
+        raise ValueError(f"{name}: unknown stage(s) {unknown} (expected {list(STAGE_NAMES)})")
     values = flows[["inflow", "capacity"]].to_numpy(dtype=float)
     if not np.isfinite(values).all() or (values < 0).any():
         raise ValueError(f"{name}: inflow and capacity must be finite and >= 0 [patients/week]")
@@ -206,8 +209,6 @@ def inputs_from_parameters(params_list, flows: pd.DataFrame, waiting: pd.DataFra
     >>> i.pools.to_dict(), i.summer_weeks, len(i.closures)
     ({'ort_nord': 'ortopedi'}, (27, 32), 3)
     """
-    from kps_analysis.capacity import resources_frame
-    from kps_analysis.purchase import prices_frame
 
     plist = _params_list(params_list)
     resources, closures = resources_frame(plist)
@@ -287,9 +288,7 @@ def _availability(closures: pd.DataFrame | None, clinics: np.ndarray, periods: p
     on that day (1 outside closures; 1 in a week without working days) [share 0-1]: the
     day-weighted share of :func:`kps_analysis.capacity.capacity_from_resources`.
     """
-    from kps_analysis.capacity import _closure_shares
-
-    return _closure_shares(np.asarray(clinics, dtype=object).astype(str), periods, closures)
+    return closure_shares(np.asarray(clinics, dtype=object).astype(str), periods, closures)
 
 
 def _summer_extended(closures: pd.DataFrame, weeks_by_clinic: pd.Series, summer_weeks) -> tuple[pd.DataFrame, list]:
@@ -377,8 +376,8 @@ def apply_scenario(inputs: ScenarioInputs, scenario, *, moved_stage: str = "trea
     """
     if not isinstance(inputs, ScenarioInputs):
         raise ValueError(f"inputs must be ScenarioInputs, got {type(inputs).__name__}")
-    if moved_stage not in _STAGES:
-        raise ValueError(f"moved_stage must be one of {list(_STAGES)}, got {moved_stage!r}")
+    if moved_stage not in STAGE_NAMES:
+        raise ValueError(f"moved_stage must be one of {list(STAGE_NAMES)}, got {moved_stage!r}")
     _check_flows(inputs.flows)
     flows = inputs.flows.copy()
     clinics = pd.Index(pd.unique(flows["clinic"]))
@@ -478,27 +477,21 @@ def apply_scenario(inputs: ScenarioInputs, scenario, *, moved_stage: str = "trea
 
 # ----------------------------------------------------------------------------- evaluation
 def _purchase(waiting, flows, prices, *, policy, limit_days, order):
-    """purchase.purchase_need for flows, with the prices attached (lazy import)."""
-    from kps_analysis import purchase as _purchase_mod
-
-    return _purchase_mod.purchase_need(waiting, flows, policy=policy, prices=prices, limit_days=limit_days,
+    """purchase.purchase_need for flows, with the prices attached."""
+    return purchase_need(waiting, flows, policy=policy, prices=prices, limit_days=limit_days,
                                        order=order)
 
 
 def _gap(waiting, flows, *, limit_days, order, clear_by_weeks):
-    """capacity.capacity_gap(capacity_need(...), capacity) per series and week (lazy import)."""
-    from kps_analysis import capacity as _capacity_mod
-
-    need = _capacity_mod.capacity_need(flows[["clinic", "stage", "week_ahead", "inflow"]], waiting=waiting,
+    """capacity.capacity_gap(capacity_need(...), capacity) per series and week."""
+    need = capacity_need(flows[["clinic", "stage", "week_ahead", "inflow"]], waiting=waiting,
                                        clear_by=clear_by_weeks, guarantee_days=limit_days, order=order)
-    return _capacity_mod.capacity_gap(need, flows[["clinic", "stage", "week_ahead", "capacity"]])
+    return capacity_gap(need, flows[["clinic", "stage", "week_ahead", "capacity"]])
 
 
 def _evaluate(inputs: ScenarioInputs, *, horizon_weeks: int, limit_days: float, order: str,
               policy: str, clear_by_weeks: int) -> pd.DataFrame:
     """Per clinic: inflow, capacity, capacity gap, breaches without purchase, purchase need and cost."""
-    from kps_analysis.waits import project_breaches
-
     flows = inputs.flows[inputs.flows["week_ahead"] <= horizon_weeks].copy()
     flows["external"] = 0.0
     out = flows.groupby("clinic", observed=True)[["inflow", "capacity"]].sum()
@@ -800,7 +793,6 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
     _check_flows(flows, "flows")
     _check_frame(flows, "flows", (lo_col, hi_col))
     _check_frame(waiting, "waiting", ("clinic", "stage", "wait_days"))
-    from kps_analysis.waits import project_breaches
 
     f = flows.sort_values(["clinic", "stage", "week_ahead"], kind="stable").reset_index(drop=True)
     series = f[["clinic", "stage"]].drop_duplicates().reset_index(drop=True)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .balance import naive_flows
+from .balance import coming_flows
+from .purchase import guarantee_inputs
 from .queue import queue_production_ratio_frame
+from .stages import STAGES
 from .waits import project_breaches
 
 __all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "ratio_by_stage", "guarantee_ratio_weeks",
@@ -29,14 +31,6 @@ HEADLINE_COLUMNS = (
     "purchase_cost_12w",
     "escalation",
 )
-
-#: The two queues of the flow chain: queue column, production columns that empty it,
-#: and the column counting those waiting over 90 days.
-STAGES = {
-    "new_visit": ("queue_new_visit", ("new_visits", "purchased_new_visits"), "waiting_over_90_new_visit"),
-    "treatment": ("queue_treatment", ("operations_elective", "purchased_operations"), "waiting_over_90_treatment"),
-}
-
 
 def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
              breaches: pd.DataFrame | None = None, outlook: pd.DataFrame | None = None,
@@ -98,7 +92,8 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     latest = ratios.merge(out[["clinic", "period"]], on=["clinic", "period"])
     wide = latest.pivot(index="clinic", columns="stage", values="queue_production_ratio_weeks")
     ratio_cols, queue_cols, over_cols = [], [], []
-    for stage, (queue_col, _, over_col) in STAGES.items():
+    for stage, spec in STAGES.items():
+        queue_col, over_col = spec.queue, spec.over_limit
         if stage not in wide.columns:
             continue
         name = f"queue_production_ratio_weeks_{stage}"
@@ -274,8 +269,9 @@ def ratio_by_stage(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFra
     totals = weekly.groupby(["clinic", "period"], as_index=False, observed=True).sum(
         numeric_only=True, min_count=1)
     parts = []
-    for stage, (queue_col, production, _) in STAGES.items():
-        cols = [c for c in production if c in totals.columns]
+    for stage, spec in STAGES.items():
+        queue_col = spec.queue
+        cols = [c for c in spec.production if c in totals.columns]
         if queue_col not in totals.columns or not cols:
             continue
         active = totals.groupby("clinic")[cols].transform("sum").sum(axis=1) > 0
@@ -353,8 +349,6 @@ def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None =
         ``clinic``, ``stage``, ``week_ahead``, ``inflow``, ``served``, ``queue``,
         ``over_limit`` [patients] and ``source`` ("patient-level" or "aggregates").
     """
-    from .purchase import guarantee_inputs
-
     waiting, flows = guarantee_inputs(weekly, waiting_list, horizon_weeks=horizon_weeks)
     if flows.empty:
         return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "inflow", "served", "queue",
@@ -364,28 +358,6 @@ def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None =
     patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
     out["source"] = np.where(out["clinic"].isin(patient_clinics), "patient-level", "aggregates")
     return out.sort_values(["clinic", "stage", "week_ahead"]).reset_index(drop=True)
-
-
-def coming_flows(weekly: pd.DataFrame, *, horizon_weeks: int = 12) -> pd.DataFrame:
-    """Inflow and own capacity of both stages for the coming weeks, if nothing changes.
-
-    :func:`kps_analysis.balance.naive_flows` for each stage the clinics run (a stage
-    whose own production is zero throughout, e.g. operations at a visits-only clinic,
-    is left out), concatenated: ``clinic``, ``stage``, ``week_ahead``, ``period``,
-    ``inflow``, ``capacity`` [patients/week].
-    """
-    parts = []
-    for stage, (_, production, _) in STAGES.items():
-        own = production[0]
-        if own not in weekly.columns:
-            continue
-        active = weekly.groupby("clinic")[own].transform("sum") > 0
-        flows = naive_flows(weekly[active], stage=stage, horizon_weeks=horizon_weeks)
-        if len(flows):
-            parts.append(flows)
-    if not parts:
-        return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "period", "inflow", "capacity"])
-    return pd.concat(parts, ignore_index=True)
 
 
 def seasonal_profiles(weekly: pd.DataFrame, *, exclude_years=()) -> pd.DataFrame:

@@ -48,6 +48,8 @@ __all__ = [
     "wait_summary",
     "wait_summary_from_bands",
     "waiting_from_aggregates",
+    "projection_keys",
+    "ProjectionState",
     "project_breaches",
 ]
 
@@ -864,8 +866,15 @@ def wait_summary_from_bands(band_counts: pd.DataFrame, *, limit_days: float = 90
 
 
 # ------------------------------------------------------------------ breach projection
-def _projection_keys(frame: pd.DataFrame) -> list[str]:
-    return [c for c in ("clinic", "group", "stage") if c in frame.columns]
+def projection_keys(flows: pd.DataFrame, waiting: pd.DataFrame) -> list[str]:
+    """The series of a breach projection: ``clinic``, and ``group``/``stage`` where both frames have them.
+
+    Examples
+    --------
+    >>> projection_keys(pd.DataFrame(columns=["clinic", "stage"]), pd.DataFrame(columns=["clinic"]))
+    ['clinic']
+    """
+    return [k for k in ("clinic", "group", "stage") if k in flows.columns and (k in waiting.columns or k == "clinic")]
 
 
 def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
@@ -962,7 +971,7 @@ def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
         ["clinic", "wait_days"]).reset_index(drop=True)
 
 
-class _ProjectionState:
+class ProjectionState:
     """Who waits, by series × priority × entry day, and the weekly flows, as arrays.
 
     The set-up shared by :func:`project_breaches` and the least-purchase search of
@@ -983,7 +992,7 @@ class _ProjectionState:
         for col in ("clinic", "week_ahead", "inflow", "capacity"):
             if col not in flows.columns:
                 raise ValueError(f"flows: missing column {col!r}")
-        keys = [k for k in _projection_keys(flows) if k in waiting.columns or k == "clinic"]
+        keys = projection_keys(flows, waiting)
         flows = flows.copy()
         if "external" not in flows.columns:
             flows["external"] = 0.0
@@ -1109,7 +1118,7 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: 
     Hälso- och sjukvårdslagen (2017:30) 9 kap. 1 §, the care guarantee; Little, J.D.C.
     (1961) for queue = arrivals × wait.
     """
-    ps = _ProjectionState(waiting, flows, order=order, renege_rate_per_week=renege_rate_per_week,
+    ps = ProjectionState(waiting, flows, order=order, renege_rate_per_week=renege_rate_per_week,
                           arrival_priority_share=arrival_priority_share)
     n_s, n_p, n_e, horizon = ps.n_s, ps.n_p, ps.n_e, ps.horizon
     service = ps.capacity + ps.external

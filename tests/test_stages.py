@@ -1,0 +1,133 @@
+"""The stage registry, and the package's import graph: no cycle, no private cross-module import."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kps_analysis import balance, capacity, plan, summary
+from kps_analysis.stages import STAGE_NAMES, STAGES, Stage, stage
+
+PACKAGE = Path(__file__).resolve().parent.parent / "kps_analysis"
+
+
+def _imports(path: Path) -> list[tuple[str, str]]:
+    """(module imported, name imported) for every import of a package module, at any depth."""
+    modules = {p.stem for p in PACKAGE.glob("*.py")} | {p.name for p in PACKAGE.iterdir() if p.is_dir()}
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                target = node.module.split(".")[0]
+            elif node.level == 0 and (node.module or "").startswith("kps_analysis."):
+                target = node.module.split(".")[1]
+            elif node.level in (0, 1) and node.module in (None, "kps_analysis"):
+                found += [(a.name, "") for a in node.names if a.name in modules]
+                continue
+            else:
+                continue
+            found += [(target, a.name) for a in node.names]
+        elif isinstance(node, ast.Import):
+            found += [(a.name.split(".")[1], "") for a in node.names if a.name.startswith("kps_analysis.")]
+    return [(m, n) for m, n in found if m in modules and m != path.stem]
+
+
+def _graph() -> dict[str, set[str]]:
+    return {p.stem: {m for m, _ in _imports(p)} for p in PACKAGE.glob("*.py")}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph as a path [a, b, ..., a], or None (depth-first search)."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(v):
+        state[v] = 1
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if state.get(w) == 1:
+                return stack[stack.index(w):] + [w]
+            if w not in state:
+                found = visit(w)
+                if found:
+                    return found
+        state[v] = 2
+        stack.pop()
+        return None
+
+    for v in sorted(graph):
+        if v not in state:
+            found = visit(v)
+            if found:
+                return found
+    return None
+
+
+def test_cycle_finder_finds_a_planted_cycle():
+    # the check itself can fail: a -> b -> c -> a is reported, a DAG is not
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_package_import_graph_has_no_cycle():
+    # imports inside functions count too: a lazy import that dodges a cycle is still one
+    graph = _graph()
+    assert "purchase" in graph["summary"] and "summary" not in graph["purchase"]
+    assert _cycle(graph) is None, f"import cycle: {' -> '.join(_cycle(graph))}"
+
+
+def test_no_private_name_imported_from_another_module():
+    private = [f"{p.stem} imports {m}.{n}" for p in PACKAGE.glob("*.py")
+               for m, n in _imports(p) if n.startswith("_") and not n.startswith("__")]
+    assert private == []
+
+
+def test_each_module_imports_alone_in_a_fresh_interpreter():
+    # every module first in an interpreter with none of the package loaded: a cycle that
+    # only bites in one import order shows up as an ImportError here
+    names = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in ("__main__",))
+    script = (
+        "import importlib, sys\n"
+        f"for name in {names!r}:\n"
+        "    for m in [m for m in sys.modules if m == 'kps_analysis' or m.startswith('kps_analysis.')]:\n"
+        "        del sys.modules[m]\n"
+        "    importlib.import_module('kps_analysis.' + name if name != '__init__' else 'kps_analysis')\n"
+        "print('ok', len(sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("ok")
+
+
+def test_registry_is_the_one_home_of_the_stages():
+    assert STAGE_NAMES == ("new_visit", "treatment")
+    assert balance.STAGES is STAGES and summary.STAGES is STAGES
+    assert all(isinstance(s, Stage) and s.name == k for k, s in STAGES.items())
+    nv, tr = STAGES["new_visit"], STAGES["treatment"]
+    assert nv.production == ("new_visits", "purchased_new_visits")
+    assert tr.outflow == ("operations_elective", "purchased_operations", "removals_treatment_other")
+    assert nv.required == ("referrals_in", "new_visits")
+    # the modules read their stage columns from it
+    assert plan._PURCHASE == {"new_visit": "purchase_new_visits", "treatment": "purchase_operations"}
+    c = capacity.capacity_by_stage(__import__("pandas").DataFrame(
+        {"clinic": "a", "period": ["2026-01"], nv.capacity: [10.0], tr.capacity: [3.0]}))
+    assert c["capacity"].tolist() == [10.0, 3.0]
+    with pytest.raises(TypeError):
+        STAGES["x"] = nv  # read-only
+    with pytest.raises(ValueError, match="stage must be one of"):
+        stage("operations")
+
+
+def test_stage_columns_are_canonical_measures():
+    # the registry names only columns the reader knows (or derives), so a typo cannot hide here
+    from kps_analysis import data
+
+    known = set(getattr(data, "MEASURES", ())) | set(getattr(data, "CANONICAL_MEASURES", ()))
+    if not known:
+        pytest.skip("data exposes no list of canonical measures")
+    for s in STAGES.values():
+        for col in (s.queue, s.over_limit, s.inflow, *s.inflow_minus, s.own, s.purchased, s.planned):
+            assert col in known, col
