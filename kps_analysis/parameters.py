@@ -2,8 +2,10 @@
 
 ``parameters/defaults.yaml`` holds the region-wide values (care-guarantee limit,
 planning horizons, report language, escalation limits, ...);
-``parameters/clinics/<clinic-id>.yaml`` holds one clinic (name, data files, resources,
-closures, care-agreement volumes, prices, scenarios).  The file stem is the clinic id.
+``parameters/clinics/<clinic-id>.yaml`` holds one clinic: a name and its data files,
+and optionally resources, closures, care-agreement volumes, prices, scenarios and a
+common waiting list (:func:`capabilities` tells which a clinic has; a clinic without
+resources is planned on its demonstrated capacity).  The file stem is the clinic id.
 :func:`load_parameters` reads both, deep-merges them (the clinic file wins; a list
 replaces the default list as a whole), validates the result against :data:`SCHEMA`
 and returns a frozen :class:`Parameters` object.  The same loader serves the
@@ -27,14 +29,18 @@ import math
 import os
 import re
 import stat
+import types
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import yaml
 
+from . import calendar as _calendar
+
 __all__ = [
     "ABSENT",
+    "CAPABILITIES",
     "CLINIC_ID_PATTERN",
     "ParameterError",
     "ParameterSection",
@@ -43,10 +49,13 @@ __all__ = [
     "SCHEMA",
     "region_settings",
     "Spec",
+    "capabilities",
     "deep_merge",
+    "freshness_limit_days",
     "glossary_markdown",
     "list_clinics",
     "load_parameters",
+    "needs_sentence",
     "parse_date",
     "validate_all",
 ]
@@ -105,8 +114,9 @@ class Spec:
         The merged parameters must contain the key (not null).
     default : object
         Value of an optional key that no file gives (``None``: present as ``None``;
-        :data:`ABSENT`: left out).  Lists default to empty, sections to their keys'
-        defaults.
+        :data:`ABSENT`: left out).  Lists default to empty, mappings of named sections
+        to none; an optional section that no file gives is ``None``, never filled from
+        its keys' defaults (so a clinic without ``resources`` reads as one).
     min, max : float, optional
         Inclusive bounds of a number (of each element of a list of numbers).
     choices : tuple, optional
@@ -215,7 +225,36 @@ SCHEMA: dict[str, Spec] = {
         "production the clinic has demonstrated in its last 8 normal weeks before it is a "
         "data-quality finding in the report.",
         default=15.0, min=0.0, max=100.0),
-    "summer": _r("section", "-", "The summer period of the seasonal profile.",
+    "country": _r(
+        "str", "ISO 3166 code",
+        "Country whose calendar the region follows: its public holidays (and de-facto days "
+        "off) from the `holidays` package decide the working days per week or month, and the "
+        "report names its holiday seasons (Sweden: sportlov, påsk, midsommar, sommar, jul; "
+        "United Kingdom: Easter, summer, Christmas). Two letters, e.g. `SE`, `GB`, `NO`; quote "
+        "`'NO'` (unquoted YAML reads it as false). A clinic may override it.",
+        default="SE"),
+    "subdivision": _r(
+        "str", "code",
+        "Subdivision of `country` with holidays of its own, as the `holidays` package codes it "
+        "(`GB`: `ENG`, `WLS`, `SCT`, `NIR`); a name such as `England` is accepted. Leave out for "
+        "the whole country (Sweden has none).",
+        default=None),
+    "stale_after_days": _r(
+        "int", "days",
+        "Freshness of weekly data: a finding when the run date lies more than this many days "
+        "after the last day (Sunday) of the latest week with data; 14 allows the usual week of "
+        "export delay and one more.",
+        default=14, min=1, max=3650),
+    "stale_after_days_monthly": _r(
+        "int", "days",
+        "Freshness of monthly data: as `stale_after_days`, counted from the last day of the "
+        "latest month with data; 45 allows a month's figures the usual two to six weeks to "
+        "arrive (data to the end of January are fresh until 17 March).",
+        default=45, min=1, max=3650),
+    "summer": _r("section", "-",
+                 "The summer period of the seasonal profile, in ISO weeks. Sweden: 27-32; for "
+                 "another `country` its own (England and Wales about 30-35, Scotland 27-32: "
+                 "`kps_analysis.calendar.default_summer_weeks`).",
                  required=True),
     "summer.first_week": _r("int", "ISO week", "First ISO week of the summer period.",
                             required=True, min=1, max=53),
@@ -289,12 +328,13 @@ SCHEMA: dict[str, Spec] = {
         default=2_000.0, min=1.0, max=1_000_000.0),
     # ---- clinic files (clinics/<id>.yaml) ------------------------------------------
     "name": _c("str", "text", "Clinic name as shown in reports.", required=True),
-    "hospital": _c("str", "text", "Hospital the clinic belongs to.", required=True),
+    "hospital": _c("str", "text", "Hospital the clinic belongs to, shown beside its name.",
+                   default=None),
     "division": _c("str", "text",
                    "Division (förvaltning/division) the clinic reports to; the level "
                    "above the clinic in escalation.",
-                   required=True),
-    "specialty": _c("str", "text", "Medical specialty.", required=True),
+                   default=None),
+    "specialty": _c("str", "text", "Medical specialty.", default=None),
     "region_pool": _c(
         "str", "identifier",
         "Clinics with the same pool offer the same care and can share a common "
@@ -334,8 +374,10 @@ SCHEMA: dict[str, Spec] = {
                      "the first sheet.",
                      default=ABSENT),
     "resources": _c("section", "-",
-                    "Normal weekly capacity (a full working week without closures).",
-                    required=True),
+                    "Normal weekly capacity (a full working week without closures). Optional: "
+                    "without it the plan rests on the production the clinic has demonstrated, "
+                    "and the capacity check against resources is left out.",
+                    default=None),
     "resources.new_visit_slots_per_week": _c(
         "float", "visits/week", "Bookable new-visit (nybesök) slots per normal week.",
         required=True, min=0.0, max=100_000.0),
@@ -385,16 +427,18 @@ SCHEMA: dict[str, Spec] = {
     "annual_volume": _c(
         "section", "-",
         "Annual production in the care agreement (vårdöverenskommelse / "
-        "prestationsbudget), broken down to weeks by the seasonal profile.",
-        required=True),
+        "prestationsbudget), broken down to weeks by the seasonal profile. Optional: "
+        "without it there is no plan against the agreement.",
+        default=None),
     "annual_volume.new_visits": _c("float", "visits/year", "New visits per year.",
                                    required=True, min=0.0, max=10_000_000.0),
     "annual_volume.operations": _c("float", "operations/year",
                                    "Elective operations per year (0 if none).",
                                    required=True, min=0.0, max=10_000_000.0),
     "prices": _c("section", "-",
-                 "Contract prices for external purchase and internal unit costs.",
-                 required=True),
+                 "Contract prices for external purchase and internal unit costs. Optional: "
+                 "without them purchases and moves are counted in patients, not SEK.",
+                 default=None),
     "prices.purchase_new_visit_sek": _c(
         "float", "SEK/visit", "Price of one new visit bought from another provider.",
         required=True, min=0.0, max=10_000_000.0),
@@ -789,6 +833,9 @@ def _wrong_type(value, spec: Spec, key: str, source, problems: _Problems):
     hint = ""
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", value):
         hint = " (use a decimal point, not a comma)"
+    elif isinstance(value, bool) and spec.type in ("str", "path"):
+        hint = (" (YAML reads an unquoted NO, YES, ON or OFF as false or true: write the text "
+                "in quotes, e.g. 'NO')")
     problems.add(source, key, f"key {key!r} must be {_TYPE_WORDS[spec.type]}"
                               f"{_unit_note(spec)}, got {_describe(value)}{hint}")
     return _INVALID
@@ -932,7 +979,9 @@ def _complete(value, node: _Node, key: str, sources: _Sources, problems: _Proble
 def _default(node: _Node, key: str, sources: _Sources, problems: _Problems):
     kind = node.spec.type
     if kind == "section":
-        return _complete({}, node, key, sources, problems)
+        # an optional group not given stays "not given": filling it from its keys'
+        # defaults would hide its absence (a clinic without resources would get some)
+        return node.spec.default
     if kind.startswith("list"):
         return []
     if kind.startswith("dict"):
@@ -997,9 +1046,18 @@ def _check_relations(p: dict, sources: _Sources, problems: _Problems) -> None:
         if s2 <= e1:
             add(f"closures[{i2}].start",
                 f"closures[{i1}] ({s1}..{e1}) and closures[{i2}] ({s2}..{e2}) overlap")
+    _check_region(p, add)
     slots = get("resources.new_visit_slots_per_week")
+    needs = (("extra_new_visit_slots_per_week", "resources", "the new-visit slots it adds to"),
+             ("extra_theatre_sessions_per_week", "resources", "the theatre sessions it adds to"),
+             ("summer_closure_extra_weeks", "closures", "a summer closure to extend"),
+             ("purchase_price_change_pct", "prices", "the prices it changes"))
     for name, s in (get("scenarios") or {}).items():
         k = f"scenarios.{name}"
+        for field, group, what in needs:
+            if s.get(field) and not get(group):
+                add(f"{k}.{field}", f"key '{k}.{field}' needs {group!r} ({what}), which the clinic "
+                                    f"does not give")
         if s.get("moved_patients_per_week") and get("region_pool") is None:
             add(f"{k}.moved_patients_per_week",
                 f"key '{k}.moved_patients_per_week' needs 'region_pool' (the clinics "
@@ -1013,6 +1071,28 @@ def _check_relations(p: dict, sources: _Sources, problems: _Problems) -> None:
             add(f"{k}.extra_new_visit_slots_per_week",
                 f"key '{k}.extra_new_visit_slots_per_week' removes more than the "
                 f"{_num(slots)} new-visit slots per week the clinic has")
+
+
+def _check_region(p: dict, add) -> None:
+    """``country`` and ``subdivision`` known to the ``holidays`` package; normalised in place
+    (``gb`` -> ``GB``, ``GB-ENG`` -> ``GB`` and ``ENG``, ``England`` -> ``ENG``)."""
+    country, subdivision = p.get("country"), p.get("subdivision")
+    if country is None:
+        return
+    try:
+        code, _ = _calendar.check_region(str(country).partition("-")[0])
+    except ValueError as exc:
+        add("country", f"key 'country': {exc}")
+        return
+    try:
+        code, sub = _calendar.check_region(country, subdivision)
+    except ValueError as exc:
+        add("subdivision" if subdivision is not None else "country", f"key 'subdivision': {exc}"
+            if subdivision is not None else f"key 'country': {exc}")
+        return
+    p["country"] = code
+    if "subdivision" in p or sub is not None:
+        p["subdivision"] = sub
 
 
 # --------------------------------------------------------------------------------------
@@ -1421,13 +1501,15 @@ def load_parameters(clinic_id: str, parameters_dir="parameters", *,
 
 
 #: The region-wide settings a region report needs without any clinic's file.
-REGION_SETTINGS = ("language", "guarantee_days", "target_share_within_guarantee", "suppression_limit")
+REGION_SETTINGS = ("language", "guarantee_days", "target_share_within_guarantee", "suppression_limit",
+                   "country", "subdivision")
 
 
 def region_settings(parameters_dir="parameters") -> dict:
     """The region-wide settings of ``defaults.yaml``, validated: language, guarantee
-    limit [days], target share within it [share 0-1] and the small-count limit
-    [patients]; a key the file leaves out takes the schema's default.
+    limit [days], target share within it [share 0-1], the small-count limit
+    [patients] and the calendar (country and subdivision codes); a key the file leaves
+    out takes the schema's default.
 
     The region overview uses these, so its guarantee line and language follow the
     same file as the clinic reports instead of settings of its own.
@@ -1443,14 +1525,18 @@ def region_settings(parameters_dir="parameters") -> dict:
     >>> from pathlib import Path
     >>> import kps_analysis
     >>> folder = Path(kps_analysis.__file__).resolve().parents[1] / "parameters"
-    >>> region_settings(folder)
-    {'language': 'sv', 'guarantee_days': 90, 'target_share_within_guarantee': 0.95, 'suppression_limit': 5}
+    >>> region_settings(folder)  # doctest: +NORMALIZE_WHITESPACE
+    {'language': 'sv', 'guarantee_days': 90, 'target_share_within_guarantee': 0.95, 'suppression_limit': 5,
+     'country': 'SE', 'subdivision': None}
     """
     path = Path(parameters_dir) / "defaults.yaml"
     problems = _Problems()
     checked = _check_file(_read_yaml(path), path, problems, is_defaults=True)
     problems.raise_if_any()
-    return {k: checked.get(k, SCHEMA[k].default) for k in REGION_SETTINGS}
+    settings = {k: checked.get(k, SCHEMA[k].default) for k in REGION_SETTINGS}
+    _check_region(settings, lambda key, message: problems.add(path, key, message))
+    problems.raise_if_any()
+    return settings
 
 
 def validate_all(parameters_dir="parameters") -> dict[str, str | None]:
@@ -1493,6 +1579,149 @@ def validate_all(parameters_dir="parameters") -> dict[str, str | None]:
         result.setdefault(path.stem, f"{path}: clinic files must end in '.yaml', "
                                      f"rename it to {path.stem}.yaml")
     return dict(sorted(result.items()))
+
+
+# --------------------------------------------------------------------------------------
+# What a clinic's parameters make possible
+# --------------------------------------------------------------------------------------
+
+#: The optional groups of a clinic file, by name: the parameter key that gives each and
+#: what it is, in Swedish and English, for a report section to say what it needs.
+CAPABILITIES = types.MappingProxyType({
+    "resources": ("resources", {
+        "sv": "klinikens resurser (mottagningstider och operationstider per normal vecka, `resources`)",
+        "en": "the clinic's resources (visit slots and theatre sessions per normal week, `resources`)"}),
+    "care_agreement": ("annual_volume", {
+        "sv": "vårdöverenskommelsens årsvolymer (`annual_volume`)",
+        "en": "the care agreement's annual volumes (`annual_volume`)"}),
+    "prices": ("prices", {
+        "sv": "priser för köpt vård och egen produktion (`prices`)",
+        "en": "prices of purchased care and own production (`prices`)"}),
+    "closures": ("closures", {
+        "sv": "planerade neddragningar (`closures`)",
+        "en": "planned closures (`closures`)"}),
+    "scenarios": ("scenarios", {
+        "sv": "scenarier (`scenarios`)",
+        "en": "scenarios (`scenarios`)"}),
+    "region_pool": ("region_pool", {
+        "sv": "en gemensam väntelista med andra kliniker (`region_pool`)",
+        "en": "a common waiting list with other clinics (`region_pool`)"}),
+})
+
+
+def capabilities(params) -> dict[str, bool]:
+    """Which optional groups a clinic's parameters give (:data:`CAPABILITIES`).
+
+    A clinic file needs only a name and its data; everything else is optional.  A
+    report section that needs a group the clinic lacks says so
+    (:func:`needs_sentence`) instead of the clinic being refused.
+
+    Parameters
+    ----------
+    params : Parameters or Mapping
+        One clinic's loaded parameters.
+
+    Returns
+    -------
+    dict
+        ``resources``, ``care_agreement`` (``annual_volume``), ``prices``, ``closures``,
+        ``scenarios``, ``region_pool`` -> True when the clinic gives it (a non-empty
+        value), in that order.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not a mapping.
+
+    Examples
+    --------
+    >>> capabilities({"name": "Hud", "data": {"weekly": "hud.csv"}, "closures": []})
+    {'resources': False, 'care_agreement': False, 'prices': False, 'closures': False, 'scenarios': False, 'region_pool': False}
+    >>> capabilities({"resources": {"new_visit_slots_per_week": 40}, "region_pool": "hud"})["resources"]
+    True
+    """
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be loaded parameters (a mapping), got {type(params).__name__}")
+    return {name: bool(params.get(key)) for name, (key, _) in CAPABILITIES.items()}
+
+
+def needs_sentence(groups, *, language: str = "sv") -> str:
+    """The sentence a report section shows in place of what it cannot compute.
+
+    Parameters
+    ----------
+    groups : str or sequence of str
+        Names of :data:`CAPABILITIES` the section needs (``"resources"``).
+    language : {"sv", "en"}, optional
+        Report language.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        For an unknown group or language.
+
+    Examples
+    --------
+    >>> needs_sentence("prices", language="en")
+    "This section needs prices of purchased care and own production (`prices`) in the clinic's parameter file."
+    >>> needs_sentence(["resources", "care_agreement"])[:48]
+    'Avsnittet kräver klinikens resurser (mottagnings'
+    """
+    if language not in ("sv", "en"):
+        raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
+    names = [groups] if isinstance(groups, str) else list(groups)
+    unknown = [g for g in names if g not in CAPABILITIES]
+    if unknown or not names:
+        raise ValueError(f"groups must name some of {', '.join(CAPABILITIES)}, got {groups!r}")
+    parts = [CAPABILITIES[g][1][language] for g in names]
+    joined = parts[0] if len(parts) == 1 else (
+        ", ".join(parts[:-1]) + (" och " if language == "sv" else " and ") + parts[-1])
+    if language == "sv":
+        return f"Avsnittet kräver {joined} i klinikens parameterfil."
+    return f"This section needs {joined} in the clinic's parameter file."
+
+
+def freshness_limit_days(params, freq) -> int:
+    """Days after the end of the latest period before a clinic's data count as stale.
+
+    ``stale_after_days`` for weekly data, ``stale_after_days_monthly`` for monthly data;
+    compare with :func:`kps_analysis.calendar.data_age_days` (stale when the age is
+    greater).
+
+    Parameters
+    ----------
+    params : Parameters or Mapping
+        Loaded parameters (a key they lack takes the schema's default).
+    freq : str, pandas offset, Period or PeriodDtype
+        The data's period: ``"W-SUN"`` / ``"W"`` (weeks) or ``"M"`` / ``"ME"`` (months).
+
+    Returns
+    -------
+    int
+        [days]
+
+    Raises
+    ------
+    ValueError
+        For a period that is neither weekly nor monthly.
+
+    Examples
+    --------
+    >>> freshness_limit_days({}, "W-SUN"), freshness_limit_days({"stale_after_days_monthly": 60}, "M")
+    (14, 60)
+    """
+    code = getattr(freq, "freqstr", None) or getattr(getattr(freq, "freq", None), "freqstr", None) or str(freq)
+    code = str(code).upper()
+    key = ("stale_after_days" if code.startswith("W") else
+           "stale_after_days_monthly" if code in ("M", "ME", "MS") else None)
+    if key is None:
+        raise ValueError(f"freq must be weekly (W-SUN) or monthly (M), got {freq!r}")
+    value = params.get(key) if isinstance(params, Mapping) else None
+    return int(SCHEMA[key].default if value is None else value)
 
 
 # --------------------------------------------------------------------------------------
@@ -1541,7 +1770,28 @@ report can always be traced to the parameters it was made with.
 In the key column, `closures[].start` is the `start` of each element of the list
 `closures`, and `scenarios.<name>.inflow_change_pct` a field of each named scenario.
 
+**What a clinic needs.** A clinic file needs only a name and its data; it is then
+planned on the production it has demonstrated. Resources, a care agreement
+(`annual_volume`), prices, closures, scenarios and a common waiting list
+(`region_pool`) are optional groups: a report section that needs one the clinic lacks
+says so (`kps_analysis.parameters.capabilities`), and the rest of the report is made.
+An optional group left out is left out: it is never filled with values from elsewhere.
+
+**Calendar.** `country` (default `SE`) and `subdivision` choose the holidays that
+decide the working days of each week or month and the seasons the report names;
+elective activity follows working days, acute activity and beds calendar days
+(`kps_analysis.calendar.MEASURE_DAY_BASIS`). Set them in `defaults.yaml` for the
+region, or in a clinic file for a clinic with another calendar.
+
 A minimal clinic file:
+
+```yaml
+name: Hudkliniken
+data:
+  weekly: hud_weekly.csv
+```
+
+A clinic file with every group:
 
 ```yaml
 name: Urologi
@@ -1592,6 +1842,8 @@ def _requirement(spec: Spec) -> str:
         return "optional"
     if isinstance(spec.default, dt.date):
         return f"optional (default: {spec.default.isoformat()})"
+    if isinstance(spec.default, str):
+        return f"optional (default: `{spec.default}`)"
     return f"optional (default: {_num(spec.default)})"
 
 

@@ -593,11 +593,15 @@ def test_schema_keys_carry_units_in_their_names():
             assert key.endswith("_sek"), key
 
 
-def test_glossary_example_is_a_valid_clinic_file(pdir):
-    example = re.search(r"```yaml\n(.*?)```", glossary_markdown(), re.S).group(1)
-    write_clinic(pdir, example, "uro")
+def test_glossary_examples_are_valid_clinic_files(pdir):
+    minimal, full = re.findall(r"```yaml\n(.*?)```", glossary_markdown(), re.S)
+    write_clinic(pdir, full, "uro")
     p = load_parameters("uro", pdir)
     assert p.closures[0].start == dt.date(2027, 7, 5)
+    write_clinic(pdir, minimal, "hud")
+    q = load_parameters("hud", pdir)
+    assert q.resources is None and q.closures == ()
+    assert set(yaml.safe_load(minimal)) == {"name", "data"}
 
 
 def test_every_key_of_the_demo_files_is_documented():
@@ -710,3 +714,156 @@ def test_input_limits_have_defaults_and_are_checked(pdir):
                                               "  weekly: test_weekly.xlsx\n  sheet: 2024\n"))
     err = load_error("test", pdir)
     assert err.key == "data.sheet" and "must be text" in str(err)
+
+
+# ---------------------------------------------------------------- optional groups (issue 13)
+NAME_AND_DATA = """\
+name: Hudkliniken
+data:
+  weekly: hud_weekly.csv
+"""
+
+
+def test_a_clinic_with_only_a_name_and_data_validates(pdir):
+    from kps_analysis.parameters import capabilities
+
+    write_clinic(pdir, NAME_AND_DATA, "hud")
+    p = load_parameters("hud", pdir)
+    # the groups it lacks stay absent (None / empty), nothing is filled in from elsewhere
+    assert p.resources is None and p.annual_volume is None and p.prices is None
+    assert p.closures == () and p.scenarios.to_dict() == {} and p.region_pool is None
+    assert p.hospital is None and p.division is None and p.specialty is None
+    assert capabilities(p) == {"resources": False, "care_agreement": False, "prices": False,
+                               "closures": False, "scenarios": False, "region_pool": False}
+    assert p.to_dict()["resources"] is None
+
+
+def test_capabilities_of_a_full_clinic_and_of_the_demo(pdir):
+    from kps_analysis.parameters import capabilities
+
+    write_clinic(pdir)
+    assert capabilities(load_parameters("test", pdir)) == {
+        "resources": True, "care_agreement": True, "prices": True, "closures": True, "scenarios": True,
+        "region_pool": False}
+    pools = {c: capabilities(load_parameters(c, PARAMS))["region_pool"] for c in DEMO_FILES}
+    assert pools == {c: load_parameters(c, PARAMS).region_pool is not None for c in DEMO_FILES}
+    with pytest.raises(ValueError, match="params"):
+        capabilities(["resources"])
+
+
+def test_a_group_given_empty_or_partial_is_still_checked(pdir):
+    # a group the file gives must be complete: only leaving it out makes it optional
+    path = write_clinic(pdir, NAME_AND_DATA + "resources:\n  new_visit_slots_per_week: 40\n", "hud")
+    err = load_error("hud", pdir)
+    assert {p[1] for p in err.problems} == {"resources.return_visit_slots_per_week",
+                                            "resources.theatre_sessions_per_week", "resources.no_show_rate"}
+    assert all(p[0] == str(path) for p in err.problems)
+    write_clinic(pdir, NAME_AND_DATA + "resources: {}\n", "hud")
+    assert "required key 'resources.new_visit_slots_per_week' is missing" in str(load_error("hud", pdir))
+    write_clinic(pdir, NAME_AND_DATA + "resources: ~\nprices: ~\n", "hud")  # null: not given
+    assert load_parameters("hud", pdir).resources is None
+
+
+@pytest.mark.parametrize("scenario, key, group", [
+    ("extra_new_visit_slots_per_week: 5", "extra_new_visit_slots_per_week", "resources"),
+    ("extra_theatre_sessions_per_week: 1", "extra_theatre_sessions_per_week", "resources"),
+    ("summer_closure_extra_weeks: 1", "summer_closure_extra_weeks", "closures"),
+    ("purchase_price_change_pct: 10", "purchase_price_change_pct", "prices"),
+])
+def test_a_scenario_that_changes_a_group_the_clinic_lacks_is_an_error(pdir, scenario, key, group):
+    path = write_clinic(pdir, NAME_AND_DATA + f"scenarios:\n  more: {{{scenario}}}\n", "hud")
+    err = load_error("hud", pdir)
+    assert err.key == f"scenarios.more.{key}" and err.path == str(path)
+    assert f"needs {group!r}" in str(err)
+    write_clinic(pdir, NAME_AND_DATA + "scenarios:\n  more: {inflow_change_pct: 10}\n", "hud")
+    assert load_parameters("hud", pdir).scenarios.more.inflow_change_pct == 10.0
+
+
+def test_needs_sentence():
+    from kps_analysis.parameters import CAPABILITIES, needs_sentence
+
+    assert needs_sentence("resources", language="en") == (
+        "This section needs the clinic's resources (visit slots and theatre sessions per normal week, "
+        "`resources`) in the clinic's parameter file.")
+    assert needs_sentence(["prices", "care_agreement"]) == (
+        "Avsnittet kräver priser för köpt vård och egen produktion (`prices`) och vårdöverenskommelsens "
+        "årsvolymer (`annual_volume`) i klinikens parameterfil.")
+    for name, (key, text) in CAPABILITIES.items():  # every group names its key in both languages
+        assert key in SCHEMA and f"`{key}`" in text["sv"] and f"`{key}`" in text["en"]
+    with pytest.raises(ValueError, match="groups"):
+        needs_sentence("staff")
+    with pytest.raises(ValueError, match="language"):
+        needs_sentence("prices", language="de")
+
+
+# ---------------------------------------------------------------- calendar and freshness (issue 13)
+def test_country_defaults_to_sweden_and_is_normalised(pdir):
+    write_clinic(pdir)
+    p = load_parameters("test", pdir)
+    assert (p.country, p.subdivision) == ("SE", None)
+    for country, subdivision in [("gb", "England"), ("GB-ENG", None), ("GB", "eng")]:
+        extra = f"country: {country}\n" + ("" if subdivision is None else f"subdivision: {subdivision}\n")
+        write_clinic(pdir, MINIMAL_CLINIC + extra)
+        p = load_parameters("test", pdir)
+        assert (p.country, p.subdivision) == ("GB", "ENG"), (country, subdivision)
+
+
+def test_unknown_country_names_the_file_and_key(pdir):
+    path = write_clinic(pdir, MINIMAL_CLINIC + "country: XX\n")
+    err = load_error("test", pdir)
+    assert (err.path, err.key) == (str(path), "country")
+    assert str(err) == (f"{path}: key 'country': country 'XX' is not an ISO 3166 country code the holidays "
+                        "package knows (e.g. 'SE', 'GB', 'NO')")
+    # set in the defaults: the defaults file is named
+    write_clinic(pdir)
+    edit_yaml(pdir / "defaults.yaml", lambda d: d.update(country="Sverige"))
+    err = load_error("test", pdir)
+    assert (err.path, err.key) == (str(pdir / "defaults.yaml"), "country")
+    from kps_analysis.parameters import region_settings
+
+    with pytest.raises(ParameterError, match=r"defaults\.yaml: key 'country'"):
+        region_settings(pdir)
+
+
+def test_unknown_subdivision_lists_the_known_ones(pdir):
+    path = write_clinic(pdir, MINIMAL_CLINIC + "country: GB\nsubdivision: LDN\n")
+    err = load_error("test", pdir)
+    assert (err.path, err.key) == (str(path), "subdivision")
+    assert "'LDN' is not a subdivision of GB (known: ENG, NIR, SCT, WLS)" in str(err)
+    write_clinic(pdir, MINIMAL_CLINIC + "subdivision: AB\n")  # Sweden has none
+    assert "country 'SE' has no subdivisions" in str(load_error("test", pdir))
+
+
+def test_unquoted_no_is_read_as_false_and_the_message_says_so(pdir):
+    write_clinic(pdir, MINIMAL_CLINIC + "country: NO\n")
+    err = load_error("test", pdir)
+    assert err.key == "country"
+    assert "got bool False" in str(err) and "in quotes, e.g. 'NO'" in str(err)
+    write_clinic(pdir, MINIMAL_CLINIC + "country: 'NO'\n")
+    assert load_parameters("test", pdir).country == "NO"
+
+
+def test_region_settings_carry_the_calendar(pdir):
+    from kps_analysis.parameters import region_settings
+
+    edit_yaml(pdir / "defaults.yaml", lambda d: d.update(country="GB", subdivision="Scotland"))
+    settings = region_settings(pdir)
+    assert (settings["country"], settings["subdivision"]) == ("GB", "SCT")
+
+
+def test_freshness_limits(pdir):
+    from kps_analysis.parameters import freshness_limit_days
+
+    write_clinic(pdir)
+    p = load_parameters("test", pdir)
+    assert (p.stale_after_days, p.stale_after_days_monthly) == (14, 45)
+    assert freshness_limit_days(p, "W-SUN") == 14 and freshness_limit_days(p, "M") == 45
+    import pandas as pd
+
+    assert freshness_limit_days(p, pd.Period("2024-01", "M")) == 45
+    assert freshness_limit_days(p, pd.PeriodIndex([pd.Period("2024-01-07", "W-SUN")]).dtype) == 14
+    with pytest.raises(ValueError, match="freq"):
+        freshness_limit_days(p, "D")
+    write_clinic(pdir, MINIMAL_CLINIC + "stale_after_days: 0\n")
+    err = load_error("test", pdir)
+    assert err.key == "stale_after_days" and "between 1 and 3650" in str(err)
