@@ -580,7 +580,7 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
                 raise ValueError("waiting: needs a 'stage' column when inflow has several stages")
             waiting = waiting.assign(stage=frame["stage"].iloc[0])
         flows = out[keys + ["week_ahead"]].assign(inflow=mean, capacity=0.0)
-        extra = least_extra_service(waiting, flows, limit_days=guarantee_days, tolerated=0.0, order=order,
+        extra = least_extra_service(waiting, flows, guarantee_days=guarantee_days, tolerated=0.0, order=order,
                                      renege_rate_per_week=renege_rate_per_week)
         out = out.merge(extra.rename(columns={"extra": "need_guarantee"}), on=keys + ["week_ahead"], how="left")
         out["need_guarantee"] = out["need_guarantee"].fillna(0.0)
@@ -591,7 +591,7 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
 
 
 # ============================================================================= guarantee engine
-def least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: float = 90,
+def least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee_days: float = 90,
                          tolerated: float = 0.0, order: str = "fifo", renege_rate_per_week: float = 0.0,
                          arrival_priority_share=None, whole_patients: bool = False) -> pd.DataFrame:
     """Least service beyond ``capacity`` per series and week so that at most ``tolerated`` are over the limit.
@@ -608,8 +608,8 @@ def least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_day
     """
     if not np.isfinite(tolerated) or tolerated < 0:
         raise ValueError(f"tolerated must be a number >= 0, got {tolerated!r}")
-    if not limit_days > 0:
-        raise ValueError(f"limit_days must be positive, got {limit_days!r}")
+    if not guarantee_days > 0:
+        raise ValueError(f"guarantee_days must be positive, got {guarantee_days!r}")
     ps = ProjectionState(waiting, flows.drop(columns="external", errors="ignore"), order=order,
                           renege_rate_per_week=renege_rate_per_week,
                           arrival_priority_share=arrival_priority_share)
@@ -622,7 +622,7 @@ def least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_day
     for k in range(horizon):  # a recurrence: each week starts from the last one
         ps.arrive(k)
         flat = ps.state.reshape(n_s, n_p * n_e)
-        over = np.tile(ps.age_at_end(k) > limit_days, n_p)
+        over = np.tile(ps.age_at_end(k) > guarantee_days, n_p)
         oa = flat * over
         tail = np.cumsum(oa[:, ::-1], axis=1)[:, ::-1]
         after = np.concatenate([tail[:, 1:], np.zeros((n_s, 1))], axis=1)  # over-limit strictly after a cell

@@ -141,8 +141,8 @@ def clinic_outlook(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, para
     prices = prices_frame(params_list)
     flows_own = banded[["clinic", "stage", "week_ahead", "period", "inflow", "capacity"]]
     purchase = pd.concat([
-        purchase_need(waiting, flows_own, policy="guarantee", limit_days=guarantee_days, prices=prices),
-        purchase_need(waiting, flows_own, policy="target", limit_days=guarantee_days, prices=prices,
+        purchase_need(waiting, flows_own, policy="guarantee", guarantee_days=guarantee_days, prices=prices),
+        purchase_need(waiting, flows_own, policy="target", guarantee_days=guarantee_days, prices=prices,
                       target_share=target_share_within_guarantee),
     ], ignore_index=True)
     planned = [c for c in ("planned_new_visits", "planned_operations") if c in weekly.columns]
@@ -225,7 +225,7 @@ def scenario_comparison(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None,
     flows, _, _ = _with_own_capacity(flows, params_list)
     inputs = inputs_from_parameters(params_list, flows, waiting)
     return run_scenarios(inputs, scenario_table(params_list), horizon_weeks=horizon_weeks,
-                         limit_days=guarantee_days)
+                         guarantee_days=guarantee_days)
 
 
 def region_plan(waiting: pd.DataFrame, flows: pd.DataFrame, params_list, *, guarantee_days: float = 90,
@@ -243,7 +243,7 @@ def region_plan(waiting: pd.DataFrame, flows: pd.DataFrame, params_list, *, guar
     keep = [c for c in ("clinic", "stage", "week_ahead", "inflow", "capacity") if c in flows.columns]
     return optimise_region(waiting, flows[keep], pools=resources_frame(params_list).resources,
                            prices=prices_frame(params_list), move_cost_sek=move_cost_sek,
-                           limit_days=guarantee_days)
+                           guarantee_days=guarantee_days)
 
 
 def move_summary(moves: pd.DataFrame) -> pd.DataFrame:

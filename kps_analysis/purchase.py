@@ -50,7 +50,7 @@ from .balance import coming_flows
 from .capacity import least_extra_service, per_series
 from .data import waiting_snapshot
 from .queue import queue_for_share_within
-from .waits import project_breaches, projection_keys, waiting_from_aggregates
+from .waits import project_breaches, projection_keys, renamed_keyword, waiting_from_aggregates
 
 __all__ = [
     "POLICIES",
@@ -226,8 +226,9 @@ def _week_month(periods: pd.Series) -> pd.Series:
     return pd.Series((index.start_time + pd.Timedelta(days=3)).to_period("M"), index=periods.index)
 
 
+@renamed_keyword("limit_days", "guarantee_days")
 def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "guarantee",
-                  limit_days: float = 90, tolerated: float = 0, order: str = "fifo", target_queue=None,
+                  guarantee_days: float = 90, tolerated: float = 0, order: str = "fifo", target_queue=None,
                   target_by_week: int | None = None, target_share: float = 0.95, prices=None,
                   renege_rate_per_week: float = 0.0, arrival_priority_share=None, lead_time_weeks: int = 0,
                   whole_patients: bool = False) -> pd.DataFrame:
@@ -247,7 +248,7 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
         Σ_{j<=k} purchase[j] = max_{i<=k} max(0, due[i] − Σ_{j<=i} capacity[j] − tolerated)
 
     where ``due[i]`` is the patients (now waiting or arriving) who would have waited
-    more than ``limit_days`` by the end of week i [patients].
+    more than ``guarantee_days`` by the end of week i [patients].
 
     **target** (``policy="target"``): bring the queue to ``target_queue`` by week
     ``target_by_week`` and hold it, with ``Q`` the queue at the start of week k:
@@ -272,7 +273,7 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
         ``period``, ``inflow`` and own ``capacity`` [patients/week].
     policy : {"guarantee", "target"}
         Which purchase to compute.
-    limit_days : float
+    guarantee_days : float
         Guarantee limit; strictly longer waits count as over [days].
     tolerated : float
         Patients allowed over the limit at the end of each week (guarantee policy)
@@ -286,7 +287,7 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
         least *service* in that model, often far more than the breaching patients.
     target_queue : number, Series by clinic, or DataFrame, optional
         Target queue (frame column ``target_queue``); default the queue at which
-        ``target_share`` wait within ``limit_days`` at the mean inflow
+        ``target_share`` wait within ``guarantee_days`` at the mean inflow
         (:func:`kps_analysis.queue.queue_for_share_within`) [patients].
     target_by_week : int, optional
         Week by which the target is reached; default 12 (or the horizon if shorter)
@@ -377,7 +378,7 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
     capacity = grid["capacity"].to_numpy().reshape(n_s, horizon)
 
     if policy == "guarantee":
-        extra = least_extra_service(waiting, grid, limit_days=limit_days, tolerated=float(tolerated), order=order,
+        extra = least_extra_service(waiting, grid, guarantee_days=guarantee_days, tolerated=float(tolerated), order=order,
                                      renege_rate_per_week=renege_rate_per_week,
                                      arrival_priority_share=arrival_priority_share, whole_patients=whole_patients)
         purchase = grid[keys + ["week_ahead"]].merge(extra, on=keys + ["week_ahead"], how="left")["extra"]
@@ -386,13 +387,13 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
     else:
         purchase, target = _target_purchase(waiting, series, keys, inflow, capacity, target_queue=target_queue,
                                             target_by_week=target_by_week, target_share=target_share,
-                                            limit_days=limit_days, renege=renege_rate_per_week,
+                                            guarantee_days=guarantee_days, renege=renege_rate_per_week,
                                             whole_patients=whole_patients)
         purchase = purchase.ravel()
 
     grid["external"] = purchase
     projected = project_breaches(waiting, grid[keys + ["week_ahead", "inflow", "capacity", "external"]],
-                                 limit_days=limit_days, order=order, renege_rate_per_week=renege_rate_per_week,
+                                 guarantee_days=guarantee_days, order=order, renege_rate_per_week=renege_rate_per_week,
                                  arrival_priority_share=arrival_priority_share)
     projected["week_ahead"] = projected["week_ahead"].astype(int)
     out = grid.drop(columns=["external"]).merge(
@@ -416,7 +417,7 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
 
 
 def _target_purchase(waiting, series, keys, inflow, capacity, *, target_queue, target_by_week, target_share,
-                     limit_days, renege, whole_patients):
+                     guarantee_days, renege, whole_patients):
     """Purchase of the target policy per series and week (arrays n_series × H) and the target per series."""
     n_s, horizon = inflow.shape
     wait = waiting
@@ -425,7 +426,7 @@ def _target_purchase(waiting, series, keys, inflow, capacity, *, target_queue, t
     wait = wait.assign(patients=wait["patients"] if "patients" in wait.columns else 1.0)
     queue = np.nan_to_num(per_series(wait, series, keys, "patients", "waiting"))
     if target_queue is None:
-        target = np.asarray(queue_for_share_within(inflow.mean(axis=1), limit_days, target_share), dtype=float)
+        target = np.asarray(queue_for_share_within(inflow.mean(axis=1), guarantee_days, target_share), dtype=float)
     else:
         target = per_series(target_queue, series, keys, "target_queue", "target_queue")
         if np.any(np.isnan(target)) or np.any(target < 0):
@@ -552,7 +553,7 @@ class RegionPlan(NamedTuple):
     status: str
 
 
-def _due_and_available(waiting, series, keys, inflow, limit_days):
+def _due_and_available(waiting, series, keys, inflow, guarantee_days):
     """Patients due (over the limit unless served) and available by the end of each week, per series."""
     n_s, horizon = inflow.shape
     wait = waiting
@@ -566,11 +567,11 @@ def _due_and_available(waiting, series, keys, inflow, limit_days):
     np.add.at(hist, (wait["_s"].to_numpy(dtype=np.int64), ages), wait["patients"].to_numpy(dtype=float))
     tail = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]  # tail[:, a] = patients who have waited a days or more
     weeks = np.arange(1, horizon + 1)
-    first_over = np.clip(np.floor(limit_days - 7 * weeks).astype(int) + 1, 0, max_age + 1)  # w + 7k > limit
+    first_over = np.clip(np.floor(guarantee_days - 7 * weeks).astype(int) + 1, 0, max_age + 1)  # w + 7k > limit
     due_now = tail[:, first_over]
     # arrivals of week j, spread over its 7 days, are 7(k-j)+d days old (d = 0..6) at the end of week k
     lag = weeks[:, None] - weeks[None, :]
-    share = ((7 * lag[:, :, None] + np.arange(7)[None, None, :]) > limit_days).mean(axis=2) * (lag >= 0)
+    share = ((7 * lag[:, :, None] + np.arange(7)[None, None, :]) > guarantee_days).mean(axis=2) * (lag >= 0)
     due = due_now + inflow @ share.T
     available = tail[:, 0][:, None] + np.cumsum(inflow, axis=1)
     return due, available
@@ -585,14 +586,14 @@ def _pool_labels(pools, clinics: pd.Series) -> np.ndarray:
             raise ValueError("pools: a frame needs 'clinic' and 'region_pool' (or 'pool') columns")
         pools = pools.drop_duplicates("clinic").set_index("clinic")[col]
     mapping = pd.Series(pools, dtype=object) if not isinstance(pools, pd.Series) else pools.astype(object)
-    label = clinics.map(mapping).to_numpy(dtype=object)
+    label = clinics.map(mapping).to_numpy(dtype=object, copy=True)  # pandas 3: a read-only view otherwise
     alone = pd.isna(label)
     label[alone] = "__alone__" + clinics.to_numpy(dtype=object)[alone]  # a clinic without a pool is its own
     return label
 
 
 def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, prices=None,
-                    move_cost_sek: float = 0.0, limit_days: float = 90, tolerated: float = 0,
+                    move_cost_sek: float = 0.0, guarantee_days: float = 90, tolerated: float = 0,
                     integer: bool = False, time_limit_seconds: float | None = None) -> RegionPlan:
     """Own production, moves between hospitals and external purchase at least cost, keeping the guarantee.
 
@@ -615,7 +616,7 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
         served before arriving)
 
     ``due[i,k]`` counts i's patients (waiting now, or arriving, spread evenly over the
-    days of their week) who would have waited more than ``limit_days`` at the end of
+    days of their week) who would have waited more than ``guarantee_days`` at the end of
     week k; ``available[i,k]`` those on the list by then. Serving longest wait first,
     the guarantee holds exactly when the cumulative service reaches the due patients,
     so the plan keeps :func:`kps_analysis.waits.project_breaches` (``order="fifo"``,
@@ -651,7 +652,7 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
     move_cost_sek : float
         Cost of moving one patient to another hospital of the pool (travel,
         administration) [SEK/patient].
-    limit_days : float
+    guarantee_days : float
         Guarantee limit [days].
     tolerated : float
         Patients allowed over the limit at the end of each week, per series [patients].
@@ -726,7 +727,7 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
     inflow = grid["inflow"].astype(float).fillna(0.0).to_numpy().reshape(n_s, horizon)
     cap = grid["capacity"].astype(float).fillna(0.0).to_numpy().reshape(n_s, horizon)
     waiting = waiting.assign(clinic=waiting["clinic"].astype(str))
-    due, available = _due_and_available(waiting, series, keys, inflow, limit_days)
+    due, available = _due_and_available(waiting, series, keys, inflow, guarantee_days)
     lower = np.minimum(np.maximum(due - tolerated, 0.0), available)
     upper, cap_bound = available, cap
     if integer:  # whole patients: due rounds up, arrivals and cumulative capacity down
@@ -831,7 +832,7 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
     plan["due"] = due.ravel()
     plan["queue"] = np.maximum(available - cum, 0.0).ravel()
     check = project_breaches(waiting, plan[keys + ["week_ahead", "inflow"]].assign(
-        capacity=own.ravel(), external=(moved_out + buy).ravel()), limit_days=limit_days, order="fifo")
+        capacity=own.ravel(), external=(moved_out + buy).ravel()), guarantee_days=guarantee_days, order="fifo")
     check["week_ahead"] = check["week_ahead"].astype(int)
     plan = plan.merge(check[keys + ["week_ahead", "over_limit"]], on=keys + ["week_ahead"], how="left")
     plan["cost_purchase_sek"] = (buy * ext_price[:, None]).ravel() if priced else np.nan

@@ -646,10 +646,10 @@ def queue_production_ratio_frame(weekly: pd.DataFrame, *, queue: str = "queue_ne
 
 
 # ----------------------------------------------------------------------------- guarantee link
-def mean_wait_for_share_within(limit_days, share):
+def mean_wait_for_share_within(guarantee_days, share):
     """Mean wait at which a given share of patients waits within the limit.
 
-    ``mean_wait = limit_days / -ln(1 - share)`` [days]
+    ``mean_wait = guarantee_days / -ln(1 - share)`` [days]
 
     Assumes exponentially distributed waiting times (memoryless, as in an M/M/1 queue
     served in order), for which P(wait <= limit) = 1 - exp(-limit / mean). Factor 4 of
@@ -657,7 +657,7 @@ def mean_wait_for_share_within(limit_days, share):
 
     Parameters
     ----------
-    limit_days : numeric
+    guarantee_days : numeric
         The guarantee limit, e.g. 90 [days].
     share : numeric
         Share of patients to wait within the limit, strictly between 0 and 1 [-].
@@ -670,7 +670,7 @@ def mean_wait_for_share_within(limit_days, share):
     Raises
     ------
     ValueError
-        If an argument is not numeric, ``limit_days`` is not positive or ``share`` is
+        If an argument is not numeric, ``guarantee_days`` is not positive or ``share`` is
         not strictly between 0 and 1.
 
     Examples
@@ -684,19 +684,19 @@ def mean_wait_for_share_within(limit_days, share):
     ----------
     Little (1961); NHSRwaitinglist ``calc_target_mean_wait`` (the factor 4 rule).
     """
-    limit_days = _numeric(limit_days, "limit_days")
+    guarantee_days = _numeric(guarantee_days, "guarantee_days")
     share = _numeric(share, "share")
-    _check_lower(limit_days, "limit_days", 0, strict=True)
+    _check_lower(guarantee_days, "guarantee_days", 0, strict=True)
     _check_lower(share, "share", 0, strict=True)
     if np.any(_values(share) >= 1):
         raise ValueError("share must be less than 1 (a share of 1 needs a mean wait of 0)")
-    return _result(limit_days / -np.log1p(-share))
+    return _result(guarantee_days / -np.log1p(-share))
 
 
-def queue_for_share_within(demand_per_week, limit_days, share):
+def queue_for_share_within(demand_per_week, guarantee_days, share):
     """Queue size at which a given share of patients waits within the limit.
 
-    ``queue = demand_per_week / 7 * limit_days / -ln(1 - share)`` [patients]
+    ``queue = demand_per_week / 7 * guarantee_days / -ln(1 - share)`` [patients]
 
     Little's law (queue = arrival rate x mean wait) at the mean wait of
     :func:`mean_wait_for_share_within`, assuming exponential waiting times and a list in
@@ -706,7 +706,7 @@ def queue_for_share_within(demand_per_week, limit_days, share):
     ----------
     demand_per_week : numeric
         Additions to the list [patients/week].
-    limit_days : numeric
+    guarantee_days : numeric
         The guarantee limit [days].
     share : numeric
         Share of patients to wait within the limit, strictly between 0 and 1 [-].
@@ -719,7 +719,7 @@ def queue_for_share_within(demand_per_week, limit_days, share):
     Raises
     ------
     ValueError
-        If an argument is not numeric, demand is negative, ``limit_days`` is not positive
+        If an argument is not numeric, demand is negative, ``guarantee_days`` is not positive
         or ``share`` is not strictly between 0 and 1.
 
     Examples
@@ -735,5 +735,5 @@ def queue_for_share_within(demand_per_week, limit_days, share):
     """
     demand_per_week = _numeric(demand_per_week, "demand_per_week")
     _check_lower(demand_per_week, "demand_per_week", 0, strict=False)
-    mean_wait = mean_wait_for_share_within(limit_days, share)
+    mean_wait = mean_wait_for_share_within(guarantee_days, share)
     return _result(demand_per_week / DAYS_PER_WEEK * mean_wait)

@@ -476,34 +476,34 @@ def apply_scenario(inputs: ScenarioInputs, scenario, *, moved_stage: str = "trea
 
 
 # ----------------------------------------------------------------------------- evaluation
-def _purchase(waiting, flows, prices, *, policy, limit_days, order):
+def _purchase(waiting, flows, prices, *, policy, guarantee_days, order):
     """purchase.purchase_need for flows, with the prices attached."""
-    return purchase_need(waiting, flows, policy=policy, prices=prices, limit_days=limit_days,
+    return purchase_need(waiting, flows, policy=policy, prices=prices, guarantee_days=guarantee_days,
                                        order=order)
 
 
-def _gap(waiting, flows, *, limit_days, order, clear_by_weeks):
+def _gap(waiting, flows, *, guarantee_days, order, clear_by_weeks):
     """capacity.capacity_gap(capacity_need(...), capacity) per series and week."""
     need = capacity_need(flows[["clinic", "stage", "week_ahead", "inflow"]], waiting=waiting,
-                                       clear_by=clear_by_weeks, guarantee_days=limit_days, order=order)
+                                       clear_by=clear_by_weeks, guarantee_days=guarantee_days, order=order)
     return capacity_gap(need, flows[["clinic", "stage", "week_ahead", "capacity"]])
 
 
-def _evaluate(inputs: ScenarioInputs, *, horizon_weeks: int, limit_days: float, order: str,
+def _evaluate(inputs: ScenarioInputs, *, horizon_weeks: int, guarantee_days: float, order: str,
               policy: str, clear_by_weeks: int) -> pd.DataFrame:
     """Per clinic: inflow, capacity, capacity gap, breaches without purchase, purchase need and cost."""
     flows = inputs.flows[inputs.flows["week_ahead"] <= horizon_weeks].copy()
     flows["external"] = 0.0
     out = flows.groupby("clinic", observed=True)[["inflow", "capacity"]].sum()
-    breaches = project_breaches(inputs.waiting, flows, limit_days=limit_days, order=order)
+    breaches = project_breaches(inputs.waiting, flows, guarantee_days=guarantee_days, order=order)
     last = breaches["week_ahead"] == breaches.groupby(["clinic", "stage"], observed=True)["week_ahead"].transform("max")
     out["breaches"] = breaches[last].groupby("clinic", observed=True)["over_limit"].sum()
     out["breaches_max"] = (breaches.groupby(["clinic", "week_ahead"], observed=True)["over_limit"].sum()
                            .groupby(level="clinic", observed=True).max())
-    gap = _gap(inputs.waiting, flows, limit_days=limit_days, order=order, clear_by_weeks=clear_by_weeks)
+    gap = _gap(inputs.waiting, flows, guarantee_days=guarantee_days, order=order, clear_by_weeks=clear_by_weeks)
     out["capacity_gap"] = gap.groupby("clinic", observed=True)["gap"].sum()
     buy = _purchase(inputs.waiting, flows.drop(columns="external"), inputs.prices, policy=policy,
-                    limit_days=limit_days, order=order)
+                    guarantee_days=guarantee_days, order=order)
     buy = buy[buy["week_ahead"] <= horizon_weeks]
     out["purchase_need"] = buy.groupby("clinic", observed=True)["purchase"].sum()
     out["purchase_cost_sek"] = buy.groupby("clinic", observed=True)["cost_external_sek"].sum(min_count=1)
@@ -526,7 +526,7 @@ def _scenario_specs(scenarios) -> list[tuple[str, str, object]]:
                      f"got {type(scenarios).__name__}")
 
 
-def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12, limit_days: float = 90,
+def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12, guarantee_days: float = 90,
                   order: str = "fifo", policy: str = "guarantee", baseline: bool = True,
                   moved_stage: str = "treatment", clear_by_weeks: int | None = None) -> pd.DataFrame:
     """Run each scenario through need -> gap -> purchase -> breaches, side by side.
@@ -539,7 +539,7 @@ def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12,
         capacity_gap  = Σ (need - capacity) of capacity.capacity_gap, the need being
                         the inflow plus the backlog above the target queue spread
                         over ``clear_by_weeks`` (capacity.capacity_need)   [patients]
-        breaches      = patients past ``limit_days`` at the end of the horizon with
+        breaches      = patients past ``guarantee_days`` at the end of the horizon with
                         own capacity only (nothing bought), waits.project_breaches
         breaches_max  = the largest such number at the end of any week of the horizon
         purchase_need = Σ purchase of purchase.purchase_need (``policy``)  [patients]
@@ -557,7 +557,7 @@ def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12,
         mapping name -> fields applied to every clinic.
     horizon_weeks : int, optional
         Weeks summed, default 12 [weeks].
-    limit_days : float, optional
+    guarantee_days : float, optional
         Guarantee limit [days].
     order : {"fifo", "priority"}, optional
         Serving order of the projections.
@@ -623,7 +623,7 @@ def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12,
     parts = []
     for name, description, spec in specs:
         applied = apply_scenario(inputs, spec, moved_stage=moved_stage)
-        result = _evaluate(applied, horizon_weeks=int(horizon_weeks), limit_days=limit_days, order=order,
+        result = _evaluate(applied, horizon_weeks=int(horizon_weeks), guarantee_days=guarantee_days, order=order,
                            policy=policy, clear_by_weeks=clear)
         parts.append(result.assign(scenario=name, description=description))
     table = pd.concat(parts, ignore_index=True)
@@ -677,7 +677,7 @@ def _sample_inflow(mean, lo, hi, z, *, level: float, distribution: str) -> np.nd
 
 def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000, seed: int = 2019,
                 level: float = 80, distribution: str = "normal", confidence=(50, 80, 95),
-                limit_days: float = 90, order: str = "fifo", tolerance: float = 0.5,
+                guarantee_days: float = 90, order: str = "fifo", tolerance: float = 0.5,
                 autocorrelation: float = 0.0, purchase: bool = True, prices: pd.DataFrame | None = None,
                 chunk_runs: int = 250) -> MonteCarloResult:
     """Monte Carlo over the inflow forecast's uncertainty: breach probability and purchase need.
@@ -726,7 +726,7 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
         Shape of the weekly inflow around the mean.
     confidence : iterable of float, optional
         Confidence levels of the purchase volume [%].
-    limit_days : float, optional
+    guarantee_days : float, optional
         Guarantee limit [days].
     order : {"fifo", "priority"}, optional
         Serving order.
@@ -835,7 +835,7 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
                          if "external" in mat else 0.0),
         })
         w_runs = wait.merge(pd.DataFrame({"group": ids}), how="cross")
-        proj = project_breaches(w_runs, long, limit_days=limit_days, order=order)
+        proj = project_breaches(w_runs, long, guarantee_days=guarantee_days, order=order)
         g = proj.groupby(["clinic", "stage", "group"], observed=True, sort=False)
         res = g.agg(inflow=("inflow", "sum"), max_over_limit=("over_limit", "max")).reset_index()
         end = proj[proj["week_ahead"] == horizon].set_index(["clinic", "stage", "group"])["over_limit"]
@@ -843,7 +843,7 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
         res["purchase"] = np.nan
         if purchase:
             buy = _purchase(w_runs, long.drop(columns="external"), prices, policy="guarantee",
-                            limit_days=limit_days, order=order)
+                            guarantee_days=guarantee_days, order=order)
             total = buy.groupby(["clinic", "stage", "group"], observed=True)["purchase"].sum()
             res["purchase"] = total.reindex(pd.MultiIndex.from_frame(res[["clinic", "stage", "group"]])).fillna(
                 0.0).to_numpy()

@@ -15,7 +15,7 @@ from .balance import coming_flows
 from .purchase import guarantee_inputs
 from .queue import queue_production_ratio_frame
 from .stages import STAGES
-from .waits import project_breaches
+from .waits import project_breaches, renamed_keyword
 
 __all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "ratio_by_stage", "guarantee_ratio_weeks",
            "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles", "region_totals",
@@ -287,11 +287,11 @@ def ratio_by_stage(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFra
     return out[["clinic", "period", "stage", "queue", "production_per_week", "queue_production_ratio_weeks"]]
 
 
-def guarantee_ratio_weeks(limit_days: float = 90, share: float = 0.95) -> float:
+def guarantee_ratio_weeks(guarantee_days: float = 90, share: float = 0.95) -> float:
     """The köproduktionskvot that matches the guarantee target [weeks].
 
-    With exponentially distributed waits, a share ``share`` waits within ``limit_days``
-    when the mean wait is ``limit_days / -ln(1 - share)``
+    With exponentially distributed waits, a share ``share`` waits within ``guarantee_days``
+    when the mean wait is ``guarantee_days / -ln(1 - share)``
     (:func:`kps_analysis.queue.mean_wait_for_share_within`); by Little's law the mean
     wait equals queue / throughput, i.e. the ratio, here in weeks.
 
@@ -302,7 +302,7 @@ def guarantee_ratio_weeks(limit_days: float = 90, share: float = 0.95) -> float:
     """
     from .queue import mean_wait_for_share_within
 
-    return float(mean_wait_for_share_within(limit_days, share)) / 7.0
+    return float(mean_wait_for_share_within(guarantee_days, share)) / 7.0
 
 
 def situation_measures(weekly: pd.DataFrame) -> list[str]:
@@ -321,8 +321,9 @@ def situation_measures(weekly: pd.DataFrame) -> list[str]:
     return [m for m in order if m in weekly.columns and (weekly[m].fillna(0) > 0).any()]
 
 
+@renamed_keyword("limit_days", "guarantee_days")
 def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None = None, *,
-                       horizon_weeks: int = 12, limit_days: float = 90) -> pd.DataFrame:
+                       horizon_weeks: int = 12, guarantee_days: float = 90) -> pd.DataFrame:
     """Patients past the guarantee limit week by week ahead if nothing changes and nothing is bought.
 
     Per clinic and stage: who waits now (the patient-level snapshot at the end of the
@@ -340,7 +341,7 @@ def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None =
         Canonical patient-level extract of (some of) the clinics.
     horizon_weeks : int
         Weeks ahead [weeks].
-    limit_days : float
+    guarantee_days : float
         Guarantee limit [days].
 
     Returns
@@ -354,7 +355,7 @@ def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None =
         return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "inflow", "served", "queue",
                                      "over_limit", "source"])
     # aggregate clinics have one priority ("unknown"), so serving by priority is first in, first out
-    out = project_breaches(waiting, flows, limit_days=limit_days, order="priority")
+    out = project_breaches(waiting, flows, guarantee_days=guarantee_days, order="priority")
     patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
     out["source"] = np.where(out["clinic"].isin(patient_clinics), "patient-level", "aggregates")
     return out.sort_values(["clinic", "stage", "week_ahead"]).reset_index(drop=True)

@@ -33,6 +33,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -51,6 +52,7 @@ __all__ = [
     "projection_keys",
     "ProjectionState",
     "project_breaches",
+    "renamed_keyword",
 ]
 
 #: Ways of handling treatments and reneges that exceed the patients in a band.
@@ -63,6 +65,37 @@ STANDARD_BAND_LABELS = ("0-30", "31-60", "61-90", "91-180", ">180")
 
 
 # ============================================================================= helpers
+def renamed_keyword(old: str, new: str):
+    """Decorator: accept keyword ``old`` as a deprecated alias of ``new`` (DeprecationWarning).
+
+    The guarantee limit is called ``guarantee_days`` everywhere; public functions that
+    took ``limit_days`` keep it this way so that users' notebooks keep working.
+
+    Examples
+    --------
+    >>> @renamed_keyword("limit_days", "guarantee_days")
+    ... def f(*, guarantee_days=90):
+    ...     return guarantee_days
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     f(limit_days=30), w[0].category.__name__
+    (30, 'DeprecationWarning')
+    """
+    def wrap(func):
+        @functools.wraps(func)
+        def inner(*args, **kwargs):
+            if old in kwargs:
+                if new in kwargs:
+                    raise TypeError(f"{func.__name__}() got both {old!r} and its new name {new!r}")
+                warnings.warn(f"{func.__name__}: the keyword {old!r} is deprecated, use {new!r}",
+                              DeprecationWarning, stacklevel=2)
+                kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+        return inner
+    return wrap
+
+
 def _vector(value, name, *, length=None, min_length=1):
     """A 1-d float array from array-like ``value``; ValueError naming ``name`` otherwise."""
     if isinstance(value, (pd.Series, pd.Index)):
@@ -678,11 +711,12 @@ def wait_distribution(snapshot: pd.DataFrame, *, bands: str = "standard", by=Non
     return out.reset_index(drop=True)
 
 
-def wait_summary(snapshot: pd.DataFrame, *, limit_days: float = 90, percentiles=(50, 90),
+@renamed_keyword("limit_days", "guarantee_days")
+def wait_summary(snapshot: pd.DataFrame, *, guarantee_days: float = 90, percentiles=(50, 90),
                  by=None) -> pd.DataFrame:
     """Waiting-time percentiles and the share over the guarantee limit, per group.
 
-    ``share_over_limit = count(wait_days > limit_days) / count(all)`` [-], over the
+    ``share_over_limit = count(wait_days > guarantee_days) / count(all)`` [-], over the
     patients who did not choose to wait longer; percentiles by linear interpolation
     between the ordered waits (``pandas.Series.quantile``).
 
@@ -691,7 +725,7 @@ def wait_summary(snapshot: pd.DataFrame, *, limit_days: float = 90, percentiles=
     snapshot : DataFrame
         One row per waiting patient with ``wait_days`` [days], ``patient_chosen_wait``
         and the grouping columns.
-    limit_days : float, default 90
+    guarantee_days : float, default 90
         The guarantee limit; waits strictly over it count as over [days].
     percentiles : sequence of float, default (50, 90)
         Percentiles to report, each in [0, 100] [%].
@@ -731,7 +765,7 @@ def wait_summary(snapshot: pd.DataFrame, *, limit_days: float = 90, percentiles=
     frame = snapshot[keys].reset_index(drop=True)
     frame["_days"] = days
     frame["_chosen"] = chosen
-    frame["_over"] = days > limit_days
+    frame["_over"] = days > guarantee_days
     base = frame.groupby(keys, sort=True)
     out = base["_chosen"].sum().rename("excluded_chosen").astype("int64").to_frame()
     included = frame[~frame["_chosen"] & frame["_days"].notna()]
@@ -755,7 +789,7 @@ def _percentiles(percentiles):
     return qs
 
 
-def wait_summary_from_bands(band_counts: pd.DataFrame, *, limit_days: float = 90, percentiles=(50, 90),
+def wait_summary_from_bands(band_counts: pd.DataFrame, *, guarantee_days: float = 90, percentiles=(50, 90),
                             by=None) -> pd.DataFrame:
     """Percentiles and share over the limit estimated from aggregated band counts.
 
@@ -763,7 +797,7 @@ def wait_summary_from_bands(band_counts: pd.DataFrame, *, limit_days: float = 90
     gives, or a report's table). Within a band, waits are taken as uniform over
     [``band_start_days``, ``band_end_days``): a percentile is interpolated linearly in
     the band where the cumulative count crosses it, and a band straddling the limit
-    counts as over in proportion to its part beyond ``limit_days + 1`` (a wait of d whole
+    counts as over in proportion to its part beyond ``guarantee_days + 1`` (a wait of d whole
     days is over when d > limit, i.e. d >= limit + 1). With the standard or weekly bands
     and a 90-day limit no band straddles the limit, so ``over_limit`` is exact. A
     percentile in the open-ended last band is reported as that band's start (a lower
@@ -774,7 +808,7 @@ def wait_summary_from_bands(band_counts: pd.DataFrame, *, limit_days: float = 90
     band_counts : DataFrame
         The ``by`` columns, ``band_start_days``, ``band_end_days`` (``inf`` for an open
         last band) [days] and ``patients`` [patients].
-    limit_days : float, default 90
+    guarantee_days : float, default 90
         The guarantee limit [days].
     percentiles : sequence of float, default (50, 90)
         Percentiles to estimate [%].
@@ -832,7 +866,7 @@ def wait_summary_from_bands(band_counts: pd.DataFrame, *, limit_days: float = 90
     cum = frame.assign(_c=count).groupby(keys, sort=False)["_c"].cumsum().to_numpy()
     before = cum - count
 
-    threshold = limit_days + 1
+    threshold = guarantee_days + 1
     open_band = ~np.isfinite(end)
     if np.any(open_band & (start < threshold) & (count > 0)):
         warnings.warn("an open-ended band starts within the limit: all of it counts as over", stacklevel=2)
@@ -878,7 +912,7 @@ def projection_keys(flows: pd.DataFrame, waiting: pd.DataFrame) -> list[str]:
 
 
 def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
-                            limit_days: int = 90) -> pd.DataFrame:
+                            guarantee_days: int = 90) -> pd.DataFrame:
     """Reconstruct who is waiting, by days waited, from weekly aggregates.
 
     When only weekly totals exist, the waiting list at the end of the latest week is
@@ -888,7 +922,7 @@ def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
     * the ``queue - over_90`` patients within the limit are the most recent arrivals
       (ages 0, 1, 2, ... days: longest-wait-first serving leaves the newest waiting);
     * the ``over_90`` patients beyond it (``waiting_over_90_<stage>`` when reported)
-      are the most recent arrivals older than ``limit_days`` (ages 91, 92, ... days).
+      are the most recent arrivals older than ``guarantee_days`` (ages 91, 92, ... days).
 
     Without an over-90 column, everyone is taken from the most recent arrivals (pure
     first in, first out). Arrivals are ``referrals_in - referrals_forwarded`` for the
@@ -901,7 +935,7 @@ def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
         arrival columns, optionally its over-90 column [patients, patients/week].
     stage : {"new_visit", "treatment"}
         Which queue.
-    limit_days : int
+    guarantee_days : int
         The limit the over-90 column refers to [days].
 
     Returns
@@ -959,7 +993,7 @@ def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
         "_over": np.repeat(over, 7),
     })
     fifo = np.isnan(days["_over"].to_numpy())
-    old = (days["wait_days"].to_numpy() > limit_days) & ~fifo
+    old = (days["wait_days"].to_numpy() > guarantee_days) & ~fifo
     part = np.where(fifo, 0, np.where(old, 2, 1))
     target = np.where(fifo, days["_queue"], np.where(old, days["_over"],
                                                        (days["_queue"] - days["_over"]).clip(lower=0)))
@@ -1052,7 +1086,8 @@ class ProjectionState:
         return (self.max_age + 7 * (k + 1)) - np.arange(self.n_e)
 
 
-def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: float = 90,
+@renamed_keyword("limit_days", "guarantee_days")
+def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee_days: float = 90,
                      order: str = "priority", renege_rate_per_week: float = 0.0,
                      arrival_priority_share=None) -> pd.DataFrame:
     """Project, week by week, how many waiting patients will be past the guarantee limit.
@@ -1062,7 +1097,7 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: 
     priority and within a priority longest wait first (``order="priority"``), or
     longest wait first regardless of priority (``order="fifo"``); then a share
     ``renege_rate_per_week`` of those still waiting leaves. At the week's end,
-    ``over_limit`` counts the patients who have waited more than ``limit_days``:
+    ``over_limit`` counts the patients who have waited more than ``guarantee_days``:
 
         queue[k] = queue[k-1] + inflow[k] - served[k] - reneged[k]     [patients]
         served[k] = min(capacity[k] + external[k], queue[k-1] + inflow[k])
@@ -1081,7 +1116,7 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: 
         Per series and future week: the same key columns, ``week_ahead`` (1..H),
         ``inflow`` [patients/week], ``capacity`` [patients/week] and optionally
         ``external`` (purchased care, served the same way) [patients/week].
-    limit_days : float
+    guarantee_days : float
         Guarantee limit; waits strictly longer count as over [days].
     order : {"priority", "fifo"}
         Serving order.
@@ -1137,7 +1172,7 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, limit_days: 
             out["reneged"][:, k] = gone.sum(axis=1)
         ps.state = flat.reshape(n_s, n_p, n_e)
         out["queue"][:, k] = ps.state.sum(axis=(1, 2))
-        out["over_limit"][:, k] = ps.state[:, :, ps.age_at_end(k) > limit_days].sum(axis=(1, 2))
+        out["over_limit"][:, k] = ps.state[:, :, ps.age_at_end(k) > guarantee_days].sum(axis=(1, 2))
     keys, f, inflow = ps.keys, ps.frame, ps.inflow
     result = f[keys + ["week_ahead"]].reset_index(drop=True).copy()
     result["week_ahead"] = result["week_ahead"].astype(float)

@@ -165,7 +165,7 @@ def test_two_dimensional_array_shape():
     (lambda: q.waiting_list_pressure(63, 0), "target_wait"),
     (lambda: q.queue_production_ratio(-1, 5), "queue"),
     (lambda: q.queue_production_ratio(1, -5), "production"),
-    (lambda: q.mean_wait_for_share_within(0, 0.98), "limit_days"),
+    (lambda: q.mean_wait_for_share_within(0, 0.98), "guarantee_days"),
     (lambda: q.mean_wait_for_share_within(90, 1.0), "share"),
     (lambda: q.mean_wait_for_share_within(90, 0.0), "share"),
     (lambda: q.queue_for_share_within(-70, 90, 0.98), "demand_per_week"),
