@@ -618,14 +618,14 @@ def working_days(periods, *, country=DEFAULT_COUNTRY, subdivision=None) -> pd.Se
     Examples
     --------
     Easter week 2024-W13 (Good Friday 29 March) and Christmas week 2024-W52 (24, 25,
-    26 December off) in Sweden; Ascension week 2024-W19 in Sweden and England:
+    26 December off) in Sweden; Ascension week 2026-W20 in Sweden and England:
 
     >>> weeks = period_from_iso([2024, 2024, 2024], [12, 13, 52])
     >>> working_days(weeks).tolist()
     [5, 4, 2]
-    >>> w19 = period_from_iso(2024, 19)
-    >>> working_days([w19]).item(), working_days([w19], country="GB", subdivision="ENG").item()
-    (4, 4)
+    >>> w20 = period_from_iso(2026, 20)
+    >>> working_days([w20]).item(), working_days([w20], country="GB", subdivision="ENG").item()
+    (4, 5)
     >>> working_days(pd.period_range("2024-12", periods=1, freq="M")).item()  # 22 Mon-Fri - 4
     18
     """
