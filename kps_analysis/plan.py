@@ -467,111 +467,8 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
 
 
 # ----------------------------------------------------------------------------- export
-#: Headers of the planning template and the follow-up sheet: column -> (sv, en).
-_HEADERS = {
-    # the planning model's production plan (kps_analysis.planning, tables/production_plan.csv)
-    "stage": ("Steg", "Stage"),
-    "month": ("Månad", "Month"),
-    "fixed": ("Fastställd", "Fixed"),
-    "inflow": ("Inflöde (prognos)", "Inflow (forecast)"),
-    "capacity": ("Egen kapacitet", "Own capacity"),
-    "own_production": ("Planerad egen produktion", "Planned own production"),
-    "purchase": ("Köp", "Purchase"),
-    "order_by_week": ("Beställ senast (veckor framåt)", "Order by (weeks ahead)"),
-    "within_lead_time": ("Inom ledtiden", "Within the lead time"),
-    "moved_in": ("Flyttade hit", "Moved in"),
-    "moved_out": ("Flyttade härifrån", "Moved out"),
-    "queue_start": ("Kö vid veckans början", "Queue at week start"),
-    "queue_end": ("Kö vid veckans slut", "Queue at week end"),
-    "breaches_if_nothing_bought": ("Över 90 dagar om inget köps", "Over 90 days if nothing is bought"),
-    "breaches_before_purchase": ("Över 90 dagar före veckans köp", "Over 90 days before the week's purchase"),
-    "breaches_after_purchase": ("Över 90 dagar efter köp", "Over 90 days after purchase"),
-    "share_within_guarantee": ("Andel inom vårdgarantin", "Share within the guarantee"),
-    "gap": ("Kapacitetsglapp", "Capacity gap"),
-    "unused_capacity": ("Outnyttjad kapacitet", "Unused capacity"),
-    "agreement": ("Vårdöverenskommelse", "Care agreement"),
-    "cost_external_sek": ("Kostnad köpt (kr)", "Cost bought (SEK)"),
-    "cost_internal_sek": ("Samma volym i egen regi (kr)", "Same volume in-house (SEK)"),
-    "clinic": ("Klinik", "Clinic"),
-    "period": ("Vecka", "Week"),
-    "week_ahead": ("Veckor framåt", "Weeks ahead"),
-    "status": ("Status", "Status"),
-    "origin": ("Ursprung", "Origin"),
-    "working_days": ("Arbetsdagar", "Working days"),
-    "expected_referrals_in": ("Förväntade remisser in", "Expected referrals in"),
-    "planned_new_visits": ("Planerade nybesök", "Planned new visits"),
-    "planned_operations": ("Planerade operationer", "Planned operations"),
-    "capacity_new_visits": ("Kapacitet nybesök", "Capacity, new visits"),
-    "capacity_return_visits": ("Kapacitet återbesök", "Capacity, return visits"),
-    "capacity_operations": ("Kapacitet operationer", "Capacity, operations"),
-    "margin_new_visits": ("Marginal nybesök (kapacitet − plan)", "Margin, new visits (capacity − plan)"),
-    "margin_operations": ("Marginal operationer (kapacitet − plan)", "Margin, operations (capacity − plan)"),
-    "purchase_new_visits": ("Köpt vård nybesök (planerat)", "Purchased new visits (planned)"),
-    "purchase_operations": ("Köpt vård operationer (planerat)", "Purchased operations (planned)"),
-    "purchase_cost_sek": ("Kostnad köpt vård (kr)", "Purchase cost (SEK)"),
-    "cum_planned_new_visits": ("Ackumulerat planerade nybesök", "Accumulated planned new visits"),
-    "cum_planned_operations": ("Ackumulerat planerade operationer", "Accumulated planned operations"),
-    "cum_capacity_new_visits": ("Ackumulerad kapacitet nybesök", "Accumulated capacity, new visits"),
-    "cum_capacity_operations": ("Ackumulerad kapacitet operationer", "Accumulated capacity, operations"),
-    "cum_purchase_new_visits": ("Ackumulerat köpt vård nybesök", "Accumulated purchased new visits"),
-    "cum_purchase_operations": ("Ackumulerat köpt vård operationer", "Accumulated purchased operations"),
-    # follow-up (plan_vs_outcome)
-    "year": ("År", "Year"),
-    "week": ("Veckonummer", "Week number"),
-    "measure": ("Mått", "Measure"),
-    "plan": ("Plan", "Plan"),
-    "actual": ("Utfall", "Actual"),
-    "deviation": ("Avvikelse", "Deviation"),
-    "deviation_pct": ("Avvikelse (%)", "Deviation (%)"),
-    "last_year": ("Utfall föregående år", "Actual last year"),
-    "vs_last_year": ("Förändring mot föregående år", "Change on last year"),
-    "vs_last_year_pct": ("Förändring mot föregående år (%)", "Change on last year (%)"),
-    "cum_plan": ("Ackumulerad plan", "Accumulated plan"),
-    "cum_actual": ("Ackumulerat utfall", "Accumulated actual"),
-    "cum_deviation": ("Ackumulerad avvikelse", "Accumulated deviation"),
-    "cum_deviation_pct": ("Ackumulerad avvikelse (%)", "Accumulated deviation (%)"),
-    "cum_last_year": ("Ackumulerat föregående år", "Accumulated last year"),
-    "cum_vs_last_year_pct": ("Ackumulerat mot föregående år (%)", "Accumulated on last year (%)"),
-    "red_weeks": ("Röda veckor i följd", "Consecutive red weeks"),
-    "level": ("Eskaleras till", "Escalated to"),
-}
-
-_VALUES = {
-    "status": {"fixed": ("Fastställd", "Fixed"), "planned": ("Preliminär", "Planned"),
-               "green": ("Grön", "Green"), "yellow": ("Gul", "Yellow"), "red": ("Röd", "Red")},
-    "stage": {"new_visit": ("Nybesök", "First visit"), "treatment": ("Behandling", "Treatment")},
-    "origin": {"model": ("Planeringsmodellen", "Planning model"),
-               "agreement": ("Vårdöverenskommelse", "Care agreement"),
-               "previous": ("Föregående plan", "Previous plan"),
-               "revision": ("Revidering", "Revision")},
-    "level": {"unit": ("Enhet", "Unit"), "clinic": ("Klinik", "Clinic"), "division": ("Division", "Division"),
-              "region": ("Region", "Region")},
-}
-
+#: Name of the plan's sheet in the planning workbook (:func:`export_plan_xlsx`).
 PLAN_SHEET = {"sv": "Produktionsplan", "en": "Production plan"}
-
-
-def _template_table(table: pd.DataFrame, language: str) -> pd.DataFrame:
-    """Headers and category values translated, periods as ISO labels (weekly) or text."""
-    from kps_analysis import report as _report
-
-    i = 0 if language == "sv" else 1
-    out = table.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.PeriodDtype):
-            out[col] = _report.period_labels(out[col])
-        elif col in _VALUES:
-            mapping = {k: v[i] for k, v in _VALUES[col].items()}
-            out[col] = out[col].map(lambda v, m=mapping: m.get(v, v))
-        elif col == "measure":
-            out[col] = out[col].map(lambda v: _report.LABELS.get(v, {}).get(language, v))
-    names = {}
-    for col in out.columns:
-        if col in _HEADERS:
-            names[col] = _HEADERS[col][i]
-        elif col in _report.LABELS:
-            names[col] = _report.label(col, language)
-    return out.rename(columns=names)
 
 
 def export_plan_xlsx(plan: pd.DataFrame, path, *, tables: Mapping[str, pd.DataFrame] | None = None,
@@ -630,7 +527,7 @@ def export_plan_xlsx(plan: pd.DataFrame, path, *, tables: Mapping[str, pd.DataFr
     if language not in ("sv", "en"):
         raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
     _check_frame(plan, "plan", ("clinic", "period"))
-    sheets = [_workbook.plan_sheet(plan, language=language)]
+    sheets = [_workbook.plan_sheet(plan, language=language, name=PLAN_SHEET[language])]
     for name, table in (tables or {}).items():
         if not isinstance(name, str) or not name.strip() or len(name) > 31:
             raise ValueError(f"tables: sheet name {name!r} must be 1-31 characters")

@@ -256,12 +256,13 @@ def test_xlsx_opens_and_holds_the_same_numbers(tmp_path):
     assert path.exists() and not [p for p in path.parent.iterdir() if p.name.startswith(".")]
     assert openpyxl.load_workbook(path).sheetnames == ["Produktionsplan", "Uppföljning"]
     header, rows = _sheet_rows(path, "Produktionsplan")
-    assert header[:7] == ["Klinik", "Vecka", "Veckor framåt", "Status", "Ursprung", "Arbetsdagar",
-                          "Förväntade remisser in"]
+    # the week as ISO year, week number and its Monday (a date), not text (kps_analysis.workbook)
+    assert header[:8] == ["Klinik", "År", "Vecka", "Veckan börjar", "Veckor framåt", "Status", "Ursprung",
+                          "Arbetsdagar"]
     assert "Planerade nybesök" in header and "Kapacitet operationer" in header
     assert len(rows) == len(plan) == 16
     col = {h: i for i, h in enumerate(header)}
-    assert [r[col["Vecka"]] for r in rows[:4]] == ["2024-W50", "2024-W51", "2024-W52", "2025-W01"]
+    assert [(r[col["År"]], r[col["Vecka"]]) for r in rows[:4]] == [(2024, 50), (2024, 51), (2024, 52), (2025, 1)]
     assert [r[col["Status"]] for r in rows[:4]] == ["Fastställd"] * 3 + ["Preliminär"]
     for name, column in (("Planerade nybesök", "planned_new_visits"), ("Planerade operationer", "planned_operations"),
                          ("Kapacitet nybesök", "capacity_new_visits"),
@@ -269,17 +270,18 @@ def test_xlsx_opens_and_holds_the_same_numbers(tmp_path):
         got = np.array([np.nan if r[col[name]] is None else r[col[name]] for r in rows], dtype=float)
         # equal to the precision Excel keeps (15 significant digits)
         np.testing.assert_allclose(got, plan[column].to_numpy(dtype=float), rtol=1e-14, atol=0)
-    fh, frows = _sheet_rows(path, "Uppföljning")
-    assert "Utfall" in fh and "Ackumulerad avvikelse (%)" in fh and "Eskaleras till" in fh
-    assert [r[fh.index("Utfall")] for r in frows] == [49.0, 50.0, 18.0]
-    assert frows[0][fh.index("Mått")] == "Nybesök"
+    _, rows = _sheet_rows(path, "Uppföljning")  # the current year, wide: group titles, then the header
+    fh, frows = rows[0], rows[1:]
+    assert "Nybesök: utfall" in fh and "Nybesök: ack. avvikelse %" in fh and "Nybesök: status" in fh
+    assert [r[fh.index("Nybesök: utfall")] for r in frows] == [49.0, 50.0, 18.0]
 
 
 def test_xlsx_in_english_and_bad_sheet_names(tmp_path):
     plan = rolling_plan(VOL, "2024-W12", fixed_weeks=1, horizon_weeks=2)
     path = export_plan_xlsx(plan, tmp_path / "p.xlsx", language="en")
     header, rows = _sheet_rows(path, "Production plan")
-    assert header[:4] == ["Clinic", "Week", "Weeks ahead", "Status"] and rows[1][3] == "Planned"
+    assert header[:6] == ["Clinic", "Year", "Week", "Week starts", "Weeks ahead", "Status"]
+    assert rows[1][5] == "Planned"
     with pytest.raises(ValueError, match="language"):
         export_plan_xlsx(plan, tmp_path / "p.xlsx", language="de")
     with pytest.raises(ValueError, match="1-31 characters"):

@@ -1,0 +1,934 @@
+"""Workbooks for analysts: ``plan.xlsx`` and an ``.xlsx`` beside each result table.
+
+The result tables (``tables/*.csv``) are the machine contract of a run (DESIGN.md
+section 5: comma separated, decimal point, UTF-8, English identifiers as headers; the
+index, the region overview, the next run and other tools read them). Swedish Excel
+opens such a file as one column, so beside each ``<name>.csv`` this module writes
+``<name>.xlsx``: the same rows with headers and category values in the report
+language, real dates and ISO week numbers, number formats (whole patients with a
+thousands separator, kr, per cent stored as fractions), column widths, a frozen header
+row and an Excel table with filters. ``plan.xlsx`` is the clinic's planning workbook:
+the production plan, the purchase per month, the capacity check, the plan history and
+a wide follow-up of the current year, with formulas where an analyst extends a sheet
+(accumulated plan and outcome, deviation = outcome − plan, accumulated deviation %).
+
+Cells hold the numbers of the frames they are given, nothing recomputed; counts the
+suppression rule hid (NaN with a ``<column>_suppressed`` flag, see
+:func:`kps_analysis.report.suppress_tables`) are written as the text ``dolt``
+(``hidden``), never in clear. Formula cells carry no cached value: Excel and
+LibreOffice compute them when the file is opened (the workbook asks for a full
+calculation on load).
+
+Every writer is atomic (:func:`kps_analysis.report.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["HEADERS", "VALUES", "TABLE_TITLES", "NUMBER_FORMATS", "Sheet", "header", "value_text", "sheet_from_frame",
+           "plan_sheet", "sheet_for", "purchase_month_sheet", "history_sheet", "follow_up_sheet", "write_workbook",
+           "write_table_xlsx", "week_monday"]
+
+#: Column identifier -> header (sv, en) of the result tables' and the plans' columns (the
+#: measures' names come from :data:`kps_analysis.report.LABELS`).
+HEADERS: dict[str, tuple[str, str]] = {
+    # the planning model's production plan and the rolling plan (kps_analysis.plan), the follow-up
+    "stage": ("Steg", "Stage"),
+    "month": ("Månad", "Month"),
+    "fixed": ("Fastställd", "Fixed"),
+    "inflow": ("Inflöde (prognos)", "Inflow (forecast)"),
+    "capacity": ("Egen kapacitet", "Own capacity"),
+    "own_production": ("Planerad egen produktion", "Planned own production"),
+    "purchase": ("Köp", "Purchase"),
+    "order_by_week": ("Beställ senast (veckor framåt)", "Order by (weeks ahead)"),
+    "within_lead_time": ("Inom ledtiden", "Within the lead time"),
+    "moved_in": ("Flyttade hit", "Moved in"),
+    "moved_out": ("Flyttade härifrån", "Moved out"),
+    "queue_start": ("Kö vid veckans början", "Queue at week start"),
+    "queue_end": ("Kö vid veckans slut", "Queue at week end"),
+    "breaches_if_nothing_bought": ("Över 90 dagar om inget köps", "Over 90 days if nothing is bought"),
+    "breaches_before_purchase": ("Över 90 dagar före veckans köp", "Over 90 days before the week's purchase"),
+    "breaches_after_purchase": ("Över 90 dagar efter köp", "Over 90 days after purchase"),
+    "share_within_guarantee": ("Andel inom vårdgarantin", "Share within the guarantee"),
+    "gap": ("Kapacitetsglapp", "Capacity gap"),
+    "unused_capacity": ("Outnyttjad kapacitet", "Unused capacity"),
+    "agreement": ("Vårdöverenskommelse", "Care agreement"),
+    "cost_external_sek": ("Kostnad köpt (kr)", "Cost bought (SEK)"),
+    "cost_internal_sek": ("Samma volym i egen regi (kr)", "Same volume in-house (SEK)"),
+    "clinic": ("Klinik", "Clinic"),
+    "period": ("Vecka", "Week"),
+    "week_ahead": ("Veckor framåt", "Weeks ahead"),
+    "origin": ("Ursprung", "Origin"),
+    "working_days": ("Arbetsdagar", "Working days"),
+    "expected_referrals_in": ("Förväntade remisser in", "Expected referrals in"),
+    "planned_new_visits": ("Planerade nybesök", "Planned new visits"),
+    "planned_operations": ("Planerade operationer", "Planned operations"),
+    "capacity_new_visits": ("Kapacitet nybesök", "Capacity, new visits"),
+    "capacity_return_visits": ("Kapacitet återbesök", "Capacity, return visits"),
+    "capacity_operations": ("Kapacitet operationer", "Capacity, operations"),
+    "margin_new_visits": ("Marginal nybesök (kapacitet − plan)", "Margin, new visits (capacity − plan)"),
+    "margin_operations": ("Marginal operationer (kapacitet − plan)", "Margin, operations (capacity − plan)"),
+    "purchase_new_visits": ("Köpt vård nybesök (planerat)", "Purchased new visits (planned)"),
+    "purchase_operations": ("Köpt vård operationer (planerat)", "Purchased operations (planned)"),
+    "purchase_cost_sek": ("Kostnad köpt vård (kr)", "Purchase cost (SEK)"),
+    "cum_planned_new_visits": ("Ackumulerat planerade nybesök", "Accumulated planned new visits"),
+    "cum_planned_operations": ("Ackumulerat planerade operationer", "Accumulated planned operations"),
+    "cum_capacity_new_visits": ("Ackumulerad kapacitet nybesök", "Accumulated capacity, new visits"),
+    "cum_capacity_operations": ("Ackumulerad kapacitet operationer", "Accumulated capacity, operations"),
+    "cum_purchase_new_visits": ("Ackumulerat köpt vård nybesök", "Accumulated purchased new visits"),
+    "cum_purchase_operations": ("Ackumulerat köpt vård operationer", "Accumulated purchased operations"),
+    "year": ("År", "Year"),
+    "week": ("Veckonummer", "Week number"),
+    "measure": ("Mått", "Measure"),
+    "plan": ("Plan", "Plan"),
+    "actual": ("Utfall", "Actual"),
+    "deviation": ("Avvikelse", "Deviation"),
+    "deviation_pct": ("Avvikelse (%)", "Deviation (%)"),
+    "last_year": ("Utfall föregående år", "Actual last year"),
+    "vs_last_year": ("Förändring mot föregående år", "Change on last year"),
+    "vs_last_year_pct": ("Förändring mot föregående år (%)", "Change on last year (%)"),
+    "cum_plan": ("Ackumulerad plan", "Accumulated plan"),
+    "cum_actual": ("Ackumulerat utfall", "Accumulated actual"),
+    "cum_deviation": ("Ackumulerad avvikelse", "Accumulated deviation"),
+    "cum_deviation_pct": ("Ackumulerad avvikelse (%)", "Accumulated deviation (%)"),
+    "cum_last_year": ("Ackumulerat föregående år", "Accumulated last year"),
+    "cum_vs_last_year_pct": ("Ackumulerat mot föregående år (%)", "Accumulated on last year (%)"),
+    "level": ("Eskaleras till", "Escalated to"),
+    # the planning model, period-generic names
+    "period_ahead": ("Perioder framåt", "Periods ahead"),
+    "period_days": ("Dagar i perioden", "Days in the period"),
+    "order_by_period": ("Beställ senast (perioder framåt)", "Order by (periods ahead)"),
+    "need": ("Behov (egen produktion + köp)", "Need (own production + purchase)"),
+    "policy": ("Princip", "Policy"),
+    "basis": ("Kapacitet enligt", "Capacity basis"),
+    "lo_80": ("Lägre 80 %", "Lower 80 %"), "hi_80": ("Övre 80 %", "Upper 80 %"),
+    "lo_95": ("Lägre 95 %", "Lower 95 %"), "hi_95": ("Övre 95 %", "Upper 95 %"),
+    "mean": ("Prognos (medel)", "Forecast (mean)"),
+    "model": ("Prognosmodell", "Forecast model"),
+    # capacity check
+    "demonstrated_per_week": ("Visad produktion per vecka", "Demonstrated production per week"),
+    "demonstrated_last_year_per_week": ("Visad produktion per vecka i fjol", "Demonstrated per week last year"),
+    "resources_per_week": ("Kapacitet enligt resurser per vecka", "Capacity from resources per week"),
+    "finding": ("Skiljer mer än toleransen", "Differs beyond the tolerance"),
+    "tolerance": ("Tolerans", "Tolerance"),
+    # plan history
+    "planned_own": ("Fastställd egen produktion", "Fixed own production"),
+    "planned_purchase": ("Fastställt köp", "Fixed purchase"),
+    "actual_own": ("Utfall egen produktion", "Actual own production"),
+    "actual_purchased": ("Utfall köpt", "Actual purchased"),
+    "cum_planned_own": ("Ackumulerad fastställd plan", "Accumulated fixed plan"),
+    "cum_actual_own": ("Ackumulerat utfall", "Accumulated actual"),
+    "cum_agreement": ("Ackumulerad vårdöverenskommelse", "Accumulated care agreement"),
+    "vs_agreement_pct": ("Ackumulerat mot vårdöverenskommelsen (%)", "Accumulated against the agreement (%)"),
+    # purchase per month
+    "order_by": ("Beställ senast", "Order by"),
+    "first_week": ("Första veckan", "First week"),
+    # Monte Carlo, scenarios, moves
+    "purchase_plan": ("Planerat köp", "Planned purchase"),
+    "purchase_p50": ("Köp vid 50 %", "Purchase at 50 %"),
+    "purchase_p80": ("Köp vid 80 %", "Purchase at 80 %"),
+    "purchase_p95": ("Köp vid 95 %", "Purchase at 95 %"),
+    "p_no_breach_fixed": ("Chans att ingen passerar 90 dagar", "Chance nobody passes 90 days"),
+    "scenario": ("Scenario", "Scenario"),
+    "description": ("Beskrivning", "Description"),
+    "breaches_if_nothing_bought_peak": ("Över 90 dagar om inget köps, högsta", "Over 90 days if nothing is bought, peak"),
+    "purchase_change": ("Ändring av köpet", "Change of purchase"),
+    "clinic_from": ("Från klinik", "From clinic"),
+    "clinic_to": ("Till klinik", "To clinic"),
+    "patients": ("Patienter", "Patients"),
+    "saving_sek": ("Besparing (kr)", "Saving (SEK)"),
+    # stage loads, ratios, week changes, forecast accuracy, data quality
+    "load": ("Belastning (inflöde / kapacitet)", "Load (inflow / capacity)"),
+    "queue_change": ("Köförändring", "Change of the queue"),
+    "bottleneck": ("Flaskhals", "Bottleneck"),
+    "queue": ("Kö", "Queue"),
+    "production_per_week": ("Produktion per vecka", "Production per week"),
+    "this_week": ("Denna vecka", "This week"),
+    "last_week": ("Förra veckan", "Last week"),
+    "change": ("Förändring", "Change"),
+    "usual": ("Vanligt värde", "Usual value"),
+    "unusual": ("Ovanlig förändring", "Unusual change"),
+    "direction": ("Riktning", "Direction"),
+    "method": ("Metod", "Method"),
+    "horizon": ("Veckor framåt", "Weeks ahead"),
+    "mase": ("MASE", "MASE"), "smape": ("sMAPE", "sMAPE"), "wape": ("WAPE", "WAPE"),
+    "bias": ("Systematiskt fel", "Bias"),
+    "coverage_80": ("Träffar inom 80 %-intervallet", "Coverage of the 80 % interval"),
+    "coverage_95": ("Träffar inom 95 %-intervallet", "Coverage of the 95 % interval"),
+    "n": ("Antal", "Count"),
+    "severity": ("Allvar", "Severity"),
+    "column": ("Kolumn", "Column"),
+    "message": ("Meddelande", "Message"),
+    # summary (headline) columns not in report.LABELS
+    "waiting_counted": ("Väntande räknade mot vårdgarantin", "Waiting counted against the guarantee"),
+    "waiting_chosen": ("Väntar längre av eget val", "Waiting longer by choice"),
+    "first_order_by": ("Första köpet beställs senast", "First purchase ordered by"),
+    "first_order_late": ("Första köpet redan sent", "First purchase already late"),
+    "escalation_reason": ("Skäl till eskalering", "Reason for escalation"),
+    "production_deviation_pct": ("Produktion mot plan (%)", "Production against plan (%)"),
+    "capacity_finding": ("Kapaciteten skiljer mer än toleransen", "Capacity differs beyond the tolerance"),
+    # follow-up
+    "status": ("Status", "Status"),
+    "red_weeks": ("Röda veckor i följd", "Consecutive red weeks"),
+}
+
+#: Result table (``tables/<name>.csv``) -> sheet title of its ``.xlsx`` (sv, en).
+TABLE_TITLES: dict[str, tuple[str, str]] = {
+    "summary": ("Sammanfattning", "Summary"), "week_changes": ("Veckans förändringar", "Changes this week"),
+    "weekly": ("Veckodata", "Weekly data"), "data_quality": ("Datakvalitet", "Data quality"),
+    "queue_production_ratio": ("Köproduktionskvot", "Queue-to-production ratio"),
+    "stage_loads": ("Belastning per steg", "Load per stage"), "forecast_referrals": ("Prognos remisser", "Referral forecast"),
+    "forecast_accuracy": ("Prognosträffsäkerhet", "Forecast accuracy"), "production_plan": ("Produktionsplan", "Production plan"),
+    "plan_history": ("Plan mot utfall", "Plan against outcome"), "purchase_need": ("Köpbehov", "Purchase need"),
+    "capacity_gap": ("Kapacitetsglapp", "Capacity gap"), "capacity_check": ("Kapacitet", "Capacity"),
+    "projected_breaches": ("Över 90 dagar", "Over 90 days"), "monte_carlo": ("Osäkerhet", "Uncertainty"),
+    "plan_vs_outcome": ("Uppföljning", "Follow-up"), "scenarios": ("Scenarier", "Scenarios"),
+    "flows": ("Inflöde och kapacitet", "Inflow and capacity"), "moves": ("Flyttar", "Moves"),
+}
+
+#: Headline stems with a horizon suffix (``_12w``, ``_fixed``, ``_52w``): header (sv, en).
+_STEMS: dict[str, tuple[str, str]] = {
+    "projected_breaches": ("Över 90 dagar om inget köps, vid horisonten", "Over 90 days if nothing is bought, at the horizon"),
+    "projected_breaches_peak": ("Över 90 dagar om inget köps, högsta", "Over 90 days if nothing is bought, peak"),
+    "projected_breaches_peak_week": ("Över 90 dagar om inget köps, högsta i veckan", "Peak week of over 90 days"),
+    "breaches_after_purchase_peak": ("Över 90 dagar innan köp hinner börja, högsta", "Over 90 days before purchase can start, peak"),
+    "breaches_after_purchase_peak_week": ("Över 90 dagar innan köp hinner börja, veckan", "Week of that peak"),
+    "capacity_gap": ("Kapacitetsglapp", "Capacity gap"),
+    "purchase_need": ("Köpbehov", "Purchase need"),
+    "purchase_cost": ("Kostnad köpt vård (kr)", "Purchase cost (SEK)"),
+    "purchase_cost_internal": ("Samma volym i egen regi (kr)", "Same volume in-house (SEK)"),
+    "purchase_new_visits": ("Köp nybesök", "Buy first visits"),
+    "purchase_cost_new_visits": ("Kostnad köpta nybesök (kr)", "Cost of bought first visits (SEK)"),
+    "purchase_operations": ("Köp operationer", "Buy operations"),
+    "purchase_cost_operations": ("Kostnad köpta operationer (kr)", "Cost of bought operations (SEK)"),
+    "capacity_new_visits": ("Kapacitet nybesök", "Capacity, first visits"),
+    "capacity_operations": ("Kapacitet operationer", "Capacity, operations"),
+    "moved_out": ("Flyttade härifrån", "Moved out"),
+    "moved_in": ("Flyttade hit", "Moved in"),
+    "p_no_breach": ("Chans att ingen passerar 90 dagar", "Chance nobody passes 90 days"),
+    "purchase_p50": ("Köp vid 50 %", "Purchase at 50 %"),
+    "purchase_p80": ("Köp vid 80 %", "Purchase at 80 %"),
+    "purchase_p95": ("Köp vid 95 %", "Purchase at 95 %"),
+    "agreement": ("Vårdöverenskommelse", "Care agreement"),
+    "own_production": ("Planerad egen produktion", "Planned own production"),
+}
+_SUFFIXES = {"_12w": (", 12 veckor", ", 12 weeks"), "_fixed": (", fastställda perioden", ", fixed horizon"),
+             "_52w": (", 52 veckor", ", 52 weeks")}
+
+#: Column -> code -> (sv, en): category values written in words.
+VALUES: dict[str, dict[str, tuple[str, str]]] = {
+    "stage": {"new_visit": ("Nybesök", "First visit"), "treatment": ("Behandling", "Treatment")},
+    "origin": {"model": ("Planeringsmodellen", "Planning model"), "agreement": ("Vårdöverenskommelse", "Care agreement"),
+               "previous": ("Föregående plan", "Previous plan"), "revision": ("Revidering", "Revision")},
+    "status": {"fixed": ("Fastställd", "Fixed"), "planned": ("Preliminär", "Planned"),
+               "green": ("Grön", "Green"), "yellow": ("Gul", "Yellow"), "red": ("Röd", "Red")},
+    "escalation": {"green": ("Grön", "Green"), "yellow": ("Gul", "Yellow"), "red": ("Röd", "Red")},
+    "level": {"unit": ("Enheten", "Unit"), "clinic": ("Kliniken", "Clinic"), "division": ("Divisionen", "Division"),
+              "region": ("Regionen", "Region")},
+    "policy": {"guarantee": ("Vårdgarantin", "The guarantee"), "need_guarantee": ("Vårdgarantin", "The guarantee")},
+    "basis": {"resources": ("Resurser", "Resources"), "demonstrated": ("Visad produktion", "Demonstrated production")},
+    "direction": {"up": ("Upp", "Up"), "down": ("Ned", "Down"), "flat": ("Oförändrad", "Unchanged"),
+                  "same": ("Oförändrad", "Unchanged")},
+    "severity": {"error": ("Fel", "Error"), "warning": ("Varning", "Warning"), "info": ("Information", "Information")},
+    "scenario": {"baseline": ("Planen (nuläge)", "The plan (baseline)")},
+    "escalation_reason": {"target_missed": ("målet nås inte", "target missed"),
+                          "purchase_needed": ("köp behövs", "purchase needed"),
+                          "breach_within_lead_time": ("passerar 90 dagar inom ledtiden", "breaches within the lead time"),
+                          "production_below_plan": ("produktionen under plan", "production below plan")},
+}
+VALUES["escalation_level"] = VALUES["level"]
+
+#: Excel number formats per kind of column (codes in the file are locale-neutral: Swedish
+#: Excel shows ``#,##0`` as ``1 234`` and ``0.0%`` as ``2,6 %``).
+NUMBER_FORMATS = {
+    "int": "#,##0", "dec1": "#,##0.0", "dec2": "#,##0.00", "kr_sv": '#,##0 "kr"', "kr_en": '#,##0 "SEK"',
+    "share": "0.0%", "date": "yyyy-mm-dd", "month": "yyyy-mm", "number": "0", "text": "@",
+}
+
+_HIDDEN = {"sv": "dolt", "en": "hidden"}
+_YES_NO = {"sv": ("Ja", "Nej"), "en": ("Yes", "No")}
+_SHARES = {"share_within_guarantee", "share_over_90_days", "tolerance", "coverage_80", "coverage_95", "smape", "wape"}
+_DEC2 = {"load", "mase", "bias", "waiting_list_pressure"}
+#: Columns whose values are weeks (Period, ``2026-W49`` or ``2026-11-30/2026-12-06``) other than the row's period.
+_WEEK_VALUED = {"first_order_by", "order_by", "first_week"}
+_WEEK_VALUED_SUFFIX = "_week"
+
+
+def _i(language: str) -> int:
+    if language not in ("sv", "en"):
+        raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
+    return 0 if language == "sv" else 1
+
+
+def header(column: str, language: str = "sv") -> str:
+    """The header of a result-table column in the report language.
+
+    Looked up in :data:`HEADERS`, the report's :data:`kps_analysis.report.LABELS`, then as a headline stem with a horizon suffix
+    (``purchase_need_12w`` -> "Köpbehov, 12 veckor"); an unknown column keeps its name.
+
+    Examples
+    --------
+    >>> header("own_production"), header("cost_external_sek", "en"), header("purchase_need_fixed")
+    ('Planerad egen produktion', 'Cost bought (SEK)', 'Köpbehov, fastställda perioden')
+    """
+    from . import report as _report
+
+    i = _i(language)
+    if column in HEADERS:
+        return HEADERS[column][i]
+    if column in _report.LABELS:
+        return _report.LABELS[column][language]
+    for suffix, words in _SUFFIXES.items():
+        if column.endswith(suffix) and column[: -len(suffix)] in _STEMS:
+            return _STEMS[column[: -len(suffix)]][i] + words[i]
+    if column in _STEMS:
+        return _STEMS[column][i]
+    return column
+
+
+def value_text(column: str, value, language: str = "sv"):
+    """A category value in words (``new_visit`` -> "Nybesök"); other values unchanged.
+
+    Examples
+    --------
+    >>> value_text("stage", "treatment"), value_text("measure", "new_visits", "en"), value_text("clinic", "uro")
+    ('Behandling', 'New visits', 'uro')
+    >>> value_text("escalation_reason", "target_missed,purchase_needed")
+    'målet nås inte, köp behövs'
+    """
+    from . import report as _report
+
+    i = _i(language)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if column == "measure":
+        return _report.LABELS.get(value, {}).get(language, value)
+    if column == "column":
+        return header(str(value), language)
+    words = VALUES.get(column)
+    if words is None:
+        return value
+    if column == "escalation_reason" and isinstance(value, str):
+        return ", ".join(words.get(v, (v, v))[i] for v in value.split(",") if v)
+    return words[value][i] if value in words else value
+
+
+_ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def week_monday(value) -> _dt.date | None:
+    """The Monday of an ISO week given as a Period, ``2026-W49`` or ``2026-11-30/2026-12-06``.
+
+    Examples
+    --------
+    >>> week_monday("2026-W49"), week_monday("2026-11-30/2026-12-06")
+    (datetime.date(2026, 11, 30), datetime.date(2026, 11, 30))
+    >>> week_monday(pd.Period("2026-12-03", "W-SUN")), week_monday(None)
+    (datetime.date(2026, 11, 30), None)
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Period):
+        return value.start_time.date()
+    text = str(value)
+    m = _ISO_WEEK.match(text)
+    if m:
+        return _dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+    try:
+        return pd.Timestamp(text.split("/")[0]).date()
+    except ValueError:
+        return None
+
+
+@dataclass
+class Sheet:
+    """One worksheet: cell values, a kind per column, optional formula columns.
+
+    ``frame`` holds the values (headers are the final header texts); ``kinds`` maps a
+    header to a key of :data:`NUMBER_FORMATS` (or ``"kr"``, resolved by language);
+    ``formulas`` maps a header to a template such as
+    ``"={Utfall}{r}-{Plan}{r}"`` where ``{<header>}`` is that column's letter, ``{r}``
+    the row and ``{first}`` the first data row (the column's cells in ``frame`` are
+    ignored). ``groups`` puts a row of merged group titles above the header (header text
+    -> group title). ``freeze_after`` is the last header of the frozen key columns.
+    """
+
+    name: str
+    frame: pd.DataFrame
+    kinds: dict = field(default_factory=dict)
+    formulas: dict = field(default_factory=dict)
+    groups: dict = field(default_factory=dict)
+    table: str = "Tabell"
+    freeze_after: str | None = None
+    note: str | None = None
+    status_columns: tuple = ()
+
+
+def _float_kind(column: str, values: pd.Series) -> str:
+    finite = values[np.isfinite(values)]
+    if column in _DEC2:
+        return "dec2"
+    if len(finite) and np.allclose(finite, np.round(finite), rtol=0, atol=1e-9):
+        return "int"
+    return "dec1"
+
+
+def _kind_of(column: str, series: pd.Series, columns) -> str:
+    if column.endswith("_sek") or column.startswith("purchase_cost") or column == "saving_sek":
+        return "kr"
+    if column.endswith("_pct") or column in _SHARES or column.startswith("p_no_breach") or (
+            column == "deviation" and "tolerance" in columns):
+        return "share"
+    if pd.api.types.is_bool_dtype(series):
+        return "text"
+    if pd.api.types.is_integer_dtype(series):
+        return "int"
+    if pd.api.types.is_float_dtype(series):
+        return _float_kind(column, series.to_numpy(dtype=float))
+    return "text"
+
+
+def _freq(series: pd.Series) -> str:
+    if isinstance(series.dtype, pd.PeriodDtype):
+        return "M" if series.dtype.freq.freqstr.startswith("M") else "W"
+    sample = series.dropna().astype(str)
+    if len(sample) and sample.str.fullmatch(r"\d{4}-\d{2}").all():
+        return "M"
+    return "W"
+
+
+def _month_first(value) -> _dt.date | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Period):
+        return value.start_time.date()
+    try:
+        return pd.Period(str(value), freq="M").start_time.date()
+    except ValueError:
+        return None
+
+
+def _unique(names: list[str], ids: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+    return [f"{n} ({c})" if seen[n] > 1 else n for n, c in zip(names, ids)]
+
+
+def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", table_name: str = "Tabell",
+                     skip: tuple = ()) -> tuple[Sheet, dict]:
+    """A result table as a :class:`Sheet`: headers and values in words, dates, kinds.
+
+    The row's ``period`` becomes ``År``, ``Vecka`` (ISO) and ``Veckan börjar`` (the
+    Monday, a date) for weekly data, or ``Månad`` (the month's first day, a date) for
+    monthly data; ``month`` becomes a date; week-valued columns (``first_order_by``,
+    ``*_week``) the Monday of that week; ``order_by_week`` / ``order_by_period``
+    (periods ahead) the Monday of the order week beside its ISO week number;
+    ``*_pct`` columns [%] become fractions with a % format; booleans Ja/Nej; a value the
+    suppression rule hid (``<col>_suppressed`` true) the text ``dolt``; the flag
+    columns themselves are left out.
+
+    Returns
+    -------
+    (Sheet, dict)
+        The sheet and the map column identifier -> header used.
+    """
+    i = _i(language)
+    cols = [c for c in table.columns if c not in skip and not str(c).endswith("_suppressed")]
+    out: dict[str, list] = {}
+    kinds: dict[str, str] = {}
+    names: dict[str, str] = {}
+    ids: list[str] = []
+    n = len(table)
+    freeze = None
+    ahead = next((c for c in ("period_ahead", "week_ahead") if c in table.columns), None)
+
+    def put(key: str, text: str, values, kind: str):
+        ids.append(key)
+        out[key] = list(values)
+        kinds[key] = kind
+        names[key] = text
+
+    for col in cols:
+        s = table[col]
+        hidden = table[f"{col}_suppressed"].fillna(False).astype(bool).to_numpy() \
+            if f"{col}_suppressed" in table.columns else np.zeros(n, bool)
+        if col == "period":
+            if _freq(s) == "W":
+                mondays = [week_monday(v) for v in s]
+                iso = [d.isocalendar() if d else None for d in mondays]
+                put("year", header("year", language), [x[0] if x else None for x in iso], "number")
+                put("week", ("Vecka", "Week")[i], [x[1] if x else None for x in iso], "number")
+                put("period", ("Veckan börjar", "Week starts")[i], mondays, "date")
+            else:
+                put("period", ("Månad", "Month")[i], [_month_first(v) for v in s], "month")
+            freeze = "period"
+            continue
+        if col in ("year", "week") and "period" in table.columns:
+            continue  # the period's own year and week are written from it
+        if col == "month":
+            put(col, ("Månad", "Month")[i], [_month_first(v) for v in s], "month")
+            continue
+        if col in ("order_by_week", "order_by_period") and ahead and "period" in table.columns:
+            periods = table["period"]
+            mondays, weeks = [], []
+            for p, a, o in zip(periods, table[ahead], s):
+                base = p if isinstance(p, pd.Period) else None
+                if base is None:
+                    d = week_monday(p)
+                    base = pd.Period(d, freq="W-SUN") if d else None
+                if base is None or pd.isna(a) or pd.isna(o):
+                    mondays.append(None)
+                    weeks.append(None)
+                    continue
+                when = base - int(a - o)
+                mondays.append(when.start_time.date())
+                weeks.append(when.start_time.isocalendar()[1] if base.freqstr.startswith("W") else None)
+            if _freq(periods) == "W":
+                put(col + ":week", ("Beställ senast, vecka", "Order by, week")[i], weeks, "number")
+                put(col, ("Beställ senast (veckan börjar)", "Order by (week starts)")[i], mondays, "date")
+            else:
+                put(col, ("Beställ senast (månad)", "Order by (month)")[i], mondays, "month")
+            continue
+        if col in _WEEK_VALUED or (col.endswith(_WEEK_VALUED_SUFFIX) and col not in ("last_week", "this_week")
+                                   and s.dtype == object):
+            text = header(col, language)
+            put(col, f"{text} ({('veckan börjar', 'week starts')[i]})", [week_monday(v) for v in s], "date")
+            continue
+        kind = _kind_of(col, s, table.columns)
+        if pd.api.types.is_bool_dtype(s) or (s.dtype == object and len(s.dropna()) and all(
+                isinstance(v, (bool, np.bool_)) for v in s.dropna())):
+            yes, no = _YES_NO[language]
+            values = [None if pd.isna(v) else (yes if v else no) for v in s.astype(object)]
+        elif kind == "share" and col.endswith("_pct"):
+            values = list(s.astype(float) / 100.0)
+        elif kind == "text":
+            values = [value_text(col, v, language) for v in s.astype(object)]
+        else:
+            values = list(s)
+        if hidden.any():
+            values = [_HIDDEN[language] if h else v for v, h in zip(values, hidden)]
+        text = header(col, language)
+        if col == "deviation" and kind == "share":
+            text = ("Resurser mot visad produktion", "Resources against demonstrated")[i]
+        put(col, text, values, kind)
+        if col == ahead:
+            per = _freq(table["period"]) if "period" in table.columns else "W"
+            names[col] = (("Veckor framåt", "Weeks ahead") if per == "W" else ("Månader framåt", "Months ahead"))[i]
+    texts = _unique([names[k] for k in ids], ids)
+    frame = pd.DataFrame({t: out[k] for t, k in zip(texts, ids)}, index=range(n))
+    mapping = dict(zip(ids, texts))
+    status = tuple(mapping[c] for c in ("status", "escalation") if c in mapping)
+    return Sheet(name=name, frame=frame, kinds={mapping[k]: v for k, v in kinds.items()},
+                 table=table_name, freeze_after=mapping.get(freeze), status_columns=status), mapping
+
+
+def _cum(value: str, keys: list[str], *, need: list[str] = ()) -> str:
+    """SUMIFS over the rows so far with the same keys (and non-empty ``need`` columns)."""
+    parts = [f"${{{value}}}${{first}}:{{{value}}}{{r}}"]
+    for k in keys:
+        parts.append(f"${{{k}}}${{first}}:{{{k}}}{{r}},{{{k}}}{{r}}")
+    for c in need:
+        parts.append(f'${{{c}}}${{first}}:{{{c}}}{{r}},"<>"')
+    return "SUMIFS(" + ",".join(parts) + ")"
+
+
+def _insert_after(sheet: Sheet, after: str, text: str, formula: str, kind: str) -> None:
+    cols = list(sheet.frame.columns)
+    pos = cols.index(after) + 1 if after in cols else len(cols)
+    sheet.frame.insert(pos, text, [None] * len(sheet.frame))
+    sheet.formulas[text] = formula
+    sheet.kinds[text] = kind
+
+
+def plan_sheet(plan: pd.DataFrame, *, language: str = "sv", name: str | None = None) -> Sheet:
+    """The production plan (:func:`kps_analysis.report_plan.plan_export_table`, or
+    :func:`kps_analysis.plan.rolling_plan` output) as a sheet, with accumulated columns as
+    formulas per clinic and stage: own production, purchase, cost bought, the care
+    agreement, and the plan against the agreement (accumulated own production −
+    accumulated agreement) [patients]."""
+    sheet, m = sheet_from_frame(plan, name or TABLE_TITLES["production_plan"][_i(language)], language=language,
+                                table_name="Produktionsplan")
+    sv = language == "sv"
+    keys = [m[k] for k in ("clinic", "stage") if k in m]
+    for col, sv_text, en_text, kind in (
+            ("own_production", "Ackumulerad egen produktion", "Accumulated own production", "int"),
+            ("purchase", "Ackumulerat köp", "Accumulated purchase", "int"),
+            ("cost_external_sek", "Ackumulerad kostnad köpt (kr)", "Accumulated cost bought (SEK)", "kr"),
+            ("agreement", "Ackumulerad vårdöverenskommelse", "Accumulated care agreement", "int")):
+        if col in m and sheet.kinds.get(m[col]) != "text":
+            _insert_after(sheet, m[col], sv_text if sv else en_text, "=" + _cum(m[col], keys), kind)
+    if "own_production" in m and "agreement" in m:
+        acc_own = "Ackumulerad egen produktion" if sv else "Accumulated own production"
+        acc_agr = "Ackumulerad vårdöverenskommelse" if sv else "Accumulated care agreement"
+        _insert_after(sheet, acc_agr, "Ackumulerad plan − vårdöverenskommelse" if sv else
+                      "Accumulated plan − agreement", f"={{{acc_own}}}{{r}}-{{{acc_agr}}}{{r}}", "int")
+    return sheet
+
+
+def purchase_month_sheet(table: pd.DataFrame, *, language: str = "sv", name: str | None = None) -> Sheet:
+    """The purchase per month (:func:`kps_analysis.planning.purchase_by_month`) with the
+    extra cost of buying (cost bought − the same volume in-house) as a formula [SEK]."""
+    sv = language == "sv"
+    sheet, m = sheet_from_frame(table, name or ("Köp per månad" if sv else "Purchase by month"), language=language,
+                                table_name="Kop_per_manad")
+    if "cost_external_sek" in m and "cost_internal_sek" in m:
+        _insert_after(sheet, m["cost_internal_sek"], "Merkostnad för köp (kr)" if sv else "Extra cost of buying (SEK)",
+                      f"={{{m['cost_external_sek']}}}{{r}}-{{{m['cost_internal_sek']}}}{{r}}", "kr")
+    sheet.freeze_after = m.get("month", sheet.freeze_after)
+    return sheet
+
+
+def _pct_formula(a: str, b: str) -> str:
+    """(a − b) / b as a fraction; empty where b is empty or not above 0."""
+    return f'=IF(OR({{{b}}}{{r}}="",{{{a}}}{{r}}=""),"",IF({{{b}}}{{r}}>0,({{{a}}}{{r}}-{{{b}}}{{r}})/{{{b}}}{{r}},""))'
+
+
+def history_sheet(history: pd.DataFrame, *, language: str = "sv", name: str | None = None) -> Sheet:
+    """The plan history (:func:`kps_analysis.planning.plan_history`): the fixed plans of
+    weeks that have passed against the outcome, per clinic and stage.
+
+    Formulas reproduce the model's columns so that a row an analyst adds is followed up
+    the same way: deviation = actual − plan [patients]; the accumulated fixed plan,
+    actual, agreement and last year over the ISO year (``SUMIFS`` over the rows so far of
+    the same clinic, stage and year; empty where the row's own value is empty, as the
+    model's running sum); the deviation % of the week and accumulated, against the
+    agreement and last year ((a − b) / b, empty unless b > 0) [fraction, % format].
+    """
+    sv = language == "sv"
+    sheet, m = sheet_from_frame(history, name or ("Plan mot utfall" if sv else "Plan against outcome"),
+                                language=language, table_name="Plan_mot_utfall")
+    keys = [m[k] for k in ("clinic", "stage", "period") if k in m]
+    keys = [m["clinic"], m["stage"], m["year"]] if {"clinic", "stage", "year"} <= set(m) else keys[:2]
+    for col, src in (("cum_planned_own", "planned_own"), ("cum_actual_own", "actual_own"),
+                     ("cum_agreement", "agreement"), ("cum_last_year", "last_year")):
+        if col in m and src in m:
+            sheet.formulas[m[col]] = f'=IF({{{m[src]}}}{{r}}="","",' + _cum(m[src], keys) + ")"
+            sheet.kinds[m[col]] = "int"
+    if "actual_own" in m and "planned_own" in m:
+        _insert_after(sheet, m["actual_own"], "Avvikelse (utfall − plan)" if sv else "Deviation (actual − plan)",
+                      f'=IF(OR({{{m["actual_own"]}}}{{r}}="",{{{m["planned_own"]}}}{{r}}=""),"",'
+                      f'{{{m["actual_own"]}}}{{r}}-{{{m["planned_own"]}}}{{r}})', "int")
+    for col, a, b in (("deviation_pct", "actual_own", "planned_own"),
+                      ("cum_deviation_pct", "cum_actual_own", "cum_planned_own"),
+                      ("vs_agreement_pct", "cum_actual_own", "cum_agreement"),
+                      ("vs_last_year_pct", "cum_actual_own", "cum_last_year")):
+        if col in m and a in m and b in m:
+            sheet.formulas[m[col]] = _pct_formula(m[a], m[b])
+            sheet.kinds[m[col]] = "share"
+    if history.empty:
+        sheet.note = ("Ingen tidigare fastställd plan har passerat ännu (första körningen)." if sv else
+                      "No earlier fixed plan has passed yet (the first run).")
+    return sheet
+
+
+def follow_up_sheet(follow_up: pd.DataFrame, *, language: str = "sv", name: str | None = None,
+                    year: int | None = None) -> Sheet:
+    """Plan against outcome of the current year (:func:`kps_analysis.plan.plan_vs_outcome`), wide.
+
+    One row per clinic and week (or month) of ``year`` (default: the latest year in the
+    data), and per measure a block: plan and actual (values from the data), deviation
+    = actual − plan, accumulated plan and actual over the year counting the weeks where
+    both are reported (``SUMIFS`` over the rows so far, as the model), accumulated
+    deviation and deviation % ((acc. actual − acc. plan) / acc. plan, a fraction), last
+    year's actual and its accumulation, and the model's status. Earlier years stay in
+    ``tables/plan_vs_outcome.csv``.
+    """
+    from . import report as _report
+
+    sv = language == "sv"
+    i = _i(language)
+    name = name or ("Uppföljning" if sv else "Follow-up")
+    cols = ["clinic", "period", "measure", "plan", "actual", "last_year", "status"]
+    if follow_up is None or follow_up.empty or not set(cols) <= set(follow_up.columns):
+        sheet, _ = sheet_from_frame(pd.DataFrame({"clinic": pd.Series(dtype=object)}), name, language=language,
+                                    table_name="Uppfoljning")
+        sheet.note = ("Ingen plan att följa upp i data." if sv else "No plan to follow up in the data.")
+        return sheet
+    f = follow_up
+    if "year" not in f.columns:
+        f = f.assign(year=[d.isocalendar()[0] if d else None for d in map(week_monday, f["period"])])
+    year = int(f["year"].max()) if year is None else int(year)
+    f = f[f["year"] == year]
+    rows = f[["clinic", "period"]].drop_duplicates().sort_values(["clinic", "period"]).reset_index(drop=True)
+    base, m = sheet_from_frame(rows, name, language=language, table_name="Uppfoljning")
+    frame = base.frame
+    kinds = dict(base.kinds)
+    formulas: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    status_cols = []
+    clinic = m["clinic"]
+    words = {"plan": ("plan", "plan"), "actual": ("utfall", "actual"), "dev": ("avvikelse", "deviation"),
+             "cplan": ("ack. plan", "acc. plan"), "cact": ("ack. utfall", "acc. actual"),
+             "cdev": ("ack. avvikelse", "acc. deviation"), "cpct": ("ack. avvikelse %", "acc. deviation %"),
+             "ly": ("i fjol", "last year"), "cly": ("ack. i fjol", "acc. last year"), "status": ("status", "status")}
+    for measure, g in f.groupby("measure", sort=False):
+        label = _report.LABELS.get(measure, {}).get(language, measure)
+        g = rows.merge(g, on=["clinic", "period"], how="left")
+        h = {k: f"{label}: {w[i]}" for k, w in words.items()}
+        frame[h["plan"]] = g["plan"].to_numpy()
+        frame[h["actual"]] = g["actual"].to_numpy()
+        frame[h["dev"]] = None
+        frame[h["cplan"]] = None
+        frame[h["cact"]] = None
+        frame[h["cdev"]] = None
+        frame[h["cpct"]] = None
+        frame[h["ly"]] = g["last_year"].to_numpy()
+        frame[h["cly"]] = None
+        frame[h["status"]] = [value_text("status", v, language) for v in g["status"].astype(object)]
+        status_cols.append(h["status"])
+        for k in ("plan", "actual", "dev", "cplan", "cact", "cdev", "ly", "cly"):
+            kinds[h[k]] = "int"
+        kinds[h["cpct"]] = "share"
+        kinds[h["status"]] = "text"
+        both = [h["plan"], h["actual"]]
+        formulas[h["dev"]] = f'=IF(OR({{{h["actual"]}}}{{r}}="",{{{h["plan"]}}}{{r}}=""),"",' \
+                             f'{{{h["actual"]}}}{{r}}-{{{h["plan"]}}}{{r}})'
+        any_both = "COUNTIFS(" + ",".join([f"${{{clinic}}}${{first}}:{{{clinic}}}{{r}},{{{clinic}}}{{r}}"] + [
+            f'${{{c}}}${{first}}:{{{c}}}{{r}},"<>"' for c in both]) + ")"
+        for key, src in (("cplan", "plan"), ("cact", "actual")):
+            formulas[h[key]] = f'=IF({any_both}=0,"",' + _cum(h[src], [clinic], need=both) + ")"
+        formulas[h["cdev"]] = f'=IF({{{h["cplan"]}}}{{r}}="","",{{{h["cact"]}}}{{r}}-{{{h["cplan"]}}}{{r}})'
+        formulas[h["cpct"]] = (f'=IF({{{h["cplan"]}}}{{r}}="","",IF({{{h["cplan"]}}}{{r}}=0,'
+                               f'IF({{{h["cact"]}}}{{r}}=0,0,""),({{{h["cact"]}}}{{r}}-{{{h["cplan"]}}}{{r}})'
+                               f'/{{{h["cplan"]}}}{{r}}))')
+        missing_ly = "COUNTIFS(" + ",".join([f"${{{clinic}}}${{first}}:{{{clinic}}}{{r}},{{{clinic}}}{{r}}"] + [
+            f'${{{c}}}${{first}}:{{{c}}}{{r}},"<>"' for c in both] + [
+            f'${{{h["ly"]}}}${{first}}:{{{h["ly"]}}}{{r}},""']) + ")"
+        formulas[h["cly"]] = (f'=IF(OR({any_both}=0,{missing_ly}>0),"",' +
+                              _cum(h["ly"], [clinic], need=both) + ")")
+        for k in words:
+            groups[h[k]] = label
+    return Sheet(name=name, frame=frame, kinds=kinds, formulas=formulas, groups=groups, table="Uppfoljning",
+                 freeze_after=base.freeze_after, status_columns=tuple(status_cols))
+
+
+def sheet_for(table: pd.DataFrame, name: str, *, language: str = "sv") -> Sheet:
+    """The sheet of a planning table, chosen by its columns.
+
+    A :func:`kps_analysis.plan.plan_vs_outcome` follow-up (``measure``, ``plan``,
+    ``actual``) becomes :func:`follow_up_sheet` (the current year, wide); a
+    :func:`kps_analysis.planning.plan_history` (``planned_own``) :func:`history_sheet`;
+    a :func:`kps_analysis.planning.purchase_by_month` (``order_by``, ``month``)
+    :func:`purchase_month_sheet`; a production plan (``own_production``, ``period``)
+    :func:`plan_sheet`; anything else :func:`sheet_from_frame`.
+    """
+    cols = set(table.columns)
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if {"measure", "plan", "actual"} <= cols:
+        return follow_up_sheet(table, language=language, name=name)
+    if "planned_own" in cols:
+        return history_sheet(table, language=language, name=name)
+    if {"order_by", "month", "purchase"} <= cols:
+        return purchase_month_sheet(table, language=language, name=name)
+    if {"own_production", "period", "stage"} <= cols:
+        sheet = plan_sheet(table, language=language, name=name)
+        sheet.table = stem
+        return sheet
+    return sheet_from_frame(table, name, language=language, table_name=stem)[0]
+
+
+# ----------------------------------------------------------------------------- writing
+def _cell(value):
+    if value is None:
+        return None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if not np.isfinite(value) else float(value)
+    if value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, pd.Period):
+        return str(value)
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def _render(template: str, letters: Mapping[str, str], row: int, first: int) -> str:
+    def sub(match):
+        key = match.group(1)
+        if key == "r":
+            return str(row)
+        if key == "first":
+            return str(first)
+        return letters[key]
+
+    return re.sub(r"\{([^{}]+)\}", sub, template)
+
+
+def _write_sheet(wb, sheet: Sheet, language: str) -> None:
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    ws = wb.create_sheet(sheet.name[:31])
+    frame = sheet.frame
+    headers = [str(h) for h in frame.columns]
+    letters = {h: get_column_letter(j + 1) for j, h in enumerate(headers)}
+    top = 2 if sheet.groups else 1
+    first = top + 1
+    if sheet.groups:
+        j = 0
+        while j < len(headers):
+            title = sheet.groups.get(headers[j])
+            k = j
+            while k + 1 < len(headers) and title and sheet.groups.get(headers[k + 1]) == title:
+                k += 1
+            if title:
+                ws.cell(row=1, column=j + 1, value=title).font = Font(bold=True)
+                ws.cell(row=1, column=j + 1).alignment = Alignment(horizontal="center")
+                if k > j:
+                    ws.merge_cells(start_row=1, start_column=j + 1, end_row=1, end_column=k + 1)
+            j = k + 1
+    for j, h in enumerate(headers):
+        c = ws.cell(row=top, column=j + 1, value=h)
+        c.font = Font(bold=True)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+    formats = {h: NUMBER_FORMATS["kr_" + language] if k == "kr" else NUMBER_FORMATS.get(k)
+               for h, k in sheet.kinds.items()}
+    columns = [frame[h].tolist() for h in headers]
+    n = len(frame)
+    for r in range(n):
+        row = first + r
+        for j, h in enumerate(headers):
+            if h in sheet.formulas:
+                value = _render(sheet.formulas[h], letters, row, first)
+            else:
+                value = _cell(columns[j][r])
+            c = ws.cell(row=row, column=j + 1, value=value)
+            fmt = formats.get(h)
+            if fmt is None or fmt == "@" or value is None:
+                continue
+            if isinstance(value, str) and not value.startswith("="):
+                c.alignment = Alignment(horizontal="right")  # "dolt" in a number column
+            else:
+                c.number_format = fmt
+    # widths from the header (wrapped at up to 18 characters) and the longest value shown
+    height = 1
+    for j, h in enumerate(headers):
+        kind = sheet.kinds.get(h, "text")
+        if kind in ("date",):
+            longest = 10
+        elif kind == "month":
+            longest = 7
+        elif kind == "text":
+            longest = max([len(str(v)) for v in columns[j][:2000] if v is not None] or [4])
+        elif h in sheet.formulas:
+            longest = 9
+        else:
+            vals = [abs(float(v)) for v in columns[j][:2000] if isinstance(v, (int, float, np.number))
+                    and not isinstance(v, bool) and np.isfinite(v)]
+            big = max(vals) if vals else 0.0
+            digits = len(f"{big:,.0f}") + (2 if kind in ("dec1", "dec2") else 0) + (3 if kind == "kr" else 0)
+            longest = max(digits, 6 if kind == "share" else 3)
+        head = min(len(h), 18)
+        width = min(max(longest, head, 6) + 2, 50)
+        ws.column_dimensions[letters[h]].width = width
+        height = max(height, math.ceil(len(h) / max(width - 2, 1)))
+    ws.row_dimensions[top].height = 15 * min(height, 5)
+    last = get_column_letter(max(len(headers), 1))
+    end = first + max(n, 1) - 1
+    if headers:
+        table = Table(displayName=sheet.table, ref=f"A{top}:{last}{end}")
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+        ws.add_table(table)
+    freeze_col = headers.index(sheet.freeze_after) + 2 if sheet.freeze_after in headers else 1
+    ws.freeze_panes = ws.cell(row=first, column=freeze_col)
+    colours = {("Röd", "Red"): "F4B6B6", ("Gul", "Yellow"): "FFE699", ("Grön", "Green"): "C6E0B4"}
+    for h in sheet.status_columns:
+        if h not in letters or not n:
+            continue
+        col = letters[h]
+        for words, colour in colours.items():
+            text = words[0] if language == "sv" else words[1]
+            ws.conditional_formatting.add(
+                f"{col}{first}:{col}{end}",
+                FormulaRule(formula=[f'{col}{first}="{text}"'],
+                            fill=PatternFill(start_color=colour, end_color=colour, fill_type="solid")))
+    if sheet.note:
+        ws.cell(row=end + 2, column=1, value=sheet.note).font = Font(italic=True)
+
+
+def write_workbook(sheets, path: str | os.PathLike, *, language: str = "sv") -> Path:
+    """Write :class:`Sheet` objects as one ``.xlsx`` file, atomically.
+
+    Each sheet gets bold wrapped headers (a row of merged group titles above them when
+    the sheet has groups), number formats per column, widths, a frozen header row (and
+    key columns), an Excel table with filters (table names made unique per workbook)
+    and green/yellow/red fills on status columns. Formula cells are computed by Excel
+    when the file is opened.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``language`` or a sheet name that is empty, too long or used twice.
+    """
+    import openpyxl
+    from openpyxl.workbook.properties import CalcProperties
+
+    from .report import atomic_path
+
+    _i(language)
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    names, tables = set(), set()
+    for sheet in sheets:
+        if not isinstance(sheet.name, str) or not sheet.name.strip() or len(sheet.name) > 31:
+            raise ValueError(f"sheet name {sheet.name!r} must be 1-31 characters")
+        if sheet.name in names:
+            raise ValueError(f"sheet name {sheet.name!r} is used twice")
+        names.add(sheet.name)
+        base = re.sub(r"[^A-Za-z0-9_]", "_", sheet.table) or "Tabell"
+        name, k = base, 2
+        while name.lower() in tables:
+            name, k = f"{base}_{k}", k + 1
+        tables.add(name.lower())
+        sheet.table = name
+        _write_sheet(wb, sheet, language)
+    wb.calculation = CalcProperties(fullCalcOnLoad=True)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return Path(path)
+
+
+def write_table_xlsx(table: pd.DataFrame, path: str | os.PathLike, *, language: str = "sv",
+                     sheet_name: str | None = None) -> Path:
+    """One result table as an ``.xlsx`` for Swedish (or English) Excel, atomically.
+
+    The same rows as the CSV written beside it (:func:`kps_analysis.report.write_table`),
+    through :func:`sheet_from_frame` (headers and values in words, dates, formats,
+    suppressed counts as ``dolt``) and :func:`write_workbook`.
+
+    Examples
+    --------
+    >>> import tempfile, openpyxl
+    >>> t = pd.DataFrame({"clinic": ["uro"], "stage": ["new_visit"], "purchase": [3.0],
+    ...                   "cost_external_sek": [6900.0], "share_within_guarantee": [0.9]})
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     ws = openpyxl.load_workbook(write_table_xlsx(t, f"{d}/t.xlsx")).active
+    ...     [c.value for c in ws[1]], [c.value for c in ws[2]], ws["D2"].number_format
+    (['Klinik', 'Steg', 'Köp', 'Kostnad köpt (kr)', 'Andel inom vårdgarantin'], ['uro', 'Nybesök', 3, 6900, 0.9], '#,##0 "kr"')
+    """
+    stem = Path(path).stem
+    name = sheet_name or (TABLE_TITLES[stem][_i(language)] if stem in TABLE_TITLES else stem[:31] or "Tabell")
+    sheet, _ = sheet_from_frame(table, name, language=language, table_name=stem)
+    return write_workbook([sheet], path, language=language)
