@@ -513,7 +513,9 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
         elif kind == "share" and col.endswith("_pct"):
             values = list(s.astype(float) / 100.0)
         elif kind == "text":
-            values = [value_text(col, v, language) for v in s.astype(object)]
+            objects = s.astype(object)
+            words = {v: value_text(col, v, language) for v in pd.unique(objects.dropna())}
+            values = [words.get(v, v) if v is not None and v == v else None for v in objects]
         else:
             values = list(s)
         if hidden.any():
