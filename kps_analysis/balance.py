@@ -34,7 +34,7 @@ from .stages import STAGES
 from .stages import stage as stage_spec
 
 __all__ = ["STAGES", "flow_balance", "conversion_rates", "QueueProjection", "project_queue", "project_chain",
-           "naive_flows", "coming_flows", "stage_loads"]
+           "naive_flows", "coming_flows", "monthly_from_weekly", "stage_loads", "ClinicPeriodSums", "clinic_period_sums", "cumsum_rows"]
 
 #: The rates of :func:`conversion_rates`: (numerator columns, denominator columns).
 _RATES = {
@@ -44,6 +44,74 @@ _RATES = {
     "bed_days_per_operation": (("bed_days",), ("operations_elective", "operations_acute")),
     "no_show_rate": (("no_shows",), ("new_visits", "return_visits", "no_shows")),
 }
+
+
+# ----------------------------------------------------------------------------- weeks to months
+def monthly_from_weekly(weekly: pd.DataFrame) -> pd.DataFrame:
+    """Weekly aggregates to calendar months: flows summed, stocks at the month's last week.
+
+    Each ISO week belongs to the month of its Thursday (as ISO weeks belong to years),
+    so every week counts in exactly one month:
+
+        flow[m]  = Σ flow[w] over the weeks w whose Thursday lies in m   [patients/month]
+        stock[m] = stock at the end of the last such week               [patients]
+
+    Stocks are the queues and the counts over 90 days (:data:`kps_analysis.data.STOCK_MEASURES`);
+    everything else is a flow. A month is kept only when all its weeks are present (4 or 5:
+    the Thursdays in the month), so a partial first or last month is left out. Because
+    the same weeks add up, inflow − outflow summed over a month equals the change of the
+    queue between the month ends whenever it does week by week (conservation).
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical weekly long frame (``clinic``, optional ``group``, ``period`` W-SUN,
+        measures) [patients/week, patients].
+
+    Returns
+    -------
+    DataFrame
+        The same columns, ``period`` monthly (freq M) [patients/month, patients].
+
+    Examples
+    --------
+    The Thursdays of 2024-W01..W09 fall on 4, 11, 18, 25 January and 1, 8, 15, 22, 29
+    February: January is weeks 1-4 (referrals 4 × 10, the queue of week 4), February
+    weeks 5-9 (5 × 10, the queue of week 9).
+
+    >>> p = pd.period_range("2024-01-01", periods=9, freq="W-SUN")
+    >>> w = pd.DataFrame({"clinic": "a", "period": p, "referrals_in": 10.0,
+    ...                   "queue_new_visit": np.arange(9.0)})
+    >>> monthly_from_weekly(w)[["period", "referrals_in", "queue_new_visit"]].astype(str).values.tolist()
+    [['2024-01', '40.0', '3.0'], ['2024-02', '50.0', '8.0']]
+    """
+    from .data import STOCK_MEASURES
+
+    _check_weekly(weekly)
+    index = pd.PeriodIndex(weekly["period"].array)
+    if len(index) and not index.freqstr.startswith("W"):
+        raise ValueError(f"weekly: periods must be ISO weeks (W-SUN), got {index.freqstr!r}")
+    keys = _keys(weekly)
+    thursday = index.start_time + pd.Timedelta(days=3)
+    frame = weekly.assign(_month=pd.PeriodIndex(thursday, freq="M"), _ord=index.asi8)
+    frame = frame.sort_values(keys + ["_ord"], kind="stable")
+    measures = [c for c in weekly.columns if c not in keys + ["period"]
+                and pd.api.types.is_numeric_dtype(weekly[c])]
+    stocks = [c for c in measures if c in STOCK_MEASURES]
+    flows = [c for c in measures if c not in STOCK_MEASURES]
+    grouped = frame.groupby(keys + ["_month"], sort=True, observed=True, dropna=False)
+    out = grouped[flows].sum(min_count=1) if flows else grouped.size().to_frame("_n").iloc[:, :0]
+    for col in stocks:
+        out[col] = grouped[col].last()  # the last week's reported value
+    out["_weeks"] = grouped.size()
+    out = out.reset_index()
+    months = pd.PeriodIndex(out["_month"].array)
+    # Thursdays in the month: the weeks a complete month has
+    first_thu = (3 - months.start_time.dayofweek) % 7 + 1
+    expected = (months.days_in_month - first_thu) // 7 + 1
+    out = out[out["_weeks"].to_numpy() == np.asarray(expected)]
+    out = out.rename(columns={"_month": "period"}).drop(columns="_weeks")
+    return out[keys + ["period"] + measures].reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -73,6 +141,95 @@ def _sorted(weekly: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.nda
     gid = frame.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
     ordinal = pd.PeriodIndex(frame["period"].array).asi8
     return frame, gid, ordinal
+
+
+class ClinicPeriodSums(NamedTuple):
+    """Measures summed per clinic and period, as arrays sorted by clinic, then period (see :func:`clinic_period_sums`)."""
+
+    clinics: np.ndarray          #: clinic labels, sorted; row r belongs to clinics[code[r]]
+    code: np.ndarray             #: clinic index of each row (int64)
+    ordinal: np.ndarray          #: period ordinal of each row (int64), ascending within a clinic
+    freq: object                 #: the periods' frequency (W-SUN or M)
+    first: np.ndarray            #: clinic i holds rows first[i]:first[i+1] (len = clinics + 1)
+    values: dict                 #: column -> float array of the sums (NaN where nothing was reported)
+
+
+def clinic_period_sums(frame: pd.DataFrame, columns) -> ClinicPeriodSums:
+    """Sum measures per clinic and period (over groups), as numpy arrays sorted by clinic and period.
+
+    The arrays behind the per-clinic calculations: integer codes instead of string keys,
+    so that many clinics are handled in one pass. A sum over rows that are all missing
+    is NaN (as ``groupby(...).sum(min_count=1)``); periods of a clinic with no row are
+    absent (no gap filling).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Long frame with ``clinic``, ``period`` and ``columns`` [patients/period or patients].
+    columns : sequence of str
+        Measures to sum; every one must be a column of ``frame``.
+
+    Returns
+    -------
+    ClinicPeriodSums
+
+    Examples
+    --------
+    >>> p = pd.Period("2024-01", freq="M")
+    >>> f = pd.DataFrame({"clinic": ["b", "a", "a", "a"], "period": [p, p + 1, p, p + 1],
+    ...                   "x": [1.0, 2.0, 3.0, np.nan]})
+    >>> s = clinic_period_sums(f, ["x"])
+    >>> s.clinics.tolist(), s.code.tolist(), s.first.tolist(), s.values["x"].tolist()
+    (['a', 'b'], [0, 0, 1], [0, 2, 3], [3.0, 2.0, 1.0])
+    """
+    columns = list(columns)
+    index = pd.PeriodIndex(frame["period"].array) if len(frame) else pd.PeriodIndex([], freq="W-SUN")
+    codes, uniques = pd.factorize(frame["clinic"], sort=True)
+    ordinal = index.asi8
+    keep = (codes >= 0) & ~np.asarray(index.isna())  # a row without clinic or period belongs to none
+    order = np.lexsort((ordinal, codes))
+    order = order[keep[order]]
+    code, ordinal = codes[order].astype(np.int64), ordinal[order]
+    new = np.ones(len(code), dtype=bool)
+    new[1:] = (code[1:] != code[:-1]) | (ordinal[1:] != ordinal[:-1])
+    starts = np.flatnonzero(new)
+    values = {}
+    for col in columns:
+        x = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)[order]
+        if len(starts) == len(x):
+            values[col] = x
+        else:
+            seen = ~np.isnan(x)
+            total = np.add.reduceat(np.where(seen, x, 0.0), starts) if len(x) else x
+            count = np.add.reduceat(seen.astype(np.int64), starts) if len(x) else x
+            values[col] = np.where(count > 0, total, np.nan)
+    code, ordinal = code[starts], ordinal[starts]
+    first = np.searchsorted(code, np.arange(len(uniques) + 1))
+    return ClinicPeriodSums(np.asarray(uniques, dtype=object), code, ordinal, index.freq, first, values)
+
+
+def cumsum_rows(matrix: np.ndarray) -> np.ndarray:
+    """Cumulative sum along each row with Kahan compensation, as pandas' grouped cumsum and sum.
+
+    A loop over the columns, each step vectorised over the rows (one row per clinic):
+    round-off does not grow with the length of the history, and the result is the one
+    ``groupby(...).cumsum()`` gives, to the last bit.
+
+    Examples
+    --------
+    >>> cumsum_rows(np.array([[1.0, 2.0, 3.0], [0.1, 0.2, 0.3]])).round(12).tolist()
+    [[1.0, 3.0, 6.0], [0.1, 0.3, 0.6]]
+    """
+    out = np.empty_like(matrix)
+    total = np.zeros(matrix.shape[0])
+    carry = np.zeros(matrix.shape[0])
+    for j in range(matrix.shape[1]):
+        y = matrix[:, j] - carry
+        t = total + y
+        carry = (t - total) - y
+        total = t
+        out[:, j] = t
+    return out
 
 
 def _trailing_sum(values: np.ndarray, gid: np.ndarray, ordinal: np.ndarray, window: int) -> np.ndarray:

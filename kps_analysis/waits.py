@@ -40,6 +40,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from .balance import clinic_period_sums, cumsum_rows
+from .stages import stage as stage_spec
+
 __all__ = [
     "REDISTRIBUTION_METHODS",
     "project_bands",
@@ -961,48 +964,76 @@ def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
     >>> round(float(r["patients"].sum()), 6), int(r["wait_days"].max())
     (10.0, 9)
     """
-    if stage == "new_visit":
-        queue_col, arrivals, minus = "queue_new_visit", "referrals_in", ["referrals_forwarded"]
-    elif stage == "treatment":
-        queue_col, arrivals, minus = "queue_treatment", "treatment_decisions", []
-    else:
-        raise ValueError(f"stage must be 'new_visit' or 'treatment', got {stage!r}")
-    over_col = f"waiting_over_90_{stage}"
+    spec = stage_spec(stage)
+    queue_col, arrivals, minus, over_col = spec.queue, spec.inflow, list(spec.inflow_minus), spec.over_limit
     missing = [c for c in (queue_col, arrivals) if c not in weekly.columns]
     if missing:
         raise ValueError(f"weekly: missing column(s) {', '.join(missing)} for stage {stage!r}")
-    frame = weekly.groupby(["clinic", "period"], observed=True, as_index=False).sum(numeric_only=True, min_count=1)
-    inflow = frame[arrivals].fillna(0.0)
+    has_over = over_col in weekly.columns
+    columns = [arrivals, queue_col] + [c for c in minus if c in weekly.columns] + ([over_col] if has_over else [])
+    sums = clinic_period_sums(weekly, columns)
+    code, first, n_rows = sums.code, sums.first, np.diff(sums.first)
+    n_c = len(sums.clinics)
+    inflow = np.nan_to_num(sums.values[arrivals])
     for col in minus:
-        if col in frame.columns:
-            inflow = inflow - frame[col].fillna(0.0)
-    frame = frame.assign(_in=inflow.clip(lower=0.0))
-    frame = frame.sort_values(["clinic", "period"], ascending=[True, False]).reset_index(drop=True)
-    k = frame.groupby("clinic").cumcount().to_numpy()  # weeks before the latest
-    queue = frame.groupby("clinic")[queue_col].transform("first").fillna(0.0).to_numpy()
-    if over_col in frame.columns:
-        over = frame.groupby("clinic")[over_col].transform("first").fillna(0.0).to_numpy()
-    else:
-        over = np.full(len(frame), np.nan)
-    # one row per clinic and day, newest first
-    days = pd.DataFrame({
-        "clinic": np.repeat(frame["clinic"].to_numpy(), 7),
-        "wait_days": (7 * np.repeat(k, 7) + np.tile(np.arange(7), len(frame))),
-        "_in": np.repeat(frame["_in"].to_numpy() / 7.0, 7),
-        "_queue": np.repeat(queue, 7),
-        "_over": np.repeat(over, 7),
-    })
-    fifo = np.isnan(days["_over"].to_numpy())
-    old = (days["wait_days"].to_numpy() > guarantee_days) & ~fifo
-    part = np.where(fifo, 0, np.where(old, 2, 1))
-    target = np.where(fifo, days["_queue"], np.where(old, days["_over"],
-                                                       (days["_queue"] - days["_over"]).clip(lower=0)))
-    days = days.assign(_part=part, _target=target).sort_values(["clinic", "_part", "wait_days"])
-    before = days.groupby(["clinic", "_part"])["_in"].cumsum() - days["_in"]
-    days["patients"] = (days["_target"] - before).clip(lower=0.0).clip(upper=days["_in"])
-    out = days[days["patients"] > 0].assign(stage=stage)
-    return out[["clinic", "stage", "wait_days", "patients"]].sort_values(
-        ["clinic", "wait_days"]).reset_index(drop=True)
+        if col in sums.values:
+            inflow = inflow - np.nan_to_num(sums.values[col])
+    # the arrivals of a period are spread evenly over its days (7 for a week, 28-31 for a month)
+    period_days = _period_days(sums.ordinal, sums.freq)
+    inflow = np.clip(inflow, 0.0, None) / period_days
+    # the latest reported queue (and over-90 count) of each clinic: its last non-missing value
+    queue = np.nan_to_num(_last_valid(sums.values[queue_col], first))
+    over = np.nan_to_num(_last_valid(sums.values[over_col], first)) if has_over else None
+
+    # one row per clinic, one column per day waited at the latest period's end (newest first):
+    # day d (from the end) of a period whose newer periods hold D days sits in column D + d
+    total = np.add.reduceat(period_days, first[:-1]) if n_c else np.zeros(0, dtype=np.int64)
+    newer = total[code] - (np.cumsum(period_days) - np.repeat(np.cumsum(period_days)[first[:-1]] -
+                                                                 period_days[first[:-1]], n_rows))
+    width = int(total.max()) if n_c else 0
+    grid = np.zeros((n_c, width))
+    row = np.repeat(np.arange(len(code)), period_days)
+    day = np.arange(len(row)) - np.repeat(np.cumsum(period_days) - period_days, period_days)
+    grid[code[row], newer[row] + day] = inflow[row]
+    length = total
+    patients = np.zeros_like(grid)
+
+    def fill(part: np.ndarray, target: np.ndarray) -> np.ndarray:
+        # the newest arrivals first, up to the target: ``before`` = arrivals newer than a day
+        before = cumsum_rows(part) - part
+        return np.minimum(np.maximum(target[:, None] - before, 0.0), part)
+
+    if over is None:  # pure first in, first out: the queue is the newest arrivals
+        patients = fill(grid, queue)
+    else:  # within the limit: the newest; beyond it: the newest of those older than the limit
+        split = int(min(max(np.floor(guarantee_days) + 1, 0), width))
+        patients[:, :split] = fill(grid[:, :split], np.maximum(queue - over, 0.0))
+        patients[:, split:] = fill(grid[:, split:], over)
+    inside = np.arange(width)[None, :] < length[:, None]
+    rows, days = np.nonzero((patients > 0) & inside)
+    return pd.DataFrame({"clinic": sums.clinics[rows], "stage": stage,
+                         "wait_days": days.astype(np.int64), "patients": patients[rows, days]})
+
+
+def _period_days(ordinal: np.ndarray, freq) -> np.ndarray:
+    """Calendar days of each period (7 for a week, 28-31 for a month) [days]."""
+    if len(ordinal) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if pd.Period(ordinal=0, freq=freq).freqstr.startswith("W"):
+        return np.full(len(ordinal), 7, dtype=np.int64)
+    index = pd.PeriodIndex.from_ordinals(ordinal, freq=freq)
+    return ((index.end_time.normalize() - index.start_time.normalize()).days + 1).to_numpy(dtype=np.int64)
+
+
+def _last_valid(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Per clinic (rows ``first[i]:first[i+1]``, in period order): the last non-NaN value, else NaN."""
+    n = len(first) - 1
+    if n == 0:
+        return np.zeros(0)
+    position = np.where(np.isnan(values), -1, np.arange(len(values)))
+    last = np.maximum.reduceat(position, first[:-1])
+    found = last >= first[:-1]
+    return np.where(found, values[np.where(found, last, 0)], np.nan)
 
 
 class ProjectionState:

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from kps_analysis import balance
 from kps_analysis.balance import (QueueProjection, conversion_rates, flow_balance, project_chain,
                                   project_queue)
 
@@ -276,3 +277,50 @@ def test_chain_conserves_patients(n, t, data):
     first = c[c.stage == "new_visit"]["outflow"].to_numpy().reshape(n, t)
     second = c[c.stage == "treatment"]["inflow"].to_numpy().reshape(n, t)
     assert second == pytest.approx(first * rate[:, None])
+
+
+# ----------------------------------------------------------------------------- months
+def _conserving_weeks(n_weeks=60, seed=0):
+    """Weekly frame of two clinics whose queues follow their flows exactly (residual 0)."""
+    rng = np.random.default_rng(seed)
+    p = pd.period_range("2024-01-01", periods=n_weeks, freq="W-SUN")
+    parts = []
+    for clinic in ("a", "b"):
+        ref = rng.poisson(30, n_weeks).astype(float)
+        fwd = rng.binomial(ref.astype(int), 0.1).astype(float)
+        seen = rng.poisson(26, n_weeks).astype(float)
+        queue = 200 + np.cumsum(ref - fwd - seen)
+        parts.append(pd.DataFrame({"clinic": clinic, "period": p, "referrals_in": ref, "referrals_forwarded": fwd,
+                                   "new_visits": seen, "queue_new_visit": queue}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_monthly_from_weekly_sums_flows_by_thursday_and_keeps_month_end_stocks():
+    w = _conserving_weeks()
+    m = balance.monthly_from_weekly(w)
+    assert str(m["period"].dtype) == "period[M]"
+    # 2024-01: ISO weeks 1-4 (Thursdays 4-25 January); 2024-02: weeks 5-9 (Thursday 29 February)
+    a = w[w["clinic"] == "a"].reset_index(drop=True)
+    jan = m[(m["clinic"] == "a") & (m["period"] == pd.Period("2024-01", "M"))].iloc[0]
+    feb = m[(m["clinic"] == "a") & (m["period"] == pd.Period("2024-02", "M"))].iloc[0]
+    assert jan["referrals_in"] == a.loc[0:3, "referrals_in"].sum()
+    assert feb["new_visits"] == a.loc[4:8, "new_visits"].sum()
+    assert feb["queue_new_visit"] == a.loc[8, "queue_new_visit"]
+    # 60 weeks end on 2025-02-23, whose February is incomplete (week 9's Thursday is 27 Feb): dropped
+    assert m["period"].max() == pd.Period("2025-01", "M")
+
+
+def test_flow_balance_conserves_patients_month_by_month():
+    # inflow - outflow over a month = change of the queue between month ends (residual 0),
+    # and the monthly net is the sum of the weekly nets of its weeks
+    w = _conserving_weeks(seed=3)
+    m = balance.monthly_from_weekly(w)
+    fb = balance.flow_balance(m, window_weeks=4)
+    nv = fb[fb["stage"] == "new_visit"]
+    assert np.allclose(nv["residual"].dropna(), 0.0)
+    assert nv["residual"].notna().sum() == 2 * (m["period"].nunique() - 1)
+    weekly_net = balance.flow_balance(w).assign(
+        month=lambda f: (f["period"].dt.start_time + pd.Timedelta(days=3)).dt.to_period("M"))
+    by_month = weekly_net[weekly_net["stage"] == "new_visit"].groupby(["clinic", "month"])["net"].sum()
+    got = nv.set_index(["clinic", "period"])["net"]
+    assert np.allclose(got.to_numpy(), by_month.reindex(got.index).to_numpy())
