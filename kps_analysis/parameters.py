@@ -49,6 +49,7 @@ __all__ = [
     "SCHEMA",
     "region_settings",
     "Spec",
+    "calendar_region",
     "capabilities",
     "deep_merge",
     "freshness_limit_days",
@@ -1683,6 +1684,38 @@ def needs_sentence(groups, *, language: str = "sv") -> str:
     if language == "sv":
         return f"Avsnittet kräver {joined} i klinikens parameterfil."
     return f"This section needs {joined} in the clinic's parameter file."
+
+
+def calendar_region(params) -> dict:
+    """The calendar keyword arguments of a clinic: ``{"country": ..., "subdivision": ...}``.
+
+    Unpacks the parameters at the boundary for the calendar functions:
+    ``kps_analysis.calendar.working_days(periods, **calendar_region(params))``.
+
+    Parameters
+    ----------
+    params : Parameters or Mapping
+        Loaded parameters (a mapping without the keys gives Sweden).
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is not a mapping, or names an unknown country or subdivision.
+
+    Examples
+    --------
+    >>> calendar_region({"country": "GB", "subdivision": "ENG"}), calendar_region({})
+    ({'country': 'GB', 'subdivision': 'ENG'}, {'country': 'SE', 'subdivision': None})
+    """
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be loaded parameters (a mapping), got {type(params).__name__}")
+    country = params.get("country") or SCHEMA["country"].default
+    code, sub = _calendar.check_region(country, params.get("subdivision"))
+    return {"country": code, "subdivision": sub}
 
 
 def freshness_limit_days(params, freq) -> int:

@@ -808,6 +808,19 @@ def test_country_defaults_to_sweden_and_is_normalised(pdir):
         assert (p.country, p.subdivision) == ("GB", "ENG"), (country, subdivision)
 
 
+def test_calendar_region_unpacks_for_the_calendar(pdir):
+    from kps_analysis import calendar
+    from kps_analysis.parameters import calendar_region
+
+    write_clinic(pdir, MINIMAL_CLINIC + "country: GB-SCT\n")
+    p = load_parameters("test", pdir)
+    assert calendar_region(p) == {"country": "GB", "subdivision": "SCT"}
+    # 2 January 2024 is a holiday in Scotland only
+    week = calendar.period_from_iso([2024], [1])
+    assert calendar.working_days(week, **calendar_region(p)).item() == 3
+    assert calendar.working_days(week, **calendar_region(load_parameters("gyn", PARAMS))).item() == 4
+
+
 def test_unknown_country_names_the_file_and_key(pdir):
     path = write_clinic(pdir, MINIMAL_CLINIC + "country: XX\n")
     err = load_error("test", pdir)
