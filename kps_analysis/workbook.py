@@ -177,6 +177,12 @@ HEADERS: dict[str, tuple[str, str]] = {
     "escalation_reason": ("Skäl till eskalering", "Reason for escalation"),
     "production_deviation_pct": ("Produktion mot plan (%)", "Production against plan (%)"),
     "capacity_finding": ("Kapaciteten skiljer mer än toleransen", "Capacity differs beyond the tolerance"),
+    "first_order_by_date": ("Första köpet beställs senast (datum)", "First purchase ordered by (date)"),
+    "period_unit": ("Period", "Period"),
+    "data_end": ("Data till och med", "Data up to"),
+    "plan_start": ("Planen börjar", "The plan starts"),
+    "data_age_days": ("Datas ålder (dagar)", "Age of the data (days)"),
+    "stale": ("Data inaktuella", "Data out of date"),
     # follow-up
     "status": ("Status", "Status"),
     "red_weeks": ("Röda veckor i följd", "Consecutive red weeks"),
@@ -241,6 +247,7 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
                   "same": ("Oförändrad", "Unchanged")},
     "severity": {"error": ("Fel", "Error"), "warning": ("Varning", "Warning"), "info": ("Information", "Information")},
     "scenario": {"baseline": ("Planen (nuläge)", "The plan (baseline)")},
+    "period_unit": {"week": ("Vecka", "Week"), "month": ("Månad", "Month")},
     "escalation_reason": {"target_missed": ("målet nås inte", "target missed"),
                           "purchase_needed": ("köp behövs", "purchase needed"),
                           "breach_within_lead_time": ("passerar 90 dagar inom ledtiden", "breaches within the lead time"),
@@ -472,7 +479,7 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
                 put("period", ("Veckan börjar", "Week starts")[i], mondays, "date")
             else:
                 put("period", ("Månad", "Month")[i], [_month_first(v) for v in s], "month")
-            freeze = "period"
+            freeze = "period" if len(ids) <= 6 else freeze  # key columns frozen only when they lead
             continue
         if col in ("year", "week") and "period" in table.columns:
             continue  # the period's own year and week are written from it
@@ -504,6 +511,10 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
                                    and s.dtype == object):
             text = header(col, language)
             put(col, f"{text} ({('veckan börjar', 'week starts')[i]})", [week_monday(v) for v in s], "date")
+            continue
+        if pd.api.types.is_datetime64_any_dtype(s):
+            stamps = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+            put(col, header(col, language), [None if pd.isna(v) else v.to_pydatetime() for v in stamps], "date")
             continue
         kind = _kind_of(col, s, table.columns)
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and len(s.dropna()) and all(
