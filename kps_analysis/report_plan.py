@@ -503,7 +503,9 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
                         scenarios, language: str = "sv", limit: int = 5, shown=None) -> None:
     """Write a clinic's result tables and ``plan.xlsx``, every number from its planning model.
 
-    Files (:data:`TABLE_FILES`, each ``tables/<name>.csv``, written atomically):
+    Files (:data:`TABLE_FILES`, each ``tables/<name>.csv``, written atomically, the machine
+    contract, and beside it ``tables/<name>.xlsx`` for Excel in the report language,
+    :func:`kps_analysis.workbook.write_table_xlsx`, suppressed counts as ``dolt``):
     ``production_plan`` is :func:`plan_export_table`; ``purchase_need`` the plan's weeks
     with ``policy = "guarantee"``; ``capacity_gap`` the plan's need, capacity and gap;
     ``projected_breaches`` its breaches before and after purchase; ``monte_carlo`` the
@@ -518,6 +520,7 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
     from .plan import export_plan_xlsx
     from .planning import purchase_by_month
     from .report import suppress_tables, write_table
+    from .workbook import write_table_xlsx
 
     tables = Path(output_dir) / "tables"
     production_plan = plan_export_table(model.plan)
@@ -546,6 +549,7 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
     out.update(suppress_tables(out, shown, limit=limit))
     for name in TABLE_FILES:
         write_table(out[name], tables / f"{name}.csv")
+        write_table_xlsx(out[name], tables / f"{name}.xlsx", language=language)
     export_plan_xlsx(production_plan, Path(output_dir) / "plan.xlsx",
                      tables={"Köp per månad" if language == "sv" else "Purchase by month": purchase_by_month(plan),
                              "Kapacitet" if language == "sv" else "Capacity": model.capacity_check,
