@@ -487,3 +487,25 @@ def test_every_table_column_has_a_header_in_both_languages():
     # unique (follow-up's "level" and the summary's "escalation_level" are one meaning in two tables)
     sv = [workbook.header(c) for c in columns if c != "level"]
     assert len(set(sv)) == len(sv), [n for n in sv if sv.count(n) > 1]
+
+
+def test_the_csv_beside_stays_the_machine_contract(tmp_path):
+    """The CSV is read by machines with their defaults: comma, decimal point, UTF-8 without BOM,
+    identifiers as headers; pandas gives back the frame written (periods as ISO labels)."""
+    t = _weekly_with_suppression()
+    path = write_table(t, tmp_path / "weekly.csv")
+    raw = path.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    assert raw.splitlines()[0].decode("utf-8").split(",")[:3] == ["clinic", "period", "referrals_in"]
+    back = pd.read_csv(path)
+    expected = t.assign(period=["2026-W47", "2026-W48", "2026-W49"])
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+
+
+def test_table_xlsx_in_english(tmp_path):
+    ws = openpyxl.load_workbook(workbook.write_table_xlsx(_weekly_with_suppression(), tmp_path / "weekly.xlsx",
+                                                          language="en")).active
+    head, col = _rows(ws)
+    assert ws.title == "Weekly data" and head[:4] == ["Clinic", "Year", "Week", "Week starts"]
+    assert ws.cell(row=3, column=col["Waiting for first visit"] + 1).value == "hidden"
+    assert ws.cell(row=2, column=col["Escalation"] + 1).value == "Red"
