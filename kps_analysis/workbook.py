@@ -330,6 +330,8 @@ def value_text(column: str, value, language: str = "sv"):
     return words[value][i] if value in words else value
 
 
+#: Characters an XML worksheet cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE).
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
@@ -775,6 +777,17 @@ def _cell(value):
     return value
 
 
+def _put(ws, row: int, column: int, value, *, formula: bool = False):
+    """Write one cell; text is always text (a value starting with "=" is no formula, and
+    characters XML cannot hold are dropped), only the sheet's own formulas are formulas."""
+    if isinstance(value, str) and not formula:
+        value = _ILLEGAL.sub("", value)
+    c = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str) and not formula and c.data_type == "f":
+        c.data_type = "s"
+    return c
+
+
 def _render(template: str, letters: Mapping[str, str], row: int, first: int) -> str:
     def sub(match):
         key = match.group(1)
@@ -807,13 +820,13 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
             while k + 1 < len(headers) and title and sheet.groups.get(headers[k + 1]) == title:
                 k += 1
             if title:
-                ws.cell(row=1, column=j + 1, value=title).font = Font(bold=True)
+                _put(ws, 1, j + 1, title).font = Font(bold=True)
                 ws.cell(row=1, column=j + 1).alignment = Alignment(horizontal="center")
                 if k > j:
                     ws.merge_cells(start_row=1, start_column=j + 1, end_row=1, end_column=k + 1)
             j = k + 1
     for j, h in enumerate(headers):
-        c = ws.cell(row=top, column=j + 1, value=h)
+        c = _put(ws, top, j + 1, h)
         c.font = Font(bold=True)
         c.alignment = Alignment(wrap_text=True, vertical="top")
     formats = {h: NUMBER_FORMATS["kr_" + language] if k == "kr" else NUMBER_FORMATS.get(k)
@@ -823,15 +836,13 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
     for r in range(n):
         row = first + r
         for j, h in enumerate(headers):
-            if h in sheet.formulas:
-                value = _render(sheet.formulas[h], letters, row, first)
-            else:
-                value = _cell(columns[j][r])
-            c = ws.cell(row=row, column=j + 1, value=value)
+            formula = h in sheet.formulas
+            value = _render(sheet.formulas[h], letters, row, first) if formula else _cell(columns[j][r])
+            c = _put(ws, row, j + 1, value, formula=formula)
             fmt = formats.get(h)
             if fmt is None or fmt == "@" or value is None:
                 continue
-            if isinstance(value, str) and not value.startswith("="):
+            if isinstance(value, str) and not formula:
                 c.alignment = Alignment(horizontal="right")  # "dolt" in a number column
             else:
                 c.number_format = fmt
@@ -878,7 +889,7 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
                 FormulaRule(formula=[f'{col}{first}="{text}"'],
                             fill=PatternFill(start_color=colour, end_color=colour, fill_type="solid")))
     if sheet.note:
-        ws.cell(row=end + 2, column=1, value=sheet.note).font = Font(italic=True)
+        _put(ws, end + 2, 1, sheet.note).font = Font(italic=True)
 
 
 def write_workbook(sheets, path: str | os.PathLike, *, language: str = "sv") -> Path:

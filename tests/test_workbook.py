@@ -509,3 +509,12 @@ def test_table_xlsx_in_english(tmp_path):
     assert ws.title == "Weekly data" and head[:4] == ["Clinic", "Year", "Week", "Week starts"]
     assert ws.cell(row=3, column=col["Waiting for first visit"] + 1).value == "hidden"
     assert ws.cell(row=2, column=col["Escalation"] + 1).value == "Red"
+
+
+def test_user_text_is_never_a_formula_nor_breaks_the_file(tmp_path):
+    t = pd.DataFrame({"clinic": ["=HYPERLINK(\"http://x\",\"klicka\")", "ok\x00\x07"], "scenario": ["a", "baseline"],
+                      "description": ["=1+1", "+SUM(A1)"], "purchase": [1.0, 2.0]})
+    ws = openpyxl.load_workbook(workbook.write_table_xlsx(t, tmp_path / "scenarios.xlsx")).active
+    assert ws["A2"].data_type == "s" and ws["A2"].value.startswith("=HYPERLINK")
+    assert ws["C2"].data_type == "s" and ws["C2"].value == "=1+1"
+    assert ws["A3"].value == "ok" and ws["B3"].value == "Planen (nuläge)"
