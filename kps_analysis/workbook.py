@@ -922,6 +922,8 @@ def write_workbook(sheets, path: str | os.PathLike, *, language: str = "sv") -> 
             raise ValueError(f"sheet name {sheet.name!r} is used twice")
         names.add(sheet.name)
         base = re.sub(r"[^A-Za-z0-9_]", "_", sheet.table) or "Tabell"
+        if not (base[0].isalpha() or base[0] == "_") or re.fullmatch(r"[A-Za-z]{1,3}\d+|[RrCc]", base):
+            base = "T_" + base  # Excel refuses a table name that starts with a digit or reads as a cell
         name, k = base, 2
         while name.lower() in tables:
             name, k = f"{base}_{k}", k + 1
