@@ -224,7 +224,7 @@ CASES = [
     P("clinic_invalid_date.yaml", "key 'closures[0].end'", "'2027-02-30' is not a valid calendar date"),
     P("clinic_not_utf8_latin1.yaml", "not UTF-8", "line 1"),
     P("clinic_yaml_alias_bomb.yaml", "refused: the aliases (*name) expand to more than 100,000 values"),
-    P("clinic_missing_required_key.yaml", "required key 'hospital' is missing"),
+    P("clinic_missing_required_key.yaml", "required key 'resources.no_show_rate' is missing"),
     P("clinic_empty_0_bytes.yaml", "required key 'name' is missing"),
     P("clinic_data_path_dotdot.yaml", "key 'data.weekly'", "no '..'", "'../../secret/test_weekly.csv'"),
     P("clinic_data_path_absolute.yaml", "key 'data.weekly'", "absolute path"),
