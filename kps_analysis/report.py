@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import os
 import re
-import tempfile
+import secrets
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -613,7 +613,17 @@ def atomic_path(path: str | os.PathLike):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # Created with mode 0666 less the umask, as an ordinary file (0644 under umask 022):
+    # mkstemp's 0600 would make every report private to its writer.
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        break
+    else:
+        raise FileExistsError(f"{path.parent}: no free temporary name for {path.name}")
     os.close(fd)
     try:
         yield Path(tmp)
