@@ -41,6 +41,28 @@ ROLE = {
 SV_MONTHS = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
 
 
+def _month_short(month: int, language: str = "sv") -> str:
+    """``jan`` … ``dec`` (sv) or ``Jan`` … ``Dec`` (en) of a month number 1-12."""
+    return SV_MONTHS[month - 1] if language == "sv" else pd.Timestamp(2026, month, 1).strftime("%b")
+
+
+def _per_period(text: str, kind: str, language: str = "sv") -> str:
+    """``"Remisser in per vecka"`` / ``"... per månad"``: a y-axis label with its time base."""
+    from .report import period_word
+
+    return f"{text} per {period_word('month' if kind == 'month' else 'week', language)}"
+
+
+def _week_of_year_axis(ax, language: str = "sv") -> None:
+    """An ISO week-of-year axis (1-53) labelled with calendar weeks and their months."""
+    ticks = [1, 9, 14, 22, 27, 32, 40, 48]
+    # the month of each tick week in a typical year, so the reader knows when it is
+    months = [pd.Timestamp.fromisocalendar(2026, w, 4).month for w in ticks]  # the week's Thursday
+    word = "v." if language == "sv" else "wk"
+    ax.set_xticks(ticks, [f"{word} {w}\n{_month_short(m, language)}" for w, m in zip(ticks, months)])
+    ax.set_xlabel("Kalendervecka (ISO)" if language == "sv" else "Calendar week (ISO)")
+
+
 def _axes(ax):
     """The figure and axes to draw on: a new figure unless ``ax`` is given."""
     if ax is None:
@@ -88,21 +110,28 @@ def year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv", ax=
     role = ROLE.get(measure, "queue")
     fig, ax = _axes(ax)
     years = sorted(yoy["year"].unique())
-    styles = [":", "--", "-"]
+    x = "week" if "week" in yoy.columns else "month"
+    # earlier years: dark and mid grey, dashed and dotted with markers, so that each year is
+    # told apart on a grey print by its line as well as its shade
+    earlier = [("#333333", ":", "s"), ("#777777", "--", "o")]
     for i, year in enumerate(years):
         part = yoy[yoy["year"] == year]
         latest = year == years[-1]
-        ax.plot(part["week"], part["value"], color=COLOURS[role], alpha=1.0 if latest else 0.45,
-                linewidth=2.4 if latest else 1.3, linestyle=styles[(i - len(years)) % 3] if not latest else "-",
-                label=str(year))
-    ax.set_xlim(1, 53)
-    ax.set_xticks([1, 9, 14, 27, 32, 40, 52])
-    ax.set_xlabel(label("week", language))
-    ax.set_ylabel(label(measure, language))
+        colour, style, marker = (COLOURS[role], "-", None) if latest else earlier[(len(years) - 1 - i) % 2 - 1]
+        ax.plot(part[x], part["value"], color=colour, linewidth=2.6 if latest else 1.4, linestyle=style,
+                marker=marker, markersize=3, markevery=4 if x == "week" else 1, label=str(year))
+    if x == "week":
+        ax.set_xlim(1, 53)
+        _week_of_year_axis(ax, language)
+        ax.axvspan(27, 32, color="#999999", alpha=0.12, linewidth=0)
+    else:
+        ax.set_xlim(1, 12)
+        ax.set_xticks(range(1, 13), [_month_short(m, language) for m in range(1, 13)])
+        ax.set_xlabel(label("month", language))
+    ax.set_ylabel(_per_period(label(measure, language), x, language))
     ax.set_title(label(measure, language))
-    ax.axvspan(27, 32, color="#999999", alpha=0.12, linewidth=0)
-    ax.legend(title=label("year", language), ncol=len(years), loc="best", frameon=False)
-    fig.tight_layout()
+    ax.set_ylim(bottom=0)
+    _legend_above(fig, ax, ncol=len(years), title=label("year", language))
     return fig
 
 
@@ -217,17 +246,25 @@ def _stage_lines(ax, frame: pd.DataFrame, value: str, *, years: int, language: s
     for i, (stage, part) in enumerate(recent.groupby("stage", sort=False)):
         ax.plot(part["period"].dt.start_time, part[value],
                 color=[COLOURS["inflow"], COLOURS["production"]][i % 2], linestyle=["-", "--"][i % 2],
-                label=STAGE_LABELS[language].get(stage, stage))
+                linewidth=[2.0, 1.6][i % 2], label=STAGE_LABELS[language].get(stage, stage))
     return recent
 
 
 def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, language: str = "sv",
-                years: int = 3, ax=None):
-    """Köproduktionskvot over time per stage, with the level that matches the guarantee.
+                years: int = 3, ax=None, guarantee_days: float = 90, kind: str = "week"):
+    """Köproduktionskvot over time per stage, with the guarantee limit in periods of production.
 
-    ``ratios`` has ``period``, ``stage`` and ``queue_production_ratio_weeks`` (one clinic).
-    ``guarantee_weeks`` is drawn as the red dashed guarantee line.
+    ``ratios`` has ``period``, ``stage`` and ``queue_production_ratio_weeks`` (one clinic,
+    in the data's periods). ``guarantee_weeks`` [periods] is drawn as the red dashed line:
+    the queue that equals ``guarantee_days`` of production (90 days = 12.9 weeks). Above
+    it even a patient served strictly in turn waits longer than the guarantee (Little's
+    law); below it patients may still breach (priorities, uneven flows): whether care
+    must be bought is the planning model's answer, not this line's. A single period that
+    towers over the rest (a summer week with almost no production) is cut at the top
+    and annotated, so that it does not flatten the chart.
     """
+    from .report import period_word
+
     fig, ax = _axes(ax)
     if ratios.empty:
         ax.text(0.5, 0.5, "Inga data" if language == "sv" else "No data", ha="center", transform=ax.transAxes)
@@ -235,19 +272,25 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
     recent = _stage_lines(ax, ratios, "queue_production_ratio_weeks", years=years, language=language)
     if guarantee_weeks is not None:
         ax.axhline(guarantee_weeks, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
-        text = "nivå som håller vårdgarantin" if language == "sv" else "level that keeps the guarantee"
+        days = f"{guarantee_days:g}"
+        text = (f"{days} dagars produktion i kö (vårdgarantins gräns)" if language == "sv" else
+                f"{days} days of production waiting (the guarantee limit)")
         ax.text(recent["period"].min().start_time, guarantee_weeks, " " + text, color=COLOURS["limit"],
                 va="bottom", fontsize=9)
-    _date_axis(ax, language)
-    ax.set_ylabel("Veckors produktion i kö" if language == "sv" else "Weeks of production waiting")
+    values = recent["queue_production_ratio_weeks"].to_numpy(float)
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, loc="upper left")
-    fig.tight_layout()
+    _clip_outliers(ax, values, recent["period"].dt.start_time.to_numpy(), language=language,
+                   floor=1.15 * (guarantee_weeks or 0))
+    _date_axis(ax, language)
+    words = period_word(kind, language, plural=True)
+    ax.set_ylabel(f"{words.capitalize()} produktion i kö" if language == "sv" else
+                  f"{words.capitalize()} of production waiting")
+    _legend_above(fig, ax)
     return fig
 
 
-def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None):
-    """Seasonal factors per ISO week (or month), one line per measure; 1 = an average week."""
+def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None, kind: str = "week"):
+    """Seasonal factors per ISO week (or month), one line per measure; 1 = an average period."""
     fig, ax = _axes(ax)
     # two measures may share a role (new visits and operations are both production):
     # each line gets its own line style and marker so they differ in grey print too
@@ -256,24 +299,27 @@ def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None):
         ax.plot(part["season"], part["factor"], color=COLOURS[role], linestyle=["-", "--", ":", "-."][i % 4],
                 marker="osv^"[i % 4], markersize=3, label=label(measure, language))
     ax.axhline(1.0, color="#777777", linewidth=0.8)
-    ax.axvspan(27, 32, color="#999999", alpha=0.12, linewidth=0)
-    ax.set_xlabel(label("week", language))
-    ax.set_ylabel("Säsongsfaktor" if language == "sv" else "Seasonal factor")
-    ax.set_xlim(1, profile["season"].max())
-    ax.legend(frameon=False, loc="lower left")
-    fig.tight_layout()
+    if kind == "month" or (len(profile) and profile["season"].max() <= 12):
+        ax.set_xticks(range(1, 13), [_month_short(m, language) for m in range(1, 13)])
+        ax.set_xlabel(label("month", language))
+        ax.set_xlim(1, 12)
+    else:
+        ax.axvspan(27, 32, color="#999999", alpha=0.12, linewidth=0)
+        ax.set_xlim(1, max(52, int(profile["season"].max())) if len(profile) else 53)
+        _week_of_year_axis(ax, language)
+    ax.set_ylabel("Säsongsfaktor (1 = normal)" if language == "sv" else "Seasonal factor (1 = normal)")
+    _legend_above(fig, ax)
     return fig
 
 
-def balance_lines(balance: pd.DataFrame, *, language: str = "sv", years: int = 2, ax=None):
+def balance_lines(balance: pd.DataFrame, *, language: str = "sv", years: int = 2, ax=None, kind: str = "week"):
     """Net inflow (in − out) per stage, trailing mean, over the latest years; above 0 the queue grows."""
     fig, ax = _axes(ax)
     _stage_lines(ax, balance, "net_rolling", years=years, language=language)
     ax.axhline(0.0, color="#333333", linewidth=1)
     _date_axis(ax, language)
-    ax.set_ylabel("Inflöde − utflöde per vecka" if language == "sv" else "Inflow − outflow per week")
-    ax.legend(frameon=False, loc="upper left")
-    fig.tight_layout()
+    ax.set_ylabel(_per_period("Inflöde − utflöde" if language == "sv" else "Inflow − outflow", kind, language))
+    _legend_above(fig, ax)
     return fig
 
 
@@ -292,30 +338,83 @@ def breach_projection(breaches: pd.DataFrame, *, language: str = "sv", ax=None):
     return fig
 
 
-def show(fig) -> None:
+def show(fig, alt: str | None = None) -> None:
     """Display a figure at this point of a notebook's output and close it.
 
     Without this, Jupyter's inline backend draws open figures after everything else
-    the cell displays, so a section's figure would come after its tables.
+    the cell displays, so a section's figure would come after its tables. With ``alt``
+    (what the figure shows, in words) the figure is an inline PNG ``<img>`` carrying that
+    alt text (:func:`figure_html`), for screen readers and for the rendered report.
     """
-    from IPython.display import display
+    from IPython.display import HTML, display
 
-    display(fig)
+    if alt is None:
+        display(fig)
+        plt.close(fig)
+        return
+    display(HTML(figure_html(fig, alt)))
+
+
+def figure_html(fig, alt: str) -> str:
+    """A figure as an inline PNG ``<img>`` with its alt text; the figure is closed.
+
+    The PNG is embedded (base64), so the page needs nothing from elsewhere.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> figure_html(fig, "Tom figur <test>").count('alt="Tom figur &#60;test&#62;"')
+    1
+    """
+    import base64
+    import io
+
+    from .report import escape_text
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f'<figure class="kps-figure"><img src="data:image/png;base64,{data}" alt="{escape_text(alt)}">'
+            f"</figure>")
 
 
-def region_ratios(summaries: pd.DataFrame, *, guarantee_weeks: float | None = None, language: str = "sv", ax=None):
-    """Köproduktionskvot per clinic (horizontal bars, worst on top), the guarantee level marked."""
-    data = summaries.sort_values("queue_production_ratio_weeks", ascending=True)
+def region_ratios(summaries: pd.DataFrame, *, guarantee_weeks: float | None = None, language: str = "sv", ax=None,
+                  guarantee_days: float = 90):
+    """Köproduktionskvot per clinic (horizontal bars, in the order given, first on top).
+
+    ``guarantee_weeks`` [weeks] is drawn as the red dashed line of ``guarantee_days`` of
+    production: a clinic beyond it keeps nobody within the guarantee even served in turn.
+    Bars of clinics that must buy care (``purchase_need_12w`` > 0) are dark and hatched,
+    the others light, so the planning model's answer is read off the chart in grey too.
+    """
+    data = summaries.iloc[::-1]
     if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 0.4 * len(data) + 1.2))
+        fig, ax = plt.subplots(figsize=(10, 0.4 * len(data) + 1.6))
     else:
         fig = ax.figure
-    ax.barh(data["clinic"], data["queue_production_ratio_weeks"], color=COLOURS["queue"], alpha=0.6)
+    buys = (data["purchase_need_12w"] > 0).to_numpy() if "purchase_need_12w" in data else np.zeros(len(data), bool)
+    ax.barh(data["clinic"].astype(str), data["queue_production_ratio_weeks"],
+            color=np.where(buys, "#444444", "#BBBBBB"), hatch=None, edgecolor="#222222", linewidth=0.5)
+    for bar, b in zip(ax.patches, buys):
+        if b:
+            bar.set_hatch("//")
     if guarantee_weeks is not None:
         ax.axvline(guarantee_weeks, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
+        ax.text(guarantee_weeks, len(data) - 0.4, f" {guarantee_days:g} " + ("dagars produktion" if language == "sv"
+                                                                           else "days of production"),
+                color=COLOURS["limit"], fontsize=8, va="bottom")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor="#444444", hatch="//", edgecolor="#222222",
+                     label="köper vård enligt planen" if language == "sv" else "buys care in the plan"),
+               Patch(facecolor="#BBBBBB", edgecolor="#222222",
+                     label="inget köp" if language == "sv" else "no purchase")]
     ax.set_xlabel(label("queue_production_ratio_weeks", language))
-    fig.tight_layout()
+    ax.set_xlim(0, max(float(np.nanmax(data["queue_production_ratio_weeks"])) if len(data) else 1,
+                       guarantee_weeks or 0) * 1.15)
+    fig.legend(handles=handles, loc="upper center", ncol=2, frameon=False, fontsize=8, bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig
 
 
@@ -341,8 +440,7 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, measure: str, la
     ax.set_ylabel(label(measure, language))
     ax.set_ylim(bottom=0)
     _date_axis(ax, language)
-    ax.legend(frameon=False, loc="upper left", ncol=4)
-    fig.tight_layout()
+    _legend_above(fig, ax)
     return fig
 
 
@@ -372,35 +470,52 @@ def capacity_vs_need(gap: pd.DataFrame, *, language: str = "sv"):
     return fig
 
 
-def gap_heatmap(gaps: pd.DataFrame, *, language: str = "sv", ax=None):
-    """Heat-map of the weekly capacity gap, clinics × weeks ahead (both stages summed).
+def gap_heatmap(gaps: pd.DataFrame, *, language: str = "sv", ax=None, order=None, weeks: int = 12):
+    """Heat-map of the capacity gap per period, clinics × calendar periods (both stages summed).
 
-    ``gaps`` is the clinics' ``capacity_gap.csv`` tables concatenated. Red: need above
-    own capacity; blue: spare capacity. Diverging and centred on 0, readable in grey
-    by the annotated sign.
+    ``gaps`` is the clinics' ``capacity_gap.csv`` tables concatenated (``clinic``,
+    ``period_ahead``, ``period`` as its label, ``gap`` [patients/period]); the first
+    ``weeks`` periods, clinics in ``order`` (default: as they come). Red: need above own
+    capacity; blue: spare capacity. Diverging and centred on 0; every cell is annotated
+    with its whole number (never "-0", a real minus sign), so it reads in grey too.
     """
-    table = gaps.pivot_table(index="clinic", columns="period_ahead", values="gap", aggfunc="sum")
+    from .report import format_count, period_name
+
+    part = gaps[gaps["period_ahead"] <= weeks]
+    table = part.pivot_table(index="clinic", columns="period_ahead", values="gap", aggfunc="sum")
+    if order is not None:
+        table = table.reindex([c for c in order if c in table.index])
+    labels = part.drop_duplicates("period_ahead").set_index("period_ahead")["period"].reindex(table.columns) \
+        if "period" in part else pd.Series(table.columns, index=table.columns)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 0.45 * len(table) + 1.5))
+        fig, ax = plt.subplots(figsize=(10, 0.45 * len(table) + 1.8))
     else:
         fig = ax.figure
-    limit = float(np.nanmax(np.abs(table.to_numpy()))) if table.size else 1.0
-    sns.heatmap(table, cmap="RdBu_r", center=0, vmin=-limit, vmax=limit, annot=True, fmt=".0f",
-                annot_kws={"fontsize": 7}, cbar_kws={"label": "Behov − kapacitet" if language == "sv"
-                                                      else "Need − capacity"}, ax=ax)
-    ax.set_xlabel("Veckor framåt" if language == "sv" else "Weeks ahead")
+    values = np.round(table.to_numpy(float))
+    values[values == 0] = 0.0  # no negative zero
+    limit = float(np.nanmax(np.abs(values))) if values.size and np.isfinite(values).any() else 1.0
+    annot = np.vectorize(lambda v: "" if not np.isfinite(v) else
+                         ("−" if v < 0 else "") + format_count(abs(v), language=language))(values)
+    sns.heatmap(pd.DataFrame(values, index=table.index, columns=table.columns), cmap="RdBu_r", center=0,
+                vmin=-max(limit, 1), vmax=max(limit, 1), annot=annot, fmt="", annot_kws={"fontsize": 7},
+                cbar_kws={"label": "Behov − kapacitet (patienter)" if language == "sv"
+                          else "Need − capacity (patients)"}, ax=ax)
+    ax.set_xticklabels([period_name(p, language, year=False) for p in labels], rotation=0, fontsize=8)
+    ax.set_xlabel("Kalendervecka" if language == "sv" else "Calendar week")
     ax.set_ylabel("")
     fig.tight_layout()
     return fig
 
 
-def _iso_week_ticks(ax, periods) -> None:
-    """Label a week_ahead axis with ISO week numbers (v. 49, v. 50, ...)."""
-    periods = pd.PeriodIndex(list(periods), freq="W-SUN")
+def _iso_week_ticks(ax, periods, language: str = "sv") -> None:
+    """Label a period_ahead axis with calendar periods: ISO weeks (v. 49) or months (jan)."""
+    from .report import period_name
+
+    periods = list(periods)
     step = max(1, len(periods) // 12)
     ticks = np.arange(1, len(periods) + 1)[::step]
     ax.set_xticks(ticks)
-    ax.set_xticklabels([f"v. {p.week}" for p in periods[::step]], fontsize=8)
+    ax.set_xticklabels([period_name(p, language, year=False) for p in periods[::step]], fontsize=8)
 
 
 def _stage_panels(plan: pd.DataFrame):
@@ -431,7 +546,7 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
         if lead:
             ax.axvspan(0.5, lead + 0.5, color="#DDDDDD", alpha=0.5, linewidth=0)
             ax.text(0.6, ax.get_ylim()[1] * 0.92, "ledtid för köp" if sv else "purchase lead time", fontsize=8)
-        _iso_week_ticks(ax, sub["period"])
+        _iso_week_ticks(ax, sub["period"], language)
         ax.set_title(STAGE_LABELS[language].get(stage, stage))
         ax.set_ylim(bottom=0)
     axes[0][0].set_ylabel("Patienter över 90 dagar" if sv else "Patients over 90 days")
@@ -439,25 +554,36 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
     return fig
 
 
-def _legend_above(fig, ax, ncol: int = 4) -> None:
+def _legend_above(fig, ax, ncol: int = 4, title: str | None = None) -> None:
     """One legend above the panels, so that it never covers the data."""
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=ncol, frameon=False, fontsize=8,
-               bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    if handles:
+        fig.legend(handles, labels, loc="upper center", ncol=ncol, frameon=False, fontsize=8,
+                   bbox_to_anchor=(0.5, 1.0), title=title, title_fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.88 if title is None else 0.85))
 
 
-def _clip_outliers(ax, values: np.ndarray, x: np.ndarray, *, language: str) -> None:
-    """Clip the y-axis at 1.5 x the 90th percentile when one week towers over the rest; annotate it."""
+def _clip_outliers(ax, values: np.ndarray, x: np.ndarray, *, language: str, floor: float = 0.0) -> None:
+    """Cut the y-axis at 1.5 × the 90th percentile (at least ``floor``) when a few values tower
+    over the rest, and annotate the highest with its value, so that it does not flatten the chart."""
+    from .report import format_count
+
     values = np.asarray(values, dtype=float)
-    if values.size == 0 or not np.isfinite(values).any():
+    finite = np.isfinite(values)
+    if values.size == 0 or not finite.any():
         return
-    top = 1.5 * float(np.nanpercentile(values, 90))
-    peak = float(np.nanmax(values))
+    top = max(1.5 * float(np.nanpercentile(values[finite], 90)), floor)
+    peak = float(np.nanmax(values[finite]))
     if top > 0 and peak > 1.5 * top:
         ax.set_ylim(0, top)
-        i = int(np.nanargmax(values))
-        ax.annotate(f"{peak:.0f} ↑", xy=(x[i], top), xytext=(x[i] + 0.8, top * 0.92), fontsize=8)
+        i = int(np.nanargmax(np.where(finite, values, -np.inf)))
+        text = ("högst " if language == "sv" else "peak ") + format_count(peak, language=language,
+                                                                         decimals=0 if peak >= 10 else 1)
+        ax.annotate(text + " ↑", xy=(x[i], top), xytext=(0, -12), textcoords="offset points", ha="center",
+                    fontsize=8, color="#333333",
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#999999", "lw": 0.5})
 
 
 def plan_capacity(plan: pd.DataFrame, *, language: str = "sv"):
@@ -479,10 +605,196 @@ def plan_capacity(plan: pd.DataFrame, *, language: str = "sv"):
                 label="Inflöde (prognos)" if sv else "Inflow (forecast)")
         ax.fill_between(x, sub["capacity"], need, where=need > sub["capacity"], color="#999999", alpha=0.4,
                         linewidth=0, label="Glapp (köps)" if sv else "Gap (bought)")
-        _iso_week_ticks(ax, sub["period"])
+        _iso_week_ticks(ax, sub["period"], language)
         ax.set_title(STAGE_LABELS[language].get(stage, stage))
         ax.set_ylim(bottom=0)
         _clip_outliers(ax, need, x, language=language)
     axes[0][0].set_ylabel("Patienter per vecka" if sv else "Patients per week")
     _legend_above(fig, axes[0][-1])
     return fig
+
+
+# ============================================================================ alt texts
+# What each figure shows, in words, for its <img alt>: the chart's kind, what is on its
+# axes and the numbers a reader takes from it (from the same frame the figure draws).
+
+def _n(value, language: str, decimals: int = 0) -> str:
+    from .report import format_count
+
+    return format_count(float(value), language=language, decimals=decimals)
+
+
+def _last_by_stage(frame: pd.DataFrame, value: str, language: str, decimals: int = 1) -> str:
+    last = frame.sort_values("period").groupby("stage", sort=False).tail(1)
+    return ", ".join(f"{STAGE_LABELS[language].get(r.stage, r.stage).lower()} {_n(getattr(r, value), language, decimals)}"
+                     for r in last.itertuples(index=False) if np.isfinite(getattr(r, value)))
+
+
+def alt_year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv") -> str:
+    """Alt text of :func:`year_over_year`: the measure, the years, this year's latest value and last year's."""
+    years = sorted(yoy["year"].unique())
+    if not years:
+        return label(measure, language)
+    x = "week" if "week" in yoy.columns else "month"
+    this = yoy[yoy["year"] == years[-1]].dropna(subset=["value"])
+    latest = this.iloc[-1] if len(this) else None
+    before = yoy[(yoy["year"] == years[-2]) & (yoy[x] == latest[x])] if latest is not None and len(years) > 1 else []
+    word = ("vecka" if x == "week" else "månad") if language == "sv" else x
+    text = (f"Linjediagram: {label(measure, language).lower()} per {word} under åren "
+            f"{', '.join(map(str, years))}, en linje per år." if language == "sv" else
+            f"Line chart: {label(measure, language).lower()} per {word} in {', '.join(map(str, years))}, one line "
+            f"per year.")
+    if latest is not None:
+        text += (f" Senast ({word} {int(latest[x])} {years[-1]}): {_n(latest['value'], language)}" if language == "sv"
+                 else f" Latest ({word} {int(latest[x])} {years[-1]}): {_n(latest['value'], language)}")
+        if len(before):
+            text += (f", samma {word} {years[-2]}: {_n(before['value'].iloc[0], language)}" if language == "sv" else
+                     f", the same {word} in {years[-2]}: {_n(before['value'].iloc[0], language)}")
+        text += "."
+    return text
+
+
+def alt_ratio(ratios: pd.DataFrame, limit_periods: float, *, language: str = "sv", kind: str = "week") -> str:
+    """Alt text of :func:`ratio_trend`: the latest köproduktionskvot per stage against the limit line."""
+    from .report import period_word
+
+    words = period_word(kind, language, plural=True)
+    last = _last_by_stage(ratios, "queue_production_ratio_weeks", language) if len(ratios) else "–"
+    if language == "sv":
+        return (f"Linjediagram: köproduktionskvoten ({words} produktion i kö) per steg de senaste åren. Senaste "
+                f"värde: {last} {words}. Röd streckad linje vid {_n(limit_periods, language, 1)} {words}, "
+                f"vårdgarantins gräns.")
+    return (f"Line chart: the queue-to-production ratio ({words} of production waiting) per stage over the latest "
+            f"years. Latest: {last} {words}. Red dashed line at {_n(limit_periods, language, 1)} {words}, the "
+            f"guarantee limit.")
+
+
+def alt_seasonal(profile: pd.DataFrame, *, language: str = "sv", kind: str = "week") -> str:
+    """Alt text of :func:`seasonal_profile`: each measure's lowest period and its factor."""
+    from .report import period_word
+
+    parts = []
+    for measure, part in profile.groupby("measure", sort=False):
+        low = part.loc[part["factor"].idxmin()]
+        parts.append(f"{label(measure, language).lower()} {_n(low['factor'], language, 2)} "
+                     f"({period_word(kind, language)} {int(low['season'])})")
+    lows = "; ".join(parts)
+    if language == "sv":
+        return (f"Linjediagram: säsongsfaktor per {period_word(kind, language)} under året, 1 är en normal "
+                f"{period_word(kind, language)}. Lägst: {lows}.")
+    return (f"Line chart: seasonal factor per {period_word(kind, language)} over the year, 1 is a normal "
+            f"{period_word(kind, language)}. Lowest: {lows}.")
+
+
+def alt_fan(forecast: pd.DataFrame, measure: str, *, language: str = "sv", kind: str = "week") -> str:
+    """Alt text of :func:`fan_chart`: the forecast's horizon, mean and widest interval."""
+    from .report import period_word
+
+    n = len(forecast)
+    levels = sorted(int(c[3:]) for c in forecast.columns if c.startswith("lo_"))
+    mean = forecast["mean"].mean() if n else float("nan")
+    band = ""
+    if levels and n:
+        w = levels[-1]
+        band = (f"; {w} %-intervallet spänner i snitt {_n(forecast[f'lo_{w}'].mean(), language)}–"
+                f"{_n(forecast[f'hi_{w}'].mean(), language)}" if language == "sv" else
+                f"; the {w} % interval spans {_n(forecast[f'lo_{w}'].mean(), language)}–"
+                f"{_n(forecast[f'hi_{w}'].mean(), language)} on average")
+    pw = period_word(kind, language, plural=True)
+    if language == "sv":
+        return (f"Diagram: {label(measure, language).lower()} de senaste åren och prognosen för de kommande {n} "
+                f"{pw}, i snitt {_n(mean, language)} per {period_word(kind, language)}{band}.")
+    return (f"Chart: {label(measure, language).lower()} over the latest years and the forecast for the coming {n} "
+            f"{pw}, on average {_n(mean, language)} per {period_word(kind, language)}{band}.")
+
+
+def alt_balance(flow: pd.DataFrame, *, language: str = "sv", kind: str = "week") -> str:
+    """Alt text of :func:`balance_lines`: the latest net inflow per stage."""
+    from .report import period_word
+
+    last = _last_by_stage(flow.dropna(subset=["net_rolling"]), "net_rolling", language) if len(flow) else "–"
+    if language == "sv":
+        return (f"Linjediagram: inflöde minus utflöde per {period_word(kind, language)} och steg (glidande medel); "
+                f"över noll växer kön. Senast: {last}.")
+    return (f"Line chart: inflow minus outflow per {period_word(kind, language)} and stage (moving average); above "
+            f"zero the queue grows. Latest: {last}.")
+
+
+def alt_waits(bands: pd.DataFrame, guarantee_days: float, *, language: str = "sv", shown=None) -> str:
+    """Alt text of :func:`wait_histogram`: patients per stage within and beyond the guarantee."""
+    parts = []
+    for stage, part in bands.groupby("stage", sort=False) if "stage" in bands else [("new_visit", bands)]:
+        over = part.loc[part["band_start_days"] > guarantee_days, "patients"].sum()
+        total = part["patients"].sum()
+        cell = f"over:{stage}"
+        over_text = shown.text(cell, over, language=language) if shown is not None and cell in shown else None
+        if over_text is None:
+            over_text = _n(over, language) if over == 0 or over >= 5 else ("<5")
+        total_text = shown.text(f"counted:{stage}", total, language=language) if shown is not None and \
+            f"counted:{stage}" in shown else _n(total, language)
+        parts.append(f"{STAGE_LABELS[language].get(stage, stage).lower()}: {total_text}, "
+                     f"{'varav' if language == 'sv' else 'of whom'} {over_text} "
+                     f"{'över' if language == 'sv' else 'over'} {guarantee_days:g} "
+                     f"{'dagar' if language == 'sv' else 'days'}")
+    if language == "sv":
+        return "Stapeldiagram: väntande per väntetidsintervall i dagar. " + "; ".join(parts) + "."
+    return "Bar chart: patients waiting per waiting-time band in days. " + "; ".join(parts) + "."
+
+
+def alt_breaches(plan: pd.DataFrame, weeks: int, *, language: str = "sv", kind: str = "week") -> str:
+    """Alt text of :func:`plan_breaches`: the peak over the guarantee with and without the purchase."""
+    from .report import period_word
+
+    part = plan[plan["period_ahead"] <= weeks]
+    by = part.groupby("period_ahead")[["breaches_if_nothing_bought", "breaches_after_purchase"]].sum()
+    none, after = (by.max() if len(by) else pd.Series({"breaches_if_nothing_bought": 0, "breaches_after_purchase": 0}))
+    pw = period_word(kind, language, plural=True)
+    if language == "sv":
+        return (f"Stapeldiagram per steg och {period_word(kind, language)}, de kommande {weeks} {pw}: patienter "
+                f"som väntat över gränsen, högst {_n(none, language)} om inget köps och {_n(after, language)} med "
+                f"det planerade köpet.")
+    return (f"Bar chart per stage and {period_word(kind, language)}, the coming {weeks} {pw}: patients over the "
+            f"limit, at most {_n(none, language)} if nothing is bought and {_n(after, language)} with the planned "
+            f"purchase.")
+
+
+def alt_capacity(plan: pd.DataFrame, *, language: str = "sv", kind: str = "week") -> str:
+    """Alt text of :func:`plan_capacity`: mean capacity and need per stage over the plan."""
+    from .report import period_word
+
+    parts = []
+    for stage, sub in plan.groupby("stage", sort=False):
+        need = (sub["own_production"] + sub["purchase"]).mean()
+        parts.append(f"{STAGE_LABELS[language].get(stage, stage).lower()}: "
+                     f"{'kapacitet' if language == 'sv' else 'capacity'} {_n(sub['capacity'].mean(), language)}, "
+                     f"{'behov' if language == 'sv' else 'need'} {_n(need, language)}")
+    per = period_word(kind, language)
+    if language == "sv":
+        return (f"Linjediagram per steg över planens {len(plan['period_ahead'].unique())} {period_word(kind, language, plural=True)}: "
+                f"egen kapacitet, behov för vårdgarantin och inflöde; i snitt per {per} " + "; ".join(parts) + ".")
+    return (f"Line chart per stage over the plan's {len(plan['period_ahead'].unique())} {period_word(kind, language, plural=True)}: own "
+            f"capacity, need to keep the guarantee and inflow; on average per {per} " + "; ".join(parts) + ".")
+
+
+def alt_region_ratios(data: pd.DataFrame, limit_weeks: float, *, language: str = "sv") -> str:
+    """Alt text of :func:`region_ratios`: each clinic's köproduktionskvot, in the chart's order."""
+    items = ", ".join(f"{r.clinic} {_n(r.queue_production_ratio_weeks, language, 1)}"
+                      for r in data.itertuples(index=False))
+    if language == "sv":
+        return (f"Liggande stapeldiagram: köproduktionskvot i veckor per klinik, efter behov: {items}. Röd linje "
+                f"vid {_n(limit_weeks, language, 1)} veckor (vårdgarantins gräns).")
+    return (f"Horizontal bar chart: queue-to-production ratio in weeks per clinic, by need: {items}. Red line at "
+            f"{_n(limit_weeks, language, 1)} weeks (the guarantee limit).")
+
+
+def alt_gap(gaps: pd.DataFrame, *, language: str = "sv") -> str:
+    """Alt text of :func:`gap_heatmap`: the clinics with a gap and their total over the period shown."""
+    if gaps is None or not len(gaps):
+        return "Värmekarta utan data." if language == "sv" else "Heat map without data."
+    total = gaps[gaps["period_ahead"] <= 12].groupby("clinic")["gap"].sum().round()
+    short = ", ".join(f"{c} {_n(v, language)}" for c, v in total[total > 0].sort_values(ascending=False).items())
+    if language == "sv":
+        return ("Värmekarta: kapacitetsglapp (behov minus egen kapacitet, patienter) per klinik och kalendervecka, "
+                "de kommande 12 veckorna. " + (f"Glapp totalt: {short}." if short else "Ingen klinik har glapp."))
+    return ("Heat map: capacity gap (need minus own capacity, patients) per clinic and calendar week, the coming "
+            "12 weeks. " + (f"Total gap: {short}." if short else "No clinic has a gap."))

@@ -758,8 +758,10 @@ def add_table_of_contents(page: str, *, title: str = "Innehåll") -> str:
     """Insert a table of contents (``<nav class="kps-toc">``) after ``<main>``.
 
     It lists the page's ``<h2>`` and ``<h3>`` headings (nbconvert gives them ids), so
-    the reader can jump to a section; it is hidden when printed. A page without
-    ``<main>`` or without headings is returned unchanged.
+    the reader can jump to a section; it is hidden when printed. It replaces the page's
+    :data:`TOC_SLOT` when there is one (the clinic report's first screen puts it after the
+    verdict and the decision), else it comes first. A page without ``<main>`` or without
+    headings is returned unchanged.
 
     Examples
     --------
@@ -775,12 +777,26 @@ def add_table_of_contents(page: str, *, title: str = "Innehåll") -> str:
         items.append(f'<li{indent}><a href="#{escape_text(html.unescape(anchor))}">{escape_text(text)}</a></li>')
     if not items or "<main>" not in page:
         return page
-    nav = f'<nav class="kps-toc"><strong>{escape_text(title)}</strong><ol>{"".join(items)}</ol></nav>'
+    nav = (f'<nav class="kps-toc" aria-label="{escape_text(title)}"><strong>{escape_text(title)}</strong>'
+           f'<ol>{"".join(items)}</ol></nav>')
+    if TOC_SLOT in page:  # the report's first screen says where the contents go (after the decision)
+        return page.replace(TOC_SLOT, nav, 1)
     return page.replace("<main>", "<main>" + nav, 1)
+
+
+#: Where :func:`add_table_of_contents` puts the contents when a page has it (else first in ``<main>``).
+TOC_SLOT = '<div class="kps-toc-slot"></div>'
+
 
 
 #: Section headings and the plain-language explanations a clinic manager reads.
 SECTIONS: dict[str, dict[str, str]] = {
+    "key_figures": {
+        "sv": "## Nyckeltal och eskalering\nAlla nyckeltal ur planeringsmodellen, med enhet. Kapacitetsglappet "
+              "mäts mot det som behövs för att hålla vårdgarantin, inte mot en målkö.",
+        "en": "## Key figures and escalation\nEvery key figure of the planning model, with its unit. The capacity "
+              "gap is measured against what keeping the care guarantee needs, not against a target queue.",
+    },
     "summary": {
         "sv": "## Sammanfattning\nDe viktigaste talen för kliniken den senaste veckan.",
         "en": "## Summary\nThe clinic's headline figures for the latest week.",
@@ -812,13 +828,18 @@ SECTIONS: dict[str, dict[str, str]] = {
     "ratio": {
         "sv": "## Köproduktionskvot\nKön delad med produktionen per vecka: hur många veckors produktion som "
               "väntar, alltså ungefär hur länge en ny patient får vänta (Littles lag). Produktionen är ett "
-              "glidande medel över de senaste veckorna, köpt vård inräknad. Den röda streckade linjen är den "
-              "nivå där tillräckligt många patienter får vård inom vårdgarantin; ligger kurvan över linjen "
-              "väntar för många för länge.",
+              "glidande medel över de senaste veckorna, köpt vård inräknad. Den röda streckade linjen är 90 dagars "
+              "produktion: ligger kurvan över linjen väntar även den som tas i turordning längre än vårdgarantin. "
+              "Under linjen kan patienter ändå passera gränsen (prioriteringar, ojämna flöden); om vård behöver "
+              "köpas avgör planeringsmodellen (avsnitten nedan). En enstaka topp (en sommarvecka nästan utan "
+              "produktion) skärs av och skrivs ut, så att den inte plattar till resten.",
         "en": "## Queue-to-production ratio\nThe queue divided by weekly production: how many weeks of "
               "production are waiting, roughly how long a new patient will wait (Little's law). Production is "
-              "a trailing average, purchased care included. The red dashed line is the level at which enough "
-              "patients are treated within the care guarantee; above it too many wait too long.",
+              "a trailing average, purchased care included. The red dashed line is 90 days of production: above "
+              "it even a patient served in turn waits longer than the care guarantee. Below it patients may still "
+              "pass the limit (priorities, uneven flows); whether care must be bought is the planning model's "
+              "answer (the sections below). A single peak (a summer week with almost no production) is cut and "
+              "its value written out, so that it does not flatten the rest.",
     },
     "seasonal": {
         "sv": "## Säsongsmönster\nHur en vanlig vecka ser ut under året, räknat ur tidigare år (avvikande år "
@@ -1133,17 +1154,22 @@ def read_clinic_tables(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
     return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
 
 
-def region_table(summaries: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
-    """The region's clinics ranked by waiting-list pressure (köproduktionskvot when it is
-    missing), worst first, formatted for a report; the queue's change since last week
-    is shown with its sign."""
+def region_table(summaries: pd.DataFrame, *, language: str = "sv", order: str = "pressure") -> pd.DataFrame:
+    """The region's clinics formatted for a report; the queue's change since last week
+    is shown with its sign.
+
+    ``order="pressure"`` ranks them by waiting-list pressure (köproduktionskvot when it
+    is missing), highest first; ``order="given"`` keeps the rows as given (the region
+    overview orders them by need: escalation, then projected breaches).
+    """
     cols = [c for c in ("clinic", "waiting_list_pressure", "queue_production_ratio_weeks", "share_over_90_days",
                         "queue_new_visit", "queue_treatment", "queue_change_1w", "waiting_over_90",
                         "projected_breaches_12w",
                         "purchase_need_12w", "purchase_cost_12w", "escalation")
             if c in summaries.columns]
     key = "waiting_list_pressure" if "waiting_list_pressure" in cols else "queue_production_ratio_weeks"
-    table = summaries[cols].sort_values(key, ascending=False).reset_index(drop=True)
+    table = summaries[cols] if order == "given" else summaries[cols].sort_values(key, ascending=False)
+    table = table.reset_index(drop=True)
     out = pd.DataFrame(index=table.index)
     for col in cols:
         if col == "clinic":
@@ -1187,12 +1213,20 @@ SECTIONS.update({
               "and projected over 90 days in 12 weeks if nothing is bought.",
     },
     "region_ranking": {
-        "sv": "## Klinikerna rangordnade efter väntelistetryck\nVäntelistetrycket är 2 × medelväntetiden / "
-              "vårdgarantins gräns (NHS-måttet): över 1 hinner kliniken inte med att hålla garantin. Högst tryck "
-              "överst. Diagrammet visar köproduktionskvoten; den röda linjen är nivån som håller vårdgarantin.",
-        "en": "## Clinics ranked by waiting-list pressure\nWaiting-list pressure is 2 × mean wait / the guarantee "
-              "limit (the NHS measure): above 1 the clinic cannot keep the guarantee. Highest pressure on top. The "
-              "chart shows the queue-to-production ratio; the red line is the level that keeps the guarantee.",
+        "sv": "## Klinikerna efter behov\nRöd eskalering först, sedan gul och grön; inom varje färg flest beräknade "
+              "patienter över 90 dagar om inget köps. Köpbehovet är planeringsmodellens svar för varje klinik. "
+              "Väntelistetrycket är 2 × medelväntetiden / vårdgarantins 90 dagar (NHS-måttet): 1 betyder att "
+              "medelväntan är halva garantitiden, en varningsnivå, inte ett besked om att kliniken inte hinner med. "
+              "Diagrammet visar köproduktionskvoten i samma ordning; den röda linjen är 90 dagars produktion: en "
+              "klinik till höger om den håller inte vårdgarantin ens om patienterna tas i turordning. Mörka randiga "
+              "staplar: kliniker som behöver köpa vård enligt planen.",
+        "en": "## Clinics by need\nRed escalation first, then yellow and green; within each colour the most "
+              "patients projected over 90 days if nothing is bought. The purchase need is the planning model's "
+              "answer for each clinic. Waiting-list pressure is 2 × mean wait / the guarantee's 90 days (the NHS "
+              "measure): 1 means the mean wait is half the guarantee, a warning level, not a verdict that the "
+              "clinic cannot keep up. The chart shows the queue-to-production ratio in the same order; the red line "
+              "is 90 days of production: a clinic beyond it misses the guarantee even serving patients in turn. "
+              "Dark hatched bars: clinics that must buy care in the plan.",
     },
     "region_purchase": {
         "sv": "## Köpt vård i regionen per månad\nSumman av klinikernas köpbehov och kostnad de kommande 12 veckorna.",
@@ -1466,3 +1500,114 @@ def monte_carlo_table(summary_frame: pd.DataFrame, *, language: str = "sv") -> p
             out[(f"Köp för {q} % säkerhet" if sv else f"Purchase for {q} % certainty")] = \
                 summary_frame[col].map(lambda v: format_count(v, language=language))
     return out.set_index("Steg" if sv else "Stage")
+
+
+# ============================================================================ periods in words
+#: The period of a clinic's data in words, per language: (singular, plural, definite, short).
+PERIOD_WORDS = {
+    "week": {"sv": ("vecka", "veckor", "veckan", "v."), "en": ("week", "weeks", "the week", "wk")},
+    "month": {"sv": ("månad", "månader", "månaden", ""), "en": ("month", "months", "the month", "")},
+}
+
+
+def period_kind(periods) -> str:
+    """``"week"`` or ``"month"``: the kind of period of a Series/Index of Periods or a freq.
+
+    Examples
+    --------
+    >>> period_kind(pd.Series(pd.period_range("2026-01", periods=2, freq="M")))
+    'month'
+    >>> period_kind("W-SUN")
+    'week'
+    """
+    freq = periods
+    if isinstance(getattr(periods, "dtype", None), pd.PeriodDtype):
+        freq = periods.dtype.freq
+    elif isinstance(periods, pd.Period):
+        freq = periods.freq
+    name = freq if isinstance(freq, str) else getattr(freq, "freqstr", str(freq))
+    return "month" if name.upper().startswith("M") else "week"
+
+
+def period_word(kind: str, language: str = "sv", *, plural: bool = False, definite: bool = False) -> str:
+    """The period word of a report: vecka/veckor/veckan or månad/månader/månaden (sv, en).
+
+    Every text, axis and table label that names a period goes through this, so a
+    monthly clinic's report says months everywhere and a weekly one weeks.
+
+    Examples
+    --------
+    >>> period_word("week"), period_word("month", plural=True), period_word("month", "en", definite=True)
+    ('vecka', 'månader', 'the month')
+    """
+    words = PERIOD_WORDS["month" if kind == "month" else "week"]["en" if language == "en" else "sv"]
+    return words[2] if definite else words[1] if plural else words[0]
+
+
+def period_name(period, language: str = "sv", *, year: bool = True) -> str:
+    """A period as a reader names it: ``"v. 49 2026"`` (ISO week) or ``"dec 2026"`` (month).
+
+    Accepts a Period or its text (``2026-W49``, ``2026-11-30/2026-12-06``, ``2026-12``);
+    anything else is returned as text; NaN/None gives "–".
+
+    Examples
+    --------
+    >>> period_name(pd.Period("2026-12-02", freq="W-SUN")), period_name("2027-01", "en")
+    ('v. 49 2026', 'Jan 2027')
+    >>> period_name("2026-11-30/2026-12-06", year=False)
+    'v. 49'
+    """
+    if period is None or (isinstance(period, float) and np.isnan(period)):
+        return "–"
+    p = period
+    if not isinstance(p, pd.Period):
+        text = str(period)
+        try:
+            if re.fullmatch(r"\d{4}-W\d{2}", text):
+                p = pd.Period(pd.Timestamp.fromisocalendar(int(text[:4]), int(text[6:]), 1), freq="W-SUN")
+            elif re.fullmatch(r"\d{4}-\d{2}", text):
+                p = pd.Period(text, freq="M")
+            else:
+                p = pd.Period(text.split("/")[0], freq="W-SUN")
+        except (ValueError, TypeError):
+            return text
+    sv = language != "en"
+    if period_kind(p) == "month":
+        name = _SV_MONTHS[p.month - 1] if sv else p.start_time.strftime("%b")
+        return f"{name} {p.year}" if year else name
+    iso = p.start_time.isocalendar()
+    word = "v." if sv else "wk"
+    return f"{word} {iso.week} {iso.year}" if year else f"{word} {iso.week}"
+
+
+_SV_MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+
+
+# ============================================================================ accessible tables
+_TH = re.compile(r"<th(?![^>]*\bscope=)([^>]*)>")
+
+
+def html_table(table: pd.DataFrame, caption: str, *, index: bool = True) -> str:
+    """A report table as accessible HTML: a ``<caption>`` and ``scope`` on every header cell.
+
+    Column headers get ``scope="col"``, row headers (the index) ``scope="row"``; the
+    caption is user-visible text (escaped). Values are shown as they are (the report's
+    tables are already formatted text).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"Värde": ["12"]}, index=pd.Index(["Kö"], name="Mått"))
+    >>> out = html_table(t, "Nyckeltal")
+    >>> "<caption>Nyckeltal</caption>" in out, 'scope="col"' in out, 'scope="row"' in out
+    (True, True, True)
+    """
+    body = table.to_html(index=index, border=0, classes="kps-table", escape=True, na_rep="–")
+    head, sep, rest = body.partition("</thead>")
+    if sep:
+        head = _TH.sub(r'<th scope="col"\1>', head)
+        rest = _TH.sub(r'<th scope="row"\1>', rest)
+        body = head + sep + rest
+    else:
+        body = _TH.sub(r'<th scope="col"\1>', body)
+    return re.sub(r"(<table[^>]*>)", lambda m: f"{m.group(1)}<caption>{escape_text(caption)}</caption>", body,
+                  count=1)

@@ -188,12 +188,24 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
     >>> key_figures_table(h).iloc[:, 0].tolist()
     ['120', '5,0 %', '<5', 'gul']
     """
+    rows = [text for text in key_figure_texts(headline, limit=limit, language=language, shown=shown).values()]
+    head = ("Mått", "Värde") if language == "sv" else ("Measure", "Value")
+    return pd.DataFrame(rows, columns=list(head)).set_index(head[0])
+
+
+def key_figure_texts(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", shown=None) -> dict:
+    """Every key figure of one clinic as report text, ``key -> (label, text)`` (:data:`KEY_FIGURES`).
+
+    The one formatting path of the key figures, for :func:`key_figures_table` and the
+    report's first screen (:mod:`kps_analysis.sections`): the suppression rule and its
+    ranges as described in :func:`key_figures_table`. Figures the clinic lacks are left out.
+    """
     from .report import share_text
 
     row = headline.iloc[0]
     if shown is None:
         shown = headline_shown(headline, limit=limit)
-    rows = []
+    out = {}
     for key, sv, en, kind in KEY_FIGURES:
         if key not in row.index:
             continue
@@ -224,9 +236,8 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
                     his.append(hi / per_week)
                 lo_text, hi_text = (format_count(max(v), language=language, decimals=1) for v in (los, his))
                 text = "–" if not los else lo_text if lo_text == hi_text else f"{lo_text}–{hi_text}"
-        rows.append((sv if language == "sv" else en, text))
-    head = ("Mått", "Värde") if language == "sv" else ("Measure", "Value")
-    return pd.DataFrame(rows, columns=list(head)).set_index(head[0])
+        out[key] = (sv if language == "sv" else en, text)
+    return out
 
 
 def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", shown=None) -> str:

@@ -1,0 +1,1198 @@
+"""The report's sections: what each needs, whether a clinic has it, and one call to show it.
+
+A clinic report (``notebooks/clinic_report.ipynb``) is a list of sections; each section
+declares the measures it needs (columns of the clinic's weekly or monthly frame), whether
+it needs the patient-level waiting-list extract, the planning model, and the optional
+parameter groups (:func:`kps_analysis.parameters.capabilities`: ``resources``,
+``care_agreement`` = ``annual_volume``, ``prices``, ``scenarios``, ``region_pool``).
+:func:`available` checks a clinic against every section; ``kps validate`` prints the
+same table per clinic, and :func:`show` replaces a section the clinic cannot have by one
+plain sentence saying which data would enable it, so the rest of the report still comes.
+
+Every number shown comes from the clinic's planning model
+(:class:`kps_analysis.planning.PlanningModel`, its headline via
+:func:`kps_analysis.planning.headline`) or from the data as read; this module formats
+and displays, it computes no quantity of its own. A section that fails shows a short
+message; the exception and its trace go to the log (stderr), never into the report.
+
+This is a presentation module (it displays with IPython); analysis modules know nothing
+of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import report, report_plan
+from .report import escape_text, format_count, format_signed, label, period_kind, period_name, period_word
+
+__all__ = ["Section", "SECTIONS", "MODEL_MEASURES", "available", "sentence", "ClinicContext", "load",
+           "show", "write_tables", "RegionContext", "load_region", "show_region", "figure_html",
+           "first_screen_html", "in_periods"]
+
+log = logging.getLogger("kps_analysis.sections")
+
+
+# ============================================================================ the registry
+@dataclass(frozen=True)
+class Section:
+    """One report section and what it needs.
+
+    Attributes
+    ----------
+    key : str
+        Identifier (``report.section(key)`` gives its heading and explanation).
+    measures : tuple of tuple of str
+        Alternatives of measure columns: the section can be shown when the frame has
+        every column of at least one alternative (with at least one value). Empty: none.
+    groups : tuple of str
+        Optional parameter groups it needs, all of them (:data:`kps_analysis.parameters.CAPABILITIES`).
+    waiting_list : bool
+        Needs the patient-level waiting-list extract.
+    model : bool
+        Needs the planning model (which needs :data:`MODEL_MEASURES`).
+    """
+
+    key: str
+    measures: tuple = ()
+    groups: tuple = ()
+    waiting_list: bool = False
+    model: bool = False
+
+
+#: The planning model plans a stage from its inflow and its own production per period;
+#: a clinic needs at least one stage (``kps_analysis.planning.STAGE_MEASURES``).
+MODEL_MEASURES = (("referrals_in", "new_visits"), ("treatment_decisions", "operations_elective"))
+
+_FLOWS = (("referrals_in",), ("new_visits",), ("operations_elective",), ("queue_new_visit",), ("queue_treatment",))
+_RATIO = (("queue_new_visit", "new_visits"), ("queue_treatment", "operations_elective"))
+
+#: The clinic report's sections, in report order.
+SECTIONS = (
+    Section("summary", model=True),
+    Section("key_figures", model=True),
+    Section("changes", measures=tuple((m,) for m in ("referrals_in", "new_visits", "treatment_decisions",
+                                                     "operations_elective", "queue_new_visit", "queue_treatment"))),
+    Section("situation", measures=_FLOWS),
+    Section("ratio", measures=_RATIO),
+    Section("seasonal", measures=(("referrals_in",), ("new_visits",), ("operations_elective",))),
+    Section("forecast", measures=(("referrals_in",),), model=True),
+    Section("balance", measures=MODEL_MEASURES, model=True),
+    Section("waits", waiting_list=True),
+    Section("breaches", model=True),
+    Section("capacity", model=True),
+    Section("capacity_resources", groups=("resources",), model=True),
+    Section("purchase", model=True),
+    Section("purchase_cost", groups=("prices",), model=True),
+    Section("moves", groups=("region_pool",), model=True),
+    Section("agreement", groups=("care_agreement",), model=True),
+    Section("monte_carlo", model=True),
+    Section("plan", model=True),
+    Section("follow_up", model=True),
+    Section("scenarios", groups=("scenarios",), model=True),
+    Section("quality"),
+    Section("provenance"),
+)
+_BY_KEY = {s.key: s for s in SECTIONS}
+
+
+def _has(weekly: pd.DataFrame, column: str) -> bool:
+    return column in weekly.columns and bool(pd.to_numeric(weekly[column], errors="coerce").notna().any())
+
+
+def _measure_list(alternatives, language: str) -> str:
+    """``remisser in och nybesök, eller behandlingsbeslut och operationer`` (labels, lower case)."""
+    joiner, orer = (" och ", ", eller ") if language == "sv" else (" and ", ", or ")
+    words = [joiner.join(label(m, language).lower() if language == "sv" else label(m, language).lower()
+                         for m in alt) for alt in alternatives]
+    return orer.join(words)
+
+
+def _capabilities(params) -> dict:
+    """The clinic's optional parameter groups (:func:`kps_analysis.parameters.capabilities`)."""
+    from .parameters import capabilities
+
+    return capabilities(params)
+
+
+def sentence(section: Section, missing: dict, language: str = "sv", *, period: str = "week") -> str:
+    """The plain sentence shown in place of a section: which data would enable it.
+
+    ``missing`` has ``measures`` (alternatives not met), ``waiting_list`` (bool),
+    ``model`` (alternatives of the model's measures not met) and ``groups`` (list).
+
+    Examples
+    --------
+    >>> s = Section("x", measures=(("referrals_in",),))
+    >>> sentence(s, {"measures": (("referrals_in",),)})
+    'Avsnittet kräver veckodata med remisser in, och det saknas för kliniken.'
+    >>> sentence(s, {"groups": ["prices"]}, "en")
+    "This section needs prices of purchased care and own production (`prices`) in the clinic's parameter file."
+    """
+    from .parameters import needs_sentence
+
+    sv = language != "en"
+    data_word = ("veckodata" if period == "week" else "månadsdata") if sv else (
+        "weekly data" if period == "week" else "monthly data")
+    parts = []
+    alternatives = list(missing.get("measures") or ()) + list(missing.get("model") or ())
+    if alternatives:
+        what = _measure_list(alternatives, "sv" if sv else "en")
+        if missing.get("model"):
+            parts.append(f"Avsnittet bygger på planeringsmodellen, som kräver {data_word} med {what}, och det saknas "
+                         f"för kliniken." if sv else
+                         f"This section rests on the planning model, which needs {data_word} with {what}; the "
+                         f"clinic has none.")
+        else:
+            parts.append(f"Avsnittet kräver {data_word} med {what}, och det saknas för kliniken." if sv else
+                         f"This section needs {data_word} with {what}; the clinic has none.")
+    if missing.get("waiting_list"):
+        parts.append("Avsnittet kräver ett väntelisteuttag per patient (remissdatum, beslutsdatum, besöks- och "
+                     "operationsdatum); kliniken levererar bara summor per period." if sv else
+                     "This section needs a patient-level waiting-list extract (referral, decision, visit and "
+                     "operation dates); the clinic delivers totals per period only.")
+    if missing.get("groups"):
+        parts.append(needs_sentence(list(missing["groups"]), language="sv" if sv else "en"))
+    return " ".join(parts)
+
+
+def available(weekly: pd.DataFrame, params, waiting_list: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Which report sections a clinic's data and parameters support, and why not.
+
+    The one check behind the report and ``kps validate``: a section is available when
+    the clinic's frame has one of its measure alternatives (a column with at least one
+    value), the waiting-list extract when it needs one, the planning model's measures
+    (:data:`MODEL_MEASURES`, one stage is enough) when it rests on the model, and every
+    optional parameter group it needs (:func:`kps_analysis.parameters.capabilities`).
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        The clinic's canonical frame (weekly or monthly periods) [counts per period].
+    params : Parameters or Mapping
+        The clinic's loaded parameters.
+    waiting_list : DataFrame, optional
+        The clinic's patient-level extract, if it delivers one.
+
+    Returns
+    -------
+    DataFrame
+        One row per section of :data:`SECTIONS`, in report order: ``section``,
+        ``available`` (bool), ``missing`` (what is missing, as text: measure columns,
+        ``waiting_list``, parameter groups; "" when available), ``sentence_sv`` and
+        ``sentence_en`` (what the report shows in its place; "" when available).
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"clinic": "q", "period": pd.period_range("2026-01-05", periods=2, freq="W-SUN"),
+    ...                   "queue_new_visit": [10.0, 12.0], "waiting_over_90_new_visit": [1.0, 2.0]})
+    >>> t = available(w, {"name": "Q", "data": {"weekly": "q.csv"}}).set_index("section")
+    >>> bool(t.loc["situation", "available"]), bool(t.loc["plan", "available"]), t.loc["quality", "missing"]
+    (True, False, '')
+    """
+    caps = _capabilities(params)
+    has_model = any(all(_has(weekly, m) for m in alt) for alt in MODEL_MEASURES)
+    has_list = waiting_list is not None and len(waiting_list) > 0
+    kind = period_kind(weekly["period"]) if "period" in weekly.columns and len(weekly) else "week"
+    rows = []
+    for s in SECTIONS:
+        missing = {}
+        if s.measures and not any(all(_has(weekly, m) for m in alt) for alt in s.measures):
+            missing["measures"] = s.measures
+        if s.model and not has_model:
+            missing["model"] = MODEL_MEASURES
+        if s.waiting_list and not has_list:
+            missing["waiting_list"] = True
+        groups = [g for g in s.groups if not caps.get(g, False)]
+        if groups:
+            missing["groups"] = groups
+        words = []
+        for alt in list(missing.get("measures") or ()) + list(missing.get("model") or ()):
+            words.append("+".join(alt))
+        if missing.get("waiting_list"):
+            words.append("waiting_list")
+        words += [f"parameters:{g}" for g in groups]
+        rows.append({"section": s.key, "available": not missing, "missing": " | ".join(dict.fromkeys(words)),
+                     "sentence_sv": sentence(s, missing, "sv", period=kind) if missing else "",
+                     "sentence_en": sentence(s, missing, "en", period=kind) if missing else ""})
+    return pd.DataFrame(rows)
+
+
+# ============================================================================ periods in texts
+_WEEK_TO_MONTH = {
+    "sv": (("veckorna", "månaderna"), ("veckornas", "månadernas"), ("veckans", "månadens"), ("veckan", "månaden"),
+           ("veckor", "månader"), ("vecka", "månad"), ("Veckor", "Månader"), ("Vecka", "Månad"),
+           ("veckovis", "månadsvis"), ("veckodata", "månadsdata")),
+    "en": (("weeks", "months"), ("week", "month"), ("Weeks", "Months"), ("Week", "Month"), ("weekly", "monthly")),
+}
+
+
+def in_periods(text: str, kind: str, language: str = "sv") -> str:
+    """A report text with its period words for ``kind`` (``"week"`` unchanged, ``"month"``).
+
+    The report's explanations are written for weekly data; for a monthly clinic every
+    week word becomes the month word (whole words only), so no monthly report speaks of
+    weeks.
+
+    Examples
+    --------
+    >>> in_periods("Kön per vecka; de kommande veckorna.", "month")
+    'Kön per månad; de kommande månaderna.'
+    >>> in_periods("per week, weekly", "month", "en")
+    'per month, monthly'
+    """
+    if kind != "month":
+        return text
+    import re
+
+    pairs = dict(_WEEK_TO_MONTH["en" if language == "en" else "sv"])
+    pattern = re.compile(r"\b(" + "|".join(sorted(map(re.escape, pairs), key=len, reverse=True)) + r")\b")
+    return pattern.sub(lambda m: pairs[m.group(1)], text)
+
+
+# ============================================================================ the clinic's context
+class ClinicContext:
+    """Everything a clinic report shows, loaded once: parameters, data, the planning model.
+
+    Built by :func:`load`; what only some sections need (the changes since last period,
+    the köproduktionskvot history, the forecast backtest, data-quality findings) is
+    computed on first use and kept.
+    """
+
+    def __init__(self, *, params, weekly, waiting_list, model, output_dir="", run_id="interactive",
+                 sections: pd.DataFrame | None = None):
+        self.params = params
+        self.clinic_id = params.clinic_id
+        self.language = params.language if params.language in ("sv", "en") else "sv"
+        self.weekly = weekly
+        self.waiting_list = waiting_list
+        self.model = model
+        self.output_dir = output_dir
+        self.run_id = run_id
+        self.limit = int(params.suppression_limit)
+        self.kind = period_kind(weekly["period"]) if len(weekly) else "week"
+        self.sections = sections if sections is not None else available(weekly, params, waiting_list)
+
+    # ---------------------------------------------------------------- model figures
+    @cached_property
+    def headline(self) -> pd.DataFrame | None:
+        from .planning import headline
+
+        if self.model is None:
+            return None
+        return headline(self.weekly, self.model, window_weeks=self.params.ratio_window_weeks)
+
+    @cached_property
+    def snapshot(self):
+        from .data import waiting_snapshot
+
+        if self.waiting_list is None or not len(self.waiting_list):
+            return None
+        return waiting_snapshot(self.waiting_list, self.weekly["period"].iloc[-1].end_time.normalize())
+
+    @cached_property
+    def shown(self):
+        """The suppression rule's view of the snapshot, shared by every table and figure."""
+        if self.model is None:
+            return report.Shown()
+        return report_plan.snapshot_shown(self.model, self.headline, waiting=self.snapshot, weekly=self.weekly,
+                                          limit=self.limit)
+
+    @cached_property
+    def fixed(self) -> int:
+        """The fixed horizon of the plan [periods]."""
+        s = self.model.settings if self.model is not None else None
+        if s is not None and len(s):
+            for col in ("fixed_periods", "fixed_weeks"):
+                if col in s.columns:
+                    return int(s[col].iloc[0])
+        return int(self.params.fixed_horizon_weeks)
+
+    @cached_property
+    def guarantee_days(self) -> float:
+        return float(self.params.guarantee_days)
+
+    @cached_property
+    def period_days(self) -> float:
+        """Mean length of the data's period [days] (7 for weeks, ~30.4 for months)."""
+        return 7.0 if self.kind == "week" else 365.25 / 12
+
+    # ---------------------------------------------------------------- data views
+    @cached_property
+    def changes(self) -> pd.DataFrame:
+        from .summary import week_changes
+
+        return week_changes(self.weekly, window_weeks=self.params.ratio_window_weeks)
+
+    @cached_property
+    def ratios(self) -> pd.DataFrame:
+        from .summary import ratio_by_stage
+
+        return ratio_by_stage(self.weekly, window_weeks=self.params.ratio_window_weeks)
+
+    @cached_property
+    def loads(self) -> pd.DataFrame:
+        from .balance import stage_loads
+
+        plan = self.model.plan
+        return stage_loads(plan[plan["period_ahead"] <= self.fixed])
+
+    @cached_property
+    def accuracy(self) -> pd.DataFrame:
+        """The forecast's backtest (heavy: four origins; to move into the stored model)."""
+        from .forecast import backtest, method_of
+
+        fc = self.model.forecasts.get("referrals_in") if self.model is not None else None
+        if fc is None or not len(fc) or not _has(self.weekly, "referrals_in"):
+            return pd.DataFrame(columns=["method", "horizon", "wape", "n"])
+        return backtest(self.weekly, measure="referrals_in", horizon=13, origins=4,
+                        methods=(method_of(fc["model"].iloc[0]), "seasonal_naive"),
+                        levels=self.params.forecast.levels, exclude=self.params.history_exclude_years)
+
+    @cached_property
+    def findings(self) -> pd.DataFrame:
+        from .data import validate
+
+        return validate(self.weekly, source=self.clinic_id, plausible_from=self.params.plausible_from,
+                        max_count_per_period=self.params.max_count_per_period)
+
+    def ok(self, key: str) -> bool:
+        """True when the clinic has what section ``key`` needs."""
+        row = self.sections[self.sections["section"] == key]
+        return bool(row["available"].iloc[0]) if len(row) else True
+
+    def text(self, key: str) -> str:
+        """The section's heading and explanation in the report language and period."""
+        return in_periods(report.section(key, self.language), self.kind, self.language)
+
+
+def load(clinic_id: str, parameters_dir="../parameters", data_dir="", output_dir="", run_id="interactive",
+         previous_tables="", model_dir="") -> ClinicContext:
+    """Load one clinic for its report: parameters, data, and its planning model.
+
+    The same call for ``kps run`` (papermill passes the identifiers and paths, the
+    stored model in ``model_dir``) and for a user in JupyterLab (``model_dir`` empty: the
+    model is computed here with :func:`kps_analysis.planning.plan_clinics`, the same
+    package call as the batch's planning pass). The model is computed only when the
+    clinic has its measures (:data:`MODEL_MEASURES`); otherwise the model's sections say
+    what would enable them.
+
+    Parameters
+    ----------
+    clinic_id : str
+        File stem in ``<parameters_dir>/clinics``.
+    parameters_dir, data_dir : path
+        Parameter folder; data folder (empty: the synthetic demo data).
+    output_dir : path
+        Where :func:`write_tables` writes the result tables (empty: nowhere).
+    run_id : str
+        The run's id, for the provenance.
+    previous_tables : path
+        The previous run's ``<clinic>/tables`` folder (its fixed plan is kept).
+    model_dir : path
+        The run's stored model of this clinic (:func:`kps_analysis.store.write_model`).
+
+    Returns
+    -------
+    ClinicContext
+    """
+    from . import data, demo, parameters, planning, plots, store
+
+    params = parameters.load_parameters(clinic_id, parameters_dir)
+    source = Path(data_dir) if data_dir else demo.ensure_demo_data(
+        Path(parameters_dir).resolve().parent / "outputs" / "demo-data")
+    clinic = data.load_clinic(params, source)
+    plots.use_style()
+    sections = available(clinic.weekly, params, clinic.waiting_list)
+    model = None
+    if bool(sections.set_index("section").loc["plan", "available"]) or model_dir:
+        if model_dir:
+            model = store.read_model(model_dir)
+        else:
+            previous_plan, previous_history = report_plan.read_previous(previous_tables)
+            model = planning.plan_clinics(clinic.weekly, clinic.waiting_list, [params], fixed_plan=previous_plan,
+                                          history=previous_history)
+    return ClinicContext(params=params, weekly=clinic.weekly, waiting_list=clinic.waiting_list, model=model,
+                         output_dir=output_dir, run_id=run_id, sections=sections)
+
+
+# ============================================================================ display helpers
+def _display_html(html: str, **metadata) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(html), metadata=metadata or None)
+
+
+def _markdown(text: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def _table(table: pd.DataFrame, caption: str, *, index: bool = True) -> None:
+    if table is None or not len(table.columns):
+        return
+    _display_html(report.html_table(table, caption, index=index))
+
+
+def figure_html(fig, alt: str) -> str:
+    """A figure as an inline PNG with its alt text (:func:`kps_analysis.plots.figure_html`)."""
+    from .plots import figure_html as html
+
+    return html(fig, alt)
+
+
+def _figure(fig, alt: str) -> None:
+    from . import plots
+
+    plots.show(fig, alt=alt)
+
+
+def _heading_only(text: str) -> str:
+    """The heading line of a section's markdown."""
+    return text.split("\n", 1)[0]
+
+
+# ============================================================================ first screen
+_STATUS_COLOUR = {"red": "red", "yellow": "yellow", "green": "green"}
+
+_GLOSSARY = {
+    "sv": (
+        ("Vårdgaranti", "Lagens gräns: nybesök inom {days} dagar från remiss, behandling inom {days} dagar från "
+                        "beslut. Patienter som själva valt att vänta längre räknas inte."),
+        ("Köproduktionskvot", "Kön delad med produktionen per {period}: hur många {periods} produktion som väntar, "
+                              "ungefär hur länge en ny patient väntar (Littles lag)."),
+        ("Köpt vård", "Nybesök eller operationer som beställs av andra vårdgivare för att ingen ska vänta över "
+                      "{days} dagar; räknas i hela patienter per slag, med kostnaden för varje slag för sig."),
+        ("Ledtid", "Tiden det tar att ordna köpt vård ({lead} {lead_periods}); den som passerar gränsen innan dess "
+                   "kan bara hjälpas med egna extra pass eller flytt."),
+        ("Kapacitetsglapp", "Behovet för att hålla vårdgarantin (egen produktion plus köp) minus den egna "
+                            "kapaciteten, i patienter över den fastställda planen."),
+        ("Fastställd plan", "De första {fixed} {fixed_periods} av den rullande produktionsplanen; nästa körning "
+                            "behåller dem om de inte revideras."),
+        ("Eskalering", "Grön: hanteras av enheten. Gul: kliniken hanterar (målet nås inte, köp behövs eller "
+                       "patienter passerar gränsen inom ledtiden). Röd: divisionen (målet nås inte och köp "
+                       "behövs, eller produktionen ligger långt under planen)."),
+    ),
+    "en": (
+        ("Care guarantee", "The legal limit: a first visit within {days} days of the referral, treatment within "
+                           "{days} days of the decision. Patients who chose to wait longer do not count."),
+        ("Queue-to-production ratio", "The queue divided by production per {period}: how many {periods} of "
+                                      "production are waiting, roughly how long a new patient waits (Little's law)."),
+        ("Purchased care", "First visits or operations ordered from other providers so that nobody waits over "
+                           "{days} days; counted in whole patients per kind, each kind with its own cost."),
+        ("Lead time", "The time it takes to arrange purchased care ({lead} {lead_periods}); patients who pass the "
+                      "limit before then can only be helped by extra own sessions or a move."),
+        ("Capacity gap", "The need to keep the guarantee (own production plus purchase) minus own capacity, in "
+                         "patients over the fixed plan."),
+        ("Fixed plan", "The first {fixed} {fixed_periods} of the rolling production plan; the next run keeps "
+                       "them unless they are revised."),
+        ("Escalation", "Green: handled by the unit. Yellow: the clinic handles it (target missed, purchase needed "
+                       "or patients pass the limit within the lead time). Red: the division (target missed and "
+                       "purchase needed, or production far below plan)."),
+    ),
+}
+
+_REASONS = {
+    "sv": {"target_missed": "andelen som väntat över {days} dagar ({share}) är över målet {target}",
+           "purchase_needed": "planen kräver köpt vård",
+           "breach_within_lead_time": "patienter passerar gränsen innan köpt vård hinner börja",
+           "production_below_plan": "produktionen ligger under den fastställda planen"},
+    "en": {"target_missed": "the share waited over {days} days ({share}) is above the target {target}",
+           "purchase_needed": "the plan needs purchased care",
+           "breach_within_lead_time": "patients pass the limit before purchased care can start",
+           "production_below_plan": "production is below the fixed plan"},
+}
+
+
+def _num(value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return v
+
+
+def _card(title: str, value: str, unit: str, note: str, status: str, status_text: str) -> str:
+    return (f'<div class="kps-card kps-status-{status}" role="group" aria-label="{escape_text(title)}">'
+            f'<div class="kps-card-title">{escape_text(title)}</div>'
+            f'<div class="kps-card-value">{escape_text(value)} <span class="kps-card-unit">{escape_text(unit)}</span>'
+            f'</div><div class="kps-card-note">{escape_text(note)}</div>'
+            f'<div class="kps-card-status">{escape_text(status_text)}</div></div>')
+
+
+def _change_note(changes: pd.DataFrame, measure: str, *, language: str, kind: str, decimals: int = 0,
+                 limit: int = 5) -> str:
+    """``▲ +12 sedan förra veckan`` from the week's changes (the same table as week_changes.csv)."""
+    if changes is None or not len(changes) or measure not in set(changes["measure"]):
+        return ""
+    r = changes[changes["measure"] == measure].iloc[0]
+    change = _num(r["change"])
+    if not np.isfinite(change):
+        return ""
+    small = measure != "queue_production_ratio_weeks" and limit > 0 and any(
+        0 < abs(_num(v)) < limit for v in (r["this_week"], r["last_week"]))
+    if small:
+        return ""
+    arrow = "▲" if round(change, decimals) > 0 else "▼" if round(change, decimals) < 0 else "●"
+    since = (f"sedan förra {period_word(kind, 'sv', definite=True)}" if language == "sv" else
+             f"since last {period_word(kind, 'en')}")
+    return f"{arrow} {format_signed(change, language=language, decimals=decimals)} {since}"
+
+
+def first_screen_html(ctx: ClinicContext) -> str:
+    """The report's first screen: the state in one sentence, the key figures, this period's decision.
+
+    Every figure is the planning model's (:func:`kps_analysis.planning.headline`, the
+    plan's purchase per month :func:`kps_analysis.planning.purchase_by_month`), formatted
+    by :func:`kps_analysis.report_plan.key_figure_texts` under the report's suppression
+    rule. Purchases are split by kind (first visits, operations), each with its cost.
+    """
+    from .planning import purchase_by_month
+
+    lang, kind = ctx.language, ctx.kind
+    sv = lang == "sv"
+    h = ctx.headline
+    r = h.iloc[0]
+    texts = {k: v[1] for k, v in report_plan.key_figure_texts(h, limit=ctx.limit, language=lang,
+                                                              shown=ctx.shown).items()}
+    days = format_count(ctx.guarantee_days, language=lang)
+    settings = ctx.model.settings.iloc[0]
+    target = 1 - float(settings.get("target_share", 0.95))
+    lead = int(settings.get("lead_time_periods", settings.get("lead_time_weeks", 4)))
+    F = ctx.fixed
+    pw = lambda n: period_word(kind, lang, plural=n != 1)  # noqa: E731
+
+    # ---- the state in one sentence
+    change = _num(r.get("queue_change_1w"))
+    if np.isfinite(change) and change > 0:
+        trend = "Kön växer" if sv else "The queue is growing"
+    elif np.isfinite(change) and change < 0:
+        trend = "Kön minskar" if sv else "The queue is shrinking"
+    else:
+        trend = "Kön är oförändrad" if sv else "The queue is unchanged"
+    over = ctx.shown.text("over", r.get("waiting_over_90"), language=lang) if "over" in ctx.shown else (
+        texts.get("waiting_over_90") or format_count(_num(r.get("waiting_over_90")), language=lang))
+    clauses = []
+    if np.isfinite(_num(r.get("waiting_over_90"))):
+        clauses.append(f"{over} patienter har väntat över {days} dagar" if sv else
+                       f"{over} patients have waited over {days} days")
+    nv, op = _num(r.get("purchase_new_visits_12w")), _num(r.get("purchase_operations_12w"))
+    buys = []
+    if np.isfinite(nv) and nv > 0:
+        buys.append(f"{texts.get('purchase_new_visits_12w', format_count(nv))} {'nybesök' if sv else 'first visits'}")
+    if np.isfinite(op) and op > 0:
+        buys.append(f"{texts.get('purchase_operations_12w', format_count(op))} "
+                    f"{'operationer' if sv else 'operations'}")
+    order_by = period_name(r.get("first_order_by"), lang)
+    if buys:
+        joined = (" och " if sv else " and ").join(buys)
+        late = bool(r.get("first_order_late", False))
+        when = ("redan nu (beställningen är sen)" if sv else "now (the order is late)") if late else (
+            f"senast {order_by}" if sv else f"by {order_by}")
+        clauses.append(f"köp {joined} {when} för att hålla vårdgarantin" if sv else
+                       f"buy {joined} {when} to keep the care guarantee")
+    else:
+        clauses.append(f"den egna kapaciteten håller vårdgarantin de kommande {F} {pw(F)}" if sv else
+                       f"own capacity keeps the care guarantee over the coming {F} {pw(F)}")
+    state = f"{trend}: " + "; ".join(clauses) + "."
+
+    # ---- key figures with units, colour and trend
+    status = str(r.get("escalation") or "green")
+    share = _num(r.get("share_over_90_days"))
+    ratio = _num(r.get("queue_production_ratio_weeks"))
+    limit_periods = ctx.guarantee_days / ctx.period_days
+    peak = _num(r.get("projected_breaches_peak_12w"))
+    words = report.STATUS_WORDS["sv" if sv else "en"]
+    ok_word, bad_word, watch_word = (("inom målet", "över målet", "att bevaka") if sv else
+                                     ("within target", "above target", "to watch"))
+    queue_total = ctx.shown.text("queue", _num(r.get("queue_new_visit", 0)) + _num(r.get("queue_treatment", 0)),
+                                 language=lang) if "queue" in ctx.shown else format_count(
+        np.nansum([_num(r.get("queue_new_visit")), _num(r.get("queue_treatment"))]), language=lang)
+    cards = [
+        _card("Väntande" if sv else "Waiting", queue_total, "patienter" if sv else "patients",
+              _change_note(ctx.changes_or_empty, "queue_new_visit", language=lang, kind=kind, limit=ctx.limit)
+              and (f"{'Ändring' if sv else 'Change'}: {texts.get('queue_change_1w', '–')} "
+                   f"{'sedan förra' if sv else 'since last'} {period_word(kind, lang, definite=sv)}"),
+              "yellow" if np.isfinite(change) and change > 0 else "green",
+              ("växer" if sv else "growing") if np.isfinite(change) and change > 0 else
+              ("minskar eller oförändrad" if sv else "shrinking or unchanged")),
+        _card(f"Väntat över {days} dagar" if sv else f"Waited over {days} days",
+              texts.get("share_over_90_days", "–"), "",
+              (f"{over} patienter; mål högst {format_count(100 * target, language=lang)} %" if sv else
+               f"{over} patients; target at most {format_count(100 * target, language=lang)} %"),
+              "red" if np.isfinite(share) and share > target + 1e-12 else "green",
+              bad_word if np.isfinite(share) and share > target + 1e-12 else ok_word),
+        _card("Köproduktionskvot" if sv else "Queue-to-production ratio", texts.get("queue_production_ratio_weeks",
+              "–"), pw(2),
+              _change_note(ctx.changes_or_empty, "queue_production_ratio_weeks", language=lang, kind=kind,
+                           decimals=1) or "",
+              "red" if np.isfinite(ratio) and ratio > limit_periods else "green",
+              (f"över {days} dagars produktion" if sv else f"above {days} days of production")
+              if np.isfinite(ratio) and ratio > limit_periods else
+              (f"under {days} dagars produktion" if sv else f"below {days} days of production")),
+        _card(f"Över {days} dagar inom {F} {pw(F)} om inget köps" if sv else
+              f"Over {days} days within {F} {pw(F)} if nothing is bought",
+              texts.get("projected_breaches_peak_12w", "–"), "patienter" if sv else "patients",
+              (f"högst, {period_name(r.get('projected_breaches_peak_week'), lang)}" if sv else
+               f"peak, {period_name(r.get('projected_breaches_peak_week'), lang)}") if np.isfinite(peak) and peak > 0
+              else "", "red" if np.isfinite(peak) and peak > 0 else "green",
+              watch_word if np.isfinite(peak) and peak > 0 else ok_word),
+    ]
+    for key, cost_key, unit_sv, unit_en in (("purchase_new_visits_12w", "purchase_cost_new_visits_12w", "nybesök",
+                                             "first visits"),
+                                            ("purchase_operations_12w", "purchase_cost_operations_12w",
+                                             "operationer", "operations")):
+        if key not in texts:
+            continue
+        n = _num(r.get(key))
+        cost = _num(r.get(cost_key))
+        note = (f"kostnad {format_count(cost, language=lang)} kr" if sv else
+                f"cost SEK {format_count(cost, language=lang)}") if np.isfinite(cost) and n > 0 else (
+            ("kostnad: priser saknas" if sv else "cost: no prices") if n > 0 else "")
+        cards.append(_card(f"Köp {unit_sv}, {F} {pw(F)}" if sv else f"Buy {unit_en}, {F} {pw(F)}", texts[key],
+                           unit_sv if sv else unit_en, note, "yellow" if n > 0 else "green",
+                           ("behövs" if sv else "needed") if n > 0 else ("inget köp" if sv else "none")))
+    level = words.get(str(r.get("escalation_level")), "–")
+    cards.append(_card("Eskalering" if sv else "Escalation", words.get(status, status).capitalize(), "",
+                       (f"eskaleras till {level}" if sv else f"escalated to the {level}") if status != "green" else
+                       (f"hanteras av {level}" if sv else f"handled by the {level}"), _STATUS_COLOUR.get(status,
+                                                                                                       "green"),
+                       words.get(status, status)))
+
+    # ---- the decision this period
+    decisions = []
+    plan = ctx.model.plan
+    buy = purchase_by_month(plan[plan["period_ahead"] <= F])  # the fixed plan: the figures above
+    stage_words = {"new_visit": ("nybesök", "first visits"), "treatment": ("operationer", "operations")}
+    for stage, part in buy.groupby("stage", sort=False):
+        n = part["purchase"].sum()
+        cost = part["cost_external_sek"].sum(min_count=1)
+        internal = part["cost_internal_sek"].sum(min_count=1)
+        w_sv, w_en = stage_words.get(stage, (stage, stage))
+        n_text = report_plan._value("count", n, lang, ctx.limit)
+        first_need = period_name(part["first_week"].min(), lang)
+        by = period_name(part["order_by"].min(), lang)
+        cost_text = (f" ({format_count(cost, language=lang)} kr; i egen regi {format_count(internal, language=lang)}"
+                     f" kr)" if sv else f" (SEK {format_count(cost, language=lang)}; in-house SEK "
+                     f"{format_count(internal, language=lang)})") if np.isfinite(cost) else ""
+        decisions.append(f"<strong>Beställ {n_text} {w_sv}</strong>{cost_text} senast {by}; de första behövs "
+                         f"{first_need}." if sv else
+                         f"<strong>Order {n_text} {w_en}</strong>{cost_text} by {by}; the first are needed "
+                         f"{first_need}.")
+    if not decisions:
+        decisions.append(f"Inget köp behövs de kommande {F} {pw(F)}." if sv else
+                         f"Nothing needs to be bought over the coming {F} {pw(F)}.")
+    late_peak = _num(r.get("breaches_after_purchase_peak_12w"))
+    if np.isfinite(late_peak) and late_peak > 0:
+        n_text = texts.get("breaches_after_purchase_peak_12w", format_count(late_peak, language=lang))
+        decisions.append(f"Upp till {n_text} patienter passerar {days} dagar innan köpt vård hinner börja (ledtid "
+                         f"{lead} {pw(lead)}): boka extra egna mottagnings- eller operationspass, eller flytta "
+                         f"patienter till ett sjukhus med ledig kapacitet." if sv else
+                         f"Up to {n_text} patients pass {days} days before purchased care can start (lead time "
+                         f"{lead} {pw(lead)}): book extra own sessions, or move patients to a hospital with spare "
+                         f"capacity.")
+    reasons = [t for t in str(r.get("escalation_reason") or "").split(",") if t]
+    reason_words = _REASONS["sv" if sv else "en"]
+    why = ", ".join(reason_words.get(t, t).format(days=days, share=texts.get("share_over_90_days", "–"),
+                                                  target=format_count(100 * target, language=lang) + " %")
+                    for t in reasons)
+    if status == "red":
+        decisions.append(f"<strong>Eskalera till {level}</strong>: {why}." if sv else
+                         f"<strong>Escalate to the {level}</strong>: {why}.")
+    elif status == "yellow":
+        decisions.append(f"<strong>Hanteras i kliniken</strong> (gul): {why}." if sv else
+                         f"<strong>Handled in the clinic</strong> (yellow): {why}.")
+    else:
+        decisions.append("Ingen eskalering (grön)." if sv else "No escalation (green).")
+
+    # ---- glossary
+    fmt = {"days": days, "period": period_word(kind, lang), "periods": period_word(kind, lang, plural=True),
+           "lead": lead, "lead_periods": pw(lead), "fixed": F, "fixed_periods": pw(F)}
+    gloss = "".join(f"<dt>{escape_text(t)}</dt><dd>{escape_text(d.format(**fmt))}</dd>"
+                    for t, d in _GLOSSARY["sv" if sv else "en"])
+    return (f'<section class="kps-first-screen" aria-label="{"Läget" if sv else "The situation"}">'
+            f'<p class="kps-state kps-status-{_STATUS_COLOUR.get(status, "green")}"><strong>'
+            f'{escape_text(state)}</strong></p>'
+            f'<div class="kps-cards">{"".join(cards)}</div>'
+            f'<div class="kps-decision"><h3 class="kps-plain">{"Beslut denna" if sv else "Decisions this"} '
+            f'{period_word(kind, lang) if not sv else period_word(kind, lang)}</h3><ul>'
+            + "".join(f"<li>{d}</li>" for d in decisions) +
+            f'</ul></div><details class="kps-glossary" open><summary>{"Ord och begrepp" if sv else "Terms"}'
+            f'</summary><dl>{gloss}</dl></details>{report.TOC_SLOT}</section>')
+
+
+def _title_html(ctx: ClinicContext) -> str:
+    p = ctx.params
+    sv = ctx.language == "sv"
+    last = period_name(ctx.weekly["period"].max(), ctx.language) if len(ctx.weekly) else "–"
+    region = p.get("region_name") if hasattr(p, "get") else None
+    parts = [escape_text(x) for x in (p.hospital, region) if x]
+    parts.append(("data till och med " if sv else "data up to ") + escape_text(last))
+    parts.append(("körning " if sv else "run ") + escape_text(ctx.run_id))
+    meta = {"kps_language": ctx.language, "kps_header": f"{p.name} · {last} · {ctx.run_id}"}
+    return (f'<h1 class="kps-title" data-kps-lang="{escape_text(ctx.language)}">{escape_text(p.name)}</h1>'
+            f'<p class="kps-subtitle">{" · ".join(parts)}</p>'), meta
+
+
+# ============================================================================ section renderers
+def _summary(ctx: ClinicContext) -> None:
+    _display_html(first_screen_html(ctx))
+
+
+def _key_figures(ctx: ClinicContext) -> None:
+    sv = ctx.language == "sv"
+    _markdown(ctx.text("key_figures"))
+    table = report_plan.key_figures_table(ctx.headline, limit=ctx.limit, language=ctx.language, shown=ctx.shown)
+    _table(table, "Nyckeltal från planeringsmodellen" if sv else "Key figures from the planning model")
+    _markdown(in_periods(report_plan.escalation_text(ctx.model.settings, language=ctx.language), ctx.kind,
+                         ctx.language))
+
+
+def _changes(ctx: ClinicContext) -> None:
+    _markdown(ctx.text("changes"))
+    t = report.changes_table(ctx.changes, limit=ctx.limit, language=ctx.language, shown=ctx.shown)
+    t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
+    _table(t, in_periods("Förändring sedan förra veckan" if ctx.language == "sv" else "Change since last week",
+                         ctx.kind, ctx.language))
+
+
+def _situation(ctx: ClinicContext) -> None:
+    from . import plots
+    from .seasonal import year_over_year
+    from .summary import situation_measures
+
+    _markdown(ctx.text("situation"))
+    for measure in situation_measures(ctx.weekly):
+        yoy = year_over_year(ctx.weekly, measure, years=3)
+        fig = plots.year_over_year(yoy, measure, language=ctx.language)
+        _figure(fig, plots.alt_year_over_year(yoy, measure, language=ctx.language))
+
+
+def _ratio(ctx: ClinicContext) -> None:
+    from . import plots
+
+    _markdown(ctx.text("ratio"))
+    limit_periods = ctx.guarantee_days / ctx.period_days
+    fig = plots.ratio_trend(ctx.ratios, guarantee_weeks=limit_periods, language=ctx.language,
+                            guarantee_days=ctx.guarantee_days, kind=ctx.kind)
+    _figure(fig, plots.alt_ratio(ctx.ratios, limit_periods, language=ctx.language, kind=ctx.kind))
+
+
+def _seasonal(ctx: ClinicContext) -> None:
+    from . import plots
+    from .summary import seasonal_profiles
+
+    _markdown(ctx.text("seasonal"))
+    profile = seasonal_profiles(ctx.weekly, exclude_years=ctx.params.history_exclude_years)  # heavy: to the model
+    _figure(plots.seasonal_profile(profile, language=ctx.language, kind=ctx.kind),
+            plots.alt_seasonal(profile, language=ctx.language, kind=ctx.kind))
+
+
+def _forecast(ctx: ClinicContext) -> None:
+    from . import plots
+
+    _markdown(ctx.text("forecast"))
+    fc = ctx.model.forecasts["referrals_in"]
+    _figure(plots.fan_chart(ctx.weekly, fc, measure="referrals_in", language=ctx.language),
+            plots.alt_fan(fc, "referrals_in", language=ctx.language, kind=ctx.kind))
+    _markdown(in_periods(report.forecast_text(fc, ctx.accuracy, language=ctx.language), ctx.kind, ctx.language))
+
+
+def _balance(ctx: ClinicContext) -> None:
+    from . import plots
+    from .balance import conversion_rates, flow_balance
+
+    sv = ctx.language == "sv"
+    _markdown(ctx.text("balance"))
+    flow = flow_balance(ctx.weekly, window_weeks=ctx.params.ratio_window_weeks)
+    _figure(plots.balance_lines(flow, language=ctx.language, kind=ctx.kind),
+            plots.alt_balance(flow, language=ctx.language, kind=ctx.kind))
+    _table(report.load_table(ctx.loads, language=ctx.language),
+           f"Belastning per steg, {ctx.fixed} {period_word(ctx.kind, 'sv', plural=True)} framåt" if sv else
+           f"Load per stage, {ctx.fixed} {period_word(ctx.kind, 'en', plural=True)} ahead")
+    t = report.rates_table(conversion_rates(ctx.weekly), language=ctx.language)
+    t.index.name = in_periods(t.index.name, ctx.kind, ctx.language)
+    _table(t, "Omvandlingstal i flödet" if sv else "Conversion rates of the flow")
+
+
+def _waits(ctx: ClinicContext) -> None:
+    from . import plots
+    from .waits import wait_distribution, wait_summary
+
+    sv = ctx.language == "sv"
+    _markdown(ctx.text("waits"))
+    bands = wait_distribution(ctx.snapshot)
+    fig = plots.wait_histogram(bands, limit_days=ctx.params.guarantee_days, language=ctx.language, limit=ctx.limit,
+                               shown=ctx.shown)
+    _figure(fig, plots.alt_waits(bands, ctx.guarantee_days, language=ctx.language, shown=ctx.shown))
+    _table(report.wait_summary_table(wait_summary(ctx.snapshot, limit_days=ctx.params.guarantee_days),
+                                     limit=ctx.limit, language=ctx.language, shown=ctx.shown),
+           "Väntetider per steg" if sv else "Waiting times per stage")
+    _table(report.wait_table(bands, limit=ctx.limit, language=ctx.language, shown=ctx.shown,
+                             guarantee_days=ctx.params.guarantee_days),
+           "Väntande per väntetidsintervall" if sv else "Waiting per waiting-time band")
+
+
+def _breaches(ctx: ClinicContext) -> None:
+    from . import plots
+
+    _markdown(ctx.text("breaches"))
+    fig = plots.plan_breaches(ctx.model.plan, weeks=ctx.fixed, language=ctx.language)
+    _figure(fig, plots.alt_breaches(ctx.model.plan, ctx.fixed, language=ctx.language, kind=ctx.kind))
+    _markdown(in_periods(report_plan.lead_time_text(ctx.model.plan, ctx.model.settings, limit=ctx.limit,
+                                                    language=ctx.language), ctx.kind, ctx.language))
+
+
+def _capacity(ctx: ClinicContext) -> None:
+    from . import plots
+
+    _markdown(ctx.text("capacity"))
+    _figure(plots.plan_capacity(ctx.model.plan, language=ctx.language),
+            plots.alt_capacity(ctx.model.plan, language=ctx.language, kind=ctx.kind))
+
+
+def _capacity_resources(ctx: ClinicContext) -> None:
+    sv = ctx.language == "sv"
+    t = report_plan.capacity_check_table(ctx.model.capacity_check, language=ctx.language)
+    t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
+    _table(t, "Kapacitet enligt resurser och visad produktion" if sv else
+           "Capacity from resources and demonstrated production", index=False)
+
+
+def _purchase(ctx: ClinicContext) -> None:
+    from .planning import purchase_by_month
+
+    sv = ctx.language == "sv"
+    _markdown(ctx.text("purchase"))
+    t = report_plan.purchase_table(purchase_by_month(ctx.model.plan), limit=ctx.limit, language=ctx.language)
+    if not ctx.ok("purchase_cost"):
+        t = t[[c for c in t.columns if "kr" not in c and "SEK" not in c]]
+    for col in [c for c in t.columns if "vecka" in c.lower() or "week" in c.lower()]:
+        t[col] = t[col].map(lambda v: period_name(v, ctx.language))
+    t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
+    _table(t, "Köpt vård per månad och slag" if sv else "Purchased care per month and kind")
+
+
+def _purchase_cost(ctx: ClinicContext) -> None:
+    return None  # the costs are columns of the purchase table; shown there when the clinic has prices
+
+
+def _moves(ctx: ClinicContext) -> None:
+    _markdown(report_plan.moves_text(ctx.model, ctx.clinic_id, language=ctx.language))
+
+
+def _agreement(ctx: ClinicContext) -> None:
+    sv = ctx.language == "sv"
+    r = ctx.headline.iloc[0]
+    agreed, own = _num(r.get("agreement_52w")), _num(r.get("own_production_52w"))
+    if not np.isfinite(agreed):
+        return
+    n = int(ctx.model.plan["period_ahead"].max())
+    pw = period_word(ctx.kind, ctx.language, plural=True)
+    diff = own - agreed
+    _markdown(f"**Vårdöverenskommelsen**: planerad egen produktion de kommande {n} {pw} är "
+              f"{format_count(own, language='sv')} patienter mot avtalade {format_count(agreed, language='sv')} "
+              f"({format_signed(diff, language='sv')})." if sv else
+              f"**The care agreement**: planned own production over the coming {n} {pw} is "
+              f"{format_count(own, language='en')} patients against {format_count(agreed, language='en')} agreed "
+              f"({format_signed(diff, language='en')}).")
+
+
+def _monte_carlo(ctx: ClinicContext) -> None:
+    sv = ctx.language == "sv"
+    _markdown(ctx.text("monte_carlo"))
+    _table(report_plan.uncertainty_purchase_table(ctx.model, limit=ctx.limit, language=ctx.language),
+           "Köp i simulerade framtider" if sv else "Purchase in simulated futures", index=False)
+    _table(report_plan.uncertainty_table(ctx.model, language=ctx.language),
+           "Chans att ingen passerar gränsen, per månad" if sv else "Chance nobody passes the limit, per month")
+
+
+def _plan(ctx: ClinicContext) -> None:
+    sv = ctx.language == "sv"
+    _markdown(ctx.text("plan"))
+    t = report_plan.plan_table(ctx.model.plan, weeks=ctx.fixed, limit=ctx.limit, language=ctx.language)
+    t.index = [period_name(p, ctx.language) for p in ctx.model.plan.drop_duplicates("period").sort_values(
+        "period_ahead")["period"].head(len(t))]
+    t.index.name = period_word(ctx.kind, ctx.language).capitalize()
+    t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
+    # one table per stage, so that each fits the width of a printed page
+    for stage in dict.fromkeys(c.split(":")[0] for c in t.columns):
+        part = t[[c for c in t.columns if c.split(":")[0] == stage]]
+        part.columns = [c.split(":", 1)[1].strip() for c in part.columns]
+        _table(part, f"Fastställd plan, {stage.lower()}, {ctx.fixed} {period_word(ctx.kind, 'sv', plural=True)}"
+               if sv else f"Fixed plan, {stage.lower()}, {ctx.fixed} {period_word(ctx.kind, 'en', plural=True)}")
+
+
+def _follow_up(ctx: ClinicContext) -> None:
+    sv = ctx.language == "sv"
+    _markdown(ctx.text("follow_up"))
+    t = report_plan.history_table(ctx.model.history, language=ctx.language)
+    t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
+    if ctx.model.history.empty:
+        _markdown(f"*{t.iloc[0, 0]}*")
+    else:
+        _table(t, "Fastställd plan mot utfall" if sv else "Fixed plan against outcome")
+    _table(report.follow_up_table(ctx.model.follow_up, language=ctx.language),
+           "Planerade volymer mot utfall hittills i år" if sv else "Planned volumes against outcome, year to date")
+
+
+def _scenarios(ctx: ClinicContext) -> None:
+    sv = ctx.language == "sv"
+    _markdown(ctx.text("scenarios"))
+    _table(report_plan.scenario_table(ctx.model.scenarios, language=ctx.language),
+           "Scenarier beside planen" if not sv else "Scenarier bredvid planen")
+
+
+def _quality(ctx: ClinicContext) -> None:
+    sv = ctx.language == "sv"
+    _markdown(ctx.text("quality"))
+    if len(ctx.findings):
+        _table(report.findings_table(ctx.findings, language=ctx.language),
+               "Anmärkningar på indata" if sv else "Findings in the input")
+    else:
+        _markdown(report.section("quality_ok", ctx.language))
+
+
+def _provenance(ctx: ClinicContext) -> None:
+    import kps_analysis
+
+    _markdown(ctx.text("provenance"))
+    _markdown(report.provenance_markdown(
+        clinic_id=ctx.clinic_id, clinic_name=ctx.params.name, parameter_hash=ctx.params.hash,
+        package_version=kps_analysis.__version__, data_period=report.data_period(ctx.weekly["period"]),
+        run_id=ctx.run_id, language=ctx.language))
+
+
+_RENDER = {"summary": _summary, "key_figures": _key_figures, "changes": _changes, "situation": _situation,
+           "ratio": _ratio, "seasonal": _seasonal, "forecast": _forecast, "balance": _balance, "waits": _waits,
+           "breaches": _breaches, "capacity": _capacity, "capacity_resources": _capacity_resources,
+           "purchase": _purchase, "purchase_cost": _purchase_cost, "moves": _moves, "agreement": _agreement,
+           "monte_carlo": _monte_carlo, "plan": _plan, "follow_up": _follow_up, "scenarios": _scenarios,
+           "quality": _quality, "provenance": _provenance}
+
+#: Sections without a heading of their own: they belong to the section before them.
+_PARTS = {"capacity_resources", "purchase_cost", "moves", "agreement"}
+
+
+def _failed(key: str, language: str, exc: BaseException) -> None:
+    """A short message in place of a failed section; the exception and trace go to the log."""
+    log.error("section %r failed", key, exc_info=exc)
+    print(f"kps report: section {key!r} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    _markdown(f"*Avsnittet kunde inte visas ({type(exc).__name__}); felet finns i körningens logg.*"
+              if language == "sv" else
+              f"*This section could not be shown ({type(exc).__name__}); the error is in the run's log.*")
+
+
+def show(key: str, ctx) -> None:
+    """Show one report section (one call per section of a report notebook).
+
+    ``key`` is a section of :data:`SECTIONS` (or ``"title"``) for a
+    :class:`ClinicContext`, or a region section for a :class:`RegionContext`
+    (:func:`show_region`). A section the clinic lacks data or parameters for shows its
+    heading and one sentence saying what would enable it (:func:`available`); a section
+    that fails shows a short message and logs the exception (never a trace in the report).
+    """
+    if isinstance(ctx, RegionContext):
+        return show_region(key, ctx)
+    try:
+        if key == "title":
+            html, meta = _title_html(ctx)
+            _display_html(html, **meta)
+            return
+        if key not in _RENDER:
+            raise KeyError(f"unknown report section {key!r}; known: {', '.join(_RENDER)}")
+        if not ctx.ok(key):
+            row = ctx.sections[ctx.sections["section"] == key].iloc[0]
+            text = row["sentence_en" if ctx.language == "en" else "sentence_sv"]
+            head = "" if key in _PARTS or key == "summary" else _heading_only(ctx.text(key)) + "\n\n"
+            _markdown(f"{head}*{text}*")
+            return
+        _RENDER[key](ctx)
+    except Exception as exc:  # noqa: BLE001 - a section never takes the report down; logged
+        _failed(key, ctx.language, exc)
+
+
+def write_tables(ctx: ClinicContext) -> None:
+    """Write the clinic's result tables (:func:`kps_analysis.report_plan.write_clinic_tables`).
+
+    Only when the context has an ``output_dir`` and the clinic has a planning model; the
+    forecast backtest is run here if no section needed it (``forecast_accuracy.csv``).
+    """
+    if not ctx.output_dir or ctx.model is None:
+        return
+    empty = pd.DataFrame()
+    changes = ctx.changes if ctx.ok("changes") else empty
+    ratios = ctx.ratios if ctx.ok("ratio") else pd.DataFrame(columns=["clinic", "period", "stage"])
+    report_plan.write_clinic_tables(Path(ctx.output_dir), ctx.model, headline=ctx.headline, changes=changes,
+                                    weekly=ctx.weekly, findings=ctx.findings, ratios=ratios, loads=ctx.loads,
+                                    accuracy=ctx.accuracy, scenarios=ctx.model.scenarios, language=ctx.language,
+                                    limit=ctx.limit, shown=ctx.shown)
+
+
+# the first screen reads the period's changes when the clinic has them
+ClinicContext.changes_or_empty = property(lambda self: self.changes if self.ok("changes") else pd.DataFrame())
+
+
+# ============================================================================ the region overview
+class RegionContext:
+    """A run's clinic tables for the region overview (aggregates only), with names and dates."""
+
+    def __init__(self, *, folder: Path, summaries: pd.DataFrame, names: dict, language: str, settings: dict,
+                 region: str, run_date: str):
+        self.folder = folder
+        self.summaries = summaries
+        self.names = names
+        self.language = language
+        self.settings = settings
+        self.region = region
+        self.run_date = run_date
+
+    def table(self, name: str) -> pd.DataFrame:
+        return report.read_clinic_tables(self.folder, name)
+
+    def name(self, clinic: str) -> str:
+        return self.names.get(clinic, clinic)
+
+
+def load_region(run_dir="", parameters_dir="../parameters", language="") -> RegionContext:
+    """Load a run's clinic tables for the region overview, with clinic names and the region's name.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run folder (empty: the newest under ``<parameters_dir>/../outputs``).
+    parameters_dir : path
+        Parameter folder (the region's settings and the clinics' names).
+    language : str
+        ``sv`` or ``en``; empty: as in ``defaults.yaml``.
+    """
+    import json
+
+    from . import parameters, plots
+
+    settings = parameters.region_settings(parameters_dir)
+    language = language or settings["language"]
+    folder = Path(run_dir) if run_dir else report.latest_run(Path(parameters_dir).resolve().parent / "outputs")
+    summaries = report.read_clinic_tables(folder, "summary")
+    names, region = {}, ""
+    for clinic in summaries.get("clinic", pd.Series(dtype=str)).astype(str):
+        try:
+            p = parameters.load_parameters(clinic, parameters_dir)
+        except Exception:  # noqa: BLE001 - a clinic file changed since the run: its id stands in
+            continue
+        names[clinic] = p.name
+        region = region or (p.get("region_name") or "")
+    run_date = ""
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        try:
+            run_date = str(json.loads(manifest.read_text(encoding="utf-8")).get("started", ""))[:16].replace("T", " ")
+        except (ValueError, OSError):
+            run_date = ""
+    plots.use_style()
+    return RegionContext(folder=folder, summaries=summaries, names=names, language=language, settings=settings,
+                         region=region, run_date=run_date or folder.name)
+
+
+_ESCALATION_ORDER = {"red": 0, "yellow": 1, "green": 2}
+
+
+def _by_need(summaries: pd.DataFrame) -> pd.DataFrame:
+    """Clinics ordered by need: escalation (red first), then projected breaches, then purchase."""
+    s = summaries.copy()
+    s["_esc"] = s["escalation"].map(_ESCALATION_ORDER).fillna(3) if "escalation" in s else 3
+    keys = ["_esc"] + [c for c in ("projected_breaches_12w", "purchase_need_12w") if c in s]
+    return s.sort_values(keys, ascending=[True] + [False] * (len(keys) - 1), kind="stable").drop(columns="_esc")
+
+
+def _region_title(ctx: RegionContext) -> None:
+    sv = ctx.language == "sv"
+    periods = ctx.summaries.get("period", pd.Series(dtype=str)).dropna().astype(str)
+    last = period_name(sorted(periods)[-1], ctx.language) if len(periods) else "–"
+    title = ("Regionöversikt" if sv else "Region overview") + (f" – {ctx.region}" if ctx.region else "")
+    sub = (f"Data till och med {last} · körning {ctx.run_date} · {len(ctx.summaries)} kliniker" if sv else
+           f"Data up to {last} · run {ctx.run_date} · {len(ctx.summaries)} clinics")
+    _display_html(f'<h1 class="kps-title">{escape_text(title)}</h1><p class="kps-subtitle">{escape_text(sub)}</p>',
+                  kps_language=ctx.language, kps_header=f"{title} · {last} · {ctx.run_date}")
+
+
+def _region_totals(ctx: RegionContext) -> None:
+    from .summary import region_totals
+
+    sv = ctx.language == "sv"
+    _markdown(report.section("region_totals", ctx.language))
+    t = report.headline_table(region_totals(ctx.summaries).assign(clinic="region"), language=ctx.language)
+    _table(t, "Regionen totalt" if sv else "The region in total")
+
+
+def _region_ranking(ctx: RegionContext) -> None:
+    from . import plots
+
+    sv = ctx.language == "sv"
+    _markdown(report.section("region_ranking", ctx.language))
+    ordered = _by_need(ctx.summaries)
+    t = report.region_table(ordered.assign(clinic=ordered["clinic"].map(ctx.name)), language=ctx.language,
+                            order="given")
+    _table(t, "Klinikerna efter behov" if sv else "Clinics by need")
+    limit_weeks = float(ctx.settings["guarantee_days"]) / 7.0
+    data = ordered.assign(clinic=ordered["clinic"].map(ctx.name))
+    _figure(plots.region_ratios(data, guarantee_weeks=limit_weeks, language=ctx.language,
+                                guarantee_days=float(ctx.settings["guarantee_days"])),
+            plots.alt_region_ratios(data, limit_weeks, language=ctx.language))
+
+
+def _region_purchase(ctx: RegionContext) -> None:
+    from .summary import region_purchase_by_month
+
+    sv = ctx.language == "sv"
+    _markdown(report.section("region_purchase", ctx.language))
+    t = report.region_purchase_table(region_purchase_by_month(ctx.table("purchase_need")), language=ctx.language)
+    _table(t, "Köpt vård i regionen per månad" if sv else "Purchased care in the region per month")
+
+
+def _region_moves(ctx: RegionContext) -> None:
+    from .outlook import move_summary
+
+    sv = ctx.language == "sv"
+    _markdown(report.section("region_moves", ctx.language))
+    moves = ctx.table("moves").drop(columns="clinic", errors="ignore").drop_duplicates()
+    total = ctx.summaries["purchase_cost_12w"].sum()
+    saving = moves.loc[moves["period_ahead"] <= 12, "saving_sek"].sum() if len(moves) else 0.0
+    _markdown(report.region_cost_text(total, total + saving, language=ctx.language))
+    summary = move_summary(moves) if len(moves) else moves
+    if len(summary):
+        summary = summary.assign(clinic_from=summary["clinic_from"].map(ctx.name),
+                                 clinic_to=summary["clinic_to"].map(ctx.name))
+    _table(report.moves_table(summary, language=ctx.language), "Föreslagna flyttar" if sv else "Suggested moves")
+
+
+def _region_gap(ctx: RegionContext) -> None:
+    from . import plots
+
+    _markdown(report.section("region_gap", ctx.language))
+    gaps = ctx.table("capacity_gap")
+    gaps = gaps.assign(clinic=gaps["clinic"].map(ctx.name)) if len(gaps) else gaps
+    order = [ctx.name(c) for c in _by_need(ctx.summaries)["clinic"]]
+    _figure(plots.gap_heatmap(gaps, language=ctx.language, order=order),
+            plots.alt_gap(gaps, language=ctx.language))
+
+
+_REGION = {"title": _region_title, "totals": _region_totals, "ranking": _region_ranking,
+           "purchase": _region_purchase, "moves": _region_moves, "gap": _region_gap}
+
+
+def show_region(key: str, ctx: RegionContext) -> None:
+    """Show one section of the region overview (``title``, ``totals``, ``ranking``, ``purchase``,
+    ``moves``, ``gap``); a failing section shows a short message and logs the exception."""
+    try:
+        _REGION[key](ctx)
+    except Exception as exc:  # noqa: BLE001 - a section never takes the overview down; logged
+        _failed(key, ctx.language, exc)
