@@ -5,12 +5,30 @@ This is the only module that knows about papermill and nbconvert. It passes only
 identifiers and paths to a notebook; the notebook loads parameters and data through
 the same loader an interactive user calls.
 
-Layout of one run (see DESIGN.md section 5)::
+Layout of one run (README "What a run writes")::
 
     <out>/<run-id>/index.html
     <out>/<run-id>/manifest.json
     <out>/<run-id>/<clinic-id>/report.html, report.ipynb, tables/*.csv, plan.xlsx
     <out>/<run-id>/region/overview.html
+    <out>/index.html      every finished run, newest first
+    <out>/latest          a symbolic link to the newest run (latest.html, a redirect, where
+                          the file system has no symbolic links)
+
+The project: ``--project DIR`` (or the nearest folder from the current one up that holds
+``parameters/defaults.yaml``) gives the parameters, the report templates
+(``notebooks/``, where the project has them) and ``outputs/``; without one, the demo
+parameters and notebooks shipped inside the package (:func:`packaged_project`) and
+``./outputs``.
+
+Every page of a run that ``kps run`` writes itself (``index.html``, a failed clinic's
+``report.html``, the outputs-level index) comes from the Jinja2 templates in
+``kps_analysis/templates/index/``; a failure is a short page (what, in which step, the
+message, what to do), its stack trace goes to ``run.log`` beside it.
+
+Workers and notebook kernels compute with one BLAS thread each (``OMP_NUM_THREADS`` and
+its kin set before numpy loads in them, unless the user set them): the small matrices of
+the forecasts lose more to thread contention than they gain.
 
 A run is written into ``<out>/.<run-id>.partial`` and renamed into place when done, so
 an interrupted run never leaves a half-written folder that looks complete, and a
@@ -36,16 +54,20 @@ Failing well:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import errno
 import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
+import traceback
 import urllib.parse
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -55,17 +77,22 @@ from typing import Callable, Sequence
 import pandas as pd
 
 from . import __version__
-from .report import add_table_of_contents, escape_text, format_count, label
+from .report import add_table_of_contents, escape_text, format_count, label, status_word
 
 __all__ = [
     "ClinicResult",
     "RunResult",
     "ConfigurationError",
+    "find_project",
+    "packaged_project",
     "project_root",
     "run",
     "run_clinic",
     "render_html",
+    "write_failure_page",
     "write_index",
+    "write_runs_index",
+    "update_latest",
 ]
 
 from .summary import HEADLINE_COLUMNS as _SUMMARY_COLUMNS
@@ -96,6 +123,7 @@ class ClinicResult:
     name: str = ""
     error: str | None = None
     summary: dict = field(default_factory=dict)
+    step: str | None = None  # where a failure happened: parameters, data, analysis, timeout, worker, html
 
 
 @dataclass
@@ -120,16 +148,78 @@ class RunResult:
         return 1 if self.failed or self.region_failed else 0
 
 
-def project_root() -> Path:
-    """The folder holding ``notebooks/`` and ``parameters/``.
+def packaged_project() -> Path:
+    """The defaults shipped with the package: ``notebooks/`` and ``parameters/`` (the demo region).
 
-    The current directory when it has a ``notebooks/clinic_report.ipynb``, otherwise the
-    checkout the package was installed from (editable install).
+    In an installed wheel they are package data (``kps_analysis/project/``); in a checkout
+    (an editable install, or the source folder on ``sys.path``) the checkout itself.
     """
-    here = Path.cwd()
-    if (here / "notebooks" / "clinic_report.ipynb").exists():
-        return here
-    return Path(__file__).resolve().parent.parent
+    package = Path(__file__).resolve().parent
+    shipped = package / "project"
+    if (shipped / "notebooks" / "clinic_report.ipynb").is_file():
+        return shipped
+    return package.parent
+
+
+def find_project(start: str | os.PathLike | None = None) -> Path | None:
+    """The project folder for ``start`` (default: the current folder): the nearest of it
+    and its parents that holds ``parameters/defaults.yaml``; None when there is none.
+    """
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "parameters" / "defaults.yaml").is_file():
+            return folder
+    return None
+
+
+def project_root(project: str | os.PathLike | None = None) -> Path:
+    """The folder whose ``parameters/``, ``notebooks/`` and ``outputs/`` a run uses.
+
+    ``project`` when given (it must hold ``parameters/defaults.yaml``), else
+    :func:`find_project` from the current folder, else :func:`packaged_project`.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``project`` is given and is no project folder.
+    """
+    if project is not None:
+        folder = Path(project).resolve()
+        if not (folder / "parameters" / "defaults.yaml").is_file():
+            raise ConfigurationError(f"{folder}: not a project folder (no parameters/defaults.yaml)")
+        return folder
+    return find_project() or packaged_project()
+
+
+def _template(root: Path, name: str) -> Path:
+    """``notebooks/<name>`` of the project, or the packaged one when the project has none."""
+    own = root / "notebooks" / name
+    return own if own.is_file() else packaged_project() / "notebooks" / name
+
+
+#: Thread-count variables of the BLAS/OpenMP libraries numpy and scipy may load.
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                         "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Within the block, processes started from this one (workers, notebook kernels)
+    compute with one BLAS thread; a variable the user set is kept. Restored afterwards.
+
+    Set before numpy loads in the child: a worker or kernel of a run computes many small
+    matrices (forecasts, the planning model) side by side with the other workers, where
+    BLAS threads only contend for the cores (issue 15: forecast and backtest 1.55 s per
+    clinic with the default threads, 0.52 s with one).
+    """
+    added = [k for k in BLAS_THREAD_VARIABLES if k not in os.environ]
+    for key in added:
+        os.environ[key] = "1"
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def _sha256(path: Path) -> str:
@@ -210,7 +300,9 @@ def run_clinic(job: dict) -> ClinicResult:
     ``job`` holds only identifiers and paths: ``clinic_id``, ``name``, ``notebook``,
     ``clinic_dir``, ``parameters_dir``, ``data_dir``, ``run_id``, ``timeout_seconds``,
     ``language``. Never raises: a failure is returned as ``status="failed"`` with the
-    error text; the executed notebook is kept for diagnosis.
+    error text and the step it happened in; ``report.html`` is then a short page saying
+    what to do (:func:`write_failure_page`), the stack trace goes to ``run.log`` and the
+    executed notebook is kept for diagnosis.
     """
     import papermill as pm
 
@@ -221,45 +313,48 @@ def run_clinic(job: dict) -> ClinicResult:
         return finished
     clinic_dir.mkdir(parents=True, exist_ok=True)
     executed = clinic_dir / "report.ipynb"
-    error = None
+    error = step = where = None
     # The kernel's and papermill's own stderr chatter goes to a log beside the report
     # (kept only when the clinic fails), so the batch prints one line per clinic.
     log_path = clinic_dir / "run.log"
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     saved_stderr = os.dup(2)
     os.dup2(log_fd, 2)
     try:
-        pm.execute_notebook(
-            job["notebook"],
-            str(executed),
-            parameters={
-                "clinic_id": job["clinic_id"],
-                "parameters_dir": job["parameters_dir"],
-                "data_dir": job["data_dir"],
-                "output_dir": str(clinic_dir),
-                "run_id": job["run_id"],
-                **{k: job[k] for k in ("model_dir", "previous_tables") if job.get(k)},
-            },
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            cwd=str(clinic_dir),
-            execution_timeout=job.get("timeout_seconds"),
-        )
+        with one_blas_thread():  # the kernel inherits it (a Dask worker's kernel too)
+            pm.execute_notebook(
+                job["notebook"],
+                str(executed),
+                parameters={
+                    "clinic_id": job["clinic_id"],
+                    "parameters_dir": job["parameters_dir"],
+                    "data_dir": job["data_dir"],
+                    "output_dir": str(clinic_dir),
+                    "run_id": job["run_id"],
+                    **{k: job[k] for k in ("model_dir", "previous_tables") if job.get(k)},
+                },
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                cwd=str(clinic_dir),
+                execution_timeout=job.get("timeout_seconds"),
+            )
     except Exception as exc:  # noqa: BLE001 - any failure of one clinic is reported, not raised
         error = _describe_error(exc)
+        step, where = _notebook_step(exc, executed, job.get("language", "sv"))
+        trace = exc
     finally:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)
         os.close(log_fd)
-    if error is None:
-        log_path.unlink(missing_ok=True)
-    if executed.exists():
+    if error is None and executed.exists():
         try:
             render_html(executed, clinic_dir / "report.html",
                         title=f"{job.get('name') or job['clinic_id']}", language=job.get("language", "sv"))
         except Exception as exc:  # noqa: BLE001
-            error = error or _one_line(f"HTML export failed: {exc}")
+            error, step, trace = _one_line(f"HTML export failed: {exc}"), "html", exc
+    if error is None:
+        log_path.unlink(missing_ok=True)
     summary = {}
     summary_path = clinic_dir / "tables" / "summary.csv"
     if error is None and summary_path.exists():
@@ -271,9 +366,79 @@ def run_clinic(job: dict) -> ClinicResult:
         name=job.get("name", ""),
         error=error,
         summary=summary,
+        step=step,
     )
+    if error is not None:
+        _log_trace(log_path, trace)
+        write_failure_page(clinic_dir / "report.html", result, run_id=job["run_id"],
+                           language=job.get("language", "sv"), where=where)
     _write_json(clinic_dir / "status.json", asdict(result))  # last: marks the clinic as finished
     return result
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _log_trace(log_path: Path, exc: BaseException) -> None:
+    """Append the stack trace of ``exc`` (the kernel's, for a notebook error) to ``log_path``."""
+    lines = getattr(exc, "traceback", None)
+    if isinstance(lines, list) and lines:  # papermill: the kernel's traceback, with colours
+        text = "\n".join(_ANSI.sub("", str(line)) for line in lines)
+    else:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        with open(log_path, "a", encoding="utf-8") as fh:
+            fh.write(f"\n--- {type(exc).__name__} ({datetime.now(timezone.utc).isoformat(timespec='seconds')})\n")
+            fh.write(text.rstrip() + "\n")
+    except OSError:
+        pass  # the page and the manifest still say what failed
+
+
+def _notebook_step(exc: BaseException, executed: Path, language: str) -> tuple[str, str | None]:
+    """The step a notebook failure belongs to, and where in the report it happened.
+
+    The step from the error's kind: ``data`` (a :class:`~kps_analysis.data.DataError`),
+    ``parameters``, ``timeout``, else ``analysis``. Where: the report section whose
+    heading the failing cell showed (or the last one before it), with the cell's number;
+    the setup before the first section otherwise.
+    """
+    ename = str(getattr(exc, "ename", "") or type(exc).__name__)
+    if "timeout" in ename.lower() or "timed out" in str(exc).lower():
+        step = "timeout"
+    elif ename.endswith("DataError"):
+        step = "data"
+    elif ename.endswith("ParameterError"):
+        step = "parameters"
+    else:
+        step = "analysis"
+    texts = _TEXTS["en" if language == "en" else "sv"]
+    try:
+        import nbformat
+
+        cells = nbformat.read(executed, as_version=4).cells
+    except Exception:  # noqa: BLE001 - no notebook written (it failed to start)
+        return step, None
+    code = [c for c in cells if c.get("cell_type") == "code"
+            and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]  # the template's cells
+    failing = next((i for i, c in enumerate(code)
+                    if c.get("metadata", {}).get("papermill", {}).get("exception")
+                    or any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+    if failing is None:
+        return step, None
+    heading = None
+    for cell in reversed(code[: failing + 1]):
+        for out in cell.get("outputs", []):
+            text = out.get("data", {}).get("text/markdown", "") if out.get("output_type") == "display_data" else ""
+            text = "".join(text) if isinstance(text, list) else text
+            if text.lstrip().startswith("#"):
+                heading = text.lstrip().splitlines()[0].lstrip("#").strip()
+                break
+        if heading:
+            break
+    cell_no = failing + 1
+    if heading:
+        return step, texts["where_section"].format(section=heading, cell=cell_no)
+    return step, texts["where_setup"].format(cell=cell_no)
 
 
 def _worker_init() -> None:
@@ -356,10 +521,13 @@ def _execute_local(jobs: list[dict], n_workers: int):
 
 
 def _record_failure(job: dict, error: str) -> ClinicResult:
-    """A clinic failed outside its worker: its ``status.json`` is written here."""
+    """A clinic failed outside its worker (the worker died): its failure page and
+    ``status.json`` are written here."""
     result = _failed(job["clinic_id"], job["name"], error)
+    result.step = "worker"
     clinic_dir = Path(job["clinic_dir"])
     clinic_dir.mkdir(parents=True, exist_ok=True)
+    write_failure_page(clinic_dir / "report.html", result, run_id=job["run_id"], language=job.get("language", "sv"))
     _write_json(clinic_dir / "status.json", asdict(result))
     return result
 
@@ -626,14 +794,16 @@ def run(
     *,
     clinics: Sequence[str] | None = None,
     data_dir: str | os.PathLike | None = None,
-    parameters_dir: str | os.PathLike = "parameters",
-    out_dir: str | os.PathLike = "outputs",
+    parameters_dir: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike | None = None,
     workers: int | None = None,
     notebook: str | os.PathLike | None = None,
     progress: Callable[[str], None] | None = None,
     resume: str | bool = False,
     scheduler: str | None = None,
     worker_timeout: float = 120.0,
+    project: str | os.PathLike | None = None,
+    progress_bar: bool | None = False,
 ) -> RunResult:
     """Run the clinic report for every (or the given) clinic and write one run folder.
 
@@ -644,16 +814,26 @@ def run(
     data_dir : path, optional
         Folder with the clinics' input files. Omitted: the embedded synthetic demo data,
         generated into ``<out_dir>/demo-data`` when missing or stale.
-    parameters_dir : path
-        Folder with ``defaults.yaml`` and ``clinics/``.
-    out_dir : path
-        The run folder is created under it.
+    parameters_dir : path, optional
+        Folder with ``defaults.yaml`` and ``clinics/``; default the project's
+        ``parameters/`` (see ``project``).
+    out_dir : path, optional
+        The run folder is created under it; default the project's ``outputs/``, or
+        ``./outputs`` when the packaged defaults are used.
     workers : int, optional
         Clinics run in parallel [processes]; default: number of CPUs.
     notebook : path, optional
-        Report template; default ``notebooks/clinic_report.ipynb``.
+        Report template; default the project's ``notebooks/clinic_report.ipynb``, else
+        the packaged one.
     progress : callable, optional
-        Called with one line of text per finished clinic.
+        Called with one line of text per step (``<step>: ...``, :data:`STEPS`) and per
+        finished clinic (with the time left).
+    project : path, optional
+        The project folder (``parameters/``, ``notebooks/``, ``outputs/``); default the
+        nearest folder from the current one up that holds ``parameters/defaults.yaml``,
+        else the packaged demo project (:func:`project_root`).
+    progress_bar : bool or None
+        A tqdm progress bar over the clinics on stderr; None: when stderr is a terminal.
     resume : bool or str
         Finish an interrupted run instead of starting a new one: ``True`` for the
         newest ``.<run-id>.partial`` folder under ``out_dir``, or its run id. Clinics
@@ -680,9 +860,14 @@ def run(
         or left to ``--resume``.
     """
     progress = progress or (lambda line: None)
-    root = project_root()
+    root = project_root(project)
+    own_project = project is not None or find_project() is not None
+    if parameters_dir is None:
+        parameters_dir = root / "parameters"
+    if out_dir is None:
+        out_dir = root / "outputs" if own_project else Path("outputs")
     out_root = Path(out_dir).resolve()
-    notebook = Path(notebook) if notebook else root / "notebooks" / "clinic_report.ipynb"
+    notebook = Path(notebook) if notebook else _template(root, "clinic_report.ipynb")
     if not notebook.exists():
         raise ConfigurationError(f"report notebook not found: {notebook}")
     try:
@@ -698,6 +883,7 @@ def run(
             if data_dir is None:
                 from .demo import ensure_demo_data
 
+                progress(f"demo data: {out_root / 'demo-data'} (written when missing or stale)")
                 data_dir = ensure_demo_data(out_root / "demo-data")
             started = datetime.now(timezone.utc)
         data_dir = Path(data_dir).resolve()
@@ -723,10 +909,11 @@ def run(
             _write_json(partial / RUN_SPEC, {
                 "run_id": run_id, "status": "running", "clinics": selected, "data_dir": str(data_dir),
                 "parameters_dir": str(parameters_dir), "started": started.isoformat(timespec="seconds")})
-        result = _run_in(partial, run_id, selected, started, root=root, out_root=out_root, data_dir=data_dir,
-                         parameters_dir=parameters_dir, notebook=notebook, resume=bool(resume),
-                         workers=workers, client=client, scheduler=scheduler,
-                         worker_timeout=worker_timeout, progress=progress)
+        with one_blas_thread():  # for the worker processes and kernels started from here on
+            result = _run_in(partial, run_id, selected, started, root=root, out_root=out_root, data_dir=data_dir,
+                             parameters_dir=parameters_dir, notebook=notebook, resume=bool(resume),
+                             workers=workers, client=client, scheduler=scheduler,
+                             worker_timeout=worker_timeout, progress=progress, progress_bar=progress_bar)
         _release_lock(result.run_dir / LOCK)
         lock = None
         return result
@@ -764,7 +951,8 @@ def _new_partial(out_root: Path) -> tuple[Path, str]:
 
 def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, *, root: Path, out_root: Path,
             data_dir: Path, parameters_dir: Path, notebook: Path, resume: bool, workers: int | None, client,
-            scheduler: str | None, worker_timeout: float, progress: Callable[[str], None]) -> RunResult:
+            scheduler: str | None, worker_timeout: float, progress: Callable[[str], None],
+            progress_bar: bool | None = False) -> RunResult:
     """Run the clinics into the locked folder ``partial`` and finish the run."""
     from .data import DataError, checked_data_path
     from .parameters import ParameterError, load_parameters
@@ -782,7 +970,11 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
             params = load_parameters(clinic_id, parameters_dir)
         except ParameterError as exc:
             if kept is None:
-                results.append(_failed(clinic_id, "", str(exc)))
+                failed = _failed(clinic_id, "", str(exc))
+                failed.step = "parameters"
+                results.append(failed)
+                write_failure_page(partial / clinic_id / "report.html", failed, run_id=run_id,
+                                   language=_language(parameters_dir))
                 progress(f"{clinic_id}: failed before start: {exc}")
             continue
         param_info[clinic_id] = {
@@ -818,23 +1010,25 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
         _plan_region(jobs, clinic_params, data_dir, out_root, run_id, progress, workers=n_workers)
     done = len(results)
     total = len(selected)
-    running = _execute_dask(client, jobs, worker_timeout) if client is not None else _execute_local(jobs, n_workers)
-    for job, res in running if jobs else ():
-        results.append(res)
-        done += 1
-        state = "ok" if res.status == "ok" else f"FAILED: {res.error}"
-        progress(f"[{done}/{total}] {res.clinic_id} {state} ({res.seconds:.1f} s)")
+    if jobs:
+        progress(f"notebooks: {len(jobs)} clinic(s) "
+                 + (f"on the Dask cluster {scheduler}" if client is not None else f"on {n_workers} worker process(es)"))
+        running = _execute_dask(client, jobs, worker_timeout) if client is not None else _execute_local(jobs, n_workers)
+        _notebook_progress(running, results, done, total, progress, progress_bar)
     missing = sorted(set(selected) - {r.clinic_id for r in results})
     if missing:  # never finalise a run with clinics unrun: --resume must be able to redo them
         raise RunInterrupted(f"clinic(s) {', '.join(missing)} not run")
 
     region = None
     if any(r.status == "ok" and (partial / r.clinic_id / "tables" / "summary.csv").exists() for r in results):
+        progress("region overview: running")
         region = _run_region(root, partial, run_id, parameters_dir)
     elif any(r.status == "ok" for r in results):  # a report template that writes no tables
         region = {"status": "skipped", "error": "no clinic wrote tables/summary.csv"}
     if region and region.get("status") == "failed":
         progress(f"region overview FAILED: {region.get('error')}")
+    elif region and region.get("status") == "ok":
+        progress(f"region overview: done ({region.get('seconds', 0):.1f} s)")
     order = {c: i for i, c in enumerate(selected)}
     results.sort(key=lambda r: order[r.clinic_id])
     finished = datetime.now(timezone.utc)
@@ -849,19 +1043,91 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
         "parameters_dir": str(parameters_dir),
         "parameters": param_info,
         "inputs": inputs,
-        "clinics": {r.clinic_id: {"status": r.status, "seconds": r.seconds, "error": r.error}
+        "clinics": {r.clinic_id: {"status": r.status, "seconds": r.seconds, "error": r.error, "step": r.step}
                     for r in results},
         "region_overview": region,
         "executor": f"dask:{scheduler}" if scheduler else f"processes:{n_workers}",
+        "python": sys.version.split()[0],
+        "platform": sys.platform,
+        "dependencies": dependency_versions(),
         "status": "complete",
     }
-    write_index(partial, run_id, results, language=_language(parameters_dir), region=region)
+    language = _language(parameters_dir)
+    region_name = next((str(p.region_name) for p in clinic_params.values()
+                        if getattr(p, "region_name", None)), None)
+    progress("index: index.html, manifest.json")
+    write_index(partial, run_id, results, language=language, region=region, region_name=region_name,
+                started=started)
     _write_json(partial / "manifest.json", manifest)
     spec = json.loads((partial / RUN_SPEC).read_text(encoding="utf-8"))
     _write_json(partial / RUN_SPEC, spec | {"status": "complete", "finished": manifest["finished"]})
     final = out_root / run_id
     os.replace(partial, final)
+    try:  # the stable link: a failure here leaves a complete run, only the link is stale
+        update_latest(out_root, language=language)
+    except OSError as exc:
+        progress(f"index: outputs/latest not updated ({_io_problem(exc)})")
     return RunResult(run_id=run_id, run_dir=final, results=results, region=region)
+
+
+#: The named steps of a run, as its progress lines begin ("<step>: ...").
+STEPS = ("demo data", "planning model", "notebooks", "region overview", "index")
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` for a progress line: "40 s", "3 min", "1 h 05 min"."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def _notebook_progress(running, results: list, done: int, total: int, progress: Callable[[str], None],
+                       progress_bar: bool | None) -> None:
+    """Collect the clinics' results as they finish: one line each with the time left
+    (from this run's pace), and a tqdm progress bar with its ETA on a terminal."""
+    from tqdm.auto import tqdm
+
+    first = done
+    started = time.monotonic()
+    with tqdm(total=total, initial=done, unit="clinic", desc="clinics", file=sys.stderr, dynamic_ncols=True,
+              disable=None if progress_bar is None else not progress_bar, leave=True) as bar:
+        for _job, res in running:
+            results.append(res)
+            done += 1
+            bar.update(1)
+            state = "ok" if res.status == "ok" else f"FAILED: {res.error}"
+            left = total - done
+            eta = (time.monotonic() - started) / (done - first) * left
+            progress(f"[{done}/{total}] {res.clinic_id} {state} ({res.seconds:.1f} s)"
+                     + (f"; about {_duration(eta)} left" if left else ""))
+
+
+def dependency_versions() -> dict[str, str | None]:
+    """The installed versions of the package's dependencies (``manifest.json``), by name.
+
+    From the installed distribution's requirements (``importlib.metadata``), extras
+    left out; a dependency that is not installed is None.
+    """
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("kps-analysis") or []
+    except metadata.PackageNotFoundError:  # the source folder on sys.path, not installed
+        requires = []
+    names = [re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r]
+    names = names or ["numpy", "pandas", "scipy", "matplotlib", "seaborn", "statsmodels", "holidays", "openpyxl",
+                      "pyarrow", "pyyaml", "papermill", "nbconvert", "nbformat", "ipykernel", "jinja2", "tqdm"]
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
 
 
 def _takes_model(notebook: Path) -> bool:
@@ -958,7 +1224,7 @@ def _run_region(root: Path, run_dir: Path, run_id: str, parameters_dir: Path) ->
     A failure here is recorded in the manifest and the index and fails the run (exit
     status 1); it does not fail the clinics.
     """
-    notebook = root / "notebooks" / "region_overview.ipynb"
+    notebook = _template(root, "region_overview.ipynb")
     if not notebook.exists():
         return {"status": "skipped", "error": f"{notebook} not found"}
     job = {"notebook": str(notebook), "run_dir": str(run_dir), "run_id": run_id,
@@ -973,34 +1239,47 @@ def _run_region(root: Path, run_dir: Path, run_id: str, parameters_dir: Path) ->
         raise  # the runner's own file-system problem: ends the run
     except Exception as exc:  # noqa: BLE001 - reported in the manifest and the index
         error = _describe_error(exc)
+    failed = ClinicResult(clinic_id="region", status="failed", error=error, step="region")
+    write_failure_page(run_dir / "region" / "overview.html", failed, run_id=run_id, language=job["language"],
+                       region=True)
     return {"status": "failed", "error": error, "seconds": round(time.perf_counter() - start, 2)}
 
 
 def _region_job(job: dict) -> dict:
+    """Run the region overview (in a worker process): ``region/overview.html``, or on a
+    failure a short page saying what to do there and the stack trace in ``region/run.log``."""
     import papermill as pm
 
     region_dir = Path(job["run_dir"]) / "region"
     region_dir.mkdir(parents=True, exist_ok=True)
     executed = region_dir / "overview.ipynb"
     start = time.perf_counter()
-    log_fd = os.open(region_dir / "run.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    log_fd = os.open(region_dir / "run.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     saved = os.dup(2)
     os.dup2(log_fd, 2)
-    error = None
+    error = trace = where = None
     try:
-        pm.execute_notebook(job["notebook"], str(executed),
-                            parameters={"run_dir": job["run_dir"], "language": job["language"],
-                                        "parameters_dir": job["parameters_dir"]},
-                            kernel_name="python3", progress_bar=False, log_output=False, cwd=str(region_dir))
-        render_html(executed, region_dir / "overview.html", title="Regionöversikt", language=job["language"])
+        with one_blas_thread():
+            pm.execute_notebook(job["notebook"], str(executed),
+                                parameters={"run_dir": job["run_dir"], "language": job["language"],
+                                            "parameters_dir": job["parameters_dir"]},
+                                kernel_name="python3", progress_bar=False, log_output=False, cwd=str(region_dir))
+        render_html(executed, region_dir / "overview.html", title=_texts(job["language"])["region_overview"],
+                    language=job["language"])
     except Exception as exc:  # noqa: BLE001 - reported in the manifest
-        error = _describe_error(exc)
+        error, trace = _describe_error(exc), exc
+        where = _notebook_step(exc, executed, job["language"])[1]
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(log_fd)
     if error is None:
         (region_dir / "run.log").unlink(missing_ok=True)
+    else:
+        _log_trace(region_dir / "run.log", trace)
+        failed = ClinicResult(clinic_id="region", status="failed", error=error, step="region")
+        write_failure_page(region_dir / "overview.html", failed, run_id=job["run_id"], language=job["language"],
+                           where=where, region=True)
     return {"status": "ok" if error is None else "failed", "error": error,
             "seconds": round(time.perf_counter() - start, 2)}
 
@@ -1015,71 +1294,362 @@ def _language(parameters_dir: Path) -> str:
         return "sv"
 
 
-def _headline_cell(key: str, value, language: str) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "–"
-    if key == "escalation":
-        return f'<span class="status-{escape_text(value)}">{escape_text(value)}</span>'
-    if key == "share_over_90_days":
-        return format_count(100 * float(value), language=language, decimals=1) + " %"
-    if key == "queue_production_ratio_weeks":
-        return format_count(float(value), language=language, decimals=1)
-    return format_count(float(value), language=language)
+#: The words of the pages a run writes itself (index, failure page, runs index), per language.
+_TEXTS = {
+    "sv": {
+        "run": "körning", "clinic": "Klinik", "status": "Status", "ok": "klar", "failed": "misslyckades",
+        "region_overview": "Regionöversikt", "run_title": "KPS-körning",
+        "caption": "Klinikerna, de som behöver åtgärd först",
+        "order": "Ordning: misslyckade kliniker, sedan eskalering röd, gul, sedan flest beräknade patienter över "
+                 "vårdgarantin om inget köps, sedan övriga. Klicka på en klinik för dess rapport.",
+        "lead": "Data t.o.m. {period} · körd {date}",
+        "counts": "{ok} av {total} kliniker klara", "counts_failed": ", {n} misslyckades",
+        "week": "vecka {week}, {year}", "months": ["januari", "februari", "mars", "april", "maj", "juni", "juli",
+                                                   "augusti", "september", "oktober", "november", "december"],
+        "no_data": "okänd period",
+        "failure_title": "{name}: rapporten kunde inte tas fram",
+        "region_failure_title": "Regionöversikten kunde inte tas fram",
+        "what": "Vad misslyckades", "step": "I vilket steg", "message": "Meddelande", "todo": "Gör så här",
+        "details": "Tekniska detaljer", "back": "Till körningens översikt (index.html)",
+        "what_clinic": "Rapporten för {name} ({clinic}); körningens övriga kliniker påverkas inte.",
+        "what_region": "Regionöversikten (region/overview.html); klinikernas rapporter påverkas inte, "
+                       "men körningen räknas som misslyckad.",
+        "details_text": "Felets fullständiga spår finns i {log} i samma mapp, den körda anteckningsboken i {notebook} "
+                        "(för den som förvaltar verktyget).",
+        "where_section": "avsnittet ”{section}” (kodcell {cell} i rapportmallen)",
+        "where_setup": "inläsningen av parametrar och data (kodcell {cell} i rapportmallen)",
+        "steps": {"parameters": "parametrarna", "data": "indata", "analysis": "analysen", "timeout": "tidsgränsen",
+                  "worker": "arbetsprocessen", "html": "HTML-exporten", "region": "regionöversikten"},
+        "todo_by_step": {
+            "parameters": "Rätta parameterfilen och nyckeln som meddelandet nämner. Kontrollera med "
+                          "”kps validate” och kör sedan kliniken igen (kps run --clinic {clinic}).",
+            "data": "Rätta datafilen på det ställe meddelandet nämner (fil, kolumn, rad eller vecka). "
+                    "”kps validate” kontrollerar filerna utan att köra något; kör sedan kliniken igen "
+                    "(kps run --clinic {clinic}).",
+            "timeout": "Ett steg tog längre tid än klinikens tidsgräns. Höj timeout_minutes i klinikens "
+                       "parameterfil, eller kör kliniken ensam (kps run --clinic {clinic} --workers 1).",
+            "worker": "Processen som körde kliniken avbröts, troligen av minnesbrist. Kör kliniken igen med "
+                      "färre parallella kliniker (kps run --clinic {clinic} --workers 1).",
+            "analysis": "Felet uppstod i beräkningen, inte i en kontroll av era data. Kör kliniken igen "
+                        "(kps run --clinic {clinic}); kvarstår felet, skicka mappen {clinic} (run.log och "
+                        "report.ipynb, inga patientuppgifter) till den som förvaltar verktyget.",
+            "html": "Rapporten beräknades men kunde inte sparas som HTML. Kontrollera att det finns "
+                    "diskutrymme och kör kliniken igen (kps run --clinic {clinic}).",
+            "region": "Kör om körningen; kvarstår felet, skicka mappen region (run.log och overview.ipynb) "
+                      "till den som förvaltar verktyget.",
+        },
+        "runs_title": "KPS-körningar", "runs_caption": "Alla avslutade körningar, den senaste först",
+        "latest": "Senaste körningen", "finished": "Avslutad", "clinics": "Kliniker",
+        "region_ok": "klar", "region_none": "–",
+    },
+    "en": {
+        "run": "run", "clinic": "Clinic", "status": "Status", "ok": "done", "failed": "failed",
+        "region_overview": "Region overview", "run_title": "KPS run",
+        "caption": "The clinics, those that need action first",
+        "order": "Order: failed clinics, then escalation red, yellow, then the most patients projected past the "
+                 "guarantee if nothing is bought, then the rest. Click a clinic for its report.",
+        "lead": "Data up to {period} · run on {date}",
+        "counts": "{ok} of {total} clinics done", "counts_failed": ", {n} failed",
+        "week": "week {week}, {year}", "months": ["January", "February", "March", "April", "May", "June", "July",
+                                                  "August", "September", "October", "November", "December"],
+        "no_data": "unknown period",
+        "failure_title": "{name}: the report could not be produced",
+        "region_failure_title": "The region overview could not be produced",
+        "what": "What failed", "step": "In which step", "message": "Message", "todo": "What to do",
+        "details": "Technical details", "back": "Back to the run's overview (index.html)",
+        "what_clinic": "The report of {name} ({clinic}); the run's other clinics are not affected.",
+        "what_region": "The region overview (region/overview.html); the clinics' reports are not affected, "
+                       "but the run counts as failed.",
+        "details_text": "The full trace of the error is in {log} in the same folder, the executed notebook in "
+                        "{notebook} (for whoever maintains the kit).",
+        "where_section": "the section “{section}” (code cell {cell} of the report template)",
+        "where_setup": "reading the parameters and data (code cell {cell} of the report template)",
+        "steps": {"parameters": "the parameters", "data": "the input data", "analysis": "the analysis",
+                  "timeout": "the time limit", "worker": "the worker process", "html": "the HTML export",
+                  "region": "the region overview"},
+        "todo_by_step": {
+            "parameters": "Correct the parameter file and key the message names. Check with “kps validate”, "
+                          "then run the clinic again (kps run --clinic {clinic}).",
+            "data": "Correct the data file where the message says (file, column, row or week). "
+                    "“kps validate” checks the files without running anything; then run the clinic again "
+                    "(kps run --clinic {clinic}).",
+            "timeout": "A step took longer than the clinic's time limit. Raise timeout_minutes in the clinic's "
+                       "parameter file, or run the clinic alone (kps run --clinic {clinic} --workers 1).",
+            "worker": "The process running the clinic was stopped, probably for lack of memory. Run the clinic "
+                      "again with fewer clinics in parallel (kps run --clinic {clinic} --workers 1).",
+            "analysis": "The error happened in the calculation, not in a check of your data. Run the clinic again "
+                        "(kps run --clinic {clinic}); if it persists, send the folder {clinic} (run.log and "
+                        "report.ipynb, no patient data) to whoever maintains the kit.",
+            "html": "The report was computed but could not be saved as HTML. Check the free disk space and run "
+                    "the clinic again (kps run --clinic {clinic}).",
+            "region": "Run again; if it persists, send the folder region (run.log and overview.ipynb) to whoever "
+                      "maintains the kit.",
+        },
+        "runs_title": "KPS runs", "runs_caption": "Every finished run, the newest first",
+        "latest": "The latest run", "finished": "Finished", "clinics": "Clinics",
+        "region_ok": "done", "region_none": "–",
+    },
+}
 
 
-def write_index(run_dir: Path, run_id: str, results: Sequence[ClinicResult], *,
-                language: str = "sv", region: dict | None = None) -> Path:
-    """Write ``index.html``: every clinic with its status, headline figures and a link,
-    and the region overview (its link, or its failure).
+def _texts(language: str) -> dict:
+    return _TEXTS["en" if language == "en" else "sv"]
 
-    Self-contained (inline style only, no script), so it opens offline. Every text that
-    comes from parameters, data or an error goes through :func:`report.escape_text`;
-    links are built from URL-quoted clinic ids.
-    """
+
+def _page_environment():
+    """The Jinja2 environment of the run's own pages: every value made inert by
+    :func:`kps_analysis.report.escape_text` (links built here are passed as markup)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from markupsafe import Markup
+
+    def inert(value):
+        return value if isinstance(value, Markup) else Markup(escape_text(value))
+
+    return Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates" / "index")),
+                       autoescape=True, finalize=inert, undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def _render_page(path: Path, template: str, **context) -> Path:
+    """Render ``template`` with ``context`` to ``path``, atomically."""
     from .report import atomic_path
 
-    rows = []
-    for r in results:
-        name = escape_text(r.name or r.clinic_id)
-        link = (f'<a href="{urllib.parse.quote(r.clinic_id, safe="")}/report.html">{name}</a>'
-                if (run_dir / r.clinic_id / "report.html").exists() else name)
-        status = label("ok" if r.status == "ok" else "failed", language)
-        cells = "".join(f"<td>{_headline_cell(k, r.summary.get(k), language)}</td>" for k in HEADLINE_COLUMNS)
-        err = f'<div class="err">{escape_text(r.error)}</div>' if r.error else ""
-        row_class = "ok" if r.status == "ok" else "failed"
-        rows.append(f'<tr class="{row_class}"><td>{link}{err}</td><td><code>{escape_text(r.clinic_id)}</code></td>'
-                    f"<td>{status}</td>{cells}</tr>")
-    head = "".join(f"<th>{escape_text(label(k, language))}</th>" for k in HEADLINE_COLUMNS)
-    n_failed = sum(r.status != "ok" for r in results)
-    overview = ""
-    if region and region.get("status") == "failed":
-        overview = (f'<p class="failed">{escape_text(label("region_overview", language))}: '
-                    f'{escape_text(label("failed", language))}'
-                    f'<span class="err"> {escape_text(region.get("error"))}</span></p>')
-    elif (run_dir / "region" / "overview.html").exists():
-        overview = f'<p><a href="region/overview.html">{escape_text(label("region_overview", language))}</a></p>'
-    title = f"{escape_text(label('run_title', language))} {escape_text(run_id)}"
-    page = f"""<!DOCTYPE html>
-<html lang="{escape_text(language)}"><head><meta charset="utf-8">
-<title>{title}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #bbb; padding: 4px 8px; text-align: left; }}
-tr.failed td, p.failed {{ background: #f8cfcf; }} .err {{ font-size: 85%; color: #700; }}
-.status-green {{ background: #d7f0d7; }} .status-yellow {{ background: #fff1b8; }} .status-red {{ background: #f8cfcf; }}
-</style></head><body>
-<h1>{title}</h1>
-<p>{len(results) - n_failed} / {len(results)} {label('ok', language)}{'' if not n_failed else f', {n_failed} ' + label('failed', language)}.</p>
-{overview}
-<table><thead><tr><th>{label('clinic', language)}</th><th>id</th><th>{label('status', language)}</th>{head}</tr></thead>
-<tbody>{''.join(rows)}</tbody></table>
-<p><small>kps-analysis {__version__} · <a href="manifest.json">manifest.json</a></small></p>
-</body></html>
-"""
-    path = run_dir / "index.html"
+    page = _page_environment().get_template(template).render(version=__version__, **context)
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return path
+
+
+def _link(*parts: str):
+    """A relative link to ``parts`` (each URL-quoted), as markup for the templates."""
+    from markupsafe import Markup
+
+    return Markup("/".join(urllib.parse.quote(str(p), safe="") for p in parts))
+
+
+def write_failure_page(path: Path, result: ClinicResult, *, run_id: str, language: str = "sv",
+                       where: str | None = None, region: bool = False) -> Path:
+    """Write the short page a user sees instead of a failed report: what failed, in which
+    step, the message and what to do. No stack trace (that is in ``run.log``).
+
+    Parameters
+    ----------
+    path : Path
+        ``<clinic>/report.html`` (or ``region/overview.html`` with ``region=True``).
+    result : ClinicResult
+        The failed clinic (``error`` and ``step``); for the region, its id is "region".
+    run_id : str
+        The run, for the footer.
+    language : {"sv", "en"}
+        Page language.
+    where : str, optional
+        Where in the report template it failed (the section), added to the step.
+    """
+    t = _texts(language)
+    step = result.step or ("region" if region else "analysis")
+    name = result.name or result.clinic_id
+    step_text = t["steps"].get(step, step) + (f": {where}" if where else "")
+    notebook = "overview.ipynb" if region else "report.ipynb"
+    return _render_page(
+        path, "failure.html.j2", lang=language, t=t,
+        title=t["region_failure_title"] if region else t["failure_title"].format(name=name),
+        what=t["what_region"] if region else t["what_clinic"].format(name=name, clinic=result.clinic_id),
+        step=step_text, message=result.error or "", todo=t["todo_by_step"].get(step, t["todo_by_step"]["analysis"]
+                                                                             ).format(clinic=result.clinic_id),
+        details=t["details_text"].format(log="run.log", notebook=notebook),
+        index_href=_link("..", "index.html"), run_id=run_id,
+        when=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"))
+
+
+def _period_text(label_text, language: str) -> str | None:
+    """A period label of ``summary.csv`` in words: ``2026-W48`` -> "vecka 48, 2026", ``2026-11`` -> "november 2026"."""
+    t = _texts(language)
+    text = str(label_text or "")
+    week = re.fullmatch(r"(\d{4})-W(\d{1,2})", text)
+    if week:
+        return t["week"].format(week=int(week.group(2)), year=week.group(1))
+    month = re.fullmatch(r"(\d{4})-(\d{2})", text)
+    if month and 1 <= int(month.group(2)) <= 12:
+        return f"{t['months'][int(month.group(2)) - 1]} {month.group(1)}"
+    return text or None
+
+
+def _number(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def _breaches(summary: dict) -> float:
+    """The clinic's patients projected past the guarantee if nothing is bought (fixed horizon)."""
+    for key in ("projected_breaches_fixed", "projected_breaches_12w"):
+        if _number(summary.get(key)) is not None:
+            return _number(summary.get(key))
+    return 0.0
+
+
+_ESCALATION_RANK = {"red": 0, "yellow": 1}
+
+
+def need_order(results: Sequence[ClinicResult]) -> list[ClinicResult]:
+    """The clinics ordered by need: failed first (nothing is known of them), then escalation
+    red, yellow, then the most patients projected past the guarantee if nothing is bought,
+    then the rest; ties by name.
+
+    Examples
+    --------
+    >>> rs = [ClinicResult("a", "ok", name="A", summary={"escalation": "green", "projected_breaches_12w": 9}),
+    ...       ClinicResult("b", "ok", name="B", summary={"escalation": "yellow", "projected_breaches_12w": 1}),
+    ...       ClinicResult("c", "ok", name="C", summary={"escalation": "red", "projected_breaches_12w": 0}),
+    ...       ClinicResult("d", "ok", name="D", summary={"escalation": "green", "projected_breaches_12w": 0}),
+    ...       ClinicResult("e", "failed", name="E")]
+    >>> [r.clinic_id for r in need_order(rs)]
+    ['e', 'c', 'b', 'a', 'd']
+    """
+    def key(r: ClinicResult):
+        failed = r.status != "ok"
+        rank = _ESCALATION_RANK.get(str(r.summary.get("escalation")), 2)
+        return (not failed, rank, -_breaches(r.summary), (r.name or r.clinic_id).casefold(), r.clinic_id)
+
+    return sorted(results, key=key)
+
+
+def _headline_cell(key: str, value, language: str) -> dict:
+    number = _number(value)
+    if key == "escalation":
+        if not isinstance(value, str):
+            return {"text": "–", "css": None}
+        return {"text": status_word(value, language), "css": f"status-{value}"}
+    if number is None:
+        return {"text": "–", "css": "num"}
+    if key.startswith("share"):
+        return {"text": format_count(100 * number, language=language, decimals=1) + " %", "css": "num"}
+    if "ratio" in key:
+        return {"text": format_count(number, language=language, decimals=1), "css": "num"}
+    return {"text": format_count(number, language=language), "css": "num"}
+
+
+def write_index(run_dir: Path, run_id: str, results: Sequence[ClinicResult], *,
+                language: str = "sv", region: dict | None = None, region_name: str | None = None,
+                started: datetime | None = None) -> Path:
+    """Write ``index.html``: every clinic with its status, headline figures and a link,
+    ordered by need (:func:`need_order`), and the region overview (its link, or its failure).
+
+    States the region, the data's last period (week or month, from the clinics'
+    ``summary.csv``) and the run date; clinic names, words in the page's language
+    (``lang`` too). Rendered from ``templates/index/index.html.j2``: self-contained
+    (inline style, no script), so it opens offline; every text from parameters, data
+    or an error goes through :func:`report.escape_text`, links are URL-quoted ids.
+    Written atomically.
+    """
+    t = _texts(language)
+    rows = []
+    for r in need_order(results):
+        rows.append({
+            "name": r.name or r.clinic_id,
+            "href": _link(r.clinic_id, "report.html") if (run_dir / r.clinic_id / "report.html").exists() else None,
+            "status": t["ok"] if r.status == "ok" else t["failed"],
+            "row_class": "ok" if r.status == "ok" else "failed",
+            "error": r.error,
+            "cells": [_headline_cell(k, r.summary.get(k), language) for k in _headline_columns()],
+        })
+    periods = sorted({str(r.summary.get("period")) for r in results
+                      if r.status == "ok" and r.summary.get("period") not in (None, "")
+                      and r.summary.get("period") == r.summary.get("period")})
+    period = " / ".join(filter(None, (_period_text(p, language) for p in periods))) or t["no_data"]
+    when = (started or datetime.now(timezone.utc)).astimezone()
+    n_failed = sum(r.status != "ok" for r in results)
+    counts = t["counts"].format(ok=len(results) - n_failed, total=len(results)) + (
+        t["counts_failed"].format(n=n_failed) if n_failed else "") + "."
+    region_page = run_dir / "region" / "overview.html"
+    title = f"{t['run_title']} {run_id}" if not region_name else f"{region_name}: {t['run_title']} {run_id}"
+    return _render_page(
+        run_dir / "index.html", "index.html.j2", lang=language, t=t, title=title,
+        lead=t["lead"].format(period=period, date=when.strftime("%Y-%m-%d %H:%M")),
+        counts=counts, rows=rows, headers=[label(k, language) for k in _headline_columns()],
+        region_failed=bool(region) and region.get("status") == "failed",
+        region_error=(region or {}).get("error"),
+        region_href=_link("region", "overview.html") if region_page.exists() else None,
+        run_id=run_id)
+
+
+def _headline_columns() -> tuple[str, ...]:
+    """The headline figures of ``index.html``: the summary's contract (``summary.HEADLINE_COLUMNS``)."""
+    return HEADLINE_COLUMNS
+
+
+def _finished_runs(out_root: Path) -> list[Path]:
+    """The finished run folders under ``out_root`` (a ``manifest.json``; no link), newest first."""
+    try:
+        runs = [p for p in out_root.iterdir() if not p.name.startswith(".") and not p.is_symlink()
+                and p.is_dir() and (p / "manifest.json").is_file()]
+    except OSError:
+        return []
+    return sorted(runs, key=lambda p: p.name, reverse=True)
+
+
+def write_runs_index(out_root: Path, *, language: str = "sv") -> Path:
+    """Write ``<out_root>/index.html``: every finished run, newest first, with its
+    clinics' and the region overview's status, and a link to the latest. Atomic."""
+    t = _texts(language)
+    runs = []
+    for folder in _finished_runs(out_root):
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = {}
+        clinics = manifest.get("clinics") or {}
+        failed = sum(1 for c in clinics.values() if isinstance(c, dict) and c.get("status") != "ok")
+        region = (manifest.get("region_overview") or {}).get("status")
+        runs.append({
+            "run_id": folder.name, "href": _link(folder.name, "index.html"),
+            "finished": str(manifest.get("finished", "")).replace("T", " ")[:16],
+            "clinics": t["counts"].format(ok=len(clinics) - failed, total=len(clinics))
+                       + (t["counts_failed"].format(n=failed) if failed else ""),
+            "region": {"ok": t["region_ok"], "failed": t["failed"]}.get(region, t["region_none"]),
+            "row_class": "failed" if failed or region == "failed" else "ok",
+        })
+    latest = _link("latest", "index.html") if (out_root / "latest").is_symlink() else (
+        _link("latest.html") if (out_root / "latest.html").exists() else None)
+    return _render_page(out_root / "index.html", "runs.html.j2", lang=language, t=t, runs=runs,
+                        latest_href=latest if runs else None)
+
+
+def update_latest(out_root: Path, *, language: str = "sv") -> Path | None:
+    """Point ``<out_root>/latest`` at the newest finished run, and rewrite the runs index.
+
+    A relative symbolic link, replaced atomically (a new link renamed over the old); where
+    the file system or the user's rights allow none (Windows without developer mode),
+    ``latest.html``, a page that redirects to the newest run, written atomically. An
+    existing ``latest`` that is not a link (the user's own folder) is left alone. Returns
+    the link (or page), None when there is no finished run.
+    """
+    runs = _finished_runs(out_root)
+    if not runs:
+        return None
+    newest = runs[0].name
+    link = out_root / "latest"
+    made = None
+    if not link.exists() or link.is_symlink():
+        tmp = out_root / f".latest.{os.getpid()}.tmp"
+        try:
+            tmp.unlink(missing_ok=True)
+            os.symlink(newest, tmp, target_is_directory=True)
+            os.replace(tmp, link)
+            made = link
+        except (OSError, NotImplementedError):
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+    if made is None:
+        made = _render_page(out_root / "latest.html", "latest.html.j2", lang=language, t=_texts(language),
+                            href=_link(newest, "index.html"), run_id=newest)
+    else:
+        with contextlib.suppress(OSError):
+            (out_root / "latest.html").unlink(missing_ok=True)  # a page left by an earlier fallback
+    write_runs_index(out_root, language=language)
+    return made
 
 
 def result_table(results: Sequence[ClinicResult]) -> pd.DataFrame:

@@ -2,11 +2,18 @@
 
 Exit status: 0 success, 1 when any clinic (or input) failed, 2 for a usage or
 configuration error.
+
+``kps`` works from any folder: the project folder (``parameters/``, ``notebooks/``,
+``outputs/``) is ``--project DIR``, else the nearest folder from the current one up that
+holds ``parameters/defaults.yaml``, else the demo parameters and notebooks shipped in the
+package (then the run is written under ``./outputs``). ``--parameters`` and ``--out``
+override the project's folders.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -18,14 +25,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"kps-analysis {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="run the clinic reports (default: every clinic on the demo data)")
+    project = argparse.ArgumentParser(add_help=False)
+    project.add_argument("--project", metavar="DIR",
+                         help="project folder with parameters/ (and notebooks/, outputs/); default: the nearest "
+                              "one from the current folder up, else the demo project shipped with the package")
+    parameters = argparse.ArgumentParser(add_help=False)
+    parameters.add_argument("--parameters", metavar="DIR",
+                            help="parameter folder; default: the project's parameters/")
+
+    r = sub.add_parser("run", parents=[project, parameters],
+                       help="run the clinic reports (default: every clinic on the demo data)")
     r.add_argument("--clinic", action="append", metavar="ID", help="clinic id (repeatable); default all")
     r.add_argument("--data", metavar="DIR", help="input data folder; default: the synthetic demo data")
-    r.add_argument("--parameters", metavar="DIR", default="parameters", help="parameter folder")
-    r.add_argument("--out", metavar="DIR", default="outputs", help="the run folder is created under DIR")
+    r.add_argument("--out", metavar="DIR",
+                   help="the run folder is created under DIR; default: the project's outputs/ (./outputs "
+                        "with the packaged demo project)")
     r.add_argument("--workers", type=int, metavar="N", help="clinics in parallel; default: number of CPUs")
     r.add_argument("--notebook", metavar="PATH",
-                   help="report template to run per clinic; default notebooks/clinic_report.ipynb")
+                   help="report template to run per clinic; default: the project's "
+                        "notebooks/clinic_report.ipynb, else the packaged one")
     r.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the clinics on a Dask distributed cluster (e.g. tcp://host:8786)")
     r.add_argument("--worker-timeout", type=float, default=120.0, metavar="SECONDS",
@@ -33,16 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN_ID",
                    help="finish an interrupted run (the newest, or RUN_ID): only the missing clinics run")
 
-    v = sub.add_parser("validate", help="check parameters and input data; runs nothing")
+    v = sub.add_parser("validate", parents=[project, parameters],
+                       help="check parameters and input data; runs nothing")
     v.add_argument("--data", metavar="DIR", help="input data folder; default: the synthetic demo data")
-    v.add_argument("--parameters", metavar="DIR", default="parameters", help="parameter folder")
     v.add_argument("files", nargs="*", metavar="FILE", help="weekly/monthly data files to check on their own")
 
     d = sub.add_parser("demo", help="write the synthetic demo data")
     d.add_argument("--out", metavar="DIR", default="outputs/demo-data", help="target folder")
 
-    lst = sub.add_parser("list", help="list the clinics found in the parameter folder")
-    lst.add_argument("--parameters", metavar="DIR", default="parameters", help="parameter folder")
+    sub.add_parser("list", parents=[project, parameters], help="list the clinics found in the parameter folder")
     return p
 
 
@@ -50,7 +67,18 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _progress(line: str) -> None:
+    """A progress line on stderr that leaves a tqdm bar below it intact."""
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
+
+
 def cmd_run(args) -> int:
+    # One BLAS thread in this process too (before numpy loads; a value the user set is kept):
+    # with --workers 1 the planning pass computes here, beside the notebook kernels.
+    for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(key, "1")
     from .batch import ConfigurationError, run
 
     if args.workers is not None and args.workers < 1:
@@ -62,8 +90,9 @@ def cmd_run(args) -> int:
     try:
         result = run(
             clinics=args.clinic, data_dir=args.data, parameters_dir=args.parameters,
-            out_dir=args.out, workers=args.workers, progress=_err, resume=args.resume,
+            out_dir=args.out, workers=args.workers, progress=_progress, resume=args.resume,
             scheduler=args.scheduler, notebook=args.notebook, worker_timeout=args.worker_timeout,
+            project=args.project, progress_bar=None,
         )
     except ConfigurationError as exc:  # also RunInterrupted: a full disk, no worker, ...
         _err(" ".join(f"kps run: {exc}".split()))
@@ -154,7 +183,25 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _resolve_project(args) -> int | None:
+    """Fill in ``args.parameters`` from the project (:func:`kps_analysis.batch.project_root`)
+    for validate and list; 2 when ``--project`` is no project folder."""
+    if args.command not in ("validate", "list") or args.parameters is not None:
+        return None
+    from .batch import ConfigurationError, project_root
+
+    try:
+        args.parameters = str(project_root(args.project) / "parameters")
+    except ConfigurationError as exc:
+        _err(f"kps {args.command}: {exc}")
+        return 2
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``kps`` and ``python -m kps_analysis``; returns the exit status."""
     args = _parser().parse_args(argv)
+    status = _resolve_project(args)
+    if status is not None:
+        return status
     return {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo, "list": cmd_list}[args.command](args)

@@ -7,6 +7,7 @@ locks, dead workers, full disks) use a stand-in report template where they need 
 
 import html
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -743,3 +744,192 @@ def test_compute_once_the_region_model_is_stored_and_the_next_run_keeps_the_fixe
     in_ = plans["ort_syd"].groupby(["stage", "period"])["moved_in"].sum()
     assert out_.sum() == in_.sum()
     assert (out_.reindex(in_.index).fillna(0) == in_).all()
+
+
+# ----------------------------------------------------------------- failures, index, sharing, progress (issues 13, 16)
+STEP_LINE = re.compile(r"^(%s): " % "|".join(re.escape(s) for s in batch.STEPS))
+
+
+def _clinic_lines(err: str) -> list[str]:
+    """stderr of ``kps run`` without the named steps' progress lines."""
+    return [line for line in err.splitlines() if not STEP_LINE.match(line)]
+
+
+def test_a_region_without_region_pool_plans_each_clinic_alone():
+    """Issue 13: no clinic sets region_pool (the ordinary case). On pandas 3 the pool
+    labels were a read-only view ("assignment destination is read-only")."""
+    from kps_analysis.capacity import resources_frame
+    from kps_analysis.parameters import load_parameters
+    from kps_analysis.purchase import optimise_region
+
+    pools = resources_frame([load_parameters(c, PARAMS) for c in ("uro", "hud")]).resources
+    assert pools["region_pool"].isna().all()
+    wait = pd.DataFrame({"clinic": ["uro"], "wait_days": [85], "patients": [20.0]})
+    flows = pd.DataFrame({"clinic": ["uro", "hud"], "week_ahead": [1, 1], "inflow": 0.0, "capacity": [0.0, 30.0]})
+    plan = optimise_region(wait, flows, pools=pools, prices=1000, move_cost_sek=100)
+    # hud's spare capacity is not uro's to use: no common waiting list, so uro buys all 20
+    assert plan.moves.empty and plan.total_cost_sek == pytest.approx(20 * 1000)
+
+
+def _results():
+    def r(cid, name, esc=None, breaches=None, status="ok", error=None):
+        summary = {} if esc is None else {"escalation": esc, "projected_breaches_12w": breaches,
+                                          "share_over_90_days": 0.1, "period": "2026-W48"}
+        return batch.ClinicResult(clinic_id=cid, status=status, name=name, error=error, summary=summary,
+                                  step=None if status == "ok" else "data")
+    return [r("a", "Alfa", "green", 50), r("b", "Beta", "yellow", 1), r("c", "Cesar", "red", 0),
+            r("d", "Delta", "green", 0), r("e", "Echo", status="failed", error="e.csv: rad 3"),
+            r("f", "Foxtrot", "yellow", 30)]
+
+
+def test_index_is_ordered_by_need_and_speaks_the_page_language(tmp_path):
+    results = _results()
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "report.html").write_text("")
+    path = batch.write_index(tmp_path, "20261201-060000", results, language="sv", region_name="Region Exempel",
+                             started=batch.datetime(2026, 12, 1, 6, 0, tzinfo=batch.timezone.utc))
+    text = path.read_text(encoding="utf-8")
+    page = _Page(re.sub(r"(?s)<style>.*</style>", "", text))
+    assert '<html lang="sv">' in text
+    # failed first, then red, yellow (most breaches first), then the rest by breaches
+    names = [n for n in ("Echo", "Cesar", "Foxtrot", "Beta", "Alfa", "Delta")]
+    assert [page.visible.index(n) for n in names] == sorted(page.visible.index(n) for n in names)
+    assert "Region Exempel" in page.visible and "vecka 48, 2026" in page.visible and "2026-12-01" in page.visible
+    assert "röd" in page.visible and "gul" in page.visible and "grön" in page.visible
+    assert "yellow" not in page.visible and "red " not in page.visible
+    assert '<th scope="col">' in text and "<caption>" in text
+    assert [a["href"] for t, a in page.tags if t == "a"][0] == "c/report.html"
+    english = _Page(re.sub(r"(?s)<style>.*</style>", "", batch.write_index(tmp_path, "r", results, language="en")
+                           .read_text(encoding="utf-8")))
+    assert "yellow" in english.visible and "gul" not in english.visible and "week 48, 2026" in english.visible
+
+
+def test_index_comes_from_the_jinja_template():
+    source = Path(batch.__file__).read_text(encoding="utf-8")
+    write_index = source[source.index("def write_index("):source.index("def _headline_columns(")]
+    assert "<table" not in write_index and "<tr" not in write_index  # the markup is in the template
+    assert (Path(batch.__file__).parent / "templates" / "index" / "index.html.j2").is_file()
+
+
+def _finished_run(out, run_id, status="ok"):
+    folder = out / run_id
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_text(run_id)
+    (folder / "manifest.json").write_text(json.dumps({
+        "run_id": run_id, "finished": "2026-12-01T06:00:00+00:00",
+        "clinics": {"hud": {"status": status}, "uro": {"status": "ok"}}, "region_overview": {"status": "ok"}}))
+    return folder
+
+
+def test_latest_points_at_the_newest_finished_run(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    _finished_run(out, "20261124-060000")
+    _finished_run(out, "20261201-060000", status="failed")
+    (out / ".20261202-060000.partial").mkdir()  # running: not a finished run
+    (out / "20261203-060000").mkdir()  # no manifest: never finished
+    link = batch.update_latest(out)
+    assert link == out / "latest" and link.is_symlink() and os.readlink(link) == "20261201-060000"
+    assert (link / "index.html").read_text() == "20261201-060000"
+    runs = _Page((out / "index.html").read_text(encoding="utf-8"))
+    hrefs = [a["href"] for t, a in runs.tags if t == "a"]
+    assert hrefs == ["latest/index.html", "20261201-060000/index.html", "20261124-060000/index.html"]
+    assert "1 av 2 kliniker klara, 1 misslyckades" in runs.visible
+    _finished_run(out, "20261208-060000")
+    assert os.readlink(batch.update_latest(out)) == "20261208-060000"  # replaced, not nested
+    assert not list(out.glob(".latest*"))
+    # no symbolic links (Windows without the right): a page that redirects to the newest run
+    monkeypatch.setattr(batch.os, "symlink", lambda *a, **k: (_ for _ in ()).throw(OSError(1, "not permitted")))
+    (out / "latest").unlink()
+    page = batch.update_latest(out)
+    assert page == out / "latest.html"
+    assert 'content="0; url=20261208-060000/index.html"' in page.read_text(encoding="utf-8")
+    mine = out / "latest"
+    mine.mkdir()  # the user's own folder named latest is left alone
+    assert batch.update_latest(out) == out / "latest.html" and mine.is_dir() and not mine.is_symlink()
+
+
+def test_kps_finds_its_project_or_uses_the_packaged_one(tmp_path, monkeypatch, capsys):
+    packaged = batch.packaged_project()
+    assert (packaged / "notebooks" / "clinic_report.ipynb").is_file()
+    assert (packaged / "parameters" / "defaults.yaml").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert batch.find_project() is None and batch.project_root() == packaged
+    assert cli.main(["list"]) == 0 and "uro\t" in capsys.readouterr().out  # the demo clinics
+    project = tmp_path / "project"
+    (project / "parameters" / "clinics").mkdir(parents=True)
+    shutil.copy(PARAMS / "defaults.yaml", project / "parameters")
+    shutil.copy(PARAMS / "clinics" / "hud.yaml", project / "parameters" / "clinics" / "mine.yaml")
+    (project / "deep" / "er").mkdir(parents=True)
+    assert cli.main(["list", "--project", str(project)]) == 0
+    assert capsys.readouterr().out.startswith("mine\t")
+    monkeypatch.chdir(project / "deep" / "er")  # found from a subfolder
+    assert batch.find_project() == project.resolve()
+    assert cli.main(["list"]) == 0 and capsys.readouterr().out.startswith("mine\t")
+    assert cli.main(["list", "--project", str(elsewhere)]) == 2
+    assert "not a project folder" in capsys.readouterr().err
+
+
+@slow
+def test_a_run_is_shared_readable_names_its_steps_and_explains_a_failure(tmp_path, capsys):
+    """Under umask 022 every file of a run is readable by others (0644; the atomic writes
+    made them 0600); outputs/latest points at it; a clinic that fails gets a short page
+    (what, step, message, what to do) and its stack trace goes to run.log; the kernels
+    compute with one BLAS thread; the manifest records the dependencies' versions."""
+    import stat
+
+    code = ("import os, pathlib\nimport pandas as pd\nfrom IPython.display import Markdown, display\n"
+            "from kps_analysis import report\n"
+            "display(Markdown('## Sammanfattning'))\n"
+            "report.write_table(pd.DataFrame({'clinic': [clinic_id], 'x': [1.5]}), "
+            "pathlib.Path(output_dir, 'tables', 'other.csv'))\n"
+            "pathlib.Path(output_dir, 'blas.txt').write_text(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))\n"
+            "if clinic_id == 'gyn':\n    raise ValueError('gyn: the summer closure ends before it starts')\n")
+    args = _quiet_run_args(tmp_path, code)
+    args[args.index("--clinic") + 1:args.index("--clinic") + 1] = ["gyn", "--clinic"]
+    old = os.umask(0o022)
+    try:
+        assert cli.main(args) == 1
+    finally:
+        os.umask(old)
+    out = tmp_path / "out"
+    run_dir = next(p for p in out.iterdir() if p.name[0].isdigit())
+    for path in [run_dir, *run_dir.rglob("*"), out / "index.html"]:
+        mode = path.stat().st_mode
+        assert mode & stat.S_IROTH, f"{path} is not readable by others: {oct(mode)}"
+        assert not path.is_dir() or mode & stat.S_IXOTH, path
+    assert os.readlink(out / "latest") == run_dir.name
+
+    err = capsys.readouterr().err
+    steps = [STEP_LINE.match(line).group(1) for line in err.splitlines() if STEP_LINE.match(line)]
+    assert steps == ["notebooks", "index"]  # no planning pass or overview for this stand-in template
+    lines = _clinic_lines(err)
+    assert re.fullmatch(r"\[1/2\] \w+ .*; about \d+ s left", lines[0]) and lines[1].startswith("[2/2]")
+
+    page_text = (run_dir / "gyn" / "report.html").read_text(encoding="utf-8")
+    page = _Page(page_text)
+    assert "Traceback" not in page_text and "File " not in page_text and "\x1b" not in page_text
+    assert "ValueError: gyn: the summer closure ends before it starts" in page.visible
+    assert "Vad misslyckades" in page.visible and "Gör så här" in page.visible
+    assert "analysen: avsnittet ”Sammanfattning” (kodcell 2 i rapportmallen)" in page.visible
+    assert "kps run --clinic gyn" in page.visible and '<html lang="sv">' in page_text
+    log = (run_dir / "gyn" / "run.log").read_text(encoding="utf-8")
+    assert "Traceback" in log or "ValueError" in log and "raise ValueError" in log
+    assert not (run_dir / "hud" / "run.log").exists()
+    assert (run_dir / "hud" / "blas.txt").read_text() == "1"  # one BLAS thread in the kernel
+    index = _Page((run_dir / "index.html").read_text(encoding="utf-8"))
+    assert index.visible.index("Gynekologiska") < index.visible.index("Hudkliniken")  # the failed one first
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["clinics"]["gyn"]["step"] == "analysis"
+    assert manifest["dependencies"]["pandas"] == pd.__version__
+    assert set(manifest["dependencies"]) >= {"numpy", "papermill", "nbconvert", "jinja2", "tqdm"}
+
+
+def test_the_progress_bar_counts_the_clinics(capsys):
+    lines = []
+    results = [batch.ClinicResult(clinic_id=c, status="ok", seconds=1.0) for c in ("a", "b", "c")]
+    batch._notebook_progress(((None, r) for r in results), [], 0, 3, lines.append, True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "clinic" in err  # tqdm's bar on stderr
+    assert lines[0].startswith("[1/3] a ok (1.0 s); about ") and lines[-1] == "[3/3] c ok (1.0 s)"
