@@ -38,6 +38,7 @@ import datetime as _dt
 import functools
 import types
 import warnings
+from collections.abc import Mapping
 
 import holidays as _holidays
 import numpy as np
@@ -877,15 +878,17 @@ def default_summer_weeks(country=DEFAULT_COUNTRY, subdivision=None):
     ((27, 32), (30, 35), None)
     """
     code, subdiv = check_region(country, subdivision)
-    return _SUMMER_WEEKS.get((code, subdiv), _SUMMER_WEEKS.get((code, None)) if subdiv is None else
-                             _SUMMER_WEEKS.get((code, subdiv)))
+    return _SUMMER_WEEKS.get((code, subdiv), _SUMMER_WEEKS.get((code, None)))
 
 
 def _summer(code, subdiv, summer):
     if summer is None:
         return default_summer_weeks(code, subdiv)
-    first, last = (int(summer[0]), int(summer[1])) if not isinstance(summer, dict) else (
-        int(summer["first_week"]), int(summer["last_week"]))
+    try:
+        first, last = ((int(summer["first_week"]), int(summer["last_week"])) if isinstance(summer, Mapping)
+                       else (int(summer[0]), int(summer[1])))
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise ValueError(f"summer must be (first_week, last_week) or a mapping with those keys, got {summer!r}") from None
     if not 1 <= first <= last <= 53:
         raise ValueError(f"summer must be (first_week, last_week) with 1 <= first <= last <= 53, got {summer!r}")
     return first, last

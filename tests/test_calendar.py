@@ -408,6 +408,19 @@ def test_seasons_of_a_country_without_a_summer_on_record():
         cal.seasons(2024, language="de")
     with pytest.raises(ValueError, match="summer"):
         cal.seasons(2024, summer=(40, 30))
+    with pytest.raises(ValueError, match="summer"):
+        cal.seasons(2024, summer={"first": 27})
+
+
+def test_seasons_take_the_parameters_summer():
+    from pathlib import Path
+
+    from kps_analysis.parameters import load_parameters
+
+    p = load_parameters("gyn", Path(__file__).resolve().parents[1] / "parameters")
+    s = cal.seasons(2026, summer=p.summer).set_index("season")
+    assert cal.iso_week_label([s.loc["summer", "start"].to_period("W-SUN")]).tolist() == [
+        f"2026-W{p.summer.first_week}"]
 
 
 def test_season_of_weeks_and_months():
