@@ -1088,8 +1088,8 @@ def _check_region(p: dict, add) -> None:
     try:
         code, sub = _calendar.check_region(country, subdivision)
     except ValueError as exc:
-        add("subdivision" if subdivision is not None else "country", f"key 'subdivision': {exc}"
-            if subdivision is not None else f"key 'country': {exc}")
+        key = "subdivision" if subdivision is not None else "country"  # else 'GB-XYZ' in country
+        add(key, f"key {key!r}: {exc}")
         return
     p["country"] = code
     if "subdivision" in p or sub is not None:
