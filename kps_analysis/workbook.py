@@ -490,10 +490,14 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
             continue
         if col in ("order_by_week", "order_by_period") and ahead and "period" in table.columns:
             periods = table["period"]
+            monthly = _freq(periods) == "M"
             mondays, weeks = [], []
             for p, a, o in zip(periods, table[ahead], s):
                 base = p if isinstance(p, pd.Period) else None
-                if base is None:
+                if base is None and monthly:
+                    d = _month_first(p)
+                    base = pd.Period(d, freq="M") if d else None
+                elif base is None:
                     d = week_monday(p)
                     base = pd.Period(d, freq="W-SUN") if d else None
                 if base is None or pd.isna(a) or pd.isna(o):
@@ -503,7 +507,7 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
                 when = base - int(a - o)
                 mondays.append(when.start_time.date())
                 weeks.append(when.start_time.isocalendar()[1] if base.freqstr.startswith("W") else None)
-            if _freq(periods) == "W":
+            if not monthly:
                 put(col + ":week", ("Beställ senast, vecka", "Order by, week")[i], weeks, "number")
                 put(col, ("Beställ senast (veckan börjar)", "Order by (week starts)")[i], mondays, "date")
             else:
@@ -512,7 +516,10 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
         if col in _WEEK_VALUED or (col.endswith(_WEEK_VALUED_SUFFIX) and col not in ("last_week", "this_week")
                                    and s.dtype == object):
             text = header(col, language)
-            put(col, f"{text} ({('veckan börjar', 'week starts')[i]})", [week_monday(v) for v in s], "date")
+            if _freq(s) == "M" or any(isinstance(v, pd.Period) and v.freqstr.startswith("M") for v in s):
+                put(col, text, [_month_first(v) for v in s], "month")  # a month of a monthly plan
+            else:
+                put(col, f"{text} ({('veckan börjar', 'week starts')[i]})", [week_monday(v) for v in s], "date")
             continue
         if pd.api.types.is_datetime64_any_dtype(s):
             stamps = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
