@@ -39,8 +39,16 @@ running totals, :func:`whole`), and the capacity gap is the production needed to
 
     gap[k] = own_production[k] + purchase[k] - capacity[k]                      [patients/week]
 
-Units: flows [patients/week]; queues and breaches [patients]; prices [SEK/patient];
-costs [SEK]; waits [days]. Everything is vectorised over clinic × stage series (and,
+**Weeks or months.** The model plans in the periods of the clinic's data: ISO weeks, or
+calendar months (:mod:`kps_analysis.periods`). Cohorts are kept by day of entry either way;
+a period's arrivals are spread over its ``period_days`` days; horizons, the fixed part
+and the purchase lead time are given in weeks and cover the periods that start within
+them (12 weeks = 12 weeks or 3 months). A region that mixes weekly and monthly clinics
+plans each kind apart (:func:`plan_region`); their figures over the fixed horizon sit
+side by side and moves between clinics are only matched within the same calendar period.
+
+Units: flows [patients/period] (a week or a month, as the data; ``period_days`` says which);
+queues and breaches [patients]; prices [SEK/patient]; costs [SEK]; waits [days]. Everything is vectorised over clinic × stage series (and,
 for the Monte Carlo, over runs).
 
 References
@@ -59,6 +67,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .periods import period_lengths, periods_within
+from .periods import plan_periods as _plan_periods
+from .periods import unit_of as _freq_name
 from .purchase import PRICE_KEYS as _PRICE_KEYS  # the parameter keys of prices, one home
 
 __all__ = [
@@ -84,6 +95,8 @@ __all__ = [
     "apply_moves",
     "plan_region",
     "as_weeks",
+    "as_periods",
+    "freshness",
     "ESCALATION_RULE",
 ]
 
@@ -95,6 +108,80 @@ STAGE_MEASURES = {
     "new_visit": ("referrals_in", "referrals_forwarded", "new_visits"),
     "treatment": ("treatment_decisions", None, "operations_elective"),
 }
+
+
+# ============================================================================ periods
+def _one_period_type(frame: pd.DataFrame, what: str = "weekly") -> pd.DataFrame:
+    """``frame`` with its ``period`` column as one Period dtype (a region's frames that mix
+    weeks and months hold Period objects; a chunk of one kind is made typed again)."""
+    if frame.empty or "period" not in frame.columns or isinstance(frame["period"].dtype, pd.PeriodDtype):
+        return frame
+    freqs = {getattr(v, "freqstr", None) for v in frame["period"].dropna().unique()}
+    if len(freqs) != 1 or None in freqs:
+        raise ValueError(f"{what}: the clinics planned together must all have weekly or all monthly periods "
+                         f"(found {sorted(str(f) for f in freqs)}); plan_region plans them apart")
+    return frame.assign(period=pd.PeriodIndex(frame["period"].array, freq=freqs.pop()))
+
+
+def as_periods(values, freq: str = "W-SUN") -> pd.PeriodIndex:
+    """Periods from Periods or their text as tables hold them: weeks (``2026-W49``,
+    ``2026-11-30/2026-12-06``) or months (``2026-12``).
+
+    Examples
+    --------
+    >>> list(as_periods(pd.Series(["2026-12", "2027-01"]), "M").astype(str))
+    ['2026-12', '2027-01']
+    """
+    if _freq_name(pd.Period("2026-01", freq=freq)) == "week":
+        return as_weeks(values)
+    if isinstance(values, pd.PeriodIndex) or isinstance(getattr(values, "dtype", None), pd.PeriodDtype):
+        return pd.PeriodIndex(values, freq="M")
+    return pd.PeriodIndex(pd.Series(values).astype(str).str.slice(0, 7), freq="M")
+
+
+def freshness(weekly: pd.DataFrame, as_of, *, stale_after_days: float = 14.0) -> pd.DataFrame:
+    """How old each clinic's data are on the run date, and whether that is a finding.
+
+    ``data_end`` is the last day of the clinic's latest period (Sunday of its last week,
+    or the month's last day); ``data_age_days = as_of - data_end`` [days]; the data are
+    ``stale`` when that exceeds ``stale_after_days`` [days] (for monthly data give the
+    monthly limit, :func:`kps_analysis.parameters.freshness_limit_days`). The plan always
+    starts with the period after ``data_end``: the report states both dates.
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical frame (``clinic``, ``period`` weeks or months).
+    as_of : date-like
+        The run date.
+    stale_after_days : float or mapping clinic -> float
+        Allowed age [days].
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``data_end`` (Timestamp), ``plan_start`` (Timestamp),
+        ``data_age_days`` [days], ``stale`` (bool), ``period_unit`` ("week" or "month").
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"clinic": "a", "period": pd.period_range("2022-01", periods=3, freq="M")})
+    >>> freshness(w, "2026-12-01", stale_after_days=60)[["data_age_days", "stale"]].values.tolist()
+    [[1706, True]]
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    last = weekly.groupby("clinic", sort=True)["period"].max()
+    if last.empty:
+        return pd.DataFrame(columns=["clinic", "data_end", "plan_start", "data_age_days", "stale", "period_unit"])
+    index = pd.PeriodIndex(last.to_numpy())
+    unit = _freq_name(index)
+    end = index.end_time.normalize()
+    age = (as_of - end).days.to_numpy()
+    allowed = (last.index.map(stale_after_days) if isinstance(stale_after_days, Mapping)
+               else np.full(len(last), float(stale_after_days)))
+    allowed = np.asarray(allowed, float)
+    return pd.DataFrame({"clinic": last.index, "data_end": end, "plan_start": end + pd.Timedelta(days=1),
+                         "data_age_days": age, "stale": age > allowed, "period_unit": unit})
 
 
 
@@ -211,32 +298,41 @@ def _stage_totals(weekly: pd.DataFrame) -> pd.DataFrame:
     return weekly.groupby(["clinic", "period"], observed=True, as_index=False).sum(numeric_only=True, min_count=1)
 
 
-def _normal_weeks(periods: pd.Series, *, summer=(27, 32)) -> np.ndarray:
-    """Weeks at normal staffing: five working days, outside summer and Christmas/New Year."""
+def _normal_weeks(periods: pd.Series, *, summer=(27, 32), country: str = "SE") -> np.ndarray:
+    """Periods at normal staffing: weeks with five working days outside summer and
+    Christmas/New Year; months other than January, July, August and December."""
     from .calendar import working_days
 
     index = pd.PeriodIndex(periods.array)
-    wd = working_days(index).to_numpy(dtype=float)
+    if _freq_name(index) == "month":
+        return ~np.isin(index.month, (1, 7, 8, 12))
+    wd = working_days(index, country=country).to_numpy(dtype=float)
     week = (index.start_time + pd.Timedelta(days=3)).isocalendar().week.to_numpy()
     holiday = ((week >= summer[0]) & (week <= summer[1])) | (week >= 51) | (week <= 1)
     return (wd >= 5) & ~holiday
 
 
-def demonstrated_capacity(weekly: pd.DataFrame, *, weeks: int = 8) -> pd.DataFrame:
+def demonstrated_capacity(weekly: pd.DataFrame, *, weeks: int = 8, country: str = "SE") -> pd.DataFrame:
     """Production the clinic has demonstrated in a normal week, per stage.
 
     For each clinic and stage, the mean own production (new visits; elective
     operations) over the last ``weeks`` weeks at normal staffing (five working days,
     outside ISO weeks 27-32 and 51-1), and over the same number of normal weeks a year
     earlier. A clinic with a queue produces at its capacity, so this is the capacity it
-    has shown it has [patients/week].
+    has shown it has [patients/week]. Monthly data: the normal months (not January, July,
+    August or December) within the same span (at least two), each month's production
+    put on a week's footing by its working days: ``x · 5 / working_days`` [patients/week].
 
     Parameters
     ----------
     weekly : DataFrame
-        Canonical weekly frame (``clinic``, ``period`` W-SUN, production columns).
+        Canonical weekly or monthly frame (``clinic``, ``period`` W-SUN or M, production
+        columns).
     weeks : int
-        Normal weeks averaged [weeks].
+        Normal weeks averaged [weeks] (monthly data: ``max(2, round(weeks · 7 / 30.4))``
+        months).
+    country : str
+        Calendar of the working days (monthly data) [ISO 3166 code].
 
     Returns
     -------
@@ -252,18 +348,30 @@ def demonstrated_capacity(weekly: pd.DataFrame, *, weeks: int = 8) -> pd.DataFra
     >>> float(demonstrated_capacity(w, weeks=4)["demonstrated_per_week"].iloc[0])
     40.0
     """
+    from .calendar import working_days
+
     totals = _stage_totals(weekly).sort_values(["clinic", "period"])
-    normal = _normal_weeks(totals["period"])
     rows = []
+    if totals.empty:
+        return pd.DataFrame(columns=["clinic", "stage", "demonstrated_per_week", "demonstrated_last_year_per_week"])
+    monthly = _freq_name(totals["period"]) == "month"
+    normal = _normal_weeks(totals["period"], country=country)
+    year, n = (12, max(2, int(round(weeks * 7 / 30.4375)))) if monthly else (52, weeks)
+    if monthly:   # a month's production on a week's footing [patients/week]
+        wd = working_days(pd.PeriodIndex(totals["period"].array), country=country).to_numpy(float)
+        to_week = np.where(wd > 0, 5.0 / np.where(wd > 0, wd, 1.0), np.nan)
+    else:
+        to_week = np.ones(len(totals))
+    ordinal = pd.PeriodIndex(totals["period"].array).asi8
+    age = totals["clinic"].map(pd.Series(ordinal, index=totals.index).groupby(totals["clinic"]).max()).to_numpy() \
+        - ordinal
     for stage, (_, _, own) in STAGE_MEASURES.items():
         if own not in totals.columns:
             continue
-        sub = totals.assign(_x=totals[own], _normal=normal)
+        sub = totals.assign(_x=totals[own].to_numpy(float) * to_week, _normal=normal, _age=age)
         sub = sub[sub["_normal"] & sub["_x"].notna()]
-        last = totals.groupby("clinic")["period"].max()
-        sub = sub.assign(_age=(sub["clinic"].map(last) - sub["period"]).map(lambda d: d.n))
-        recent = sub[sub["_age"] < 52].groupby("clinic").tail(weeks)
-        year_ago = sub[(sub["_age"] >= 52) & (sub["_age"] < 104)].groupby("clinic").tail(weeks)
+        recent = sub[sub["_age"] < year].groupby("clinic").tail(n)
+        year_ago = sub[(sub["_age"] >= year) & (sub["_age"] < 2 * year)].groupby("clinic").tail(n)
         r = recent.groupby("clinic")["_x"].mean()
         y = year_ago.groupby("clinic")["_x"].mean()
         active = totals.groupby("clinic")[own].sum() > 0
@@ -275,8 +383,9 @@ def demonstrated_capacity(weekly: pd.DataFrame, *, weeks: int = 8) -> pd.DataFra
 
 
 def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *, tolerance=0.15,
-                   demonstrated: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The one capacity per clinic, stage and week the model plans on, and its check.
+                   demonstrated: pd.DataFrame | None = None, country: str = "SE"
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The one capacity per clinic, stage and period (week or month) the model plans on, and its check.
 
     Where a clinic's parameters give ``resources``, capacity comes from them
     (:func:`kps_analysis.capacity.capacity_from_resources`: slots, theatre sessions,
@@ -286,9 +395,9 @@ def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *
         deviation = resources_normal_week / demonstrated_per_week - 1     [share]
 
     and ``|deviation| > tolerance`` is a data-quality finding. Without resources the
-    basis is the demonstrated capacity, shaped by the week's working days and the
-    seasonal profile of production: ``demonstrated · f[iso week] / mean f[normal
-    weeks]``.
+    basis is the demonstrated capacity, shaped by the period's working days and the
+    seasonal profile of production (estimated per working day):
+    ``demonstrated · working_days / 5 · f[season] / mean f[normal periods]`` [patients/period].
 
     Parameters
     ----------
@@ -297,7 +406,7 @@ def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *
     params_list : list of Parameters or mappings
         Loaded parameters (``resources`` and ``closures`` optional).
     periods : PeriodIndex
-        The plan's weeks (W-SUN).
+        The plan's periods (W-SUN weeks or M months, as the data).
     tolerance : float or mapping clinic -> float
         Allowed relative difference [share].
     demonstrated : DataFrame, optional
@@ -306,7 +415,7 @@ def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *
     Returns
     -------
     (DataFrame, DataFrame)
-        ``capacity``: ``clinic``, ``stage``, ``period``, ``capacity`` [patients/week],
+        ``capacity``: ``clinic``, ``stage``, ``period``, ``capacity`` [patients/period],
         ``basis`` ("resources" or "demonstrated"); ``check``: one row per clinic and
         stage with ``resources_per_week`` (normal week, NaN without resources),
         ``demonstrated_per_week``, ``demonstrated_last_year_per_week``
@@ -314,9 +423,9 @@ def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *
     """
     from .capacity import capacity_by_stage, capacity_from_resources, resources_frame
 
-    periods = pd.PeriodIndex(periods, freq="W-SUN")
+    periods = pd.PeriodIndex(periods)
     params_list = list(params_list)
-    demo = demonstrated_capacity(weekly) if demonstrated is None else demonstrated
+    demo = demonstrated_capacity(weekly, country=country) if demonstrated is None else demonstrated
     with_res = [p for p in params_list if _get(p, "resources")]
     parts, normal_rows = [], []
     if with_res:
@@ -330,7 +439,7 @@ def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *
             normal_rows.append(normal[["clinic"]].assign(stage=stage, resources_per_week=normal[col].to_numpy()))
     without = [_clinic_id(p) for p in params_list if not _get(p, "resources")]
     if without:
-        parts.append(_demonstrated_weeks(weekly[weekly["clinic"].isin(without)], demo, periods))
+        parts.append(_demonstrated_periods(weekly[weekly["clinic"].isin(without)], demo, periods, country=country))
     capacity = (pd.concat(parts, ignore_index=True) if parts
                 else pd.DataFrame(columns=["clinic", "stage", "period", "capacity", "basis"]))
     check = demo.merge(pd.concat(normal_rows, ignore_index=True) if normal_rows
@@ -345,13 +454,20 @@ def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *
     return capacity.reset_index(drop=True), check
 
 
-def _demonstrated_weeks(weekly: pd.DataFrame, demo: pd.DataFrame, periods: pd.PeriodIndex) -> pd.DataFrame:
-    """Demonstrated capacity shaped by the production's seasonal profile, per future week."""
+def _demonstrated_periods(weekly: pd.DataFrame, demo: pd.DataFrame, periods: pd.PeriodIndex, *,
+                          country: str = "SE") -> pd.DataFrame:
+    """Demonstrated capacity per future period: ``demonstrated_per_week · working_days / 5 ·
+    f[season] / mean f[normal periods]`` with the production's seasonal profile per working
+    day (ISO week or month) [patients/period]."""
+    from .calendar import working_days
     from .seasonal import seasonal_profile
 
     parts = []
-    week_no = (periods.start_time + pd.Timedelta(days=3)).isocalendar().week.to_numpy()
-    normal = _normal_weeks(pd.Series(periods))
+    monthly = _freq_name(periods) == "month"
+    season_no = periods.month.to_numpy() if monthly else \
+        (periods.start_time + pd.Timedelta(days=3)).isocalendar().week.to_numpy()
+    wd = working_days(periods, country=country).to_numpy(float)
+    normal = _normal_weeks(pd.Series(periods), country=country)
     for stage, (_, _, own) in STAGE_MEASURES.items():
         d = demo[demo["stage"] == stage]
         if d.empty:
@@ -359,21 +475,25 @@ def _demonstrated_weeks(weekly: pd.DataFrame, demo: pd.DataFrame, periods: pd.Pe
         sub = weekly[weekly["clinic"].isin(d["clinic"])]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            prof = seasonal_profile(sub, measure=own)
+            try:
+                prof = seasonal_profile(sub, measure=own, freq="M" if monthly else "W")
+            except ValueError:   # too little history for a profile: flat
+                prof = pd.DataFrame(columns=["clinic", "season", "factor"])
         for clinic, level in zip(d["clinic"], d["demonstrated_per_week"]):
             f = prof[prof["clinic"] == clinic].set_index("season")["factor"]
-            factor = f.reindex(week_no).fillna(1.0).to_numpy() if len(f) else np.ones(len(periods))
+            factor = f.reindex(season_no).fillna(1.0).to_numpy() if len(f) else np.ones(len(periods))
             base = factor[normal].mean() if normal.any() and factor[normal].mean() > 0 else 1.0
             parts.append(pd.DataFrame({"clinic": clinic, "stage": stage, "period": periods,
-                                       "capacity": level * factor / base, "basis": "demonstrated"}))
+                                       "capacity": level * wd / 5.0 * factor / base, "basis": "demonstrated"}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["clinic", "stage", "period", "capacity", "basis"])
 
 
 # ============================================================================ inflow
 def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "auto", levels=(80, 95),
-                    exclude=(2020,), forecasts: Mapping | None = None) -> pd.DataFrame:
-    """Inflow per clinic, stage and future week from the demand forecast.
+                    exclude=(2020,), forecasts: Mapping | None = None, periods: int | None = None,
+                    country: str = "SE") -> pd.DataFrame:
+    """Inflow per clinic, stage and future period (week or month) from the demand forecast.
 
     First visit: the forecast of ``referrals_in`` times one minus the share forwarded
     elsewhere over the last 52 weeks; treatment: the forecast of
@@ -384,9 +504,13 @@ def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "
     weekly : DataFrame
         Canonical weekly frame.
     horizon_weeks : int
-        Weeks ahead [weeks].
-    method, levels, exclude
+        Weeks ahead [weeks]; for weekly data also the number of periods.
+    method, levels, exclude, country
         Passed to :func:`kps_analysis.forecast.forecast_demand`.
+    periods : int, optional
+        Number of future periods [weeks or months, as the data]; default ``horizon_weeks``
+        (weekly data; monthly callers give the months within the horizon, see
+        :func:`periods_within`).
     forecasts : dict measure -> DataFrame, optional
         Forecasts already made, reused as they are; the forecasts this call makes are
         added to it, so the report shows the very forecast the plan rests on.
@@ -395,9 +519,11 @@ def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "
     -------
     DataFrame
         ``clinic``, ``stage``, ``period_ahead``, ``period``, ``inflow`` (mean),
-        ``lo_<level>``, ``hi_<level>`` [patients/week].
+        ``lo_<level>``, ``hi_<level>`` [patients/period].
     """
     from .forecast import forecast_demand
+
+    n_periods = int(horizon_weeks if periods is None else periods)
 
     forecasts = {} if forecasts is None else forecasts
     totals = _stage_totals(weekly)
@@ -414,13 +540,14 @@ def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fc = forecast_demand(weekly[weekly["clinic"].isin(clinics)], measure=measure,
-                                     horizon=horizon_weeks, levels=tuple(levels), method=method,
-                                     exclude=tuple(exclude))
+                                     horizon=n_periods, levels=tuple(levels), method=method,
+                                     exclude=tuple(exclude), country=country)
             forecasts[measure] = fc
         fc = fc[fc["clinic"].isin(clinics)].copy()
         share = pd.Series(1.0, index=clinics)
         if minus and minus in totals.columns:
-            recent = totals[totals["clinic"].isin(clinics)].sort_values("period").groupby("clinic").tail(52)
+            year = 12 if _freq_name(totals["period"]) == "month" else 52         # the last year [periods]
+            recent = totals[totals["clinic"].isin(clinics)].sort_values("period").groupby("clinic").tail(year)
             sums = recent.groupby("clinic")[[measure, minus]].sum()
             share = (1.0 - sums[minus] / sums[measure].where(sums[measure] > 0)).fillna(1.0).clip(0.0, 1.0)
         scale = fc["clinic"].map(share).to_numpy()
@@ -431,7 +558,7 @@ def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "
         for col in fc.columns:
             if col.startswith(("lo_", "hi_")):
                 out[col] = np.clip(fc[col].to_numpy(float), 0, None) * scale
-        parts.append(out[out["period_ahead"] <= horizon_weeks])
+        parts.append(out[out["period_ahead"] <= n_periods])
     if not parts:
         return pd.DataFrame(columns=["clinic", "stage", "period_ahead", "period", "inflow"])
     return pd.concat(parts, ignore_index=True)[lambda f: ["clinic", "stage", "period_ahead", "period", "inflow"]
@@ -481,23 +608,35 @@ class _Arrays:
     inflow: np.ndarray          # series × week [patients/week]
     capacity: np.ndarray        # series × week [patients/week]
     limit: np.ndarray           # series [days]
-    buy_from: np.ndarray        # series: first week index (0-based) a purchase can arrive
+    buy_from: np.ndarray        # series: first period index (0-based) a purchase can arrive
     fixed_own: np.ndarray       # series × week, NaN where not fixed [patients/week]
     fixed_buy: np.ndarray       # series × week, NaN where not fixed [patients/week]
     max_age: int
     chosen: np.ndarray          # series: patients who chose to wait [patients]
+    days: np.ndarray            # period: length [days] (7 for weeks, 28-31 for months)
+    starts: np.ndarray          # period: first day, counted from the plan's start [days]
 
 
 def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, *, order: str,
             fixed: pd.DataFrame | None = None) -> _Arrays:
-    """Who waits and the weekly flows as arrays, one series per clinic × stage."""
+    """Who waits and the flows per period as arrays, one series per clinic × stage."""
     keys = flows[["clinic", "stage"]].drop_duplicates().sort_values(["clinic", "stage"]).reset_index(drop=True)
     n_s = len(keys)
     horizon = int(flows["period_ahead"].max()) if len(flows) else 0
     sid = keys.reset_index().rename(columns={"index": "_s"})
     set_ = keys.merge(settings, on=["clinic", "stage"], how="left")
     limit = set_["guarantee_days"].fillna(90.0).to_numpy(float)
-    buy_from = set_["lead_time_weeks"].fillna(0).to_numpy(int)
+    days = np.full(horizon, 7, dtype=int)
+    if "period_days" in flows.columns and len(flows):
+        d = flows.groupby("period_ahead")["period_days"].agg(["min", "max"]).reindex(range(1, horizon + 1))
+        if (d["min"] != d["max"]).any():
+            raise ValueError("flows: periods of different lengths in one plan (weeks and months?); plan weekly "
+                             "and monthly clinics in separate calls (plan_region does)")
+        days = d["max"].fillna(7).to_numpy(int)
+    starts = np.concatenate([[0], np.cumsum(days)[:-1]]).astype(int) if horizon else np.zeros(0, int)
+    # a purchase arrives at the earliest in the first period that starts after the lead time
+    lead_days = 7.0 * set_["lead_time_weeks"].fillna(0).to_numpy(float)
+    buy_from = np.searchsorted(starts, lead_days, side="left").astype(int)
     wait = waiting.merge(sid, on=["clinic", "stage"], how="inner")
     if "patients" not in wait.columns:
         wait = wait.assign(patients=1.0)
@@ -514,7 +653,7 @@ def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, 
     cap_age = int(np.ceil(limit.max() if n_s else 90)) + 7
     age = np.clip(wait["wait_days"].to_numpy(float), 0, cap_age).astype(int)
     max_age = cap_age
-    n_e = max_age + 1 + 7 * horizon
+    n_e = max_age + 1 + int(days.sum())
     state = np.zeros((n_s, n_p, n_e))
     p_index = {p: i for i, p in enumerate(priorities)}
     np.add.at(state, (wait["_s"].to_numpy(np.int64), pr.map(p_index).to_numpy(np.int64), max_age - age),
@@ -538,12 +677,13 @@ def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, 
             how="left")
         fixed_own = on["own_production"].to_numpy(float).reshape(n_s, horizon)
         fixed_buy = on["purchase"].to_numpy(float).reshape(n_s, horizon)
-    return _Arrays(keys, state, mix, inflow, capacity, limit, buy_from, fixed_own, fixed_buy, max_age, chosen)
+    return _Arrays(keys, state, mix, inflow, capacity, limit, buy_from, fixed_own, fixed_buy, max_age, chosen,
+                   days, starts)
 
 
 def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
          capacity: np.ndarray | None = None, fixed_buy: np.ndarray | None = None) -> dict:
-    """Project the arrays week by week; returns series × week arrays (see :func:`project_plan`)."""
+    """Project the arrays period by period; returns series × period arrays (see :func:`project_plan`)."""
     state = a.state.copy()
     n_s, n_p, n_e = state.shape
     inflow = a.inflow if inflow is None else inflow
@@ -553,8 +693,8 @@ def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
     out = {k: np.zeros((n_s, horizon)) for k in ("own_production", "purchase", "queue_end", "breaches_before",
                                                   "breaches_after", "unused_capacity")}
     for k in range(horizon):
-        first, last = a.max_age + 7 * k + 1, a.max_age + 7 * (k + 1)
-        state[:, :, first:last + 1] += (inflow[:, k][:, None] * a.mix)[:, :, None] / 7.0
+        first, last = a.max_age + a.starts[k] + 1, a.max_age + a.starts[k] + a.days[k]
+        state[:, :, first:last + 1] += (inflow[:, k][:, None] * a.mix)[:, :, None] / float(a.days[k])
         live = state[:, :, :last + 1]                                    # entries up to today (a view)
         per_p = live.sum(axis=2)                                         # series × priority
         queue = per_p.sum(axis=1)
@@ -564,7 +704,7 @@ def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
         # serving order: priority, then oldest entry first
         before = (np.cumsum(per_p, axis=1) - per_p)[:, :, None] + (np.cumsum(live, axis=2) - live)
         live -= np.clip(own[:, None, None] - before, 0.0, live)
-        age = last - np.arange(last + 1)                                 # days waited at the week's end
+        age = last - np.arange(last + 1)                                 # days waited at the period's end
         over_mask = age[None, :] > a.limit[:, None]                      # series × entry day
         by_day = live.sum(axis=1)                                        # series × entry day
         over = (by_day * over_mask).sum(axis=1)
@@ -690,9 +830,19 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
     out["breaches_after_purchase"] = planned["breaches_after"].ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         out["share_within_guarantee"] = np.where(q_end > 0, 1.0 - planned["breaches_after"] / q_end, 1.0).ravel()
+    out["period_days"] = np.tile(a.days, n_s)
+    # the period by which a purchase must be ordered: the last one that starts at least the
+    # lead time before it (weeks: k - lead weeks); <= 0: the order is already late
     lead = np.repeat(a.buy_from, horizon)
-    out["order_by_period"] = out["period_ahead"] - lead
+    lead_days = np.repeat(7.0 * a.keys.merge(settings, on=["clinic", "stage"], how="left")["lead_time_weeks"]
+                          .fillna(0).to_numpy(float), horizon)
+    order_day = np.tile(a.starts, n_s) - lead_days
+    by_start = np.searchsorted(a.starts, np.maximum(order_day, 0), side="right")
+    out["order_by_period"] = np.where(order_day >= 0, by_start, out["period_ahead"].to_numpy() - lead)
     out["within_lead_time"] = out["period_ahead"] <= lead
+    if "period" in out.columns and out["period"].notna().all() and len(out):
+        starts = pd.PeriodIndex(out["period"].array).start_time
+        out["order_by_date"] = (starts - pd.to_timedelta(lead_days, unit="D")).normalize()
     prices = out[["clinic", "stage"]].merge(settings[["clinic", "stage", "price_external_sek",
                                                       "price_internal_sek"]], on=["clinic", "stage"], how="left")
     out["cost_external_sek"] = out["purchase"] * prices["price_external_sek"].to_numpy(float)
@@ -707,9 +857,13 @@ def _production_cv(weekly: pd.DataFrame) -> pd.DataFrame:
     Where planned volumes are reported (``planned_new_visits``, ``planned_operations``):
     the standard deviation of actual / planned over the last 52 weeks with a plan;
     otherwise the coefficient of variation of production over the last 26 weeks at
-    normal staffing. Clipped to 0.02-0.5.
+    normal staffing (monthly data: 12 months with a plan, at least 4; else 6 normal
+    months). Clipped to 0.02-0.5.
     """
     totals = _stage_totals(weekly).sort_values(["clinic", "period"])
+    if totals.empty:
+        return pd.DataFrame(columns=["clinic", "stage", "production_cv"])
+    year, half, need = (12, 6, 4) if _freq_name(totals["period"]) == "month" else (52, 26, 8)
     planned = {"new_visit": "planned_new_visits", "treatment": "planned_operations"}
     rows = []
     for stage, (_, _, own) in STAGE_MEASURES.items():
@@ -719,13 +873,13 @@ def _production_cv(weekly: pd.DataFrame) -> pd.DataFrame:
         for clinic, g in totals.groupby("clinic", sort=False):
             cv = np.nan
             if plan_col in g.columns:
-                sub = g.tail(52)
+                sub = g.tail(year)
                 ok = (sub[plan_col] > 0) & sub[own].notna()
-                if ok.sum() >= 8:
+                if ok.sum() >= need:
                     cv = float((sub.loc[ok, own] / sub.loc[ok, plan_col]).std())
             if not np.isfinite(cv):
-                x = g.loc[_normal_weeks(g["period"]), own].tail(26).dropna()
-                cv = float(x.std() / x.mean()) if len(x) >= 4 and x.mean() > 0 else 0.1
+                x = g.loc[_normal_weeks(g["period"]), own].tail(half).dropna()
+                cv = float(x.std() / x.mean()) if len(x) >= min(4, half) and x.mean() > 0 else 0.1
             rows.append({"clinic": clinic, "stage": stage, "production_cv": float(np.clip(cv, 0.02, 0.5))})
     return pd.DataFrame(rows, columns=["clinic", "stage", "production_cv"])
 
@@ -770,6 +924,12 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     rng = np.random.default_rng(seed)
     a = _arrays(waiting, flows, settings, order=order)
     n_s, horizon = a.inflow.shape
+    if n_s == 0 or horizon == 0:          # nothing to plan (no inflow measure): empty, with columns
+        purchase = pd.DataFrame(columns=["clinic", "stage", "purchase_plan", "purchase_p50", "purchase_p80",
+                                         "purchase_p95", "p_no_breach_fixed"])
+        purchase.attrs["clinic"] = pd.DataFrame(columns=["clinic", "p_no_breach_fixed", "purchase_p50",
+                                                         "purchase_p80", "purchase_p95"])
+        return pd.DataFrame(columns=["clinic", "stage", "month", "p_no_breach", "plan_breaches"]), purchase
     lo, hi = f"lo_{level}", f"hi_{level}"
     grid = a.keys.merge(pd.DataFrame({"period_ahead": np.arange(1, horizon + 1)}), how="cross")
     f = grid.merge(flows, on=["clinic", "stage", "period_ahead"], how="left")
@@ -793,6 +953,7 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     planned_buy = planned_buy["purchase"].to_numpy(float).reshape(n_s, horizon)
     breach = np.zeros((runs, n_s, horizon))
     buys = np.zeros((runs, n_s, horizon))
+    n_fixed = int((a.starts < 7.0 * fixed_weeks).sum())            # periods in the fixed weeks
     # runs stacked as series, a few clinic × stage series at a time so memory stays bounded
     step = max(1, int(chunk_cells // max(1, runs * a.state.shape[1] * a.state.shape[2])))
     for lo_s in range(0, n_s, step):
@@ -802,13 +963,12 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
                       inflow=inflow[:, sl].reshape(runs * k, horizon), capacity=capacity[:, sl].reshape(runs * k, horizon),
                       limit=np.tile(a.limit[sl], runs), buy_from=np.tile(a.buy_from[sl], runs),
                       fixed_own=np.full((runs * k, horizon), np.nan), fixed_buy=np.full((runs * k, horizon), np.nan),
-                      max_age=a.max_age, chosen=np.tile(a.chosen[sl], runs))
+                      max_age=a.max_age, chosen=np.tile(a.chosen[sl], runs), days=a.days, starts=a.starts)
         with_plan = _run(rep, purchase=True, fixed_buy=np.tile(planned_buy[sl], (runs, 1)))
         breach[:, sl] = with_plan["breaches_after"].reshape(runs, k, horizon)
-        # the purchase this future needs is reported over the fixed weeks only
-        weeks = min(fixed_weeks, horizon)
-        policy = _run(rep, purchase=True, inflow=rep.inflow[:, :weeks], capacity=rep.capacity[:, :weeks])
-        buys[:, sl, :weeks] = policy["purchase"].reshape(runs, k, weeks)
+        # the purchase this future needs is reported over the fixed periods only
+        policy = _run(rep, purchase=True, inflow=rep.inflow[:, :n_fixed], capacity=rep.capacity[:, :n_fixed])
+        buys[:, sl, :n_fixed] = policy["purchase"].reshape(runs, k, n_fixed)
     periods = f["period"] if "period" in f.columns else None
     months = (_month_of(pd.Series(periods.to_numpy())).to_numpy().reshape(n_s, horizon)[0]
               if periods is not None and periods.notna().all() else np.array(["all"] * horizon))
@@ -823,7 +983,7 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
             rows.append({"clinic": clinic, "stage": stage, "month": m, "p_no_breach": float(ok[i]),
                          "plan_breaches": float(plan_after[i, sel].max())})
     by_month = pd.DataFrame(rows, columns=["clinic", "stage", "month", "p_no_breach", "plan_breaches"])
-    fixed = min(fixed_weeks, horizon)
+    fixed = n_fixed
     total = buys[:, :, :fixed].sum(axis=2)
     q = np.percentile(total, [50, 80, 95], axis=0, method="higher")
     # weeks after the lead time up to the fixed horizon: what the planned purchase can still keep
@@ -848,8 +1008,12 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
 
 
 def _month_of(periods: pd.Series) -> pd.Series:
-    """Month of each week: the month of its Thursday (as ISO weeks belong to years)."""
+    """Month of each week: the month of its Thursday (as ISO weeks belong to years); a month is its own."""
+    if len(periods) == 0:
+        return pd.Series(pd.PeriodIndex([], freq="M"), index=periods.index)
     index = pd.PeriodIndex(periods.array)
+    if _freq_name(index) == "month":
+        return pd.Series(index, index=periods.index)
     return pd.Series((index.start_time + pd.Timedelta(days=3)).to_period("M"), index=periods.index)
 
 
@@ -966,8 +1130,21 @@ class PlanningModel:
 
     def for_clinic(self, clinic: str) -> "PlanningModel":
         """The same model restricted to one clinic."""
+        return self.for_clinics([clinic])
+
+    def for_clinics(self, clinics) -> "PlanningModel":
+        """The same model restricted to some clinics (of one period kind: their ``period``
+        columns typed again when the whole model mixes weekly and monthly clinics)."""
+        clinics = list(clinics)
+
         def one(frame):
-            return frame[frame["clinic"] == clinic].reset_index(drop=True) if "clinic" in frame.columns else frame
+            if "clinic" not in frame.columns:
+                return frame
+            part = frame[frame["clinic"].isin(clinics)].reset_index(drop=True)
+            try:
+                return _one_period_type(part)
+            except ValueError:
+                return part
         unc = one(self.uncertainty)
         if "clinic" in self.uncertainty.attrs:
             unc.attrs["clinic"] = one(self.uncertainty.attrs["clinic"])
@@ -976,8 +1153,8 @@ class PlanningModel:
                              capacity_check=one(self.capacity_check), plan=one(self.plan),
                              uncertainty_by_month=one(self.uncertainty_by_month), uncertainty=unc,
                              follow_up=one(self.follow_up), figures=one(self.figures), history=one(self.history),
-                             moves=self.moves[(self.moves.get("clinic_from") == clinic)
-                                              | (self.moves.get("clinic_to") == clinic)].reset_index(drop=True)
+                             moves=self.moves[self.moves["clinic_from"].isin(clinics)
+                                              | self.moves["clinic_to"].isin(clinics)].reset_index(drop=True)
                              if len(self.moves) else self.moves,
                              scenarios=one(self.scenarios))
 
@@ -1016,13 +1193,17 @@ def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages
 
 
 def _agreement(params_list, weekly: pd.DataFrame, periods: pd.PeriodIndex, exclude) -> pd.DataFrame:
-    """The care agreement's annual volumes periodised to the plan's weeks, per clinic and stage."""
+    """The care agreement's annual volumes periodised to the plan's periods, per clinic and stage
+    [patients/period]: weeks as the weekly plan (:func:`kps_analysis.plan.rolling_plan`), months
+    by :func:`kps_analysis.seasonal.periodise` with the monthly profile of production."""
     from .plan import agreement_volumes, rolling_plan
     from .summary import seasonal_profiles
 
     with_volume = [p for p in params_list if _get(p, "annual_volume")]
     if not with_volume:
         return pd.DataFrame(columns=["clinic", "stage", "period", "agreement"])
+    if _freq_name(periods) == "month":
+        return _agreement_months(with_volume, weekly, periods, exclude)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         profile = seasonal_profiles(weekly[weekly["clinic"].isin([_clinic_id(p) for p in with_volume])],
@@ -1032,6 +1213,45 @@ def _agreement(params_list, weekly: pd.DataFrame, periods: pd.PeriodIndex, exclu
     parts = [rp[["clinic", "period"]].assign(stage="new_visit", agreement=rp["planned_new_visits"]),
              rp[["clinic", "period"]].assign(stage="treatment", agreement=rp["planned_operations"])]
     return pd.concat(parts, ignore_index=True)
+
+
+def _agreement_months(with_volume, monthly: pd.DataFrame, periods: pd.PeriodIndex, exclude) -> pd.DataFrame:
+    """The care agreement per month: each calendar year's volume spread by working days and the
+    clinic's monthly production profile (flat where there is too little history) [patients/month]."""
+    from .plan import agreement_volumes
+    from .seasonal import periodise, seasonal_profile
+
+    volumes = agreement_volumes(with_volume)
+    parts = []
+    for stage, column, own in (("new_visit", "new_visits", "new_visits"),
+                               ("treatment", "operations", "operations_elective")):
+        vol = volumes.set_index("clinic")[column].dropna()
+        vol = vol[vol > 0]
+        if vol.empty:
+            continue
+        profile = None
+        if own in monthly.columns:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    profile = seasonal_profile(monthly[monthly["clinic"].isin(vol.index)], measure=own, freq="M",
+                                               exclude_years=tuple(exclude))
+                except ValueError:
+                    profile = None
+        if profile is not None and not set(vol.index) <= set(profile["clinic"]):
+            profile = None
+        for year in sorted(set(periods.year)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                spread = periodise(vol.round().astype(int), int(year), profile=profile, freq="M")
+            spread = spread[spread["period"].isin(periods)]
+            parts.append(spread.rename(columns={"volume": "agreement"}).assign(stage=stage)[
+                ["clinic", "stage", "period", "agreement"]])
+    if not parts:
+        return pd.DataFrame(columns=["clinic", "stage", "period", "agreement"])
+    out = pd.concat(parts, ignore_index=True)
+    out["agreement"] = out["agreement"].astype(float)
+    return out
 
 
 def _production_deviation(follow_up: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -1067,18 +1287,18 @@ def _forecast_one(job) -> pd.DataFrame:
     """:func:`kps_analysis.forecast.forecast_demand` of one measure (for an executor)."""
     from .forecast import forecast_demand
 
-    history, measure, horizon, levels, method, exclude = job
+    history, measure, horizon, levels, method, exclude, country = job
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return forecast_demand(history, measure=measure, horizon=horizon, levels=levels, method=method,
-                               exclude=exclude)
+                               exclude=exclude, country=country)
 
 
 def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_list, *,
                  fixed_plan: pd.DataFrame | None = None, history: pd.DataFrame | None = None,
                  forecasts: Mapping | None = None,
                  runs: int | None = None, seed: int | None = None, method: str | None = None,
-                 levels=None, exclude=None, with_scenarios: bool = True) -> PlanningModel:
+                 levels=None, exclude=None, with_scenarios: bool = True, as_of=None) -> PlanningModel:
     """The planning model of every clinic in ``params_list``, in one vectorised pass.
 
     Builds the assumptions (:func:`assumptions_of`), who waits now, the inflow forecast
@@ -1111,10 +1331,14 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
         Forecast method, interval levels [%] and years left out (default: parameters).
     with_scenarios : bool
         Run the parameters' scenarios through the model (:func:`scenarios`).
+    as_of : date-like, optional
+        The run date the data's age is measured on (:func:`freshness`); default today.
 
     Returns
     -------
     PlanningModel
+        Its ``settings`` also hold, per clinic, ``period_unit`` ("week" or "month"),
+        ``data_end``, ``plan_start``, ``data_age_days`` [days] and ``stale``.
     """
     params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
     first = params_list[0]
@@ -1124,23 +1348,35 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     seed = int(seed if seed is not None else _get(sim, "seed", 2019))
     assumptions = [assumptions_of(p) for p in params_list]
     settings = assumptions_frame(assumptions)
+    country = str(_get(first, "country", "SE") or "SE")
     settings = settings.assign(yellow_pct=settings["clinic"].map({a.clinic: a.yellow_pct for a in assumptions}),
                                red_pct=settings["clinic"].map({a.clinic: a.red_pct for a in assumptions}))
     clinics = [a.clinic for a in assumptions]
-    weekly = weekly[weekly["clinic"].isin(clinics)]
+    weekly = _one_period_type(weekly[weekly["clinic"].isin(clinics)])
     horizon = max(a.horizon_weeks for a in assumptions)
-    start = weekly["period"].max() + 1
-    periods = pd.period_range(start, periods=horizon, freq="W-SUN")
+    if weekly.empty:
+        raise ValueError("plan_clinics: no data periods for the clinics")
+    unit = _freq_name(weekly["period"])
+    periods = _plan_periods(weekly["period"].max(), horizon)
+    start = periods[0]
 
     used = dict(forecasts or {})
     inflow = inflow_forecast(weekly, horizon_weeks=horizon, method=method, levels=levels, exclude=exclude,
-                             forecasts=used)
+                             forecasts=used, periods=len(periods), country=country)
     used = {k: v[v["clinic"].isin(clinics)].reset_index(drop=True) for k, v in used.items()}
-    capacity, check = capacity_basis(weekly, params_list, periods,
+    capacity, check = capacity_basis(weekly, params_list, periods, country=country,
                                      tolerance={a.clinic: a.capacity_tolerance for a in assumptions})
     flows = inflow.merge(capacity, on=["clinic", "stage", "period"], how="left")
     flows["capacity"] = flows["capacity"].astype(float).fillna(0.0)
     flows["basis"] = flows["basis"].fillna("none")
+    flows["period_days"] = flows["period_ahead"].map(dict(zip(range(1, len(periods) + 1),
+                                                              period_lengths(periods)))).astype("Int64")
+    settings["period_unit"] = unit
+    from .parameters import freshness_limit_days
+
+    fresh = freshness(weekly, pd.Timestamp.today() if as_of is None else as_of,
+                      stale_after_days={_clinic_id(p): freshness_limit_days(p, start.freqstr) for p in params_list})
+    settings = settings.merge(fresh.drop(columns="period_unit"), on="clinic", how="left")
     waiting = _waiting_now(weekly, waiting_list, flows[["clinic", "stage"]].drop_duplicates())
     order = assumptions[0].order
     fixed = None
@@ -1149,11 +1385,11 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
         fixed_plan = fixed_plan[~fixed_plan["clinic"].astype(str).isin(revise)]  # a revision asked for
     if fixed_plan is not None and len(fixed_plan):
         fp = fixed_plan.copy()
-        fp["period"] = as_weeks(fp["period"])
+        fp["period"] = as_periods(fp["period"], start.freqstr)
         fixed = fp[fp["fixed"].astype(bool) & (fp["period"] >= start)]
     plan = project_plan(waiting, flows, settings, order=order, fixed=fixed)
-    fixed_by = plan["clinic"].map({a.clinic: a.fixed_weeks for a in assumptions})
-    plan["fixed"] = plan["period_ahead"] <= fixed_by
+    n_fixed = {a.clinic: int(periods_within(periods, a.fixed_weeks).sum()) for a in assumptions}
+    plan["fixed"] = plan["period_ahead"] <= plan["clinic"].map(n_fixed)
     plan["origin"] = "model"
     if fixed is not None and len(fixed):
         kept = plan[["clinic", "stage", "period"]].merge(fixed[["clinic", "stage", "period"]].assign(_k=True),
@@ -1210,7 +1446,12 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
         One row per clinic.
     """
     plan, settings, waiting = model.plan, model.settings, model.waiting
-    fixed_by = settings.drop_duplicates("clinic").set_index("clinic")["fixed_weeks"]
+    fixed_weeks = settings.drop_duplicates("clinic").set_index("clinic")["fixed_weeks"]
+    if "fixed" in plan.columns:   # the fixed periods: weeks, or the months that start within the fixed weeks
+        fixed_by = pd.to_numeric(plan[plan["fixed"].astype(bool)].groupby("clinic")["period_ahead"].max(),
+                                 errors="coerce").reindex(fixed_weeks.index).fillna(0)
+    else:
+        fixed_by = fixed_weeks
     clinics = pd.Index(settings["clinic"].drop_duplicates(), name="clinic")
     out = pd.DataFrame(index=clinics)
     limit = settings.drop_duplicates("clinic").set_index("clinic")["guarantee_days"]
@@ -1258,6 +1499,12 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
     order_period = buying["period"] - (buying["period_ahead"] - buying["order_by_period"])
     out["first_order_by"] = order_period.astype(str).reindex(clinics)
     out["first_order_late"] = (buying["order_by_period"] < 1).reindex(clinics, fill_value=False).astype(bool)
+    if "order_by_date" in buying.columns:
+        out["first_order_by_date"] = buying["order_by_date"].reindex(clinics)
+    per_clinic = settings.drop_duplicates("clinic").set_index("clinic")
+    for col in ("period_unit", "data_end", "plan_start", "data_age_days", "stale"):
+        if col in per_clinic.columns:
+            out[col] = per_clinic[col].reindex(clinics)
     unc = model.uncertainty.attrs.get("clinic") if model.uncertainty is not None else None
     if unc is not None and len(unc):
         u = unc.set_index("clinic")
@@ -1269,7 +1516,7 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
     out = out.reset_index().merge(esc, on="clinic", how="left")
     out = out.merge(deviation, on="clinic", how="left")
     findings = model.capacity_check.groupby("clinic")["finding"].any()
-    out["capacity_finding"] = out["clinic"].map(findings).fillna(False).astype(bool)
+    out["capacity_finding"] = out["clinic"].map(findings).astype("boolean").fillna(False).astype(bool)
     agreement = plan.groupby("clinic")[["agreement", "own_production"]].sum(min_count=1)
     out["agreement_52w"] = out["clinic"].map(agreement["agreement"])
     out["own_production_52w"] = out["clinic"].map(agreement["own_production"])
@@ -1390,26 +1637,29 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
         base = model.plan[model.plan["clinic"] == clinic]
         summarise(clinic, "baseline", "", base)
         specs = _get(p, "scenarios", {}) or {}
-        if not specs:
+        if not specs or base.empty:      # nothing planned (no inflow measure): no what-if either
             continue
         d = p.to_dict() if hasattr(p, "to_dict") else dict(p)
         d["clinic"] = clinic
-        flows = model.flows[model.flows["clinic"] == clinic]
+        flows = _one_period_type(model.flows[model.flows["clinic"] == clinic], "flows")
         waiting = model.waiting[model.waiting["clinic"] == clinic]
-        own_weekly = weekly[weekly["clinic"] == clinic]
-        periods = pd.PeriodIndex(sorted(flows["period"].unique()), freq="W-SUN")
+        own_weekly = _one_period_type(weekly[weekly["clinic"] == clinic])
+        periods = pd.PeriodIndex(sorted(flows["period"].unique()))
+        country = str(_get(p, "country", "SE") or "SE")
         order = model.settings.loc[model.settings["clinic"] == clinic, "order"].iloc[0]
         for name, spec in specs.items():
             spec = dict(spec)
             q = _scenario_params(d, spec)
             settings = assumptions_frame([assumptions_of(q)])
             f = flows.drop(columns=["capacity", "basis"])
-            cap, _ = capacity_basis(own_weekly, [q], periods)
+            cap, _ = capacity_basis(own_weekly, [q], periods, country=country)
             f = f.merge(cap, on=["clinic", "stage", "period"], how="left")
             f["capacity"] = f["capacity"].astype(float).fillna(0.0)
             f["inflow"] = f["inflow"] * (1 + float(spec.get("inflow_change_pct") or 0) / 100)
-            moved = float(spec.get("moved_patients_per_week") or 0)
-            f.loc[f["stage"] == "treatment", "capacity"] += moved
+            moved = float(spec.get("moved_patients_per_week") or 0)          # [patients/week]
+            days = f["period_days"].astype(float).fillna(7.0) if "period_days" in f.columns else 7.0
+            f.loc[f["stage"] == "treatment", "capacity"] += (moved * days / 7.0)[f["stage"] == "treatment"] \
+                if not np.isscalar(days) else moved
             plan = project_plan(waiting, f, settings, order=order)
             if len(model.moves):
                 # the region's moves stand in every scenario, as far as the scenario still buys
@@ -1456,7 +1706,8 @@ def region_moves(plans: pd.DataFrame, params_list, *,
                  transfer_cost_sek: float | Mapping | None = None) -> pd.DataFrame:
     """Moves between clinics of a common waiting list, on the clinics' own plans.
 
-    Within each ``region_pool`` (clinics offering the same care), stage and week: a
+    Within each ``region_pool`` (clinics offering the same care), stage and period (the
+    same calendar week, or month: a weekly and a monthly clinic are not matched): a
     clinic that buys patients (``purchase`` of its plan) may instead send them to a
     clinic whose plan leaves capacity unused that week (``unused_capacity``), when
 
@@ -1503,8 +1754,11 @@ def region_moves(plans: pd.DataFrame, params_list, *,
         return pd.DataFrame(columns=columns)
     pooled = pooled.assign(_pool=pooled["clinic"].map(pools))
     senders = pooled[pooled["purchase"] > 0][["_pool", "stage", "period_ahead", "period", "clinic", "purchase"]]
-    receivers = pooled[pooled["unused_capacity"] >= 1][["_pool", "stage", "period_ahead", "clinic", "unused_capacity"]]
-    pairs = senders.merge(receivers, on=["_pool", "stage", "period_ahead"], suffixes=("_from", "_to"))
+    receivers = pooled[pooled["unused_capacity"] >= 1][["_pool", "stage", "period_ahead", "period", "clinic",
+                                                         "unused_capacity"]]
+    # the same calendar period: clinics whose plans start apart, or plan in weeks and in
+    # months, are never matched period by period
+    pairs = senders.merge(receivers, on=["_pool", "stage", "period_ahead", "period"], suffixes=("_from", "_to"))
     pairs = pairs[pairs["clinic_from"] != pairs["clinic_to"]]
     if pairs.empty:
         return pd.DataFrame(columns=columns)
@@ -1734,12 +1988,14 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
         With ``moves`` (:func:`region_moves` output) and plans holding ``moved_in``/``moved_out``.
     """
     params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
-    # clinics whose data end in different weeks start their plans in different weeks; a large
-    # region is planned in chunks of clinics, on an executor's processes where one is given
+    # clinics whose data end in different periods start their plans in different periods (weekly
+    # and monthly clinics, or clinics of different calendars, are planned apart); a large region
+    # is planned in chunks of clinics, on an executor's processes where one is given
     ends = weekly.groupby("clinic")["period"].max()
     groups = {}
     for p in params_list:
-        groups.setdefault(ends.get(_clinic_id(p)), []).append(p)
+        key = (ends.get(_clinic_id(p)), str(_get(p, "country", "SE") or "SE"))
+        groups.setdefault(key, []).append(p)
     chunks = []
     for ps in groups.values():
         size = max(1, int(np.ceil(len(ps) / max(1, parts_hint)))) if parts_hint else len(ps)
@@ -1750,29 +2006,44 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
         method, levels, exclude = _forecast_settings(params_list[0], kw.get("method"), kw.get("levels"),
                                                      kw.get("exclude"))
         horizon = max(assumptions_of(p).horizon_weeks for p in params_list)
-        totals = _stage_totals(weekly)
-        measures = [m for m, _, own in STAGE_MEASURES.values() if m in totals.columns and own in totals.columns]
+        # one forecast per measure, period length and calendar (a forecast pools only clinics
+        # whose periods and working days it can compare)
+        measures = [m for m, _, own in STAGE_MEASURES.values() if m in weekly.columns and own in weekly.columns]
+        kind = {_clinic_id(p): (_freq_name(ends[_clinic_id(p)]) if _clinic_id(p) in ends.index else "week",
+                                str(_get(p, "country", "SE") or "SE")) for p in params_list}
         fjobs = []
         for m in measures:
             own = next(o for mm, _, o in STAGE_MEASURES.values() if mm == m)
-            active = totals.groupby("clinic")[own].sum() > 0
-            hist = weekly[weekly["clinic"].isin(active[active].index)]
-            if len(hist):
-                fjobs.append((m, (hist, m, horizon, levels, method, exclude)))
+            active = weekly.groupby("clinic")[own].sum() > 0
+            active_ids = set(active[active].index)
+            for (unit, country) in sorted(set(kind.values())):
+                ids = [c for c, k in kind.items() if k == (unit, country) and c in active_ids]
+                hist = _one_period_type(weekly[weekly["clinic"].isin(ids)])
+                if len(hist):
+                    periods = horizon if unit == "week" else len(_plan_periods(hist["period"].max(), horizon))
+                    fjobs.append(((m, unit, country), (hist, m, periods, levels, method, exclude, country)))
         mapper = executor.map if executor is not None else map
-        kw = {**kw, "forecasts": dict(zip([m for m, _ in fjobs], mapper(_forecast_one, [j for _, j in fjobs])))}
+        made = dict(zip([k for k, _ in fjobs], mapper(_forecast_one, [j for _, j in fjobs])))
     jobs = []
     for ps in chunks:
         ids = [_clinic_id(p) for p in ps]
         wl = waiting_list[waiting_list["clinic"].isin(ids)] if waiting_list is not None else None
         pick = (lambda f, ids=ids: f[f["clinic"].astype(str).isin(ids)] if f is not None and len(f) else None)
-        jobs.append((weekly[weekly["clinic"].isin(ids)], wl if wl is not None and len(wl) else None, ps,
-                     pick(fixed_plans), pick(histories), kw))
+        chunk_kw = kw
+        if "forecasts" not in kw:
+            group = kind[ids[0]]
+            chunk_kw = {**kw, "forecasts": {m: f for (m, unit, country), f in made.items()
+                                            if (unit, country) == group}}
+        jobs.append((_one_period_type(weekly[weekly["clinic"].isin(ids)]), wl if wl is not None and len(wl) else None, ps,
+                     pick(fixed_plans), pick(histories), chunk_kw))
     run = executor.map if executor is not None else map
     parts = list(run(_plan_chunk, jobs))
     model = parts[0] if len(parts) == 1 else _concat_models(parts)
     moves = region_moves(model.plan, params_list, transfer_cost_sek=transfer_cost_sek)
     plan = apply_moves(model.plan, moves)
     moved = PlanningModel(**{**model.__dict__, "plan": plan, "moves": moves})
-    moved = PlanningModel(**{**moved.__dict__, "figures": headline_figures(moved)})
+    # the figures per chunk: its clinics share one kind of period (weeks or months)
+    figures = pd.concat([headline_figures(moved.for_clinics([_clinic_id(p) for p in ps])) for ps in chunks],
+                        ignore_index=True)
+    moved = PlanningModel(**{**moved.__dict__, "figures": figures})
     return PlanningModel(**{**moved.__dict__, "scenarios": scenarios(weekly, moved, params_list)})

@@ -28,9 +28,23 @@ FRAMES = ("settings", "flows", "capacity_check", "plan", "uncertainty_by_month",
           "figures", "history", "moves", "scenarios")
 
 
+def _periods_typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns of Period objects (one clinic's part of a region that mixes weeks and months
+    holds them as ``object``) as a Period dtype, which Parquet stores and reads back."""
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype == object and len(values) and values.notna().any():
+            given = values.dropna()
+            if all(isinstance(v, pd.Period) for v in given) and len({v.freqstr for v in given}) == 1:
+                frame[col] = pd.PeriodIndex(values.array, freq=given.iloc[0].freq) if values.notna().all() \
+                    else pd.Series(pd.PeriodIndex([v if isinstance(v, pd.Period) else pd.NaT for v in values],
+                                                  freq=given.iloc[0].freq), index=frame.index)
+    return frame
+
+
 def _write(frame: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    frame = frame.copy()
+    frame = _periods_typed(frame.copy())
     frame.attrs = {}
     frame.reset_index(drop=True).to_parquet(tmp, index=False)
     os.replace(tmp, path)
