@@ -1584,7 +1584,7 @@ _SV_MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "ok
 
 
 # ============================================================================ accessible tables
-_TH = re.compile(r"<th(?![^>]*\bscope=)([^>]*)>")
+_TH = re.compile(r"<th(?=[\s>])(?![^>]*\bscope=)([^>]*)>")
 
 
 def html_table(table: pd.DataFrame, caption: str, *, index: bool = True) -> str:

@@ -24,6 +24,19 @@ def test_notebook_runs_with_its_defaults(tmp_path, name):
     pm.execute_notebook(str(NOTEBOOKS / name), str(out), kernel_name="python3", cwd=str(NOTEBOOKS),
                         progress_bar=False, log_output=False)
     assert _errors(out) == []
+    if name == "clinic_report.ipynb":
+        _assert_accessible(out, tmp_path / "report.html", "sv")
+
+
+def test_report_notebooks_only_show():
+    """One package call per section: under 40 lines of code, none over 100 characters (issue 17)."""
+    for name in ("clinic_report.ipynb", "region_overview.ipynb"):
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        lines = [ln for c in nb.cells if c.cell_type == "code" for ln in c.source.splitlines() if ln.strip()]
+        assert len(lines) < 40, (name, len(lines))
+        assert max(map(len, lines)) <= 100, name
+        calls = [ln for ln in lines if ln.startswith("sections.show(")]
+        assert len(calls) >= 6 and all(ln.count("(") == 1 for ln in calls), name
 
 
 def test_notebooks_are_committed_without_outputs_and_with_a_parameters_cell():
@@ -46,6 +59,37 @@ def test_clinic_report_in_english(tmp_path):
                         parameters={"clinic_id": "gyn", "parameters_dir": str(params)})
     assert _errors(out) == []
     text = out.read_text(encoding="utf-8")
-    for heading in ("## Summary", "## Queue-to-production ratio", "## Forecast of the inflow", "## Data quality"):
+    for heading in ("## Key figures and escalation", "## Queue-to-production ratio", "## Forecast of the inflow",
+                    "## Data quality"):
         assert heading in text
-    assert "## Sammanfattning" not in text
+    assert "## Nyckeltal" not in text and "Beslut denna" not in text
+    _assert_accessible(out, tmp_path / "report.html", "en")
+
+
+def _assert_accessible(notebook, html_path, language):
+    """The rendered report (as ``kps run`` renders it) declares its language, every figure
+    says in words what it shows, every table has a caption and header scopes, no trace."""
+    from bs4 import BeautifulSoup
+
+    from kps_analysis.batch import render_html
+
+    render_html(notebook, html_path, title="t", language="sv" if language == "en" else "en")  # the page's own wins
+    soup = BeautifulSoup(html_path.read_text(encoding="utf-8"), "html.parser")
+    assert soup.html["lang"] == language
+    images = soup.find_all("img")
+    assert len(images) >= 8
+    for img in images:
+        alt = img.get("alt", "")
+        assert len(alt) > 40 and "No description" not in alt, alt
+        assert any(ch.isdigit() for ch in alt), alt  # it gives the numbers the figure shows
+    tables = soup.select("main table")
+    assert len(tables) >= 8
+    for table in tables:
+        assert table.caption is not None and table.caption.get_text(strip=True), str(table)[:200]
+        assert all(th.get("scope") in ("col", "row") for th in table.find_all("th")), str(table)[:300]
+    assert "Traceback" not in soup.get_text()
+    assert soup.select_one("nav.kps-toc") is not None
+    first = soup.select_one("section.kps-first-screen")
+    assert first is not None and first.find_next("nav", class_="kps-toc") is not None
+    css = " ".join(s.get_text() for s in soup.find_all("style"))
+    assert "size: A4" in css and "counter(page)" in css and "@top-center" in css

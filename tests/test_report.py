@@ -167,3 +167,148 @@ def test_period_labels_of_an_empty_column():
     assert period_labels(empty).tolist() == []
     weeks = pd.Series(pd.period_range("2026-12-28", periods=2, freq="W-SUN"))
     assert period_labels(weeks).tolist() == ["2026-W53", "2027-W01"]
+
+
+# --- sections: what each report section needs, and what a partial clinic gets (issue 13 item 2) ----------
+
+from kps_analysis import sections  # noqa: E402
+
+
+def _frame(columns, periods=60, freq="W-SUN", start="2025-01-06"):
+    p = pd.period_range(start, periods=periods, freq=freq)
+    out = pd.DataFrame({"clinic": "x", "period": p})
+    for i, c in enumerate(columns):
+        out[c] = 20.0 + i + (pd.RangeIndex(periods) % 7)
+    return out
+
+
+NAME_ONLY = {"name": "Bara namn", "data": {"weekly": "x.csv"}}
+FULL = {"name": "Full", "data": {"weekly": "x.csv"}, "resources": {"new_visit_slots_per_week": 40},
+        "annual_volume": {"new_visits": 2000}, "prices": {"purchase_new_visit_sek": 2300},
+        "scenarios": [{"name": "s"}], "region_pool": "p"}
+QUEUE_ONLY = ["queue_new_visit", "queue_treatment", "waiting_over_90_new_visit", "waiting_over_90_treatment"]
+
+
+def _available(weekly, params, waiting_list=None):
+    return sections.available(weekly, params, waiting_list).set_index("section")
+
+
+def test_sections_queue_only_clinic_gets_the_queue_sections_and_a_sentence_for_the_rest():
+    t = _available(_frame(QUEUE_ONLY), NAME_ONLY)
+    assert list(t.columns) == ["available", "missing", "sentence_sv", "sentence_en"]
+    assert list(t.index) == [s.key for s in sections.SECTIONS]
+    have = set(t.index[t["available"]])
+    assert have == {"changes", "situation", "quality", "provenance"}
+    # the planning model needs inflow and production of one stage: the sentence names them
+    assert "remisser in och nybesök" in t.loc["plan", "sentence_sv"]
+    assert "planeringsmodellen" in t.loc["plan", "sentence_sv"]
+    assert "referrals in and new visits" in t.loc["plan", "sentence_en"]
+    assert t.loc["ratio", "missing"] == "queue_new_visit+new_visits | queue_treatment+operations_elective"
+    assert "väntelisteuttag" in t.loc["waits", "sentence_sv"]
+    assert (t.loc[t["available"], "sentence_sv"] == "").all()
+
+
+def test_sections_operations_only_clinic_has_no_model_and_no_queue_ratio():
+    t = _available(_frame(["operations_elective"]), NAME_ONLY)
+    assert set(t.index[t["available"]]) == {"changes", "situation", "seasonal", "quality", "provenance"}
+    assert not t.loc["forecast", "available"]  # needs referrals and the model
+    assert "treatment_decisions+operations_elective" in t.loc["summary", "missing"]
+
+
+def test_sections_name_only_parameters_run_on_demonstrated_capacity_and_name_each_missing_group():
+    weekly = _frame(["referrals_in", "new_visits", "queue_new_visit", "treatment_decisions", "operations_elective",
+                     "queue_treatment"])
+    t = _available(weekly, NAME_ONLY)
+    for key in ("summary", "plan", "capacity", "purchase", "breaches", "monte_carlo", "ratio", "forecast"):
+        assert t.loc[key, "available"], key
+    expected = {"capacity_resources": "resources", "purchase_cost": "prices", "agreement": "annual_volume",
+                "scenarios": "scenarios", "moves": "region_pool"}
+    for key, word in expected.items():
+        assert not t.loc[key, "available"]
+        assert t.loc[key, "missing"].startswith("parameters:")
+        assert f"`{word}`" in t.loc[key, "sentence_sv"] and "parameterfil" in t.loc[key, "sentence_sv"]
+    # the same clinic with every group: every section but the extract's
+    full = _available(weekly, FULL)
+    assert set(full.index[~full["available"]]) == {"waits"}
+    assert bool(_available(weekly, FULL, waiting_list=pd.DataFrame({"patient_id": [1]}))["available"].all())
+
+
+def test_sections_monthly_data_speak_of_months():
+    t = _available(_frame(QUEUE_ONLY, periods=24, freq="M", start="2024-01"), NAME_ONLY)
+    assert "månadsdata" in t.loc["plan", "sentence_sv"] and "monthly data" in t.loc["plan", "sentence_en"]
+    assert sections.in_periods("De kommande 12 veckorna: kön per vecka.", "month") == \
+        "De kommande 12 månaderna: kön per månad."
+    assert report.period_word("month", plural=True) == "månader"
+    assert report.period_name(pd.Period("2027-01", freq="M")) == "jan 2027"
+    assert report.period_name("2026-W53", "en") == "wk 53 2026"
+
+
+def _collect(monkeypatch):
+    shown = []
+    monkeypatch.setattr(sections, "_display_html", lambda html, **meta: shown.append(("html", html)))
+    monkeypatch.setattr(sections, "_markdown", lambda text: shown.append(("md", text)))
+    monkeypatch.setattr(sections, "_figure", lambda fig, alt: shown.append(("figure", alt)))
+    return shown
+
+
+class _Params(dict):
+    """Loaded parameters as the context reads them (attributes and mapping)."""
+
+    def __getattr__(self, key):
+        return self[key]
+
+
+def _params(**kw):
+    p = _Params(name="Kön bara", clinic_id="q", language="sv", suppression_limit=5, ratio_window_weeks=4,
+                fixed_horizon_weeks=12, guarantee_days=90, history_exclude_years=(), hospital="Sjukhuset",
+                data={"weekly": "q.csv"}, hash="abc", plausible_from=None, max_count_per_period=None)
+    p.update(kw)
+    return p
+
+
+def test_show_replaces_a_section_the_clinic_cannot_have_by_its_sentence(monkeypatch):
+    weekly = _frame(QUEUE_ONLY)
+    ctx = sections.ClinicContext(params=_params(), weekly=weekly, waiting_list=None, model=None)
+    shown = _collect(monkeypatch)
+    sections.show("plan", ctx)
+    assert len(shown) == 1 and shown[0][0] == "md"
+    heading, sentence = shown[0][1].split("\n\n")
+    assert heading == "## Rullande produktionsplan"
+    assert sentence.startswith("*Avsnittet bygger på planeringsmodellen") and sentence.endswith("*")
+    shown.clear()
+    sections.show("situation", ctx)  # the queue-only clinic still gets its queues, with alt texts
+    alts = [a for kind, a in shown if kind == "figure"]
+    assert len(alts) == 2 and all(a.startswith("Linjediagram: väntande") for a in alts)
+
+
+def test_a_failing_section_shows_a_short_message_and_logs_the_error(monkeypatch, capsys):
+    ctx = sections.ClinicContext(params=_params(), weekly=_frame(QUEUE_ONLY), waiting_list=None, model=None)
+    shown = _collect(monkeypatch)
+
+    def boom(ctx):
+        raise ZeroDivisionError("secret cell value 19121212-1212")
+
+    monkeypatch.setitem(sections._RENDER, "situation", boom)
+    sections.show("situation", ctx)
+    assert shown == [("md", "*Avsnittet kunde inte visas (ZeroDivisionError); felet finns i körningens logg.*")]
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError" in err and "situation" in err
+
+
+def test_html_table_has_a_caption_and_header_scopes():
+    t = pd.DataFrame({"Värde": ["12", "3"], "Enhet": ["patienter", "veckor"]},
+                     index=pd.Index(["Kö", "Kvot"], name="Mått"))
+    html = report.html_table(t, "Nyckeltal <b>")
+    assert html.count("<caption>") == 1 and "Nyckeltal &#60;b&#62;" in html
+    assert "<thead>" in html and "<tbody>" in html  # the sections themselves untouched
+    head, body = html.split("</thead>")
+    assert head.count("<th ") == head.count('scope="col"') >= 3  # Värde, Enhet, the index name
+    assert body.count("<th ") == body.count('scope="row"') == 2
+    assert "<th>" not in html
+
+
+def test_table_of_contents_goes_into_the_first_screens_slot():
+    page = f'<main><h1>T</h1><p>läget</p>{report.TOC_SLOT}<h2 id="a">Plan</h2></main>'
+    out = report.add_table_of_contents(page)
+    assert out.index("läget") < out.index('<nav class="kps-toc"') < out.index('<h2 id="a">')
+    assert report.TOC_SLOT not in out
