@@ -897,6 +897,13 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
                             fill=PatternFill(start_color=colour, end_color=colour, fill_type="solid")))
     if sheet.note:
         _put(ws, end + 2, 1, sheet.note).font = Font(italic=True)
+    # printed: A4 landscape, one page wide, the header rows repeated on every page
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"1:{top}"
 
 
 def write_workbook(sheets, path: str | os.PathLike, *, language: str = "sv") -> Path:
@@ -904,8 +911,9 @@ def write_workbook(sheets, path: str | os.PathLike, *, language: str = "sv") -> 
 
     Each sheet gets bold wrapped headers (a row of merged group titles above them when
     the sheet has groups), number formats per column, widths, a frozen header row (and
-    key columns), an Excel table with filters (table names made unique per workbook)
-    and green/yellow/red fills on status columns. Formula cells are computed by Excel
+    key columns), an Excel table with filters (table names made unique per workbook),
+    green/yellow/red fills on status columns, and a print setup (A4 landscape, one page
+    wide, header rows repeated on every page). Formula cells are computed by Excel
     when the file is opened.
 
     Raises

@@ -290,6 +290,7 @@ def test_plan_sheet_is_a_table_with_filters_frozen_header_and_widths(plan_book):
     assert ws.freeze_panes == "G2"  # header row and the key columns up to the week's Monday
     assert ws.column_dimensions["A"].width >= 6 and ws.column_dimensions["F"].width >= 10
     assert openpyxl.load_workbook(path).calculation.fullCalcOnLoad
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1 and ws.print_title_rows == "$1:$1"
 
 
 def test_plan_sheet_accumulations_are_formulas_per_stage(plan_book):
