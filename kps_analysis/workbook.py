@@ -854,7 +854,7 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
             else:
                 c.number_format = fmt
     # widths from the header (wrapped at up to 18 characters) and the longest value shown
-    height = 1
+    height, total = 1, 0.0
     for j, h in enumerate(headers):
         kind = sheet.kinds.get(h, "text")
         if kind in ("date",):
@@ -874,6 +874,7 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
         head = min(len(h), 18)
         width = min(max(longest, head, 6) + 2, 50)
         ws.column_dimensions[letters[h]].width = width
+        total += width
         height = max(height, math.ceil(len(h) / max(width - 2, 1)))
     ws.row_dimensions[top].height = 15 * min(height, 5)
     last = get_column_letter(max(len(headers), 1))
@@ -897,13 +898,18 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
                             fill=PatternFill(start_color=colour, end_color=colour, fill_type="solid")))
     if sheet.note:
         _put(ws, end + 2, 1, sheet.note).font = Font(italic=True)
-    # printed: A4 landscape, one page wide, the header rows repeated on every page
+    # printed: A4 landscape, the header rows repeated on every page; one page wide when that
+    # keeps the text at least about half its size (A4 landscape holds ~130 characters),
+    # else across pages with the frozen key columns repeated on each
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = f"1:{top}"
+    if total <= 260:
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    elif freeze_col > 1:
+        ws.print_title_cols = f"A:{get_column_letter(freeze_col - 1)}"
 
 
 def write_workbook(sheets, path: str | os.PathLike, *, language: str = "sv") -> Path:
@@ -912,8 +918,9 @@ def write_workbook(sheets, path: str | os.PathLike, *, language: str = "sv") -> 
     Each sheet gets bold wrapped headers (a row of merged group titles above them when
     the sheet has groups), number formats per column, widths, a frozen header row (and
     key columns), an Excel table with filters (table names made unique per workbook),
-    green/yellow/red fills on status columns, and a print setup (A4 landscape, one page
-    wide, header rows repeated on every page). Formula cells are computed by Excel
+    green/yellow/red fills on status columns, and a print setup (A4 landscape, header
+    rows repeated on every page; one page wide unless that shrinks the text below about
+    half, else the key columns repeated on every page). Formula cells are computed by Excel
     when the file is opened.
 
     Raises

@@ -290,7 +290,9 @@ def test_plan_sheet_is_a_table_with_filters_frozen_header_and_widths(plan_book):
     assert ws.freeze_panes == "G2"  # header row and the key columns up to the week's Monday
     assert ws.column_dimensions["A"].width >= 6 and ws.column_dimensions["F"].width >= 10
     assert openpyxl.load_workbook(path).calculation.fullCalcOnLoad
-    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1 and ws.print_title_rows == "$1:$1"
+    # printed: landscape, header repeated; the 34 columns run over pages with the key columns repeated
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$1:$1"
+    assert ws.print_title_cols == "$A:$F" and not ws.sheet_properties.pageSetUpPr.fitToPage
 
 
 def test_plan_sheet_accumulations_are_formulas_per_stage(plan_book):
@@ -456,6 +458,7 @@ def test_table_xlsx_beside_the_csv_holds_the_same_numbers(tmp_path):
     assert ws.cell(row=2, column=col["Kostnad köpt vård 12 veckor (kr)"] + 1).number_format == '#,##0 "kr"'
     assert ws.cell(row=4, column=col["Remisser in"] + 1).number_format == "#,##0"
     assert ws.freeze_panes == "E2" and list(ws.tables.values())[0].autoFilter.ref == "A1:J4"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1  # narrow: one page wide
 
 
 def test_no_suppressed_value_anywhere_in_the_xlsx(tmp_path):
