@@ -500,7 +500,7 @@ def _execute_local(jobs: list[dict], n_workers: int):
                 except cf.process.BrokenProcessPool:
                     broken.append(job)
                 except Exception as exc:  # noqa: BLE001 - a failure in the worker fails one clinic
-                    yield job, _failed(job["clinic_id"], job["name"], _describe_error(exc))
+                    yield job, _record_failure(job, _describe_error(exc))
         progressed = len(broken) < len(batch)
         for job in broken:
             clinic_dir = Path(job["clinic_dir"])

@@ -116,6 +116,10 @@ def test_a_broken_clinic_fails_alone(tmp_path):
     assert (result.run_dir / "gyn" / "report.html").exists()
     index = (result.run_dir / "index.html").read_text(encoding="utf-8")
     assert 'class="failed"' in index and "hud_weekly.csv" in html.unescape(index)
+    page = (result.run_dir / "hud" / "report.html").read_text(encoding="utf-8")  # what to do, no stack trace
+    assert "Traceback" not in page and "hud_weekly.csv" in html.unescape(page) and "kps validate" in page
+    assert "indata: inläsningen av parametrar och data" in html.unescape(page)
+    assert "DataError" in (result.run_dir / "hud" / "run.log").read_text(encoding="utf-8")
 
 
 def test_cli_exit_codes(tmp_path, capsys):
@@ -548,7 +552,7 @@ def test_disk_full_at_the_end_ends_in_one_line_and_leaves_nothing(tmp_path, caps
 
     monkeypatch.setattr(batch, "write_index", full)
     assert cli.main(_quiet_run_args(tmp_path)) == 2
-    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("planning model:")]
+    err = _clinic_lines(capsys.readouterr().err)
     assert err[0].startswith("[1/1] hud ok")
     assert len(err) == 2 and "Traceback" not in err[1]
     assert re.fullmatch(r"kps run: no space left on the device: .*/index\.html; run \d{8}-\d{6} abandoned, "
@@ -639,6 +643,9 @@ def test_a_failing_region_overview_fails_the_run(tmp_path, capsys):
     assert manifest["region_overview"]["status"] == "failed"
     index = _Page((run_dir / "index.html").read_text(encoding="utf-8"))
     assert "Regionöversikt: misslyckades" in index.visible
+    page = (run_dir / "region" / "overview.html").read_text(encoding="utf-8")  # what to do, no stack trace
+    assert "Regionöversikten kunde inte tas fram" in page and "Traceback" not in page
+    assert "Traceback" in (run_dir / "region" / "run.log").read_text(encoding="utf-8")
 
 
 @slow
@@ -647,8 +654,7 @@ def test_dask_worker_loss_has_a_timeout_and_leaves_nothing_unfinished(tmp_path, 
     args = _quiet_run_args(tmp_path)
     with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:
         code = cli.main(args + ["--scheduler", cluster.scheduler_address, "--worker-timeout", "3"])
-    err = "".join(line for line in capsys.readouterr().err.splitlines(keepends=True)
-                  if not line.startswith("planning model:"))
+    err = "".join(line + "\n" for line in _clinic_lines(capsys.readouterr().err))
     assert code == 2
     assert re.fullmatch(r"kps run: run \d{8}-\d{6}: no Dask worker for 3 s; 1 clinic\(s\) not run; "
                         r"nothing was finished, its folder was removed\n", err), err

@@ -5,7 +5,8 @@ The wheel is built offline from a copy of the source (``pip wheel --no-deps
 and ``kps run`` there runs one demo clinic from another folder, with the packaged demo
 parameters and notebooks. No download: the fresh environment sees the test
 environment's dependencies through a ``.pth`` file naming its site-packages (an editable
-install of the checkout is no plain folder there, so ``kps_analysis`` comes from the wheel).
+install of the checkout is no plain folder there, so ``kps_analysis`` comes from the wheel),
+and their shared Jupyter files (nbconvert's templates) through ``JUPYTER_PATH``.
 """
 
 import json
@@ -89,6 +90,10 @@ def test_the_installed_wheel_runs_a_demo_clinic_from_another_folder(wheel, tmp_p
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # nbconvert's and ipykernel's shared files (the lab template, the kernel spec) sit under the
+    # prefix they were installed into: here the test environment's
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(Path(sys.prefix) / "share" / "jupyter"),
+                                                        os.environ.get("JUPYTER_PATH")]))
     kps = scripts / ("kps.exe" if os.name == "nt" else "kps")
     run = subprocess.run([str(kps), "run", "--clinic", "hud", "--workers", "1"], cwd=elsewhere, env=env,
                          capture_output=True, text=True, timeout=900)
