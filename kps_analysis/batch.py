@@ -1311,11 +1311,11 @@ _TEXTS = {
         "region_failure_title": "Regionöversikten kunde inte tas fram",
         "what": "Vad misslyckades", "step": "I vilket steg", "message": "Meddelande", "todo": "Gör så här",
         "details": "Tekniska detaljer", "back": "Till körningens översikt (index.html)",
-        "what_clinic": "Rapporten för {name} ({clinic}); körningens övriga kliniker påverkas inte.",
+        "what_clinic": "Rapporten för {name}; körningens övriga kliniker påverkas inte.",
         "what_region": "Regionöversikten (region/overview.html); klinikernas rapporter påverkas inte, "
                        "men körningen räknas som misslyckad.",
-        "details_text": "Felets fullständiga spår finns i {log} i samma mapp, den körda anteckningsboken i {notebook} "
-                        "(för den som förvaltar verktyget).",
+        "details_log": "Felets fullständiga spår finns i {log} i samma mapp (för den som förvaltar verktyget).",
+        "details_notebook": "Den körda anteckningsboken finns i {notebook}.",
         "where_section": "avsnittet ”{section}” (kodcell {cell} i rapportmallen)",
         "where_setup": "inläsningen av parametrar och data (kodcell {cell} i rapportmallen)",
         "steps": {"parameters": "parametrarna", "data": "indata", "analysis": "analysen", "timeout": "tidsgränsen",
@@ -1357,11 +1357,11 @@ _TEXTS = {
         "region_failure_title": "The region overview could not be produced",
         "what": "What failed", "step": "In which step", "message": "Message", "todo": "What to do",
         "details": "Technical details", "back": "Back to the run's overview (index.html)",
-        "what_clinic": "The report of {name} ({clinic}); the run's other clinics are not affected.",
+        "what_clinic": "The report of {name}; the run's other clinics are not affected.",
         "what_region": "The region overview (region/overview.html); the clinics' reports are not affected, "
                        "but the run counts as failed.",
-        "details_text": "The full trace of the error is in {log} in the same folder, the executed notebook in "
-                        "{notebook} (for whoever maintains the kit).",
+        "details_log": "The full trace of the error is in {log} in the same folder (for whoever maintains the kit).",
+        "details_notebook": "The executed notebook is in {notebook}.",
         "where_section": "the section “{section}” (code cell {cell} of the report template)",
         "where_setup": "reading the parameters and data (code cell {cell} of the report template)",
         "steps": {"parameters": "the parameters", "data": "the input data", "analysis": "the analysis",
@@ -1450,13 +1450,17 @@ def write_failure_page(path: Path, result: ClinicResult, *, run_id: str, languag
     name = result.name or result.clinic_id
     step_text = t["steps"].get(step, step) + (f": {where}" if where else "")
     notebook = "overview.ipynb" if region else "report.ipynb"
+    details = " ".join(t[key].format(log="run.log", notebook=notebook)
+                       for key, file in (("details_log", "run.log"), ("details_notebook", notebook))
+                       if (path.parent / file).is_file())
     return _render_page(
         path, "failure.html.j2", lang=language, t=t,
         title=t["region_failure_title"] if region else t["failure_title"].format(name=name),
-        what=t["what_region"] if region else t["what_clinic"].format(name=name, clinic=result.clinic_id),
+        what=t["what_region"] if region else t["what_clinic"].format(
+            name=name if name == result.clinic_id else f"{name} ({result.clinic_id})"),
         step=step_text, message=result.error or "", todo=t["todo_by_step"].get(step, t["todo_by_step"]["analysis"]
                                                                              ).format(clinic=result.clinic_id),
-        details=t["details_text"].format(log="run.log", notebook=notebook),
+        details=details,
         index_href=_link("..", "index.html"), run_id=run_id,
         when=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"))
 

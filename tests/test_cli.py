@@ -70,3 +70,17 @@ def test_run_refuses_bad_numbers_in_one_line(tmp_path, capsys, argv, message):
     assert cli.main(["run", "--out", str(tmp_path / "out"), *argv]) == 2
     assert capsys.readouterr().err == message
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "list"])
+def test_a_folder_that_is_no_project_is_refused_in_one_line(tmp_path, capsys, command):
+    assert cli.main([command, "--project", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"kps {command}: {tmp_path.resolve()}: not a project folder (no parameters/defaults.yaml)\n"
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_run_help_names_the_project_option(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    assert "--project DIR" in capsys.readouterr().out
