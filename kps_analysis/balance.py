@@ -30,11 +30,12 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .seasonal import PERIODS_PER_YEAR, period_kind, periods_for_weeks
 from .stages import STAGES
 from .stages import stage as stage_spec
 
 __all__ = ["STAGES", "flow_balance", "conversion_rates", "QueueProjection", "project_queue", "project_chain",
-           "naive_flows", "coming_flows", "monthly_from_weekly", "stage_loads", "ClinicPeriodSums", "clinic_period_sums", "cumsum_rows"]
+           "naive_flows", "coming_flows", "stage_loads", "ClinicPeriodSums", "clinic_period_sums", "cumsum_rows"]
 
 #: The rates of :func:`conversion_rates`: (numerator columns, denominator columns).
 _RATES = {
@@ -44,74 +45,6 @@ _RATES = {
     "bed_days_per_operation": (("bed_days",), ("operations_elective", "operations_acute")),
     "no_show_rate": (("no_shows",), ("new_visits", "return_visits", "no_shows")),
 }
-
-
-# ----------------------------------------------------------------------------- weeks to months
-def monthly_from_weekly(weekly: pd.DataFrame) -> pd.DataFrame:
-    """Weekly aggregates to calendar months: flows summed, stocks at the month's last week.
-
-    Each ISO week belongs to the month of its Thursday (as ISO weeks belong to years),
-    so every week counts in exactly one month:
-
-        flow[m]  = Σ flow[w] over the weeks w whose Thursday lies in m   [patients/month]
-        stock[m] = stock at the end of the last such week               [patients]
-
-    Stocks are the queues and the counts over 90 days (:data:`kps_analysis.data.STOCK_MEASURES`);
-    everything else is a flow. A month is kept only when all its weeks are present (4 or 5:
-    the Thursdays in the month), so a partial first or last month is left out. Because
-    the same weeks add up, inflow − outflow summed over a month equals the change of the
-    queue between the month ends whenever it does week by week (conservation).
-
-    Parameters
-    ----------
-    weekly : DataFrame
-        Canonical weekly long frame (``clinic``, optional ``group``, ``period`` W-SUN,
-        measures) [patients/week, patients].
-
-    Returns
-    -------
-    DataFrame
-        The same columns, ``period`` monthly (freq M) [patients/month, patients].
-
-    Examples
-    --------
-    The Thursdays of 2024-W01..W09 fall on 4, 11, 18, 25 January and 1, 8, 15, 22, 29
-    February: January is weeks 1-4 (referrals 4 × 10, the queue of week 4), February
-    weeks 5-9 (5 × 10, the queue of week 9).
-
-    >>> p = pd.period_range("2024-01-01", periods=9, freq="W-SUN")
-    >>> w = pd.DataFrame({"clinic": "a", "period": p, "referrals_in": 10.0,
-    ...                   "queue_new_visit": np.arange(9.0)})
-    >>> monthly_from_weekly(w)[["period", "referrals_in", "queue_new_visit"]].astype(str).values.tolist()
-    [['2024-01', '40.0', '3.0'], ['2024-02', '50.0', '8.0']]
-    """
-    from .data import STOCK_MEASURES
-
-    _check_weekly(weekly)
-    index = pd.PeriodIndex(weekly["period"].array)
-    if len(index) and not index.freqstr.startswith("W"):
-        raise ValueError(f"weekly: periods must be ISO weeks (W-SUN), got {index.freqstr!r}")
-    keys = _keys(weekly)
-    thursday = index.start_time + pd.Timedelta(days=3)
-    frame = weekly.assign(_month=pd.PeriodIndex(thursday, freq="M"), _ord=index.asi8)
-    frame = frame.sort_values(keys + ["_ord"], kind="stable")
-    measures = [c for c in weekly.columns if c not in keys + ["period"]
-                and pd.api.types.is_numeric_dtype(weekly[c])]
-    stocks = [c for c in measures if c in STOCK_MEASURES]
-    flows = [c for c in measures if c not in STOCK_MEASURES]
-    grouped = frame.groupby(keys + ["_month"], sort=True, observed=True, dropna=False)
-    out = grouped[flows].sum(min_count=1) if flows else grouped.size().to_frame("_n").iloc[:, :0]
-    for col in stocks:
-        out[col] = grouped[col].last()  # the last week's reported value
-    out["_weeks"] = grouped.size()
-    out = out.reset_index()
-    months = pd.PeriodIndex(out["_month"].array)
-    # Thursdays in the month: the weeks a complete month has
-    first_thu = (3 - months.start_time.dayofweek) % 7 + 1
-    expected = (months.days_in_month - first_thu) // 7 + 1
-    out = out[out["_weeks"].to_numpy() == np.asarray(expected)]
-    out = out.rename(columns={"_month": "period"}).drop(columns="_weeks")
-    return out[keys + ["period"] + measures].reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -133,6 +66,13 @@ def _check_window(window, name) -> int:
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise ValueError(f"{name} must be a whole number of weeks >= 1, got {window!r}")
     return int(window)
+
+
+def _window_periods(weekly: pd.DataFrame, window_weeks, name: str) -> tuple[int, str]:
+    """A window given in weeks as periods of the frame, by days (4 weeks = 1 month), and the kind."""
+    window = _check_window(window_weeks, name)
+    kind = period_kind(weekly["period"], "weekly") if len(weekly) else "W"
+    return periods_for_weeks(window, kind), kind
 
 
 def _sorted(weekly: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -262,9 +202,9 @@ def _column(frame: pd.DataFrame, name: str, *, fill: bool) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- flow balance
 def flow_balance(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame:
-    """Inflow, outflow and net balance per stage of the flow chain, per clinic and week.
+    """Inflow, outflow and net balance per stage of the flow chain, per clinic and period.
 
-    For each clinic (group), week *t* and stage::
+    For each clinic (group), period *t* (a week or a month) and stage::
 
         first-visit queue:  inflow  = referrals_in - referrals_forwarded
                             outflow = new_visits + purchased_new_visits
@@ -272,8 +212,8 @@ def flow_balance(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame
         treatment queue:    inflow  = treatment_decisions
                             outflow = operations_elective + purchased_operations
                                       + removals_treatment_other
-        net[t]         = inflow[t] - outflow[t]                          [patients/week]
-        net_rolling[t] = mean of net over weeks t-window+1 .. t          [patients/week]
+        net[t]         = inflow[t] - outflow[t]                          [patients/period]
+        net_rolling[t] = mean of net over periods t-window+1 .. t        [patients/period]
         queue_change   = queue[t] - queue[t-1]                           [patients]
         residual       = queue_change - net                              [patients]
 
@@ -284,21 +224,22 @@ def flow_balance(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame
     Parameters
     ----------
     weekly : DataFrame
-        Canonical long frame: ``clinic``, [``group``], ``period`` and the measures
-        above [count/week]. A stage is reported when its ``required`` measures
+        Canonical long frame: ``clinic``, [``group``], ``period`` (weekly W-SUN or
+        monthly M) and the measures above [count/period]. A stage is reported when its ``required`` measures
         (:data:`kps_analysis.stages.STAGES`: referrals_in and new_visits; treatment_decisions and
         operations_elective) are columns; the other flow measures count as 0 when absent
         or NaN. The queues (``queue_new_visit``, ``queue_treatment``) are optional.
     window_weeks : int, optional
-        Length of the trailing window, the current week included; default 4 [weeks].
+        Length of the trailing window, the current period included; default 4 [weeks].
+        On monthly data it is converted by days (4 weeks = 1 month, 13 weeks = 3 months).
         The rolling value is NaN until the window holds that many consecutive, reported
-        weeks.
+        periods.
 
     Returns
     -------
     DataFrame
         ``clinic``, [``group``], ``period``, ``stage`` ("new_visit" | "treatment"),
-        ``inflow``, ``outflow``, ``net``, ``net_rolling`` [patients/week], ``queue``,
+        ``inflow``, ``outflow``, ``net``, ``net_rolling`` [patients/period], ``queue``,
         ``queue_change``, ``residual`` [patients] (NaN where the queue is not reported
         or the previous week is missing); sorted by clinic, [group], period, stage.
 
@@ -327,7 +268,7 @@ def flow_balance(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame
        balans mellan inflöde och produktion.
     """
     _check_weekly(weekly)
-    window = _check_window(window_weeks, "window_weeks")
+    window, _ = _window_periods(weekly, window_weeks, "window_weeks")
     keys = _keys(weekly)
     stages = [s for s, spec in STAGES.items() if all(c in weekly.columns for c in spec.required)]
     if not stages:
@@ -385,13 +326,15 @@ def conversion_rates(weekly: pd.DataFrame, *, window_weeks: int = 52) -> pd.Data
         Canonical long frame: ``clinic``, [``group``], ``period`` and any of the
         measures above [count/week]. A rate whose measures are not all columns is NaN.
     window_weeks : int, optional
-        Trailing window ending at each clinic's last period; default 52 [weeks].
+        Trailing window ending at each clinic's last period; default 52 [weeks]
+        (12 months on monthly data: the window is converted by days).
 
     Returns
     -------
     DataFrame
         One row per clinic (group): ``clinic``, [``group``], ``first_period``,
-        ``last_period`` (the window), ``weeks`` (periods of history in the window)
+        ``last_period`` (the window), ``weeks`` (``months`` for monthly data: periods
+        of history in the window)
         and the five rates above.
 
     Raises
@@ -419,7 +362,8 @@ def conversion_rates(weekly: pd.DataFrame, *, window_weeks: int = 52) -> pd.Data
     [{'weeks': 2, 'forwarded_share': 0.05, 'decisions_per_new_visit': 0.3}]
     """
     _check_weekly(weekly)
-    window = _check_window(window_weeks, "window_weeks")
+    window, kind = _window_periods(weekly, window_weeks, "window_weeks")
+    unit = "weeks" if kind == "W" else "months"
     keys = _keys(weekly)
     frame, gid, ordinal = _sorted(weekly, keys)
     last = pd.Series(ordinal).groupby(gid).transform("max").to_numpy()
@@ -433,12 +377,13 @@ def conversion_rates(weekly: pd.DataFrame, *, window_weeks: int = 52) -> pd.Data
                                                 weeks=("period", "size"))
     out = sub.groupby(sub_gid, sort=True)[keys].first().join(head)
     out["weeks"] = out["weeks"].astype(np.int64)
+    out = out.rename(columns={"weeks": unit})
 
     short = pd.Series(last - first_seen + 1 < window).groupby(gid).first()
     if short.any():
         names = out.loc[short[short].index, "clinic"].astype(str).tolist()
-        warnings.warn(f"conversion_rates: less than {window} weeks of history for {names[:5]}"
-                      f"{' and more' if len(names) > 5 else ''}; rates use the weeks there are",
+        warnings.warn(f"conversion_rates: less than {window} {unit} of history for {names[:5]}"
+                      f"{' and more' if len(names) > 5 else ''}; rates use the {unit} there are",
                       UserWarning, stacklevel=2)
 
     zero = []
@@ -814,37 +759,43 @@ def project_chain(opening_new_visit, opening_treatment, referrals, new_visit_pro
 
 def naive_flows(weekly: pd.DataFrame, *, stage: str = "new_visit", horizon_weeks: int = 12,
                 trend_weeks: int = 13) -> pd.DataFrame:
-    """Inflow and own capacity for the coming weeks "if nothing changes" (seasonal naive).
+    """Inflow and own capacity for the coming periods "if nothing changes" (seasonal naive).
 
-    The same week one year (52 weeks) earlier, scaled by the recent trend:
+    The same period one year earlier (52 weeks, or 12 months), scaled by the recent trend:
 
-        inflow[k]   = net_inflow[T + k - 52] · (Σ net_inflow last ``trend_weeks`` /
-                      Σ net_inflow the same weeks a year earlier)          [patients/week]
-        capacity[k] = own_production[T + k - 52] · (the same ratio for production)
+        inflow[k]   = net_inflow[T + k - P] · (Σ net_inflow over the last ``trend`` periods /
+                      Σ net_inflow over the same periods a year earlier)   [patients/period]
+        capacity[k] = own_production[T + k - P] · (the same ratio for production)
 
-    where ``net_inflow = in - in_minus - other removals`` of the stage (see
-    :data:`STAGES`) and ``own_production`` the stage's in-house production (new visits,
-    elective operations): what the clinic would face and produce without purchase.
-    This is the baseline of the breach projection until the forecast and capacity
-    models replace it.
+    where ``P`` is 52 (weeks) or 12 (months), ``net_inflow = in - in_minus - other
+    removals`` of the stage (see :data:`kps_analysis.stages.STAGES`) and
+    ``own_production`` the stage's in-house production (new visits, elective
+    operations): what the clinic would face and produce without purchase. On monthly
+    data the horizon and the trend window, given in weeks, become months by their days
+    (12 weeks = 3 months, 13 weeks = 3 months). This is the baseline of the breach
+    projection until the forecast and capacity models replace it.
 
     Parameters
     ----------
     weekly : DataFrame
-        Canonical weekly frame, at least ``52 + trend_weeks`` weeks per clinic.
+        Canonical weekly (W-SUN) or monthly (M) frame, at least a year plus the trend
+        window per clinic.
     stage : {"new_visit", "treatment"}
         Which queue.
     horizon_weeks : int
-        Weeks ahead, at most 52 [weeks].
+        How far ahead, at most 52 [weeks] (in months on monthly data: converted by days).
     trend_weeks : int
-        Window of the trend ratio [weeks].
+        Window of the trend ratio [weeks] (converted by days on monthly data).
 
     Returns
     -------
     DataFrame
         ``clinic``, ``stage``, ``week_ahead`` (1..H), ``period`` (the future week),
-        ``inflow``, ``capacity`` [patients/week]. Clinics without the stage's columns
-        or with too short a history are left out (with a warning for the latter).
+        ``inflow``, ``capacity`` [patients/week]. Monthly data give ``period_ahead``
+        (1..H months) and ``period_days`` (the month's days) instead of ``week_ahead``,
+        with ``inflow`` and ``capacity`` in [patients/month]. Clinics without the
+        stage's columns or with too short a history are left out (with a warning for
+        the latter).
 
     Examples
     --------
@@ -854,57 +805,77 @@ def naive_flows(weekly: pd.DataFrame, *, stage: str = "new_visit", horizon_weeks
     >>> f = naive_flows(w, horizon_weeks=2)
     >>> f[["week_ahead", "inflow", "capacity"]].values.tolist()
     [[1.0, 12.0, 9.0], [2.0, 12.0, 9.0]]
+
+    Monthly: 12 weeks ahead are 3 months and the 13-week trend window 3 months: the last
+    three months (15 + 16 + 17 = 48) against the same months a year earlier (3 + 4 + 5 =
+    12) give a ratio of 4, so July 2024 is July 2023's 6 × 4 = 24:
+
+    >>> m = pd.DataFrame({"clinic": "a", "period": pd.period_range("2023-01", periods=18, freq="M"),
+    ...                   "referrals_in": np.arange(18.0), "new_visits": 9.0})
+    >>> naive_flows(m)[["period_ahead", "period", "period_days", "inflow"]].astype(str).values.tolist()
+    [['1', '2024-07', '31', '24.0'], ['2', '2024-08', '31', '28.0'], ['3', '2024-09', '30', '32.0']]
     """
     spec = stage_spec(stage)
     if not 1 <= horizon_weeks <= 52:
         raise ValueError(f"horizon_weeks must be between 1 and 52, got {horizon_weeks!r}")
+    kind = period_kind(weekly["period"], "weekly") if "period" in weekly.columns and len(weekly) else "W"
+    ahead = "week_ahead" if kind == "W" else "period_ahead"
+    columns = ["clinic", "stage", ahead, "period"] + ([] if kind == "W" else ["period_days"]) + ["inflow", "capacity"]
     if not all(c in weekly.columns for c in spec.required):
-        return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "period", "inflow", "capacity"])
-    frame = weekly.groupby(["clinic", "period"], observed=True, as_index=False).sum(numeric_only=True, min_count=1)
-    net = frame[spec.inflow].fillna(0.0)
-    for col in spec.inflow_minus + (spec.other_removals,):
-        if col in frame.columns:
-            net = net - frame[col].fillna(0.0)
-    frame = frame.assign(_in=net.clip(lower=0.0), _cap=frame[spec.own].fillna(0.0))
-    frame = frame.sort_values(["clinic", "period"])
-    g = frame.groupby("clinic")
-    n = g["period"].transform("size")
-    pos = g.cumcount()
-    last = n - 1
-    short = n < 52 + trend_weeks
+        return pd.DataFrame(columns=columns)
+    year = PERIODS_PER_YEAR[kind]
+    trend = periods_for_weeks(trend_weeks, kind)
+    horizon = min(periods_for_weeks(horizon_weeks, kind), year)
+    minus = [c for c in spec.inflow_minus + (spec.other_removals,) if c in weekly.columns]
+    sums = clinic_period_sums(weekly, [spec.inflow, spec.own] + minus)
+    net = np.nan_to_num(sums.values[spec.inflow])
+    for col in minus:
+        net = net - np.nan_to_num(sums.values[col])
+    net = np.clip(net, 0.0, None)
+    cap = np.nan_to_num(sums.values[spec.own])
+    first, n = sums.first[:-1], np.diff(sums.first)
+    short = n < year + trend
     if short.any():
-        warnings.warn(f"naive_flows: clinics with under {52 + trend_weeks} weeks of history left out: "
-                      f"{sorted(frame.loc[short, 'clinic'].unique())}", stacklevel=2)
-    frame = frame[~short]
-    pos, last = pos[~short], last[~short]
-    recent = pos > last - trend_weeks
-    year_ago = (pos > last - trend_weeks - 52) & (pos <= last - 52)
-    out = []
-    sums = frame.assign(_r=recent, _y=year_ago)
-    r_in = sums[sums["_r"]].groupby("clinic")[["_in", "_cap"]].sum()
-    y_in = sums[sums["_y"]].groupby("clinic")[["_in", "_cap"]].sum()
-    ratio = (r_in / y_in.where(y_in > 0)).fillna(1.0)
-    for k in range(1, horizon_weeks + 1):
-        src = sums[pos == last - 52 + k]
-        out.append(pd.DataFrame({
-            "clinic": src["clinic"].to_numpy(),
-            "week_ahead": k,
-            "period": (src["period"] + 52).to_numpy(),
-            "inflow": src["_in"].to_numpy() * ratio.loc[src["clinic"], "_in"].to_numpy(),
-            "capacity": src["_cap"].to_numpy() * ratio.loc[src["clinic"], "_cap"].to_numpy(),
-        }))
-    result = pd.concat(out, ignore_index=True).assign(stage=stage)
-    return result[["clinic", "stage", "week_ahead", "period", "inflow", "capacity"]].sort_values(
-        ["clinic", "week_ahead"]).reset_index(drop=True)
+        unit = "weeks" if kind == "W" else "months"
+        warnings.warn(f"naive_flows: clinics with under {year + trend} {unit} of history left out: "
+                      f"{sorted(sums.clinics[short].tolist())}", stacklevel=2)
+    keep = np.flatnonzero(~short)
+    if len(keep) == 0:
+        return pd.DataFrame(columns=columns)
+    last = first[keep] + n[keep] - 1  # row of each kept clinic's latest period
+    recent = last[:, None] - trend + 1 + np.arange(trend)[None, :]
+    ago = recent - year
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # the sums in period order with Kahan compensation, as pandas sums a group
+        y_in = cumsum_rows(net[ago])[:, -1]
+        ratio_in = np.where(y_in > 0, cumsum_rows(net[recent])[:, -1] / np.where(y_in > 0, y_in, 1.0), 1.0)
+        y_cap = cumsum_rows(cap[ago])[:, -1]
+        ratio_cap = np.where(y_cap > 0, cumsum_rows(cap[recent])[:, -1] / np.where(y_cap > 0, y_cap, 1.0), 1.0)
+    k = np.arange(1, horizon + 1)
+    src = (last - year)[:, None] + k[None, :]  # the same period a year before each coming one
+    future = pd.PeriodIndex.from_ordinals((sums.ordinal[src] + year).ravel(), freq=sums.freq)
+    out = pd.DataFrame({
+        "clinic": np.repeat(sums.clinics[keep], horizon),
+        "stage": stage,
+        ahead: np.tile(k, len(keep)),
+        "period": future,
+        "inflow": (net[src] * ratio_in[:, None]).ravel(),
+        "capacity": (cap[src] * ratio_cap[:, None]).ravel(),
+    })
+    if kind != "W":
+        out["period_days"] = np.asarray(future.days_in_month, dtype=np.int64)
+    return out[columns]
 
 
 def coming_flows(weekly: pd.DataFrame, *, horizon_weeks: int = 12) -> pd.DataFrame:
-    """Inflow and own capacity of both stages for the coming weeks, if nothing changes.
+    """Inflow and own capacity of both stages for the coming periods, if nothing changes.
 
     :func:`naive_flows` for each stage the clinics run (a stage
     whose own production is zero throughout, e.g. operations at a visits-only clinic,
     is left out), concatenated: ``clinic``, ``stage``, ``week_ahead``, ``period``,
-    ``inflow``, ``capacity`` [patients/week].
+    ``inflow``, ``capacity`` [patients/week]; monthly data give ``period_ahead`` and
+    ``period_days`` instead of ``week_ahead``, flows in [patients/month], and
+    ``horizon_weeks`` in months by days (12 weeks = 3 months).
     """
     parts = []
     for stage, spec in STAGES.items():
@@ -916,7 +887,7 @@ def coming_flows(weekly: pd.DataFrame, *, horizon_weeks: int = 12) -> pd.DataFra
         if len(flows):
             parts.append(flows)
     if not parts:
-        return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "period", "inflow", "capacity"])
+        return naive_flows(weekly.iloc[:0], horizon_weeks=horizon_weeks)  # the columns, no rows
     return pd.concat(parts, ignore_index=True)
 
 

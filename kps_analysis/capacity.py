@@ -604,7 +604,9 @@ def least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee
     left after serving ``s`` are ``R(s) = Σ_i o_i · max(0, min(a_i, end_i − s))``, a
     non-increasing piecewise-linear function; ``s*`` is the first point where
     ``R(s) · (1 − renege) <= tolerated``; the extra service is ``max(0, s* − capacity)``.
-    Returns ``keys``, ``week_ahead``, ``extra`` [patients/week].
+    Periods may be weeks (``week_ahead``) or months (``period_ahead``, lengths from
+    ``period_days`` or ``period``), as in :func:`kps_analysis.waits.project_breaches`.
+    Returns ``keys``, ``week_ahead`` (or ``period_ahead``), ``extra`` [patients/period].
     """
     if not np.isfinite(tolerated) or tolerated < 0:
         raise ValueError(f"tolerated must be a number >= 0, got {tolerated!r}")
@@ -616,10 +618,10 @@ def least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee
     n_s, n_p, n_e, horizon = ps.n_s, ps.n_p, ps.n_e, ps.horizon
     keys, f, capacity = ps.keys, ps.frame, ps.capacity
 
-    allowed = tolerated / (1.0 - renege_rate_per_week)  # over-limit left before reneging
     rows = np.arange(n_s)
     extra = np.zeros((n_s, horizon))
-    for k in range(horizon):  # a recurrence: each week starts from the last one
+    for k in range(horizon):  # a recurrence: each period starts from the last one
+        allowed = tolerated / (1.0 - ps.renege[k])  # over-limit left before reneging
         ps.arrive(k)
         flat = ps.state.reshape(n_s, n_p * n_e)
         over = np.tile(ps.age_at_end(k) > guarantee_days, n_p)
@@ -640,9 +642,9 @@ def least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee
         served = np.clip(service[:, None] - before, 0.0, flat)
         flat = flat - served
         if renege_rate_per_week:
-            flat = flat * (1.0 - renege_rate_per_week)
+            flat = flat * (1.0 - ps.renege[k])
         ps.state = flat.reshape(n_s, n_p, n_e)
-    out = f[keys + ["week_ahead"]].reset_index(drop=True).copy()
+    out = f[keys + [ps.ahead]].reset_index(drop=True).copy()
     out["extra"] = extra.ravel()
     return out
 

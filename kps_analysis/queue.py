@@ -43,6 +43,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .seasonal import period_kind, periods_for_weeks
+
 __all__ = [
     "WEEKS_PER_MONTH",
     "queue_load",
@@ -57,8 +59,9 @@ __all__ = [
     "queue_for_share_within",
 ]
 
-#: Weeks per month used to express weekly rates per month (52 weeks / 12 months).
-WEEKS_PER_MONTH = 52 / 12
+#: Weeks in the mean calendar month (365.25 / 12 days / 7), to express rates per month
+#: from weekly data and per week from monthly data by days.
+WEEKS_PER_MONTH = 365.25 / 12 / 7
 
 DAYS_PER_WEEK = 7
 
@@ -525,8 +528,11 @@ def queue_production_ratio_frame(weekly: pd.DataFrame, *, queue: str = "queue_ne
     (``production=("new_visits", "purchased_new_visits")``); for the treatment queue pass
     ``queue="queue_treatment", production=("operations_elective", "purchased_operations")``.
     A window of 4 weeks (about a month) smooths single weeks but still follows the
-    season. For monthly frames the window is ``round(window_weeks / (52/12))`` months
-    (at least 1).
+    season. For monthly frames the window is converted by days,
+    ``round(7 · window_weeks / 30.44)`` months (at least 1: 4 weeks = 1 month). A
+    ratio in the other unit than the data's (weeks from monthly data, months from
+    weekly data) divides the queue by the window's production per day times the days
+    of the unit (7 for a week, 30.44 for a month), so a 31-day month is not a 28-day one.
 
     Parameters
     ----------
@@ -543,7 +549,7 @@ def queue_production_ratio_frame(weekly: pd.DataFrame, *, queue: str = "queue_ne
     window_weeks : int, default 4
         Length of the trailing averaging window [weeks].
     per : {"week", "month"}, default "week"
-        Time unit of the ratio; a month is 52/12 weeks [-].
+        Time unit of the ratio; converted by days (a mean month is 30.44 days) [-].
 
     Returns
     -------
@@ -604,13 +610,8 @@ def queue_production_ratio_frame(weekly: pd.DataFrame, *, queue: str = "queue_ne
         warnings.warn(f"production columns {missing} are missing and count as 0", stacklevel=2)
     if not isinstance(weekly["period"].dtype, pd.PeriodDtype):
         raise ValueError("weekly: column 'period' must hold pandas Periods (freq W-SUN or M)")
-    freqstr = weekly["period"].dtype.freq.freqstr
-    if freqstr.startswith("W"):
-        weeks_per_period, window = 1.0, int(window_weeks)
-    elif freqstr in ("M", "ME"):
-        weeks_per_period, window = WEEKS_PER_MONTH, max(1, int(round(window_weeks / WEEKS_PER_MONTH)))
-    else:
-        raise ValueError(f"weekly: periods must be weekly (W-SUN) or monthly (M), got {freqstr}")
+    kind = period_kind(weekly["period"], "weekly")
+    window = periods_for_weeks(int(window_weeks), kind)  # by days: 4 weeks = 1 month
 
     keys = ["clinic"] + (["group"] if "group" in weekly.columns else [])
     frame = weekly.sort_values(keys + ["period"]).reset_index(drop=True)
@@ -619,18 +620,25 @@ def queue_production_ratio_frame(weekly: pd.DataFrame, *, queue: str = "queue_ne
     _check_lower(frame[queue].astype("float64"), "queue", 0, strict=False)
 
     groups = [frame[k] for k in keys]
-    ordinal = pd.Series(pd.PeriodIndex(frame["period"]).asi8, index=frame.index)
+    index = pd.PeriodIndex(frame["period"])
+    ordinal = pd.Series(index.asi8, index=frame.index)
     step = ordinal.groupby(groups, sort=False).diff()
     if (step > 1).any():
         warnings.warn("some clinics have gaps between periods; the trailing window counts "
                       "rows, not calendar periods", stacklevel=2)
 
-    mean_prod = (prod.groupby(groups, sort=False)
-                 .rolling(window, min_periods=window).mean()
-                 .reset_index(level=list(range(len(keys))), drop=True)
-                 .reindex(frame.index))
-    unit_weeks = 1.0 if per == "week" else WEEKS_PER_MONTH
-    prod_per_unit = mean_prod * (unit_weeks / weeks_per_period)
+    def trailing(values: pd.Series, how: str) -> pd.Series:
+        rolled = values.groupby(groups, sort=False).rolling(window, min_periods=window)
+        return (getattr(rolled, how)().reset_index(level=list(range(len(keys))), drop=True)
+                .reindex(frame.index))
+
+    if (kind == "W") == (per == "week"):  # the data's own unit: the mean of the window's periods
+        prod_per_unit = trailing(prod, "mean")
+    else:  # the other unit, by days: production per day over the window × days of the unit
+        days = pd.Series((index.end_time.normalize() - index.start_time.normalize()).days + 1,
+                         index=frame.index, dtype="float64")
+        unit_days = 7.0 if per == "week" else 7.0 * WEEKS_PER_MONTH
+        prod_per_unit = trailing(prod, "sum") / trailing(days, "sum") * unit_days
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ratio = queue_production_ratio(frame[queue].astype("float64"), prod_per_unit)

@@ -46,35 +46,147 @@ import numpy as np
 import pandas as pd
 
 from kps_analysis import calendar as _cal
+from kps_analysis.periods import unit_of
 
-__all__ = ["year_over_year", "seasonal_profile", "periodise"]
+__all__ = ["year_over_year", "seasonal_profile", "periodise", "PERIODS_PER_YEAR", "DAYS_PER_MONTH",
+           "period_kind", "period_length_days", "periods_for_days", "periods_for_weeks", "summer_months"]
 
-_FREQS = {"W": 52, "M": 12}
+#: Periods in a year: 52 ISO weeks (53 in some years), 12 months [periods/year].
+PERIODS_PER_YEAR = {"W": 52, "M": 12}
+_FREQS = PERIODS_PER_YEAR
+
+#: The mean calendar month [days]: 365.25 / 12.
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def period_kind(periods, name: str = "period") -> str:
+    """``"W"`` (ISO weeks) or ``"M"`` (months): the kind of period of a frame's ``period`` column.
+
+    The one-letter code of :func:`kps_analysis.periods.unit_of` (``"week"``/``"month"``),
+    as ``freq`` of :func:`seasonal_profile` and :func:`periodise` takes it.
+
+    Parameters
+    ----------
+    periods : Series, PeriodIndex or PeriodDtype
+        Periods of one frequency (W-SUN or M).
+    name : str
+        What to call them in an error message.
+
+    Raises
+    ------
+    ValueError
+        If they are not pandas Periods of W-SUN or M.
+
+    Examples
+    --------
+    >>> period_kind(pd.period_range("2024-01", periods=2, freq="M"))
+    'M'
+    """
+    dtype = periods if isinstance(periods, pd.PeriodDtype) else getattr(periods, "dtype", None)
+    if not isinstance(dtype, pd.PeriodDtype):
+        raise ValueError(f"{name}: must hold pandas Periods (W-SUN or M), got {dtype}")
+    try:
+        return "W" if unit_of(pd.PeriodIndex([], freq=dtype.freq)) == "week" else "M"
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def period_length_days(kind: str) -> float:
+    """Length of a period of kind ``"W"`` or ``"M"``: 7, or the mean month, 365.25 / 12 [days].
+
+    >>> period_length_days("W"), round(period_length_days("M"), 4)
+    (7.0, 30.4375)
+    """
+    return 7.0 if _check_freq(kind) == "W" else DAYS_PER_MONTH
+
+
+def periods_for_days(days: float, kind: str, *, minimum: int = 1) -> int:
+    """A span given in days as a whole number of periods, by days: ``round(days / period length)``.
+
+    Windows and horizons are given in days or weeks; on monthly data they become months
+    by their length in days, never one month per week (4 weeks = 28 days = 1 month,
+    13 weeks = 91 days = 3 months, 52 weeks = 364 days = 12 months). At least ``minimum``.
+
+    Parameters
+    ----------
+    days : float
+        The span [days].
+    kind : {"W", "M"}
+        Kind of period.
+    minimum : int
+        Least number of periods returned [periods].
+
+    Returns
+    -------
+    int
+        [periods]
+
+    Examples
+    --------
+    >>> periods_for_days(91, "W"), periods_for_days(91, "M"), periods_for_days(28, "M")
+    (13, 3, 1)
+    """
+    if not np.isfinite(days) or days < 0:
+        raise ValueError(f"days must be a number >= 0, got {days!r}")
+    return max(int(minimum), int(np.floor(days / period_length_days(kind) + 0.5)))
+
+
+def periods_for_weeks(weeks: float, kind: str, *, minimum: int = 1) -> int:
+    """A span given in weeks as a whole number of periods, by days (see :func:`periods_for_days`).
+
+    Weekly data: the weeks themselves. Monthly data: ``round(7 · weeks / 30.44)`` months.
+
+    >>> periods_for_weeks(12, "W"), periods_for_weeks(12, "M"), periods_for_weeks(52, "M")
+    (12, 3, 12)
+    """
+    return periods_for_days(7.0 * weeks, kind, minimum=minimum)
+
+
+def summer_months(first_week: int = 27, last_week: int = 32, *, year: int = 2025) -> tuple[int, ...]:
+    """The months that the summer weeks cover by most of their days, as month numbers.
+
+    A month counts as a summer month when at least half of its days fall in the ISO
+    weeks ``first_week``..``last_week`` of ``year`` (weeks 27-32 are 30 June - 10 August
+    in 2025: July; the default weeks never hold half of June or August).
+
+    Examples
+    --------
+    >>> summer_months(), summer_months(23, 35)
+    ((7,), (6, 7, 8))
+    """
+    start = pd.Timestamp.fromisocalendar(int(year), int(first_week), 1)
+    end = pd.Timestamp.fromisocalendar(int(year), int(last_week), 7)
+    days = pd.date_range(start, end, freq="D")
+    counts = pd.Series(1, index=days.month).groupby(level=0).sum()
+    return tuple(int(m) for m, n in counts.items()
+                 if n >= pd.Period(year=year, month=int(m), freq="M").days_in_month / 2)
 _ESTIMATORS = ("median", "mean")
 
 
 def year_over_year(frame: pd.DataFrame, measure: str, *, years: int = 3) -> pd.DataFrame:
-    """Arrange a weekly measure by ISO year and ISO week, for the latest ``years`` years.
+    """Arrange a measure by year and week (or month), for the latest ``years`` years.
 
     A controller compares this year's week 12 with week 12 of the two previous years;
     this gives one row per clinic, ISO year and ISO week (1-53) so the years can be
-    drawn on one week axis. The latest year is the ISO year of each clinic's last
-    period, which may be incomplete.
+    drawn on one week axis. Monthly data give one row per calendar year and month
+    (1-12) instead. The latest year is the year of each clinic's last period, which
+    may be incomplete.
 
     Parameters
     ----------
     frame : DataFrame
-        Canonical weekly long frame with ``clinic``, ``period`` (W-SUN) and ``measure``.
+        Canonical long frame with ``clinic``, ``period`` (W-SUN or M) and ``measure``.
     measure : str
-        Column to arrange [count per week].
+        Column to arrange [count per period].
     years : int
-        How many ISO years, the latest included [years].
+        How many years, the latest included [years].
 
     Returns
     -------
     DataFrame
-        Columns ``clinic``, ``year``, ``week``, ``value`` [count per week]; when the
-        frame has a ``group`` column the values are summed over groups.
+        Columns ``clinic``, ``year``, ``week`` (ISO week; ``month`` for monthly data),
+        ``value`` [count per week or month]; when the frame has a ``group`` column the
+        values are summed over groups.
 
     Raises
     ------
@@ -93,17 +205,20 @@ def year_over_year(frame: pd.DataFrame, measure: str, *, years: int = 3) -> pd.D
         raise ValueError(f"measure {measure!r} is not a column of the frame")
     if years < 1:
         raise ValueError(f"years must be at least 1, got {years}")
-    weekly = frame.groupby(["clinic", "period"], as_index=False, observed=True)[measure].sum(min_count=1)
-    iso = weekly["period"].dt.start_time.dt.isocalendar()
+    kind = period_kind(frame["period"], "frame")
+    sums = frame.groupby(["clinic", "period"], as_index=False, observed=True)[measure].sum(min_count=1)
+    index = pd.PeriodIndex(sums["period"].array)
+    year, season = _season_of(index, kind)
+    column = "week" if kind == "W" else "month"
     out = pd.DataFrame({
-        "clinic": weekly["clinic"].to_numpy(),
-        "year": iso["year"].astype(int).to_numpy(),
-        "week": iso["week"].astype(int).to_numpy(),
-        "value": weekly[measure].astype(float).to_numpy(),
+        "clinic": sums["clinic"].to_numpy(),
+        "year": year.astype(int),
+        column: season.astype(int),
+        "value": sums[measure].astype(float).to_numpy(),
     })
     last_year = out.groupby("clinic")["year"].transform("max")
     out = out[out["year"] > last_year - years]
-    return out.sort_values(["clinic", "year", "week"]).reset_index(drop=True)
+    return out.sort_values(["clinic", "year", column]).reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -230,7 +345,7 @@ def _largest_remainder(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- profile
-def seasonal_profile(history: pd.DataFrame, *, measure: str, freq: str = "W", exclude_years=(),
+def seasonal_profile(history: pd.DataFrame, *, measure: str, freq: str | None = None, exclude_years=(),
                      min_years: int = 2, working_days: bool = True, estimator: str = "median",
                      min_coverage: float = 0.9) -> pd.DataFrame:
     """Seasonal profile per clinic (and group): one factor per ISO week or month, mean 1.
@@ -259,7 +374,8 @@ def seasonal_profile(history: pd.DataFrame, *, measure: str, freq: str = "W", ex
         Column to profile, e.g. ``"new_visits"`` or ``"referrals_in"`` [count/period].
     freq : {"W", "M"}, optional
         ``"W"``: ISO weeks 1-53 (needs weekly history); ``"M"``: months 1-12 (monthly
-        history, or weekly history split into months by working days).
+        history, or weekly history split into months by working days). Default: the
+        history's own kind of period (weeks for weekly, months for monthly history).
     exclude_years : iterable of int, optional
         Years left out of the estimate, e.g. ``(2020,)`` [ISO year for "W", calendar
         year for "M"].
@@ -321,6 +437,8 @@ def seasonal_profile(history: pd.DataFrame, *, measure: str, freq: str = "W", ex
     """
     if not isinstance(history, pd.DataFrame):
         raise ValueError(f"history must be a DataFrame, got {type(history).__name__}")
+    if freq is None and isinstance(history, pd.DataFrame) and "period" in history.columns:
+        freq = _period_freq(history["period"], "history")
     freq = _check_freq(freq)
     missing = [c for c in ("clinic", "period", measure) if c not in history.columns]
     if missing:

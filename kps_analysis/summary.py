@@ -13,9 +13,10 @@ import pandas as pd
 
 from .balance import coming_flows
 from .purchase import guarantee_inputs
-from .queue import queue_production_ratio_frame
+from .queue import mean_wait_for_share_within, queue_production_ratio_frame, waiting_list_pressure
+from .seasonal import period_kind, periods_for_weeks, seasonal_profile
 from .stages import STAGES
-from .waits import project_breaches, renamed_keyword
+from .waits import ahead_column, project_breaches, renamed_keyword
 
 __all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "ratio_by_stage", "guarantee_ratio_weeks",
            "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles", "region_totals",
@@ -47,10 +48,13 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     Parameters
     ----------
     weekly : DataFrame
-        Canonical weekly long frame (``clinic``, ``period`` and the stage columns that
-        exist for the clinic; a visits-only clinic has no treatment stage).
+        Canonical weekly (W-SUN) or monthly (M) long frame (``clinic``, ``period`` and
+        the stage columns that exist for the clinic; a visits-only clinic has no
+        treatment stage). On monthly data the ratio is still in weeks (the queue over
+        the production per day times 7).
     window_weeks : int
-        Trailing window of the production average [weeks].
+        Trailing window of the production average [weeks] (converted by days to months
+        on monthly data: 4 weeks = 1 month).
     breaches : DataFrame, optional
         :func:`projected_breaches` output; ``projected_breaches_12w`` is the sum over
         stages of ``over_limit`` in its last week ahead [patients].
@@ -67,8 +71,9 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
         ``HEADLINE_COLUMNS`` plus ``period`` (the latest week), per-stage ratios
         ``queue_production_ratio_weeks_new_visit`` / ``_treatment`` [weeks], the queues
         ``queue_new_visit``, ``queue_treatment`` and ``waiting_over_90`` [patients],
-        ``queue_change_1w`` (both queues now minus a week earlier: what changed since
-        last week) [patients].
+        ``queue_change_1p`` (both queues now minus a period earlier: what changed since
+        the last week, or month for monthly data) and ``queue_change_1w`` (the same for
+        weekly data; NaN for monthly data, which cannot tell a week's change) [patients].
         Figures of analyses not yet run are NaN.
 
     Examples
@@ -116,21 +121,23 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
         waiting_all = totals[queue_cols].sum(axis=1, min_count=1)
         previous = totals.assign(_w=waiting_all).sort_values(["clinic", "period"]).groupby("clinic")["_w"].nth(-2)
         prev = totals.loc[previous.index, ["clinic"]].assign(_w=previous.to_numpy()).set_index("clinic")["_w"]
-        out["queue_change_1w"] = out[queue_cols].sum(axis=1, min_count=1).to_numpy() - out["clinic"].map(prev).to_numpy()
+        out["queue_change_1p"] = out[queue_cols].sum(axis=1, min_count=1).to_numpy() - out["clinic"].map(prev).to_numpy()
     else:
-        out["queue_change_1w"] = np.nan
+        out["queue_change_1p"] = np.nan
+    # since last week: known only from weekly data (a month's change is not a week's)
+    weekly_data = len(totals) == 0 or period_kind(totals["period"], "weekly") == "W"
+    out["queue_change_1w"] = out["queue_change_1p"] if weekly_data else np.nan
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(waiting.to_numpy(dtype=float) > 0, over / waiting.to_numpy(dtype=float), np.nan)
     out["share_over_90_days"] = share
     # NHSRwaitinglist's waiting-list pressure, 2 · mean wait / target wait, with the mean
     # wait estimated by Little's law as the köproduktionskvot [weeks] × 7 [days/week]
-    from .queue import waiting_list_pressure
-
     ratio_days = out["queue_production_ratio_weeks"].to_numpy(dtype=float) * 7.0
     out["waiting_list_pressure"] = np.where(np.isnan(ratio_days), np.nan,
                                             waiting_list_pressure(np.nan_to_num(ratio_days), guarantee_days))
     if breaches is not None and len(breaches):
-        last_week = breaches[breaches["week_ahead"] == breaches["week_ahead"].max()]
+        ahead = ahead_column(breaches)
+        last_week = breaches[breaches[ahead] == breaches[ahead].max()]
         out["projected_breaches_12w"] = out["clinic"].map(last_week.groupby("clinic")["over_limit"].sum())
     else:
         out["projected_breaches_12w"] = np.nan
@@ -154,7 +161,7 @@ CHANGE_MEASURES = ("referrals_in", "new_visits", "treatment_decisions", "operati
 
 def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: int = 52,
                  window_weeks: int = 4, threshold: float = 2.0) -> pd.DataFrame:
-    """What changed since last week: each clinic's latest week against the week before.
+    """What changed since last week (or month): each clinic's latest period against the one before.
 
     For each clinic, measure (:data:`CHANGE_MEASURES` present in ``weekly``) and the
     clinic's latest week ``t``::
@@ -164,14 +171,16 @@ def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: in
         unusual = |change| > threshold × sd of the week-on-week changes
                   over the ``spread_weeks`` weeks before t          (a 2-sigma change)
 
-    ``last_week`` is NaN when the week before is not reported (a gap), and ``unusual``
-    is False when fewer than 8 earlier changes exist to judge by. A measure that is
+    ``last_period`` is NaN when the period before is not reported (a gap), and
+    ``unusual`` is False when fewer than 8 earlier changes exist to judge by. On monthly
+    data the windows, given in weeks, become months by their days (4 weeks = 1 month,
+    52 weeks = 12 months) and the changes are month on month. A measure that is
     never above zero for a clinic (treatment at a visits-only clinic) is left out.
 
     Parameters
     ----------
     weekly : DataFrame
-        Canonical weekly long frame (``clinic``, ``period`` W-SUN, measures).
+        Canonical long frame (``clinic``, ``period`` W-SUN or M, measures).
     usual_weeks : int
         Weeks before ``t`` whose mean is the usual level [weeks].
     spread_weeks : int
@@ -184,9 +193,10 @@ def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: in
     Returns
     -------
     DataFrame
-        ``clinic``, ``period`` (the latest week), ``measure``, ``this_week``,
-        ``last_week``, ``change``, ``usual``, ``unusual`` (bool), ``direction``
-        ("up", "down" or "same").
+        ``clinic``, ``period`` (the latest period), ``measure``, ``this_period``,
+        ``last_period``, ``change``, ``usual``, ``unusual`` (bool), ``direction``
+        ("up", "down" or "same"), and ``this_week``/``last_week``: the same values
+        under their old names (deprecated: read ``this_period``/``last_period``).
 
     Examples
     --------
@@ -196,7 +206,7 @@ def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: in
     >>> w = pd.DataFrame({"clinic": "a", "period": p,
     ...                   "queue_new_visit": [100.0, 101, 100, 101, 100, 101, 100, 101, 100, 101, 130]})
     >>> c = week_changes(w).iloc[0]
-    >>> c["measure"], [float(c[k]) for k in ("last_week", "this_week", "change", "usual")], bool(c["unusual"])
+    >>> c["measure"], [float(c[k]) for k in ("last_period", "this_period", "change", "usual")], bool(c["unusual"])
     ('queue_new_visit', [101.0, 130.0, 29.0, 100.5], True)
     """
     if "clinic" not in weekly.columns or "period" not in weekly.columns:
@@ -211,9 +221,12 @@ def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: in
         worst = ratios.groupby(["clinic", "period"], observed=True)["queue_production_ratio_weeks"].max()
         totals = totals.merge(worst.reset_index(), on=["clinic", "period"], how="left")
     measures = [m for m in CHANGE_MEASURES if m in totals.columns]
-    columns = ["clinic", "period", "measure", "this_week", "last_week", "change", "usual", "unusual", "direction"]
+    columns = ["clinic", "period", "measure", "this_period", "last_period", "change", "usual", "unusual",
+               "direction", "this_week", "last_week"]
     if not measures:
         return pd.DataFrame(columns=columns)
+    kind = period_kind(totals["period"], "weekly") if len(totals) else "W"
+    usual_n, spread_n = periods_for_weeks(usual_weeks, kind), periods_for_weeks(spread_weeks, kind)
     long = (totals.melt(id_vars=["clinic", "period"], value_vars=measures, var_name="measure", value_name="x")
             .sort_values(["clinic", "measure", "period"], kind="stable").reset_index(drop=True))
     # a measure the clinic never has (treatment at a visits-only clinic) is left out
@@ -222,14 +235,15 @@ def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: in
     ordinal = pd.Series(pd.PeriodIndex(long["period"]).asi8, index=long.index)  # weeks since epoch
     gap = ordinal.groupby([long["clinic"], long["measure"]], sort=False).diff().to_numpy(dtype=float)
     prev = g["x"].shift(1).where(gap == 1)
-    long["last_week"] = prev
+    long["last_period"] = prev
     long["change"] = long["x"] - prev
-    long["usual"] = g["x"].transform(lambda x: x.shift(1).rolling(usual_weeks, min_periods=1).mean())
+    long["usual"] = g["x"].transform(lambda x: x.shift(1).rolling(usual_n, min_periods=1).mean())
     spread = long.groupby(["clinic", "measure"], sort=False)["change"].transform(
-        lambda c: c.shift(1).rolling(spread_weeks, min_periods=8).std())
+        lambda c: c.shift(1).rolling(spread_n, min_periods=8).std())
     long["unusual"] = (long["change"].abs() > threshold * spread).fillna(False).astype(bool)
     latest = long.groupby("clinic")["period"].transform("max") == long["period"]
-    out = long[latest].rename(columns={"x": "this_week"})
+    out = long[latest].rename(columns={"x": "this_period"})
+    out["this_week"], out["last_week"] = out["this_period"], out["last_period"]  # the old names
     out["direction"] = np.select([out["change"] > 0, out["change"] < 0], ["up", "down"], "same")
     order = {m: i for i, m in enumerate(CHANGE_MEASURES)}
     out = out.assign(_o=out["measure"].map(order)).sort_values(["clinic", "_o"]).drop(columns="_o")
@@ -300,8 +314,6 @@ def guarantee_ratio_weeks(guarantee_days: float = 90, share: float = 0.95) -> fl
     >>> round(guarantee_ratio_weeks(90, 0.95), 2)
     4.29
     """
-    from .queue import mean_wait_for_share_within
-
     return float(mean_wait_for_share_within(guarantee_days, share)) / 7.0
 
 
@@ -347,18 +359,21 @@ def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None =
     Returns
     -------
     DataFrame
-        ``clinic``, ``stage``, ``week_ahead``, ``inflow``, ``served``, ``queue``,
+        ``clinic``, ``stage``, ``week_ahead`` (monthly data: ``period_ahead`` and
+        ``period_days``), ``inflow``, ``served`` [patients/period], ``queue``,
         ``over_limit`` [patients] and ``source`` ("patient-level" or "aggregates").
+        On monthly data ``horizon_weeks`` becomes months by days (12 weeks = 3 months).
     """
     waiting, flows = guarantee_inputs(weekly, waiting_list, horizon_weeks=horizon_weeks)
     if flows.empty:
-        return pd.DataFrame(columns=["clinic", "stage", "week_ahead", "inflow", "served", "queue",
+        ahead = "period_ahead" if "period_ahead" in flows.columns else "week_ahead"
+        return pd.DataFrame(columns=["clinic", "stage", ahead, "inflow", "served", "queue",
                                      "over_limit", "source"])
     # aggregate clinics have one priority ("unknown"), so serving by priority is first in, first out
     out = project_breaches(waiting, flows, guarantee_days=guarantee_days, order="priority")
     patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
     out["source"] = np.where(out["clinic"].isin(patient_clinics), "patient-level", "aggregates")
-    return out.sort_values(["clinic", "stage", "week_ahead"]).reset_index(drop=True)
+    return out.sort_values(["clinic", "stage", ahead_column(out)]).reset_index(drop=True)
 
 
 def seasonal_profiles(weekly: pd.DataFrame, *, exclude_years=()) -> pd.DataFrame:
@@ -368,8 +383,6 @@ def seasonal_profiles(weekly: pd.DataFrame, *, exclude_years=()) -> pd.DataFrame
     and ``operations_elective`` (where reported and above zero), concatenated:
     ``clinic``, ``measure``, ``season`` (ISO week), ``factor`` [-, mean 1].
     """
-    from .seasonal import seasonal_profile
-
     parts = [seasonal_profile(weekly, measure=m, exclude_years=tuple(exclude_years))
              for m in ("referrals_in", "new_visits", "operations_elective")
              if m in weekly.columns and (weekly[m].fillna(0) > 0).any()]

@@ -41,6 +41,7 @@ import pandas as pd
 from scipy import optimize
 
 from .balance import clinic_period_sums, cumsum_rows
+from .periods import period_lengths
 from .stages import stage as stage_spec
 
 __all__ = [
@@ -1016,13 +1017,12 @@ def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
 
 
 def _period_days(ordinal: np.ndarray, freq) -> np.ndarray:
-    """Calendar days of each period (7 for a week, 28-31 for a month) [days]."""
+    """Calendar days of each period given by its ordinal (7 for a week, 28-31 for a month) [days]."""
     if len(ordinal) == 0:
         return np.zeros(0, dtype=np.int64)
     if pd.Period(ordinal=0, freq=freq).freqstr.startswith("W"):
         return np.full(len(ordinal), 7, dtype=np.int64)
-    index = pd.PeriodIndex.from_ordinals(ordinal, freq=freq)
-    return ((index.end_time.normalize() - index.start_time.normalize()).days + 1).to_numpy(dtype=np.int64)
+    return period_lengths(pd.PeriodIndex.from_ordinals(ordinal, freq=freq)).astype(np.int64)
 
 
 def _last_valid(values: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -1036,13 +1036,55 @@ def _last_valid(values: np.ndarray, first: np.ndarray) -> np.ndarray:
     return np.where(found, values[np.where(found, last, 0)], np.nan)
 
 
+def ahead_column(flows: pd.DataFrame) -> str:
+    """The column that numbers the coming periods: ``week_ahead`` (weeks) or ``period_ahead`` (months).
+
+    Weekly flows number their weeks ``week_ahead`` (1..H); monthly flows their months
+    ``period_ahead`` (with ``period_days``, the days of each month). A frame with
+    neither is refused.
+
+    Examples
+    --------
+    >>> ahead_column(pd.DataFrame(columns=["clinic", "period_ahead"]))
+    'period_ahead'
+    """
+    if "week_ahead" in flows.columns:
+        return "week_ahead"
+    if "period_ahead" in flows.columns:
+        return "period_ahead"
+    raise ValueError("flows: missing column 'week_ahead' (or 'period_ahead')")
+
+
+def flow_period_days(flows: pd.DataFrame) -> np.ndarray:
+    """Days of each row's period in a flows frame: ``period_days``, else the ``period``'s calendar days, else 7 [days].
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"period": pd.period_range("2024-01", periods=3, freq="M")})
+    >>> flow_period_days(f).tolist()
+    [31, 29, 31]
+    """
+    if "period_days" in flows.columns:
+        days = pd.to_numeric(flows["period_days"], errors="coerce").to_numpy(dtype=float)
+    elif "period" in flows.columns and isinstance(flows["period"].dtype, pd.PeriodDtype):
+        index = pd.PeriodIndex(flows["period"].array)
+        days = np.where(index.isna(), np.nan, period_lengths(index)).astype(float)
+    else:
+        return np.full(len(flows), 7, dtype=np.int64)
+    if np.any(np.isnan(days)) or np.any(days < 1) or np.any(days != np.round(days)):
+        raise ValueError("flows: period_days must be whole days >= 1 in every row")
+    return days.astype(np.int64)
+
+
 class ProjectionState:
-    """Who waits, by series × priority × entry day, and the weekly flows, as arrays.
+    """Who waits, by series × priority × entry day, and the flows per period, as arrays.
 
     The set-up shared by :func:`project_breaches` and the least-purchase search of
     :mod:`kps_analysis.capacity`: entry-day index ``i`` is day ``i - max_age`` (0 =
-    today), so a patient's wait at the end of week k is ``max_age + 7k - i``; the
-    service order is priority, then entry day (oldest first).
+    today), so a patient's wait at the end of period k is ``max_age + D_k - i`` with
+    ``D_k`` the days of periods 1..k (7k for weeks; the months' own lengths for
+    months); the service order is priority, then entry day (oldest first). All series
+    must have periods of the same lengths (:func:`project_breaches` splits them).
     """
 
     def __init__(self, waiting: pd.DataFrame, flows: pd.DataFrame, *, order: str, renege_rate_per_week: float,
@@ -1054,11 +1096,12 @@ class ProjectionState:
         for col in ("clinic", "wait_days"):
             if col not in waiting.columns:
                 raise ValueError(f"waiting: missing column {col!r}")
-        for col in ("clinic", "week_ahead", "inflow", "capacity"):
+        ahead = ahead_column(flows)
+        for col in ("clinic", "inflow", "capacity"):
             if col not in flows.columns:
                 raise ValueError(f"flows: missing column {col!r}")
         keys = projection_keys(flows, waiting)
-        flows = flows.copy()
+        flows = flows.assign(_days=flow_period_days(flows))
         if "external" not in flows.columns:
             flows["external"] = 0.0
         if (flows[["inflow", "capacity", "external"]].to_numpy(dtype=float) < 0).any():
@@ -1076,10 +1119,17 @@ class ProjectionState:
         series = flows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
         series["_s"] = np.arange(len(series))
         n_s, n_p = len(series), len(priorities)
-        horizon = int(flows["week_ahead"].max())
+        horizon = int(flows[ahead].max())
+        # days of each coming period, the same for every series
+        per_k = flows.groupby(ahead)["_days"].agg(["min", "max"]).reindex(np.arange(1, horizon + 1))
+        if (per_k["min"] != per_k["max"]).any():
+            raise ValueError("flows: the series have periods of different lengths (weekly and monthly, "
+                             "or months not aligned); project them separately")
+        days = per_k["max"].fillna(7).to_numpy(dtype=np.int64)
+        offset = np.concatenate([[0], np.cumsum(days)])
         wait = wait.merge(series, on=keys, how="inner")
         max_age = int(wait["wait_days"].max()) if len(wait) else 0
-        n_e = max_age + 1 + 7 * horizon  # entry days: index i <-> day (i - max_age); 0 = today
+        n_e = max_age + 1 + int(offset[-1])  # entry days: index i <-> day (i - max_age); 0 = today
         state = np.zeros((n_s, n_p, n_e))
         p_index = {p: i for i, p in enumerate(priorities)}
         np.add.at(state, (wait["_s"].to_numpy(dtype=np.int64), wait["_p"].map(p_index).to_numpy(dtype=np.int64),
@@ -1098,37 +1148,54 @@ class ProjectionState:
             total = base.sum(axis=1, keepdims=True)
             mix = np.where(total > 0, base / np.where(total > 0, total, 1), 1.0 / n_p)
 
-        grid = series[keys + ["_s"]].merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
-        f = grid.merge(flows[keys + ["week_ahead", "inflow", "capacity", "external"]], on=keys + ["week_ahead"],
-                       how="left").sort_values(["_s", "week_ahead"])
-        self.keys, self.frame, self.state, self.mix = keys, f, state, mix
+        grid = series[keys + ["_s"]].merge(pd.DataFrame({ahead: np.arange(1, horizon + 1)}), how="cross")
+        f = grid.merge(flows[keys + [ahead, "inflow", "capacity", "external"]], on=keys + [ahead],
+                       how="left").sort_values(["_s", ahead])
+        self.keys, self.ahead, self.frame, self.state, self.mix = keys, ahead, f, state, mix
         self.n_s, self.n_p, self.n_e, self.max_age, self.horizon = n_s, n_p, n_e, max_age, horizon
+        self.days, self.offset = days, offset
+        # the weekly renege rate over each period: the same share leaves every 7 days
+        self.renege = np.where(days == 7, renege_rate_per_week, 1.0 - (1.0 - renege_rate_per_week) ** (days / 7.0))
         self.inflow = f["inflow"].fillna(0.0).to_numpy().reshape(n_s, horizon)
         self.capacity = f["capacity"].fillna(0.0).to_numpy().reshape(n_s, horizon)
         self.external = f["external"].fillna(0.0).to_numpy().reshape(n_s, horizon)
 
     def arrive(self, k: int) -> None:
-        """Week k's arrivals join the queue, spread evenly over the week's days."""
-        first, last = self.max_age + 7 * k + 1, self.max_age + 7 * (k + 1)
-        self.state[:, :, first:last + 1] += (self.inflow[:, k][:, None] * self.mix)[:, :, None] / 7.0
+        """Period k's arrivals join the queue, spread evenly over the period's days."""
+        first, last = self.max_age + int(self.offset[k]) + 1, self.max_age + int(self.offset[k + 1])
+        self.state[:, :, first:last + 1] += (self.inflow[:, k][:, None] * self.mix)[:, :, None] / self.days[k]
 
     def age_at_end(self, k: int) -> np.ndarray:
-        """Days waited at the end of week k, per entry day [days]."""
-        return (self.max_age + 7 * (k + 1)) - np.arange(self.n_e)
+        """Days waited at the end of period k, per entry day [days]."""
+        return (self.max_age + int(self.offset[k + 1])) - np.arange(self.n_e)
+
+
+def _split_by_period_lengths(flows: pd.DataFrame) -> list[pd.DataFrame]:
+    """The flows in parts whose series share their periods' lengths (one part when all do)."""
+    ahead = ahead_column(flows)
+    keys = [k for k in ("clinic", "group", "stage") if k in flows.columns]
+    days = pd.Series(flow_period_days(flows), index=flows.index)
+    signature = (days.astype(str).groupby([flows[k] for k in keys] + [flows[ahead]], sort=True).first()
+                 .groupby(level=list(range(len(keys)))).agg(",".join))
+    if signature.nunique() <= 1:
+        return [flows]
+    label = pd.MultiIndex.from_frame(flows[keys]) if len(keys) > 1 else pd.Index(flows[keys[0]])
+    sig = signature.reindex(label).to_numpy()
+    return [flows[sig == s] for s in pd.unique(sig)]
 
 
 @renamed_keyword("limit_days", "guarantee_days")
 def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee_days: float = 90,
                      order: str = "priority", renege_rate_per_week: float = 0.0,
                      arrival_priority_share=None) -> pd.DataFrame:
-    """Project, week by week, how many waiting patients will be past the guarantee limit.
+    """Project, period by period, how many waiting patients will be past the guarantee limit.
 
-    Each future week ``k`` (1..H): the week's arrivals join the queue (spread evenly
-    over its days); then ``capacity + external`` patients are served, by medical
+    Each future period ``k`` (1..H, weeks or months): the period's arrivals join the
+    queue (spread evenly over its days: 7 for a week, 28-31 for a month); then ``capacity + external`` patients are served, by medical
     priority and within a priority longest wait first (``order="priority"``), or
     longest wait first regardless of priority (``order="fifo"``); then a share
-    ``renege_rate_per_week`` of those still waiting leaves. At the week's end,
-    ``over_limit`` counts the patients who have waited more than ``guarantee_days``:
+    ``renege_rate_per_week`` of those still waiting leaves (compounded over a month's
+    days). At the period's end, ``over_limit`` counts the patients who have waited more than ``guarantee_days``:
 
         queue[k] = queue[k-1] + inflow[k] - served[k] - reneged[k]     [patients]
         served[k] = min(capacity[k] + external[k], queue[k-1] + inflow[k])
@@ -1144,9 +1211,12 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee_da
         patient, as from :func:`kps_analysis.data.waiting_snapshot`), optional
         ``patient_chosen_wait``. See also :func:`waiting_from_aggregates`.
     flows : DataFrame
-        Per series and future week: the same key columns, ``week_ahead`` (1..H),
-        ``inflow`` [patients/week], ``capacity`` [patients/week] and optionally
-        ``external`` (purchased care, served the same way) [patients/week].
+        Per series and future period: the same key columns, ``week_ahead`` (1..H) for
+        weeks or ``period_ahead`` for months (then the months' lengths come from
+        ``period_days`` [days] or the ``period`` column), ``inflow``
+        [patients/period], ``capacity`` [patients/period] and optionally ``external``
+        (purchased care, served the same way) [patients/period]. Series whose
+        periods differ in length are projected separately.
     guarantee_days : float
         Guarantee limit; waits strictly longer count as over [days].
     order : {"priority", "fifo"}
@@ -1160,9 +1230,9 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee_da
     Returns
     -------
     DataFrame
-        Key columns, ``week_ahead``, ``inflow``, ``served``, ``unused_capacity``,
-        ``reneged``, ``queue`` and ``over_limit`` [patients] (expected values; may be
-        fractional).
+        Key columns, ``week_ahead`` (``period_ahead`` and ``period_days`` for months),
+        ``inflow``, ``served``, ``unused_capacity``, ``reneged`` [patients/period],
+        ``queue`` and ``over_limit`` [patients] (expected values; may be fractional).
 
     Raises
     ------
@@ -1184,8 +1254,14 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee_da
     Hälso- och sjukvårdslagen (2017:30) 9 kap. 1 §, the care guarantee; Little, J.D.C.
     (1961) for queue = arrivals × wait.
     """
+    parts = _split_by_period_lengths(flows) if isinstance(flows, pd.DataFrame) and len(flows) else [flows]
+    if len(parts) > 1:  # e.g. monthly clinics whose months are not the same: each set on its own
+        return pd.concat([project_breaches(waiting, part, guarantee_days=guarantee_days, order=order,
+                                           renege_rate_per_week=renege_rate_per_week,
+                                           arrival_priority_share=arrival_priority_share) for part in parts],
+                         ignore_index=True)
     ps = ProjectionState(waiting, flows, order=order, renege_rate_per_week=renege_rate_per_week,
-                          arrival_priority_share=arrival_priority_share)
+                         arrival_priority_share=arrival_priority_share)
     n_s, n_p, n_e, horizon = ps.n_s, ps.n_p, ps.n_e, ps.horizon
     service = ps.capacity + ps.external
     out = {k: np.zeros((n_s, horizon)) for k in ("served", "unused_capacity", "reneged", "queue", "over_limit")}
@@ -1198,15 +1274,17 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee_da
         out["served"][:, k] = served.sum(axis=1)
         out["unused_capacity"][:, k] = service[:, k] - out["served"][:, k]
         if renege_rate_per_week:
-            gone = flat * renege_rate_per_week
+            gone = flat * ps.renege[k]
             flat -= gone
             out["reneged"][:, k] = gone.sum(axis=1)
         ps.state = flat.reshape(n_s, n_p, n_e)
         out["queue"][:, k] = ps.state.sum(axis=(1, 2))
         out["over_limit"][:, k] = ps.state[:, :, ps.age_at_end(k) > guarantee_days].sum(axis=(1, 2))
-    keys, f, inflow = ps.keys, ps.frame, ps.inflow
-    result = f[keys + ["week_ahead"]].reset_index(drop=True).copy()
-    result["week_ahead"] = result["week_ahead"].astype(float)
+    keys, f, inflow, ahead = ps.keys, ps.frame, ps.inflow, ps.ahead
+    result = f[keys + [ahead]].reset_index(drop=True).copy()
+    result[ahead] = result[ahead].astype(float)
+    if ahead == "period_ahead":
+        result["period_days"] = np.tile(ps.days, n_s)
     result["inflow"] = inflow.ravel()
     for name, values in out.items():
         result[name] = np.round(values.ravel(), 9)

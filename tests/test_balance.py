@@ -1,5 +1,7 @@
 """Tests for kps_analysis.balance: flow balance, conversion rates, queue projections."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kps_analysis import balance
+from kps_analysis import balance, periods
 from kps_analysis.balance import (QueueProjection, conversion_rates, flow_balance, project_chain,
-                                  project_queue)
+                                  naive_flows, project_queue)
 
 
 def chain_frame(clinic="a", weeks=6, start="2024-01-01"):
@@ -295,32 +297,95 @@ def _conserving_weeks(n_weeks=60, seed=0):
     return pd.concat(parts, ignore_index=True)
 
 
-def test_monthly_from_weekly_sums_flows_by_thursday_and_keeps_month_end_stocks():
-    w = _conserving_weeks()
-    m = balance.monthly_from_weekly(w)
-    assert str(m["period"].dtype) == "period[M]"
-    # 2024-01: ISO weeks 1-4 (Thursdays 4-25 January); 2024-02: weeks 5-9 (Thursday 29 February)
-    a = w[w["clinic"] == "a"].reset_index(drop=True)
-    jan = m[(m["clinic"] == "a") & (m["period"] == pd.Period("2024-01", "M"))].iloc[0]
-    feb = m[(m["clinic"] == "a") & (m["period"] == pd.Period("2024-02", "M"))].iloc[0]
-    assert jan["referrals_in"] == a.loc[0:3, "referrals_in"].sum()
-    assert feb["new_visits"] == a.loc[4:8, "new_visits"].sum()
-    assert feb["queue_new_visit"] == a.loc[8, "queue_new_visit"]
-    # 60 weeks end on 2025-02-23, whose February is incomplete (week 9's Thursday is 27 Feb): dropped
-    assert m["period"].max() == pd.Period("2025-01", "M")
-
-
 def test_flow_balance_conserves_patients_month_by_month():
-    # inflow - outflow over a month = change of the queue between month ends (residual 0),
-    # and the monthly net is the sum of the weekly nets of its weeks
+    # weeks that conserve patients, summed to months (periods.to_monthly: flows split by
+    # days and rounded to whole patients each, queues at the month's end): inflow - outflow
+    # over each month = the change of the queue between month ends, up to the rounding of
+    # the three flows (a month taken for 4 or 5 weeks would be off by a week's ~30)
     w = _conserving_weeks(seed=3)
-    m = balance.monthly_from_weekly(w)
+    m = periods.to_monthly(w)
     fb = balance.flow_balance(m, window_weeks=4)
     nv = fb[fb["stage"] == "new_visit"]
-    assert np.allclose(nv["residual"].dropna(), 0.0)
+    assert nv["residual"].dropna().abs().max() <= 2.0  # four roundings of at most half a patient
+    # the 4-week window is one month, so the rolling net of a month is its own net
     assert nv["residual"].notna().sum() == 2 * (m["period"].nunique() - 1)
-    weekly_net = balance.flow_balance(w).assign(
-        month=lambda f: (f["period"].dt.start_time + pd.Timedelta(days=3)).dt.to_period("M"))
-    by_month = weekly_net[weekly_net["stage"] == "new_visit"].groupby(["clinic", "month"])["net"].sum()
-    got = nv.set_index(["clinic", "period"])["net"]
-    assert np.allclose(got.to_numpy(), by_month.reindex(got.index).to_numpy())
+    assert np.allclose(nv["net_rolling"], nv["net"])
+    # 13 weeks = 91 days = 3 months, never 13 months
+    three = balance.flow_balance(m, window_weeks=13)
+    a = three[(three["clinic"] == "a") & (three["stage"] == "new_visit")].reset_index(drop=True)
+    assert a["net_rolling"].isna().tolist()[:3] == [True, True, False]
+    assert a.loc[2, "net_rolling"] == pytest.approx(a.loc[0:2, "net"].mean())
+    r = balance.conversion_rates(m)
+    assert "months" in r.columns and "weeks" not in r.columns and (r["months"] == 12).all()
+
+
+def _reference_naive_flows(weekly, stage="new_visit", horizon_weeks=12, trend_weeks=13):
+    """The first implementation of naive_flows (pandas groupby on string keys), kept as the reference."""
+    inflow, minus, own = (("referrals_in", ["referrals_forwarded", "removals_new_visit_other"], "new_visits")
+                          if stage == "new_visit" else ("treatment_decisions", ["removals_treatment_other"],
+                                                        "operations_elective"))
+    frame = weekly.groupby(["clinic", "period"], observed=True, as_index=False).sum(numeric_only=True, min_count=1)
+    net = frame[inflow].fillna(0.0)
+    for col in minus:
+        if col in frame.columns:
+            net = net - frame[col].fillna(0.0)
+    frame = frame.assign(_in=net.clip(lower=0.0), _cap=frame[own].fillna(0.0)).sort_values(["clinic", "period"])
+    g = frame.groupby("clinic")
+    n, pos = g["period"].transform("size"), g.cumcount()
+    last = n - 1
+    short = n < 52 + trend_weeks
+    frame, pos, last = frame[~short], pos[~short], last[~short]
+    sums = frame.assign(_r=pos > last - trend_weeks, _y=(pos > last - trend_weeks - 52) & (pos <= last - 52))
+    r_in = sums[sums["_r"]].groupby("clinic")[["_in", "_cap"]].sum()
+    y_in = sums[sums["_y"]].groupby("clinic")[["_in", "_cap"]].sum()
+    ratio = (r_in / y_in.where(y_in > 0)).fillna(1.0)
+    out = []
+    for k in range(1, horizon_weeks + 1):
+        src = sums[pos == last - 52 + k]
+        out.append(pd.DataFrame({"clinic": src["clinic"].to_numpy(), "week_ahead": k,
+                                 "period": (src["period"] + 52).to_numpy(),
+                                 "inflow": src["_in"].to_numpy() * ratio.loc[src["clinic"], "_in"].to_numpy(),
+                                 "capacity": src["_cap"].to_numpy() * ratio.loc[src["clinic"], "_cap"].to_numpy()}))
+    result = pd.concat(out, ignore_index=True).assign(stage=stage)
+    return result[["clinic", "stage", "week_ahead", "period", "inflow", "capacity"]].sort_values(
+        ["clinic", "week_ahead"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_naive_flows_equals_the_pandas_reference_to_the_bit(case):
+    # the array version gives the rows and numbers of the groupby version it replaced
+    rng = np.random.default_rng(case)
+    n_c, n_w = int(rng.integers(1, 8)), int(rng.integers(66, 120))
+    p = pd.period_range("2023-01-02", periods=n_w, freq="W-SUN")
+    f = pd.DataFrame({"clinic": np.repeat([f"c{i}" for i in rng.permutation(n_c)], n_w), "period": np.tile(p, n_c)})
+    for col in ("referrals_in", "new_visits", "treatment_decisions", "operations_elective"):
+        f[col] = rng.poisson(25, len(f)) * rng.uniform(0.5, 1.5)
+    f["referrals_forwarded"] = rng.poisson(2, len(f)).astype(float)
+    f = f.sample(frac=0.97 if case % 2 else 1.0, random_state=case)
+    if case % 3 == 1:
+        f = pd.concat([f.assign(group="x"), f.assign(group="y", referrals_in=f["referrals_in"] / 3)])
+    for stage in ("new_visit", "treatment"):
+        for horizon in (1, 12, 52):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                expected = _reference_naive_flows(f, stage, horizon)
+                got = naive_flows(f, stage=stage, horizon_weeks=horizon)
+            pd.testing.assert_frame_equal(got, expected, check_exact=True, check_dtype=False)
+
+
+def test_naive_flows_on_months_by_hand():
+    # two years of months, 10 referrals a month the first year and 12 the second, 20 the
+    # last three: trend 3 months (13 weeks) = 60 / 30 = 2; 12 weeks ahead = 3 months, each
+    # the same month a year earlier (January-March 2024: 12) times 2 = 24; the months
+    # keep their days
+    p = pd.period_range("2023-01", periods=24, freq="M")
+    m = pd.DataFrame({"clinic": "a", "period": p, "referrals_in": np.r_[[10.0] * 12, [12.0] * 9, [20.0] * 3],
+                      "new_visits": 8.0})
+    f = naive_flows(m, horizon_weeks=12, trend_weeks=13)
+    assert f["period_ahead"].tolist() == [1, 2, 3] and "week_ahead" not in f.columns
+    assert f["period"].astype(str).tolist() == ["2025-01", "2025-02", "2025-03"]
+    assert f["period_days"].tolist() == [31, 28, 31]
+    assert np.allclose(f["inflow"], 24.0) and np.allclose(f["capacity"], 8.0)
+    # a year of months is too short for the same month a year earlier plus the trend
+    with pytest.warns(UserWarning, match="under 15 months"):
+        assert naive_flows(m.iloc[:14]).empty

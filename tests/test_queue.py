@@ -220,10 +220,12 @@ def test_frame_ratio_per_month_and_monthly_frame():
     w = _weekly(clinics=("a",))
     weeks = q.queue_production_ratio_frame(w, window_weeks=3)
     months = q.queue_production_ratio_frame(w, window_weeks=3, per="month")
+    # by days: a mean month is 365.25 / 12 = 30.4375 days = 4.348 weeks
     np.testing.assert_allclose(months["queue_production_ratio_months"],
-                               weeks["queue_production_ratio_weeks"] / (52 / 12))
-    np.testing.assert_allclose(months["production_per_month"], weeks["production_per_week"] * 52 / 12)
-    # a monthly frame: 4 weeks -> round(4 / 4.333) = 1 month window; 520 / 100 per month
+                               weeks["queue_production_ratio_weeks"] / (30.4375 / 7))
+    np.testing.assert_allclose(months["production_per_month"], weeks["production_per_week"] * 30.4375 / 7)
+    # a monthly frame: 4 weeks = 28 days -> a 1-month window; the month's köproduktionskvot
+    # is the month's queue over the month's production: 520 / 100 = 5.2 months
     m = pd.DataFrame({"clinic": "a", "period": pd.period_range("2024-01", periods=2, freq="M"),
                       "queue_new_visit": [500.0, 520.0], "new_visits": [100.0, 100.0]})
     with pytest.warns(UserWarning, match="purchased_new_visits"):
@@ -231,8 +233,19 @@ def test_frame_ratio_per_month_and_monthly_frame():
     assert mm["queue_production_ratio_months"].tolist() == [5.0, 5.2]
     with pytest.warns(UserWarning):
         mw = q.queue_production_ratio_frame(m, per="week")
-    # 100 per month = 100 / (52/12) per week = 23.077; 520 / 23.077 = 22.533 weeks
-    assert mw["queue_production_ratio_weeks"].iloc[1] == pytest.approx(520 / (100 * 12 / 52))
+    # in weeks, by days: January's 100 in 31 days = 22.58 a week, February's 100 in 29 days
+    # (2024) = 24.14 a week: 500 / (100 / 31 * 7) and 520 / (100 / 29 * 7) weeks
+    assert mw["production_per_week"].tolist() == pytest.approx([100 / 31 * 7, 100 / 29 * 7])
+    assert mw["queue_production_ratio_weeks"].tolist() == pytest.approx([500 / (100 / 31 * 7),
+                                                                          520 / (100 / 29 * 7)])
+    # a 13-week window is 3 months (91 days), never 13 months
+    m3 = pd.DataFrame({"clinic": "a", "period": pd.period_range("2024-01", periods=4, freq="M"),
+                       "queue_new_visit": 300.0, "new_visits": [90.0, 120.0, 150.0, 60.0],
+                       "purchased_new_visits": 0.0})
+    r3 = q.queue_production_ratio_frame(m3, window_weeks=13, per="month")
+    assert r3["queue_production_ratio_months"].isna().tolist() == [True, True, False, False]
+    assert r3["queue_production_ratio_months"].iloc[2] == pytest.approx(300 / 120)  # mean(90, 120, 150)
+    assert r3["queue_production_ratio_months"].iloc[3] == pytest.approx(300 / 110)  # mean(120, 150, 60)
 
 
 def test_frame_ratio_groups_and_treatment_queue():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kps_analysis import balance, data, demo, summary, waits
+from kps_analysis import balance, data, demo, periods, summary, waits
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +147,49 @@ def test_changes_table_suppresses_small_counts():
     t = report.changes_table(c, limit=5, language="sv")
     assert t.iloc[0].tolist()[:3] == ["<5", "<5", "<5"]      # a change between small counts reveals them
     assert t.iloc[1].tolist()[:3] == ["100", "120", "+20"]
+
+
+# ----------------------------------------------------------------------------- months
+def test_headline_on_months_by_hand():
+    # a month's köproduktionskvot: the month's queue over its production (March 2024: 310 /
+    # 155 = 2 months), in weeks by days: 155 in 31 days is 35 a week, 310 / 35 = 8.857
+    # weeks; the 4-week window is one month (28 days), never 4 months
+    p = pd.period_range("2024-01", periods=3, freq="M")
+    m = pd.DataFrame({"clinic": "a", "period": p, "queue_new_visit": [200.0, 290.0, 310.0],
+                      "new_visits": [124.0, 116.0, 155.0], "waiting_over_90_new_visit": [0.0, 0.0, 31.0]})
+    h = summary.headline(m)
+    assert h.loc[0, "queue_production_ratio_weeks"] == pytest.approx(310 / (155 / 31 * 7))
+    assert h.loc[0, "share_over_90_days"] == pytest.approx(0.1)
+    assert h.loc[0, "queue_change_1p"] == 20.0  # since last month
+    assert np.isnan(h.loc[0, "queue_change_1w"])  # monthly data cannot tell last week's change
+    r = summary.ratio_by_stage(m)
+    assert r["queue_production_ratio_weeks"].tolist() == pytest.approx(
+        [200 / (124 / 31 * 7), 290 / (116 / 29 * 7), 310 / (155 / 31 * 7)])
+    c = summary.week_changes(m)
+    q = c[c["measure"] == "queue_new_visit"].iloc[0]
+    assert (q["last_period"], q["this_period"], q["change"]) == (290.0, 310.0, 20.0)
+
+
+def test_monthly_demo_agrees_with_weekly_demo(region):
+    # the same clinics as months (periods.to_monthly: weeks split by days) give the weekly figures back:
+    # the köproduktionskvot within 3 %, the share over 90 days within 1 % (the month ends on
+    # a Sunday here; to_monthly keeps the queues' identity in whole patients), and the
+    # breaches 12 weeks ahead within 10 % of the weekly projection 3 months ahead
+    weekly = region.weekly[region.weekly["period"] <= pd.Period("2026-05-31", "W-SUN")]
+    monthly = periods.to_monthly(weekly)
+    assert monthly["period"].max() == pd.Period("2026-05", "M")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hw = summary.headline(weekly, breaches=summary.projected_breaches(weekly)).set_index("clinic")
+        bm = summary.projected_breaches(monthly)
+        hm = summary.headline(monthly, breaches=bm).set_index("clinic")
+    assert bm["period_ahead"].max() == 3 and set(bm["period_days"]) == {30, 31}
+    np.testing.assert_allclose(hm["queue_production_ratio_weeks"], hw["queue_production_ratio_weeks"], rtol=0.03)
+    np.testing.assert_allclose(hm["share_over_90_days"], hw["share_over_90_days"], rtol=0.01)
+    big = hw["projected_breaches_12w"] > 20
+    np.testing.assert_allclose(hm.loc[big, "projected_breaches_12w"], hw.loc[big, "projected_breaches_12w"],
+                               rtol=0.10)
+    # seasonal profiles by month, 12 factors averaging 1; year over year by month
+    prof = summary.seasonal_profiles(monthly)
+    assert set(prof["season"]) == set(range(1, 13))
+    assert np.allclose(prof.groupby(["clinic", "measure"])["factor"].mean(), 1.0)
