@@ -493,7 +493,10 @@ def gap_heatmap(gaps: pd.DataFrame, *, language: str = "sv", ax=None, order=None
         fig = ax.figure
     values = np.round(table.to_numpy(float))
     values[values == 0] = 0.0  # no negative zero
-    limit = float(np.nanmax(np.abs(values))) if values.size and np.isfinite(values).any() else 1.0
+    # the colour scale follows the usual weeks: a single huge week (a holiday week with no
+    # capacity) saturates instead of washing out every other cell; its number is written in it
+    finite = np.abs(values[np.isfinite(values)])
+    limit = max(float(np.nanpercentile(finite, 95)), 1.0) if finite.size else 1.0
     annot = np.vectorize(lambda v: "" if not np.isfinite(v) else
                          ("−" if v < 0 else "") + format_count(abs(v), language=language))(values)
     sns.heatmap(pd.DataFrame(values, index=table.index, columns=table.columns), cmap="RdBu_r", center=0,
@@ -586,7 +589,7 @@ def _clip_outliers(ax, values: np.ndarray, x: np.ndarray, *, language: str, floo
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#999999", "lw": 0.5})
 
 
-def plan_capacity(plan: pd.DataFrame, *, language: str = "sv"):
+def plan_capacity(plan: pd.DataFrame, *, language: str = "sv", kind: str = "week"):
     """Own capacity, the production needed to keep the guarantee, and the queue, per week of the plan.
 
     Need = own production + purchase (:func:`kps_analysis.planning.project_plan`); where
@@ -609,7 +612,7 @@ def plan_capacity(plan: pd.DataFrame, *, language: str = "sv"):
         ax.set_title(STAGE_LABELS[language].get(stage, stage))
         ax.set_ylim(bottom=0)
         _clip_outliers(ax, need, x, language=language)
-    axes[0][0].set_ylabel("Patienter per vecka" if sv else "Patients per week")
+    axes[0][0].set_ylabel(_per_period("Patienter" if sv else "Patients", kind, language))
     _legend_above(fig, axes[0][-1])
     return fig
 
@@ -626,7 +629,8 @@ def _n(value, language: str, decimals: int = 0) -> str:
 
 def _last_by_stage(frame: pd.DataFrame, value: str, language: str, decimals: int = 1) -> str:
     last = frame.sort_values("period").groupby("stage", sort=False).tail(1)
-    return ", ".join(f"{STAGE_LABELS[language].get(r.stage, r.stage).lower()} {_n(getattr(r, value), language, decimals)}"
+    return ", ".join(f"{STAGE_LABELS[language].get(r.stage, r.stage).lower()} "
+                     f"{_n(getattr(r, value), language, decimals)}"
                      for r in last.itertuples(index=False) if np.isfinite(getattr(r, value)))
 
 
@@ -768,12 +772,13 @@ def alt_capacity(plan: pd.DataFrame, *, language: str = "sv", kind: str = "week"
         parts.append(f"{STAGE_LABELS[language].get(stage, stage).lower()}: "
                      f"{'kapacitet' if language == 'sv' else 'capacity'} {_n(sub['capacity'].mean(), language)}, "
                      f"{'behov' if language == 'sv' else 'need'} {_n(need, language)}")
-    per = period_word(kind, language)
+    per, n = period_word(kind, language), plan["period_ahead"].nunique()
+    periods = period_word(kind, language, plural=True)
     if language == "sv":
-        return (f"Linjediagram per steg över planens {len(plan['period_ahead'].unique())} {period_word(kind, language, plural=True)}: "
-                f"egen kapacitet, behov för vårdgarantin och inflöde; i snitt per {per} " + "; ".join(parts) + ".")
-    return (f"Line chart per stage over the plan's {len(plan['period_ahead'].unique())} {period_word(kind, language, plural=True)}: own "
-            f"capacity, need to keep the guarantee and inflow; on average per {per} " + "; ".join(parts) + ".")
+        return (f"Linjediagram per steg över planens {n} {periods}: egen kapacitet, behov för vårdgarantin och "
+                f"inflöde; i snitt per {per} " + "; ".join(parts) + ".")
+    return (f"Line chart per stage over the plan's {n} {periods}: own capacity, need to keep the guarantee and "
+            f"inflow; on average per {per} " + "; ".join(parts) + ".")
 
 
 def alt_region_ratios(data: pd.DataFrame, limit_weeks: float, *, language: str = "sv") -> str:

@@ -87,6 +87,8 @@ LABELS: dict[str, dict[str, str]] = {
     "capacity_gap_12w": {"sv": "Kapacitetsglapp 12 veckor", "en": "Capacity gap, 12 weeks"},
     "purchase_need_12w": {"sv": "Köpbehov 12 veckor", "en": "Purchase need, 12 weeks"},
     "purchase_cost_12w": {"sv": "Kostnad köpt vård 12 veckor (kr)", "en": "Purchase cost, 12 weeks (SEK)"},
+    "purchase_new_visits_12w": {"sv": "Köp nybesök 12 veckor", "en": "Buy first visits, 12 weeks"},
+    "purchase_operations_12w": {"sv": "Köp operationer 12 veckor", "en": "Buy operations, 12 weeks"},
     "escalation": {"sv": "Eskalering", "en": "Escalation"},
     "queue_production_ratio_weeks_new_visit": {"sv": "Köproduktionskvot nybesök (veckor)",
                                                "en": "Queue-to-production ratio, first visit (weeks)"},
@@ -1165,7 +1167,8 @@ def region_table(summaries: pd.DataFrame, *, language: str = "sv", order: str = 
     cols = [c for c in ("clinic", "waiting_list_pressure", "queue_production_ratio_weeks", "share_over_90_days",
                         "queue_new_visit", "queue_treatment", "queue_change_1w", "waiting_over_90",
                         "projected_breaches_12w",
-                        "purchase_need_12w", "purchase_cost_12w", "escalation")
+                        "purchase_need_12w", "purchase_new_visits_12w", "purchase_operations_12w",
+                        "purchase_cost_12w", "escalation")
             if c in summaries.columns]
     key = "waiting_list_pressure" if "waiting_list_pressure" in cols else "queue_production_ratio_weeks"
     table = summaries[cols] if order == "given" else summaries[cols].sort_values(key, ascending=False)
@@ -1178,7 +1181,7 @@ def region_table(summaries: pd.DataFrame, *, language: str = "sv", order: str = 
             out[label(col, language)] = table[col].map(lambda v: status_word(v, language))
         elif col.startswith("share"):
             out[label(col, language)] = table[col].map(lambda v: format_count(100 * v, language=language, decimals=1) + " %")
-        elif "ratio" in col or "pressure" in col:
+        elif col.startswith("queue_production_ratio") or "pressure" in col:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language, decimals=1))
         elif col == "queue_change_1w":
             out[label(col, language)] = table[col].map(lambda v: format_signed(v, language=language))
@@ -1229,8 +1232,10 @@ SECTIONS.update({
               "Dark hatched bars: clinics that must buy care in the plan.",
     },
     "region_purchase": {
-        "sv": "## Köpt vård i regionen per månad\nSumman av klinikernas köpbehov och kostnad de kommande 12 veckorna.",
-        "en": "## Purchased care in the region per month\nThe clinics' purchase need and cost over the coming 12 weeks, summed.",
+        "sv": "## Köpt vård i regionen per månad\nSumman av klinikernas köp och kostnad de kommande 12 veckorna (den "
+              "fastställda planen), nybesök och operationer var för sig.",
+        "en": "## Purchased care in the region per month\nThe clinics' purchases and their cost over the coming 12 "
+              "weeks (the fixed plan), first visits and operations apart.",
     },
     "region_gap": {
         "sv": "## Kapacitetsglapp per klinik och vecka\nBehov minus egen kapacitet (båda stegen) de kommande veckorna: "

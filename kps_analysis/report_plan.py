@@ -41,8 +41,8 @@ KEY_FIGURES = (
     ("first_order_by", "Första köpet ska beställas senast vecka", "First purchase to be ordered by week", "week"),
     ("capacity_gap_12w", "Kapacitetsglapp 12 veckor: behov för vårdgarantin − egen kapacitet (patienter)",
      "Capacity gap, 12 weeks: need to keep the guarantee − own capacity (patients)", "signed"),
-    ("p_no_breach_12w", "Chans att ingen passerar 90 dagar med planerat köp (v. efter ledtiden–12)",
-     "Chance nobody passes 90 days with the planned purchase (weeks after lead time to 12)", "share"),
+    ("p_no_breach_12w", "Chans att ingen passerar 90 dagar med planerat köp (från ledtidens slut till vecka 12)",
+     "Chance nobody passes 90 days with the planned purchase (from the end of the lead time to week 12)", "share"),
     ("escalation", "Eskalering", "Escalation", "status"),
     ("escalation_level", "Eskaleras till", "Escalated to", "status"),
 )

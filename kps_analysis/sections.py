@@ -623,7 +623,8 @@ def first_screen_html(ctx: ClinicContext) -> str:
                    f"{'sedan förra' if sv else 'since last'} {period_word(kind, lang, definite=sv)}"),
               "yellow" if np.isfinite(change) and change > 0 else "green",
               ("växer" if sv else "growing") if np.isfinite(change) and change > 0 else
-              ("minskar eller oförändrad" if sv else "shrinking or unchanged")),
+              ("minskar" if sv else "shrinking") if np.isfinite(change) and change < 0 else
+              ("oförändrad" if sv else "unchanged")),
         _card(f"Väntat över {days} dagar" if sv else f"Waited over {days} days",
               texts.get("share_over_90_days", "–"), "",
               (f"{over} patienter; mål högst {format_count(100 * target, language=lang)} %" if sv else
@@ -751,9 +752,20 @@ def _key_figures(ctx: ClinicContext) -> None:
     sv = ctx.language == "sv"
     _markdown(ctx.text("key_figures"))
     table = report_plan.key_figures_table(ctx.headline, limit=ctx.limit, language=ctx.language, shown=ctx.shown)
+    table.index = [_horizon_words(t, ctx) for t in table.index]
     _table(table, "Nyckeltal från planeringsmodellen" if sv else "Key figures from the planning model")
     _markdown(in_periods(report_plan.escalation_text(ctx.model.settings, language=ctx.language), ctx.kind,
                          ctx.language))
+
+
+def _horizon_words(text: str, ctx: ClinicContext) -> str:
+    """A label written for 12 weeks, for the clinic's fixed horizon and period (``6 månader``)."""
+    F, sv = ctx.fixed, ctx.language == "sv"
+    plural, single = period_word(ctx.kind, ctx.language, plural=True), period_word(ctx.kind, ctx.language)
+    for old, new in ((("12 veckor", f"{F} {plural}"), ("vecka 12", f"{single} {F}")) if sv else
+                     (("12 weeks", f"{F} {plural}"), ("week 12", f"{single} {F}"))):
+        text = text.replace(old, new)
+    return in_periods(text, ctx.kind, ctx.language)
 
 
 def _changes(ctx: ClinicContext) -> None:
@@ -855,7 +867,7 @@ def _capacity(ctx: ClinicContext) -> None:
     from . import plots
 
     _markdown(ctx.text("capacity"))
-    _figure(plots.plan_capacity(ctx.model.plan, language=ctx.language),
+    _figure(plots.plan_capacity(ctx.model.plan, language=ctx.language, kind=ctx.kind),
             plots.alt_capacity(ctx.model.plan, language=ctx.language, kind=ctx.kind))
 
 
@@ -1097,6 +1109,11 @@ def load_region(run_dir="", parameters_dir="../parameters", language="") -> Regi
             run_date = str(json.loads(manifest.read_text(encoding="utf-8")).get("started", ""))[:16].replace("T", " ")
         except (ValueError, OSError):
             run_date = ""
+    if not run_date:  # the batch runs the overview inside the run's folder before its manifest: the name has it
+        import re
+
+        m = re.search(r"(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})", folder.name)
+        run_date = f"{m[1]}-{m[2]}-{m[3]} {m[4]}:{m[5]} UTC" if m else folder.name.strip(".").removesuffix(".partial")
     plots.use_style()
     return RegionContext(folder=folder, summaries=summaries, names=names, language=language, settings=settings,
                          region=region, run_date=run_date or folder.name)
@@ -1120,7 +1137,8 @@ def _region_title(ctx: RegionContext) -> None:
     title = ("Regionöversikt" if sv else "Region overview") + (f" – {ctx.region}" if ctx.region else "")
     sub = (f"Data till och med {last} · körning {ctx.run_date} · {len(ctx.summaries)} kliniker" if sv else
            f"Data up to {last} · run {ctx.run_date} · {len(ctx.summaries)} clinics")
-    _display_html(f'<h1 class="kps-title">{escape_text(title)}</h1><p class="kps-subtitle">{escape_text(sub)}</p>',
+    _display_html(f'<h1 class="kps-title">{escape_text(title)}</h1><p class="kps-subtitle">{escape_text(sub)}</p>'
+                  + report.TOC_SLOT,
                   kps_language=ctx.language, kps_header=f"{title} · {last} · {ctx.run_date}")
 
 
@@ -1139,7 +1157,9 @@ def _region_ranking(ctx: RegionContext) -> None:
     sv = ctx.language == "sv"
     _markdown(report.section("region_ranking", ctx.language))
     ordered = _by_need(ctx.summaries)
-    t = report.region_table(ordered.assign(clinic=ordered["clinic"].map(ctx.name)), language=ctx.language,
+    # fits an A4 page; purchases by kind, never one count of first visits and operations
+    narrow = ordered.drop(columns=["queue_new_visit", "queue_treatment", "purchase_need_12w"], errors="ignore")
+    t = report.region_table(narrow.assign(clinic=narrow["clinic"].map(ctx.name)), language=ctx.language,
                             order="given")
     _table(t, "Klinikerna efter behov" if sv else "Clinics by need")
     limit_weeks = float(ctx.settings["guarantee_days"]) / 7.0
@@ -1154,8 +1174,26 @@ def _region_purchase(ctx: RegionContext) -> None:
 
     sv = ctx.language == "sv"
     _markdown(report.section("region_purchase", ctx.language))
-    t = report.region_purchase_table(region_purchase_by_month(ctx.table("purchase_need")), language=ctx.language)
-    _table(t, "Köpt vård i regionen per månad" if sv else "Purchased care in the region per month")
+    need = ctx.table("purchase_need")
+    if not len(need):
+        _markdown("*Ingen klinik behöver köpa vård.*" if sv else "*No clinic needs to buy care.*")
+        return
+    need = need[need["period_ahead"] <= 12]  # the fixed plan, as the clinics' key figures
+    kinds = {"new_visit": ("Nybesök", "First visits"), "treatment": ("Operationer", "Operations")}
+    out = None
+    for stage, part in need.groupby("stage", sort=False):  # never one count of visits and operations
+        name = kinds.get(stage, (stage, stage))[0 if sv else 1]
+        m = region_purchase_by_month(part).set_index("month")
+        cols = pd.DataFrame({f"{name}: {'antal' if sv else 'patients'}": m["purchase"].map(
+                                 lambda v: format_count(v, language=ctx.language)),
+                             f"{name}: {'kostnad (kr)' if sv else 'cost (SEK)'}": m["cost_external_sek"].map(
+                                 lambda v: format_count(v, language=ctx.language)),
+                             f"{name}: {'kliniker' if sv else 'clinics'}": m["clinics"]})
+        out = cols if out is None else out.join(cols, how="outer")
+    out = out.fillna("0")
+    out.index = [period_name(str(i), ctx.language) for i in out.index]
+    out.index.name = label("month", ctx.language)
+    _table(out, "Köpt vård i regionen per månad och slag" if sv else "Purchased care in the region per month and kind")
 
 
 def _region_moves(ctx: RegionContext) -> None:
@@ -1167,10 +1205,14 @@ def _region_moves(ctx: RegionContext) -> None:
     total = ctx.summaries["purchase_cost_12w"].sum()
     saving = moves.loc[moves["period_ahead"] <= 12, "saving_sek"].sum() if len(moves) else 0.0
     _markdown(report.region_cost_text(total, total + saving, language=ctx.language))
-    summary = move_summary(moves) if len(moves) else moves
+    summary = move_summary(moves.assign(week_ahead=moves["period_ahead"])) if len(moves) else \
+        pd.DataFrame(columns=["clinic_from", "clinic_to", "stage", "patients", "first_week"])
     if len(summary):
+        first = moves.drop_duplicates("period_ahead").set_index("period_ahead")["period"]
         summary = summary.assign(clinic_from=summary["clinic_from"].map(ctx.name),
-                                 clinic_to=summary["clinic_to"].map(ctx.name))
+                                 clinic_to=summary["clinic_to"].map(ctx.name),
+                                 first_week=summary["first_week"].map(first).map(
+                                     lambda p: period_name(p, ctx.language)))
     _table(report.moves_table(summary, language=ctx.language), "Föreslagna flyttar" if sv else "Suggested moves")
 
 

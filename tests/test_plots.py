@@ -117,3 +117,41 @@ def test_wait_histogram_never_draws_a_small_count_exactly():
     small = [b for b in ax.patches if b.get_hatch() == "xx" and b.get_y() == 0]
     assert [b.get_height() for b in small] == [5]
     assert any("färre än 5" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_gap_heatmap_never_writes_minus_zero_and_labels_calendar_weeks():
+    periods = pd.period_range("2026-11-30", periods=3, freq="W-SUN")
+    gaps = pd.DataFrame({"clinic": ["Ögon"] * 3 + ["Uro"] * 3, "period_ahead": [1, 2, 3] * 2,
+                         "period": [str(p) for p in periods] * 2,
+                         "gap": [-0.3, 2.0, 400.0, 0.4, -7.6, 1.0]})
+    fig = plots.gap_heatmap(gaps, order=["Uro", "Ögon"])
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert sorted(texts) == sorted(["0", "2", "400", "0", "−8", "1"])
+    assert not any(t in ("-0", "−0") for t in texts)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["v. 49", "v. 50", "v. 51"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Uro", "Ögon"]
+    # the colour scale follows the usual weeks: one outlier saturates instead of washing out the rest
+    assert ax.collections[0].norm.vmax < 400
+
+
+def test_ratio_trend_cuts_a_towering_week_and_writes_its_value():
+    p = pd.period_range("2024-01-01", periods=150, freq="W-SUN")
+    values = np.full(150, 8.0)
+    values[100] = 60.0
+    frame = pd.DataFrame({"period": p, "stage": "new_visit", "queue_production_ratio_weeks": values})
+    fig = plots.ratio_trend(frame, guarantee_weeks=90 / 7)
+    ax = fig.axes[0]
+    assert ax.get_ylim()[1] < 60
+    assert any("60" in t.get_text() for t in ax.texts)
+    assert any("90 dagars produktion" in t.get_text() for t in ax.texts)
+    assert ax.get_legend() is None and fig.legends  # the legend above the plot, not over the data
+
+
+def test_every_figure_has_an_alt_text_with_its_numbers():
+    yoy = pd.concat([pd.DataFrame({"year": y, "week": np.arange(1, 53), "value": 10.0 + y - 2024})
+                     for y in (2024, 2025, 2026)], ignore_index=True)
+    alt = plots.alt_year_over_year(yoy, "referrals_in")
+    assert alt.startswith("Linjediagram: remisser in per vecka") and "12" in alt and "2025: 11" in alt
+    html = plots.figure_html(plots.year_over_year(yoy, "referrals_in"), alt)
+    assert html.startswith('<figure class="kps-figure"><img src="data:image/png;base64,') and "alt=\"Linje" in html

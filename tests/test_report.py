@@ -312,3 +312,17 @@ def test_table_of_contents_goes_into_the_first_screens_slot():
     out = report.add_table_of_contents(page)
     assert out.index("läget") < out.index('<nav class="kps-toc"') < out.index('<h2 id="a">')
     assert report.TOC_SLOT not in out
+
+
+def test_region_overview_orders_clinics_by_need_and_names_them():
+    s = pd.DataFrame({"clinic": ["a", "b", "c", "d"], "escalation": ["green", "red", "yellow", "red"],
+                      "projected_breaches_12w": [0.0, 45.0, 185.0, 412.0], "purchase_need_12w": [0.0, 98.0, 188.0, 414.0],
+                      "queue_production_ratio_weeks": [5.4, 8.9, 8.1, 19.7],
+                      "purchase_new_visits_12w": [0.0, 48.0, 0.0, 161.0],
+                      "purchase_operations_12w": [0.0, 50.0, 188.0, 253.0]})
+    ordered = sections._by_need(s)
+    assert ordered["clinic"].tolist() == ["d", "b", "c", "a"]
+    t = report.region_table(ordered.drop(columns="purchase_need_12w"), order="given")
+    assert t.index.tolist() == ["d", "b", "c", "a"]
+    assert t["Köp operationer 12 veckor"].tolist() == ["253", "50", "188", "0"]  # whole patients, by kind
+    assert "Köpbehov 12 veckor" not in t.columns
