@@ -103,8 +103,11 @@ def to_monthly(weekly: pd.DataFrame, *, flows=None, stocks=None) -> pd.DataFrame
     whole so that the months add up exactly: with ``C(t)`` the clinic's running total at
     day ``t`` (linear within a week), ``month[m] = round(C(end of m)) - round(C(end of
     m-1))`` [count/month]. Stocks (queues, counts over 90 days, measured at a period's
-    end) take the value of the last week that ends within the month [patients]. Only
-    months the weeks cover completely are returned.
+    end) are taken at the month's last day, linear between the two Sundays around it
+    [patients]; a queue with its flows (:data:`kps_analysis.data.CONSERVATION_IDENTITIES`)
+    then keeps its identity in whole patients: its month-end value is the first month's
+    plus the months' rounded net flows, plus whatever the weekly data themselves did not
+    conserve (rounded). Only months the weeks cover completely are returned.
 
     Parameters
     ----------
@@ -128,7 +131,7 @@ def to_monthly(weekly: pd.DataFrame, *, flows=None, stocks=None) -> pd.DataFrame
     >>> to_monthly(w)[["period", "new_visits", "queue_new_visit"]].astype(str).values.tolist()
     [['2027-02', '28.0', '13.0']]
     """
-    from .data import FLOW_MEASURES, STOCK_MEASURES
+    from .data import CONSERVATION_IDENTITIES, FLOW_MEASURES, STOCK_MEASURES
 
     if unit_of(weekly["period"]) != "week":
         raise ValueError("to_monthly: the frame's periods must be ISO weeks (W-SUN)")
@@ -154,13 +157,39 @@ def to_monthly(weekly: pd.DataFrame, *, flows=None, stocks=None) -> pd.DataFrame
             at_end = cum[k] + part                                         # running total at each month end
             start_total = np.vstack([np.zeros((1, len(flows))), np.round(at_end[:-1] + 1e-9)])
             values = np.round(at_end + 1e-9) - start_total
+            exact = pd.DataFrame(at_end - np.vstack([np.zeros((1, len(flows))), at_end[:-1]]), columns=flows)
             ends = last_day.to_period("M")
             reported = pd.DataFrame(~np.isnan(x), columns=flows).groupby(np.asarray(ends)).any()
             reported = reported.reindex(months, fill_value=False).to_numpy(bool)
             out[flows] = np.where(reported, values, np.nan)
         if stocks:
-            last = g[stocks].set_axis(last_day.to_period("M"), axis=0).groupby(level=0).last()
-            out[stocks] = last.reindex(months).to_numpy(float)
+            y = g[stocks].to_numpy(float)                                  # weeks × stocks, at Sundays
+            k = np.searchsorted(last_day.to_numpy(), month_end.to_numpy(), side="left")
+            k_in = np.minimum(k, len(g) - 1)
+            frac = np.clip((month_end - first_day[k_in]).days.to_numpy() + 1, 0, 7)[:, None] / 7.0
+            prev = np.where((k_in > 0)[:, None], y[np.maximum(k_in - 1, 0)], np.nan)
+            at_end = np.where(frac >= 1.0, y[k_in], prev + (y[k_in] - prev) * frac)
+            at_end[k >= len(g)] = np.nan
+            out[stocks] = np.round(at_end + 1e-9)
+            for stock, (ins, outs) in CONSERVATION_IDENTITIES.items():
+                if stock not in stocks or not all(c in flows for c in ins + outs):
+                    continue
+                net = (out[list(ins)].sum(axis=1, min_count=1) - out[list(outs)].sum(axis=1, min_count=1)).to_numpy()
+                net_exact = (exact[list(ins)].sum(axis=1) - exact[list(outs)].sum(axis=1)).to_numpy()
+                level = at_end[:, stocks.index(stock)]
+                ok = complete & ~np.isnan(level) & ~np.isnan(net)
+                if not ok.any():
+                    continue
+                i0 = int(np.flatnonzero(ok)[0])
+
+                def since_first(x):
+                    x = np.where(ok, x, 0.0)
+                    return np.cumsum(x) - np.cumsum(x)[i0]
+
+                # what the weeks themselves did not conserve (0 for conserving data), kept
+                residual = np.round(level - (level[i0] + since_first(net_exact)) + 1e-6)
+                derived = np.round(level[i0] + 1e-9) + since_first(net) + residual
+                out[stock] = np.where(ok, derived, out[stock].to_numpy(float))
         parts.append(out[complete])
     if not parts:
         return pd.DataFrame(columns=["clinic", "period"] + flows + stocks)
