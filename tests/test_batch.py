@@ -27,8 +27,13 @@ IMAGES = re.compile(r'(data:image/png;base64,|"image/png":\s*")[A-Za-z0-9+/=\\n]
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("outputs")
-    code = cli.main(["run", "--parameters", str(PARAMS), "--out", str(out), "--workers", "2"])
-    runs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "demo-data"]
+    old = os.umask(0o022)  # the usual umask: test_run_files_are_readable_by_others reads the modes
+    try:
+        code = cli.main(["run", "--parameters", str(PARAMS), "--out", str(out), "--workers", "2"])
+    finally:
+        os.umask(old)
+    runs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "demo-data"
+            and not p.is_symlink()]
     assert len(runs) == 1
     return code, runs[0]
 
@@ -220,19 +225,45 @@ def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path):
     shutil.copytree(PARAMS, params)
     defaults = params / "defaults.yaml"
     defaults.write_text(re.sub(r"(?m)^timeout_minutes:.*$", "timeout_minutes: 0.1", defaults.read_text()))
-    notebook = _quick_notebook(tmp_path / "faulty.ipynb", "import time\n"
+    notebook = _quick_notebook(tmp_path / "faulty.ipynb", "import os, pathlib, time\n"
+                               "from IPython.display import Markdown, display\n"
+                               "display(Markdown('## Sammanfattning'))\n"
+                               "pathlib.Path(output_dir, 'blas.txt').write_text(os.environ['OPENBLAS_NUM_THREADS'])\n"
                                "if clinic_id == 'hud':\n    time.sleep(600)\n"
                                "if clinic_id == 'gyn':\n    raise RuntimeError('gyn is broken')\n")
     from kps_analysis.demo import ensure_demo_data
 
+    lines = []
     result = batch.run(clinics=["hud", "gyn", "uro"], data_dir=ensure_demo_data(tmp_path / "demo"),
-                       parameters_dir=params, out_dir=tmp_path / "out", workers=2, notebook=notebook)
+                       parameters_dir=params, out_dir=tmp_path / "out", workers=2, notebook=notebook,
+                       progress=lines.append)
     status = {r.clinic_id: (r.status, r.error or "") for r in result.results}
     assert status["uro"] == ("ok", "")
     assert status["gyn"][0] == "failed" and "RuntimeError: gyn is broken" in status["gyn"][1]
     assert status["hud"][0] == "failed" and "timed out" in status["hud"][1]
     assert result.exit_code == 1
     assert max(r.seconds for r in result.results) < 120  # the hang was cut off
+
+    # a failure is a short page saying what to do; its stack trace is in run.log (issue 13, item 3)
+    page_text = (result.run_dir / "gyn" / "report.html").read_text(encoding="utf-8")
+    page = _Page(page_text)
+    assert "Traceback" not in page_text and "File " not in page_text and "\x1b" not in page_text
+    assert "RuntimeError: gyn is broken" in page.visible
+    assert "Vad misslyckades" in page.visible and "Gör så här" in page.visible
+    assert "analysen: avsnittet ”Sammanfattning” (kodcell 2 i rapportmallen)" in page.visible
+    assert "kps run --clinic gyn" in page.visible and '<html lang="sv">' in page_text
+    assert "raise RuntimeError" in (result.run_dir / "gyn" / "run.log").read_text(encoding="utf-8")
+    assert "timeout_minutes" in _Page((result.run_dir / "hud" / "report.html").read_text(encoding="utf-8")).visible
+    assert not (result.run_dir / "uro" / "run.log").exists()
+    index = _Page((result.run_dir / "index.html").read_text(encoding="utf-8"))
+    assert index.visible.index("Urologiska") > max(index.visible.index(n) for n in ("Hudkliniken", "Gynekologiska"))
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["clinics"]["gyn"]["step"] == "analysis" and manifest["clinics"]["hud"]["step"] == "timeout"
+    # one BLAS thread in every kernel (issue 15, item 2); the steps named, the time left per clinic
+    assert {(result.run_dir / c / "blas.txt").read_text() for c in ("hud", "gyn", "uro")} == {"1"}
+    assert [STEP_LINE.match(x).group(1) for x in lines if STEP_LINE.match(x)] == ["notebooks", "index"]
+    clinic_lines = _clinic_lines("\n".join(lines))
+    assert re.fullmatch(r"\[1/3\] \w+ .*; about \d+ s left", clinic_lines[0]) and clinic_lines[2].startswith("[3/3]")
 
 
 @slow
@@ -878,58 +909,25 @@ def test_kps_finds_its_project_or_uses_the_packaged_one(tmp_path, monkeypatch, c
 
 
 @slow
-def test_a_run_is_shared_readable_names_its_steps_and_explains_a_failure(tmp_path, capsys):
-    """Under umask 022 every file of a run is readable by others (0644; the atomic writes
-    made them 0600); outputs/latest points at it; a clinic that fails gets a short page
-    (what, step, message, what to do) and its stack trace goes to run.log; the kernels
-    compute with one BLAS thread; the manifest records the dependencies' versions."""
+def test_run_files_are_readable_by_others(demo_run):
+    """Issue 16, item 6: under umask 022 (the demo run's) every file of a run is readable by
+    others (the atomic writes made them 0600); outputs/latest points at the run, the
+    outputs-level index lists it; the manifest records the dependencies' versions."""
     import stat
 
-    code = ("import os, pathlib\nimport pandas as pd\nfrom IPython.display import Markdown, display\n"
-            "from kps_analysis import report\n"
-            "display(Markdown('## Sammanfattning'))\n"
-            "report.write_table(pd.DataFrame({'clinic': [clinic_id], 'x': [1.5]}), "
-            "pathlib.Path(output_dir, 'tables', 'other.csv'))\n"
-            "pathlib.Path(output_dir, 'blas.txt').write_text(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))\n"
-            "if clinic_id == 'gyn':\n    raise ValueError('gyn: the summer closure ends before it starts')\n")
-    args = _quiet_run_args(tmp_path, code)
-    args[args.index("--clinic") + 1:args.index("--clinic") + 1] = ["gyn", "--clinic"]
-    old = os.umask(0o022)
-    try:
-        assert cli.main(args) == 1
-    finally:
-        os.umask(old)
-    out = tmp_path / "out"
-    run_dir = next(p for p in out.iterdir() if p.name[0].isdigit())
+    _, run_dir = demo_run
+    out = run_dir.parent
     for path in [run_dir, *run_dir.rglob("*"), out / "index.html"]:
         mode = path.stat().st_mode
         assert mode & stat.S_IROTH, f"{path} is not readable by others: {oct(mode)}"
         assert not path.is_dir() or mode & stat.S_IXOTH, path
     assert os.readlink(out / "latest") == run_dir.name
-
-    err = capsys.readouterr().err
-    steps = [STEP_LINE.match(line).group(1) for line in err.splitlines() if STEP_LINE.match(line)]
-    assert steps == ["notebooks", "index"]  # no planning pass or overview for this stand-in template
-    lines = _clinic_lines(err)
-    assert re.fullmatch(r"\[1/2\] \w+ .*; about \d+ s left", lines[0]) and lines[1].startswith("[2/2]")
-
-    page_text = (run_dir / "gyn" / "report.html").read_text(encoding="utf-8")
-    page = _Page(page_text)
-    assert "Traceback" not in page_text and "File " not in page_text and "\x1b" not in page_text
-    assert "ValueError: gyn: the summer closure ends before it starts" in page.visible
-    assert "Vad misslyckades" in page.visible and "Gör så här" in page.visible
-    assert "analysen: avsnittet ”Sammanfattning” (kodcell 2 i rapportmallen)" in page.visible
-    assert "kps run --clinic gyn" in page.visible and '<html lang="sv">' in page_text
-    log = (run_dir / "gyn" / "run.log").read_text(encoding="utf-8")
-    assert "Traceback" in log or "ValueError" in log and "raise ValueError" in log
-    assert not (run_dir / "hud" / "run.log").exists()
-    assert (run_dir / "hud" / "blas.txt").read_text() == "1"  # one BLAS thread in the kernel
-    index = _Page((run_dir / "index.html").read_text(encoding="utf-8"))
-    assert index.visible.index("Gynekologiska") < index.visible.index("Hudkliniken")  # the failed one first
+    assert f'href="{run_dir.name}/index.html"' in (out / "index.html").read_text(encoding="utf-8")
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["clinics"]["gyn"]["step"] == "analysis"
     assert manifest["dependencies"]["pandas"] == pd.__version__
     assert set(manifest["dependencies"]) >= {"numpy", "papermill", "nbconvert", "jinja2", "tqdm"}
+    index = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert "Region Exempel" in index and '<html lang="sv">' in index
 
 
 def test_the_progress_bar_counts_the_clinics(capsys):
