@@ -81,9 +81,12 @@ class _Eval:
         while self.peek()[1] in ("=", "<>", "<", ">", "<=", ">="):
             op = self.take()[1]
             right = self.additive()
-            a, b = ("" if left is None else left), ("" if right is None else right)
+            # Excel: an empty cell is "" against text and 0 against a number; a number is
+            # never equal to text (0="" is FALSE) and sorts before it
+            a = ("" if isinstance(right, str) else 0) if left is None else left
+            b = ("" if isinstance(a, str) else 0) if right is None else right
             if isinstance(a, str) != isinstance(b, str):
-                a, b = (0 if a == "" else a), (0 if b == "" else b)  # an empty cell equals 0 and ""
+                a, b = (0, 1) if isinstance(b, str) else (1, 0)
             left = {"=": a == b, "<>": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
         return left
 
@@ -522,3 +525,23 @@ def test_user_text_is_never_a_formula_nor_breaks_the_file(tmp_path):
     assert ws["A2"].data_type == "s" and ws["A2"].value.startswith("=HYPERLINK")
     assert ws["C2"].data_type == "s" and ws["C2"].value == "=1+1"
     assert ws["A3"].value == "ok" and ws["B3"].value == "Planen (nuläge)"
+
+
+def test_follow_up_percent_of_a_zero_plan_as_the_model(tmp_path):
+    """0 % when plan and outcome are both 0 (a clinic without operations), empty when only the plan is."""
+    periods = pd.period_range("2026-01-05", periods=3, freq="W-SUN")
+    plan = pd.DataFrame({"clinic": "hud", "period": periods, "planned_new_visits": 0.0, "planned_operations": 0.0})
+    actual = pd.DataFrame({"clinic": "hud", "period": periods, "new_visits": [0.0, 5.0, 0.0],
+                           "operations_elective": 0.0})
+    follow = plan_vs_outcome(plan, actual, measures={"new_visits": "planned_new_visits",
+                                                     "operations_elective": "planned_operations"})
+    ws = openpyxl.load_workbook(export_plan_xlsx(plan_export_table(_plan()), tmp_path / "p.xlsx",
+                                                 tables={"Uppföljning": follow}))["Uppföljning"]
+    head, _ = _rows(ws, header_row=2)
+    ev = _Eval(ws)
+    got = _column(ws, head, "Elektiva operationer: ack. avvikelse %", 3, 5, ev)
+    assert got == [0.0, 0.0, 0.0] and follow.loc[follow["measure"] == "operations_elective",
+                                                 "cum_deviation_pct"].tolist() == [0.0, 0.0, 0.0]
+    got = _column(ws, head, "Nybesök: ack. avvikelse %", 3, 5, ev)
+    assert got[0] == 0.0 and np.isnan(got[1]) and np.isnan(got[2])
+    assert np.isnan(follow.loc[follow["measure"] == "new_visits", "cum_deviation_pct"].iloc[1])
