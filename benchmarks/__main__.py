@@ -3,18 +3,23 @@
 import argparse
 import sys
 
-from . import bench_core, bench_forecast, bench_forecast_real, bench_purchase, bench_scale
+from . import bench_core, bench_extract, bench_forecast, bench_forecast_real, bench_purchase, bench_scale
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, forecast, forecast-profile, forecast-real, purchase, scale-aggregation, scale-batch, scale-region")
+    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, extract, forecast, forecast-profile, forecast-real, purchase, scale-aggregation, scale-batch, scale-region")
     p.add_argument("--clinics", type=int, default=1000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--loop-sample", type=int, default=100,
                    help="clinics timed in the per-clinic loop (scaled up to --clinics)")
     p.add_argument("--forecast-clinics", type=int, default=500, help="synthetic clinics in 'forecast'")
-    p.add_argument("--rows", type=int, default=10_000_000, help="extract rows in 'scale-aggregation'")
+    p.add_argument("--rows", type=int, default=10_000_000, help="extract rows in 'scale-aggregation' and 'extract'")
+    p.add_argument("--repeat", type=int, default=2, help="'extract': interleaved runs of each task")
+    p.add_argument("--extract-format", default="parquet", choices=("parquet", "csv"), help="'extract': file format")
+    p.add_argument("--extract-file", help="'extract': reuse (or write once) the extract at this path")
+    p.add_argument("--chunk-rows", type=int, help="'extract': rows read at a time by the package")
+    p.add_argument("--no-whole", action="store_true", help="'extract': skip the whole-frame path")
     p.add_argument("--batch-clinics", type=int, default=20, help="clinics in 'scale-batch' and 'scale-region'")
     p.add_argument("--workers", type=int, default=2, help="workers in 'scale-region'")
     p.add_argument("--data", nargs="+", help="long CSV file(s) (series, period, value) for 'forecast-real'")
@@ -32,6 +37,9 @@ def main(argv=None) -> int:
         elif name.startswith("scale"):
             parts = ("aggregation", "batch") if name == "scale" else (name.split("-", 1)[1],)
             bench_scale.run(rows=args.rows, clinics=args.batch_clinics, parts=parts, workers=args.workers)
+        elif name == "extract":
+            bench_extract.run(rows=args.rows, repeat=args.repeat, fmt=args.extract_format, whole=not args.no_whole,
+                              extract_file=args.extract_file, chunk_rows=args.chunk_rows)
         elif name == "purchase":
             bench_purchase.run(clinics=50, weeks=52, pool_size=5, move_cost_sek=500.0, seed=1)
         elif name == "forecast-real":

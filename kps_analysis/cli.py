@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", parents=[project, parameters],
                        help="check parameters and input data; runs nothing")
     v.add_argument("--data", metavar="DIR", help="input data folder; default: the synthetic demo data")
-    v.add_argument("files", nargs="*", metavar="FILE", help="weekly/monthly data files to check on their own")
+    v.add_argument("files", nargs="*", metavar="FILE",
+                   help="data files to check on their own: weekly/monthly aggregates or patient-level "
+                        "waiting-list extracts (told apart by their headers)")
 
     d = sub.add_parser("demo", help="write the synthetic demo data")
     d.add_argument("--out", metavar="DIR", default="outputs/demo-data", help="target folder")
@@ -102,12 +104,14 @@ def cmd_run(args) -> int:
     if result.region_failed:
         _err(f"failed: region overview: {result.region.get('error')}")
     ok = len(result.results) - len(result.failed)
-    print(f"{ok}/{len(result.results)} clinics ok. Report index: {result.run_dir / 'index.html'}")
+    region = ", region overview FAILED" if result.region_failed else ""
+    print(f"{ok}/{len(result.results)} clinics ok{region}. Report index: {result.run_dir / 'index.html'}")
     return result.exit_code
 
 
 def cmd_validate(args) -> int:
     from .data import DataError, load_clinic, read_weekly, validate
+    from .extract import aggregate_waiting_list, extract_or_aggregate
     from .parameters import ParameterError, list_clinics, load_parameters
 
     import warnings
@@ -116,6 +120,18 @@ def cmd_validate(args) -> int:
     status = 0
     for f in args.files:
         try:
+            if extract_or_aggregate(f) == "extract":
+                # a patient-level extract: read in parts (any size), checked, counted per week
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    frame, patients = aggregate_waiting_list(f, return_rows=True)
+                frame.attrs["findings"] = [_reader_finding(w.message, f) for w in caught
+                                           if issubclass(w.category, UserWarning)]
+                findings = validate(frame, source=f)
+                what = (f"waiting-list extract, {patients} referrals -> {len(frame)} clinic-weeks "
+                        f"({frame['clinic'].nunique()} clinic(s))")
+                status = max(status, _print_findings(f, findings, len(frame), what=what))
+                continue
             frame = read_weekly(f)
             findings = validate(frame, source=f)
         except DataError as exc:
@@ -150,12 +166,27 @@ def cmd_validate(args) -> int:
     return status
 
 
-def _print_findings(source, findings, n_rows: int) -> int:
+def _reader_finding(message, path) -> dict:
+    """A reader's warning ('FILE: 3 row(s) without priority ...') as a warning finding.
+
+    The readers' warnings name files, columns and rows, never a cell's content."""
+    text = str(message)
+    prefix = f"{path}: "
+    return {"severity": "warning", "clinic": None, "period": None, "column": None,
+            "message": text[len(prefix):] if text.startswith(prefix) else text}
+
+
+def _print_findings(source, findings, n_rows: int, *, what: str | None = None) -> int:
+    """Print a file's (or clinic's) findings; 1 if any is an error, else 0.
+
+    ``what`` describes the data instead of "N rows" (an extract: referrals and clinic-weeks).
+    Findings hold counts, period labels, column names and row numbers only."""
     errors = findings[findings["severity"] == "error"] if len(findings) else findings
-    print(f"{source}: {n_rows} rows, {len(errors)} errors, {len(findings) - len(errors)} warnings")
+    described = what if what is not None else f"{n_rows} rows"
+    print(f"{source}: {described}, {len(errors)} errors, {len(findings) - len(errors)} warnings")
     for row in findings.itertuples(index=False):
         where = " ".join(str(x) for x in (row.clinic, row.period, row.column) if x is not None and x == x)
-        print(f"  {row.severity}: {where}: {row.message}")
+        print(f"  {row.severity}: {where + ': ' if where else ''}{row.message}")
     return 1 if len(errors) else 0
 
 

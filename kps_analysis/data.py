@@ -72,6 +72,7 @@ __all__ = [
     "REMOVAL_REASONS",
     "HEADER_ALIASES",
     "EXTRACT_ALIASES",
+    "PERSONAL_ID_HEADERS",
     "CONSERVATION_IDENTITIES",
     "DataError",
     "ClinicData",
@@ -287,33 +288,45 @@ EXTRACT_ALIASES: dict[str, tuple[str, ...]] = {
                    "Pseudonym", "Pseudonymiserat id", "Patient ID", "Record id"),
     "clinic": _ID_HEADERS["clinic"],
     "group": _ID_HEADERS["group"],
-    "priority": ("Prioritet", "Prio", "Medicinsk prioritet", "Prioritetsgrupp", "Priority",
-                 "Clinical priority"),
+    "priority": ("Prioritet", "Prio", "Medicinsk prioritet", "Prioritetsgrupp", "Prioritetsgrad",
+                 "Priority", "Clinical priority"),
     "referral_date": ("Remissdatum", "Remissankomstdatum", "Remiss ankomstdatum", "Ankomstdatum",
-                      "Remiss inkom", "Inkomstdatum", "Referral date", "Referral received",
+                      "Remiss inkom", "Inkomstdatum", "Remiss ankommen", "Ankomstdatum remiss",
+                      "Registreringsdatum", "Vårdbegäran datum", "Referral date", "Referral received",
                       "Date referred", "Referral received date"),
     "first_visit_date": ("Besöksdatum", "Nybesöksdatum", "Nybesök datum", "Datum nybesök",
-                         "Första besök", "Förstabesöksdatum", "Första besöksdatum",
-                         "First visit date", "Visit date", "First visit", "First appointment"),
-    "decision_date": ("Beslutsdatum", "Behandlingsbeslut", "Behandlingsbeslutsdatum",
-                      "Datum behandlingsbeslut", "Beslut datum", "Operationsbeslut", "Decision date",
-                      "Decision to treat date", "Decision to treat", "Treatment decision date"),
-    "treatment_date": ("Behandlingsdatum", "Operationsdatum", "Op-datum", "Åtgärdsdatum",
-                       "Datum behandling", "Datum operation", "Treatment date", "Operation date",
-                       "Surgery date"),
+                         "Första besök", "Förstabesöksdatum", "Första besöksdatum", "Besök datum",
+                         "Datum första besök", "First visit date", "Visit date", "First visit",
+                         "First appointment"),
+    "decision_date": ("Beslutsdatum", "Beslut om operation", "Beslut om behandling", "Behandlingsbeslut",
+                      "Behandlingsbeslutsdatum", "Datum behandlingsbeslut", "Beslut datum",
+                      "Datum beslut", "Operationsbeslut", "Operationsbeslutsdatum", "Beslut om op",
+                      "Op-beslut", "Decision date", "Decision to treat date", "Decision to treat",
+                      "Treatment decision date"),
+    "treatment_date": ("Behandlingsdatum", "Operationsdatum", "Op-datum", "Opdatum", "Åtgärdsdatum",
+                       "Datum behandling", "Datum operation", "Opererad", "Opererad datum",
+                       "Treatment date", "Operation date", "Surgery date"),
     "removal_date": ("Avförd datum", "Avförandedatum", "Avförd", "Datum avförd", "Borttagen datum",
-                     "Removal date", "Removed date", "Date removed"),
-    "removal_reason": ("Avförandeorsak", "Avförd orsak", "Orsak avförd", "Orsak", "Avförandekod",
+                     "Avregistrerad", "Avregistreringsdatum", "Removal date", "Removed date",
+                     "Date removed"),
+    "removal_reason": ("Avförandeorsak", "Avförd orsak", "Avförd anledning", "Orsak avförd",
+                       "Orsak avförande", "Orsak", "Avförandekod", "Avregistreringsorsak",
                        "Removal reason", "Reason removed", "Reason"),
     "external": ("Extern", "Externt", "Köpt vård", "Köpt", "Extern vårdgivare", "External",
                  "Purchased", "Outsourced"),
     "patient_chosen_wait": ("Patientvald väntan", "Patientvald väntetid", "Patientvald", "PVV",
                             "Patient chosen wait", "Patient choice"),
 }
-"""Column -> accepted headers of waiting-list extracts (canonical names accepted too)."""
+"""Column -> accepted headers of waiting-list extracts (canonical names accepted too).
+
+A column headed ``Personnummer`` (or another of :data:`PERSONAL_ID_HEADERS`) is accepted
+too: it is never carried into a result; without a patient id column its numbers become
+pseudonyms (``P0000001``...) for the duplicate check only."""
 
 _PERSONAL_ID_HEADERS = ("Personnummer", "Personnr", "Pnr", "Person nr", "Samordningsnummer",
                         "Reservnummer", "Personal identity number", "Person number", "SSN")
+PERSONAL_ID_HEADERS = _PERSONAL_ID_HEADERS
+"""Headers of personal identity number columns: read only as pseudonyms, never carried."""
 
 _PERIOD_ROLES = ("period:week", "period:month", "period")
 
@@ -1748,8 +1761,10 @@ def _parse_bools(values: pd.Series, *, path, column, rows) -> np.ndarray:
     return yes[codes]
 
 
-def _parse_priorities(values: pd.Series, *, path, column, rows) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, table)``: the priority of each row is ``table[codes]`` (None if empty)."""
+def _parse_priorities(values: pd.Series, *, path, column, rows, notes=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, table)``: the priority of each row is ``table[codes]`` (None if empty).
+
+    Rows without a priority are counted in ``notes`` (:class:`_ExtractNotes`), or warned of."""
     codes, texts = _distinct_texts(values, lower=True, squeeze=False)
     text = pd.Series(texts, dtype=_TEXT_DTYPE)
     text = text.str.replace(r"^(?:prioritet|priority|prio|p) *\.? *", "", regex=True)
@@ -1759,17 +1774,20 @@ def _parse_priorities(values: pd.Series, *, path, column, rows) -> tuple[np.ndar
     _raise_first((~valid & ~empty)[codes], lambda i: f"unknown priority code {_shown(_texts(values.iloc[[i]]).iloc[0], limit=8, hidden='(not shown)')} "
                  f"(expected {', '.join(PRIORITIES)})", path=path, column=column, rows=rows)
     empty_rows = int(np.count_nonzero(empty[codes]))
-    if empty_rows:
+    if notes is not None:
+        notes.no_priority += empty_rows
+    elif empty_rows:
         warnings.warn(f"{path}: {empty_rows} row(s) without priority in column {column!r}",
                       stacklevel=3)
     return codes, np.where(valid, text.to_numpy(dtype=object), None)
 
 
-def _parse_reasons(values: pd.Series, *, path, column, rows) -> tuple[np.ndarray, np.ndarray]:
+def _parse_reasons(values: pd.Series, *, path, column, rows, notes=None) -> tuple[np.ndarray, np.ndarray]:
     """``(codes, table)``: the reason of each row is ``table[codes]`` (None if empty).
 
     A reason not recognised is read as ``"other"`` with a warning that counts the rows
     and names the first; the text is free text (it may name a patient) and is not shown.
+    With ``notes`` (:class:`_ExtractNotes`) the counts go there instead of a warning.
     """
     cell_codes, texts = _distinct_texts(values)
     text_codes, uniques = pd.factorize(texts)  # distinct cells may read alike
@@ -1786,7 +1804,13 @@ def _parse_reasons(values: pd.Series, *, path, column, rows) -> tuple[np.ndarray
         else:
             mapped.append("other")
             unknown[i] = used[i]
-    if unknown.any():
+    if unknown.any() and notes is not None:
+        odd = unknown[codes]
+        if notes.odd_reason_first is None:
+            notes.odd_reason_first = int(rows[np.flatnonzero(odd)[0]])
+        notes.odd_reason_rows += int(odd.sum())
+        notes.odd_reason_texts.update(keys[i] for i in np.flatnonzero(unknown))
+    elif unknown.any():
         odd = unknown[codes]
         warnings.warn(f"{path}: column {column!r}: {int(odd.sum())} row(s) with a removal reason not "
                       f"recognised ({int(unknown.sum())} different text(s), not shown) read as 'other' "
@@ -1794,18 +1818,286 @@ def _parse_reasons(values: pd.Series, *, path, column, rows) -> tuple[np.ndarray
     return codes, np.array(mapped, dtype=object)
 
 
+class _ExtractNotes:
+    """Counts behind an extract's warnings, summed over the parts of a file read in parts
+    (:mod:`kps_analysis.extract`), so that the warnings are those of one whole read."""
+
+    def __init__(self):
+        self.no_priority = 0  # rows without a priority [rows]
+        self.odd_reason_rows = 0  # rows whose removal reason is not recognised [rows]
+        self.odd_reason_texts: set = set()  # their distinct texts (normalised; never shown)
+        self.odd_reason_first = None  # spreadsheet row of the first
+        self.orphans = 0  # rows with a removal reason but no removal date [rows]
+        self.orphan_first = None
+
+    def warn(self, layout: "_ExtractLayout", stacklevel: int = 3) -> None:
+        """The warnings of the whole file, in the order a whole read gives them."""
+        path = layout.path
+        if self.no_priority:
+            warnings.warn(f"{path}: {self.no_priority} row(s) without priority in column "
+                          f"{layout.header('priority')!r}", stacklevel=stacklevel)
+        if self.odd_reason_rows:
+            warnings.warn(f"{path}: column {layout.header('removal_reason')!r}: {self.odd_reason_rows} row(s) "
+                          f"with a removal reason not recognised ({len(self.odd_reason_texts)} different "
+                          f"text(s), not shown) read as 'other' (first: row {self.odd_reason_first})",
+                          stacklevel=stacklevel)
+        if self.orphans:
+            warnings.warn(f"{path}: {self.orphans} row(s) have a removal reason but no removal date "
+                          f"(first: row {self.orphan_first})", stacklevel=stacklevel)
+
+
+_ROLE_WORDS = {
+    "patient_id": "patient id", "clinic": "clinic", "group": "group", "priority": "priority",
+    "referral_date": "referral date", "first_visit_date": "first visit date", "decision_date": "decision date",
+    "treatment_date": "treatment date", "removal_date": "removal date", "removal_reason": "removal reason",
+    "external": "external (purchased care)", "patient_chosen_wait": "patient-chosen wait",
+}
+
+# A "without" order problem: the role whose date is missing (the column an error names).
+_MISSING_ROLE = {
+    "decision to treat without a first visit": "first_visit_date",
+    "treatment without a decision to treat": "decision_date",
+}
+
+
+def accepted_extract_headers(role: str) -> str:
+    """The headers accepted for an extract column, quoted for a message.
+
+    Examples
+    --------
+    >>> accepted_extract_headers("patient_chosen_wait")
+    "'Patientvald väntan', 'Patientvald väntetid', 'Patientvald', 'PVV', 'Patient chosen wait', 'Patient choice', 'patient_chosen_wait'"
+    """
+    return ", ".join(repr(h) for h in (*EXTRACT_ALIASES[role], role))
+
+
+@dataclasses.dataclass
+class _ExtractLayout:
+    """What the header of an extract says: which column holds what, and the checks' limits."""
+
+    path: Path
+    headers: list  # header text per column position
+    roles: dict  # column role -> position
+    header_row: int  # spreadsheet row of the header
+    fallback: str  # the clinic of a file without a clinic column
+    pid_pos: object  # position of the patient ids (a personnummer column when there is no id column), or None
+    pseudonyms: bool  # the ids look like personnummer: replaced by pseudonyms
+    unknown: list  # headers not recognised (not personal either), as written
+    earliest: np.datetime64  # earliest plausible date [day]
+    latest: np.datetime64  # latest accepted date [day]
+    latest_words: str
+
+    def header(self, role: str) -> str:
+        return self.headers[self.roles[role]]
+
+    def column_name(self, role: str) -> str:
+        return self.header(role) if role in self.roles else role
+
+    def absent(self, role: str) -> str:
+        """'the file has no decision date column (accepted headers: ...)', naming unknown headers."""
+        text = f"the file has no {_ROLE_WORDS[role]} column (accepted headers: {accepted_extract_headers(role)})"
+        if self.unknown:
+            text += (f"; column(s) not recognised: {_shown_headers(self.unknown)}"
+                     + _header_hints(self.unknown, _EXTRACT_LOOKUP, _EXTRACT_SPELLING, roles=(role,)))
+        return text
+
+
+def _extract_layout(table: _Table, *, clinic=None, today=None, future_tolerance_days=7,
+                    plausible_from=None, warn: bool = True, stacklevel: int = 3) -> _ExtractLayout:
+    """Map an extract's header to its columns; refuse a file without a referral date column.
+
+    ``table.data`` is the whole file or its first rows: columns that look like
+    personnummer are found there.  Warns (unless ``warn`` is false) of personal columns
+    dropped, ids replaced by pseudonyms and headers not recognised.
+    """
+    path = table.path
+    roles, unknown, personal = _map_columns(table, _EXTRACT_LOOKUP)
+    data = table.data
+    for pos in unknown:
+        if _looks_personal(data[pos]):
+            personal.append(pos)
+    unknown_headers = [table.headers[p] for p in unknown if p not in personal]
+    if "referral_date" not in roles:
+        _refuse_unknown_table(table, roles, personal, unknown_headers, _EXTRACT_LOOKUP, _EXTRACT_SPELLING,
+                              "'Remissdatum', 'Löpnummer', 'Prioritet'")
+        shown_headers = _shown_headers(table.headers)
+        raise DataError(f"no referral date column in the header (row {table.header_row}; accepted headers: "
+                        f"{accepted_extract_headers('referral_date')}); columns found: {shown_headers}"
+                        + _header_hints(unknown_headers, _EXTRACT_LOOKUP, _EXTRACT_SPELLING, roles=("referral_date",)),
+                        path=path)
+    pid_pos, pseudonyms = roles.get("patient_id"), False
+    if pid_pos is not None:
+        pseudonyms = _looks_personal(data[pid_pos])
+    elif personal:
+        pid_pos, pseudonyms = personal[0], True
+    if warn:
+        if personal:
+            used = " (the first as pseudonyms, for the duplicate check only)" if pid_pos in personal else ""
+            warnings.warn(f"{path}: column(s) {[table.headers[p] for p in personal]} look like personal "
+                          f"identity numbers and were dropped{used}", stacklevel=stacklevel)
+        if pseudonyms and pid_pos not in personal:
+            warnings.warn(f"{path}: column {table.headers[pid_pos]!r} looks like personal identity numbers; "
+                          "replaced by pseudonyms", stacklevel=stacklevel)
+        if unknown_headers:
+            warnings.warn(f"{path}: column(s) {_shown_headers(unknown_headers)} not recognised and left out "
+                          "(the accepted headers are listed in the README, 'The waiting-list extract')"
+                          + _header_hints(unknown_headers, _EXTRACT_LOOKUP, _EXTRACT_SPELLING, taken=tuple(roles)),
+                          stacklevel=stacklevel)
+    reference = pd.Timestamp(today if today is not None else pd.Timestamp.today()).normalize()
+    earliest = np.datetime64(pd.Timestamp(plausible_from if plausible_from is not None else PLAUSIBLE_FROM)
+                             .date(), "D")
+    latest = np.datetime64((reference + pd.Timedelta(days=int(future_tolerance_days))).date(), "D")
+    return _ExtractLayout(path, list(table.headers), roles, table.header_row,
+                          str(clinic if clinic is not None else path.stem), pid_pos, pseudonyms, unknown_headers,
+                          earliest, latest, f"a date more than {future_tolerance_days} days after "
+                                            f"{reference.date()} (the run date)")
+
+
+@dataclasses.dataclass
+class _ExtractParts:
+    """Rows of an extract read and checked, before they become a frame: what
+    :func:`read_waiting_list` makes its frame of, and what the counting in parts
+    (:mod:`kps_analysis.extract`) counts without building one."""
+
+    rows: np.ndarray  # spreadsheet row of each row
+    pid: object  # the patient ids as text (a string Series), or None
+    clinic: tuple  # (codes, texts): the clinic of row i is texts[codes[i]]
+    clinic_given: bool  # False: no clinic column, or every cell of it empty (the fallback clinic)
+    group: object  # (codes, texts), or None when there is no group column or every cell is empty
+    dates: dict  # column -> datetime64[ns] array (NaT where empty)
+    priority: tuple  # (codes, table), table entries texts or None
+    reason: tuple  # (codes, table), table entries canonical reasons or None
+    flags: dict  # "external", "patient_chosen_wait" -> bool array
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def frame(self) -> pd.DataFrame:
+        """The canonical extract frame of these rows (ids as in the file)."""
+        out: dict[str, object] = {}
+        if self.pid is None:
+            out["patient_id"] = pd.Series(np.char.add("R", np.char.zfill(self.rows.astype(str), 7)).astype(object),
+                                          dtype=object).astype(str)
+        else:
+            out["patient_id"] = self.pid.astype(_TEXT_DTYPE).reset_index(drop=True).astype(_STR_DTYPE)
+        out["clinic"] = _take_texts(*self.clinic)
+        if self.group is not None:
+            out["group"] = _take_texts(*self.group)
+        out["priority"] = _codes_column(*self.priority)
+        for col in _DATE_COLUMNS:
+            out[col] = pd.Series(self.dates[col], dtype="datetime64[ns]")
+        out["removal_reason"] = _codes_column(*self.reason)
+        out["external"] = pd.Series(self.flags["external"], dtype=bool)
+        out["patient_chosen_wait"] = pd.Series(self.flags["patient_chosen_wait"], dtype=bool)
+        frame = pd.DataFrame(out)
+        for col in ("priority", "removal_reason"):
+            frame[col] = frame[col].infer_objects()
+            if frame[col].isna().all():
+                frame[col] = frame[col].astype(object)
+        return frame
+
+
+def _parse_extract(layout: _ExtractLayout, data: pd.DataFrame, rows: np.ndarray, notes: _ExtractNotes) -> _ExtractParts:
+    """Rows of an extract (the whole file or a part of it) read and checked.
+
+    Empty rows are left out.  The patient ids are the file's (never pseudonyms:
+    :func:`read_waiting_list` makes those for the whole file).  ``data`` may hold only
+    the columns of ``layout.roles`` and ``layout.pid_pos`` (by position): a row is then
+    empty when those cells are.  Raises :class:`DataError` naming file, column and row,
+    as :func:`read_waiting_list`; counts behind warnings go to ``notes``.
+    """
+    path, roles, header = layout.path, layout.roles, layout.header
+    keep = ~_empty_rows(data)
+    if not keep.all():
+        data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
+    n = len(data)
+    pid = None
+    if layout.pid_pos is not None:
+        pid = _column_texts(data[layout.pid_pos], squeeze=False)
+        _raise_first(_mask(pid == ""), lambda i: "empty patient id", path=path,
+                     column=layout.headers[layout.pid_pos], rows=rows)
+    # clinic and group as codes into a table of their few distinct texts
+    clinic_codes, clinic_table = np.zeros(n, dtype=np.intp), np.array([layout.fallback], dtype=object)
+    clinic_given = False
+    if "clinic" in roles:
+        codes, texts = _distinct_texts(data[roles["clinic"]])
+        empty = (texts == "")[codes]
+        if not empty.all():
+            _raise_first(empty, lambda i: "empty clinic cell", path=path, column=header("clinic"), rows=rows)
+            clinic_codes, clinic_table, clinic_given = codes, texts, True
+    groups = None
+    if "group" in roles:
+        codes, texts = _distinct_texts(data[roles["group"]])
+        empty = (texts == "")[codes]
+        if not empty.all():
+            _raise_first(empty, lambda i: "empty group cell", path=path, column=header("group"), rows=rows)
+            groups = (codes, texts)
+
+    dates = {}
+    for col in _DATE_COLUMNS:
+        if col in roles:
+            dates[col] = _parse_dates(data[roles[col]], path=path, column=header(col), rows=rows,
+                                      earliest=layout.earliest, latest=layout.latest,
+                                      latest_words=layout.latest_words)
+        else:
+            dates[col] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    _raise_first(np.isnat(dates["referral_date"]), lambda i: "no referral date", path=path,
+                 column=header("referral_date"), rows=rows)
+
+    # dates are whole days here, so nanoseconds order them as day numbers do (NaT: missing);
+    # a "without" names the column the date is missing from, or says the file has none
+    problems = _order_problems({c: dates[c].view(np.int64) for c in _DATE_COLUMNS},
+                               never=np.iinfo(np.int64).min)
+    for (col, message), bad in problems.items():
+        missing = _MISSING_ROLE.get(message)
+        if missing is None:
+            _raise_first(bad, lambda i, m=message: m, path=path, column=layout.column_name(col), rows=rows)
+        elif missing in roles:
+            _raise_first(bad, lambda i, m=message, c=col: f"{m} (the cell is empty; column {header(c)!r} "
+                         "has a date)", path=path, column=header(missing), rows=rows)
+        else:
+            _raise_first(bad, lambda i, m=message, r=missing: f"{m}: {layout.absent(r)}", path=path,
+                         column=layout.column_name(col), rows=rows)
+
+    no_codes, no_table = np.zeros(n, dtype=np.intp), np.array([None], dtype=object)
+    priority = (_parse_priorities(data[roles["priority"]], path=path, column=header("priority"), rows=rows,
+                                  notes=notes)
+                if "priority" in roles else (no_codes, no_table))
+    reason = (_parse_reasons(data[roles["removal_reason"]], path=path, column=header("removal_reason"), rows=rows,
+                             notes=notes)
+              if "removal_reason" in roles else (no_codes, no_table))
+    orphan = pd.notna(reason[1])[reason[0]] & np.isnat(dates["removal_date"])
+    if orphan.any():
+        if notes.orphan_first is None:
+            notes.orphan_first = int(rows[np.flatnonzero(orphan)[0]])
+        notes.orphans += int(orphan.sum())
+    flags = {}
+    for col in ("external", "patient_chosen_wait"):
+        flags[col] = (_parse_bools(data[roles[col]], path=path, column=header(col), rows=rows)
+                      if col in roles else np.zeros(n, dtype=bool))
+
+    return _ExtractParts(rows, pid, (clinic_codes, clinic_table), clinic_given, groups, dates, priority, reason,
+                         flags)
+
+
 def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_tolerance_days=7,
                       plausible_from=None, max_bytes=None) -> pd.DataFrame:
     """Read a patient-level waiting-list extract (one row per referral).
 
-    Swedish or English headers (:data:`EXTRACT_ALIASES`: ``Patient-id``/``Löpnummer``,
-    ``Remissdatum``, ``Besöksdatum``, ``Beslutsdatum``, ``Behandlingsdatum``/
-    ``Operationsdatum``, ``Avförd datum``, ``Avförandeorsak``, ``Prioritet``,
-    ``Extern``/``Köpt vård``, ``Patientvald väntan``).  Dates are read explicitly
+    Swedish or English headers, as hospitals' systems export them
+    (:data:`EXTRACT_ALIASES`: ``Löpnummer``/``Patient-id``, ``Remissdatum``/
+    ``Ankomstdatum``, ``Besöksdatum``, ``Beslutsdatum``/``Beslut om operation``,
+    ``Behandlingsdatum``/``Operationsdatum``, ``Avförd``/``Avförd datum``,
+    ``Avförd orsak``, ``Prioritet``, ``Extern``/``Köpt vård``, ``Patientvald väntan``;
+    the README lists them all).  Dates are read explicitly
     (``2024-01-31``, ``2024/01/31``, ``20240131``, ``240131``, ``31.01.2024``,
     ``31/1 2024``; a time of day is dropped).  A column that looks like personal identity
-    numbers (*personnummer*, ``YYYYMMDD-XXXX``) is dropped with a warning; if it is the
-    patient id column, the ids are replaced by pseudonyms (``P0000001``...).
+    numbers (*personnummer*, ``YYYYMMDD-XXXX``) or is headed ``Personnummer`` is dropped
+    with a warning; if it is the patient id column (or there is no other), the ids are
+    replaced by pseudonyms (``P0000001``...).  A header not recognised is warned of and
+    its column left out.  For a file too large for memory,
+    :func:`kps_analysis.extract.aggregate_waiting_list` reads it in parts with the same
+    checks.
 
     Parameters
     ----------
@@ -1836,9 +2128,11 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     ------
     DataError
         Naming file, column and row: no referral date column or no data rows (naming the
-        header row); an unreadable date or priority; a first visit,
+        header row and the accepted headers); an unreadable date or priority; a first visit,
         decision, treatment or removal before the referral; a decision without a first
-        visit or before it; a treatment without a decision or before it; a removal before
+        visit or before it; a treatment without a decision or before it (a date missing
+        names the column it is missing from, or says that the file has no such column and
+        which headers were not recognised); a removal before
         the first visit, decision or treatment; a date before ``plausible_from`` or more
         than ``future_tolerance_days`` in the future; the same patient id twice for one
         clinic and referral date.  The file itself: not found, not a regular file (a
@@ -1859,132 +2153,30 @@ def read_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     path = Path(path)
     table = _load_table(path, sheet=sheet, lookup=_EXTRACT_LOOKUP, anchors=("referral_date",), dictionary=True,
                         max_bytes=max_bytes)
-    roles, unknown, personal = _map_columns(table, _EXTRACT_LOOKUP)
-    data, rows = table.data, table.rows
-    keep = ~_empty_rows(data)
-    if not keep.all():
-        data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
-    n = len(data)
-    for pos in unknown:
-        if _looks_personal(data[pos]):
-            personal.append(pos)
-    if personal:
-        warnings.warn(f"{path}: column(s) {[table.headers[p] for p in personal]} look like personal "
-                      "identity numbers and were dropped", stacklevel=2)
-    if "referral_date" not in roles:
-        _refuse_unknown_table(table, roles, personal, [table.headers[p] for p in unknown if p not in personal],
-                              _EXTRACT_LOOKUP, _EXTRACT_SPELLING, "'Remissdatum', 'Löpnummer', 'Prioritet'")
-        shown_headers = _shown_headers(table.headers)
-        raise DataError(f"no referral date column in the header (row {table.header_row}; expected e.g. "
-                        f"'Remissdatum', 'Referral date'); columns found: {shown_headers}"
-                        + _header_hints([table.headers[p] for p in unknown if p not in personal],
-                                        _EXTRACT_LOOKUP, _EXTRACT_SPELLING, roles=("referral_date",)),
-                        path=path)
-    if not n:
+    layout = _extract_layout(table, clinic=clinic, today=today, future_tolerance_days=future_tolerance_days,
+                             plausible_from=plausible_from)
+    notes = _ExtractNotes()
+    if not (~_empty_rows(table.data)).any():
         raise DataError(f"no data rows below the header (row {table.header_row})", path=path)
-
-    def header(role):
-        return table.headers[roles[role]]
-
-    out: dict[str, object] = {}
-    # patient id (pseudonymised if it looks like personnummer)
-    pid = None
-    if "patient_id" in roles:
-        pid = _column_texts(data[roles["patient_id"]], squeeze=False)
-        _raise_first(_mask(pid == ""), lambda i: "empty patient id", path=path,
-                     column=header("patient_id"), rows=rows)
-        if _looks_personal(data[roles["patient_id"]]):
-            warnings.warn(f"{path}: column {header('patient_id')!r} looks like personal identity numbers; "
-                          "replaced by pseudonyms", stacklevel=2)
+    parts = _parse_extract(layout, table.data, table.rows, notes)
+    rows, frame = parts.rows, parts.frame()
+    notes.warn(layout)
+    if layout.pid_pos is not None:
+        pid = frame["patient_id"]
+        if layout.pseudonyms:
             codes, _ = pd.factorize(pid)
-            pid = pd.Series(np.char.add("P", np.char.zfill((codes + 1).astype(str), 7)).astype(object))
-    fallback = str(clinic if clinic is not None else path.stem)
-    # clinic and group as codes into a table of their few distinct texts
-    clinic_codes, clinic_table = np.zeros(n, dtype=np.intp), np.array([fallback], dtype=object)
-    if "clinic" in roles:
-        codes, texts = _distinct_texts(data[roles["clinic"]])
-        empty = (texts == "")[codes]
-        if not empty.all():
-            _raise_first(empty, lambda i: "empty clinic cell", path=path, column=header("clinic"), rows=rows)
-            clinic_codes, clinic_table = codes, texts
-    groups = None
-    if "group" in roles:
-        codes, texts = _distinct_texts(data[roles["group"]])
-        empty = (texts == "")[codes]
-        if not empty.all():
-            _raise_first(empty, lambda i: "empty group cell", path=path, column=header("group"), rows=rows)
-            groups = (codes, texts)
-
-    reference = pd.Timestamp(today if today is not None else pd.Timestamp.today()).normalize()
-    earliest = np.datetime64(pd.Timestamp(plausible_from if plausible_from is not None else PLAUSIBLE_FROM)
-                             .date(), "D")
-    latest = np.datetime64((reference + pd.Timedelta(days=int(future_tolerance_days))).date(), "D")
-    dates = {}
-    for col in _DATE_COLUMNS:
-        if col in roles:
-            dates[col] = _parse_dates(data[roles[col]], path=path, column=header(col), rows=rows,
-                                      earliest=earliest, latest=latest,
-                                      latest_words=f"a date more than {future_tolerance_days} days after "
-                                                   f"{reference.date()} (the run date)")
-        else:
-            dates[col] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    _raise_first(np.isnat(dates["referral_date"]), lambda i: "no referral date", path=path,
-                 column=header("referral_date"), rows=rows)
-
-    def col_name(role):
-        return header(role) if role in roles else role
-
-    # dates are whole days here, so nanoseconds order them as day numbers do (NaT: missing)
-    problems = _order_problems({c: dates[c].view(np.int64) for c in _DATE_COLUMNS},
-                               never=np.iinfo(np.int64).min)
-    for (col, message), bad in problems.items():
-        _raise_first(bad, lambda i, m=message: m, path=path, column=col_name(col), rows=rows)
-
-    no_codes, no_table = np.zeros(n, dtype=np.intp), np.array([None], dtype=object)
-    priority = (_parse_priorities(data[roles["priority"]], path=path, column=header("priority"), rows=rows)
-                if "priority" in roles else (no_codes, no_table))
-    reason = (_parse_reasons(data[roles["removal_reason"]], path=path, column=header("removal_reason"), rows=rows)
-              if "removal_reason" in roles else (no_codes, no_table))
-    orphan = pd.notna(reason[1])[reason[0]] & np.isnat(dates["removal_date"])
-    if orphan.any():
-        warnings.warn(f"{path}: {int(orphan.sum())} row(s) have a removal reason but no removal date "
-                      f"(first: row {rows[np.flatnonzero(orphan)[0]]})", stacklevel=2)
-    flags = {}
-    for col in ("external", "patient_chosen_wait"):
-        flags[col] = (_parse_bools(data[roles[col]], path=path, column=header(col), rows=rows)
-                      if col in roles else np.zeros(n, dtype=bool))
-
-    if pid is None:
-        pid = pd.Series(np.char.add("R", np.char.zfill(rows.astype(str), 7)).astype(object))
-    else:
-        pid = pid.astype(_TEXT_DTYPE).reset_index(drop=True)
-        same_text = pd.factorize(clinic_table)[0][clinic_codes]  # equal clinic text, equal code
-        referred = dates["referral_date"].view(np.int64)
+            frame["patient_id"] = pd.Series(np.char.add("P", np.char.zfill((codes + 1).astype(str), 7))
+                                            .astype(object)).astype(_TEXT_DTYPE).astype(_STR_DTYPE)
+        same_text = pd.factorize(frame["clinic"])[0]  # equal clinic text, equal code
+        referred = frame["referral_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        pid = frame["patient_id"].astype(_TEXT_DTYPE)
         dup = _duplicate_rows(same_text, referred, pid)
         if dup.any():
             i = int(np.flatnonzero(dup)[0])
             same = dup & (same_text == same_text[i]) & (referred == referred[i])
             same[same] = _mask(pid[same] == pid.iloc[i])
             raise DataError("the same patient id occurs more than once for one clinic and referral date",
-                            path=path,
-                            column=header("patient_id"), row=rows[same])
-
-    out["patient_id"] = pid.astype(_STR_DTYPE) if isinstance(pid.dtype, pd.StringDtype) \
-        else pd.Series(pid.to_numpy(dtype=object), dtype=object).astype(str)
-    out["clinic"] = _take_texts(clinic_codes, clinic_table)
-    if groups is not None:
-        out["group"] = _take_texts(*groups)
-    out["priority"] = _codes_column(*priority)
-    for col in ("referral_date", "first_visit_date", "decision_date", "treatment_date", "removal_date"):
-        out[col] = pd.Series(dates[col], dtype="datetime64[ns]")
-    out["removal_reason"] = _codes_column(*reason)
-    out["external"] = pd.Series(flags["external"], dtype=bool)
-    out["patient_chosen_wait"] = pd.Series(flags["patient_chosen_wait"], dtype=bool)
-    frame = pd.DataFrame(out)
-    for col in ("priority", "removal_reason"):
-        frame[col] = frame[col].infer_objects()
-        if frame[col].isna().all():
-            frame[col] = frame[col].astype(object)
+                            path=path, column=layout.headers[layout.pid_pos], row=rows[same])
     frame.attrs["source"] = str(path)
     return frame
 
@@ -2070,11 +2262,6 @@ def _flag(extract: pd.DataFrame, column: str) -> np.ndarray:
     return s.fillna(0).astype(float).to_numpy() != 0
 
 
-def _week_of_day(days: np.ndarray) -> np.ndarray:
-    """Week number (0 = the week of Monday 1970-01-05) of day numbers."""
-    return (days - 4) // 7
-
-
 def _as_day(value, name: str, *, end: bool) -> np.int64:
     """A date-like, Period or ISO-week label -> day number (first/last day for periods)."""
     if isinstance(value, str):
@@ -2096,30 +2283,6 @@ def _as_day(value, name: str, *, end: bool) -> np.int64:
         if stamp is pd.NaT:
             raise ValueError(f"{name} is NaT")
     return np.int64(np.datetime64(stamp.normalize().date(), "D").astype(np.int64))
-
-
-def _key_codes(frame: pd.DataFrame, keys: list[str], name: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Sorted unique key rows and each row's code (0..n_keys-1)."""
-    codes = np.zeros(len(frame), dtype=np.int64)
-    uniques = []
-    for k in keys:
-        c, u = pd.factorize(frame[k], sort=True)
-        if (c < 0).any():
-            raise ValueError(f"{name}: column {k!r} has missing values")
-        codes = codes * len(u) + c
-        uniques.append(np.asarray(u, dtype=object))
-    if len(keys) == 1:
-        combined = np.arange(len(uniques[0]), dtype=np.int64)
-    else:
-        codes, combined = pd.factorize(codes, sort=True)
-        combined = np.asarray(combined, dtype=np.int64)
-    parts = {}
-    rest = combined.copy()
-    for k, u in reversed(list(zip(keys, uniques))):
-        parts[k] = u[rest % len(u)]
-        rest = rest // len(u)
-    key_frame = pd.DataFrame({k: pd.Series(parts[k], dtype=object).astype(str) for k in keys})
-    return key_frame, codes.astype(np.int64)
 
 
 def weekly_from_waiting_list(extract, *, start=None, end=None) -> pd.DataFrame:
@@ -2145,7 +2308,9 @@ def weekly_from_waiting_list(extract, *, start=None, end=None) -> pd.DataFrame:
     Computed without loops over patients or weeks: each event is binned to its week
     (``np.bincount``) and a queue is the cumulative sum of +1 in the week a patient
     joins and -1 in the week the patient leaves; for the 90-day counts the +1 falls in
-    the week containing the 91st day of waiting.  Ten million rows take seconds.
+    the week containing the 91st day of waiting.  The rows are counted in parts of two million
+    (:class:`kps_analysis.extract.PeriodCounts`, which also counts months), so the working
+    arrays stay small; ten million rows take seconds.
 
     Parameters
     ----------
@@ -2186,141 +2351,15 @@ def weekly_from_waiting_list(extract, *, start=None, end=None) -> pd.DataFrame:
     >>> weekly["waiting_over_90_new_visit"].tolist()[-2:]  # W13 ends 31 March: 88 days
     [0.0, 1.0]
     """
-    _require(extract, ("clinic", "referral_date"), "extract")
-    keys = ["clinic"] + (["group"] if "group" in extract.columns else [])
-    ref, vis, dec, trt, rem = (_nanoseconds(extract, c) for c in _DATE_COLUMNS)
-    if (ref == _NEVER_NS).any():
-        raise ValueError(f"extract: {int((ref == _NEVER_NS).sum())} row(s) without referral_date")
-    _check_order(ref, vis, dec, trt, rem)
-    external = _flag(extract, "external")
-    chosen = _flag(extract, "patient_chosen_wait")
-    forwarded = _equals(extract, "removal_reason", "forwarded")
-    key_frame, code = _key_codes(extract, keys, "extract")
-    n_keys = len(key_frame)
-    w_ref, w_vis, w_dec, w_trt, w_rem = (_week_of_ns(x) for x in (ref, vis, dec, trt, rem))
-    if end is None:
-        latest = max((int(x[x != _NEVER_NS].max()) for x in (ref, vis, dec, trt, rem) if (x != _NEVER_NS).any()),
-                     default=0)
-        last = int(_week_of_ns(np.int64(latest)))
-    else:
-        last = int(_week_of_day(_as_day(end, "end", end=True)))
-    first_all = int(w_ref.min()) if len(w_ref) else last
-    if start is not None:
-        first_all = int(_week_of_day(_as_day(start, "start", end=False)))
-        if last < first_all:
-            raise ValueError(f"end ({end}) lies before start ({start})")
+    from .extract import periods_from_waiting_list  # the counting, in parts (a cycle at import)
 
-    # A grid of bins, one row per clinic (and group): a bin for everything before the
-    # first week, one per week, one for everything after the last week (and "never").
-    n_weeks = max(last - first_all + 1, 0)
-    width = n_weeks + 2
-    n_bins = n_keys * width
-
-    row_start = code * width
-
-    def index(week):
-        rel = week - (first_all - 1)
-        np.maximum(rel, 0, out=rel)
-        np.minimum(rel, n_weeks + 1, out=rel)
-        rel += row_start
-        return rel
-
-    def bins(i, category=None, n_categories=1):
-        if category is not None:
-            i = i + category * n_bins
-        return np.bincount(i, minlength=n_categories * n_bins).reshape(n_categories, n_keys, width)
-
-    def level(delta):  # cumulative sum along each row, the "before" bin included
-        return np.cumsum(delta, axis=-1)
-
-    no_visit = vis == _NEVER_NS
-    has_dec = dec != _NEVER_NS
-    i_ref, i_vis, i_dec, i_trt, i_rem = (index(w) for w in (w_ref, w_vis, w_dec, w_trt, w_rem))
-    n_ref = bins(i_ref)[0]
-    n_dec = bins(i_dec)[0]
-    removed = bins(i_rem, np.where(no_visit, np.where(forwarded, 0, 1),
-                                   np.where(has_dec & (trt == _NEVER_NS), 2, 3)), 4)
-    visits = bins(i_vis, (external & ~has_dec).astype(np.int64), 2)
-    treated = bins(i_trt, external.astype(np.int64), 2)
-    # queues: +1 in the week of joining, -1 in the week of leaving; the 90-day counts
-    # join 13 weeks (91 days) after the queue, so in the week of day 91 of waiting.
-    # index() is monotonic within a row, so index(min(a, b)) = min(index(a), index(b)).
-    i_out_new = np.minimum(i_vis, i_rem)
-    i_out_trt = np.maximum(np.minimum(i_trt, i_rem), i_dec)  # no decision: never joins or leaves
-    i_long_new = index(np.where(chosen, _NEVER_WEEK, w_ref + _GUARANTEE_WEEKS))
-    i_long_trt = index(np.where(chosen, _NEVER_WEEK, w_dec + _GUARANTEE_WEEKS))
-    result = {
-        "referrals_in": n_ref,
-        "referrals_forwarded": removed[0],
-        "removals_new_visit_other": removed[1],
-        "new_visits": visits[0],
-        "treatment_decisions": n_dec,
-        "removals_treatment_other": removed[2],
-        "operations_elective": treated[0],
-        "queue_new_visit": level(n_ref - bins(i_out_new)[0]),
-        "queue_treatment": level(n_dec - bins(i_out_trt)[0]),
-        "waiting_over_90_new_visit": level(bins(i_long_new)[0] - bins(np.maximum(i_out_new, i_long_new))[0]),
-        "waiting_over_90_treatment": level(bins(i_long_trt)[0] - bins(np.maximum(i_out_trt, i_long_trt))[0]),
-        "purchased_new_visits": visits[1],
-        "purchased_operations": treated[1],
-    }
-    # each clinic's rows run from its first referral week (or start) to the last week
-    if start is None and n_keys:
-        seen = n_ref[:, 1:-1] > 0
-        first_col = np.where(seen.any(axis=1), seen.argmax(axis=1), n_weeks)
-    else:
-        first_col = np.zeros(n_keys, dtype=np.int64)
-    lengths = n_weeks - first_col
-    total = int(lengths.sum())
-    key_of_row = np.repeat(np.arange(n_keys), lengths)
-    col = np.repeat(first_col - np.concatenate([[0], np.cumsum(lengths)])[:-1], lengths) + np.arange(total)
-    frame = key_frame.loc[key_of_row].reset_index(drop=True)
-    frame["period"] = _weeks_from_days((7 * (first_all + col) + 4).astype("datetime64[D]"))
-    for m in DERIVED_MEASURES:
-        frame[m] = result[m][key_of_row, col + 1].astype(np.float64)
-    return frame
-
-
-_DAY_NS = np.int64(86_400 * 10**9)
-_WEEK_NS = 7 * _DAY_NS
-_NEVER_NS = np.int64(2**62)  # nanoseconds standing for "no date"
-_NEVER_WEEK = np.int64(2**62 // (7 * 86_400 * 10**9))
-_GUARANTEE_WEEKS = (_GUARANTEE_DAYS + 1) // 7  # 91 days = exactly 13 weeks
-assert 7 * _GUARANTEE_WEEKS == _GUARANTEE_DAYS + 1
-
-
-def _nanoseconds(extract: pd.DataFrame, column: str) -> np.ndarray:
-    """Dates as int64 nanoseconds since 1970; missing -> _NEVER_NS."""
-    if column not in extract.columns:
-        return np.full(len(extract), _NEVER_NS, dtype=np.int64)
-    raw = _date_column(extract, column).to_numpy(dtype="datetime64[ns]").view(np.int64)
-    return np.where(raw == np.iinfo(np.int64).min, _NEVER_NS, raw)
-
-
-def _week_of_ns(ns):
-    """Week number (0 = the week of Monday 1970-01-05) of nanosecond timestamps."""
-    return (ns - 4 * _DAY_NS) // _WEEK_NS
+    return periods_from_waiting_list(extract, freq="W", start=start, end=end)
 
 
 def _equals(extract: pd.DataFrame, column: str, value: str) -> np.ndarray:
     if column not in extract.columns:
         return np.zeros(len(extract), dtype=bool)
     return extract[column].eq(value).fillna(False).to_numpy(dtype=bool)
-
-
-def _check_order(ref, vis, dec, trt, rem) -> None:
-    """ValueError when dates are in an order under which the identities would fail."""
-    latest = np.where(trt != _NEVER_NS, trt, np.where(dec != _NEVER_NS, dec, np.where(vis != _NEVER_NS, vis, ref)))
-    bad = (vis < ref) | (dec < vis) | (trt < dec) | (rem < latest)
-    if not bad.any():
-        return
-    idx = np.flatnonzero(bad)
-    days = {c: np.where(x[idx] == _NEVER_NS, _NEVER, x[idx] // _DAY_NS)
-            for c, x in zip(_DATE_COLUMNS, (ref, vis, dec, trt, rem))}
-    (column, message), mask = next((k, v) for k, v in _order_problems(days).items() if v.any())
-    raise ValueError(f"extract: {int(bad.sum())} row(s) with dates in an impossible order, e.g. {message} "
-                     f"(column {column!r}, row index {int(idx[np.flatnonzero(mask)[0]])}); read the file with "
-                     "read_waiting_list to see the rows")
 
 
 def waiting_snapshot(extract, at) -> pd.DataFrame:

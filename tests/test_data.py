@@ -473,38 +473,7 @@ def test_waiting_snapshot_on_a_hand_checked_day():
 WL_HEADER = "Patient-id;Klinik;Prioritet;Remissdatum;Besöksdatum;Beslutsdatum;Behandlingsdatum;Avförd datum;Extern\n"
 
 
-@pytest.mark.parametrize("row,column,reason", [
-    ("X2;A;1;2024-01-10;;;;2024-01-09;Nej", "Avförd datum", "removal before the referral"),
-    ("X2;A;1;2024-01-10;2024-01-02;;;;Nej", "Besöksdatum", "first visit before the referral"),
-    ("X2;A;1;2024-01-10;2024-01-12;2024-01-12;2024-01-05;;Nej", "Behandlingsdatum", "treatment before the referral"),
-    ("X2;A;1;2024-01-10;;2024-01-12;;;Nej", "Beslutsdatum", "decision to treat without a first visit"),
-    ("X2;A;1;2024-01-10;2024-01-12;;2024-01-20;;Nej", "Behandlingsdatum", "treatment without a decision"),
-    ("X2;A;1;2024-01-10;2024-01-12;2024-01-12;2024-01-20;2024-01-15;Nej", "Avförd datum", "removal before the treatment"),
-    ("X2;A;1;2024-01-10;2024-01-20;;;2024-01-15;Nej", "Avförd datum", "removal before the first visit"),
-    ("X2;A;7;2024-01-10;;;;;Nej", "Prioritet", "unknown priority code '7'"),
-    ("X2;A;A;2024-01-10;;;;;Nej", "Prioritet", "unknown priority code 'A'"),
-    ("X2;A;1;2024-13-10;;;;;Nej", "Remissdatum", "not a valid calendar date"),
-    ("X2;A;1;igår;;;;;Nej", "Remissdatum", "not a date (expected e.g. 2024-01-31)"),
-    ("X2;A;1;2024-01-10;2031-01-01;;;;Nej", "Besöksdatum", "a date more than 7 days after 2024-03-01 (the run date)"),
-    ("X2;A;1;1989-12-31;;;;;Nej", "Remissdatum", "a date before 1990-01-01 (the earliest plausible date, parameter"),
-    ("X2;A;1;0001-01-01;;;;;Nej", "Remissdatum", "a date before 1990-01-01"),
-    ("X2;A;1;2024-01-10;9999-12-31;;;;Nej", "Besöksdatum", "a date more than 7 days after 2024-03-01"),
-    ("X2;A;1;tolvan tolvansson 19121212-1212;;;;;Nej", "Remissdatum", "not a date (expected e.g. 2024-01-31)"),
-    ("X2;A;tolvan 19121212-1212;2024-01-10;;;;;Nej", "Prioritet", "unknown priority code (not shown) (expected"),
-    ("X2;A;1;2024-01-10;;;;;tolvan 19121212-1212", "Extern", "the cell is not yes/no"),
-    ("X2;A;1;2024-01-10;;;;;kanske", "Extern", "'kanske' is not yes/no"),
-])
-def test_waiting_list_errors_name_file_column_and_row(tmp_path, row, column, reason):
-    path = write(tmp_path / "wl_bad.csv", WL_HEADER + "X1;A;2;2024-01-02;;;;;Nej\n" + row + "\n")
-    with pytest.raises(DataError) as info:
-        read_waiting_list(path, today="2024-03-01")
-    message = str(info.value)
-    assert message.startswith(f"{path}, column '{column}', row 3: "), message
-    assert reason in message
-    # the cell's content is never quoted: dates and ids are personal, codes only when short
-    for cell in row.split(";")[1:]:
-        if cell and cell not in ("A", "1", "7", "Nej", "kanske"):
-            assert cell not in message
+# test_waiting_list_errors_name_file_column_and_row: in test_extract.py
 
 
 def test_duplicate_patient_names_rows_but_not_the_id(tmp_path):
