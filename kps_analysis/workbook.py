@@ -578,7 +578,22 @@ def plan_sheet(plan: pd.DataFrame, *, language: str = "sv", name: str | None = N
     :func:`kps_analysis.plan.rolling_plan` output) as a sheet, with accumulated columns as
     formulas per clinic and stage: own production, purchase, cost bought, the care
     agreement, and the plan against the agreement (accumulated own production −
-    accumulated agreement) [patients]."""
+    accumulated agreement) [patients].
+
+    Parameters
+    ----------
+    plan : DataFrame
+        One row per clinic, stage and period [patients/period, SEK].
+    language : {"sv", "en"}, optional
+        Language of headers and values; default Swedish.
+    name : str, optional
+        Sheet name (at most 31 characters); default the table's title in the language.
+
+    Returns
+    -------
+    Sheet
+        For :func:`write_workbook`.
+    """
     sheet, m = sheet_from_frame(plan, name or TABLE_TITLES["production_plan"][_i(language)], language=language,
                                 table_name="Produktionsplan")
     sv = language == "sv"
@@ -600,7 +615,22 @@ def plan_sheet(plan: pd.DataFrame, *, language: str = "sv", name: str | None = N
 
 def purchase_month_sheet(table: pd.DataFrame, *, language: str = "sv", name: str | None = None) -> Sheet:
     """The purchase per month (:func:`kps_analysis.planning.purchase_by_month`) with the
-    extra cost of buying (cost bought − the same volume in-house) as a formula [SEK]."""
+    extra cost of buying (cost bought − the same volume in-house) as a formula [SEK].
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``clinic``, ``stage``, ``month``, ``purchase`` [patients], costs [SEK], ``order_by``.
+    language : {"sv", "en"}, optional
+        Language of headers and values; default Swedish.
+    name : str, optional
+        Sheet name (at most 31 characters); default the table's title in the language.
+
+    Returns
+    -------
+    Sheet
+        For :func:`write_workbook`.
+    """
     sv = language == "sv"
     sheet, m = sheet_from_frame(table, name or ("Köp per månad" if sv else "Purchase by month"), language=language,
                                 table_name="Kop_per_manad")
@@ -626,6 +656,20 @@ def history_sheet(history: pd.DataFrame, *, language: str = "sv", name: str | No
     the same clinic, stage and year; empty where the row's own value is empty, as the
     model's running sum); the deviation % of the week and accumulated, against the
     agreement and last year ((a − b) / b, empty unless b > 0) [fraction, % format].
+
+    Parameters
+    ----------
+    history : DataFrame
+        One row per clinic, stage and passed week [patients/week]; may be empty (a note says so).
+    language : {"sv", "en"}, optional
+        Language of headers and values; default Swedish.
+    name : str, optional
+        Sheet name (at most 31 characters); default the table's title in the language.
+
+    Returns
+    -------
+    Sheet
+        For :func:`write_workbook`.
     """
     sv = language == "sv"
     sheet, m = sheet_from_frame(history, name or ("Plan mot utfall" if sv else "Plan against outcome"),
@@ -665,6 +709,22 @@ def follow_up_sheet(follow_up: pd.DataFrame, *, language: str = "sv", name: str 
     deviation and deviation % ((acc. actual − acc. plan) / acc. plan, a fraction), last
     year's actual and its accumulation, and the model's status. Earlier years stay in
     ``tables/plan_vs_outcome.csv``.
+
+    Parameters
+    ----------
+    follow_up : DataFrame
+        Long, one row per clinic, measure and week [count/week], ``status`` per row.
+    language : {"sv", "en"}, optional
+        Language of headers and values; default Swedish.
+    name : str, optional
+        Sheet name (at most 31 characters); default the table's title in the language.
+    year : int, optional
+        ISO year to show; default the latest in ``follow_up``.
+
+    Returns
+    -------
+    Sheet
+        For :func:`write_workbook`.
     """
     from . import report as _report
 
@@ -923,6 +983,20 @@ def write_workbook(sheets, path: str | os.PathLike, *, language: str = "sv") -> 
     half, else the key columns repeated on every page). Formula cells are computed by Excel
     when the file is opened.
 
+    Parameters
+    ----------
+    sheets : iterable of Sheet
+        In order; names 1-31 characters, each used once.
+    path : path-like
+        The ``.xlsx`` file; its folder is created if needed.
+    language : {"sv", "en"}, optional
+        Language of the amount format (``kr`` or ``SEK``) and the status colours' words.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
     Raises
     ------
     ValueError
@@ -965,6 +1039,22 @@ def write_table_xlsx(table: pd.DataFrame, path: str | os.PathLike, *, language: 
     The same rows as the CSV written beside it (:func:`kps_analysis.report.write_table`),
     through :func:`sheet_from_frame` (headers and values in words, dates, formats,
     suppressed counts as ``dolt``) and :func:`write_workbook`.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A result table as written to its CSV (after the suppression rule).
+    path : path-like
+        The ``.xlsx`` file; its stem names the sheet (:data:`TABLE_TITLES`) and the Excel table.
+    language : {"sv", "en"}, optional
+        Language of headers, values and sheet name; default Swedish.
+    sheet_name : str, optional
+        Sheet name instead of the table's title.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
 
     Examples
     --------
