@@ -234,6 +234,18 @@ def _get(p, key, default=None):
     return default if value is None else value
 
 
+def _country(p) -> str:
+    """The clinic's calendar as one code: ``"SE"``, or country and subdivision ``"GB-ENG"``
+    (:func:`kps_analysis.parameters.calendar_region`; the calendar functions take either)."""
+    from .parameters import calendar_region
+
+    try:
+        region = calendar_region(p if isinstance(p, Mapping) else p.to_dict())
+    except (AttributeError, TypeError):
+        region = {"country": str(_get(p, "country", "SE") or "SE"), "subdivision": _get(p, "subdivision")}
+    return region["country"] + (f"-{region['subdivision']}" if region.get("subdivision") else "")
+
+
 def _clinic_id(p) -> str:
     clinic = getattr(p, "clinic_id", None) or (p.get("clinic") if isinstance(p, Mapping) else None)
     if not clinic:
@@ -298,10 +310,14 @@ def _stage_totals(weekly: pd.DataFrame) -> pd.DataFrame:
     return weekly.groupby(["clinic", "period"], observed=True, as_index=False).sum(numeric_only=True, min_count=1)
 
 
-def _normal_weeks(periods: pd.Series, *, summer=(27, 32), country: str = "SE") -> np.ndarray:
-    """Periods at normal staffing: weeks with five working days outside summer and
-    Christmas/New Year; months other than January, July, August and December."""
-    from .calendar import working_days
+def _normal_weeks(periods: pd.Series, *, summer=None, country: str = "SE") -> np.ndarray:
+    """Periods at normal staffing: weeks with five working days outside summer (the region's
+    usual summer weeks, :func:`kps_analysis.calendar.default_summer_weeks`; none on record:
+    ISO weeks 27-35) and Christmas/New Year; months other than January, July, August and December."""
+    from .calendar import default_summer_weeks, working_days
+
+    if summer is None:
+        summer = default_summer_weeks(*(country.split("-", 1) if "-" in country else (country,))) or (27, 35)
 
     index = pd.PeriodIndex(periods.array)
     if _freq_name(index) == "month":
@@ -1348,7 +1364,7 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     seed = int(seed if seed is not None else _get(sim, "seed", 2019))
     assumptions = [assumptions_of(p) for p in params_list]
     settings = assumptions_frame(assumptions)
-    country = str(_get(first, "country", "SE") or "SE")
+    country = _country(first)
     settings = settings.assign(yellow_pct=settings["clinic"].map({a.clinic: a.yellow_pct for a in assumptions}),
                                red_pct=settings["clinic"].map({a.clinic: a.red_pct for a in assumptions}))
     clinics = [a.clinic for a in assumptions]
@@ -1645,7 +1661,7 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
         waiting = model.waiting[model.waiting["clinic"] == clinic]
         own_weekly = _one_period_type(weekly[weekly["clinic"] == clinic])
         periods = pd.PeriodIndex(sorted(flows["period"].unique()))
-        country = str(_get(p, "country", "SE") or "SE")
+        country = _country(p)
         order = model.settings.loc[model.settings["clinic"] == clinic, "order"].iloc[0]
         for name, spec in specs.items():
             spec = dict(spec)
@@ -1994,7 +2010,7 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
     ends = weekly.groupby("clinic")["period"].max()
     groups = {}
     for p in params_list:
-        key = (ends.get(_clinic_id(p)), str(_get(p, "country", "SE") or "SE"))
+        key = (ends.get(_clinic_id(p)), _country(p))
         groups.setdefault(key, []).append(p)
     chunks = []
     for ps in groups.values():
@@ -2010,7 +2026,7 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
         # whose periods and working days it can compare)
         measures = [m for m, _, own in STAGE_MEASURES.values() if m in weekly.columns and own in weekly.columns]
         kind = {_clinic_id(p): (_freq_name(ends[_clinic_id(p)]) if _clinic_id(p) in ends.index else "week",
-                                str(_get(p, "country", "SE") or "SE")) for p in params_list}
+                                _country(p)) for p in params_list}
         fjobs = []
         for m in measures:
             own = next(o for mm, _, o in STAGE_MEASURES.values() if mm == m)
