@@ -120,6 +120,17 @@ def test_the_sample_export_in_the_readme_reads_with_every_column():
     assert w03["queue_new_visit"] == 6
 
 
+def test_the_readme_lists_every_accepted_header_and_the_sample_file():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### The waiting-list extract"):]
+    section = section[:section.index("\n## ")]
+    for role, headers in kd.EXTRACT_ALIASES.items():
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{role}` |"))
+        assert all(f'"{h}"' in row for h in headers), role
+    assert all(f'"{h}"' in section for h in kd.PERSONAL_ID_HEADERS)
+    assert "tests/data/waiting_list_export_sv.csv" in section and SAMPLE.exists()
+
+
 def test_an_unknown_header_is_reported_with_a_suggestion(tmp_path):
     path = write(tmp_path / "x.csv", "Remissdatum;Besoksdattum;Journalanteckning\n2024-01-02;2024-01-05;x\n")
     with pytest.warns(UserWarning) as caught:
