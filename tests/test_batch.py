@@ -666,8 +666,9 @@ def test_a_failing_region_overview_fails_the_run(tmp_path, capsys):
     code = ("import pathlib\np = pathlib.Path(output_dir, 'tables')\np.mkdir(exist_ok=True)\n"
             "(p / 'summary.csv').write_text('clinic\\n' + clinic_id + '\\n')\n")
     assert cli.main(_quiet_run_args(tmp_path, code)) == 1
-    err = capsys.readouterr().err
-    assert "failed: region overview: " in err
+    captured = capsys.readouterr()
+    assert "failed: region overview: " in captured.err
+    assert re.match(r"1/1 clinics ok, region overview FAILED\. Report index: ", captured.out)
     run_dir = next(p for p in (tmp_path / "out").iterdir() if p.name[0].isdigit())
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["clinics"]["hud"]["status"] == "ok"
