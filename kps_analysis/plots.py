@@ -649,8 +649,9 @@ def alt_year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv")
             f"Line chart: {label(measure, language).lower()} per {word} in {', '.join(map(str, years))}, one line "
             f"per year.")
     if latest is not None:
-        text += (f" Senast ({word} {int(latest[x])} {years[-1]}): {_n(latest['value'], language)}" if language == "sv"
-                 else f" Latest ({word} {int(latest[x])} {years[-1]}): {_n(latest['value'], language)}")
+        when = (f"{word} {int(latest[x])}" if x == "week" else _month_short(int(latest[x]), language))
+        text += (f" Senast ({when} {years[-1]}): {_n(latest['value'], language)}" if language == "sv"
+                 else f" Latest ({when} {years[-1]}): {_n(latest['value'], language)}")
         if len(before):
             text += (f", samma {word} {years[-2]}: {_n(before['value'].iloc[0], language)}" if language == "sv" else
                      f", the same {word} in {years[-2]}: {_n(before['value'].iloc[0], language)}")
@@ -680,8 +681,9 @@ def alt_seasonal(profile: pd.DataFrame, *, language: str = "sv", kind: str = "we
     parts = []
     for measure, part in profile.groupby("measure", sort=False):
         low = part.loc[part["factor"].idxmin()]
-        parts.append(f"{label(measure, language).lower()} {_n(low['factor'], language, 2)} "
-                     f"({period_word(kind, language)} {int(low['season'])})")
+        when = (f"{period_word(kind, language)} {int(low['season'])}" if kind != "month" else
+                _month_short(int(low["season"]), language))
+        parts.append(f"{label(measure, language).lower()} {_n(low['factor'], language, 2)} ({when})")
     lows = "; ".join(parts)
     if language == "sv":
         return (f"Linjediagram: säsongsfaktor per {period_word(kind, language)} under året, 1 är en normal "

@@ -227,10 +227,12 @@ def available(weekly: pd.DataFrame, params, waiting_list: pd.DataFrame | None = 
 
 # ============================================================================ periods in texts
 _WEEK_TO_MONTH = {
-    "sv": (("veckorna", "månaderna"), ("veckornas", "månadernas"), ("veckans", "månadens"), ("veckan", "månaden"),
+    "sv": (("sommarveckorna 27–32", "sommarmånaderna juli och augusti"), ("veckorna", "månaderna"),
+           ("veckornas", "månadernas"), ("veckans", "månadens"), ("veckan", "månaden"), ("veckors", "månaders"),
            ("veckor", "månader"), ("vecka", "månad"), ("Veckor", "Månader"), ("Vecka", "Månad"),
-           ("veckovis", "månadsvis"), ("veckodata", "månadsdata")),
-    "en": (("weeks", "months"), ("week", "month"), ("Weeks", "Months"), ("Week", "Month"), ("weekly", "monthly")),
+           ("veckovis", "månadsvis"), ("veckodata", "månadsdata"), ("veckoförändringen", "månadsförändringen")),
+    "en": (("summer weeks 27-32", "summer months July and August"), ("weeks", "months"), ("week", "month"),
+           ("Weeks", "Months"), ("Week", "Month"), ("weekly", "monthly"), ("week-on-week", "month-on-month")),
 }
 
 
@@ -253,7 +255,7 @@ def in_periods(text: str, kind: str, language: str = "sv") -> str:
     import re
 
     pairs = dict(_WEEK_TO_MONTH["en" if language == "en" else "sv"])
-    pattern = re.compile(r"\b(" + "|".join(sorted(map(re.escape, pairs), key=len, reverse=True)) + r")\b")
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, pairs), key=len, reverse=True)) + r")(?![\w-])")
     return pattern.sub(lambda m: pairs[m.group(1)], text)
 
 
@@ -364,13 +366,33 @@ class ClinicContext:
                         max_count_per_period=self.params.max_count_per_period)
 
     def ok(self, key: str) -> bool:
-        """True when the clinic has what section ``key`` needs."""
+        """True when the clinic has what section ``key`` needs (and its planning model, if it rests on it)."""
+        if key in _BY_KEY and _BY_KEY[key].model and self.model is None:
+            return False
         row = self.sections[self.sections["section"] == key]
         return bool(row["available"].iloc[0]) if len(row) else True
 
+    def why_not(self, key: str) -> str:
+        """The sentence shown in place of section ``key``."""
+        row = self.sections[self.sections["section"] == key]
+        text = row["sentence_en" if self.language == "en" else "sentence_sv"].iloc[0] if len(row) else ""
+        if not text and self.model is None:
+            text = ("Planeringsmodellen finns inte för kliniken i den här körningen; se körningens logg." if
+                    self.language == "sv" else "The clinic has no planning model in this run; see the run's log.")
+        return text
+
     def text(self, key: str) -> str:
-        """The section's heading and explanation in the report language and period."""
-        return in_periods(report.section(key, self.language), self.kind, self.language)
+        """The section's heading and explanation in the report language, period and horizon.
+
+        The explanations are written for 12 fixed weeks of a 52-week plan; they are given
+        the clinic's own horizon (the plan's periods) and period word.
+        """
+        text = report.section(key, self.language)
+        if self.model is not None and len(self.model.plan):
+            horizon = int(self.model.plan["period_ahead"].max())
+            for word in ("veckor", "veckorna", "weeks"):
+                text = text.replace(f"12 {word}", f"{self.fixed} {word}").replace(f"52 {word}", f"{horizon} {word}")
+        return in_periods(text, self.kind, self.language)
 
 
 def load(clinic_id: str, parameters_dir="../parameters", data_dir="", output_dir="", run_id="interactive",
@@ -467,7 +489,7 @@ _GLOSSARY = {
     "sv": (
         ("Vårdgaranti", "Lagens gräns: nybesök inom {days} dagar från remiss, behandling inom {days} dagar från "
                         "beslut. Patienter som själva valt att vänta längre räknas inte."),
-        ("Köproduktionskvot", "Kön delad med produktionen per {period}: hur många {periods} produktion som väntar, "
+        ("Köproduktionskvot", "Kön delad med produktionen per vecka: hur många veckors produktion som väntar, "
                               "ungefär hur länge en ny patient väntar (Littles lag)."),
         ("Köpt vård", "Nybesök eller operationer som beställs av andra vårdgivare för att ingen ska vänta över "
                       "{days} dagar; räknas i hela patienter per slag, med kostnaden för varje slag för sig."),
@@ -484,7 +506,7 @@ _GLOSSARY = {
     "en": (
         ("Care guarantee", "The legal limit: a first visit within {days} days of the referral, treatment within "
                            "{days} days of the decision. Patients who chose to wait longer do not count."),
-        ("Queue-to-production ratio", "The queue divided by production per {period}: how many {periods} of "
+        ("Queue-to-production ratio", "The queue divided by production per week: how many weeks of "
                                       "production are waiting, roughly how long a new patient waits (Little's law)."),
         ("Purchased care", "First visits or operations ordered from other providers so that nobody waits over "
                            "{days} days; counted in whole patients per kind, each kind with its own cost."),
@@ -608,7 +630,7 @@ def first_screen_html(ctx: ClinicContext) -> str:
     status = str(r.get("escalation") or "green")
     share = _num(r.get("share_over_90_days"))
     ratio = _num(r.get("queue_production_ratio_weeks"))
-    limit_periods = ctx.guarantee_days / ctx.period_days
+    limit_weeks = ctx.guarantee_days / 7.0  # the köproduktionskvot is in weeks (queue_production_ratio_weeks)
     peak = _num(r.get("projected_breaches_peak_12w"))
     words = report.STATUS_WORDS["sv" if sv else "en"]
     ok_word, bad_word, watch_word = (("inom målet", "över målet", "att bevaka") if sv else
@@ -632,12 +654,12 @@ def first_screen_html(ctx: ClinicContext) -> str:
               "red" if np.isfinite(share) and share > target + 1e-12 else "green",
               bad_word if np.isfinite(share) and share > target + 1e-12 else ok_word),
         _card("Köproduktionskvot" if sv else "Queue-to-production ratio", texts.get("queue_production_ratio_weeks",
-              "–"), pw(2),
+              "–"), period_word("week", lang, plural=True),
               _change_note(ctx.changes_or_empty, "queue_production_ratio_weeks", language=lang, kind=kind,
                            decimals=1) or "",
-              "red" if np.isfinite(ratio) and ratio > limit_periods else "green",
+              "red" if np.isfinite(ratio) and ratio > limit_weeks else "green",
               (f"över {days} dagars produktion" if sv else f"above {days} days of production")
-              if np.isfinite(ratio) and ratio > limit_periods else
+              if np.isfinite(ratio) and ratio > limit_weeks else
               (f"under {days} dagars produktion" if sv else f"below {days} days of production")),
         _card(f"Över {days} dagar inom {F} {pw(F)} om inget köps" if sv else
               f"Over {days} days within {F} {pw(F)} if nothing is bought",
@@ -791,11 +813,13 @@ def _situation(ctx: ClinicContext) -> None:
 def _ratio(ctx: ClinicContext) -> None:
     from . import plots
 
-    _markdown(ctx.text("ratio"))
-    limit_periods = ctx.guarantee_days / ctx.period_days
-    fig = plots.ratio_trend(ctx.ratios, guarantee_weeks=limit_periods, language=ctx.language,
-                            guarantee_days=ctx.guarantee_days, kind=ctx.kind)
-    _figure(fig, plots.alt_ratio(ctx.ratios, limit_periods, language=ctx.language, kind=ctx.kind))
+    # the köproduktionskvot is in weeks of production for weekly and monthly data alike
+    # (queue_production_ratio_weeks): its text, line and axis stay in weeks
+    _markdown(report.section("ratio", ctx.language))
+    limit_weeks = ctx.guarantee_days / 7.0
+    fig = plots.ratio_trend(ctx.ratios, guarantee_weeks=limit_weeks, language=ctx.language,
+                            guarantee_days=ctx.guarantee_days, kind="week")
+    _figure(fig, plots.alt_ratio(ctx.ratios, limit_weeks, language=ctx.language, kind="week"))
 
 
 def _seasonal(ctx: ClinicContext) -> None:
@@ -1022,8 +1046,7 @@ def show(key: str, ctx) -> None:
         if key not in _RENDER:
             raise KeyError(f"unknown report section {key!r}; known: {', '.join(_RENDER)}")
         if not ctx.ok(key):
-            row = ctx.sections[ctx.sections["section"] == key].iloc[0]
-            text = row["sentence_en" if ctx.language == "en" else "sentence_sv"]
+            text = ctx.why_not(key)
             head = "" if key in _PARTS or key == "summary" else _heading_only(ctx.text(key)) + "\n\n"
             _markdown(f"{head}*{text}*")
             return
