@@ -567,7 +567,7 @@ def suppress_tables(tables: Mapping[str, pd.DataFrame], shown: Shown, *, limit: 
     if s is not None and len(s):
         for col, cell in (("queue_new_visit", "queue:new_visit"), ("queue_treatment", "queue:treatment"),
                           ("waiting_counted", "counted"), ("waiting_chosen", "chosen"), ("waiting_over_90", "over"),
-                          ("share_over_90_days", "over"), ("queue_change_1w", "queue"),
+                          ("share_over_90_days", "over"), ("queue_change_1w", "queue"), ("queue_change_1p", "queue"),
                           ("queue_production_ratio_weeks_new_visit", "queue:new_visit"),
                           ("queue_production_ratio_weeks_treatment", "queue:treatment")):
             if cell in shown:
@@ -590,12 +590,17 @@ def suppress_tables(tables: Mapping[str, pd.DataFrame], shown: Shown, *, limit: 
     if c is not None and len(c):
         cells = {"queue_new_visit": "queue:new_visit", "queue_treatment": "queue:treatment", "waiting_over_90": "over"}
         stock = c["measure"].isin(list(cells))
-        this = stock & (small(c["this_week"]) | c["measure"].map(lambda m: hidden(cells.get(m, ""))))
-        before = stock & small(c["last_week"])
+        # this_period/last_period and their old names this_week/last_week hold the same counts
+        now = c["this_period"] if "this_period" in c else c["this_week"]
+        then = c["last_period"] if "last_period" in c else c["last_week"]
+        this = stock & (small(now) | c["measure"].map(lambda m: hidden(cells.get(m, ""))))
+        before = stock & small(then)
         ratio = (c["measure"] == "queue_production_ratio_weeks") & (hidden("queue:new_visit")
                                                                     or hidden("queue:treatment"))
-        _hide(c, "this_week", this | ratio)
-        _hide(c, "last_week", before)
+        for col in ("this_period", "this_week"):
+            _hide(c, col, this | ratio)
+        for col in ("last_period", "last_week"):
+            _hide(c, col, before)
         _hide(c, "change", this | before | ratio)
     r = out.get("queue_production_ratio")
     if r is not None and len(r) and "queue" in r:

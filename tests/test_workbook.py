@@ -545,3 +545,28 @@ def test_follow_up_percent_of_a_zero_plan_as_the_model(tmp_path):
     got = _column(ws, head, "Nybesök: ack. avvikelse %", 3, 5, ev)
     assert got[0] == 0.0 and np.isnan(got[1]) and np.isnan(got[2])
     assert np.isnan(follow.loc[follow["measure"] == "new_visits", "cum_deviation_pct"].iloc[1])
+
+
+def test_a_suppressed_count_is_hidden_under_its_new_and_old_names(tmp_path):
+    """The period-generic names (this_period, last_period, queue_change_1p) carry the same
+    counts as the old ones: the rule hides both, in the CSV and in the .xlsx beside it."""
+    from kps_analysis import report
+
+    shown = report.protect_counts({"queue:new_visit": 3.0, "queue:treatment": 100.0, "queue": 103.0},
+                                  [("queue", ["queue:new_visit", "queue:treatment"])], limit=5)
+    summary = pd.DataFrame({"clinic": ["a"], "queue_new_visit": [3.0], "queue_treatment": [100.0],
+                            "queue_change_1w": [2.0], "queue_change_1p": [2.0]})
+    changes = pd.DataFrame({"clinic": "a", "period": pd.Period("2026-11-23", "W-SUN"),
+                            "measure": ["queue_new_visit", "new_visits"], "this_period": [3.0, 40.0],
+                            "last_period": [1.0, 38.0], "change": [2.0, 2.0], "this_week": [3.0, 40.0],
+                            "last_week": [1.0, 38.0]})
+    out = report.suppress_tables({"summary": summary, "week_changes": changes}, shown, limit=5)
+    for name, cols in (("summary", ["queue_new_visit", "queue_change_1w", "queue_change_1p"]),
+                       ("week_changes", ["this_period", "last_period", "this_week", "last_week", "change"])):
+        assert out[name].loc[0, cols].isna().all(), name
+        back = pd.read_csv(write_table(out[name], tmp_path / f"{name}.csv"))
+        assert back.loc[0, cols].isna().all() and back.loc[0, [f"{c}_suppressed" for c in cols]].all()
+        ws = openpyxl.load_workbook(workbook.write_table_xlsx(out[name], tmp_path / f"{name}.xlsx")).active
+        values = [c.value for c in ws[2]]
+        assert values.count("dolt") == len(cols) and 3 not in values and 1 not in values, values
+    assert out["week_changes"].loc[1, ["this_period", "this_week"]].tolist() == [40.0, 40.0]  # flows stay
