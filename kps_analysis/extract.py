@@ -452,8 +452,8 @@ def _header_index(raw: pd.DataFrame) -> int:
 
 
 def _csv_head(path: Path):
-    """``(separator, width, head rows as text cells)`` of a UTF-8 CSV file that Arrow can
-    stream, or None (another encoding, a ``sep=`` line, a file of another kind)."""
+    """``(separator, width, head rows as text cells, encoding)`` of a UTF-8 or Windows-1252
+    CSV file that Arrow can stream, or None (UTF-16, a ``sep=`` line, a file of another kind)."""
     with open(path, "rb") as f:
         head = f.read(262_144)
     if not head or _d._file_kind(head[:8]) is not None:
@@ -461,12 +461,16 @@ def _csv_head(path: Path):
     body = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
     if b"\x00" in body or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None
+    encoding = "utf8"
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(body) - 3:
-            return None
-        text = body[:exc.start].decode("utf-8")
+        if exc.start < len(body) - 3:  # Swedish Excel's "CSV (semicolon)": Windows-1252
+            if head.startswith(codecs.BOM_UTF8):
+                return None
+            text, encoding = body.decode("cp1252", errors="replace"), "cp1252"
+        else:
+            text = body[:exc.start].decode("utf-8")
     if re.match(r"[ \t]*sep=", text[:20], flags=re.IGNORECASE):
         return None
     lines = text.splitlines()[:-1] if len(head) == 262_144 else text.splitlines()
@@ -476,7 +480,7 @@ def _csv_head(path: Path):
     sep, width = _d._sniff_separator(sample)
     cells = list(csv.reader(lines[:30], delimiter=sep))
     raw = pd.DataFrame([r + [""] * (width - len(r)) for r in cells], dtype=object) if cells else pd.DataFrame()
-    return sep, width, raw
+    return sep, width, raw, encoding
 
 
 class _Source:
@@ -565,7 +569,7 @@ class _Source:
         head = _csv_head(self.path)
         if head is None:
             return False
-        sep, width, raw = head
+        sep, width, raw, self._encoding = head
         if raw.empty:
             return False
         at = _header_index(raw)
@@ -585,7 +589,7 @@ class _Source:
             reader = pacsv.open_csv(
                 self.path,
                 read_options=pacsv.ReadOptions(column_names=names, skip_rows=self._header_at + 1,
-                                               block_size=1 << 23),
+                                               block_size=1 << 23, encoding=self._encoding),
                 parse_options=pacsv.ParseOptions(delimiter=self._sep, ignore_empty_lines=False),
                 convert_options=pacsv.ConvertOptions(
                     column_types={n: pa.string() for n in names}, include_columns=[names[p] for p in positions],

@@ -289,6 +289,19 @@ def test_a_large_csv_is_streamed_by_arrow_with_the_same_result_and_rows(tmp_path
     assert parts.value.column == at_once.value.column
 
 
+def test_a_large_windows_1252_csv_is_streamed_too(tmp_path, monkeypatch):
+    text = SAMPLE.read_text(encoding="utf-8-sig")
+    path = write(tmp_path / "excel.csv", text, encoding="cp1252")
+    monkeypatch.setattr(kd, "_ARROW_CSV_MIN_BYTES", 0)
+    source = kx._Source(path, chunk_rows=4, layout_kw={"today": TODAY, "warn": False})
+    assert (source.kind, source._encoding) == ("csv", "cp1252")
+    assert source.layout.header("decision_date") == "Beslut om operation"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = weekly_from_waiting_list(read_waiting_list(SAMPLE, today=TODAY))
+        pd.testing.assert_frame_equal(kx.aggregate_waiting_list(path, today=TODAY, chunk_rows=4), expected)
+
+
 def test_duplicates_across_parts_are_found_and_named(tmp_path):
     rows = [f"P{i};A;2024-01-{1 + i % 28:02d}" for i in range(200)] + ["P7;A;2024-01-08"]
     path = write(tmp_path / "dup.csv", "Patient-id;Klinik;Remissdatum\n" + "\n".join(rows) + "\n")
