@@ -155,6 +155,9 @@ HEADERS: dict[str, tuple[str, str]] = {
     "production_per_week": ("Produktion per vecka", "Production per week"),
     "this_week": ("Denna vecka", "This week"),
     "last_week": ("Förra veckan", "Last week"),
+    "this_period": ("Senaste perioden", "Latest period"),
+    "last_period": ("Perioden före", "Period before"),
+    "queue_change_1p": ("Förändring av kön sedan perioden före", "Change in the queue since the period before"),
     "change": ("Förändring", "Change"),
     "usual": ("Vanligt värde", "Usual value"),
     "unusual": ("Ovanlig förändring", "Unusual change"),
@@ -269,6 +272,8 @@ _DEC2 = {"load", "mase", "bias", "waiting_list_pressure"}
 #: Columns whose values are weeks (Period, ``2026-W49`` or ``2026-11-30/2026-12-06``) other than the row's period.
 _WEEK_VALUED = {"first_order_by", "order_by", "first_week"}
 _WEEK_VALUED_SUFFIX = "_week"
+#: Deprecated column -> its period-generic name: the old one is left out of a sheet that has both.
+_OLD_NAMES = {"this_week": "this_period", "last_week": "last_period", "queue_change_1w": "queue_change_1p"}
 
 
 def _i(language: str) -> int:
@@ -445,7 +450,8 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
     (periods ahead) the Monday of the order week beside its ISO week number;
     ``*_pct`` columns [%] become fractions with a % format; booleans Ja/Nej; a value the
     suppression rule hid (``<col>_suppressed`` true) the text ``dolt``; the flag
-    columns themselves are left out.
+    columns themselves are left out, and so is a deprecated column beside its
+    period-generic name (``this_week`` beside ``this_period``).
 
     Returns
     -------
@@ -453,7 +459,8 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
         The sheet and the map column identifier -> header used.
     """
     i = _i(language)
-    cols = [c for c in table.columns if c not in skip and not str(c).endswith("_suppressed")]
+    cols = [c for c in table.columns if c not in skip and not str(c).endswith("_suppressed")
+            and _OLD_NAMES.get(c) not in table.columns]
     out: dict[str, list] = {}
     kinds: dict[str, str] = {}
     names: dict[str, str] = {}
