@@ -275,8 +275,9 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
         days = f"{guarantee_days:g}"
         text = (f"{days} dagars produktion i kö (vårdgarantins gräns)" if language == "sv" else
                 f"{days} days of production waiting (the guarantee limit)")
-        ax.text(recent["period"].min().start_time, guarantee_weeks, " " + text, color=COLOURS["limit"],
-                va="bottom", fontsize=9)
+        ax.text(0.01, guarantee_weeks, text, color=COLOURS["limit"], va="bottom", ha="left", fontsize=8,
+                transform=ax.get_yaxis_transform(),
+                bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
     values = recent["queue_production_ratio_weeks"].to_numpy(float)
     ax.set_ylim(bottom=0)
     _clip_outliers(ax, values, recent["period"].dt.start_time.to_numpy(), language=language,
@@ -515,7 +516,7 @@ def _iso_week_ticks(ax, periods, language: str = "sv") -> None:
     from .report import period_name
 
     periods = list(periods)
-    step = max(1, len(periods) // 12)
+    step = max(1, -(-len(periods) // 6))  # at most 6-7 labels: a panel is half a page wide
     ticks = np.arange(1, len(periods) + 1)[::step]
     ax.set_xticks(ticks)
     ax.set_xticklabels([period_name(p, language, year=False) for p in periods[::step]], fontsize=8)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .planning import ESCALATION_RULE
-from .report import escape_text, format_count, format_signed, label, period_labels, status_word
+from .report import escape_text, format_count, format_signed, label, period_labels, period_name, status_word
 
 __all__ = ["KEY_FIGURES", "key_figures_table", "verdict", "escalation_text", "capacity_check_table",
            "plan_table", "purchase_table", "lead_time_text", "uncertainty_table", "uncertainty_purchase_table",
@@ -38,7 +38,7 @@ KEY_FIGURES = (
     ("purchase_operations_12w", "Köp operationer 12 veckor (patienter)", "Buy operations, 12 weeks (patients)",
      "count"),
     ("purchase_cost_operations_12w", "… kostnad (kr)", "… cost (SEK)", "count"),
-    ("first_order_by", "Första köpet ska beställas senast vecka", "First purchase to be ordered by week", "week"),
+    ("first_order_by", "Första köpet ska beställas senast", "First purchase to be ordered by", "week"),
     ("capacity_gap_12w", "Kapacitetsglapp 12 veckor: behov för vårdgarantin − egen kapacitet (patienter)",
      "Capacity gap, 12 weeks: need to keep the guarantee − own capacity (patients)", "signed"),
     ("p_no_breach_12w", "Chans att ingen passerar 90 dagar med planerat köp (från ledtidens slut till vecka 12)",
@@ -63,7 +63,7 @@ def _value(kind: str, val, language: str, limit: int) -> str:
     if kind == "status":
         return status_word(val, language)
     if kind == "week":
-        return _week_label(val)
+        return period_name(val, language)
     if kind == "share":
         return format_count(100 * float(val), language=language, decimals=1) + " %"
     if kind == "ratio":
