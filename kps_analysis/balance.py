@@ -76,11 +76,23 @@ def _window_periods(weekly: pd.DataFrame, window_weeks, name: str) -> tuple[int,
 
 
 def _sorted(weekly: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Frame sorted by keys and period, with an integer group id and the period ordinals."""
-    frame = weekly.sort_values(keys + ["period"], kind="stable").reset_index(drop=True)
-    gid = frame.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
-    ordinal = pd.PeriodIndex(frame["period"].array).asi8
-    return frame, gid, ordinal
+    """Frame sorted by keys and period, with an integer group id and the period ordinals.
+
+    Sorted on integer codes of the keys (not the strings), stably, as
+    ``sort_values(keys + ["period"], kind="stable")``; a missing key sorts last.
+    """
+    codes = []
+    for k in keys:
+        c, uniques = pd.factorize(weekly[k], sort=True)
+        codes.append(np.where(c < 0, len(uniques), c))  # NaN last, as sort_values puts it
+    ordinal_all = pd.PeriodIndex(weekly["period"].array).asi8
+    order = np.lexsort([ordinal_all] + codes[::-1])
+    frame = weekly.take(order).reset_index(drop=True)
+    gid = np.zeros(len(frame), dtype=np.int64)
+    for c in codes:
+        gid = gid * (int(c.max()) + 1 if len(c) else 1) + c[order]
+    gid = np.unique(gid, return_inverse=True)[1].astype(np.int64)
+    return frame, gid, ordinal_all[order]
 
 
 class ClinicPeriodSums(NamedTuple):

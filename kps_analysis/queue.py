@@ -614,23 +614,36 @@ def queue_production_ratio_frame(weekly: pd.DataFrame, *, queue: str = "queue_ne
     window = periods_for_weeks(int(window_weeks), kind)  # by days: 4 weeks = 1 month
 
     keys = ["clinic"] + (["group"] if "group" in weekly.columns else [])
-    frame = weekly.sort_values(keys + ["period"]).reset_index(drop=True)
+    # sorted by keys and period on integer codes (not the strings): one pass for any number of clinics
+    codes = [pd.factorize(weekly[k], sort=True)[0] for k in keys]
+    index_all = pd.PeriodIndex(weekly["period"].array)
+    order = np.lexsort([index_all.asi8] + codes[::-1])
+    frame = weekly.take(order).reset_index(drop=True)
     prod = frame[present].astype("float64").sum(axis=1, min_count=1)
     _check_lower(prod, "production", 0, strict=False)
     _check_lower(frame[queue].astype("float64"), "queue", 0, strict=False)
 
-    groups = [frame[k] for k in keys]
-    index = pd.PeriodIndex(frame["period"])
-    ordinal = pd.Series(index.asi8, index=frame.index)
-    step = ordinal.groupby(groups, sort=False).diff()
-    if (step > 1).any():
+    gid = np.zeros(len(frame), dtype=np.int64)
+    for c in codes:
+        gid = gid * (int(c.max()) + 2 if len(c) else 1) + c[order] + 1
+    index = index_all[order]
+    ordinal = index.asi8
+    same = np.r_[False, gid[1:] == gid[:-1]]  # the row before is of the same clinic (group)
+    if np.any(same & (np.r_[0, np.diff(ordinal)] > 1)):
         warnings.warn("some clinics have gaps between periods; the trailing window counts "
                       "rows, not calendar periods", stacklevel=2)
+    start = np.flatnonzero(~same)
+    position = np.arange(len(frame)) - np.repeat(start, np.diff(np.r_[start, len(frame)]))
 
     def trailing(values: pd.Series, how: str) -> pd.Series:
-        rolled = values.groupby(groups, sort=False).rolling(window, min_periods=window)
-        return (getattr(rolled, how)().reset_index(level=list(range(len(keys))), drop=True)
-                .reindex(frame.index))
+        # the sum of the window's rows, NaN unless the window holds ``window`` rows of the
+        # clinic (and none is NaN), as ``groupby(...).rolling(window, min_periods=window)``
+        x = values.to_numpy(dtype=float)
+        total = np.zeros(len(x))
+        for lag in range(window):
+            total[lag:] += x[:len(x) - lag] if lag else x
+        total = np.where(position >= window - 1, total, np.nan)
+        return pd.Series(total / window if how == "mean" else total, index=frame.index)
 
     if (kind == "W") == (per == "week"):  # the data's own unit: the mean of the window's periods
         prod_per_unit = trailing(prod, "mean")

@@ -18,7 +18,7 @@ from .seasonal import period_kind, periods_for_weeks, seasonal_profile
 from .stages import STAGES
 from .waits import ahead_column, project_breaches, renamed_keyword
 
-__all__ = ["HEADLINE_COLUMNS", "STAGES", "headline", "ratio_by_stage", "guarantee_ratio_weeks",
+__all__ = ["HEADLINE_COLUMNS", "STAGES", "clinic_period_totals", "headline", "ratio_by_stage", "guarantee_ratio_weeks",
            "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles", "region_totals",
            "region_purchase_by_month", "CHANGE_MEASURES", "week_changes"]
 
@@ -32,6 +32,35 @@ HEADLINE_COLUMNS = (
     "purchase_cost_12w",
     "escalation",
 )
+
+def clinic_period_totals(weekly: pd.DataFrame) -> pd.DataFrame:
+    """The measures summed per clinic and period (over groups), sorted by clinic and period.
+
+    ``weekly.groupby(["clinic", "period"]).sum(numeric_only=True, min_count=1)`` as a
+    frame; a frame that already has one row per clinic and period (no ``group``) is only
+    sorted, on integer codes, which for many clinics is several times faster than
+    grouping on the clinic names.
+
+    Examples
+    --------
+    >>> p = pd.Period("2024-01", "M")
+    >>> f = pd.DataFrame({"clinic": ["b", "a", "a"], "period": [p, p + 1, p], "x": [1.0, 2.0, 3.0]})
+    >>> clinic_period_totals(f).values.tolist()
+    [['a', Period('2024-01', 'M'), 3.0], ['a', Period('2024-02', 'M'), 2.0], ['b', Period('2024-01', 'M'), 1.0]]
+    """
+    numeric = [c for c in weekly.columns if c not in ("clinic", "period")
+               and pd.api.types.is_numeric_dtype(weekly[c]) and not pd.api.types.is_bool_dtype(weekly[c])]
+    plain = ("group" not in weekly.columns and all(weekly[c].dtype in (np.float64, np.int64) for c in numeric)
+             and isinstance(weekly["period"].dtype, pd.PeriodDtype) and not weekly["clinic"].isna().any())
+    if plain and len(weekly):
+        codes, _ = pd.factorize(weekly["clinic"], sort=True)
+        ordinal = pd.PeriodIndex(weekly["period"].array).asi8
+        order = np.lexsort((ordinal, codes))
+        c, o = codes[order], ordinal[order]
+        if not np.any((c[1:] == c[:-1]) & (o[1:] == o[:-1])):  # one row per clinic and period
+            return weekly.take(order)[["clinic", "period"] + numeric].reset_index(drop=True)
+    return weekly.groupby(["clinic", "period"], as_index=False, observed=True).sum(numeric_only=True, min_count=1)
+
 
 def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
              breaches: pd.DataFrame | None = None, outlook: pd.DataFrame | None = None,
@@ -88,8 +117,7 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     """
     if "clinic" not in weekly.columns or "period" not in weekly.columns:
         raise ValueError("weekly must have 'clinic' and 'period' columns")
-    totals = weekly.groupby(["clinic", "period"], as_index=False, observed=True).sum(
-        numeric_only=True, min_count=1)
+    totals = clinic_period_totals(weekly)
     last = totals.groupby("clinic")["period"].transform("max") == totals["period"]
     out = totals.loc[last, ["clinic", "period"]].reset_index(drop=True)
 
@@ -211,8 +239,7 @@ def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: in
     """
     if "clinic" not in weekly.columns or "period" not in weekly.columns:
         raise ValueError("weekly must have 'clinic' and 'period' columns")
-    totals = weekly.groupby(["clinic", "period"], as_index=False, observed=True).sum(
-        numeric_only=True, min_count=1)
+    totals = clinic_period_totals(weekly)
     over = [c for c in ("waiting_over_90_new_visit", "waiting_over_90_treatment") if c in totals.columns]
     if over:
         totals["waiting_over_90"] = totals[over].sum(axis=1, min_count=1)
@@ -280,15 +307,16 @@ def ratio_by_stage(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFra
     >>> ratio_by_stage(w, window_weeks=2)[["stage", "queue_production_ratio_weeks"]].values.tolist()
     [['new_visit', nan], ['new_visit', 4.0]]
     """
-    totals = weekly.groupby(["clinic", "period"], as_index=False, observed=True).sum(
-        numeric_only=True, min_count=1)
+    totals = clinic_period_totals(weekly)
     parts = []
     for stage, spec in STAGES.items():
         queue_col = spec.queue
         cols = [c for c in spec.production if c in totals.columns]
         if queue_col not in totals.columns or not cols:
             continue
-        active = totals.groupby("clinic")[cols].transform("sum").sum(axis=1) > 0
+        codes, _ = pd.factorize(totals["clinic"])
+        per_clinic = np.bincount(codes, weights=np.nan_to_num(totals[cols].to_numpy(dtype=float)).sum(axis=1))
+        active = pd.Series(per_clinic[codes] > 0, index=totals.index)
         if not active.any():
             continue
         r = queue_production_ratio_frame(totals[active], queue=queue_col, production=cols,
