@@ -150,23 +150,19 @@ class _Series:
 
 # ----------------------------------------------------------------------------- day basis
 #: Measures whose volume follows the working days (elective, booked activity) and
-#: those that arrive every day (acute, emergency, occupied beds). The documented
-#: default when the history cannot tell (see :func:`_day_basis`); any other measure,
-#: ``referrals_in`` included, defaults to working days.
-WORKING_DAY_MEASURES = frozenset({
-    "referrals_forwarded", "new_visits", "return_visits", "treatment_decisions",
-    "operations_elective", "purchased_new_visits", "purchased_operations",
-    "planned_new_visits", "planned_operations", "no_shows", "available_slots"})
-CALENDAR_DAY_MEASURES = frozenset({"emergency_visits", "operations_acute", "bed_days"})
+#: those that arrive every day (acute, emergency, occupied beds): the calendar's one
+#: registry (:data:`kps_analysis.calendar.MEASURE_DAY_BASIS`), the documented default
+#: when the history cannot tell (see :func:`_day_basis`).
+WORKING_DAY_MEASURES = _cal.WORKING_DAY_MEASURES
+CALENDAR_DAY_MEASURES = _cal.CALENDAR_DAY_MEASURES
 DAY_BASES = ("auto", "working", "calendar")
 
 
 def _days(periods, basis: str, country: str) -> np.ndarray:
+    """Working or calendar days per period in the region ``country`` ("SE", "GB-ENG") [days]."""
     if len(periods) == 0:
         return np.zeros(0)
-    if basis == "calendar":
-        return _cal.calendar_days(periods).to_numpy(float)
-    return _cal.working_days_in(periods, country=country).to_numpy(float)
+    return _cal.period_days(periods, basis, country=country).to_numpy(float)
 
 
 def _day_basis(measure: str, raw: list, m: int) -> tuple:
@@ -183,7 +179,7 @@ def _day_basis(measure: str, raw: list, m: int) -> tuple:
     calendar days; otherwise the documented default of the measure. ``raw`` holds
     (y, working days, calendar days, filled) per clinic.
     """
-    default = "calendar" if measure in CALENDAR_DAY_MEASURES else "working"
+    default = _cal.day_basis(measure)
     xs, zs = [], []
     for y, wd, cd, filled in raw:
         if len(y) <= m + 2:
