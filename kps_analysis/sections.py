@@ -208,6 +208,7 @@ def available(weekly: pd.DataFrame, params, waiting_list: pd.DataFrame | None = 
             missing["measures"] = s.measures
         if s.model and not has_model:
             missing["model"] = MODEL_MEASURES
+            missing.pop("measures", None)  # the model's measures say it all
         if s.waiting_list and not has_list:
             missing["waiting_list"] = True
         groups = [g for g in s.groups if not caps.get(g, False)]
@@ -1046,6 +1047,8 @@ def show(key: str, ctx) -> None:
         if key not in _RENDER:
             raise KeyError(f"unknown report section {key!r}; known: {', '.join(_RENDER)}")
         if not ctx.ok(key):
+            if key in _PARTS and ctx.model is None:
+                return  # its section already says that the model is missing
             text = ctx.why_not(key)
             head = "" if key in _PARTS or key == "summary" else _heading_only(ctx.text(key)) + "\n\n"
             _markdown(f"{head}*{text}*")

@@ -276,6 +276,11 @@ def test_show_replaces_a_section_the_clinic_cannot_have_by_its_sentence(monkeypa
     assert heading == "## Rullande produktionsplan"
     assert sentence.startswith("*Avsnittet bygger på planeringsmodellen") and sentence.endswith("*")
     shown.clear()
+    sections.show("purchase_cost", ctx)  # a part of the purchase section, which already said it
+    assert shown == []
+    sections.show("forecast", ctx)  # the model's sentence alone, not also the measures it covers
+    assert shown[0][1].count("remisser in") == 1
+    shown.clear()
     sections.show("situation", ctx)  # the queue-only clinic still gets its queues, with alt texts
     alts = [a for kind, a in shown if kind == "figure"]
     assert len(alts) == 2 and all(a.startswith("Linjediagram: väntande") for a in alts)
