@@ -331,3 +331,45 @@ def test_region_overview_orders_clinics_by_need_and_names_them():
     assert t.index.tolist() == ["d", "b", "c", "a"]
     assert t["Köp operationer 12 veckor"].tolist() == ["253", "50", "188", "0"]  # whole patients, by kind
     assert "Köpbehov 12 veckor" not in t.columns
+
+
+def test_first_screen_states_the_clinic_in_one_sentence_and_splits_purchases_by_kind():
+    from types import SimpleNamespace
+
+    periods = pd.period_range("2026-11-30", periods=14, freq="W-SUN")
+    rows = []
+    for stage, buy, price, inhouse in (("new_visit", 10.0, 2300.0, 2000.0), ("treatment", 20.0, 40000.0, 34000.0)):
+        for k, p in enumerate(periods, start=1):
+            n = buy if k in (5, 6) else 0.0  # bought in weeks 5 and 6; week 13-14 lies beyond the fixed plan
+            rows.append({"clinic": "x", "stage": stage, "period_ahead": k, "period": p, "purchase": n if k <= 12 else 99.0,
+                         "cost_external_sek": (n if k <= 12 else 99.0) * price, "cost_internal_sek": n * inhouse,
+                         "order_by_period": k - 4})
+    plan = pd.DataFrame(rows)
+    model = SimpleNamespace(plan=plan, settings=pd.DataFrame({"clinic": ["x"], "target_share": [0.95],
+                                                              "lead_time_weeks": [4], "fixed_weeks": [12]}))
+    headline = pd.DataFrame({
+        "clinic": ["x"], "queue_new_visit": [300.0], "queue_treatment": [100.0], "queue_change_1w": [12.0],
+        "waiting_over_90": [212.0], "share_over_90_days": [0.287], "queue_production_ratio_weeks": [19.7],
+        "projected_breaches_peak_12w": [407.0], "projected_breaches_peak_week": ["2027-02-15/2027-02-21"],
+        "breaches_after_purchase_peak_12w": [0.0],
+        "purchase_new_visits_12w": [20.0], "purchase_cost_new_visits_12w": [46000.0],
+        "purchase_operations_12w": [40.0], "purchase_cost_operations_12w": [1600000.0],
+        "first_order_by": [str(periods[0])], "first_order_late": [False], "escalation": ["red"],
+        "escalation_level": ["division"], "escalation_reason": ["target_missed,purchase_needed"]})
+    ctx = sections.ClinicContext(params=_params(), weekly=_frame(["referrals_in", "new_visits"]), waiting_list=None,
+                                 model=model)
+    ctx.__dict__.update(headline=headline, shown=report.Shown(), changes=pd.DataFrame())
+    import html as html_module
+
+    html = html_module.unescape(sections.first_screen_html(ctx))  # escaped text reads the same
+    state = html.split("<strong>", 1)[1].split("</strong>", 1)[0]
+    assert state == ("Kön växer: 212 patienter har väntat över 90 dagar; köp 20 nybesök och 40 operationer senast "
+                     "v. 49 2026 för att hålla vårdgarantin.")
+    # the decision: each kind with its own count and cost, from the fixed plan only (weeks 13-14 left out)
+    assert "Beställ 20 nybesök</strong> (46\u00a0000 kr; i egen regi 40\u00a0000 kr) senast v. 49 2026" in html
+    assert "Beställ 40 operationer</strong> (1\u00a0600\u00a0000 kr; i egen regi 1\u00a0360\u00a0000 kr)" in html
+    assert "Eskalera till divisionen</strong>: andelen som väntat över 90 dagar (28,7 %) är över målet 5 %" in html
+    assert "kps-status-red" in html and "kostnad 46\u00a0000 kr" in html and "kostnad 1\u00a0600\u00a0000 kr" in html
+    assert "60 " not in html.replace("1\u00a0600", "")  # never first visits and operations in one count
+    assert report.TOC_SLOT in html and html.index("kps-decision") < html.index(report.TOC_SLOT)
+    assert "<dt>Köproduktionskvot</dt>" in html and "<dt>Ledtid</dt>" in html
