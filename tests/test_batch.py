@@ -662,10 +662,17 @@ def test_killing_the_parent_takes_its_workers_and_kernels_with_it(tmp_path):
 
 @slow
 def test_a_failing_region_overview_fails_the_run(tmp_path, capsys):
-    # the stand-in template writes a summary.csv that the region overview cannot use
+    # the stand-in template writes a summary.csv; the project's own region overview fails on it
     code = ("import pathlib\np = pathlib.Path(output_dir, 'tables')\np.mkdir(exist_ok=True)\n"
             "(p / 'summary.csv').write_text('clinic\\n' + clinic_id + '\\n')\n")
-    assert cli.main(_quiet_run_args(tmp_path, code)) == 1
+    project = tmp_path / "project"
+    (project / "parameters").mkdir(parents=True)
+    (project / "notebooks").mkdir()
+    shutil.copy(PARAMS / "defaults.yaml", project / "parameters")
+    _quick_notebook(project / "notebooks" / "region_overview.ipynb",
+                    "from IPython.display import Markdown, display\n"
+                    "display(Markdown('## Regionen totalt'))\nraise KeyError('period_ahead')\n")
+    assert cli.main(_quiet_run_args(tmp_path, code) + ["--project", str(project)]) == 1
     captured = capsys.readouterr()
     assert "failed: region overview: " in captured.err
     assert re.match(r"1/1 clinics ok, region overview FAILED\. Report index: ", captured.out)
@@ -677,6 +684,8 @@ def test_a_failing_region_overview_fails_the_run(tmp_path, capsys):
     assert "Regionöversikt: misslyckades" in index.visible
     page = (run_dir / "region" / "overview.html").read_text(encoding="utf-8")  # what to do, no stack trace
     assert "Regionöversikten kunde inte tas fram" in page and "Traceback" not in page
+    assert "KeyError: &#39;period_ahead&#39;" in page or "KeyError: 'period_ahead'" in html.unescape(page)
+    assert "avsnittet ”Regionen totalt”" in html.unescape(page)
     assert "Traceback" in (run_dir / "region" / "run.log").read_text(encoding="utf-8")
 
 
