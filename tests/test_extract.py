@@ -289,6 +289,24 @@ def test_a_large_csv_is_streamed_by_arrow_with_the_same_result_and_rows(tmp_path
     assert parts.value.column == at_once.value.column
 
 
+def test_a_streamed_csv_finds_its_header_below_a_preamble_and_counts_rows_as_the_whole_read(tmp_path, monkeypatch):
+    text = "Väntelista urologi;;;\nUttag 2024-06-01;;;\n\n" + SAMPLE.read_text(encoding="utf-8-sig")
+    text = text.replace("Urologi;2;2024-01-24", "Urologi;9;2024-01-24")  # priority 9: line 14
+    path = write(tmp_path / "preamble.csv", text)
+    monkeypatch.setattr(kd, "_ARROW_CSV_MIN_BYTES", 0)
+    source = kx._Source(path, chunk_rows=3, layout_kw={"today": TODAY, "warn": False})
+    assert (source.kind, source.layout.header_row) == ("csv", 4)
+    with pytest.raises(DataError) as parts, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kx.aggregate_waiting_list(path, today=TODAY, chunk_rows=3)
+    assert str(parts.value).startswith(f"{path}, column 'Prioritet', row 14: unknown priority code '9'")
+    monkeypatch.setattr(kd, "_ARROW_CSV_MIN_BYTES", 10**9)
+    with pytest.raises(DataError) as whole, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        read_waiting_list(path, today=TODAY)
+    assert str(whole.value) == str(parts.value)
+
+
 def test_a_large_windows_1252_csv_is_streamed_too(tmp_path, monkeypatch):
     text = SAMPLE.read_text(encoding="utf-8-sig")
     path = write(tmp_path / "excel.csv", text, encoding="cp1252")
