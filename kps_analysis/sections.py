@@ -1163,7 +1163,18 @@ def _region_title(ctx: RegionContext) -> None:
     title = ("Regionöversikt" if sv else "Region overview") + (f" – {ctx.region}" if ctx.region else "")
     sub = (f"Data till och med {last} · körning {ctx.run_date} · {len(ctx.summaries)} kliniker" if sv else
            f"Data up to {last} · run {ctx.run_date} · {len(ctx.summaries)} clinics")
+    esc = ctx.summaries.get("escalation", pd.Series(dtype=str)).astype(str)
+    words = report.STATUS_WORDS["sv" if sv else "en"]
+    red = [ctx.name(c) for c in _by_need(ctx.summaries).loc[lambda t: t["escalation"] == "red", "clinic"]] \
+        if "escalation" in ctx.summaries else []
+    counts = ", ".join(f"{int((esc == k).sum())} {words[k]}{'a' if sv and k != 'green' and (esc == k).sum() != 1 else ''}"
+                       for k in ("red", "yellow", "green"))
+    state = ((f"Kliniker: {counts}." if sv else f"Clinics: {counts}.") +
+             ((" Eskaleras till divisionen: " if sv else " Escalated to the division: ") + ", ".join(red) + "."
+              if red else ""))
+    status = "red" if red else "yellow" if (esc == "yellow").any() else "green"
     _display_html(f'<h1 class="kps-title">{escape_text(title)}</h1><p class="kps-subtitle">{escape_text(sub)}</p>'
+                  f'<p class="kps-state kps-status-{status}"><strong>{escape_text(state)}</strong></p>'
                   + report.TOC_SLOT,
                   kps_language=ctx.language, kps_header=f"{title} · {last} · {ctx.run_date}")
 
