@@ -216,8 +216,8 @@ def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str =
         draw_limit(ax, over[0] - 0.5, language=language, limit_days=limit_days, axis="x")
     ax.set_ylabel("Patienter" if language == "sv" else "Patients")
     ax.set_xlabel("Väntetid (dagar)" if language == "sv" else "Waiting time (days)")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(frameon=False, title=None)
+    if ax.get_legend_handles_labels()[0]:  # above the bars, never over them
+        ax.legend(frameon=False, title=None, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=3, fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -324,21 +324,6 @@ def balance_lines(balance: pd.DataFrame, *, language: str = "sv", years: int = 2
     return fig
 
 
-def breach_projection(breaches: pd.DataFrame, *, language: str = "sv", ax=None):
-    """Projected patients past the guarantee limit per week ahead and stage (bars)."""
-    fig, ax = _axes(ax)
-    data = breaches.assign(stage=breaches["stage"].map(STAGE_LABELS[language]).fillna(breaches["stage"]),
-                           week_ahead=breaches["week_ahead"].astype(int))
-    sns.barplot(data=data, x="week_ahead", y="over_limit", hue="stage",
-                palette=[COLOURS["inflow"], COLOURS["production"]][: data["stage"].nunique()], ax=ax)
-    ax.set_xlabel("Veckor framåt" if language == "sv" else "Weeks ahead")
-    ax.set_ylabel("Patienter över gränsen" if language == "sv" else "Patients over the limit")
-    if ax.get_legend() is not None:
-        ax.legend(frameon=False, title=None)
-    fig.tight_layout()
-    return fig
-
-
 def show(fig, alt: str | None = None) -> None:
     """Display a figure at this point of a notebook's output and close it.
 
@@ -442,32 +427,6 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, measure: str, la
     ax.set_ylim(bottom=0)
     _date_axis(ax, language)
     _legend_above(fig, ax)
-    return fig
-
-
-def capacity_vs_need(gap: pd.DataFrame, *, language: str = "sv"):
-    """Need and own capacity per week, one panel per stage; the need band shaded.
-
-    ``gap`` is :func:`kps_analysis.capacity.capacity_gap` output for one clinic. Closures
-    show as dips of the capacity line; weeks where the need is above it are the gap.
-    """
-    stages = list(dict.fromkeys(gap["stage"]))
-    fig, axes = plt.subplots(1, len(stages), figsize=(10, 3.4), squeeze=False)
-    for ax, stage in zip(axes[0], stages):
-        part = gap[gap["stage"] == stage]
-        x = part["week_ahead"]
-        if {"need_lo", "need_hi"} <= set(part.columns):
-            ax.fill_between(x, part["need_lo"], part["need_hi"], color=COLOURS["need"], alpha=0.15, linewidth=0)
-        ax.plot(x, part["need"], color=COLOURS["need"], linestyle=LINESTYLES["need"], linewidth=2,
-                label="Behov" if language == "sv" else "Need")
-        ax.plot(x, part["capacity"], color=COLOURS["capacity"], linestyle=LINESTYLES["capacity"], linewidth=2,
-                label="Egen kapacitet" if language == "sv" else "Own capacity")
-        ax.set_title(STAGE_LABELS[language].get(stage, stage))
-        ax.set_xlabel("Veckor framåt" if language == "sv" else "Weeks ahead")
-        ax.set_ylim(bottom=0)
-        ax.legend(frameon=False, loc="lower left")
-    axes[0][0].set_ylabel("Per vecka" if language == "sv" else "Per week")
-    fig.tight_layout()
     return fig
 
 
