@@ -1339,7 +1339,7 @@ _TEXTS = {
                       "till den som förvaltar verktyget.",
         },
         "runs_title": "KPS-körningar", "runs_caption": "Alla avslutade körningar, den senaste först",
-        "latest": "Senaste körningen", "finished": "Avslutad", "clinics": "Kliniker",
+        "latest": "Senaste körningen", "finished": "Avslutad", "clinics": "Kliniker", "run_col": "Körning",
         "region_ok": "klar", "region_none": "–",
     },
     "en": {
@@ -1386,7 +1386,7 @@ _TEXTS = {
                       "maintains the kit.",
         },
         "runs_title": "KPS runs", "runs_caption": "Every finished run, the newest first",
-        "latest": "The latest run", "finished": "Finished", "clinics": "Clinics",
+        "latest": "The latest run", "finished": "Finished", "clinics": "Clinics", "run_col": "Run",
         "region_ok": "done", "region_none": "–",
     },
 }
@@ -1594,6 +1594,14 @@ def _finished_runs(out_root: Path) -> list[Path]:
     return sorted(runs, key=lambda p: p.name, reverse=True)
 
 
+def _local_time(stamp) -> str:
+    """An ISO time stamp of a manifest in this machine's time zone, to the minute ("" if unreadable)."""
+    try:
+        return datetime.fromisoformat(str(stamp)).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return ""
+
+
 def write_runs_index(out_root: Path, *, language: str = "sv") -> Path:
     """Write ``<out_root>/index.html``: every finished run, newest first, with its
     clinics' and the region overview's status, and a link to the latest. Atomic."""
@@ -1609,7 +1617,7 @@ def write_runs_index(out_root: Path, *, language: str = "sv") -> Path:
         region = (manifest.get("region_overview") or {}).get("status")
         runs.append({
             "run_id": folder.name, "href": _link(folder.name, "index.html"),
-            "finished": str(manifest.get("finished", "")).replace("T", " ")[:16],
+            "finished": _local_time(manifest.get("finished")),
             "clinics": t["counts"].format(ok=len(clinics) - failed, total=len(clinics))
                        + (t["counts_failed"].format(n=failed) if failed else ""),
             "region": {"ok": t["region_ok"], "failed": t["failed"]}.get(region, t["region_none"]),
