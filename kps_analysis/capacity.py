@@ -42,7 +42,8 @@ from scipy import sparse
 from . import calendar as cal
 from .queue import queue_for_share_within
 from .stages import STAGES
-from .waits import ProjectionState
+from .seasonal import period_kind, periods_for_weeks
+from .waits import ProjectionState, as_period_ahead, as_week_ahead, flow_period_days
 
 __all__ = [
     "RESOURCE_KEYS",
@@ -518,9 +519,15 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
     if "stage" not in frame.columns:
         frame["stage"] = stage
     keys = _series_keys(frame)
+    frame, monthly = as_week_ahead(frame)
+    if not monthly and "week_ahead" not in frame.columns and "period" in frame.columns and len(frame):
+        monthly = period_kind(frame["period"], "inflow") == "M"
+        if monthly:
+            frame = frame.assign(period_days=flow_period_days(frame))
     frame = _with_week_ahead(frame, keys, "inflow")
     frame = frame.sort_values(keys + ["week_ahead"], kind="stable").reset_index(drop=True)
     mean = frame[mean_col].to_numpy(dtype=float)
+    days = frame["period_days"].to_numpy(dtype=float) if monthly else np.full(len(frame), 7.0)
     if np.any(mean < 0):
         raise ValueError("inflow: the inflow must not be negative")
     lo_col, hi_col = _bound_columns(frame, level)
@@ -543,7 +550,9 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
     if np.any(queue < 0):
         raise ValueError("queue_now must not be negative")
 
-    mean_by_series = np.bincount(sid, weights=mean, minlength=len(series)) / np.bincount(sid, minlength=len(series))
+    # the target queue takes the inflow per week, whatever the period: inflow · 7 / days
+    mean_by_series = (np.bincount(sid, weights=mean * 7.0 / days if monthly else mean, minlength=len(series))
+                      / np.bincount(sid, minlength=len(series)))
     if target_queue is None:
         target = queue_for_share_within(mean_by_series, guarantee_days, target_share_within_guarantee)
         target = np.asarray(target, dtype=float)
@@ -553,7 +562,7 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
             raise ValueError("target_queue must be given (>= 0) for every series")
 
     if isinstance(clear_by, (int, np.integer)) and not isinstance(clear_by, bool):
-        weeks = int(clear_by)
+        weeks = periods_for_weeks(int(clear_by), "M") if monthly and clear_by >= 1 else int(clear_by)
     else:
         if "period" not in frame.columns:
             raise ValueError("clear_by: a date needs a 'period' column in inflow")
@@ -580,14 +589,20 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
                 raise ValueError("waiting: needs a 'stage' column when inflow has several stages")
             waiting = waiting.assign(stage=frame["stage"].iloc[0])
         flows = out[keys + ["week_ahead"]].assign(inflow=mean, capacity=0.0)
+        if monthly:
+            flows["period_days"] = days.astype(np.int64)
         extra = least_extra_service(waiting, flows, guarantee_days=guarantee_days, tolerated=0.0, order=order,
                                      renege_rate_per_week=renege_rate_per_week)
         out = out.merge(extra.rename(columns={"extra": "need_guarantee"}), on=keys + ["week_ahead"], how="left")
         out["need_guarantee"] = out["need_guarantee"].fillna(0.0)
+    unit = "months" if monthly else "weeks"
     if weeks > out["week_ahead"].max():
-        warnings.warn(f"clear_by ({weeks} weeks) lies beyond the horizon ({out['week_ahead'].max()} weeks): "
+        warnings.warn(f"clear_by ({weeks} {unit}) lies beyond the horizon ({out['week_ahead'].max()} {unit}): "
                       "the backlog is not cleared within it", stacklevel=2)
-    return out.reset_index(drop=True)
+    if monthly:
+        out.insert(out.columns.get_loc("week_ahead") + 1, "period_days", days.astype(np.int64))
+        out = out.rename(columns={"weeks_to_clear": "periods_to_clear"})
+    return as_period_ahead(out.reset_index(drop=True), monthly)
 
 
 # ============================================================================= guarantee engine
@@ -707,8 +722,10 @@ def capacity_gap(need: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
         time = "period"
     elif "week_ahead" in need.columns and "week_ahead" in capacity.columns:
         time = "week_ahead"
+    elif "period_ahead" in need.columns and "period_ahead" in capacity.columns:
+        time = "period_ahead"
     else:
-        raise ValueError("need and capacity need a common 'period' or 'week_ahead' column")
+        raise ValueError("need and capacity need a common 'period', 'week_ahead' or 'period_ahead' column")
     cols = on + [time, "capacity"] + (["binding"] if "binding" in capacity.columns else [])
     cap = capacity[cols].groupby(on + [time], as_index=False).agg(
         {"capacity": "sum", **({"binding": "first"} if "binding" in cols else {})})

@@ -50,7 +50,9 @@ from .balance import coming_flows
 from .capacity import least_extra_service, per_series
 from .data import waiting_snapshot
 from .queue import queue_for_share_within
-from .waits import project_breaches, projection_keys, renamed_keyword, waiting_from_aggregates
+from .seasonal import periods_for_weeks
+from .waits import (as_period_ahead, as_week_ahead, project_breaches, projection_keys, renamed_keyword,
+                    waiting_from_aggregates)
 
 __all__ = [
     "POLICIES",
@@ -350,6 +352,11 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
         raise ValueError(f"order must be 'priority' or 'fifo', got {order!r}")
     if not isinstance(lead_time_weeks, (int, np.integer)) or lead_time_weeks < 0:
         raise ValueError(f"lead_time_weeks must be a whole number >= 0, got {lead_time_weeks!r}")
+    flows, monthly = as_week_ahead(flows)  # months: the same steps, each month its own days
+    if monthly:  # spans given in weeks become months by days
+        lead_time_weeks = periods_for_weeks(lead_time_weeks, "M", minimum=0)
+        if target_by_week is not None and isinstance(target_by_week, (int, np.integer)) and target_by_week >= 1:
+            target_by_week = periods_for_weeks(target_by_week, "M")
     for col in ("clinic", "week_ahead", "inflow", "capacity"):
         if col not in flows.columns:
             raise ValueError(f"flows: missing column {col!r}")
@@ -367,7 +374,7 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
     series = flows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
     horizon = int(flows["week_ahead"].max())
     grid = series.merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
-    extra_cols = [c for c in ("period",) if c in flows.columns]
+    extra_cols = [c for c in ("period", "period_days") if c in flows.columns]
     grid = grid.merge(flows[keys + ["week_ahead", "inflow", "capacity"] + extra_cols], on=keys + ["week_ahead"],
                       how="left")
     grid["inflow"] = grid["inflow"].astype(float).fillna(0.0)
@@ -385,14 +392,18 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
         purchase = purchase.fillna(0.0).to_numpy()
         target = None
     else:
+        days = (grid["period_days"].to_numpy(dtype=float).reshape(n_s, horizon) if "period_days" in grid.columns
+                else np.full((n_s, horizon), 7.0))
+        renege = 1.0 - (1.0 - renege_rate_per_week) ** (days[0] / 7.0) if monthly else renege_rate_per_week
         purchase, target = _target_purchase(waiting, series, keys, inflow, capacity, target_queue=target_queue,
                                             target_by_week=target_by_week, target_share=target_share,
-                                            guarantee_days=guarantee_days, renege=renege_rate_per_week,
-                                            whole_patients=whole_patients)
+                                            guarantee_days=guarantee_days, renege=renege,
+                                            whole_patients=whole_patients, days=days)
         purchase = purchase.ravel()
 
     grid["external"] = purchase
-    projected = project_breaches(waiting, grid[keys + ["week_ahead", "inflow", "capacity", "external"]],
+    projected = project_breaches(waiting, grid[keys + ["week_ahead", "inflow", "capacity", "external"]
+                                               + [c for c in ("period_days",) if c in grid.columns]],
                                  guarantee_days=guarantee_days, order=order, renege_rate_per_week=renege_rate_per_week,
                                  arrival_priority_share=arrival_priority_share)
     projected["week_ahead"] = projected["week_ahead"].astype(int)
@@ -413,12 +424,18 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
                + ["policy", "inflow", "capacity", "purchase", "served", "queue", "over_limit",
                   "cost_external_sek", "cost_internal_sek", "decide_by_week"]
                + (["target_queue"] if target is not None else []))
-    return out[columns]
+    if monthly:
+        columns.insert(columns.index("policy"), "period_days")
+    return as_period_ahead(out[columns], monthly)
 
 
 def _target_purchase(waiting, series, keys, inflow, capacity, *, target_queue, target_by_week, target_share,
-                     guarantee_days, renege, whole_patients):
-    """Purchase of the target policy per series and week (arrays n_series × H) and the target per series."""
+                     guarantee_days, renege, whole_patients, days=None):
+    """Purchase of the target policy per series and period (arrays n_series × H) and the target per series.
+
+    ``days``: each period's days (7 for weeks); the target queue takes the inflow per week,
+    ``inflow · 7 / days``, whatever the period. ``renege`` is per period.
+    """
     n_s, horizon = inflow.shape
     wait = waiting
     if "patient_chosen_wait" in wait.columns:
@@ -426,7 +443,8 @@ def _target_purchase(waiting, series, keys, inflow, capacity, *, target_queue, t
     wait = wait.assign(patients=wait["patients"] if "patients" in wait.columns else 1.0)
     queue = np.nan_to_num(per_series(wait, series, keys, "patients", "waiting"))
     if target_queue is None:
-        target = np.asarray(queue_for_share_within(inflow.mean(axis=1), guarantee_days, target_share), dtype=float)
+        per_week = inflow if days is None or np.all(days == 7) else inflow * 7.0 / days  # [patients/week]
+        target = np.asarray(queue_for_share_within(per_week.mean(axis=1), guarantee_days, target_share), dtype=float)
     else:
         target = per_series(target_queue, series, keys, "target_queue", "target_queue")
         if np.any(np.isnan(target)) or np.any(target < 0):
@@ -446,7 +464,7 @@ def _target_purchase(waiting, series, keys, inflow, capacity, *, target_queue, t
         if whole_patients:
             p = np.ceil(p - 1e-9)
         purchase[:, k] = p
-        q = np.maximum(0.0, q + inflow[:, k] - capacity[:, k] - p) * (1.0 - renege)
+        q = np.maximum(0.0, q + inflow[:, k] - capacity[:, k] - p) * (1.0 - (renege[k] if np.ndim(renege) else renege))
     return purchase, target
 
 
@@ -691,6 +709,9 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
     >>> round(r.total_cost_sek, 6)
     2000.0
     """
+    if "period_ahead" in flows.columns and "week_ahead" not in flows.columns:
+        raise ValueError("flows: optimise_region plans weeks (week_ahead); monthly flows (period_ahead) are "
+                         "planned by the planning model (kps_analysis.planning), which moves patients per month")
     for col in ("clinic", "week_ahead", "inflow", "capacity"):
         if col not in flows.columns:
             raise ValueError(f"flows: missing column {col!r}")

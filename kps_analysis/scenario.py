@@ -34,7 +34,7 @@ from kps_analysis import calendar as _cal
 from kps_analysis.capacity import capacity_gap, capacity_need, closure_shares, resources_frame
 from kps_analysis.purchase import prices_frame, purchase_need
 from kps_analysis.stages import STAGE_NAMES
-from kps_analysis.waits import project_breaches
+from kps_analysis.waits import as_week_ahead, project_breaches
 
 __all__ = [
     "SCENARIO_FIELDS",
@@ -127,6 +127,10 @@ def _check_frame(frame, name: str, columns) -> None:
 
 
 def _check_flows(flows, name="inputs.flows") -> None:
+    if "period_ahead" in flows.columns and "week_ahead" not in flows.columns and name == "inputs.flows":
+        raise ValueError(f"{name}: scenarios change weekly resources (sessions and slots per week, closure "
+                         "weeks) and run on weekly flows (week_ahead); monthly flows (period_ahead) are not "
+                         "supported: run the scenarios on the clinic's weekly data")
     _check_frame(flows, name, _FLOW_COLUMNS)
     unknown = sorted(set(flows["stage"].astype(str)) - set(STAGE_NAMES))
     if unknown:
@@ -790,6 +794,7 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
         raise ValueError(f"chunk_runs must be a whole number >= 1, got {chunk_runs!r}")
     lname = f"{level:g}".replace(".", "_")
     lo_col, hi_col = f"lo_{lname}", f"hi_{lname}"
+    flows, monthly = as_week_ahead(flows)  # months: each its own days in the projection
     _check_flows(flows, "flows")
     _check_frame(flows, "flows", (lo_col, hi_col))
     _check_frame(waiting, "waiting", ("clinic", "stage", "wait_days"))
@@ -798,7 +803,8 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
     series = f[["clinic", "stage"]].drop_duplicates().reset_index(drop=True)
     horizon = int(f["week_ahead"].max())
     grid = series.merge(pd.DataFrame({"week_ahead": np.arange(1, horizon + 1)}), how="cross")
-    cols = ["inflow", lo_col, hi_col, "capacity"] + (["external"] if "external" in f.columns else [])
+    cols = (["inflow", lo_col, hi_col, "capacity"] + (["external"] if "external" in f.columns else [])
+            + (["period_days"] if monthly else []))
     full = grid.merge(f[["clinic", "stage", "week_ahead", *cols]], on=["clinic", "stage", "week_ahead"], how="left")
     n_s = len(series)
     mat = {c: full[c].fillna(0.0).to_numpy(dtype=float).reshape(n_s, horizon) for c in cols}
@@ -834,6 +840,8 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
             "external": (np.repeat(mat["external"][:, None, :], n_r, axis=1).ravel()
                          if "external" in mat else 0.0),
         })
+        if monthly:
+            long["period_days"] = np.repeat(mat["period_days"][:, None, :], n_r, axis=1).ravel().astype(np.int64)
         w_runs = wait.merge(pd.DataFrame({"group": ids}), how="cross")
         proj = project_breaches(w_runs, long, guarantee_days=guarantee_days, order=order)
         g = proj.groupby(["clinic", "stage", "group"], observed=True, sort=False)

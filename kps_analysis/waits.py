@@ -54,6 +54,10 @@ __all__ = [
     "wait_summary_from_bands",
     "waiting_from_aggregates",
     "projection_keys",
+    "ahead_column",
+    "flow_period_days",
+    "as_week_ahead",
+    "as_period_ahead",
     "ProjectionState",
     "project_breaches",
     "renamed_keyword",
@@ -1053,6 +1057,38 @@ def ahead_column(flows: pd.DataFrame) -> str:
     if "period_ahead" in flows.columns:
         return "period_ahead"
     raise ValueError("flows: missing column 'week_ahead' (or 'period_ahead')")
+
+
+def as_week_ahead(flows: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Monthly flows (``period_ahead``) numbered as ``week_ahead`` for the period-generic engine.
+
+    The guarantee engine (:class:`ProjectionState`) numbers the coming periods
+    ``week_ahead`` and takes their lengths from ``period_days`` (or ``period``): a monthly
+    frame is renamed, with ``period_days`` added from its periods, and ``True`` says so,
+    so the caller names its result's column ``period_ahead`` again
+    (:func:`as_period_ahead`). A weekly frame is returned as it is, with ``False``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"clinic": "a", "period_ahead": [1], "period": pd.period_range("2024-02", periods=1, freq="M")})
+    >>> g, monthly = as_week_ahead(f)
+    >>> monthly, g.columns.tolist(), g["period_days"].tolist()
+    (True, ['clinic', 'week_ahead', 'period', 'period_days'], [29])
+    """
+    if "period_ahead" not in flows.columns or "week_ahead" in flows.columns:
+        return flows, False
+    out = flows.rename(columns={"period_ahead": "week_ahead"})
+    if "period_days" not in out.columns:
+        out = out.assign(period_days=flow_period_days(out))
+    return out, True
+
+
+def as_period_ahead(frame: pd.DataFrame, monthly: bool) -> pd.DataFrame:
+    """The inverse of :func:`as_week_ahead` on a result: ``week_ahead`` back to ``period_ahead`` (and
+    ``decide_by_week`` to ``decide_by_period``) when the flows were monthly."""
+    if not monthly:
+        return frame
+    return frame.rename(columns={"week_ahead": "period_ahead", "decide_by_week": "decide_by_period"})
 
 
 def flow_period_days(flows: pd.DataFrame) -> np.ndarray:

@@ -277,3 +277,21 @@ def test_need_gap_chain_on_naive_flows():
     assert len(gap) == 8
     np.testing.assert_allclose(gap["gap"], gap["need"] - gap["capacity"])
     assert (gap["need"] >= gap["inflow"] - 1e-12).all()
+
+
+def test_capacity_need_on_months_converts_by_days():
+    # 3 months of 310 referrals in 31-day months (70 a week): the default target queue is the
+    # weekly one's (70 a week); the backlog is cleared within 12 weeks = 3 months, not 12
+    months = pd.DataFrame({"clinic": "a", "stage": "new_visit", "period_ahead": [1, 2, 3],
+                           "period": pd.PeriodIndex(["2025-07", "2025-08", "2025-10"], freq="M"),
+                           "inflow": [310.0, 310.0, 310.0]})
+    weeks = pd.DataFrame({"clinic": "a", "stage": "new_visit", "week_ahead": range(1, 13), "inflow": 70.0})
+    nm = cp.capacity_need(months, queue_now=1000.0, clear_by=12)
+    nw = cp.capacity_need(weeks, queue_now=1000.0, clear_by=12)
+    assert nm["target_queue"].iloc[0] == pytest.approx(nw["target_queue"].iloc[0])
+    assert nm["periods_to_clear"].tolist() == [3.0, 3.0, 3.0]
+    backlog = 1000.0 - nw["target_queue"].iloc[0]
+    assert nm["need"].tolist() == pytest.approx([310.0 + backlog / 3] * 3)
+    assert nm["period_days"].tolist() == [31, 31, 31] and "week_ahead" not in nm.columns
+    gap = cp.capacity_gap(nm, nm[["clinic", "stage", "period_ahead"]].assign(capacity=300.0))
+    assert gap["period_ahead"].tolist() == [1, 2, 3]

@@ -412,3 +412,38 @@ def test_demo_region_optimum_is_never_dearer_than_the_clinics_alone(region):
     assert plan.total_cost_sek <= apart["cost_external_sek"].sum() + 1e-6
     assert plan.plan.loc[plan.plan["clinic"] == "uro", "purchased"].sum() == pytest.approx(
         apart.loc[apart["clinic"] == "uro", "purchase"].sum())  # uro has no pool: the same alone
+
+
+# ----------------------------------------------------------------------------- months
+def test_purchase_need_on_months_steps_by_each_months_days():
+    # 10 patients have waited 70 days on 1 February 2024; no arrivals, no own capacity.
+    # Weekly they pass 90 days in week 3 (70 + 21 = 91); monthly, at the end of February
+    # (29 days: 99 days) -> all 10 bought in month 1; with 10 own slots that month, none
+    wait = pd.DataFrame({"clinic": "a", "wait_days": [70], "patients": [10.0]})
+    months = pd.DataFrame({"clinic": "a", "period_ahead": [1, 2],
+                           "period": pd.period_range("2024-02", periods=2, freq="M"), "inflow": 0.0, "capacity": 0.0})
+    need = pu.purchase_need(wait, months, policy="guarantee", lead_time_weeks=4)
+    assert need["period_ahead"].tolist() == [1, 2] and "week_ahead" not in need.columns
+    assert need["period_days"].tolist() == [29, 31]
+    assert need["purchase"].tolist() == [10.0, 0.0]
+    assert need["decide_by_period"].tolist() == [0, 1]  # 4 weeks = 28 days = 1 month of lead time
+    # 20 days in: a 29-day month takes them to 90 days exactly, not over: nothing to buy in
+    # month 1, all 10 in month 2 (120 days)
+    need = pu.purchase_need(wait.assign(wait_days=61), months, policy="guarantee")
+    assert need["purchase"].tolist() == [0.0, 10.0]
+    weeks = pd.DataFrame({"clinic": "a", "week_ahead": [1, 2, 3], "inflow": 0.0, "capacity": 0.0})
+    assert pu.purchase_need(wait, weeks, policy="guarantee")["purchase"].tolist() == [0.0, 0.0, 10.0]
+    # the target policy's default target queue takes the inflow per week: 310 a month of 31
+    # days is 70 a week, as 70 a week is on weekly flows
+    m1 = months.iloc[:1].assign(period=pd.Period("2024-01", "M"), inflow=310.0, capacity=310.0)
+    w1 = weeks.iloc[:1].assign(inflow=70.0, capacity=70.0)
+    tm = pu.purchase_need(wait, m1, policy="target")["target_queue"].iloc[0]
+    tw = pu.purchase_need(wait, w1, policy="target")["target_queue"].iloc[0]
+    assert tm == pytest.approx(tw)
+
+
+def test_optimise_region_says_months_are_planned_elsewhere():
+    wait = pd.DataFrame({"clinic": "a", "wait_days": [70], "patients": [10.0]})
+    months = pd.DataFrame({"clinic": "a", "period_ahead": [1], "inflow": 0.0, "capacity": 0.0})
+    with pytest.raises(ValueError, match="monthly flows"):
+        pu.optimise_region(wait, months)

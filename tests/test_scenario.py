@@ -445,3 +445,24 @@ def test_monte_carlo_bad_input(kwargs, match):
 def test_monte_carlo_bounds_must_enclose_the_mean():
     with pytest.raises(ValueError, match="lo_80 <= inflow <= hi_80"):
         monte_carlo(QUEUE, mc_flows().assign(lo_80=80.0), runs=2)
+
+
+def test_monte_carlo_on_months_follows_the_deterministic_monthly_projection():
+    # no uncertainty (lo = hi = inflow): every run is the deterministic projection, in months
+    # of their own days: 10 patients at 70 days pass 90 days in February 2024 (29 days)
+    from kps_analysis.scenario import monte_carlo
+    from kps_analysis.waits import project_breaches
+
+    wait = pd.DataFrame({"clinic": "a", "stage": "new_visit", "wait_days": [70, 10], "patients": [10.0, 5.0]})
+    months = pd.DataFrame({"clinic": "a", "stage": "new_visit", "period_ahead": [1, 2],
+                           "period": pd.period_range("2024-02", periods=2, freq="M"),
+                           "inflow": 0.0, "lo_80": 0.0, "hi_80": 0.0, "capacity": 0.0})
+    mc = monte_carlo(wait, months, runs=5, purchase=True)
+    det = project_breaches(wait, months[["clinic", "stage", "period_ahead", "period", "inflow", "capacity"]])
+    assert det["over_limit"].tolist() == [10.0, 10.0]
+    s = mc.summary.iloc[0]
+    assert s["p_no_breach"] == 0.0 and s["mean_over_limit_end"] == pytest.approx(10.0)
+    assert s["purchase_mean"] == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="monthly flows"):
+        from kps_analysis.scenario import ScenarioInputs, run_scenarios
+        run_scenarios(ScenarioInputs(flows=months, waiting=wait), [])
