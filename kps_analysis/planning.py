@@ -1354,7 +1354,8 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     -------
     PlanningModel
         Its ``settings`` also hold, per clinic, ``period_unit`` ("week" or "month"),
-        ``data_end``, ``plan_start``, ``data_age_days`` [days] and ``stale``.
+        ``fixed_periods`` and ``horizon_periods`` [periods], ``data_end``, ``plan_start``,
+        ``data_age_days`` [days] and ``stale``.
     """
     params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
     first = params_list[0]
@@ -1406,6 +1407,8 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     plan = project_plan(waiting, flows, settings, order=order, fixed=fixed)
     n_fixed = {a.clinic: int(periods_within(periods, a.fixed_weeks).sum()) for a in assumptions}
     plan["fixed"] = plan["period_ahead"] <= plan["clinic"].map(n_fixed)
+    settings["fixed_periods"] = settings["clinic"].map(n_fixed)          # [weeks or months]
+    settings["horizon_periods"] = len(periods)                           # [weeks or months]
     plan["origin"] = "model"
     if fixed is not None and len(fixed):
         kept = plan[["clinic", "stage", "period"]].merge(fixed[["clinic", "stage", "period"]].assign(_k=True),

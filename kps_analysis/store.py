@@ -21,7 +21,7 @@ import pandas as pd
 
 from .planning import PlanningModel
 
-__all__ = ["write_model", "read_model", "FRAMES"]
+__all__ = ["write_model", "read_model", "write_analytics", "read_analytics", "FRAMES"]
 
 #: The model's frames stored per clinic (the waiting list is not: it is patient-level).
 FRAMES = ("settings", "flows", "capacity_check", "plan", "uncertainty_by_month", "uncertainty", "follow_up",
@@ -100,3 +100,38 @@ def read_model(folder) -> PlanningModel:
     unc.attrs["clinic"] = pd.read_parquet(folder / "uncertainty_clinic.parquet")
     forecasts = {p.stem.removeprefix("forecast_"): pd.read_parquet(p) for p in sorted(folder.glob("forecast_*.parquet"))}
     return PlanningModel(waiting=pd.DataFrame(), forecasts=forecasts, **frames)
+
+
+def write_analytics(frames: dict, folder, clinic: str) -> Path:
+    """Write one clinic's part of the run's analytics (:func:`kps_analysis.analytics.compute`)
+    as ``analytics_<name>.parquet`` beside its model (each file atomically).
+
+    Parameters
+    ----------
+    frames : dict name -> DataFrame
+        The analytics of all clinics (long frames with a ``clinic`` column).
+    folder : path-like
+        The clinic's model folder.
+    clinic : str
+        The clinic whose rows are written.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        part = frame[frame["clinic"] == clinic] if "clinic" in frame.columns else frame.iloc[:0]
+        _write(part, folder / f"analytics_{name}.parquet")
+    return folder
+
+
+def read_analytics(folder) -> dict:
+    """The stored analytics of a clinic (:func:`write_analytics`): name -> DataFrame; empty
+    when the folder holds none (a run of an older version, or a model written alone)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    return {p.stem.removeprefix("analytics_"): pd.read_parquet(p) for p in sorted(folder.glob("analytics_*.parquet"))}

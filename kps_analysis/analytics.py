@@ -1,0 +1,223 @@
+"""The report's analytics beside the planning model: computed once for every clinic of a run.
+
+A clinic report shows, besides its planning model (:mod:`kps_analysis.planning`), views of
+its own history: the changes since last period, the köproduktionskvot over time, the
+seasonal profiles, the year-over-year curves, the flow balance and conversion rates, the
+forecast's backtest and the data-quality findings. ``kps run`` computes them for all
+clinics at once (:func:`compute`: one call per analysis over the long frame, grouped only
+by what the parameters make differ), stores each clinic's part beside its model
+(:func:`kps_analysis.store.write_analytics`) and the notebook only reads and shows them.
+Run on its own, the notebook computes the same frames for its one clinic through the same
+functions (:func:`compute` with one clinic).
+
+Each entry of :data:`ANALYSES` names the package function that makes it; every frame is
+long, keyed by ``clinic``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+__all__ = ["ANALYSES", "compute", "compute_one"]
+
+
+def _get(p, key, default=None):
+    try:
+        value = p.get(key) if isinstance(p, Mapping) else getattr(p, key, default)
+    except (KeyError, AttributeError):
+        value = None
+    return default if value is None else value
+
+
+def _clinic_id(p) -> str:
+    return str(getattr(p, "clinic_id", None) or (p.get("clinic") if isinstance(p, Mapping) else "") or "")
+
+
+def _changes(weekly, p, model=None):
+    from .summary import week_changes
+
+    return week_changes(weekly, window_weeks=int(_get(p, "ratio_window_weeks", 4)))
+
+
+def _ratios(weekly, p, model=None):
+    from .summary import ratio_by_stage
+
+    return ratio_by_stage(weekly, window_weeks=int(_get(p, "ratio_window_weeks", 4)))
+
+
+def _seasonal(weekly, p, model=None):
+    from .summary import seasonal_profiles
+
+    return seasonal_profiles(weekly, exclude_years=tuple(_get(p, "history_exclude_years", ()) or ()))
+
+
+def _year_over_year(weekly, p, model=None):
+    from .seasonal import year_over_year
+    from .summary import situation_measures
+
+    parts = []
+    for measure in situation_measures(weekly):
+        yoy = year_over_year(weekly, measure, years=3)
+        parts.append(yoy.assign(measure=measure) if "measure" not in yoy.columns else yoy)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["clinic", "measure"])
+
+
+def _flow(weekly, p, model=None):
+    from .balance import flow_balance
+
+    return flow_balance(weekly, window_weeks=int(_get(p, "ratio_window_weeks", 4)))
+
+
+def _rates(weekly, p, model=None):
+    from .balance import conversion_rates
+
+    return conversion_rates(weekly)
+
+
+def _findings(weekly, p, model=None):
+    """:func:`kps_analysis.data.validate` per clinic (a blank column is a finding of the clinic
+    whose file has it, whatever the others have), and the freshness of its data (a warning
+    when they end more than ``stale_after_days`` before the run date, with both dates)."""
+    from .data import validate
+
+    parts = [validate(g.dropna(axis=1, how="all"), source=str(cid),
+                      plausible_from=_get(p, "plausible_from"), max_count_per_period=_get(p, "max_count_per_period"))
+             for cid, g in weekly.groupby("clinic", sort=False)]
+    if model is not None and "stale" in model.settings.columns:
+        fresh = model.settings.drop_duplicates("clinic")
+        fresh = fresh[fresh["stale"].astype("boolean").fillna(False).astype(bool)]
+        if len(fresh):
+            parts.append(pd.DataFrame({
+                "severity": "warning", "clinic": fresh["clinic"].to_numpy(), "period": None, "column": "period",
+                "message": [f"the data end {pd.Timestamp(e).date()}, {int(a)} days before the run date; the plan "
+                            f"starts {pd.Timestamp(s).date()}: newer data would move it to today"
+                            for e, a, s in zip(fresh["data_end"], fresh["data_age_days"], fresh["plan_start"])]}))
+    parts = [f for f in parts if len(f)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["severity", "clinic", "period", "column", "message"])
+
+
+def _accuracy(weekly, p, model=None):
+    """The backtest of the referral forecast the plan rests on: its chosen method against
+    the seasonal naive, 13 periods ahead from 4 origins [WAPE]."""
+    from .forecast import backtest, method_of
+
+    fc = model.forecasts.get("referrals_in") if model is not None else None
+    if fc is None or not len(fc) or "referrals_in" not in weekly.columns:
+        return pd.DataFrame(columns=["clinic", "method", "horizon", "wape", "n"])
+    parts = []
+    chosen = fc.drop_duplicates("clinic").set_index("clinic")["model"].map(method_of)
+    levels = tuple(_get(_get(p, "forecast", {}) or {}, "levels", (80, 95)))
+    for method, clinics in chosen.groupby(chosen):
+        hist = weekly[weekly["clinic"].isin(clinics.index)]
+        out = backtest(hist, measure="referrals_in", horizon=13, origins=4, methods=(method, "seasonal_naive"),
+                       levels=levels, exclude=tuple(_get(p, "history_exclude_years", ()) or ()))
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+#: name -> function(frame, parameters, model) of the analyses a clinic report shows.
+ANALYSES: dict[str, Callable] = {
+    "changes": _changes,
+    "ratios": _ratios,
+    "seasonal": _seasonal,
+    "year_over_year": _year_over_year,
+    "flow": _flow,
+    "rates": _rates,
+    "findings": _findings,
+    "accuracy": _accuracy,
+}
+
+
+def compute_one(name: str, weekly: pd.DataFrame, params, model=None) -> pd.DataFrame:
+    """One analysis (:data:`ANALYSES`) of clinics that share their parameters' settings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ANALYSES[name](weekly, params, model)
+
+
+def _compute_job(job) -> dict:
+    """:func:`compute` of one chunk of alike clinics (for an executor)."""
+    part, ps, sub_model, names = job
+    out = {}
+    for name in names:
+        try:
+            out[name] = compute_one(name, part, ps[0], sub_model)
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def compute(weekly: pd.DataFrame, params_list, model=None, *, names=None, executor=None,
+            parts_hint: int = 0) -> dict[str, pd.DataFrame]:
+    """Every analysis for every clinic, one call per analysis and group of alike clinics.
+
+    Clinics are grouped by their period (weeks or months), the measures their data have
+    and those ever above zero (each group sees only its own columns, as each clinic's
+    file, so a visits-only clinic gets no operations profile) and by the settings the
+    analyses read (``ratio_window_weeks``, ``history_exclude_years``, ``plausible_from``,
+    ``max_count_per_period``, forecast levels); each group is one call, so the cost grows
+    with the number of groups, not clinics. An analysis that fails for a group leaves
+    that group out of its frame (its report says the section could not be made); the
+    others are unaffected.
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical long frame of the clinics (weeks or months).
+    params_list : list of Parameters
+        The clinics' loaded parameters.
+    model : PlanningModel, optional
+        The clinics' planning model (the backtest scores the method it chose).
+    names : iterable of str, optional
+        The analyses to compute; default all.
+    executor : concurrent.futures.Executor, optional
+        Runs the chunks (``parts_hint`` chunks of each group of alike clinics) on its
+        processes; the result does not depend on it.
+
+    Returns
+    -------
+    dict name -> DataFrame
+        Long frames keyed by ``clinic``.
+    """
+    from .planning import _one_period_type
+
+    names = list(ANALYSES) if names is None else list(names)
+    groups: dict[tuple, list] = {}
+    kind = weekly.groupby("clinic")["period"].first().map(lambda v: getattr(v, "freqstr", ""))
+    # the columns each clinic's own file has (a region's frame gives every clinic every column)
+    values = weekly.drop(columns=["clinic", "period"]).select_dtypes("number")
+    has = values.notna().groupby(weekly["clinic"]).any()
+    active = (values.fillna(0) != 0).groupby(weekly["clinic"]).any()   # analyses skip never-active measures
+    columns = {cid: frozenset(has.columns[row]) for cid, row in zip(has.index, has.to_numpy())}
+    signature = {cid: (columns[cid], frozenset(active.columns[row])) for cid, row in
+                 zip(active.index, active.to_numpy())}
+    for p in params_list:
+        cid = _clinic_id(p)
+        key = (kind.get(cid, ""), signature.get(cid), _get(p, "ratio_window_weeks", 4), tuple(_get(p, "history_exclude_years", ()) or ()),
+               str(_get(p, "plausible_from")), _get(p, "max_count_per_period"),
+               tuple(_get(_get(p, "forecast", {}) or {}, "levels", (80, 95))))
+        groups.setdefault(key, []).append(p)
+    jobs = []
+    for ps in groups.values():
+        size = max(1, -(-len(ps) // parts_hint)) if parts_hint else len(ps)
+        for i in range(0, len(ps), size):
+            chunk = ps[i:i + size]
+            ids = [_clinic_id(p) for p in chunk]
+            part = weekly[weekly["clinic"].isin(ids)]
+            part = part[[c for c in part.columns if c in ("clinic", "period") or c in columns.get(ids[0], ())]]
+            jobs.append((_one_period_type(part), chunk,
+                         model.for_clinics(ids) if model is not None else None, names))
+    run = executor.map if executor is not None else map
+    out: dict[str, list] = {n: [] for n in names}
+    for done in run(_compute_job, jobs):
+        for name, frame in done.items():
+            out[name].append(frame)
+    result = {}
+    for name, frames in out.items():
+        frames = [f for f in frames if f is not None and len(f.columns)]
+        result[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["clinic"])
+    return result

@@ -1,0 +1,69 @@
+"""The report's analytics computed once for many clinics equal each clinic's own.
+
+``kps run`` computes them for the whole region (grouped by alike settings, in chunks on a
+pool); a notebook run on its own computes them for its clinic. Both must show the same
+numbers, and a clinic's stored part must read back as written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kps_analysis import analytics, planning, store
+
+ROOT = Path(__file__).resolve().parents[1]
+CHEAP = [n for n in analytics.ANALYSES if n != "accuracy"]
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    from kps_analysis import data, demo, parameters
+
+    src = demo.ensure_demo_data(tmp_path_factory.mktemp("demo"), end="2026-11-29")
+    ps = [parameters.load_parameters(c, ROOT / "parameters") for c in ("onh", "hud", "ort_syd")]
+    weekly = pd.concat([data.load_clinic(p, src).weekly for p in ps], ignore_index=True)
+    model = planning.plan_clinics(weekly, None, ps, runs=20, with_scenarios=False, as_of="2026-12-01")
+    return weekly, ps, model
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
+    keys = [c for c in ("clinic", "period", "stage", "measure", "season", "year", "method", "horizon")
+            if c in a.columns]
+    pd.testing.assert_frame_equal(a.sort_values(keys).reset_index(drop=True),
+                                  b.sort_values(keys).reset_index(drop=True), check_dtype=False)
+
+
+def test_the_region_at_once_equals_each_clinic_alone(region):
+    weekly, ps, model = region
+    together = analytics.compute(weekly, ps, model, names=CHEAP, parts_hint=2)
+    for p in ps:
+        alone = analytics.compute(weekly[weekly["clinic"] == p.clinic_id], [p], model.for_clinic(p.clinic_id),
+                                  names=CHEAP)
+        for name in CHEAP:
+            mine = together[name][together[name]["clinic"] == p.clinic_id] if len(together[name]) else together[name]
+            if len(alone[name]) or len(mine):
+                _same(mine, alone[name])
+    assert len(together["ratios"]) and set(together["ratios"]["clinic"]) == {"onh", "hud", "ort_syd"}
+
+
+def test_stale_data_are_a_finding_with_both_dates(region):
+    weekly, ps, _ = region
+    old = weekly[(weekly["clinic"] == "onh") & (weekly["period"] <= pd.Period("2022-06-05", "W-SUN"))]
+    model = planning.plan_clinics(old, None, [ps[0]], runs=10, with_scenarios=False, as_of="2026-12-01")
+    found = analytics.compute(old, [ps[0]], model, names=["findings"])["findings"]
+    text = " ".join(found["message"])
+    assert "2022-06-05" in text and "2022-06-06" in text and "days before the run date" in text
+
+
+def test_a_clinics_part_is_stored_and_read_back(region, tmp_path):
+    weekly, ps, model = region
+    frames = analytics.compute(weekly, ps, model, names=["ratios", "changes"])
+    store.write_analytics(frames, tmp_path, "hud")
+    back = store.read_analytics(tmp_path)
+    assert set(back) == {"ratios", "changes"}
+    _same(back["ratios"], frames["ratios"][frames["ratios"]["clinic"] == "hud"])
+    assert store.read_analytics(tmp_path / "none") == {}
