@@ -3,19 +3,22 @@
 import argparse
 import sys
 
-from . import bench_core, bench_extract, bench_forecast, bench_forecast_real, bench_purchase, bench_scale
+from . import bench_core, bench_extract, bench_forecast, bench_forecast_real, bench_purchase, bench_region, bench_scale
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, extract, forecast, forecast-profile, forecast-real, purchase, scale-aggregation, scale-batch, scale-region")
+    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, region, notebook, notebook-standalone, extract, forecast, forecast-profile, forecast-real, purchase, scale-aggregation, scale-batch, scale-region")
     p.add_argument("--clinics", type=int, default=1000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--loop-sample", type=int, default=100,
                    help="clinics timed in the per-clinic loop (scaled up to --clinics)")
+    p.add_argument("--baseline", help="'core': another tree of the package to time against (interleaved)")
+    p.add_argument("--region-clinics", type=int, default=20, help="clinics in 'region'")
+    p.add_argument("--clinic", default="uro", help="'notebook': the demo clinic whose report is timed")
     p.add_argument("--forecast-clinics", type=int, default=500, help="synthetic clinics in 'forecast'")
     p.add_argument("--rows", type=int, default=10_000_000, help="extract rows in 'scale-aggregation' and 'extract'")
-    p.add_argument("--repeat", type=int, default=2, help="'extract': interleaved runs of each task")
+    p.add_argument("--repeat", type=int, default=2, help="'extract' and 'core --baseline': interleaved runs of each")
     p.add_argument("--extract-format", default="parquet", choices=("parquet", "csv"), help="'extract': file format")
     p.add_argument("--extract-file", help="'extract': reuse (or write once) the extract at this path")
     p.add_argument("--chunk-rows", type=int, help="'extract': rows read at a time by the package")
@@ -33,7 +36,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     for name in args.names:
         if name == "core":
-            bench_core.run(clinics=args.clinics, years=args.years, loop_sample=args.loop_sample)
+            bench_core.run(clinics=args.clinics, years=args.years, loop_sample=args.loop_sample,
+                           baseline=args.baseline, repeat=args.repeat)
+        elif name in ("region", "notebook", "notebook-standalone"):
+            bench_region.run(parts=(name,), clinics=args.region_clinics, workers=args.workers, clinic=args.clinic)
         elif name.startswith("scale"):
             parts = ("aggregation", "batch") if name == "scale" else (name.split("-", 1)[1],)
             bench_scale.run(rows=args.rows, clinics=args.batch_clinics, parts=parts, workers=args.workers)

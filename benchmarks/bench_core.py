@@ -4,12 +4,21 @@ The same package functions (köproduktionskvot per stage, headline, seasonal pro
 flow balance, conversion rates, coming flows and the breach projection from
 aggregates) are called once on a long frame of N clinics × Y years of weekly data, and
 once per clinic in a loop; the loop is timed on a sample of clinics and scaled to N.
-Reported: seconds for each and the ratio loop / vectorised.
+Reported: seconds for each and the ratio loop / vectorised; seconds per 1,000
+clinic-years of weekly data (the issue's target: at most 1 s); each section's seconds.
+
+``--baseline DIR``: the same vectorised pass of another tree of the package (e.g. the
+commit before a speed-up, unpacked with ``git archive COMMIT | tar -x -C DIR``), timed in
+subprocesses interleaved with this tree's, ``--repeat`` times each: the speed-up measured
+in one run, whatever the machine's load.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -49,26 +58,72 @@ def synthetic_region(clinics: int, years: int, *, seed: int = 1) -> pd.DataFrame
     return frame
 
 
-def analyse(weekly: pd.DataFrame) -> dict:
-    """Everything the core sections compute for a set of clinics."""
-    flows = summary.coming_flows(weekly, horizon_weeks=12)
-    breaches = summary.projected_breaches(weekly, None, horizon_weeks=12)
-    return {
-        "ratios": summary.ratio_by_stage(weekly),
-        "headline": summary.headline(weekly, breaches=breaches),
-        "profiles": summary.seasonal_profiles(weekly),
-        "balance": balance.flow_balance(weekly),
-        "rates": balance.conversion_rates(weekly),
-        "loads": balance.stage_loads(flows),
-    }
+def analyse(weekly: pd.DataFrame, timings: dict | None = None) -> dict:
+    """Everything the core sections compute for a set of clinics (seconds per section into ``timings``)."""
+    out = {}
+    steps = [
+        ("flows", lambda: summary.coming_flows(weekly, horizon_weeks=12)),
+        ("breaches", lambda: summary.projected_breaches(weekly, None, horizon_weeks=12)),
+        ("ratios", lambda: summary.ratio_by_stage(weekly)),
+        ("headline", lambda: summary.headline(weekly, breaches=out["breaches"])),
+        ("profiles", lambda: summary.seasonal_profiles(weekly)),
+        ("balance", lambda: balance.flow_balance(weekly)),
+        ("rates", lambda: balance.conversion_rates(weekly)),
+        ("loads", lambda: balance.stage_loads(out["flows"])),
+    ]
+    for name, step in steps:
+        t0 = time.perf_counter()
+        out[name] = step()
+        if timings is not None:
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+    return out
 
 
-def run(*, clinics: int = 1000, years: int = 5, loop_sample: int = 100) -> dict:
+_TIMED = """
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, {root!r})
+from benchmarks import bench_core
+weekly = bench_core.synthetic_region({clinics}, {years})
+bench_core.analyse(weekly[weekly["clinic"] == weekly["clinic"].iloc[0]])  # imports and caches
+t0 = time.perf_counter()
+bench_core.analyse(weekly)
+print(json.dumps(time.perf_counter() - t0))
+"""
+
+
+def _timed_in(root: Path, clinics: int, years: int) -> float:
+    """The vectorised pass of the package tree at ``root``, in a fresh interpreter [s]."""
+    proc = subprocess.run([sys.executable, "-c", _TIMED.format(root=str(root), clinics=clinics, years=years)],
+                          capture_output=True, text=True, cwd=root,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"the pass in {root} failed: {proc.stderr[-1500:]}")
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def compare(baseline: Path, *, clinics: int = 1000, years: int = 5, repeat: int = 3) -> dict:
+    """This tree's vectorised pass against ``baseline``'s, interleaved, ``repeat`` times each [s]."""
+    here = Path(__file__).resolve().parent.parent
+    times = {"baseline": [], "this_tree": []}
+    for _ in range(repeat):
+        times["baseline"].append(_timed_in(Path(baseline).resolve(), clinics, years))
+        times["this_tree"].append(_timed_in(here, clinics, years))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"baseline": str(baseline), "repeat": repeat,
+            "baseline_seconds": [round(t, 2) for t in times["baseline"]],
+            "this_tree_seconds": [round(t, 2) for t in times["this_tree"]],
+            "speedup_median": round(med["baseline"] / med["this_tree"], 2)}
+
+
+def run(*, clinics: int = 1000, years: int = 5, loop_sample: int = 100, baseline=None, repeat: int = 3) -> dict:
     weekly = synthetic_region(clinics, years)
+    sections: dict = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        analyse(weekly[weekly["clinic"] == weekly["clinic"].iloc[0]])  # imports and caches
         t0 = time.perf_counter()
-        together = analyse(weekly)
+        together = analyse(weekly, sections)
         vectorised = time.perf_counter() - t0
 
         sample = sorted(weekly["clinic"].unique())[: min(loop_sample, clinics)]
@@ -83,9 +138,13 @@ def run(*, clinics: int = 1000, years: int = 5, loop_sample: int = 100) -> dict:
     result = {
         "benchmark": "core", "clinics": clinics, "years": years, "rows": len(weekly),
         "vectorised_seconds": round(vectorised, 2),
+        "seconds_per_1000_clinic_years": round(vectorised / (clinics * years / 1000), 3),
+        "sections_seconds": {k: round(v, 2) for k, v in sorted(sections.items(), key=lambda kv: -kv[1])},
         "loop_seconds_scaled": round(loop, 2), "loop_sample": len(sample),
         "speedup_loop_over_vectorised": round(loop / vectorised, 1),
     }
+    if baseline:
+        result["baseline"] = compare(Path(baseline), clinics=clinics, years=years, repeat=repeat)
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "core.json").write_text(json.dumps(result, indent=2))

@@ -137,7 +137,7 @@ def backtest_file(frame: pd.DataFrame, *, horizon: int, origins: int, history: i
     freq = frame["period"].dtype.freq
     m = 52 if freq.freqstr.startswith("W") else 12
     actual = frame.rename(columns={"activity": "actual"})
-    pieces, seconds = [], {}
+    pieces, seconds, sums = [], {}, []
     for origin in _origins(frame, horizon, origins, m):
         hist = frame[frame["period"] <= origin]
         if history:
@@ -168,8 +168,14 @@ def backtest_file(frame: pd.DataFrame, *, horizon: int, origins: int, history: i
             res["method"] = meth
             res["origin"] = str(origin)
             pieces.append(res)
+            if meth == "auto":   # the interval of the horizon's total (issue 14 item 3)
+                tot = forecast.interval_of_sum(fc).merge(
+                    fc.merge(actual, on=["clinic", "period"]).groupby("clinic", as_index=False)
+                    .agg(actual=("actual", "sum"), k=("actual", "size")), on="clinic")
+                sums.append(tot[tot["k"] == horizon].assign(origin=str(origin)))
     out = pd.concat(pieces, ignore_index=True)
     out.attrs["seconds"] = seconds
+    out.attrs["sums"] = pd.concat(sums, ignore_index=True) if sums else None
     return out
 
 
@@ -190,6 +196,12 @@ def summarise(res: pd.DataFrame, *, m: int) -> dict:
                 row[f"coverage_{lv}_by_lead"] = {b: round(float(v), 3) for b, v in
                                                  inside.groupby(g["bucket"], sort=False).mean().items()}
         out[meth] = row
+    tot = res.attrs.get("sums")
+    if tot is not None and len(tot) and "auto" in out:
+        for lv in (80, 95):
+            inside = (tot["actual"] >= tot[f"lo_{lv}"]) & (tot["actual"] <= tot[f"hi_{lv}"])
+            out["auto"][f"coverage_{lv}_of_sums"] = round(float(inside.mean()), 3)
+        out["auto"]["sums_scored"] = int(len(tot))
     return out
 
 

@@ -1,0 +1,195 @@
+"""A region's run and one clinic's notebook, each against the floor of empty notebooks.
+
+``region``: N clinics (copies of the demo clinics' parameter files on the demo data, as
+:func:`benchmarks.bench_scale._region_setup` makes them) run end to end by the command
+users run, ``kps run --workers W`` (planning pass, notebooks, HTML, region overview), in a
+subprocess; then N one-cell notebooks run through papermill and exported to HTML on W
+worker processes (spawned, as the batch's), the floor a region cannot go below with
+one notebook per clinic. Reported: both wall times, their ratio (the issue's target is
+at most 1.5), and where the region run's time went, from the time stamps of its
+progress lines (start-up and planning pass, notebooks, region overview).
+
+``notebook``: one clinic's report, ``kps run --clinic X --workers 1``, against an empty
+notebook's papermill run plus HTML export (median of three), both in this run; the
+executed report's cells are ranked by the time papermill recorded for each, so the
+cells that cost most are named (the notebook cell by cell).
+
+``notebook-standalone``: the report template run on its own through papermill (as a user
+runs it in JupyterLab: the planning model computed in the kernel), with the HTML export,
+against the same empty notebook; cells ranked the same way.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .bench_scale import RESULTS, _empty_notebook_seconds, _region_setup
+
+
+def _empty_run(args: tuple[str, str, str]) -> float:
+    """One empty notebook through papermill and the HTML export (in a worker process)."""
+    import papermill as pm
+
+    from kps_analysis.batch import render_html
+
+    empty, out_nb, out_html = args
+    t0 = time.perf_counter()
+    pm.execute_notebook(empty, out_nb, parameters={"clinic_id": "x"}, kernel_name="python3",
+                        progress_bar=False, log_output=False)
+    render_html(Path(out_nb), Path(out_html))
+    return time.perf_counter() - t0
+
+
+def empty_notebooks(empty: Path, out: Path, n: int, workers: int) -> float:
+    """Wall time of ``n`` empty notebooks (papermill + HTML) on ``workers`` spawned processes [s]."""
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(str(empty), str(out / f"e{i}.ipynb"), str(out / f"e{i}.html")) for i in range(n)]
+    t0 = time.perf_counter()
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_empty_run, jobs))
+    return time.perf_counter() - t0
+
+
+def _kps_run(args: list[str]) -> tuple[float, list[tuple[float, str]], subprocess.CompletedProcess]:
+    """``python -m kps_analysis run ARGS`` in a subprocess: wall time and its output lines, time-stamped."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "kps_analysis", "run", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    lines = []
+    for line in proc.stdout:
+        lines.append((round(time.perf_counter() - t0, 2), line.rstrip()))
+    proc.wait()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        tail = "\n".join(text for _, text in lines[-20:])
+        raise RuntimeError(f"kps run exited {proc.returncode}:\n{tail}")
+    return wall, lines, proc
+
+
+def _phases(lines: list[tuple[float, str]], wall: float) -> dict:
+    """Seconds from the start to the first notebook, in the notebooks, and in the region overview."""
+    first_nb = next((t for t, text in lines if text.startswith("notebooks:")), None)
+    region = next((t for t, text in lines if text.startswith("region overview: running")), None)
+    out = {}
+    if first_nb is not None:
+        out["start_and_planning_seconds"] = first_nb
+    if first_nb is not None and region is not None:
+        out["notebooks_seconds"] = round(region - first_nb, 2)
+    if region is not None:
+        out["region_overview_and_finish_seconds"] = round(wall - region, 2)
+    return out
+
+
+def region(clinics: int = 20, workers: int = 2) -> dict:
+    """``kps run --workers W`` on ``clinics`` clinics against as many empty notebooks on W workers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        demo_data, params, empty = _region_setup(tmp, clinics)
+        out = tmp / "out"
+        wall, lines, _ = _kps_run(["--workers", str(workers), "--data", str(demo_data),
+                                   "--parameters", str(params), "--out", str(out)])
+        manifest = json.loads(next(out.glob("*/manifest.json")).read_text())
+        floor = empty_notebooks(empty, tmp / "empty", clinics, workers)
+    seconds = [c["seconds"] for c in manifest["clinics"].values()]
+    ok = sum(c["status"] == "ok" for c in manifest["clinics"].values())
+    return {"clinics": clinics, "workers": workers, "ok": ok,
+            "region_run_seconds": round(wall, 1), "empty_notebooks_seconds": round(floor, 1),
+            "region_over_empty_notebooks": round(wall / floor, 2),
+            "clinic_notebook_seconds_median": round(statistics.median(seconds), 2),
+            **_phases(lines, wall),
+            "region_overview_seconds": (manifest.get("region_overview") or {}).get("seconds")}
+
+
+def _cell_times(notebook: Path, top: int = 8) -> list[dict]:
+    """The executed notebook's code cells by papermill's recorded duration, the costliest first."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    cells = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        duration = (cell.get("metadata", {}).get("papermill") or {}).get("duration")
+        source = "".join(cell["source"]).strip().splitlines()
+        first = next((s for s in source if s.strip() and not s.lstrip().startswith("#")), "")
+        cells.append({"cell": i, "seconds": round(float(duration or 0.0), 2), "first_line": first[:90]})
+    total = sum(c["seconds"] for c in cells)
+    ranked = sorted(cells, key=lambda c: -c["seconds"])[:top]
+    for c in ranked:
+        c["share"] = round(c["seconds"] / total, 2) if total else None
+    return ranked
+
+
+def notebook(clinic: str = "uro") -> dict:
+    """One clinic's report (inside ``kps run --clinic X --workers 1``) against an empty notebook."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        root = Path(__file__).resolve().parent.parent
+        from kps_analysis.demo import ensure_demo_data
+
+        demo_data = ensure_demo_data(tmp / "demo")
+        _, _, empty = _region_setup(tmp / "setup", 1)
+        t_empty = _empty_notebook_seconds(tmp, empty)
+        out = tmp / "out"
+        wall, lines, _ = _kps_run(["--clinic", clinic, "--workers", "1", "--data", str(demo_data),
+                                   "--parameters", str(root / "parameters"), "--out", str(out)])
+        run_dir = next(out.glob("*/manifest.json")).parent
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        clinic_seconds = manifest["clinics"][clinic]["seconds"]
+        cells = _cell_times(run_dir / clinic / "report.ipynb")
+        nb = json.loads((run_dir / clinic / "report.ipynb").read_text(encoding="utf-8"))
+        executed = sum(float((c.get("metadata", {}).get("papermill") or {}).get("duration") or 0.0)
+                       for c in nb["cells"] if c["cell_type"] == "code")
+    return {"clinic": clinic, "empty_notebook_seconds": round(t_empty, 2),
+            "clinic_notebook_seconds": clinic_seconds,
+            "clinic_over_empty_notebook": round(clinic_seconds / t_empty, 1),
+            "cells_executing_seconds": round(executed, 2),
+            "outside_cells_seconds": round(clinic_seconds - executed, 2),
+            "kps_run_one_clinic_seconds": round(wall, 1), **_phases(lines, wall),
+            "costliest_cells": cells}
+
+
+def notebook_standalone(clinic: str = "uro") -> dict:
+    """The report template run on its own (as in JupyterLab: the model computed in the kernel),
+    through papermill and the HTML export, against an empty notebook; cells ranked by time."""
+    import papermill as pm
+
+    from kps_analysis.batch import render_html
+
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        _, _, empty = _region_setup(tmp / "setup", 1)
+        t_empty = _empty_notebook_seconds(tmp, empty)
+        out_nb = tmp / "report.ipynb"
+        t0 = time.perf_counter()
+        pm.execute_notebook(str(root / "notebooks" / "clinic_report.ipynb"), str(out_nb),
+                            parameters={"clinic_id": clinic, "parameters_dir": str(root / "parameters")},
+                            cwd=str(root / "notebooks"), kernel_name="python3", progress_bar=False, log_output=False)
+        t_run = time.perf_counter() - t0
+        render_html(out_nb, tmp / "report.html")
+        t_total = time.perf_counter() - t0
+        cells = _cell_times(out_nb)
+    return {"clinic": clinic, "empty_notebook_seconds": round(t_empty, 2),
+            "standalone_notebook_seconds": round(t_total, 2), "papermill_seconds": round(t_run, 2),
+            "standalone_over_empty_notebook": round(t_total / t_empty, 1), "costliest_cells": cells}
+
+
+def run(*, parts=("notebook", "region"), clinics: int = 20, workers: int = 2, clinic: str = "uro") -> dict:
+    result = {"benchmark": "region"}
+    if "notebook" in parts:
+        result["notebook"] = notebook(clinic)
+    if "notebook-standalone" in parts:
+        result["notebook_standalone"] = notebook_standalone(clinic)
+    if "region" in parts:
+        result["region"] = region(clinics, workers)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "region.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return result
