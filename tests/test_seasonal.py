@@ -288,3 +288,34 @@ def test_year_over_year_unchanged():
     f = pd.DataFrame({"clinic": "a", "period": periods, "new_visits": range(len(periods))})
     yoy = year_over_year(f, "new_visits", years=1)
     assert yoy["year"].unique().tolist() == [2024]
+
+
+# ----------------------------------------------------------------------------- months
+def test_spans_in_weeks_become_periods_by_days():
+    from kps_analysis.seasonal import period_kind, periods_for_days, periods_for_weeks, summer_months
+
+    # weeks stay weeks; months by days: 4 weeks (28 d) = 1, 12 weeks (84 d) = 3, 13 (91 d) = 3,
+    # 26 (182 d) = 6, 52 (364 d) = 12 months - never a month per week
+    assert [periods_for_weeks(w, "W") for w in (1, 4, 12, 52)] == [1, 4, 12, 52]
+    assert [periods_for_weeks(w, "M") for w in (1, 4, 12, 13, 26, 52)] == [1, 1, 3, 3, 6, 12]
+    assert periods_for_days(90, "M") == 3 and periods_for_days(0, "M", minimum=0) == 0
+    with pytest.raises(ValueError, match="days"):
+        periods_for_days(-1, "M")
+    assert period_kind(pd.Series(pd.period_range("2024-01", periods=2, freq="M"))) == "M"
+    with pytest.raises(ValueError, match="Periods"):
+        period_kind(pd.Series([1, 2]))
+    # summer weeks 27-32 (30 June - 10 August 2025) cover most of July only; 26-35 July and August
+    assert summer_months() == (7,) and summer_months(26, 35) == (7, 8)
+
+
+def test_year_over_year_by_month_for_monthly_data():
+    p = pd.period_range("2023-01", periods=24, freq="M")
+    f = pd.DataFrame({"clinic": "a", "period": p, "new_visits": np.arange(24.0)})
+    yoy = year_over_year(f, "new_visits", years=2)
+    assert list(yoy.columns) == ["clinic", "year", "month", "value"]
+    assert yoy[yoy["month"] == 3]["value"].tolist() == [2.0, 14.0]
+    # the profile's kind follows the history: months give 12 factors averaging 1
+    prof = seasonal_profile(f.assign(new_visits=np.tile(np.r_[[8.0] * 6, [12.0] * 6], 2)),
+                               measure="new_visits", working_days=False)
+    assert prof["season"].tolist() == list(range(1, 13))
+    assert prof["factor"].tolist() == pytest.approx([0.8] * 6 + [1.2] * 6)
