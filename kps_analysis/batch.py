@@ -949,20 +949,33 @@ def _new_partial(out_root: Path) -> tuple[Path, str]:
     raise ConfigurationError(f"cannot find a free run id under {out_root}")
 
 
-def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, *, root: Path, out_root: Path,
-            data_dir: Path, parameters_dir: Path, notebook: Path, resume: bool, workers: int | None, client,
-            scheduler: str | None, worker_timeout: float, progress: Callable[[str], None],
-            progress_bar: bool | None = False) -> RunResult:
-    """Run the clinics into the locked folder ``partial`` and finish the run."""
+@dataclass
+class _Prepared:
+    """The clinics of a run after their parameters were validated (before any kernel starts)."""
+
+    jobs: list = field(default_factory=list)  # clinics to run: identifiers and paths only
+    results: list = field(default_factory=list)  # clinics already finished or failed before start
+    param_info: dict = field(default_factory=dict)  # clinic -> parameter hash and file hashes
+    inputs: dict = field(default_factory=dict)  # input file -> hash
+    clinic_params: dict = field(default_factory=dict)  # clinic to run -> Parameters
+    region_name: str | None = None
+
+
+def _prepare(partial: Path, run_id: str, selected: list[str], *, resume: bool, parameters_dir: Path,
+             data_dir: Path, notebook: Path, progress: Callable[[str], None]) -> _Prepared:
+    """Validate every clinic's parameters, hash them and the inputs, and build the jobs.
+
+    A clinic kept from an interrupted run is not run again; one whose parameters are
+    invalid fails here with its page (step ``parameters``).
+    """
     from .data import DataError, checked_data_path
     from .parameters import ParameterError, load_parameters
 
-    # Validate every clinic's parameters before any kernel starts.
-    jobs, results, param_info, inputs, clinic_params = [], [], {}, {}, {}
+    prep = _Prepared()
     for clinic_id in selected:
         kept = _finished_clinic(partial / clinic_id) if resume else None
         if kept is not None:
-            results.append(kept)
+            prep.results.append(kept)
             progress(f"{clinic_id}: kept from the interrupted run ({kept.status})")
         elif (partial / clinic_id).exists():
             shutil.rmtree(partial / clinic_id)  # half-written by the interrupted run
@@ -972,12 +985,13 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
             if kept is None:
                 failed = _failed(clinic_id, "", str(exc))
                 failed.step = "parameters"
-                results.append(failed)
+                prep.results.append(failed)
                 write_failure_page(partial / clinic_id / "report.html", failed, run_id=run_id,
                                    language=_language(parameters_dir))
                 progress(f"{clinic_id}: failed before start: {exc}")
             continue
-        param_info[clinic_id] = {
+        prep.region_name = prep.region_name or (str(params.region_name) if params.region_name else None)
+        prep.param_info[clinic_id] = {
             "hash": params.hash,
             "files": {str(p): _sha256(Path(p)) for p in params.source_files},
         }
@@ -989,11 +1003,11 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
                 path = checked_data_path(data_dir, rel, key=key)
             except (DataError, OSError):
                 continue
-            inputs[str(path)] = _sha256(path)
+            prep.inputs[str(path)] = _sha256(path)
         if kept is not None:
             continue
-        clinic_params[clinic_id] = params
-        jobs.append({
+        prep.clinic_params[clinic_id] = params
+        prep.jobs.append({
             "clinic_id": clinic_id,
             "name": params.name,
             "notebook": str(notebook),
@@ -1004,45 +1018,44 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
             "timeout_seconds": max(1, round(params.timeout_minutes * 60)),
             "language": params.language,
         })
+    return prep
 
+
+def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, *, root: Path, out_root: Path,
+            data_dir: Path, parameters_dir: Path, notebook: Path, resume: bool, workers: int | None, client,
+            scheduler: str | None, worker_timeout: float, progress: Callable[[str], None],
+            progress_bar: bool | None = False) -> RunResult:
+    """Run the clinics into the locked folder ``partial`` and finish the run: the named
+    steps planning model, notebooks, region overview, index (:data:`STEPS`)."""
+    prep = _prepare(partial, run_id, selected, resume=resume, parameters_dir=parameters_dir, data_dir=data_dir,
+                    notebook=notebook, progress=progress)
+    jobs, results = prep.jobs, prep.results
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     if jobs and _takes_model(notebook):
-        _plan_region(jobs, clinic_params, data_dir, out_root, run_id, progress, workers=n_workers)
-    done = len(results)
-    total = len(selected)
+        _plan_region(jobs, prep.clinic_params, data_dir, out_root, run_id, progress, workers=n_workers)
     if jobs:
         progress(f"notebooks: {len(jobs)} clinic(s) "
                  + (f"on the Dask cluster {scheduler}" if client is not None else f"on {n_workers} worker process(es)"))
         running = _execute_dask(client, jobs, worker_timeout) if client is not None else _execute_local(jobs, n_workers)
-        _notebook_progress(running, results, done, total, progress, progress_bar)
+        _notebook_progress(running, results, len(results), len(selected), progress, progress_bar)
     missing = sorted(set(selected) - {r.clinic_id for r in results})
     if missing:  # never finalise a run with clinics unrun: --resume must be able to redo them
         raise RunInterrupted(f"clinic(s) {', '.join(missing)} not run")
 
-    region = None
-    if any(r.status == "ok" and (partial / r.clinic_id / "tables" / "summary.csv").exists() for r in results):
-        progress("region overview: running")
-        region = _run_region(root, partial, run_id, parameters_dir)
-    elif any(r.status == "ok" for r in results):  # a report template that writes no tables
-        region = {"status": "skipped", "error": "no clinic wrote tables/summary.csv"}
-    if region and region.get("status") == "failed":
-        progress(f"region overview FAILED: {region.get('error')}")
-    elif region and region.get("status") == "ok":
-        progress(f"region overview: done ({region.get('seconds', 0):.1f} s)")
+    region = _region_step(root, partial, run_id, parameters_dir, results, progress)
     order = {c: i for i, c in enumerate(selected)}
     results.sort(key=lambda r: order[r.clinic_id])
-    finished = datetime.now(timezone.utc)
     manifest = {
         "run_id": run_id,
         "package": "kps-analysis",
         "package_version": __version__,
         "git_commit": _git_commit(root),
         "started": started.isoformat(timespec="seconds"),
-        "finished": finished.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_dir": str(data_dir),
         "parameters_dir": str(parameters_dir),
-        "parameters": param_info,
-        "inputs": inputs,
+        "parameters": prep.param_info,
+        "inputs": prep.inputs,
         "clinics": {r.clinic_id: {"status": r.status, "seconds": r.seconds, "error": r.error, "step": r.step}
                     for r in results},
         "region_overview": region,
@@ -1053,10 +1066,8 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
         "status": "complete",
     }
     language = _language(parameters_dir)
-    region_name = next((str(p.region_name) for p in clinic_params.values()
-                        if getattr(p, "region_name", None)), None)
     progress("index: index.html, manifest.json")
-    write_index(partial, run_id, results, language=language, region=region, region_name=region_name,
+    write_index(partial, run_id, results, language=language, region=region, region_name=prep.region_name,
                 started=started)
     _write_json(partial / "manifest.json", manifest)
     spec = json.loads((partial / RUN_SPEC).read_text(encoding="utf-8"))
@@ -1067,7 +1078,25 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
         update_latest(out_root, language=language)
     except OSError as exc:
         progress(f"index: outputs/latest not updated ({_io_problem(exc)})")
+    except Exception as exc:  # noqa: BLE001 - the run is complete; only the link and the runs index are stale
+        progress(f"index: outputs/latest not updated ({_one_line(_describe_error(exc), 200)})")
     return RunResult(run_id=run_id, run_dir=final, results=results, region=region)
+
+
+def _region_step(root: Path, partial: Path, run_id: str, parameters_dir: Path, results: list,
+                 progress: Callable[[str], None]) -> dict | None:
+    """The region overview, when a clinic wrote its tables; its outcome (None: no clinic ok)."""
+    region = None
+    if any(r.status == "ok" and (partial / r.clinic_id / "tables" / "summary.csv").exists() for r in results):
+        progress("region overview: running")
+        region = _run_region(root, partial, run_id, parameters_dir)
+    elif any(r.status == "ok" for r in results):  # a report template that writes no tables
+        region = {"status": "skipped", "error": "no clinic wrote tables/summary.csv"}
+    if region and region.get("status") == "failed":
+        progress(f"region overview FAILED: {region.get('error')}")
+    elif region and region.get("status") == "ok":
+        progress(f"region overview: done ({region.get('seconds', 0):.1f} s)")
+    return region
 
 
 #: The named steps of a run, as its progress lines begin ("<step>: ...").
