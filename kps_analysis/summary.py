@@ -127,11 +127,15 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
     ratio_cols, queue_cols, over_cols = [], [], []
     for stage, spec in STAGES.items():
         queue_col, over_col = spec.queue, spec.over_limit
-        if stage not in wide.columns:
+        # a queue-only unit (a waiting list without production data) still has its queue
+        # and its share over 90 days, only no köproduktionskvot
+        queue_only = queue_col in totals.columns and not any(c in totals.columns for c in spec.production)
+        if stage not in wide.columns and not queue_only:
             continue
-        name = f"queue_production_ratio_weeks_{stage}"
-        out[name] = out["clinic"].map(wide[stage])
-        ratio_cols.append(name)
+        if stage in wide.columns:
+            name = f"queue_production_ratio_weeks_{stage}"
+            out[name] = out["clinic"].map(wide[stage])
+            ratio_cols.append(name)
         queue_cols.append(queue_col)
         if over_col in totals.columns:
             over_cols.append(over_col)

@@ -1,12 +1,13 @@
 """Headline figures, and their agreement between patient-level and aggregated data on the demo."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from kps_analysis import balance, data, demo, periods, summary, waits
+from kps_analysis import balance, data, demo, periods, seasonal, summary, waits
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +194,66 @@ def test_monthly_demo_agrees_with_weekly_demo(region):
     prof = summary.seasonal_profiles(monthly)
     assert set(prof["season"]) == set(range(1, 13))
     assert np.allclose(prof.groupby(["clinic", "measure"])["factor"].mean(), 1.0)
+
+
+# ----------------------------------------------------------------------------- real monthly data
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "diagnostics_scotland_december_2022.csv"
+
+
+@pytest.fixture(scope="module")
+def scotland_mri():
+    """Public Health Scotland, diagnostic waiting times (Open Government Licence v3.0; see
+    ../shared/data/real/README.md): MRI's waiting list by wait band at each month end,
+    2019-03 .. 2022-12, as the bands (from 0-7 to 85-91 days, then 92 and over, or the
+    92-182 .. 365+ split where only that is given)."""
+    if not REAL.exists():
+        pytest.skip(f"the real data file is not beside the repository ({REAL})")
+    raw = pd.read_csv(REAL)
+    mri = raw[raw["DiagnosticTestDescription"] == "Magnetic Resonance Imaging"].copy()
+    mri["period"] = pd.to_datetime(mri["MonthEnding"].astype(str)).dt.to_period("M")
+    band = mri["WaitingTime"].str.replace("days", " days").str.split().str[0]
+    split = ["92-182", "183-273", "274-364", "365"]
+    assert band.notna().all()
+    # one band table per month: the split bands where "92 and over" is not given
+    bands = []
+    for period, g in mri.groupby("period"):
+        b = g["WaitingTime"].str.replace("days", " days").str.split().str[0]
+        has_whole = (b == "92").any() and g.loc[b == "92", "NumberOnList"].notna().any()
+        keep = g[(b != "Total") & (~b.isin(split) if has_whole else b != "92")]
+        kb = keep["WaitingTime"].str.replace("days", " days").str.split().str[0]
+        start = kb.str.split("-").str[0].astype(float)
+        end = kb.str.split("-").str[1].astype(float).add(1).fillna(np.inf)
+        bands.append(pd.DataFrame({"clinic": "mri", "period": period, "band_start_days": start.to_numpy(),
+                                   "band_end_days": end.to_numpy(), "patients": keep["NumberOnList"].to_numpy()}))
+    return pd.concat(bands, ignore_index=True).dropna(subset=["patients"])
+
+
+def test_real_monthly_waiting_list_by_hand(scotland_mri):
+    # the kit's monthly frame from the bands: queue = all bands, over 90 = the bands from 92 days
+    bands = scotland_mri
+    monthly = bands.groupby(["clinic", "period"], as_index=False).apply(
+        lambda g: pd.Series({"queue_new_visit": g["patients"].sum(),
+                             "waiting_over_90_new_visit": g.loc[g["band_start_days"] >= 92, "patients"].sum()}),
+        include_groups=False)
+    assert len(monthly) >= 40 and str(monthly["period"].dtype) == "period[M]"
+    last, before = monthly.iloc[-1], monthly.iloc[-2]
+    assert str(last["period"]) == "2022-12"
+    h = summary.headline(monthly).iloc[0]
+    # a queue-only unit: no production, so no köproduktionskvot; the share and the change by hand
+    assert np.isnan(h["queue_production_ratio_weeks"])
+    assert h["share_over_90_days"] == pytest.approx(last["waiting_over_90_new_visit"] / last["queue_new_visit"])
+    assert h["queue_change_1p"] == pytest.approx(last["queue_new_visit"] - before["queue_new_visit"])
+    assert np.isnan(h["queue_change_1w"])
+    c = summary.week_changes(monthly)
+    q = c[c["measure"] == "queue_new_visit"].iloc[0]
+    assert (q["this_period"], q["last_period"]) == (last["queue_new_visit"], before["queue_new_visit"])
+    # the band summary of December 2022 with the limit at the bands' edge (over 91 days =
+    # 92 days or more) gives the same share exactly
+    dec = bands[bands["period"] == bands["period"].max()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = waits.wait_summary_from_bands(dec, guarantee_days=91).iloc[0]
+    assert s["share_over_limit"] == pytest.approx(h["share_over_90_days"])
+    # the same months a year apart, by month
+    yoy = seasonal.year_over_year(monthly, "queue_new_visit")
+    assert set(yoy["month"]) == set(range(1, 13)) and yoy["year"].max() == 2022
