@@ -26,6 +26,24 @@ def test_notebook_runs_with_its_defaults(tmp_path, name):
     assert _errors(out) == []
     if name == "clinic_report.ipynb":
         _assert_accessible(out, tmp_path / "report.html", "sv")
+        _assert_prints_on_a4(tmp_path / "report.html", tmp_path)
+
+
+def _assert_prints_on_a4(page, tmp_path):
+    """Printed by Chromium (as a reader would), the report is A4 pages, several of them."""
+    import subprocess
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("needs chromium (installed by .ci/run)")
+    pdf = tmp_path / "report.pdf"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}", page.as_uri()],
+                   check=True, timeout=120, capture_output=True)
+    data = pdf.read_bytes()
+    boxes = set(re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data))
+    assert boxes and all(abs(float(w) - 595) < 1.5 and abs(float(h) - 842) < 1.5 for w, h in boxes), boxes
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 6
 
 
 def test_report_notebooks_only_show():
