@@ -373,3 +373,25 @@ def test_first_screen_states_the_clinic_in_one_sentence_and_splits_purchases_by_
     assert "60 " not in html.replace("1\u00a0600", "")  # never first visits and operations in one count
     assert report.TOC_SLOT in html and html.index("kps-decision") < html.index(report.TOC_SLOT)
     assert "<dt>Köproduktionskvot</dt>" in html and "<dt>Ledtid</dt>" in html
+
+
+def test_the_title_and_the_printed_header_keep_user_text_inert(tmp_path, monkeypatch):
+    import nbformat
+
+    from kps_analysis.batch import render_html
+
+    hostile = 'Uro\\"; } body { background: url(https://x.invalid/a) } <script>alert(1)</script>'
+    ctx = sections.ClinicContext(params=_params(name=hostile, hospital="<b>H</b>"), weekly=_frame(QUEUE_ONLY),
+                                 waiting_list=None, model=None)
+    html, meta = sections._title_html(ctx)
+    assert "<script>" not in html and "<b>" not in html
+    nb = nbformat.v4.new_notebook()
+    out = nbformat.v4.new_output("display_data", data={"text/html": html, "text/plain": "t"}, metadata=meta)
+    nb.cells = [nbformat.v4.new_code_cell("...", outputs=[out])]
+    nbformat.write(nb, tmp_path / "r.ipynb")
+    page = render_html(tmp_path / "r.ipynb", tmp_path / "r.html").read_text(encoding="utf-8")
+    style = page[page.index("@page"):page.index("@media print")]
+    header = style[style.index("@top-center"):style.index("@bottom-right")]
+    # the name stays inside the one CSS string: no quote or backslash of its own, no tag
+    assert header.count('"') == 2 and "\\" not in header and "<" not in header
+    assert 'lang="sv"' in page and "<script>alert" not in page
