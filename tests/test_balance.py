@@ -370,7 +370,10 @@ def test_naive_flows_equals_the_pandas_reference_to_the_bit(case):
                 warnings.simplefilter("ignore")
                 expected = _reference_naive_flows(f, stage, horizon)
                 got = naive_flows(f, stage=stage, horizon_weeks=horizon)
-            pd.testing.assert_frame_equal(got, expected, check_exact=True, check_dtype=False)
+            # to the bit on pandas 2 (whose grouped sums are Kahan-compensated, as cumsum_rows);
+            # pandas 3 sums groups otherwise, which moves the last bit of a ratio
+            exact = pd.__version__.startswith("2.")
+            pd.testing.assert_frame_equal(got, expected, check_exact=exact, rtol=1e-12, check_dtype=False)
 
 
 def test_naive_flows_on_months_by_hand():
