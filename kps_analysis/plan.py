@@ -133,6 +133,15 @@ def _check_weekly_periods(frame: pd.DataFrame, name: str) -> None:
         raise ValueError(f"{name}: column 'period' must hold ISO weeks ({_cal.WEEK_FREQ} Periods), got {dtype}")
 
 
+def _period_kind(frame: pd.DataFrame, name: str) -> str:
+    """"W" (ISO weeks) or "M" (months) of a frame's ``period`` column; ValueError naming the frame otherwise."""
+    try:
+        return _seasonal.period_kind(frame["period"], name)
+    except ValueError:
+        raise ValueError(f"{name}: column 'period' must hold ISO weeks ({_cal.WEEK_FREQ}) or months (M) "
+                         f"Periods, got {frame['period'].dtype}") from None
+
+
 def _iso_year_week(periods) -> tuple[np.ndarray, np.ndarray]:
     iso = pd.PeriodIndex(periods).start_time.isocalendar()
     return iso["year"].to_numpy(dtype=np.int64), iso["week"].to_numpy(dtype=np.int64)
@@ -560,6 +569,12 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
                     red_weeks_to_region: int = 4) -> pd.DataFrame:
     """Follow-up (*plan mot utfall*): plan against actual, week by week and year to date.
 
+    Monthly plan and actual (both freq M) are followed month by month the same way: the
+    same month a year earlier, the calendar year's months accumulated, a ``month``
+    column instead of ``week``, and ``red_months`` (consecutive red months; the
+    ``red_weeks_to_region`` weeks become months by days, 4 weeks = 1 month) instead of
+    ``red_weeks``.
+
     Per clinic, measure and week ``p`` present in both ``plan`` and ``actual``::
 
         deviation        = actual - plan                                   [count/week]
@@ -644,11 +659,13 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
     """
     _check_frame(plan, "plan", ("clinic", "period"))
     _check_frame(actual, "actual", ("clinic", "period"))
-    _check_weekly_periods(plan, "plan")
-    _check_weekly_periods(actual, "actual")
+    kind = _period_kind(plan, "plan")
+    if _period_kind(actual, "actual") != kind:
+        raise ValueError("plan and actual must both be weekly (W-SUN) or both monthly (M)")
     if not (0 <= yellow_pct < red_pct):
         raise ValueError(f"yellow_pct and red_pct must satisfy 0 <= yellow_pct < red_pct, got {yellow_pct}, {red_pct}")
     red_weeks_to_region = _whole(red_weeks_to_region, "red_weeks_to_region", 1)
+    red_to_region = red_weeks_to_region if kind == "W" else _seasonal.periods_for_weeks(red_weeks_to_region, "M")
     measures = dict(FOLLOW_UP_MEASURES if measures is None else measures)
     used = {m: c for m, c in measures.items()
             if m in actual.columns and c in plan.columns and plan[c].notna().any()}
@@ -660,7 +677,8 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
     sources = [actual] if last_year is None else [actual, last_year]
     if last_year is not None:
         _check_frame(last_year, "last_year", ("clinic", "period"))
-        _check_weekly_periods(last_year, "last_year")
+        if _period_kind(last_year, "last_year") != kind:
+            raise ValueError("last_year must have the same kind of periods as actual (weeks or months)")
     history = pd.concat([s[["clinic", "period"] + [m for m in used if m in s.columns]] for s in sources],
                         ignore_index=True)
     history = history.groupby(["clinic", "period"], as_index=False, observed=True).sum(min_count=1)
@@ -671,16 +689,21 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
     if base.empty:
         warnings.warn("plan_vs_outcome: plan and actual share no clinic and week; nothing to follow up",
                       UserWarning, stacklevel=2)
-    previous = base[["clinic"]].assign(period=_last_year_periods(pd.PeriodIndex(base["period"].array)))
+    index = pd.PeriodIndex(base["period"].array) if len(base) else pd.PeriodIndex([], freq=plan["period"].dtype.freq)
+    previous = base[["clinic"]].assign(period=_last_year_periods(index) if kind == "W" else index - 12)
     previous = previous.merge(history, on=["clinic", "period"], how="left")
 
     n = len(base)
-    year, week = _iso_year_week(base["period"].array)
+    if kind == "W":
+        year, week = _iso_year_week(index)
+    else:
+        year, week = np.asarray(index.year, dtype=np.int64), np.asarray(index.month, dtype=np.int64)
+    season = "week" if kind == "W" else "month"
     long = pd.DataFrame({
         "clinic": np.tile(base["clinic"].to_numpy(), len(used)),
-        "period": pd.PeriodIndex(base["period"].array).take(np.tile(np.arange(n), len(used))),
+        "period": index.take(np.tile(np.arange(n), len(used))),
         "year": np.tile(year, len(used)),
-        "week": np.tile(week, len(used)),
+        season: np.tile(week, len(used)),
         "measure": np.repeat(list(used), n),
         "plan": np.concatenate([base[c].to_numpy(dtype=float) for c in used.values()]),
         "actual": np.concatenate([base[m].to_numpy(dtype=float) for m in used]),
@@ -720,10 +743,10 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
     runs = pd.Series(~red).groupby([long["clinic"], long["measure"]], sort=False, observed=True).cumsum()
     streak = pd.Series(red.astype(int)).groupby([long["clinic"], long["measure"], runs],
                                                 sort=False, observed=True).cumsum().to_numpy()
-    level = np.select([red & (streak >= red_weeks_to_region), red, yellow, known],
+    level = np.select([red & (streak >= red_to_region), red, yellow, known],
                       ["region", "division", "clinic", "unit"], default="")
     long["status"] = np.where(status == "", None, status.astype(object))
-    long["red_weeks"] = streak.astype(np.int64)
+    long["red_weeks" if kind == "W" else "red_months"] = streak.astype(np.int64)
     long["level"] = np.where(level == "", None, level.astype(object))
     order = {m: i for i, m in enumerate(used)}
     long = long.assign(_m=long["measure"].map(order)).sort_values(["clinic", "_m", "period"], kind="stable")

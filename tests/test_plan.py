@@ -408,8 +408,10 @@ def test_follow_up_bad_frames():
         plan_vs_outcome(pd.concat([p, p]), a)
     with pytest.raises(ValueError, match="actual lacks column"):
         plan_vs_outcome(p, a.drop(columns="clinic"))
-    with pytest.raises(ValueError, match="ISO weeks"):
+    with pytest.raises(ValueError, match="both be weekly"):  # months against weeks
         plan_vs_outcome(p.assign(period=pd.period_range("2025-01", periods=2, freq="M")), a)
+    with pytest.raises(ValueError, match="ISO weeks"):
+        plan_vs_outcome(p.assign(period=pd.period_range("2025-01-01", periods=2, freq="D")), a)
 
 
 def test_no_common_week_warns_and_gives_an_empty_frame():
@@ -432,3 +434,22 @@ def test_plan_then_follow_up_end_to_end():
     assert np.allclose(nv["cum_deviation_pct"], -7.0) and (nv["status"] == "yellow").all()
     esc = escalation_status(f)
     assert esc[["status", "level", "measure"]].values.tolist() == [["yellow", "clinic", "new_visits"]]
+
+
+def test_plan_vs_outcome_month_by_month():
+    # plan 300 new visits a month, actual 290, 270, 240: accumulated -10/300, -40/600 and
+    # -100/900 = -3.3 %, -6.7 %, -11.1 %: green, yellow, red; last year the same months
+    # (12 periods back); 4 weeks of red = 1 month, so the first red month goes to the region
+    p = pd.DataFrame({"clinic": "a", "period": pd.period_range("2026-01", periods=3, freq="M"),
+                      "planned_new_visits": 300.0})
+    a = p[["clinic", "period"]].assign(new_visits=[290.0, 270.0, 240.0])
+    ly = pd.DataFrame({"clinic": "a", "period": pd.period_range("2025-01", periods=3, freq="M"),
+                       "new_visits": [280.0, 280.0, 280.0]})
+    f = plan_vs_outcome(p, a, last_year=ly)
+    assert f["month"].tolist() == [1, 2, 3] and "week" not in f.columns
+    assert f["cum_deviation"].tolist() == [-10.0, -40.0, -100.0]
+    assert f["status"].tolist() == ["green", "yellow", "red"]
+    assert f["last_year"].tolist() == [280.0, 280.0, 280.0]
+    assert f["red_months"].tolist() == [0, 0, 1] and f["level"].tolist()[-1] == "region"
+    with pytest.raises(ValueError, match="both be weekly"):
+        plan_vs_outcome(p, a.assign(period=pd.period_range("2026-01-05", periods=3, freq="W-SUN")))
