@@ -34,6 +34,7 @@ from .forecast import forecast_demand
 from .plan import agreement_volumes, escalation_status, plan_vs_outcome, rolling_plan
 from .purchase import guarantee_inputs, optimise_region, prices_frame, purchase_need
 from .scenario import inputs_from_parameters, run_scenarios, scenario_table
+from .seasonal import period_kind
 from .stages import STAGES
 from .summary import seasonal_profiles
 
@@ -130,6 +131,9 @@ def clinic_outlook(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, para
     -------
     Outlook
     """
+    if "period" in weekly.columns and len(weekly) and period_kind(weekly["period"], "weekly") != "W":
+        raise ValueError("weekly: clinic_outlook works on weekly data (capacity from resources per ISO week, "
+                         "the weekly rolling plan); a monthly clinic is planned by kps_analysis.planning")
 
     params_list = _as_list(params_list)
     waiting, flows = guarantee_inputs(weekly, waiting_list, horizon_weeks=horizon_weeks)

@@ -76,3 +76,10 @@ def test_scenarios_change_what_they_should(region):
     assert s.loc["inflow_plus_10", "inflow"] == pytest.approx(1.1 * s.loc["baseline", "inflow"])
     assert s.loc["longer_summer_closure", "capacity"] < s.loc["baseline", "capacity"]
     assert s.loc["extra_theatre_sessions", "purchase_need"] < s.loc["baseline", "purchase_need"]
+
+
+def test_clinic_outlook_says_monthly_clinics_are_planned_by_the_planning_model():
+    p = pd.period_range("2024-01", periods=3, freq="M")
+    m = pd.DataFrame({"clinic": "a", "period": p, "referrals_in": 10.0, "new_visits": 10.0, "queue_new_visit": 5.0})
+    with pytest.raises(ValueError, match="monthly clinic is planned by kps_analysis.planning"):
+        outlook.clinic_outlook(m, None, [])
