@@ -1222,17 +1222,13 @@ SECTIONS.update({
     },
     "region_ranking": {
         "sv": "## Klinikerna efter behov\nRöd eskalering först, sedan gul och grön; inom varje färg flest beräknade "
-              "patienter över 90 dagar om inget köps. Köpbehovet är planeringsmodellens svar för varje klinik. "
-              "Väntelistetrycket är 2 × medelväntetiden / vårdgarantins 90 dagar (NHS-måttet): 1 betyder att "
-              "medelväntan är halva garantitiden, en varningsnivå, inte ett besked om att kliniken inte hinner med. "
-              "Diagrammet visar köproduktionskvoten i samma ordning; den röda linjen är 90 dagars produktion: en "
+              "patienter över 90 dagar om inget köps. Köpen är planeringsmodellens svar för varje klinik, nybesök "
+              "och operationer var för sig. Diagrammet visar köproduktionskvoten i samma ordning; den röda linjen är 90 dagars produktion: en "
               "klinik till höger om den håller inte vårdgarantin ens om patienterna tas i turordning. Mörka randiga "
               "staplar: kliniker som behöver köpa vård enligt planen.",
         "en": "## Clinics by need\nRed escalation first, then yellow and green; within each colour the most "
-              "patients projected over 90 days if nothing is bought. The purchase need is the planning model's "
-              "answer for each clinic. Waiting-list pressure is 2 × mean wait / the guarantee's 90 days (the NHS "
-              "measure): 1 means the mean wait is half the guarantee, a warning level, not a verdict that the "
-              "clinic cannot keep up. The chart shows the queue-to-production ratio in the same order; the red line "
+              "patients projected over 90 days if nothing is bought. The purchases are the planning model's answer "
+              "for each clinic, first visits and operations apart. The chart shows the queue-to-production ratio in the same order; the red line "
               "is 90 days of production: a clinic beyond it misses the guarantee even serving patients in turn. "
               "Dark hatched bars: clinics that must buy care in the plan.",
     },
@@ -1597,12 +1593,13 @@ _SV_MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "ok
 _TH = re.compile(r"<th(?=[\s>])(?![^>]*\bscope=)([^>]*)>")
 
 
-def html_table(table: pd.DataFrame, caption: str, *, index: bool = True) -> str:
+def html_table(table: pd.DataFrame, caption: str, *, index: bool = True, periods: bool = False) -> str:
     """A report table as accessible HTML: a ``<caption>`` and ``scope`` on every header cell.
 
     Column headers get ``scope="col"``, row headers (the index) ``scope="row"``; the
     caption is user-visible text (escaped). Values are shown as they are (the report's
-    tables are already formatted text).
+    tables are already formatted text). ``periods=True`` marks a table whose row headers
+    are periods (``v. 49 2026``): the report's print style keeps them on one line.
 
     Examples
     --------
@@ -1611,7 +1608,8 @@ def html_table(table: pd.DataFrame, caption: str, *, index: bool = True) -> str:
     >>> "<caption>Nyckeltal</caption>" in out, 'scope="col"' in out, 'scope="row"' in out
     (True, True, True)
     """
-    body = table.to_html(index=index, border=0, classes="kps-table", escape=True, na_rep="–")
+    classes = "kps-table kps-period-rows" if periods else "kps-table"
+    body = table.to_html(index=index, border=0, classes=classes, escape=True, na_rep="–")
     head, sep, rest = body.partition("</thead>")
     if sep:
         head = _TH.sub(r'<th scope="col"\1>', head)

@@ -459,10 +459,10 @@ def _markdown(text: str) -> None:
     display(Markdown(text))
 
 
-def _table(table: pd.DataFrame, caption: str, *, index: bool = True) -> None:
+def _table(table: pd.DataFrame, caption: str, *, index: bool = True, periods: bool = False) -> None:
     if table is None or not len(table.columns):
         return
-    _display_html(report.html_table(table, caption, index=index))
+    _display_html(report.html_table(table, caption, index=index, periods=periods))
 
 
 def figure_html(fig, alt: str) -> str:
@@ -965,7 +965,8 @@ def _plan(ctx: ClinicContext) -> None:
         part = t[[c for c in t.columns if c.split(":")[0] == stage]]
         part.columns = [c.split(":", 1)[1].strip() for c in part.columns]
         _table(part, f"Fastställd plan, {stage.lower()}, {ctx.fixed} {period_word(ctx.kind, 'sv', plural=True)}"
-               if sv else f"Fixed plan, {stage.lower()}, {ctx.fixed} {period_word(ctx.kind, 'en', plural=True)}")
+               if sv else f"Fixed plan, {stage.lower()}, {ctx.fixed} {period_word(ctx.kind, 'en', plural=True)}",
+               periods=True)
 
 
 def _follow_up(ctx: ClinicContext) -> None:
@@ -1194,11 +1195,19 @@ def _region_ranking(ctx: RegionContext) -> None:
     sv = ctx.language == "sv"
     _markdown(report.section("region_ranking", ctx.language))
     ordered = _by_need(ctx.summaries)
-    # fits an A4 page; purchases by kind, never one count of first visits and operations
-    narrow = ordered.drop(columns=["queue_new_visit", "queue_treatment", "purchase_need_12w"], errors="ignore")
-    t = report.region_table(narrow.assign(clinic=narrow["clinic"].map(ctx.name)), language=ctx.language,
-                            order="given")
-    _table(t, "Klinikerna efter behov" if sv else "Clinics by need")
+    # two tables that each fit an A4 page: the need (what to decide), then the state now;
+    # purchases by kind, never one count of first visits and operations. The waiting-list
+    # pressure (NHS) is left out: above 1 for clinics that keep the guarantee, it misled.
+    named = ordered.assign(clinic=ordered["clinic"].map(ctx.name))
+    need = ["clinic", "escalation", "projected_breaches_12w", "purchase_new_visits_12w", "purchase_operations_12w",
+            "purchase_cost_12w"]
+    now = ["clinic", "queue_production_ratio_weeks", "share_over_90_days", "waiting_over_90", "queue_change_1w"]
+    for cols, caption in ((need, ("Behov: eskalering och köp de kommande 12 veckorna" if sv else
+                                  "Need: escalation and purchases over the coming 12 weeks")),
+                          (now, "Läget nu" if sv else "The state now")):
+        t = report.region_table(named[[c for c in cols if c in named.columns]], language=ctx.language,
+                                order="given")
+        _table(t[[label(c, ctx.language) for c in cols[1:] if label(c, ctx.language) in t.columns]], caption)
     limit_weeks = float(ctx.settings["guarantee_days"]) / 7.0
     data = ordered.assign(clinic=ordered["clinic"].map(ctx.name))
     _figure(plots.region_ratios(data, guarantee_weeks=limit_weeks, language=ctx.language,
