@@ -193,7 +193,7 @@ def closure_shares(clinics: np.ndarray, periods: pd.PeriodIndex, closures: pd.Da
 
 def capacity_from_resources(resources, periods, *, closures=None, hours_per_fte_week: float = 40.0,
                             elective_share_of_fte: float = 0.4) -> pd.DataFrame:
-    """Producible new visits, return visits and operations per clinic and week.
+    """Producible new visits, return visits and operations per clinic and period (week or month).
 
     For each clinic and period, with ``wd`` the working days of the period (Mon-Fri
     that are no public or de-facto holiday) and ``share`` the closure share (the
@@ -204,7 +204,7 @@ def capacity_from_resources(resources, periods, *, closures=None, hours_per_fte_
         scale                 = wd / 5 · share                                   [-]
         new_visit_capacity    = new_visit_slots_per_week · scale · (1 − no_show_rate)
         return_visit_capacity = return_visit_slots_per_week · scale · (1 − no_show_rate)
-        operation_capacity    = min(theatre, staff)                   [patients/week]
+        operation_capacity    = min(theatre, staff)                   [patients/period]
         theatre               = theatre_sessions_per_week · operations_per_session · scale
         staff                 = (doctors_fte · hours_per_fte_week · 60 · elective_share_of_fte
                                  − new_visit_slots · minutes_per_new_visit
@@ -243,8 +243,8 @@ def capacity_from_resources(resources, periods, *, closures=None, hours_per_fte_
         One row per clinic and period: ``clinic``, ``period``, ``working_days``
         [days], ``capacity_share`` [share 0-1], ``new_visit_capacity``,
         ``return_visit_capacity``, ``operation_capacity``,
-        ``operation_capacity_theatre``, ``operation_capacity_staff`` [patients/week],
-        ``binding`` (str).
+        ``operation_capacity_theatre``, ``operation_capacity_staff`` [patients/period:
+        per week for weekly periods, per month for monthly ones], ``binding`` (str).
 
     Raises
     ------

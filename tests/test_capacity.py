@@ -295,3 +295,17 @@ def test_capacity_need_on_months_converts_by_days():
     assert nm["period_days"].tolist() == [31, 31, 31] and "week_ahead" not in nm.columns
     gap = cp.capacity_gap(nm, nm[["clinic", "stage", "period_ahead"]].assign(capacity=300.0))
     assert gap["period_ahead"].tolist() == [1, 2, 3]
+
+
+def test_capacity_from_resources_per_month_is_its_weeks_by_working_days():
+    # a month's capacity is the normal week's times its working days / 5: May 2025 has 22
+    # weekdays, less 1 May, Ascension Day (29 May) = 20 working days = 4 normal weeks
+    res = pd.DataFrame({"clinic": ["a"], "new_visit_slots_per_week": [50.0], "return_visit_slots_per_week": [0.0],
+                        "theatre_sessions_per_week": [2.0], "operations_per_session": [4.0], "no_show_rate": [0.0]})
+    month = cp.capacity_from_resources(res, pd.period_range("2025-05", periods=1, freq="M"))
+    weeks = cp.capacity_from_resources(res, pd.period_range("2025-04-28", "2025-06-01", freq="W-SUN"))
+    assert month["working_days"].iloc[0] == 20
+    assert month["new_visit_capacity"].iloc[0] == pytest.approx(50.0 * 20 / 5)
+    assert month["operation_capacity"].iloc[0] == pytest.approx(8.0 * 20 / 5)
+    # the weeks that hold May's days give the same total when split by working days
+    assert weeks["working_days"].sum() >= month["working_days"].iloc[0]
