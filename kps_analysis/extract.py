@@ -4,8 +4,8 @@
 row per referral (it needs about 340 bytes per row).  A register extract of 100 million
 rows does not fit that way, and needs no such frame to be aggregated:
 :func:`aggregate_waiting_list` streams the file in parts of ``chunk_rows`` rows
-(Parquet row batches with only the columns used, a large UTF-8 CSV through Arrow's
-streaming reader), checks every part with the same code and the same messages as
+(Parquet row batches with only the columns used, a large UTF-8 or Windows-1252 CSV through
+Arrow's streaming reader), checks every part with the same code and the same messages as
 :func:`~kps_analysis.data.read_waiting_list`, and adds each part's counts per clinic (and
 group) and period to a small grid (:class:`PeriodCounts`).  Memory is bounded by the
 part size and the grid (clinics x periods), not by the file.  The duplicate check
@@ -45,8 +45,10 @@ from .data import DataError
 __all__ = ["aggregate_waiting_list", "periods_from_waiting_list", "extract_or_aggregate", "PeriodCounts",
            "iter_waiting_list"]
 
-CHUNK_ROWS = 1_000_000
-"""Rows read and checked at a time by :func:`aggregate_waiting_list` [rows]."""
+CHUNK_ROWS = 250_000
+"""Rows read and checked at a time by :func:`aggregate_waiting_list` [rows].  A quarter of a
+million keeps the peak within twice DuckDB's for the same aggregation (1.55x on 10 M rows;
+a million rows: 2.85x, for about a third less time); see ``benchmarks/README.md`` (extract)."""
 
 _NEVER = _d._NEVER  # day number standing for "no date"
 _NEVER_P = np.int64(2**40)  # period number standing for "never"
