@@ -618,7 +618,7 @@ def queue_production_ratio_frame(weekly: pd.DataFrame, *, queue: str = "queue_ne
     codes = [pd.factorize(weekly[k], sort=True)[0] for k in keys]
     index_all = pd.PeriodIndex(weekly["period"].array)
     order = np.lexsort([index_all.asi8] + codes[::-1])
-    frame = weekly.take(order).reset_index(drop=True)
+    frame = weekly[keys + ["period", queue] + [c for c in present if c != queue]].take(order).reset_index(drop=True)
     prod = frame[present].astype("float64").sum(axis=1, min_count=1)
     _check_lower(prod, "production", 0, strict=False)
     _check_lower(frame[queue].astype("float64"), "queue", 0, strict=False)

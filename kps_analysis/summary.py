@@ -323,7 +323,8 @@ def ratio_by_stage(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFra
         active = pd.Series(per_clinic[codes] > 0, index=totals.index)
         if not active.any():
             continue
-        r = queue_production_ratio_frame(totals[active], queue=queue_col, production=cols,
+        r = queue_production_ratio_frame(totals.loc[active.to_numpy(), ["clinic", "period", queue_col, *cols]],
+                                         queue=queue_col, production=cols,
                                          window_weeks=window_weeks)
         parts.append(r.assign(stage=stage))
     if not parts:
