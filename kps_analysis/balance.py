@@ -96,7 +96,10 @@ def _sorted(weekly: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.nda
 
 
 class ClinicPeriodSums(NamedTuple):
-    """Measures summed per clinic and period, as arrays sorted by clinic, then period (see :func:`clinic_period_sums`)."""
+    """Measures summed per clinic and period, as arrays sorted by clinic, then period.
+
+    See :func:`clinic_period_sums`.
+    """
 
     clinics: np.ndarray          #: clinic labels, sorted; row r belongs to clinics[code[r]]
     code: np.ndarray             #: clinic index of each row (int64)

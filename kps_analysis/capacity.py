@@ -592,7 +592,7 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
         if monthly:
             flows["period_days"] = days.astype(np.int64)
         extra = least_extra_service(waiting, flows, guarantee_days=guarantee_days, tolerated=0.0, order=order,
-                                     renege_rate_per_week=renege_rate_per_week)
+                                    renege_rate_per_week=renege_rate_per_week)
         out = out.merge(extra.rename(columns={"extra": "need_guarantee"}), on=keys + ["week_ahead"], how="left")
         out["need_guarantee"] = out["need_guarantee"].fillna(0.0)
     unit = "months" if monthly else "weeks"
@@ -628,8 +628,8 @@ def least_extra_service(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee
     if not guarantee_days > 0:
         raise ValueError(f"guarantee_days must be positive, got {guarantee_days!r}")
     ps = ProjectionState(waiting, flows.drop(columns="external", errors="ignore"), order=order,
-                          renege_rate_per_week=renege_rate_per_week,
-                          arrival_priority_share=arrival_priority_share)
+                         renege_rate_per_week=renege_rate_per_week,
+                         arrival_priority_share=arrival_priority_share)
     n_s, n_p, n_e, horizon = ps.n_s, ps.n_p, ps.n_e, ps.horizon
     keys, f, capacity = ps.keys, ps.frame, ps.capacity
 

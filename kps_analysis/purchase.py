@@ -385,9 +385,9 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
     capacity = grid["capacity"].to_numpy().reshape(n_s, horizon)
 
     if policy == "guarantee":
-        extra = least_extra_service(waiting, grid, guarantee_days=guarantee_days, tolerated=float(tolerated), order=order,
-                                     renege_rate_per_week=renege_rate_per_week,
-                                     arrival_priority_share=arrival_priority_share, whole_patients=whole_patients)
+        extra = least_extra_service(waiting, grid, guarantee_days=guarantee_days, tolerated=float(tolerated),
+                                    order=order, renege_rate_per_week=renege_rate_per_week,
+                                    arrival_priority_share=arrival_priority_share, whole_patients=whole_patients)
         purchase = grid[keys + ["week_ahead"]].merge(extra, on=keys + ["week_ahead"], how="left")["extra"]
         purchase = purchase.fillna(0.0).to_numpy()
         target = None

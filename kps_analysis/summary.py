@@ -153,7 +153,8 @@ def headline(weekly: pd.DataFrame, *, window_weeks: int = 4,
         waiting_all = totals[queue_cols].sum(axis=1, min_count=1)
         previous = totals.assign(_w=waiting_all).sort_values(["clinic", "period"]).groupby("clinic")["_w"].nth(-2)
         prev = totals.loc[previous.index, ["clinic"]].assign(_w=previous.to_numpy()).set_index("clinic")["_w"]
-        out["queue_change_1p"] = out[queue_cols].sum(axis=1, min_count=1).to_numpy() - out["clinic"].map(prev).to_numpy()
+        now = out[queue_cols].sum(axis=1, min_count=1).to_numpy()
+        out["queue_change_1p"] = now - out["clinic"].map(prev).to_numpy()
     else:
         out["queue_change_1p"] = np.nan
     # since last week: known only from weekly data (a month's change is not a week's)

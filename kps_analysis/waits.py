@@ -1070,7 +1070,8 @@ def as_week_ahead(flows: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
 
     Examples
     --------
-    >>> f = pd.DataFrame({"clinic": "a", "period_ahead": [1], "period": pd.period_range("2024-02", periods=1, freq="M")})
+    >>> f = pd.DataFrame({"clinic": "a", "period_ahead": [1],
+    ...                   "period": pd.period_range("2024-02", periods=1, freq="M")})
     >>> g, monthly = as_week_ahead(f)
     >>> monthly, g.columns.tolist(), g["period_days"].tolist()
     (True, ['clinic', 'week_ahead', 'period', 'period_days'], [29])

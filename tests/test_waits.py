@@ -630,7 +630,8 @@ def _reference_waiting_from_aggregates(weekly, stage="new_visit", guarantee_days
     fifo = np.isnan(days["_over"].to_numpy())
     old = (days["wait_days"].to_numpy() > guarantee_days) & ~fifo
     part = np.where(fifo, 0, np.where(old, 2, 1))
-    target = np.where(fifo, days["_queue"], np.where(old, days["_over"], (days["_queue"] - days["_over"]).clip(lower=0)))
+    within = (days["_queue"] - days["_over"]).clip(lower=0)
+    target = np.where(fifo, days["_queue"], np.where(old, days["_over"], within))
     days = days.assign(_part=part, _target=target).sort_values(["clinic", "_part", "wait_days"])
     before = days.groupby(["clinic", "_part"])["_in"].cumsum() - days["_in"]
     days["patients"] = (days["_target"] - before).clip(lower=0.0).clip(upper=days["_in"])
