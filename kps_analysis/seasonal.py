@@ -244,8 +244,27 @@ def _period_freq(periods: pd.Series, name: str) -> str:
     raise ValueError(f"{name}: periods must be weekly ({_cal.WEEK_FREQ}) or monthly (M), got {freqstr!r}")
 
 
+def _per_key_and_period(history: pd.DataFrame, keys: list[str], measure: str) -> pd.DataFrame:
+    """``measure`` summed per key and period (groups summed; NaN when nothing is reported), in
+    order of first appearance; a frame that already has one row per clinic and period is
+    only copied (factorized codes find that out without grouping on the clinic names)."""
+    data = history[keys + ["period", measure]].astype({measure: "float64"})
+    if keys == ["clinic"] and len(data) and not data["clinic"].isna().any():
+        codes = pd.factorize(data["clinic"])[0].astype(np.int64)
+        ordinal = pd.PeriodIndex(data["period"].array).asi8
+        order = np.lexsort((ordinal, codes))
+        c, o = codes[order], ordinal[order]
+        if not np.any((c[1:] == c[:-1]) & (o[1:] == o[:-1])):
+            return data.reset_index(drop=True)
+    return (data.groupby(keys + ["period"], dropna=False, sort=False, observed=True)[measure]
+            .sum(min_count=1).reset_index())
+
+
 def _key_ids(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
     """Integer id per row for the key combination, and the key table (row i = id i)."""
+    if keys == ["clinic"] and not frame["clinic"].isna().any():  # sorted codes, as ngroup(sort=True)
+        codes, uniques = pd.factorize(frame["clinic"], sort=True)
+        return codes.astype(np.int64), pd.DataFrame({"clinic": np.asarray(uniques, dtype=object)})
     ids = frame.groupby(keys, dropna=False, sort=True).ngroup().to_numpy()
     table = frame[keys].assign(_kid=ids).drop_duplicates("_kid").sort_values("_kid")
     return ids, table[keys].reset_index(drop=True)
@@ -463,10 +482,7 @@ def seasonal_profile(history: pd.DataFrame, *, measure: str, freq: str | None = 
     history_freq = _period_freq(history["period"], "history")
     if history_freq == "M" and freq == "W":
         raise ValueError("history is monthly: a weekly profile (freq='W') needs weekly history")
-    data = (history[keys + ["period", measure]]
-            .astype({measure: "float64"})
-            .groupby(keys + ["period"], dropna=False, sort=False, observed=True)[measure]
-            .sum(min_count=1).reset_index())
+    data = _per_key_and_period(history, keys, measure)
     if history_freq == "W" and freq == "M":
         data = _weekly_to_monthly(data, keys, measure)
 
