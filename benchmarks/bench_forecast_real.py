@@ -24,8 +24,13 @@ error over the origins' in-sample seasonal-naive mean absolute error, the scale 
 the history the forecast saw); coverage of the 80 % and 95 % intervals pooled over all
 held-out periods, overall and per lead-time bucket (a quarter season).
 
+For ``auto`` the interval of each series' 12-month total
+(:func:`kps_analysis.forecast.interval_of_sum`) is scored against the actual total too.
+
 The data are read from wherever the user put them; nothing is downloaded and
-nothing is written but the result JSON in ``benchmarks/results/``.
+nothing is written but the result JSON in ``benchmarks/results/``. Run it with one
+BLAS thread (``OPENBLAS_NUM_THREADS=1``, as ``kps run`` does): the ETS fits' optimiser
+is about four times slower with several threads on a busy machine.
 """
 
 from __future__ import annotations
@@ -180,7 +185,9 @@ def backtest_file(frame: pd.DataFrame, *, horizon: int, origins: int, history: i
 
 
 def summarise(res: pd.DataFrame, *, m: int) -> dict:
-    """Mean MASE over the series, and coverage overall and per lead-time bucket."""
+    """Mean MASE over the series, and coverage overall and per lead-time bucket (and of
+    the horizon's totals by :func:`kps_analysis.forecast.interval_of_sum`, for ``auto``)."""
+    tot = res.attrs.get("sums")
     res = res.assign(ase=(res["mean"] - res["actual"]).abs() / res["scale"].where(res["scale"] > 0))
     size = max(1, m // 4)
     res["bucket"] = ((res["step"] - 1) // size * size + 1).astype(str) + "-" + \
@@ -196,7 +203,6 @@ def summarise(res: pd.DataFrame, *, m: int) -> dict:
                 row[f"coverage_{lv}_by_lead"] = {b: round(float(v), 3) for b, v in
                                                  inside.groupby(g["bucket"], sort=False).mean().items()}
         out[meth] = row
-    tot = res.attrs.get("sums")
     if tot is not None and len(tot) and "auto" in out:
         for lv in (80, 95):
             inside = (tot["actual"] >= tot[f"lo_{lv}"]) & (tot["actual"] <= tot[f"hi_{lv}"])
@@ -255,13 +261,25 @@ def run(*, data, horizon: int = 12, origins: int = 8, before: str | None = None,
 def table(result: dict) -> str:
     """The README's table: one row per data set and history."""
     lines = ["| data set | history | day basis | seasonal naive | damped HW | auto | auto, own season only "
-             "| auto / better baseline | auto coverage 80 % | auto coverage 95 % |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| auto / better baseline | auto coverage 80 % | auto coverage 95 % "
+             "| 12-month totals 80 % / 95 % |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for c in result["cases"]:
         mm = c["methods"]
         get = lambda k: mm[k]["mean_mase"] if k in mm else float("nan")  # noqa: E731
         lines.append(f"| {c['data']} ({c['series']}) | {c['history']} | {c['day_basis']} ({c['basis_from']}) "
                      f"| {get('seasonal_naive'):.3f} | {get('hw_damped'):.3f} | **{get('auto'):.3f}** "
                      f"| {get('auto_own_season'):.3f} | {c['auto_over_best_baseline']:.3f} "
-                     f"| {mm['auto']['coverage_80']:.2f} | {mm['auto']['coverage_95']:.2f} |")
+                     f"| {mm['auto']['coverage_80']:.2f} | {mm['auto']['coverage_95']:.2f} "
+                     f"| {mm['auto'].get('coverage_80_of_sums', float('nan')):.2f} / "
+                     f"{mm['auto'].get('coverage_95_of_sums', float('nan')):.2f} |")
+    if result["cases"]:
+        buckets = list(result["cases"][0]["methods"]["auto"]["coverage_80_by_lead"])
+        lines += ["", "| data set | history | " + " | ".join(f"lead {b}" for b in buckets) + " |",
+                  "| --- | --- | " + " | ".join("---" for _ in buckets) + " |"]
+    for c in result["cases"]:
+        a = c["methods"]["auto"]
+        lines.append(f"| {c['data']} | {c['history']} | " + " | ".join(
+            f"{a['coverage_80_by_lead'][b]:.2f} / {a['coverage_95_by_lead'][b]:.2f}"
+            for b in a["coverage_80_by_lead"]) + " |")
     return "\n".join(lines)

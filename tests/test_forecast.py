@@ -412,3 +412,116 @@ def test_auto_on_two_year_histories_beats_the_naive_with_calibrated_intervals(sh
     cov95 = ((a >= auto["lo_95"]) & (a <= auto["hi_95"])).mean()
     assert 0.70 <= cov80 <= 0.90, cov80
     assert 0.88 <= cov95 <= 0.99, cov95
+
+
+# ------------------------------------------------------------------ the benchmark as a candidate
+def test_hw_candidate_is_the_benchmark_damped_holt_winters():
+    """auto's ``hw`` candidate is statsmodels' damped Holt-Winters of the raw counts
+    (additive damped trend, multiplicative season, estimated initial states), the
+    benchmark of issue 14, fitted here independently."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    from kps_analysis import forecast as fmod
+
+    h = _monthly(end="2024-12")
+    freq, series = fmod._prepare(h, "referrals_in", 12, None, day_basis="working")
+    s = series[0]
+    pts = fmod._points(s, 12, 12, np.ones(54), want=("hw",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = ExponentialSmoothing(h["referrals_in"].to_numpy(float), trend="add", damped_trend=True,
+                                   seasonal="mul", seasonal_periods=12,
+                                   initialization_method="estimated").fit().forecast(12)
+    np.testing.assert_allclose(pts["hw"], np.asarray(ref), rtol=1e-6)
+    assert pts["_hw_name"] == "ets(A,Ad,M;counts)"
+    assert "profile" not in pts and "ets" not in pts   # only what was asked for is fitted
+
+
+def test_auto_keeps_the_benchmark_unless_a_model_beats_it():
+    """On calendar days the ETS candidate is the benchmark itself; when auto picks it,
+    the forecast is the benchmark's, otherwise the chosen model beat it in the backtest."""
+    from kps_analysis import forecast as fmod
+
+    region = _region(n_clinics=6, start="2012-01", end="2019-12").rename(columns={"referrals_in": "emergency_visits"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = forecast_demand(region, measure="emergency_visits", horizon=12, method="auto",
+                             day_basis="calendar")
+    assert fc["model"].nunique() == 1 and fc["model"].iloc[0].endswith("[auto]")
+    assert set(fc.attrs["error_correlation"]) == set(region["clinic"])
+    assert all(0.0 <= r <= 1.0 for r in fc.attrs["error_correlation"].values())
+    freq, series = fmod._prepare(region, "emergency_visits", 12, None, day_basis="calendar")
+    hw = fmod._points(series[0], 12, 12, np.ones(54), want=("hw",))
+    ets = fmod._points(series[0], 12, 12, np.ones(54), want=("ets",))
+    np.testing.assert_allclose(hw["hw"], ets["ets"])     # one fit, not two
+    if fc["model"].iloc[0].startswith("ets(A,Ad,M;counts)"):
+        np.testing.assert_allclose(fc.loc[fc.clinic == series[0].clinic, "mean"], hw["hw"], rtol=1e-9)
+
+
+# ------------------------------------------------------------------ intervals of sums
+def _known_forecast(mu, sigma, levels=(80, 95)):
+    """Period forecasts of Y[t] = mu[t] exp(sigma z[t]) with exact lognormal bounds."""
+    from scipy.stats import norm
+
+    months = pd.period_range("2025-01", periods=len(mu), freq="M")
+    fc = pd.DataFrame({"clinic": "a", "period": months, "mean": mu})
+    for lv in levels:
+        q = norm.ppf((100 + lv) / 200)
+        fc[f"lo_{lv}"] = mu * np.exp(-sigma * q)
+        fc[f"hi_{lv}"] = mu * np.exp(sigma * q)
+    return fc[["clinic", "period", "mean", "lo_80", "lo_95", "hi_80", "hi_95"]]
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.5, 0.9])
+def test_interval_of_sum_covers_sums_of_a_known_distribution(rho):
+    """Twelve months whose log errors are equicorrelated normals (known distribution):
+    the interval of the year's total covers about 80 % and 95 % of totals drawn from it,
+    of the quarters' totals too; a wrongly assumed independence is too narrow."""
+    from kps_analysis.forecast import interval_of_sum
+
+    rng = np.random.default_rng(42)
+    mu = 100 * (1 + 0.3 * np.cos(np.arange(12) * np.pi / 6))
+    sigma = 0.12
+    fc = _known_forecast(mu, sigma)
+    n = 20000
+    z = np.sqrt(rho) * rng.standard_normal((n, 1)) + np.sqrt(1 - rho) * rng.standard_normal((n, 12))
+    y = mu * np.exp(sigma * z)
+    year = interval_of_sum(fc, correlation=rho, n_paths=20000).iloc[0]
+    tot = y.sum(axis=1)
+    assert year["n_periods"] == 12 and year["mean"] == pytest.approx(mu.sum())
+    for lv, tol in ((80, 0.02), (95, 0.01)):
+        cover = np.mean((tot >= year[f"lo_{lv}"]) & (tot <= year[f"hi_{lv}"]))
+        assert abs(cover - lv / 100) < tol, (rho, lv, cover)
+    quarters = interval_of_sum(fc, every="Q", correlation=rho, n_paths=20000)
+    assert [str(p) for p in quarters["period"]] == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+    for k, row in quarters.iterrows():
+        qt = y[:, 3 * k:3 * k + 3].sum(axis=1)
+        cover = np.mean((qt >= row["lo_80"]) & (qt <= row["hi_80"]))
+        assert abs(cover - 0.80) < 0.02, (rho, k, cover)
+    if rho >= 0.5:
+        wrong = interval_of_sum(fc, correlation=0.0, n_paths=20000).iloc[0]
+        cover = np.mean((tot >= wrong["lo_95"]) & (tot <= wrong["hi_95"]))
+        assert cover < 0.85, cover
+
+
+def test_interval_of_sum_by_hand_and_consistent_with_the_periods():
+    """rho = 1: the bounds of the total are the sums of the bounds (comonotone); one
+    period's 'sum' is its own interval; the default takes auto's estimated rho."""
+    from kps_analysis.forecast import interval_of_sum
+
+    fc = _known_forecast(np.array([100.0, 50.0, 80.0]), 0.1)
+    one = interval_of_sum(fc, correlation=1.0, n_paths=8000).iloc[0]
+    for col in ("lo_80", "hi_80", "lo_95", "hi_95"):
+        assert one[col] == pytest.approx(fc[col].sum(), rel=2e-3), col
+    single = interval_of_sum(fc.iloc[:1], correlation=0.3, n_paths=8000).iloc[0]
+    for col in ("lo_80", "hi_80", "lo_95", "hi_95"):
+        assert single[col] == pytest.approx(fc[col].iloc[0], rel=1.5e-2), col   # simulation error
+    fc.attrs["error_correlation"] = {"a": 0.0}
+    narrow = interval_of_sum(fc).iloc[0]
+    assert narrow["hi_95"] - narrow["lo_95"] < 0.8 * (one["hi_95"] - one["lo_95"])
+    with pytest.raises(ValueError, match="nested"):
+        interval_of_sum(fc.assign(hi_80=fc["mean"] - 1), correlation=0.5)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        interval_of_sum(fc, correlation=1.5)
+    with pytest.raises(ValueError, match="every"):
+        interval_of_sum(fc, every="W")
