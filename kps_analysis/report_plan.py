@@ -13,7 +13,7 @@ import pandas as pd
 from .planning import ESCALATION_RULE
 from .report import escape_text, format_count, format_signed, label, period_labels, period_name, status_word
 
-__all__ = ["KEY_FIGURES", "key_figures_table", "verdict", "escalation_text", "capacity_check_table",
+__all__ = ["KEY_FIGURES", "key_figures_table", "key_figure_texts", "value_text", "verdict", "escalation_text", "capacity_check_table",
            "plan_table", "purchase_table", "lead_time_text", "uncertainty_table", "uncertainty_purchase_table",
            "plan_export_table", "read_previous", "history_table", "write_clinic_tables", "TABLE_FILES",
            "moves_text", "scenario_table"]
@@ -55,6 +55,19 @@ def _week_label(value) -> str:
         return period_labels(pd.Series([pd.Period(str(value).split("/")[0], freq="W-SUN")])).iloc[0]
     except (ValueError, TypeError):
         return str(value)
+
+
+def value_text(kind: str, val, language: str = "sv", limit: int = 5) -> str:
+    """A key figure's value as report text by its kind: ``count`` (whole patients, 1 to
+    ``limit - 1`` shown as ``<limit``), ``share`` [%], ``ratio`` (one decimal), ``signed``,
+    ``week`` (a period's name) or ``status``; NaN gives "–".
+
+    Examples
+    --------
+    >>> value_text("count", 3.0), value_text("count", 1234.0), value_text("share", 0.287)
+    ('<5', '1\xa0234', '28,7 %')
+    """
+    return _value(kind, val, language, limit)
 
 
 def _value(kind: str, val, language: str, limit: int) -> str:

@@ -270,7 +270,7 @@ class ClinicContext:
     """
 
     def __init__(self, *, params, weekly, waiting_list, model, output_dir="", run_id="interactive",
-                 sections: pd.DataFrame | None = None):
+                 sections: pd.DataFrame | None = None, analytics: dict | None = None):
         self.params = params
         self.clinic_id = params.clinic_id
         self.language = params.language if params.language in ("sv", "en") else "sv"
@@ -282,6 +282,21 @@ class ClinicContext:
         self.limit = int(params.suppression_limit)
         self.kind = period_kind(weekly["period"]) if len(weekly) else "week"
         self.sections = sections if sections is not None else available(weekly, params, waiting_list)
+        self.stored = dict(analytics or {})  # the run's analytics of this clinic, stored beside its model
+
+    def analysis(self, name: str) -> pd.DataFrame:
+        """One of the report's analyses (:data:`kps_analysis.analytics.ANALYSES`) of this clinic:
+        as ``kps run`` stored it beside the model, else computed here by the same function."""
+        from . import analytics
+
+        if name in self.stored:
+            frame = self.stored[name]
+            if "period" in frame.columns and len(frame) and not isinstance(frame["period"].dtype, pd.PeriodDtype):
+                from .planning import as_periods
+
+                frame = frame.assign(period=as_periods(frame["period"], self.weekly["period"].dtype.freq.freqstr))
+            return frame
+        return analytics.compute_one(name, self.weekly, self.params, self.model)
 
     # ---------------------------------------------------------------- model figures
     @cached_property
@@ -330,15 +345,11 @@ class ClinicContext:
     # ---------------------------------------------------------------- data views
     @cached_property
     def changes(self) -> pd.DataFrame:
-        from .summary import week_changes
-
-        return week_changes(self.weekly, window_weeks=self.params.ratio_window_weeks)
+        return self.analysis("changes")
 
     @cached_property
     def ratios(self) -> pd.DataFrame:
-        from .summary import ratio_by_stage
-
-        return ratio_by_stage(self.weekly, window_weeks=self.params.ratio_window_weeks)
+        return self.analysis("ratios")
 
     @cached_property
     def loads(self) -> pd.DataFrame:
@@ -349,22 +360,14 @@ class ClinicContext:
 
     @cached_property
     def accuracy(self) -> pd.DataFrame:
-        """The forecast's backtest (heavy: four origins; to move into the stored model)."""
-        from .forecast import backtest, method_of
-
-        fc = self.model.forecasts.get("referrals_in") if self.model is not None else None
-        if fc is None or not len(fc) or not _has(self.weekly, "referrals_in"):
+        """The forecast's backtest (heavy: four origins; stored beside the model by ``kps run``)."""
+        if self.model is None or not _has(self.weekly, "referrals_in"):
             return pd.DataFrame(columns=["method", "horizon", "wape", "n"])
-        return backtest(self.weekly, measure="referrals_in", horizon=13, origins=4,
-                        methods=(method_of(fc["model"].iloc[0]), "seasonal_naive"),
-                        levels=self.params.forecast.levels, exclude=self.params.history_exclude_years)
+        return self.analysis("accuracy")
 
     @cached_property
     def findings(self) -> pd.DataFrame:
-        from .data import validate
-
-        return validate(self.weekly, source=self.clinic_id, plausible_from=self.params.plausible_from,
-                        max_count_per_period=self.params.max_count_per_period)
+        return self.analysis("findings")
 
     def ok(self, key: str) -> bool:
         """True when the clinic has what section ``key`` needs (and its planning model, if it rests on it)."""
@@ -434,16 +437,17 @@ def load(clinic_id: str, parameters_dir="../parameters", data_dir="", output_dir
     clinic = data.load_clinic(params, source)
     plots.use_style()
     sections = available(clinic.weekly, params, clinic.waiting_list)
-    model = None
+    model, stored = None, {}
     if bool(sections.set_index("section").loc["plan", "available"]) or model_dir:
         if model_dir:
             model = store.read_model(model_dir)
+            stored = store.read_analytics(model_dir)
         else:
             previous_plan, previous_history = report_plan.read_previous(previous_tables)
             model = planning.plan_clinics(clinic.weekly, clinic.waiting_list, [params], fixed_plan=previous_plan,
                                           history=previous_history)
     return ClinicContext(params=params, weekly=clinic.weekly, waiting_list=clinic.waiting_list, model=model,
-                         output_dir=output_dir, run_id=run_id, sections=sections)
+                         output_dir=output_dir, run_id=run_id, sections=sections, analytics=stored)
 
 
 # ============================================================================ display helpers
@@ -701,7 +705,7 @@ def first_screen_html(ctx: ClinicContext) -> str:
         cost = part["cost_external_sek"].sum(min_count=1)
         internal = part["cost_internal_sek"].sum(min_count=1)
         w_sv, w_en = stage_words.get(stage, (stage, stage))
-        n_text = report_plan._value("count", n, lang, ctx.limit)
+        n_text = report_plan.value_text("count", n, lang, ctx.limit)
         first_need = period_name(part["first_week"].min(), lang)
         by = period_name(part["order_by"].min(), lang)
         cost_text = (f" ({format_count(cost, language=lang)} kr; i egen regi {format_count(internal, language=lang)}"
@@ -805,8 +809,10 @@ def _situation(ctx: ClinicContext) -> None:
     from .summary import situation_measures
 
     _markdown(ctx.text("situation"))
+    frames = ctx.analysis("year_over_year")
     for measure in situation_measures(ctx.weekly):
-        yoy = year_over_year(ctx.weekly, measure, years=3)
+        yoy = frames[frames["measure"] == measure] if "measure" in frames.columns else \
+            year_over_year(ctx.weekly, measure, years=3)
         fig = plots.year_over_year(yoy, measure, language=ctx.language)
         _figure(fig, plots.alt_year_over_year(yoy, measure, language=ctx.language))
 
@@ -825,10 +831,9 @@ def _ratio(ctx: ClinicContext) -> None:
 
 def _seasonal(ctx: ClinicContext) -> None:
     from . import plots
-    from .summary import seasonal_profiles
 
     _markdown(ctx.text("seasonal"))
-    profile = seasonal_profiles(ctx.weekly, exclude_years=ctx.params.history_exclude_years)  # heavy: to the model
+    profile = ctx.analysis("seasonal")
     _figure(plots.seasonal_profile(profile, language=ctx.language, kind=ctx.kind),
             plots.alt_seasonal(profile, language=ctx.language, kind=ctx.kind))
 
@@ -845,17 +850,16 @@ def _forecast(ctx: ClinicContext) -> None:
 
 def _balance(ctx: ClinicContext) -> None:
     from . import plots
-    from .balance import conversion_rates, flow_balance
 
     sv = ctx.language == "sv"
     _markdown(ctx.text("balance"))
-    flow = flow_balance(ctx.weekly, window_weeks=ctx.params.ratio_window_weeks)
+    flow = ctx.analysis("flow")
     _figure(plots.balance_lines(flow, language=ctx.language, kind=ctx.kind),
             plots.alt_balance(flow, language=ctx.language, kind=ctx.kind))
     _table(report.load_table(ctx.loads, language=ctx.language),
            f"Belastning per steg, {ctx.fixed} {period_word(ctx.kind, 'sv', plural=True)} framåt" if sv else
            f"Load per stage, {ctx.fixed} {period_word(ctx.kind, 'en', plural=True)} ahead")
-    t = report.rates_table(conversion_rates(ctx.weekly), language=ctx.language)
+    t = report.rates_table(ctx.analysis("rates"), language=ctx.language)
     t.index.name = in_periods(t.index.name, ctx.kind, ctx.language)
     _table(t, "Omvandlingstal i flödet" if sv else "Conversion rates of the flow")
 
