@@ -183,7 +183,7 @@ def compute(weekly: pd.DataFrame, params_list, model=None, *, names=None, execut
     dict name -> DataFrame
         Long frames keyed by ``clinic``.
     """
-    from .planning import _one_period_type
+    from .periods import one_period_type as _one_period_type
 
     names = list(ANALYSES) if names is None else list(names)
     groups: dict[tuple, list] = {}

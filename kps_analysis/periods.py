@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["unit_of", "period_lengths", "periods_within", "plan_periods", "to_monthly"]
+__all__ = ["unit_of", "period_lengths", "periods_within", "plan_periods", "one_period_type", "to_monthly"]
 
 
 def unit_of(periods) -> str:
@@ -94,6 +94,33 @@ def plan_periods(last, horizon_weeks: float) -> pd.PeriodIndex:
     n = int(np.ceil(7.0 * horizon_weeks / 28.0)) + 2 if unit_of(last) == "month" else int(horizon_weeks)
     candidates = pd.period_range(last + 1, periods=max(n, 1), freq=last.freq)
     return candidates[periods_within(candidates, horizon_weeks)]
+
+
+def one_period_type(frame: pd.DataFrame, what: str = "weekly") -> pd.DataFrame:
+    """``frame`` with its ``period`` column as one Period dtype.
+
+    A region's frame that mixes weekly and monthly clinics holds Period objects (``object``
+    dtype); the part of one kind is typed again (``W-SUN`` or ``M``) for the functions that
+    need a Period dtype.
+
+    Raises
+    ------
+    ValueError
+        When the frame still mixes weeks and months (the message names ``what``).
+
+    Examples
+    --------
+    >>> mixed = pd.DataFrame({"period": [pd.Period("2027-01", "M"), pd.Period("2027-02", "M")]}, dtype=object)
+    >>> str(one_period_type(mixed)["period"].dtype)
+    'period[M]'
+    """
+    if frame.empty or "period" not in frame.columns or isinstance(frame["period"].dtype, pd.PeriodDtype):
+        return frame
+    freqs = {getattr(v, "freqstr", None) for v in frame["period"].dropna().unique()}
+    if len(freqs) != 1 or None in freqs:
+        raise ValueError(f"{what}: the clinics planned together must all have weekly or all monthly periods "
+                         f"(found {sorted(str(f) for f in freqs)}); plan_region plans them apart")
+    return frame.assign(period=pd.PeriodIndex(frame["period"].array, freq=freqs.pop()))
 
 
 def to_monthly(weekly: pd.DataFrame, *, flows=None, stocks=None) -> pd.DataFrame:

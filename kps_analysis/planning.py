@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .periods import one_period_type as _one_period_type
 from .periods import period_lengths, periods_within
 from .periods import plan_periods as _plan_periods
 from .periods import unit_of as _freq_name
@@ -111,18 +112,6 @@ STAGE_MEASURES = {
 
 
 # ============================================================================ periods
-def _one_period_type(frame: pd.DataFrame, what: str = "weekly") -> pd.DataFrame:
-    """``frame`` with its ``period`` column as one Period dtype (a region's frames that mix
-    weeks and months hold Period objects; a chunk of one kind is made typed again)."""
-    if frame.empty or "period" not in frame.columns or isinstance(frame["period"].dtype, pd.PeriodDtype):
-        return frame
-    freqs = {getattr(v, "freqstr", None) for v in frame["period"].dropna().unique()}
-    if len(freqs) != 1 or None in freqs:
-        raise ValueError(f"{what}: the clinics planned together must all have weekly or all monthly periods "
-                         f"(found {sorted(str(f) for f in freqs)}); plan_region plans them apart")
-    return frame.assign(period=pd.PeriodIndex(frame["period"].array, freq=freqs.pop()))
-
-
 def as_periods(values, freq: str = "W-SUN") -> pd.PeriodIndex:
     """Periods from Periods or their text as tables hold them: weeks (``2026-W49``,
     ``2026-11-30/2026-12-06``) or months (``2026-12``).
