@@ -395,3 +395,18 @@ def test_the_title_and_the_printed_header_keep_user_text_inert(tmp_path, monkeyp
     # the name stays inside the one CSS string: no quote or backslash of its own, no tag
     assert header.count('"') == 2 and "\\" not in header and "<" not in header
     assert 'lang="sv"' in page and "<script>alert" not in page
+
+
+def test_the_context_shows_the_runs_stored_analytics_instead_of_computing_them(monkeypatch):
+    from kps_analysis import analytics
+
+    weekly = _frame(QUEUE_ONLY)
+    stored = pd.DataFrame({"clinic": "x", "period": weekly["period"].astype(str).iloc[-3:].to_numpy(),
+                           "stage": "new_visit", "queue_production_ratio_weeks": [1.0, 2.0, 3.0]})
+    monkeypatch.setattr(analytics, "compute_one", lambda *a, **k: pytest.fail("computed again"))
+    ctx = sections.ClinicContext(params=_params(), weekly=weekly, waiting_list=None, model=None,
+                                 analytics={"ratios": stored})
+    ratios = ctx.ratios
+    assert ratios["queue_production_ratio_weeks"].tolist() == [1.0, 2.0, 3.0]
+    assert isinstance(ratios["period"].dtype, pd.PeriodDtype)  # as the figures need them
+    assert ratios["period"].tolist() == weekly["period"].iloc[-3:].tolist()
