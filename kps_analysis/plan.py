@@ -99,8 +99,10 @@ def _as_week(value, name: str) -> pd.Period:
     """A W-SUN Period from a Period, a date or an ISO week label ("2026-W05")."""
     if isinstance(value, pd.Period):
         if value.freqstr != _cal.WEEK_FREQ:
+            monthly = ("; the rolling plan is weekly: a monthly clinic's plan comes from the planning "
+                       "model (kps_analysis.planning)") if value.freqstr in ("M", "ME") else ""
             raise ValueError(f"{name} must be an ISO week ({_cal.WEEK_FREQ} Period) or a date, "
-                             f"got a {value.freqstr} Period")
+                             f"got a {value.freqstr} Period{monthly}")
         return value
     try:
         if isinstance(value, str) and ("W" in value.upper()[4:] or "V" in value.upper()[4:]):

@@ -453,3 +453,9 @@ def test_plan_vs_outcome_month_by_month():
     assert f["red_months"].tolist() == [0, 0, 1] and f["level"].tolist()[-1] == "region"
     with pytest.raises(ValueError, match="both be weekly"):
         plan_vs_outcome(p, a.assign(period=pd.period_range("2026-01-05", periods=3, freq="W-SUN")))
+
+
+def test_rolling_plan_says_where_monthly_plans_come_from():
+    vol = pd.DataFrame({"clinic": ["a"], "new_visits": [100.0], "operations": [10.0]})
+    with pytest.raises(ValueError, match="monthly clinic's plan comes from the planning model"):
+        rolling_plan(vol, pd.Period("2026-11", "M"))
