@@ -553,7 +553,9 @@ class _Source:
         positions = self._used_positions()
         names = [self._names[p] for p in positions]
         try:
-            parquet = pq.ParquetFile(self.path, read_dictionary=[n for n in self._dictionary if n in names])
+            # pre_buffer would keep the raw bytes of every row group read: memory growing with the file
+            parquet = pq.ParquetFile(self.path, read_dictionary=[n for n in self._dictionary if n in names],
+                                     pre_buffer=False)
             batches = parquet.iter_batches(batch_size=self.chunk_rows, columns=names)
             row = 2
             for batch in batches:
