@@ -444,7 +444,8 @@ def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *
             normal_rows.append(normal[["clinic"]].assign(stage=stage, resources_per_week=normal[col].to_numpy()))
     without = [_clinic_id(p) for p in params_list if not _get(p, "resources")]
     if without:
-        parts.append(_demonstrated_periods(weekly[weekly["clinic"].isin(without)], demo, periods, country=country))
+        parts.append(_demonstrated_periods(weekly[weekly["clinic"].isin(without)], demo[demo["clinic"].isin(without)],
+                                           periods, country=country))
     capacity = (pd.concat(parts, ignore_index=True) if parts
                 else pd.DataFrame(columns=["clinic", "stage", "period", "capacity", "basis"]))
     check = demo.merge(pd.concat(normal_rows, ignore_index=True) if normal_rows
@@ -1977,6 +1978,14 @@ def _plan_chunk(job) -> PlanningModel:
     return plan_clinics(weekly, waiting_list, params, fixed_plan=fixed, history=history, with_scenarios=False, **kw)
 
 
+def _plan_chunk_safe(job):
+    """:func:`_plan_chunk`, its failure returned instead of raised: ``(model, None)`` or ``(None, error)``."""
+    try:
+        return _plan_chunk(job), None
+    except Exception as exc:  # noqa: BLE001 - a failing clinic must not stop the region's others
+        return None, f"{type(exc).__name__}: {exc}"
+
+
 def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_list, *,
                 fixed_plans: pd.DataFrame | None = None, histories: pd.DataFrame | None = None,
                 transfer_cost_sek: float | Mapping | None = None, executor=None, parts_hint: int = 0,
@@ -1994,6 +2003,9 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
     -------
     PlanningModel
         With ``moves`` (:func:`region_moves` output) and plans holding ``moved_in``/``moved_out``.
+        A clinic that cannot be planned is left out (its chunk is planned again clinic by
+        clinic) and named with its error in ``model.settings.attrs["failed"]``; the others
+        are planned as if it were not there.
     """
     params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
     # clinics whose data end in different periods start their plans in different periods (weekly
@@ -2045,7 +2057,28 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
         jobs.append((_one_period_type(weekly[weekly["clinic"].isin(ids)]), wl if wl is not None and len(wl) else None, ps,
                      pick(fixed_plans), pick(histories), chunk_kw))
     run = executor.map if executor is not None else map
-    parts = list(run(_plan_chunk, jobs))
+    parts, failed = [], {}
+    for job, (part, error) in zip(jobs, run(_plan_chunk_safe, jobs)):
+        if part is not None:
+            parts.append(part)
+            continue
+        # a chunk failed: plan its clinics one by one, so one clinic's problem stays its own
+        w, wl, ps, fixed, history, kw_ = job
+        for p in ps:
+            cid = _clinic_id(p)
+            one = (w[w["clinic"] == cid], wl[wl["clinic"] == cid] if wl is not None else None, [p],
+                   fixed[fixed["clinic"].astype(str) == cid] if fixed is not None else None,
+                   history[history["clinic"].astype(str) == cid] if history is not None else None, kw_)
+            model_one, error_one = _plan_chunk_safe(one)
+            if model_one is not None:
+                parts.append(model_one)
+            else:
+                failed[cid] = error_one
+    if not parts:
+        raise ValueError("plan_region: no clinic could be planned: " + "; ".join(f"{c}: {e}" for c, e in failed.items()))
+    chunks = [[p for p in ps if _clinic_id(p) not in failed] for ps in chunks]
+    chunks = [ps for ps in chunks if ps]
+    params_list = [p for p in params_list if _clinic_id(p) not in failed]
     model = parts[0] if len(parts) == 1 else _concat_models(parts)
     moves = region_moves(model.plan, params_list, transfer_cost_sek=transfer_cost_sek)
     plan = apply_moves(model.plan, moves)
@@ -2054,4 +2087,6 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
     figures = pd.concat([headline_figures(moved.for_clinics([_clinic_id(p) for p in ps])) for ps in chunks],
                         ignore_index=True)
     moved = PlanningModel(**{**moved.__dict__, "figures": figures})
-    return PlanningModel(**{**moved.__dict__, "scenarios": scenarios(weekly, moved, params_list)})
+    out = PlanningModel(**{**moved.__dict__, "scenarios": scenarios(weekly, moved, params_list)})
+    out.settings.attrs["failed"] = failed
+    return out

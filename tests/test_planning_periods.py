@@ -168,3 +168,12 @@ def test_partial_measures_give_a_model_not_an_error(demo_frames, keep):
     assert len(model.figures) == 1
     assert model.plan.empty                     # no inflow measure: nothing to plan on
     assert model.figures.iloc[0]["period_unit"] == "week"
+
+
+def test_a_clinic_that_cannot_be_planned_leaves_the_others_planned(demo_frames):
+    ps, weekly = demo_frames
+    bad = {**ps["ort_syd"].to_dict(), "clinic": "ort_syd", "serving_order": "lottery"}
+    both = pd.concat([weekly["onh"], weekly["ort_syd"]], ignore_index=True)
+    model = planning.plan_region(both, None, [ps["onh"], bad], runs=10, as_of="2026-12-01")
+    assert set(model.figures["clinic"]) == {"onh"}
+    assert "lottery" in model.settings.attrs["failed"]["ort_syd"]
