@@ -851,12 +851,11 @@ SECTIONS: dict[str, dict[str, str]] = {
     "seasonal": {
         "sv": "## Säsongsmönster\nHur en vanlig vecka ser ut under året, räknat ur tidigare år (avvikande år "
               "som pandemiåret 2020 är uteslutna). 1 är en genomsnittlig vecka; 0,5 betyder halva den vanliga "
-              "volymen. Produktionen sjunker mer än remisserna under sportlov, påsk, sommar och jul, och då "
+              "volymen. Produktionen sjunker mer än remisserna under {seasons}, och då "
               "växer kön.",
         "en": "## Seasonal pattern\nWhat a normal week looks like over the year, from earlier years (outlier "
               "years such as the pandemic year 2020 left out). 1 is an average week; 0.5 means half the usual "
-              "volume. Production drops more than referrals over the sports holiday, Easter, summer and "
-              "Christmas, and then the queue grows.",
+              "volume. Production drops more than referrals over {seasons}, and then the queue grows.",
     },
     "balance": {
         "sv": "## Balans mellan in- och utflöde\nSkillnaden mellan vad som kommer in och vad som går ut per vecka, för kön till nybesök och kön till behandling (glidande medel). Över noll växer kön. Tabellen visar belastningen de kommande 12 veckorna i planeringsmodellen (prognosens inflöde delat med den kapacitet planen bygger på): steget med högst belastning över 1 är flaskhalsen, där en inre kö byggs upp.",
@@ -877,15 +876,24 @@ SECTIONS: dict[str, dict[str, str]] = {
 }
 
 
-def section(key: str, language: str = "sv") -> str:
+def section(key: str, language: str = "sv", *, country: str = "SE", subdivision: str | None = None) -> str:
     """Markdown of a report section's heading and explanation.
+
+    Texts that name the year's holiday seasons name those of the clinic's calendar
+    (``country``, ``subdivision``: :func:`kps_analysis.calendar.season_phrase`).
 
     Examples
     --------
     >>> section("summary").splitlines()[0]
     '## Sammanfattning'
     """
-    return SECTIONS[key][language if language in ("sv", "en") else "sv"]
+    text = SECTIONS[key][language if language in ("sv", "en") else "sv"]
+    if "{seasons}" in text:   # the calendar's own seasons
+        from .calendar import season_phrase
+
+        phrase = season_phrase(country=country, subdivision=subdivision, language=language if language == "en" else "sv")
+        text = text.replace("{seasons}", phrase or ("helger och semestrar" if language != "en" else "holidays"))
+    return text
 
 
 def data_period(periods: pd.Series) -> tuple[str, str] | None:

@@ -391,7 +391,14 @@ class ClinicContext:
         The explanations are written for 12 fixed weeks of a 52-week plan; they are given
         the clinic's own horizon (the plan's periods) and period word.
         """
-        text = report.section(key, self.language)
+        from .parameters import calendar_region
+
+        try:
+            to_dict = getattr(type(self.params), "to_dict", None)
+            region = calendar_region(self.params.to_dict() if callable(to_dict) else dict(self.params))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            region = {}
+        text = report.section(key, self.language, **region)
         if self.model is not None and len(self.model.plan):
             horizon = int(self.model.plan["period_ahead"].max())
             for word in ("veckor", "veckorna", "weeks"):

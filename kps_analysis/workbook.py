@@ -605,6 +605,7 @@ def plan_sheet(plan: pd.DataFrame, *, language: str = "sv", name: str | None = N
                                 table_name="Produktionsplan")
     sv = language == "sv"
     keys = [m[k] for k in ("clinic", "stage") if k in m]
+    added = set()
     for col, sv_text, en_text, kind in (
             ("own_production", "Ackumulerad egen produktion", "Accumulated own production", "int"),
             ("purchase", "Ackumulerat köp", "Accumulated purchase", "int"),
@@ -612,7 +613,9 @@ def plan_sheet(plan: pd.DataFrame, *, language: str = "sv", name: str | None = N
             ("agreement", "Ackumulerad vårdöverenskommelse", "Accumulated care agreement", "int")):
         if col in m and sheet.kinds.get(m[col]) != "text":
             _insert_after(sheet, m[col], sv_text if sv else en_text, "=" + _cum(m[col], keys), kind)
-    if "own_production" in m and "agreement" in m:
+            added.add(col)
+    # plan against the care agreement: only where the clinic has one (annual_volume)
+    if {"own_production", "agreement"} <= added:
         acc_own = "Ackumulerad egen produktion" if sv else "Accumulated own production"
         acc_agr = "Ackumulerad vårdöverenskommelse" if sv else "Accumulated care agreement"
         _insert_after(sheet, acc_agr, "Ackumulerad plan − vårdöverenskommelse" if sv else
