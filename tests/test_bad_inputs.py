@@ -177,8 +177,8 @@ CASES = [
     # ---- patient-level extracts (messages name rows, never patients)
     X("waiting_list_removal_before_referral.csv", "column 'Avförd datum', row 4", "removal before the referral"),
     X("waiting_list_visit_before_referral.csv", "column 'Besöksdatum', row 3", "first visit before the referral"),
-    X("waiting_list_treatment_without_decision.csv", "column 'Operationsdatum', row 3",
-      "treatment without a decision"),
+    X("waiting_list_treatment_without_decision.csv", "column 'Beslutsdatum', row 3",  # the empty cell
+      "treatment without a decision", "column 'Operationsdatum' has a date"),
     X("waiting_list_priority_unknown_A.csv", "column 'Prioritet', row 5", "unknown priority code 'A'"),
     X("waiting_list_priority_unknown_9.csv", "column 'Prioritet', row 6", "unknown priority code '9'"),
     X("waiting_list_duplicated_patient_rows.csv", "column 'Löpnummer', rows 3, 6", "same patient id",
