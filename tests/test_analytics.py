@@ -19,10 +19,10 @@ CHEAP = [n for n in analytics.ANALYSES if n != "accuracy"]
 
 
 @pytest.fixture(scope="module")
-def region(tmp_path_factory):
-    from kps_analysis import data, demo, parameters
+def region(demo_dir):
+    from kps_analysis import data, parameters
 
-    src = demo.ensure_demo_data(tmp_path_factory.mktemp("demo"), end="2026-11-29")
+    src = demo_dir  # the demo ending 2026-11-29 (tests/conftest.py)
     ps = [parameters.load_parameters(c, ROOT / "parameters") for c in ("onh", "hud", "ort_syd")]
     weekly = pd.concat([data.load_clinic(p, src).weekly for p in ps], ignore_index=True)
     model = planning.plan_clinics(weekly, None, ps, runs=20, with_scenarios=False, as_of="2026-12-01")

@@ -27,8 +27,8 @@ DERIVABLE = (
 
 
 @pytest.fixture(scope="module")
-def data():
-    return demo.generate(end=END)
+def data(demo_region):
+    return demo_region  # demo.generate(end=END), once per session (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,16 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kps_analysis import demo, outlook, parameters, plan, summary
+from kps_analysis import outlook, parameters, plan, summary
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def region():
+def region(demo_region):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        data = demo.generate(end="2026-11-22")
+        data = demo_region  # demo.generate(end="2026-11-22") (tests/conftest.py)
         params = [parameters.load_parameters(c, ROOT / "parameters") for c in parameters.list_clinics(ROOT / "parameters")]
         return data, params, outlook.clinic_outlook(data.weekly, data.waiting_list, params)
 

@@ -129,23 +129,9 @@ GOLDEN = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
-def demo_model(tmp_path_factory):
-    from kps_analysis import data, demo, parameters
-
-    root = Path(__file__).resolve().parents[1]
-    src = demo.ensure_demo_data(tmp_path_factory.mktemp("demo"), end=GOLDEN_END)
-    clinics = [p.stem for p in sorted((root / "parameters" / "clinics").glob("*.yaml"))]
-    ps = [parameters.load_parameters(c, root / "parameters") for c in clinics]
-    weekly, extracts = [], []
-    for p in ps:
-        cd = data.load_clinic_data(p.data.to_dict(), src, clinic=p.clinic_id)
-        weekly.append(cd.weekly)
-        if cd.waiting_list is not None:
-            extracts.append(cd.waiting_list)
-    weekly = pd.concat(weekly, ignore_index=True)
-    extract = pd.concat(extracts, ignore_index=True) if extracts else None
-    model = planning.plan_clinics(weekly, extract, ps, runs=200, seed=2019)
-    return weekly, ps, model
+def demo_model(golden_demo_model):
+    """The 8 demo clinics at GOLDEN_END, 200 runs, seed 2019 (tests/conftest.py, computed once)."""
+    return golden_demo_model
 
 
 def _golden_tables(model) -> dict:

@@ -87,10 +87,10 @@ def test_to_monthly_keeps_the_totals_of_whole_months():
 
 # ---------------------------------------------------------------- the demo in months
 @pytest.fixture(scope="module")
-def demo_frames(tmp_path_factory):
-    from kps_analysis import data, demo, parameters
+def demo_frames(demo_dir):
+    from kps_analysis import data, parameters
 
-    src = demo.ensure_demo_data(tmp_path_factory.mktemp("demo"), end=END)
+    src = demo_dir  # the demo ending END (tests/conftest.py)
     ps = {c: parameters.load_parameters(c, ROOT / "parameters") for c in ("onh", "ort_syd", "ort_nord")}
     weekly = {c: data.load_clinic_data(p.data.to_dict(), src, clinic=c).weekly for c, p in ps.items()}
     return ps, weekly

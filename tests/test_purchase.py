@@ -370,12 +370,10 @@ def test_optimise_region_bad_inputs():
 
 # ----------------------------------------------------------------------------- the demo region
 @pytest.fixture(scope="module")
-def region():
-    from kps_analysis import demo
-
+def region(demo_region):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        data = demo.generate(end="2026-11-22")
+        data = demo_region  # demo.generate(end="2026-11-22") (tests/conftest.py)
         waiting, coming = pu.guarantee_inputs(data.weekly, data.waiting_list, horizon_weeks=12)
     params = [load_parameters(c, PARAMETERS) for c in list_clinics(PARAMETERS)]
     return waiting, coming, pu.prices_frame(params), resources_frame(params).resources

@@ -7,14 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kps_analysis import balance, data, demo, periods, seasonal, summary, waits
+from kps_analysis import balance, data, periods, seasonal, summary, waits
 
 
 @pytest.fixture(scope="module")
-def region():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return demo.generate(end="2026-11-22")
+def region(demo_region):
+    return demo_region  # demo.generate(end="2026-11-22") (tests/conftest.py)
 
 
 def test_headline_by_hand():
