@@ -1100,7 +1100,7 @@ def _region_step(root: Path, partial: Path, run_id: str, parameters_dir: Path, r
 
 
 #: The named steps of a run, as its progress lines begin ("<step>: ...").
-STEPS = ("demo data", "planning model", "notebooks", "region overview", "index")
+STEPS = ("demo data", "planning model", "analytics", "notebooks", "region overview", "index")
 
 
 def _duration(seconds: float) -> str:
@@ -1186,18 +1186,21 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
 
     Loads each clinic's data, finds the previous run's plan (its fixed weeks are kept),
     runs :func:`kps_analysis.planning.plan_region` over all clinics at once (moves of
-    common waiting lists in both plans) and writes each clinic's part with
-    :func:`kps_analysis.store.write_model`; the job then carries ``model_dir`` (and
+    common waiting lists in both plans) and the report's analyses
+    (:func:`kps_analysis.analytics.compute`, on the same pool) and writes each clinic's part
+    with :func:`kps_analysis.store.write_model` and :func:`~kps_analysis.store.write_analytics`;
+    the job then carries ``model_dir`` (and
     ``previous_tables``). A clinic whose data cannot be read is left to its notebook,
     which reports the problem; if the region's pass fails, every notebook computes its
     own clinic (one line says so).
     """
     import pandas as pd
 
+    from .analytics import compute as compute_analytics
     from .data import load_clinic
     from .planning import plan_region
     from .report_plan import read_previous
-    from .store import write_model
+    from .store import write_analytics, write_model
 
     weekly, extracts, params, plans, histories = [], [], [], [], []
     for job in jobs:
@@ -1226,19 +1229,28 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
     try:
         pool = _local_pool(parts) if parts > 1 else None
         try:
-            model = plan_region(pd.concat(weekly, ignore_index=True),
-                                pd.concat(extracts, ignore_index=True) if extracts else None, params,
+            region = pd.concat(weekly, ignore_index=True)
+            model = plan_region(region, pd.concat(extracts, ignore_index=True) if extracts else None, params,
                                 fixed_plans=pd.concat(plans, ignore_index=True) if plans else None,
                                 histories=pd.concat(histories, ignore_index=True) if histories else None,
                                 executor=pool, parts_hint=parts)
+            for clinic_id, error in (model.settings.attrs.get("failed") or {}).items():
+                progress(f"planning model: {clinic_id} could not be planned ({_one_line(error, 200)}); "
+                         "its notebook tries on its own")
+            # the report's other analyses, computed once for all clinics (analytics.compute)
+            progress(f"analytics: {len(params)} clinic(s) in one pass")
+            planned = set(model.settings["clinic"])
+            frames = compute_analytics(region[region["clinic"].isin(planned)],
+                                       [p for p in params if p.clinic_id in planned], model,
+                                       executor=pool, parts_hint=parts)
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
-        planned = set(model.settings["clinic"])
         for job in jobs:
             if job["clinic_id"] in planned:
                 folder = Path(job["clinic_dir"]) / "model"
                 write_model(model.for_clinic(job["clinic_id"]), folder)
+                write_analytics(frames, folder, job["clinic_id"])
                 job["model_dir"] = str(folder)
     except Exception as exc:  # noqa: BLE001 - each notebook then computes its own clinic
         progress(f"planning model of the region failed ({_one_line(_describe_error(exc), 200)}); "
