@@ -41,13 +41,11 @@ def test_validate_names_file_column_and_row(tmp_path, capsys, broken, column, wh
         assert where in err
 
 
-def test_validate_all_demo_clinics(tmp_path, capsys, monkeypatch):
+def test_validate_all_demo_clinics(tmp_path, capsys, monkeypatch, demo_dir_current):
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    from kps_analysis.demo import ensure_demo_data
-
-    data = ensure_demo_data(tmp_path / "demo")
+    data = demo_dir_current  # the demo of the latest complete week (tests/conftest.py)
     code = cli.main(["validate", "--data", str(data), "--parameters", str(root / "parameters")])
     out = capsys.readouterr().out
     assert code == 0, out

@@ -244,11 +244,9 @@ def test_validate_an_extract_names_the_column_and_never_the_cell(tmp_path, capsy
 
 # ============================================================================ reading in parts
 @pytest.fixture(scope="module")
-def demo_extracts(tmp_path_factory):
+def demo_extracts(demo_dir_current):
     """The demo clinics' extracts as ``make run`` writes them (outputs/demo-data/*_waiting_list.parquet)."""
-    from kps_analysis.demo import ensure_demo_data
-
-    folder = ensure_demo_data(tmp_path_factory.mktemp("demo"))
+    folder = demo_dir_current  # tests/conftest.py
     files = sorted(Path(folder).glob("*_waiting_list.parquet"))
     assert len(files) == 4
     return files
