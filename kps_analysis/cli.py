@@ -149,10 +149,15 @@ def cmd_validate(args) -> int:
     if args.data is None:
         from .demo import ensure_demo_data
 
-        data_dir = ensure_demo_data(Path("outputs") / "demo-data")
+        # the demo data where `kps run` makes them: the project's outputs/demo-data
+        data_dir = ensure_demo_data(params_dir.resolve().parent / "outputs" / "demo-data")
     else:
         data_dir = Path(args.data)
+    from .sections import available
+
     for clinic_id in list_clinics(params_dir):
+        # the data stage of `kps run` (parameters, the clinic's files with its input limits),
+        # then the checks and the sections the report will hold
         try:
             params = load_parameters(clinic_id, params_dir)
             data = load_clinic(params, data_dir)
@@ -163,7 +168,19 @@ def cmd_validate(args) -> int:
             status = 1
             continue
         status = max(status, _print_findings(clinic_id, findings, len(data.weekly)))
+        _print_sections(available(data.weekly, params, data.waiting_list), params)
     return status
+
+
+def _print_sections(table, params) -> None:
+    """Which report sections a clinic's data and parameters support, and what the others need."""
+    sv = getattr(params, "language", "sv") != "en"
+    have = table[table["available"]]
+    print(f"  sections: {len(have)} of {len(table)} in the report")
+    missing = table[~table["available"]]
+    text = missing["sentence_sv" if sv else "sentence_en"]
+    for sentence, part in missing.groupby(text, sort=False):      # one line per reason
+        print(f"  without {', '.join(part['section'])}: {sentence}")
 
 
 def _reader_finding(message, path) -> dict:

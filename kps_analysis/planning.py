@@ -120,8 +120,10 @@ def as_periods(values, freq: str = "W-SUN") -> pd.PeriodIndex:
     --------
     >>> list(as_periods(pd.Series(["2026-12", "2027-01"]), "M").astype(str))
     ['2026-12', '2027-01']
+    >>> list(as_periods(pd.Series(["2026-12"]), "ME").astype(str))
+    ['2026-12']
     """
-    if _freq_name(pd.Period("2026-01", freq=freq)) == "week":
+    if str(getattr(freq, "freqstr", freq)).upper().startswith("W"):   # "W-SUN"; months "M" or "ME"
         return as_weeks(values)
     if isinstance(values, pd.PeriodIndex) or isinstance(getattr(values, "dtype", None), pd.PeriodDtype):
         return pd.PeriodIndex(values, freq="M")

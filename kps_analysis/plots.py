@@ -110,7 +110,7 @@ def year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv", ax=
     role = ROLE.get(measure, "queue")
     fig, ax = _axes(ax)
     years = sorted(yoy["year"].unique())
-    x = "week" if "week" in yoy.columns else "month"
+    x = "week" if "week" in yoy.columns and yoy["week"].notna().any() else "month"
     # earlier years: dark and mid grey, dashed and dotted with markers, so that each year is
     # told apart on a grey print by its line as well as its shade
     earlier = [("#333333", ":", "s"), ("#777777", "--", "o")]
@@ -599,7 +599,7 @@ def alt_year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv")
     years = sorted(yoy["year"].unique())
     if not years:
         return label(measure, language)
-    x = "week" if "week" in yoy.columns else "month"
+    x = "week" if "week" in yoy.columns and yoy["week"].notna().any() else "month"
     this = yoy[yoy["year"] == years[-1]].dropna(subset=["value"])
     latest = this.iloc[-1] if len(this) else None
     before = yoy[(yoy["year"] == years[-2]) & (yoy[x] == latest[x])] if latest is not None and len(years) > 1 else []

@@ -60,11 +60,11 @@ def _scotland_mri(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    from kps_analysis import data, demo
+def corpus(tmp_path_factory, demo_dir):
+    from kps_analysis import data
 
     base = tmp_path_factory.mktemp("corpus")
-    src = demo.ensure_demo_data(base / "demo", end=END)
+    src = demo_dir  # the demo ending END (tests/conftest.py); only copied from
     pdir, ddir = base / "parameters", base / "data"
     (pdir / "clinics").mkdir(parents=True)
     ddir.mkdir()
@@ -141,6 +141,9 @@ def test_validate_predicts_run(validated, ran):
         if ok:
             assert ok_run.get(cid), f"{cid} validated clean but failed in run: {text}"
     assert not ok_run["trasig"]
+    # validate says, per clinic, which sections the report will hold and what the others need
+    assert text.count("  sections: ") == 6
+    assert re.search(r"^mr_skottland: .*\n(  warning.*\n)*  sections: \d+ of \d+", text, re.M)
 
 
 def test_every_clinic_but_the_broken_one_runs_and_no_page_shows_a_trace(ran):
