@@ -120,14 +120,20 @@ def as_periods(values, freq: str = "W-SUN") -> pd.PeriodIndex:
     --------
     >>> list(as_periods(pd.Series(["2026-12", "2027-01"]), "M").astype(str))
     ['2026-12', '2027-01']
-    >>> list(as_periods(pd.Series(["2026-12"]), "ME").astype(str))
-    ['2026-12']
+    >>> list(as_periods(pd.Series(["2026-12", None]), "ME").astype(str))
+    ['2026-12', 'NaT']
     """
-    if str(getattr(freq, "freqstr", freq)).upper().startswith("W"):   # "W-SUN"; months "M" or "ME"
-        return as_weeks(values)
+    weeks = str(getattr(freq, "freqstr", freq)).upper().startswith("W")    # "W-SUN"; months "M" or "ME"
     if isinstance(values, pd.PeriodIndex) or isinstance(getattr(values, "dtype", None), pd.PeriodDtype):
-        return pd.PeriodIndex(values, freq="M")
-    return pd.PeriodIndex(pd.Series(values).astype(str).str.slice(0, 7), freq="M")
+        return pd.PeriodIndex(values, freq="W-SUN" if weeks else "M")
+    text = pd.Series(values)
+    given = text.notna() & ~text.astype(str).isin(["", "None", "NaT", "nan"])
+    if given.all():
+        return as_weeks(text) if weeks else pd.PeriodIndex(text.astype(str).str.slice(0, 7), freq="M")
+    out = pd.Series(pd.NaT, index=text.index, dtype="period[W-SUN]" if weeks else "period[M]")
+    if given.any():               # a finding of the whole file has no period: kept empty
+        out[given] = as_periods(text[given], freq)
+    return pd.PeriodIndex(out)
 
 
 def freshness(weekly: pd.DataFrame, as_of, *, stale_after_days: float = 14.0) -> pd.DataFrame:
