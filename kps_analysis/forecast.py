@@ -682,7 +682,7 @@ def _choose(pooled: dict, benchmark: bool = True) -> str | None:
     The better of the two benchmarks (the seasonal naive and the damped Holt-Winters of
     the counts) unless a model beats it out of the sample it was fitted on: the damped
     Holt-Winters gives way only to a model more than ``_HW_MARGIN`` (10 %) better (on
-    the real A&E series the profile-based models were 2-8 % better than it in the
+    the real A&E series the profile-based models were 2-9 % better than it in the
     in-sample backtest and 1-3 % worse in the following year: a smaller lead is not
     evidence), the seasonal naive is taken only when it is more than ``_AUTO_MARGIN``
     (10 %) better than every model (on short histories, where the naive is known to be
