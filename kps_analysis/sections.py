@@ -600,9 +600,11 @@ def first_screen_html(ctx: ClinicContext) -> str:
     days = format_count(ctx.guarantee_days, language=lang)
     settings = ctx.model.settings.iloc[0]
     target = 1 - float(settings.get("target_share", 0.95))
-    lead = int(settings.get("lead_time_periods", settings.get("lead_time_weeks", 4)))
+    lead = int(settings.get("lead_time_weeks", 4))
     F = ctx.fixed
     pw = lambda n: period_word(kind, lang, plural=n != 1)  # noqa: E731
+    # the purchase lead time is a parameter in weeks (purchase_lead_time_weeks), in weeks whatever the data
+    lw = lambda n: period_word("week", lang, plural=n != 1)  # noqa: E731
 
     # ---- the state in one sentence
     change = _num(r.get("queue_change_1w"))
@@ -729,10 +731,10 @@ def first_screen_html(ctx: ClinicContext) -> str:
     if np.isfinite(late_peak) and late_peak > 0:
         n_text = texts.get("breaches_after_purchase_peak_12w", format_count(late_peak, language=lang))
         decisions.append(f"Upp till {n_text} patienter passerar {days} dagar innan köpt vård hinner börja (ledtid "
-                         f"{lead} {pw(lead)}): boka extra egna mottagnings- eller operationspass, eller flytta "
+                         f"{lead} {lw(lead)}): boka extra egna mottagnings- eller operationspass, eller flytta "
                          f"patienter till ett sjukhus med ledig kapacitet." if sv else
                          f"Up to {n_text} patients pass {days} days before purchased care can start (lead time "
-                         f"{lead} {pw(lead)}): book extra own sessions, or move patients to a hospital with spare "
+                         f"{lead} {lw(lead)}): book extra own sessions, or move patients to a hospital with spare "
                          f"capacity.")
     reasons = [t for t in str(r.get("escalation_reason") or "").split(",") if t]
     reason_words = _REASONS["sv" if sv else "en"]
@@ -750,7 +752,7 @@ def first_screen_html(ctx: ClinicContext) -> str:
 
     # ---- glossary
     fmt = {"days": days, "period": period_word(kind, lang), "periods": period_word(kind, lang, plural=True),
-           "lead": lead, "lead_periods": pw(lead), "fixed": F, "fixed_periods": pw(F)}
+           "lead": lead, "lead_periods": lw(lead), "fixed": F, "fixed_periods": pw(F)}
     gloss = "".join(f"<dt>{escape_text(t)}</dt><dd>{escape_text(d.format(**fmt))}</dd>"
                     for t, d in _GLOSSARY["sv" if sv else "en"])
     return (f'<section class="kps-first-screen" aria-label="{"Läget" if sv else "The situation"}">'
@@ -786,10 +788,12 @@ def _key_figures(ctx: ClinicContext) -> None:
     sv = ctx.language == "sv"
     _markdown(ctx.text("key_figures"))
     table = report_plan.key_figures_table(ctx.headline, limit=ctx.limit, language=ctx.language, shown=ctx.shown)
-    table.index = [_horizon_words(t, ctx) for t in table.index]
+    # the köproduktionskvot is in weeks for weekly and monthly data alike: its label keeps them
+    table.index = [t if t.lower().startswith(("köproduktionskvot", "queue-to-production", "queue production"))
+                   else _horizon_words(t, ctx) for t in table.index]
     _table(table, "Nyckeltal från planeringsmodellen" if sv else "Key figures from the planning model")
-    _markdown(in_periods(report_plan.escalation_text(ctx.model.settings, language=ctx.language), ctx.kind,
-                         ctx.language))
+    # the rule's only period is the purchase lead time, a parameter in weeks: not turned into months
+    _markdown(report_plan.escalation_text(ctx.model.settings, language=ctx.language))
 
 
 def _horizon_words(text: str, ctx: ClinicContext) -> str:
