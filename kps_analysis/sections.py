@@ -776,7 +776,33 @@ def _title_html(ctx: ClinicContext) -> str:
     parts.append(("körning " if sv else "run ") + escape_text(ctx.run_id))
     meta = {"kps_language": ctx.language, "kps_header": f"{p.name} · {last} · {ctx.run_id}"}
     return (f'<h1 class="kps-title" data-kps-lang="{escape_text(ctx.language)}">{escape_text(p.name)}</h1>'
-            f'<p class="kps-subtitle">{" · ".join(parts)}</p>'), meta
+            f'<p class="kps-subtitle">{" · ".join(parts)}</p>' + _stale_html(ctx)), meta
+
+
+def _stale_html(ctx: ClinicContext) -> str:
+    """A warning under the title when the data end long before the run date, with both dates
+    (the planning model's freshness: :func:`kps_analysis.planning.freshness`)."""
+    from .parameters import freshness_limit_days
+    from .planning import freshness
+
+    if not len(ctx.weekly):
+        return ""
+    try:
+        fresh = freshness(ctx.weekly, pd.Timestamp.today(), stale_after_days=freshness_limit_days(
+            ctx.params, ctx.weekly["period"].dtype.freq)).iloc[0]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return ""
+    if not bool(fresh["stale"]):
+        return ""
+    end, start = fresh["data_end"].date(), fresh["plan_start"].date()
+    today = pd.Timestamp.today().date()
+    text = (f"Inaktuella data: de slutar {end}, {int(fresh['data_age_days'])} dagar före körningen ({today}). "
+            f"Allt här gäller läget då; planen börjar {start}. Leverera nyare data för en plan från i dag."
+            if ctx.language == "sv" else
+            f"Stale data: they end {end}, {int(fresh['data_age_days'])} days before the run ({today}). Everything "
+            f"here is as it was then; the plan starts {start}. Deliver newer data for a plan from today.")
+    return f'<p class="kps-state kps-status-red" role="alert"><strong>{escape_text(text)}</strong></p>'
+
 
 
 # ============================================================================ section renderers
