@@ -2841,7 +2841,8 @@ def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, z
     tolerance : float, default 0.5
         Allowed difference in the conservation check. [patients]
     min_zero_run : int, default 3
-        Shortest run of zeros reported. [periods]
+        Shortest run of zeros reported [weeks]; monthly data: the months these weeks
+        span, at least one (a month of zeros is already a gap). [weeks]
     zero_median : float, default 5
         Runs of zeros are reported only for measures whose median exceeds this.
         [count/period]
@@ -2999,7 +3000,10 @@ def validate(frame, *, source=None, today=None, tolerance=0.5, min_zero_run=3, z
             run = pd.DataFrame({"run": run_id[zero], "i": np.flatnonzero(zero), "summer": summer[zero]})
             agg = run.groupby("run").agg(first=("i", "min"), last=("i", "max"), n=("i", "size"),
                                          summer=("summer", "all"))
-            agg = agg[(agg["n"] >= min_zero_run) & ~agg["summer"]]
+            # the run length is given in weeks: for months, the months those weeks span (3 weeks:
+            # one month of zeros is already a gap in a monthly file)
+            min_run = min_zero_run if weekly else max(1, int(np.ceil(min_zero_run * 7 / 30.4375)))
+            agg = agg[(agg["n"] >= min_run) & ~agg["summer"]]
             if agg.empty:
                 continue
             mask = np.zeros(len(data), dtype=bool)

@@ -177,3 +177,14 @@ def test_a_clinic_that_cannot_be_planned_leaves_the_others_planned(demo_frames):
     model = planning.plan_region(both, None, [ps["onh"], bad], runs=10, as_of="2026-12-01")
     assert set(model.figures["clinic"]) == {"onh"}
     assert "lottery" in model.settings.attrs["failed"]["ort_syd"]
+
+
+def test_months_of_zeros_in_a_monthly_queue_are_a_finding():
+    from kps_analysis import data
+
+    q = np.full(24, 20000.0)
+    q[10:12] = 0                                    # two months of zero list size
+    f = pd.DataFrame({"clinic": "a", "period": pd.period_range("2020-01", periods=24, freq="M"),
+                      "queue_new_visit": q})
+    found = data.validate(f, source="x")
+    assert len(found) == 1 and "2 months of zeros (2020-11..2020-12)" in found["message"].iloc[0]
