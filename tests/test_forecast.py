@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from kps_analysis import calendar as cal
-from kps_analysis import demo
 from kps_analysis.forecast import adjust_forecast, backtest, forecast_demand
 
 LEVEL_COLS = ["lo_95", "lo_80", "mean", "hi_80", "hi_95"]
@@ -272,8 +271,8 @@ HORIZON = 26
 
 
 @pytest.fixture(scope="module")
-def demo_backtest():
-    weekly = demo.generate(end="2026-11-22").weekly
+def demo_backtest(demo_region):
+    weekly = demo_region.weekly  # demo.generate(end="2026-11-22") (tests/conftest.py)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return backtest(weekly, measure="referrals_in", horizon=HORIZON, origins=DEMO_ORIGINS,
@@ -287,6 +286,7 @@ def _row(bt, clinic, method, bucket):
     return bt[(bt.clinic == clinic) & (bt.method == method) & (bt.horizon == bucket)].iloc[0]
 
 
+@pytest.mark.slow  # the demo backtest: minutes on CI
 @pytest.mark.parametrize("clinic", CLINICS)
 def test_demo_auto_beats_seasonal_naive(demo_backtest, clinic):
     """Lower MASE than the seasonal naive for weeks 1-13 and 14-26 ahead."""
@@ -296,6 +296,7 @@ def test_demo_auto_beats_seasonal_naive(demo_backtest, clinic):
         assert auto < naive, (clinic, bucket, auto, naive)
 
 
+@pytest.mark.slow  # the demo backtest: minutes on CI
 @pytest.mark.parametrize("clinic", CLINICS)
 def test_demo_auto_interval_coverage(demo_backtest, clinic):
     row = _row(demo_backtest, clinic, "auto", "all")
