@@ -1206,6 +1206,18 @@ def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages
         columns]
 
 
+def _reported_waits(weekly: pd.DataFrame) -> pd.DataFrame:
+    """What each clinic's data report waiting at its latest period: ``waiting_reported`` (the
+    queues, both stages) and ``waiting_over_90_reported`` [patients]; NaN where not reported."""
+    queues = [c for c in ("queue_new_visit", "queue_treatment") if c in weekly.columns]
+    overs = [c for c in ("waiting_over_90_new_visit", "waiting_over_90_treatment") if c in weekly.columns]
+    last = weekly[weekly["period"] == weekly.groupby("clinic")["period"].transform("max")]
+    out = pd.DataFrame({"clinic": last["clinic"].to_numpy()})
+    out["waiting_reported"] = last[queues].sum(axis=1, min_count=1).to_numpy() if queues else np.nan
+    out["waiting_over_90_reported"] = last[overs].sum(axis=1, min_count=1).to_numpy() if overs else np.nan
+    return out.groupby("clinic", as_index=False).sum(min_count=1)
+
+
 def _agreement(params_list, weekly: pd.DataFrame, periods: pd.PeriodIndex, exclude) -> pd.DataFrame:
     """The care agreement's annual volumes periodised to the plan's periods, per clinic and stage
     [patients/period]: weeks as the weekly plan (:func:`kps_analysis.plan.rolling_plan`), months
@@ -1387,6 +1399,7 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     flows["period_days"] = flows["period_ahead"].map(dict(zip(range(1, len(periods) + 1),
                                                               period_lengths(periods)))).astype("Int64")
     settings["period_unit"] = unit
+    settings = settings.merge(_reported_waits(weekly), on="clinic", how="left")
     from .parameters import freshness_limit_days
 
     fresh = freshness(weekly, pd.Timestamp.today() if as_of is None else as_of,
@@ -1528,6 +1541,18 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
         out["p_no_breach_12w"] = u["p_no_breach_fixed"].reindex(clinics)
         for q in ("purchase_p50", "purchase_p80", "purchase_p95"):
             out[f"{q}_12w"] = u[q].reindex(clinics)
+    # a clinic the model has no stage for (a queue-only list) keeps what its data report:
+    # the waiting and those over 90 days at the latest period, so its escalation sees them
+    if "waiting_reported" in settings.columns:
+        reported = settings.drop_duplicates("clinic").set_index("clinic")
+        missing = out["share_over_90_days"].isna() if "share_over_90_days" in out else pd.Series(True, index=clinics)
+        over = reported["waiting_over_90_reported"].reindex(clinics)
+        total = reported["waiting_reported"].reindex(clinics)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = over / total.where(total > 0)
+        out["share_over_90_days"] = out["share_over_90_days"].where(~missing, share)
+        for col, src in (("waiting_over_90", over), ("waiting_counted", total)):
+            out[col] = (out[col] if col in out else pd.Series(np.nan, index=clinics)).where(~missing, src)
     deviation = _production_deviation(model.follow_up, model.history)
     esc = escalation(out.reset_index(), settings, deviation)
     out = out.reset_index().merge(esc, on="clinic", how="left")

@@ -181,6 +181,11 @@ def test_partial_clinics_get_what_their_data_support(ran):
     # the sentence of a section that needs what these clinics lack
     assert "behandlingsbeslut" in ops_only.lower() or "remisser" in ops_only.lower()
     assert "remisser" in queue_only.lower()
+    # the queue-only list keeps what its data say (December 2022, by hand from PHS's bands:
+    # 3,469 of 27,817 waited 92 days or more) and is escalated for it
+    summary = pd.read_csv(Path(ran.run_dir) / "mr_skottland" / "tables" / "summary.csv").iloc[0]
+    assert summary["share_over_90_days"] == pytest.approx(3469 / 27817, abs=1e-4)
+    assert summary["escalation"] == "yellow"
     assert hasattr(sections, "available")
 
 
