@@ -1343,6 +1343,8 @@ _TEXTS = {
         "caption": "Klinikerna, de som behöver åtgärd först",
         "order": "Ordning: misslyckade kliniker, sedan eskalering röd, gul, sedan flest beräknade patienter över "
                  "vårdgarantin om inget köps, sedan övriga. Klicka på en klinik för dess rapport.",
+        "monthly": "”12 veckor” är den fastställda planen; för kliniker med månadsdata ({names}) är det de 3 "
+                   "månader som börjar inom de 12 veckorna.",
         "lead": "Data t.o.m. {period} · körd {date}",
         "counts": "{ok} av {total} kliniker klara", "counts_failed": ", {n} misslyckades",
         "week": "vecka {week}, {year}", "months": ["januari", "februari", "mars", "april", "maj", "juni", "juli",
@@ -1389,6 +1391,8 @@ _TEXTS = {
         "caption": "The clinics, those that need action first",
         "order": "Order: failed clinics, then escalation red, yellow, then the most patients projected past the "
                  "guarantee if nothing is bought, then the rest. Click a clinic for its report.",
+        "monthly": "\u201c12 weeks\u201d is the fixed plan; for clinics with monthly data ({names}) it is the 3 "
+                   "months that start within those 12 weeks.",
         "lead": "Data up to {period} · run on {date}",
         "counts": "{ok} of {total} clinics done", "counts_failed": ", {n} failed",
         "week": "week {week}, {year}", "months": ["January", "February", "March", "April", "May", "June", "July",
@@ -1617,6 +1621,9 @@ def write_index(run_dir: Path, run_id: str, results: Sequence[ClinicResult], *,
         region_failed=bool(region) and region.get("status") == "failed",
         region_error=(region or {}).get("error"),
         region_href=_link("region", "overview.html") if region_page.exists() else None,
+        monthly_note=t["monthly"].format(names=", ".join(r.name or r.clinic_id for r in results
+                                                         if r.summary.get("period_unit") == "month"))
+        if any(r.summary.get("period_unit") == "month" for r in results) else None,
         run_id=run_id)
 
 
