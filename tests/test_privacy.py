@@ -22,7 +22,6 @@ import pandas as pd
 import pytest
 
 from kps_analysis import batch, data
-from kps_analysis.demo import ensure_demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "parameters"
@@ -36,10 +35,10 @@ def _identity(i: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
+def small_run(tmp_path_factory, demo_dir_current):
     tmp = tmp_path_factory.mktemp("privacy")
     data_dir = tmp / "data"
-    shutil.copytree(ensure_demo_data(tmp / "demo"), data_dir)
+    shutil.copytree(demo_dir_current, data_dir)  # a copy: the extract is changed below
     params = tmp / "parameters"
     shutil.copytree(PARAMS, params)
     path = data_dir / "gyn_waiting_list.parquet"
