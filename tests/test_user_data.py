@@ -151,7 +151,8 @@ def test_every_clinic_but_the_broken_one_runs_and_no_page_shows_a_trace(ran):
     assert {c for c, r in results.items() if r.status == "ok"} == {
         "onh", "onh_man", "mr_skottland", "op_only", "onh_eng", "minimal"}
     index = (Path(ran.run_dir) / "index.html").read_text(encoding="utf-8")
-    assert "för kliniker med månadsdata (ÖNH (månadsdata))" in index   # says how months sit beside weeks
+    # says how months sit beside weeks, naming the monthly clinics (escaped text)
+    assert "de 3 månader som börjar inom de 12 veckorna" in index and "ÖNH &#40;månadsdata&#41;" in index
     for html in Path(ran.run_dir).rglob("*.html"):
         text = html.read_text(encoding="utf-8")
         assert "Traceback" not in text and 'File "' not in text, html
