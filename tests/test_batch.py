@@ -98,11 +98,10 @@ def test_no_patient_identifiers_in_outputs(demo_run):
 
 
 @slow
-def test_a_broken_clinic_fails_alone(tmp_path):
-    from kps_analysis.demo import ensure_demo_data
+def test_a_broken_clinic_fails_alone(tmp_path, demo_dir_current):
 
     data = tmp_path / "data"
-    shutil.copytree(ensure_demo_data(tmp_path / "demo"), data)
+    shutil.copytree(demo_dir_current, data)
     params = tmp_path / "parameters"
     shutil.copytree(PARAMS, params)
     broken = data / "hud_weekly.csv"
@@ -158,16 +157,15 @@ def test_region_overview_sums_the_clinics(demo_run):
 
 
 @slow
-def test_killed_run_is_left_incomplete_and_resume_finishes_only_the_missing(tmp_path):
+def test_killed_run_is_left_incomplete_and_resume_finishes_only_the_missing(tmp_path, demo_dir_current):
     import os
     import signal
     import subprocess
     import sys
     import time
 
-    from kps_analysis.demo import ensure_demo_data
 
-    data = ensure_demo_data(tmp_path / "demo")
+    data = demo_dir_current
     out = tmp_path / "out"
     previous = out / "20000101-000000"  # an earlier run's folder must stay untouched
     previous.mkdir(parents=True)
@@ -220,7 +218,7 @@ def _quick_notebook(path, code="import time\ntime.sleep(3)"):
 
 
 @slow
-def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path):
+def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path, demo_dir_current):
     params = tmp_path / "parameters"
     shutil.copytree(PARAMS, params)
     defaults = params / "defaults.yaml"
@@ -231,10 +229,9 @@ def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path):
                                "pathlib.Path(output_dir, 'blas.txt').write_text(os.environ['OPENBLAS_NUM_THREADS'])\n"
                                "if clinic_id == 'hud':\n    time.sleep(600)\n"
                                "if clinic_id == 'gyn':\n    raise RuntimeError('gyn is broken')\n")
-    from kps_analysis.demo import ensure_demo_data
 
     lines = []
-    result = batch.run(clinics=["hud", "gyn", "uro"], data_dir=ensure_demo_data(tmp_path / "demo"),
+    result = batch.run(clinics=["hud", "gyn", "uro"], data_dir=demo_dir_current,
                        parameters_dir=params, out_dir=tmp_path / "out", workers=2, notebook=notebook,
                        progress=lines.append)
     status = {r.clinic_id: (r.status, r.error or "") for r in result.results}
@@ -267,11 +264,10 @@ def test_a_raising_and_a_hanging_clinic_fail_alone(tmp_path):
 
 
 @slow
-def test_dask_scheduler_runs_the_clinics(tmp_path):
+def test_dask_scheduler_runs_the_clinics(tmp_path, demo_dir_current):
     distributed = pytest.importorskip("distributed")
-    from kps_analysis.demo import ensure_demo_data
 
-    data = ensure_demo_data(tmp_path / "demo")
+    data = demo_dir_current
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         result = batch.run(clinics=["hud", "gyn"], data_dir=data, parameters_dir=PARAMS,
@@ -498,10 +494,8 @@ def test_bare_resume_skips_folders_that_never_were_a_run(tmp_path, capsys):
     assert capsys.readouterr().err == f"kps run: no interrupted run (.<run-id>.partial) under {out}\n"
 
 
-def _quiet_run_args(tmp_path, notebook_code="pass"):
-    from kps_analysis.demo import ensure_demo_data
-
-    return ["run", "--clinic", "hud", "--data", str(ensure_demo_data(tmp_path / "demo")),
+def _quiet_run_args(tmp_path, data, notebook_code="pass"):
+    return ["run", "--clinic", "hud", "--data", str(data),
             "--parameters", str(PARAMS), "--out", str(tmp_path / "out"), "--workers", "1",
             "--notebook", str(_quick_notebook(tmp_path / "quick.ipynb", notebook_code))]
 
@@ -510,10 +504,10 @@ def _left_in(out):
     return sorted(p.name for p in out.iterdir()) if out.exists() else []
 
 
-def test_disk_full_at_the_start_ends_in_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+def test_disk_full_at_the_start_ends_in_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch, demo_dir_current):
     import errno
 
-    args = _quiet_run_args(tmp_path)
+    args = _quiet_run_args(tmp_path, demo_dir_current)
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
@@ -527,11 +521,11 @@ def test_disk_full_at_the_start_ends_in_one_line_and_leaves_nothing(tmp_path, ca
     assert _left_in(tmp_path / "out") == []  # no .partial for --resume to pick up
 
 
-def test_read_only_out_ends_in_one_line(tmp_path, capsys, monkeypatch):
+def test_read_only_out_ends_in_one_line(tmp_path, capsys, monkeypatch, demo_dir_current):
     import errno
     import pathlib
 
-    args = _quiet_run_args(tmp_path)
+    args = _quiet_run_args(tmp_path, demo_dir_current)
     out = tmp_path / "out"
     real_mkdir = pathlib.Path.mkdir
 
@@ -549,8 +543,8 @@ def test_read_only_out_ends_in_one_line(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.skipif(__import__("os").geteuid() == 0 if hasattr(__import__("os"), "geteuid") else True,
                     reason="root writes into a read-only folder")
-def test_a_read_only_out_folder_ends_in_one_line(tmp_path, capsys):
-    args = _quiet_run_args(tmp_path)
+def test_a_read_only_out_folder_ends_in_one_line(tmp_path, capsys, demo_dir_current):
+    args = _quiet_run_args(tmp_path, demo_dir_current)
     out = tmp_path / "out"
     out.mkdir()
     out.chmod(0o555)
@@ -563,9 +557,9 @@ def test_a_read_only_out_folder_ends_in_one_line(tmp_path, capsys):
         out.chmod(0o755)
 
 
-def test_an_unreachable_scheduler_ends_in_one_line_and_leaves_nothing(tmp_path, capsys):
+def test_an_unreachable_scheduler_ends_in_one_line_and_leaves_nothing(tmp_path, capsys, demo_dir_current):
     pytest.importorskip("distributed")
-    args = _quiet_run_args(tmp_path) + ["--scheduler", "tcp://127.0.0.1:9"]
+    args = _quiet_run_args(tmp_path, demo_dir_current) + ["--scheduler", "tcp://127.0.0.1:9"]
     assert cli.main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("kps run: cannot reach the Dask scheduler at tcp://127.0.0.1:9: ")
@@ -575,14 +569,14 @@ def test_an_unreachable_scheduler_ends_in_one_line_and_leaves_nothing(tmp_path, 
 
 
 @slow
-def test_disk_full_at_the_end_ends_in_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+def test_disk_full_at_the_end_ends_in_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch, demo_dir_current):
     import errno
 
     def full(run_dir, *a, **kw):
         raise OSError(errno.ENOSPC, "No space left on device", str(run_dir / "index.html"))
 
     monkeypatch.setattr(batch, "write_index", full)
-    assert cli.main(_quiet_run_args(tmp_path)) == 2
+    assert cli.main(_quiet_run_args(tmp_path, demo_dir_current)) == 2
     err = _clinic_lines(capsys.readouterr().err)
     assert err[0].startswith("[1/1] hud ok")
     assert len(err) == 2 and "Traceback" not in err[1]
@@ -592,15 +586,14 @@ def test_disk_full_at_the_end_ends_in_one_line_and_leaves_nothing(tmp_path, caps
 
 
 @slow
-def test_a_dead_worker_fails_only_its_clinic(tmp_path):
+def test_a_dead_worker_fails_only_its_clinic(tmp_path, demo_dir_current):
     """The kernel of gyn kills its worker process (as the OOM killer would): the pool is
     recreated, hud and uro finish, gyn fails with a message, and the run is complete."""
-    from kps_analysis.demo import ensure_demo_data
 
     notebook = _quick_notebook(tmp_path / "killer.ipynb", "import os, signal, time\n"
                                "if clinic_id == 'gyn':\n    os.kill(os.getppid(), signal.SIGKILL)\n"
                                "time.sleep(2)\n")
-    result = batch.run(clinics=["hud", "gyn", "uro"], data_dir=ensure_demo_data(tmp_path / "demo"),
+    result = batch.run(clinics=["hud", "gyn", "uro"], data_dir=demo_dir_current,
                        parameters_dir=PARAMS, out_dir=tmp_path / "out", workers=2, notebook=notebook)
     status = {r.clinic_id: (r.status, r.error) for r in result.results}
     assert status == {"hud": ("ok", None), "uro": ("ok", None), "gyn": ("failed", batch.WORKER_DIED)}
@@ -620,14 +613,14 @@ def _alive(pid):
 
 
 @slow
-def test_killing_the_parent_takes_its_workers_and_kernels_with_it(tmp_path):
+def test_killing_the_parent_takes_its_workers_and_kernels_with_it(tmp_path, demo_dir_current):
     import os
     import signal
     import subprocess
     import sys
     import time
 
-    args = _quiet_run_args(tmp_path, "import os, pathlib, time\n"
+    args = _quiet_run_args(tmp_path, demo_dir_current, "import os, pathlib, time\n"
                            "pathlib.Path(output_dir, '..', '..', 'pids').write_text(f'{os.getppid()} {os.getpid()}')\n"
                            "time.sleep(120)\n"
                            "pathlib.Path(output_dir, 'late').write_text('written after the parent died')\n")
@@ -661,7 +654,7 @@ def test_killing_the_parent_takes_its_workers_and_kernels_with_it(tmp_path):
 
 
 @slow
-def test_a_failing_region_overview_fails_the_run(tmp_path, capsys):
+def test_a_failing_region_overview_fails_the_run(tmp_path, capsys, demo_dir_current):
     # the stand-in template writes a summary.csv; the project's own region overview fails on it
     code = ("import pathlib\np = pathlib.Path(output_dir, 'tables')\np.mkdir(exist_ok=True)\n"
             "(p / 'summary.csv').write_text('clinic\\n' + clinic_id + '\\n')\n")
@@ -672,7 +665,7 @@ def test_a_failing_region_overview_fails_the_run(tmp_path, capsys):
     _quick_notebook(project / "notebooks" / "region_overview.ipynb",
                     "from IPython.display import Markdown, display\n"
                     "display(Markdown('## Regionen totalt'))\nraise KeyError('period_ahead')\n")
-    assert cli.main(_quiet_run_args(tmp_path, code) + ["--project", str(project)]) == 1
+    assert cli.main(_quiet_run_args(tmp_path, demo_dir_current, code) + ["--project", str(project)]) == 1
     captured = capsys.readouterr()
     assert "failed: region overview: " in captured.err
     assert re.match(r"1/1 clinics ok, region overview FAILED\. Report index: ", captured.out)
@@ -690,9 +683,9 @@ def test_a_failing_region_overview_fails_the_run(tmp_path, capsys):
 
 
 @slow
-def test_dask_worker_loss_has_a_timeout_and_leaves_nothing_unfinished(tmp_path, capsys):
+def test_dask_worker_loss_has_a_timeout_and_leaves_nothing_unfinished(tmp_path, capsys, demo_dir_current):
     distributed = pytest.importorskip("distributed")
-    args = _quiet_run_args(tmp_path)
+    args = _quiet_run_args(tmp_path, demo_dir_current)
     with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:
         code = cli.main(args + ["--scheduler", cluster.scheduler_address, "--worker-timeout", "3"])
     err = "".join(line + "\n" for line in _clinic_lines(capsys.readouterr().err))
@@ -703,12 +696,11 @@ def test_dask_worker_loss_has_a_timeout_and_leaves_nothing_unfinished(tmp_path, 
 
 
 @slow
-def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path):
+def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path, demo_dir_current):
     """hud finishes; then gyn's kernel kills its Dask worker each time it runs. The nanny
     restarts the worker (which held hud's result): hud is not run or written again, gyn
     fails after Dask's allowed failures."""
     distributed = pytest.importorskip("distributed")
-    from kps_analysis.demo import ensure_demo_data
 
     notebook = _quick_notebook(tmp_path / "killer.ipynb", "import os, signal, time\n"
                                "if clinic_id == 'gyn':\n    time.sleep(5)\n    os.kill(os.getppid(), signal.SIGKILL)\n")
@@ -726,7 +718,7 @@ def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path):
     reported = Log()
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
                                   dashboard_address=None) as cluster:
-        result = batch.run(clinics=["hud", "gyn"], data_dir=ensure_demo_data(tmp_path / "demo"),
+        result = batch.run(clinics=["hud", "gyn"], data_dir=demo_dir_current,
                            parameters_dir=PARAMS, out_dir=tmp_path / "out", scheduler=cluster.scheduler_address,
                            notebook=notebook, worker_timeout=60, progress=reported.append)
     status = {r.clinic_id: r.status for r in result.results}
@@ -740,12 +732,11 @@ def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path):
 
 
 @slow
-def test_a_run_whose_every_text_parameter_holds_markup_shows_it_inert(tmp_path):
+def test_a_run_whose_every_text_parameter_holds_markup_shows_it_inert(tmp_path, demo_dir_current):
     """The real report template and region overview on a clinic whose name, hospital,
     division, specialty, closure labels and scenario descriptions hold markup."""
     import yaml
 
-    from kps_analysis.demo import ensure_demo_data
 
     params = tmp_path / "parameters"
     shutil.copytree(PARAMS, params)
@@ -760,7 +751,7 @@ def test_a_run_whose_every_text_parameter_holds_markup_shows_it_inert(tmp_path):
         scenario["description"] = next(texts)
     path.write_text(yaml.safe_dump(clinic, allow_unicode=True), encoding="utf-8")
 
-    result = batch.run(clinics=["uro"], data_dir=ensure_demo_data(tmp_path / "demo"), parameters_dir=params,
+    result = batch.run(clinics=["uro"], data_dir=demo_dir_current, parameters_dir=params,
                        out_dir=tmp_path / "out", workers=1)
     assert result.exit_code == 0, [(r.clinic_id, r.error) for r in result.results] + [result.region]
     for page_path in (result.run_dir / "uro" / "report.html", result.run_dir / "index.html",
