@@ -696,11 +696,12 @@ def test_dask_worker_loss_has_a_timeout_and_leaves_nothing_unfinished(tmp_path, 
 
 
 @slow
-def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path, demo_dir_current):
+def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path):
     """hud finishes; then gyn's kernel kills its Dask worker each time it runs. The nanny
     restarts the worker (which held hud's result): hud is not run or written again, gyn
     fails after Dask's allowed failures."""
     distributed = pytest.importorskip("distributed")
+    from kps_analysis.demo import ensure_demo_data
 
     notebook = _quick_notebook(tmp_path / "killer.ipynb", "import os, signal, time\n"
                                "if clinic_id == 'gyn':\n    time.sleep(5)\n    os.kill(os.getppid(), signal.SIGKILL)\n")
@@ -718,7 +719,7 @@ def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path, demo_dir_curr
     reported = Log()
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
                                   dashboard_address=None) as cluster:
-        result = batch.run(clinics=["hud", "gyn"], data_dir=demo_dir_current,
+        result = batch.run(clinics=["hud", "gyn"], data_dir=ensure_demo_data(tmp_path / "demo"),
                            parameters_dir=PARAMS, out_dir=tmp_path / "out", scheduler=cluster.scheduler_address,
                            notebook=notebook, worker_timeout=60, progress=reported.append)
     status = {r.clinic_id: r.status for r in result.results}
