@@ -36,13 +36,12 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-
 from scipy import sparse
 
 from . import calendar as cal
 from .queue import queue_for_share_within
-from .stages import STAGES
 from .seasonal import period_kind, periods_for_weeks
+from .stages import STAGES
 from .waits import ProjectionState, as_period_ahead, as_week_ahead, flow_period_days
 
 __all__ = [

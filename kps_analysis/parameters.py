@@ -501,7 +501,7 @@ _TYPE_WORDS = {
 @dataclasses.dataclass
 class _Node:
     spec: Spec
-    children: dict[str, "_Node"] = dataclasses.field(default_factory=dict)
+    children: dict[str, _Node] = dataclasses.field(default_factory=dict)
     key: str = ""  # generic dotted key, e.g. "closures[].start"
 
 
@@ -585,7 +585,7 @@ class ParameterError(ValueError):
             f"{p}: {m}" if p is not None else m for p, _, m in self.problems))
 
     @classmethod
-    def _from_problems(cls, problems) -> "ParameterError":
+    def _from_problems(cls, problems) -> ParameterError:
         path, key, message = problems[0]
         return cls(message, path=path, key=key, problems=problems)
 

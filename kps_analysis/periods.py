@@ -209,7 +209,7 @@ def to_monthly(weekly: pd.DataFrame, *, flows=None, stocks=None) -> pd.DataFrame
                     continue
                 i0 = int(np.flatnonzero(ok)[0])
 
-                def since_first(x):
+                def since_first(x, ok=ok, i0=i0):
                     x = np.where(ok, x, 0.0)
                     return np.cumsum(x) - np.cumsum(x)[i0]
 

@@ -1142,11 +1142,11 @@ class PlanningModel:
     moves: pd.DataFrame = field(default_factory=pd.DataFrame)    #: :func:`region_moves` in both clinics' plans
     scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)  #: :func:`scenarios` beside the plan
 
-    def for_clinic(self, clinic: str) -> "PlanningModel":
+    def for_clinic(self, clinic: str) -> PlanningModel:
         """The same model restricted to one clinic."""
         return self.for_clinics([clinic])
 
-    def for_clinics(self, clinics) -> "PlanningModel":
+    def for_clinics(self, clinics) -> PlanningModel:
         """The same model restricted to some clinics (of one period kind: their ``period``
         columns typed again when the whole model mixes weekly and monthly clinics)."""
         clinics = list(clinics)
@@ -1606,7 +1606,8 @@ def headline(weekly: pd.DataFrame, model: PlanningModel, *, window_weeks: int = 
     escalation, ...) taken from the model, so ``summary.csv``, the report, the index and
     the region overview show the same numbers.
     """
-    from .summary import HEADLINE_COLUMNS, headline as data_headline
+    from .summary import HEADLINE_COLUMNS
+    from .summary import headline as data_headline
 
     g = model.settings.drop_duplicates("clinic").set_index("clinic")["guarantee_days"]
     base = data_headline(weekly[weekly["clinic"].isin(g.index)], window_weeks=window_weeks,
@@ -2081,7 +2082,10 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
     for ps in chunks:
         ids = [_clinic_id(p) for p in ps]
         wl = waiting_list[waiting_list["clinic"].isin(ids)] if waiting_list is not None else None
-        pick = (lambda f, ids=ids: f[f["clinic"].astype(str).isin(ids)] if f is not None and len(f) else None)
+
+        def pick(f, ids=ids):
+            return f[f["clinic"].astype(str).isin(ids)] if f is not None and len(f) else None
+
         chunk_kw = kw
         if "forecasts" not in kw:
             group = kind[ids[0]]
@@ -2091,7 +2095,7 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
                      pick(fixed_plans), pick(histories), chunk_kw))
     run = executor.map if executor is not None else map
     parts, failed = [], {}
-    for job, (part, error) in zip(jobs, run(_plan_chunk_safe, jobs)):
+    for job, (part, _error) in zip(jobs, run(_plan_chunk_safe, jobs)):
         if part is not None:
             parts.append(part)
             continue

@@ -194,7 +194,7 @@ def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str =
         colour = COLOURS["queue"] if single else [COLOURS["inflow"], COLOURS["production"]][i % 2]
         x = np.arange(len(order)) + (i - (len(stages) - 1) / 2) * width
         name = STAGE_LABELS[language].get(stage, stage)
-        for j, band in enumerate(order):
+        for j, _band in enumerate(order):
             value = float(part["patients"].iloc[j]) if pd.notna(part["patients"].iloc[j]) else 0.0
             cell = f"band:{stage}:{int(starts[j])}"
             lo, hi = shown.get(cell, (value, value))

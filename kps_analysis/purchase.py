@@ -51,8 +51,14 @@ from .capacity import least_extra_service, per_series
 from .data import waiting_snapshot
 from .queue import queue_for_share_within
 from .seasonal import periods_for_weeks
-from .waits import (as_period_ahead, as_week_ahead, project_breaches, projection_keys, renamed_keyword,
-                    waiting_from_aggregates)
+from .waits import (
+    as_period_ahead,
+    as_week_ahead,
+    project_breaches,
+    projection_keys,
+    renamed_keyword,
+    waiting_from_aggregates,
+)
 
 __all__ = [
     "POLICIES",

@@ -13,10 +13,10 @@ import html
 import os
 import re
 import secrets
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -418,7 +418,7 @@ def protect_counts(values: Mapping[str, float], relations, *, limit: int = 5, an
         # the first count that frees the pinned one on its own, else the first in rank
         others = [c for c in ranked if c not in keep][:20]
 
-        def frees(*cells):
+        def frees(*cells, pinned=pinned):
             lo, hi = bounds(cells)[pinned[0]]
             return lo < hi
 
@@ -1012,7 +1012,7 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
         ratio = r.measure == "queue_production_ratio_weeks"
         dec = 1 if ratio else 0
 
-        def fmt(v):
+        def fmt(v, ratio=ratio, dec=dec):
             if v is not None and v == v and not ratio and limit > 0 and 0 < abs(v) < limit:
                 return label("suppressed", language).format(limit=limit)
             return format_count(v, language=language, decimals=dec)

@@ -201,7 +201,7 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
     >>> key_figures_table(h).iloc[:, 0].tolist()
     ['120', '5,0 %', '<5', 'gul']
     """
-    rows = [text for text in key_figure_texts(headline, limit=limit, language=language, shown=shown).values()]
+    rows = list(key_figure_texts(headline, limit=limit, language=language, shown=shown).values())
     head = ("Mått", "Värde") if language == "sv" else ("Measure", "Value")
     return pd.DataFrame(rows, columns=list(head)).set_index(head[0])
 
