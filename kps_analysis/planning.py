@@ -72,6 +72,7 @@ from .periods import period_lengths, periods_within
 from .periods import plan_periods as _plan_periods
 from .periods import unit_of as _freq_name
 from .purchase import PRICE_KEYS as _PRICE_KEYS  # the parameter keys of prices, one home
+from .stages import STAGES
 
 __all__ = [
     "ORDERS",
@@ -104,10 +105,10 @@ __all__ = [
 #: Serving orders of the model: medical priority then longest wait, or longest wait first.
 ORDERS = ("priority", "fifo")
 
-#: Per stage: inflow measure, the measure subtracted from it, own production measure.
+#: Per stage: inflow measure, the measure subtracted from it, own production measure
+#: (a view of the stage registry :data:`kps_analysis.stages.STAGES`).
 STAGE_MEASURES = {
-    "new_visit": ("referrals_in", "referrals_forwarded", "new_visits"),
-    "treatment": ("treatment_decisions", None, "operations_elective"),
+    name: (s.inflow, s.inflow_minus[0] if s.inflow_minus else None, s.own) for name, s in STAGES.items()
 }
 
 
@@ -448,7 +449,7 @@ def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *
         # a normal week: the capacity with full working days and no closure
         res, _ = resources_frame(with_res)
         normal = capacity_from_resources(res, pd.period_range("2025-03-10", periods=1, freq="W-SUN"))
-        for stage, col in (("new_visit", "new_visit_capacity"), ("treatment", "operation_capacity")):
+        for stage, col in ((name, s.capacity) for name, s in STAGES.items()):
             normal_rows.append(normal[["clinic"]].assign(stage=stage, resources_per_week=normal[col].to_numpy()))
     without = [_clinic_id(p) for p in params_list if not _get(p, "resources")]
     if without:
@@ -878,7 +879,7 @@ def _production_cv(weekly: pd.DataFrame) -> pd.DataFrame:
     if totals.empty:
         return pd.DataFrame(columns=["clinic", "stage", "production_cv"])
     year, half, need = (12, 6, 4) if _freq_name(totals["period"]) == "month" else (52, 26, 8)
-    planned = {"new_visit": "planned_new_visits", "treatment": "planned_operations"}
+    planned = {name: s.planned for name, s in STAGES.items()}
     rows = []
     for stage, (_, _, own) in STAGE_MEASURES.items():
         if own not in totals.columns:

@@ -14,6 +14,7 @@ import pandas as pd
 import seaborn as sns
 
 from .report import label
+from .waits import renamed_keyword
 
 __all__ = ["COLOURS", "LINESTYLES", "use_style", "year_over_year", "wait_histogram", "weekly_lines"]
 
@@ -151,7 +152,8 @@ def weekly_lines(frame: pd.DataFrame, measures: list[str], *, language: str = "s
     return fig
 
 
-def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str = "sv", ax=None,
+@renamed_keyword("limit_days", "guarantee_days")
+def wait_histogram(bands: pd.DataFrame, *, guarantee_days: int = 90, language: str = "sv", ax=None,
                    limit: int = 5, shown=None):
     """Bars of patients per waiting-time band (one colour per stage), the limit marked.
 
@@ -178,12 +180,12 @@ def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str =
         single = False
     if shown is None:
         shown = protect_snapshot(data.assign(wait_days=data["band_start_days"], patient_chosen_wait=False),
-                                 guarantee_days=limit_days, limit=limit)
+                                 guarantee_days=guarantee_days, limit=limit)
     order = list(dict.fromkeys(data["band"]))
     stages = list(dict.fromkeys(data["stage"]))
     width = 0.8 / len(stages)
     starts = data.drop_duplicates("band").set_index("band")["band_start_days"].reindex(order).to_numpy()
-    over = np.flatnonzero(starts > limit_days)
+    over = np.flatnonzero(starts > guarantee_days)
     small_label = (f"färre än {limit} patienter (höjden visar inte antalet)" if language == "sv" else
                    f"fewer than {limit} patients (the height does not show the count)")
     range_label = ("inom det markerade intervallet (skydd av små antal)" if language == "sv" else
@@ -213,7 +215,7 @@ def wait_histogram(bands: pd.DataFrame, *, limit_days: int = 90, language: str =
                 used.add("range")
     ax.set_xticks(np.arange(len(order)), order)
     if len(over):
-        draw_limit(ax, over[0] - 0.5, language=language, limit_days=limit_days, axis="x")
+        draw_limit(ax, over[0] - 0.5, language=language, guarantee_days=guarantee_days, axis="x")
     ax.set_ylabel("Patienter" if language == "sv" else "Patients")
     ax.set_xlabel("Väntetid (dagar)" if language == "sv" else "Waiting time (days)")
     if ax.get_legend_handles_labels()[0]:  # above the bars, never over them
@@ -228,9 +230,9 @@ STAGE_LABELS = {
 }
 
 
-def draw_limit(ax, position: float, *, language: str = "sv", limit_days: int = 90, axis: str = "y") -> None:
+def draw_limit(ax, position: float, *, language: str = "sv", guarantee_days: int = 90, axis: str = "y") -> None:
     """Draw the care-guarantee limit the same way in every figure: a red dashed line."""
-    text = f"vårdgaranti {limit_days} dagar" if language == "sv" else f"care guarantee {limit_days} days"
+    text = f"vårdgaranti {guarantee_days} dagar" if language == "sv" else f"care guarantee {guarantee_days} days"
     if axis == "x":
         ax.axvline(position, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
         ax.text(position, ax.get_ylim()[1] * 0.95, " " + text, color=COLOURS["limit"], va="top", fontsize=9)

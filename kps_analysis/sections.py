@@ -908,10 +908,10 @@ def _waits(ctx: ClinicContext) -> None:
     sv = ctx.language == "sv"
     _markdown(ctx.text("waits"))
     bands = wait_distribution(ctx.snapshot)
-    fig = plots.wait_histogram(bands, limit_days=ctx.params.guarantee_days, language=ctx.language, limit=ctx.limit,
+    fig = plots.wait_histogram(bands, guarantee_days=ctx.params.guarantee_days, language=ctx.language, limit=ctx.limit,
                                shown=ctx.shown)
     _figure(fig, plots.alt_waits(bands, ctx.guarantee_days, language=ctx.language, shown=ctx.shown))
-    _table(report.wait_summary_table(wait_summary(ctx.snapshot, limit_days=ctx.params.guarantee_days),
+    _table(report.wait_summary_table(wait_summary(ctx.snapshot, guarantee_days=ctx.params.guarantee_days),
                                      limit=ctx.limit, language=ctx.language, shown=ctx.shown),
            "Väntetider per steg" if sv else "Waiting times per stage")
     _table(report.wait_table(bands, limit=ctx.limit, language=ctx.language, shown=ctx.shown,
