@@ -1,6 +1,6 @@
 """Balance between inflow and outflow along the flow chain, and queue projections.
 
-The elective flow of a clinic is a chain of two queues (DOMAIN.md, question 4)::
+The elective flow of a clinic is a chain of two queues (docs/architecture.md)::
 
     referrals in - forwarded --> [first-visit queue] --> new visits
         new visits x decision rate --> [treatment queue] --> operations

@@ -1,6 +1,6 @@
 """Capacity from resources and the calendar, the production needed to meet the target, and the gap.
 
-Three questions of capacity and production control (KPS, DOMAIN.md question 6):
+Three questions of capacity and production control (KPS; see docs/architecture.md):
 
 * :func:`capacity_from_resources`: what can the clinic produce per week? A normal week's
   slots and theatre sessions (the parameter file's ``resources``), scaled by the week's

@@ -2,7 +2,7 @@
 
 A clinic's report, its tables, ``plan.xlsx``, the run's ``index.html`` and the region
 overview all show numbers of one model per clinic, so that they cannot disagree
-(DESIGN.md, "one model, one truth"). The model holds every planning assumption in one
+(docs/architecture.md, "one model, one truth"). The model holds every planning assumption in one
 place (:class:`Assumptions`) and projects the waiting list cohort by cohort (medical
 priority × day of entry) week by week:
 

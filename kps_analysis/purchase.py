@@ -2,7 +2,7 @@
 
 What the clinic cannot produce itself, in time, must be bought from another provider
 (*köpt vård*) or moved to another hospital of the region with spare capacity (a common
-waiting list, *gemensam väntelista*). DOMAIN.md question 7:
+waiting list, *gemensam väntelista*). The question (docs/architecture.md):
 
 * :func:`purchase_need`: per series (clinic × stage) and week, how many patients must
   be bought, at contract price and against the in-house unit cost, under two policies:

@@ -1,6 +1,6 @@
 """The flow chain's queues: one registry of the stages and the columns that feed and drain them.
 
-A clinic's elective flow has two queues (DOMAIN.md, "Balance"): patients referred and
+A clinic's elective flow has two queues (docs/architecture.md, the flow of data): patients referred and
 waiting for a first visit (``new_visit``), and patients decided for treatment and
 waiting for it (``treatment``). Every module that works per stage reads the stage's
 columns from :data:`STAGES` here, so that a column is named in one place only:

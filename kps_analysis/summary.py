@@ -1,6 +1,6 @@
 """Headline figures of a clinic: the one-screen summary and ``tables/summary.csv``.
 
-The columns are a contract (DESIGN.md section 5): ``clinic``,
+The columns are a contract (outputs/README.md, via docs/architecture.md): ``clinic``,
 ``queue_production_ratio_weeks``, ``share_over_90_days``, ``projected_breaches_12w``,
 ``capacity_gap_12w``, ``purchase_need_12w``, ``purchase_cost_12w``, ``escalation``.
 A figure whose analysis has not been run is NaN (shown as "–"), never a guess.
