@@ -1,7 +1,7 @@
 """Workbooks for analysts: ``plan.xlsx`` and an ``.xlsx`` beside each result table.
 
-The result tables (``tables/*.csv``) are the machine contract of a run (docs/architecture.md and outputs/README.md
-section 5: comma separated, decimal point, UTF-8, English identifiers as headers; the
+The result tables (``tables/*.csv``) are the machine contract of a run (outputs/README.md, see docs/architecture.md:
+comma separated, decimal point, UTF-8, English identifiers as headers; the
 index, the region overview, the next run and other tools read them). Swedish Excel
 opens such a file as one column, so beside each ``<name>.csv`` this module writes
 ``<name>.xlsx``: the same rows with headers and category values in the report
