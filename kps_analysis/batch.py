@@ -69,10 +69,10 @@ import threading
 import time
 import traceback
 import urllib.parse
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
 
 import pandas as pd
 

@@ -110,11 +110,11 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    import warnings
+
     from .data import DataError, load_clinic, read_weekly, validate
     from .extract import aggregate_waiting_list, extract_or_aggregate
     from .parameters import ParameterError, list_clinics, load_parameters
-
-    import warnings
 
     warnings.simplefilter("ignore")  # reader warnings are repeated as findings below
     status = 0

@@ -48,8 +48,8 @@ import stat
 import unicodedata
 import warnings
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -1832,7 +1832,7 @@ class _ExtractNotes:
         self.orphans = 0  # rows with a removal reason but no removal date [rows]
         self.orphan_first = None
 
-    def warn(self, layout: "_ExtractLayout", stacklevel: int = 3) -> None:
+    def warn(self, layout: _ExtractLayout, stacklevel: int = 3) -> None:
         """The warnings of the whole file, in the order a whole read gives them."""
         path = layout.path
         if self.no_priority:

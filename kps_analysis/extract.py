@@ -25,8 +25,8 @@ Why Arrow and numpy rather than DuckDB: measured in ``benchmarks/bench_extract.p
 
 from __future__ import annotations
 
-import csv
 import codecs
+import csv
 import os
 import re
 import tempfile

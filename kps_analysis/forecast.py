@@ -136,7 +136,7 @@ class _Series:
     basis: str = "working"    # "working" or "calendar" days
     country: str = "SE"
 
-    def head(self, n: int, horizon: int) -> "_Series":
+    def head(self, n: int, horizon: int) -> _Series:
         """The first n periods as history, the following ``horizon`` as future."""
         allp = self.periods.append(self.future)
         wd = np.concatenate([self.wd, self.wd_future])
