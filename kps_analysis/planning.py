@@ -121,8 +121,9 @@ def as_periods(values, freq: str = "W-SUN") -> pd.PeriodIndex:
     --------
     >>> list(as_periods(pd.Series(["2026-12", "2027-01"]), "M").astype(str))
     ['2026-12', '2027-01']
-    >>> list(as_periods(pd.Series(["2026-12", None]), "ME").astype(str))
-    ['2026-12', 'NaT']
+    >>> p = as_periods(pd.Series(["2026-12", None]), "ME")
+    >>> str(p[0]), bool(pd.isna(p[1]))
+    ('2026-12', True)
     """
     weeks = str(getattr(freq, "freqstr", freq)).upper().startswith("W")    # "W-SUN"; months "M" or "ME"
     if isinstance(values, pd.PeriodIndex) or isinstance(getattr(values, "dtype", None), pd.PeriodDtype):

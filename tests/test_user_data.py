@@ -32,17 +32,16 @@ from kps_analysis import periods
 from kps_analysis.calendar import iso_week_label
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent / "shared" / "data" / "real" / "diagnostics_scotland_december_2022.csv"
 END = "2026-11-29"
 
 pytestmark = pytest.mark.slow
 
 
 def _scotland_mri(path: Path) -> None:
-    """PHS diagnostics (OGL v3.0, see ../shared/data/real/README.md): MRI, the list size at each
+    """PHS diagnostics (OGL v3.0, see tests/data/README.md): MRI, the list size at each
     month end (the sum of its wait bands) and those waiting 92 days or more (the band "92 days
     and over", or its split bands where only they are given), in the kit's monthly format."""
-    raw = pd.read_csv(REAL if REAL.exists() else ROOT / "tests" / "data" / REAL.name)
+    raw = pd.read_csv(ROOT / "tests" / "data" / "diagnostics_scotland_mri_2019_2022.csv")
     mri = raw[raw["DiagnosticTestDescription"] == "Magnetic Resonance Imaging"].assign(
         period=lambda f: pd.to_datetime(f["MonthEnding"].astype(str)).dt.to_period("M").astype(str))
     band = mri["WaitingTime"]
