@@ -547,7 +547,9 @@ def inflow_forecast(weekly: pd.DataFrame, *, horizon_weeks: int, method: str = "
     for stage, (measure, minus, own) in STAGE_MEASURES.items():
         if measure not in totals.columns or own not in totals.columns:
             continue
-        active = totals.groupby("clinic")[own].sum() > 0
+        # a clinic plans a stage it produces and whose inflow it reports (a region's frame gives
+        # every clinic every column, blank where its own file has none)
+        active = (totals.groupby("clinic")[own].sum() > 0) & totals[measure].notna().groupby(totals["clinic"]).any()
         clinics = active[active].index
         if len(clinics) == 0:
             continue
@@ -1478,12 +1480,15 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
         One row per clinic.
     """
     plan, settings, waiting = model.plan, model.settings, model.waiting
+    if plan.empty:   # no clinic with a stage to plan: its empty columns typed as numbers (pandas 3 makes them str)
+        plan = plan.astype({c: float for c in plan.columns if c not in ("clinic", "stage", "period", "month", "origin",
+                                                                          "order_by_date", "fixed", "within_lead_time")})
     fixed_weeks = settings.drop_duplicates("clinic").set_index("clinic")["fixed_weeks"]
     if "fixed" in plan.columns:   # the fixed periods: weeks, or the months that start within the fixed weeks
         fixed_by = pd.to_numeric(plan[plan["fixed"].astype(bool)].groupby("clinic")["period_ahead"].max(),
-                                 errors="coerce").reindex(fixed_weeks.index).fillna(0)
+                                 errors="coerce").reindex(fixed_weeks.index).astype(float).fillna(0.0)
     else:
-        fixed_by = fixed_weeks
+        fixed_by = fixed_weeks.astype(float)
     clinics = pd.Index(settings["clinic"].drop_duplicates(), name="clinic")
     out = pd.DataFrame(index=clinics)
     limit = settings.drop_duplicates("clinic").set_index("clinic")["guarantee_days"]
@@ -1501,10 +1506,10 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
                 out["waiting_counted"] > 0))
     else:
         out["share_over_90_days"] = np.nan
-    head = plan[plan["period_ahead"] <= plan["clinic"].map(fixed_by)]
+    head = plan[plan["period_ahead"] <= plan["clinic"].map(fixed_by).astype(float)]
     by_week = head.groupby(["clinic", "period_ahead", "period"], as_index=False)[
         ["breaches_if_nothing_bought", "breaches_after_purchase"]].sum()
-    last = by_week[by_week["period_ahead"] == by_week["clinic"].map(fixed_by)]
+    last = by_week[by_week["period_ahead"] == by_week["clinic"].map(fixed_by).astype(float)]
     out["projected_breaches_12w"] = last.set_index("clinic")["breaches_if_nothing_bought"].reindex(clinics)
     for col, name in (("breaches_if_nothing_bought", "projected_breaches_peak_12w"),
                       ("breaches_after_purchase", "breaches_after_purchase_peak_12w")):
@@ -2070,7 +2075,7 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
         fjobs = []
         for m in measures:
             own = next(o for mm, _, o in STAGE_MEASURES.values() if mm == m)
-            active = weekly.groupby("clinic")[own].sum() > 0
+            active = (weekly.groupby("clinic")[own].sum() > 0) & weekly[m].notna().groupby(weekly["clinic"]).any()
             active_ids = set(active[active].index)
             for (unit, country) in sorted(set(kind.values())):
                 ids = [c for c, k in kind.items() if k == (unit, country) and c in active_ids]
