@@ -58,7 +58,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .calendar import iso_week_label, weeks_in_year
+from ..calendar import iso_week_label, weeks_in_year
 
 __all__ = [
     "load_clinic",
