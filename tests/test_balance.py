@@ -10,8 +10,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from kps_analysis import balance, periods
-from kps_analysis.balance import (QueueProjection, conversion_rates, flow_balance, project_chain,
-                                  naive_flows, project_queue)
+from kps_analysis.balance import (
+    QueueProjection,
+    conversion_rates,
+    flow_balance,
+    naive_flows,
+    project_chain,
+    project_queue,
+)
 
 
 def chain_frame(clinic="a", weeks=6, start="2024-01-01"):

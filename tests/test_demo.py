@@ -192,7 +192,7 @@ def _derive_literally(wl, periods):
     for period in periods:
         start, end = period.start_time.normalize(), period.end_time.normalize()
 
-        def within(s):
+        def within(s, start=start, end=end):
             return (s >= start) & (s <= end)
 
         q_new = (ref <= end) & (vis.isna() | (vis > end)) & (rem.isna() | (rem > end))

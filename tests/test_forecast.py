@@ -84,11 +84,11 @@ def test_intervals_nested_and_non_negative(method):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(horizon=0), "horizon"), (dict(horizon=4, levels=(80, 120)), "levels"),
-    (dict(horizon=4, method="arima"), "method"), (dict(horizon=4, measure="nope"), "nope"),
+    ({"horizon": 0}, "horizon"), ({"horizon": 4, "levels": (80, 120)}, "levels"),
+    ({"horizon": 4, "method": "arima"}, "method"), ({"horizon": 4, "measure": "nope"}, "nope"),
 ])
 def test_bad_input_raises(kwargs, message):
-    args = dict(measure="referrals_in") | kwargs
+    args = {"measure": "referrals_in"} | kwargs
     with pytest.raises(ValueError, match=message):
         forecast_demand(_weekly(end="2021-12-31"), **args)
 

@@ -17,7 +17,8 @@ def region(demo_region):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data = demo_region  # demo.generate(end="2026-11-22") (tests/conftest.py)
-        params = [parameters.load_parameters(c, ROOT / "parameters") for c in parameters.list_clinics(ROOT / "parameters")]
+        params = [parameters.load_parameters(c, ROOT / "parameters")
+                  for c in parameters.list_clinics(ROOT / "parameters")]
         return data, params, outlook.clinic_outlook(data.weekly, data.waiting_list, params)
 
 

@@ -10,8 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kps_analysis import calendar as cal
-from kps_analysis.plan import (PLAN_COLUMNS, agreement_volumes, escalation_status, export_plan_xlsx,
-                               plan_vs_outcome, rolling_plan)
+from kps_analysis.plan import (
+    PLAN_COLUMNS,
+    agreement_volumes,
+    escalation_status,
+    export_plan_xlsx,
+    plan_vs_outcome,
+    rolling_plan,
+)
 from kps_analysis.seasonal import periodise
 
 VOL = pd.DataFrame({"clinic": ["a"], "new_visits": [2500], "operations": [1000]})
@@ -146,7 +152,8 @@ def test_capacity_and_purchase_columns():
     assert p["purchase_new_visits"].tolist()[:3] == [2.0, 0.0, 0.0] and np.isnan(p["purchase_new_visits"].iloc[3])
     assert p["purchase_operations"].tolist()[:3] == [1.0, 0.0, 3.0]
     assert p["purchase_cost_sek"].tolist()[:3] == [89800.0, 0.0, 255000.0]
-    assert p["cum_purchase_operations"].tolist()[:3] == [1.0, 1.0, 4.0] and np.isnan(p["cum_purchase_operations"].iloc[3])
+    assert p["cum_purchase_operations"].tolist()[:3] == [1.0, 1.0, 4.0]
+    assert np.isnan(p["cum_purchase_operations"].iloc[3])
     assert p["cum_capacity_operations"].round(6).tolist() == [22.5, 40.5, 58.5, 81.0]
     # by period instead of week_ahead gives the same
     q = rolling_plan(VOL, periods[0], fixed_weeks=2, horizon_weeks=4,
@@ -215,21 +222,21 @@ def test_agreement_volumes_from_parameters():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(annual_volume=VOL.drop(columns="operations")), "annual_volume lacks column"),
-    (dict(annual_volume=VOL.assign(new_visits=-1)), "annual_volume: 'new_visits' must be finite and >= 0"),
-    (dict(annual_volume=pd.concat([VOL, VOL])), "more than one row per clinic"),
-    (dict(start=pd.Period("2024-03", "M")), "start must be an ISO week"),
-    (dict(start="not a week"), "start must be an ISO week"),
-    (dict(fixed_weeks=13, horizon_weeks=12), "fixed_weeks must be between 0 and 12"),
-    (dict(horizon_weeks=0), "horizon_weeks must be between"),
-    (dict(fixed_weeks=2.5), "fixed_weeks must be a whole number"),
-    (dict(capacity=pd.DataFrame({"clinic": ["a"], "period": weeks("2024-03-18", 1), "x": [1.0]})),
+    ({"annual_volume": VOL.drop(columns="operations")}, "annual_volume lacks column"),
+    ({"annual_volume": VOL.assign(new_visits=-1)}, "annual_volume: 'new_visits' must be finite and >= 0"),
+    ({"annual_volume": pd.concat([VOL, VOL])}, "more than one row per clinic"),
+    ({"start": pd.Period("2024-03", "M")}, "start must be an ISO week"),
+    ({"start": "not a week"}, "start must be an ISO week"),
+    ({"fixed_weeks": 13, "horizon_weeks": 12}, "fixed_weeks must be between 0 and 12"),
+    ({"horizon_weeks": 0}, "horizon_weeks must be between"),
+    ({"fixed_weeks": 2.5}, "fixed_weeks must be a whole number"),
+    ({"capacity": pd.DataFrame({"clinic": ["a"], "period": weeks("2024-03-18", 1), "x": [1.0]})},
      "capacity needs one of"),
-    (dict(purchase=pd.DataFrame({"clinic": ["a"], "stage": ["treatment"], "purchase": [1.0]})),
+    ({"purchase": pd.DataFrame({"clinic": ["a"], "stage": ["treatment"], "purchase": [1.0]})},
      "purchase needs a 'period' or a 'week_ahead'"),
 ])
 def test_impossible_input_names_the_argument(kwargs, match):
-    args = dict(annual_volume=VOL, start="2024-W12")
+    args = {"annual_volume": VOL, "start": "2024-W12"}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         rolling_plan(args.pop("annual_volume"), args.pop("start"), **args)
@@ -392,9 +399,9 @@ def test_inflow_is_followed_against_the_expected_referrals():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(yellow_pct=10, red_pct=5), "yellow_pct and red_pct"),
-    (dict(red_weeks_to_region=0), "red_weeks_to_region"),
-    (dict(measures={"x": "y"}), "share no measure"),
+    ({"yellow_pct": 10, "red_pct": 5}, "yellow_pct and red_pct"),
+    ({"red_weeks_to_region": 0}, "red_weeks_to_region"),
+    ({"measures": {"x": "y"}}, "share no measure"),
 ])
 def test_follow_up_bad_input(kwargs, match):
     p, a = frames([100.0])

@@ -230,7 +230,8 @@ def test_headline_is_the_plan(demo_model):
     assert np.allclose(f["capacity_gap_12w"], head["gap"].sum().reindex(f.index))
     assert np.allclose(f["capacity_gap_12w"],
                        (head["purchase"].sum() - head["unused_capacity"].sum()).reindex(f.index))
-    by_week = m.plan[m.plan["period_ahead"] <= 12].groupby(["clinic", "period_ahead"])["breaches_if_nothing_bought"].sum()
+    by_week = (m.plan[m.plan["period_ahead"] <= 12].groupby(["clinic", "period_ahead"])
+               ["breaches_if_nothing_bought"].sum())
     assert np.allclose(f["projected_breaches_peak_12w"], by_week.groupby("clinic").max().reindex(f.index))
     assert np.allclose(f["projected_breaches_12w"], by_week.xs(12, level="period_ahead").reindex(f.index))
     split = f["purchase_new_visits_12w"].fillna(0) + f["purchase_operations_12w"].fillna(0)
@@ -303,7 +304,6 @@ def test_the_exported_plan_keeps_the_flow_identity_in_whole_patients(demo_model)
 def test_fixed_weeks_are_kept_by_the_next_run_and_passed_weeks_followed_up(demo_model):
     """Run 1 on data to week T-1, run 2 on data to week T with run 1's plan: the fixed weeks stay."""
     from kps_analysis.report_plan import plan_export_table
-    from kps_analysis import data as kdata, demo, parameters
 
     weekly, ps, _ = demo_model
     ort = [p for p in ps if p.clinic_id == "ort_syd"]

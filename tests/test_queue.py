@@ -185,7 +185,8 @@ def test_nan_passes_through():
 def test_queue_production_ratio_elementwise():
     assert q.queue_production_ratio(420, 60) == 7.0  # 420 / 60
     with pytest.warns(UserWarning, match="production is 0"):
-        out = q.queue_production_ratio(pd.Series([100.0, 50.0], index=["a", "b"]), pd.Series([0.0, 25.0], index=["a", "b"]))
+        out = q.queue_production_ratio(pd.Series([100.0, 50.0], index=["a", "b"]),
+                                       pd.Series([0.0, 25.0], index=["a", "b"]))
     assert np.isnan(out["a"]) and out["b"] == 2.0
     with pytest.warns(UserWarning):
         assert math.isnan(q.queue_production_ratio(10, 0))

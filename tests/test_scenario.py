@@ -10,8 +10,15 @@ from kps_analysis import calendar as cal
 from kps_analysis.capacity import capacity_by_stage, capacity_from_resources
 from kps_analysis.purchase import purchase_need
 from kps_analysis.queue import queue_for_share_within
-from kps_analysis.scenario import (SCENARIO_FIELDS, ScenarioInputs, apply_scenario, inputs_from_parameters,
-                                   monte_carlo, run_scenarios, scenario_table)
+from kps_analysis.scenario import (
+    SCENARIO_FIELDS,
+    ScenarioInputs,
+    apply_scenario,
+    inputs_from_parameters,
+    monte_carlo,
+    run_scenarios,
+    scenario_table,
+)
 from kps_analysis.waits import project_breaches
 
 PARAMETERS = Path(__file__).resolve().parents[1] / "parameters"
@@ -54,7 +61,7 @@ def test_ten_per_cent_more_inflow_is_exactly_ten_per_cent_more():
 def test_baseline_and_zero_scenario_change_nothing():
     f = capacity_flows()
     inputs = ScenarioInputs(f, resources=RES, closures=SUMMER)
-    for spec in (None, {}, {f: 0 for f in SCENARIO_FIELDS}, {"description": "nothing"}):
+    for spec in (None, {}, dict.fromkeys(SCENARIO_FIELDS, 0), {"description": "nothing"}):
         out = apply_scenario(inputs, spec)
         pd.testing.assert_frame_equal(out.flows, f)
 
@@ -429,13 +436,13 @@ def test_sampled_inflow_has_the_forecast_spread():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(runs=0), "runs"),
-    (dict(level=100), "level"),
-    (dict(confidence=(50, 100)), "confidence"),
-    (dict(distribution="poisson"), "distribution"),
-    (dict(autocorrelation=1.0), "autocorrelation"),
-    (dict(tolerance=-1), "tolerance"),
-    (dict(level=95), "flows lacks column"),
+    ({"runs": 0}, "runs"),
+    ({"level": 100}, "level"),
+    ({"confidence": (50, 100)}, "confidence"),
+    ({"distribution": "poisson"}, "distribution"),
+    ({"autocorrelation": 1.0}, "autocorrelation"),
+    ({"tolerance": -1}, "tolerance"),
+    ({"level": 95}, "flows lacks column"),
 ])
 def test_monte_carlo_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):

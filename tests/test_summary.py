@@ -195,7 +195,8 @@ def test_monthly_demo_agrees_with_weekly_demo(region):
 
 
 # ----------------------------------------------------------------------------- real monthly data
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "diagnostics_scotland_december_2022.csv"
+REAL = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+        / "diagnostics_scotland_december_2022.csv")
 
 
 @pytest.fixture(scope="module")

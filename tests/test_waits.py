@@ -20,6 +20,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kps_analysis import waits as w
+from kps_analysis.waits import project_breaches, waiting_from_aggregates
 
 # ----------------------------------------------------------------------------- NHSRtt published
 # tests/testthat/test-modelling.R (NHSRtt 0.3.x), "apply_params_to_projections functionality"
@@ -173,8 +174,8 @@ def test_property_uplift_equals_r_loop(n_periods, n_bands, data):
 # referrals into band 0), reneges = renege_param * node_inflow, calculated_treatments =
 # capacity * capacity_param * node_inflow / sum(capacity_param * node_inflow) (NaN -> 0),
 # incompletes = calculate_incompletes(node_inflow, reneges, treatments, method) (R/utils.R).
-HAND = dict(incomplete=[10, 6, 4], referrals=[8, 8, 8], capacity=[20, 20, 20],
-            renege_param=[0, 0.1, 0.2], capacity_param=[0, 1, 3])
+HAND = {"incomplete": [10, 6, 4], "referrals": [8, 8, 8], "capacity": [20, 20, 20],
+            "renege_param": [0, 0.1, 0.2], "capacity_param": [0, 1, 3]}
 
 
 def test_hand_case_evenly():
@@ -231,15 +232,15 @@ def test_hand_case_none_first_period():
 
 # ----------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("kwargs, name", [
-    (dict(capacity=[20, 20]), "capacity"),
-    (dict(renege_param=[0, 0.1]), "renege_param"),
-    (dict(capacity_param=[0, 1, 3, 4]), "capacity_param"),
-    (dict(referrals=[8, -1, 8]), "referrals"),
-    (dict(capacity=[20, -20, 20]), "capacity"),
-    (dict(incomplete=[10]), "incomplete"),
-    (dict(incomplete=[10, np.nan, 4]), "incomplete"),
-    (dict(incomplete=[[10, 6, 4]]), "incomplete"),
-    (dict(redistribution="proportional"), "redistribution"),
+    ({"capacity": [20, 20]}, "capacity"),
+    ({"renege_param": [0, 0.1]}, "renege_param"),
+    ({"capacity_param": [0, 1, 3, 4]}, "capacity_param"),
+    ({"referrals": [8, -1, 8]}, "referrals"),
+    ({"capacity": [20, -20, 20]}, "capacity"),
+    ({"incomplete": [10]}, "incomplete"),
+    ({"incomplete": [10, np.nan, 4]}, "incomplete"),
+    ({"incomplete": [[10, 6, 4]]}, "incomplete"),
+    ({"redistribution": "proportional"}, "redistribution"),
 ])
 def test_project_bands_bad_input(kwargs, name):
     args = {**HAND, **kwargs}
@@ -262,13 +263,13 @@ counts = st.floats(min_value=0, max_value=500)
 def scenarios(draw):
     n_bands = draw(st.integers(2, 6))
     n_periods = draw(st.integers(1, 6))
-    return dict(
-        incomplete=draw(st.lists(counts, min_size=n_bands, max_size=n_bands)),
-        referrals=draw(st.lists(counts, min_size=n_periods, max_size=n_periods)),
-        capacity=draw(st.lists(counts, min_size=n_periods, max_size=n_periods)),
-        renege_param=draw(st.lists(params01, min_size=n_bands, max_size=n_bands)),
-        capacity_param=draw(st.lists(params01, min_size=n_bands, max_size=n_bands)),
-    )
+    return {
+        "incomplete": draw(st.lists(counts, min_size=n_bands, max_size=n_bands)),
+        "referrals": draw(st.lists(counts, min_size=n_periods, max_size=n_periods)),
+        "capacity": draw(st.lists(counts, min_size=n_periods, max_size=n_periods)),
+        "renege_param": draw(st.lists(params01, min_size=n_bands, max_size=n_bands)),
+        "capacity_param": draw(st.lists(params01, min_size=n_bands, max_size=n_bands)),
+    }
 
 
 def _project_quiet(s, method):
@@ -504,10 +505,6 @@ def test_wait_summary_from_bands_open_band_warns():
 
 
 # ---------------------------------------------------------------- breach projection
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from kps_analysis.waits import project_breaches, waiting_from_aggregates
 
 
 def _flows(clinic, inflow, capacity, external=None):
@@ -588,9 +585,9 @@ def test_many_clinics_equal_one_by_one():
         waits_.append(pd.DataFrame({"clinic": c, "wait_days": rng.integers(0, 200, 50), "patients": 1.0}))
         flows_.append(_flows(c, rng.uniform(0, 20, 6), rng.uniform(0, 20, 6)))
     together = project_breaches(pd.concat(waits_), pd.concat(flows_), order="fifo")
-    for w, f in zip(waits_, flows_):
-        alone = project_breaches(w, f, order="fifo")
-        part = together[together["clinic"] == w["clinic"].iloc[0]].reset_index(drop=True)
+    for wt, f in zip(waits_, flows_):
+        alone = project_breaches(wt, f, order="fifo")
+        part = together[together["clinic"] == wt["clinic"].iloc[0]].reset_index(drop=True)
         pd.testing.assert_frame_equal(part, alone)
 
 
