@@ -318,18 +318,28 @@ def _pandemic(weeks: _Weeks) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- simulation
-def _simulate_clinic(p: _Profile, weeks: _Weeks, reference: _Weeks, n_sim: int, seed: int, k: int):
-    """Simulate one clinic over the first ``n_sim`` weeks; returns (books, patients, plans).
+@dataclasses.dataclass(frozen=True)
+class _WeekSeries:
+    """Week-level series of one clinic over the whole horizon (drawn from a stream of their own)."""
 
-    ``books``: weekly counts kept by the simulation itself (flows of the week, queues at
-    Sunday 24:00); ``patients``: one entry per referral (day numbers, -1 = no event);
-    ``plans``: planned capacity and the week-level noise for the activity measures.
-    """
+    arrivals: np.ndarray  # referrals [patients/week]
+    ref_season: np.ndarray  # referral season factor, mean 1 over the reference years [-]
+    visit_demand: np.ndarray  # first-visit demand at the trend level [patients/week]
+    op_demand: np.ndarray  # operation demand at the trend level [patients/week]
+    visit_base: np.ndarray  # visit slots before production control, incl. those lost to no-shows [slots/week]
+    op_base: np.ndarray  # operation capacity before production control [operations/week]
+    prod_pandemic: np.ndarray  # production factor of the pandemic [-]
+    visit_noise: np.ndarray  # [-]
+    op_noise: np.ndarray  # [-]
+    activity_noise: np.ndarray  # (6, n) standard normal draws for the activity measures
+    emergency: np.ndarray  # [visits/week]
+    acute: np.ndarray  # [operations/week]
+
+
+def _week_series(p: _Profile, weeks: _Weeks, reference: _Weeks, rng_w: np.random.Generator) -> _WeekSeries:
+    """Demand, capacity and noise of one clinic per week; draws from ``rng_w`` in a fixed order."""
     n_h = len(weeks.periods)
-    rng_w = np.random.default_rng([seed, k, 1])  # week-level series over the whole horizon
-    rng = np.random.default_rng([seed, k, 2])  # draws that depend on the queue, week by week
     ref_pandemic, prod_pandemic = _pandemic(weeks)
-
     # seasonal factors have mean 1 over the reference years, whatever weeks are simulated
     ref_season = _referral_season(weeks) / _referral_season(reference).mean()
     ar = np.empty(n_h)
@@ -359,149 +369,209 @@ def _simulate_clinic(p: _Profile, weeks: _Weeks, reference: _Weeks, n_sim: int, 
     growth = (1 + p.referral_growth) ** weeks.years
     emergency = rng_w.poisson(p.emergency_visits_per_week * growth * np.exp(0.05 * activity_noise[1]))
     acute = rng_w.poisson(p.acute_operations_per_week * growth * np.exp(0.05 * activity_noise[2]))
-    visit_plan = np.zeros(n_sim)
-    op_plan = np.zeros(n_sim)
-    flex_visit = flex_op = 1.0
+    return _WeekSeries(arrivals, ref_season, visit_demand, op_demand, visit_base, op_base, prod_pandemic,
+                       visit_noise, op_noise, activity_noise, emergency, acute)
 
-    # --- per-patient attributes, drawn per simulated year from a stream of its own, so
-    #     that a later end leaves the earlier patients as they were
+
+def _patient_draws(p: _Profile, weeks: _Weeks, arrivals: np.ndarray, n_sim: int, seed: int, k: int):
+    """Uniforms and integers per patient, drawn per 52-week block from a stream of its own.
+
+    So a later end leaves the earlier patients as they were. Returns ``(u, extra, op_extra,
+    chosen_delay, spread)``: ``u`` rows 0 referral day, 1 priority, 2 chosen, 3 forwarded,
+    4 visit day, 5 decision, 6 operation day, 7 removal day; ``extra`` rows 0 visit lead
+    [days], 1 forwarding delay; ``op_extra`` [days]; ``chosen_delay`` [days] and ``spread``
+    [days] for the visit (row 0) and the operation (row 1).
+    """
     n = int(arrivals[:n_sim].sum())
     block_of_week = (weeks.monday - weeks.monday[0]) // 364  # 52-week blocks, drawn whole
     per_block = np.bincount(block_of_week, weights=arrivals).astype(np.int64)[:block_of_week[n_sim - 1] + 1]
     u, extra, op_extra, chosen_delay, spread = [], [], [], [], []
     for block, size in enumerate(per_block):
         rng_p = np.random.default_rng([seed, k, 3, block])
-        u.append(rng_p.random((8, size)))  # 0 referral day, 1 priority, 2 chosen, 3 forwarded,
-        #                                    4 visit day, 5 decision, 6 operation day, 7 removal day
-        extra.append(rng_p.integers(0, 8, (2, size)))  # 0 visit lead [days], 1 forwarding delay
+        u.append(rng_p.random((8, size)))
+        extra.append(rng_p.integers(0, 8, (2, size)))
         op_extra.append(rng_p.integers(0, 15, size))
         chosen_delay.append(rng_p.integers(90, 200, (2, size)))
         spread.append(rng_p.exponential(p.booking_spread_days, (2, size)).astype(np.int64))
     u, extra, chosen_delay, spread = (np.concatenate(a, axis=1)[:, :n] for a in (u, extra, chosen_delay, spread))
-    op_extra = np.concatenate(op_extra)[:n]
+    return u, extra, np.concatenate(op_extra)[:n], chosen_delay, spread
 
-    first = np.r_[0, np.cumsum(arrivals[:n_sim])]
-    week_of = np.repeat(np.arange(n_sim), arrivals[:n_sim])
-    ref = weeks.monday[week_of] + weeks.workday_offsets[
-        week_of, (u[0, :n] * weeks.n_workdays[week_of]).astype(np.int64)]
-    pri_cum = np.cumsum(p.priority_shares)[:-1]
-    pri = (1 + (u[1, :n, None] > pri_cum).sum(axis=1)).astype(np.int8)
-    chosen = (pri == 3) & (u[2, :n] < p.chosen_wait_share)
-    visit_lead = np.array([0, 2, 14, 28])  # by priority 1..3 [days]
-    op_lead = np.array([0, 3, 21, 35])
-    ready = ref + visit_lead[pri] + extra[0, :n] + chosen * chosen_delay[0, :n]  # earliest bookable day
-    key = ref + spread[0, :n]  # booking order within a priority (day number; lower = earlier)
-    forwarded = u[3, :n] < p.forward_share
-    rm = np.where(forwarded, np.minimum(ref + extra[1, :n] % 5, weeks.monday[week_of] + 6), -1)
-    reason = np.where(forwarded, 1, 0).astype(np.int8)
-    decides = u[5, :n] < p.decision_share
-    fv = np.full(n, -1, np.int64)
-    tr = np.full(n, -1, np.int64)
-    decided = np.zeros(n, bool)
-    external = np.zeros(n, bool)
-    stay = np.flatnonzero(~forwarded)  # who joins the new-visit queue, in arrival order
-    stay_first = np.searchsorted(stay, first)
 
-    books = {m: np.zeros(n_sim, np.int64) for m in _DERIVABLE}
-    books["referrals_in"] = arrivals[:n_sim].astype(np.int64)
-    books["referrals_forwarded"] = np.bincount(week_of[forwarded], minlength=n_sim)
-    books["no_shows_new"] = np.zeros(n_sim, np.int64)
-    books["available_slots"] = np.zeros(n_sim, np.int64)
-    queue_nv = np.empty(0, np.int64)
-    queue_tr = np.empty(0, np.int64)
+class _ClinicRun:
+    """The state of one clinic's simulation: its patients, queues and weekly books.
 
-    def workday(w, ids, which):
-        return weeks.monday[w] + weeks.workday_offsets[w, (u[which, ids] * weeks.n_workdays[w]).astype(np.int64)]
+    Built from the week-level series and the patient draws; :meth:`week` advances one
+    week, drawing from ``rng`` (the queue-dependent stream) in a fixed order.
+    """
 
-    def leave(queue, w, hazard):
-        gone = rng.random(queue.size) < hazard
+    _VISIT_LEAD = np.array([0, 2, 14, 28])  # by priority 1..3 [days]
+    _OP_LEAD = np.array([0, 3, 21, 35])  # [days]
+
+    def __init__(self, p: _Profile, weeks: _Weeks, series: _WeekSeries, draws, n_sim: int,
+                 rng: np.random.Generator):
+        """Every referral of the first ``n_sim`` weeks, with its attributes; empty queues."""
+        self.p, self.weeks, self.s, self.rng = p, weeks, series, rng
+        u, extra, self.op_extra, self.chosen_delay, spread = draws
+        self.u, self.spread = u, spread
+        arrivals = series.arrivals[:n_sim]
+        n = int(arrivals.sum())
+        first = np.r_[0, np.cumsum(arrivals)]
+        week_of = np.repeat(np.arange(n_sim), arrivals)
+        self.ref = weeks.monday[week_of] + weeks.workday_offsets[
+            week_of, (u[0, :n] * weeks.n_workdays[week_of]).astype(np.int64)]
+        pri_cum = np.cumsum(p.priority_shares)[:-1]
+        self.pri = (1 + (u[1, :n, None] > pri_cum).sum(axis=1)).astype(np.int8)
+        self.chosen = (self.pri == 3) & (u[2, :n] < p.chosen_wait_share)
+        # earliest bookable day, and the booking order within a priority (day number; lower = earlier)
+        self.ready = self.ref + self._VISIT_LEAD[self.pri] + extra[0, :n] + self.chosen * self.chosen_delay[0, :n]
+        self.key = self.ref + spread[0, :n]
+        forwarded = u[3, :n] < p.forward_share
+        self.rm = np.where(forwarded, np.minimum(self.ref + extra[1, :n] % 5, weeks.monday[week_of] + 6), -1)
+        self.reason = np.where(forwarded, 1, 0).astype(np.int8)
+        self.decides = u[5, :n] < p.decision_share
+        self.fv = np.full(n, -1, np.int64)
+        self.tr = np.full(n, -1, np.int64)
+        self.decided = np.zeros(n, bool)
+        self.external = np.zeros(n, bool)
+        self.stay = np.flatnonzero(~forwarded)  # who joins the new-visit queue, in arrival order
+        self.stay_first = np.searchsorted(self.stay, first)
+        self.books = {m: np.zeros(n_sim, np.int64) for m in _DERIVABLE}
+        self.books["referrals_in"] = arrivals.astype(np.int64)
+        self.books["referrals_forwarded"] = np.bincount(week_of[forwarded], minlength=n_sim)
+        self.books["no_shows_new"] = np.zeros(n_sim, np.int64)
+        self.books["available_slots"] = np.zeros(n_sim, np.int64)
+        self.visit_plan = np.zeros(n_sim)
+        self.op_plan = np.zeros(n_sim)
+        self.flex_visit = self.flex_op = 1.0
+        self.queue_nv = np.empty(0, np.int64)
+        self.queue_tr = np.empty(0, np.int64)
+
+    def workday(self, w: int, ids: np.ndarray, which: int) -> np.ndarray:
+        """A working day of week ``w`` for each patient, from their uniform ``u[which]`` [day number]."""
+        weeks = self.weeks
+        return weeks.monday[w] + weeks.workday_offsets[w, (self.u[which, ids] * weeks.n_workdays[w]).astype(np.int64)]
+
+    def leave(self, queue: np.ndarray, w: int, hazard: float) -> tuple[np.ndarray, int]:
+        """Patients leaving ``queue`` in week ``w`` (declined, other): the queue left and how many left."""
+        gone = self.rng.random(queue.size) < hazard
         ids = queue[gone]
-        rm[ids] = workday(w, ids, 7)  # any working day of the week (they waited since an earlier week)
-        reason[ids] = np.where(rng.random(ids.size) < 0.6, 2, 3)  # declined, other
+        self.rm[ids] = self.workday(w, ids, 7)  # any working day of the week (they waited since an earlier week)
+        self.reason[ids] = np.where(self.rng.random(ids.size) < 0.6, 2, 3)  # declined, other
         return queue[~gone], ids.size
 
-    for w in range(n_sim):
-        d6 = weeks.monday[w] + 6
-        # --- patients leaving the new-visit queue (those waiting since an earlier week), then arrivals
-        queue_nv, books["removals_new_visit_other"][w] = leave(queue_nv, w, p.renege_new_visit)
-        queue_nv = np.concatenate([queue_nv, stay[stay_first[w]:stay_first[w + 1]]])
-
-        # --- first visits: priority, then longest wait; capacity planned by production control
-        visit_plan[w] = round(visit_base[w] * flex_visit)
-        op_plan[w] = round(op_base[w] * flex_op)
-        visit_cap = max(0, round(visit_plan[w] * prod_pandemic[w] * visit_noise[w]))
-        op_cap = max(0, round(op_plan[w] * prod_pandemic[w] * op_noise[w]))
+    def first_visits(self, w: int, d6: int, visit_cap: int) -> np.ndarray:
+        """Book week ``w``'s visits by priority, then longest wait; returns who decided to be treated."""
+        p, rng, books = self.p, self.rng, self.books
         unfilled = int(rng.binomial(visit_cap, 0.015))  # late cancellations nobody could take
-        eligible = queue_nv[ready[queue_nv] <= d6]
+        eligible = self.queue_nv[self.ready[self.queue_nv] <= d6]
         booked = min(visit_cap - unfilled, eligible.size)
-        slot = eligible[np.lexsort((key[eligible], pri[eligible]))[:booked]]
+        slot = eligible[np.lexsort((self.key[eligible], self.pri[eligible]))[:booked]]
         no_show = rng.random(booked) < p.no_show_share
-        ready[slot[no_show]] = d6 + 1 + rng.integers(0, 14, int(no_show.sum()))
+        self.ready[slot[no_show]] = d6 + 1 + rng.integers(0, 14, int(no_show.sum()))
         seen = slot[~no_show]
-        fv[seen] = np.maximum(workday(w, seen, 4), ref[seen])
-        d_ids = seen[decides[seen]]
-        decided[d_ids] = True
-        ready[d_ids] = fv[d_ids] + op_lead[pri[d_ids]] + op_extra[d_ids] + chosen[d_ids] * chosen_delay[1, d_ids]
-        key[d_ids] = fv[d_ids] + spread[1, d_ids]
+        self.fv[seen] = np.maximum(self.workday(w, seen, 4), self.ref[seen])
+        d_ids = seen[self.decides[seen]]
+        self.decided[d_ids] = True
+        self.ready[d_ids] = (self.fv[d_ids] + self._OP_LEAD[self.pri[d_ids]] + self.op_extra[d_ids]
+                             + self.chosen[d_ids] * self.chosen_delay[1, d_ids])
+        self.key[d_ids] = self.fv[d_ids] + self.spread[1, d_ids]
         books["new_visits"][w] = seen.size
         books["treatment_decisions"][w] = d_ids.size
         books["no_shows_new"][w] = booked - seen.size
         books["available_slots"][w] = visit_cap - booked
-        queue_nv = queue_nv[fv[queue_nv] < 0]
+        self.queue_nv = self.queue_nv[self.fv[self.queue_nv] < 0]
+        return d_ids
 
-        # --- external purchase of first visits for long waiters
-        if p.purchase_new_visits_max:
-            cand = queue_nv[(d6 - ref[queue_nv] > p.purchase_threshold_days) & ~chosen[queue_nv]
-                            & (ready[queue_nv] <= d6)]
-            if cand.size < p.purchase_trigger:
-                cand = cand[:0]
-            buy = cand[np.argsort(ref[cand], kind="stable")[:p.purchase_new_visits_max]]
-            fv[buy] = np.maximum(workday(w, buy, 4), ref[buy])
-            external[buy] = True
-            books["purchased_new_visits"][w] = buy.size
-            queue_nv = queue_nv[fv[queue_nv] < 0]
+    def purchase(self, queue: np.ndarray, w: int, d6: int, since: np.ndarray, done: np.ndarray, which: int,
+                 most: int) -> tuple[np.ndarray, int]:
+        """External purchase for the longest waiters (waiting since ``since``), at most ``most`` a week.
 
-        # --- treatment queue: leavers (waiting since an earlier week), this week's decisions, operations
-        queue_tr, books["removals_treatment_other"][w] = leave(queue_tr, w, p.renege_treatment)
+        Only once ``purchase_trigger`` patients wait beyond the threshold; sets ``done`` (the
+        day of the visit or operation) of those bought; returns the queue left and how many.
+        """
+        p = self.p
+        cand = queue[(d6 - since[queue] > p.purchase_threshold_days) & ~self.chosen[queue]
+                     & (self.ready[queue] <= d6)]
+        if cand.size < p.purchase_trigger:
+            cand = cand[:0]
+        buy = cand[np.argsort(since[cand], kind="stable")[:most]]
+        done[buy] = np.maximum(self.workday(w, buy, which), since[buy])
+        self.external[buy] = True
+        return queue[done[queue] < 0], buy.size
+
+    def operations(self, w: int, d6: int, op_cap: int, d_ids: np.ndarray) -> None:
+        """Week ``w``'s treatment queue: leavers, this week's decisions, operations by priority, purchases."""
+        p, books = self.p, self.books
+        queue_tr, books["removals_treatment_other"][w] = self.leave(self.queue_tr, w, p.renege_treatment)
         queue_tr = np.concatenate([queue_tr, d_ids])
-        eligible = queue_tr[ready[queue_tr] <= d6]
-        done = eligible[np.lexsort((key[eligible], pri[eligible]))[:op_cap]]
-        tr[done] = np.maximum(workday(w, done, 6), fv[done])
+        eligible = queue_tr[self.ready[queue_tr] <= d6]
+        done = eligible[np.lexsort((self.key[eligible], self.pri[eligible]))[:op_cap]]
+        self.tr[done] = np.maximum(self.workday(w, done, 6), self.fv[done])
         books["operations_elective"][w] = done.size
-        queue_tr = queue_tr[tr[queue_tr] < 0]
-
+        queue_tr = queue_tr[self.tr[queue_tr] < 0]
         if p.purchase_operations_max:
-            cand = queue_tr[(d6 - fv[queue_tr] > p.purchase_threshold_days) & ~chosen[queue_tr]
-                            & (ready[queue_tr] <= d6)]
-            if cand.size < p.purchase_trigger:
-                cand = cand[:0]
-            buy = cand[np.argsort(fv[cand], kind="stable")[:p.purchase_operations_max]]
-            tr[buy] = np.maximum(workday(w, buy, 6), fv[buy])
-            external[buy] = True
-            books["purchased_operations"][w] = buy.size
-            queue_tr = queue_tr[tr[queue_tr] < 0]
+            queue_tr, books["purchased_operations"][w] = self.purchase(
+                queue_tr, w, d6, self.fv, self.tr, 6, p.purchase_operations_max)
+        self.queue_tr = queue_tr
 
-        # --- stocks at Sunday 24:00
+    def close_week(self, w: int, d6: int) -> None:
+        """Stocks at Sunday 24:00, then next week's plan from the bookable backlog (production control)."""
+        p, s, books = self.p, self.s, self.books
+        queue_nv, queue_tr = self.queue_nv, self.queue_tr
         books["queue_new_visit"][w] = queue_nv.size
         books["queue_treatment"][w] = queue_tr.size
         books["waiting_over_90_new_visit"][w] = np.count_nonzero(
-            (ref[queue_nv] < d6 - _GUARANTEE_DAYS) & ~chosen[queue_nv])
+            (self.ref[queue_nv] < d6 - _GUARANTEE_DAYS) & ~self.chosen[queue_nv])
         books["waiting_over_90_treatment"][w] = np.count_nonzero(
-            (fv[queue_tr] < d6 - _GUARANTEE_DAYS) & ~chosen[queue_tr])
+            (self.fv[queue_tr] < d6 - _GUARANTEE_DAYS) & ~self.chosen[queue_tr])
+        backlog = (np.count_nonzero(self.ready[queue_nv] <= d6 + 7)
+                   / max(p.backlog_weeks_new_visit * s.visit_demand[w], 1.0))
+        self.flex_visit = min(max(1 + p.control_gain * (backlog - 1), p.flex_min), p.flex_max)
+        backlog = (np.count_nonzero(self.ready[queue_tr] <= d6 + 7)
+                   / max(p.backlog_weeks_treatment * s.op_demand[w], 1.0))
+        self.flex_op = min(max(1 + p.control_gain * (backlog - 1), p.flex_min), p.flex_max)
 
-        # --- production control: next week's plan follows the bookable backlog
-        backlog = np.count_nonzero(ready[queue_nv] <= d6 + 7) / max(p.backlog_weeks_new_visit * visit_demand[w], 1.0)
-        flex_visit = min(max(1 + p.control_gain * (backlog - 1), p.flex_min), p.flex_max)
-        backlog = np.count_nonzero(ready[queue_tr] <= d6 + 7) / max(p.backlog_weeks_treatment * op_demand[w], 1.0)
-        flex_op = min(max(1 + p.control_gain * (backlog - 1), p.flex_min), p.flex_max)
+    def week(self, w: int) -> None:
+        """Simulate week ``w``: leavers and arrivals, visits, purchases, operations, stocks, next plan."""
+        p, s, books = self.p, self.s, self.books
+        d6 = self.weeks.monday[w] + 6
+        # patients leaving the new-visit queue (those waiting since an earlier week), then arrivals
+        self.queue_nv, books["removals_new_visit_other"][w] = self.leave(self.queue_nv, w, p.renege_new_visit)
+        self.queue_nv = np.concatenate([self.queue_nv, self.stay[self.stay_first[w]:self.stay_first[w + 1]]])
+        # capacity planned by production control
+        self.visit_plan[w] = round(s.visit_base[w] * self.flex_visit)
+        self.op_plan[w] = round(s.op_base[w] * self.flex_op)
+        visit_cap = max(0, round(self.visit_plan[w] * s.prod_pandemic[w] * s.visit_noise[w]))
+        op_cap = max(0, round(self.op_plan[w] * s.prod_pandemic[w] * s.op_noise[w]))
+        d_ids = self.first_visits(w, d6, visit_cap)
+        if p.purchase_new_visits_max:  # external purchase of first visits for long waiters
+            self.queue_nv, books["purchased_new_visits"][w] = self.purchase(
+                self.queue_nv, w, d6, self.ref, self.fv, 4, p.purchase_new_visits_max)
+        self.operations(w, d6, op_cap, d_ids)
+        self.close_week(w, d6)
 
-    patients = {"ref": ref, "pri": pri, "chosen": chosen, "fv": fv, "tr": tr, "rm": rm, "reason": reason,
-                "decided": decided, "external": external}
-    plans = {"visit_plan": visit_plan, "op_plan": op_plan, "noise": activity_noise[:, :n_sim],
-             "years": weeks.years[:n_sim], "ref_season": ref_season[:n_sim],
-             "visit_demand": visit_demand[:n_sim], "emergency": emergency[:n_sim].astype(float),
-             "acute": acute[:n_sim].astype(float)}
-    return books, patients, plans
+
+def _simulate_clinic(p: _Profile, weeks: _Weeks, reference: _Weeks, n_sim: int, seed: int, k: int):
+    """Simulate one clinic over the first ``n_sim`` weeks; returns (books, patients, plans).
+
+    ``books``: weekly counts kept by the simulation itself (flows of the week, queues at
+    Sunday 24:00); ``patients``: one entry per referral (day numbers, -1 = no event);
+    ``plans``: planned capacity and the week-level noise for the activity measures.
+    """
+    rng_w = np.random.default_rng([seed, k, 1])  # week-level series over the whole horizon
+    rng = np.random.default_rng([seed, k, 2])  # draws that depend on the queue, week by week
+    s = _week_series(p, weeks, reference, rng_w)
+    run = _ClinicRun(p, weeks, s, _patient_draws(p, weeks, s.arrivals, n_sim, seed, k), n_sim, rng)
+    for w in range(n_sim):
+        run.week(w)
+
+    patients = {"ref": run.ref, "pri": run.pri, "chosen": run.chosen, "fv": run.fv, "tr": run.tr, "rm": run.rm,
+                "reason": run.reason, "decided": run.decided, "external": run.external}
+    plans = {"visit_plan": run.visit_plan, "op_plan": run.op_plan, "noise": s.activity_noise[:, :n_sim],
+             "years": weeks.years[:n_sim], "ref_season": s.ref_season[:n_sim],
+             "visit_demand": s.visit_demand[:n_sim], "emergency": s.emergency[:n_sim].astype(float),
+             "acute": s.acute[:n_sim].astype(float)}
+    return run.books, patients, plans
 
 
 def _activity(p: _Profile, books: dict, plans: dict) -> dict:
