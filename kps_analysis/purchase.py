@@ -78,6 +78,9 @@ POLICIES = ("guarantee", "target")
 _EPS = 1e-5
 _EPS_WEEK = 1e-6
 
+#: The series keys of :func:`optimise_region`.
+_REGION_KEYS = ["clinic", "stage"]
+
 #: Parameter keys of the contract prices and internal unit costs per stage.
 _PRICE_KEYS = {
     "new_visit": ("purchase_new_visit_sek", "internal_new_visit_sek"),
@@ -352,6 +355,40 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
     >>> purchase_need(wait, flows)["purchase"].tolist()
     [0.0, 0.0, 0.0]
     """
+    flows, monthly, keys, lead_time_weeks, target_by_week = _check_purchase_inputs(
+        waiting, flows, policy, order, lead_time_weeks, target_by_week)
+    series, grid, inflow, capacity = _series_grid(flows, keys)
+    n_s, horizon = inflow.shape
+    if policy == "guarantee":
+        extra = least_extra_service(waiting, grid, guarantee_days=guarantee_days, tolerated=float(tolerated),
+                                    order=order, renege_rate_per_week=renege_rate_per_week,
+                                    arrival_priority_share=arrival_priority_share, whole_patients=whole_patients)
+        purchase = grid[keys + ["week_ahead"]].merge(extra, on=keys + ["week_ahead"], how="left")["extra"]
+        purchase = purchase.fillna(0.0).to_numpy()
+        target = None
+    else:
+        days = (grid["period_days"].to_numpy(dtype=float).reshape(n_s, horizon) if "period_days" in grid.columns
+                else np.full((n_s, horizon), 7.0))
+        renege = 1.0 - (1.0 - renege_rate_per_week) ** (days[0] / 7.0) if monthly else renege_rate_per_week
+        purchase, target = _target_purchase(waiting, series, keys, inflow, capacity, target_queue=target_queue,
+                                            target_by_week=target_by_week, target_share=target_share,
+                                            guarantee_days=guarantee_days, renege=renege,
+                                            whole_patients=whole_patients, days=days)
+        purchase = purchase.ravel()
+
+    return _purchase_frame(waiting, grid, series, keys, purchase, target, policy=policy, monthly=monthly,
+                           guarantee_days=guarantee_days, order=order, renege_rate_per_week=renege_rate_per_week,
+                           arrival_priority_share=arrival_priority_share, prices=prices,
+                           lead_time_weeks=lead_time_weeks)
+
+
+def _check_purchase_inputs(waiting: pd.DataFrame, flows: pd.DataFrame, policy: str, order: str, lead_time_weeks,
+                           target_by_week):
+    """:func:`purchase_need`'s inputs checked; ``(flows, monthly, keys, lead_time, target_by)`` in its periods.
+
+    Monthly flows are planned in the same steps, each month its own days: spans given in
+    weeks (``lead_time_weeks``, ``target_by_week``) become months.
+    """
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
     if order not in ("priority", "fifo"):
@@ -375,7 +412,11 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
         raise ValueError("flows: inflow and capacity must be non-negative")
     if (flows["week_ahead"] < 1).any():
         raise ValueError("flows: week_ahead must start at 1")
+    return flows, monthly, keys, lead_time_weeks, target_by_week
 
+
+def _series_grid(flows: pd.DataFrame, keys: list) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """``(series, grid, inflow, capacity)``: the series, their grid × weeks 1..H, (n_s, H) arrays [patients/week]."""
     # a complete grid of series × weeks 1..H (missing weeks: no inflow, no capacity)
     series = flows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
     horizon = int(flows["week_ahead"].max())
@@ -389,24 +430,13 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
     n_s = len(series)
     inflow = grid["inflow"].to_numpy().reshape(n_s, horizon)
     capacity = grid["capacity"].to_numpy().reshape(n_s, horizon)
+    return series, grid, inflow, capacity
 
-    if policy == "guarantee":
-        extra = least_extra_service(waiting, grid, guarantee_days=guarantee_days, tolerated=float(tolerated),
-                                    order=order, renege_rate_per_week=renege_rate_per_week,
-                                    arrival_priority_share=arrival_priority_share, whole_patients=whole_patients)
-        purchase = grid[keys + ["week_ahead"]].merge(extra, on=keys + ["week_ahead"], how="left")["extra"]
-        purchase = purchase.fillna(0.0).to_numpy()
-        target = None
-    else:
-        days = (grid["period_days"].to_numpy(dtype=float).reshape(n_s, horizon) if "period_days" in grid.columns
-                else np.full((n_s, horizon), 7.0))
-        renege = 1.0 - (1.0 - renege_rate_per_week) ** (days[0] / 7.0) if monthly else renege_rate_per_week
-        purchase, target = _target_purchase(waiting, series, keys, inflow, capacity, target_queue=target_queue,
-                                            target_by_week=target_by_week, target_share=target_share,
-                                            guarantee_days=guarantee_days, renege=renege,
-                                            whole_patients=whole_patients, days=days)
-        purchase = purchase.ravel()
 
+def _purchase_frame(waiting, grid, series, keys, purchase, target, *, policy, monthly, guarantee_days, order,
+                    renege_rate_per_week, arrival_priority_share, prices, lead_time_weeks) -> pd.DataFrame:
+    """:func:`purchase_need`'s frame: the projection with the purchase as external service, costs, the deadline."""
+    sid = np.repeat(np.arange(len(series)), len(grid) // len(series)) if len(series) else np.zeros(0, int)
     grid["external"] = purchase
     projected = project_breaches(waiting, grid[keys + ["week_ahead", "inflow", "capacity", "external"]
                                                + [c for c in ("period_days",) if c in grid.columns]],
@@ -417,7 +447,6 @@ def purchase_need(waiting: pd.DataFrame, flows: pd.DataFrame, *, policy: str = "
         projected[keys + ["week_ahead", "served", "queue", "over_limit"]], on=keys + ["week_ahead"], how="left")
     out["purchase"] = purchase
     ext_price, int_price = _price_arrays(prices, series)
-    sid = np.repeat(np.arange(n_s), horizon)
     out["cost_external_sek"] = purchase * ext_price[sid]
     out["cost_internal_sek"] = purchase * int_price[sid]
     out["policy"] = policy
@@ -715,6 +744,19 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
     >>> round(r.total_cost_sek, 6)
     2000.0
     """
+    waiting, flows = _check_region_inputs(waiting, flows, move_cost_sek, tolerated)
+    g = _region_grid(waiting, flows, guarantee_days, tolerated, integer)
+    pool = _pool_labels(pools, g.series["clinic"])
+    block = pd.Series(list(zip(pool, g.series["stage"]))).factorize()[0]
+    ext_price, priced = _region_prices(prices, g.series, g.due, tolerated)
+    lp = _region_programme(g, block, ext_price, move_cost_sek)
+    res, duals = _solve_region(lp, integer, time_limit_seconds)
+    return _region_result(g, lp, res, duals, pool, block, ext_price, priced, move_cost_sek, guarantee_days)
+
+
+def _check_region_inputs(waiting: pd.DataFrame, flows: pd.DataFrame, move_cost_sek: float,
+                         tolerated: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`optimise_region`'s inputs checked; ``(waiting, flows)`` with a ``stage`` ("all" if none)."""
     if "period_ahead" in flows.columns and "week_ahead" not in flows.columns:
         raise ValueError("flows: optimise_region plans weeks (week_ahead); monthly flows (period_ahead) are "
                          "planned by the planning model (kps_analysis.planning), which moves patients per month")
@@ -738,10 +780,31 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
         waiting = waiting.assign(stage="all")
     elif "stage" not in waiting.columns:
         raise ValueError("waiting: missing column 'stage' (flows has stages)")
-    keys = ["clinic", "stage"]
-    if flows.duplicated(keys + ["week_ahead"]).any():
+    if flows.duplicated(_REGION_KEYS + ["week_ahead"]).any():
         raise ValueError("flows: one row per clinic × stage and week_ahead expected")
+    return waiting, flows
 
+
+class _RegionGrid(NamedTuple):
+    """Series (clinic × stage) by week of :func:`optimise_region`, with the service bounds."""
+
+    series: pd.DataFrame  # clinic, stage; one row per series
+    grid: pd.DataFrame  # series × week_ahead (and period), sorted
+    extra_cols: list  # ["period"] if the flows have it
+    waiting: pd.DataFrame  # clinic as str
+    inflow: np.ndarray  # (n_s, H) [patients/week]
+    cap: np.ndarray  # (n_s, H) [patients/week]
+    due: np.ndarray  # (n_s, H) [patients]
+    available: np.ndarray  # (n_s, H) [patients]
+    lower: np.ndarray  # bounds of the cumulative service S (n_s, H) [patients]
+    upper: np.ndarray
+    cap_bound: np.ndarray  # capacity rows' bound (n_s, H) [patients/week]
+
+
+def _region_grid(waiting: pd.DataFrame, flows: pd.DataFrame, guarantee_days: float, tolerated: float,
+                 integer: bool) -> _RegionGrid:
+    """Inflow and capacity per series and week, the due and available patients and the bounds of S."""
+    keys = _REGION_KEYS
     series = flows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
     series["clinic"] = series["clinic"].astype(str)
     n_s = len(series)
@@ -761,27 +824,47 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
         lower = np.ceil(lower - 1e-9)
         upper = np.maximum(np.floor(available + 1e-9), lower)
         cap_bound = np.diff(np.floor(np.cumsum(cap, axis=1) + 1e-9), axis=1, prepend=0.0)
+    return _RegionGrid(series, grid, extra_cols, waiting, inflow, cap, due, available, lower, upper, cap_bound)
 
-    pool = _pool_labels(pools, series["clinic"])
-    block = pd.Series(list(zip(pool, series["stage"]))).factorize()[0]
+
+def _region_prices(prices, series: pd.DataFrame, due: np.ndarray, tolerated: float) -> tuple[np.ndarray, bool]:
+    """External price per series [SEK/patient] (1 without prices) and whether prices were given."""
+    ext_price, _ = _price_arrays(prices, series)
+    priced = prices is not None
+    if not priced:
+        ext_price = np.ones(len(series))
+    if np.any(np.isnan(ext_price)):
+        missing = series[np.isnan(ext_price) & (due[:, -1] - tolerated > 1e-9)]
+        if len(missing):
+            raise ValueError(f"prices: no external price for {missing.to_dict('records')[:3]}")
+    return np.nan_to_num(ext_price, nan=0.0), priced
+
+
+class _RegionProgramme(NamedTuple):
+    """The linear programme of :func:`optimise_region` (scipy's ``linprog`` form)."""
+
+    c: np.ndarray
+    a_eq: sparse.csr_matrix
+    b_eq: np.ndarray
+    a_ub: sparse.csr_matrix
+    b_ub: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    offsets: tuple  # first variable of own, buy, S, out, in
+    mv: np.ndarray  # series that can move patients (in a pool with others)
+    scale: float  # the mean price the costs are divided by [SEK/patient]
+
+
+def _region_programme(g: _RegionGrid, block: np.ndarray, ext_price: np.ndarray,
+                      move_cost_sek: float) -> _RegionProgramme:
+    """Costs, flow and pool equalities, capacity rows and bounds; variables (series or mover) × week."""
+    n_s, H = g.inflow.shape
     sizes = np.bincount(block)
     mv = np.flatnonzero(sizes[block] > 1)  # series that can move patients (in a pool with others)
     n_mv = len(mv)
     mv_blocks, mv_block = np.unique(block[mv], return_inverse=True)
     n_b = len(mv_blocks)
-
-    ext_price, _ = _price_arrays(prices, series)
-    priced = prices is not None
-    if not priced:
-        ext_price = np.ones(n_s)
-    if np.any(np.isnan(ext_price)):
-        missing = series[np.isnan(ext_price) & (due[:, -1] - tolerated > 1e-9)]
-        if len(missing):
-            raise ValueError(f"prices: no external price for {missing.to_dict('records')[:3]}")
-    ext_price = np.nan_to_num(ext_price, nan=0.0)
-
     # ---- variables, each (series or mover) × week: own | buy | S | out | in
-    H = horizon
     k = np.arange(H)
     o_own, o_buy, o_cum, o_out, o_in = 0, n_s * H, 2 * n_s * H, 3 * n_s * H, 3 * n_s * H + n_mv * H
     n_var = o_in + n_mv * H
@@ -813,34 +896,49 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
                               (np.concatenate([rows.ravel(), rows[mv].ravel()]),
                                np.concatenate([var(o_own, n_s).ravel(), var(o_in, n_mv).ravel()]))),
                              shape=(n_s * H, n_var))
-    b_ub = cap_bound.ravel()
     lb = np.zeros(n_var)
     ub = np.full(n_var, np.inf)
-    lb[o_cum:o_out] = lower.ravel()
-    ub[o_cum:o_out] = upper.ravel()
+    lb[o_cum:o_out] = g.lower.ravel()
+    ub[o_cum:o_out] = g.upper.ravel()
+    return _RegionProgramme(c, a_eq, b_eq, a_ub, g.cap_bound.ravel(), lb, ub, (o_own, o_buy, o_cum, o_out, o_in),
+                            mv, scale)
 
+
+def _solve_region(lp: _RegionProgramme, integer: bool, time_limit_seconds: float | None):
+    """HiGHS's solution of the programme and the duals of the capacity rows (None after branch and bound)."""
+    o_own, _, o_cum, o_out, _ = lp.offsets
     options = {} if time_limit_seconds is None else {"time_limit": float(time_limit_seconds)}
     # every column has at most one +1 and one −1 (an incidence matrix: totally unimodular),
     # so with whole-number bounds the simplex vertex is whole: no branch and bound needed
-    res = optimize.linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack([lb, ub]),
-                           method="highs-ds" if integer else "highs", options=options)
+    res = optimize.linprog(lp.c, A_ub=lp.a_ub, b_ub=lp.b_ub, A_eq=lp.a_eq, b_eq=lp.b_eq,
+                           bounds=np.column_stack([lp.lb, lp.ub]), method="highs-ds" if integer else "highs",
+                           options=options)
     if res.x is None or res.status != 0:
         raise ValueError(f"optimise_region: the programme could not be solved ({res.message})")
     duals = getattr(getattr(res, "ineqlin", None), "marginals", None)
     if integer:
         if np.max(np.abs(res.x - np.rint(res.x)), initial=0.0) > 1e-6:  # not expected; then branch and bound
-            integrality = np.zeros(n_var)
+            integrality = np.zeros(len(lp.c))
             integrality[o_own:o_cum] = 1
             integrality[o_out:] = 1
-            res = optimize.milp(c, integrality=integrality, bounds=optimize.Bounds(lb, ub),
-                                constraints=[optimize.LinearConstraint(a_eq, b_eq, b_eq),
-                                             optimize.LinearConstraint(a_ub, -np.inf, b_ub)],
+            res = optimize.milp(lp.c, integrality=integrality, bounds=optimize.Bounds(lp.lb, lp.ub),
+                                constraints=[optimize.LinearConstraint(lp.a_eq, lp.b_eq, lp.b_eq),
+                                             optimize.LinearConstraint(lp.a_ub, -np.inf, lp.b_ub)],
                                 options={"time_limit": 60.0, **options})
             if res.x is None:
                 raise ValueError(f"optimise_region: the integer programme could not be solved ({res.message})")
             duals = None
         res.x = np.rint(res.x)
+    return res, duals
 
+
+def _region_result(g: _RegionGrid, lp: _RegionProgramme, res, duals, pool: np.ndarray, block: np.ndarray,
+                   ext_price: np.ndarray, priced: bool, move_cost_sek: float, guarantee_days: float) -> RegionPlan:
+    """The plan per series and week (checked by ``project_breaches``), the moves and the binding capacities."""
+    keys = _REGION_KEYS
+    n_s, H = g.inflow.shape
+    o_own, o_buy, o_cum, o_out, o_in = lp.offsets
+    mv, n_mv = lp.mv, len(lp.mv)
     x = np.where(np.abs(res.x) < 1e-7, 0.0, res.x)  # solver round-off
     own = x[o_own:o_buy].reshape(n_s, H)
     buy = x[o_buy:o_cum].reshape(n_s, H)
@@ -850,21 +948,21 @@ def optimise_region(waiting: pd.DataFrame, flows: pd.DataFrame, *, pools=None, p
     moved_out[mv] = x[o_out:o_in].reshape(n_mv, H)
     moved_in[mv] = x[o_in:].reshape(n_mv, H)
 
-    plan = grid[keys + ["week_ahead"] + extra_cols].copy()
+    plan = g.grid[keys + ["week_ahead"] + g.extra_cols].copy()
     plan.insert(1, "pool", np.repeat(np.where(pd.Series(pool).str.startswith("__alone__"), pd.NA, pool), H))
-    plan["inflow"], plan["capacity"] = inflow.ravel(), cap.ravel()
+    plan["inflow"], plan["capacity"] = g.inflow.ravel(), g.cap.ravel()
     plan["own"], plan["moved_in"], plan["moved_out"], plan["purchased"] = (own.ravel(), moved_in.ravel(),
                                                                           moved_out.ravel(), buy.ravel())
     plan["served"] = (own + moved_out + buy).ravel()
-    plan["due"] = due.ravel()
-    plan["queue"] = np.maximum(available - cum, 0.0).ravel()
-    check = project_breaches(waiting, plan[keys + ["week_ahead", "inflow"]].assign(
+    plan["due"] = g.due.ravel()
+    plan["queue"] = np.maximum(g.available - cum, 0.0).ravel()
+    check = project_breaches(g.waiting, plan[keys + ["week_ahead", "inflow"]].assign(
         capacity=own.ravel(), external=(moved_out + buy).ravel()), guarantee_days=guarantee_days, order="fifo")
     check["week_ahead"] = check["week_ahead"].astype(int)
     plan = plan.merge(check[keys + ["week_ahead", "over_limit"]], on=keys + ["week_ahead"], how="left")
     plan["cost_purchase_sek"] = (buy * ext_price[:, None]).ravel() if priced else np.nan
     plan["cost_move_sek"] = (moved_out * move_cost_sek).ravel() if priced else np.nan
-    shadow = (-np.asarray(duals) * scale).reshape(n_s, H) if duals is not None else np.full((n_s, H), np.nan)
+    shadow = (-np.asarray(duals) * lp.scale).reshape(n_s, H) if duals is not None else np.full((n_s, H), np.nan)
     plan["capacity_shadow_price_sek"] = shadow.ravel()
 
     move_frame = _pair_moves(plan.assign(_block=np.repeat(block, H)))
