@@ -167,7 +167,7 @@ def _profile_for(profile: pd.DataFrame | None, measure: str, clinics, volumes: n
         if needed:
             warnings.warn(f"rolling_plan: no seasonal profile of {measure!r} for {needed[:5]}"
                           f"{' and more' if len(needed) > 5 else ''}; their volume is spread by "
-                          f"working days only (flat profile)", UserWarning, stacklevel=3)
+                          f"working days only (flat profile)", UserWarning, stacklevel=4)
         flat = pd.DataFrame({"clinic": np.repeat(np.asarray(lacking, dtype=object), 53),
                              "season": np.tile(np.arange(1, 54), len(lacking)), "factor": 1.0})
         sub = pd.concat([sub, flat], ignore_index=True)
@@ -310,8 +310,11 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
 
     >>> vol = pd.DataFrame({"clinic": ["a"], "new_visits": [2500], "operations": [1000]})
     >>> p = rolling_plan(vol, "2024-W12", fixed_weeks=2, horizon_weeks=4)
-    >>> p[["week_ahead", "status", "working_days", "planned_new_visits", "planned_operations"]].values.tolist()
-    [[1, 'fixed', 5, 50.0, 20.0], [2, 'fixed', 4, 40.0, 16.0], [3, 'planned', 4, 40.0, 16.0], [4, 'planned', 5, 50.0, 20.0]]
+    >>> rows = p[["week_ahead", "status", "working_days", "planned_new_visits", "planned_operations"]].values.tolist()
+    >>> rows[:2]
+    [[1, 'fixed', 5, 50.0, 20.0], [2, 'fixed', 4, 40.0, 16.0]]
+    >>> rows[2:]
+    [[3, 'planned', 4, 40.0, 16.0], [4, 'planned', 5, 50.0, 20.0]]
     >>> p["cum_planned_new_visits"].tolist()
     [50.0, 90.0, 130.0, 180.0]
 
@@ -327,6 +330,30 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
     start = _as_week(start, "start")
     horizon_weeks = _whole(horizon_weeks, "horizon_weeks", 1, 520)
     fixed_weeks = _whole(fixed_weeks, "fixed_weeks", 0, horizon_weeks)
+    volumes, by_year = _checked_volumes(annual_volume)
+    periods = pd.period_range(start, periods=horizon_weeks, freq=_cal.WEEK_FREQ)
+    clinics = sorted(volumes["clinic"].unique(), key=str)
+    agreed = _agreed_volumes(volumes, by_year, periods, clinics, profile, working_days)
+    plan = _plan_grid(clinics, periods, volumes["clinic"].dtype, agreed, fixed_weeks)
+    origin = np.full(len(plan), "agreement", dtype=object)
+    if previous is not None and not revise:
+        origin = _keep_previous_fixed(plan, origin, previous)
+    if revision is not None:
+        origin = _apply_revision(plan, origin, revision)
+    plan["origin"] = origin.astype(str)
+    plan["working_days"] = _cal.working_days(pd.PeriodIndex(plan["period"].array)).to_numpy(dtype=np.int64)
+    _add_inflow_and_capacity(plan, inflow, capacity)
+    for col in (*_PURCHASE.values(), "purchase_cost_sek"):
+        plan[col] = np.nan
+    if purchase is not None:
+        _add_purchase(plan, purchase)
+    plan["margin_new_visits"] = plan["capacity_new_visits"] - plan["planned_new_visits"]
+    plan["margin_operations"] = plan["capacity_operations"] - plan["planned_operations"]
+    return _accumulated(plan)[list(PLAN_COLUMNS)]
+
+
+def _checked_volumes(annual_volume: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """The annual volumes as floats, checked (finite, >= 0, one row per clinic [and year]); whether by year."""
     volumes = annual_volume.copy()
     for col in ("new_visits", "operations"):
         values = pd.to_numeric(volumes[col], errors="coerce").to_numpy(dtype=float)
@@ -337,12 +364,13 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
     keys = ["clinic", "year"] if by_year else ["clinic"]
     if volumes.duplicated(keys).any():
         raise ValueError(f"annual_volume has more than one row per {' and '.join(keys)}")
+    return volumes, by_year
 
-    periods = pd.period_range(start, periods=horizon_weeks, freq=_cal.WEEK_FREQ)
+
+def _agreed_volumes(volumes: pd.DataFrame, by_year: bool, periods: pd.PeriodIndex, clinics: list, profile,
+                    working_days: bool) -> pd.DataFrame:
+    """The agreement periodised over each ISO year the plan touches: ``clinic``, ``period``, ``planned_*``."""
     iso_year, _ = _iso_year_week(periods)
-    clinics = sorted(volumes["clinic"].unique(), key=str)
-
-    # -- the agreement periodised over each ISO year the plan touches
     parts = []
     for year in np.unique(iso_year):
         year_vol = volumes[volumes["year"] == year] if by_year else volumes
@@ -357,65 +385,73 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
             spread = _seasonal.periodise(table, int(year), profile=prof, working_days=working_days)
             columns[plan_col] = spread.set_index(["clinic", "period"])["volume"]
         parts.append(pd.DataFrame(columns))
-    agreed = pd.concat(parts).reset_index()
+    return pd.concat(parts).reset_index()
 
+
+def _plan_grid(clinics: list, periods: pd.PeriodIndex, clinic_dtype, agreed: pd.DataFrame,
+               fixed_weeks: int) -> pd.DataFrame:
+    """One row per clinic and week of the plan with the agreed volumes and the status (fixed/planned)."""
+    horizon_weeks = len(periods)
     grid = pd.DataFrame({
         "clinic": np.repeat(np.asarray(clinics, dtype=object), horizon_weeks),
         "period": periods.take(np.tile(np.arange(horizon_weeks), len(clinics))),
         "week_ahead": np.tile(np.arange(1, horizon_weeks + 1, dtype=np.int64), len(clinics)),
     })
-    grid["clinic"] = grid["clinic"].astype(volumes["clinic"].dtype)
+    grid["clinic"] = grid["clinic"].astype(clinic_dtype)
     plan = grid.merge(agreed, on=["clinic", "period"], how="left")
     for col in _PLANNED:
         plan[col] = plan[col].astype(float)
     plan["status"] = np.where(plan["week_ahead"].to_numpy() <= fixed_weeks, "fixed", "planned")
-    origin = np.full(len(plan), "agreement", dtype=object)
+    return plan
 
-    # -- the fixed part of the previous plan is kept
-    if previous is not None and not revise:
-        _check_frame(previous, "previous", ("clinic", "period", "status", *_PLANNED))
-        _check_weekly_periods(previous, "previous")
-        kept = previous.loc[previous["status"] == "fixed", ["clinic", "period", *_PLANNED]]
-        if kept.duplicated(["clinic", "period"]).any():
-            raise ValueError("previous has more than one fixed row for the same clinic and week")
-        merged = plan[["clinic", "period"]].merge(kept, on=["clinic", "period"], how="left")
-        keep = (plan["status"].to_numpy() == "fixed") & merged[list(_PLANNED)].notna().all(axis=1).to_numpy()
-        for col in _PLANNED:
-            plan[col] = np.where(keep, merged[col].to_numpy(dtype=float), plan[col].to_numpy())
-        origin = np.where(keep, "previous", origin)
 
-    # -- explicit revisions
-    if revision is not None:
-        _check_frame(revision, "revision", ("clinic", "period"))
-        _check_weekly_periods(revision, "revision")
-        given = [c for c in _PLANNED if c in revision.columns]
-        if not given:
-            raise ValueError(f"revision needs planned_new_visits and/or planned_operations, "
-                             f"got {list(revision.columns)}")
-        if revision.duplicated(["clinic", "period"]).any():
-            raise ValueError("revision has more than one row for the same clinic and week")
-        values = revision[["clinic", "period", *given]].copy()
-        for col in given:
-            v = pd.to_numeric(values[col], errors="coerce").to_numpy(dtype=float)
-            if (v < 0).any():
-                raise ValueError(f"revision: {col!r} must be >= 0 [count/week]")
-            values[col] = v
-        inside = values.merge(plan[["clinic", "period"]], on=["clinic", "period"], how="inner")
-        if len(inside) < len(values):
-            warnings.warn(f"rolling_plan: {len(values) - len(inside)} revision row(s) lie outside the plan "
-                          f"and are ignored", UserWarning, stacklevel=2)
-        merged = plan[["clinic", "period"]].merge(values, on=["clinic", "period"], how="left")
-        changed = np.zeros(len(plan), dtype=bool)
-        for col in given:
-            new = merged[col].to_numpy(dtype=float)
-            has = ~np.isnan(new)
-            plan[col] = np.where(has, new, plan[col].to_numpy())
-            changed |= has
-        origin = np.where(changed, "revision", origin)
-    plan["origin"] = origin.astype(str)
-    plan["working_days"] = _cal.working_days(pd.PeriodIndex(plan["period"].array)).to_numpy(dtype=np.int64)
+def _keep_previous_fixed(plan: pd.DataFrame, origin: np.ndarray, previous: pd.DataFrame) -> np.ndarray:
+    """Keep the fixed weeks of ``previous`` in ``plan`` (in place); returns the new origin per row."""
+    _check_frame(previous, "previous", ("clinic", "period", "status", *_PLANNED))
+    _check_weekly_periods(previous, "previous")
+    kept = previous.loc[previous["status"] == "fixed", ["clinic", "period", *_PLANNED]]
+    if kept.duplicated(["clinic", "period"]).any():
+        raise ValueError("previous has more than one fixed row for the same clinic and week")
+    merged = plan[["clinic", "period"]].merge(kept, on=["clinic", "period"], how="left")
+    keep = (plan["status"].to_numpy() == "fixed") & merged[list(_PLANNED)].notna().all(axis=1).to_numpy()
+    for col in _PLANNED:
+        plan[col] = np.where(keep, merged[col].to_numpy(dtype=float), plan[col].to_numpy())
+    return np.where(keep, "previous", origin)
 
-    # -- expected inflow, own capacity, planned purchase
+
+def _apply_revision(plan: pd.DataFrame, origin: np.ndarray, revision: pd.DataFrame) -> np.ndarray:
+    """Set the volumes ``revision`` gives explicitly in ``plan`` (in place); returns the new origin per row."""
+    _check_frame(revision, "revision", ("clinic", "period"))
+    _check_weekly_periods(revision, "revision")
+    given = [c for c in _PLANNED if c in revision.columns]
+    if not given:
+        raise ValueError(f"revision needs planned_new_visits and/or planned_operations, "
+                         f"got {list(revision.columns)}")
+    if revision.duplicated(["clinic", "period"]).any():
+        raise ValueError("revision has more than one row for the same clinic and week")
+    values = revision[["clinic", "period", *given]].copy()
+    for col in given:
+        v = pd.to_numeric(values[col], errors="coerce").to_numpy(dtype=float)
+        if (v < 0).any():
+            raise ValueError(f"revision: {col!r} must be >= 0 [count/week]")
+        values[col] = v
+    inside = values.merge(plan[["clinic", "period"]], on=["clinic", "period"], how="inner")
+    if len(inside) < len(values):
+        warnings.warn(f"rolling_plan: {len(values) - len(inside)} revision row(s) lie outside the plan "
+                      f"and are ignored", UserWarning, stacklevel=3)
+    merged = plan[["clinic", "period"]].merge(values, on=["clinic", "period"], how="left")
+    changed = np.zeros(len(plan), dtype=bool)
+    for col in given:
+        new = merged[col].to_numpy(dtype=float)
+        has = ~np.isnan(new)
+        plan[col] = np.where(has, new, plan[col].to_numpy())
+        changed |= has
+    return np.where(changed, "revision", origin)
+
+
+def _add_inflow_and_capacity(plan: pd.DataFrame, inflow: pd.DataFrame | None,
+                             capacity: pd.DataFrame | None) -> None:
+    """Add the expected referrals and the own capacity per clinic and week to ``plan`` (in place; NaN if none)."""
     plan["expected_referrals_in"] = np.nan
     if inflow is not None:
         _check_frame(inflow, "inflow", ("clinic", "period", "mean"))
@@ -433,39 +469,41 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
         merged = plan[["clinic", "period"]].merge(cap, on=["clinic", "period"], how="left")
         for col in present:
             plan[_CAPACITY[col]] = merged[col].to_numpy(dtype=float)
-    for col in (*_PURCHASE.values(), "purchase_cost_sek"):
-        plan[col] = np.nan
-    if purchase is not None:
-        _check_frame(purchase, "purchase", ("clinic", "stage", "purchase"))
-        if "policy" in purchase.columns and purchase["policy"].nunique() > 1:
-            raise ValueError(f"purchase holds several policies {sorted(purchase['policy'].unique())}: "
-                             f"pass the one the plan follows")
-        on = "period" if "period" in purchase.columns else "week_ahead"
-        if on not in purchase.columns:
-            raise ValueError("purchase needs a 'period' or a 'week_ahead' column")
-        buy = purchase.assign(_cost=purchase["cost_external_sek"] if "cost_external_sek" in purchase.columns
-                              else np.nan)
-        if on == "week_ahead":
-            buy = buy.assign(week_ahead=pd.to_numeric(buy["week_ahead"]).astype(np.int64))
-        wide = buy.pivot_table(index=["clinic", on], columns="stage", values="purchase", aggfunc="sum",
-                               observed=True)
-        cost = buy.groupby(["clinic", on], observed=True)["_cost"].sum(min_count=1)
-        wide = wide.join(cost).reset_index()
-        merged = plan[["clinic", on]].merge(wide, on=["clinic", on], how="left")
-        # inside the span the purchase frame covers for a clinic, a missing row is no purchase
-        last = buy.groupby("clinic", observed=True)[on].max()
-        within = (plan[on] <= plan["clinic"].map(last)).fillna(False).to_numpy(dtype=bool)
-        for stage, col in _PURCHASE.items():
-            if stage in merged.columns:
-                has = plan["clinic"].isin(buy.loc[buy["stage"] == stage, "clinic"]).to_numpy()
-                values = merged[stage].to_numpy(dtype=float)
-                plan[col] = np.where(within & has & np.isnan(values), 0.0, values)
-        cost = merged["_cost"].to_numpy(dtype=float)
-        priced = plan["clinic"].isin(buy.loc[buy["_cost"].notna(), "clinic"]).to_numpy()
-        plan["purchase_cost_sek"] = np.where(within & priced & np.isnan(cost), 0.0, cost)
-    plan["margin_new_visits"] = plan["capacity_new_visits"] - plan["planned_new_visits"]
-    plan["margin_operations"] = plan["capacity_operations"] - plan["planned_operations"]
 
+
+def _add_purchase(plan: pd.DataFrame, purchase: pd.DataFrame) -> None:
+    """Add the planned purchase and its cost to ``plan`` (in place); within a clinic's span a missing row is 0."""
+    _check_frame(purchase, "purchase", ("clinic", "stage", "purchase"))
+    if "policy" in purchase.columns and purchase["policy"].nunique() > 1:
+        raise ValueError(f"purchase holds several policies {sorted(purchase['policy'].unique())}: "
+                         f"pass the one the plan follows")
+    on = "period" if "period" in purchase.columns else "week_ahead"
+    if on not in purchase.columns:
+        raise ValueError("purchase needs a 'period' or a 'week_ahead' column")
+    buy = purchase.assign(_cost=purchase["cost_external_sek"] if "cost_external_sek" in purchase.columns
+                          else np.nan)
+    if on == "week_ahead":
+        buy = buy.assign(week_ahead=pd.to_numeric(buy["week_ahead"]).astype(np.int64))
+    wide = buy.pivot_table(index=["clinic", on], columns="stage", values="purchase", aggfunc="sum",
+                           observed=True)
+    cost = buy.groupby(["clinic", on], observed=True)["_cost"].sum(min_count=1)
+    wide = wide.join(cost).reset_index()
+    merged = plan[["clinic", on]].merge(wide, on=["clinic", on], how="left")
+    # inside the span the purchase frame covers for a clinic, a missing row is no purchase
+    last = buy.groupby("clinic", observed=True)[on].max()
+    within = (plan[on] <= plan["clinic"].map(last)).fillna(False).to_numpy(dtype=bool)
+    for stage, col in _PURCHASE.items():
+        if stage in merged.columns:
+            has = plan["clinic"].isin(buy.loc[buy["stage"] == stage, "clinic"]).to_numpy()
+            values = merged[stage].to_numpy(dtype=float)
+            plan[col] = np.where(within & has & np.isnan(values), 0.0, values)
+    cost = merged["_cost"].to_numpy(dtype=float)
+    priced = plan["clinic"].isin(buy.loc[buy["_cost"].notna(), "clinic"]).to_numpy()
+    plan["purchase_cost_sek"] = np.where(within & priced & np.isnan(cost), 0.0, cost)
+
+
+def _accumulated(plan: pd.DataFrame) -> pd.DataFrame:
+    """The plan sorted by clinic and week with the accumulated ``cum_*`` columns [count]."""
     plan = plan.sort_values(["clinic", "week_ahead"], kind="stable").reset_index(drop=True)
     clinic_of = plan["clinic"]
     for col in ("planned_new_visits", "planned_operations", "capacity_new_visits", "capacity_operations",
@@ -474,7 +512,7 @@ def rolling_plan(annual_volume: pd.DataFrame, start, *, profile: pd.DataFrame | 
         total = plan[col].fillna(0.0).groupby(clinic_of, sort=False, observed=True).cumsum()
         holes = plan[col].isna().astype(int).groupby(clinic_of, sort=False, observed=True).cumsum()
         plan[f"cum_{col}"] = total.where(holes == 0)
-    return plan[list(PLAN_COLUMNS)]
+    return plan
 
 
 # ----------------------------------------------------------------------------- export
@@ -530,8 +568,11 @@ def export_plan_xlsx(plan: pd.DataFrame, path, *, tables: Mapping[str, pd.DataFr
     >>> p = rolling_plan(vol, "2024-W12", fixed_weeks=2, horizon_weeks=4)
     >>> with tempfile.TemporaryDirectory() as d:
     ...     ws = openpyxl.load_workbook(export_plan_xlsx(p, f"{d}/plan.xlsx"))["Produktionsplan"]
-    ...     [c.value for c in ws[1]][:5], [c.value for c in ws[2]][:5], ws.freeze_panes
-    (['Klinik', 'År', 'Vecka', 'Veckan börjar', 'Veckor framåt'], ['a', 2024, 12, datetime.datetime(2024, 3, 18, 0, 0), 1], 'E2')
+    ...     header, first, frozen = [c.value for c in ws[1]][:5], [c.value for c in ws[2]][:5], ws.freeze_panes
+    >>> header
+    ['Klinik', 'År', 'Vecka', 'Veckan börjar', 'Veckor framåt']
+    >>> first, frozen
+    (['a', 2024, 12, datetime.datetime(2024, 3, 18, 0, 0), 1], 'E2')
     """
     from kps_analysis import workbook as _workbook
 
@@ -659,6 +700,22 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
     >>> f["cum_deviation_pct"].round(2).tolist()
     [-4.0, -6.0, -7.67]
     """
+    kind, used, red_to_region = _follow_up_inputs(plan, actual, last_year, yellow_pct, red_pct, measures,
+                                                  red_weeks_to_region)
+    long = _follow_up_long(plan, actual, last_year, used, kind)
+    _add_deviations(long)
+    _add_status(long, yellow_pct, red_pct, red_to_region, kind)
+    order = {m: i for i, m in enumerate(used)}
+    long = long.assign(_m=long["measure"].map(order)).sort_values(["clinic", "_m", "period"], kind="stable")
+    return long.drop(columns="_m").reset_index(drop=True)
+
+
+def _follow_up_inputs(plan, actual, last_year, yellow_pct, red_pct, measures, red_weeks_to_region):
+    """:func:`plan_vs_outcome`'s inputs checked: ``(kind, used, red_to_region)``.
+
+    ``kind`` "W" or "M"; ``used`` the measures followed up (actual column -> plan
+    column); ``red_to_region`` the red periods before the region is told [weeks or months].
+    """
     _check_frame(plan, "plan", ("clinic", "period"))
     _check_frame(actual, "actual", ("clinic", "period"))
     kind = _period_kind(plan, "plan")
@@ -675,12 +732,16 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
         raise ValueError(f"plan and actual share no measure of {measures} (plan column -> actual column)")
     if plan.duplicated(["clinic", "period"]).any():
         raise ValueError("plan has more than one row for the same clinic and week")
-
-    sources = [actual] if last_year is None else [actual, last_year]
     if last_year is not None:
         _check_frame(last_year, "last_year", ("clinic", "period"))
         if _period_kind(last_year, "last_year") != kind:
             raise ValueError("last_year must have the same kind of periods as actual (weeks or months)")
+    return kind, used, red_to_region
+
+
+def _follow_up_long(plan, actual, last_year, used, kind) -> pd.DataFrame:
+    """One row per clinic, measure and period both frames have: plan, actual and last year's value."""
+    sources = [actual] if last_year is None else [actual, last_year]
     history = pd.concat([s[["clinic", "period"] + [m for m in used if m in s.columns]] for s in sources],
                         ignore_index=True)
     history = history.groupby(["clinic", "period"], as_index=False, observed=True).sum(min_count=1)
@@ -690,7 +751,7 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
     base = base.sort_values(["clinic", "period"], kind="stable").reset_index(drop=True)
     if base.empty:
         warnings.warn("plan_vs_outcome: plan and actual share no clinic and week; nothing to follow up",
-                      UserWarning, stacklevel=2)
+                      UserWarning, stacklevel=3)
     index = pd.PeriodIndex(base["period"].array) if len(base) else pd.PeriodIndex([], freq=plan["period"].dtype.freq)
     previous = base[["clinic"]].assign(period=_last_year_periods(index) if kind == "W" else index - 12)
     previous = previous.merge(history, on=["clinic", "period"], how="left")
@@ -713,6 +774,11 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
                                      else np.full(n, np.nan) for m in used]),
     })
     long["clinic"] = long["clinic"].astype(base["clinic"].dtype)
+    return long
+
+
+def _add_deviations(long: pd.DataFrame) -> None:
+    """Add the deviations from plan and last year, per period and accumulated over the year (in place)."""
     plan_v, act_v, ly_v = (long[c].to_numpy() for c in ("plan", "actual", "last_year"))
     long["deviation"] = act_v - plan_v
     long["deviation_pct"] = _pct(act_v - plan_v, plan_v)
@@ -736,6 +802,9 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
     long["cum_last_year"] = cum_ly
     long["cum_vs_last_year_pct"] = _pct(cum_act - cum_ly, cum_ly)
 
+
+def _add_status(long: pd.DataFrame, yellow_pct: float, red_pct: float, red_to_region: int, kind: str) -> None:
+    """Add the status (green/yellow/red), the run of red periods and the escalation level (in place)."""
     dev = np.abs(long["cum_deviation_pct"].to_numpy())
     known = ~np.isnan(dev)
     red = known & (dev >= red_pct)
@@ -750,9 +819,6 @@ def plan_vs_outcome(plan: pd.DataFrame, actual: pd.DataFrame, *, last_year: pd.D
     long["status"] = np.where(status == "", None, status.astype(object))
     long["red_weeks" if kind == "W" else "red_months"] = streak.astype(np.int64)
     long["level"] = np.where(level == "", None, level.astype(object))
-    order = {m: i for i, m in enumerate(used)}
-    long = long.assign(_m=long["measure"].map(order)).sort_values(["clinic", "_m", "period"], kind="stable")
-    return long.drop(columns="_m").reset_index(drop=True)
 
 
 def escalation_status(follow_up: pd.DataFrame, *,
