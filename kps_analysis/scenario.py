@@ -394,89 +394,109 @@ def apply_scenario(inputs: ScenarioInputs, scenario, *, moved_stage: str = "trea
     factor = 1.0 + row_fields["inflow_change_pct"].to_numpy() / 100.0
     for col in inflow_cols:
         flows[col] = flows[col].to_numpy(dtype=float) * factor
-    moved = fields["moved_patients_per_week"]
-    if (moved != 0).any():
-        has_stage = flows.groupby("clinic", observed=True)["stage"].agg(lambda s: moved_stage in set(s))
-        target = np.where(has_stage.reindex(clinics).to_numpy(dtype=bool), moved_stage,
-                          "new_visit" if moved_stage == "treatment" else "treatment")
-        target = pd.Series(target, index=clinics)
-        received = pd.Series(0.0, index=clinics)
-        if inputs.pools is not None and len(inputs.pools):
-            pool = inputs.pools.reindex(clinics)
-            size = pool.map(pool.value_counts())
-            others = (size - 1).where(pool.notna(), 0).fillna(0).to_numpy(dtype=float)
-            share = pd.Series(np.where(others > 0, moved.to_numpy() / np.where(others > 0, others, 1.0), 0.0),
-                              index=clinics)
-            pool_total = share.groupby(pool).transform("sum").reindex(clinics).fillna(0.0)
-            received = (pool_total - share).where(pool.notna(), 0.0)
-        delta = (received - moved).reindex(flows["clinic"]).to_numpy()
-        on_stage = flows["stage"].astype(str).to_numpy() == target.reindex(flows["clinic"]).to_numpy()
-        before = flows["inflow"].to_numpy(dtype=float)
-        if (on_stage & (before + delta < -1e-9)).any():
-            warnings.warn("apply_scenario: more patients moved than arrive in some weeks; the inflow is "
-                          "set to 0 there", UserWarning, stacklevel=2)
-        for col in inflow_cols:
-            flows[col] = np.where(on_stage, np.maximum(flows[col].to_numpy(dtype=float) + delta, 0.0),
-                                  flows[col].to_numpy(dtype=float))
-
+    if (fields["moved_patients_per_week"] != 0).any():
+        _move_inflow(flows, inputs, fields["moved_patients_per_week"], clinics, inflow_cols, moved_stage)
     # -- capacity: the summer closure extended, extra sessions and slots
+    changes = fields[["extra_new_visit_slots_per_week", "extra_theatre_sessions_per_week",
+                      "summer_closure_extra_weeks"]]
+    if (changes != 0).any().any():
+        _change_capacity(flows, inputs, fields, clinics)
+    prices = _scenario_prices(inputs.prices, fields["purchase_price_change_pct"])
+    return dataclasses.replace(inputs, flows=flows, prices=prices)
+
+
+def _move_inflow(flows: pd.DataFrame, inputs: ScenarioInputs, moved: pd.Series, clinics: pd.Index,
+                 inflow_cols: list, moved_stage: str) -> None:
+    """Move ``moved`` patients a week per clinic to the others of its pool (in place, on the moved stage)."""
+    has_stage = flows.groupby("clinic", observed=True)["stage"].agg(lambda s: moved_stage in set(s))
+    target = np.where(has_stage.reindex(clinics).to_numpy(dtype=bool), moved_stage,
+                      "new_visit" if moved_stage == "treatment" else "treatment")
+    target = pd.Series(target, index=clinics)
+    received = pd.Series(0.0, index=clinics)
+    if inputs.pools is not None and len(inputs.pools):
+        pool = inputs.pools.reindex(clinics)
+        size = pool.map(pool.value_counts())
+        others = (size - 1).where(pool.notna(), 0).fillna(0).to_numpy(dtype=float)
+        share = pd.Series(np.where(others > 0, moved.to_numpy() / np.where(others > 0, others, 1.0), 0.0),
+                          index=clinics)
+        pool_total = share.groupby(pool).transform("sum").reindex(clinics).fillna(0.0)
+        received = (pool_total - share).where(pool.notna(), 0.0)
+    delta = (received - moved).reindex(flows["clinic"]).to_numpy()
+    on_stage = flows["stage"].astype(str).to_numpy() == target.reindex(flows["clinic"]).to_numpy()
+    before = flows["inflow"].to_numpy(dtype=float)
+    if (on_stage & (before + delta < -1e-9)).any():
+        warnings.warn("apply_scenario: more patients moved than arrive in some weeks; the inflow is "
+                      "set to 0 there", UserWarning, stacklevel=3)
+    for col in inflow_cols:
+        flows[col] = np.where(on_stage, np.maximum(flows[col].to_numpy(dtype=float) + delta, 0.0),
+                              flows[col].to_numpy(dtype=float))
+
+
+def _change_capacity(flows: pd.DataFrame, inputs: ScenarioInputs, fields: pd.DataFrame, clinics: pd.Index) -> None:
+    """Scale the capacity by the extended summer closure and add extra sessions and slots (in place)."""
     extra_slots = fields["extra_new_visit_slots_per_week"]
     extra_sessions = fields["extra_theatre_sessions_per_week"]
     summer_weeks = fields["summer_closure_extra_weeks"]
-    if (extra_slots != 0).any() or (extra_sessions != 0).any() or (summer_weeks != 0).any():
-        if "period" not in flows.columns:
-            raise ValueError("inputs.flows needs a 'period' column (ISO weeks) for extra slots, extra sessions "
-                             "or a changed summer closure")
-        periods = pd.PeriodIndex(flows["period"].array)
-        uniq = periods.unique()
-        closures = None if inputs.closures is None else _closure_table(inputs.closures)
-        wd, avail_old = _availability(closures, clinics.to_numpy(), uniq)
-        avail_new = avail_old
-        if (summer_weeks != 0).any():
-            if closures is None:
-                raise ValueError("inputs.closures is needed for summer_closure_extra_weeks")
-            extended, without = _summer_extended(closures, summer_weeks, inputs.summer_weeks)
-            if without:
-                warnings.warn(f"apply_scenario: no summer closure for {without}; summer_closure_extra_weeks "
-                              f"has no effect there", UserWarning, stacklevel=2)
-            _, avail_new = _availability(extended, clinics.to_numpy(), uniq)
-        ci = clinics.get_indexer(flows["clinic"])
-        wi = uniq.get_indexer(periods)
-        a_old, a_new = avail_old[ci, wi], avail_new[ci, wi]
-        cap = flows["capacity"].to_numpy(dtype=float)
-        reopened = (a_old <= 0) & (a_new > 0) & np.isfinite(cap)
-        if reopened.any():
-            raise ValueError("scenario: summer_closure_extra_weeks shortens a closure with capacity_share 0; the "
-                             "capacity of the reopened week is unknown (give a capacity without the closure)")
-        ratio = np.where(a_old > 0, a_new / np.where(a_old > 0, a_old, 1.0), 1.0)
+    if "period" not in flows.columns:
+        raise ValueError("inputs.flows needs a 'period' column (ISO weeks) for extra slots, extra sessions "
+                         "or a changed summer closure")
+    periods = pd.PeriodIndex(flows["period"].array)
+    uniq = periods.unique()
+    closures = None if inputs.closures is None else _closure_table(inputs.closures)
+    wd, avail_old = _availability(closures, clinics.to_numpy(), uniq)
+    avail_new = avail_old
+    if (summer_weeks != 0).any():
+        if closures is None:
+            raise ValueError("inputs.closures is needed for summer_closure_extra_weeks")
+        extended, without = _summer_extended(closures, summer_weeks, inputs.summer_weeks)
+        if without:
+            warnings.warn(f"apply_scenario: no summer closure for {without}; summer_closure_extra_weeks "
+                          f"has no effect there", UserWarning, stacklevel=3)
+        _, avail_new = _availability(extended, clinics.to_numpy(), uniq)
+    ci = clinics.get_indexer(flows["clinic"])
+    wi = uniq.get_indexer(periods)
+    a_old, a_new = avail_old[ci, wi], avail_new[ci, wi]
+    cap = flows["capacity"].to_numpy(dtype=float)
+    reopened = (a_old <= 0) & (a_new > 0) & np.isfinite(cap)
+    if reopened.any():
+        raise ValueError("scenario: summer_closure_extra_weeks shortens a closure with capacity_share 0; the "
+                         "capacity of the reopened week is unknown (give a capacity without the closure)")
+    ratio = np.where(a_old > 0, a_new / np.where(a_old > 0, a_old, 1.0), 1.0)
+    extra = np.zeros(len(flows))
+    if (extra_slots != 0).any() or (extra_sessions != 0).any():
         stage = flows["stage"].astype(str).to_numpy()
-        extra = np.zeros(len(flows))
-        if (extra_slots != 0).any() or (extra_sessions != 0).any():
-            if inputs.resources is None:
-                raise ValueError("inputs.resources (operations_per_session, no_show_rate) is needed for extra "
-                                 "theatre sessions or new-visit slots")
-            res = inputs.resources.set_index("clinic").reindex(clinics)
-            no_show = res["no_show_rate"].fillna(0.0) if "no_show_rate" in res.columns else pd.Series(0.0, clinics)
-            per_session = (res["operations_per_session"] if "operations_per_session" in res.columns
-                           else pd.Series(np.nan, clinics))
-            lacking = clinics[(extra_sessions != 0).to_numpy() & per_session.isna().to_numpy()]
-            if len(lacking):
-                raise ValueError(f"inputs.resources: operations_per_session is missing for {list(lacking)[:5]}, "
-                                 f"needed for extra theatre sessions")
-            slot_yield = (extra_slots * (1.0 - no_show)).reindex(flows["clinic"]).to_numpy()
-            session_yield = (extra_sessions * per_session.fillna(0.0)).reindex(flows["clinic"]).to_numpy()
-            extra = np.where(stage == "new_visit", slot_yield, session_yield) * wd[wi] / 5.0 * a_new
-        flows["capacity"] = np.maximum(cap * ratio + extra, 0.0)
+        extra = (_extra_capacity(inputs, clinics, flows["clinic"], stage, extra_slots, extra_sessions)
+                 * wd[wi] / 5.0 * a_new)
+    flows["capacity"] = np.maximum(cap * ratio + extra, 0.0)
 
-    # -- prices
-    prices = inputs.prices
-    change = fields["purchase_price_change_pct"]
+
+def _extra_capacity(inputs: ScenarioInputs, clinics: pd.Index, row_clinic: pd.Series, stage: np.ndarray,
+                    extra_slots: pd.Series, extra_sessions: pd.Series) -> np.ndarray:
+    """Patients a week the extra slots (net of no-shows) or sessions give per flow row, in a full week."""
+    if inputs.resources is None:
+        raise ValueError("inputs.resources (operations_per_session, no_show_rate) is needed for extra "
+                         "theatre sessions or new-visit slots")
+    res = inputs.resources.set_index("clinic").reindex(clinics)
+    no_show = res["no_show_rate"].fillna(0.0) if "no_show_rate" in res.columns else pd.Series(0.0, clinics)
+    per_session = (res["operations_per_session"] if "operations_per_session" in res.columns
+                   else pd.Series(np.nan, clinics))
+    lacking = clinics[(extra_sessions != 0).to_numpy() & per_session.isna().to_numpy()]
+    if len(lacking):
+        raise ValueError(f"inputs.resources: operations_per_session is missing for {list(lacking)[:5]}, "
+                         f"needed for extra theatre sessions")
+    slot_yield = (extra_slots * (1.0 - no_show)).reindex(row_clinic).to_numpy()
+    session_yield = (extra_sessions * per_session.fillna(0.0)).reindex(row_clinic).to_numpy()
+    return np.where(stage == "new_visit", slot_yield, session_yield)
+
+
+def _scenario_prices(prices: pd.DataFrame | None, change: pd.Series) -> pd.DataFrame | None:
+    """The external prices changed by ``purchase_price_change_pct`` per clinic [SEK/patient]."""
     if prices is not None and (change != 0).any():
         _check_frame(prices, "inputs.prices", ("clinic", "price_external_sek"))
         prices = prices.copy()
         f = 1.0 + change.reindex(prices["clinic"]).fillna(0.0).to_numpy() / 100.0
         prices["price_external_sek"] = prices["price_external_sek"].to_numpy(dtype=float) * f
-    return dataclasses.replace(inputs, flows=flows, prices=prices)
+    return prices
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -605,8 +625,11 @@ def run_scenarios(inputs: ScenarioInputs, scenarios, *, horizon_weeks: int = 12,
     >>> t = run_scenarios(ScenarioInputs(f, waiting=w, prices=prices, resources=res),
     ...                   {"more_slots": {"extra_new_visit_slots_per_week": 5},
     ...                    "dearer": {"purchase_price_change_pct": 50}}, horizon_weeks=3)
-    >>> t[["scenario", "capacity", "breaches_max", "purchase_need", "purchase_cost_sek"]].values.tolist()
-    [['baseline', 30.0, 20.0, 20.0, 20000.0], ['more_slots', 45.0, 15.0, 15.0, 15000.0], ['dearer', 30.0, 20.0, 20.0, 30000.0]]
+    >>> for row in t[["scenario", "capacity", "breaches_max", "purchase_need", "purchase_cost_sek"]].values.tolist():
+    ...     print(row)
+    ['baseline', 30.0, 20.0, 20.0, 20000.0]
+    ['more_slots', 45.0, 15.0, 15.0, 15000.0]
+    ['dearer', 30.0, 20.0, 20.0, 30000.0]
     """
     if not isinstance(inputs, ScenarioInputs):
         raise ValueError(f"inputs must be ScenarioInputs, got {type(inputs).__name__}")
@@ -777,6 +800,36 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
     >>> mc.runs["max_over_limit"].unique().tolist()
     [20.0]
     """
+    confidence = _check_monte_carlo_args(runs, level, confidence, distribution, autocorrelation, tolerance,
+                                         chunk_runs)
+    lname = f"{level:g}".replace(".", "_")
+    lo_col, hi_col = f"lo_{lname}", f"hi_{lname}"
+    flows, monthly = as_week_ahead(flows)  # months: each its own days in the projection
+    _check_flows(flows, "flows")
+    _check_frame(flows, "flows", (lo_col, hi_col))
+    _check_frame(waiting, "waiting", ("clinic", "stage", "wait_days"))
+    series, mat = _flow_matrices(flows, lo_col, hi_col, monthly)
+    horizon = mat["inflow"].shape[1]
+
+    clinics = pd.Index(pd.unique(series["clinic"]))
+    rng = np.random.default_rng(seed)
+    z = _draws(rng, len(clinics), int(runs), horizon, float(autocorrelation))[clinics.get_indexer(series["clinic"])]
+    paths = _sample_inflow(mat["inflow"], mat[lo_col], mat[hi_col], z, level=level, distribution=distribution)
+    wait = _waiting_by_series(waiting, series)
+    run_parts = []
+    for first in range(0, int(runs), int(chunk_runs)):
+        ids = np.arange(first, min(first + int(chunk_runs), int(runs)))
+        run_parts.append(_project_runs(ids, series, mat, paths, wait, monthly=monthly, guarantee_days=guarantee_days,
+                                       order=order, purchase=purchase, prices=prices))
+    per_run = pd.concat(run_parts, ignore_index=True).rename(columns={"group": "run"})
+    per_run["run"] = per_run["run"].astype(np.int64)
+    per_run = per_run.sort_values(["clinic", "stage", "run"], kind="stable").reset_index(drop=True)
+    return MonteCarloResult(*_monte_carlo_summary(per_run, tolerance, confidence, purchase))
+
+
+def _check_monte_carlo_args(runs, level, confidence, distribution, autocorrelation, tolerance,
+                            chunk_runs) -> tuple[float, ...]:
+    """:func:`monte_carlo`'s scalar arguments checked; returns the confidence levels as floats [%]."""
     if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
         raise ValueError(f"runs must be a whole number >= 1, got {runs!r}")
     if not 0 < level < 100:
@@ -792,13 +845,11 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
         raise ValueError(f"tolerance must be >= 0 [patients], got {tolerance!r}")
     if isinstance(chunk_runs, bool) or not isinstance(chunk_runs, (int, np.integer)) or chunk_runs < 1:
         raise ValueError(f"chunk_runs must be a whole number >= 1, got {chunk_runs!r}")
-    lname = f"{level:g}".replace(".", "_")
-    lo_col, hi_col = f"lo_{lname}", f"hi_{lname}"
-    flows, monthly = as_week_ahead(flows)  # months: each its own days in the projection
-    _check_flows(flows, "flows")
-    _check_frame(flows, "flows", (lo_col, hi_col))
-    _check_frame(waiting, "waiting", ("clinic", "stage", "wait_days"))
+    return confidence
 
+
+def _flow_matrices(flows: pd.DataFrame, lo_col: str, hi_col: str, monthly: bool) -> tuple[pd.DataFrame, dict]:
+    """The series (clinic, stage) and their flows as (n_series, H) arrays, weeks without a row 0 [patients/week]."""
     f = flows.sort_values(["clinic", "stage", "week_ahead"], kind="stable").reset_index(drop=True)
     series = f[["clinic", "stage"]].drop_duplicates().reset_index(drop=True)
     horizon = int(f["week_ahead"].max())
@@ -810,13 +861,11 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
     mat = {c: full[c].fillna(0.0).to_numpy(dtype=float).reshape(n_s, horizon) for c in cols}
     if ((mat[lo_col] > mat["inflow"] + 1e-9) | (mat[hi_col] < mat["inflow"] - 1e-9)).any():
         raise ValueError(f"flows: {lo_col} <= inflow <= {hi_col} must hold")
+    return series, mat
 
-    clinics = pd.Index(pd.unique(series["clinic"]))
-    rng = np.random.default_rng(seed)
-    z = _draws(rng, len(clinics), int(runs), horizon, float(autocorrelation))[clinics.get_indexer(series["clinic"])]
-    paths = _sample_inflow(mat["inflow"], mat[lo_col], mat[hi_col], z, level=level, distribution=distribution)
 
-    # who waits now, summed to (clinic, stage, [priority], wait_days)
+def _waiting_by_series(waiting: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
+    """Who waits now, summed to (clinic, stage, [priority], wait_days), chosen waits left out [patients]."""
     wait = waiting.copy()
     if "patients" not in wait.columns:
         wait["patients"] = 1.0
@@ -825,41 +874,44 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
     wkeys = ["clinic", "stage"] + (["priority"] if "priority" in wait.columns else []) + ["wait_days"]
     wait = wait.groupby(wkeys, as_index=False, observed=True)["patients"].sum()
     wait = wait.merge(series, on=["clinic", "stage"], how="inner")
+    return wait
 
-    run_parts = []
-    for first in range(0, int(runs), int(chunk_runs)):
-        ids = np.arange(first, min(first + int(chunk_runs), int(runs)))
-        n_r = len(ids)
-        long = pd.DataFrame({
-            "clinic": np.repeat(series["clinic"].to_numpy(), n_r * horizon),
-            "stage": np.repeat(series["stage"].to_numpy(), n_r * horizon),
-            "group": np.tile(np.repeat(ids, horizon), n_s),
-            "week_ahead": np.tile(np.arange(1, horizon + 1), n_s * n_r),
-            "inflow": paths[:, ids, :].ravel(),
-            "capacity": np.repeat(mat["capacity"][:, None, :], n_r, axis=1).ravel(),
-            "external": (np.repeat(mat["external"][:, None, :], n_r, axis=1).ravel()
-                         if "external" in mat else 0.0),
-        })
-        if monthly:
-            long["period_days"] = np.repeat(mat["period_days"][:, None, :], n_r, axis=1).ravel().astype(np.int64)
-        w_runs = wait.merge(pd.DataFrame({"group": ids}), how="cross")
-        proj = project_breaches(w_runs, long, guarantee_days=guarantee_days, order=order)
-        g = proj.groupby(["clinic", "stage", "group"], observed=True, sort=False)
-        res = g.agg(inflow=("inflow", "sum"), max_over_limit=("over_limit", "max")).reset_index()
-        end = proj[proj["week_ahead"] == horizon].set_index(["clinic", "stage", "group"])["over_limit"]
-        res["over_limit_end"] = end.reindex(pd.MultiIndex.from_frame(res[["clinic", "stage", "group"]])).to_numpy()
-        res["purchase"] = np.nan
-        if purchase:
-            buy = _purchase(w_runs, long.drop(columns="external"), prices, policy="guarantee",
-                            guarantee_days=guarantee_days, order=order)
-            total = buy.groupby(["clinic", "stage", "group"], observed=True)["purchase"].sum()
-            res["purchase"] = total.reindex(pd.MultiIndex.from_frame(res[["clinic", "stage", "group"]])).fillna(
-                0.0).to_numpy()
-        run_parts.append(res)
-    per_run = pd.concat(run_parts, ignore_index=True).rename(columns={"group": "run"})
-    per_run["run"] = per_run["run"].astype(np.int64)
-    per_run = per_run.sort_values(["clinic", "stage", "run"], kind="stable").reset_index(drop=True)
 
+def _project_runs(ids: np.ndarray, series: pd.DataFrame, mat: dict, paths: np.ndarray, wait: pd.DataFrame, *,
+                  monthly: bool, guarantee_days: float, order: str, purchase: bool, prices) -> pd.DataFrame:
+    """Project the runs ``ids`` at once (the run is the ``group`` key): per series and run the totals."""
+    n_s, horizon = mat["inflow"].shape
+    n_r = len(ids)
+    long = pd.DataFrame({
+        "clinic": np.repeat(series["clinic"].to_numpy(), n_r * horizon),
+        "stage": np.repeat(series["stage"].to_numpy(), n_r * horizon),
+        "group": np.tile(np.repeat(ids, horizon), n_s),
+        "week_ahead": np.tile(np.arange(1, horizon + 1), n_s * n_r),
+        "inflow": paths[:, ids, :].ravel(),
+        "capacity": np.repeat(mat["capacity"][:, None, :], n_r, axis=1).ravel(),
+        "external": (np.repeat(mat["external"][:, None, :], n_r, axis=1).ravel()
+                     if "external" in mat else 0.0),
+    })
+    if monthly:
+        long["period_days"] = np.repeat(mat["period_days"][:, None, :], n_r, axis=1).ravel().astype(np.int64)
+    w_runs = wait.merge(pd.DataFrame({"group": ids}), how="cross")
+    proj = project_breaches(w_runs, long, guarantee_days=guarantee_days, order=order)
+    g = proj.groupby(["clinic", "stage", "group"], observed=True, sort=False)
+    res = g.agg(inflow=("inflow", "sum"), max_over_limit=("over_limit", "max")).reset_index()
+    end = proj[proj["week_ahead"] == horizon].set_index(["clinic", "stage", "group"])["over_limit"]
+    res["over_limit_end"] = end.reindex(pd.MultiIndex.from_frame(res[["clinic", "stage", "group"]])).to_numpy()
+    res["purchase"] = np.nan
+    if purchase:
+        buy = _purchase(w_runs, long.drop(columns="external"), prices, policy="guarantee",
+                        guarantee_days=guarantee_days, order=order)
+        total = buy.groupby(["clinic", "stage", "group"], observed=True)["purchase"].sum()
+        res["purchase"] = total.reindex(pd.MultiIndex.from_frame(res[["clinic", "stage", "group"]])).fillna(
+            0.0).to_numpy()
+    return res
+
+
+def _monte_carlo_summary(per_run: pd.DataFrame, tolerance: float, confidence: tuple, purchase: bool):
+    """``(summary, runs)`` of :class:`MonteCarloResult` from the per-run totals."""
     per_run["_ok"] = per_run["max_over_limit"] <= tolerance
     clinic_ok = per_run.groupby(["clinic", "run"], observed=True)["_ok"].all()
     g = per_run.groupby(["clinic", "stage"], observed=True, sort=False)
@@ -879,4 +931,4 @@ def monte_carlo(waiting: pd.DataFrame, flows: pd.DataFrame, *, runs: int = 1000,
                   "purchase_mean"] + [c for c in summary.columns if c.startswith("purchase_p")]
     per_run = per_run.drop(columns="_ok")[["clinic", "stage", "run", "inflow", "max_over_limit",
                                            "over_limit_end", "purchase"]]
-    return MonteCarloResult(summary[order_cols], per_run)
+    return summary[order_cols], per_run
