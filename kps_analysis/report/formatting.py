@@ -1,0 +1,146 @@
+"""Numbers and periods as report text: Swedish number format (space as thousands separator,
+decimal comma), signed changes, ISO period labels and periods as a reader names them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+
+def format_count(value: float, *, language: str = "sv", decimals: int = 0) -> str:
+    """Format a number the Swedish way (space as thousands separator, decimal comma).
+
+    Parameters
+    ----------
+    value : float
+        The number [any unit].
+    language : {"sv", "en"}
+        "sv" gives ``12 345,6``; "en" gives ``12,345.6``.
+    decimals : int
+        Decimals shown.
+
+    Examples
+    --------
+    >>> format_count(12345.678, decimals=1) == "12\\u00a0345,7"  # non-breaking space
+    True
+    >>> format_count(12345.678, language="en", decimals=1)
+    '12,345.7'
+    >>> format_count(float("nan"))
+    '–'
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    if language == "sv":
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return text
+
+
+def format_signed(value: float, *, language: str = "sv", decimals: int = 0) -> str:
+    """A change with its sign: ``+12``, ``−7`` (a real minus sign), ``0``; NaN gives "–".
+
+    Examples
+    --------
+    >>> format_signed(12.0), format_signed(-7.0), format_signed(0.0), format_signed(0.75, decimals=1)
+    ('+12', '−7', '0', '+0,8')
+    """
+    if value is None or value != value:
+        return "–"
+    text = format_count(abs(float(value)), language=language, decimals=decimals)
+    if round(abs(float(value)), decimals) == 0:
+        return text
+    return ("+" if value > 0 else "−") + text
+
+
+def period_labels(periods: pd.Series) -> pd.Series:
+    """ISO labels for a Series of Periods: ``2024-W05`` (weeks) or ``2024-05`` (months).
+
+    Examples
+    --------
+    >>> s = pd.Series(pd.period_range("2024-01-29", periods=2, freq="W-SUN"))
+    >>> period_labels(s).tolist()
+    ['2024-W05', '2024-W06']
+    """
+    freq = periods.dtype.freq.freqstr if isinstance(periods.dtype, pd.PeriodDtype) else ""
+    if freq.startswith("W"):
+        start = periods.dt.start_time
+        iso = start.dt.isocalendar()
+        # text operations only, so an empty column works the same on every pandas version
+        return iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+    return periods.astype(str)
+
+
+def data_period(periods: pd.Series) -> tuple[str, str] | None:
+    """First and last period of a data set as ISO labels, for the provenance footer.
+
+    Examples
+    --------
+    >>> data_period(pd.Series(pd.period_range("2024-01-01", periods=3, freq="W-SUN")))
+    ('2024-W01', '2024-W03')
+    """
+    if len(periods) == 0:
+        return None
+    ordered = pd.Series(sorted(periods.unique()), dtype=periods.dtype)
+    labels = period_labels(ordered)
+    return labels.iloc[0], labels.iloc[-1]
+
+
+def period_kind(periods) -> str:
+    """``"week"`` or ``"month"``: the kind of period of a Series/Index of Periods or a freq.
+
+    Examples
+    --------
+    >>> period_kind(pd.Series(pd.period_range("2026-01", periods=2, freq="M")))
+    'month'
+    >>> period_kind("W-SUN")
+    'week'
+    """
+    freq = periods
+    if isinstance(getattr(periods, "dtype", None), pd.PeriodDtype):
+        freq = periods.dtype.freq
+    elif isinstance(periods, pd.Period):
+        freq = periods.freq
+    name = freq if isinstance(freq, str) else getattr(freq, "freqstr", str(freq))
+    return "month" if name.upper().startswith("M") else "week"
+
+
+def period_name(period, language: str = "sv", *, year: bool = True) -> str:
+    """A period as a reader names it: ``"v. 49 2026"`` (ISO week) or ``"dec 2026"`` (month).
+
+    Accepts a Period or its text (``2026-W49``, ``2026-11-30/2026-12-06``, ``2026-12``);
+    anything else is returned as text; NaN/None gives "–".
+
+    Examples
+    --------
+    >>> period_name(pd.Period("2026-12-02", freq="W-SUN")), period_name("2027-01", "en")
+    ('v. 49 2026', 'Jan 2027')
+    >>> period_name("2026-11-30/2026-12-06", year=False)
+    'v. 49'
+    """
+    if period is None or (isinstance(period, float) and np.isnan(period)):
+        return "–"
+    p = period
+    if not isinstance(p, pd.Period):
+        text = str(period)
+        try:
+            if re.fullmatch(r"\d{4}-W\d{2}", text):
+                p = pd.Period(pd.Timestamp.fromisocalendar(int(text[:4]), int(text[6:]), 1), freq="W-SUN")
+            elif re.fullmatch(r"\d{4}-\d{2}", text):
+                p = pd.Period(text, freq="M")
+            else:
+                p = pd.Period(text.split("/")[0], freq="W-SUN")
+        except (ValueError, TypeError):
+            return text
+    sv = language != "en"
+    if period_kind(p) == "month":
+        name = _SV_MONTHS[p.month - 1] if sv else p.start_time.strftime("%b")
+        return f"{name} {p.year}" if year else name
+    iso = p.start_time.isocalendar()
+    word = "v." if sv else "wk"
+    return f"{word} {iso.week} {iso.year}" if year else f"{word} {iso.week}"
+
+
+_SV_MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")

@@ -1,0 +1,96 @@
+"""The region's tables and sentences for the region overview: the clinics ranked, the
+region's purchase per month, the cost of planning together and the suggested moves.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .formatting import format_count, format_signed
+from .labels import label, status_word
+
+
+def region_table(summaries: pd.DataFrame, *, language: str = "sv", order: str = "pressure") -> pd.DataFrame:
+    """The region's clinics formatted for a report; the queue's change since last week
+    is shown with its sign.
+
+    ``order="pressure"`` ranks them by waiting-list pressure (köproduktionskvot when it
+    is missing), highest first; ``order="given"`` keeps the rows as given (the region
+    overview orders them by need: escalation, then projected breaches).
+    """
+    cols = [c for c in ("clinic", "waiting_list_pressure", "queue_production_ratio_weeks", "share_over_90_days",
+                        "queue_new_visit", "queue_treatment", "queue_change_1w", "waiting_over_90",
+                        "projected_breaches_12w",
+                        "purchase_need_12w", "purchase_new_visits_12w", "purchase_operations_12w",
+                        "purchase_cost_12w", "escalation")
+            if c in summaries.columns]
+    key = "waiting_list_pressure" if "waiting_list_pressure" in cols else "queue_production_ratio_weeks"
+    table = summaries[cols] if order == "given" else summaries[cols].sort_values(key, ascending=False)
+    table = table.reset_index(drop=True)
+    out = pd.DataFrame(index=table.index)
+    for col in cols:
+        if col == "clinic":
+            out[label(col, language)] = table[col]
+        elif col == "escalation":
+            out[label(col, language)] = table[col].map(lambda v: status_word(v, language))
+        elif col.startswith("share"):
+            out[label(col, language)] = table[col].map(
+                lambda v: format_count(100 * v, language=language, decimals=1) + " %")
+        elif col.startswith("queue_production_ratio") or "pressure" in col:
+            out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language, decimals=1))
+        elif col == "queue_change_1w":
+            out[label(col, language)] = table[col].map(lambda v: format_signed(v, language=language))
+        else:
+            out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language))
+    return out.set_index(label("clinic", language))
+
+
+def region_purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """The region's purchase per month (:func:`kps_analysis.summary.region_purchase_by_month`)."""
+    sv = language == "sv"
+    names = {"guarantee": "vårdgaranti" if sv else "guarantee", "target": "målnivå" if sv else "target"}
+    rows = monthly.assign(policy=monthly["policy"].map(names).fillna(monthly["policy"]))
+    return pd.DataFrame({
+        label("month", language): rows["month"].astype(str),
+        ("Policy"): rows["policy"],
+        ("Köpbehov" if sv else "Purchase need"): rows["purchase"].map(lambda v: format_count(v, language=language)),
+        ("Kostnad köpt vård (kr)" if sv else "Cost purchased (SEK)"):
+            rows["cost_external_sek"].map(lambda v: format_count(v, language=language)),
+        ("Kostnad i egen regi (kr)" if sv else "Cost in-house (SEK)"):
+            rows["cost_internal_sek"].map(lambda v: format_count(v, language=language)),
+        ("Kliniker som köper" if sv else "Clinics buying"): rows["clinics"],
+    }).set_index(label("month", language))
+
+
+def region_cost_text(optimised_sek: float, separate_sek: float, *, language: str = "sv") -> str:
+    """One sentence comparing the regional plan's cost with the clinics' separate purchases.
+
+    Examples
+    --------
+    >>> print(region_cost_text(900.0, 1000.0))  # doctest: +NORMALIZE_WHITESPACE
+    Gemensam planering kostar 900 kr de kommande 12 veckorna mot 1\xa0000 kr om varje klinik köper för sig
+    (100 kr mindre).
+    """
+    saving = separate_sek - optimised_sek
+    a, b, c = (format_count(v, language=language) for v in (optimised_sek, separate_sek, saving))
+    if language == "en":
+        return (f"Planning together costs SEK {a} over the coming 12 weeks against SEK {b} if every clinic buys "
+                f"on its own (SEK {c} less).")
+    return (f"Gemensam planering kostar {a} kr de kommande 12 veckorna mot {b} kr om varje klinik köper för sig "
+            f"({c} kr mindre).")
+
+
+def moves_table(moves: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Suggested moves between hospitals (:func:`kps_analysis.outlook.move_summary`)."""
+    sv = language == "sv"
+    if moves.empty:
+        return pd.DataFrame({("Förslag" if sv else "Suggestion"): ["Inga flyttar behövs." if sv else
+                                                                    "No moves needed."]})
+    stages = {"new_visit": "nybesök" if sv else "first visit", "treatment": "behandling" if sv else "treatment"}
+    return pd.DataFrame({
+        ("Från" if sv else "From"): moves["clinic_from"],
+        ("Till" if sv else "To"): moves["clinic_to"],
+        ("Steg" if sv else "Stage"): moves["stage"].map(stages).fillna(moves["stage"]),
+        ("Patienter" if sv else "Patients"): moves["patients"].map(lambda v: format_count(v, language=language)),
+        ("Första veckan" if sv else "First week"): moves["first_week"],
+    }).set_index("Från" if sv else "From")

@@ -1,0 +1,132 @@
+"""Sentences of a report built from numbers: the title, the provenance footer and the
+forecast's model and accuracy in words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from .formatting import data_period, format_count
+from .markup import escape_text
+
+
+def title_markdown(name: str, hospital: str | None, periods: pd.Series, *, language: str = "sv") -> str:
+    """The report title: clinic name, hospital and the latest week of data.
+
+    Examples
+    --------
+    >>> title_markdown("Urologi", "Norra sjukhuset",
+    ...                pd.Series(pd.period_range("2026-11-16", periods=1, freq="W-SUN")))
+    '# Urologi\\nNorra sjukhuset · data till och med vecka 2026-W47'
+
+    Name and hospital are user text: :func:`escape_text` makes any markup in them inert.
+    """
+    last = data_period(periods)
+    until = (("data till och med vecka" if language == "sv" else "data up to week") + f" {last[1]}"
+             if last else "")
+    parts = [p for p in (escape_text(hospital), until) if p]
+    return f"# {escape_text(name)}\n" + " · ".join(parts)
+
+
+def provenance_markdown(
+    *,
+    clinic_id: str,
+    clinic_name: str,
+    parameter_hash: str,
+    package_version: str,
+    data_period: tuple[str, str] | None,
+    run_id: str,
+    language: str = "sv",
+    now: datetime | None = None,
+) -> str:
+    """The provenance footer of a report, as Markdown.
+
+    Examples
+    --------
+    >>> print(provenance_markdown(clinic_id="uro", clinic_name="Urologi",
+    ...       parameter_hash="abc123", package_version="0.1.0",
+    ...       data_period=("2019-W02", "2026-W47"), run_id="r1",
+    ...       now=datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)))  # doctest: +NORMALIZE_WHITESPACE
+    *Klinik:* Urologi (<code>uro</code>) · *Parametrar:* <code>abc123</code> · *kps-analysis:* 0.1.0 ·
+    *Dataperiod:* 2019-W02 – 2026-W47 · *Körning:* <code>r1</code>, 2026-11-23 08:00 UTC ·
+    Syntetiska demodata eller regionens data enligt parameterfilen; inga patientuppgifter visas.
+    """
+    now = now or datetime.now(timezone.utc)
+    stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    period = f"{data_period[0]} – {data_period[1]}" if data_period else "–"
+    if language == "en":
+        words = ("Clinic", "Parameters", "Data period", "Run",
+                 "Synthetic demo data or the region's data as set in the parameter file; no patient details are shown.")
+    else:
+        words = ("Klinik", "Parametrar", "Dataperiod", "Körning",
+                 "Syntetiska demodata eller regionens data enligt parameterfilen; inga patientuppgifter visas.")
+    return (
+        f"*{words[0]}:* {escape_text(clinic_name)} (<code>{escape_text(clinic_id)}</code>) · "
+        f"*{words[1]}:* <code>{parameter_hash}</code> · "
+        f"*kps-analysis:* {package_version} ·\n*{words[2]}:* {period} · "
+        f"*{words[3]}:* <code>{escape_text(run_id)}</code>, {stamp} ·\n{words[4]}"
+    )
+
+
+_MODEL_WORDS = {
+    "sv": {"seasonal_naive": "samma vecka i fjol", "profile": "säsongsprofil × nivå och trend",
+           "ets": "exponentiell utjämning med säsong (ETS)", "combo": "medelvärdet av säsongsprofil och ETS",
+           "mean": "medelvärdet senaste året", "auto": "automatiskt val"},
+    "en": {"seasonal_naive": "the same week last year", "profile": "seasonal profile × level and trend",
+           "ets": "exponential smoothing with season (ETS)", "combo": "the mean of seasonal profile and ETS",
+           "mean": "the mean of the latest year", "auto": "automatic choice"},
+}
+
+
+def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: str = "sv") -> str:
+    """The forecast's model and its backtest accuracy in words, for one clinic.
+
+    ``accuracy`` is :func:`kps_analysis.forecast.backtest` output with the model's method
+    and ``seasonal_naive``; the sentence uses the weighted absolute percentage error
+    (``wape``) over all horizons and the empirical coverage of the widest interval.
+
+    Examples
+    --------
+    >>> fc = pd.DataFrame({"model": ["combo(profile,ets(A,Ad,M))"]})
+    >>> acc = pd.DataFrame({"method": ["combo", "seasonal_naive"], "horizon": ["all", "all"],
+    ...                     "wape": [0.061, 0.08], "coverage_95": [0.94, 0.9], "n": [52, 52]})
+    >>> forecast_text(fc, acc)  # doctest: +NORMALIZE_WHITESPACE
+    'Modell: medelvärdet av säsongsprofil och ETS. Provad på de senaste två åren var prognosen
+    13 veckor framåt i genomsnitt 6 % fel (att jämföra med 8 % för samma vecka i fjol); utfallet
+    låg inom det ljusare fältet 94 % av veckorna.'
+    """
+    from ..forecast import method_of
+
+    words = _MODEL_WORDS["sv" if language != "en" else "en"]
+    label_ = str(forecast["model"].iloc[0])
+    method = method_of(label_)
+    chosen = label_.endswith(" [auto]")
+    model = label_.removesuffix(" [auto]")
+    rows = accuracy[accuracy["horizon"] == "all"].set_index("method")
+    base = model.split("(")[0]
+    if base == "combo" and "seasonal_naive" in model:
+        name = ("the mean of the same week last year, seasonal profile and ETS" if language == "en" else
+                "medelvärdet av samma vecka i fjol, säsongsprofil och ETS")
+    else:
+        name = words.get(base, words.get(method, model))
+    if chosen:
+        name += (" (chosen automatically by a backtest on the history)" if language == "en" else
+                 " (valt automatiskt genom test på historiken)")
+    if method not in rows.index:
+        return f"Modell: {name}." if language != "en" else f"Model: {name}."
+    own = rows.loc[method]
+    cov_cols = sorted(c for c in rows.columns if c.startswith("coverage_"))
+    cover = own[cov_cols[-1]] if cov_cols else float("nan")
+    naive = rows["wape"].get("seasonal_naive", float("nan"))
+    pct = lambda v: format_count(100 * v, language=language)  # noqa: E731
+    if language == "en":
+        text = (f"Model: {name}. Tested on the past two years, the forecast 13 weeks ahead was on average "
+                f"{pct(own['wape'])} % off (against {pct(naive)} % for the same week last year); the outcome "
+                f"fell within the lighter band {pct(cover)} % of the weeks.")
+    else:
+        text = (f"Modell: {name}. Provad på de senaste två åren var prognosen 13 veckor framåt i genomsnitt "
+                f"{pct(own['wape'])} % fel (att jämföra med {pct(naive)} % för samma vecka i fjol); utfallet "
+                f"låg inom det ljusare fältet {pct(cover)} % av veckorna.")
+    return text

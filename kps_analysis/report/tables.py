@@ -1,0 +1,308 @@
+"""A clinic's figures as report tables (formatted text, sv or en): headline, waits,
+changes, data quality, loads, rates, purchase, plan, follow-up, scenarios, Monte Carlo.
+
+Counts of patients waiting now follow the suppression rule
+(:mod:`kps_analysis.report.suppression`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .formatting import format_count, format_signed, period_labels
+from .labels import STAGE_NAMES, label, stage_names, status_word
+from .suppression import Shown, protect_snapshot, share_text, wait_summary_shown
+
+
+def headline_table(headline: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """The one-clinic headline figures as a two-column table (label, formatted value).
+
+    Shares are shown in per cent, the queue-to-production ratio with one decimal,
+    counts and SEK as whole numbers; a figure not computed is shown as "–".
+    """
+    row = headline.iloc[0]
+    values = []
+    for key, val in row.items():
+        if key in ("clinic", "period"):
+            continue
+        if key in ("escalation", "escalation_level"):
+            text = status_word(val, language)
+        elif isinstance(val, str) or val is None:
+            text = val or "–"
+        elif key.startswith("share"):
+            text = format_count(100 * float(val), language=language, decimals=1) + " %"
+        elif "ratio" in key or "pressure" in key:
+            text = format_count(float(val), language=language, decimals=1)
+        elif key == "queue_change_1w":
+            text = format_signed(val, language=language)
+        else:
+            text = format_count(float(val), language=language)
+        values.append((label(key, language), text))
+    head = ("Mått", "Värde") if language == "sv" else ("Measure", "Value")
+    return pd.DataFrame(values, columns=list(head)).set_index(head[0])
+
+
+def wait_table(bands: pd.DataFrame, *, limit: int = 5, language: str = "sv", shown: Shown | None = None,
+               guarantee_days: float = 90) -> pd.DataFrame:
+    """Waiting-time bands for a shared report under the suppression rule (:func:`protect_counts`).
+
+    ``shown`` is the clinic's :func:`protect_snapshot` (so the bands agree with every other
+    table); without it the bands are protected against their stage's total and its
+    parts within and beyond ``guarantee_days``.
+    """
+    cols = [c for c in ("stage", "band", "patients") if c in bands.columns]
+    if shown is None:
+        shown = protect_snapshot(bands.assign(wait_days=bands["band_start_days"], patient_chosen_wait=False),
+                                 guarantee_days=guarantee_days, limit=limit)
+    table = bands[cols].copy()
+    stage = bands["stage"].astype(str) if "stage" in bands.columns else pd.Series("new_visit", index=bands.index)
+    cells = "band:" + stage + ":" + bands["band_start_days"].astype(int).astype(str)
+    table["patients"] = [shown.text(c, v, language=language) for c, v in zip(cells, bands["patients"])]
+    if "stage" in cols:
+        table["stage"] = stage_names(table["stage"], language)
+    names = {"stage": "Steg" if language == "sv" else "Stage",
+             "band": "Väntetid (dagar)" if language == "sv" else "Waiting time (days)",
+             "patients": "Patienter" if language == "sv" else "Patients"}
+    return table.rename(columns=names).set_index(names["stage"] if "stage" in cols else names["band"])
+
+
+#: Change measures that are counts of the waiting list now, and their snapshot cell.
+_CHANGE_CELLS = {"queue_new_visit": "queue:new_visit", "queue_treatment": "queue:treatment", "waiting_over_90": "over"}
+
+
+def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv",
+                  shown: Shown | None = None) -> pd.DataFrame:
+    """What changed since last week (:func:`kps_analysis.summary.week_changes`) for a report.
+
+    One row per measure: last week, this week, the change (with its sign) and the usual
+    level (mean of the four weeks before); a change beyond two standard deviations of
+    the usual week-on-week changes is marked. Counts below ``limit`` are suppressed
+    ("<5"), and so is a change between two such counts, since it would reveal them. With
+    the clinic's ``shown`` snapshot (:func:`protect_snapshot`), a queue widened by the
+    suppression rule is shown as its range, with the change as a range, and the
+    köproduktionskvot of that week is not shown (times production it is the queue).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"measure": ["queue_new_visit"], "this_week": [130.0], "last_week": [101.0],
+    ...                   "change": [29.0], "usual": [100.5], "unusual": [True], "direction": ["up"]})
+    >>> changes_table(c, language="en").iloc[0].tolist()
+    ['101', '130', '+29', '100', 'unusually large increase']
+    """
+    sv = language == "sv"
+    head = (["Mått", "Förra veckan", "Denna vecka", "Förändring", "Snitt fyra veckor före", "Anmärkning"] if sv
+            else ["Measure", "Last week", "This week", "Change", "Mean of the four weeks before", "Note"])
+    rows = []
+    for r in changes.itertuples(index=False):
+        ratio = r.measure == "queue_production_ratio_weeks"
+        dec = 1 if ratio else 0
+
+        def fmt(v, ratio=ratio, dec=dec):
+            if v is not None and v == v and not ratio and limit > 0 and 0 < abs(v) < limit:
+                return label("suppressed", language).format(limit=limit)
+            return format_count(v, language=language, decimals=dec)
+
+        hidden = not ratio and limit > 0 and any(0 < abs(v) < limit for v in (r.this_week, r.last_week)
+                                                 if v == v and v is not None)
+        note = ""
+        if bool(r.unusual):
+            note = ({"up": "ovanligt stor ökning", "down": "ovanligt stor minskning"} if sv
+                    else {"up": "unusually large increase", "down": "unusually large decrease"}).get(r.direction, "")
+        this_week, change = fmt(r.this_week), (label("suppressed", language).format(limit=limit) if hidden
+                                               else format_signed(r.change, language=language, decimals=dec))
+        cell = _CHANGE_CELLS.get(r.measure)
+        queues_exact = shown is None or all(shown.exact(c) for c in ("queue:new_visit", "queue:treatment"))
+        if shown is not None and cell in shown and not shown.exact(cell):
+            # this week's count is protected: the change would give it back from last week's
+            this_week = shown.text(cell, language=language)
+            lo, hi = shown[cell]
+            change = "–" if hidden or r.last_week != r.last_week else (
+                f"{format_signed(lo - r.last_week, language=language)} – "
+                f"{format_signed(hi - r.last_week, language=language)}")
+            note = ""
+        elif ratio and not queues_exact:
+            this_week, change, note = "–", "–", ""  # the ratio times production gives the queue back
+        rows.append([label(r.measure, language), fmt(r.last_week), this_week, change, fmt(r.usual), note])
+    return pd.DataFrame(rows, columns=head).set_index(head[0])
+
+
+def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: int = 30) -> pd.DataFrame:
+    """Data-quality findings for the report: errors first, at most ``max_rows`` rows."""
+    order = findings.assign(_e=(findings["severity"] != "error")).sort_values(["_e"], kind="stable")
+    table = order.drop(columns="_e").head(max_rows).copy()
+    for col in table.columns:
+        if isinstance(table[col].dtype, pd.PeriodDtype):
+            table[col] = period_labels(table[col])
+    return table.set_index("severity")
+
+
+def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str = "sv",
+                       shown: Shown | None = None) -> pd.DataFrame:
+    """Waiting-time summary per stage for a report (from :func:`waits.wait_summary`).
+
+    Shows the patients who count against the guarantee and those who chose to wait
+    longer (together they are the queue in the summary), the median and 90th
+    percentile wait [days] and the share over the guarantee limit [%], one row per
+    stage. Counts follow the suppression rule (:func:`protect_counts`; ``shown`` is the
+    clinic's :func:`protect_snapshot`, so the table agrees with the headline): the
+    counted queue is exact (the plan starts from it), a small number of chosen waits is
+    "<5", and a share whose count is protected is shown as a range.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"stage": ["new_visit"], "waiting": [427], "excluded_chosen": [34],
+    ...                   "p50_days": [45.0], "p90_days": [94.0], "share_over_limit": [0.112]})
+    >>> wait_summary_table(s, language="en").iloc[0].tolist()
+    ['427', '34', '45', '94', '11.2 %']
+    """
+    sv = language == "sv"
+
+    if shown is None:
+        shown = wait_summary_shown(summary, limit=limit)
+    rows = []
+    for r in summary.itertuples(index=False):
+        stage = str(getattr(r, "stage", "new_visit"))
+        over = getattr(r, "over_limit", None)
+        rows.append({
+            ("Steg" if sv else "Stage"): STAGE_NAMES["sv" if sv else "en"].get(stage, stage),
+            ("Väntande som räknas mot garantin" if sv else "Waiting, counted against the guarantee"):
+                shown.text(f"counted:{stage}", r.waiting, language=language),
+            ("Har valt att vänta längre" if sv else "Chose to wait longer"):
+                shown.text(f"chosen:{stage}", getattr(r, "excluded_chosen", 0), language=language),
+            ("Median (dagar)" if sv else "Median (days)"): format_count(r.p50_days, language=language),
+            ("90:e percentil (dagar)" if sv else "90th percentile (days)"): format_count(r.p90_days, language=language),
+            ("Andel över gränsen" if sv else "Share over limit"):
+                share_text(shown, f"over:{stage}", r.waiting, r.share_over_limit if over is None else over,
+                           ratio=over is None, language=language),
+        })
+    return pd.DataFrame(rows).set_index("Steg" if sv else "Stage")
+
+
+def load_table(loads: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Stage loads (:func:`kps_analysis.balance.stage_loads`) for a report."""
+    sv = language == "sv"
+    return pd.DataFrame({
+        ("Steg" if sv else "Stage"): stage_names(loads["stage"], language),
+        ("Inflöde" if sv else "Inflow"): loads["inflow"].map(lambda v: format_count(v, language=language)),
+        ("Egen kapacitet" if sv else "Own capacity"):
+            loads["capacity"].map(lambda v: format_count(v, language=language)),
+        ("Belastning" if sv else "Load"): loads["load"].map(lambda v: format_count(v, language=language, decimals=2)),
+        ("Flaskhals" if sv else "Bottleneck"): loads["bottleneck"].map({True: "ja" if sv else "yes", False: ""}),
+    }).set_index("Steg" if sv else "Stage")
+
+
+def rates_table(rates: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Conversion rates of the flow chain (:func:`kps_analysis.balance.conversion_rates`)."""
+    sv = language == "sv"
+    names = {
+        "forwarded_share": "Andel remisser vidarebefordrade" if sv else "Share of referrals forwarded",
+        "decisions_per_new_visit": "Behandlingsbeslut per nybesök" if sv else "Decisions to treat per first visit",
+        "return_visits_per_new_visit": "Återbesök per nybesök" if sv else "Return visits per first visit",
+        "bed_days_per_operation": "Vårddagar per operation (medelvårdtid)" if sv else "Bed days per operation",
+        "no_show_rate": "Andel uteblivna besök" if sv else "No-show rate",
+    }
+    row = rates.iloc[0]
+    values = [(text, format_count(row[key], language=language, decimals=2))
+              for key, text in names.items() if key in rates.columns and pd.notna(row[key])]
+    head = ("Senaste 52 veckorna" if sv else "Latest 52 weeks", "")
+    return pd.DataFrame(values, columns=[head[0], "Värde" if sv else "Value"]).set_index(head[0])
+
+
+def purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Purchase per month, the guarantee and target policies side by side, with costs.
+
+    ``monthly`` is :func:`kps_analysis.purchase.purchase_by_month` output for one clinic.
+    """
+    sv = language == "sv"
+    names = {"guarantee": "Vårdgaranti" if sv else "Guarantee", "target": "Målnivå" if sv else "Target"}
+    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Operationer" if sv else "Operations"}
+    t = monthly.groupby(["month", "policy", "stage"], as_index=False)[
+        ["purchase", "cost_external_sek", "cost_internal_sek"]].sum()
+    wide = t.pivot_table(index="month", columns=["policy", "stage"], values=["purchase", "cost_external_sek"],
+                         aggfunc="sum", fill_value=0.0)
+    out = pd.DataFrame(index=wide.index.astype(str))
+    for policy in ("guarantee", "target"):
+        for stage in ("new_visit", "treatment"):
+            if ("purchase", policy, stage) in wide.columns:
+                out[f"{names[policy]}: {stages[stage]}"] = [format_count(v, language=language)
+                                                            for v in wide[("purchase", policy, stage)]]
+        bought = wide["cost_external_sek"]
+        cost = bought[policy].sum(axis=1) if policy in bought.columns.get_level_values(0) else None
+        if cost is not None:
+            out[f"{names[policy]}: {'kostnad (kr)' if sv else 'cost (SEK)'}"] = [
+                format_count(v, language=language) for v in cost]
+    out.index.name = label("month", language)
+    return out
+
+
+def plan_table(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv") -> pd.DataFrame:
+    """The first ``weeks`` of the production plan for the report (ISO week labels)."""
+    sv = language == "sv"
+    cols = {"period": label("week", language), "status": "Status",
+            "planned_new_visits": label("planned_new_visits", language),
+            "capacity_new_visits": "Kapacitet nybesök" if sv else "Capacity, first visits",
+            "planned_operations": label("planned_operations", language),
+            "capacity_operations": "Kapacitet operationer" if sv else "Capacity, operations",
+            "purchase_operations": "Köp operationer" if sv else "Purchase, operations"}
+    part = plan[plan["week_ahead"] <= weeks][[c for c in cols if c in plan.columns]].copy()
+    part["period"] = period_labels(part["period"])
+    part["status"] = part["status"].map({"fixed": "fastställd" if sv else "fixed",
+                                         "planned": "preliminär" if sv else "planned"})
+    for c in part.columns[2:]:
+        part[c] = part[c].map(lambda v: format_count(v, language=language))
+    return part.rename(columns=cols).set_index(label("week", language))
+
+
+def follow_up_table(follow_up: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Year-to-date plan against outcome at the latest week, one row per measure."""
+    sv = language == "sv"
+    if follow_up.empty:
+        return pd.DataFrame()
+    last = follow_up[follow_up["period"] == follow_up["period"].max()]
+    rows = []
+    for r in last.itertuples(index=False):
+        rows.append({
+            ("Mått" if sv else "Measure"): label(r.measure, language),
+            ("Plan hittills i år" if sv else "Plan, year to date"): format_count(r.cum_plan, language=language),
+            ("Utfall hittills i år" if sv else "Actual, year to date"): format_count(r.cum_actual, language=language),
+            ("Avvikelse %" if sv else "Deviation %"): format_count(r.cum_deviation_pct, language=language, decimals=1),
+            ("Mot i fjol %" if sv else "Against last year %"):
+                format_count(r.cum_vs_last_year_pct, language=language, decimals=1),
+            "Status": status_word(r.status, language),
+            ("Nivå" if sv else "Level"): status_word(r.level, language),
+        })
+    return pd.DataFrame(rows).set_index("Mått" if sv else "Measure")
+
+
+def scenario_report_table(scenarios: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Scenarios side by side for one clinic: purchase need, cost and breaches against the baseline."""
+    sv = language == "sv"
+    out = pd.DataFrame({
+        ("Scenario"): scenarios["description"].where(scenarios["description"].astype(str) != "",
+                                                     "Nuläge" if sv else "Baseline"),
+        ("Köpbehov" if sv else "Purchase need"):
+            scenarios["purchase_need"].map(lambda v: format_count(v, language=language)),
+        ("Kostnad (kr)" if sv else "Cost (SEK)"):
+            scenarios["purchase_cost_sek"].map(lambda v: format_count(v, language=language)),
+        ("Över 90 dagar utan köp" if sv else "Over 90 days without purchase"):
+            scenarios["breaches"].map(lambda v: format_count(v, language=language)),
+        ("Ändring köpbehov" if sv else "Change in purchase"):
+            scenarios["purchase_need_change"].map(lambda v: format_count(v, language=language)),
+    })
+    return out.set_index("Scenario")
+
+
+def monte_carlo_table(summary_frame: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
+    """Monte Carlo summary per stage (:func:`kps_analysis.scenario.monte_carlo`) for a report."""
+    sv = language == "sv"
+    out = pd.DataFrame({
+        ("Steg" if sv else "Stage"): stage_names(summary_frame["stage"], language),
+        ("Sannolikhet att ingen passerar 90 dagar" if sv else "Probability nobody passes 90 days"):
+            summary_frame["p_no_breach"].map(lambda v: format_count(100 * v, language=language) + " %"),
+    })
+    for q in (50, 80, 95):
+        col = f"purchase_p{q}"
+        if col in summary_frame.columns:
+            out[(f"Köp för {q} % säkerhet" if sv else f"Purchase for {q} % certainty")] = \
+                summary_frame[col].map(lambda v: format_count(v, language=language))
+    return out.set_index("Steg" if sv else "Stage")
