@@ -509,6 +509,43 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
     >>> capacity_need(f, 500, target_queue=300, clear_by=4)["need"].tolist()
     [150.0, 150.0, 150.0, 150.0, 100.0, 100.0]
     """
+    frame, keys, monthly, mean, lo, hi = _inflow_series(inflow, stage, level)
+    days = frame["period_days"].to_numpy(dtype=float) if monthly else np.full(len(frame), 7.0)
+    series = frame[keys].drop_duplicates().reset_index(drop=True)
+    sid = frame[keys].merge(series.reset_index(), on=keys, how="left")["index"].to_numpy()
+    queue = _queue_now(queue_now, waiting, series, keys)
+    # the target queue takes the inflow per week, whatever the period: inflow · 7 / days
+    mean_by_series = (np.bincount(sid, weights=mean * 7.0 / days if monthly else mean, minlength=len(series))
+                      / np.bincount(sid, minlength=len(series)))
+    target = _target_queue(target_queue, mean_by_series, series, keys, guarantee_days, target_share_within_guarantee)
+    weeks = _weeks_to_clear(clear_by, frame, monthly)
+
+    backlog = np.maximum(queue - target, 0.0)
+    relief = np.where(frame["week_ahead"].to_numpy() <= weeks, backlog[sid] / weeks, 0.0)
+    out = frame[keys + ["week_ahead"] + (["period"] if "period" in frame.columns else [])].copy()
+    out["inflow"], out["inflow_lo"], out["inflow_hi"] = mean, lo, hi
+    out["queue_now"], out["target_queue"], out["backlog"] = queue[sid], target[sid], backlog[sid]
+    out["weeks_to_clear"] = float(weeks)
+    out["need"], out["need_lo"], out["need_hi"] = mean + relief, lo + relief, hi + relief
+    if waiting is not None:
+        out = _with_need_guarantee(out, waiting, frame, keys, days if monthly else None, guarantee_days=guarantee_days,
+                                   order=order, renege_rate_per_week=renege_rate_per_week)
+    unit = "months" if monthly else "weeks"
+    if weeks > out["week_ahead"].max():
+        warnings.warn(f"clear_by ({weeks} {unit}) lies beyond the horizon ({out['week_ahead'].max()} {unit}): "
+                      "the backlog is not cleared within it", stacklevel=2)
+    if monthly:
+        out.insert(out.columns.get_loc("week_ahead") + 1, "period_days", days.astype(np.int64))
+        out = out.rename(columns={"weeks_to_clear": "periods_to_clear"})
+    return as_period_ahead(out.reset_index(drop=True), monthly)
+
+
+def _inflow_series(inflow: pd.DataFrame, stage: str, level):
+    """:func:`capacity_need`'s inflow checked and sorted per series and week.
+
+    Returns ``(frame, keys, monthly, mean, lo, hi)``: the inflow and its interval bounds
+    at ``level`` (the mean without them) per row [patients/period].
+    """
     if not isinstance(inflow, pd.DataFrame):
         raise ValueError("inflow must be a DataFrame")
     mean_col = "mean" if "mean" in inflow.columns else "inflow" if "inflow" in inflow.columns else None
@@ -526,15 +563,16 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
     frame = _with_week_ahead(frame, keys, "inflow")
     frame = frame.sort_values(keys + ["week_ahead"], kind="stable").reset_index(drop=True)
     mean = frame[mean_col].to_numpy(dtype=float)
-    days = frame["period_days"].to_numpy(dtype=float) if monthly else np.full(len(frame), 7.0)
     if np.any(mean < 0):
         raise ValueError("inflow: the inflow must not be negative")
     lo_col, hi_col = _bound_columns(frame, level)
     lo = frame[lo_col].to_numpy(dtype=float) if lo_col else mean
     hi = frame[hi_col].to_numpy(dtype=float) if hi_col else mean
+    return frame, keys, monthly, mean, lo, hi
 
-    series = frame[keys].drop_duplicates().reset_index(drop=True)
-    sid = frame[keys].merge(series.reset_index(), on=keys, how="left")["index"].to_numpy()
+
+def _queue_now(queue_now, waiting: pd.DataFrame | None, series: pd.DataFrame, keys: list) -> np.ndarray:
+    """The queue now per series, from ``queue_now`` or counted in ``waiting`` [patients]."""
     if queue_now is None:
         if waiting is None:
             raise ValueError("queue_now: give the current queue (or waiting)")
@@ -548,18 +586,24 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
                          f"{series[np.isnan(queue)].to_dict('records')[:3]}")
     if np.any(queue < 0):
         raise ValueError("queue_now must not be negative")
+    return queue
 
-    # the target queue takes the inflow per week, whatever the period: inflow · 7 / days
-    mean_by_series = (np.bincount(sid, weights=mean * 7.0 / days if monthly else mean, minlength=len(series))
-                      / np.bincount(sid, minlength=len(series)))
+
+def _target_queue(target_queue, mean_by_series: np.ndarray, series: pd.DataFrame, keys: list,
+                  guarantee_days: float, share: float) -> np.ndarray:
+    """The target queue per series: given, or the one served within the guarantee at ``share`` [patients]."""
     if target_queue is None:
-        target = queue_for_share_within(mean_by_series, guarantee_days, target_share_within_guarantee)
+        target = queue_for_share_within(mean_by_series, guarantee_days, share)
         target = np.asarray(target, dtype=float)
     else:
         target = per_series(target_queue, series, keys, "target_queue", "target_queue")
         if np.any(np.isnan(target)) or np.any(target < 0):
             raise ValueError("target_queue must be given (>= 0) for every series")
+    return target
 
+
+def _weeks_to_clear(clear_by, frame: pd.DataFrame, monthly: bool) -> int:
+    """The periods in which the backlog is cleared: ``clear_by`` weeks (as months if monthly) or up to a date."""
     if isinstance(clear_by, (int, np.integer)) and not isinstance(clear_by, bool):
         weeks = periods_for_weeks(int(clear_by), "M") if monthly and clear_by >= 1 else int(clear_by)
     else:
@@ -574,34 +618,27 @@ def capacity_need(inflow: pd.DataFrame, queue_now=None, *, target_queue=None, cl
         weeks = (target_period - first).n + 1
     if weeks < 1:
         raise ValueError(f"clear_by must be at least one week ahead, got {clear_by!r}")
+    return weeks
 
-    backlog = np.maximum(queue - target, 0.0)
-    relief = np.where(frame["week_ahead"].to_numpy() <= weeks, backlog[sid] / weeks, 0.0)
-    out = frame[keys + ["week_ahead"] + (["period"] if "period" in frame.columns else [])].copy()
-    out["inflow"], out["inflow_lo"], out["inflow_hi"] = mean, lo, hi
-    out["queue_now"], out["target_queue"], out["backlog"] = queue[sid], target[sid], backlog[sid]
-    out["weeks_to_clear"] = float(weeks)
-    out["need"], out["need_lo"], out["need_hi"] = mean + relief, lo + relief, hi + relief
-    if waiting is not None:
-        if "stage" not in waiting.columns:
-            if frame["stage"].nunique() > 1:
-                raise ValueError("waiting: needs a 'stage' column when inflow has several stages")
-            waiting = waiting.assign(stage=frame["stage"].iloc[0])
-        flows = out[keys + ["week_ahead"]].assign(inflow=mean, capacity=0.0)
-        if monthly:
-            flows["period_days"] = days.astype(np.int64)
-        extra = least_extra_service(waiting, flows, guarantee_days=guarantee_days, tolerated=0.0, order=order,
-                                    renege_rate_per_week=renege_rate_per_week)
-        out = out.merge(extra.rename(columns={"extra": "need_guarantee"}), on=keys + ["week_ahead"], how="left")
-        out["need_guarantee"] = out["need_guarantee"].fillna(0.0)
-    unit = "months" if monthly else "weeks"
-    if weeks > out["week_ahead"].max():
-        warnings.warn(f"clear_by ({weeks} {unit}) lies beyond the horizon ({out['week_ahead'].max()} {unit}): "
-                      "the backlog is not cleared within it", stacklevel=2)
+
+def _with_need_guarantee(out: pd.DataFrame, waiting: pd.DataFrame, frame: pd.DataFrame, keys: list,
+                         days: np.ndarray | None, *, guarantee_days: float, order: str,
+                         renege_rate_per_week: float) -> pd.DataFrame:
+    """``out`` with ``need_guarantee``: the least production that keeps every patient within the limit."""
+    mean = out["inflow"].to_numpy()
+    monthly = days is not None
+    if "stage" not in waiting.columns:
+        if frame["stage"].nunique() > 1:
+            raise ValueError("waiting: needs a 'stage' column when inflow has several stages")
+        waiting = waiting.assign(stage=frame["stage"].iloc[0])
+    flows = out[keys + ["week_ahead"]].assign(inflow=mean, capacity=0.0)
     if monthly:
-        out.insert(out.columns.get_loc("week_ahead") + 1, "period_days", days.astype(np.int64))
-        out = out.rename(columns={"weeks_to_clear": "periods_to_clear"})
-    return as_period_ahead(out.reset_index(drop=True), monthly)
+        flows["period_days"] = days.astype(np.int64)
+    extra = least_extra_service(waiting, flows, guarantee_days=guarantee_days, tolerated=0.0, order=order,
+                                renege_rate_per_week=renege_rate_per_week)
+    out = out.merge(extra.rename(columns={"extra": "need_guarantee"}), on=keys + ["week_ahead"], how="left")
+    out["need_guarantee"] = out["need_guarantee"].fillna(0.0)
+    return out
 
 
 # ============================================================================= guarantee engine
