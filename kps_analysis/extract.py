@@ -39,8 +39,22 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from . import data as _d
-from .data import DataError, PeriodCounts, periods_from_waiting_list
+from .data import DataError, PeriodCounts, files, periods_from_waiting_list
+from .data.cells import MIX1, TEXT_DTYPE, hash_texts, mix64
+from .data.files import (
+    FileTable,
+    check_parquet_file,
+    check_regular_file,
+    decode_text,
+    few_valued_text_columns,
+    file_kind,
+    header_roles,
+    is_present,
+    load_table,
+    sniff_separator,
+)
+from .data.headers import EXTRACT_LOOKUP, PERIOD_ROLES, WEEKLY_LOOKUP
+from .data.waiting_list import ExtractNotes, extract_layout, parse_extract
 
 __all__ = ["aggregate_waiting_list", "periods_from_waiting_list", "extract_or_aggregate", "PeriodCounts",
            "iter_waiting_list"]
@@ -52,15 +66,15 @@ a million rows: 2.85x, for about a third less time); see ``benchmarks/README.md`
 
 # ============================================================================ reading in parts
 def _header_index(raw: pd.DataFrame) -> int:
-    """Position of the header row among the first rows, by the rule of ``data._load_table``:
+    """Position of the header row among the first rows, by the rule of ``data.load_table``:
     the first row with two known headers, one of them the referral date; else the row
     with the most known headers; else the first non-empty row."""
     first_nonempty, most_known = None, (1, None)
     for i in range(min(30, raw.shape[0])):
         cells = list(raw.iloc[i])
-        if first_nonempty is None and any(_d._present(c) for c in cells):
+        if first_nonempty is None and any(is_present(c) for c in cells):
             first_nonempty = i
-        roles = _d._header_roles(cells, _d._EXTRACT_LOOKUP)
+        roles = header_roles(cells, EXTRACT_LOOKUP)
         known = sum(r is not None for r in roles)
         if known >= 2 and "referral_date" in roles:
             return i
@@ -74,7 +88,7 @@ def _csv_head(path: Path):
     CSV file that Arrow can stream, or None (UTF-16, a ``sep=`` line, a file of another kind)."""
     with open(path, "rb") as f:
         head = f.read(262_144)
-    if not head or _d._file_kind(head[:8]) is not None:
+    if not head or file_kind(head[:8]) is not None:
         return None
     body = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
     if b"\x00" in body or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -95,7 +109,7 @@ def _csv_head(path: Path):
     sample = [line for line in lines[:300] if line.strip()][:200]
     if not sample:
         return None
-    sep, width = _d._sniff_separator(sample)
+    sep, width = sniff_separator(sample)
     cells = list(csv.reader(lines[:30], delimiter=sep))
     raw = pd.DataFrame([r + [""] * (width - len(r)) for r in cells], dtype=object) if cells else pd.DataFrame()
     return sep, width, raw, encoding
@@ -109,7 +123,7 @@ class _Source:
         self.path = path
         self.chunk_rows = max(int(chunk_rows), 1)
         self.layout_kw = layout_kw or {}
-        _d._check_regular_file(path, max_bytes)
+        check_regular_file(path, max_bytes)
         suffix = path.suffix.lower()
         self.kind = "whole"
         if suffix in (".parquet", ".pq"):
@@ -117,30 +131,17 @@ class _Source:
         elif suffix in (".csv", ".txt", ".tsv", ".tab") and self._open_csv():
             pass
         else:  # a workbook, or a CSV Arrow cannot stream: read whole (the general reader's checks)
-            table = _d._load_table(path, sheet=sheet, lookup=_d._EXTRACT_LOOKUP, anchors=("referral_date",),
+            table = load_table(path, sheet=sheet, lookup=EXTRACT_LOOKUP, anchors=("referral_date",),
                                    dictionary=True, max_bytes=max_bytes)
             self._whole = table
-            self.layout = _d._extract_layout(table, **self.layout_kw, stacklevel=5)
+            self.layout = extract_layout(table, **self.layout_kw, stacklevel=5)
 
     # -- Parquet
     def _open_parquet(self):
         path = self.path
-        size = path.stat().st_size
-        with path.open("rb") as f:
-            head = f.read(4096)
-            f.seek(max(size - 4, 0))
-            tail = f.read(4)
-        if not head:
-            raise DataError("the file is empty", path=path)
-        if not head.startswith(b"PAR1"):
-            kind = _d._file_kind(head) or ("a text file (CSV?)" if _d._looks_like_text(head) else None)
-            what = f"this is {kind}, not" if kind else "this is not"
-            raise DataError(f"{what} a Parquet file; rename it to what it is", path=path)
-        if tail != b"PAR1":
-            raise DataError("the Parquet file is incomplete (it ends before its footer: cut short while "
-                            "copying or writing?); copy or export it again", path=path)
+        check_parquet_file(path)
         try:
-            self._dictionary = _d._few_valued_text_columns(path)
+            self._dictionary = few_valued_text_columns(path)
             parquet = pq.ParquetFile(path)
             names = [str(n) for n in parquet.schema_arrow.names]
             first = next(parquet.iter_batches(batch_size=min(self.chunk_rows, 5000)), None)
@@ -149,14 +150,14 @@ class _Source:
         sample = self._pandas(first) if first is not None else pd.DataFrame(columns=range(len(names)))
         sample.columns = range(len(names))
         self.kind = "parquet"
-        self.layout = _d._extract_layout(_d._Table(path, names, sample, np.arange(2, len(sample) + 2), ","),
+        self.layout = extract_layout(FileTable(path, names, sample, np.arange(2, len(sample) + 2), ","),
                                          **self.layout_kw, stacklevel=5)
         self._names = names
 
     @staticmethod
     def _pandas(batch) -> pd.DataFrame:
         def mapper(t):
-            return _d._TEXT_DTYPE if t in (pa.string(), pa.large_string()) else None
+            return TEXT_DTYPE if t in (pa.string(), pa.large_string()) else None
         return batch.to_pandas(types_mapper=mapper)
 
     def _used_positions(self) -> list[int]:
@@ -184,7 +185,7 @@ class _Source:
 
     # -- CSV
     def _open_csv(self) -> bool:
-        if os.stat(self.path).st_size < _d._ARROW_CSV_MIN_BYTES:
+        if os.stat(self.path).st_size < files.ARROW_CSV_MIN_BYTES:
             return False
         head = _csv_head(self.path)
         if head is None:
@@ -193,12 +194,12 @@ class _Source:
         if raw.empty:
             return False
         at = _header_index(raw)
-        headers = ["" if not _d._present(c) else str(c).strip() for c in raw.iloc[at]]
-        sample = raw.iloc[at + 1:].reset_index(drop=True).astype(_d._TEXT_DTYPE)
+        headers = ["" if not is_present(c) else str(c).strip() for c in raw.iloc[at]]
+        sample = raw.iloc[at + 1:].reset_index(drop=True).astype(TEXT_DTYPE)
         self.kind = "csv"
         self._sep, self._width, self._header_at = sep, width, at
-        self.layout = _d._extract_layout(
-            _d._Table(self.path, headers, sample, np.arange(at + 2, at + 2 + len(sample)), ".", at + 1),
+        self.layout = extract_layout(
+            FileTable(self.path, headers, sample, np.arange(at + 2, at + 2 + len(sample)), ".", at + 1),
             **self.layout_kw, stacklevel=5)
         return True
 
@@ -262,11 +263,11 @@ def iter_waiting_list(path, *, clinic=None, sheet=None, today=None, future_toler
     :func:`aggregate_waiting_list`'s.  Parameters as :func:`~kps_analysis.data.read_waiting_list`.
     """
     source = _Source(Path(path), chunk_rows=chunk_rows, sheet=sheet, max_bytes=max_bytes,
-                     layout_kw=dict(clinic=clinic, today=today, future_tolerance_days=future_tolerance_days,
-                                    plausible_from=plausible_from, warn=False))
-    notes = _d._ExtractNotes()
+                     layout_kw={"clinic": clinic, "today": today, "future_tolerance_days": future_tolerance_days,
+                                "plausible_from": plausible_from, "warn": False})
+    notes = ExtractNotes()
     for data, rows in source.parts():
-        yield _d._parse_extract(source.layout, data, rows, notes).frame()
+        yield parse_extract(source.layout, data, rows, notes).frame()
 
 
 class _Duplicates:
@@ -283,12 +284,12 @@ class _Duplicates:
     @staticmethod
     def hashes(parts) -> np.ndarray:
         """64-bit hashes of (clinic text, referral date, patient id) of read rows (``data._ExtractParts``)."""
-        h = _d._hash_texts(parts.pid)
+        h = hash_texts(parts.pid)
         referred = parts.dates["referral_date"].view(np.int64)
-        h ^= referred.view(np.uint64) * _d._MIX1
+        h ^= referred.view(np.uint64) * MIX1
         c_codes, c_texts = parts.clinic
-        clinic_hash = _d._hash_texts(pd.Series(np.asarray(c_texts, dtype=object), dtype=_d._TEXT_DTYPE))
-        return _d._mix(h ^ clinic_hash[c_codes])
+        clinic_hash = hash_texts(pd.Series(np.asarray(c_texts, dtype=object), dtype=TEXT_DTYPE))
+        return mix64(h ^ clinic_hash[c_codes])
 
     def add(self, parts) -> None:
         h = self.hashes(parts)
@@ -384,8 +385,8 @@ def aggregate_waiting_list(path, *, freq: str = "W", start=None, end=None, clini
     [[2.0, 0.0, 0.0, 2.0], [0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 1.0, 1.0]]
     """
     path = Path(path)
-    kw = dict(clinic=clinic, today=today, future_tolerance_days=future_tolerance_days,
-              plausible_from=plausible_from)
+    kw = {"clinic": clinic, "today": today, "future_tolerance_days": future_tolerance_days,
+          "plausible_from": plausible_from}
     source = _Source(path, chunk_rows=chunk_rows, sheet=sheet, max_bytes=max_bytes, layout_kw=kw)
     try:
         return _aggregate(source, freq=freq, start=start, end=end, return_rows=return_rows)
@@ -394,7 +395,7 @@ def aggregate_waiting_list(path, *, freq: str = "W", start=None, end=None, clini
             warnings.simplefilter("ignore")
             source = _Source(path, chunk_rows=chunk_rows, sheet=sheet, max_bytes=max_bytes, layout_kw=kw)
         source.kind = "whole"
-        source._whole = _d._load_table(path, sheet=sheet, lookup=_d._EXTRACT_LOOKUP, anchors=("referral_date",),
+        source._whole = load_table(path, sheet=sheet, lookup=EXTRACT_LOOKUP, anchors=("referral_date",),
                                        dictionary=True, max_bytes=max_bytes)
         return _aggregate(source, freq=freq, start=start, end=end, return_rows=return_rows)
 
@@ -417,7 +418,7 @@ def _libc():
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim  # glibc only
+        libc.malloc_trim  # noqa: B018 -- glibc only: the attribute probe raises elsewhere
         return libc
     except (OSError, AttributeError):
         return None
@@ -429,7 +430,7 @@ _LIBC = _libc()
 def _aggregate(source: _Source, *, freq, start, end, return_rows):
     layout = source.layout
     counts = PeriodCounts(freq, name=str(layout.path))
-    notes = _d._ExtractNotes()
+    notes = ExtractNotes()
     duplicates = _Duplicates() if layout.pid_pos is not None else None
     has_group = "group" in layout.roles
     # a part whose clinic (group) cells are all empty, where another part has some: the
@@ -439,7 +440,7 @@ def _aggregate(source: _Source, *, freq, start, end, return_rows):
     rows_read = 0
     try:
         for data, rows in source.parts():
-            parts = _d._parse_extract(layout, data, rows, notes)
+            parts = parse_extract(layout, data, rows, notes)
             del data
             if not len(parts):
                 continue
@@ -483,7 +484,7 @@ def _confirm_duplicates(source: _Source, candidates: np.ndarray) -> None:
     layout = source.layout
     picked = []
     for data, rows in source.parts():
-        parts = _d._parse_extract(layout, data, rows, _d._ExtractNotes())
+        parts = parse_extract(layout, data, rows, ExtractNotes())
         take = np.isin(parts.rows, candidates)
         if take.any():
             frame = parts.frame()
@@ -520,18 +521,18 @@ def extract_or_aggregate(path) -> str:
     except Exception:  # the reader that follows says what is wrong with the file
         return "aggregate"
     for cells in headers_rows:
-        extract = _d._header_roles(cells, _d._EXTRACT_LOOKUP)
-        weekly = _d._header_roles(cells, _d._WEEKLY_LOOKUP)
-        if "referral_date" in extract and not any(r in _d._PERIOD_ROLES for r in weekly):
+        extract = header_roles(cells, EXTRACT_LOOKUP)
+        weekly = header_roles(cells, WEEKLY_LOOKUP)
+        if "referral_date" in extract and not any(r in PERIOD_ROLES for r in weekly):
             return "extract"
-        if any(r in _d._PERIOD_ROLES for r in weekly):
+        if any(r in PERIOD_ROLES for r in weekly):
             return "aggregate"
     return "aggregate"
 
 
 def _header_rows(path: Path) -> list[list]:
     suffix = path.suffix.lower()
-    _d._check_regular_file(path)
+    check_regular_file(path)
     if suffix in (".parquet", ".pq"):
         return [[str(n) for n in pq.read_schema(path).names]]
     if suffix in (".xlsx", ".xlsm"):
@@ -544,7 +545,7 @@ def _header_rows(path: Path) -> list[list]:
             book.close()
     with open(path, "rb") as f:
         head = f.read(65_536)
-    text = _d._decode(head, path) if head else ""
+    text = decode_text(head, path) if head else ""
     lines = text.splitlines()[:30]
     sample = [line for line in lines if line.strip()]
     if not sample:
@@ -553,5 +554,5 @@ def _header_rows(path: Path) -> list[list]:
         sep = re.match(r"[ \t]*sep=(.)", lines[0], flags=re.IGNORECASE).group(1)
         lines = lines[1:]
     else:
-        sep, _ = _d._sniff_separator(sample)
+        sep, _ = sniff_separator(sample)
     return [list(r) for r in csv.reader(lines, delimiter=sep)]

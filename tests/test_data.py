@@ -78,11 +78,11 @@ def test_header_aliases_are_unambiguous_and_cover_the_primary_swedish_names():
         "Enhet": "group", "Team": "group", "Diagnosgrupp": "group", "Week": "period:week",
     }
     for header, role in primary.items():
-        assert kd._WEEKLY_LOOKUP[kd.normalise_header(header)] == role, header
+        assert kd.headers.WEEKLY_LOOKUP[kd.normalise_header(header)] == role, header
     for m in MEASURES:  # English canonical names, any spelling
-        assert kd._WEEKLY_LOOKUP[kd.normalise_header(m.upper().replace("_", " "))] == m
+        assert kd.headers.WEEKLY_LOOKUP[kd.normalise_header(m.upper().replace("_", " "))] == m
     # building the lookup raises on an alias with two meanings; it did not
-    assert len(kd._WEEKLY_LOOKUP) > 200
+    assert len(kd.headers.WEEKLY_LOOKUP) > 200
 
 
 def test_normalise_header_ignores_case_space_punctuation_and_swedish_letters():
@@ -406,7 +406,7 @@ def test_read_waiting_list_swedish_csv_equals_the_hand_extract():
     expected = HAND_EXTRACT
     for col in ("patient_id", "clinic", "priority"):
         assert extract[col].tolist() == expected[col].tolist(), col
-    for col in kd._DATE_COLUMNS:
+    for col in kd.schema.DATE_COLUMNS:
         assert extract[col].dtype == np.dtype("datetime64[ns]")
         assert extract[col].tolist() == expected[col].astype("datetime64[ns]").tolist(), col
     def text_or_none(series):
@@ -576,15 +576,15 @@ def extracts(draw):
                      "treatment_date": date(trt), "removal_date": date(rem), "removal_reason": reason,
                      "external": draw(st.booleans()), "patient_chosen_wait": draw(st.booleans())})
     frame = pd.DataFrame(rows)
-    for c in kd._DATE_COLUMNS:
+    for c in kd.schema.DATE_COLUMNS:
         frame[c] = pd.to_datetime(frame[c])
     return frame
 
 
 def brute_force(extract, periods):
     """The derivation rules of the schema, literally, one week at a time (test oracle)."""
-    day = {c: extract[c].to_numpy(dtype="datetime64[D]") for c in kd._DATE_COLUMNS}
-    ref, vis, dec, trt, rem = (day[c] for c in kd._DATE_COLUMNS)
+    day = {c: extract[c].to_numpy(dtype="datetime64[D]") for c in kd.schema.DATE_COLUMNS}
+    ref, vis, dec, trt, rem = (day[c] for c in kd.schema.DATE_COLUMNS)
     ext = extract["external"].to_numpy(dtype=bool)
     pcw = extract["patient_chosen_wait"].to_numpy(dtype=bool)
     fwd = np.array([r == "forwarded" for r in extract["removal_reason"]], dtype=bool)
@@ -758,7 +758,7 @@ def test_load_clinic_data_filters_a_multi_clinic_file(tmp_path):
 @pytest.mark.parametrize("dictionary", [False, True], ids=["plain", "few-valued-as-categorical"])
 def test_parquet_extract_with_datetime_or_text_dates_reads_alike(tmp_path, monkeypatch, dictionary):
     if dictionary:  # small files too: text columns with few values come as categoricals
-        monkeypatch.setattr(kd, "_DICTIONARY_MIN_ROWS", 0)
+        monkeypatch.setattr(kd.files, "DICTIONARY_MIN_ROWS", 0)
     rng = np.random.default_rng(3)
     n = 400
     ref = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 60, n), unit="D")
@@ -966,7 +966,7 @@ def test_dates_beyond_the_nanosecond_range_are_refused_not_wrapped(tmp_path):
         assert str(info.value).startswith(f"{tmp_path / 'wl.parquet'}, column 'Remissdatum', row 3: {words}")
         # even with no window at all, nothing wraps round to another century
         with pytest.raises(DataError, match="a date outside the years 1678-2261"):
-            kd._parse_dates(pd.Series(pd.array([pd.Timestamp(2024, 1, 2), pd.Timestamp(day)],
+            kd.waiting_list._parse_dates(pd.Series(pd.array([pd.Timestamp(2024, 1, 2), pd.Timestamp(day)],
                                                dtype="datetime64[us]")), path="x", column="c", rows=np.array([2, 3]))
 
 
@@ -1053,8 +1053,8 @@ def test_the_fast_paths_for_large_files_read_exactly_as_the_general_reader(monke
         p for p in (DATA / "bad").iterdir() if p.name.startswith("weekly_") and p.suffix in (".csv", ".txt"))
     cases = [(read_weekly, f) for f in files] + [(read_waiting_list, DATA / "waiting_list_sv.csv")]
     general = [_outcome(reader, f) for reader, f in cases]
-    monkeypatch.setattr(kd, "_ARROW_CSV_MIN_BYTES", 0)
-    monkeypatch.setattr(kd, "_PLAIN_MIN_ROWS", 0)
+    monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 0)
+    monkeypatch.setattr(kd.cells, "PLAIN_MIN_ROWS", 0)
     fast = [_outcome(reader, f) for reader, f in cases]
     for (reader, f), a, b in zip(cases, general, fast):
         assert a[0] == b[0], (f.name, a, b)
@@ -1077,7 +1077,7 @@ def test_a_large_weekly_csv_is_read_in_bounded_time(tmp_path):
         v = rng.integers(0, 500, size=(len(weeks_), 3))
         lines += [f"k{g % 40};g{g};{w};{a};{b};{c}" for w, (a, b, c) in zip(weeks_, v)]
     path = write(tmp_path / "big.csv", "\n".join(lines) + "\n")
-    assert path.stat().st_size >= kd._ARROW_CSV_MIN_BYTES
+    assert path.stat().st_size >= kd.files.ARROW_CSV_MIN_BYTES
     start = time.perf_counter()
     frame = read_weekly(path)
     validate(frame, today="2025-01-01")

@@ -269,7 +269,7 @@ def test_a_large_csv_is_streamed_by_arrow_with_the_same_result_and_rows(tmp_path
     whole = read_waiting_list(demo_extracts[0], today="2030-01-01")
     csv = tmp_path / "export.csv"
     whole.assign(external=np.where(whole["external"], "Ja", "Nej")).to_csv(csv, index=False)
-    monkeypatch.setattr(kd, "_ARROW_CSV_MIN_BYTES", 0)
+    monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 0)
     source = kx._Source(csv, chunk_rows=5000, layout_kw={"today": "2030-01-01"})
     assert source.kind == "csv"
     weekly, rows = kx.aggregate_waiting_list(csv, today="2030-01-01", chunk_rows=5000, return_rows=True)
@@ -291,14 +291,14 @@ def test_a_streamed_csv_finds_its_header_below_a_preamble_and_counts_rows_as_the
     text = "Väntelista urologi;;;\nUttag 2024-06-01;;;\n\n" + SAMPLE.read_text(encoding="utf-8-sig")
     text = text.replace("Urologi;2;2024-01-24", "Urologi;9;2024-01-24")  # priority 9: line 14
     path = write(tmp_path / "preamble.csv", text)
-    monkeypatch.setattr(kd, "_ARROW_CSV_MIN_BYTES", 0)
+    monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 0)
     source = kx._Source(path, chunk_rows=3, layout_kw={"today": TODAY, "warn": False})
     assert (source.kind, source.layout.header_row) == ("csv", 4)
     with pytest.raises(DataError) as parts, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         kx.aggregate_waiting_list(path, today=TODAY, chunk_rows=3)
     assert str(parts.value).startswith(f"{path}, column 'Prioritet', row 14: unknown priority code '9'")
-    monkeypatch.setattr(kd, "_ARROW_CSV_MIN_BYTES", 10**9)
+    monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 10**9)
     with pytest.raises(DataError) as whole, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         read_waiting_list(path, today=TODAY)
@@ -308,7 +308,7 @@ def test_a_streamed_csv_finds_its_header_below_a_preamble_and_counts_rows_as_the
 def test_a_large_windows_1252_csv_is_streamed_too(tmp_path, monkeypatch):
     text = SAMPLE.read_text(encoding="utf-8-sig")
     path = write(tmp_path / "excel.csv", text, encoding="cp1252")
-    monkeypatch.setattr(kd, "_ARROW_CSV_MIN_BYTES", 0)
+    monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 0)
     source = kx._Source(path, chunk_rows=4, layout_kw={"today": TODAY, "warn": False})
     assert (source.kind, source._encoding) == ("csv", "cp1252")
     assert source.layout.header("decision_date") == "Beslut om operation"
@@ -388,7 +388,7 @@ def extracts(draw):
                      "treatment_date": date(trt), "removal_date": date(rem), "removal_reason": reason,
                      "external": draw(st.booleans()), "patient_chosen_wait": draw(st.booleans())})
     frame = pd.DataFrame(rows)
-    for c in kd._DATE_COLUMNS:
+    for c in kd.schema.DATE_COLUMNS:
         frame[c] = pd.to_datetime(frame[c])
     return frame
 
@@ -407,8 +407,8 @@ def test_counting_in_parts_of_any_size_and_order_equals_counting_at_once(extract
 def test_monthly_counts_follow_the_definitions_month_by_month(extract):
     """An oracle written from the definitions, one month at a time."""
     monthly = kx.periods_from_waiting_list(extract.drop(columns="group"), freq="M", chunk_rows=7)
-    day = {c: extract[c].to_numpy(dtype="datetime64[D]") for c in kd._DATE_COLUMNS}
-    ref, vis, dec, trt, rem = (day[c] for c in kd._DATE_COLUMNS)
+    day = {c: extract[c].to_numpy(dtype="datetime64[D]") for c in kd.schema.DATE_COLUMNS}
+    ref, vis, dec, trt, rem = (day[c] for c in kd.schema.DATE_COLUMNS)
     fwd = (extract["removal_reason"] == "forwarded").to_numpy()
     ext, pcw = extract["external"].to_numpy(), extract["patient_chosen_wait"].to_numpy()
     for row in monthly.itertuples(index=False):
