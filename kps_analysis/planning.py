@@ -937,20 +937,44 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
         fixed horizon (the weeks the purchase can still protect). ``purchase.attrs["clinic"]``
         holds the same per clinic (both stages together).
     """
-    from scipy.stats import norm
-
     rng = np.random.default_rng(seed)
     a = _arrays(waiting, flows, settings, order=order)
     n_s, horizon = a.inflow.shape
     if n_s == 0 or horizon == 0:          # nothing to plan (no inflow measure): empty, with columns
-        purchase = pd.DataFrame(columns=["clinic", "stage", "purchase_plan", "purchase_p50", "purchase_p80",
-                                         "purchase_p95", "p_no_breach_fixed"])
-        purchase.attrs["clinic"] = pd.DataFrame(columns=["clinic", "p_no_breach_fixed", "purchase_p50",
-                                                         "purchase_p80", "purchase_p95"])
-        return pd.DataFrame(columns=["clinic", "stage", "month", "p_no_breach", "plan_breaches"]), purchase
-    lo, hi = f"lo_{level}", f"hi_{level}"
+        return _empty_simulation()
     grid = a.keys.merge(pd.DataFrame({"period_ahead": np.arange(1, horizon + 1)}), how="cross")
     f = grid.merge(flows, on=["clinic", "stage", "period_ahead"], how="left")
+    inflow, capacity = _simulated_futures(a, f, production_cv, runs=runs, level=level,
+                                          autocorrelation=autocorrelation, rng=rng)
+    planned_buy = a.keys.merge(plan[["clinic", "stage", "period_ahead", "purchase"]], on=["clinic", "stage"],
+                               how="left").sort_values(["clinic", "stage", "period_ahead"])
+    planned_buy = planned_buy["purchase"].to_numpy(float).reshape(n_s, horizon)
+    n_fixed = int((a.starts < 7.0 * fixed_weeks).sum())            # periods in the fixed weeks
+    breach, buys = _simulated_runs(a, inflow, capacity, planned_buy, n_fixed, chunk_cells)
+    by_month = _no_breach_by_month(a, f, plan, breach)
+    return by_month, _simulated_purchase(a, breach, buys, planned_buy, n_fixed)
+
+
+def _empty_simulation() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`simulate_plan`'s frames without rows (nothing to plan), with their columns."""
+    purchase = pd.DataFrame(columns=["clinic", "stage", "purchase_plan", "purchase_p50", "purchase_p80",
+                                     "purchase_p95", "p_no_breach_fixed"])
+    purchase.attrs["clinic"] = pd.DataFrame(columns=["clinic", "p_no_breach_fixed", "purchase_p50",
+                                                     "purchase_p80", "purchase_p95"])
+    return pd.DataFrame(columns=["clinic", "stage", "month", "p_no_breach", "plan_breaches"]), purchase
+
+
+def _simulated_futures(a: _Arrays, f: pd.DataFrame, production_cv: pd.DataFrame | None, *, runs: int, level: int,
+                       autocorrelation: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Inflow and own production per run, series and period (runs, n_s, H), whole patients.
+
+    Draws, in this order: the common shock per run and series, the weekly noise of the
+    inflow, the noise of production.
+    """
+    from scipy.stats import norm
+
+    n_s, horizon = a.inflow.shape
+    lo, hi = f"lo_{level}", f"hi_{level}"
     z = norm.ppf(0.5 + level / 200.0)
     if lo in f.columns and hi in f.columns:
         sd = ((f[hi] - f[lo]).astype(float).fillna(0.0).to_numpy() / (2 * z)).reshape(n_s, horizon)
@@ -966,19 +990,24 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     inflow = whole(inflow)
     prod_z = np.clip(rng.standard_normal((runs, n_s, horizon)), -3, 3)
     capacity = whole(np.maximum(a.capacity[None] * (1 + cv[None, :, None] * prod_z), 0.0))
-    planned_buy = a.keys.merge(plan[["clinic", "stage", "period_ahead", "purchase"]], on=["clinic", "stage"],
-                               how="left").sort_values(["clinic", "stage", "period_ahead"])
-    planned_buy = planned_buy["purchase"].to_numpy(float).reshape(n_s, horizon)
+    return inflow, capacity
+
+
+def _simulated_runs(a: _Arrays, inflow: np.ndarray, capacity: np.ndarray, planned_buy: np.ndarray, n_fixed: int,
+                    chunk_cells: float) -> tuple[np.ndarray, np.ndarray]:
+    """Breaches with the plan's purchase, and the purchase the policy needs in the fixed periods (runs, n_s, H)."""
+    runs = inflow.shape[0]
+    n_s, horizon = a.inflow.shape
     breach = np.zeros((runs, n_s, horizon))
     buys = np.zeros((runs, n_s, horizon))
-    n_fixed = int((a.starts < 7.0 * fixed_weeks).sum())            # periods in the fixed weeks
     # runs stacked as series, a few clinic × stage series at a time so memory stays bounded
     step = max(1, int(chunk_cells // max(1, runs * a.state.shape[1] * a.state.shape[2])))
     for lo_s in range(0, n_s, step):
         sl = slice(lo_s, min(n_s, lo_s + step))
         k = sl.stop - sl.start
-        rep = _Arrays(keys=a.keys.iloc[sl], state=np.tile(a.state[sl], (runs, 1, 1)), mix=np.tile(a.mix[sl], (runs, 1)),
-                      inflow=inflow[:, sl].reshape(runs * k, horizon), capacity=capacity[:, sl].reshape(runs * k, horizon),
+        rep = _Arrays(keys=a.keys.iloc[sl], state=np.tile(a.state[sl], (runs, 1, 1)),
+                      mix=np.tile(a.mix[sl], (runs, 1)), inflow=inflow[:, sl].reshape(runs * k, horizon),
+                      capacity=capacity[:, sl].reshape(runs * k, horizon),
                       limit=np.tile(a.limit[sl], runs), buy_from=np.tile(a.buy_from[sl], runs),
                       fixed_own=np.full((runs * k, horizon), np.nan), fixed_buy=np.full((runs * k, horizon), np.nan),
                       max_age=a.max_age, chosen=np.tile(a.chosen[sl], runs), days=a.days, starts=a.starts)
@@ -987,6 +1016,12 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
         # the purchase this future needs is reported over the fixed periods only
         policy = _run(rep, purchase=True, inflow=rep.inflow[:, :n_fixed], capacity=rep.capacity[:, :n_fixed])
         buys[:, sl, :n_fixed] = policy["purchase"].reshape(runs, k, n_fixed)
+    return breach, buys
+
+
+def _no_breach_by_month(a: _Arrays, f: pd.DataFrame, plan: pd.DataFrame, breach: np.ndarray) -> pd.DataFrame:
+    """Per series and month: the share of runs nobody breaches in [0-1], and the plan's own breaches."""
+    n_s, horizon = a.inflow.shape
     periods = f["period"] if "period" in f.columns else None
     months = (_month_of(pd.Series(periods.to_numpy())).to_numpy().reshape(n_s, horizon)[0]
               if periods is not None and periods.notna().all() else np.array(["all"] * horizon))
@@ -1000,8 +1035,14 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
         for i, (clinic, stage) in enumerate(a.keys[["clinic", "stage"]].itertuples(index=False)):
             rows.append({"clinic": clinic, "stage": stage, "month": m, "p_no_breach": float(ok[i]),
                          "plan_breaches": float(plan_after[i, sel].max())})
-    by_month = pd.DataFrame(rows, columns=["clinic", "stage", "month", "p_no_breach", "plan_breaches"])
-    fixed = n_fixed
+    return pd.DataFrame(rows, columns=["clinic", "stage", "month", "p_no_breach", "plan_breaches"])
+
+
+def _simulated_purchase(a: _Arrays, breach: np.ndarray, buys: np.ndarray, planned_buy: np.ndarray,
+                        fixed: int) -> pd.DataFrame:
+    """The purchase over the fixed periods at 50/80/95 % and the chance of no breach, per series and clinic."""
+    runs = breach.shape[0]
+    horizon = a.inflow.shape[1]
     total = buys[:, :, :fixed].sum(axis=2)
     q = np.percentile(total, [50, 80, 95], axis=0, method="higher")
     # weeks after the lead time up to the fixed horizon: what the planned purchase can still keep
@@ -1022,7 +1063,7 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     for name, pct in (("purchase_p50", 50), ("purchase_p80", 80), ("purchase_p95", 95)):
         clinic_p[name] = np.percentile(clinic_q, pct, axis=0, method="higher")
     purchase.attrs["clinic"] = clinic_p
-    return by_month, purchase
+    return purchase
 
 
 def _month_of(periods: pd.Series) -> pd.Series:
@@ -1395,6 +1436,36 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     inflow = inflow_forecast(weekly, horizon_weeks=horizon, method=method, levels=levels, exclude=exclude,
                              forecasts=used, periods=len(periods), country=country)
     used = {k: v[v["clinic"].isin(clinics)].reset_index(drop=True) for k, v in used.items()}
+    flows, check = _planning_flows(inflow, weekly, params_list, assumptions, periods, country)
+    settings["period_unit"] = unit
+    settings = _with_data_age(settings, weekly, params_list, start, as_of)
+    waiting = _waiting_now(weekly, waiting_list, flows[["clinic", "stage"]].drop_duplicates())
+    order = assumptions[0].order
+    fixed_plan, fixed = _fixed_ahead(fixed_plan, params_list, start)
+    plan = project_plan(waiting, flows, settings, order=order, fixed=fixed)
+    n_fixed = {a.clinic: int(periods_within(periods, a.fixed_weeks).sum()) for a in assumptions}
+    plan["fixed"] = plan["period_ahead"] <= plan["clinic"].map(n_fixed)
+    settings["fixed_periods"] = settings["clinic"].map(n_fixed)          # [weeks or months]
+    settings["horizon_periods"] = len(periods)                           # [weeks or months]
+    plan = _with_origin_and_agreement(plan, fixed, params_list, weekly, periods, exclude)
+
+    by_month, uncertainty = simulate_plan(waiting, flows, settings, plan, production_cv=_production_cv(weekly),
+                                          runs=runs, seed=seed, order=order,
+                                          fixed_weeks=min(a.fixed_weeks for a in assumptions))
+    model = PlanningModel(settings=settings, waiting=waiting, forecasts=used,
+                          flows=flows, capacity_check=check, plan=plan, uncertainty_by_month=by_month,
+                          uncertainty=uncertainty, follow_up=_production_follow_up(weekly, assumptions[0]),
+                          figures=pd.DataFrame(), history=plan_history(weekly, fixed_plan, history))
+    figures = headline_figures(model)
+    model = PlanningModel(**{**model.__dict__, "figures": figures})
+    if not with_scenarios:
+        return model
+    return PlanningModel(**{**model.__dict__, "scenarios": scenarios(weekly, model, params_list)})
+
+
+def _planning_flows(inflow: pd.DataFrame, weekly: pd.DataFrame, params_list, assumptions: list,
+                    periods: pd.PeriodIndex, country: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The inflow forecast with the one capacity and each period's days; and the capacity check."""
     capacity, check = capacity_basis(weekly, params_list, periods, country=country,
                                      tolerance={a.clinic: a.capacity_tolerance for a in assumptions})
     flows = inflow.merge(capacity, on=["clinic", "stage", "period"], how="left")
@@ -1402,15 +1473,22 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     flows["basis"] = flows["basis"].fillna("none")
     flows["period_days"] = flows["period_ahead"].map(dict(zip(range(1, len(periods) + 1),
                                                               period_lengths(periods)))).astype("Int64")
-    settings["period_unit"] = unit
-    settings = settings.merge(_reported_waits(weekly), on="clinic", how="left")
+    return flows, check
+
+
+def _with_data_age(settings: pd.DataFrame, weekly: pd.DataFrame, params_list, start: pd.Period,
+                   as_of) -> pd.DataFrame:
+    """The settings with the reported waits and the data's age on ``as_of`` (default today) [days]."""
     from .parameters import freshness_limit_days
 
+    settings = settings.merge(_reported_waits(weekly), on="clinic", how="left")
     fresh = freshness(weekly, pd.Timestamp.today() if as_of is None else as_of,
                       stale_after_days={_clinic_id(p): freshness_limit_days(p, start.freqstr) for p in params_list})
-    settings = settings.merge(fresh.drop(columns="period_unit"), on="clinic", how="left")
-    waiting = _waiting_now(weekly, waiting_list, flows[["clinic", "stage"]].drop_duplicates())
-    order = assumptions[0].order
+    return settings.merge(fresh.drop(columns="period_unit"), on="clinic", how="left")
+
+
+def _fixed_ahead(fixed_plan: pd.DataFrame | None, params_list, start: pd.Period):
+    """``(fixed_plan, fixed)``: the previous plan without the clinics that revise it, and its fixed rows ahead."""
     fixed = None
     revise = {_clinic_id(p) for p in params_list if _get(p, "revise_fixed_plan", False)}
     if fixed_plan is not None and len(fixed_plan) and revise:
@@ -1419,11 +1497,12 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
         fp = fixed_plan.copy()
         fp["period"] = as_periods(fp["period"], start.freqstr)
         fixed = fp[fp["fixed"].astype(bool) & (fp["period"] >= start)]
-    plan = project_plan(waiting, flows, settings, order=order, fixed=fixed)
-    n_fixed = {a.clinic: int(periods_within(periods, a.fixed_weeks).sum()) for a in assumptions}
-    plan["fixed"] = plan["period_ahead"] <= plan["clinic"].map(n_fixed)
-    settings["fixed_periods"] = settings["clinic"].map(n_fixed)          # [weeks or months]
-    settings["horizon_periods"] = len(periods)                           # [weeks or months]
+    return fixed_plan, fixed
+
+
+def _with_origin_and_agreement(plan: pd.DataFrame, fixed: pd.DataFrame | None, params_list, weekly: pd.DataFrame,
+                               periods: pd.PeriodIndex, exclude) -> pd.DataFrame:
+    """The plan with ``origin`` (model or previous), the care agreement's volumes and the month."""
     plan["origin"] = "model"
     if fixed is not None and len(fixed):
         kept = plan[["clinic", "stage", "period"]].merge(fixed[["clinic", "stage", "period"]].assign(_k=True),
@@ -1431,30 +1510,20 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
         plan.loc[kept.eq(True).to_numpy(bool), "origin"] = "previous"
     plan = plan.merge(_agreement(params_list, weekly, periods, exclude), on=["clinic", "stage", "period"], how="left")
     plan["month"] = _month_of(plan["period"])
+    return plan
 
-    by_month, uncertainty = simulate_plan(waiting, flows, settings, plan, production_cv=_production_cv(weekly),
-                                          runs=runs, seed=seed, order=order,
-                                          fixed_weeks=min(a.fixed_weeks for a in assumptions))
-    follow_up = pd.DataFrame()
+
+def _production_follow_up(weekly: pd.DataFrame, first: Assumptions) -> pd.DataFrame:
+    """Production against the production plan reported in ``weekly`` (empty without one)."""
     planned = [c for c in ("planned_new_visits", "planned_operations") if c in weekly.columns]
-    if planned and weekly[planned].notna().any().any():
-        from .plan import plan_vs_outcome
+    if not (planned and weekly[planned].notna().any().any()):
+        return pd.DataFrame()
+    from .plan import plan_vs_outcome
 
-        yellow = assumptions[0].yellow_pct
-        red = assumptions[0].red_pct
-        plan_hist = weekly.groupby(["clinic", "period"], as_index=False)[planned].sum(min_count=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            follow_up = plan_vs_outcome(plan_hist, weekly, yellow_pct=yellow, red_pct=red)
-    model = PlanningModel(settings=settings, waiting=waiting, forecasts=used,
-                          flows=flows, capacity_check=check, plan=plan, uncertainty_by_month=by_month,
-                          uncertainty=uncertainty, follow_up=follow_up, figures=pd.DataFrame(),
-                          history=plan_history(weekly, fixed_plan, history))
-    figures = headline_figures(model)
-    model = PlanningModel(**{**model.__dict__, "figures": figures})
-    if not with_scenarios:
-        return model
-    return PlanningModel(**{**model.__dict__, "scenarios": scenarios(weekly, model, params_list)})
+    plan_hist = weekly.groupby(["clinic", "period"], as_index=False)[planned].sum(min_count=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return plan_vs_outcome(plan_hist, weekly, yellow_pct=first.yellow_pct, red_pct=first.red_pct)
 
 
 def headline_figures(model: PlanningModel) -> pd.DataFrame:
@@ -1483,14 +1552,41 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
     if plan.empty:   # no clinic with a stage to plan: its empty columns typed as numbers (pandas 3 makes them str)
         plan = plan.astype({c: float for c in plan.columns if c not in ("clinic", "stage", "period", "month", "origin",
                                                                           "order_by_date", "fixed", "within_lead_time")})
+    fixed_by = _fixed_periods_by_clinic(plan, settings)
+    clinics = pd.Index(settings["clinic"].drop_duplicates(), name="clinic")
+    out = pd.DataFrame(index=clinics)
+    _add_waiting_shares(out, waiting, settings)
+    head = plan[plan["period_ahead"] <= plan["clinic"].map(fixed_by).astype(float)]
+    _add_fixed_period_figures(out, head, fixed_by)
+    _add_clinic_settings_and_uncertainty(out, settings, model.uncertainty)
+    if "waiting_reported" in settings.columns:
+        _add_reported_waits(out, settings)
+    deviation = _production_deviation(model.follow_up, model.history)
+    esc = escalation(out.reset_index(), settings, deviation)
+    out = out.reset_index().merge(esc, on="clinic", how="left")
+    out = out.merge(deviation, on="clinic", how="left")
+    findings = model.capacity_check.groupby("clinic")["finding"].any()
+    out["capacity_finding"] = out["clinic"].map(findings).astype("boolean").fillna(False).astype(bool)
+    agreement = plan.groupby("clinic")[["agreement", "own_production"]].sum(min_count=1)
+    out["agreement_52w"] = out["clinic"].map(agreement["agreement"])
+    out["own_production_52w"] = out["clinic"].map(agreement["own_production"])
+    return out
+
+
+def _fixed_periods_by_clinic(plan: pd.DataFrame, settings: pd.DataFrame) -> pd.Series:
+    """The last fixed period ahead per clinic: weeks, or the months that start within the fixed weeks."""
     fixed_weeks = settings.drop_duplicates("clinic").set_index("clinic")["fixed_weeks"]
-    if "fixed" in plan.columns:   # the fixed periods: weeks, or the months that start within the fixed weeks
+    if "fixed" in plan.columns:
         fixed_by = pd.to_numeric(plan[plan["fixed"].astype(bool)].groupby("clinic")["period_ahead"].max(),
                                  errors="coerce").reindex(fixed_weeks.index).astype(float).fillna(0.0)
     else:
         fixed_by = fixed_weeks.astype(float)
-    clinics = pd.Index(settings["clinic"].drop_duplicates(), name="clinic")
-    out = pd.DataFrame(index=clinics)
+    return fixed_by
+
+
+def _add_waiting_shares(out: pd.DataFrame, waiting: pd.DataFrame, settings: pd.DataFrame) -> None:
+    """Add who waits now, over the limit and by choice, and the share over the limit (in place) [patients, share]."""
+    clinics = out.index
     limit = settings.drop_duplicates("clinic").set_index("clinic")["guarantee_days"]
     if len(waiting):
         w = waiting.assign(_limit=waiting["clinic"].map(limit))
@@ -1506,7 +1602,11 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
                 out["waiting_counted"] > 0))
     else:
         out["share_over_90_days"] = np.nan
-    head = plan[plan["period_ahead"] <= plan["clinic"].map(fixed_by).astype(float)]
+
+
+def _add_fixed_period_figures(out: pd.DataFrame, head: pd.DataFrame, fixed_by: pd.Series) -> None:
+    """Add the breaches, gap, moves, purchase and its cost over the fixed periods, the first order (in place)."""
+    clinics = out.index
     by_week = head.groupby(["clinic", "period_ahead", "period"], as_index=False)[
         ["breaches_if_nothing_bought", "breaches_after_purchase"]].sum()
     last = by_week[by_week["period_ahead"] == by_week["clinic"].map(fixed_by).astype(float)]
@@ -1538,38 +1638,40 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
     out["first_order_late"] = (buying["order_by_period"] < 1).reindex(clinics, fill_value=False).astype(bool)
     if "order_by_date" in buying.columns:
         out["first_order_by_date"] = buying["order_by_date"].reindex(clinics)
+
+
+def _add_clinic_settings_and_uncertainty(out: pd.DataFrame, settings: pd.DataFrame,
+                                         uncertainty: pd.DataFrame | None) -> None:
+    """Add the data's age and period unit, and the Monte Carlo figures of the fixed periods (in place)."""
+    clinics = out.index
     per_clinic = settings.drop_duplicates("clinic").set_index("clinic")
     for col in ("period_unit", "data_end", "plan_start", "data_age_days", "stale"):
         if col in per_clinic.columns:
             out[col] = per_clinic[col].reindex(clinics)
-    unc = model.uncertainty.attrs.get("clinic") if model.uncertainty is not None else None
+    unc = uncertainty.attrs.get("clinic") if uncertainty is not None else None
     if unc is not None and len(unc):
         u = unc.set_index("clinic")
         out["p_no_breach_12w"] = u["p_no_breach_fixed"].reindex(clinics)
         for q in ("purchase_p50", "purchase_p80", "purchase_p95"):
             out[f"{q}_12w"] = u[q].reindex(clinics)
-    # a clinic the model has no stage for (a queue-only list) keeps what its data report:
-    # the waiting and those over 90 days at the latest period, so its escalation sees them
-    if "waiting_reported" in settings.columns:
-        reported = settings.drop_duplicates("clinic").set_index("clinic")
-        missing = out["share_over_90_days"].isna() if "share_over_90_days" in out else pd.Series(True, index=clinics)
-        over = reported["waiting_over_90_reported"].reindex(clinics)
-        total = reported["waiting_reported"].reindex(clinics)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = over / total.where(total > 0)
-        out["share_over_90_days"] = out["share_over_90_days"].where(~missing, share)
-        for col, src in (("waiting_over_90", over), ("waiting_counted", total)):
-            out[col] = (out[col] if col in out else pd.Series(np.nan, index=clinics)).where(~missing, src)
-    deviation = _production_deviation(model.follow_up, model.history)
-    esc = escalation(out.reset_index(), settings, deviation)
-    out = out.reset_index().merge(esc, on="clinic", how="left")
-    out = out.merge(deviation, on="clinic", how="left")
-    findings = model.capacity_check.groupby("clinic")["finding"].any()
-    out["capacity_finding"] = out["clinic"].map(findings).astype("boolean").fillna(False).astype(bool)
-    agreement = plan.groupby("clinic")[["agreement", "own_production"]].sum(min_count=1)
-    out["agreement_52w"] = out["clinic"].map(agreement["agreement"])
-    out["own_production_52w"] = out["clinic"].map(agreement["own_production"])
-    return out
+
+
+def _add_reported_waits(out: pd.DataFrame, settings: pd.DataFrame) -> None:
+    """Give a clinic the model has no stage for the waits its data report (in place).
+
+    A queue-only list keeps the waiting and those over 90 days at the latest period, so
+    its escalation sees them.
+    """
+    clinics = out.index
+    reported = settings.drop_duplicates("clinic").set_index("clinic")
+    missing = out["share_over_90_days"].isna() if "share_over_90_days" in out else pd.Series(True, index=clinics)
+    over = reported["waiting_over_90_reported"].reindex(clinics)
+    total = reported["waiting_reported"].reindex(clinics)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = over / total.where(total > 0)
+    out["share_over_90_days"] = out["share_over_90_days"].where(~missing, share)
+    for col, src in (("waiting_over_90", over), ("waiting_counted", total)):
+        out[col] = (out[col] if col in out else pd.Series(np.nan, index=clinics)).where(~missing, src)
 
 
 def purchase_by_month(plan: pd.DataFrame) -> pd.DataFrame:
