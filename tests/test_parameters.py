@@ -15,8 +15,8 @@ import yaml
 from kps_analysis.parameters import (
     SCHEMA,
     ParameterError,
-    ParameterSection,
     Parameters,
+    ParameterSection,
     deep_merge,
     glossary_markdown,
     list_clinics,
@@ -145,7 +145,7 @@ def test_demo_clinic_profiles():
 
 
 def test_validate_all_on_demo_parameters():
-    assert validate_all(PARAMS) == {c: None for c in sorted(DEMO_FILES)}
+    assert validate_all(PARAMS) == dict.fromkeys(sorted(DEMO_FILES))
 
 
 def test_validate_all_reports_a_broken_clinic(pdir):
@@ -231,7 +231,7 @@ def test_attribute_and_item_access_agree(pdir):
     assert p.resources.theatre_sessions_per_week == p["resources"]["theatre_sessions_per_week"] == 5.0
     assert dict(**p.resources)["operations_per_session"] == 3.0  # unpackable at a boundary
     with pytest.raises(AttributeError, match=r"did you mean 'resources.theatre_sessions_per_week'"):
-        p.resources.theatre_sesions_per_week
+        _ = p.resources.theatre_sesions_per_week
     with pytest.raises(KeyError):
         p["nonexistent"]
 
@@ -698,6 +698,168 @@ def test_a_parameter_file_that_is_a_pipe_or_too_large_is_refused_unopened(pdir):
                                              "1,000,000 a parameter file may have")
 
 
+OUTSIDE = ("refused: the file is a link to a file outside the parameter folder; put the file itself in "
+           "the folder")
+CHANGED = ("refused: the file changed while it was being read (replaced by another file or a link); "
+           "try again")
+
+
+def test_a_clinic_file_linking_out_of_the_folder_is_refused_naming_it_not_its_content(pdir, tmp_path):
+    """Issue 12: a clinic YAML in clinics/ that links to a system file or to any file outside
+    the parameter folder (even a valid parameter file) is refused; the message names the
+    link, neither its target nor anything of its content."""
+    import os
+
+    secret = tmp_path / "elsewhere" / "secret.yaml"
+    secret.parent.mkdir()
+    secret.write_text(MINIMAL_CLINIC + "# token s3cr3t-t0ken\n", encoding="utf-8")
+    link = pdir / "clinics" / "test.yaml"
+    link.symlink_to(secret)
+    err = load_error("test", pdir)
+    assert str(err) == f"{link}: {OUTSIDE}"
+    assert err.path == str(link) and err.key is None
+    assert "s3cr3t" not in str(err) and "elsewhere" not in str(err)
+    assert validate_all(pdir) == {"test": f"{link}: {OUTSIDE}"}
+    for target in ("/etc/passwd", "/dev/zero", f"/proc/{os.getpid()}/environ"):
+        link.unlink()
+        link.symlink_to(target)
+        err = load_error("test", pdir)
+        assert str(err) == f"{link}: {OUTSIDE}", target
+        assert "root:" not in str(err) and target not in str(err)
+    # a relative link that climbs out is the same
+    link.unlink()
+    link.symlink_to(Path("..") / ".." / "elsewhere" / "secret.yaml")
+    assert str(load_error("test", pdir)) == f"{link}: {OUTSIDE}"
+
+
+def test_defaults_and_the_clinics_folder_linking_out_are_refused(pdir, tmp_path):
+    from kps_analysis.parameters import region_settings
+
+    write_clinic(pdir)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "defaults.yaml").write_bytes((pdir / "defaults.yaml").read_bytes())
+    (pdir / "defaults.yaml").unlink()
+    (pdir / "defaults.yaml").symlink_to(outside / "defaults.yaml")
+    assert str(load_error("test", pdir)) == f"{pdir / 'defaults.yaml'}: {OUTSIDE}"
+    with pytest.raises(ParameterError) as info:
+        region_settings(pdir)
+    assert str(info.value) == f"{pdir / 'defaults.yaml'}: {OUTSIDE}"
+    (pdir / "defaults.yaml").unlink()
+    (pdir / "defaults.yaml").write_bytes((outside / "defaults.yaml").read_bytes())
+    # the clinics folder itself a link out of the parameter folder
+    shutil.move(pdir / "clinics", outside / "clinics")
+    (pdir / "clinics").symlink_to(outside / "clinics", target_is_directory=True)
+    assert list_clinics(pdir) == ["test"]  # listed, so that it is reported, not skipped
+    assert str(load_error("test", pdir)) == f"{pdir / 'clinics' / 'test.yaml'}: {OUTSIDE}"
+
+
+def test_links_inside_the_parameter_folder_are_followed(pdir, tmp_path):
+    shared = pdir / "shared"
+    shared.mkdir()
+    (shared / "test.yaml").write_text(MINIMAL_CLINIC, encoding="utf-8")
+    (pdir / "clinics" / "test.yaml").symlink_to(Path("..") / "shared" / "test.yaml")
+    assert load_parameters("test", pdir).name == load_parameters_from_text(tmp_path).name
+    # the parameter folder may itself be reached through a link
+    alias = tmp_path / "alias"
+    alias.symlink_to(pdir, target_is_directory=True)
+    assert load_parameters("test", alias).clinic_id == "test"
+
+
+def load_parameters_from_text(tmp_path, text=MINIMAL_CLINIC):
+    folder = tmp_path / "plain"
+    (folder / "clinics").mkdir(parents=True)
+    shutil.copy(PARAMS / "defaults.yaml", folder / "defaults.yaml")
+    write_clinic(folder, text)
+    return load_parameters("test", folder)
+
+
+def test_dangling_looping_and_special_files_are_refused_without_blocking(pdir):
+    import os
+
+    link = pdir / "clinics" / "test.yaml"
+    link.symlink_to(pdir / "missing.yaml")
+    assert str(load_error("test", pdir)) == f"{link}: file not found"
+    link.unlink()
+    link.symlink_to("test.yaml")  # itself
+    assert str(load_error("test", pdir)) == (f"{link}: is a link that leads to itself; a parameter file must "
+                                             "be a YAML text file")
+    link.unlink()
+    os.mkfifo(pdir / "pipe")  # a pipe inside the folder, reached through a link
+    link.symlink_to(pdir / "pipe")
+    assert str(load_error("test", pdir)) == (f"{link}: is not a regular file (a pipe or a device?); a "
+                                             "parameter file must be a YAML text file")
+    link.unlink()
+    link.mkdir()
+    assert str(load_error("test", pdir)) == (f"{link}: is a folder; a parameter file must be a YAML text file")
+
+
+def _swap_on_open(monkeypatch, target: Path, swap):
+    """Run ``swap()`` the moment ``target`` is opened: the race between check and open."""
+    import os
+
+    from kps_analysis.parameters import yaml_files
+
+    real_open = os.open
+
+    def racing_open(path, flags, *args, **kw):
+        if Path(path) == target.resolve():
+            swap()
+        return real_open(path, flags, *args, **kw)
+
+    monkeypatch.setattr(yaml_files.os, "open", racing_open)
+
+
+def test_a_file_swapped_between_check_and_open_is_refused(pdir, tmp_path, monkeypatch):
+    """The window between the check and the opening is closed: the file opened must be the
+    file checked (same inode, no link followed, not grown past the limit)."""
+    import os
+
+    path = write_clinic(pdir)
+    secret = tmp_path / "secret.yaml"
+    secret.write_text(MINIMAL_CLINIC + "# s3cr3t\n", encoding="utf-8")
+
+    def to_link():
+        path.unlink()
+        path.symlink_to(secret)
+
+    _swap_on_open(monkeypatch, path, to_link)
+    err = load_error("test", pdir)
+    assert str(err) == f"{path}: {CHANGED}" and "s3cr3t" not in str(err)
+    monkeypatch.undo()
+
+    path.unlink()
+    write_clinic(pdir)
+
+    def to_other_file():
+        other = pdir / "clinics" / "other.tmp"
+        other.write_text(MINIMAL_CLINIC, encoding="utf-8")
+        os.replace(other, path)
+
+    _swap_on_open(monkeypatch, path, to_other_file)
+    assert str(load_error("test", pdir)) == f"{path}: {CHANGED}"
+    monkeypatch.undo()
+
+    def to_pipe():
+        path.unlink()
+        os.mkfifo(path)
+
+    _swap_on_open(monkeypatch, path, to_pipe)
+    assert str(load_error("test", pdir)) == f"{path}: {CHANGED}"  # and nothing blocked
+    monkeypatch.undo()
+
+    path.unlink()
+    write_clinic(pdir)
+
+    def grow():
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("# " + "x" * 1_000_000 + "\n")
+
+    _swap_on_open(monkeypatch, path, grow)
+    assert str(load_error("test", pdir)) == (f"{path}: the file holds more than the 1,000,000 bytes a parameter "
+                                             "file may have")
+
+
 def test_input_limits_have_defaults_and_are_checked(pdir):
     write_clinic(pdir)
     p = load_parameters("test", pdir)
@@ -788,7 +950,7 @@ def test_needs_sentence():
     assert needs_sentence(["prices", "care_agreement"]) == (
         "Avsnittet kräver priser för köpt vård och egen produktion (`prices`) och vårdöverenskommelsens "
         "årsvolymer (`annual_volume`) i klinikens parameterfil.")
-    for name, (key, text) in CAPABILITIES.items():  # every group names its key in both languages
+    for key, text in CAPABILITIES.values():  # every group names its key in both languages
         assert key in SCHEMA and f"`{key}`" in text["sv"] and f"`{key}`" in text["en"]
     with pytest.raises(ValueError, match="groups"):
         needs_sentence("staff")

@@ -149,8 +149,8 @@ def load_parameters(clinic_id: str, parameters_dir="parameters", *,
             f"{', '.join(known) or 'none'}{hint})", path=clinic_path)
 
     problems = Problems()
-    raw_defaults = read_yaml(defaults_path)
-    raw_clinic = read_yaml(clinic_path)
+    raw_defaults = read_yaml(defaults_path, root=parameters_dir)
+    raw_clinic = read_yaml(clinic_path, root=parameters_dir)
     defaults = check_file(raw_defaults, defaults_path, problems, is_defaults=True)
     clinic = check_file(raw_clinic, clinic_path, problems, is_defaults=False)
     extra = {}

@@ -45,7 +45,7 @@ def region_settings(parameters_dir="parameters") -> dict:
     """
     path = Path(parameters_dir) / "defaults.yaml"
     problems = Problems()
-    checked = check_file(read_yaml(path), path, problems, is_defaults=True)
+    checked = check_file(read_yaml(path, root=parameters_dir), path, problems, is_defaults=True)
     problems.raise_if_any()
     settings = {k: checked.get(k, SCHEMA[k].default) for k in REGION_SETTINGS}
     check_region_keys(settings, lambda key, message: problems.add(path, key, message))
