@@ -444,8 +444,11 @@ def seasonal_profile(history: pd.DataFrame, *, measure: str, freq: str | None = 
     >>> summer = _cal.is_summer_week(weeks)
     >>> h = pd.DataFrame({"clinic": "a", "period": weeks, "new_visits": np.where(summer, 20.0, 10.0)})
     >>> p = seasonal_profile(h, measure="new_visits", working_days=False)
-    >>> p[p.season.isin([1, 30, 53])].round(3).to_dict("list")
-    {'clinic': ['a', 'a', 'a'], 'measure': ['new_visits', 'new_visits', 'new_visits'], 'season': [1, 30, 53], 'factor': [0.897, 1.793, 0.897]}
+    >>> d = p[p.season.isin([1, 30, 53])].round(3).to_dict("list")
+    >>> d["season"], d["factor"]
+    ([1, 30, 53], [0.897, 1.793, 0.897])
+    >>> d["clinic"], d["measure"]
+    (['a', 'a', 'a'], ['new_visits', 'new_visits', 'new_visits'])
     >>> round(float(p[p.season <= 52].factor.mean()), 12)
     1.0
 
@@ -454,6 +457,42 @@ def seasonal_profile(history: pd.DataFrame, *, measure: str, freq: str | None = 
     .. [1] SKR / Nationellt kunskapsstöd, Kapacitets- och produktionsstyrning (KPS):
        periodisering av produktionsbudget per vecka.
     """
+    freq, exclude = _check_profile_args(history, measure, freq, estimator, min_years, min_coverage, exclude_years)
+    keys = _keys(history)
+    history_freq = _period_freq(history["period"], "history")
+    if history_freq == "M" and freq == "W":
+        raise ValueError("history is monthly: a weekly profile (freq='W') needs weekly history")
+    data = _per_key_and_period(history, keys, measure)
+    if history_freq == "W" and freq == "M":
+        data = _weekly_to_monthly(data, keys, measure)
+
+    n_seasons = _FREQS[freq]
+    kid, key_table = _key_ids(data, keys)
+    n_keys = len(key_table)
+    usable_rows = _usable_relative_rates(data, kid, measure, freq, working_days, min_coverage, exclude)
+    factor, n_years = _season_factors(usable_rows, n_keys, n_seasons, freq, estimator, min_years)
+
+    short = n_years < min_years
+    if short.any():
+        labels = [" / ".join(str(v) for v in row) for row in key_table[short].itertuples(index=False)]
+        shown = ", ".join(f"{lab} ({n})" for lab, n in zip(labels[:5], n_years[short][:5]))
+        more = f" and {len(labels) - 5} more" if len(labels) > 5 else ""
+        warnings.warn(f"seasonal_profile({measure!r}): fewer than {min_years} usable years for "
+                      f"{shown}{more}; the profile is shrunk towards flat in proportion",
+                      UserWarning, stacklevel=2)
+
+    n_out = factor.shape[1]
+    out = key_table.loc[np.repeat(np.arange(n_keys), n_out)].reset_index(drop=True)
+    out["measure"] = measure
+    out["season"] = np.tile(np.arange(1, n_out + 1, dtype=np.int64), n_keys)
+    out["factor"] = factor.ravel()
+    out.attrs = {"freq": freq, "working_days": bool(working_days)}
+    return out
+
+
+def _check_profile_args(history, measure: str, freq, estimator: str, min_years, min_coverage: float,
+                        exclude_years) -> tuple[str, list[int]]:
+    """:func:`seasonal_profile`'s arguments checked; returns the frequency ("W"/"M") and the years left out."""
     if not isinstance(history, pd.DataFrame):
         raise ValueError(f"history must be a DataFrame, got {type(history).__name__}")
     if freq is None and isinstance(history, pd.DataFrame) and "period" in history.columns:
@@ -477,19 +516,17 @@ def seasonal_profile(history: pd.DataFrame, *, measure: str, freq: str | None = 
         exclude = [int(y) for y in np.atleast_1d(np.asarray(exclude_years, dtype=np.int64))]
     except (TypeError, ValueError):
         raise ValueError(f"exclude_years must be whole years, got {exclude_years!r}") from None
+    return freq, exclude
 
-    keys = _keys(history)
-    history_freq = _period_freq(history["period"], "history")
-    if history_freq == "M" and freq == "W":
-        raise ValueError("history is monthly: a weekly profile (freq='W') needs weekly history")
-    data = _per_key_and_period(history, keys, measure)
-    if history_freq == "W" and freq == "M":
-        data = _weekly_to_monthly(data, keys, measure)
 
+def _usable_relative_rates(data: pd.DataFrame, kid: np.ndarray, measure: str, freq: str, working_days: bool,
+                           min_coverage: float, exclude: list) -> pd.DataFrame:
+    """Per key, year and season the rate relative to its year's mean rate, usable years only [-].
+
+    A year is usable when it covers ``min_coverage`` of its periods, has a positive level
+    and is not left out; columns ``kid``, ``year``, ``season``, ``rate``, ``relative``.
+    """
     n_seasons = _FREQS[freq]
-    kid, key_table = _key_ids(data, keys)
-    n_keys = len(key_table)
-
     periods = pd.PeriodIndex(data["period"].array)
     uniq = periods.unique()
     year_u, season_u = _season_of(uniq, freq)
@@ -509,8 +546,12 @@ def seasonal_profile(history: pd.DataFrame, *, measure: str, freq: str | None = 
     usable = ((n_obs / np.maximum(expected, 1) >= min_coverage) & (level > 0)
               & ~np.isin(year, exclude) & np.isfinite(rate))
     frame["relative"] = rate / np.where(level > 0, level, np.nan)
-    usable_rows = frame[usable & (season <= n_seasons)]
+    return frame[usable & (season <= n_seasons)]
 
+
+def _season_factors(usable_rows: pd.DataFrame, n_keys: int, n_seasons: int, freq: str, estimator: str,
+                    min_years: int) -> tuple[np.ndarray, np.ndarray]:
+    """Factor per key and season, mean 1 (shrunk towards 1 with fewer than ``min_years``), and the usable years."""
     raw_long = usable_rows.groupby(["kid", "season"], sort=False)["relative"].agg(estimator)
     raw = np.full((n_keys, n_seasons), np.nan)
     raw[raw_long.index.get_level_values("kid").to_numpy(),
@@ -525,23 +566,7 @@ def seasonal_profile(history: pd.DataFrame, *, measure: str, freq: str | None = 
     factor = 1.0 + strength * (normalised - 1.0)
     if freq == "W":
         factor = np.hstack([factor, (factor[:, [51]] + factor[:, [0]]) / 2])
-
-    short = n_years < min_years
-    if short.any():
-        labels = [" / ".join(str(v) for v in row) for row in key_table[short].itertuples(index=False)]
-        shown = ", ".join(f"{lab} ({n})" for lab, n in zip(labels[:5], n_years[short][:5]))
-        more = f" and {len(labels) - 5} more" if len(labels) > 5 else ""
-        warnings.warn(f"seasonal_profile({measure!r}): fewer than {min_years} usable years for "
-                      f"{shown}{more}; the profile is shrunk towards flat in proportion",
-                      UserWarning, stacklevel=2)
-
-    n_out = factor.shape[1]
-    out = key_table.loc[np.repeat(np.arange(n_keys), n_out)].reset_index(drop=True)
-    out["measure"] = measure
-    out["season"] = np.tile(np.arange(1, n_out + 1, dtype=np.int64), n_keys)
-    out["factor"] = factor.ravel()
-    out.attrs = {"freq": freq, "working_days": bool(working_days)}
-    return out
+    return factor, n_years
 
 
 # ----------------------------------------------------------------------------- periodise
