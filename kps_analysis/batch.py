@@ -321,6 +321,7 @@ def run_clinic(job: dict) -> ClinicResult:
     saved_stderr = os.dup(2)
     os.dup2(log_fd, 2)
     try:
+        _render_step(job, clinic_dir)
         with one_blas_thread():  # the kernel inherits it (a Dask worker's kernel too)
             pm.execute_notebook(
                 job["notebook"],
@@ -374,6 +375,27 @@ def run_clinic(job: dict) -> ClinicResult:
                            language=job.get("language", "sv"), where=where)
     _write_json(clinic_dir / "status.json", asdict(result))  # last: marks the clinic as finished
     return result
+
+
+def _render_step(job: dict, clinic_dir: Path) -> None:
+    """Render many: the clinic's report sections drawn once in this worker (which has the
+    package imported already) and stored beside its model, with its result tables
+    (:func:`kps_analysis.fragments.render`); its notebook then only displays them.
+
+    Only for a clinic with a stored model (``model_dir``). A failure is logged (stderr,
+    the clinic's ``run.log``) and leaves the work to the notebook, which loads the clinic
+    itself and reports any problem in its own step.
+    """
+    if not job.get("model_dir"):
+        return
+    from .fragments import render
+
+    try:
+        render(job["clinic_id"], job["parameters_dir"], job["data_dir"], str(clinic_dir), job["run_id"],
+               job.get("previous_tables") or "", job["model_dir"])
+    except Exception as exc:  # noqa: BLE001 - the notebook does the work and reports the problem
+        print(f"kps run: rendering {job['clinic_id']} in the worker failed ({_one_line(_describe_error(exc))}); "
+              "its notebook computes the report", file=sys.stderr)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -625,7 +647,8 @@ def _read_spec(partial: Path) -> dict | None:
         spec = json.loads((partial / RUN_SPEC).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return spec if isinstance(spec, dict) and {"run_id", "clinics", "data_dir", "parameters_dir", "started"} <= set(spec) else None
+    keys = {"run_id", "clinics", "data_dir", "parameters_dir", "started"}
+    return spec if isinstance(spec, dict) and keys <= set(spec) else None
 
 
 def _find_partial(out_root: Path, resume: str | bool) -> tuple[Path, dict]:

@@ -355,16 +355,49 @@ def figure_html(fig, alt: str) -> str:
     1
     """
     import base64
-    import io
 
     from .report import escape_text
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    data = base64.b64encode(png_tight(fig)).decode("ascii")
     return (f'<figure class="kps-figure"><img src="data:image/png;base64,{data}" alt="{escape_text(alt)}">'
             f"</figure>")
+
+
+def png_tight(fig) -> bytes:
+    """The figure as PNG bytes cropped to its content (``bbox_inches="tight"``); the figure is closed.
+
+    What ``savefig(format="png", bbox_inches="tight")`` gives (the content and the
+    ``savefig.pad_inches`` margin around it), laid out once: ``savefig`` lays the text out
+    on a canvas of the cropped size, a second time after the figure's own
+    ``tight_layout``; this draws on the figure's Agg canvas, whose text layouts are
+    cached from ``tight_layout``, and crops the pixels (the same image, to the pixel in
+    the report's figures, for about 10 % less CPU). A figure whose content reaches outside
+    its canvas, or saved at another resolution than its own, goes through ``savefig``.
+    """
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    plt.close(fig)
+    buf = io.BytesIO()
+    dpi = plt.rcParams["savefig.dpi"]
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else None
+    if dpi not in ("figure", fig.dpi) or canvas is None:
+        fig.savefig(buf, format="png", bbox_inches="tight")
+        return buf.getvalue()
+    canvas.draw()
+    box = fig.get_tightbbox(canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+    width, height = fig.get_size_inches()
+    if box.x0 < 0 or box.y0 < 0 or box.x1 > width or box.y1 > height:
+        fig.savefig(buf, format="png", bbox_inches="tight")
+        return buf.getvalue()
+    pixels = np.asarray(canvas.buffer_rgba())
+    rows, dpi = pixels.shape[0], fig.dpi
+    x0, x1 = int(np.floor(box.x0 * dpi)), int(np.ceil(box.x1 * dpi))
+    y0, y1 = rows - int(np.ceil(box.y1 * dpi)), rows - int(np.floor(box.y0 * dpi))
+    Image.fromarray(pixels[y0:y1, x0:x1]).save(buf, format="png", dpi=(dpi, dpi))
+    return buf.getvalue()
 
 
 def region_ratios(summaries: pd.DataFrame, *, guarantee_weeks: float | None = None, language: str = "sv", ax=None,

@@ -35,7 +35,7 @@ from .report import escape_text, format_count, format_signed, label, period_kind
 
 __all__ = ["Section", "SECTIONS", "MODEL_MEASURES", "available", "sentence", "ClinicContext", "load",
            "show", "write_tables", "RegionContext", "load_region", "show_region", "figure_html",
-           "first_screen_html", "in_periods"]
+           "first_screen_html", "in_periods", "KEYS", "render"]
 
 log = logging.getLogger("kps_analysis.sections")
 
@@ -256,7 +256,8 @@ def in_periods(text: str, kind: str, language: str = "sv") -> str:
     import re
 
     pairs = dict(_WEEK_TO_MONTH["en" if language == "en" else "sv"])
-    pattern = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, pairs), key=len, reverse=True)) + r")(?![\w-])")
+    words = "|".join(sorted(map(re.escape, pairs), key=len, reverse=True))
+    pattern = re.compile(r"(?<![\w-])(" + words + r")(?![\w-])")
     return pattern.sub(lambda m: pairs[m.group(1)], text)
 
 
@@ -458,13 +459,28 @@ def load(clinic_id: str, parameters_dir="../parameters", data_dir="", output_dir
 
 
 # ============================================================================ display helpers
+#: The outputs recorded by :func:`render` instead of being displayed (None: display them).
+_RECORDED: list | None = None
+
+
+def _output(mime: str, text: str, kind: str, metadata: dict | None) -> dict:
+    """One display output as a notebook stores it (the MIME bundle IPython's ``display`` publishes)."""
+    return {"data": {mime: text, "text/plain": f"<IPython.core.display.{kind} object>"}, "metadata": metadata or {}}
+
+
 def _display_html(html: str, **metadata) -> None:
+    if _RECORDED is not None:
+        _RECORDED.append(_output("text/html", html, "HTML", metadata))
+        return
     from IPython.display import HTML, display
 
     display(HTML(html), metadata=metadata or None)
 
 
 def _markdown(text: str) -> None:
+    if _RECORDED is not None:
+        _RECORDED.append(_output("text/markdown", text, "Markdown", None))
+        return
     from IPython.display import Markdown, display
 
     display(Markdown(text))
@@ -486,6 +502,9 @@ def figure_html(fig, alt: str) -> str:
 def _figure(fig, alt: str) -> None:
     from . import plots
 
+    if _RECORDED is not None:
+        _display_html(plots.figure_html(fig, alt))
+        return
     plots.show(fig, alt=alt)
 
 
@@ -1081,6 +1100,10 @@ def show(key: str, ctx) -> None:
     """
     if isinstance(ctx, RegionContext):
         return show_region(key, ctx)
+    from . import fragments
+
+    if isinstance(ctx, fragments.Stored):  # a clinic's sections as `kps run` rendered them
+        return fragments.show(key, ctx)
     try:
         if key == "title":
             html, meta = _title_html(ctx)
@@ -1115,6 +1138,43 @@ def write_tables(ctx: ClinicContext) -> None:
                                     weekly=ctx.weekly, findings=ctx.findings, ratios=ratios, loads=ctx.loads,
                                     accuracy=ctx.accuracy, scenarios=ctx.model.scenarios, language=ctx.language,
                                     limit=ctx.limit, shown=ctx.shown)
+
+
+#: Every key :func:`show` takes for a clinic, in report order (the title first).
+KEYS = ("title",) + tuple(s.key for s in SECTIONS)
+
+
+def render(ctx: ClinicContext, keys=KEYS) -> dict:
+    """Render report sections to the outputs a notebook would hold, without displaying them.
+
+    Each section is drawn once, exactly as :func:`show` would display it (figures as
+    inline PNG ``<img>``, tables and texts as HTML and markdown), and returned as a list
+    of display outputs, ``{"data": {mime: text}, "metadata": {...}}``, per key; a failing
+    section gives its short message as :func:`show` does. :mod:`kps_analysis.fragments`
+    stores them and displays them again in the report notebook.
+
+    Parameters
+    ----------
+    ctx : ClinicContext
+        The clinic, as :func:`load` gives it.
+    keys : iterable of str
+        Section keys (:data:`KEYS`, the default: all of them).
+
+    Returns
+    -------
+    dict
+        Section key -> list of display outputs (JSON-serialisable).
+    """
+    global _RECORDED
+    out = {}
+    for key in keys:
+        _RECORDED = []
+        try:
+            show(key, ctx)
+            out[key] = _RECORDED
+        finally:
+            _RECORDED = None
+    return out
 
 
 # the first screen reads the period's changes when the clinic has them
@@ -1209,7 +1269,8 @@ def _region_title(ctx: RegionContext) -> None:
     words = report.STATUS_WORDS["sv" if sv else "en"]
     red = [ctx.name(c) for c in _by_need(ctx.summaries).loc[lambda t: t["escalation"] == "red", "clinic"]] \
         if "escalation" in ctx.summaries else []
-    counts = ", ".join(f"{int((esc == k).sum())} {words[k]}{'a' if sv and k != 'green' and (esc == k).sum() != 1 else ''}"
+    counts = ", ".join(f"{int((esc == k).sum())} {words[k]}"
+                       f"{'a' if sv and k != 'green' and (esc == k).sum() != 1 else ''}"
                        for k in ("red", "yellow", "green"))
     state = ((f"Kliniker: {counts}." if sv else f"Clinics: {counts}.") +
              ((" Eskaleras till divisionen: " if sv else " Escalated to the division: ") + ", ".join(red) + "."

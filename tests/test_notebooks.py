@@ -53,7 +53,7 @@ def test_report_notebooks_only_show():
         lines = [ln for c in nb.cells if c.cell_type == "code" for ln in c.source.splitlines() if ln.strip()]
         assert len(lines) < 40, (name, len(lines))
         assert max(map(len, lines)) <= 100, name
-        calls = [ln for ln in lines if ln.startswith("sections.show(")]
+        calls = [ln for ln in lines if ln.startswith(("sections.show(", "fragments.show("))]
         assert len(calls) >= 6 and all(ln.count("(") == 1 for ln in calls), name
 
 
@@ -111,3 +111,22 @@ def _assert_accessible(notebook, html_path, language):
     assert first is not None and first.find_next("nav", class_="kps-toc") is not None
     css = " ".join(s.get_text() for s in soup.find_all("style"))
     assert "size: A4" in css and "counter(page)" in css and "@top-center" in css
+
+
+def test_the_report_kernel_imports_neither_pandas_nor_matplotlib_to_show_stored_sections(tmp_path):
+    """Render many (issue 15): the notebook's module for stored sections is light, and it
+    falls back to computing the clinic when nothing is stored."""
+    import subprocess
+    import sys
+
+    from kps_analysis import fragments
+
+    fragments.write(tmp_path, "uro", "r1", {"title": [{"data": {"text/html": "<h1>t</h1>"}, "metadata": {}}]})
+    code = ("import sys\nfrom kps_analysis import fragments\n"
+            f"ctx = fragments.load('uro', model_dir={str(tmp_path)!r})\n"
+            "fragments.show('title', ctx)\nfragments.write_tables(ctx)\n"
+            "assert isinstance(ctx, fragments.Stored)\n"
+            "assert not {'pandas', 'matplotlib', 'numpy'} & set(sys.modules), sorted(sys.modules)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert fragments.read(tmp_path, "hud") is None  # another clinic's sections are never shown
+    assert fragments.read(tmp_path / "none", "uro") is None
