@@ -90,6 +90,7 @@ def _phases(lines: list[tuple[float, str]], wall: float) -> dict:
 
 def region(clinics: int = 20, workers: int = 2) -> dict:
     """``kps run --workers W`` on ``clinics`` clinics against as many empty notebooks on W workers."""
+    load_start = _load()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         demo_data, params, empty = _region_setup(tmp, clinics)
@@ -99,11 +100,14 @@ def region(clinics: int = 20, workers: int = 2) -> dict:
         manifest = json.loads(next(out.glob("*/manifest.json")).read_text())
         floor = empty_notebooks(empty, tmp / "empty", clinics, workers)
     seconds = [c["seconds"] for c in manifest["clinics"].values()]
+    rendered = [c["render_seconds"] for c in manifest["clinics"].values() if c.get("render_seconds") is not None]
     ok = sum(c["status"] == "ok" for c in manifest["clinics"].values())
     return {"clinics": clinics, "workers": workers, "ok": ok,
             "region_run_seconds": round(wall, 1), "empty_notebooks_seconds": round(floor, 1),
             "region_over_empty_notebooks": round(wall / floor, 2),
-            "clinic_notebook_seconds_median": round(statistics.median(seconds), 2),
+            "clinic_in_worker_seconds_median": round(statistics.median(seconds), 2),
+            "of_which_render_step_seconds_median": round(statistics.median(rendered), 2) if rendered else None,
+            "load_start_end": [load_start, _load()],
             **_phases(lines, wall),
             "region_overview_seconds": (manifest.get("region_overview") or {}).get("seconds")}
 
@@ -126,8 +130,30 @@ def _cell_times(notebook: Path, top: int = 8) -> list[dict]:
     return ranked
 
 
-def notebook(clinic: str = "uro") -> dict:
-    """One clinic's report (inside ``kps run --clinic X --workers 1``) against an empty notebook."""
+def _papermill_html(notebook: Path, out_nb: Path, parameters: dict, cwd: Path | None = None) -> float:
+    """One notebook through papermill and the HTML export, as a worker runs a clinic [s]."""
+    import papermill as pm
+
+    from kps_analysis.batch import render_html
+
+    t0 = time.perf_counter()
+    pm.execute_notebook(str(notebook), str(out_nb), parameters=parameters, kernel_name="python3",
+                        progress_bar=False, log_output=False, cwd=str(cwd) if cwd else None)
+    render_html(out_nb, out_nb.with_suffix(".html"))
+    return time.perf_counter() - t0
+
+
+def notebook(clinic: str = "uro", repeat: int = 3) -> dict:
+    """One clinic's report against an empty notebook.
+
+    First the command users run, ``kps run --clinic X --workers 1`` (the planning pass, the
+    worker's render step, the notebook, HTML, the region overview), with the clinic's
+    seconds in its worker and of them its render step (from ``manifest.json``). Then the
+    issue's measure, interleaved ``repeat`` times in this process: the report notebook
+    showing the run's stored sections, papermill + HTML export, against a one-cell
+    notebook's papermill + HTML export (medians).
+    """
+    load_start = _load()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         root = Path(__file__).resolve().parent.parent
@@ -135,24 +161,39 @@ def notebook(clinic: str = "uro") -> dict:
 
         demo_data = ensure_demo_data(tmp / "demo")
         _, _, empty = _region_setup(tmp / "setup", 1)
-        t_empty = _empty_notebook_seconds(tmp, empty)
         out = tmp / "out"
         wall, lines, _ = _kps_run(["--clinic", clinic, "--workers", "1", "--data", str(demo_data),
                                    "--parameters", str(root / "parameters"), "--out", str(out)])
         run_dir = next(out.glob("*/manifest.json")).parent
         manifest = json.loads((run_dir / "manifest.json").read_text())
-        clinic_seconds = manifest["clinics"][clinic]["seconds"]
+        in_worker = manifest["clinics"][clinic]["seconds"]
+        rendered = manifest["clinics"][clinic].get("render_seconds")
         cells = _cell_times(run_dir / clinic / "report.ipynb")
-        nb = json.loads((run_dir / clinic / "report.ipynb").read_text(encoding="utf-8"))
-        executed = sum(float((c.get("metadata", {}).get("papermill") or {}).get("duration") or 0.0)
-                       for c in nb["cells"] if c["cell_type"] == "code")
-    return {"clinic": clinic, "empty_notebook_seconds": round(t_empty, 2),
-            "clinic_notebook_seconds": clinic_seconds,
-            "clinic_over_empty_notebook": round(clinic_seconds / t_empty, 1),
-            "cells_executing_seconds": round(executed, 2),
-            "outside_cells_seconds": round(clinic_seconds - executed, 2),
+        params = {"clinic_id": clinic, "parameters_dir": str(root / "parameters"), "data_dir": str(demo_data),
+                  "output_dir": str(tmp / "again"), "run_id": run_dir.name,
+                  "model_dir": str(run_dir / clinic / "model")}
+        (tmp / "again").mkdir()
+        t_empty, t_report = [], []
+        for i in range(repeat):
+            t_empty.append(_papermill_html(empty, tmp / f"empty{i}.ipynb", {"clinic_id": "x"}))
+            t_report.append(_papermill_html(root / "notebooks" / "clinic_report.ipynb", tmp / f"report{i}.ipynb",
+                                            params, cwd=tmp / "again"))
+    e, r = statistics.median(t_empty), statistics.median(t_report)
+    return {"clinic": clinic, "load_start_end": [load_start, _load()],
+            "empty_notebook_seconds": [round(t, 2) for t in t_empty],
+            "report_notebook_seconds": [round(t, 2) for t in t_report],
+            "report_notebook_over_empty_notebook": round(r / e, 2),
+            "clinic_in_worker_seconds": in_worker, "of_which_render_step_seconds": rendered,
+            "clinic_in_worker_over_empty_notebook": round(in_worker / e, 1),
             "kps_run_one_clinic_seconds": round(wall, 1), **_phases(lines, wall),
             "costliest_cells": cells}
+
+
+def _load() -> float:
+    """The machine's 1-minute load average (other jobs skew every wall time here)."""
+    import os
+
+    return round(os.getloadavg()[0], 1)
 
 
 def notebook_standalone(clinic: str = "uro") -> dict:

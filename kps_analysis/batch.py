@@ -124,6 +124,7 @@ class ClinicResult:
     error: str | None = None
     summary: dict = field(default_factory=dict)
     step: str | None = None  # where a failure happened: parameters, data, analysis, timeout, worker, html
+    render_seconds: float | None = None  # of ``seconds``: the sections drawn and tables written in the worker
 
 
 @dataclass
@@ -313,7 +314,7 @@ def run_clinic(job: dict) -> ClinicResult:
         return finished
     clinic_dir.mkdir(parents=True, exist_ok=True)
     executed = clinic_dir / "report.ipynb"
-    error = step = where = None
+    error = step = where = rendered = None
     # The kernel's and papermill's own stderr chatter goes to a log beside the report
     # (kept only when the clinic fails), so the batch prints one line per clinic.
     log_path = clinic_dir / "run.log"
@@ -321,7 +322,7 @@ def run_clinic(job: dict) -> ClinicResult:
     saved_stderr = os.dup(2)
     os.dup2(log_fd, 2)
     try:
-        _render_step(job, clinic_dir)
+        rendered = _render_step(job, clinic_dir)
         with one_blas_thread():  # the kernel inherits it (a Dask worker's kernel too)
             pm.execute_notebook(
                 job["notebook"],
@@ -354,7 +355,7 @@ def run_clinic(job: dict) -> ClinicResult:
                         title=f"{job.get('name') or job['clinic_id']}", language=job.get("language", "sv"))
         except Exception as exc:  # noqa: BLE001
             error, step, trace = _one_line(f"HTML export failed: {exc}"), "html", exc
-    if error is None:
+    if error is None and (rendered is not None or not job.get("model_dir")):  # a failed render step: kept
         log_path.unlink(missing_ok=True)
     summary = {}
     summary_path = clinic_dir / "tables" / "summary.csv"
@@ -368,6 +369,7 @@ def run_clinic(job: dict) -> ClinicResult:
         error=error,
         summary=summary,
         step=step,
+        render_seconds=rendered,
     )
     if error is not None:
         _log_trace(log_path, trace)
@@ -377,25 +379,30 @@ def run_clinic(job: dict) -> ClinicResult:
     return result
 
 
-def _render_step(job: dict, clinic_dir: Path) -> None:
+def _render_step(job: dict, clinic_dir: Path) -> float | None:
     """Render many: the clinic's report sections drawn once in this worker (which has the
     package imported already) and stored beside its model, with its result tables
     (:func:`kps_analysis.fragments.render`); its notebook then only displays them.
 
     Only for a clinic with a stored model (``model_dir``). A failure is logged (stderr,
     the clinic's ``run.log``) and leaves the work to the notebook, which loads the clinic
-    itself and reports any problem in its own step.
+    itself and reports any problem in its own step. Returns the seconds it took (None when
+    there was nothing to render or it failed).
     """
     if not job.get("model_dir"):
-        return
+        return None
     from .fragments import render
 
+    start = time.perf_counter()
     try:
         render(job["clinic_id"], job["parameters_dir"], job["data_dir"], str(clinic_dir), job["run_id"],
                job.get("previous_tables") or "", job["model_dir"])
     except Exception as exc:  # noqa: BLE001 - the notebook does the work and reports the problem
         print(f"kps run: rendering {job['clinic_id']} in the worker failed ({_one_line(_describe_error(exc))}); "
               "its notebook computes the report", file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
+        return None
+    return round(time.perf_counter() - start, 2)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -1079,8 +1086,8 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
         "parameters_dir": str(parameters_dir),
         "parameters": prep.param_info,
         "inputs": prep.inputs,
-        "clinics": {r.clinic_id: {"status": r.status, "seconds": r.seconds, "error": r.error, "step": r.step}
-                    for r in results},
+        "clinics": {r.clinic_id: {"status": r.status, "seconds": r.seconds, "error": r.error, "step": r.step,
+                                  "render_seconds": r.render_seconds} for r in results},
         "region_overview": region,
         "executor": f"dask:{scheduler}" if scheduler else f"processes:{n_workers}",
         "python": sys.version.split()[0],
