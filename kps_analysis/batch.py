@@ -1330,6 +1330,7 @@ def _region_job(job: dict) -> dict:
     os.dup2(log_fd, 2)
     error = trace = where = None
     try:
+        _render_region_step(job)
         with one_blas_thread():
             pm.execute_notebook(job["notebook"], str(executed),
                                 parameters={"run_dir": job["run_dir"], "language": job["language"],
@@ -1353,6 +1354,19 @@ def _region_job(job: dict) -> dict:
                            where=where, region=True)
     return {"status": "ok" if error is None else "failed", "error": error,
             "seconds": round(time.perf_counter() - start, 2)}
+
+
+def _render_region_step(job: dict) -> None:
+    """The overview's sections drawn in this process (:func:`kps_analysis.fragments.render_region`),
+    so its notebook only shows them; a failure is logged and leaves the work to the notebook."""
+    from .fragments import render_region
+
+    try:
+        render_region(job["run_dir"], job["parameters_dir"], job["language"], job["run_id"])
+    except Exception as exc:  # noqa: BLE001 - the notebook does the work and reports the problem
+        print(f"kps run: rendering the region overview failed ({_one_line(_describe_error(exc))}); "
+              "its notebook computes it", file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
 
 
 def _language(parameters_dir: Path) -> str:

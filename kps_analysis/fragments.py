@@ -26,7 +26,8 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["FILE", "Stored", "load", "show", "write_tables", "render", "read", "write"]
+__all__ = ["FILE", "Stored", "load", "show", "write_tables", "render", "load_region", "render_region", "read",
+           "write"]
 
 #: The stored sections' file name, in the clinic's model folder.
 FILE = "fragments.json"
@@ -50,20 +51,21 @@ class Stored:
         self.sections = sections
 
 
-def write(folder, clinic_id: str, run_id: str, sections: dict) -> Path:
+def write(folder, clinic_id: str, run_id: str, sections: dict, language: str = "") -> Path:
     """Write rendered sections to ``<folder>/fragments.json`` atomically; returns the path."""
     path = Path(folder) / FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{FILE}.tmp")
-    tmp.write_text(json.dumps({"version": VERSION, "clinic_id": clinic_id, "run_id": run_id, "sections": sections},
-                              ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps({"version": VERSION, "clinic_id": clinic_id, "run_id": run_id, "language": language,
+                               "sections": sections}, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
     return path
 
 
-def read(folder, clinic_id: str | None = None) -> Stored | None:
+def read(folder, clinic_id: str | None = None, language: str = "") -> Stored | None:
     """The sections stored in ``<folder>/fragments.json``; None when there are none (or they
-    belong to another clinic, or to another version of this file)."""
+    belong to another clinic or, when ``language`` is given, another language, or to another
+    version of this file)."""
     path = Path(folder) / FILE if folder else None
     if path is None or not path.is_file():
         return None
@@ -71,7 +73,8 @@ def read(folder, clinic_id: str | None = None) -> Stored | None:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if stored.get("version") != VERSION or (clinic_id is not None and stored.get("clinic_id") != clinic_id):
+    if stored.get("version") != VERSION or (clinic_id is not None and stored.get("clinic_id") != clinic_id) \
+            or (language and stored.get("language") != language):
         return None
     return Stored(stored.get("clinic_id", ""), stored.get("run_id", ""), stored.get("sections") or {})
 
@@ -142,3 +145,24 @@ def render(clinic_id: str, parameters_dir, data_dir, output_dir, run_id, previou
     rendered = sections.render(ctx)
     sections.write_tables(ctx)
     return write(model_dir, clinic_id, run_id, rendered)
+
+
+def load_region(run_dir="", parameters_dir="../parameters", language=""):
+    """The region overview: its sections as ``kps run`` rendered them in ``<run_dir>/region/``,
+    else loaded here (:func:`kps_analysis.sections.load_region`, the same arguments)."""
+    stored = read(Path(run_dir) / "region", "region", language) if run_dir else None
+    if stored is not None:
+        return stored
+    from . import sections
+
+    return sections.load_region(run_dir, parameters_dir, language)
+
+
+def render_region(run_dir, parameters_dir, language, run_id="") -> Path:
+    """Render the region overview's sections once and store them in ``<run_dir>/region/`` (in
+    the process that runs the overview, before its notebook); returns the written file."""
+    from . import sections
+
+    ctx = sections.load_region(run_dir, parameters_dir, language)
+    rendered = sections.render(ctx, sections.REGION_KEYS)
+    return write(Path(run_dir) / "region", "region", run_id, rendered, language)

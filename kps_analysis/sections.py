@@ -35,7 +35,7 @@ from .report import escape_text, format_count, format_signed, label, period_kind
 
 __all__ = ["Section", "SECTIONS", "MODEL_MEASURES", "available", "sentence", "ClinicContext", "load",
            "show", "write_tables", "RegionContext", "load_region", "show_region", "figure_html",
-           "first_screen_html", "in_periods", "KEYS", "render"]
+           "first_screen_html", "in_periods", "KEYS", "REGION_KEYS", "render"]
 
 log = logging.getLogger("kps_analysis.sections")
 
@@ -1155,10 +1155,10 @@ def render(ctx: ClinicContext, keys=KEYS) -> dict:
 
     Parameters
     ----------
-    ctx : ClinicContext
-        The clinic, as :func:`load` gives it.
+    ctx : ClinicContext or RegionContext
+        The clinic, as :func:`load` gives it (or the region, :func:`load_region`).
     keys : iterable of str
-        Section keys (:data:`KEYS`, the default: all of them).
+        Section keys (:data:`KEYS`, the default: all of a clinic's; :data:`REGION_KEYS`).
 
     Returns
     -------
@@ -1377,6 +1377,8 @@ def _region_gap(ctx: RegionContext) -> None:
 
 _REGION = {"title": _region_title, "totals": _region_totals, "ranking": _region_ranking,
            "purchase": _region_purchase, "moves": _region_moves, "gap": _region_gap}
+#: Every key :func:`show` takes for the region overview.
+REGION_KEYS = tuple(_REGION)
 
 
 def show_region(key: str, ctx: RegionContext) -> None:
