@@ -803,6 +803,27 @@ def _auto(series: list, h: int, m: int, levels, freq: str, pool: bool, factors: 
     plans = {i: p for i, p in plans.items() if p[1]}
     if not plans:
         return {}
+    fcs, acts = _backtest_points(series, plans, m, freq, pool)
+    score = _backtest_scores(series, plans, fcs, acts, m)
+    chosen, pooled, bench = _chosen_models(series, plans, score)
+    scales, quant, rho, size = _calibration(plans, fcs, acts, chosen, m, levels)
+    out = {}
+    for i, pick in chosen.items():
+        s = series[i]
+        f = factors.get(s.clinic)
+        f = f if f is not None else np.ones(54)
+        mean, bounds, name = _calibrated_forecast(s, h, m, levels, f, pick, hedge=bench and "hw" not in pooled,
+                                                  hb=plans[i][0], quant=quant, scale=scales[i], size=size)
+        out[s.clinic] = (mean, bounds, name, rho)
+    return out
+
+
+def _backtest_points(series: list, plans: dict, m: int, freq: str, pool: bool) -> tuple[dict, dict]:
+    """Point forecasts of every candidate and the actuals at each origin: ``(fcs, acts)`` per series.
+
+    Each origin's seasonal factors are pooled over the clinics' histories at that origin;
+    ETS fits after the longest origin's start from its parameters (``warm``).
+    """
     fcs = {i: {c: [] for c in _CANDIDATES} for i in plans}
     acts = {i: [] for i in plans}
     warm = {i: {} for i in plans}   # ETS parameters of the longest history, per series and model
@@ -822,6 +843,11 @@ def _auto(series: list, h: int, m: int, levels, freq: str, pool: bool, factors: 
                           want=_CANDIDATES if hw else _CANDIDATES[:1] + _CANDIDATES[2:], warm=warm[i])
             for c in _CANDIDATES:
                 fcs[i][c].append(pts.get(c, np.full(hb, np.nan)))
+    return fcs, acts
+
+
+def _backtest_scores(series: list, plans: dict, fcs: dict, acts: dict, m: int) -> dict:
+    """Mean MASE per series and candidate over the origins (scaled by the seasonal naive's error) [-]."""
     score, table = {}, {}
     for i in plans:
         s = series[i]
@@ -835,6 +861,11 @@ def _auto(series: list, h: int, m: int, levels, freq: str, pool: bool, factors: 
             table[i] = {c: np.nanmean(np.abs(np.vstack(fcs[i][c]) - A), axis=1) / scale
                         for c in _CANDIDATES}
         score[i] = {c: float(np.mean(v)) for c, v in table[i].items()}
+    return score
+
+
+def _chosen_models(series: list, plans: dict, score: dict) -> tuple[dict, dict, bool]:
+    """``(chosen, pooled, bench)``: the model per series, the pooled scores and whether on calendar days."""
     # the damped Holt-Winters needs two seasons and two periods at every origin: it is a
     # candidate of the call only where every clinic whose ETS could be fitted has it;
     # a clinic whose ETS cannot be fitted is left out of the pool
@@ -849,12 +880,20 @@ def _auto(series: list, h: int, m: int, levels, freq: str, pool: bool, factors: 
     for i in plans:
         own = {c: v for c, v in score[i].items() if np.isfinite(v)}
         chosen[i] = glob if glob in own else (_choose(own, bench) or "seasonal_naive")
-    # calibration: standardised log errors pooled over the clinics per lead-time bucket
+    return chosen, pooled, bench
+
+
+def _calibration(plans: dict, fcs: dict, acts: dict, chosen: dict, m: int, levels):
+    """``(scales, quant, rho, size)``: standardised log errors pooled over the clinics per lead-time bucket.
+
+    ``scales`` per series (root mean square log error), ``quant`` per bucket the conformal
+    quantile pairs per level, ``rho`` the errors' common correlation, ``size`` the
+    bucket length (a quarter season) [periods].
+    """
     size = max(1, m // 4)
-    errs, scales, pool_z, zs = {}, {}, {}, []
+    scales, pool_z, zs = {}, {}, []
     for i in plans:
         e = np.log((np.vstack(acts[i]) + 1) / (np.vstack(fcs[i][chosen[i]]) + 1))
-        errs[i] = e
         sq = np.nansum(e ** 2, axis=1)
         cnt = np.isfinite(e).sum(axis=1)
         scales[i] = math.sqrt(sq.sum() / max(cnt.sum(), 1))
@@ -879,44 +918,44 @@ def _auto(series: list, h: int, m: int, levels, freq: str, pool: bool, factors: 
                        if nz else 0.0,
                        float(np.quantile(z, min(1.0, hi_p * (nz + 1) / nz)))))
         quant[b] = qs
-    out = {}
-    for i, pick in chosen.items():
-        s = series[i]
-        hb = plans[i][0]
-        f = factors.get(s.clinic)
-        f = f if f is not None else np.ones(54)
+    return scales, quant, rho, size
+
+
+def _calibrated_forecast(s: _Series, h: int, m: int, levels, f: np.ndarray, pick: str, *, hedge: bool, hb: int,
+                         quant: dict, scale: float, size: int):
+    """``(mean, bounds, name)`` of one series: the chosen model's forecast (hedged with the benchmark where
+    it could not be backtested) and its calibrated band, growing with the square root of the lead time."""
+    pts = _points(s, h, m, f, want=(pick,))
+    if pick not in pts:
+        pick = "profile"
         pts = _points(s, h, m, f, want=(pick,))
-        if pick not in pts:
-            pick = "profile"
-            pts = _points(s, h, m, f, want=(pick,))
-        mean = own_mean = pts[pick]
-        name = {"seasonal_naive": "seasonal_naive", "profile": "profile",
-                "ets": pts.get("_ets_name", "ets"), "hw": pts.get("_hw_name", "ets"),
-                "combo": f"combo(profile,{pts.get('_ets_name', 'ets')})",
-                "combo3": f"combo(seasonal_naive,profile,{pts.get('_ets_name', 'ets')})"}[pick]
-        if bench and "hw" not in pooled and pick != "hw" and len(s.y) >= _hw_min(m):
-            # the benchmark can be fitted but not backtested (about two to four seasons
-            # of history): hedge with it, the mean of the choice and the benchmark
-            hw = _points(s, h, m, f, want=("hw",))
-            if "hw" in hw:
-                mean = (mean + hw["hw"]) / 2
-                inner = name[6:-1] if name.startswith("combo(") else name
-                name = f"combo({inner},{hw['_hw_name']})"
-        name += " [auto]"
-        step = np.arange(1, h + 1)
-        bucket = np.minimum((step - 1) // size, max(quant))
-        grow = np.sqrt(np.maximum(step / hb, 1.0))
-        bounds = []
-        for j in range(len(levels)):
-            lo_q = np.array([min(quant[b][j][0], 0.0) for b in bucket]) * grow
-            hi_q = np.array([max(quant[b][j][1], 0.0) for b in bucket]) * grow
-            # the calibrated band of the choice; for the hedge its union with the same
-            # band around the hedged mean (the errors calibrated are the choice's)
-            lo = np.minimum((own_mean + 1) * np.exp(scales[i] * lo_q), (mean + 1) * np.exp(scales[i] * lo_q))
-            hi = np.maximum((own_mean + 1) * np.exp(scales[i] * hi_q), (mean + 1) * np.exp(scales[i] * hi_q))
-            bounds.append((lo - 1, hi - 1))
-        out[s.clinic] = (mean, bounds, name, rho)
-    return out
+    mean = own_mean = pts[pick]
+    name = {"seasonal_naive": "seasonal_naive", "profile": "profile",
+            "ets": pts.get("_ets_name", "ets"), "hw": pts.get("_hw_name", "ets"),
+            "combo": f"combo(profile,{pts.get('_ets_name', 'ets')})",
+            "combo3": f"combo(seasonal_naive,profile,{pts.get('_ets_name', 'ets')})"}[pick]
+    if hedge and pick != "hw" and len(s.y) >= _hw_min(m):
+        # the benchmark can be fitted but not backtested (about two to four seasons
+        # of history): hedge with it, the mean of the choice and the benchmark
+        hw = _points(s, h, m, f, want=("hw",))
+        if "hw" in hw:
+            mean = (mean + hw["hw"]) / 2
+            inner = name[6:-1] if name.startswith("combo(") else name
+            name = f"combo({inner},{hw['_hw_name']})"
+    name += " [auto]"
+    step = np.arange(1, h + 1)
+    bucket = np.minimum((step - 1) // size, max(quant))
+    grow = np.sqrt(np.maximum(step / hb, 1.0))
+    bounds = []
+    for j in range(len(levels)):
+        lo_q = np.array([min(quant[b][j][0], 0.0) for b in bucket]) * grow
+        hi_q = np.array([max(quant[b][j][1], 0.0) for b in bucket]) * grow
+        # the calibrated band of the choice; for the hedge its union with the same
+        # band around the hedged mean (the errors calibrated are the choice's)
+        lo = np.minimum((own_mean + 1) * np.exp(scale * lo_q), (mean + 1) * np.exp(scale * lo_q))
+        hi = np.maximum((own_mean + 1) * np.exp(scale * hi_q), (mean + 1) * np.exp(scale * hi_q))
+        bounds.append((lo - 1, hi - 1))
+    return mean, bounds, name
 
 
 # ----------------------------------------------------------------------------- public
@@ -1205,34 +1244,11 @@ def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
     >>> bt[bt.horizon == "all"][["smape", "bias", "coverage_80", "n"]].to_dict("list")
     {'smape': [0.0], 'bias': [0.0], 'coverage_80': [1.0], 'n': [12]}
     """
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-        raise ValueError(f"horizon must be a whole number >= 1, got {horizon!r}")
-    lv = _check_levels(levels)
-    if isinstance(methods, str):
-        methods = (methods,)
-    for meth in methods:
-        if meth not in METHODS:
-            raise ValueError(f"methods: unknown method {meth!r}; choose from {METHODS}")
-    if not isinstance(history, pd.DataFrame):
-        raise ValueError(f"history must be a DataFrame, got {type(history).__name__}")
-    missing = [c for c in ("clinic", "period", measure) if c not in history.columns]
-    if missing:
-        raise ValueError(f"history lacks column(s) {missing} (measure={measure!r})")
-    if history[measure].notna().sum() == 0:
-        raise ValueError(f"history has no reported values of {measure!r}")
+    lv, methods = _check_backtest_args(history, measure, horizon, levels, methods)
     freq = _freq_of(history["period"])
     m = _SEASON[freq]
     size = int(bucket_size) if bucket_size else max(1, m // 4)
-    actual = (history[["clinic", "period", measure]].astype({measure: "float64"})
-              .groupby(["clinic", "period"], sort=False, observed=True)[measure]
-              .sum(min_count=1).reset_index())
-    actual["clinic"] = actual["clinic"].astype(str)
-    all_p = pd.PeriodIndex(actual["period"])
-    actual = actual[~_exclude_mask(all_p, freq, exclude) & actual[measure].notna().to_numpy()]
-    lagged = actual.assign(period=actual["period"] + m).rename(columns={measure: "_lag"})
-    pairs = actual.merge(lagged, on=["clinic", "period"])
-    pairs["_ae"] = (pairs[measure] - pairs["_lag"]).abs()
-
+    actual, pairs = _scored_actuals(history, measure, freq, m, exclude)
     pieces, seen = [], set()
     for origin in _origin_periods(history, origins, int(horizon), m, freq):
         hist = history[history["period"] <= origin]
@@ -1253,6 +1269,51 @@ def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
     for msg, cat in sorted(seen, key=lambda x: x[0]):
         warnings.warn(msg, cat, stacklevel=2)
     res = pd.concat(pieces, ignore_index=True)
+    cov_cols = _add_errors(res, measure, lv, size, int(horizon))
+    return _backtest_table(res, cov_cols, methods)
+
+
+def _check_backtest_args(history, measure: str, horizon, levels, methods):
+    """:func:`backtest`'s arguments checked; returns the levels [%] and the methods (a str as a 1-tuple)."""
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ValueError(f"horizon must be a whole number >= 1, got {horizon!r}")
+    lv = _check_levels(levels)
+    if isinstance(methods, str):
+        methods = (methods,)
+    for meth in methods:
+        if meth not in METHODS:
+            raise ValueError(f"methods: unknown method {meth!r}; choose from {METHODS}")
+    if not isinstance(history, pd.DataFrame):
+        raise ValueError(f"history must be a DataFrame, got {type(history).__name__}")
+    missing = [c for c in ("clinic", "period", measure) if c not in history.columns]
+    if missing:
+        raise ValueError(f"history lacks column(s) {missing} (measure={measure!r})")
+    if history[measure].notna().sum() == 0:
+        raise ValueError(f"history has no reported values of {measure!r}")
+    return lv, methods
+
+
+def _scored_actuals(history: pd.DataFrame, measure: str, freq: str, m: int,
+                    exclude) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(actual, pairs)``: the reported values per clinic and period (anomalies left out) and their
+    seasonal-naive absolute errors ``_ae`` (the MASE scale) [count/period]."""
+    actual = (history[["clinic", "period", measure]].astype({measure: "float64"})
+              .groupby(["clinic", "period"], sort=False, observed=True)[measure]
+              .sum(min_count=1).reset_index())
+    actual["clinic"] = actual["clinic"].astype(str)
+    all_p = pd.PeriodIndex(actual["period"])
+    actual = actual[~_exclude_mask(all_p, freq, exclude) & actual[measure].notna().to_numpy()]
+    lagged = actual.assign(period=actual["period"] + m).rename(columns={measure: "_lag"})
+    pairs = actual.merge(lagged, on=["clinic", "period"])
+    pairs["_ae"] = (pairs[measure] - pairs["_lag"]).abs()
+    return actual, pairs
+
+
+def _add_errors(res: pd.DataFrame, measure: str, lv: tuple, size: int, horizon: int) -> list:
+    """Add each pair's scaled, symmetric and absolute errors, coverage and lead-time bucket (in place).
+
+    Returns the coverage columns.
+    """
     f, a = res["mean"].to_numpy(float), res[measure].to_numpy(float)
     err = f - a
     res["_mase"] = np.abs(err) / res["_scale"].where(res["_scale"] > 0)
@@ -1268,7 +1329,12 @@ def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
                      (a <= res[f"hi_{_lname(level)}"].to_numpy())).astype(float)
         cov_cols.append(name)
     lo_b = (res["step"] - 1) // size * size + 1
-    res["horizon"] = lo_b.astype(str) + "-" + np.minimum(lo_b + size - 1, int(horizon)).astype(str)
+    res["horizon"] = lo_b.astype(str) + "-" + np.minimum(lo_b + size - 1, horizon).astype(str)
+    return cov_cols
+
+
+def _backtest_table(res: pd.DataFrame, cov_cols: list, methods) -> pd.DataFrame:
+    """The scores per clinic, method and lead-time bucket (and ``"all"``), sorted as the methods given."""
     both = pd.concat([res, res.assign(horizon="all")], ignore_index=True)
     g = both.groupby(["clinic", "method", "horizon"], sort=False)
     out = g.agg(mase=("_mase", "mean"), smape=("_smape", "mean"), _err=("_err", "sum"),
