@@ -274,8 +274,9 @@ def flow_balance(weekly: pd.DataFrame, *, window_weeks: int = 4) -> pd.DataFrame
     ...                   "referrals_forwarded": 2.0, "new_visits": 25.0,
     ...                   "removals_new_visit_other": 1.0, "queue_new_visit": [100.0, 102, 104]})
     >>> b = flow_balance(w, window_weeks=2)
-    >>> b[["inflow", "outflow", "net", "net_rolling", "residual"]].to_dict("list")
-    {'inflow': [28.0, 28.0, 28.0], 'outflow': [26.0, 26.0, 26.0], 'net': [2.0, 2.0, 2.0], 'net_rolling': [nan, 2.0, 2.0], 'residual': [nan, 0.0, 0.0]}
+    >>> b[["inflow", "outflow", "net", "net_rolling", "residual"]].to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+    {'inflow': [28.0, 28.0, 28.0], 'outflow': [26.0, 26.0, 26.0], 'net': [2.0, 2.0, 2.0],
+     'net_rolling': [nan, 2.0, 2.0], 'residual': [nan, 0.0, 0.0]}
 
     References
     ----------
@@ -510,7 +511,8 @@ def _prepare(time_inputs: dict, clinic_inputs: dict):
                     raise ValueError(f"{name} has no value for clinic {clinics[i]!r}, period {periods[j]}")
                 arrays[name] = values
             else:
-                arrays[name] = np.asarray(value, dtype=float) if not isinstance(value, pd.Series) else value.to_numpy(dtype=float)
+                arrays[name] = (np.asarray(value, dtype=float) if not isinstance(value, pd.Series)
+                                else value.to_numpy(dtype=float))
         for name, value in clinic_inputs.items():
             if isinstance(value, pd.Series):
                 aligned = value.reindex(clinics)
@@ -732,8 +734,11 @@ def project_chain(opening_new_visit, opening_treatment, referrals, new_visit_pro
     queue grows 5 per week and is the bottleneck.
 
     >>> c = project_chain(100, 50, [30, 30], 30, 10, 0.5)
-    >>> c[["period", "stage", "inflow", "queue", "load", "bottleneck"]].to_dict("list")
-    {'period': [1, 1, 2, 2], 'stage': ['new_visit', 'treatment', 'new_visit', 'treatment'], 'inflow': [30.0, 15.0, 30.0, 15.0], 'queue': [100.0, 55.0, 100.0, 60.0], 'load': [1.0, 1.5, 1.0, 1.5], 'bottleneck': ['treatment', 'treatment', 'treatment', 'treatment']}
+    >>> cols = ["period", "stage", "inflow", "queue", "load", "bottleneck"]
+    >>> c[cols].to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+    {'period': [1, 1, 2, 2], 'stage': ['new_visit', 'treatment', 'new_visit', 'treatment'],
+     'inflow': [30.0, 15.0, 30.0, 15.0], 'queue': [100.0, 55.0, 100.0, 60.0], 'load': [1.0, 1.5, 1.0, 1.5],
+     'bottleneck': ['treatment', 'treatment', 'treatment', 'treatment']}
     """
     clinics, periods, arrays, _ = _prepare(
         {"referrals": referrals, "new_visit_production": new_visit_production,

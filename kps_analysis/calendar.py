@@ -888,7 +888,8 @@ def _summer(code, subdiv, summer):
         first, last = ((int(summer["first_week"]), int(summer["last_week"])) if isinstance(summer, Mapping)
                        else (int(summer[0]), int(summer[1])))
     except (KeyError, IndexError, TypeError, ValueError):
-        raise ValueError(f"summer must be (first_week, last_week) or a mapping with those keys, got {summer!r}") from None
+        raise ValueError(f"summer must be (first_week, last_week) or a mapping with those keys, "
+                         f"got {summer!r}") from None
     if not 1 <= first <= last <= 53:
         raise ValueError(f"summer must be (first_week, last_week) with 1 <= first <= last <= 53, got {summer!r}")
     return first, last

@@ -176,8 +176,9 @@ def headline_figures(outlook: Outlook) -> pd.DataFrame:
     ...                     "purchase": [3.0, 9.0], "cost_external_sek": [300.0, 900.0]})
     >>> esc = pd.DataFrame({"clinic": ["a"], "status": ["yellow"], "level": ["clinic"]})
     >>> o = Outlook(*(pd.DataFrame(),) * 4, gap=gap, purchase=pur, follow_up=pd.DataFrame(), escalation=esc)
-    >>> headline_figures(o).iloc[0].to_dict()
-    {'clinic': 'a', 'capacity_gap_12w': 3.0, 'purchase_need_12w': 3.0, 'purchase_cost_12w': 300.0, 'escalation': 'yellow', 'escalation_level': 'clinic'}
+    >>> headline_figures(o).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'clinic': 'a', 'capacity_gap_12w': 3.0, 'purchase_need_12w': 3.0, 'purchase_cost_12w': 300.0,
+     'escalation': 'yellow', 'escalation_level': 'clinic'}
     """
     gap = outlook.gap.groupby("clinic")["gap"].sum(min_count=1).rename("capacity_gap_12w")
     g = outlook.purchase[outlook.purchase["policy"] == "guarantee"].groupby("clinic")

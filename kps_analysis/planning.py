@@ -48,8 +48,8 @@ plans each kind apart (:func:`plan_region`); their figures over the fixed horizo
 side by side and moves between clinics are only matched within the same calendar period.
 
 Units: flows [patients/period] (a week or a month, as the data; ``period_days`` says which);
-queues and breaches [patients]; prices [SEK/patient]; costs [SEK]; waits [days]. Everything is vectorised over clinic × stage series (and,
-for the Monte Carlo, over runs).
+queues and breaches [patients]; prices [SEK/patient]; costs [SEK]; waits [days]. Everything is
+vectorised over clinic × stage series (and, for the Monte Carlo, over runs).
 
 References
 ----------
@@ -1549,9 +1549,9 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
         One row per clinic.
     """
     plan, settings, waiting = model.plan, model.settings, model.waiting
-    if plan.empty:   # no clinic with a stage to plan: its empty columns typed as numbers (pandas 3 makes them str)
-        plan = plan.astype({c: float for c in plan.columns if c not in ("clinic", "stage", "period", "month", "origin",
-                                                                          "order_by_date", "fixed", "within_lead_time")})
+    if plan.empty:   # no clinic with a stage to plan: its empty columns typed as numbers (pandas 3: str)
+        text = ("clinic", "stage", "period", "month", "origin", "order_by_date", "fixed", "within_lead_time")
+        plan = plan.astype({c: float for c in plan.columns if c not in text})
     fixed_by = _fixed_periods_by_clinic(plan, settings)
     clinics = pd.Index(settings["clinic"].drop_duplicates(), name="clinic")
     out = pd.DataFrame(index=clinics)
@@ -1893,7 +1893,8 @@ def region_moves(plans: pd.DataFrame, params_list, *,
     ...                       "purchase": [7.0, 0.0], "unused_capacity": [0.0, 4.6]})
     >>> ps = [{"clinic": "a", "region_pool": "ort", "prices": {"purchase_operation_sek": 40000}},
     ...       {"clinic": "b", "region_pool": "ort", "prices": {"internal_operation_sek": 30000}}]
-    >>> region_moves(plans, ps, transfer_cost_sek=2000)[["clinic_from", "clinic_to", "patients", "saving_sek"]].values.tolist()
+    >>> moves = region_moves(plans, ps, transfer_cost_sek=2000)
+    >>> moves[["clinic_from", "clinic_to", "patients", "saving_sek"]].values.tolist()
     [['a', 'b', 4.0, 32000.0]]
     """
     columns = ["clinic_from", "clinic_to", "stage", "period_ahead", "period", "patients", "saving_sek"]
@@ -2200,8 +2201,8 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
             group = kind[ids[0]]
             chunk_kw = {**kw, "forecasts": {m: f for (m, unit, country), f in made.items()
                                             if (unit, country) == group}}
-        jobs.append((_one_period_type(weekly[weekly["clinic"].isin(ids)]), wl if wl is not None and len(wl) else None, ps,
-                     pick(fixed_plans), pick(histories), chunk_kw))
+        jobs.append((_one_period_type(weekly[weekly["clinic"].isin(ids)]), wl if wl is not None and len(wl) else None,
+                     ps, pick(fixed_plans), pick(histories), chunk_kw))
     run = executor.map if executor is not None else map
     parts, failed = [], {}
     for job, (part, _error) in zip(jobs, run(_plan_chunk_safe, jobs)):
@@ -2221,7 +2222,8 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
             else:
                 failed[cid] = error_one
     if not parts:
-        raise ValueError("plan_region: no clinic could be planned: " + "; ".join(f"{c}: {e}" for c, e in failed.items()))
+        raise ValueError("plan_region: no clinic could be planned: "
+                         + "; ".join(f"{c}: {e}" for c, e in failed.items()))
     chunks = [[p for p in ps if _clinic_id(p) not in failed] for ps in chunks]
     chunks = [ps for ps in chunks if ps]
     params_list = [p for p in params_list if _clinic_id(p) not in failed]

@@ -438,8 +438,9 @@ def region_totals(summaries: pd.DataFrame) -> pd.DataFrame:
     >>> s = pd.DataFrame({"clinic": ["a", "b"], "queue_new_visit": [100.0, 50.0],
     ...                   "queue_treatment": [50.0, float("nan")], "waiting_over_90": [15.0, 0.0],
     ...                   "projected_breaches_12w": [4.0, 1.0]})
-    >>> region_totals(s).iloc[0].to_dict()
-    {'clinics': 2.0, 'queue_new_visit': 150.0, 'queue_treatment': 50.0, 'waiting_over_90': 15.0, 'projected_breaches_12w': 5.0, 'share_over_90_days': 0.075}
+    >>> region_totals(s).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'clinics': 2.0, 'queue_new_visit': 150.0, 'queue_treatment': 50.0, 'waiting_over_90': 15.0,
+     'projected_breaches_12w': 5.0, 'share_over_90_days': 0.075}
     """
     cols = [c for c in ("queue_new_visit", "queue_treatment", "waiting_over_90", "projected_breaches_12w")
             if c in summaries.columns]
@@ -475,8 +476,9 @@ def region_purchase_by_month(purchases: pd.DataFrame) -> pd.DataFrame:
     >>> p = pd.DataFrame({"clinic": ["a", "b", "a"], "month": ["2026-12"] * 3,
     ...                   "policy": "guarantee", "purchase": [2.0, 3.0, 0.0],
     ...                   "cost_external_sek": [20.0, 30.0, 0.0], "cost_internal_sek": [10.0, 15.0, 0.0]})
-    >>> region_purchase_by_month(p).iloc[0].to_dict()
-    {'month': '2026-12', 'policy': 'guarantee', 'purchase': 5.0, 'cost_external_sek': 50.0, 'cost_internal_sek': 25.0, 'clinics': 2}
+    >>> region_purchase_by_month(p).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'month': '2026-12', 'policy': 'guarantee', 'purchase': 5.0, 'cost_external_sek': 50.0,
+     'cost_internal_sek': 25.0, 'clinics': 2}
     """
     buying = purchases.assign(_buys=purchases["clinic"].where(purchases["purchase"] > 0))
     out = buying.groupby(["month", "policy"], as_index=False).agg(

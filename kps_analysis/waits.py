@@ -1228,11 +1228,12 @@ def project_breaches(waiting: pd.DataFrame, flows: pd.DataFrame, *, guarantee_da
     """Project, period by period, how many waiting patients will be past the guarantee limit.
 
     Each future period ``k`` (1..H, weeks or months): the period's arrivals join the
-    queue (spread evenly over its days: 7 for a week, 28-31 for a month); then ``capacity + external`` patients are served, by medical
-    priority and within a priority longest wait first (``order="priority"``), or
-    longest wait first regardless of priority (``order="fifo"``); then a share
-    ``renege_rate_per_week`` of those still waiting leaves (compounded over a month's
-    days). At the period's end, ``over_limit`` counts the patients who have waited more than ``guarantee_days``:
+    queue (spread evenly over its days: 7 for a week, 28-31 for a month); then
+    ``capacity + external`` patients are served, by medical priority and within a
+    priority longest wait first (``order="priority"``), or longest wait first
+    regardless of priority (``order="fifo"``); then a share ``renege_rate_per_week`` of
+    those still waiting leaves (compounded over a month's days). At the period's end,
+    ``over_limit`` counts the patients who have waited more than ``guarantee_days``:
 
         queue[k] = queue[k-1] + inflow[k] - served[k] - reneged[k]     [patients]
         served[k] = min(capacity[k] + external[k], queue[k-1] + inflow[k])
