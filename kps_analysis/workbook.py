@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .report.labels import label
+
 __all__ = ["HEADERS", "VALUES", "TABLE_TITLES", "NUMBER_FORMATS", "Sheet", "header", "value_text", "sheet_from_frame",
            "plan_sheet", "sheet_for", "purchase_month_sheet", "history_sheet", "follow_up_sheet", "write_workbook",
            "write_table_xlsx", "week_monday"]
@@ -603,23 +605,21 @@ def plan_sheet(plan: pd.DataFrame, *, language: str = "sv", name: str | None = N
     """
     sheet, m = sheet_from_frame(plan, name or TABLE_TITLES["production_plan"][_i(language)], language=language,
                                 table_name="Produktionsplan")
-    sv = language == "sv"
     keys = [m[k] for k in ("clinic", "stage") if k in m]
     added = set()
-    for col, sv_text, en_text, kind in (
-            ("own_production", "Ackumulerad egen produktion", "Accumulated own production", "int"),
-            ("purchase", "Ackumulerat köp", "Accumulated purchase", "int"),
-            ("cost_external_sek", "Ackumulerad kostnad köpt (kr)", "Accumulated cost bought (SEK)", "kr"),
-            ("agreement", "Ackumulerad vårdöverenskommelse", "Accumulated care agreement", "int")):
+    for col, text, kind in (("own_production", "workbook.accumulated_own_production", "int"),
+                            ("purchase", "workbook.accumulated_purchase", "int"),
+                            ("cost_external_sek", "workbook.accumulated_cost_bought_sek", "kr"),
+                            ("agreement", "workbook.accumulated_care_agreement", "int")):
         if col in m and sheet.kinds.get(m[col]) != "text":
-            _insert_after(sheet, m[col], sv_text if sv else en_text, "=" + _cum(m[col], keys), kind)
+            _insert_after(sheet, m[col], label(text, language), "=" + _cum(m[col], keys), kind)
             added.add(col)
     # plan against the care agreement: only where the clinic has one (annual_volume)
     if {"own_production", "agreement"} <= added:
-        acc_own = "Ackumulerad egen produktion" if sv else "Accumulated own production"
-        acc_agr = "Ackumulerad vårdöverenskommelse" if sv else "Accumulated care agreement"
-        _insert_after(sheet, acc_agr, "Ackumulerad plan − vårdöverenskommelse" if sv else
-                      "Accumulated plan − agreement", f"={{{acc_own}}}{{r}}-{{{acc_agr}}}{{r}}", "int")
+        acc_own = label("workbook.accumulated_own_production", language)
+        acc_agr = label("workbook.accumulated_care_agreement", language)
+        _insert_after(sheet, acc_agr, label("workbook.accumulated_plan_agreement", language),
+                      f"={{{acc_own}}}{{r}}-{{{acc_agr}}}{{r}}", "int")
     return sheet
 
 
@@ -641,11 +641,10 @@ def purchase_month_sheet(table: pd.DataFrame, *, language: str = "sv", name: str
     Sheet
         For :func:`write_workbook`.
     """
-    sv = language == "sv"
-    sheet, m = sheet_from_frame(table, name or ("Köp per månad" if sv else "Purchase by month"), language=language,
+    sheet, m = sheet_from_frame(table, name or label("sheet.purchase_by_month", language), language=language,
                                 table_name="Kop_per_manad")
     if "cost_external_sek" in m and "cost_internal_sek" in m:
-        _insert_after(sheet, m["cost_internal_sek"], "Merkostnad för köp (kr)" if sv else "Extra cost of buying (SEK)",
+        _insert_after(sheet, m["cost_internal_sek"], label("workbook.extra_cost_of_buying_sek", language),
                       f"={{{m['cost_external_sek']}}}{{r}}-{{{m['cost_internal_sek']}}}{{r}}", "kr")
     sheet.freeze_after = m.get("month", sheet.freeze_after)
     return sheet
@@ -681,8 +680,7 @@ def history_sheet(history: pd.DataFrame, *, language: str = "sv", name: str | No
     Sheet
         For :func:`write_workbook`.
     """
-    sv = language == "sv"
-    sheet, m = sheet_from_frame(history, name or ("Plan mot utfall" if sv else "Plan against outcome"),
+    sheet, m = sheet_from_frame(history, name or label("sheet.plan_against_outcome", language),
                                 language=language, table_name="Plan_mot_utfall")
     keys = [m[k] for k in ("clinic", "stage", "period") if k in m]
     keys = [m["clinic"], m["stage"], m["year"]] if {"clinic", "stage", "year"} <= set(m) else keys[:2]
@@ -692,7 +690,7 @@ def history_sheet(history: pd.DataFrame, *, language: str = "sv", name: str | No
             sheet.formulas[m[col]] = f'=IF({{{m[src]}}}{{r}}="","",' + _cum(m[src], keys) + ")"
             sheet.kinds[m[col]] = "int"
     if "actual_own" in m and "planned_own" in m:
-        _insert_after(sheet, m["actual_own"], "Avvikelse (utfall − plan)" if sv else "Deviation (actual − plan)",
+        _insert_after(sheet, m["actual_own"], label("workbook.deviation_actual_plan", language),
                       f'=IF(OR({{{m["actual_own"]}}}{{r}}="",{{{m["planned_own"]}}}{{r}}=""),"",'
                       f'{{{m["actual_own"]}}}{{r}}-{{{m["planned_own"]}}}{{r}})', "int")
     for col, a, b in (("deviation_pct", "actual_own", "planned_own"),
@@ -703,8 +701,7 @@ def history_sheet(history: pd.DataFrame, *, language: str = "sv", name: str | No
             sheet.formulas[m[col]] = _pct_formula(m[a], m[b])
             sheet.kinds[m[col]] = "share"
     if history.empty:
-        sheet.note = ("Ingen tidigare fastställd plan har passerat ännu (första körningen)." if sv else
-                      "No earlier fixed plan has passed yet (the first run).")
+        sheet.note = label("workbook.no_history", language)
     return sheet
 
 
@@ -738,14 +735,13 @@ def follow_up_sheet(follow_up: pd.DataFrame, *, language: str = "sv", name: str 
     """
     from . import report as _report
 
-    sv = language == "sv"
     i = _i(language)
-    name = name or ("Uppföljning" if sv else "Follow-up")
+    name = name or label("sheet.follow_up", language)
     cols = ["clinic", "period", "measure", "plan", "actual", "last_year", "status"]
     if follow_up is None or follow_up.empty or not set(cols) <= set(follow_up.columns):
         sheet, _ = sheet_from_frame(pd.DataFrame({"clinic": pd.Series(dtype=object)}), name, language=language,
                                     table_name="Uppfoljning")
-        sheet.note = ("Ingen plan att följa upp i data." if sv else "No plan to follow up in the data.")
+        sheet.note = label("workbook.no_follow_up", language)
         return sheet
     f = follow_up
     if "year" not in f.columns:
@@ -765,9 +761,9 @@ def follow_up_sheet(follow_up: pd.DataFrame, *, language: str = "sv", name: str 
              "cdev": ("ack. avvikelse", "acc. deviation"), "cpct": ("ack. avvikelse %", "acc. deviation %"),
              "ly": ("i fjol", "last year"), "cly": ("ack. i fjol", "acc. last year"), "status": ("status", "status")}
     for measure, g in f.groupby("measure", sort=False):
-        label = _report.LABELS.get(measure, {}).get(language, measure)
+        measure_name = _report.LABELS.get(measure, {}).get(language, measure)
         g = rows.merge(g, on=["clinic", "period"], how="left")
-        h = {k: f"{label}: {w[i]}" for k, w in words.items()}
+        h = {k: f"{measure_name}: {w[i]}" for k, w in words.items()}
         frame[h["plan"]] = g["plan"].to_numpy()
         frame[h["actual"]] = g["actual"].to_numpy()
         frame[h["dev"]] = None
@@ -800,7 +796,7 @@ def follow_up_sheet(follow_up: pd.DataFrame, *, language: str = "sv", name: str 
         formulas[h["cly"]] = (f'=IF(OR({any_both}=0,{missing_ly}>0),"",' +
                               _cum(h["ly"], [clinic], need=both) + ")")
         for k in words:
-            groups[h[k]] = label
+            groups[h[k]] = measure_name
     return Sheet(name=name, frame=frame, kinds=kinds, formulas=formulas, groups=groups, table="Uppfoljning",
                  freeze_after=base.freeze_after, status_columns=tuple(status_cols))
 
@@ -961,7 +957,7 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
             continue
         col = letters[h]
         for words, colour in colours.items():
-            text = words[0] if language == "sv" else words[1]
+            text = words[_i(language)]
             ws.conditional_formatting.add(
                 f"{col}{first}:{col}{end}",
                 FormulaRule(formula=[f'{col}{first}="{text}"'],

@@ -321,7 +321,8 @@ def test_table_of_contents_goes_into_the_first_screens_slot():
 
 def test_region_overview_orders_clinics_by_need_and_names_them():
     s = pd.DataFrame({"clinic": ["a", "b", "c", "d"], "escalation": ["green", "red", "yellow", "red"],
-                      "projected_breaches_12w": [0.0, 45.0, 185.0, 412.0], "purchase_need_12w": [0.0, 98.0, 188.0, 414.0],
+                      "projected_breaches_12w": [0.0, 45.0, 185.0, 412.0],
+                      "purchase_need_12w": [0.0, 98.0, 188.0, 414.0],
                       "queue_production_ratio_weeks": [5.4, 8.9, 8.1, 19.7],
                       "purchase_new_visits_12w": [0.0, 48.0, 0.0, 161.0],
                       "purchase_operations_12w": [0.0, 50.0, 188.0, 253.0]})
@@ -341,7 +342,8 @@ def test_first_screen_states_the_clinic_in_one_sentence_and_splits_purchases_by_
     for stage, buy, price, inhouse in (("new_visit", 10.0, 2300.0, 2000.0), ("treatment", 20.0, 40000.0, 34000.0)):
         for k, p in enumerate(periods, start=1):
             n = buy if k in (5, 6) else 0.0  # bought in weeks 5 and 6; week 13-14 lies beyond the fixed plan
-            rows.append({"clinic": "x", "stage": stage, "period_ahead": k, "period": p, "purchase": n if k <= 12 else 99.0,
+            rows.append({"clinic": "x", "stage": stage, "period_ahead": k, "period": p,
+                         "purchase": n if k <= 12 else 99.0,
                          "cost_external_sek": (n if k <= 12 else 99.0) * price, "cost_internal_sek": n * inhouse,
                          "order_by_period": k - 4})
     plan = pd.DataFrame(rows)
@@ -410,3 +412,103 @@ def test_the_context_shows_the_runs_stored_analytics_instead_of_computing_them(m
     assert ratios["queue_production_ratio_weeks"].tolist() == [1.0, 2.0, 3.0]
     assert isinstance(ratios["period"].dtype, pd.PeriodDtype)  # as the figures need them
     assert ratios["period"].tolist() == weekly["period"].iloc[-3:].tolist()
+
+
+# ---------------------------------------------------------------- the translation catalogue (issue 17)
+PACKAGE = __import__("pathlib").Path(report.__file__).parent
+#: The modules whose every text goes through the catalogue (report.label).
+CATALOGUE_MODULES = sorted(PACKAGE.glob("*.py")) + [PACKAGE.parent / "workbook.py"]
+
+
+def _language_choices(tree):
+    """Inline translations: ``A if <language test> else B`` with a text on both sides."""
+    import ast
+
+    def text(node):
+        return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.IfExp) or not (text(node.body) and text(node.orelse)):
+            continue
+        words = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}
+        if {"sv", "en", "language", "lang"} & words:
+            values = {getattr(n, "value", None) for n in (node.body, node.orelse)}
+            if not values <= {"sv", "en"}:   # choosing a language code is fine
+                yield node.lineno, ast.unparse(node)[:80]
+
+
+def test_every_catalogue_text_has_both_languages_and_the_same_placeholders():
+    import string
+
+    from kps_analysis.report.labels import TEXTS
+
+    catalogue = {**report.LABELS, **TEXTS, **{f"section:{k}": v for k, v in report.SECTIONS.items()}}
+    assert not set(report.LABELS) & set(TEXTS)
+    assert all("." in key for key in TEXTS)  # never a column name
+    for key, entry in catalogue.items():
+        assert set(entry) == {"sv", "en"}, key
+        assert all(isinstance(t, str) and t.strip() for t in entry.values()), key
+        fields = [{f for _, f, _, _ in string.Formatter().parse(entry[lang]) if f} for lang in ("sv", "en")]
+        assert fields[0] == fields[1], key
+    for words in (report.STATUS_WORDS, report.STAGE_NAMES):
+        assert set(words["sv"]) == set(words["en"])
+    assert {k: set(v) for k, v in report.PERIOD_WORDS.items()} == {"week": {"sv", "en"}, "month": {"sv", "en"}}
+
+
+def test_no_inline_translation_is_left_in_the_report_package_and_the_workbook():
+    import ast
+
+    found = {}
+    for path in CATALOGUE_MODULES:
+        hits = list(_language_choices(ast.parse(path.read_text(encoding="utf-8"))))
+        if hits:
+            found[path.name] = hits
+    assert not found, f"texts chosen inline by language; put them in report.labels.TEXTS: {found}"
+
+
+def test_the_inline_check_finds_an_inline_translation():
+    import ast
+
+    tree = ast.parse('x = "Steg" if sv else "Stage"\ny = f"{n} st" if language == "sv" else f"{n} pcs"\n'
+                     'z = "sv" if language == "sv" else "en"\n')
+    assert [line for line, _ in _language_choices(tree)] == [1, 2]
+
+
+def test_every_text_key_used_is_in_the_catalogue():
+    """``label("area.name", ...)`` with a literal key: the key exists (a typo would show the key)."""
+    import ast
+
+    from kps_analysis.report.labels import TEXTS
+
+    missing = []
+    for path in CATALOGUE_MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "label" and node.args):
+                continue
+            arg = node.args[0]
+            keys = [arg] if not isinstance(arg, ast.IfExp) else [arg.body, arg.orelse]
+            for k in keys:
+                if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                    if k.value not in TEXTS and k.value not in report.LABELS:
+                        missing.append((path.name, node.lineno, k.value))
+    assert not missing
+
+
+def test_label_fills_placeholders_in_both_languages():
+    assert report.label("plan.queue_grows", signed="+3") == "Kön växer (+3 sedan förra veckan)."
+    assert report.label("table.purchase_for_certainty", "en", q=80) == "Purchase for 80 % certainty"
+    assert report.label("table.stage", "en") == "Stage" and report.label("table.stage") == "Steg"
+    assert report.label("suppressed").format(limit=5) == "<5"  # the old way still works
+    with pytest.raises(ValueError, match="language"):
+        report.label("table.stage", "de")
+
+
+def test_key_figures_keep_their_shape_with_labels_from_the_catalogue():
+    from kps_analysis import report_plan
+    from kps_analysis.report.labels import TEXTS
+
+    assert len(report_plan.KEY_FIGURES) == 18
+    key, sv, en, kind = report_plan.KEY_FIGURES[0]
+    assert (key, sv, en, kind) == ("queue_new_visit", "Väntar på nybesök (patienter)",
+                                   "Waiting for a first visit (patients)", "count")
+    assert all(TEXTS[f"key_figure.{k}"] == {"sv": s, "en": e} for k, s, e, _ in report_plan.KEY_FIGURES)

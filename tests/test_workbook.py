@@ -18,13 +18,11 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from openpyxl.utils import column_index_from_string
 
 from kps_analysis import workbook
 from kps_analysis.plan import export_plan_xlsx, plan_vs_outcome
 from kps_analysis.report import write_table
 from kps_analysis.report_plan import plan_export_table
-
 
 # ----------------------------------------------------------------------------- a formula evaluator
 _TOKEN = re.compile(r'\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>"[^"]*")|(?P<range>\$?[A-Z]+\$?\d+:\$?[A-Z]+\$?\d+)'
@@ -258,7 +256,7 @@ def test_plan_sheet_headers_values_formats_and_dates(plan_book):
     # no identifier or English code left in headers or values
     for ident in ("stage", "own_production", "new_visit", "treatment", "previous", "True", "False", "guarantee"):
         assert all(ident != str(c.value) for row in ws.iter_rows() for c in row), ident
-    r2 = [c for c in ws[2]]
+    r2 = list(ws[2])
     assert [r2[col[h]].value for h in ("Steg", "Ursprung", "Fastställd", "Inom ledtiden")] == [
         "Nybesök", "Föregående plan", "Ja", "Ja"]
     # 2026-12-21 is ISO 2026-W52; the fourth week is 2027-W02 (2026 has 53 weeks)

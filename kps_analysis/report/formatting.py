@@ -9,6 +9,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .labels import label
+
 
 def format_count(value: float, *, language: str = "sv", decimals: int = 0) -> str:
     """Format a number the Swedish way (space as thousands separator, decimal comma).
@@ -139,7 +141,7 @@ def period_name(period, language: str = "sv", *, year: bool = True) -> str:
         name = _SV_MONTHS[p.month - 1] if sv else p.start_time.strftime("%b")
         return f"{name} {p.year}" if year else name
     iso = p.start_time.isocalendar()
-    word = "v." if sv else "wk"
+    word = label("format.wk", language)
     return f"{word} {iso.week} {iso.year}" if year else f"{word} {iso.week}"
 
 

@@ -1,9 +1,28 @@
-"""The report's words in Swedish (default) and English: labels of measures and headings,
-status words, stage names and period words.
+"""The translation catalogue: every word of a report in Swedish (default) and English.
 
-Every short text of a report, a table header or a workbook goes through :func:`label`
-(or one of the helpers here built on the same tables), so that a text exists once, in both
-languages. Long section texts are in :mod:`kps_analysis.report.section_texts`.
+One function, :func:`label`, gives every text of the clinic report, the region overview,
+the result tables and the workbooks: ``label(key, language, **fields)``. The catalogue is
+
+- :data:`LABELS`: the labels of measures and headline figures, keyed by their column
+  name (``"new_visits"`` -> "Nybesök"), and a few headings; an unknown key is returned
+  unchanged, so a new measure never breaks a report;
+- :data:`TEXTS`: every other text, keyed ``<area>.<name>`` (``"table.stage"`` -> "Steg",
+  ``"plan.queue_grows"`` -> "Kön växer ({signed} sedan förra veckan)."), placeholders
+  filled from ``fields``;
+- word tables for values: :data:`STATUS_WORDS` (:func:`status_word`), :data:`STAGE_NAMES`
+  (:func:`stage_names`), :data:`PERIOD_WORDS` (:func:`period_word`); the long section texts
+  are :data:`kps_analysis.report.section_texts.SECTIONS` (:func:`~kps_analysis.report.section`).
+
+Every entry has both languages (``tests/test_report.py`` checks it, and that no module of
+the report package nor ``workbook.py`` chooses between two inline texts).
+
+For the presentation modules that are not in this package (``sections.py``, ``plots.py``):
+write no ``"…" if sv else "…"``; add the text here, under a key of their area
+(``section.<name>`` for the report's sections, ``plot.<name>`` for figure titles, axes and
+legends), with both languages and ``{placeholders}`` for numbers, and call
+``label("plot.queue_axis", language)`` or ``label("section.purchase_lead", language, n=n)``
+(``from kps_analysis.report import label``). Numbers are formatted before they are filled in
+(:func:`kps_analysis.report.format_count`), so a text never formats a number itself.
 """
 
 from __future__ import annotations
@@ -76,6 +95,294 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+#: Every other text of a report, a result table, a workbook and their sentences, keyed
+#: ``<area>.<name>`` (a dot, so no key is a column name), in Swedish and English; placeholders
+#: ``{name}`` are filled by :func:`label`'s keyword arguments.
+TEXTS: dict[str, dict[str, str]] = {
+    # clinic tables (report.tables)
+    "table.actual_year_to_date": {"sv": "Utfall hittills i år", "en": "Actual, year to date"},
+    "table.against_last_year": {"sv": "Mot i fjol %", "en": "Against last year %"},
+    "table.baseline": {"sv": "Nuläge", "en": "Baseline"},
+    "table.bottleneck": {"sv": "Flaskhals", "en": "Bottleneck"},
+    "table.capacity_first_visits": {"sv": "Kapacitet nybesök", "en": "Capacity, first visits"},
+    "table.capacity_operations": {"sv": "Kapacitet operationer", "en": "Capacity, operations"},
+    "table.change_in_purchase": {"sv": "Ändring köpbehov", "en": "Change in purchase"},
+    "table.chose_to_wait_longer": {"sv": "Har valt att vänta längre", "en": "Chose to wait longer"},
+    "table.cost_sek": {"sv": "Kostnad (kr)", "en": "Cost (SEK)"},
+    "table.cost_sek_lower": {"sv": "kostnad (kr)", "en": "cost (SEK)"},
+    "table.deviation": {"sv": "Avvikelse %", "en": "Deviation %"},
+    "table.first_visits": {"sv": "Nybesök", "en": "First visits"},
+    "table.fixed": {"sv": "fastställd", "en": "fixed"},
+    "table.guarantee": {"sv": "Vårdgaranti", "en": "Guarantee"},
+    "table.inflow": {"sv": "Inflöde", "en": "Inflow"},
+    "table.level": {"sv": "Nivå", "en": "Level"},
+    "table.load": {"sv": "Belastning", "en": "Load"},
+    "table.measure": {"sv": "Mått", "en": "Measure"},
+    "table.median_days": {"sv": "Median (dagar)", "en": "Median (days)"},
+    "table.operations": {"sv": "Operationer", "en": "Operations"},
+    "table.over_90_days_without_purchase": {"sv": "Över 90 dagar utan köp", "en": "Over 90 days without purchase"},
+    "table.own_capacity": {"sv": "Egen kapacitet", "en": "Own capacity"},
+    "table.p90_days": {"sv": "90:e percentil (dagar)", "en": "90th percentile (days)"},
+    "table.p_no_breach": {"sv": "Sannolikhet att ingen passerar 90 dagar", "en": "Probability nobody passes 90 days"},
+    "table.patients": {"sv": "Patienter", "en": "Patients"},
+    "table.plan_year_to_date": {"sv": "Plan hittills i år", "en": "Plan, year to date"},
+    "table.planned": {"sv": "preliminär", "en": "planned"},
+    "table.purchase_for_certainty": {"sv": "Köp för {q} % säkerhet", "en": "Purchase for {q} % certainty"},
+    "table.purchase_need": {"sv": "Köpbehov", "en": "Purchase need"},
+    "table.purchase_operations": {"sv": "Köp operationer", "en": "Purchase, operations"},
+    "table.share_over_limit": {"sv": "Andel över gränsen", "en": "Share over limit"},
+    "table.stage": {"sv": "Steg", "en": "Stage"},
+    "table.target": {"sv": "Målnivå", "en": "Target"},
+    "table.value": {"sv": "Värde", "en": "Value"},
+    "table.waiting_counted": {"sv": "Väntande som räknas mot garantin", "en": "Waiting, counted against the guarantee"},
+    "table.waiting_time_days": {"sv": "Väntetid (dagar)", "en": "Waiting time (days)"},
+    "table.yes": {"sv": "ja", "en": "yes"},
+    # what changed since last week (report.tables.changes_table)
+    "changes.change": {"sv": "Förändring", "en": "Change"},
+    "changes.last_week": {"sv": "Förra veckan", "en": "Last week"},
+    "changes.note": {"sv": "Anmärkning", "en": "Note"},
+    "changes.this_week": {"sv": "Denna vecka", "en": "This week"},
+    "changes.unusual_down": {"sv": "ovanligt stor minskning", "en": "unusually large decrease"},
+    "changes.unusual_up": {"sv": "ovanligt stor ökning", "en": "unusually large increase"},
+    "changes.usual": {"sv": "Snitt fyra veckor före", "en": "Mean of the four weeks before"},
+    # conversion rates (report.tables.rates_table)
+    "rates.bed_days_per_operation": {"sv": "Vårddagar per operation (medelvårdtid)", "en": "Bed days per operation"},
+    "rates.decisions_per_new_visit": {
+        "sv": "Behandlingsbeslut per nybesök",
+        "en": "Decisions to treat per first visit",
+    },
+    "rates.forwarded_share": {"sv": "Andel remisser vidarebefordrade", "en": "Share of referrals forwarded"},
+    "rates.latest_52_weeks": {"sv": "Senaste 52 veckorna", "en": "Latest 52 weeks"},
+    "rates.no_show_rate": {"sv": "Andel uteblivna besök", "en": "No-show rate"},
+    "rates.return_visits_per_new_visit": {"sv": "Återbesök per nybesök", "en": "Return visits per first visit"},
+    # the key figures (report.plan.KEY_FIGURES)
+    "key_figure.queue_new_visit": {"sv": "Väntar på nybesök (patienter)", "en": "Waiting for a first visit (patients)"},
+    "key_figure.queue_treatment": {"sv": "Väntar på behandling (patienter)", "en": "Waiting for treatment (patients)"},
+    "key_figure.queue_change_1w": {
+        "sv": "Förändring av köerna sedan förra veckan",
+        "en": "Change of the queues since last week",
+    },
+    "key_figure.share_over_90_days": {
+        "sv": "Andel som väntat över 90 dagar (egna val undantagna)",
+        "en": "Share waited over 90 days (chosen waits left out)",
+    },
+    "key_figure.waiting_chosen": {
+        "sv": "Väntar längre av eget val (ingår inte ovan)",
+        "en": "Waiting longer by choice (not above)",
+    },
+    "key_figure.queue_production_ratio_weeks": {
+        "sv": "Köproduktionskvot, sämsta steget (veckor)",
+        "en": "Queue-to-production ratio, worse stage (weeks)",
+    },
+    "key_figure.projected_breaches_peak_12w": {
+        "sv": "Över 90 dagar inom 12 veckor om inget köps, högsta (patienter)",
+        "en": "Over 90 days within 12 weeks if nothing is bought, peak (patients)",
+    },
+    "key_figure.projected_breaches_12w": {"sv": "… i vecka 12 (patienter)", "en": "… in week 12 (patients)"},
+    "key_figure.breaches_after_purchase_peak_12w": {
+        "sv": "Över 90 dagar innan köpt vård hinner börja (ledtiden), högsta (patienter)",
+        "en": "Over 90 days before purchased care can start (lead time), peak (patients)",
+    },
+    "key_figure.purchase_new_visits_12w": {
+        "sv": "Köp nybesök 12 veckor (patienter)",
+        "en": "Buy first visits, 12 weeks (patients)",
+    },
+    "key_figure.purchase_cost_new_visits_12w": {"sv": "… kostnad (kr)", "en": "… cost (SEK)"},
+    "key_figure.purchase_operations_12w": {
+        "sv": "Köp operationer 12 veckor (patienter)",
+        "en": "Buy operations, 12 weeks (patients)",
+    },
+    "key_figure.purchase_cost_operations_12w": {"sv": "… kostnad (kr)", "en": "… cost (SEK)"},
+    "key_figure.first_order_by": {"sv": "Första köpet ska beställas senast", "en": "First purchase to be ordered by"},
+    "key_figure.capacity_gap_12w": {
+        "sv": "Kapacitetsglapp 12 veckor: behov för vårdgarantin − egen kapacitet (patienter)",
+        "en": "Capacity gap, 12 weeks: need to keep the guarantee − own capacity (patients)",
+    },
+    "key_figure.p_no_breach_12w": {
+        "sv": "Chans att ingen passerar 90 dagar med planerat köp (från ledtidens slut till vecka 12)",
+        "en": "Chance nobody passes 90 days with the planned purchase (from the end of the lead time to week 12)",
+    },
+    "key_figure.escalation": {"sv": "Eskalering", "en": "Escalation"},
+    "key_figure.escalation_level": {"sv": "Eskaleras till", "en": "Escalated to"},
+    # the planning model's tables and sentences (report.plan)
+    "plan.actual": {"sv": "Utfall", "en": "Actual"},
+    "plan.against_last_year": {"sv": "Mot i fjol", "en": "Against last year"},
+    "plan.against_plan": {"sv": "Mot plan", "en": "Against plan"},
+    "plan.against_the_care_agreement": {"sv": "Mot vårdöverenskommelsen", "en": "Against the care agreement"},
+    "plan.and": {"sv": " och ", "en": " and "},
+    "plan.chance_nobody_passes_90_d": {"sv": "Chans att ingen passerar 90 d", "en": "Chance nobody passes 90 d"},
+    "plan.chance_nobody_passes_90_d_lower": {"sv": "chans att ingen passerar 90 d", "en": "chance nobody passes 90 d"},
+    "plan.change_of_purchase": {"sv": "Ändring av köpet", "en": "Change of purchase"},
+    "plan.common_waiting_list": {"sv": "Gemensam väntelista: ", "en": "Common waiting list: "},
+    "plan.cost_bought_sek": {"sv": "Kostnad köpt (kr)", "en": "Cost bought (SEK)"},
+    "plan.data_quality": {"sv": "Datakvalitet", "en": "Data quality"},
+    "plan.demonstrated_last_8_normal_weeks": {
+        "sv": "Visad produktion, senaste 8 normala veckor",
+        "en": "Demonstrated, last 8 normal weeks",
+    },
+    "plan.demonstrated_production": {"sv": "visad produktion", "en": "demonstrated production"},
+    "plan.difference": {"sv": "Skillnad", "en": "Difference"},
+    "plan.differs_by_more_than": {"sv": "avviker mer än ", "en": "differs by more than "},
+    "plan.escalated_to": {"sv": "eskaleras till", "en": "escalated to"},
+    "plan.first_visit": {"sv": "Nybesök", "en": "First visit"},
+    "plan.first_visits": {"sv": "nybesök", "en": "first visits"},
+    "plan.from_resources_per_normal_week": {
+        "sv": "Enligt resurser (per normal vecka)",
+        "en": "From resources (per normal week)",
+    },
+    "plan.from_week": {"sv": "från vecka", "en": "from week"},
+    "plan.kind": {"sv": "Slag", "en": "Kind"},
+    "plan.latest_week_plan_actual": {"sv": "Senaste veckan: plan / utfall", "en": "Latest week: plan / actual"},
+    "plan.lead_time": {
+        "sv": "Köp tar {lead} veckor att ordna, så upp till **{n} patienter** passerar 90 dagar under de närmaste "
+              "{lead} veckorna innan köpt vård kan ta emot dem. Det som fortfarande kan hindra det: extra "
+              "mottagningstider eller operationspass i egen regi, eller flytt till ett annat sjukhus i regionen med "
+              "ledig kapacitet (klinikens egen outnyttjade kapacitet under ledtiden: {spare_text}).",
+        "en": "A purchase takes {lead} weeks to arrange, so up to **{n} patients** pass 90 days in the next {lead} "
+              "weeks before purchased care can take them. What can still prevent it: extra clinic slots or theatre "
+              "sessions in-house, or a move to another hospital of the region with spare capacity (the clinic's own "
+              "unused capacity in the lead time: {spare_text}).",
+    },
+    "plan.lead_time_none": {
+        "sv": "Inga patienter passerar 90 dagar innan ett köp hinner ordnas.",
+        "en": "No patient passes 90 days before a purchase can be arranged.",
+    },
+    "plan.moved_to": {"sv": "flyttas till", "en": "moved to"},
+    "plan.moves_tail": {
+        "sv": " i stället för att köpas; de ingår i planen och köpet nedan är det som återstår.",
+        "en": " instead of being bought; they are in the plan and the purchase below is what remains.",
+    },
+    "plan.no_history": {
+        "sv": "Ingen tidigare fastställd plan finns ännu (första körningen).",
+        "en": "No earlier fixed plan yet (the first run).",
+    },
+    "plan.no_moves": {
+        "sv": "Inga patienter flyttas till eller från andra sjukhus i planen.",
+        "en": "No patients are moved to or from other hospitals in the plan.",
+    },
+    "plan.nothing_to_buy": {"sv": "Inget köp behövs.", "en": "Nothing to buy."},
+    "plan.nothing_to_buy_12w": {
+        "sv": "Den egna kapaciteten räcker för att hålla vårdgarantin de kommande 12 veckorna; inget köp behövs.",
+        "en": "Own capacity keeps the guarantee over the coming 12 weeks; nothing needs to be bought.",
+    },
+    "plan.operations": {"sv": "operationer", "en": "operations"},
+    "plan.order_by": {
+        "sv": "Beställ senast vecka {by}: {joined} de kommande 12 veckorna för att hålla vårdgarantin.",
+        "en": "Order by week {by}: {joined} over the coming 12 weeks to keep the guarantee.",
+    },
+    "plan.order_by_week": {"sv": "Beställ senast vecka", "en": "Order by week"},
+    "plan.over_90_d": {"sv": "Över 90 d", "en": "Over 90 d"},
+    "plan.over_90_days_if_nothing_is_bought_peak": {
+        "sv": "Över 90 dagar om inget köps, högsta",
+        "en": "Over 90 days if nothing is bought, peak",
+    },
+    "plan.own_production": {"sv": "Egen produktion", "en": "Own production"},
+    "plan.patients": {"sv": "patienter", "en": "patients"},
+    "plan.planned_on": {"sv": "Planeras på", "en": "Planned on"},
+    "plan.planned_purchase": {"sv": "Planerat köp", "en": "Planned purchase"},
+    "plan.purchase": {"sv": "Köp", "en": "Purchase"},
+    "plan.purchase_patients": {"sv": "Köp (patienter)", "en": "Purchase (patients)"},
+    "plan.queue_at_week_end": {"sv": "Kö vid veckans slut", "en": "Queue at week end"},
+    "plan.queue_grows": {
+        "sv": "Kön växer ({signed} sedan förra veckan).",
+        "en": "The queue grows ({signed} since last week).",
+    },
+    "plan.queue_shrinks": {
+        "sv": "Kön minskar ({signed} sedan förra veckan).",
+        "en": "The queue shrinks ({signed} since last week).",
+    },
+    "plan.resources": {"sv": "resurserna", "en": "resources"},
+    "plan.same_volume_in_house_sek": {"sv": "Samma volym i egen regi (kr)", "en": "Same volume in-house (SEK)"},
+    "plan.same_weeks_last_year": {"sv": "Samma veckor i fjol", "en": "Same weeks last year"},
+    "plan.taken_over_from": {"sv": "tas emot från", "en": "taken over from"},
+    "plan.the_plan_baseline": {"sv": "Planen (nuläge)", "en": "The plan (baseline)"},
+    "plan.treatment": {"sv": "Behandling", "en": "Treatment"},
+    "plan.waited_over_90": {
+        "sv": "{count} patienter har väntat över 90 dagar ({share}).",
+        "en": "{count} patients have waited over 90 days ({share}).",
+    },
+    "plan.year_to_date_fixed_plan": {"sv": "Hittills i år: fastställd plan", "en": "Year to date: fixed plan"},
+    # the region overview (report.region)
+    "region.clinics_buying": {"sv": "Kliniker som köper", "en": "Clinics buying"},
+    "region.cost_in_house_sek": {"sv": "Kostnad i egen regi (kr)", "en": "Cost in-house (SEK)"},
+    "region.cost_purchased_sek": {"sv": "Kostnad köpt vård (kr)", "en": "Cost purchased (SEK)"},
+    "region.first_visit": {"sv": "nybesök", "en": "first visit"},
+    "region.first_week": {"sv": "Första veckan", "en": "First week"},
+    "region.from": {"sv": "Från", "en": "From"},
+    "region.guarantee": {"sv": "vårdgaranti", "en": "guarantee"},
+    "region.no_moves_needed": {"sv": "Inga flyttar behövs.", "en": "No moves needed."},
+    "region.suggestion": {"sv": "Förslag", "en": "Suggestion"},
+    "region.target": {"sv": "målnivå", "en": "target"},
+    "region.to": {"sv": "Till", "en": "To"},
+    "region.treatment": {"sv": "behandling", "en": "treatment"},
+    # sentences (report.sentences)
+    "sentence.data_up_to_week": {"sv": "data till och med vecka", "en": "data up to week"},
+    "sentence.forecast_accuracy": {
+        "sv": "Modell: {name}. Provad på de senaste två åren var prognosen 13 veckor framåt i genomsnitt {wape} % fel "
+              "(att jämföra med {naive} % för samma vecka i fjol); utfallet låg inom det ljusare fältet {cover} % av "
+              "veckorna.",
+        "en": "Model: {name}. Tested on the past two years, the forecast 13 weeks ahead was on average {wape} % off "
+              "(against {naive} % for the same week last year); the outcome fell within the lighter band {cover} % of "
+              "the weeks.",
+    },
+    "sentence.model": {"sv": "Modell: {name}.", "en": "Model: {name}."},
+    # forecast methods in words (report.sentences.forecast_text)
+    "model.auto": {"sv": "automatiskt val", "en": "automatic choice"},
+    "model.chosen_automatically": {
+        "sv": " (valt automatiskt genom test på historiken)",
+        "en": " (chosen automatically by a backtest on the history)",
+    },
+    "model.combo": {"sv": "medelvärdet av säsongsprofil och ETS", "en": "the mean of seasonal profile and ETS"},
+    "model.combo_with_naive": {
+        "sv": "medelvärdet av samma vecka i fjol, säsongsprofil och ETS",
+        "en": "the mean of the same week last year, seasonal profile and ETS",
+    },
+    "model.ets": {"sv": "exponentiell utjämning med säsong (ETS)", "en": "exponential smoothing with season (ETS)"},
+    "model.mean": {"sv": "medelvärdet senaste året", "en": "the mean of the latest year"},
+    "model.profile": {"sv": "säsongsprofil × nivå och trend", "en": "seasonal profile × level and trend"},
+    "model.seasonal_naive": {"sv": "samma vecka i fjol", "en": "the same week last year"},
+    # the provenance footer (report.sentences.provenance_markdown)
+    "provenance.data_period": {"sv": "Dataperiod", "en": "Data period"},
+    "provenance.note": {
+        "sv": "Syntetiska demodata eller regionens data enligt parameterfilen; inga patientuppgifter visas.",
+        "en": "Synthetic demo data or the region's data as set in the parameter file; no patient details are shown.",
+    },
+    "provenance.parameters": {"sv": "Parametrar", "en": "Parameters"},
+    "provenance.run": {"sv": "Körning", "en": "Run"},
+    # section texts (report.section_texts)
+    "section.holidays": {"sv": "helger och semestrar", "en": "holidays"},
+    # workbook sheet names (report.outputs, workbook)
+    "sheet.capacity": {"sv": "Kapacitet", "en": "Capacity"},
+    "sheet.follow_up": {"sv": "Uppföljning", "en": "Follow-up"},
+    "sheet.plan_against_outcome": {"sv": "Plan mot utfall", "en": "Plan against outcome"},
+    "sheet.purchase_by_month": {"sv": "Köp per månad", "en": "Purchase by month"},
+    # workbook columns and notes (workbook)
+    "workbook.accumulated_care_agreement": {
+        "sv": "Ackumulerad vårdöverenskommelse",
+        "en": "Accumulated care agreement",
+    },
+    "workbook.accumulated_cost_bought_sek": {
+        "sv": "Ackumulerad kostnad köpt (kr)",
+        "en": "Accumulated cost bought (SEK)",
+    },
+    "workbook.accumulated_own_production": {"sv": "Ackumulerad egen produktion", "en": "Accumulated own production"},
+    "workbook.accumulated_plan_agreement": {
+        "sv": "Ackumulerad plan − vårdöverenskommelse",
+        "en": "Accumulated plan − agreement",
+    },
+    "workbook.accumulated_purchase": {"sv": "Ackumulerat köp", "en": "Accumulated purchase"},
+    "workbook.deviation_actual_plan": {"sv": "Avvikelse (utfall − plan)", "en": "Deviation (actual − plan)"},
+    "workbook.extra_cost_of_buying_sek": {"sv": "Merkostnad för köp (kr)", "en": "Extra cost of buying (SEK)"},
+    "workbook.no_follow_up": {"sv": "Ingen plan att följa upp i data.", "en": "No plan to follow up in the data."},
+    "workbook.no_history": {
+        "sv": "Ingen tidigare fastställd plan har passerat ännu (första körningen).",
+        "en": "No earlier fixed plan has passed yet (the first run).",
+    },
+    # number and period formatting (report.formatting)
+    "format.wk": {"sv": "v.", "en": "wk"},
+}
+
+
 STATUS_WORDS = {
     "sv": {"green": "grön", "yellow": "gul", "red": "röd", "unit": "enheten", "clinic": "kliniken",
            "division": "divisionen", "region": "regionen"},
@@ -97,21 +404,29 @@ def status_word(value, language: str = "sv") -> str:
     return STATUS_WORDS["en" if language == "en" else "sv"].get(value, value)
 
 
-def label(key: str, language: str = "sv") -> str:
-    """Return the report label of ``key`` in ``language``.
+def label(key: str, language: str = "sv", **fields) -> str:
+    """The text of ``key`` in ``language``: the one function every report text goes through.
 
-    Unknown keys are returned unchanged, so a new measure never breaks a report.
+    Looked up in :data:`LABELS`, then :data:`TEXTS`; unknown keys are returned unchanged,
+    so a new measure never breaks a report.
 
     Parameters
     ----------
     key : str
-        Identifier, e.g. a canonical measure name.
+        A canonical measure or column name, or a text key ``<area>.<name>``.
     language : {"sv", "en"}
         Report language.
+    **fields
+        Values of the text's ``{placeholders}``, already formatted as text.
 
     Returns
     -------
     str
+
+    Raises
+    ------
+    ValueError
+        For a language other than "sv" and "en".
 
     Examples
     --------
@@ -119,13 +434,16 @@ def label(key: str, language: str = "sv") -> str:
     'Nybesök'
     >>> label("new_visits", "en")
     'New visits'
+    >>> label("plan.queue_grows", "en", signed="+12")
+    'The queue grows (+12 since last week).'
     """
     if language not in ("sv", "en"):
         raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
-    entry = LABELS.get(key)
+    entry = LABELS.get(key) or TEXTS.get(key)
     if entry is None:
         return key
-    return entry.get(language, entry["sv"])
+    text = entry.get(language, entry["sv"])
+    return text.format(**fields) if fields else text
 
 
 def measure_label(columns: Iterable[str], language: str = "sv") -> dict[str, str]:

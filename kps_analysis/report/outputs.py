@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .files import write_table
+from .labels import label
 from .suppression import snapshot_shown, suppress_tables
 
 #: The tables a clinic run writes under ``tables/`` (the contract the index, the region
@@ -122,8 +123,8 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
         write_table(out[name], tables / f"{name}.csv")
         write_table_xlsx(out[name], tables / f"{name}.xlsx", language=language)
     export_plan_xlsx(production_plan, Path(output_dir) / "plan.xlsx",
-                     tables={"Köp per månad" if language == "sv" else "Purchase by month": purchase_by_month(plan),
-                             "Kapacitet" if language == "sv" else "Capacity": model.capacity_check,
-                             "Plan mot utfall" if language == "sv" else "Plan against outcome": model.history,
-                             "Uppföljning" if language == "sv" else "Follow-up": model.follow_up},
+                     tables={label('sheet.purchase_by_month', language): purchase_by_month(plan),
+                             label("sheet.capacity", language): model.capacity_check,
+                             label("sheet.plan_against_outcome", language): model.history,
+                             label("sheet.follow_up", language): model.follow_up},
                      language=language)

@@ -12,38 +12,35 @@ import pandas as pd
 
 from ..planning import ESCALATION_RULE
 from .formatting import format_count, format_signed, period_labels, period_name
-from .labels import label, status_word
+from .labels import TEXTS, label, status_word
 from .markup import escape_text
 from .suppression import headline_shown, share_text
 
-#: The headline figures a manager reads first, in order, with their labels (sv, en) and kind.
-KEY_FIGURES = (
-    ("queue_new_visit", "Väntar på nybesök (patienter)", "Waiting for a first visit (patients)", "count"),
-    ("queue_treatment", "Väntar på behandling (patienter)", "Waiting for treatment (patients)", "count"),
-    ("queue_change_1w", "Förändring av köerna sedan förra veckan", "Change of the queues since last week", "signed"),
-    ("share_over_90_days", "Andel som väntat över 90 dagar (egna val undantagna)",
-     "Share waited over 90 days (chosen waits left out)", "share"),
-    ("waiting_chosen", "Väntar längre av eget val (ingår inte ovan)", "Waiting longer by choice (not above)", "count"),
-    ("queue_production_ratio_weeks", "Köproduktionskvot, sämsta steget (veckor)",
-     "Queue-to-production ratio, worse stage (weeks)", "ratio"),
-    ("projected_breaches_peak_12w", "Över 90 dagar inom 12 veckor om inget köps, högsta (patienter)",
-     "Over 90 days within 12 weeks if nothing is bought, peak (patients)", "count"),
-    ("projected_breaches_12w", "… i vecka 12 (patienter)", "… in week 12 (patients)", "count"),
-    ("breaches_after_purchase_peak_12w", "Över 90 dagar innan köpt vård hinner börja (ledtiden), högsta (patienter)",
-     "Over 90 days before purchased care can start (lead time), peak (patients)", "count"),
-    ("purchase_new_visits_12w", "Köp nybesök 12 veckor (patienter)", "Buy first visits, 12 weeks (patients)", "count"),
-    ("purchase_cost_new_visits_12w", "… kostnad (kr)", "… cost (SEK)", "count"),
-    ("purchase_operations_12w", "Köp operationer 12 veckor (patienter)", "Buy operations, 12 weeks (patients)",
-     "count"),
-    ("purchase_cost_operations_12w", "… kostnad (kr)", "… cost (SEK)", "count"),
-    ("first_order_by", "Första köpet ska beställas senast", "First purchase to be ordered by", "week"),
-    ("capacity_gap_12w", "Kapacitetsglapp 12 veckor: behov för vårdgarantin − egen kapacitet (patienter)",
-     "Capacity gap, 12 weeks: need to keep the guarantee − own capacity (patients)", "signed"),
-    ("p_no_breach_12w", "Chans att ingen passerar 90 dagar med planerat köp (från ledtidens slut till vecka 12)",
-     "Chance nobody passes 90 days with the planned purchase (from the end of the lead time to week 12)", "share"),
-    ("escalation", "Eskalering", "Escalation", "status"),
-    ("escalation_level", "Eskaleras till", "Escalated to", "status"),
+#: The headline figures a manager reads first, in order, and their kind of value; their labels are
+#: the catalogue's ``key_figure.<key>`` (:data:`kps_analysis.report.labels.TEXTS`).
+_KEY_FIGURE_KINDS = (
+    ("queue_new_visit", "count"),
+    ("queue_treatment", "count"),
+    ("queue_change_1w", "signed"),
+    ("share_over_90_days", "share"),
+    ("waiting_chosen", "count"),
+    ("queue_production_ratio_weeks", "ratio"),
+    ("projected_breaches_peak_12w", "count"),
+    ("projected_breaches_12w", "count"),
+    ("breaches_after_purchase_peak_12w", "count"),
+    ("purchase_new_visits_12w", "count"),
+    ("purchase_cost_new_visits_12w", "count"),
+    ("purchase_operations_12w", "count"),
+    ("purchase_cost_operations_12w", "count"),
+    ("first_order_by", "week"),
+    ("capacity_gap_12w", "signed"),
+    ("p_no_breach_12w", "share"),
+    ("escalation", "status"),
+    ("escalation_level", "status"),
 )
+#: ``(key, label sv, label en, kind)`` of every key figure, in order.
+KEY_FIGURES = tuple((key, TEXTS[f"key_figure.{key}"]["sv"], TEXTS[f"key_figure.{key}"]["en"], kind)
+                    for key, kind in _KEY_FIGURE_KINDS)
 
 
 def _week_label(value) -> str:
@@ -110,7 +107,7 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
     ['120', '5,0 %', '<5', 'gul']
     """
     rows = list(key_figure_texts(headline, limit=limit, language=language, shown=shown).values())
-    head = ("Mått", "Värde") if language == "sv" else ("Measure", "Value")
+    head = (label("table.measure", language), label("table.value", language))
     return pd.DataFrame(rows, columns=list(head)).set_index(head[0])
 
 
@@ -125,7 +122,7 @@ def key_figure_texts(headline: pd.DataFrame, *, limit: int = 5, language: str = 
     if shown is None:
         shown = headline_shown(headline, limit=limit)
     out = {}
-    for key, sv, en, kind in KEY_FIGURES:
+    for key, _, _, kind in KEY_FIGURES:
         if key not in row.index:
             continue
         val = row[key]
@@ -155,7 +152,7 @@ def key_figure_texts(headline: pd.DataFrame, *, limit: int = 5, language: str = 
                     his.append(hi / per_week)
                 lo_text, hi_text = (format_count(max(v), language=language, decimals=1) for v in (los, his))
                 text = "–" if not los else lo_text if lo_text == hi_text else f"{lo_text}–{hi_text}"
-        out[key] = (sv if language == "sv" else en, text)
+        out[key] = (label(f"key_figure.{key}", language), text)
     return out
 
 
@@ -174,21 +171,17 @@ def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", sho
     att hålla vårdgarantin.
     """
     r = headline.iloc[0]
-    sv = language == "sv"
     status = r.get("escalation")
     parts = []
     if isinstance(status, str):
         word = status_word(status, language).capitalize()
         lvl = status_word(r.get("escalation_level"), language)
-        parts.append(f"**{word} – {'eskaleras till' if sv else 'escalated to'} {lvl}.**" if status != "green"
+        parts.append(f"**{word} – {label('plan.escalated_to', language)} {lvl}.**" if status != "green"
                      else f"**{word}.**")
     change = r.get("queue_change_1w")
     if change is not None and np.isfinite(change) and change != 0:
         signed = format_signed(change, language=language)
-        parts.append((f"Kön växer ({signed} sedan förra veckan)." if change > 0 else
-                      f"Kön minskar ({signed} sedan förra veckan).") if sv else
-                     (f"The queue grows ({signed} since last week)." if change > 0 else
-                      f"The queue shrinks ({signed} since last week)."))
+        parts.append(label("plan.queue_grows" if change > 0 else "plan.queue_shrinks", language, signed=signed))
     over = r.get("waiting_over_90")
     if over is not None and np.isfinite(over):
         if shown is not None and "over" in shown:  # the suppression rule of every other table
@@ -197,24 +190,20 @@ def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", sho
         else:
             count = _value("count", over, language, limit)
             share = _value("share", r.get("share_over_90_days"), language, limit)
-        parts.append(f"{count} patienter har väntat över 90 dagar ({share})." if sv else
-                     f"{count} patients have waited over 90 days ({share}).")
+        parts.append(label("plan.waited_over_90", language, count=count, share=share))
     nv = float(r.get("purchase_new_visits_12w") or 0) if pd.notna(r.get("purchase_new_visits_12w")) else 0.0
     op = float(r.get("purchase_operations_12w") or 0) if pd.notna(r.get("purchase_operations_12w")) else 0.0
     if nv + op > 0:
         what = []
         if nv:
-            what.append(f"{_value('count', nv, language, limit)} {'nybesök' if sv else 'first visits'}")
+            what.append(f"{_value('count', nv, language, limit)} {label('plan.first_visits', language)}")
         if op:
-            what.append(f"{_value('count', op, language, limit)} {'operationer' if sv else 'operations'}")
+            what.append(f"{_value('count', op, language, limit)} {label('plan.operations', language)}")
         by = _week_label(r.get("first_order_by"))
-        joined = (" och " if sv else " and ").join(what)
-        parts.append(f"Beställ senast vecka {by}: {joined} de kommande 12 veckorna för att hålla vårdgarantin."
-                     if sv else f"Order by week {by}: {joined} over the coming 12 weeks to keep the guarantee.")
+        joined = label("plan.and", language).join(what)
+        parts.append(label("plan.order_by", language, by=by, joined=joined))
     else:
-        parts.append("Den egna kapaciteten räcker för att hålla vårdgarantin de kommande 12 veckorna; inget köp "
-                     "behövs." if sv else
-                     "Own capacity keeps the guarantee over the coming 12 weeks; nothing needs to be bought.")
+        parts.append(label("plan.nothing_to_buy_12w", language))
     return " ".join(parts)
 
 
@@ -228,26 +217,25 @@ def escalation_text(settings: pd.DataFrame, *, language: str = "sv") -> str:
 
 def capacity_check_table(check: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """Capacity from resources beside demonstrated production, per stage, and the basis planned on."""
-    sv = language == "sv"
-    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Operationer" if sv else "Operations"}
+    stages = {"new_visit": label("table.first_visits", language), "treatment": label("table.operations", language)}
     rows = []
     for r in check.itertuples(index=False):
         dev = r.deviation
         rows.append({
-            ("Steg" if sv else "Stage"): stages.get(r.stage, r.stage),
-            ("Enligt resurser (per normal vecka)" if sv else "From resources (per normal week)"):
+            label("table.stage", language): stages.get(r.stage, r.stage),
+            label("plan.from_resources_per_normal_week", language):
                 format_count(r.resources_per_week, language=language, decimals=1),
-            ("Visad produktion, senaste 8 normala veckor" if sv else "Demonstrated, last 8 normal weeks"):
+            label("plan.demonstrated_last_8_normal_weeks", language):
                 format_count(r.demonstrated_per_week, language=language, decimals=1),
-            ("Samma veckor i fjol" if sv else "Same weeks last year"):
+            label("plan.same_weeks_last_year", language):
                 format_count(r.demonstrated_last_year_per_week, language=language, decimals=1),
-            ("Skillnad" if sv else "Difference"):
+            label("plan.difference", language):
                 "–" if not np.isfinite(dev) else format_signed(100 * dev, language=language, decimals=0) + " %",
-            ("Planeras på" if sv else "Planned on"):
-                ("resurserna" if sv else "resources") if r.basis == "resources" else
-                ("visad produktion" if sv else "demonstrated production"),
-            ("Datakvalitet" if sv else "Data quality"):
-                (("avviker mer än " if sv else "differs by more than ") + f"{100 * r.tolerance:g} %")
+            label("plan.planned_on", language):
+                label("plan.resources", language) if r.basis == "resources" else
+                label("plan.demonstrated_production", language),
+            label("plan.data_quality", language):
+                (label("plan.differs_by_more_than", language) + f"{100 * r.tolerance:g} %")
                 if r.finding else "ok",
         })
     return pd.DataFrame(rows)
@@ -255,14 +243,13 @@ def capacity_check_table(check: pd.DataFrame, *, language: str = "sv") -> pd.Dat
 
 def plan_table(plan: pd.DataFrame, *, weeks: int = 12, limit: int = 5, language: str = "sv") -> pd.DataFrame:
     """The first ``weeks`` of the production plan, both stages side by side, whole patients."""
-    sv = language == "sv"
     part = plan[plan["period_ahead"] <= weeks]
-    cols = {"inflow": "Inflöde" if sv else "Inflow", "capacity": "Kapacitet" if sv else "Capacity",
-            "own_production": "Egen produktion" if sv else "Own production",
-            "purchase": "Köp" if sv else "Purchase", "queue_end": "Kö vid veckans slut" if sv else "Queue at week end",
-            "breaches_after_purchase": "Över 90 d" if sv else "Over 90 d"}
-    stages = {"new_visit": "Nybesök" if sv else "First visit", "treatment": "Behandling" if sv else "Treatment"}
-    out = pd.DataFrame({label("week", language): period_labels(part.drop_duplicates("period")["period"]).to_numpy()})
+    cols = {"inflow": label("table.inflow", language), "capacity": label("sheet.capacity", language),
+            "own_production": label("plan.own_production", language),
+            "purchase": label("plan.purchase", language), "queue_end": label("plan.queue_at_week_end", language),
+            "breaches_after_purchase": label("plan.over_90_d", language)}
+    stages = {"new_visit": label("plan.first_visit", language), "treatment": label("plan.treatment", language)}
+    out = pd.DataFrame({label('week', language): period_labels(part.drop_duplicates("period")["period"]).to_numpy()})
     for stage in [s for s in ("new_visit", "treatment") if s in set(part["stage"])]:
         sub = part[part["stage"] == stage].sort_values("period_ahead")
         for col, name in cols.items():
@@ -274,54 +261,42 @@ def plan_table(plan: pd.DataFrame, *, weeks: int = 12, limit: int = 5, language:
 
 def purchase_table(monthly: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> pd.DataFrame:
     """The plan's purchase per month: first visits and operations apart, their costs and order-by week."""
-    sv = language == "sv"
     if monthly.empty:
-        return pd.DataFrame({("Köp" if sv else "Purchase"): ["Inget köp behövs." if sv else "Nothing to buy."]})
-    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Operationer" if sv else "Operations"}
+        return pd.DataFrame({label('plan.purchase', language): [label("plan.nothing_to_buy", language)]})
+    stages = {"new_visit": label("table.first_visits", language), "treatment": label("table.operations", language)}
     rows = []
     for r in monthly.sort_values(["month", "stage"]).itertuples(index=False):
-        rows.append({label("month", language): str(r.month), ("Slag" if sv else "Kind"): stages.get(r.stage, r.stage),
-                     ("Patienter" if sv else "Patients"): _value("count", r.purchase, language, limit),
-                     ("Kostnad köpt (kr)" if sv else "Cost bought (SEK)"): format_count(r.cost_external_sek,
+        rows.append({label('month', language): str(r.month), label("plan.kind", language): stages.get(r.stage, r.stage),
+                     label("table.patients", language): _value("count", r.purchase, language, limit),
+                     label("plan.cost_bought_sek", language): format_count(r.cost_external_sek,
                                                                                         language=language),
-                     ("Samma volym i egen regi (kr)" if sv else "Same volume in-house (SEK)"):
+                     label("plan.same_volume_in_house_sek", language):
                          format_count(r.cost_internal_sek, language=language),
-                     ("Beställ senast vecka" if sv else "Order by week"): _week_label(r.order_by)})
+                     label("plan.order_by_week", language): _week_label(r.order_by)})
     return pd.DataFrame(rows).set_index(label("month", language))
 
 
 def lead_time_text(plan: pd.DataFrame, settings: pd.DataFrame, *, limit: int = 5, language: str = "sv") -> str:
     """Breaches inside the purchase lead time, and what could still prevent them (markdown)."""
-    sv = language == "sv"
     lead = int(settings["lead_time_weeks"].iloc[0])
     inside = plan[plan["within_lead_time"]]
     peak = inside.groupby("period_ahead")["breaches_after_purchase"].sum()
     if lead == 0 or peak.empty or peak.max() <= 0:
-        return ("Inga patienter passerar 90 dagar innan ett köp hinner ordnas." if sv else
-                "No patient passes 90 days before a purchase can be arranged.")
+        return label("plan.lead_time_none", language)
     spare = inside.groupby("period_ahead")["unused_capacity"].sum().sum()
     n = _value("count", peak.max(), language, limit)
     spare_text = _value("count", spare, language, limit)
-    if sv:
-        return (f"Köp tar {lead} veckor att ordna, så upp till **{n} patienter** passerar 90 dagar under de "
-                f"närmaste {lead} veckorna innan köpt vård kan ta emot dem. Det som fortfarande kan hindra det: "
-                f"extra mottagningstider eller operationspass i egen regi, eller flytt till ett annat sjukhus i "
-                f"regionen med ledig kapacitet (klinikens egen outnyttjade kapacitet under ledtiden: {spare_text}).")
-    return (f"A purchase takes {lead} weeks to arrange, so up to **{n} patients** pass 90 days in the next {lead} "
-            f"weeks before purchased care can take them. What can still prevent it: extra clinic slots or theatre "
-            f"sessions in-house, or a move to another hospital of the region with spare capacity (the clinic's own "
-            f"unused capacity in the lead time: {spare_text}).")
+    return label("plan.lead_time", language, lead=lead, n=n, spare_text=spare_text)
 
 
 def uncertainty_table(model, *, language: str = "sv") -> pd.DataFrame:
     """Monte Carlo: the chance that nobody breaches per month, and the purchase at 50/80/95 %."""
-    sv = language == "sv"
-    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Operationer" if sv else "Operations"}
+    stages = {"new_visit": label("table.first_visits", language), "treatment": label("table.operations", language)}
     by_month = model.uncertainty_by_month
     wide = by_month.pivot_table(index="month", columns="stage", values="p_no_breach", aggfunc="first")
     out = pd.DataFrame(index=wide.index.astype(str))
     for stage in wide.columns:
-        out[f"{stages.get(stage, stage)}: {'chans att ingen passerar 90 d' if sv else 'chance nobody passes 90 d'}"] = [
+        out[f"{stages.get(stage, stage)}: {label('plan.chance_nobody_passes_90_d_lower', language)}"] = [
             format_count(100 * v, language=language) + " %" for v in wide[stage]]
     out.index.name = label("month", language)
     return out
@@ -329,57 +304,53 @@ def uncertainty_table(model, *, language: str = "sv") -> pd.DataFrame:
 
 def uncertainty_purchase_table(model, *, limit: int = 5, language: str = "sv") -> pd.DataFrame:
     """The purchase over the fixed weeks: the plan's and at 50/80/95 % of simulated futures."""
-    sv = language == "sv"
-    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Operationer" if sv else "Operations"}
+    stages = {"new_visit": label("table.first_visits", language), "treatment": label("table.operations", language)}
     rows = []
     for r in model.uncertainty.itertuples(index=False):
-        rows.append({("Slag" if sv else "Kind"): stages.get(r.stage, r.stage),
-                     ("Planerat köp" if sv else "Planned purchase"): _value("count", r.purchase_plan, language, limit),
+        rows.append({label('plan.kind', language): stages.get(r.stage, r.stage),
+                     label("plan.planned_purchase", language): _value("count", r.purchase_plan, language, limit),
                      "50 %": _value("count", r.purchase_p50, language, limit),
                      "80 %": _value("count", r.purchase_p80, language, limit),
                      "95 %": _value("count", r.purchase_p95, language, limit),
-                     ("Chans att ingen passerar 90 d" if sv else "Chance nobody passes 90 d"):
+                     label("plan.chance_nobody_passes_90_d", language):
                          format_count(100 * r.p_no_breach_fixed, language=language) + " %"})
     return pd.DataFrame(rows)
 
 
 def history_table(history: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """Plan against outcome at the latest week of each stage: the fixed plan, the agreement, last year."""
-    sv = language == "sv"
     if history.empty:
-        return pd.DataFrame({("Plan mot utfall" if sv else "Plan against outcome"): [
-            "Ingen tidigare fastställd plan finns ännu (första körningen)." if sv else
-            "No earlier fixed plan yet (the first run)."]})
-    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Operationer" if sv else "Operations"}
+        return pd.DataFrame({label('sheet.plan_against_outcome', language): [
+            label("plan.no_history", language)]})
+    stages = {"new_visit": label("table.first_visits", language), "treatment": label("table.operations", language)}
     last = history[history.groupby("stage")["period"].transform("max") == history["period"]]
     rows = []
     for r in last.itertuples(index=False):
         pct = lambda v: "–" if not np.isfinite(v) else format_signed(v, language=language, decimals=1) + " %"  # noqa
-        rows.append({("Steg" if sv else "Stage"): stages.get(r.stage, r.stage),
-                     ("Senaste veckan: plan / utfall" if sv else "Latest week: plan / actual"):
+        rows.append({label('table.stage', language): stages.get(r.stage, r.stage),
+                     label("plan.latest_week_plan_actual", language):
                          f"{format_count(r.planned_own, language=language)} / "
                          f"{format_count(r.actual_own, language=language)}",
-                     ("Hittills i år: fastställd plan" if sv else "Year to date: fixed plan"):
+                     label("plan.year_to_date_fixed_plan", language):
                          format_count(r.cum_planned_own, language=language),
-                     ("Utfall" if sv else "Actual"): format_count(r.cum_actual_own, language=language),
-                     ("Mot plan" if sv else "Against plan"): pct(r.cum_deviation_pct),
-                     ("Mot vårdöverenskommelsen" if sv else "Against the care agreement"): pct(r.vs_agreement_pct),
-                     ("Mot i fjol" if sv else "Against last year"): pct(r.vs_last_year_pct)})
-    return pd.DataFrame(rows).set_index("Steg" if sv else "Stage")
+                     label("plan.actual", language): format_count(r.cum_actual_own, language=language),
+                     label("plan.against_plan", language): pct(r.cum_deviation_pct),
+                     label("plan.against_the_care_agreement", language): pct(r.vs_agreement_pct),
+                     label("plan.against_last_year", language): pct(r.vs_last_year_pct)})
+    return pd.DataFrame(rows).set_index(label("table.stage", language))
 
 
 def scenario_table(table: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """The scenarios beside the plan (:func:`kps_analysis.planning.scenarios`), over the plan's horizon."""
-    sv = language == "sv"
     rows = []
     for r in table.itertuples(index=False):
         rows.append({
-            "Scenario": ("Planen (nuläge)" if sv else "The plan (baseline)") if r.scenario == "baseline"
+            "Scenario": label("plan.the_plan_baseline", language) if r.scenario == "baseline"
             else (r.description or r.scenario),
-            ("Köp (patienter)" if sv else "Purchase (patients)"): format_count(r.purchase, language=language),
-            ("Kostnad köpt (kr)" if sv else "Cost bought (SEK)"): format_count(r.cost_external_sek, language=language),
-            ("Ändring av köpet" if sv else "Change of purchase"): format_signed(r.purchase_change, language=language),
-            ("Över 90 dagar om inget köps, högsta" if sv else "Over 90 days if nothing is bought, peak"):
+            label("plan.purchase_patients", language): format_count(r.purchase, language=language),
+            label("plan.cost_bought_sek", language): format_count(r.cost_external_sek, language=language),
+            label("plan.change_of_purchase", language): format_signed(r.purchase_change, language=language),
+            label("plan.over_90_days_if_nothing_is_bought_peak", language):
                 format_count(r.breaches_if_nothing_bought_peak, language=language),
         })
     return pd.DataFrame(rows).set_index("Scenario")
@@ -387,27 +358,22 @@ def scenario_table(table: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame
 
 def moves_text(model, clinic: str, *, language: str = "sv") -> str:
     """The region's moves in and out of this clinic's plan, in one sentence (markdown)."""
-    sv = language == "sv"
     moves = model.moves
     if moves is None or moves.empty:
-        return ("Inga patienter flyttas till eller från andra sjukhus i planen." if sv else
-                "No patients are moved to or from other hospitals in the plan.")
+        return label("plan.no_moves", language)
     out = moves[moves["clinic_from"] == clinic]
     into = moves[moves["clinic_to"] == clinic]
     parts = []
-    for frame, other, verb_sv, verb_en in ((out, "clinic_to", "flyttas till", "moved to"),
-                                           (into, "clinic_from", "tas emot från", "taken over from")):
+    for frame, other, verb in ((out, "clinic_to", "plan.moved_to"), (into, "clinic_from", "plan.taken_over_from")):
         if frame.empty:
             continue
         for name, g in frame.groupby(other):
             first = _week_label(str(g["period"].min()))
             n = format_count(g["patients"].sum(), language=language)
-            parts.append(f"{n} {'patienter' if sv else 'patients'} {verb_sv if sv else verb_en} {escape_text(name)} "
-                         f"({'från vecka' if sv else 'from week'} {first})")
+            parts.append(f"{n} {label('plan.patients', language)} {label(verb, language)} {escape_text(name)} "
+                         f"({label('plan.from_week', language)} {first})")
     if not parts:
-        return ("Inga patienter flyttas till eller från andra sjukhus i planen." if sv else
-                "No patients are moved to or from other hospitals in the plan.")
-    lead = "Gemensam väntelista: " if sv else "Common waiting list: "
-    tail = (" i stället för att köpas; de ingår i planen och köpet nedan är det som återstår." if sv else
-            " instead of being bought; they are in the plan and the purchase below is what remains.")
+        return label("plan.no_moves", language)
+    lead = label("plan.common_waiting_list", language)
+    tail = label("plan.moves_tail", language)
     return lead + "; ".join(parts) + tail

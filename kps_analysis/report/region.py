@@ -47,18 +47,17 @@ def region_table(summaries: pd.DataFrame, *, language: str = "sv", order: str = 
 
 def region_purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """The region's purchase per month (:func:`kps_analysis.summary.region_purchase_by_month`)."""
-    sv = language == "sv"
-    names = {"guarantee": "vårdgaranti" if sv else "guarantee", "target": "målnivå" if sv else "target"}
+    names = {"guarantee": label("region.guarantee", language), "target": label("region.target", language)}
     rows = monthly.assign(policy=monthly["policy"].map(names).fillna(monthly["policy"]))
     return pd.DataFrame({
         label("month", language): rows["month"].astype(str),
         ("Policy"): rows["policy"],
-        ("Köpbehov" if sv else "Purchase need"): rows["purchase"].map(lambda v: format_count(v, language=language)),
-        ("Kostnad köpt vård (kr)" if sv else "Cost purchased (SEK)"):
+        label("table.purchase_need", language): rows["purchase"].map(lambda v: format_count(v, language=language)),
+        label("region.cost_purchased_sek", language):
             rows["cost_external_sek"].map(lambda v: format_count(v, language=language)),
-        ("Kostnad i egen regi (kr)" if sv else "Cost in-house (SEK)"):
+        label("region.cost_in_house_sek", language):
             rows["cost_internal_sek"].map(lambda v: format_count(v, language=language)),
-        ("Kliniker som köper" if sv else "Clinics buying"): rows["clinics"],
+        label("region.clinics_buying", language): rows["clinics"],
     }).set_index(label("month", language))
 
 
@@ -82,15 +81,13 @@ def region_cost_text(optimised_sek: float, separate_sek: float, *, language: str
 
 def moves_table(moves: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """Suggested moves between hospitals (:func:`kps_analysis.outlook.move_summary`)."""
-    sv = language == "sv"
     if moves.empty:
-        return pd.DataFrame({("Förslag" if sv else "Suggestion"): ["Inga flyttar behövs." if sv else
-                                                                    "No moves needed."]})
-    stages = {"new_visit": "nybesök" if sv else "first visit", "treatment": "behandling" if sv else "treatment"}
+        return pd.DataFrame({label('region.suggestion', language): [label("region.no_moves_needed", language)]})
+    stages = {"new_visit": label("region.first_visit", language), "treatment": label("region.treatment", language)}
     return pd.DataFrame({
-        ("Från" if sv else "From"): moves["clinic_from"],
-        ("Till" if sv else "To"): moves["clinic_to"],
-        ("Steg" if sv else "Stage"): moves["stage"].map(stages).fillna(moves["stage"]),
-        ("Patienter" if sv else "Patients"): moves["patients"].map(lambda v: format_count(v, language=language)),
-        ("Första veckan" if sv else "First week"): moves["first_week"],
-    }).set_index("Från" if sv else "From")
+        label("region.from", language): moves["clinic_from"],
+        label("region.to", language): moves["clinic_to"],
+        label("table.stage", language): moves["stage"].map(stages).fillna(moves["stage"]),
+        label("table.patients", language): moves["patients"].map(lambda v: format_count(v, language=language)),
+        label("region.first_week", language): moves["first_week"],
+    }).set_index(label("region.from", language))

@@ -6,6 +6,8 @@ languages; :func:`section` returns one, with the clinic calendar's holiday seaso
 
 from __future__ import annotations
 
+from .labels import label
+
 #: Section headings and the plain-language explanations a clinic manager reads.
 SECTIONS: dict[str, dict[str, str]] = {
     "key_figures": {
@@ -233,11 +235,11 @@ def section(key: str, language: str = "sv", *, country: str = "SE", subdivision:
     >>> section("summary").splitlines()[0]
     '## Sammanfattning'
     """
-    text = SECTIONS[key][language if language in ("sv", "en") else "sv"]
+    language = language if language in ("sv", "en") else "sv"
+    text = SECTIONS[key][language]
     if "{seasons}" in text:   # the calendar's own seasons
         from ..calendar import season_phrase
 
-        phrase = season_phrase(country=country, subdivision=subdivision,
-                               language=language if language == "en" else "sv")
-        text = text.replace("{seasons}", phrase or ("helger och semestrar" if language != "en" else "holidays"))
+        phrase = season_phrase(country=country, subdivision=subdivision, language=language)
+        text = text.replace("{seasons}", phrase or label("section.holidays", language))
     return text

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from .formatting import data_period, format_count
+from .labels import TEXTS, label
 from .markup import escape_text
 
 
@@ -24,7 +25,7 @@ def title_markdown(name: str, hospital: str | None, periods: pd.Series, *, langu
     Name and hospital are user text: :func:`escape_text` makes any markup in them inert.
     """
     last = data_period(periods)
-    until = (("data till och med vecka" if language == "sv" else "data up to week") + f" {last[1]}"
+    until = (label("sentence.data_up_to_week", language) + f" {last[1]}"
              if last else "")
     parts = [p for p in (escape_text(hospital), until) if p]
     return f"# {escape_text(name)}\n" + " · ".join(parts)
@@ -56,28 +57,14 @@ def provenance_markdown(
     now = now or datetime.now(timezone.utc)
     stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     period = f"{data_period[0]} – {data_period[1]}" if data_period else "–"
-    if language == "en":
-        words = ("Clinic", "Parameters", "Data period", "Run",
-                 "Synthetic demo data or the region's data as set in the parameter file; no patient details are shown.")
-    else:
-        words = ("Klinik", "Parametrar", "Dataperiod", "Körning",
-                 "Syntetiska demodata eller regionens data enligt parameterfilen; inga patientuppgifter visas.")
+    words = [label(key, language) for key in ("clinic", "provenance.parameters", "provenance.data_period",
+                                              "provenance.run", "provenance.note")]
     return (
         f"*{words[0]}:* {escape_text(clinic_name)} (<code>{escape_text(clinic_id)}</code>) · "
         f"*{words[1]}:* <code>{parameter_hash}</code> · "
         f"*kps-analysis:* {package_version} ·\n*{words[2]}:* {period} · "
         f"*{words[3]}:* <code>{escape_text(run_id)}</code>, {stamp} ·\n{words[4]}"
     )
-
-
-_MODEL_WORDS = {
-    "sv": {"seasonal_naive": "samma vecka i fjol", "profile": "säsongsprofil × nivå och trend",
-           "ets": "exponentiell utjämning med säsong (ETS)", "combo": "medelvärdet av säsongsprofil och ETS",
-           "mean": "medelvärdet senaste året", "auto": "automatiskt val"},
-    "en": {"seasonal_naive": "the same week last year", "profile": "seasonal profile × level and trend",
-           "ets": "exponential smoothing with season (ETS)", "combo": "the mean of seasonal profile and ETS",
-           "mean": "the mean of the latest year", "auto": "automatic choice"},
-}
 
 
 def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: str = "sv") -> str:
@@ -99,7 +86,6 @@ def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: s
     """
     from ..forecast import method_of
 
-    words = _MODEL_WORDS["sv" if language != "en" else "en"]
     label_ = str(forecast["model"].iloc[0])
     method = method_of(label_)
     chosen = label_.endswith(" [auto]")
@@ -107,26 +93,18 @@ def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: s
     rows = accuracy[accuracy["horizon"] == "all"].set_index("method")
     base = model.split("(")[0]
     if base == "combo" and "seasonal_naive" in model:
-        name = ("the mean of the same week last year, seasonal profile and ETS" if language == "en" else
-                "medelvärdet av samma vecka i fjol, säsongsprofil och ETS")
+        name = label("model.combo_with_naive", language)
     else:
-        name = words.get(base, words.get(method, model))
+        # the forecast methods' names are the catalogue's ``model.<method>``
+        key = next((f"model.{m}" for m in (base, method) if f"model.{m}" in TEXTS), None)
+        name = model if key is None else label(key, language)
     if chosen:
-        name += (" (chosen automatically by a backtest on the history)" if language == "en" else
-                 " (valt automatiskt genom test på historiken)")
+        name += label("model.chosen_automatically", language)
     if method not in rows.index:
-        return f"Modell: {name}." if language != "en" else f"Model: {name}."
+        return label("sentence.model", language, name=name)
     own = rows.loc[method]
     cov_cols = sorted(c for c in rows.columns if c.startswith("coverage_"))
     cover = own[cov_cols[-1]] if cov_cols else float("nan")
     naive = rows["wape"].get("seasonal_naive", float("nan"))
-    pct = lambda v: format_count(100 * v, language=language)  # noqa: E731
-    if language == "en":
-        text = (f"Model: {name}. Tested on the past two years, the forecast 13 weeks ahead was on average "
-                f"{pct(own['wape'])} % off (against {pct(naive)} % for the same week last year); the outcome "
-                f"fell within the lighter band {pct(cover)} % of the weeks.")
-    else:
-        text = (f"Modell: {name}. Provad på de senaste två åren var prognosen 13 veckor framåt i genomsnitt "
-                f"{pct(own['wape'])} % fel (att jämföra med {pct(naive)} % för samma vecka i fjol); utfallet "
-                f"låg inom det ljusare fältet {pct(cover)} % av veckorna.")
-    return text
+    wape, naive, cover = (format_count(100 * v, language=language) for v in (own["wape"], naive, cover))
+    return label("sentence.forecast_accuracy", language, name=name, wape=wape, naive=naive, cover=cover)

@@ -38,7 +38,7 @@ def headline_table(headline: pd.DataFrame, *, language: str = "sv") -> pd.DataFr
         else:
             text = format_count(float(val), language=language)
         values.append((label(key, language), text))
-    head = ("Mått", "Värde") if language == "sv" else ("Measure", "Value")
+    head = (label("table.measure", language), label("table.value", language))
     return pd.DataFrame(values, columns=list(head)).set_index(head[0])
 
 
@@ -60,9 +60,9 @@ def wait_table(bands: pd.DataFrame, *, limit: int = 5, language: str = "sv", sho
     table["patients"] = [shown.text(c, v, language=language) for c, v in zip(cells, bands["patients"])]
     if "stage" in cols:
         table["stage"] = stage_names(table["stage"], language)
-    names = {"stage": "Steg" if language == "sv" else "Stage",
-             "band": "Väntetid (dagar)" if language == "sv" else "Waiting time (days)",
-             "patients": "Patienter" if language == "sv" else "Patients"}
+    names = {"stage": label("table.stage", language),
+             "band": label("table.waiting_time_days", language),
+             "patients": label("table.patients", language)}
     return table.rename(columns=names).set_index(names["stage"] if "stage" in cols else names["band"])
 
 
@@ -89,9 +89,9 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
     >>> changes_table(c, language="en").iloc[0].tolist()
     ['101', '130', '+29', '100', 'unusually large increase']
     """
-    sv = language == "sv"
-    head = (["Mått", "Förra veckan", "Denna vecka", "Förändring", "Snitt fyra veckor före", "Anmärkning"] if sv
-            else ["Measure", "Last week", "This week", "Change", "Mean of the four weeks before", "Note"])
+    head = [label(key, language) for key in ("table.measure", "changes.last_week", "changes.this_week",
+                                             "changes.change", "changes.usual", "changes.note")]
+    unusual = {"up": label("changes.unusual_up", language), "down": label("changes.unusual_down", language)}
     rows = []
     for r in changes.itertuples(index=False):
         ratio = r.measure == "queue_production_ratio_weeks"
@@ -106,8 +106,7 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
                                                  if v == v and v is not None)
         note = ""
         if bool(r.unusual):
-            note = ({"up": "ovanligt stor ökning", "down": "ovanligt stor minskning"} if sv
-                    else {"up": "unusually large increase", "down": "unusually large decrease"}).get(r.direction, "")
+            note = unusual.get(r.direction, "")
         this_week, change = fmt(r.this_week), (label("suppressed", language).format(limit=limit) if hidden
                                                else format_signed(r.change, language=language, decimals=dec))
         cell = _CHANGE_CELLS.get(r.measure)
@@ -155,8 +154,6 @@ def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str =
     >>> wait_summary_table(s, language="en").iloc[0].tolist()
     ['427', '34', '45', '94', '11.2 %']
     """
-    sv = language == "sv"
-
     if shown is None:
         shown = wait_summary_shown(summary, limit=limit)
     rows = []
@@ -164,48 +161,46 @@ def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str =
         stage = str(getattr(r, "stage", "new_visit"))
         over = getattr(r, "over_limit", None)
         rows.append({
-            ("Steg" if sv else "Stage"): STAGE_NAMES["sv" if sv else "en"].get(stage, stage),
-            ("Väntande som räknas mot garantin" if sv else "Waiting, counted against the guarantee"):
+            label("table.stage", language): STAGE_NAMES["sv" if language == "sv" else "en"].get(stage, stage),
+            label("table.waiting_counted", language):
                 shown.text(f"counted:{stage}", r.waiting, language=language),
-            ("Har valt att vänta längre" if sv else "Chose to wait longer"):
+            label("table.chose_to_wait_longer", language):
                 shown.text(f"chosen:{stage}", getattr(r, "excluded_chosen", 0), language=language),
-            ("Median (dagar)" if sv else "Median (days)"): format_count(r.p50_days, language=language),
-            ("90:e percentil (dagar)" if sv else "90th percentile (days)"): format_count(r.p90_days, language=language),
-            ("Andel över gränsen" if sv else "Share over limit"):
+            label("table.median_days", language): format_count(r.p50_days, language=language),
+            label("table.p90_days", language): format_count(r.p90_days, language=language),
+            label("table.share_over_limit", language):
                 share_text(shown, f"over:{stage}", r.waiting, r.share_over_limit if over is None else over,
                            ratio=over is None, language=language),
         })
-    return pd.DataFrame(rows).set_index("Steg" if sv else "Stage")
+    return pd.DataFrame(rows).set_index(label("table.stage", language))
 
 
 def load_table(loads: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """Stage loads (:func:`kps_analysis.balance.stage_loads`) for a report."""
-    sv = language == "sv"
     return pd.DataFrame({
-        ("Steg" if sv else "Stage"): stage_names(loads["stage"], language),
-        ("Inflöde" if sv else "Inflow"): loads["inflow"].map(lambda v: format_count(v, language=language)),
-        ("Egen kapacitet" if sv else "Own capacity"):
+        label("table.stage", language): stage_names(loads["stage"], language),
+        label("table.inflow", language): loads["inflow"].map(lambda v: format_count(v, language=language)),
+        label("table.own_capacity", language):
             loads["capacity"].map(lambda v: format_count(v, language=language)),
-        ("Belastning" if sv else "Load"): loads["load"].map(lambda v: format_count(v, language=language, decimals=2)),
-        ("Flaskhals" if sv else "Bottleneck"): loads["bottleneck"].map({True: "ja" if sv else "yes", False: ""}),
-    }).set_index("Steg" if sv else "Stage")
+        label("table.load", language): loads["load"].map(lambda v: format_count(v, language=language, decimals=2)),
+        label("table.bottleneck", language): loads["bottleneck"].map({True: label("table.yes", language), False: ""}),
+    }).set_index(label("table.stage", language))
 
 
 def rates_table(rates: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """Conversion rates of the flow chain (:func:`kps_analysis.balance.conversion_rates`)."""
-    sv = language == "sv"
     names = {
-        "forwarded_share": "Andel remisser vidarebefordrade" if sv else "Share of referrals forwarded",
-        "decisions_per_new_visit": "Behandlingsbeslut per nybesök" if sv else "Decisions to treat per first visit",
-        "return_visits_per_new_visit": "Återbesök per nybesök" if sv else "Return visits per first visit",
-        "bed_days_per_operation": "Vårddagar per operation (medelvårdtid)" if sv else "Bed days per operation",
-        "no_show_rate": "Andel uteblivna besök" if sv else "No-show rate",
+        "forwarded_share": label("rates.forwarded_share", language),
+        "decisions_per_new_visit": label("rates.decisions_per_new_visit", language),
+        "return_visits_per_new_visit": label("rates.return_visits_per_new_visit", language),
+        "bed_days_per_operation": label("rates.bed_days_per_operation", language),
+        "no_show_rate": label("rates.no_show_rate", language),
     }
     row = rates.iloc[0]
     values = [(text, format_count(row[key], language=language, decimals=2))
               for key, text in names.items() if key in rates.columns and pd.notna(row[key])]
-    head = ("Senaste 52 veckorna" if sv else "Latest 52 weeks", "")
-    return pd.DataFrame(values, columns=[head[0], "Värde" if sv else "Value"]).set_index(head[0])
+    head = (label("rates.latest_52_weeks", language), "")
+    return pd.DataFrame(values, columns=[head[0], label("table.value", language)]).set_index(head[0])
 
 
 def purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
@@ -213,9 +208,8 @@ def purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.DataFra
 
     ``monthly`` is :func:`kps_analysis.purchase.purchase_by_month` output for one clinic.
     """
-    sv = language == "sv"
-    names = {"guarantee": "Vårdgaranti" if sv else "Guarantee", "target": "Målnivå" if sv else "Target"}
-    stages = {"new_visit": "Nybesök" if sv else "First visits", "treatment": "Operationer" if sv else "Operations"}
+    names = {"guarantee": label("table.guarantee", language), "target": label("table.target", language)}
+    stages = {"new_visit": label("table.first_visits", language), "treatment": label("table.operations", language)}
     t = monthly.groupby(["month", "policy", "stage"], as_index=False)[
         ["purchase", "cost_external_sek", "cost_internal_sek"]].sum()
     wide = t.pivot_table(index="month", columns=["policy", "stage"], values=["purchase", "cost_external_sek"],
@@ -229,7 +223,7 @@ def purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.DataFra
         bought = wide["cost_external_sek"]
         cost = bought[policy].sum(axis=1) if policy in bought.columns.get_level_values(0) else None
         if cost is not None:
-            out[f"{names[policy]}: {'kostnad (kr)' if sv else 'cost (SEK)'}"] = [
+            out[f"{names[policy]}: {label('table.cost_sek_lower', language)}"] = [
                 format_count(v, language=language) for v in cost]
     out.index.name = label("month", language)
     return out
@@ -237,17 +231,16 @@ def purchase_table(monthly: pd.DataFrame, *, language: str = "sv") -> pd.DataFra
 
 def plan_table(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv") -> pd.DataFrame:
     """The first ``weeks`` of the production plan for the report (ISO week labels)."""
-    sv = language == "sv"
     cols = {"period": label("week", language), "status": "Status",
             "planned_new_visits": label("planned_new_visits", language),
-            "capacity_new_visits": "Kapacitet nybesök" if sv else "Capacity, first visits",
+            "capacity_new_visits": label("table.capacity_first_visits", language),
             "planned_operations": label("planned_operations", language),
-            "capacity_operations": "Kapacitet operationer" if sv else "Capacity, operations",
-            "purchase_operations": "Köp operationer" if sv else "Purchase, operations"}
+            "capacity_operations": label("table.capacity_operations", language),
+            "purchase_operations": label("table.purchase_operations", language)}
     part = plan[plan["week_ahead"] <= weeks][[c for c in cols if c in plan.columns]].copy()
     part["period"] = period_labels(part["period"])
-    part["status"] = part["status"].map({"fixed": "fastställd" if sv else "fixed",
-                                         "planned": "preliminär" if sv else "planned"})
+    part["status"] = part["status"].map({"fixed": label("table.fixed", language),
+                                         "planned": label("table.planned", language)})
     for c in part.columns[2:]:
         part[c] = part[c].map(lambda v: format_count(v, language=language))
     return part.rename(columns=cols).set_index(label("week", language))
@@ -255,38 +248,36 @@ def plan_table(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv") -> 
 
 def follow_up_table(follow_up: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """Year-to-date plan against outcome at the latest week, one row per measure."""
-    sv = language == "sv"
     if follow_up.empty:
         return pd.DataFrame()
     last = follow_up[follow_up["period"] == follow_up["period"].max()]
     rows = []
     for r in last.itertuples(index=False):
         rows.append({
-            ("Mått" if sv else "Measure"): label(r.measure, language),
-            ("Plan hittills i år" if sv else "Plan, year to date"): format_count(r.cum_plan, language=language),
-            ("Utfall hittills i år" if sv else "Actual, year to date"): format_count(r.cum_actual, language=language),
-            ("Avvikelse %" if sv else "Deviation %"): format_count(r.cum_deviation_pct, language=language, decimals=1),
-            ("Mot i fjol %" if sv else "Against last year %"):
+            label("table.measure", language): label(r.measure, language),
+            label("table.plan_year_to_date", language): format_count(r.cum_plan, language=language),
+            label("table.actual_year_to_date", language): format_count(r.cum_actual, language=language),
+            label("table.deviation", language): format_count(r.cum_deviation_pct, language=language, decimals=1),
+            label("table.against_last_year", language):
                 format_count(r.cum_vs_last_year_pct, language=language, decimals=1),
             "Status": status_word(r.status, language),
-            ("Nivå" if sv else "Level"): status_word(r.level, language),
+            label("table.level", language): status_word(r.level, language),
         })
-    return pd.DataFrame(rows).set_index("Mått" if sv else "Measure")
+    return pd.DataFrame(rows).set_index(label("table.measure", language))
 
 
 def scenario_report_table(scenarios: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """Scenarios side by side for one clinic: purchase need, cost and breaches against the baseline."""
-    sv = language == "sv"
     out = pd.DataFrame({
         ("Scenario"): scenarios["description"].where(scenarios["description"].astype(str) != "",
-                                                     "Nuläge" if sv else "Baseline"),
-        ("Köpbehov" if sv else "Purchase need"):
+                                                     label("table.baseline", language)),
+        label("table.purchase_need", language):
             scenarios["purchase_need"].map(lambda v: format_count(v, language=language)),
-        ("Kostnad (kr)" if sv else "Cost (SEK)"):
+        label("table.cost_sek", language):
             scenarios["purchase_cost_sek"].map(lambda v: format_count(v, language=language)),
-        ("Över 90 dagar utan köp" if sv else "Over 90 days without purchase"):
+        label("table.over_90_days_without_purchase", language):
             scenarios["breaches"].map(lambda v: format_count(v, language=language)),
-        ("Ändring köpbehov" if sv else "Change in purchase"):
+        label("table.change_in_purchase", language):
             scenarios["purchase_need_change"].map(lambda v: format_count(v, language=language)),
     })
     return out.set_index("Scenario")
@@ -294,15 +285,14 @@ def scenario_report_table(scenarios: pd.DataFrame, *, language: str = "sv") -> p
 
 def monte_carlo_table(summary_frame: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     """Monte Carlo summary per stage (:func:`kps_analysis.scenario.monte_carlo`) for a report."""
-    sv = language == "sv"
     out = pd.DataFrame({
-        ("Steg" if sv else "Stage"): stage_names(summary_frame["stage"], language),
-        ("Sannolikhet att ingen passerar 90 dagar" if sv else "Probability nobody passes 90 days"):
+        label("table.stage", language): stage_names(summary_frame["stage"], language),
+        label("table.p_no_breach", language):
             summary_frame["p_no_breach"].map(lambda v: format_count(100 * v, language=language) + " %"),
     })
     for q in (50, 80, 95):
         col = f"purchase_p{q}"
         if col in summary_frame.columns:
-            out[(f"Köp för {q} % säkerhet" if sv else f"Purchase for {q} % certainty")] = \
+            out[label("table.purchase_for_certainty", language, q=q)] = \
                 summary_frame[col].map(lambda v: format_count(v, language=language))
-    return out.set_index("Steg" if sv else "Stage")
+    return out.set_index(label("table.stage", language))
