@@ -375,6 +375,7 @@ def run_clinic(job: dict) -> ClinicResult:
         _log_trace(log_path, trace)
         write_failure_page(clinic_dir / "report.html", result, run_id=job["run_id"],
                            language=job.get("language", "sv"), where=where)
+    _drop_model(job, clinic_dir)
     _write_json(clinic_dir / "status.json", asdict(result))  # last: marks the clinic as finished
     return result
 
@@ -406,6 +407,15 @@ def _render_step(job: dict, clinic_dir: Path) -> float | None:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _drop_model(job: dict, clinic_dir: Path) -> None:
+    """Remove the clinic's stored model (``model_dir``) once its notebook has run: it holds the
+    waiting list's exact counts (every week's queues, the chosen waits), which the published
+    tables and report show only under the suppression rule (outputs/README.md, "Small counts")."""
+    folder = Path(job.get("model_dir") or "")
+    if job.get("model_dir") and folder.parent == clinic_dir and folder.name == "model":
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _log_trace(log_path: Path, exc: BaseException) -> None:
@@ -820,6 +830,63 @@ def _failed(clinic_id: str, name: str, error: str) -> ClinicResult:
     return ClinicResult(clinic_id=clinic_id, status="failed", name=name, error=error)
 
 
+@dataclass
+class _Where:
+    """What a run works on, resolved before anything is written (:func:`_locate`)."""
+
+    root: Path
+    out_root: Path
+    notebook: Path
+    parameters_dir: Path
+    data_dir: Path
+    selected: list
+    started: datetime
+    partial: Path | None = None  # the interrupted run's folder (``--resume``)
+    spec: dict | None = None  # its run.json
+
+
+def _locate(*, project, parameters_dir, out_dir, notebook, data_dir, clinics, resume,
+            progress: Callable[[str], None]) -> _Where:
+    """Resolve a run's project, folders, template and clinics (a resumed run's from its ``run.json``);
+    the demo data are written when no data folder is given. Raises ConfigurationError."""
+    root = project_root(project)
+    own_project = project is not None or find_project() is not None
+    if parameters_dir is None:
+        parameters_dir = root / "parameters"
+    if out_dir is None:
+        out_dir = root / "outputs" if own_project else Path("outputs")
+    out_root = Path(out_dir).resolve()
+    notebook = Path(notebook) if notebook else _template(root, "clinic_report.ipynb")
+    if not notebook.exists():
+        raise ConfigurationError(f"report notebook not found: {notebook}")
+    partial = spec = None
+    try:
+        if resume:
+            partial, spec = _find_partial(out_root, resume)
+            selected, started = list(spec["clinics"]), datetime.fromisoformat(spec["started"])
+            data_dir, parameters_dir = Path(spec["data_dir"]), Path(spec["parameters_dir"])
+            if not (parameters_dir / "defaults.yaml").exists():
+                raise ConfigurationError(f"{parameters_dir / 'defaults.yaml'}: parameter defaults not found")
+        else:
+            parameters_dir = Path(parameters_dir).resolve()
+            selected = _select_clinics(parameters_dir, clinics)
+            if data_dir is None:
+                from .demo import ensure_demo_data
+
+                progress(f"demo data: {out_root / 'demo-data'} (written when missing or stale)")
+                data_dir = ensure_demo_data(out_root / "demo-data")
+            started = datetime.now(timezone.utc)
+        data_dir = Path(data_dir).resolve()
+        if not data_dir.is_dir():
+            raise ConfigurationError(f"data folder not found: {data_dir}")
+        if not resume:
+            out_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot prepare the run under {out_root}: {_io_problem(exc)}") from None
+    return _Where(root=root, out_root=out_root, notebook=notebook, parameters_dir=parameters_dir,
+                  data_dir=data_dir, selected=selected, started=started, partial=partial, spec=spec)
+
+
 def run(
     *,
     clinics: Sequence[str] | None = None,
@@ -890,39 +957,10 @@ def run(
         or left to ``--resume``.
     """
     progress = progress or (lambda line: None)
-    root = project_root(project)
-    own_project = project is not None or find_project() is not None
-    if parameters_dir is None:
-        parameters_dir = root / "parameters"
-    if out_dir is None:
-        out_dir = root / "outputs" if own_project else Path("outputs")
-    out_root = Path(out_dir).resolve()
-    notebook = Path(notebook) if notebook else _template(root, "clinic_report.ipynb")
-    if not notebook.exists():
-        raise ConfigurationError(f"report notebook not found: {notebook}")
-    try:
-        if resume:
-            partial, spec = _find_partial(out_root, resume)
-            selected, started = list(spec["clinics"]), datetime.fromisoformat(spec["started"])
-            data_dir, parameters_dir = Path(spec["data_dir"]), Path(spec["parameters_dir"])
-            if not (parameters_dir / "defaults.yaml").exists():
-                raise ConfigurationError(f"{parameters_dir / 'defaults.yaml'}: parameter defaults not found")
-        else:
-            parameters_dir = Path(parameters_dir).resolve()
-            selected = _select_clinics(parameters_dir, clinics)
-            if data_dir is None:
-                from .demo import ensure_demo_data
-
-                progress(f"demo data: {out_root / 'demo-data'} (written when missing or stale)")
-                data_dir = ensure_demo_data(out_root / "demo-data")
-            started = datetime.now(timezone.utc)
-        data_dir = Path(data_dir).resolve()
-        if not data_dir.is_dir():
-            raise ConfigurationError(f"data folder not found: {data_dir}")
-        if not resume:
-            out_root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot prepare the run under {out_root}: {_io_problem(exc)}") from None
+    where = _locate(project=project, parameters_dir=parameters_dir, out_dir=out_dir, notebook=notebook,
+                    data_dir=data_dir, clinics=clinics, resume=resume, progress=progress)
+    root, out_root, notebook, partial, spec = where.root, where.out_root, where.notebook, where.partial, where.spec
+    selected, started, data_dir, parameters_dir = where.selected, where.started, where.data_dir, where.parameters_dir
     client = _connect(scheduler) if scheduler else None  # before anything is written
 
     new = not resume
