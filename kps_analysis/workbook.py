@@ -143,7 +143,8 @@ HEADERS: dict[str, tuple[str, str]] = {
     "p_no_breach_fixed": ("Chans att ingen passerar 90 dagar", "Chance nobody passes 90 days"),
     "scenario": ("Scenario", "Scenario"),
     "description": ("Beskrivning", "Description"),
-    "breaches_if_nothing_bought_peak": ("Över 90 dagar om inget köps, högsta", "Over 90 days if nothing is bought, peak"),
+    "breaches_if_nothing_bought_peak": ("Över 90 dagar om inget köps, högsta",
+                                        "Over 90 days if nothing is bought, peak"),
     "purchase_change": ("Ändring av köpet", "Change of purchase"),
     "clinic_from": ("Från klinik", "From clinic"),
     "clinic_to": ("Till klinik", "To clinic"),
@@ -198,8 +199,10 @@ TABLE_TITLES: dict[str, tuple[str, str]] = {
     "summary": ("Sammanfattning", "Summary"), "week_changes": ("Veckans förändringar", "Changes this week"),
     "weekly": ("Veckodata", "Weekly data"), "data_quality": ("Datakvalitet", "Data quality"),
     "queue_production_ratio": ("Köproduktionskvot", "Queue-to-production ratio"),
-    "stage_loads": ("Belastning per steg", "Load per stage"), "forecast_referrals": ("Prognos remisser", "Referral forecast"),
-    "forecast_accuracy": ("Prognosträffsäkerhet", "Forecast accuracy"), "production_plan": ("Produktionsplan", "Production plan"),
+    "stage_loads": ("Belastning per steg", "Load per stage"),
+    "forecast_referrals": ("Prognos remisser", "Referral forecast"),
+    "forecast_accuracy": ("Prognosträffsäkerhet", "Forecast accuracy"),
+    "production_plan": ("Produktionsplan", "Production plan"),
     "plan_history": ("Plan mot utfall", "Plan against outcome"), "purchase_need": ("Köpbehov", "Purchase need"),
     "capacity_gap": ("Kapacitetsglapp", "Capacity gap"), "capacity_check": ("Kapacitet", "Capacity"),
     "projected_breaches": ("Över 90 dagar", "Over 90 days"), "monte_carlo": ("Osäkerhet", "Uncertainty"),
@@ -209,10 +212,12 @@ TABLE_TITLES: dict[str, tuple[str, str]] = {
 
 #: Headline stems with a horizon suffix (``_12w``, ``_fixed``, ``_52w``): header (sv, en).
 _STEMS: dict[str, tuple[str, str]] = {
-    "projected_breaches": ("Över 90 dagar om inget köps, vid horisonten", "Over 90 days if nothing is bought, at the horizon"),
+    "projected_breaches": ("Över 90 dagar om inget köps, vid horisonten",
+                           "Over 90 days if nothing is bought, at the horizon"),
     "projected_breaches_peak": ("Över 90 dagar om inget köps, högsta", "Over 90 days if nothing is bought, peak"),
     "projected_breaches_peak_week": ("Över 90 dagar om inget köps, högsta i veckan", "Peak week of over 90 days"),
-    "breaches_after_purchase_peak": ("Över 90 dagar innan köp hinner börja, högsta", "Over 90 days before purchase can start, peak"),
+    "breaches_after_purchase_peak": ("Över 90 dagar innan köp hinner börja, högsta",
+                                     "Over 90 days before purchase can start, peak"),
     "breaches_after_purchase_peak_week": ("Över 90 dagar innan köp hinner börja, veckan", "Week of that peak"),
     "capacity_gap": ("Kapacitetsglapp", "Capacity gap"),
     "purchase_need": ("Köpbehov", "Purchase need"),
@@ -239,7 +244,8 @@ _SUFFIXES = {"_12w": (", 12 veckor", ", 12 weeks"), "_fixed": (", fastställda p
 #: Column -> code -> (sv, en): category values written in words.
 VALUES: dict[str, dict[str, tuple[str, str]]] = {
     "stage": {"new_visit": ("Nybesök", "First visit"), "treatment": ("Behandling", "Treatment")},
-    "origin": {"model": ("Planeringsmodellen", "Planning model"), "agreement": ("Vårdöverenskommelse", "Care agreement"),
+    "origin": {"model": ("Planeringsmodellen", "Planning model"),
+               "agreement": ("Vårdöverenskommelse", "Care agreement"),
                "previous": ("Föregående plan", "Previous plan"), "revision": ("Revidering", "Revision")},
     "status": {"fixed": ("Fastställd", "Fixed"), "planned": ("Preliminär", "Planned"),
                "green": ("Grön", "Green"), "yellow": ("Gul", "Yellow"), "red": ("Röd", "Red")},
@@ -255,7 +261,8 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
     "period_unit": {"week": ("Vecka", "Week"), "month": ("Månad", "Month")},
     "escalation_reason": {"target_missed": ("målet nås inte", "target missed"),
                           "purchase_needed": ("köp behövs", "purchase needed"),
-                          "breach_within_lead_time": ("passerar 90 dagar inom ledtiden", "breaches within the lead time"),
+                          "breach_within_lead_time": ("passerar 90 dagar inom ledtiden",
+                                                      "breaches within the lead time"),
                           "production_below_plan": ("produktionen under plan", "production below plan")},
 }
 VALUES["escalation_level"] = VALUES["level"]
@@ -287,7 +294,8 @@ def _i(language: str) -> int:
 def header(column: str, language: str = "sv") -> str:
     """The header of a result-table column in the report language.
 
-    Looked up in :data:`HEADERS`, the report's :data:`kps_analysis.report.LABELS`, then as a headline stem with a horizon suffix
+    Looked up in :data:`HEADERS`, the report's :data:`kps_analysis.report.LABELS`, then as a headline stem with a
+    horizon suffix
     (``purchase_need_12w`` -> "Köpbehov, 12 veckor"); an unknown column keeps its name.
 
     Examples
@@ -441,6 +449,121 @@ def _unique(names: list[str], ids: list[str]) -> list[str]:
     return [f"{n} ({c})" if seen[n] > 1 else n for n, c in zip(names, ids)]
 
 
+@dataclass
+class _Columns:
+    """The columns of a sheet being built: identifier -> values, kind and header text, in order."""
+
+    ids: list = field(default_factory=list)
+    values: dict = field(default_factory=dict)
+    kinds: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)
+
+    def put(self, key: str, text: str, values, kind: str) -> None:
+        self.ids.append(key)
+        self.values[key] = list(values)
+        self.kinds[key] = kind
+        self.names[key] = text
+
+
+def _kept_columns(table: pd.DataFrame, skip) -> list:
+    """The columns a sheet shows: not skipped, no ``*_suppressed`` flags, no deprecated twin."""
+    return [c for c in table.columns if c not in skip and not str(c).endswith("_suppressed")
+            and _OLD_NAMES.get(c) not in table.columns]
+
+
+def _put_period(cols: _Columns, s: pd.Series, language: str) -> None:
+    """The row's period: year, ISO week and the week's Monday (weekly) or the month's first day."""
+    if _freq(s) == "W":
+        mondays = [week_monday(v) for v in s]
+        iso = [d.isocalendar() if d else None for d in mondays]
+        cols.put("year", header("year", language), [x[0] if x else None for x in iso], "number")
+        cols.put("week", label("week", language), [x[1] if x else None for x in iso], "number")
+        cols.put("period", label("workbook.week_starts", language), mondays, "date")
+    else:
+        cols.put("period", label("month", language), [_month_first(v) for v in s], "month")
+
+
+def _order_week(period, ahead, order, monthly: bool):
+    """The period to order in (``ahead - order`` periods before the row's), or None."""
+    base = period if isinstance(period, pd.Period) else None
+    if base is None:
+        d = _month_first(period) if monthly else week_monday(period)
+        base = None if d is None else pd.Period(d, freq="M" if monthly else "W-SUN")
+    if base is None or pd.isna(ahead) or pd.isna(order):
+        return None
+    return base - int(ahead - order)
+
+
+def _put_order_by(cols: _Columns, col: str, table: pd.DataFrame, ahead: str, language: str) -> None:
+    """``order_by_week`` / ``order_by_period`` (periods ahead): the order period's first day
+    (and its ISO week number beside it for weekly data)."""
+    monthly = _freq(table["period"]) == "M"
+    whens = [_order_week(p, a, o, monthly) for p, a, o in zip(table["period"], table[ahead], table[col])]
+    mondays = [None if w is None else w.start_time.date() for w in whens]
+    if monthly:
+        cols.put(col, label("workbook.order_by_month", language), mondays, "month")
+        return
+    weeks = [None if w is None else w.start_time.isocalendar()[1] if w.freqstr.startswith("W") else None
+             for w in whens]
+    cols.put(col + ":week", label("workbook.order_by_week", language), weeks, "number")
+    cols.put(col, label("workbook.order_by_week_starts", language), mondays, "date")
+
+
+def _is_week_valued(col: str, s: pd.Series) -> bool:
+    return col in _WEEK_VALUED or (col.endswith(_WEEK_VALUED_SUFFIX) and col not in ("last_week", "this_week")
+                                   and s.dtype == object)
+
+
+def _put_week_valued(cols: _Columns, col: str, s: pd.Series, language: str) -> None:
+    """A column whose values are weeks (or months of a monthly plan): their first day as a date."""
+    text = header(col, language)
+    if _freq(s) == "M" or any(isinstance(v, pd.Period) and v.freqstr.startswith("M") for v in s):
+        cols.put(col, text, [_month_first(v) for v in s], "month")  # a month of a monthly plan
+    else:
+        cols.put(col, f"{text} ({label('workbook.week_starts_lower', language)})", [week_monday(v) for v in s],
+                 "date")
+
+
+def _values_in_words(col: str, s: pd.Series, kind: str, hidden, language: str) -> list:
+    """A value column's cells: booleans Ja/Nej, ``*_pct`` as fractions, category codes in
+    words, and the text ``dolt`` where the suppression rule hid a count."""
+    if pd.api.types.is_bool_dtype(s) or (s.dtype == object and len(s.dropna()) and all(
+            isinstance(v, (bool, np.bool_)) for v in s.dropna())):
+        yes, no = _YES_NO[language]
+        values = [None if pd.isna(v) else (yes if v else no) for v in s.astype(object)]
+    elif kind == "share" and col.endswith("_pct"):
+        values = list(s.astype(float) / 100.0)
+    elif kind == "text":
+        objects = s.astype(object)
+        words = {v: value_text(col, v, language) for v in pd.unique(objects.dropna())}
+        values = [words.get(v, v) if v is not None and v == v else None for v in objects]
+    else:
+        values = list(s)
+    if hidden.any():
+        values = [_HIDDEN[language] if h else v for v, h in zip(values, hidden)]
+    return values
+
+
+def _put_values(cols: _Columns, col: str, table: pd.DataFrame, ahead: str | None, language: str) -> None:
+    """Any other column: its values in words under its header."""
+    s = table[col]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        stamps = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        cols.put(col, header(col, language), [None if pd.isna(v) else v.to_pydatetime() for v in stamps], "date")
+        return
+    kind = _kind_of(col, s, table.columns)
+    flag = f"{col}_suppressed"
+    hidden = (table[flag].fillna(False).astype(bool).to_numpy() if flag in table.columns
+              else np.zeros(len(table), bool))
+    text = header(col, language)
+    if col == "deviation" and kind == "share":
+        text = label("workbook.resources_against_demonstrated", language)
+    cols.put(col, text, _values_in_words(col, s, kind, hidden, language), kind)
+    if col == ahead:
+        per = _freq(table["period"]) if "period" in table.columns else "W"
+        cols.names[col] = label("workbook.weeks_ahead" if per == "W" else "workbook.months_ahead", language)
+
+
 def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", table_name: str = "Tabell",
                      skip: tuple = ()) -> tuple[Sheet, dict]:
     """A result table as a :class:`Sheet`: headers and values in words, dates, kinds.
@@ -460,107 +583,35 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
     (Sheet, dict)
         The sheet and the map column identifier -> header used.
     """
-    i = _i(language)
-    cols = [c for c in table.columns if c not in skip and not str(c).endswith("_suppressed")
-            and _OLD_NAMES.get(c) not in table.columns]
-    out: dict[str, list] = {}
-    kinds: dict[str, str] = {}
-    names: dict[str, str] = {}
-    ids: list[str] = []
-    n = len(table)
+    _i(language)  # a language other than sv and en is refused here
+    cols = _Columns()
     freeze = None
     ahead = next((c for c in ("period_ahead", "week_ahead") if c in table.columns), None)
-
-    def put(key: str, text: str, values, kind: str):
-        ids.append(key)
-        out[key] = list(values)
-        kinds[key] = kind
-        names[key] = text
-
-    for col in cols:
+    for col in _kept_columns(table, skip):
         s = table[col]
-        hidden = table[f"{col}_suppressed"].fillna(False).astype(bool).to_numpy() \
-            if f"{col}_suppressed" in table.columns else np.zeros(n, bool)
         if col == "period":
-            if _freq(s) == "W":
-                mondays = [week_monday(v) for v in s]
-                iso = [d.isocalendar() if d else None for d in mondays]
-                put("year", header("year", language), [x[0] if x else None for x in iso], "number")
-                put("week", ("Vecka", "Week")[i], [x[1] if x else None for x in iso], "number")
-                put("period", ("Veckan börjar", "Week starts")[i], mondays, "date")
-            else:
-                put("period", ("Månad", "Month")[i], [_month_first(v) for v in s], "month")
-            freeze = "period" if len(ids) <= 6 else freeze  # key columns frozen only when they lead
-            continue
-        if col in ("year", "week") and "period" in table.columns:
+            _put_period(cols, s, language)
+            freeze = "period" if len(cols.ids) <= 6 else freeze  # key columns frozen only when they lead
+        elif col in ("year", "week") and "period" in table.columns:
             continue  # the period's own year and week are written from it
-        if col == "month":
-            put(col, ("Månad", "Month")[i], [_month_first(v) for v in s], "month")
-            continue
-        if col in ("order_by_week", "order_by_period") and ahead and "period" in table.columns:
-            periods = table["period"]
-            monthly = _freq(periods) == "M"
-            mondays, weeks = [], []
-            for p, a, o in zip(periods, table[ahead], s):
-                base = p if isinstance(p, pd.Period) else None
-                if base is None and monthly:
-                    d = _month_first(p)
-                    base = pd.Period(d, freq="M") if d else None
-                elif base is None:
-                    d = week_monday(p)
-                    base = pd.Period(d, freq="W-SUN") if d else None
-                if base is None or pd.isna(a) or pd.isna(o):
-                    mondays.append(None)
-                    weeks.append(None)
-                    continue
-                when = base - int(a - o)
-                mondays.append(when.start_time.date())
-                weeks.append(when.start_time.isocalendar()[1] if base.freqstr.startswith("W") else None)
-            if not monthly:
-                put(col + ":week", ("Beställ senast, vecka", "Order by, week")[i], weeks, "number")
-                put(col, ("Beställ senast (veckan börjar)", "Order by (week starts)")[i], mondays, "date")
-            else:
-                put(col, ("Beställ senast (månad)", "Order by (month)")[i], mondays, "month")
-            continue
-        if col in _WEEK_VALUED or (col.endswith(_WEEK_VALUED_SUFFIX) and col not in ("last_week", "this_week")
-                                   and s.dtype == object):
-            text = header(col, language)
-            if _freq(s) == "M" or any(isinstance(v, pd.Period) and v.freqstr.startswith("M") for v in s):
-                put(col, text, [_month_first(v) for v in s], "month")  # a month of a monthly plan
-            else:
-                put(col, f"{text} ({('veckan börjar', 'week starts')[i]})", [week_monday(v) for v in s], "date")
-            continue
-        if pd.api.types.is_datetime64_any_dtype(s):
-            stamps = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
-            put(col, header(col, language), [None if pd.isna(v) else v.to_pydatetime() for v in stamps], "date")
-            continue
-        kind = _kind_of(col, s, table.columns)
-        if pd.api.types.is_bool_dtype(s) or (s.dtype == object and len(s.dropna()) and all(
-                isinstance(v, (bool, np.bool_)) for v in s.dropna())):
-            yes, no = _YES_NO[language]
-            values = [None if pd.isna(v) else (yes if v else no) for v in s.astype(object)]
-        elif kind == "share" and col.endswith("_pct"):
-            values = list(s.astype(float) / 100.0)
-        elif kind == "text":
-            objects = s.astype(object)
-            words = {v: value_text(col, v, language) for v in pd.unique(objects.dropna())}
-            values = [words.get(v, v) if v is not None and v == v else None for v in objects]
+        elif col == "month":
+            cols.put(col, label("month", language), [_month_first(v) for v in s], "month")
+        elif col in ("order_by_week", "order_by_period") and ahead and "period" in table.columns:
+            _put_order_by(cols, col, table, ahead, language)
+        elif _is_week_valued(col, s):
+            _put_week_valued(cols, col, s, language)
         else:
-            values = list(s)
-        if hidden.any():
-            values = [_HIDDEN[language] if h else v for v, h in zip(values, hidden)]
-        text = header(col, language)
-        if col == "deviation" and kind == "share":
-            text = ("Resurser mot visad produktion", "Resources against demonstrated")[i]
-        put(col, text, values, kind)
-        if col == ahead:
-            per = _freq(table["period"]) if "period" in table.columns else "W"
-            names[col] = (("Veckor framåt", "Weeks ahead") if per == "W" else ("Månader framåt", "Months ahead"))[i]
-    texts = _unique([names[k] for k in ids], ids)
-    frame = pd.DataFrame({t: out[k] for t, k in zip(texts, ids)}, index=range(n))
-    mapping = dict(zip(ids, texts))
+            _put_values(cols, col, table, ahead, language)
+    return _sheet_of(cols, len(table), name, table_name, freeze)
+
+
+def _sheet_of(cols: _Columns, n: int, name: str, table_name: str, freeze: str | None) -> tuple[Sheet, dict]:
+    """The :class:`Sheet` of the built columns (headers made unique) and the header map."""
+    texts = _unique([cols.names[k] for k in cols.ids], cols.ids)
+    frame = pd.DataFrame({t: cols.values[k] for t, k in zip(texts, cols.ids)}, index=range(n))
+    mapping = dict(zip(cols.ids, texts))
     status = tuple(mapping[c] for c in ("status", "escalation") if c in mapping)
-    return Sheet(name=name, frame=frame, kinds={mapping[k]: v for k, v in kinds.items()},
+    return Sheet(name=name, frame=frame, kinds={mapping[k]: v for k, v in cols.kinds.items()},
                  table=table_name, freeze_after=mapping.get(freeze), status_columns=status), mapping
 
 
@@ -873,31 +924,30 @@ def _render(template: str, letters: Mapping[str, str], row: int, first: int) -> 
     return re.sub(r"\{([^{}]+)\}", sub, template)
 
 
-def _write_sheet(wb, sheet: Sheet, language: str) -> None:
-    from openpyxl.formatting.rule import FormulaRule
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.table import Table, TableStyleInfo
+def _write_group_titles(ws, sheet: Sheet, headers: list) -> None:
+    """Row 1: each run of headers with the same group title under one merged, bold, centred title."""
+    from openpyxl.styles import Alignment, Font
 
-    ws = wb.create_sheet(sheet.name[:31])
+    j = 0
+    while j < len(headers):
+        title = sheet.groups.get(headers[j])
+        k = j
+        while k + 1 < len(headers) and title and sheet.groups.get(headers[k + 1]) == title:
+            k += 1
+        if title:
+            _put(ws, 1, j + 1, title).font = Font(bold=True)
+            ws.cell(row=1, column=j + 1).alignment = Alignment(horizontal="center")
+            if k > j:
+                ws.merge_cells(start_row=1, start_column=j + 1, end_row=1, end_column=k + 1)
+        j = k + 1
+
+
+def _write_cells(ws, sheet: Sheet, headers: list, letters: dict, top: int, first: int, language: str) -> list:
+    """Bold wrapped headers in row ``top``, then every cell (values or the sheet's formulas)
+    with its column's number format; returns the columns' values, for the widths."""
+    from openpyxl.styles import Alignment, Font
+
     frame = sheet.frame
-    headers = [str(h) for h in frame.columns]
-    letters = {h: get_column_letter(j + 1) for j, h in enumerate(headers)}
-    top = 2 if sheet.groups else 1
-    first = top + 1
-    if sheet.groups:
-        j = 0
-        while j < len(headers):
-            title = sheet.groups.get(headers[j])
-            k = j
-            while k + 1 < len(headers) and title and sheet.groups.get(headers[k + 1]) == title:
-                k += 1
-            if title:
-                _put(ws, 1, j + 1, title).font = Font(bold=True)
-                ws.cell(row=1, column=j + 1).alignment = Alignment(horizontal="center")
-                if k > j:
-                    ws.merge_cells(start_row=1, start_column=j + 1, end_row=1, end_column=k + 1)
-            j = k + 1
     for j, h in enumerate(headers):
         c = _put(ws, top, j + 1, h)
         c.font = Font(bold=True)
@@ -905,8 +955,7 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
     formats = {h: NUMBER_FORMATS["kr_" + language] if k == "kr" else NUMBER_FORMATS.get(k)
                for h, k in sheet.kinds.items()}
     columns = [frame[h].tolist() for h in headers]
-    n = len(frame)
-    for r in range(n):
+    for r in range(len(frame)):
         row = first + r
         for j, h in enumerate(headers):
             formula = h in sheet.formulas
@@ -919,41 +968,59 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
                 c.alignment = Alignment(horizontal="right")  # "dolt" in a number column
             else:
                 c.number_format = fmt
-    # widths from the header (wrapped at up to 18 characters) and the longest value shown
+    return columns
+
+
+def _longest(sheet: Sheet, h: str, values: list) -> int:
+    """Characters of the longest value a column shows, by its kind [characters]."""
+    kind = sheet.kinds.get(h, "text")
+    if kind in ("date",):
+        return 10
+    if kind == "month":
+        return 7
+    if kind == "text":
+        return max([len(str(v)) for v in values[:2000] if v is not None] or [4])
+    if h in sheet.formulas:
+        return 9
+    vals = [abs(float(v)) for v in values[:2000] if isinstance(v, (int, float, np.number))
+            and not isinstance(v, bool) and np.isfinite(v)]
+    big = max(vals) if vals else 0.0
+    digits = len(f"{big:,.0f}") + (2 if kind in ("dec1", "dec2") else 0) + (3 if kind == "kr" else 0)
+    return max(digits, 6 if kind == "share" else 3)
+
+
+def _set_widths(ws, sheet: Sheet, headers: list, letters: dict, columns: list, top: int) -> float:
+    """Column widths from the header (wrapped at up to 18 characters) and the longest value
+    shown, the header row's height; returns the total width [characters]."""
     height, total = 1, 0.0
     for j, h in enumerate(headers):
-        kind = sheet.kinds.get(h, "text")
-        if kind in ("date",):
-            longest = 10
-        elif kind == "month":
-            longest = 7
-        elif kind == "text":
-            longest = max([len(str(v)) for v in columns[j][:2000] if v is not None] or [4])
-        elif h in sheet.formulas:
-            longest = 9
-        else:
-            vals = [abs(float(v)) for v in columns[j][:2000] if isinstance(v, (int, float, np.number))
-                    and not isinstance(v, bool) and np.isfinite(v)]
-            big = max(vals) if vals else 0.0
-            digits = len(f"{big:,.0f}") + (2 if kind in ("dec1", "dec2") else 0) + (3 if kind == "kr" else 0)
-            longest = max(digits, 6 if kind == "share" else 3)
         head = min(len(h), 18)
-        width = min(max(longest, head, 6) + 2, 50)
+        width = min(max(_longest(sheet, h, columns[j]), head, 6) + 2, 50)
         ws.column_dimensions[letters[h]].width = width
         total += width
         height = max(height, math.ceil(len(h) / max(width - 2, 1)))
     ws.row_dimensions[top].height = 15 * min(height, 5)
-    last = get_column_letter(max(len(headers), 1))
-    end = first + max(n, 1) - 1
+    return total
+
+
+def _add_table_and_colours(ws, sheet: Sheet, headers: list, letters: dict, top: int, first: int, end: int,
+                           language: str) -> int:
+    """The Excel table with filters, the frozen panes, green/yellow/red fills of the status
+    columns and the note under the table; returns the first unfrozen column (1-based)."""
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
     if headers:
-        table = Table(displayName=sheet.table, ref=f"A{top}:{last}{end}")
+        table = Table(displayName=sheet.table, ref=f"A{top}:{get_column_letter(max(len(headers), 1))}{end}")
         table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
         ws.add_table(table)
     freeze_col = headers.index(sheet.freeze_after) + 2 if sheet.freeze_after in headers else 1
     ws.freeze_panes = ws.cell(row=first, column=freeze_col)
     colours = {("Röd", "Red"): "F4B6B6", ("Gul", "Yellow"): "FFE699", ("Grön", "Green"): "C6E0B4"}
     for h in sheet.status_columns:
-        if h not in letters or not n:
+        if h not in letters or not len(sheet.frame):
             continue
         col = letters[h]
         for words, colour in colours.items():
@@ -964,9 +1031,15 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
                             fill=PatternFill(start_color=colour, end_color=colour, fill_type="solid")))
     if sheet.note:
         _put(ws, end + 2, 1, sheet.note).font = Font(italic=True)
-    # printed: A4 landscape, the header rows repeated on every page; one page wide when that
-    # keeps the text at least about half its size (A4 landscape holds ~130 characters),
-    # else across pages with the frozen key columns repeated on each
+    return freeze_col
+
+
+def _set_printing(ws, top: int, total: float, freeze_col: int) -> None:
+    """Printed: A4 landscape, the header rows repeated on every page; one page wide when that
+    keeps the text at least about half its size (A4 landscape holds ~130 characters), else
+    across pages with the frozen key columns repeated on each."""
+    from openpyxl.utils import get_column_letter
+
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.print_title_rows = f"1:{top}"
@@ -976,6 +1049,25 @@ def _write_sheet(wb, sheet: Sheet, language: str) -> None:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
     elif freeze_col > 1:
         ws.print_title_cols = f"A:{get_column_letter(freeze_col - 1)}"
+
+
+def _write_sheet(wb, sheet: Sheet, language: str) -> None:
+    """One :class:`Sheet` as a worksheet of ``wb``: group titles, headers and cells, widths,
+    the table, frozen panes and status colours, the print setup."""
+    from openpyxl.utils import get_column_letter
+
+    ws = wb.create_sheet(sheet.name[:31])
+    headers = [str(h) for h in sheet.frame.columns]
+    letters = {h: get_column_letter(j + 1) for j, h in enumerate(headers)}
+    top = 2 if sheet.groups else 1
+    first = top + 1
+    if sheet.groups:
+        _write_group_titles(ws, sheet, headers)
+    columns = _write_cells(ws, sheet, headers, letters, top, first, language)
+    total = _set_widths(ws, sheet, headers, letters, columns, top)
+    end = first + max(len(sheet.frame), 1) - 1
+    freeze_col = _add_table_and_colours(ws, sheet, headers, letters, top, first, end, language)
+    _set_printing(ws, top, total, freeze_col)
 
 
 def write_workbook(sheets, path: str | os.PathLike, *, language: str = "sv") -> Path:
@@ -1069,8 +1161,9 @@ def write_table_xlsx(table: pd.DataFrame, path: str | os.PathLike, *, language: 
     ...                   "cost_external_sek": [6900.0], "share_within_guarantee": [0.9]})
     >>> with tempfile.TemporaryDirectory() as d:
     ...     ws = openpyxl.load_workbook(write_table_xlsx(t, f"{d}/t.xlsx")).active
-    ...     [c.value for c in ws[1]], [c.value for c in ws[2]], ws["D2"].number_format
-    (['Klinik', 'Steg', 'Köp', 'Kostnad köpt (kr)', 'Andel inom vårdgarantin'], ['uro', 'Nybesök', 3, 6900, 0.9], '#,##0 "kr"')
+    ...     [c.value for c in ws[1]], [c.value for c in ws[2]], ws["D2"].number_format  # doctest: +NORMALIZE_WHITESPACE
+    (['Klinik', 'Steg', 'Köp', 'Kostnad köpt (kr)', 'Andel inom vårdgarantin'], ['uro', 'Nybesök', 3, 6900, 0.9],
+     '#,##0 "kr"')
     """
     stem = Path(path).stem
     name = sheet_name or (TABLE_TITLES[stem][_i(language)] if stem in TABLE_TITLES else stem[:31] or "Tabell")

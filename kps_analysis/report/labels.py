@@ -357,6 +357,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "sheet.plan_against_outcome": {"sv": "Plan mot utfall", "en": "Plan against outcome"},
     "sheet.purchase_by_month": {"sv": "Köp per månad", "en": "Purchase by month"},
     # workbook columns and notes (workbook)
+    "workbook.months_ahead": {"sv": "Månader framåt", "en": "Months ahead"},
+    "workbook.order_by_month": {"sv": "Beställ senast (månad)", "en": "Order by (month)"},
+    "workbook.order_by_week": {"sv": "Beställ senast, vecka", "en": "Order by, week"},
+    "workbook.order_by_week_starts": {"sv": "Beställ senast (veckan börjar)", "en": "Order by (week starts)"},
+    "workbook.resources_against_demonstrated": {"sv": "Resurser mot visad produktion",
+                                                "en": "Resources against demonstrated"},
+    "workbook.week_starts": {"sv": "Veckan börjar", "en": "Week starts"},
+    "workbook.week_starts_lower": {"sv": "veckan börjar", "en": "week starts"},
+    "workbook.weeks_ahead": {"sv": "Veckor framåt", "en": "Weeks ahead"},
     "workbook.accumulated_care_agreement": {
         "sv": "Ackumulerad vårdöverenskommelse",
         "en": "Accumulated care agreement",
