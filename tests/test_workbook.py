@@ -22,7 +22,7 @@ import pytest
 from kps_analysis import workbook
 from kps_analysis.plan import export_plan_xlsx, plan_vs_outcome
 from kps_analysis.report import write_table
-from kps_analysis.report_plan import plan_export_table
+from kps_analysis.report.outputs import plan_export_table
 
 # ----------------------------------------------------------------------------- a formula evaluator
 _TOKEN = re.compile(r'\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>"[^"]*")|(?P<range>\$?[A-Z]+\$?\d+:\$?[A-Z]+\$?\d+)'

@@ -7,7 +7,7 @@ import label`` and ``report.protect_counts`` work as they always have:
 =================  =====================================================================
 module             concept
 =================  =====================================================================
-``labels``         the translation catalogue: labels, status, stage and period words
+``labels``         the translation catalogue (:data:`LABELS`, :data:`TEXTS`, :func:`label`)
 ``section_texts``  section headings and explanations (:data:`SECTIONS`, :func:`section`)
 ``formatting``     numbers and periods as text (:func:`format_count`, :func:`period_name`)
 ``markup``         escaping user text, the table of contents, accessible HTML tables
@@ -34,6 +34,7 @@ from .labels import (
     PERIOD_WORDS,
     STAGE_NAMES,
     STATUS_WORDS,
+    TEXTS,
     label,
     measure_label,
     period_word,
@@ -74,8 +75,8 @@ from .tables import (
 
 __all__ = [
     # labels and texts
-    "LABELS", "STATUS_WORDS", "STAGE_NAMES", "PERIOD_WORDS", "SECTIONS", "label", "measure_label", "status_word",
-    "stage_names", "period_word", "section",
+    "LABELS", "TEXTS", "STATUS_WORDS", "STAGE_NAMES", "PERIOD_WORDS", "SECTIONS", "label", "measure_label",
+    "status_word", "stage_names", "period_word", "section",
     # formatting
     "format_count", "format_signed", "period_labels", "period_kind", "period_name", "data_period",
     # markup
