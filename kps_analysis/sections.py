@@ -861,14 +861,17 @@ def _changes(ctx: ClinicContext) -> None:
 
 def _situation(ctx: ClinicContext) -> None:
     from . import plots
+    from .report.suppression import suppress_year_over_year
     from .seasonal import year_over_year
     from .summary import situation_measures
 
     _markdown(ctx.text("situation"))
     frames = ctx.analysis("year_over_year")
+    hidden = _weekly_shown(ctx)
     for measure in situation_measures(ctx.weekly):
         yoy = frames[frames["measure"] == measure] if "measure" in frames.columns else \
             year_over_year(ctx.weekly, measure, years=3)
+        yoy = suppress_year_over_year(yoy, hidden, measure)  # no week the tables hide
         fig = plots.year_over_year(yoy, measure, language=ctx.language)
         _figure(fig, plots.alt_year_over_year(yoy, measure, language=ctx.language))
 
@@ -880,9 +883,19 @@ def _ratio(ctx: ClinicContext) -> None:
     # (queue_production_ratio_weeks): its text, line and axis stay in weeks
     _markdown(report.section("ratio", ctx.language))
     limit_weeks = ctx.guarantee_days / 7.0
-    fig = plots.ratio_trend(ctx.ratios, guarantee_weeks=limit_weeks, language=ctx.language,
+    # the ratio of a queue the tables hide would give it back (ratio x production): not drawn
+    ratios = report.suppress_tables({"queue_production_ratio": ctx.ratios}, ctx.shown,
+                                    limit=ctx.limit)["queue_production_ratio"]
+    fig = plots.ratio_trend(ratios, guarantee_weeks=limit_weeks, language=ctx.language,
                             guarantee_days=ctx.guarantee_days, kind="week")
-    _figure(fig, plots.alt_ratio(ctx.ratios, limit_weeks, language=ctx.language, kind="week"))
+    _figure(fig, plots.alt_ratio(ratios, limit_weeks, language=ctx.language, kind="week"))
+
+
+def _weekly_shown(ctx: ClinicContext) -> pd.DataFrame:
+    """The clinic's weekly table as ``tables/weekly.csv`` shows it (:func:`kps_analysis.report.suppress_tables`)."""
+    plan = ctx.model.plan if ctx.model is not None else None
+    tables = {"weekly": ctx.weekly, **({"production_plan": plan} if plan is not None else {})}
+    return report.suppress_tables(tables, ctx.shown, limit=ctx.limit)["weekly"]
 
 
 def _seasonal(ctx: ClinicContext) -> None:
