@@ -113,7 +113,7 @@ def _propagate(bounds: dict, relations) -> dict:
 
 
 def protect_counts(values: Mapping[str, float], relations, *, limit: int = 5, anchors=(), keep=(),
-                   hidden=()) -> Shown:
+                   hidden=(), flows=()) -> Shown:
     """The suppression rule of every report, table and workbook: small counts and their complements.
 
     The rule (one rule, used for every count of patients observed in the data):
@@ -150,6 +150,10 @@ def protect_counts(values: Mapping[str, float], relations, *, limit: int = 5, an
     hidden : iterable of str
         Counts never shown on their own (implicit subtotals): protected like the others
         when small, otherwise free (they never pin another count).
+    flows : iterable of str
+        Counts shown whatever their size (a week's referrals, visits, removals: the
+        clinic's production, not who waits): never suppressed for being small, only
+        widened as a complement.
 
     Returns
     -------
@@ -164,7 +168,7 @@ def protect_counts(values: Mapping[str, float], relations, *, limit: int = 5, an
     ['25–28', '24', '<5']
     """
     relations = [(t, list(p)) for t, p in relations]
-    anchors, keep, hidden = set(anchors), set(keep), set(hidden)
+    anchors, keep, hidden, flows = set(anchors), set(keep), set(hidden), set(flows)
     values = {k: float(v) for k, v in values.items() if v is not None and v == v}
     relations = [(t, [p for p in ps if p in values]) for t, ps in relations if t in values]
     shown = Shown()
@@ -172,7 +176,7 @@ def protect_counts(values: Mapping[str, float], relations, *, limit: int = 5, an
     if limit <= 0:
         shown.update({k: (v, v) for k, v in values.items()})
         return shown
-    small = {k for k, v in values.items() if 0 < v < limit}
+    small = {k for k, v in values.items() if 0 < v < limit and k not in flows}
     widened: set = set()
     n_rel = {k: sum(k == t or k in ps for t, ps in relations) for k in values}
 
@@ -220,7 +224,7 @@ def protect_counts(values: Mapping[str, float], relations, *, limit: int = 5, an
         pair = [] if single else [(a, b) for i, a in enumerate(others) for b in others[i + 1:] if frees(a, b)][:1]
         widened.update(single[:1] or (pair[0] if pair else (others or ranked)[:1]))
     # widen no more than needed: give back every widened count that nothing needs
-    for c in sorted(widened, key=lambda c: (values[c] == 0, -values[c]), reverse=True):
+    for c in sorted(widened, key=lambda c: (values[c] == 0, -values[c], c), reverse=True):  # ties by name
         widened.discard(c)
         b = bounds()
         if any(b[k][0] >= b[k][1] for k in small):
@@ -446,6 +450,143 @@ STOCK_COLUMNS = ("queue_new_visit", "queue_treatment", "queue_return_unbooked", 
                  "waiting_over_90_treatment", "waiting_over_90", "waiting_counted", "waiting_chosen")
 
 
+#: The flows of each stage's queue in the weekly data, ``(inflows, outflows)``:
+#: ``queue[t] = queue[t-1] + sum(inflows[t]) - sum(outflows[t])``, exact for weekly data derived
+#: from a waiting-list extract (:func:`kps_analysis.data.weekly_from_waiting_list`).
+QUEUE_FLOWS = {
+    "new_visit": (("referrals_in",), ("referrals_forwarded", "removals_new_visit_other", "new_visits",
+                                      "purchased_new_visits")),
+    "treatment": (("treatment_decisions",), ("operations_elective", "purchased_operations",
+                                             "removals_treatment_other")),
+}
+#: Flows published elsewhere too (plan against outcome, plan history): never blanked.
+_PUBLISHED_FLOWS = frozenset({"new_visits", "operations_elective", "purchased_new_visits", "purchased_operations"})
+#: The inflows: blanked only when no other flow will do.
+_INFLOWS = frozenset({"referrals_in", "treatment_decisions"})
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[(first, last)]`` of every run of consecutive True in ``mask`` (positions, inclusive)."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
+
+
+def _protect_stage_chain(q: np.ndarray, hid: np.ndarray, flows: Mapping[str, np.ndarray], ins, outs, *,
+                         limit: int, counted: float | None = None) -> dict[str, np.ndarray]:
+    """The flows of one stage to blank so that no hidden queue follows from its neighbours.
+
+    ``q`` [patients] is the queue week by week, ``hid`` where it is blank, ``flows`` the
+    week's flows [patients/week] by column. Each run of blank weeks is protected by
+    :func:`protect_counts` over the weeks from its first to the one after its last: cells
+    ``q:k`` and ``<flow>:k``, relations ``s:k = q:(k-1) + inflows = q:k + outflows`` (only
+    where the data satisfy them exactly: a reader can use nothing else). The shown queues
+    and the flows published elsewhere are anchors, the inflows kept, the other flows (other
+    removals, forwarded referrals) widened first. ``counted`` [patients], the counted queue
+    at the last week (the plan's start, exact), ties the last week's queue to its chosen
+    waits: ``q:last = counted + chosen``.
+    """
+    n = len(q)
+    blank = {m: np.zeros(n, dtype=bool) for m in flows}
+    net = sum(flows[m] for m in ins) - sum(flows[m] for m in outs)
+    holds = np.zeros(n, dtype=bool)
+    holds[1:] = np.isclose(q[:-1] + net[1:], q[1:]) & np.isfinite(q[1:]) & np.isfinite(q[:-1] + net[1:])
+    for a, b in _runs(hid):
+        weeks = [k for k in range(a, b + 2) if 1 <= k < n and holds[k]]
+        if not weeks and not (counted is not None and b == n - 1):
+            continue
+        values = {f"q:{k}": q[k] for k in range(max(a - 1, 0), min(b + 2, n))}
+        relations, subtotals = [], []
+        for k in weeks:
+            values.update({f"{m}:{k}": flows[m][k] for m in (*ins, *outs)})
+            values[f"s:{k}"] = q[k - 1] + sum(flows[m][k] for m in ins)
+            subtotals.append(f"s:{k}")
+            relations += [(f"s:{k}", [f"q:{k - 1}", *(f"{m}:{k}" for m in ins)]),
+                          (f"s:{k}", [f"q:{k}", *(f"{m}:{k}" for m in outs)])]
+        anchors = {c for c in values if c.startswith("q:") and not hid[int(c[2:])]}
+        if counted is not None and b == n - 1 and counted == counted:
+            values.update({"counted": counted, "chosen": q[n - 1] - counted})
+            relations.append((f"q:{n - 1}", ["counted", "chosen"]))
+            anchors.add("counted")
+        cells = [c for c in values if ":" in c and c.split(":")[0] in flows]
+        free = set(subtotals) | {c for c in values if c.startswith("q:") and hid[int(c[2:])]
+                                 and not 0 < values[c] < limit}
+        shown = protect_counts(values, relations, limit=limit, hidden=free, flows=set(cells) | set(subtotals),
+                               anchors=anchors | {c for c in cells if c.split(":")[0] in _PUBLISHED_FLOWS},
+                               keep={c for c in cells if c.split(":")[0] in _INFLOWS})
+        for c in cells:
+            if not shown.exact(c):
+                m, k = c.split(":")
+                blank[m][int(k)] = True
+    return blank
+
+
+def protect_weekly_flows(weekly: pd.DataFrame, hidden: Mapping[str, pd.Series], *, limit: int = 5,
+                         counted: Mapping[str, float] | None = None) -> dict[str, pd.Series]:
+    """The weekly flows to blank so that no blank queue can be had back from the flow identity.
+
+    In weekly data derived from a waiting-list extract a stage's queue follows from the
+    week before: ``queue[t] = queue[t-1] + inflow[t] - outflow[t]`` (:data:`QUEUE_FLOWS`).
+    A queue blanked in week ``t`` (below the limit, or widened) would therefore be given
+    back by the queue of week ``t-1`` or ``t+1`` and the week's flows. For every run of
+    blank weeks a flow of the first week and of the week after the last is blanked as
+    well, chosen by :func:`protect_counts` (the count that frees the queue, other
+    removals and forwarded referrals first, then the inflow; never the visits and
+    operations, which plan against outcome publishes).
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        ``clinic``, ``period`` and the weekly measures, exact [patients; patients/week].
+    hidden : mapping of str to Series of bool
+        The queue columns (``queue_new_visit``, ``queue_treatment``) blank in the output,
+        aligned with ``weekly``.
+    limit : int, default 5
+        The suppression limit [patients].
+    counted : mapping of str to float, optional
+        Per stage, the counted queue at the latest week (the plan's start) [patients]; ties
+        the latest week's queue to the chosen waits.
+
+    Returns
+    -------
+    dict of str to Series of bool
+        Per flow column, the rows to blank (aligned with ``weekly``).
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"clinic": "a", "period": [1, 2, 3], "referrals_in": [3.0, 1, 2],
+    ...                   "referrals_forwarded": 0.0, "removals_new_visit_other": 0.0,
+    ...                   "new_visits": [1.0, 6, 0], "purchased_new_visits": 0.0,
+    ...                   "queue_new_visit": [8.0, 3, 5]})
+    >>> none = protect_weekly_flows(w, {"queue_new_visit": pd.Series([False, False, False])})
+    >>> any(m.any() for m in none.values())
+    False
+
+    Week 2's queue of 3 blank: week 1's queue and week 2's flows, or week 3's queue and
+    flows, would give it back; week 2's forwarded referrals and week 3's referrals are blanked:
+
+    >>> m = protect_weekly_flows(w, {"queue_new_visit": pd.Series([False, True, False])})
+    >>> {c: m[c].tolist() for c in m if m[c].any()}
+    {'referrals_in': [False, False, True], 'referrals_forwarded': [False, True, False]}
+    """
+    out = {m: pd.Series(False, index=weekly.index) for ins, outs in QUEUE_FLOWS.values() for m in (*ins, *outs)
+           if m in weekly}
+    for stage, (ins, outs) in QUEUE_FLOWS.items():
+        col = f"queue_{stage}"
+        if col not in weekly or col not in hidden or not all(m in weekly for m in (*ins, *outs)):
+            continue
+        for _, part in weekly.groupby("clinic", sort=False):
+            part = part.sort_values("period")
+            hid = hidden[col].reindex(part.index).fillna(False).to_numpy(bool)
+            if not hid.any():
+                continue
+            blank = _protect_stage_chain(part[col].to_numpy(float), hid,
+                                         {m: part[m].to_numpy(float) for m in (*ins, *outs)}, ins, outs,
+                                         limit=limit, counted=(counted or {}).get(stage))
+            for m, mask in blank.items():
+                out[m].loc[part.index[mask]] = True
+    return out
+
+
 def suppress_tables(tables: Mapping[str, pd.DataFrame], shown: Shown, *, limit: int = 5) -> dict:
     """The clinic's result tables with the suppression rule applied, for ``tables/*.csv``.
 
@@ -458,67 +599,174 @@ def suppress_tables(tables: Mapping[str, pd.DataFrame], shown: Shown, *, limit: 
       protected; ``queue_change_1w`` and the köproduktionskvot of a widened queue.
     - ``weekly``: the stock columns (:data:`STOCK_COLUMNS`) below the limit in every week;
       the latest week by ``shown``, and there the other removals of a stage whose queue is
-      widened (queue of last week + the week's flows would give it back).
-    - ``week_changes``: the stock measures (this and last week, the change).
+      widened (queue of last week + the week's flows would give it back); around every
+      blank queue the flows that would give it back through the flow identity
+      (:func:`protect_weekly_flows`).
+    - ``week_changes``: the stock measures (this and last week, the change), and every
+      measure's this week, last week, change, direction and usual level (the mean of the
+      four weeks before) wherever a week they rest on is blank in ``weekly``.
     - ``queue_production_ratio``: ``queue`` below the limit, the latest week's by
       ``shown``, and the ratio wherever its queue is blank.
 
     Model projections (the plan, purchase, breaches, Monte Carlo) are left exact.
     """
     out = {k: v.copy() for k, v in tables.items()}
-
-    def small(s):
-        v = pd.to_numeric(s, errors="coerce")
-        return (v > 0) & (v < limit)
-
-    def hidden(cell):
-        return cell in shown and not shown.exact(cell)
-
     if limit <= 0:
         return out
-    s = out.get("summary")
-    if s is not None and len(s):
-        for col, cell in (("queue_new_visit", "queue:new_visit"), ("queue_treatment", "queue:treatment"),
-                          ("waiting_counted", "counted"), ("waiting_chosen", "chosen"), ("waiting_over_90", "over"),
-                          ("share_over_90_days", "over"), ("queue_change_1w", "queue"), ("queue_change_1p", "queue"),
-                          ("queue_production_ratio_weeks_new_visit", "queue:new_visit"),
-                          ("queue_production_ratio_weeks_treatment", "queue:treatment")):
-            if cell in shown:
-                _hide(s, col, [hidden(cell)] * len(s))
-            elif col in STOCK_COLUMNS:
-                _hide(s, col, small(s[col]) if col in s else False)
-        _hide(s, "queue_production_ratio_weeks", [hidden("queue:new_visit") or hidden("queue:treatment")] * len(s))
-    w = out.get("weekly")
-    if w is not None and len(w):
-        last = w["period"] == w.groupby("clinic")["period"].transform("max")
-        for col in STOCK_COLUMNS:
-            if col in w:
-                _hide(w, col, small(w[col]))
-        for stage, removal in (("new_visit", "removals_new_visit_other"), ("treatment", "removals_treatment_other")):
-            for col, cell in ((f"queue_{stage}", f"queue:{stage}"), (f"waiting_over_90_{stage}", f"over:{stage}")):
-                if col in w and cell in shown:
-                    _hide(w, col, last & hidden(cell))
-            _hide(w, removal, last & hidden(f"queue:{stage}"))
-    c = out.get("week_changes")
-    if c is not None and len(c):
-        cells = {"queue_new_visit": "queue:new_visit", "queue_treatment": "queue:treatment", "waiting_over_90": "over"}
-        stock = c["measure"].isin(list(cells))
-        # this_period/last_period and their old names this_week/last_week hold the same counts
-        now = c["this_period"] if "this_period" in c else c["this_week"]
-        then = c["last_period"] if "last_period" in c else c["last_week"]
-        this = stock & (small(now) | c["measure"].map(lambda m: hidden(cells.get(m, ""))))
-        before = stock & small(then)
-        ratio = (c["measure"] == "queue_production_ratio_weeks") & (hidden("queue:new_visit")
-                                                                    or hidden("queue:treatment"))
-        for col in ("this_period", "this_week"):
-            _hide(c, col, this | ratio)
-        for col in ("last_period", "last_week"):
-            _hide(c, col, before)
-        _hide(c, "change", this | before | ratio)
+    if out.get("summary") is not None and len(out["summary"]):
+        _suppress_summary(out["summary"], shown, limit=limit)
+    if out.get("weekly") is not None and len(out["weekly"]):
+        plan = tables.get("production_plan")
+        counted = None
+        if plan is not None and len(plan) and {"period_ahead", "stage", "queue_start"} <= set(plan.columns):
+            first = plan[plan["period_ahead"] == plan["period_ahead"].min()]
+            counted = first.groupby("stage")["queue_start"].sum().to_dict()
+        _suppress_weekly(out["weekly"], tables["weekly"], shown, limit=limit, counted=counted)
+    if out.get("week_changes") is not None and len(out["week_changes"]):
+        _suppress_changes(out["week_changes"], shown, limit=limit, weekly=out.get("weekly"))
     r = out.get("queue_production_ratio")
     if r is not None and len(r) and "queue" in r:
         last = r["period"] == r.groupby(["clinic", "stage"])["period"].transform("max")
-        gone = small(r["queue"]) | (last & r["stage"].map(lambda st: hidden(f"queue:{st}")))
+        gone = _small(r["queue"], limit) | (last & r["stage"].map(lambda st: _widened(shown, f"queue:{st}")))
         _hide(r, "queue", gone)
         _hide(r, "queue_production_ratio_weeks", gone)
+    return out
+
+
+def _small(values, limit: int) -> pd.Series:
+    v = pd.to_numeric(values, errors="coerce")
+    return (v > 0) & (v < limit)
+
+
+def _widened(shown: Shown, cell: str) -> bool:
+    """True when ``cell`` of the snapshot is not shown exactly (suppressed or widened)."""
+    return cell in shown and not shown.exact(cell)
+
+
+def _suppress_summary(s: pd.DataFrame, shown: Shown, *, limit: int) -> None:
+    """``summary`` under the rule (in place): the snapshot's counts by ``shown``, what gives them back."""
+    for col, cell in (("queue_new_visit", "queue:new_visit"), ("queue_treatment", "queue:treatment"),
+                      ("waiting_counted", "counted"), ("waiting_chosen", "chosen"), ("waiting_over_90", "over"),
+                      ("share_over_90_days", "over"), ("queue_change_1w", "queue"), ("queue_change_1p", "queue"),
+                      ("queue_production_ratio_weeks_new_visit", "queue:new_visit"),
+                      ("queue_production_ratio_weeks_treatment", "queue:treatment")):
+        if cell in shown:
+            _hide(s, col, [_widened(shown, cell)] * len(s))
+        elif col in STOCK_COLUMNS:
+            _hide(s, col, _small(s[col], limit) if col in s else False)
+    _hide(s, "queue_production_ratio_weeks",
+          [_widened(shown, "queue:new_visit") or _widened(shown, "queue:treatment")] * len(s))
+
+
+def _suppress_weekly(w: pd.DataFrame, exact: pd.DataFrame, shown: Shown, *, limit: int, counted=None) -> None:
+    """``weekly`` under the rule (in place): small stocks, the latest week by ``shown``, the flows around."""
+    last = w["period"] == w.groupby("clinic")["period"].transform("max")
+    for col in STOCK_COLUMNS:
+        if col in w:
+            _hide(w, col, _small(w[col], limit))
+    for stage, removal in (("new_visit", "removals_new_visit_other"), ("treatment", "removals_treatment_other")):
+        for col, cell in ((f"queue_{stage}", f"queue:{stage}"), (f"waiting_over_90_{stage}", f"over:{stage}")):
+            if col in w and cell in shown:
+                _hide(w, col, last & _widened(shown, cell))
+        _hide(w, removal, last & _widened(shown, f"queue:{stage}"))
+    hidden = {f"queue_{s}": w[f"queue_{s}_suppressed"] for s in QUEUE_FLOWS if f"queue_{s}_suppressed" in w}
+    for col, mask in protect_weekly_flows(exact, hidden, limit=limit, counted=counted).items():
+        if col not in _PUBLISHED_FLOWS:  # a flag column for every flow that may be blanked
+            _hide(w, col, mask)
+
+
+#: The weekly columns a measure of ``week_changes`` rests on, where not the measure's own.
+_CHANGE_COLUMNS = {"waiting_over_90": ("waiting_over_90_new_visit", "waiting_over_90_treatment"),
+                   "queue_production_ratio_weeks": ("queue_new_visit", "queue_treatment")}
+
+
+def _suppress_changes(c: pd.DataFrame, shown: Shown, *, limit: int, weekly: pd.DataFrame | None = None) -> None:
+    """``week_changes`` under the rule (in place): the stock measures by ``shown`` and their size, and
+    every cell resting on a week blank in ``weekly`` (this, last, change, direction, usual)."""
+    cells = {"queue_new_visit": "queue:new_visit", "queue_treatment": "queue:treatment", "waiting_over_90": "over"}
+    stock = c["measure"].isin(list(cells))
+    # this_period/last_period and their old names this_week/last_week hold the same counts
+    now = c["this_period"] if "this_period" in c else c["this_week"]
+    then = c["last_period"] if "last_period" in c else c["last_week"]
+    this = stock & (_small(now, limit) | c["measure"].map(lambda m: _widened(shown, cells.get(m, ""))))
+    before = stock & _small(then, limit)
+    ratio = (c["measure"] == "queue_production_ratio_weeks") & (_widened(shown, "queue:new_visit")
+                                                                or _widened(shown, "queue:treatment"))
+    usual = pd.Series(False, index=c.index)
+    if weekly is not None and len(weekly):
+        blank_at = _blank_weeks(weekly)
+        for i, row in c.iterrows():
+            cols = _CHANGE_COLUMNS.get(row["measure"], (row["measure"],))
+            weeks = blank_at.get(row.get("clinic"), {})
+            hid = [any(weeks.get(col, [False] * 5)[k] for col in cols) for k in range(5)]  # 0 = this week
+            # this week's snapshot counts follow ``shown`` (a total may be exact where its parts are not)
+            this[i] = this[i] or (hid[0] and row["measure"] not in cells and not ratio[i])
+            before[i], usual[i] = before[i] or hid[1], any(hid[1:5])
+    for col in ("this_period", "this_week"):
+        _hide(c, col, this | ratio)
+    for col in ("last_period", "last_week"):
+        _hide(c, col, before)
+    _hide(c, "change", this | before | ratio)
+    _hide(c, "usual", usual)
+    if "direction" in c:  # "same", "up", "down" of a blank change would tell it
+        gone = c["change_suppressed"].astype(bool) if "change_suppressed" in c else this | before | ratio
+        c["direction_suppressed"] = gone
+        c["direction"] = c["direction"].where(~gone)
+
+
+def _blank_weeks(weekly: pd.DataFrame) -> dict:
+    """``{clinic: {column: [blank in the latest week, the week before, ... 4 weeks before]}}`` from the
+    ``<column>_suppressed`` flags of ``weekly``."""
+    out = {}
+    flags = [c for c in weekly.columns if c.endswith("_suppressed")]
+    for clinic, part in weekly.groupby("clinic", sort=False):
+        part = part.sort_values("period").tail(5).iloc[::-1]
+        out[clinic] = {f[:-len("_suppressed")]: list(part[f].astype(bool)) + [False] * (5 - len(part))
+                       for f in flags}
+    return out
+
+
+def suppress_year_over_year(yoy: pd.DataFrame, weekly: pd.DataFrame, measure: str | None = None) -> pd.DataFrame:
+    """A year-over-year frame with ``value`` blank wherever the weekly table hides the measure.
+
+    The report's figures of the situation week by week draw each measure per week
+    (:func:`kps_analysis.seasonal.year_over_year`); a figure, its alt text and the stored
+    analyses must not show a count the tables hide, so the weeks blank in ``weekly``
+    (the weekly table under :func:`suppress_tables`, with its ``<column>_suppressed``
+    flags) are blank here too.
+
+    Parameters
+    ----------
+    yoy : DataFrame
+        ``measure`` (or one measure), ``year``, ``week`` (or ``month``), ``value`` [count].
+    weekly : DataFrame
+        ``clinic``, ``period`` (Period) and the flag columns of :func:`suppress_tables`.
+    measure : str, optional
+        The measure of ``yoy`` when it has no ``measure`` column.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``yoy``.
+    """
+    out = yoy.copy()
+    if not len(out) or "period" not in weekly or "value" not in out:
+        return out
+    flags = [c for c in weekly.columns if c.endswith("_suppressed") and weekly[c].astype(bool).any()]
+    if not flags:
+        return out
+    x = "week" if "week" in out.columns else "month"
+    periods = pd.PeriodIndex(weekly["period"])
+    if x == "week":
+        iso = periods.start_time.isocalendar()
+        keys = list(zip(iso["year"].astype(int), iso["week"].astype(int)))
+    else:
+        keys = list(zip(periods.year, periods.month))
+    measures = out["measure"] if "measure" in out else pd.Series(measure, index=out.index, dtype=object)
+    rows = list(zip(out["year"].astype(int), out[x].astype(int)))
+    for flag in flags:
+        col = flag[:-len("_suppressed")]
+        hidden = {k for k, h in zip(keys, weekly[flag].astype(bool)) if h}
+        mask = pd.Series([r in hidden for r in rows], index=out.index) & measures.eq(col)
+        out.loc[mask, "value"] = np.nan
     return out
