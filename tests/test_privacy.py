@@ -533,6 +533,35 @@ def _machine_tables(run_dir: Path, clinic: str):
     status = json.loads((folder / "status.json").read_text(encoding="utf-8"))
     if isinstance(status.get("summary"), dict):
         yield f"{folder}/status.json:summary", pd.DataFrame([status["summary"]])
+    yield f"{folder}/report.html:alt", _alt_cells(folder / "report.html")
+
+
+def _alt_cells(page: Path) -> pd.DataFrame:
+    """The weekly values the report's figures name in their alt texts (the situation week by week: "Väntande
+    nybesök per vecka ... Senast (vecka 48 2026): 13, samma vecka 2025: 10."), as a table of weeks."""
+    from bs4 import BeautifulSoup
+
+    from kps_analysis.report import label
+
+    alts = [img.get("alt") or "" for img in BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+            .find_all("img")]
+    measures = ["referrals_in", "new_visits", "operations_elective", "treatment_decisions", *(
+        f"{m}_{s}" for m in ("queue", "waiting_over_90") for s in ("new_visit", "treatment")),
+        "queue_return_unbooked"]
+    rows = []
+    for alt in alts:
+        for m in measures:
+            name = re.escape(label(m, "sv").lower())
+            hit = re.search(rf"{name} per vecka under åren.*?Senast \(vecka (\d+) (\d{{4}})\): ([\d\s\xa0]+)"
+                            rf"(?:, samma vecka (\d{{4}}): ([\d\s\xa0]+))?", alt)
+            if hit:
+                week, year = int(hit.group(1)), int(hit.group(2))
+                rows.append({"period": f"{year}-W{week:02d}", m: float(re.sub(r"\s", "", hit.group(3)))})
+                if hit.group(4):
+                    before = pd.to_datetime(f"{year}-W{week:02d}-7", format="%G-W%V-%u") - pd.DateOffset(years=1)
+                    rows.append({"period": _week(before), m: float(re.sub(r"\s", "", hit.group(5)))})
+    assert rows, f"{page}: no alt text of the situation week by week"
+    return pd.DataFrame(rows)
 
 
 def _relations(t: dict):
@@ -675,3 +704,4 @@ def test_the_workbooks_hide_what_the_csv_files_hide(small_run):
         for c in flags:  # every column hidden in the CSV is hidden in the same rows of a column of the xlsx
             mask = tuple(table[c].astype(bool))
             assert not any(mask) or mask in masks, f"{path.name}: {c[:-len('_suppressed')]} shown in the xlsx"
+
