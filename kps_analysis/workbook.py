@@ -35,236 +35,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .report.labels import label
+from .report.labels import TEXTS, label
 
 __all__ = ["HEADERS", "VALUES", "TABLE_TITLES", "NUMBER_FORMATS", "Sheet", "header", "value_text", "sheet_from_frame",
            "plan_sheet", "sheet_for", "purchase_month_sheet", "history_sheet", "follow_up_sheet", "write_workbook",
            "write_table_xlsx", "week_monday"]
 
-#: Column identifier -> header (sv, en) of the result tables' and the plans' columns (the
-#: measures' names come from :data:`kps_analysis.report.LABELS`).
-HEADERS: dict[str, tuple[str, str]] = {
-    # the planning model's production plan and the rolling plan (kps_analysis.plan), the follow-up
-    "stage": ("Steg", "Stage"),
-    "month": ("Månad", "Month"),
-    "fixed": ("Fastställd", "Fixed"),
-    "inflow": ("Inflöde (prognos)", "Inflow (forecast)"),
-    "capacity": ("Egen kapacitet", "Own capacity"),
-    "own_production": ("Planerad egen produktion", "Planned own production"),
-    "purchase": ("Köp", "Purchase"),
-    "order_by_week": ("Beställ senast (veckor framåt)", "Order by (weeks ahead)"),
-    "within_lead_time": ("Inom ledtiden", "Within the lead time"),
-    "moved_in": ("Flyttade hit", "Moved in"),
-    "moved_out": ("Flyttade härifrån", "Moved out"),
-    "queue_start": ("Kö vid veckans början", "Queue at week start"),
-    "queue_end": ("Kö vid veckans slut", "Queue at week end"),
-    "breaches_if_nothing_bought": ("Över 90 dagar om inget köps", "Over 90 days if nothing is bought"),
-    "breaches_before_purchase": ("Över 90 dagar före veckans köp", "Over 90 days before the week's purchase"),
-    "breaches_after_purchase": ("Över 90 dagar efter köp", "Over 90 days after purchase"),
-    "share_within_guarantee": ("Andel inom vårdgarantin", "Share within the guarantee"),
-    "gap": ("Kapacitetsglapp", "Capacity gap"),
-    "unused_capacity": ("Outnyttjad kapacitet", "Unused capacity"),
-    "agreement": ("Vårdöverenskommelse", "Care agreement"),
-    "cost_external_sek": ("Kostnad köpt (kr)", "Cost bought (SEK)"),
-    "cost_internal_sek": ("Samma volym i egen regi (kr)", "Same volume in-house (SEK)"),
-    "clinic": ("Klinik", "Clinic"),
-    "period": ("Vecka", "Week"),
-    "week_ahead": ("Veckor framåt", "Weeks ahead"),
-    "origin": ("Ursprung", "Origin"),
-    "working_days": ("Arbetsdagar", "Working days"),
-    "expected_referrals_in": ("Förväntade remisser in", "Expected referrals in"),
-    "planned_new_visits": ("Planerade nybesök", "Planned new visits"),
-    "planned_operations": ("Planerade operationer", "Planned operations"),
-    "capacity_new_visits": ("Kapacitet nybesök", "Capacity, new visits"),
-    "capacity_return_visits": ("Kapacitet återbesök", "Capacity, return visits"),
-    "capacity_operations": ("Kapacitet operationer", "Capacity, operations"),
-    "margin_new_visits": ("Marginal nybesök (kapacitet − plan)", "Margin, new visits (capacity − plan)"),
-    "margin_operations": ("Marginal operationer (kapacitet − plan)", "Margin, operations (capacity − plan)"),
-    "purchase_new_visits": ("Köpt vård nybesök (planerat)", "Purchased new visits (planned)"),
-    "purchase_operations": ("Köpt vård operationer (planerat)", "Purchased operations (planned)"),
-    "purchase_cost_sek": ("Kostnad köpt vård (kr)", "Purchase cost (SEK)"),
-    "cum_planned_new_visits": ("Ackumulerat planerade nybesök", "Accumulated planned new visits"),
-    "cum_planned_operations": ("Ackumulerat planerade operationer", "Accumulated planned operations"),
-    "cum_capacity_new_visits": ("Ackumulerad kapacitet nybesök", "Accumulated capacity, new visits"),
-    "cum_capacity_operations": ("Ackumulerad kapacitet operationer", "Accumulated capacity, operations"),
-    "cum_purchase_new_visits": ("Ackumulerat köpt vård nybesök", "Accumulated purchased new visits"),
-    "cum_purchase_operations": ("Ackumulerat köpt vård operationer", "Accumulated purchased operations"),
-    "year": ("År", "Year"),
-    "week": ("Veckonummer", "Week number"),
-    "measure": ("Mått", "Measure"),
-    "plan": ("Plan", "Plan"),
-    "actual": ("Utfall", "Actual"),
-    "deviation": ("Avvikelse", "Deviation"),
-    "deviation_pct": ("Avvikelse (%)", "Deviation (%)"),
-    "last_year": ("Utfall föregående år", "Actual last year"),
-    "vs_last_year": ("Förändring mot föregående år", "Change on last year"),
-    "vs_last_year_pct": ("Förändring mot föregående år (%)", "Change on last year (%)"),
-    "cum_plan": ("Ackumulerad plan", "Accumulated plan"),
-    "cum_actual": ("Ackumulerat utfall", "Accumulated actual"),
-    "cum_deviation": ("Ackumulerad avvikelse", "Accumulated deviation"),
-    "cum_deviation_pct": ("Ackumulerad avvikelse (%)", "Accumulated deviation (%)"),
-    "cum_last_year": ("Ackumulerat föregående år", "Accumulated last year"),
-    "cum_vs_last_year_pct": ("Ackumulerat mot föregående år (%)", "Accumulated on last year (%)"),
-    "level": ("Eskaleras till", "Escalated to"),
-    # the planning model, period-generic names
-    "period_ahead": ("Perioder framåt", "Periods ahead"),
-    "period_days": ("Dagar i perioden", "Days in the period"),
-    "order_by_period": ("Beställ senast (perioder framåt)", "Order by (periods ahead)"),
-    "need": ("Behov (egen produktion + köp)", "Need (own production + purchase)"),
-    "policy": ("Princip", "Policy"),
-    "basis": ("Kapacitet enligt", "Capacity basis"),
-    "lo_80": ("Lägre 80 %", "Lower 80 %"), "hi_80": ("Övre 80 %", "Upper 80 %"),
-    "lo_95": ("Lägre 95 %", "Lower 95 %"), "hi_95": ("Övre 95 %", "Upper 95 %"),
-    "mean": ("Prognos (medel)", "Forecast (mean)"),
-    "model": ("Prognosmodell", "Forecast model"),
-    # capacity check
-    "demonstrated_per_week": ("Visad produktion per vecka", "Demonstrated production per week"),
-    "demonstrated_last_year_per_week": ("Visad produktion per vecka i fjol", "Demonstrated per week last year"),
-    "resources_per_week": ("Kapacitet enligt resurser per vecka", "Capacity from resources per week"),
-    "finding": ("Skiljer mer än toleransen", "Differs beyond the tolerance"),
-    "tolerance": ("Tolerans", "Tolerance"),
-    # plan history
-    "planned_own": ("Fastställd egen produktion", "Fixed own production"),
-    "planned_purchase": ("Fastställt köp", "Fixed purchase"),
-    "actual_own": ("Utfall egen produktion", "Actual own production"),
-    "actual_purchased": ("Utfall köpt", "Actual purchased"),
-    "cum_planned_own": ("Ackumulerad fastställd plan", "Accumulated fixed plan"),
-    "cum_actual_own": ("Ackumulerat utfall", "Accumulated actual"),
-    "cum_agreement": ("Ackumulerad vårdöverenskommelse", "Accumulated care agreement"),
-    "vs_agreement_pct": ("Ackumulerat mot vårdöverenskommelsen (%)", "Accumulated against the agreement (%)"),
-    # purchase per month
-    "order_by": ("Beställ senast", "Order by"),
-    "first_week": ("Första veckan", "First week"),
-    # Monte Carlo, scenarios, moves
-    "purchase_plan": ("Planerat köp", "Planned purchase"),
-    "purchase_p50": ("Köp vid 50 %", "Purchase at 50 %"),
-    "purchase_p80": ("Köp vid 80 %", "Purchase at 80 %"),
-    "purchase_p95": ("Köp vid 95 %", "Purchase at 95 %"),
-    "p_no_breach_fixed": ("Chans att ingen passerar 90 dagar", "Chance nobody passes 90 days"),
-    "scenario": ("Scenario", "Scenario"),
-    "description": ("Beskrivning", "Description"),
-    "breaches_if_nothing_bought_peak": ("Över 90 dagar om inget köps, högsta",
-                                        "Over 90 days if nothing is bought, peak"),
-    "purchase_change": ("Ändring av köpet", "Change of purchase"),
-    "clinic_from": ("Från klinik", "From clinic"),
-    "clinic_to": ("Till klinik", "To clinic"),
-    "patients": ("Patienter", "Patients"),
-    "saving_sek": ("Besparing (kr)", "Saving (SEK)"),
-    # stage loads, ratios, week changes, forecast accuracy, data quality
-    "load": ("Belastning (inflöde / kapacitet)", "Load (inflow / capacity)"),
-    "queue_change": ("Köförändring", "Change of the queue"),
-    "bottleneck": ("Flaskhals", "Bottleneck"),
-    "queue": ("Kö", "Queue"),
-    "production_per_week": ("Produktion per vecka", "Production per week"),
-    "this_week": ("Denna vecka", "This week"),
-    "last_week": ("Förra veckan", "Last week"),
-    "this_period": ("Senaste perioden", "Latest period"),
-    "last_period": ("Perioden före", "Period before"),
-    "queue_change_1p": ("Förändring av kön sedan perioden före", "Change in the queue since the period before"),
-    "change": ("Förändring", "Change"),
-    "usual": ("Vanligt värde", "Usual value"),
-    "unusual": ("Ovanlig förändring", "Unusual change"),
-    "direction": ("Riktning", "Direction"),
-    "method": ("Metod", "Method"),
-    "horizon": ("Veckor framåt", "Weeks ahead"),
-    "mase": ("MASE", "MASE"), "smape": ("sMAPE", "sMAPE"), "wape": ("WAPE", "WAPE"),
-    "bias": ("Systematiskt fel", "Bias"),
-    "coverage_80": ("Träffar inom 80 %-intervallet", "Coverage of the 80 % interval"),
-    "coverage_95": ("Träffar inom 95 %-intervallet", "Coverage of the 95 % interval"),
-    "n": ("Antal", "Count"),
-    "severity": ("Allvar", "Severity"),
-    "column": ("Kolumn", "Column"),
-    "message": ("Meddelande", "Message"),
-    # summary (headline) columns not in report.LABELS
-    "waiting_counted": ("Väntande räknade mot vårdgarantin", "Waiting counted against the guarantee"),
-    "waiting_chosen": ("Väntar längre av eget val", "Waiting longer by choice"),
-    "first_order_by": ("Första köpet beställs senast", "First purchase ordered by"),
-    "first_order_late": ("Första köpet redan sent", "First purchase already late"),
-    "escalation_reason": ("Skäl till eskalering", "Reason for escalation"),
-    "production_deviation_pct": ("Produktion mot plan (%)", "Production against plan (%)"),
-    "capacity_finding": ("Kapaciteten skiljer mer än toleransen", "Capacity differs beyond the tolerance"),
-    "first_order_by_date": ("Första köpet beställs senast (datum)", "First purchase ordered by (date)"),
-    "period_unit": ("Period", "Period"),
-    "data_end": ("Data till och med", "Data up to"),
-    "plan_start": ("Planen börjar", "The plan starts"),
-    "data_age_days": ("Datas ålder (dagar)", "Age of the data (days)"),
-    "stale": ("Data inaktuella", "Data out of date"),
-    # follow-up
-    "status": ("Status", "Status"),
-    "red_weeks": ("Röda veckor i följd", "Consecutive red weeks"),
-}
 
-#: Result table (``tables/<name>.csv``) -> sheet title of its ``.xlsx`` (sv, en).
-TABLE_TITLES: dict[str, tuple[str, str]] = {
-    "summary": ("Sammanfattning", "Summary"), "week_changes": ("Veckans förändringar", "Changes this week"),
-    "weekly": ("Veckodata", "Weekly data"), "data_quality": ("Datakvalitet", "Data quality"),
-    "queue_production_ratio": ("Köproduktionskvot", "Queue-to-production ratio"),
-    "stage_loads": ("Belastning per steg", "Load per stage"),
-    "forecast_referrals": ("Prognos remisser", "Referral forecast"),
-    "forecast_accuracy": ("Prognosträffsäkerhet", "Forecast accuracy"),
-    "production_plan": ("Produktionsplan", "Production plan"),
-    "plan_history": ("Plan mot utfall", "Plan against outcome"), "purchase_need": ("Köpbehov", "Purchase need"),
-    "capacity_gap": ("Kapacitetsglapp", "Capacity gap"), "capacity_check": ("Kapacitet", "Capacity"),
-    "projected_breaches": ("Över 90 dagar", "Over 90 days"), "monte_carlo": ("Osäkerhet", "Uncertainty"),
-    "plan_vs_outcome": ("Uppföljning", "Follow-up"), "scenarios": ("Scenarier", "Scenarios"),
-    "flows": ("Inflöde och kapacitet", "Inflow and capacity"), "moves": ("Flyttar", "Moves"),
-}
+def _pairs(prefix: str) -> dict[str, tuple[str, str]]:
+    """The catalogue's texts under ``prefix`` (:data:`kps_analysis.report.labels.TEXTS`) as ``name -> (sv, en)``."""
+    return {k[len(prefix):]: (v["sv"], v["en"]) for k, v in TEXTS.items() if k.startswith(prefix)}
 
-#: Headline stems with a horizon suffix (``_12w``, ``_fixed``, ``_52w``): header (sv, en).
-_STEMS: dict[str, tuple[str, str]] = {
-    "projected_breaches": ("Över 90 dagar om inget köps, vid horisonten",
-                           "Over 90 days if nothing is bought, at the horizon"),
-    "projected_breaches_peak": ("Över 90 dagar om inget köps, högsta", "Over 90 days if nothing is bought, peak"),
-    "projected_breaches_peak_week": ("Över 90 dagar om inget köps, högsta i veckan", "Peak week of over 90 days"),
-    "breaches_after_purchase_peak": ("Över 90 dagar innan köp hinner börja, högsta",
-                                     "Over 90 days before purchase can start, peak"),
-    "breaches_after_purchase_peak_week": ("Över 90 dagar innan köp hinner börja, veckan", "Week of that peak"),
-    "capacity_gap": ("Kapacitetsglapp", "Capacity gap"),
-    "purchase_need": ("Köpbehov", "Purchase need"),
-    "purchase_cost": ("Kostnad köpt vård (kr)", "Purchase cost (SEK)"),
-    "purchase_cost_internal": ("Samma volym i egen regi (kr)", "Same volume in-house (SEK)"),
-    "purchase_new_visits": ("Köp nybesök", "Buy first visits"),
-    "purchase_cost_new_visits": ("Kostnad köpta nybesök (kr)", "Cost of bought first visits (SEK)"),
-    "purchase_operations": ("Köp operationer", "Buy operations"),
-    "purchase_cost_operations": ("Kostnad köpta operationer (kr)", "Cost of bought operations (SEK)"),
-    "capacity_new_visits": ("Kapacitet nybesök", "Capacity, first visits"),
-    "capacity_operations": ("Kapacitet operationer", "Capacity, operations"),
-    "moved_out": ("Flyttade härifrån", "Moved out"),
-    "moved_in": ("Flyttade hit", "Moved in"),
-    "p_no_breach": ("Chans att ingen passerar 90 dagar", "Chance nobody passes 90 days"),
-    "purchase_p50": ("Köp vid 50 %", "Purchase at 50 %"),
-    "purchase_p80": ("Köp vid 80 %", "Purchase at 80 %"),
-    "purchase_p95": ("Köp vid 95 %", "Purchase at 95 %"),
-    "agreement": ("Vårdöverenskommelse", "Care agreement"),
-    "own_production": ("Planerad egen produktion", "Planned own production"),
-}
-_SUFFIXES = {"_12w": (", 12 veckor", ", 12 weeks"), "_fixed": (", fastställda perioden", ", fixed horizon"),
-             "_52w": (", 52 veckor", ", 52 weeks")}
 
-#: Column -> code -> (sv, en): category values written in words.
-VALUES: dict[str, dict[str, tuple[str, str]]] = {
-    "stage": {"new_visit": ("Nybesök", "First visit"), "treatment": ("Behandling", "Treatment")},
-    "origin": {"model": ("Planeringsmodellen", "Planning model"),
-               "agreement": ("Vårdöverenskommelse", "Care agreement"),
-               "previous": ("Föregående plan", "Previous plan"), "revision": ("Revidering", "Revision")},
-    "status": {"fixed": ("Fastställd", "Fixed"), "planned": ("Preliminär", "Planned"),
-               "green": ("Grön", "Green"), "yellow": ("Gul", "Yellow"), "red": ("Röd", "Red")},
-    "escalation": {"green": ("Grön", "Green"), "yellow": ("Gul", "Yellow"), "red": ("Röd", "Red")},
-    "level": {"unit": ("Enheten", "Unit"), "clinic": ("Kliniken", "Clinic"), "division": ("Divisionen", "Division"),
-              "region": ("Regionen", "Region")},
-    "policy": {"guarantee": ("Vårdgarantin", "The guarantee"), "need_guarantee": ("Vårdgarantin", "The guarantee")},
-    "basis": {"resources": ("Resurser", "Resources"), "demonstrated": ("Visad produktion", "Demonstrated production")},
-    "direction": {"up": ("Upp", "Up"), "down": ("Ned", "Down"), "flat": ("Oförändrad", "Unchanged"),
-                  "same": ("Oförändrad", "Unchanged")},
-    "severity": {"error": ("Fel", "Error"), "warning": ("Varning", "Warning"), "info": ("Information", "Information")},
-    "scenario": {"baseline": ("Planen (nuläge)", "The plan (baseline)")},
-    "period_unit": {"week": ("Vecka", "Week"), "month": ("Månad", "Month")},
-    "escalation_reason": {"target_missed": ("målet nås inte", "target missed"),
-                          "purchase_needed": ("köp behövs", "purchase needed"),
-                          "breach_within_lead_time": ("passerar 90 dagar inom ledtiden",
-                                                      "breaches within the lead time"),
-                          "production_below_plan": ("produktionen under plan", "production below plan")},
-}
+#: Column identifier -> header (sv, en) of the result tables' and the plans' columns: the
+#: catalogue's ``column.<id>`` (the measures' names come from :data:`kps_analysis.report.LABELS`).
+HEADERS: dict[str, tuple[str, str]] = _pairs("column.")
+
+#: Result table (``tables/<name>.csv``) -> sheet title of its ``.xlsx`` (sv, en): ``sheet_title.<name>``.
+TABLE_TITLES: dict[str, tuple[str, str]] = _pairs("sheet_title.")
+
+#: Headline stems with a horizon suffix (``_12w``, ``_fixed``, ``_52w``): header (sv, en): ``stem.<name>``.
+_STEMS: dict[str, tuple[str, str]] = _pairs("stem.")
+_SUFFIXES = _pairs("suffix.")
+
+#: Column -> code -> (sv, en): category values written in words: ``value.<column>.<code>``.
+VALUES: dict[str, dict[str, tuple[str, str]]] = {}
+for _key, _pair in _pairs("value.").items():
+    VALUES.setdefault(_key.split(".", 1)[0], {})[_key.split(".", 1)[1]] = _pair
 VALUES["escalation_level"] = VALUES["level"]
 
 #: Excel number formats per kind of column (codes in the file are locale-neutral: Swedish
@@ -274,8 +71,6 @@ NUMBER_FORMATS = {
     "share": "0.0%", "date": "yyyy-mm-dd", "month": "yyyy-mm", "number": "0", "text": "@",
 }
 
-_HIDDEN = {"sv": "dolt", "en": "hidden"}
-_YES_NO = {"sv": ("Ja", "Nej"), "en": ("Yes", "No")}
 _SHARES = {"share_within_guarantee", "share_over_90_days", "tolerance", "coverage_80", "coverage_95", "smape", "wape"}
 _DEC2 = {"load", "mase", "bias", "waiting_list_pressure"}
 #: Columns whose values are weeks (Period, ``2026-W49`` or ``2026-11-30/2026-12-06``) other than the row's period.
@@ -529,7 +324,7 @@ def _values_in_words(col: str, s: pd.Series, kind: str, hidden, language: str) -
     words, and the text ``dolt`` where the suppression rule hid a count."""
     if pd.api.types.is_bool_dtype(s) or (s.dtype == object and len(s.dropna()) and all(
             isinstance(v, (bool, np.bool_)) for v in s.dropna())):
-        yes, no = _YES_NO[language]
+        yes, no = label("workbook.yes", language), label("workbook.no", language)
         values = [None if pd.isna(v) else (yes if v else no) for v in s.astype(object)]
     elif kind == "share" and col.endswith("_pct"):
         values = list(s.astype(float) / 100.0)
@@ -540,7 +335,8 @@ def _values_in_words(col: str, s: pd.Series, kind: str, hidden, language: str) -
     else:
         values = list(s)
     if hidden.any():
-        values = [_HIDDEN[language] if h else v for v, h in zip(values, hidden)]
+        hidden_text = label("workbook.hidden", language)
+        values = [hidden_text if h else v for v, h in zip(values, hidden)]
     return values
 
 
@@ -786,7 +582,7 @@ def follow_up_sheet(follow_up: pd.DataFrame, *, language: str = "sv", name: str 
     """
     from . import report as _report
 
-    i = _i(language)
+    _i(language)  # a language other than sv and en is refused
     name = name or label("sheet.follow_up", language)
     cols = ["clinic", "period", "measure", "plan", "actual", "last_year", "status"]
     if follow_up is None or follow_up.empty or not set(cols) <= set(follow_up.columns):
@@ -807,14 +603,12 @@ def follow_up_sheet(follow_up: pd.DataFrame, *, language: str = "sv", name: str 
     groups: dict[str, str] = {}
     status_cols = []
     clinic = m["clinic"]
-    words = {"plan": ("plan", "plan"), "actual": ("utfall", "actual"), "dev": ("avvikelse", "deviation"),
-             "cplan": ("ack. plan", "acc. plan"), "cact": ("ack. utfall", "acc. actual"),
-             "cdev": ("ack. avvikelse", "acc. deviation"), "cpct": ("ack. avvikelse %", "acc. deviation %"),
-             "ly": ("i fjol", "last year"), "cly": ("ack. i fjol", "acc. last year"), "status": ("status", "status")}
+    words = {k: label(f"follow_up.{k}", language)
+             for k in ("plan", "actual", "dev", "cplan", "cact", "cdev", "cpct", "ly", "cly", "status")}
     for measure, g in f.groupby("measure", sort=False):
         measure_name = _report.LABELS.get(measure, {}).get(language, measure)
         g = rows.merge(g, on=["clinic", "period"], how="left")
-        h = {k: f"{measure_name}: {w[i]}" for k, w in words.items()}
+        h = {k: f"{measure_name}: {w}" for k, w in words.items()}
         frame[h["plan"]] = g["plan"].to_numpy()
         frame[h["actual"]] = g["actual"].to_numpy()
         frame[h["dev"]] = None
@@ -1018,13 +812,13 @@ def _add_table_and_colours(ws, sheet: Sheet, headers: list, letters: dict, top: 
         ws.add_table(table)
     freeze_col = headers.index(sheet.freeze_after) + 2 if sheet.freeze_after in headers else 1
     ws.freeze_panes = ws.cell(row=first, column=freeze_col)
-    colours = {("Röd", "Red"): "F4B6B6", ("Gul", "Yellow"): "FFE699", ("Grön", "Green"): "C6E0B4"}
+    colours = {"red": "F4B6B6", "yellow": "FFE699", "green": "C6E0B4"}
     for h in sheet.status_columns:
         if h not in letters or not len(sheet.frame):
             continue
         col = letters[h]
-        for words, colour in colours.items():
-            text = words[_i(language)]
+        for code, colour in colours.items():
+            text = label(f"value.escalation.{code}", language)
             ws.conditional_formatting.add(
                 f"{col}{first}:{col}{end}",
                 FormulaRule(formula=[f'{col}{first}="{text}"'],
