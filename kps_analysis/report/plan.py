@@ -80,7 +80,7 @@ def _value(kind: str, val, language: str, limit: int) -> str:
         return format_signed(float(val), language=language)
     v = float(val)
     if limit and 0 < v < limit:
-        return f"<{limit}"
+        return label("suppressed", language).format(limit=limit)
     return format_count(v, language=language)
 
 
