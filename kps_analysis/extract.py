@@ -25,7 +25,6 @@ Why Arrow and numpy rather than DuckDB: measured in ``benchmarks/bench_extract.p
 
 from __future__ import annotations
 
-import codecs
 import csv
 import os
 import re
@@ -36,21 +35,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .data import DataError, PeriodCounts, files, periods_from_waiting_list
 from .data.cells import MIX1, TEXT_DTYPE, hash_texts, mix64
 from .data.files import (
+    CsvStreamError,
     FileTable,
     check_parquet_file,
     check_regular_file,
+    csv_head,
     decode_text,
     few_valued_text_columns,
-    file_kind,
     header_roles,
+    header_row_index,
     is_present,
+    iter_csv_blocks,
     load_table,
+    release_memory,
     sniff_separator,
 )
 from .data.headers import EXTRACT_LOOKUP, PERIOD_ROLES, WEEKLY_LOOKUP
@@ -66,53 +68,10 @@ a million rows: 2.85x, for about a third less time); see ``benchmarks/README.md`
 
 # ============================================================================ reading in parts
 def _header_index(raw: pd.DataFrame) -> int:
-    """Position of the header row among the first rows, by the rule of ``data.load_table``:
-    the first row with two known headers, one of them the referral date; else the row
-    with the most known headers; else the first non-empty row."""
-    first_nonempty, most_known = None, (1, None)
-    for i in range(min(30, raw.shape[0])):
-        cells = list(raw.iloc[i])
-        if first_nonempty is None and any(is_present(c) for c in cells):
-            first_nonempty = i
-        roles = header_roles(cells, EXTRACT_LOOKUP)
-        known = sum(r is not None for r in roles)
-        if known >= 2 and "referral_date" in roles:
-            return i
-        if known > most_known[0]:
-            most_known = (known, i)
-    return most_known[1] if most_known[1] is not None else (first_nonempty or 0)
-
-
-def _csv_head(path: Path):
-    """``(separator, width, head rows as text cells, encoding)`` of a UTF-8 or Windows-1252
-    CSV file that Arrow can stream, or None (UTF-16, a ``sep=`` line, a file of another kind)."""
-    with open(path, "rb") as f:
-        head = f.read(262_144)
-    if not head or file_kind(head[:8]) is not None:
-        return None
-    body = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
-    if b"\x00" in body or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return None
-    encoding = "utf8"
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(body) - 3:  # Swedish Excel's "CSV (semicolon)": Windows-1252
-            if head.startswith(codecs.BOM_UTF8):
-                return None
-            text, encoding = body.decode("cp1252", errors="replace"), "cp1252"
-        else:
-            text = body[:exc.start].decode("utf-8")
-    if re.match(r"[ \t]*sep=", text[:20], flags=re.IGNORECASE):
-        return None
-    lines = text.splitlines()[:-1] if len(head) == 262_144 else text.splitlines()
-    sample = [line for line in lines[:300] if line.strip()][:200]
-    if not sample:
-        return None
-    sep, width = sniff_separator(sample)
-    cells = list(csv.reader(lines[:30], delimiter=sep))
-    raw = pd.DataFrame([r + [""] * (width - len(r)) for r in cells], dtype=object) if cells else pd.DataFrame()
-    return sep, width, raw, encoding
+    """Position of the header row among the first rows (:func:`~kps_analysis.data.files.header_row_index`
+    with the referral date as the anchor)."""
+    at = header_row_index(raw, EXTRACT_LOOKUP, ("referral_date",))
+    return 0 if at is None else at
 
 
 class _Source:
@@ -187,7 +146,7 @@ class _Source:
     def _open_csv(self) -> bool:
         if os.stat(self.path).st_size < files.ARROW_CSV_MIN_BYTES:
             return False
-        head = _csv_head(self.path)
+        head = csv_head(self.path)
         if head is None:
             return False
         sep, width, raw, self._encoding = head
@@ -205,35 +164,12 @@ class _Source:
 
     def _csv_parts(self):
         positions = self._used_positions()
-        names = [str(i) for i in range(self._width)]
         try:
-            reader = pacsv.open_csv(
-                self.path,
-                read_options=pacsv.ReadOptions(column_names=names, skip_rows=self._header_at + 1,
-                                               block_size=1 << 23, encoding=self._encoding),
-                parse_options=pacsv.ParseOptions(delimiter=self._sep, ignore_empty_lines=False),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={n: pa.string() for n in names}, include_columns=[names[p] for p in positions],
-                    strings_can_be_null=False, quoted_strings_can_be_null=False))
-            row = self._header_at + 2
-            pending = []
-            size = 0
-            for batch in reader:
-                pending.append(batch)
-                size += batch.num_rows
-                if size >= self.chunk_rows:
-                    yield self._csv_frame(pending, positions, row)
-                    row += size
-                    pending, size = [], 0
-            if pending:
-                yield self._csv_frame(pending, positions, row)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+            yield from iter_csv_blocks(self.path, sep=self._sep, width=self._width, encoding=self._encoding,
+                                       skip_rows=self._header_at + 1, block_rows=self.chunk_rows,
+                                       columns=positions)
+        except CsvStreamError as exc:
             raise _ArrowGaveUp(str(exc)) from None
-
-    def _csv_frame(self, batches, positions, row):
-        frame = self._pandas(pa.Table.from_batches(batches))
-        frame.columns = positions
-        return frame, np.arange(row, row + len(frame))
 
     def parts(self):
         if self.kind == "parquet":
@@ -400,33 +336,6 @@ def aggregate_waiting_list(path, *, freq: str = "W", start=None, end=None, clini
         return _aggregate(source, freq=freq, start=start, end=end, return_rows=return_rows)
 
 
-def _release_memory() -> None:
-    """Give the memory freed by a part back to the system: Arrow's pool keeps freed
-    blocks, and glibc's malloc keeps the freed heap of numpy's arrays of a part's length
-    (its mmap threshold grows with the arrays freed), so without this the resident size
-    grows part after part although nothing is held."""
-    try:
-        pa.default_memory_pool().release_unused()
-    except AttributeError:  # pyarrow before 13
-        pass
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _libc():
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim  # noqa: B018 -- glibc only: the attribute probe raises elsewhere
-        return libc
-    except (OSError, AttributeError):
-        return None
-
-
-_LIBC = _libc()
-
-
 def _aggregate(source: _Source, *, freq, start, end, return_rows):
     layout = source.layout
     counts = PeriodCounts(freq, name=str(layout.path))
@@ -454,7 +363,7 @@ def _aggregate(source: _Source, *, freq, start, end, return_rows):
                 duplicates.add(parts)
             rows_read += len(parts)
             del parts
-            _release_memory()
+            release_memory()
         for role in ("clinic", "group"):
             if filled[role] and empty_part[role] is not None:
                 raise DataError(f"empty {role} cell", path=layout.path, column=layout.header(role),

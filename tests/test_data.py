@@ -477,7 +477,8 @@ WL_HEADER = "Patient-id;Klinik;Prioritet;Remissdatum;Besöksdatum;Beslutsdatum;B
 
 
 def test_duplicate_patient_names_rows_but_not_the_id(tmp_path):
-    rows = "X1;A;2;2024-01-02;;;;;Nej\nX9;A;2;2024-01-02;;;;;Nej\nX1;A;1;2024-01-02;;;;;Nej\nX1;B;1;2024-01-02;;;;;Nej\n"
+    rows = ("X1;A;2;2024-01-02;;;;;Nej\nX9;A;2;2024-01-02;;;;;Nej\nX1;A;1;2024-01-02;;;;;Nej\n"
+            "X1;B;1;2024-01-02;;;;;Nej\n")
     path = write(tmp_path / "wl_dup.csv", WL_HEADER + rows)
     with pytest.raises(DataError) as info:
         read_waiting_list(path, today="2024-03-01")
@@ -594,10 +595,10 @@ def brute_force(extract, periods):
         start = np.datetime64(p.start_time.date(), "D")
         end = start + 6
 
-        def inw(d):
+        def inw(d, start=start, end=end):
             return (d >= start) & (d <= end)  # NaT compares False
 
-        def after(d):
+        def after(d, end=end):
             return np.isnat(d) | (d > end)
 
         qn = (ref <= end) & after(vis) & after(rem)
@@ -1056,7 +1057,7 @@ def test_the_fast_paths_for_large_files_read_exactly_as_the_general_reader(monke
     monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 0)
     monkeypatch.setattr(kd.cells, "PLAIN_MIN_ROWS", 0)
     fast = [_outcome(reader, f) for reader, f in cases]
-    for (reader, f), a, b in zip(cases, general, fast):
+    for (_reader, f), a, b in zip(cases, general, fast):
         assert a[0] == b[0], (f.name, a, b)
         if a[0] == "error":
             assert a[1] == b[1], f.name
@@ -1088,3 +1089,26 @@ def test_a_large_weekly_csv_is_read_in_bounded_time(tmp_path):
     with pytest.raises(DataError) as info:
         read_weekly(bad)
     assert str(info.value) == f"{bad}, column 'Väntande nybesök', row {len(lines)}: the cell is not a number"
+
+
+def test_a_large_csv_read_in_blocks_reads_exactly_as_read_whole(monkeypatch):
+    """Issue 12: a large weekly CSV is streamed in blocks (bounded memory); forced onto small
+    files in blocks of two rows, every good and bad file reads (or fails) as read whole:
+    the same frame, warnings and findings, the same error message."""
+    files = [DATA / "weekly_en.csv", DATA / "weekly_sv_excel.csv"] + sorted(
+        p for p in (DATA / "bad").iterdir() if p.name.startswith("weekly_") and p.suffix in (".csv", ".txt"))
+    whole = [_outcome(read_weekly, f) for f in files]
+    monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 0)
+    monkeypatch.setattr(kd.weekly, "BLOCK_ROWS", 2)
+    blocks = []
+    real = kd.weekly._read_block
+    monkeypatch.setattr(kd.weekly, "_read_block", lambda *a: blocks.append(1) or real(*a))
+    for f, a in zip(files, whole):
+        b = _outcome(read_weekly, f)
+        assert a[0] == b[0], (f.name, a, b)
+        if a[0] == "error":
+            assert a[1] == b[1], f.name
+        else:
+            pd.testing.assert_frame_equal(a[1], b[1], check_dtype=True)
+            assert a[1].attrs == b[1].attrs and a[2] == b[2], f.name
+    assert len(blocks) > len(files)  # files streamed in several blocks indeed

@@ -153,7 +153,8 @@ HEADER = "Patient-id;Klinik;Prioritet;Remissdatum;Besöksdatum;Beslutsdatum;Beha
      "decision to treat without a first visit (the cell is empty; column 'Beslutsdatum' has a date)"),
     ("X2;A;1;2024-01-10;2024-01-12;;2024-01-20;;Nej", "Beslutsdatum",
      "treatment without a decision to treat (the cell is empty; column 'Behandlingsdatum' has a date)"),
-    ("X2;A;1;2024-01-10;2024-01-12;2024-01-12;2024-01-20;2024-01-15;Nej", "Avförd datum", "removal before the treatment"),
+    ("X2;A;1;2024-01-10;2024-01-12;2024-01-12;2024-01-20;2024-01-15;Nej", "Avförd datum",
+     "removal before the treatment"),
     ("X2;A;1;2024-01-10;2024-01-20;;;2024-01-15;Nej", "Avförd datum", "removal before the first visit"),
     ("X2;A;7;2024-01-10;;;;;Nej", "Prioritet", "unknown priority code '7'"),
     ("X2;A;A;2024-01-10;;;;;Nej", "Prioritet", "unknown priority code 'A'"),
@@ -363,7 +364,7 @@ def extracts(draw):
     n = draw(st.integers(1, 40))
     day0 = np.datetime64("2023-11-20")
     rows = []
-    for i in range(n):
+    for _ in range(n):
         ref = draw(st.integers(0, 200))
         stage = draw(st.sampled_from(["waiting", "removed", "visited", "decided", "treated", "dropped"]))
         vis = dec = trt = rem = None
@@ -416,10 +417,10 @@ def test_monthly_counts_follow_the_definitions_month_by_month(extract):
         first = np.datetime64(row.period.start_time.date(), "D")
         last = np.datetime64(row.period.end_time.date(), "D")
 
-        def inm(d):
+        def inm(d, mine=mine, first=first, last=last):
             return mine & (d >= first) & (d <= last)
 
-        def after(d):
+        def after(d, last=last):
             return np.isnat(d) | (d > last)
 
         queue_new = mine & (ref <= last) & after(vis) & after(rem)

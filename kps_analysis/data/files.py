@@ -132,6 +132,177 @@ def sniff_separator(lines: list[str]) -> tuple[str, int]:
 ARROW_CSV_MIN_BYTES = 16_000_000
 
 
+def header_row_index(raw: pd.DataFrame, lookup, anchors) -> int | None:
+    """Position of the header row among the first 30 rows of a table of cells.
+
+    The first row with two known headers (keys of ``lookup``), one of them in the role of
+    an ``anchors`` column; else the row with the most known headers (at least two); else
+    the first row with a value; None when none of the first 30 rows holds a value.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The file's cells, one row per line (columns 0..n-1).
+    lookup : dict
+        Normalised header -> column role (``WEEKLY_LOOKUP`` or ``EXTRACT_LOOKUP``).
+    anchors : tuple of str
+        Roles of which the header row holds one (the period, the referral date).
+
+    Returns
+    -------
+    int or None
+        The row's position in ``raw`` (0-based).
+    """
+    first_nonempty = None
+    most_known = (1, None)  # the row with the most known headers, if no row has an anchor
+    for i in range(min(30, raw.shape[0])):
+        cells = list(raw.iloc[i])
+        if first_nonempty is None and any(is_present(c) for c in cells):
+            first_nonempty = i
+        roles = header_roles(cells, lookup)
+        known = sum(r is not None for r in roles)
+        if known >= 2 and any(r in anchors for r in roles):
+            return i
+        if known > most_known[0]:
+            most_known = (known, i)
+    return most_known[1] if most_known[1] is not None else first_nonempty
+
+
+def csv_head(path: Path):
+    """The start of a CSV file Arrow can stream: ``(separator, width, head, encoding)``.
+
+    ``head`` holds the first 30 lines as text cells (the header is among them), ``width``
+    the number of columns, ``encoding`` ``"utf8"`` or ``"cp1252"`` (Swedish Excel's "CSV
+    (semicolon)").  None for a file Arrow cannot stream: UTF-16, a ``sep=`` line, a file of
+    another kind (the general reader then reads it and says what is wrong).
+    """
+    with open(path, "rb") as f:
+        head = f.read(262_144)
+    if not head or file_kind(head[:8]) is not None:
+        return None
+    body = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
+    if b"\x00" in body or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    encoding = "utf8"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(body) - 3:  # Swedish Excel's "CSV (semicolon)": Windows-1252
+            if head.startswith(codecs.BOM_UTF8):
+                return None
+            text, encoding = body.decode("cp1252", errors="replace"), "cp1252"
+        else:
+            text = body[:exc.start].decode("utf-8")
+    if re.match(r"[ \t]*sep=", text[:20], flags=re.IGNORECASE):
+        return None
+    lines = text.splitlines()[:-1] if len(head) == 262_144 else text.splitlines()
+    sample = [line for line in lines[:300] if line.strip()][:200]
+    if not sample:
+        return None
+    sep, width = sniff_separator(sample)
+    cells = list(csv.reader(lines[:30], delimiter=sep))
+    raw = pd.DataFrame([r + [""] * (width - len(r)) for r in cells], dtype=object) if cells else pd.DataFrame()
+    return sep, width, raw, encoding
+
+
+def release_memory() -> None:
+    """Give the memory freed by a part (a block) of a file back to the system.
+
+    Arrow's pool keeps freed blocks, and glibc's malloc keeps the freed heap of numpy's
+    arrays of a part's length (its mmap threshold grows with the arrays freed), so without
+    this the resident size grows part after part although nothing is held.
+    """
+    try:
+        pa.default_memory_pool().release_unused()
+    except AttributeError:  # pyarrow before 13
+        pass
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc():
+    """glibc, for ``malloc_trim``; None on another C library."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 -- glibc only: the attribute probe raises elsewhere
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _libc()
+
+
+class CsvStreamError(Exception):
+    """Arrow's streaming CSV reader cannot read the file (blank lines, rows of unequal width,
+    an open quote): the caller reads it whole with the general reader, which says what is wrong."""
+
+
+def iter_csv_blocks(path: Path, *, sep: str, width: int, encoding: str, skip_rows: int, block_rows: int,
+                    columns=None):
+    """A CSV file's data rows in blocks of text cells, read by Arrow's streaming reader.
+
+    Memory is bounded by the block, not by the file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (as :func:`csv_head` found it: ``sep``, ``width``, ``encoding``).
+    skip_rows : int
+        Lines before the first data row (the header and any preamble above it).
+    block_rows : int
+        Rows of a block (the last may hold fewer). [rows]
+    columns : list of int, optional
+        Positions of the columns to read (default: all).
+
+    Yields
+    ------
+    (pandas.DataFrame, numpy.ndarray)
+        Cells as text (:data:`~kps_analysis.data.cells.TEXT_DTYPE`), columns named by their
+        positions; the spreadsheet row number of each row (header = its line number).
+
+    Raises
+    ------
+    CsvStreamError
+        Arrow gave up (raised when reached: blocks before it have been yielded).
+    """
+    names = [str(i) for i in range(width)]
+    positions = list(range(width)) if columns is None else list(columns)
+
+    def frame(table, row):
+        out = table.to_pandas(
+            types_mapper=lambda t: TEXT_DTYPE if t in (pa.string(), pa.large_string()) else None)
+        out.columns = positions
+        return out, np.arange(row, row + len(out))
+
+    try:
+        reader = pacsv.open_csv(
+            path,
+            # Arrow reads some 30 blocks ahead: blocks of 1 MB hold 30 MB (8 MB: 250 MB)
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=1 << 20,
+                                           encoding=encoding),
+            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, include_columns=[names[p] for p in positions],
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+        row, pending, size = skip_rows + 1, [], 0
+        for batch in reader:
+            pending.append(batch)
+            size += batch.num_rows
+            while size >= block_rows:
+                table = pa.Table.from_batches(pending)
+                yield frame(table.slice(0, block_rows), row)
+                row += block_rows
+                rest = table.slice(block_rows)
+                pending, size = rest.to_batches(), rest.num_rows
+        if size:
+            yield frame(pa.Table.from_batches(pending, schema=reader.schema), row)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+        raise CsvStreamError(str(exc)) from None
+
+
 def _read_csv_arrow(path: Path):
     """A large UTF-8 CSV file read by Arrow's CSV reader into Arrow-backed text columns
     (in parallel, about the file's size in memory); None when the file is anything
@@ -400,24 +571,11 @@ def load_table(path: Path, *, sheet, lookup, anchors, dictionary: bool = False, 
     hint = FileTable(path, [], raw, np.zeros(0), ",", sheets=sheets).sheet_hint()
     if raw.shape[0] == 0:
         raise DataError("the file is empty" + hint, path=path)
-    header_at = 0
-    first_nonempty = None
-    most_known = (1, None)  # the row with the most known headers, if no row has an anchor
-    for i in range(min(30, raw.shape[0])):
-        cells = list(raw.iloc[i])
-        if first_nonempty is None and any(is_present(c) for c in cells):
-            first_nonempty = i
-        roles = header_roles(cells, lookup)
-        known = sum(r is not None for r in roles)
-        if known >= 2 and any(r in anchors for r in roles):
-            header_at = i
-            break
-        if known > most_known[0]:
-            most_known = (known, i)
-    else:
-        if first_nonempty is None and _empty_rows(raw).all():
+    header_at = header_row_index(raw, lookup, anchors)
+    if header_at is None:
+        if _empty_rows(raw).all():
             raise DataError("the file is empty (no cell holds a value)" + hint, path=path)
-        header_at = most_known[1] if most_known[1] is not None else (first_nonempty or 0)
+        header_at = 0
     headers = ["" if not is_present(c) else str(c).strip() for c in raw.iloc[header_at]]
     data = raw.iloc[header_at + 1:].reset_index(drop=True)
     return FileTable(path, headers, data, rownums[header_at + 1:], decimal, int(rownums[header_at]), sheets)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 
 import numpy as np
+import pandas as pd
 
 # ============================================================================ schema
 MEASURES = (
@@ -116,3 +117,49 @@ DATE_COLUMNS = ("referral_date", "first_visit_date", "decision_date", "treatment
 _WEEK_FREQ = "W-SUN"
 _GUARANTEE_DAYS = 90
 _NEVER = np.int64(2**40)  # day number standing for "no date" (far beyond any real date)
+
+
+def sorted_canonical(frame: pd.DataFrame, keys) -> pd.DataFrame:
+    """``frame`` sorted by ``keys`` and ``period`` (stable), with a fresh index.
+
+    A frame already in that order (as readers and exports write it) is returned as it
+    is, without the copy a sort makes: a large frame is not held twice.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A canonical frame.
+    keys : list of str
+        ``["clinic"]`` or ``["clinic", "group"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Equal to ``frame.sort_values(keys + ["period"], kind="mergesort").reset_index(drop=True)``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"clinic": ["b", "a", "a"], "period": pd.PeriodIndex(["2024-02", "2024-02", "2024-01"],
+    ...                                                                       freq="M")})
+    >>> sorted_canonical(f, ["clinic"])["clinic"].tolist()
+    ['a', 'a', 'b']
+    """
+    columns = list(keys) + ["period"]
+    if not _in_order(frame, columns):
+        frame = frame.sort_values(columns, kind="mergesort")
+    return frame.reset_index(drop=True)
+
+
+def _in_order(frame: pd.DataFrame, columns) -> bool:
+    """True when the rows are in ascending order of ``columns`` (compared in pandas' sort
+    order: codes of the sorted distinct values; a missing value counts as out of order)."""
+    if len(frame) < 2:
+        return True
+    equal = np.ones(len(frame) - 1, dtype=bool)  # pairs (i - 1, i) equal in the columns so far
+    for c in columns:
+        codes, _ = pd.factorize(frame[c], sort=True)
+        step = np.diff(codes)
+        if (codes < 0).any() or (equal & (step < 0)).any():
+            return False
+        equal &= step == 0
+    return True
