@@ -37,9 +37,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .data import DataError, PeriodCounts, files, periods_from_waiting_list
-from .data.cells import MIX1, TEXT_DTYPE, hash_texts, mix64
-from .data.files import (
+from . import files
+from .cells import MIX1, TEXT_DTYPE, hash_texts, mix64
+from .derive import PeriodCounts, periods_from_waiting_list
+from .errors import DataError
+from .files import (
     CsvStreamError,
     FileTable,
     check_parquet_file,
@@ -55,8 +57,8 @@ from .data.files import (
     release_memory,
     sniff_separator,
 )
-from .data.headers import EXTRACT_LOOKUP, PERIOD_ROLES, WEEKLY_LOOKUP
-from .data.waiting_list import ExtractNotes, extract_layout, parse_extract
+from .headers import EXTRACT_LOOKUP, PERIOD_ROLES, WEEKLY_LOOKUP
+from .waiting_list import ExtractNotes, extract_layout, parse_extract
 
 __all__ = ["aggregate_waiting_list", "periods_from_waiting_list", "extract_or_aggregate", "PeriodCounts",
            "iter_waiting_list"]
