@@ -271,7 +271,7 @@ def test_a_large_csv_is_streamed_by_arrow_with_the_same_result_and_rows(tmp_path
     csv = tmp_path / "export.csv"
     whole.assign(external=np.where(whole["external"], "Ja", "Nej")).to_csv(csv, index=False)
     monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 0)
-    source = kx._Source(csv, chunk_rows=5000, layout_kw={"today": "2030-01-01"})
+    source = kd.extract_parts._Source(csv, chunk_rows=5000, layout_kw={"today": "2030-01-01"})
     assert source.kind == "csv"
     weekly, rows = kx.aggregate_waiting_list(csv, today="2030-01-01", chunk_rows=5000, return_rows=True)
     assert rows == len(whole)
@@ -293,7 +293,7 @@ def test_a_streamed_csv_finds_its_header_below_a_preamble_and_counts_rows_as_the
     text = text.replace("Urologi;2;2024-01-24", "Urologi;9;2024-01-24")  # priority 9: line 14
     path = write(tmp_path / "preamble.csv", text)
     monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 0)
-    source = kx._Source(path, chunk_rows=3, layout_kw={"today": TODAY, "warn": False})
+    source = kd.extract_parts._Source(path, chunk_rows=3, layout_kw={"today": TODAY, "warn": False})
     assert (source.kind, source.layout.header_row) == ("csv", 4)
     with pytest.raises(DataError) as parts, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -310,7 +310,7 @@ def test_a_large_windows_1252_csv_is_streamed_too(tmp_path, monkeypatch):
     text = SAMPLE.read_text(encoding="utf-8-sig")
     path = write(tmp_path / "excel.csv", text, encoding="cp1252")
     monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 0)
-    source = kx._Source(path, chunk_rows=4, layout_kw={"today": TODAY, "warn": False})
+    source = kd.extract_parts._Source(path, chunk_rows=4, layout_kw={"today": TODAY, "warn": False})
     assert (source.kind, source._encoding) == ("csv", "cp1252")
     assert source.layout.header("decision_date") == "Beslut om operation"
     with warnings.catch_warnings():
