@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -600,16 +601,30 @@ def _change_note(changes: pd.DataFrame, measure: str, *, language: str, kind: st
     return f"{arrow} {format_signed(change, language=language, decimals=decimals)} {since}"
 
 
-def first_screen_html(ctx: ClinicContext) -> str:
-    """The report's first screen: the state in one sentence, the key figures, this period's decision.
+@dataclass
+class _Facts:
+    """What every part of the first screen reads: the headline row, its texts and the clinic's settings."""
 
-    Every figure is the planning model's (:func:`kps_analysis.planning.headline`, the
-    plan's purchase per month :func:`kps_analysis.planning.purchase_by_month`), formatted
-    by :func:`kps_analysis.report_plan.key_figure_texts` under the report's suppression
-    rule. Purchases are split by kind (first visits, operations), each with its cost.
-    """
-    from .planning import purchase_by_month
+    lang: str
+    kind: str
+    sv: bool
+    r: object  # the headline's row
+    texts: dict
+    days: str
+    target: float
+    lead: int
+    F: int
+    pw: Callable
+    lw: Callable
+    change: float
+    over: str
+    status: str
+    words: dict
+    level: str
 
+
+def _first_screen_facts(ctx: ClinicContext) -> _Facts:
+    """The headline's figures and texts under the suppression rule, the guarantee, target and horizon."""
     lang, kind = ctx.language, ctx.kind
     sv = lang == "sv"
     h = ctx.headline
@@ -624,17 +639,26 @@ def first_screen_html(ctx: ClinicContext) -> str:
     pw = lambda n: period_word(kind, lang, plural=n != 1)  # noqa: E731
     # the purchase lead time is a parameter in weeks (purchase_lead_time_weeks), in weeks whatever the data
     lw = lambda n: period_word("week", lang, plural=n != 1)  # noqa: E731
-
-    # ---- the state in one sentence
     change = _num(r.get("queue_change_1w"))
+    over = ctx.shown.text("over", r.get("waiting_over_90"), language=lang) if "over" in ctx.shown else (
+        texts.get("waiting_over_90") or format_count(_num(r.get("waiting_over_90")), language=lang))
+    status = str(r.get("escalation") or "green")
+    words = report.STATUS_WORDS["sv" if sv else "en"]
+    level = words.get(str(r.get("escalation_level")), "–")
+    return _Facts(lang=lang, kind=kind, sv=sv, r=r, texts=texts, days=days, target=target, lead=lead, F=F, pw=pw,
+                  lw=lw, change=change, over=over, status=status, words=words, level=level)
+
+
+def _state_sentence(ctx: ClinicContext, f: _Facts) -> str:
+    """The state in one sentence: the queue's trend, who waited too long, what to buy by when."""
+    lang, sv, r, texts, days, F, pw = f.lang, f.sv, f.r, f.texts, f.days, f.F, f.pw
+    change, over = f.change, f.over
     if np.isfinite(change) and change > 0:
         trend = "Kön växer" if sv else "The queue is growing"
     elif np.isfinite(change) and change < 0:
         trend = "Kön minskar" if sv else "The queue is shrinking"
     else:
         trend = "Kön är oförändrad" if sv else "The queue is unchanged"
-    over = ctx.shown.text("over", r.get("waiting_over_90"), language=lang) if "over" in ctx.shown else (
-        texts.get("waiting_over_90") or format_count(_num(r.get("waiting_over_90")), language=lang))
     clauses = []
     if np.isfinite(_num(r.get("waiting_over_90"))):
         clauses.append(f"{over} patienter har väntat över {days} dagar" if sv else
@@ -658,14 +682,17 @@ def first_screen_html(ctx: ClinicContext) -> str:
         clauses.append(f"den egna kapaciteten håller vårdgarantin de kommande {F} {pw(F)}" if sv else
                        f"own capacity keeps the care guarantee over the coming {F} {pw(F)}")
     state = f"{trend}: " + "; ".join(clauses) + "."
+    return state
 
-    # ---- key figures with units, colour and trend
-    status = str(r.get("escalation") or "green")
+
+def _key_cards(ctx: ClinicContext, f: _Facts) -> list[str]:
+    """The key figures as cards, with units, colour and trend."""
+    lang, kind, sv, r, texts, days, target, F, pw = f.lang, f.kind, f.sv, f.r, f.texts, f.days, f.target, f.F, f.pw
+    change, over, status, words, level = f.change, f.over, f.status, f.words, f.level
     share = _num(r.get("share_over_90_days"))
     ratio = _num(r.get("queue_production_ratio_weeks"))
     limit_weeks = ctx.guarantee_days / 7.0  # the köproduktionskvot is in weeks (queue_production_ratio_weeks)
     peak = _num(r.get("projected_breaches_peak_12w"))
-    words = report.STATUS_WORDS["sv" if sv else "en"]
     ok_word, bad_word, watch_word = (("inom målet", "över målet", "att bevaka") if sv else
                                      ("within target", "above target", "to watch"))
     queue_total = ctx.shown.text("queue", _num(r.get("queue_new_visit", 0)) + _num(r.get("queue_treatment", 0)),
@@ -716,14 +743,21 @@ def first_screen_html(ctx: ClinicContext) -> str:
         cards.append(_card(f"Köp {unit_sv}, {F} {pw(F)}" if sv else f"Buy {unit_en}, {F} {pw(F)}", texts[key],
                            unit_sv if sv else unit_en, note, "yellow" if n > 0 else "green",
                            ("behövs" if sv else "needed") if n > 0 else ("inget köp" if sv else "none")))
-    level = words.get(str(r.get("escalation_level")), "–")
     cards.append(_card("Eskalering" if sv else "Escalation", words.get(status, status).capitalize(), "",
                        (f"eskaleras till {level}" if sv else f"escalated to the {level}") if status != "green" else
                        (f"hanteras av {level}" if sv else f"handled by the {level}"), _STATUS_COLOUR.get(status,
                                                                                                        "green"),
                        words.get(status, status)))
+    return cards
 
-    # ---- the decision this period
+
+def _decisions(ctx: ClinicContext, f: _Facts) -> list[str]:
+    """This period's decisions: what to order by when, extra own sessions, the escalation."""
+    from .planning import purchase_by_month
+
+    lang, sv, r, texts, days, target, lead, F, pw, lw = (f.lang, f.sv, f.r, f.texts, f.days, f.target, f.lead, f.F,
+                                                          f.pw, f.lw)
+    status, level = f.status, f.level
     decisions = []
     plan = ctx.model.plan
     buy = purchase_by_month(plan[plan["period_ahead"] <= F])  # the fixed plan: the figures above
@@ -768,12 +802,30 @@ def first_screen_html(ctx: ClinicContext) -> str:
                          f"<strong>Handled in the clinic</strong> (yellow): {why}.")
     else:
         decisions.append("Ingen eskalering (grön)." if sv else "No escalation (green).")
+    return decisions
 
-    # ---- glossary
+
+def _glossary_html(f: _Facts) -> str:
+    """The terms the first screen uses, with the clinic's guarantee, lead time and horizon."""
+    kind, lang, sv, days, lead, F, pw, lw = f.kind, f.lang, f.sv, f.days, f.lead, f.F, f.pw, f.lw
     fmt = {"days": days, "period": period_word(kind, lang), "periods": period_word(kind, lang, plural=True),
            "lead": lead, "lead_periods": lw(lead), "fixed": F, "fixed_periods": pw(F)}
     gloss = "".join(f"<dt>{escape_text(t)}</dt><dd>{escape_text(d.format(**fmt))}</dd>"
                     for t, d in _GLOSSARY["sv" if sv else "en"])
+    return gloss
+
+
+def first_screen_html(ctx: ClinicContext) -> str:
+    """The report's first screen: the state in one sentence, the key figures, this period's decision.
+
+    Every figure is the planning model's (:func:`kps_analysis.planning.headline`, the
+    plan's purchase per month :func:`kps_analysis.planning.purchase_by_month`), formatted
+    by :func:`kps_analysis.report_plan.key_figure_texts` under the report's suppression
+    rule. Purchases are split by kind (first visits, operations), each with its cost.
+    """
+    f = _first_screen_facts(ctx)
+    state, cards, decisions, gloss = _state_sentence(ctx, f), _key_cards(ctx, f), _decisions(ctx, f), _glossary_html(f)
+    kind, lang, sv, status = f.kind, f.lang, f.sv, f.status
     return (f'<section class="kps-first-screen" aria-label="{"Läget" if sv else "The situation"}">'
             f'<p class="kps-state kps-status-{_STATUS_COLOUR.get(status, "green")}"><strong>'
             f'{escape_text(state)}</strong></p>'
