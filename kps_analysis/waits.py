@@ -1207,11 +1207,38 @@ class ProjectionState:
         return (self.max_age + int(self.offset[k + 1])) - np.arange(self.n_e)
 
 
+def _one_period_length_signature(flows: pd.DataFrame, keys: list[str], ahead: str, days: np.ndarray) -> bool:
+    """Whether every series surely has the same periods' lengths signature, on integer codes.
+
+    True when the days of all periods are the same and every series (rows with a
+    missing key or period number left out, as a groupby leaves them) counts the same
+    number of distinct coming periods; False when that is not shown (then the
+    signatures are compared as strings). No Python-level loop over the series.
+    """
+    codes = [pd.factorize(flows[k], use_na_sentinel=True)[0] for k in keys]
+    steps, n_steps = pd.factorize(flows[ahead], use_na_sentinel=True)
+    keep = (steps >= 0) & np.logical_and.reduce([c >= 0 for c in codes])
+    if not keep.any():
+        return True
+    if np.any(days[keep] != days[keep][0]):
+        return False
+    series = np.zeros(int(keep.sum()), dtype=np.int64)
+    for c in codes:  # one small integer per combination of the keys
+        c = c[keep]
+        series = pd.factorize(series * (int(c.max()) + 1) + c)[0]
+    pairs = np.unique(series * len(n_steps) + steps[keep])
+    periods_per_series = np.bincount(pairs // len(n_steps))
+    return bool(periods_per_series.min() == periods_per_series.max())
+
+
 def _split_by_period_lengths(flows: pd.DataFrame) -> list[pd.DataFrame]:
     """The flows in parts whose series share their periods' lengths (one part when all do)."""
     ahead = ahead_column(flows)
     keys = [k for k in ("clinic", "group", "stage") if k in flows.columns]
-    days = pd.Series(flow_period_days(flows), index=flows.index)
+    days = flow_period_days(flows)
+    if _one_period_length_signature(flows, keys, ahead, days):
+        return [flows]
+    days = pd.Series(days, index=flows.index)
     signature = (days.astype(str).groupby([flows[k] for k in keys] + [flows[ahead]], sort=True).first()
                  .groupby(level=list(range(len(keys)))).agg(",".join))
     if signature.nunique() <= 1:

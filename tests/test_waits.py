@@ -686,3 +686,33 @@ def test_breach_projection_with_nobody_waiting_now():
     r = project_breaches(wait, _flows("a", [14, 14], [7, 7]), order="fifo")
     assert r["queue"].tolist() == [7.0, 14.0]
     assert r["over_limit"].tolist() == [0.0, 0.0]
+
+
+def _reference_split_by_period_lengths(flows):
+    """The string-signature version (a groupby joining each series' period lengths), kept as the reference."""
+    ahead = w.ahead_column(flows)
+    keys = [k for k in ("clinic", "group", "stage") if k in flows.columns]
+    days = pd.Series(w.flow_period_days(flows), index=flows.index)
+    signature = (days.astype(str).groupby([flows[k] for k in keys] + [flows[ahead]], sort=True).first()
+                 .groupby(level=list(range(len(keys)))).agg(",".join))
+    if signature.nunique() <= 1:
+        return [flows]
+    label = pd.MultiIndex.from_frame(flows[keys]) if len(keys) > 1 else pd.Index(flows[keys[0]])
+    sig = signature.reindex(label).to_numpy()
+    return [flows[sig == s] for s in pd.unique(sig)]
+
+
+def test_split_by_period_lengths_equals_the_string_signature_reference():
+    """The integer-code check gives the same parts as joining every series' lengths as strings."""
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n = int(rng.integers(1, 40))
+        f = pd.DataFrame({"clinic": rng.choice(["a", "b", None, "c"], n), "stage": rng.choice(["x", "y"], n),
+                          "week_ahead": rng.choice([1.0, 2.0, 3.0, np.nan], n)})
+        if trial % 2:  # months: some of other lengths
+            f = f.rename(columns={"week_ahead": "period_ahead"})
+            f["period_days"] = rng.choice([7, 7, 7, 30] if trial % 4 == 1 else [31], n)
+        got, expected = w._split_by_period_lengths(f), _reference_split_by_period_lengths(f)
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            pd.testing.assert_frame_equal(g, e)
