@@ -1042,3 +1042,16 @@ def test_freshness_limits(pdir):
     write_clinic(pdir, MINIMAL_CLINIC + "stale_after_days: 0\n")
     err = load_error("test", pdir)
     assert err.key == "stale_after_days" and "between 1 and 3650" in str(err)
+
+
+def test_the_package_keeps_every_name_of_the_old_module():
+    """parameters.py became the package kps_analysis.parameters (issue 17): every public name,
+    and the pickle rebuilders of Parameters stored before, are still importable from it."""
+    import kps_analysis.parameters as parameters
+
+    names = ("ABSENT CAPABILITIES CLINIC_ID_PATTERN MAX_YAML_BYTES MAX_YAML_VALUES ParameterError "
+             "ParameterSection Parameters REGION_SETTINGS SCHEMA Spec calendar_region capabilities deep_merge "
+             "freshness_limit_days glossary_markdown list_clinics load_parameters needs_sentence parse_date "
+             "region_settings validate_all _rebuild_parameters _rebuild_section").split()
+    assert [n for n in names if not hasattr(parameters, n)] == []
+    assert set(parameters.__all__) <= set(names)

@@ -512,3 +512,29 @@ def test_key_figures_keep_their_shape_with_labels_from_the_catalogue():
     assert (key, sv, en, kind) == ("queue_new_visit", "Väntar på nybesök (patienter)",
                                    "Waiting for a first visit (patients)", "count")
     assert all(TEXTS[f"key_figure.{k}"] == {"sv": s, "en": e} for k, s, e, _ in report_plan.KEY_FIGURES)
+
+
+def test_the_package_keeps_every_name_of_the_old_modules():
+    """report.py and report_plan.py became the package kps_analysis.report (issue 17): every
+    public name users, notebooks and other modules import is still where it was."""
+    import kps_analysis.report_plan as report_plan
+    from kps_analysis.report import outputs, plan, suppression
+
+    old_report = ("LABELS STATUS_WORDS status_word label measure_label format_count format_signed STAGE_NAMES "
+                  "stage_names suppress_small Shown protect_counts protect_snapshot STOCK_COLUMNS suppress_tables "
+                  "atomic_path write_table write_excel period_labels escape_text provenance_markdown "
+                  "add_table_of_contents TOC_SLOT SECTIONS section data_period title_markdown headline_table "
+                  "wait_table changes_table findings_table share_text wait_summary_table load_table rates_table "
+                  "read_clinic_tables region_table region_purchase_table latest_run forecast_text purchase_table "
+                  "plan_table follow_up_table scenario_report_table region_cost_text moves_table monte_carlo_table "
+                  "PERIOD_WORDS period_kind period_word period_name html_table").split()
+    assert [n for n in old_report if not hasattr(report, n)] == []
+    old_plan = ("KEY_FIGURES key_figures_table key_figure_texts value_text verdict escalation_text "
+                "capacity_check_table plan_table purchase_table lead_time_text uncertainty_table "
+                "uncertainty_purchase_table plan_export_table read_previous history_table write_clinic_tables "
+                "TABLE_FILES moves_text scenario_table headline_shown snapshot_shown PLAN_COLUMNS").split()
+    homes = (plan, outputs, suppression)
+    for name in old_plan:  # the very objects of their new homes
+        assert any(getattr(home, name, None) is getattr(report_plan, name) for home in homes), name
+    # the report's own plan/purchase tables are not the planning model's
+    assert report.plan_table is not report_plan.plan_table and report_plan.plan_table is plan.plan_table
