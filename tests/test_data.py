@@ -1112,3 +1112,34 @@ def test_a_large_csv_read_in_blocks_reads_exactly_as_read_whole(monkeypatch):
             pd.testing.assert_frame_equal(a[1], b[1], check_dtype=True)
             assert a[1].attrs == b[1].attrs and a[2] == b[2], f.name
     assert len(blocks) > len(files)  # files streamed in several blocks indeed
+
+
+def test_a_large_extract_is_read_in_parts_for_a_run_with_the_same_data_and_snapshot(tmp_path, monkeypatch, demo_dir):
+    """Issue 12: ``kps run`` reads a large extract in parts, keeping only the patients still
+    waiting: the clinic's weekly frame and its waiting-time snapshot at the end of its data
+    are those of the whole read (demo clinics in parts of 5,000 rows; a file of one clinic
+    under another label; a file of several clinics)."""
+    from functools import partial
+
+    from kps_analysis.data import waiting_snapshot
+
+    rows = (DATA / "waiting_list_sv.csv").read_text(encoding="utf-8").splitlines()
+    write(tmp_path / "other_label.csv", "\n".join(rows) + "\n")
+    write(tmp_path / "two.csv", "\n".join(rows + [r.replace(";A;", ";B;", 1) for r in rows[1:]]) + "\n")
+    cases = [(demo_dir, {"weekly": f"{c}_activity.csv", "waiting_list": f"{c}_waiting_list.parquet"}, c)
+             for c in ("ort_nord", "ogon", "gyn", "uro")]
+    cases += [(tmp_path, {"waiting_list": "other_label.csv"}, "X"), (tmp_path, {"waiting_list": "two.csv"}, "B")]
+    whole = [load_clinic_data(spec, folder, clinic=c) for folder, spec, c in cases]
+    monkeypatch.setattr(kd.clinic, "STREAMED_EXTRACT_MIN_BYTES", 0)
+    monkeypatch.setattr(kd.clinic, "read_clinic_extract", partial(kd.extract_parts.read_clinic_extract,
+                                                                  chunk_rows=5000))
+    for (folder, spec, c), a in zip(cases, whole):
+        b = load_clinic_data(spec, folder, clinic=c)
+        pd.testing.assert_frame_equal(a.weekly, b.weekly)
+        assert a.weekly.attrs.get("findings") == b.weekly.attrs.get("findings")
+        at = a.weekly["period"].max().end_time.normalize()
+        pd.testing.assert_frame_equal(waiting_snapshot(a.waiting_list, at), waiting_snapshot(b.waiting_list, at))
+        assert 0 < len(b.waiting_list) <= len(a.waiting_list) and set(b.waiting_list["clinic"]) == {c}
+        assert list(b.waiting_list.columns) == list(a.waiting_list.columns)
+    with pytest.raises(DataError, match=r"two\.csv: no rows for clinic 'C'; the file holds 'A', 'B'"):
+        load_clinic_data({"waiting_list": "two.csv"}, tmp_path, clinic="C")

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .derive import weekly_from_waiting_list
 from .errors import DataError, _shown
+from .extract_parts import read_clinic_extract
 from .files import check_regular_file
 from .schema import MEASURES
 from .waiting_list import read_waiting_list
@@ -206,19 +207,18 @@ def load_clinic_data(data_spec, data_dir, *, clinic, plausible_from=None, max_co
                                             max_count_per_period=max_count_per_period, max_bytes=max_bytes),
                                 clinic, files["weekly"])
     if "waiting_list" in files:
-        waiting = _select_clinic(read_waiting_list(files["waiting_list"], clinic=clinic, sheet=sheet,
-                                                   plausible_from=plausible_from, max_bytes=max_bytes),
-                                 clinic, files["waiting_list"])
-    if waiting is None or (len(waiting) == 0 and weekly is not None):
-        return ClinicData(weekly.reset_index(drop=True), waiting)
+        waiting = _ClinicWaitingList.read(files["waiting_list"], clinic=clinic, sheet=sheet,
+                                          plausible_from=plausible_from, max_bytes=max_bytes)
+    if waiting is None or (waiting.rows == 0 and weekly is not None):
+        return ClinicData(weekly.reset_index(drop=True), None if waiting is None else waiting.frame)
     if weekly is None:
-        return ClinicData(weekly_from_waiting_list(waiting), waiting)
+        return ClinicData(waiting.weekly(), waiting.frame)
     if not weekly["period"].dtype.freq.freqstr.startswith("W"):
         raise DataError("the file holds months, but the waiting list gives weeks; give a weekly file",
                         path=files["weekly"])
     # The weekly file sets the first week: an extract's early weeks are often incomplete
     # (patients who left before the extract's first date are missing from it).
-    derived = weekly_from_waiting_list(waiting, start=weekly["period"].min() if len(weekly) else None)
+    derived = waiting.weekly(start=weekly["period"].min() if len(weekly) else None)
     if ("group" in derived.columns) != ("group" in weekly.columns):
         derived = _to_clinic_level(derived) if "group" in derived.columns else derived
         weekly = _to_clinic_level(weekly) if "group" in weekly.columns else weekly
@@ -228,7 +228,36 @@ def load_clinic_data(data_spec, data_dir, *, clinic, plausible_from=None, max_co
     merged = merged[keys + measures].sort_values(keys, kind="mergesort").reset_index(drop=True)
     merged[measures] = merged[measures].astype(np.float64)
     merged.attrs["findings"] = list(weekly.attrs.get("findings", []))
-    return ClinicData(merged, waiting)
+    return ClinicData(merged, waiting.frame)
+
+
+STREAMED_EXTRACT_MIN_BYTES = 16_000_000
+"""An extract file of this size or more [bytes] is read in parts by :func:`load_clinic_data`
+(:func:`~kps_analysis.data.extract_parts.read_clinic_extract`): memory bounded by a part,
+the weekly counts and the patients still waiting, not by the file."""
+
+
+@dataclasses.dataclass
+class _ClinicWaitingList:
+    """A clinic's extract: ``frame`` (the extract, or for a large file only the rows still
+    waiting at its end), its number of ``rows`` and its weekly flows and queues."""
+
+    frame: pd.DataFrame
+    rows: int
+    weekly_of: object  # start -> the weekly frame
+
+    def weekly(self, *, start=None) -> pd.DataFrame:
+        return self.weekly_of(start)
+
+    @classmethod
+    def read(cls, path: Path, *, clinic: str, sheet, plausible_from, max_bytes) -> _ClinicWaitingList:
+        if path.stat().st_size >= STREAMED_EXTRACT_MIN_BYTES:
+            streamed = read_clinic_extract(path, clinic=clinic, sheet=sheet, plausible_from=plausible_from,
+                                           max_bytes=max_bytes)
+            return cls(streamed.waiting, streamed.rows, lambda start: streamed.weekly(start=start))
+        frame = _select_clinic(read_waiting_list(path, clinic=clinic, sheet=sheet, plausible_from=plausible_from,
+                                                 max_bytes=max_bytes), clinic, path)
+        return cls(frame, len(frame), lambda start: weekly_from_waiting_list(frame, start=start))
 
 
 def load_clinic(params, data_dir) -> ClinicData:

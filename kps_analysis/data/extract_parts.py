@@ -38,9 +38,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import files
-from .cells import MIX1, TEXT_DTYPE, hash_texts, mix64
+from .cells import _STR_DTYPE, MIX1, TEXT_DTYPE, hash_texts, mix64
 from .derive import PeriodCounts, periods_from_waiting_list
-from .errors import DataError
+from .errors import DataError, _shown
 from .files import (
     CsvStreamError,
     FileTable,
@@ -58,6 +58,7 @@ from .files import (
     sniff_separator,
 )
 from .headers import EXTRACT_LOOKUP, PERIOD_ROLES, WEEKLY_LOOKUP
+from .schema import EXTRACT_COLUMNS
 from .waiting_list import ExtractNotes, extract_layout, parse_extract
 
 __all__ = ["aggregate_waiting_list", "periods_from_waiting_list", "extract_or_aggregate", "PeriodCounts",
@@ -322,23 +323,32 @@ def aggregate_waiting_list(path, *, freq: str = "W", start=None, end=None, clini
     >>> weekly[["referrals_in", "new_visits", "operations_elective", "queue_new_visit"]].values.tolist()
     [[2.0, 0.0, 0.0, 2.0], [0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 1.0, 1.0]]
     """
-    path = Path(path)
     kw = {"clinic": clinic, "today": today, "future_tolerance_days": future_tolerance_days,
           "plausible_from": plausible_from}
-    source = _Source(path, chunk_rows=chunk_rows, sheet=sheet, max_bytes=max_bytes, layout_kw=kw)
+    return _in_parts(Path(path), chunk_rows=chunk_rows, sheet=sheet, max_bytes=max_bytes, layout_kw=kw,
+                     run=lambda source: _aggregate(source, freq=freq, start=start, end=end, return_rows=return_rows))
+
+
+def _in_parts(path: Path, *, chunk_rows, sheet, max_bytes, layout_kw, run):
+    """``run(source)`` of the file's :class:`_Source`; again on the file read whole by the
+    general reader (in parts) when Arrow's streaming reader gives up part-way."""
+    source = _Source(path, chunk_rows=chunk_rows, sheet=sheet, max_bytes=max_bytes, layout_kw=layout_kw)
     try:
-        return _aggregate(source, freq=freq, start=start, end=end, return_rows=return_rows)
+        return run(source)
     except _ArrowGaveUp:
         with warnings.catch_warnings():  # the layout's warnings were given once already
             warnings.simplefilter("ignore")
-            source = _Source(path, chunk_rows=chunk_rows, sheet=sheet, max_bytes=max_bytes, layout_kw=kw)
+            source = _Source(path, chunk_rows=chunk_rows, sheet=sheet, max_bytes=max_bytes, layout_kw=layout_kw)
         source.kind = "whole"
         source._whole = load_table(path, sheet=sheet, lookup=EXTRACT_LOOKUP, anchors=("referral_date",),
-                                       dictionary=True, max_bytes=max_bytes)
-        return _aggregate(source, freq=freq, start=start, end=end, return_rows=return_rows)
+                                   dictionary=True, max_bytes=max_bytes)
+        return run(source)
 
 
-def _aggregate(source: _Source, *, freq, start, end, return_rows):
+def _aggregate(source: _Source, *, freq, start, end, return_rows, each=None):
+    """Read, check and count every part of ``source``; with ``each``, hand every part to
+    ``each(parts, group=...)`` instead of counting it and return whether the result is
+    grouped (the file has a group column with a value)."""
     layout = source.layout
     counts = PeriodCounts(freq, name=str(layout.path))
     notes = ExtractNotes()
@@ -360,7 +370,7 @@ def _aggregate(source: _Source, *, freq, start, end, return_rows):
                     filled[role] |= given
                     if not given and empty_part[role] is None:
                         empty_part[role] = int(parts.rows[0])
-            counts.add_parts(parts, group=has_group)
+            (each or counts.add_parts)(parts, group=has_group)
             if duplicates is not None:
                 duplicates.add(parts)
             rows_read += len(parts)
@@ -384,10 +394,138 @@ def _aggregate(source: _Source, *, freq, start, end, return_rows):
             _confirm_duplicates(source, candidates)
     notes.warn(layout, stacklevel=4)
     grouped = has_group and filled["group"]
+    if each is not None:
+        return grouped
     if has_group and not grouped:
         counts.keys = ["clinic"]
     frame = counts.frame(start=start, end=end)
     return (frame, rows_read) if return_rows else frame
+
+
+class ClinicExtract:
+    """One clinic's extract read in parts: its counts and the rows still waiting at the end.
+
+    What ``kps run`` needs of a patient-level extract, without the whole frame: the weekly
+    flows and queues (:meth:`weekly`) and the rows of the patients still waiting after the
+    extract's latest date (:attr:`waiting`), from which :func:`~kps_analysis.data.waiting_snapshot`
+    at the end of the data (or later) gives what it gives on the whole extract.  The clinic
+    is selected as :func:`~kps_analysis.data.load_clinic_data` selects it: a file of one
+    clinic under another label is that clinic's; a file of several is filtered to it.
+
+    Attributes
+    ----------
+    waiting : pandas.DataFrame
+        Canonical extract rows still waiting at the end (if none, the clinic's last row, so
+        that a clinic with an extract is seen to have one); personal data.
+    rows : int
+        The clinic's rows in the file. [rows]
+    """
+
+    def __init__(self, clinic: str, counts: PeriodCounts, waiting: pd.DataFrame, rows: int):
+        self.clinic, self._counts, self.waiting, self.rows = clinic, counts, waiting, rows
+
+    def weekly(self, *, start=None) -> pd.DataFrame:
+        """The clinic's weekly flows and queues, as :func:`~kps_analysis.data.weekly_from_waiting_list`
+        of its rows (``start``: first week, default its first referral week)."""
+        frame = self._counts.frame(start=start)
+        if len(frame) and not (frame["clinic"] == self.clinic).all():  # the file's other label
+            frame.loc[:, "clinic"] = self.clinic
+        return frame
+
+
+class _ClinicSelection:
+    """Counts and waiting rows of the rows labelled ``clinic`` and, while the file holds a
+    single label, of every row (the file may be this clinic's under another label)."""
+
+    def __init__(self, clinic: str, freq: str, name: str):
+        self.clinic = clinic
+        self.labels: set = set()
+        self.mine = PeriodCounts(freq, name=name)
+        self.every = PeriodCounts(freq, name=name)
+        self.waiting = {"mine": [], "every": []}
+        self.last = {"mine": None, "every": None}
+        self.rows = {"mine": 0, "every": 0}
+        self.valued = {"mine": set(), "every": set()}  # text columns with a value in some row
+
+    def add(self, parts, *, group: bool) -> None:
+        codes, texts = parts.clinic
+        codes = np.where(codes < 0, codes + len(texts), codes)
+        used = np.flatnonzero(np.bincount(codes, minlength=len(texts)))
+        self.labels.update(str(texts[u]) for u in used)
+        is_mine = np.array([str(x) == self.clinic for x in texts], dtype=bool)[codes]
+        waiting = parts.waiting_at_end()
+        for name, counts, keep in (("mine", self.mine, is_mine), ("every", self.every, None)):
+            if name == "every" and len(self.labels) > 1:
+                self.every = None  # several clinics: the rows labelled `clinic` are its rows
+                continue
+            part = parts if keep is None or keep.all() else parts.take(keep)
+            if not len(part):
+                continue
+            counts.add_parts(part, group=group)
+            self.rows[name] += len(part)
+            self.waiting[name].append(part.take(waiting if keep is None or keep.all() else waiting[keep]).frame())
+            self.last[name] = part.take(np.arange(len(part)) == len(part) - 1).frame()
+            for column, (c, table) in (("priority", part.priority), ("removal_reason", part.reason)):
+                c = np.where(c < 0, c + len(table), c)
+                if any(table[u] is not None for u in np.unique(c)):
+                    self.valued[name].add(column)
+
+    def result(self, path: Path, grouped: bool) -> ClinicExtract:
+        if self.clinic in self.labels or len(self.labels) != 1:
+            if self.clinic not in self.labels and self.labels:
+                held = ", ".join(_shown(v) for v in sorted(self.labels)[:10])
+                raise DataError(f"no rows for clinic {self.clinic!r}; the file holds {held}", path=path)
+            name, counts = "mine", self.mine
+        else:
+            name, counts = "every", self.every
+        if not grouped:
+            counts.keys = ["clinic"]
+        frames = self.waiting[name] or ([self.last[name]] if self.last[name] is not None else [])
+        waiting = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(EXTRACT_COLUMNS))
+        for column in self.valued[name]:  # typed as the whole extract types them (parts may hold no value)
+            waiting[column] = waiting[column].astype(object).astype(_STR_DTYPE)
+        if name == "every" and len(waiting):  # the file is this clinic's, under another label
+            waiting = waiting.assign(clinic=self.clinic)
+        return ClinicExtract(self.clinic, counts, waiting, self.rows[name])
+
+
+def read_clinic_extract(path, *, clinic, sheet=None, today=None, future_tolerance_days=7, plausible_from=None,
+                        max_bytes=None, chunk_rows: int = CHUNK_ROWS) -> ClinicExtract:
+    """One clinic's weekly counts and still-waiting rows of an extract, read in parts.
+
+    Every part is checked as :func:`~kps_analysis.data.read_waiting_list` checks the whole
+    file (the errors and warnings of :func:`aggregate_waiting_list`); memory is bounded by
+    the part, the clinic's counts and its waiting patients, not by the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        CSV, XLSX or Parquet extract.
+    clinic : str
+        The clinic's id (also the label of a file without a clinic column).
+    sheet, today, future_tolerance_days, plausible_from, max_bytes
+        As :func:`~kps_analysis.data.read_waiting_list`.
+    chunk_rows : int
+        Rows read and checked at a time. [rows]
+
+    Returns
+    -------
+    ClinicExtract
+
+    Raises
+    ------
+    DataError
+        As :func:`~kps_analysis.data.read_waiting_list`; or the file holds several clinics,
+        none of them ``clinic``.
+    """
+    def run(source):
+        selection = _ClinicSelection(str(clinic), "W", str(source.layout.path))
+        grouped = _aggregate(source, freq="W", start=None, end=None, return_rows=False, each=selection.add)
+        return selection.result(source.layout.path, grouped)
+
+    kw = {"clinic": clinic, "today": today, "future_tolerance_days": future_tolerance_days,
+          "plausible_from": plausible_from}
+    return _in_parts(Path(path), chunk_rows=chunk_rows, sheet=sheet, max_bytes=max_bytes, layout_kw=kw, run=run)
 
 
 def _confirm_duplicates(source: _Source, candidates: np.ndarray) -> None:

@@ -133,7 +133,7 @@ class _SortedRows:
         ordinal = data["period"].array.asi8
         same_key = np.zeros(len(data), dtype=bool)
         if len(data):
-            same_key[1:] = np.all([data[k].to_numpy()[1:] == data[k].to_numpy()[:-1] for k in keys], axis=0)
+            same_key[1:] = np.all([_same_as_previous(data[k]) for k in keys], axis=0)
         step = np.zeros(len(data), dtype=np.int64)
         step[1:] = ordinal[1:] - ordinal[:-1]
         return cls(data, keys, [m for m in MEASURES if m in frame.columns], _period_labels(data["period"]),
@@ -170,6 +170,20 @@ class _SortedRows:
             "column": column if isinstance(column, str) else np.asarray(column, dtype=object)[idx],
             "message": message,
         })]
+
+
+def _same_as_previous(values: pd.Series) -> np.ndarray:
+    """``values[1:] == values[:-1]`` element by element, compared as codes of the distinct
+    values (a column of texts is not turned into millions of Python strings)."""
+    codes = pd.factorize(values)[0]
+    same = codes[1:] == codes[:-1]
+    missing = np.flatnonzero((codes[1:] < 0) | (codes[:-1] < 0))
+    if missing.size:  # missing values compare as numpy compares them (None == None, NaN != NaN)
+        objects = values.iloc[np.union1d(missing, missing + 1)]
+        lookup = dict(zip(objects.index, objects.to_numpy(dtype=object)))
+        index = values.index
+        same[missing] = [lookup[index[i + 1]] == lookup[index[i]] for i in missing]
+    return same
 
 
 def _duplicates_and_gaps(rows: _SortedRows) -> list[pd.DataFrame]:

@@ -370,6 +370,23 @@ class _ExtractParts:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def take(self, keep: np.ndarray) -> _ExtractParts:
+        """The rows where ``keep`` (a boolean mask) is true, in order."""
+        idx = np.flatnonzero(keep)
+        return dataclasses.replace(
+            self, rows=self.rows[idx], pid=None if self.pid is None else self.pid.iloc[idx].reset_index(drop=True),
+            clinic=(self.clinic[0][idx], self.clinic[1]),
+            group=None if self.group is None else (self.group[0][idx], self.group[1]),
+            dates={c: d[idx] for c, d in self.dates.items()}, priority=(self.priority[0][idx], self.priority[1]),
+            reason=(self.reason[0][idx], self.reason[1]), flags={k: v[idx] for k, v in self.flags.items()})
+
+    def waiting_at_end(self) -> np.ndarray:
+        """Rows still waiting after their last date: referred and neither seen nor removed,
+        or decided and neither treated nor removed (waiting on any day on or after the
+        extract's latest date)."""
+        vis, dec, trt, rem = (np.isnat(self.dates[c]) for c in DATE_COLUMNS[1:])
+        return (vis & rem) | (~dec & trt & rem)
+
     def frame(self) -> pd.DataFrame:
         """The canonical extract frame of these rows (ids as in the file)."""
         out: dict[str, object] = {}

@@ -132,7 +132,7 @@ def read_weekly(path, *, clinic=None, sheet=None, plausible_from=None, max_count
     return _weekly_frame(parts, clinic)
 
 
-BLOCK_ROWS = 250_000
+BLOCK_ROWS = 100_000
 """Rows of a large CSV file (:data:`~kps_analysis.data.files.ARROW_CSV_MIN_BYTES` or more)
 that :func:`read_weekly` reads and checks at a time [rows]: its memory is bounded by the
 frame it returns and one block, not by the file's text (``benchmarks/bench_weekly_csv.py``)."""
