@@ -220,9 +220,10 @@ def protect_counts(values: Mapping[str, float], relations, *, limit: int = 5, an
             return lo < hi
 
         # one count that frees it, else the first pair that does, else the first in rank
-        single = [c for c in others if frees(c)]
-        pair = [] if single else [(a, b) for i, a in enumerate(others) for b in others[i + 1:] if frees(a, b)][:1]
-        widened.update(single[:1] or (pair[0] if pair else (others or ranked)[:1]))
+        single = next(([c] for c in others if frees(c)), [])  # the first in rank only: each try propagates
+        pair = [] if single else next(([(a, b)] for i, a in enumerate(others) for b in others[i + 1:]
+                                       if frees(a, b)), [])
+        widened.update(single or (pair[0] if pair else (others or ranked)[:1]))
     # widen no more than needed: give back every widened count that nothing needs
     for c in sorted(widened, key=lambda c: (values[c] == 0, -values[c], c), reverse=True):  # ties by name
         widened.discard(c)
@@ -479,9 +480,11 @@ def _protect_stage_chain(q: np.ndarray, hid: np.ndarray, flows: Mapping[str, np.
     week's flows [patients/week] by column. Each run of blank weeks is protected by
     :func:`protect_counts` over the weeks from its first to the one after its last: cells
     ``q:k`` and ``<flow>:k``, relations ``s:k = q:(k-1) + inflows = q:k + outflows`` (only
-    where the data satisfy them exactly: a reader can use nothing else). The shown queues
-    and the flows published elsewhere are anchors, the inflows kept, the other flows (other
-    removals, forwarded referrals) widened first. ``counted`` [patients], the counted queue
+    where the data satisfy them exactly: a reader can use nothing else). The inflow of the
+    run's first week and of the week after its last are blanked; what is still pinned is
+    freed by :func:`protect_counts`, with the shown queues and the flows published elsewhere
+    as anchors, the other inflows kept, the other flows (other removals, forwarded
+    referrals) widened first. ``counted`` [patients], the counted queue
     at the last week (the plan's start, exact), ties the last week's queue to its chosen
     waits: ``q:last = counted + chosen``.
     """
@@ -510,11 +513,18 @@ def _protect_stage_chain(q: np.ndarray, hid: np.ndarray, flows: Mapping[str, np.
         cells = [c for c in values if ":" in c and c.split(":")[0] in flows]
         free = set(subtotals) | {c for c in values if c.startswith("q:") and hid[int(c[2:])]
                                  and not 0 < values[c] < limit}
-        shown = protect_counts(values, relations, limit=limit, hidden=free, flows=set(cells) | set(subtotals),
-                               anchors=anchors | {c for c in cells if c.split(":")[0] in _PUBLISHED_FLOWS},
+        # the inflow of the first blank week and of the week after the last: each loosens the bound its
+        # shown neighbour would set (a lower bound on the first, an upper bound on the last); protect_counts
+        # then frees what is still pinned (by the limit, or a run whose values span it)
+        # (a flow of 0 blanked loosens nothing: never chosen)
+        ends = {f"{m}:{k}" for k in (a, b + 1) if k in weeks for m in ins if values[f"{m}:{k}"] > 0}
+        shown = protect_counts(values, relations, limit=limit, hidden=free | ends,
+                               flows=set(cells) | set(subtotals),
+                               anchors=anchors | {c for c in cells if c.split(":")[0] in _PUBLISHED_FLOWS
+                                                  or values[c] == 0},
                                keep={c for c in cells if c.split(":")[0] in _INFLOWS})
         for c in cells:
-            if not shown.exact(c):
+            if c in ends or not shown.exact(c):
                 m, k = c.split(":")
                 blank[m][int(k)] = True
     return blank
@@ -528,10 +538,11 @@ def protect_weekly_flows(weekly: pd.DataFrame, hidden: Mapping[str, pd.Series], 
     week before: ``queue[t] = queue[t-1] + inflow[t] - outflow[t]`` (:data:`QUEUE_FLOWS`).
     A queue blanked in week ``t`` (below the limit, or widened) would therefore be given
     back by the queue of week ``t-1`` or ``t+1`` and the week's flows. For every run of
-    blank weeks a flow of the first week and of the week after the last is blanked as
-    well, chosen by :func:`protect_counts` (the count that frees the queue, other
-    removals and forwarded referrals first, then the inflow; never the visits and
-    operations, which plan against outcome publishes).
+    blank weeks the inflow (referrals in, decisions to treat) of the first week and of the
+    week after the last is blanked as well, and where a blank queue is still pinned one
+    more flow chosen by :func:`protect_counts` (other removals and forwarded referrals
+    first, then another inflow; never the visits and operations, which plan against
+    outcome publishes).
 
     Parameters
     ----------
@@ -562,11 +573,11 @@ def protect_weekly_flows(weekly: pd.DataFrame, hidden: Mapping[str, pd.Series], 
     False
 
     Week 2's queue of 3 blank: week 1's queue and week 2's flows, or week 3's queue and
-    flows, would give it back; week 2's forwarded referrals and week 3's referrals are blanked:
+    flows, would give it back; the referrals of weeks 2 and 3 are blanked:
 
     >>> m = protect_weekly_flows(w, {"queue_new_visit": pd.Series([False, True, False])})
     >>> {c: m[c].tolist() for c in m if m[c].any()}
-    {'referrals_in': [False, False, True], 'referrals_forwarded': [False, True, False]}
+    {'referrals_in': [False, True, True]}
     """
     out = {m: pd.Series(False, index=weekly.index) for ins, outs in QUEUE_FLOWS.values() for m in (*ins, *outs)
            if m in weekly}
