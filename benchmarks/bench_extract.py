@@ -20,6 +20,10 @@ medians give the ratios package/duckdb in time and peak memory, measured in the 
 run.  The results are checked equal, measure by measure, clinic by clinic, week by week.
 DuckDB is needed for the baseline only (``pip install duckdb``); the package does not
 use it.
+
+:func:`clinic_run` measures ``kps run``'s data stage (``load_clinic_data``) on a one-clinic
+extract, read whole and in parts (the patients still waiting kept for the snapshot):
+``python -c "from benchmarks.bench_extract import clinic_run; clinic_run(3_000_000)"``.
 """
 
 from __future__ import annotations
@@ -268,6 +272,44 @@ def run(*, rows: int = 10_000_000, repeat: int = 2, fmt: str = "parquet", whole:
     return summary
 
 
-if __name__ == "__main__":  # one measured task: python -m benchmarks.bench_extract TASK FILE OUT CHUNK_ROWS
-    task, file, out, chunk = sys.argv[1:5]
-    print(json.dumps(_task(task, file, out, int(chunk))))
+def _clinic_task(how: str, folder: str) -> dict:
+    """``kps run``'s data stage for one clinic of an extract (clinic ``c000``): read whole
+    (``whole``) or in parts keeping the patients still waiting (``parts``)."""
+    import warnings
+
+    from kps_analysis.data import clinic, load_clinic_data, waiting_snapshot
+
+    warnings.simplefilter("ignore")
+    if how == "whole":
+        clinic.STREAMED_EXTRACT_MIN_BYTES = 10**15
+    t0 = time.perf_counter()
+    data = load_clinic_data({"waiting_list": "extract.parquet"}, folder, clinic="c000", max_bytes=10**13)
+    snap = waiting_snapshot(data.waiting_list, data.weekly["period"].max().end_time.normalize())
+    seconds = time.perf_counter() - t0
+    return {"task": f"clinic-{how}", "seconds": round(seconds, 1), "peak_mb": round(_peak_mb()),
+            "weekly_rows": len(data.weekly), "extract_rows_kept": len(data.waiting_list), "waiting": len(snap),
+            "weekly_sum": float(data.weekly.drop(columns=["clinic", "period"]).sum().sum())}
+
+
+def clinic_run(rows: int = 3_000_000) -> list[dict]:
+    """``load_clinic_data`` of a one-clinic extract of ``rows`` rows, whole and in parts,
+    each in a fresh subprocess: seconds, peak resident memory, rows kept (equal counts)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        write_extract(Path(tmp) / "extract.parquet", rows, clinics=1)
+        results = []
+        for how in ("whole", "parts"):
+            proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_extract", "clinic", how, tmp],
+                                  capture_output=True, text=True, check=True,
+                                  cwd=Path(__file__).resolve().parent.parent)
+            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(json.dumps(results[-1]), flush=True)
+    assert results[0]["weekly_sum"] == results[1]["weekly_sum"] and results[0]["waiting"] == results[1]["waiting"]
+    return results
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "clinic":  # python -m benchmarks.bench_extract clinic whole|parts FOLDER
+        print(json.dumps(_clinic_task(sys.argv[2], sys.argv[3])))
+    else:  # one measured task: python -m benchmarks.bench_extract TASK FILE OUT CHUNK_ROWS
+        task, file, out, chunk = sys.argv[1:5]
+        print(json.dumps(_task(task, file, out, int(chunk))))

@@ -859,9 +859,18 @@ def test_links_that_stay_inside_the_data_folder_are_followed(tmp_path):
         load_clinic_data({"weekly": "dangling.csv"}, data, clinic="a")
 
 
-def test_a_named_pipe_or_a_device_is_never_opened(tmp_path, no_hang):
+def _streamed(monkeypatch, streamed: bool) -> None:
+    """Read every file as a large one (in blocks, in parts) when ``streamed``."""
+    if streamed:
+        monkeypatch.setattr(kd.files, "ARROW_CSV_MIN_BYTES", 0)
+        monkeypatch.setattr(kd.clinic, "STREAMED_EXTRACT_MIN_BYTES", 0)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_named_pipe_or_a_device_is_never_opened(tmp_path, no_hang, monkeypatch, streamed):
     import os
 
+    _streamed(monkeypatch, streamed)
     data, _ = _data_dir(tmp_path)
     os.mkfifo(data / "pipe.csv")
     expected = "is not a regular file (a named pipe, socket or device?); it was not opened"
@@ -881,7 +890,9 @@ def test_a_named_pipe_or_a_device_is_never_opened(tmp_path, no_hang):
         load_clinic_data({"weekly": "sub"}, data, clinic="a")
 
 
-def test_files_above_the_size_limit_are_refused_before_reading(tmp_path):
+@pytest.mark.parametrize("streamed", [False, True])
+def test_files_above_the_size_limit_are_refused_before_reading(tmp_path, monkeypatch, streamed):
+    _streamed(monkeypatch, streamed)
     data, _ = _data_dir(tmp_path)
     write(data / "big.csv", "Vecka;Nybesök\n" + "2024-W05;40\n" * 200_000)  # 2.4 MB
     message = ("the file holds 2 MB, more than the limit of 1 MB (parameter max_file_megabytes); split the "
@@ -893,6 +904,8 @@ def test_files_above_the_size_limit_are_refused_before_reading(tmp_path):
         load_clinic_data({"weekly": "big.csv"}, data, clinic="a", max_bytes=1_000_000)
     with pytest.raises(DataError, match="more than the limit of 1 MB"):
         read_waiting_list(data / "big.csv", max_bytes=1_000_000)
+    with pytest.raises(DataError, match="more than the limit of 1 MB"):
+        load_clinic_data({"waiting_list": "big.csv"}, data, clinic="a", max_bytes=1_000_000)
     assert kd.MAX_FILE_BYTES == 2_000_000_000
 
 

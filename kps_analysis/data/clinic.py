@@ -32,7 +32,10 @@ class ClinicData:
     weekly : pandas.DataFrame
         Canonical frame (``clinic``, optional ``group``, ``period``, measures).
     waiting_list : pandas.DataFrame or None
-        Canonical extract (personal data: never show it in a report), or None.
+        Canonical extract (personal data: never show it in a report), or None.  Of an
+        extract file of :data:`STREAMED_EXTRACT_MIN_BYTES` or more, only the rows of the
+        patients still waiting at its end (what :func:`waiting_snapshot` at the end of the
+        data needs; if none, the clinic's last row).
     """
 
     weekly: pd.DataFrame
@@ -162,6 +165,11 @@ def load_clinic_data(data_spec, data_dir, *, clinic, plausible_from=None, max_co
     max_bytes : int, optional
         Largest file opened (parameter ``max_file_megabytes`` times 1,000,000; default
         :data:`MAX_FILE_BYTES`). [bytes]
+
+    An extract file of :data:`STREAMED_EXTRACT_MIN_BYTES` (16 MB) or more is read in parts
+    (:func:`~kps_analysis.data.extract_parts.read_clinic_extract`), with the same checks:
+    its weekly counts are those of the whole file, and ``waiting_list`` keeps only the
+    patients still waiting at its end (memory bounded by a part and those patients).
 
     Returns
     -------

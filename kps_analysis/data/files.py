@@ -31,6 +31,12 @@ from .schema import MAX_FILE_BYTES
 # ============================================================================ file tables
 @dataclasses.dataclass
 class FileTable:
+    """A data file as a table of cells: its header and data rows, before columns are read.
+
+    What :func:`load_table` gives the readers (and the start of a file read in blocks or
+    parts gives them: the header and the first rows).
+    """
+
     path: Path
     headers: list  # header text per column position
     data: pd.DataFrame  # columns 0..n-1, one row per data row

@@ -66,6 +66,12 @@ def read_weekly(path, *, clinic=None, sheet=None, plausible_from=None, max_count
     read as not reported with a warning; both are also listed in
     ``frame.attrs["findings"]``.
 
+    A CSV file of :data:`~kps_analysis.data.files.ARROW_CSV_MIN_BYTES` (16 MB) or more is
+    read by Arrow's streaming reader in blocks of :data:`BLOCK_ROWS` rows, so that memory is
+    bounded by the frame returned and a block, not by the file's text: the frame, warnings
+    and findings are those of the whole read; of an unusable file, the error found first in
+    file order is raised, its "more rows like it" counting the rows of its block.
+
     Parameters
     ----------
     path : str or path-like
