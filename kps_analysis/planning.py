@@ -1084,13 +1084,15 @@ ESCALATION_RULE = {
            "produktionen ligger mer än {red:g} % under den fastställda planen. "
            "**Gul** (hanteras i kliniken): målet nås inte nu, eller planen kräver köp, eller patienter passerar "
            "gränsen innan ett köp hinner ordnas (ledtid {lead} veckor), eller produktionen ligger mer än "
-           "{yellow:g} % under planen. **Grön**: annars."),
+           "{yellow:g} % under planen. **Grön**: annars. **–** (bedöms inte): varken väntetider eller en plan att "
+           "bedöma vårdgarantin efter (till exempel bara operationer, utan kö)."),
     "en": ("**Red** (escalated to the division): the guarantee target is missed now (the share waited over "
            "{days} days is above {miss:.0%}) and own capacity is not enough, so care must be bought; or "
            "production is more than {red:g} % below the fixed plan. "
            "**Yellow** (handled in the clinic): the target is missed now, or the plan needs a purchase, or "
            "patients pass the limit before a purchase can be arranged (lead time {lead} weeks), or production "
-           "is more than {yellow:g} % below the plan. **Green**: otherwise."),
+           "is more than {yellow:g} % below the plan. **Green**: otherwise. **–** (not assessed): neither waiting "
+           "times nor a plan to judge the guarantee by (operations only, say, without a queue)."),
 }
 
 
@@ -1109,6 +1111,14 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
         red     = (missed and buys) or short >= red_pct                    -> "division"
         yellow  = missed or buys or late or short >= yellow_pct            -> "clinic"
         green   = otherwise                                                -> "unit"
+        none    = nothing to judge the guarantee by: share_over_90_days,
+                  purchase_need_12w and breaches_after_purchase_peak_12w all
+                  missing (no waits, no waiting list, no stage planned; an
+                  operations-only clinic)                                  -> none
+
+    A clinic not assessed gets no status and no level (missing: ``None``, or NaN in a
+    column of strings; the report shows "–", as for every figure not computed) and an
+    empty reason: green would say its guarantee is kept, which nothing shows.
 
     Parameters
     ----------
@@ -1125,16 +1135,21 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
     Returns
     -------
     DataFrame
-        ``clinic``, ``escalation`` (green/yellow/red), ``escalation_level``
-        (unit/clinic/division), ``escalation_reason`` (which conditions hold).
+        ``clinic``, ``escalation`` (green/yellow/red; missing when not assessed),
+        ``escalation_level`` (unit/clinic/division; missing when not assessed),
+        ``escalation_reason`` (which conditions hold, comma-separated; empty when none).
 
     Examples
     --------
-    >>> f = pd.DataFrame({"clinic": ["a", "b"], "share_over_90_days": [0.27, 0.0],
-    ...                   "purchase_need_12w": [200.0, 0.0], "breaches_after_purchase_peak_12w": [50.0, 0.0]})
-    >>> s = pd.DataFrame({"clinic": ["a", "b"], "target_share": 0.95})
-    >>> escalation(f, s)[["clinic", "escalation"]].values.tolist()
-    [['a', 'red'], ['b', 'green']]
+    >>> nan = float("nan")
+    >>> f = pd.DataFrame({"clinic": ["a", "b", "c"], "share_over_90_days": [0.27, 0.0, nan],
+    ...                   "purchase_need_12w": [200.0, 0.0, nan], "breaches_after_purchase_peak_12w": [50.0, 0.0, nan]})
+    >>> s = pd.DataFrame({"clinic": ["a", "b", "c"], "target_share": 0.95})
+    >>> e = escalation(f, s)
+    >>> e.loc[:1, ["escalation", "escalation_level"]].values.tolist()
+    [['red', 'division'], ['green', 'unit']]
+    >>> bool(e.loc[2, ["escalation", "escalation_level"]].isna().all())  # c: nothing to judge by
+    True
     """
     s = settings.drop_duplicates("clinic").set_index("clinic")
     f = figures.set_index("clinic")
@@ -1153,8 +1168,10 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
     short = short.where(at_risk, 0.0)
     red = (missed & buys) | (short >= red_pct)
     yellow = ~red & (at_risk | (short >= yellow_pct))
-    status = np.select([red, yellow], ["red", "yellow"], "green")
-    level = np.select([red, yellow], ["division", "clinic"], "unit")
+    # nothing to judge the guarantee by (no waits, no plan): not assessed, rather than green
+    assessed = f[["share_over_90_days", "purchase_need_12w", "breaches_after_purchase_peak_12w"]].notna().any(axis=1)
+    status = np.where(assessed, np.select([red, yellow], ["red", "yellow"], "green"), None)
+    level = np.where(assessed, np.select([red, yellow], ["division", "clinic"], "unit"), None)
     reasons = []
     for i in range(len(f)):
         r = [name for name, flag in (("target_missed", missed.iloc[i]), ("purchase_needed", buys.iloc[i]),

@@ -121,6 +121,31 @@ def test_escalation_rule():
     assert esc.to_dict() == {"uro": "red", "syd": "green", "kir": "yellow", "late": "yellow"}
 
 
+def test_escalation_not_assessed_without_anything_to_judge_the_guarantee_by():
+    """No waits, no waiting list, no stage planned: no status and no level (the report's "–"), not green."""
+    f = pd.DataFrame({"clinic": ["ops", "queue_only", "planned"], "share_over_90_days": [np.nan, 0.12, np.nan],
+                      "purchase_need_12w": [np.nan, np.nan, 0.0],
+                      "breaches_after_purchase_peak_12w": [np.nan, np.nan, 0.0]})
+    s = pd.DataFrame({"clinic": ["ops", "queue_only", "planned"], "target_share": 0.95})
+    prod = pd.DataFrame({"clinic": ["ops"], "production_deviation_pct": [-40.0]})  # below plan, nothing at risk
+    esc = planning.escalation(f, s, prod).set_index("clinic")
+    assert pd.isna(esc.loc["ops", "escalation"]) and pd.isna(esc.loc["ops", "escalation_level"])
+    assert esc.loc["ops", "escalation_reason"] == ""
+    assert esc.loc["queue_only", "escalation"] == "yellow" and esc.loc["planned", "escalation"] == "green"
+
+
+def test_operations_only_clinic_is_not_assessed(demo_region):
+    """A clinic with operations only (the ``op_only`` clinic of tests/test_user_data.py): no escalation status."""
+    from kps_analysis import parameters
+
+    weekly = demo_region.weekly
+    ops = weekly.loc[weekly["clinic"] == "onh", ["clinic", "period", "operations_elective", "operations_acute"]]
+    p = parameters.load_parameters("onh", Path(__file__).parent.parent / "parameters")
+    figures = planning.plan_clinics(ops, None, [p], runs=20, seed=1, with_scenarios=False).figures.iloc[0]
+    assert np.isnan(figures["share_over_90_days"]) and np.isnan(figures["purchase_need_12w"])
+    assert pd.isna(figures["escalation"]) and pd.isna(figures["escalation_level"])
+
+
 # ---------------------------------------------------------------- the demo region
 #: The fixed end of the demo data for the golden tables: a change of any number of the
 #: model shows as a diff of tests/data/expected_planning_*.csv in review.
