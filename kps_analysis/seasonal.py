@@ -539,10 +539,14 @@ def _usable_relative_rates(data: pd.DataFrame, kid: np.ndarray, measure: str, fr
         rate = np.where(wd > 0, value / np.where(wd > 0, wd, 1.0), np.nan)
 
     frame = pd.DataFrame({"kid": kid, "year": year, "season": season, "rate": rate})
-    by_year = frame.groupby(["kid", "year"], sort=False)["rate"]
+    # one integer per key and year (the same groups, rows in the same order: the same means to the bit)
+    year_code, years = pd.factorize(year_u)
+    key_year = kid.astype(np.int64) * max(len(years), 1) + year_code[pos]
+    by_year = frame["rate"].groupby(key_year, sort=False)
     n_obs = by_year.transform("count").to_numpy()
     level = by_year.transform("mean").to_numpy()
-    expected = _cal.weeks_in_year(year) if freq == "W" else np.full(len(year), 12)
+    expected = (np.asarray(_cal.weeks_in_year(year_u))[pos] if freq == "W" and len(uniq)
+                else _cal.weeks_in_year(year) if freq == "W" else np.full(len(year), 12))
     usable = ((n_obs / np.maximum(expected, 1) >= min_coverage) & (level > 0)
               & ~np.isin(year, exclude) & np.isfinite(rate))
     frame["relative"] = rate / np.where(level > 0, level, np.nan)
