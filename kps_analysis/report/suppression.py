@@ -464,6 +464,9 @@ QUEUE_FLOWS = {
 _PUBLISHED_FLOWS = frozenset({"new_visits", "operations_elective", "purchased_new_visits", "purchased_operations"})
 #: The inflows: blanked only when no other flow will do.
 _INFLOWS = frozenset({"referrals_in", "treatment_decisions"})
+#: The flows blanked at both ends of a run of blank queues: an inflow and an outflow of each stage.
+_END_FLOWS = frozenset({"referrals_in", "treatment_decisions", "removals_new_visit_other",
+                        "removals_treatment_other"})
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -480,8 +483,8 @@ def _protect_stage_chain(q: np.ndarray, hid: np.ndarray, flows: Mapping[str, np.
     week's flows [patients/week] by column. Each run of blank weeks is protected by
     :func:`protect_counts` over the weeks from its first to the one after its last: cells
     ``q:k`` and ``<flow>:k``, relations ``s:k = q:(k-1) + inflows = q:k + outflows`` (only
-    where the data satisfy them exactly: a reader can use nothing else). The inflow of the
-    run's first week and of the week after its last are blanked; what is still pinned is
+    where the data satisfy them exactly: a reader can use nothing else). The inflow and the
+    other removals of the run's first week and of the week after its last are blanked; what is still pinned is
     freed by :func:`protect_counts`, with the shown queues and the flows published elsewhere
     as anchors, the other inflows kept, the other flows (other removals, forwarded
     referrals) widened first. ``counted`` [patients], the counted queue
@@ -513,21 +516,32 @@ def _protect_stage_chain(q: np.ndarray, hid: np.ndarray, flows: Mapping[str, np.
         cells = [c for c in values if ":" in c and c.split(":")[0] in flows]
         free = set(subtotals) | {c for c in values if c.startswith("q:") and hid[int(c[2:])]
                                  and not 0 < values[c] < limit}
-        # the inflow of the first blank week and of the week after the last: each loosens the bound its
-        # shown neighbour would set (a lower bound on the first, an upper bound on the last); protect_counts
-        # then frees what is still pinned (by the limit, or a run whose values span it)
-        # (a flow of 0 blanked loosens nothing: never chosen)
-        ends = {f"{m}:{k}" for k in (a, b + 1) if k in weeks for m in ins if values[f"{m}:{k}"] > 0}
+        # the inflow and the other removals of the first blank week and of the week after the last: with
+        # them blank the shown neighbours bound the run on neither side (a blank flow of 0 too: the queue
+        # could be any lower or higher); protect_counts then frees what is still pinned (by the limit: a
+        # run whose values span 1 to limit - 1)
+        ends = {f"{m}:{k}" for k in (a, b + 1) if k in weeks for m in (*ins, *outs) if m in _END_FLOWS}
+        if _pinned(values, relations, free | ends, limit=limit, flows=set(cells) | set(subtotals)):
+            # a run whose values span the limit is rigid: its weeks' inflows and other removals too
+            ends |= {f"{m}:{k}" for k in weeks for m in (*ins, *outs) if m in _END_FLOWS}
         shown = protect_counts(values, relations, limit=limit, hidden=free | ends,
                                flows=set(cells) | set(subtotals),
-                               anchors=anchors | {c for c in cells if c.split(":")[0] in _PUBLISHED_FLOWS
-                                                  or values[c] == 0},
+                               anchors=anchors | {c for c in cells if c.split(":")[0] in _PUBLISHED_FLOWS},
                                keep={c for c in cells if c.split(":")[0] in _INFLOWS})
         for c in cells:
             if c in ends or not shown.exact(c):
                 m, k = c.split(":")
                 blank[m][int(k)] = True
     return blank
+
+
+def _pinned(values: Mapping[str, float], relations, free, *, limit: int, flows=()) -> bool:
+    """True when a count of 1 to ``limit - 1`` (not in ``flows``) follows from the others, ``free`` unknown."""
+    small = {k for k, v in values.items() if 0 < v < limit and k not in flows}
+    b = {k: (1.0, limit - 1.0) if k in small else (0.0, float("inf")) if k in free else (float(v), float(v))
+         for k, v in values.items()}
+    b = _propagate(b, relations)
+    return any(b[k][0] >= b[k][1] for k in small)
 
 
 def protect_weekly_flows(weekly: pd.DataFrame, hidden: Mapping[str, pd.Series], *, limit: int = 5,
@@ -538,8 +552,9 @@ def protect_weekly_flows(weekly: pd.DataFrame, hidden: Mapping[str, pd.Series], 
     week before: ``queue[t] = queue[t-1] + inflow[t] - outflow[t]`` (:data:`QUEUE_FLOWS`).
     A queue blanked in week ``t`` (below the limit, or widened) would therefore be given
     back by the queue of week ``t-1`` or ``t+1`` and the week's flows. For every run of
-    blank weeks the inflow (referrals in, decisions to treat) of the first week and of the
-    week after the last is blanked as well, and where a blank queue is still pinned one
+    blank weeks the inflow (referrals in, decisions to treat) and the other removals of the
+    first week and of the week after the last are blanked as well (the queue could then be
+    any lower or higher than its neighbours allow), and where a blank queue is still pinned one
     more flow chosen by :func:`protect_counts` (other removals and forwarded referrals
     first, then another inflow; never the visits and operations, which plan against
     outcome publishes).
@@ -573,11 +588,11 @@ def protect_weekly_flows(weekly: pd.DataFrame, hidden: Mapping[str, pd.Series], 
     False
 
     Week 2's queue of 3 blank: week 1's queue and week 2's flows, or week 3's queue and
-    flows, would give it back; the referrals of weeks 2 and 3 are blanked:
+    flows, would give it back; the referrals and other removals of weeks 2 and 3 are blanked:
 
     >>> m = protect_weekly_flows(w, {"queue_new_visit": pd.Series([False, True, False])})
     >>> {c: m[c].tolist() for c in m if m[c].any()}
-    {'referrals_in': [False, True, True]}
+    {'referrals_in': [False, True, True], 'removals_new_visit_other': [False, True, True]}
     """
     out = {m: pd.Series(False, index=weekly.index) for ins, outs in QUEUE_FLOWS.values() for m in (*ins, *outs)
            if m in weekly}
