@@ -340,6 +340,10 @@ def run_clinic(job: dict) -> ClinicResult:
                 log_output=False,
                 cwd=str(clinic_dir),
                 execution_timeout=job.get("timeout_seconds"),
+                # a notebook that computes is saved after every cell (a timeout or a dead kernel leaves
+                # the cells done for diagnosis); one that shows rendered sections is written once at the
+                # end (or with its error): saving the growing notebook 20 times cost more than its cells
+                request_save_on_cell_execute=rendered is None,
             )
     except Exception as exc:  # noqa: BLE001 - any failure of one clinic is reported, not raised
         error = _describe_error(exc)
