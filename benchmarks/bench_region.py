@@ -131,19 +131,21 @@ def _cell_times(notebook: Path, top: int = 8) -> list[dict]:
 
 
 def _papermill_html(notebook: Path, out_nb: Path, parameters: dict, cwd: Path | None = None) -> float:
-    """One notebook through papermill and the HTML export, as a worker runs a clinic [s]."""
+    """One notebook through papermill and the HTML export, as a worker runs a clinic whose sections
+    it rendered (the notebook written once, not after every cell; the same for the empty notebook) [s]."""
     import papermill as pm
 
     from kps_analysis.batch import render_html
 
     t0 = time.perf_counter()
     pm.execute_notebook(str(notebook), str(out_nb), parameters=parameters, kernel_name="python3",
-                        progress_bar=False, log_output=False, cwd=str(cwd) if cwd else None)
+                        progress_bar=False, log_output=False, cwd=str(cwd) if cwd else None,
+                        request_save_on_cell_execute=False)
     render_html(out_nb, out_nb.with_suffix(".html"))
     return time.perf_counter() - t0
 
 
-def notebook(clinic: str = "uro", repeat: int = 3) -> dict:
+def notebook(clinic: str = "uro", repeat: int = 5) -> dict:
     """One clinic's report against an empty notebook.
 
     First the command users run, ``kps run --clinic X --workers 1`` (the planning pass, the
