@@ -197,7 +197,8 @@ def compute(weekly: pd.DataFrame, params_list, model=None, *, names=None, execut
                  zip(active.index, active.to_numpy())}
     for p in params_list:
         cid = _clinic_id(p)
-        key = (kind.get(cid, ""), signature.get(cid), _get(p, "ratio_window_weeks", 4), tuple(_get(p, "history_exclude_years", ()) or ()),
+        key = (kind.get(cid, ""), signature.get(cid), _get(p, "ratio_window_weeks", 4),
+               tuple(_get(p, "history_exclude_years", ()) or ()),
                str(_get(p, "plausible_from")), _get(p, "max_count_per_period"),
                tuple(_get(_get(p, "forecast", {}) or {}, "levels", (80, 95))))
         groups.setdefault(key, []).append(p)

@@ -98,7 +98,8 @@ def read_model(folder) -> PlanningModel:
         frames[name] = pd.read_parquet(path)
     unc = frames["uncertainty"]
     unc.attrs["clinic"] = pd.read_parquet(folder / "uncertainty_clinic.parquet")
-    forecasts = {p.stem.removeprefix("forecast_"): pd.read_parquet(p) for p in sorted(folder.glob("forecast_*.parquet"))}
+    forecasts = {p.stem.removeprefix("forecast_"): pd.read_parquet(p)
+                 for p in sorted(folder.glob("forecast_*.parquet"))}
     return PlanningModel(waiting=pd.DataFrame(), forecasts=forecasts, **frames)
 
 
