@@ -422,13 +422,17 @@ def _weekly_frame(parts: _WeeklyParts, clinic) -> pd.DataFrame:
     rows = np.concatenate(parts.rows) if parts.rows else np.zeros(0, dtype=np.int64)
     fallback = clinic if clinic is not None else path.stem
     ids = {role: np.concatenate(texts) for role, texts in parts.ids.items() if texts}
-    clinics = ids.get("clinic", np.full(len(rows), str(fallback), dtype=object))
+    parts.ids.clear()  # each part is let go of once in the frame: the file is not held twice
+    clinics = ids.pop("clinic", np.full(len(rows), str(fallback), dtype=object))
     frame = pd.DataFrame({"clinic": pd.Series(clinics, dtype=object).astype(str)})
+    del clinics
     if "group" in ids:
-        frame["group"] = pd.Series(ids["group"], dtype=object).astype(str)
-    frame["period"] = parts.periods[0]
+        frame["group"] = pd.Series(ids.pop("group"), dtype=object).astype(str)
+    frame["period"] = parts.periods.pop()
     for m in layout.measures:
         frame[m] = np.concatenate(parts.values.pop(m))
+    if not parts.only:
+        release_memory()
     findings = _reader_findings(parts, frame, rows)
     _refuse_duplicates(frame, layout, rows)
     keys = ["clinic"] + (["group"] if "group" in frame.columns else [])
