@@ -556,11 +556,17 @@ def _usable_relative_rates(data: pd.DataFrame, kid: np.ndarray, measure: str, fr
 def _season_factors(usable_rows: pd.DataFrame, n_keys: int, n_seasons: int, freq: str, estimator: str,
                     min_years: int) -> tuple[np.ndarray, np.ndarray]:
     """Factor per key and season, mean 1 (shrunk towards 1 with fewer than ``min_years``), and the usable years."""
-    raw_long = usable_rows.groupby(["kid", "season"], sort=False)["relative"].agg(estimator)
+    # grouped on one integer per key and season (key * (n_seasons + 1) + season): the same groups
+    kid = usable_rows["kid"].to_numpy(dtype=np.int64)
+    season = usable_rows["season"].to_numpy(dtype=np.int64)
+    raw_long = usable_rows["relative"].groupby(kid * (n_seasons + 1) + season, sort=False).agg(estimator)
+    group = raw_long.index.to_numpy(dtype=np.int64)
     raw = np.full((n_keys, n_seasons), np.nan)
-    raw[raw_long.index.get_level_values("kid").to_numpy(),
-        raw_long.index.get_level_values("season").to_numpy() - 1] = raw_long.to_numpy()
-    n_years = np.bincount(usable_rows.drop_duplicates(["kid", "year"])["kid"].to_numpy(), minlength=n_keys)
+    raw[group // (n_seasons + 1), group % (n_seasons + 1) - 1] = raw_long.to_numpy()
+    year = usable_rows["year"].to_numpy(dtype=np.int64)
+    span = int(year.max() - year.min()) + 1 if len(year) else 1
+    key_years = np.unique(kid * span + (year - year.min() if len(year) else year)) // span
+    n_years = np.bincount(key_years, minlength=n_keys)
 
     raw = _circular_fill(raw)
     mean_raw = raw.mean(axis=1, keepdims=True)
