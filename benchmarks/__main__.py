@@ -8,7 +8,9 @@ from . import bench_core, bench_extract, bench_forecast, bench_forecast_real, be
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("names", nargs="*", default=["core"], help="benchmarks to run: core, region, notebook, notebook-standalone, extract, forecast, forecast-profile, forecast-real, purchase, scale-aggregation, scale-batch, scale-region")
+    p.add_argument("names", nargs="*", default=["core"],
+                   help=("benchmarks to run: core, region, notebook, notebook-standalone, extract, forecast, "
+                         "forecast-profile, forecast-real, purchase, scale-aggregation, scale-batch, scale-region"))
     p.add_argument("--clinics", type=int, default=1000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--loop-sample", type=int, default=100,

@@ -32,10 +32,10 @@ def run(*, clinics: int = 500, years: int = 5) -> dict:
         result = {"benchmark": "forecast", "synthetic_clinics": clinics, "years": years}
         for name, frame in (("demo", region), ("synthetic", synth)):
             n = frame["clinic"].nunique()
-            kw = dict(measure="referrals_in", exclude=[2020])
-            times = {m: _time(lambda m=m: forecast.forecast_demand(frame, horizon=52, method=m, **kw))
-                     for m in ("seasonal_naive", "profile", "ets", "auto")}
-            times["backtest"] = _time(lambda: forecast.backtest(
+            kw = {"measure": "referrals_in", "exclude": [2020]}
+            times = {m: _time(lambda m=m, frame=frame, kw=kw: forecast.forecast_demand(
+                frame, horizon=52, method=m, **kw)) for m in ("seasonal_naive", "profile", "ets", "auto")}
+            times["backtest"] = _time(lambda frame=frame, kw=kw: forecast.backtest(
                 frame, horizon=13, origins=4, methods=("combo", "seasonal_naive"), **kw))
             result[name] = {"clinics": n,
                             "seconds": {k: round(v, 2) for k, v in times.items()},

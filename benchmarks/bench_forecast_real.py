@@ -266,7 +266,7 @@ def table(result: dict) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for c in result["cases"]:
         mm = c["methods"]
-        get = lambda k: mm[k]["mean_mase"] if k in mm else float("nan")  # noqa: E731
+        get = lambda k, mm=mm: mm[k]["mean_mase"] if k in mm else float("nan")  # noqa: E731
         lines.append(f"| {c['data']} ({c['series']}) | {c['history']} | {c['day_basis']} ({c['basis_from']}) "
                      f"| {get('seasonal_naive'):.3f} | {get('hw_damped'):.3f} | **{get('auto'):.3f}** "
                      f"| {get('auto_own_season'):.3f} | {c['auto_over_best_baseline']:.3f} "

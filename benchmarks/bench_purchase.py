@@ -41,7 +41,7 @@ def synthetic_region(clinics: int, weeks: int, *, seed: int = 1):
     week = np.arange(1, weeks + 1)
     season = np.where((week % 52 >= 30) & (week % 52 <= 35), 0.5, 1.0)
     flows, waiting = [], []
-    for stage, size, price in (("new_visit", 1.0, 2000.0), ("treatment", 0.4, 40000.0)):
+    for stage, size, _price in (("new_visit", 1.0, 2000.0), ("treatment", 0.4, 40000.0)):
         base = rng.uniform(10, 150, clinics) * size
         ratio = rng.uniform(0.8, 1.1, clinics)  # capacity / inflow: the region is a little short
         flows.append(pd.DataFrame({

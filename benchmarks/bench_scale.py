@@ -71,7 +71,7 @@ def plain_pandas_weekly(extract: pd.DataFrame, weeks: pd.PeriodIndex) -> pd.Data
     out = []
     never = pd.Timestamp.max
     for clinic, g in extract.groupby("clinic"):
-        week = lambda col: g[col].dt.to_period("W-SUN")  # noqa: E731
+        week = lambda col, g=g: g[col].dt.to_period("W-SUN")  # noqa: E731
         frame = pd.DataFrame(index=weeks)
         frame["referrals_in"] = week("referral_date").value_counts().reindex(weeks, fill_value=0)
         frame["new_visits"] = week("first_visit_date").value_counts().reindex(weeks, fill_value=0)
@@ -132,7 +132,7 @@ def batch_runs(clinics: int = 20) -> dict:
         tmp = Path(tmp)
         demo_data, params, empty = _region_setup(tmp, clinics)
         t_empty = _empty_notebook_seconds(tmp, empty)
-        common = dict(data_dir=demo_data, parameters_dir=params)
+        common = {"data_dir": demo_data, "parameters_dir": params}
         t1 = _timed_run(out_dir=tmp / "o1", workers=1, **common)
         t2 = _timed_run(out_dir=tmp / "o2", workers=2, **common)
     return {"clinics": clinics, "empty_notebook_seconds": round(t_empty, 2),

@@ -68,7 +68,8 @@ def test_seasonal_profile_lines_differ_in_grey():
     rows = [pd.DataFrame({"clinic": "a", "measure": m, "season": np.arange(1, 54), "factor": 1.0 + 0.01 * i})
             for i, m in enumerate(["referrals_in", "new_visits", "operations_elective"])]
     fig = plots.seasonal_profile(pd.concat(rows, ignore_index=True))
-    looks = [_look(line) for line in fig.axes[0].get_lines() if line.get_label() and not line.get_label().startswith("_")]
+    looks = [_look(line) for line in fig.axes[0].get_lines()
+             if line.get_label() and not line.get_label().startswith("_")]
     assert len(looks) == 3 and len(set(looks)) == 3, looks
 
 
