@@ -1165,10 +1165,6 @@ def show(key: str, ctx) -> None:
     """
     if isinstance(ctx, RegionContext):
         return show_region(key, ctx)
-    from . import fragments
-
-    if isinstance(ctx, fragments.Stored):  # a clinic's sections as `kps run` rendered them
-        return fragments.show(key, ctx)
     try:
         if key == "title":
             html, meta = _title_html(ctx)
