@@ -82,3 +82,20 @@ def test_no_new_long_functions():
 def test_known_long_list_only_shrinks():
     split = sorted(KNOWN_LONG - set(_long_functions()))
     assert not split, f"no longer over {MAX_LINES} lines (or moved): remove them from KNOWN_LONG: {split}"
+
+
+def test_the_architecture_page_names_every_module():
+    """docs/architecture.md's layout table has a row for every module of the package (issue 17, item 6)."""
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    layout = page[page.index("## Package layout"):page.index("## The public API")]
+    missing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if "__pycache__" in rel or (path.name == "__init__.py" and path.parent != PACKAGE):
+            continue  # a subpackage's row names its folder
+        if f"`{rel}`" not in layout and not (path.parent == PACKAGE and f"`{path.name}`" in layout):
+            missing.append(rel)
+    folders = {p.parent.relative_to(PACKAGE).as_posix() + "/" for p in PACKAGE.rglob("__init__.py")
+               if p.parent != PACKAGE}
+    missing += [f for f in sorted(folders) if f"`{f}`" not in layout]
+    assert missing == [], "add a row to docs/architecture.md's 'Package layout' for these"
