@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import report, report_plan
 from .report import escape_text, format_count, format_signed, label, period_kind, period_name, period_word
+from .report.labels import TEXTS
 
 __all__ = ["Section", "SECTIONS", "MODEL_MEASURES", "available", "sentence", "ClinicContext", "load",
            "show", "write_tables", "RegionContext", "load_region", "show_region", "figure_html",
@@ -110,9 +111,8 @@ def _has(weekly: pd.DataFrame, column: str) -> bool:
 
 def _measure_list(alternatives, language: str) -> str:
     """``remisser in och nybesök, eller behandlingsbeslut och operationer`` (labels, lower case)."""
-    joiner, orer = (" och ", ", eller ") if language == "sv" else (" and ", ", or ")
-    words = [joiner.join(label(m, language).lower() if language == "sv" else label(m, language).lower()
-                         for m in alt) for alt in alternatives]
+    joiner, orer = label("list.and", language), label("list.or", language)
+    words = [joiner.join(label(m, language).lower() for m in alt) for alt in alternatives]
     return orer.join(words)
 
 
@@ -139,28 +139,18 @@ def sentence(section: Section, missing: dict, language: str = "sv", *, period: s
     """
     from .parameters import needs_sentence
 
-    sv = language != "en"
-    data_word = ("veckodata" if period == "week" else "månadsdata") if sv else (
-        "weekly data" if period == "week" else "monthly data")
+    lang = "en" if language == "en" else "sv"
+    data_word = label("section.weekly_data" if period == "week" else "section.monthly_data", lang)
     parts = []
     alternatives = list(missing.get("measures") or ()) + list(missing.get("model") or ())
     if alternatives:
-        what = _measure_list(alternatives, "sv" if sv else "en")
-        if missing.get("model"):
-            parts.append(f"Avsnittet bygger på planeringsmodellen, som kräver {data_word} med {what}, och det saknas "
-                         f"för kliniken." if sv else
-                         f"This section rests on the planning model, which needs {data_word} with {what}; the "
-                         f"clinic has none.")
-        else:
-            parts.append(f"Avsnittet kräver {data_word} med {what}, och det saknas för kliniken." if sv else
-                         f"This section needs {data_word} with {what}; the clinic has none.")
+        what = _measure_list(alternatives, lang)
+        key = "section.needs_model" if missing.get("model") else "section.needs_data"
+        parts.append(label(key, lang, data_word=data_word, what=what))
     if missing.get("waiting_list"):
-        parts.append("Avsnittet kräver ett väntelisteuttag per patient (remissdatum, beslutsdatum, besöks- och "
-                     "operationsdatum); kliniken levererar bara summor per period." if sv else
-                     "This section needs a patient-level waiting-list extract (referral, decision, visit and "
-                     "operation dates); the clinic delivers totals per period only.")
+        parts.append(label("section.needs_waiting_list", lang))
     if missing.get("groups"):
-        parts.append(needs_sentence(list(missing["groups"]), language="sv" if sv else "en"))
+        parts.append(needs_sentence(list(missing["groups"]), language=lang))
     return " ".join(parts)
 
 
@@ -381,10 +371,9 @@ class ClinicContext:
     def why_not(self, key: str) -> str:
         """The sentence shown in place of section ``key``."""
         row = self.sections[self.sections["section"] == key]
-        text = row["sentence_en" if self.language == "en" else "sentence_sv"].iloc[0] if len(row) else ""
+        text = row[f"sentence_{self.language}"].iloc[0] if len(row) else ""
         if not text and self.model is None:
-            text = ("Planeringsmodellen finns inte för kliniken i den här körningen; se körningens logg." if
-                    self.language == "sv" else "The clinic has no planning model in this run; see the run's log.")
+            text = label("section.no_model", self.language)
         return text
 
     def text(self, key: str) -> str:
@@ -517,53 +506,9 @@ def _heading_only(text: str) -> str:
 # ============================================================================ first screen
 _STATUS_COLOUR = {"red": "red", "yellow": "yellow", "green": "green"}
 
-_GLOSSARY = {
-    "sv": (
-        ("Vårdgaranti", "Lagens gräns: nybesök inom {days} dagar från remiss, behandling inom {days} dagar från "
-                        "beslut. Patienter som själva valt att vänta längre räknas inte."),
-        ("Köproduktionskvot", "Kön delad med produktionen per vecka: hur många veckors produktion som väntar, "
-                              "ungefär hur länge en ny patient väntar (Littles lag)."),
-        ("Köpt vård", "Nybesök eller operationer som beställs av andra vårdgivare för att ingen ska vänta över "
-                      "{days} dagar; räknas i hela patienter per slag, med kostnaden för varje slag för sig."),
-        ("Ledtid", "Tiden det tar att ordna köpt vård ({lead} {lead_periods}); den som passerar gränsen innan dess "
-                   "kan bara hjälpas med egna extra pass eller flytt."),
-        ("Kapacitetsglapp", "Behovet för att hålla vårdgarantin (egen produktion plus köp) minus den egna "
-                            "kapaciteten, i patienter över den fastställda planen."),
-        ("Fastställd plan", "De första {fixed} {fixed_periods} av den rullande produktionsplanen; nästa körning "
-                            "behåller dem om de inte revideras."),
-        ("Eskalering", "Grön: hanteras av enheten. Gul: kliniken hanterar (målet nås inte, köp behövs eller "
-                       "patienter passerar gränsen inom ledtiden). Röd: divisionen (målet nås inte och köp "
-                       "behövs, eller produktionen ligger långt under planen)."),
-    ),
-    "en": (
-        ("Care guarantee", "The legal limit: a first visit within {days} days of the referral, treatment within "
-                           "{days} days of the decision. Patients who chose to wait longer do not count."),
-        ("Queue-to-production ratio", "The queue divided by production per week: how many weeks of "
-                                      "production are waiting, roughly how long a new patient waits (Little's law)."),
-        ("Purchased care", "First visits or operations ordered from other providers so that nobody waits over "
-                           "{days} days; counted in whole patients per kind, each kind with its own cost."),
-        ("Lead time", "The time it takes to arrange purchased care ({lead} {lead_periods}); patients who pass the "
-                      "limit before then can only be helped by extra own sessions or a move."),
-        ("Capacity gap", "The need to keep the guarantee (own production plus purchase) minus own capacity, in "
-                         "patients over the fixed plan."),
-        ("Fixed plan", "The first {fixed} {fixed_periods} of the rolling production plan; the next run keeps "
-                       "them unless they are revised."),
-        ("Escalation", "Green: handled by the unit. Yellow: the clinic handles it (target missed, purchase needed "
-                       "or patients pass the limit within the lead time). Red: the division (target missed and "
-                       "purchase needed, or production far below plan)."),
-    ),
-}
-
-_REASONS = {
-    "sv": {"target_missed": "andelen som väntat över {days} dagar ({share}) är över målet {target}",
-           "purchase_needed": "planen kräver köpt vård",
-           "breach_within_lead_time": "patienter passerar gränsen innan köpt vård hinner börja",
-           "production_below_plan": "produktionen ligger under den fastställda planen"},
-    "en": {"target_missed": "the share waited over {days} days ({share}) is above the target {target}",
-           "purchase_needed": "the plan needs purchased care",
-           "breach_within_lead_time": "patients pass the limit before purchased care can start",
-           "production_below_plan": "production is below the fixed plan"},
-}
+#: The first screen's terms, in order: ``glossary.<name>`` (the term) and ``glossary.<name>_text`` (its
+#: explanation) in :data:`kps_analysis.report.labels.TEXTS`.
+_GLOSSARY = ("guarantee", "ratio", "purchased_care", "lead_time", "capacity_gap", "fixed_plan", "escalation")
 
 
 def _num(value) -> float:
@@ -596,8 +541,7 @@ def _change_note(changes: pd.DataFrame, measure: str, *, language: str, kind: st
     if small:
         return ""
     arrow = "▲" if round(change, decimals) > 0 else "▼" if round(change, decimals) < 0 else "●"
-    since = (f"sedan förra {period_word(kind, 'sv', definite=True)}" if language == "sv" else
-             f"since last {period_word(kind, 'en')}")
+    since = label("section.since_last", language, period=period_word(kind, language, definite=language == "sv"))
     return f"{arrow} {format_signed(change, language=language, decimals=decimals)} {since}"
 
 
@@ -651,36 +595,33 @@ def _first_screen_facts(ctx: ClinicContext) -> _Facts:
 
 def _state_sentence(ctx: ClinicContext, f: _Facts) -> str:
     """The state in one sentence: the queue's trend, who waited too long, what to buy by when."""
-    lang, sv, r, texts, days, F, pw = f.lang, f.sv, f.r, f.texts, f.days, f.F, f.pw
+    lang, r, texts, days, F, pw = f.lang, f.r, f.texts, f.days, f.F, f.pw
     change, over = f.change, f.over
     if np.isfinite(change) and change > 0:
-        trend = "Kön växer" if sv else "The queue is growing"
+        trend = label("section.queue_growing", lang)
     elif np.isfinite(change) and change < 0:
-        trend = "Kön minskar" if sv else "The queue is shrinking"
+        trend = label("section.queue_shrinking", lang)
     else:
-        trend = "Kön är oförändrad" if sv else "The queue is unchanged"
+        trend = label("section.queue_unchanged", lang)
     clauses = []
     if np.isfinite(_num(r.get("waiting_over_90"))):
-        clauses.append(f"{over} patienter har väntat över {days} dagar" if sv else
-                       f"{over} patients have waited over {days} days")
+        clauses.append(label("section.state_waited_over", lang, over=over, days=days))
     nv, op = _num(r.get("purchase_new_visits_12w")), _num(r.get("purchase_operations_12w"))
     buys = []
     if np.isfinite(nv) and nv > 0:
-        buys.append(f"{texts.get('purchase_new_visits_12w', format_count(nv))} {'nybesök' if sv else 'first visits'}")
+        buys.append(f"{texts.get('purchase_new_visits_12w', format_count(nv))} "
+                    f"{label('section.unit_first_visits', lang)}")
     if np.isfinite(op) and op > 0:
         buys.append(f"{texts.get('purchase_operations_12w', format_count(op))} "
-                    f"{'operationer' if sv else 'operations'}")
+                    f"{label('section.unit_operations', lang)}")
     order_by = period_name(r.get("first_order_by"), lang)
     if buys:
-        joined = (" och " if sv else " and ").join(buys)
+        joined = label("list.and", lang).join(buys)
         late = bool(r.get("first_order_late", False))
-        when = ("redan nu (beställningen är sen)" if sv else "now (the order is late)") if late else (
-            f"senast {order_by}" if sv else f"by {order_by}")
-        clauses.append(f"köp {joined} {when} för att hålla vårdgarantin" if sv else
-                       f"buy {joined} {when} to keep the care guarantee")
+        when = label("section.order_late", lang) if late else label("section.order_by", lang, date=order_by)
+        clauses.append(label("section.state_buy", lang, joined=joined, when=when))
     else:
-        clauses.append(f"den egna kapaciteten håller vårdgarantin de kommande {F} {pw(F)}" if sv else
-                       f"own capacity keeps the care guarantee over the coming {F} {pw(F)}")
+        clauses.append(label("section.state_own_capacity", lang, n=F, periods=pw(F)))
     state = f"{trend}: " + "; ".join(clauses) + "."
     return state
 
@@ -693,60 +634,57 @@ def _key_cards(ctx: ClinicContext, f: _Facts) -> list[str]:
     ratio = _num(r.get("queue_production_ratio_weeks"))
     limit_weeks = ctx.guarantee_days / 7.0  # the köproduktionskvot is in weeks (queue_production_ratio_weeks)
     peak = _num(r.get("projected_breaches_peak_12w"))
-    ok_word, bad_word, watch_word = (("inom målet", "över målet", "att bevaka") if sv else
-                                     ("within target", "above target", "to watch"))
+    ok_word, bad_word, watch_word = (label("section.within_target", lang), label("section.above_target", lang),
+                                     label("section.to_watch", lang))
+    patients = label("section.unit_patients", lang)
     queue_total = ctx.shown.text("queue", _num(r.get("queue_new_visit", 0)) + _num(r.get("queue_treatment", 0)),
                                  language=lang) if "queue" in ctx.shown else format_count(
         np.nansum([_num(r.get("queue_new_visit")), _num(r.get("queue_treatment"))]), language=lang)
     cards = [
-        _card("Väntande" if sv else "Waiting", queue_total, "patienter" if sv else "patients",
+        _card(label("section.card_waiting", lang), queue_total, patients,
               _change_note(ctx.changes_or_empty, "queue_new_visit", language=lang, kind=kind, limit=ctx.limit)
-              and (f"{'Ändring' if sv else 'Change'}: {texts.get('queue_change_1w', '–')} "
-                   f"{'sedan förra' if sv else 'since last'} {period_word(kind, lang, definite=sv)}"),
+              and label("section.card_change", lang, change=texts.get('queue_change_1w', '–'),
+                        period=period_word(kind, lang, definite=sv)),
               "yellow" if np.isfinite(change) and change > 0 else "green",
-              ("växer" if sv else "growing") if np.isfinite(change) and change > 0 else
-              ("minskar" if sv else "shrinking") if np.isfinite(change) and change < 0 else
-              ("oförändrad" if sv else "unchanged")),
-        _card(f"Väntat över {days} dagar" if sv else f"Waited over {days} days",
+              label("section.growing", lang) if np.isfinite(change) and change > 0 else
+              label("section.shrinking", lang) if np.isfinite(change) and change < 0 else
+              label("section.unchanged", lang)),
+        _card(label("section.card_waited_over", lang, days=days),
               texts.get("share_over_90_days", "–"), "",
-              (f"{over} patienter; mål högst {format_count(100 * target, language=lang)} %" if sv else
-               f"{over} patients; target at most {format_count(100 * target, language=lang)} %"),
+              label("section.card_target", lang, over=over, target=format_count(100 * target, language=lang)),
               "red" if np.isfinite(share) and share > target + 1e-12 else "green",
               bad_word if np.isfinite(share) and share > target + 1e-12 else ok_word),
-        _card("Köproduktionskvot" if sv else "Queue-to-production ratio", texts.get("queue_production_ratio_weeks",
+        _card(label("section.card_ratio", lang), texts.get("queue_production_ratio_weeks",
               "–"), period_word("week", lang, plural=True),
               _change_note(ctx.changes_or_empty, "queue_production_ratio_weeks", language=lang, kind=kind,
                            decimals=1) or "",
               "red" if np.isfinite(ratio) and ratio > limit_weeks else "green",
-              (f"över {days} dagars produktion" if sv else f"above {days} days of production")
+              label("section.ratio_above", lang, days=days)
               if np.isfinite(ratio) and ratio > limit_weeks else
-              (f"under {days} dagars produktion" if sv else f"below {days} days of production")),
-        _card(f"Över {days} dagar inom {F} {pw(F)} om inget köps" if sv else
-              f"Over {days} days within {F} {pw(F)} if nothing is bought",
-              texts.get("projected_breaches_peak_12w", "–"), "patienter" if sv else "patients",
-              (f"högst, {period_name(r.get('projected_breaches_peak_week'), lang)}" if sv else
-               f"peak, {period_name(r.get('projected_breaches_peak_week'), lang)}") if np.isfinite(peak) and peak > 0
-              else "", "red" if np.isfinite(peak) and peak > 0 else "green",
+              label("section.ratio_below", lang, days=days)),
+        _card(label("section.card_projected", lang, days=days, n=F, periods=pw(F)),
+              texts.get("projected_breaches_peak_12w", "–"), patients,
+              label("section.peak", lang, period=period_name(r.get('projected_breaches_peak_week'), lang))
+              if np.isfinite(peak) and peak > 0 else "", "red" if np.isfinite(peak) and peak > 0 else "green",
               watch_word if np.isfinite(peak) and peak > 0 else ok_word),
     ]
-    for key, cost_key, unit_sv, unit_en in (("purchase_new_visits_12w", "purchase_cost_new_visits_12w", "nybesök",
-                                             "first visits"),
-                                            ("purchase_operations_12w", "purchase_cost_operations_12w",
-                                             "operationer", "operations")):
+    for key, cost_key, unit_key in (("purchase_new_visits_12w", "purchase_cost_new_visits_12w",
+                                     "section.unit_first_visits"),
+                                    ("purchase_operations_12w", "purchase_cost_operations_12w",
+                                     "section.unit_operations")):
         if key not in texts:
             continue
         n = _num(r.get(key))
         cost = _num(r.get(cost_key))
-        note = (f"kostnad {format_count(cost, language=lang)} kr" if sv else
-                f"cost SEK {format_count(cost, language=lang)}") if np.isfinite(cost) and n > 0 else (
-            ("kostnad: priser saknas" if sv else "cost: no prices") if n > 0 else "")
-        cards.append(_card(f"Köp {unit_sv}, {F} {pw(F)}" if sv else f"Buy {unit_en}, {F} {pw(F)}", texts[key],
-                           unit_sv if sv else unit_en, note, "yellow" if n > 0 else "green",
-                           ("behövs" if sv else "needed") if n > 0 else ("inget köp" if sv else "none")))
-    cards.append(_card("Eskalering" if sv else "Escalation", words.get(status, status).capitalize(), "",
-                       (f"eskaleras till {level}" if sv else f"escalated to the {level}") if status != "green" else
-                       (f"hanteras av {level}" if sv else f"handled by the {level}"), _STATUS_COLOUR.get(status,
-                                                                                                       "green"),
+        unit = label(unit_key, lang)
+        note = label("section.card_cost", lang, cost=format_count(cost, language=lang)) if (
+            np.isfinite(cost) and n > 0) else (label("section.card_no_prices", lang) if n > 0 else "")
+        cards.append(_card(label("section.card_buy", lang, unit=unit, n=F, periods=pw(F)), texts[key],
+                           unit, note, "yellow" if n > 0 else "green",
+                           label("section.needed", lang) if n > 0 else label("section.no_purchase", lang)))
+    cards.append(_card(label("section.card_escalation", lang), words.get(status, status).capitalize(), "",
+                       label("section.escalated_to" if status != "green" else "section.handled_by", lang,
+                             level=level), _STATUS_COLOUR.get(status, "green"),
                        words.get(status, status)))
     return cards
 
@@ -755,63 +693,53 @@ def _decisions(ctx: ClinicContext, f: _Facts) -> list[str]:
     """This period's decisions: what to order by when, extra own sessions, the escalation."""
     from .planning import purchase_by_month
 
-    lang, sv, r, texts, days, target, lead, F, pw, lw = (f.lang, f.sv, f.r, f.texts, f.days, f.target, f.lead, f.F,
-                                                          f.pw, f.lw)
+    lang, r, texts, days, target, lead, F, pw, lw = (f.lang, f.r, f.texts, f.days, f.target, f.lead, f.F,
+                                                      f.pw, f.lw)
     status, level = f.status, f.level
     decisions = []
     plan = ctx.model.plan
     buy = purchase_by_month(plan[plan["period_ahead"] <= F])  # the fixed plan: the figures above
-    stage_words = {"new_visit": ("nybesök", "first visits"), "treatment": ("operationer", "operations")}
+    stage_words = {"new_visit": "section.unit_first_visits", "treatment": "section.unit_operations"}
     for stage, part in buy.groupby("stage", sort=False):
         n = part["purchase"].sum()
         cost = part["cost_external_sek"].sum(min_count=1)
         internal = part["cost_internal_sek"].sum(min_count=1)
-        w_sv, w_en = stage_words.get(stage, (stage, stage))
+        what = label(stage_words[stage], lang) if stage in stage_words else stage
         n_text = report_plan.value_text("count", n, lang, ctx.limit)
         first_need = period_name(part["first_week"].min(), lang)
         by = period_name(part["order_by"].min(), lang)
-        cost_text = (f" ({format_count(cost, language=lang)} kr; i egen regi {format_count(internal, language=lang)}"
-                     f" kr)" if sv else f" (SEK {format_count(cost, language=lang)}; in-house SEK "
-                     f"{format_count(internal, language=lang)})") if np.isfinite(cost) else ""
-        decisions.append(f"<strong>Beställ {n_text} {w_sv}</strong>{cost_text} senast {by}; de första behövs "
-                         f"{first_need}." if sv else
-                         f"<strong>Order {n_text} {w_en}</strong>{cost_text} by {by}; the first are needed "
-                         f"{first_need}.")
+        cost_text = label("section.order_cost", lang, cost=format_count(cost, language=lang),
+                          internal=format_count(internal, language=lang)) if np.isfinite(cost) else ""
+        decisions.append(label("section.decision_order", lang, n=n_text, what=what, cost=cost_text, by=by,
+                               first=first_need))
     if not decisions:
-        decisions.append(f"Inget köp behövs de kommande {F} {pw(F)}." if sv else
-                         f"Nothing needs to be bought over the coming {F} {pw(F)}.")
+        decisions.append(label("section.decision_no_purchase", lang, n=F, periods=pw(F)))
     late_peak = _num(r.get("breaches_after_purchase_peak_12w"))
     if np.isfinite(late_peak) and late_peak > 0:
         n_text = texts.get("breaches_after_purchase_peak_12w", format_count(late_peak, language=lang))
-        decisions.append(f"Upp till {n_text} patienter passerar {days} dagar innan köpt vård hinner börja (ledtid "
-                         f"{lead} {lw(lead)}): boka extra egna mottagnings- eller operationspass, eller flytta "
-                         f"patienter till ett sjukhus med ledig kapacitet." if sv else
-                         f"Up to {n_text} patients pass {days} days before purchased care can start (lead time "
-                         f"{lead} {lw(lead)}): book extra own sessions, or move patients to a hospital with spare "
-                         f"capacity.")
+        decisions.append(label("section.decision_late", lang, n=n_text, days=days, lead=lead,
+                               lead_periods=lw(lead)))
     reasons = [t for t in str(r.get("escalation_reason") or "").split(",") if t]
-    reason_words = _REASONS["sv" if sv else "en"]
-    why = ", ".join(reason_words.get(t, t).format(days=days, share=texts.get("share_over_90_days", "–"),
-                                                  target=format_count(100 * target, language=lang) + " %")
+    fields = {"days": days, "share": texts.get("share_over_90_days", "–"),
+              "target": format_count(100 * target, language=lang) + " %"}
+    why = ", ".join(label(f"reason.{t}", lang, **fields) if f"reason.{t}" in TEXTS else t.format(**fields)
                     for t in reasons)
     if status == "red":
-        decisions.append(f"<strong>Eskalera till {level}</strong>: {why}." if sv else
-                         f"<strong>Escalate to the {level}</strong>: {why}.")
+        decisions.append(label("section.decision_escalate", lang, level=level, why=why))
     elif status == "yellow":
-        decisions.append(f"<strong>Hanteras i kliniken</strong> (gul): {why}." if sv else
-                         f"<strong>Handled in the clinic</strong> (yellow): {why}.")
+        decisions.append(label("section.decision_clinic", lang, why=why))
     else:
-        decisions.append("Ingen eskalering (grön)." if sv else "No escalation (green).")
+        decisions.append(label("section.decision_none", lang))
     return decisions
 
 
 def _glossary_html(f: _Facts) -> str:
     """The terms the first screen uses, with the clinic's guarantee, lead time and horizon."""
-    kind, lang, sv, days, lead, F, pw, lw = f.kind, f.lang, f.sv, f.days, f.lead, f.F, f.pw, f.lw
+    kind, lang, days, lead, F, pw, lw = f.kind, f.lang, f.days, f.lead, f.F, f.pw, f.lw
     fmt = {"days": days, "period": period_word(kind, lang), "periods": period_word(kind, lang, plural=True),
            "lead": lead, "lead_periods": lw(lead), "fixed": F, "fixed_periods": pw(F)}
-    gloss = "".join(f"<dt>{escape_text(t)}</dt><dd>{escape_text(d.format(**fmt))}</dd>"
-                    for t, d in _GLOSSARY["sv" if sv else "en"])
+    gloss = "".join(f"<dt>{escape_text(label(f'glossary.{t}', lang))}</dt>"
+                    f"<dd>{escape_text(label(f'glossary.{t}_text', lang, **fmt))}</dd>" for t in _GLOSSARY)
     return gloss
 
 
@@ -825,26 +753,25 @@ def first_screen_html(ctx: ClinicContext) -> str:
     """
     f = _first_screen_facts(ctx)
     state, cards, decisions, gloss = _state_sentence(ctx, f), _key_cards(ctx, f), _decisions(ctx, f), _glossary_html(f)
-    kind, lang, sv, status = f.kind, f.lang, f.sv, f.status
-    return (f'<section class="kps-first-screen" aria-label="{"Läget" if sv else "The situation"}">'
+    kind, lang, status = f.kind, f.lang, f.status
+    return (f'<section class="kps-first-screen" aria-label="{label("section.situation", lang)}">'
             f'<p class="kps-state kps-status-{_STATUS_COLOUR.get(status, "green")}"><strong>'
             f'{escape_text(state)}</strong></p>'
             f'<div class="kps-cards">{"".join(cards)}</div>'
-            f'<div class="kps-decision"><h3 class="kps-plain">{"Beslut denna" if sv else "Decisions this"} '
-            f'{period_word(kind, lang) if not sv else period_word(kind, lang)}</h3><ul>'
+            f'<div class="kps-decision"><h3 class="kps-plain">'
+            f'{label("section.decisions_this", lang, period=period_word(kind, lang))}</h3><ul>'
             + "".join(f"<li>{d}</li>" for d in decisions) +
-            f'</ul></div><details class="kps-glossary" open><summary>{"Ord och begrepp" if sv else "Terms"}'
+            f'</ul></div><details class="kps-glossary" open><summary>{label("section.terms", lang)}'
             f'</summary><dl>{gloss}</dl></details>{report.TOC_SLOT}</section>')
 
 
 def _title_html(ctx: ClinicContext) -> str:
     p = ctx.params
-    sv = ctx.language == "sv"
     last = period_name(ctx.weekly["period"].max(), ctx.language) if len(ctx.weekly) else "–"
     region = p.get("region_name") if hasattr(p, "get") else None
     parts = [escape_text(x) for x in (p.hospital, region) if x]
-    parts.append(("data till och med " if sv else "data up to ") + escape_text(last))
-    parts.append(("körning " if sv else "run ") + escape_text(ctx.run_id))
+    parts.append(label("section.data_up_to", ctx.language, last=escape_text(last)))
+    parts.append(label("section.run", ctx.language, run=escape_text(ctx.run_id)))
     meta = {"kps_language": ctx.language, "kps_header": f"{p.name} · {last} · {ctx.run_id}"}
     return (f'<h1 class="kps-title" data-kps-lang="{escape_text(ctx.language)}">{escape_text(p.name)}</h1>'
             f'<p class="kps-subtitle">{" · ".join(parts)}</p>' + _stale_html(ctx)), meta
@@ -867,11 +794,7 @@ def _stale_html(ctx: ClinicContext) -> str:
         return ""
     end, start = fresh["data_end"].date(), fresh["plan_start"].date()
     today = pd.Timestamp.today().date()
-    text = (f"Inaktuella data: de slutar {end}, {int(fresh['data_age_days'])} dagar före körningen ({today}). "
-            f"Allt här gäller läget då; planen börjar {start}. Leverera nyare data för en plan från i dag."
-            if ctx.language == "sv" else
-            f"Stale data: they end {end}, {int(fresh['data_age_days'])} days before the run ({today}). Everything "
-            f"here is as it was then; the plan starts {start}. Deliver newer data for a plan from today.")
+    text = label("section.stale", ctx.language, end=end, age=int(fresh['data_age_days']), today=today, start=start)
     return f'<p class="kps-state kps-status-red" role="alert"><strong>{escape_text(text)}</strong></p>'
 
 
@@ -882,23 +805,22 @@ def _summary(ctx: ClinicContext) -> None:
 
 
 def _key_figures(ctx: ClinicContext) -> None:
-    sv = ctx.language == "sv"
     _markdown(ctx.text("key_figures"))
     table = report_plan.key_figures_table(ctx.headline, limit=ctx.limit, language=ctx.language, shown=ctx.shown)
     # the köproduktionskvot is in weeks for weekly and monthly data alike: its label keeps them
     table.index = [t if t.lower().startswith(("köproduktionskvot", "queue-to-production", "queue production"))
                    else _horizon_words(t, ctx) for t in table.index]
-    _table(table, "Nyckeltal från planeringsmodellen" if sv else "Key figures from the planning model")
+    _table(table, label("section.key_figures_caption", ctx.language))
     # the rule's only period is the purchase lead time, a parameter in weeks: not turned into months
     _markdown(report_plan.escalation_text(ctx.model.settings, language=ctx.language))
 
 
 def _horizon_words(text: str, ctx: ClinicContext) -> str:
     """A label written for 12 weeks, for the clinic's fixed horizon and period (``6 månader``)."""
-    F, sv = ctx.fixed, ctx.language == "sv"
-    plural, single = period_word(ctx.kind, ctx.language, plural=True), period_word(ctx.kind, ctx.language)
-    for old, new in ((("12 veckor", f"{F} {plural}"), ("vecka 12", f"{single} {F}")) if sv else
-                     (("12 weeks", f"{F} {plural}"), ("week 12", f"{single} {F}"))):
+    F, lang = ctx.fixed, ctx.language
+    plural, single = period_word(ctx.kind, lang, plural=True), period_word(ctx.kind, lang)
+    for old, new in ((label("section.twelve_weeks", lang), f"{F} {plural}"),
+                     (label("section.week_twelve", lang), f"{single} {F}")):
         text = text.replace(old, new)
     return in_periods(text, ctx.kind, ctx.language)
 
@@ -907,8 +829,7 @@ def _changes(ctx: ClinicContext) -> None:
     _markdown(ctx.text("changes"))
     t = report.changes_table(ctx.changes, limit=ctx.limit, language=ctx.language, shown=ctx.shown)
     t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
-    _table(t, in_periods("Förändring sedan förra veckan" if ctx.language == "sv" else "Change since last week",
-                         ctx.kind, ctx.language))
+    _table(t, in_periods(label("section.changes_caption", ctx.language), ctx.kind, ctx.language))
 
 
 def _situation(ctx: ClinicContext) -> None:
@@ -972,24 +893,22 @@ def _forecast(ctx: ClinicContext) -> None:
 def _balance(ctx: ClinicContext) -> None:
     from . import plots
 
-    sv = ctx.language == "sv"
     _markdown(ctx.text("balance"))
     flow = ctx.analysis("flow")
     _figure(plots.balance_lines(flow, language=ctx.language, kind=ctx.kind),
             plots.alt_balance(flow, language=ctx.language, kind=ctx.kind))
     _table(report.load_table(ctx.loads, language=ctx.language),
-           f"Belastning per steg, {ctx.fixed} {period_word(ctx.kind, 'sv', plural=True)} framåt" if sv else
-           f"Load per stage, {ctx.fixed} {period_word(ctx.kind, 'en', plural=True)} ahead")
+           label("section.load_caption", ctx.language, n=ctx.fixed,
+                 periods=period_word(ctx.kind, ctx.language, plural=True)))
     t = report.rates_table(ctx.analysis("rates"), language=ctx.language)
     t.index.name = in_periods(t.index.name, ctx.kind, ctx.language)
-    _table(t, "Omvandlingstal i flödet" if sv else "Conversion rates of the flow")
+    _table(t, label("section.rates_caption", ctx.language))
 
 
 def _waits(ctx: ClinicContext) -> None:
     from . import plots
     from .waits import wait_distribution, wait_summary
 
-    sv = ctx.language == "sv"
     _markdown(ctx.text("waits"))
     bands = wait_distribution(ctx.snapshot)
     fig = plots.wait_histogram(bands, guarantee_days=ctx.params.guarantee_days, language=ctx.language, limit=ctx.limit,
@@ -997,10 +916,10 @@ def _waits(ctx: ClinicContext) -> None:
     _figure(fig, plots.alt_waits(bands, ctx.guarantee_days, language=ctx.language, shown=ctx.shown))
     _table(report.wait_summary_table(wait_summary(ctx.snapshot, guarantee_days=ctx.params.guarantee_days),
                                      limit=ctx.limit, language=ctx.language, shown=ctx.shown),
-           "Väntetider per steg" if sv else "Waiting times per stage")
+           label("section.waits_caption", ctx.language))
     _table(report.wait_table(bands, limit=ctx.limit, language=ctx.language, shown=ctx.shown,
                              guarantee_days=ctx.params.guarantee_days),
-           "Väntande per väntetidsintervall" if sv else "Waiting per waiting-time band")
+           label("section.bands_caption", ctx.language))
 
 
 def _breaches(ctx: ClinicContext) -> None:
@@ -1022,17 +941,14 @@ def _capacity(ctx: ClinicContext) -> None:
 
 
 def _capacity_resources(ctx: ClinicContext) -> None:
-    sv = ctx.language == "sv"
     t = report_plan.capacity_check_table(ctx.model.capacity_check, language=ctx.language)
     t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
-    _table(t, "Kapacitet enligt resurser och visad produktion" if sv else
-           "Capacity from resources and demonstrated production", index=False)
+    _table(t, label("section.capacity_caption", ctx.language), index=False)
 
 
 def _purchase(ctx: ClinicContext) -> None:
     from .planning import purchase_by_month
 
-    sv = ctx.language == "sv"
     _markdown(ctx.text("purchase"))
     t = report_plan.purchase_table(purchase_by_month(ctx.model.plan), limit=ctx.limit, language=ctx.language)
     if not ctx.ok("purchase_cost"):
@@ -1040,7 +956,7 @@ def _purchase(ctx: ClinicContext) -> None:
     for col in [c for c in t.columns if "vecka" in c.lower() or "week" in c.lower()]:
         t[col] = t[col].map(lambda v: period_name(v, ctx.language))
     t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
-    _table(t, "Köpt vård per månad och slag" if sv else "Purchased care per month and kind")
+    _table(t, label("section.purchase_caption", ctx.language))
 
 
 def _purchase_cost(ctx: ClinicContext) -> None:
@@ -1052,7 +968,7 @@ def _moves(ctx: ClinicContext) -> None:
 
 
 def _agreement(ctx: ClinicContext) -> None:
-    sv = ctx.language == "sv"
+    lang = ctx.language
     r = ctx.headline.iloc[0]
     agreed, own = _num(r.get("agreement_52w")), _num(r.get("own_production_52w"))
     if not np.isfinite(agreed):
@@ -1060,25 +976,19 @@ def _agreement(ctx: ClinicContext) -> None:
     n = int(ctx.model.plan["period_ahead"].max())
     pw = period_word(ctx.kind, ctx.language, plural=True)
     diff = own - agreed
-    _markdown(f"**Vårdöverenskommelsen**: planerad egen produktion de kommande {n} {pw} är "
-              f"{format_count(own, language='sv')} patienter mot avtalade {format_count(agreed, language='sv')} "
-              f"({format_signed(diff, language='sv')})." if sv else
-              f"**The care agreement**: planned own production over the coming {n} {pw} is "
-              f"{format_count(own, language='en')} patients against {format_count(agreed, language='en')} agreed "
-              f"({format_signed(diff, language='en')}).")
+    _markdown(label("section.agreement", lang, n=n, periods=pw, own=format_count(own, language=lang),
+                    agreed=format_count(agreed, language=lang), diff=format_signed(diff, language=lang)))
 
 
 def _monte_carlo(ctx: ClinicContext) -> None:
-    sv = ctx.language == "sv"
     _markdown(ctx.text("monte_carlo"))
     _table(report_plan.uncertainty_purchase_table(ctx.model, limit=ctx.limit, language=ctx.language),
-           "Köp i simulerade framtider" if sv else "Purchase in simulated futures", index=False)
+           label("section.monte_carlo_caption", ctx.language), index=False)
     _table(report_plan.uncertainty_table(ctx.model, language=ctx.language),
-           "Chans att ingen passerar gränsen, per månad" if sv else "Chance nobody passes the limit, per month")
+           label("section.uncertainty_caption", ctx.language))
 
 
 def _plan(ctx: ClinicContext) -> None:
-    sv = ctx.language == "sv"
     _markdown(ctx.text("plan"))
     t = report_plan.plan_table(ctx.model.plan, weeks=ctx.fixed, limit=ctx.limit, language=ctx.language)
     t.index = [period_name(p, ctx.language) for p in ctx.model.plan.drop_duplicates("period").sort_values(
@@ -1089,37 +999,33 @@ def _plan(ctx: ClinicContext) -> None:
     for stage in dict.fromkeys(c.split(":")[0] for c in t.columns):
         part = t[[c for c in t.columns if c.split(":")[0] == stage]]
         part.columns = [c.split(":", 1)[1].strip() for c in part.columns]
-        _table(part, f"Fastställd plan, {stage.lower()}, {ctx.fixed} {period_word(ctx.kind, 'sv', plural=True)}"
-               if sv else f"Fixed plan, {stage.lower()}, {ctx.fixed} {period_word(ctx.kind, 'en', plural=True)}",
-               periods=True)
+        _table(part, label("section.plan_caption", ctx.language, stage=stage.lower(), n=ctx.fixed,
+                           periods=period_word(ctx.kind, ctx.language, plural=True)), periods=True)
 
 
 def _follow_up(ctx: ClinicContext) -> None:
-    sv = ctx.language == "sv"
     _markdown(ctx.text("follow_up"))
     t = report_plan.history_table(ctx.model.history, language=ctx.language)
     t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
     if ctx.model.history.empty:
         _markdown(f"*{t.iloc[0, 0]}*")
     else:
-        _table(t, "Fastställd plan mot utfall" if sv else "Fixed plan against outcome")
+        _table(t, label("section.history_caption", ctx.language))
     _table(report.follow_up_table(ctx.model.follow_up, language=ctx.language),
-           "Planerade volymer mot utfall hittills i år" if sv else "Planned volumes against outcome, year to date")
+           label("section.follow_up_caption", ctx.language))
 
 
 def _scenarios(ctx: ClinicContext) -> None:
-    sv = ctx.language == "sv"
     _markdown(ctx.text("scenarios"))
     _table(report_plan.scenario_table(ctx.model.scenarios, language=ctx.language),
-           "Scenarier beside planen" if not sv else "Scenarier bredvid planen")
+           label("section.scenarios_caption", ctx.language))
 
 
 def _quality(ctx: ClinicContext) -> None:
-    sv = ctx.language == "sv"
     _markdown(ctx.text("quality"))
     if len(ctx.findings):
         _table(report.findings_table(ctx.findings, language=ctx.language),
-               "Anmärkningar på indata" if sv else "Findings in the input")
+               label("section.findings_caption", ctx.language))
     else:
         _markdown(report.section("quality_ok", ctx.language))
 
@@ -1149,9 +1055,7 @@ def _failed(key: str, language: str, exc: BaseException) -> None:
     """A short message in place of a failed section; the exception and trace go to the log."""
     log.error("section %r failed", key, exc_info=exc)
     print(f"kps report: section {key!r} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-    _markdown(f"*Avsnittet kunde inte visas ({type(exc).__name__}); felet finns i körningens logg.*"
-              if language == "sv" else
-              f"*This section could not be shown ({type(exc).__name__}); the error is in the run's log.*")
+    _markdown(label("section.failed", "sv" if language == "sv" else "en", error=type(exc).__name__))
 
 
 def show(key: str, ctx) -> None:
@@ -1320,22 +1224,19 @@ def _by_need(summaries: pd.DataFrame) -> pd.DataFrame:
 
 
 def _region_title(ctx: RegionContext) -> None:
-    sv = ctx.language == "sv"
+    lang = ctx.language
     periods = ctx.summaries.get("period", pd.Series(dtype=str)).dropna().astype(str)
-    last = period_name(sorted(periods)[-1], ctx.language) if len(periods) else "–"
-    title = ("Regionöversikt" if sv else "Region overview") + (f" – {ctx.region}" if ctx.region else "")
-    sub = (f"Data till och med {last} · körning {ctx.run_date} · {len(ctx.summaries)} kliniker" if sv else
-           f"Data up to {last} · run {ctx.run_date} · {len(ctx.summaries)} clinics")
+    last = period_name(sorted(periods)[-1], lang) if len(periods) else "–"
+    title = label("region_overview", lang) + (f" – {ctx.region}" if ctx.region else "")
+    sub = label("section.region_subtitle", lang, last=last, run=ctx.run_date, n=len(ctx.summaries))
     esc = ctx.summaries.get("escalation", pd.Series(dtype=str)).astype(str)
-    words = report.STATUS_WORDS["sv" if sv else "en"]
     red = [ctx.name(c) for c in _by_need(ctx.summaries).loc[lambda t: t["escalation"] == "red", "clinic"]] \
         if "escalation" in ctx.summaries else []
-    counts = ", ".join(f"{int((esc == k).sum())} {words[k]}"
-                       f"{'a' if sv and k != 'green' and (esc == k).sum() != 1 else ''}"
-                       for k in ("red", "yellow", "green"))
-    state = ((f"Kliniker: {counts}." if sv else f"Clinics: {counts}.") +
-             ((" Eskaleras till divisionen: " if sv else " Escalated to the division: ") + ", ".join(red) + "."
-              if red else ""))
+    # the count agrees with its colour word (sv "1 röd", "2 röda"): one text per colour and number
+    counts = ", ".join(label(f"section.count_{k}" + ("" if (esc == k).sum() == 1 else "_many"), lang,
+                             n=int((esc == k).sum())) for k in ("red", "yellow", "green"))
+    state = (label("section.region_clinics", lang, counts=counts) +
+             (label("section.region_escalated", lang, names=", ".join(red)) if red else ""))
     status = "red" if red else "yellow" if (esc == "yellow").any() else "green"
     _display_html(f'<h1 class="kps-title">{escape_text(title)}</h1><p class="kps-subtitle">{escape_text(sub)}</p>'
                   f'<p class="kps-state kps-status-{status}"><strong>{escape_text(state)}</strong></p>'
@@ -1346,16 +1247,14 @@ def _region_title(ctx: RegionContext) -> None:
 def _region_totals(ctx: RegionContext) -> None:
     from .summary import region_totals
 
-    sv = ctx.language == "sv"
     _markdown(report.section("region_totals", ctx.language))
     t = report.headline_table(region_totals(ctx.summaries).assign(clinic="region"), language=ctx.language)
-    _table(t, "Regionen totalt" if sv else "The region in total")
+    _table(t, label("section.region_totals_caption", ctx.language))
 
 
 def _region_ranking(ctx: RegionContext) -> None:
     from . import plots
 
-    sv = ctx.language == "sv"
     _markdown(report.section("region_ranking", ctx.language))
     ordered = _by_need(ctx.summaries)
     # two tables that each fit an A4 page: the need (what to decide), then the state now;
@@ -1365,9 +1264,8 @@ def _region_ranking(ctx: RegionContext) -> None:
     need = ["clinic", "escalation", "projected_breaches_12w", "purchase_new_visits_12w", "purchase_operations_12w",
             "purchase_cost_12w"]
     now = ["clinic", "queue_production_ratio_weeks", "share_over_90_days", "waiting_over_90", "queue_change_1w"]
-    for cols, caption in ((need, ("Behov: eskalering och köp de kommande 12 veckorna" if sv else
-                                  "Need: escalation and purchases over the coming 12 weeks")),
-                          (now, "Läget nu" if sv else "The state now")):
+    for cols, caption in ((need, label("section.region_need_caption", ctx.language)),
+                          (now, label("section.region_now_caption", ctx.language))):
         t = report.region_table(named[[c for c in cols if c in named.columns]], language=ctx.language,
                                 order="given")
         _table(t[[label(c, ctx.language) for c in cols[1:] if label(c, ctx.language) in t.columns]], caption)
@@ -1381,34 +1279,33 @@ def _region_ranking(ctx: RegionContext) -> None:
 def _region_purchase(ctx: RegionContext) -> None:
     from .summary import region_purchase_by_month
 
-    sv = ctx.language == "sv"
-    _markdown(report.section("region_purchase", ctx.language))
+    lang = ctx.language
+    _markdown(report.section("region_purchase", lang))
     need = ctx.table("purchase_need")
     if not len(need):
-        _markdown("*Ingen klinik behöver köpa vård.*" if sv else "*No clinic needs to buy care.*")
+        _markdown(label("section.region_no_purchase", lang))
         return
     need = need[need["period_ahead"] <= 12]  # the fixed plan, as the clinics' key figures
-    kinds = {"new_visit": ("Nybesök", "First visits"), "treatment": ("Operationer", "Operations")}
+    kinds = {"new_visit": "table.first_visits", "treatment": "table.operations"}
     out = None
     for stage, part in need.groupby("stage", sort=False):  # never one count of visits and operations
-        name = kinds.get(stage, (stage, stage))[0 if sv else 1]
+        name = label(kinds[stage], lang) if stage in kinds else stage
         m = region_purchase_by_month(part).set_index("month")
-        cols = pd.DataFrame({f"{name}: {'antal' if sv else 'patients'}": m["purchase"].map(
-                                 lambda v: format_count(v, language=ctx.language)),
-                             f"{name}: {'kostnad (kr)' if sv else 'cost (SEK)'}": m["cost_external_sek"].map(
-                                 lambda v: format_count(v, language=ctx.language)),
-                             f"{name}: {'kliniker' if sv else 'clinics'}": m["clinics"]})
+        cols = pd.DataFrame({label("section.region_purchase_count", lang, name=name): m["purchase"].map(
+                                 lambda v: format_count(v, language=lang)),
+                             label("section.region_purchase_cost", lang, name=name): m["cost_external_sek"].map(
+                                 lambda v: format_count(v, language=lang)),
+                             label("section.region_purchase_clinics", lang, name=name): m["clinics"]})
         out = cols if out is None else out.join(cols, how="outer")
     out = out.fillna("0")
     out.index = [period_name(str(i), ctx.language) for i in out.index]
     out.index.name = label("month", ctx.language)
-    _table(out, "Köpt vård i regionen per månad och slag" if sv else "Purchased care in the region per month and kind")
+    _table(out, label("section.region_purchase_caption", lang))
 
 
 def _region_moves(ctx: RegionContext) -> None:
     from .outlook import move_summary
 
-    sv = ctx.language == "sv"
     _markdown(report.section("region_moves", ctx.language))
     moves = ctx.table("moves").drop(columns="clinic", errors="ignore").drop_duplicates()
     total = ctx.summaries["purchase_cost_12w"].sum()
@@ -1422,7 +1319,7 @@ def _region_moves(ctx: RegionContext) -> None:
                                  clinic_to=summary["clinic_to"].map(ctx.name),
                                  first_week=summary["first_week"].map(first).map(
                                      lambda p: period_name(p, ctx.language)))
-    _table(report.moves_table(summary, language=ctx.language), "Föreslagna flyttar" if sv else "Suggested moves")
+    _table(report.moves_table(summary, language=ctx.language), label("section.moves_caption", ctx.language))
 
 
 def _region_gap(ctx: RegionContext) -> None:

@@ -704,6 +704,203 @@ TEXTS: dict[str, dict[str, str]] = {
     "follow_up.ly": {"sv": "i fjol", "en": "last year"},
     "follow_up.cly": {"sv": "ack. i fjol", "en": "acc. last year"},
     "follow_up.status": {"sv": "status", "en": "status"},
+    # lists in sentences
+    "list.and": {"sv": " och ", "en": " and "},
+    "list.or": {"sv": ", eller ", "en": ", or "},
+    # why a section is not shown (sections.sentence, ClinicContext.why_not, sections._failed)
+    "section.weekly_data": {"sv": "veckodata", "en": "weekly data"},
+    "section.monthly_data": {"sv": "månadsdata", "en": "monthly data"},
+    "section.needs_model": {
+        "sv": ("Avsnittet bygger på planeringsmodellen, som kräver {data_word} med {what}, och det saknas för "
+               "kliniken."),
+        "en": "This section rests on the planning model, which needs {data_word} with {what}; the clinic has none."},
+    "section.needs_data": {"sv": "Avsnittet kräver {data_word} med {what}, och det saknas för kliniken.",
+                         "en": "This section needs {data_word} with {what}; the clinic has none."},
+    "section.needs_waiting_list": {
+        "sv": ("Avsnittet kräver ett väntelisteuttag per patient (remissdatum, beslutsdatum, besöks- och "
+               "operationsdatum); kliniken levererar bara summor per period."),
+        "en": ("This section needs a patient-level waiting-list extract (referral, decision, visit and operation "
+               "dates); the clinic delivers totals per period only.")},
+    "section.no_model": {"sv": "Planeringsmodellen finns inte för kliniken i den här körningen; se körningens logg.",
+                       "en": "The clinic has no planning model in this run; see the run's log."},
+    "section.failed": {"sv": "*Avsnittet kunde inte visas ({error}); felet finns i körningens logg.*",
+                     "en": "*This section could not be shown ({error}); the error is in the run's log.*"},
+    # the first screen (sections.first_screen_html): state, key-figure cards, decisions
+    "section.since_last": {"sv": "sedan förra {period}", "en": "since last {period}"},
+    "section.queue_growing": {"sv": "Kön växer", "en": "The queue is growing"},
+    "section.queue_shrinking": {"sv": "Kön minskar", "en": "The queue is shrinking"},
+    "section.queue_unchanged": {"sv": "Kön är oförändrad", "en": "The queue is unchanged"},
+    "section.state_waited_over": {"sv": "{over} patienter har väntat över {days} dagar",
+                                "en": "{over} patients have waited over {days} days"},
+    "section.unit_first_visits": {"sv": "nybesök", "en": "first visits"},
+    "section.unit_operations": {"sv": "operationer", "en": "operations"},
+    "section.unit_patients": {"sv": "patienter", "en": "patients"},
+    "section.order_late": {"sv": "redan nu (beställningen är sen)", "en": "now (the order is late)"},
+    "section.order_by": {"sv": "senast {date}", "en": "by {date}"},
+    "section.state_buy": {"sv": "köp {joined} {when} för att hålla vårdgarantin",
+                        "en": "buy {joined} {when} to keep the care guarantee"},
+    "section.state_own_capacity": {"sv": "den egna kapaciteten håller vårdgarantin de kommande {n} {periods}",
+                                 "en": "own capacity keeps the care guarantee over the coming {n} {periods}"},
+    "section.within_target": {"sv": "inom målet", "en": "within target"},
+    "section.above_target": {"sv": "över målet", "en": "above target"},
+    "section.to_watch": {"sv": "att bevaka", "en": "to watch"},
+    "section.card_waiting": {"sv": "Väntande", "en": "Waiting"},
+    "section.card_change": {"sv": "Ändring: {change} sedan förra {period}",
+                          "en": "Change: {change} since last {period}"},
+    "section.growing": {"sv": "växer", "en": "growing"},
+    "section.shrinking": {"sv": "minskar", "en": "shrinking"},
+    "section.unchanged": {"sv": "oförändrad", "en": "unchanged"},
+    "section.card_waited_over": {"sv": "Väntat över {days} dagar", "en": "Waited over {days} days"},
+    "section.card_target": {"sv": "{over} patienter; mål högst {target} %",
+                          "en": "{over} patients; target at most {target} %"},
+    "section.card_ratio": {"sv": "Köproduktionskvot", "en": "Queue-to-production ratio"},
+    "section.ratio_above": {"sv": "över {days} dagars produktion", "en": "above {days} days of production"},
+    "section.ratio_below": {"sv": "under {days} dagars produktion", "en": "below {days} days of production"},
+    "section.card_projected": {"sv": "Över {days} dagar inom {n} {periods} om inget köps",
+                             "en": "Over {days} days within {n} {periods} if nothing is bought"},
+    "section.peak": {"sv": "högst, {period}", "en": "peak, {period}"},
+    "section.card_cost": {"sv": "kostnad {cost} kr", "en": "cost SEK {cost}"},
+    "section.card_no_prices": {"sv": "kostnad: priser saknas", "en": "cost: no prices"},
+    "section.card_buy": {"sv": "Köp {unit}, {n} {periods}", "en": "Buy {unit}, {n} {periods}"},
+    "section.needed": {"sv": "behövs", "en": "needed"},
+    "section.no_purchase": {"sv": "inget köp", "en": "none"},
+    "section.card_escalation": {"sv": "Eskalering", "en": "Escalation"},
+    "section.escalated_to": {"sv": "eskaleras till {level}", "en": "escalated to the {level}"},
+    "section.handled_by": {"sv": "hanteras av {level}", "en": "handled by the {level}"},
+    "section.order_cost": {"sv": " ({cost} kr; i egen regi {internal} kr)",
+                         "en": " (SEK {cost}; in-house SEK {internal})"},
+    "section.decision_order": {
+        "sv": "<strong>Beställ {n} {what}</strong>{cost} senast {by}; de första behövs {first}.",
+        "en": "<strong>Order {n} {what}</strong>{cost} by {by}; the first are needed {first}."},
+    "section.decision_no_purchase": {"sv": "Inget köp behövs de kommande {n} {periods}.",
+                                   "en": "Nothing needs to be bought over the coming {n} {periods}."},
+    "section.decision_late": {
+        "sv": ("Upp till {n} patienter passerar {days} dagar innan köpt vård hinner börja (ledtid {lead} "
+               "{lead_periods}): boka extra egna mottagnings- eller operationspass, eller flytta patienter till "
+               "ett sjukhus med ledig kapacitet."),
+        "en": ("Up to {n} patients pass {days} days before purchased care can start (lead time {lead} "
+               "{lead_periods}): book extra own sessions, or move patients to a hospital with spare capacity.")},
+    "section.decision_escalate": {"sv": "<strong>Eskalera till {level}</strong>: {why}.",
+                                "en": "<strong>Escalate to the {level}</strong>: {why}."},
+    "section.decision_clinic": {"sv": "<strong>Hanteras i kliniken</strong> (gul): {why}.",
+                              "en": "<strong>Handled in the clinic</strong> (yellow): {why}."},
+    "section.decision_none": {"sv": "Ingen eskalering (grön).", "en": "No escalation (green)."},
+    "section.situation": {"sv": "Läget", "en": "The situation"},
+    "section.decisions_this": {"sv": "Beslut denna {period}", "en": "Decisions this {period}"},
+    "section.terms": {"sv": "Ord och begrepp", "en": "Terms"},
+    # the first screen's terms, in sections._GLOSSARY's order: glossary.<name>, glossary.<name>_text
+    "glossary.guarantee": {"sv": "Vårdgaranti", "en": "Care guarantee"},
+    "glossary.guarantee_text": {
+        "sv": ("Lagens gräns: nybesök inom {days} dagar från remiss, behandling inom {days} dagar från beslut. "
+               "Patienter som själva valt att vänta längre räknas inte."),
+        "en": ("The legal limit: a first visit within {days} days of the referral, treatment within {days} days "
+               "of the decision. Patients who chose to wait longer do not count.")},
+    "glossary.ratio": {"sv": "Köproduktionskvot", "en": "Queue-to-production ratio"},
+    "glossary.ratio_text": {
+        "sv": ("Kön delad med produktionen per vecka: hur många veckors produktion som väntar, ungefär hur länge "
+               "en ny patient väntar (Littles lag)."),
+        "en": ("The queue divided by production per week: how many weeks of production are waiting, roughly how "
+               "long a new patient waits (Little's law).")},
+    "glossary.purchased_care": {"sv": "Köpt vård", "en": "Purchased care"},
+    "glossary.purchased_care_text": {
+        "sv": ("Nybesök eller operationer som beställs av andra vårdgivare för att ingen ska vänta över {days} "
+               "dagar; räknas i hela patienter per slag, med kostnaden för varje slag för sig."),
+        "en": ("First visits or operations ordered from other providers so that nobody waits over {days} days; "
+               "counted in whole patients per kind, each kind with its own cost.")},
+    "glossary.lead_time": {"sv": "Ledtid", "en": "Lead time"},
+    "glossary.lead_time_text": {
+        "sv": ("Tiden det tar att ordna köpt vård ({lead} {lead_periods}); den som passerar gränsen innan dess "
+               "kan bara hjälpas med egna extra pass eller flytt."),
+        "en": ("The time it takes to arrange purchased care ({lead} {lead_periods}); patients who pass the limit "
+               "before then can only be helped by extra own sessions or a move.")},
+    "glossary.capacity_gap": {"sv": "Kapacitetsglapp", "en": "Capacity gap"},
+    "glossary.capacity_gap_text": {
+        "sv": ("Behovet för att hålla vårdgarantin (egen produktion plus köp) minus den egna kapaciteten, i "
+               "patienter över den fastställda planen."),
+        "en": ("The need to keep the guarantee (own production plus purchase) minus own capacity, in patients "
+               "over the fixed plan.")},
+    "glossary.fixed_plan": {"sv": "Fastställd plan", "en": "Fixed plan"},
+    "glossary.fixed_plan_text": {
+        "sv": ("De första {fixed} {fixed_periods} av den rullande produktionsplanen; nästa körning behåller dem "
+               "om de inte revideras."),
+        "en": ("The first {fixed} {fixed_periods} of the rolling production plan; the next run keeps them unless "
+               "they are revised.")},
+    "glossary.escalation": {"sv": "Eskalering", "en": "Escalation"},
+    "glossary.escalation_text": {
+        "sv": ("Grön: hanteras av enheten. Gul: kliniken hanterar (målet nås inte, köp behövs eller patienter "
+               "passerar gränsen inom ledtiden). Röd: divisionen (målet nås inte och köp behövs, eller "
+               "produktionen ligger långt under planen)."),
+        "en": ("Green: handled by the unit. Yellow: the clinic handles it (target missed, purchase needed or "
+               "patients pass the limit within the lead time). Red: the division (target missed and purchase "
+               "needed, or production far below plan).")},
+    # escalation reasons, by planning's reason codes (sections._decisions)
+    "reason.target_missed": {"sv": "andelen som väntat över {days} dagar ({share}) är över målet {target}",
+                           "en": "the share waited over {days} days ({share}) is above the target {target}"},
+    "reason.purchase_needed": {"sv": "planen kräver köpt vård", "en": "the plan needs purchased care"},
+    "reason.breach_within_lead_time": {"sv": "patienter passerar gränsen innan köpt vård hinner börja",
+                                     "en": "patients pass the limit before purchased care can start"},
+    "reason.production_below_plan": {"sv": "produktionen ligger under den fastställda planen",
+                                   "en": "production is below the fixed plan"},
+    # the report's title and stale-data warning (sections._title_html, sections._stale_html)
+    "section.data_up_to": {"sv": "data till och med {last}", "en": "data up to {last}"},
+    "section.run": {"sv": "körning {run}", "en": "run {run}"},
+    "section.stale": {
+        "sv": ("Inaktuella data: de slutar {end}, {age} dagar före körningen ({today}). Allt här gäller läget då; "
+               "planen börjar {start}. Leverera nyare data för en plan från i dag."),
+        "en": ("Stale data: they end {end}, {age} days before the run ({today}). Everything here is as it was "
+               "then; the plan starts {start}. Deliver newer data for a plan from today.")},
+    # section captions and sentences (sections.<section>)
+    "section.key_figures_caption": {"sv": "Nyckeltal från planeringsmodellen",
+                                  "en": "Key figures from the planning model"},
+    "section.twelve_weeks": {"sv": "12 veckor", "en": "12 weeks"},
+    "section.week_twelve": {"sv": "vecka 12", "en": "week 12"},
+    "section.changes_caption": {"sv": "Förändring sedan förra veckan", "en": "Change since last week"},
+    "section.load_caption": {"sv": "Belastning per steg, {n} {periods} framåt",
+                           "en": "Load per stage, {n} {periods} ahead"},
+    "section.rates_caption": {"sv": "Omvandlingstal i flödet", "en": "Conversion rates of the flow"},
+    "section.waits_caption": {"sv": "Väntetider per steg", "en": "Waiting times per stage"},
+    "section.bands_caption": {"sv": "Väntande per väntetidsintervall", "en": "Waiting per waiting-time band"},
+    "section.capacity_caption": {"sv": "Kapacitet enligt resurser och visad produktion",
+                               "en": "Capacity from resources and demonstrated production"},
+    "section.purchase_caption": {"sv": "Köpt vård per månad och slag", "en": "Purchased care per month and kind"},
+    "section.agreement": {
+        "sv": ("**Vårdöverenskommelsen**: planerad egen produktion de kommande {n} {periods} är {own} patienter "
+               "mot avtalade {agreed} ({diff})."),
+        "en": ("**The care agreement**: planned own production over the coming {n} {periods} is {own} patients "
+               "against {agreed} agreed ({diff}).")},
+    "section.monte_carlo_caption": {"sv": "Köp i simulerade framtider", "en": "Purchase in simulated futures"},
+    "section.uncertainty_caption": {"sv": "Chans att ingen passerar gränsen, per månad",
+                                  "en": "Chance nobody passes the limit, per month"},
+    "section.plan_caption": {"sv": "Fastställd plan, {stage}, {n} {periods}",
+                           "en": "Fixed plan, {stage}, {n} {periods}"},
+    "section.history_caption": {"sv": "Fastställd plan mot utfall", "en": "Fixed plan against outcome"},
+    "section.follow_up_caption": {"sv": "Planerade volymer mot utfall hittills i år",
+                                "en": "Planned volumes against outcome, year to date"},
+    "section.scenarios_caption": {"sv": "Scenarier bredvid planen", "en": "Scenarier beside planen"},
+    "section.findings_caption": {"sv": "Anmärkningar på indata", "en": "Findings in the input"},
+    # the region overview's sections (sections._region_*)
+    "section.region_subtitle": {"sv": "Data till och med {last} · körning {run} · {n} kliniker",
+                              "en": "Data up to {last} · run {run} · {n} clinics"},
+    "section.count_red": {"sv": "{n} röd", "en": "{n} red"},
+    "section.count_red_many": {"sv": "{n} röda", "en": "{n} red"},
+    "section.count_yellow": {"sv": "{n} gul", "en": "{n} yellow"},
+    "section.count_yellow_many": {"sv": "{n} gula", "en": "{n} yellow"},
+    "section.count_green": {"sv": "{n} grön", "en": "{n} green"},
+    "section.count_green_many": {"sv": "{n} grön", "en": "{n} green"},
+    "section.region_clinics": {"sv": "Kliniker: {counts}.", "en": "Clinics: {counts}."},
+    "section.region_escalated": {"sv": " Eskaleras till divisionen: {names}.",
+                               "en": " Escalated to the division: {names}."},
+    "section.region_totals_caption": {"sv": "Regionen totalt", "en": "The region in total"},
+    "section.region_need_caption": {"sv": "Behov: eskalering och köp de kommande 12 veckorna",
+                                  "en": "Need: escalation and purchases over the coming 12 weeks"},
+    "section.region_now_caption": {"sv": "Läget nu", "en": "The state now"},
+    "section.region_no_purchase": {"sv": "*Ingen klinik behöver köpa vård.*", "en": "*No clinic needs to buy care.*"},
+    "section.region_purchase_count": {"sv": "{name}: antal", "en": "{name}: patients"},
+    "section.region_purchase_cost": {"sv": "{name}: kostnad (kr)", "en": "{name}: cost (SEK)"},
+    "section.region_purchase_clinics": {"sv": "{name}: kliniker", "en": "{name}: clinics"},
+    "section.region_purchase_caption": {"sv": "Köpt vård i regionen per månad och slag",
+                                      "en": "Purchased care in the region per month and kind"},
+    "section.moves_caption": {"sv": "Föreslagna flyttar", "en": "Suggested moves"},
 }
 
 
