@@ -14,6 +14,7 @@ import pandas as pd
 import seaborn as sns
 
 from .report import label
+from .report.labels import TEXTS
 from .waits import renamed_keyword
 
 __all__ = ["COLOURS", "LINESTYLES", "use_style", "year_over_year", "wait_histogram", "weekly_lines"]
@@ -59,9 +60,9 @@ def _week_of_year_axis(ax, language: str = "sv") -> None:
     ticks = [1, 9, 14, 22, 27, 32, 40, 48]
     # the month of each tick week in a typical year, so the reader knows when it is
     months = [pd.Timestamp.fromisocalendar(2026, w, 4).month for w in ticks]  # the week's Thursday
-    word = "v." if language == "sv" else "wk"
+    word = label("format.wk", language)
     ax.set_xticks(ticks, [f"{word} {w}\n{_month_short(m, language)}" for w, m in zip(ticks, months)])
-    ax.set_xlabel("Kalendervecka (ISO)" if language == "sv" else "Calendar week (ISO)")
+    ax.set_xlabel(label("plot.calendar_week_iso", language))
 
 
 def _axes(ax):
@@ -186,16 +187,14 @@ def wait_histogram(bands: pd.DataFrame, *, guarantee_days: int = 90, language: s
     width = 0.8 / len(stages)
     starts = data.drop_duplicates("band").set_index("band")["band_start_days"].reindex(order).to_numpy()
     over = np.flatnonzero(starts > guarantee_days)
-    small_label = (f"färre än {limit} patienter (höjden visar inte antalet)" if language == "sv" else
-                   f"fewer than {limit} patients (the height does not show the count)")
-    range_label = ("inom det markerade intervallet (skydd av små antal)" if language == "sv" else
-                   "within the marked range (protecting small counts)")
+    small_label = label("plot.small_counts", language, limit=limit)
+    range_label = label("plot.protected_range", language)
     used = set()
     for i, stage in enumerate(stages):
         part = data[data["stage"] == stage].set_index("band").reindex(order)
         colour = COLOURS["queue"] if single else [COLOURS["inflow"], COLOURS["production"]][i % 2]
         x = np.arange(len(order)) + (i - (len(stages) - 1) / 2) * width
-        name = STAGE_LABELS[language].get(stage, stage)
+        name = stage_label(stage, language)
         for j, _band in enumerate(order):
             value = float(part["patients"].iloc[j]) if pd.notna(part["patients"].iloc[j]) else 0.0
             cell = f"band:{stage}:{int(starts[j])}"
@@ -216,23 +215,29 @@ def wait_histogram(bands: pd.DataFrame, *, guarantee_days: int = 90, language: s
     ax.set_xticks(np.arange(len(order)), order)
     if len(over):
         draw_limit(ax, over[0] - 0.5, language=language, guarantee_days=guarantee_days, axis="x")
-    ax.set_ylabel("Patienter" if language == "sv" else "Patients")
-    ax.set_xlabel("Väntetid (dagar)" if language == "sv" else "Waiting time (days)")
+    ax.set_ylabel(label("plot.patients", language))
+    ax.set_xlabel(label("plot.waiting_days", language))
     if ax.get_legend_handles_labels()[0]:  # above the bars, never over them
         ax.legend(frameon=False, title=None, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=3, fontsize=8)
     fig.tight_layout()
     return fig
 
 
-STAGE_LABELS = {
-    "sv": {"new_visit": "Väntar på nybesök", "treatment": "Väntar på behandling"},
-    "en": {"new_visit": "Waiting for first visit", "treatment": "Waiting for treatment"},
-}
+def stage_label(stage: str, language: str = "sv") -> str:
+    """A stage as the figures name it (``plot.stage_<stage>`` of the catalogue); another stage as it is.
+
+    Examples
+    --------
+    >>> stage_label("new_visit"), stage_label("treatment", "en"), stage_label("other")
+    ('Väntar på nybesök', 'Waiting for treatment', 'other')
+    """
+    key = f"plot.stage_{stage}"
+    return label(key, language) if key in TEXTS else stage
 
 
 def draw_limit(ax, position: float, *, language: str = "sv", guarantee_days: int = 90, axis: str = "y") -> None:
     """Draw the care-guarantee limit the same way in every figure: a red dashed line."""
-    text = f"vårdgaranti {guarantee_days} dagar" if language == "sv" else f"care guarantee {guarantee_days} days"
+    text = label("plot.guarantee_limit", language, days=guarantee_days)
     if axis == "x":
         ax.axvline(position, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
         ax.text(position, ax.get_ylim()[1] * 0.95, " " + text, color=COLOURS["limit"], va="top", fontsize=9)
@@ -248,7 +253,7 @@ def _stage_lines(ax, frame: pd.DataFrame, value: str, *, years: int, language: s
     for i, (stage, part) in enumerate(recent.groupby("stage", sort=False)):
         ax.plot(part["period"].dt.start_time, part[value],
                 color=[COLOURS["inflow"], COLOURS["production"]][i % 2], linestyle=["-", "--"][i % 2],
-                linewidth=[2.0, 1.6][i % 2], label=STAGE_LABELS[language].get(stage, stage))
+                linewidth=[2.0, 1.6][i % 2], label=stage_label(stage, language))
     return recent
 
 
@@ -269,14 +274,13 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
 
     fig, ax = _axes(ax)
     if ratios.empty:
-        ax.text(0.5, 0.5, "Inga data" if language == "sv" else "No data", ha="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, label("plot.no_data", language), ha="center", transform=ax.transAxes)
         return fig
     recent = _stage_lines(ax, ratios, "queue_production_ratio_weeks", years=years, language=language)
     if guarantee_weeks is not None:
         ax.axhline(guarantee_weeks, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
         days = f"{guarantee_days:g}"
-        text = (f"{days} dagars produktion i kö (vårdgarantins gräns)" if language == "sv" else
-                f"{days} days of production waiting (the guarantee limit)")
+        text = label("plot.ratio_limit", language, days=days)
         ax.text(0.01, guarantee_weeks, text, color=COLOURS["limit"], va="bottom", ha="left", fontsize=8,
                 transform=ax.get_yaxis_transform(),
                 bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
@@ -286,8 +290,7 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
                    floor=1.15 * (guarantee_weeks or 0))
     _date_axis(ax, language)
     words = period_word(kind, language, plural=True)
-    ax.set_ylabel(f"{words.capitalize()} produktion i kö" if language == "sv" else
-                  f"{words.capitalize()} of production waiting")
+    ax.set_ylabel(label("plot.ratio_axis", language, periods=words.capitalize()))
     _legend_above(fig, ax)
     return fig
 
@@ -310,7 +313,7 @@ def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None, ki
         ax.axvspan(27, 32, color="#999999", alpha=0.12, linewidth=0)
         ax.set_xlim(1, max(52, int(profile["season"].max())) if len(profile) else 53)
         _week_of_year_axis(ax, language)
-    ax.set_ylabel("Säsongsfaktor (1 = normal)" if language == "sv" else "Seasonal factor (1 = normal)")
+    ax.set_ylabel(label("plot.seasonal_factor", language))
     _legend_above(fig, ax)
     return fig
 
@@ -321,7 +324,7 @@ def balance_lines(balance: pd.DataFrame, *, language: str = "sv", years: int = 2
     _stage_lines(ax, balance, "net_rolling", years=years, language=language)
     ax.axhline(0.0, color="#333333", linewidth=1)
     _date_axis(ax, language)
-    ax.set_ylabel(_per_period("Inflöde − utflöde" if language == "sv" else "Inflow − outflow", kind, language))
+    ax.set_ylabel(_per_period(label("plot.net_inflow", language), kind, language))
     _legend_above(fig, ax)
     return fig
 
@@ -422,15 +425,14 @@ def region_ratios(summaries: pd.DataFrame, *, guarantee_weeks: float | None = No
             bar.set_hatch("//")
     if guarantee_weeks is not None:
         ax.axvline(guarantee_weeks, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
-        ax.text(guarantee_weeks, len(data) - 0.4, f" {guarantee_days:g} " + ("dagars produktion" if language == "sv"
-                                                                           else "days of production"),
+        ax.text(guarantee_weeks, len(data) - 0.4,
+                label("plot.days_of_production", language, days=f"{guarantee_days:g}"),
                 color=COLOURS["limit"], fontsize=8, va="bottom")
     from matplotlib.patches import Patch
 
     handles = [Patch(facecolor="#444444", hatch="//", edgecolor="#222222",
-                     label="köper vård enligt planen" if language == "sv" else "buys care in the plan"),
-               Patch(facecolor="#BBBBBB", edgecolor="#222222",
-                     label="inget köp" if language == "sv" else "no purchase")]
+                     label=label("plot.buys_care", language)),
+               Patch(facecolor="#BBBBBB", edgecolor="#222222", label=label("plot.no_purchase", language))]
     ax.set_xlabel(label("queue_production_ratio_weeks", language))
     ax.set_xlim(0, max(float(np.nanmax(data["queue_production_ratio_weeks"])) if len(data) else 1,
                        guarantee_weeks or 0) * 1.15)
@@ -450,14 +452,14 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, measure: str, la
     hist = history.groupby("period", as_index=False)[measure].sum(min_count=1)
     hist = hist[hist["period"] > hist["period"].max() - 52 * years]
     ax.plot(hist["period"].dt.start_time, hist[measure], color=COLOURS["inflow"],
-            label="Utfall" if language == "sv" else "Actual")
+            label=label("plot.actual", language))
     x = pd.PeriodIndex(forecast["period"]).start_time
     levels = sorted(int(c[3:]) for c in forecast.columns if c.startswith("lo_"))
     for i, level in enumerate(reversed(levels)):
         ax.fill_between(x, forecast[f"lo_{level}"], forecast[f"hi_{level}"], color=COLOURS["inflow"],
                         alpha=0.15 + 0.15 * i, linewidth=0, label=f"{level} %")
     ax.plot(x, forecast["mean"], color=COLOURS["inflow"], linestyle="--",
-            label="Prognos" if language == "sv" else "Forecast")
+            label=label("plot.forecast", language))
     ax.set_ylabel(label(measure, language))
     ax.set_ylim(bottom=0)
     _date_axis(ax, language)
@@ -496,10 +498,9 @@ def gap_heatmap(gaps: pd.DataFrame, *, language: str = "sv", ax=None, order=None
                          ("−" if v < 0 else "") + format_count(abs(v), language=language))(values)
     sns.heatmap(pd.DataFrame(values, index=table.index, columns=table.columns), cmap="RdBu_r", center=0,
                 vmin=-max(limit, 1), vmax=max(limit, 1), annot=annot, fmt="", annot_kws={"fontsize": 7},
-                cbar_kws={"label": "Behov − kapacitet (patienter)" if language == "sv"
-                          else "Need − capacity (patients)"}, ax=ax)
+                cbar_kws={"label": label("plot.gap_axis", language)}, ax=ax)
     ax.set_xticklabels([period_name(p, language, year=False) for p in labels], rotation=0, fontsize=8)
-    ax.set_xlabel("Kalendervecka" if language == "sv" else "Calendar week")
+    ax.set_xlabel(label("plot.calendar_week", language))
     ax.set_ylabel("")
     fig.tight_layout()
     return fig
@@ -533,21 +534,20 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
     time shaded. Bars: if nothing is bought (light) and after the planned purchase (dark).
     """
     fig, axes, panels = _stage_panels(plan[plan["period_ahead"] <= weeks])
-    sv = language == "sv"
     for ax, stage, sub in panels:
         x = sub["period_ahead"].to_numpy()
         ax.bar(x - 0.2, sub["breaches_if_nothing_bought"], width=0.4, color="#BBBBBB", edgecolor="#555555",
-               hatch="//", label="Om inget köps" if sv else "If nothing is bought")
+               hatch="//", label=label("plot.if_nothing_bought", language))
         ax.bar(x + 0.2, sub["breaches_after_purchase"], width=0.4, color=COLOURS["queue"],
-               label="Med planerat köp" if sv else "With the planned purchase")
+               label=label("plot.with_purchase", language))
         lead = int(sub["within_lead_time"].sum())
         if lead:
             ax.axvspan(0.5, lead + 0.5, color="#DDDDDD", alpha=0.5, linewidth=0)
-            ax.text(0.6, ax.get_ylim()[1] * 0.92, "ledtid för köp" if sv else "purchase lead time", fontsize=8)
+            ax.text(0.6, ax.get_ylim()[1] * 0.92, label("plot.lead_time", language), fontsize=8)
         _iso_week_ticks(ax, sub["period"], language)
-        ax.set_title(STAGE_LABELS[language].get(stage, stage))
+        ax.set_title(stage_label(stage, language))
         ax.set_ylim(bottom=0)
-    axes[0][0].set_ylabel("Patienter över 90 dagar" if sv else "Patients over 90 days")
+    axes[0][0].set_ylabel(label("plot.patients_over_90", language))
     _legend_above(fig, axes[0][-1])
     return fig
 
@@ -577,8 +577,8 @@ def _clip_outliers(ax, values: np.ndarray, x: np.ndarray, *, language: str, floo
     if top > 0 and peak > 1.5 * top:
         ax.set_ylim(0, top)
         i = int(np.nanargmax(np.where(finite, values, -np.inf)))
-        text = ("högst " if language == "sv" else "peak ") + format_count(peak, language=language,
-                                                                         decimals=0 if peak >= 10 else 1)
+        text = label("plot.peak", language, value=format_count(peak, language=language,
+                                                                decimals=0 if peak >= 10 else 1))
         ax.annotate(text + " ↑", xy=(x[i], top), xytext=(0, -12), textcoords="offset points", ha="center",
                     fontsize=8, color="#333333",
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#999999", "lw": 0.5})
@@ -591,23 +591,22 @@ def plan_capacity(plan: pd.DataFrame, *, language: str = "sv", kind: str = "week
     it lies above the capacity line is the gap, bought externally. One panel per stage.
     """
     fig, axes, panels = _stage_panels(plan)
-    sv = language == "sv"
     for ax, stage, sub in panels:
         x = sub["period_ahead"].to_numpy()
         need = (sub["own_production"] + sub["purchase"]).to_numpy()
         ax.plot(x, sub["capacity"], color=COLOURS["capacity"] if "capacity" in COLOURS else "#555555",
-                linestyle=LINESTYLES["capacity"], linewidth=2, label="Egen kapacitet" if sv else "Own capacity")
+                linestyle=LINESTYLES["capacity"], linewidth=2, label=label("plot.own_capacity", language))
         ax.plot(x, need, color=COLOURS["need"] if "need" in COLOURS else "#CC79A7", linestyle=LINESTYLES["need"],
-                linewidth=2, label="Behov för vårdgarantin" if sv else "Need to keep the guarantee")
+                linewidth=2, label=label("plot.need", language))
         ax.plot(x, sub["inflow"], color=COLOURS["inflow"], linestyle=LINESTYLES["inflow"], linewidth=1,
-                label="Inflöde (prognos)" if sv else "Inflow (forecast)")
+                label=label("plot.inflow_forecast", language))
         ax.fill_between(x, sub["capacity"], need, where=need > sub["capacity"], color="#999999", alpha=0.4,
-                        linewidth=0, label="Glapp (köps)" if sv else "Gap (bought)")
+                        linewidth=0, label=label("plot.gap_bought", language))
         _iso_week_ticks(ax, sub["period"], language)
-        ax.set_title(STAGE_LABELS[language].get(stage, stage))
+        ax.set_title(stage_label(stage, language))
         ax.set_ylim(bottom=0)
         _clip_outliers(ax, need, x, language=language)
-    axes[0][0].set_ylabel(_per_period("Patienter" if sv else "Patients", kind, language))
+    axes[0][0].set_ylabel(_per_period(label("plot.patients", language), kind, language))
     _legend_above(fig, axes[0][-1])
     return fig
 
@@ -624,13 +623,15 @@ def _n(value, language: str, decimals: int = 0) -> str:
 
 def _last_by_stage(frame: pd.DataFrame, value: str, language: str, decimals: int = 1) -> str:
     last = frame.sort_values("period").groupby("stage", sort=False).tail(1)
-    return ", ".join(f"{STAGE_LABELS[language].get(r.stage, r.stage).lower()} "
+    return ", ".join(f"{stage_label(r.stage, language).lower()} "
                      f"{_n(getattr(r, value), language, decimals)}"
                      for r in last.itertuples(index=False) if np.isfinite(getattr(r, value)))
 
 
 def alt_year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv") -> str:
     """Alt text of :func:`year_over_year`: the measure, the years, this year's latest value and last year's."""
+    from .report import period_word
+
     years = sorted(yoy["year"].unique())
     if not years:
         return label(measure, language)
@@ -638,18 +639,15 @@ def alt_year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv")
     this = yoy[yoy["year"] == years[-1]].dropna(subset=["value"])
     latest = this.iloc[-1] if len(this) else None
     before = yoy[(yoy["year"] == years[-2]) & (yoy[x] == latest[x])] if latest is not None and len(years) > 1 else []
-    word = ("vecka" if x == "week" else "månad") if language == "sv" else x
-    text = (f"Linjediagram: {label(measure, language).lower()} per {word} under åren "
-            f"{', '.join(map(str, years))}, en linje per år." if language == "sv" else
-            f"Line chart: {label(measure, language).lower()} per {word} in {', '.join(map(str, years))}, one line "
-            f"per year.")
+    word = period_word(x, language)
+    text = label("plot.alt_year_over_year", language, measure=label(measure, language).lower(), word=word,
+                 years=", ".join(map(str, years)))
     if latest is not None:
         when = (f"{word} {int(latest[x])}" if x == "week" else _month_short(int(latest[x]), language))
-        text += (f" Senast ({when} {years[-1]}): {_n(latest['value'], language)}" if language == "sv"
-                 else f" Latest ({when} {years[-1]}): {_n(latest['value'], language)}")
+        text += label("plot.alt_latest", language, when=when, year=years[-1], value=_n(latest["value"], language))
         if len(before):
-            text += (f", samma {word} {years[-2]}: {_n(before['value'].iloc[0], language)}" if language == "sv" else
-                     f", the same {word} in {years[-2]}: {_n(before['value'].iloc[0], language)}")
+            text += label("plot.alt_same_period", language, word=word, year=years[-2],
+                          value=_n(before["value"].iloc[0], language))
         text += "."
     return text
 
@@ -660,13 +658,7 @@ def alt_ratio(ratios: pd.DataFrame, limit_periods: float, *, language: str = "sv
 
     words = period_word(kind, language, plural=True)
     last = _last_by_stage(ratios, "queue_production_ratio_weeks", language) if len(ratios) else "–"
-    if language == "sv":
-        return (f"Linjediagram: köproduktionskvoten ({words} produktion i kö) per steg de senaste åren. Senaste "
-                f"värde: {last} {words}. Röd streckad linje vid {_n(limit_periods, language, 1)} {words}, "
-                f"vårdgarantins gräns.")
-    return (f"Line chart: the queue-to-production ratio ({words} of production waiting) per stage over the latest "
-            f"years. Latest: {last} {words}. Red dashed line at {_n(limit_periods, language, 1)} {words}, the "
-            f"guarantee limit.")
+    return label("plot.alt_ratio", language, periods=words, last=last, limit=_n(limit_periods, language, 1))
 
 
 def alt_seasonal(profile: pd.DataFrame, *, language: str = "sv", kind: str = "week") -> str:
@@ -680,11 +672,7 @@ def alt_seasonal(profile: pd.DataFrame, *, language: str = "sv", kind: str = "we
                 _month_short(int(low["season"]), language))
         parts.append(f"{label(measure, language).lower()} {_n(low['factor'], language, 2)} ({when})")
     lows = "; ".join(parts)
-    if language == "sv":
-        return (f"Linjediagram: säsongsfaktor per {period_word(kind, language)} under året, 1 är en normal "
-                f"{period_word(kind, language)}. Lägst: {lows}.")
-    return (f"Line chart: seasonal factor per {period_word(kind, language)} over the year, 1 is a normal "
-            f"{period_word(kind, language)}. Lowest: {lows}.")
+    return label("plot.alt_seasonal", language, period=period_word(kind, language), lows=lows)
 
 
 def alt_fan(forecast: pd.DataFrame, measure: str, *, language: str = "sv", kind: str = "week") -> str:
@@ -697,16 +685,11 @@ def alt_fan(forecast: pd.DataFrame, measure: str, *, language: str = "sv", kind:
     band = ""
     if levels and n:
         w = levels[-1]
-        band = (f"; {w} %-intervallet spänner i snitt {_n(forecast[f'lo_{w}'].mean(), language)}–"
-                f"{_n(forecast[f'hi_{w}'].mean(), language)}" if language == "sv" else
-                f"; the {w} % interval spans {_n(forecast[f'lo_{w}'].mean(), language)}–"
-                f"{_n(forecast[f'hi_{w}'].mean(), language)} on average")
-    pw = period_word(kind, language, plural=True)
-    if language == "sv":
-        return (f"Diagram: {label(measure, language).lower()} de senaste åren och prognosen för de kommande {n} "
-                f"{pw}, i snitt {_n(mean, language)} per {period_word(kind, language)}{band}.")
-    return (f"Chart: {label(measure, language).lower()} over the latest years and the forecast for the coming {n} "
-            f"{pw}, on average {_n(mean, language)} per {period_word(kind, language)}{band}.")
+        band = label("plot.alt_fan_band", language, level=w, lo=_n(forecast[f"lo_{w}"].mean(), language),
+                     hi=_n(forecast[f"hi_{w}"].mean(), language))
+    return label("plot.alt_fan", language, measure=label(measure, language).lower(), n=n,
+                 periods=period_word(kind, language, plural=True), mean=_n(mean, language),
+                 period=period_word(kind, language), band=band)
 
 
 def alt_balance(flow: pd.DataFrame, *, language: str = "sv", kind: str = "week") -> str:
@@ -714,11 +697,7 @@ def alt_balance(flow: pd.DataFrame, *, language: str = "sv", kind: str = "week")
     from .report import period_word
 
     last = _last_by_stage(flow.dropna(subset=["net_rolling"]), "net_rolling", language) if len(flow) else "–"
-    if language == "sv":
-        return (f"Linjediagram: inflöde minus utflöde per {period_word(kind, language)} och steg (glidande medel); "
-                f"över noll växer kön. Senast: {last}.")
-    return (f"Line chart: inflow minus outflow per {period_word(kind, language)} and stage (moving average); above "
-            f"zero the queue grows. Latest: {last}.")
+    return label("plot.alt_balance", language, period=period_word(kind, language), last=last)
 
 
 def alt_waits(bands: pd.DataFrame, guarantee_days: float, *, language: str = "sv", shown=None) -> str:
@@ -733,13 +712,9 @@ def alt_waits(bands: pd.DataFrame, guarantee_days: float, *, language: str = "sv
             over_text = _n(over, language) if over == 0 or over >= 5 else ("<5")
         total_text = shown.text(f"counted:{stage}", total, language=language) if shown is not None and \
             f"counted:{stage}" in shown else _n(total, language)
-        parts.append(f"{STAGE_LABELS[language].get(stage, stage).lower()}: {total_text}, "
-                     f"{'varav' if language == 'sv' else 'of whom'} {over_text} "
-                     f"{'över' if language == 'sv' else 'over'} {guarantee_days:g} "
-                     f"{'dagar' if language == 'sv' else 'days'}")
-    if language == "sv":
-        return "Stapeldiagram: väntande per väntetidsintervall i dagar. " + "; ".join(parts) + "."
-    return "Bar chart: patients waiting per waiting-time band in days. " + "; ".join(parts) + "."
+        parts.append(label("plot.alt_waits_stage", language, stage=stage_label(stage, language).lower(),
+                           total=total_text, over=over_text, days=f"{guarantee_days:g}"))
+    return label("plot.alt_waits", language, parts="; ".join(parts))
 
 
 def alt_breaches(plan: pd.DataFrame, weeks: int, *, language: str = "sv", kind: str = "week") -> str:
@@ -749,14 +724,9 @@ def alt_breaches(plan: pd.DataFrame, weeks: int, *, language: str = "sv", kind: 
     part = plan[plan["period_ahead"] <= weeks]
     by = part.groupby("period_ahead")[["breaches_if_nothing_bought", "breaches_after_purchase"]].sum()
     none, after = (by.max() if len(by) else pd.Series({"breaches_if_nothing_bought": 0, "breaches_after_purchase": 0}))
-    pw = period_word(kind, language, plural=True)
-    if language == "sv":
-        return (f"Stapeldiagram per steg och {period_word(kind, language)}, de kommande {weeks} {pw}: patienter "
-                f"som väntat över gränsen, högst {_n(none, language)} om inget köps och {_n(after, language)} med "
-                f"det planerade köpet.")
-    return (f"Bar chart per stage and {period_word(kind, language)}, the coming {weeks} {pw}: patients over the "
-            f"limit, at most {_n(none, language)} if nothing is bought and {_n(after, language)} with the planned "
-            f"purchase.")
+    return label("plot.alt_breaches", language, period=period_word(kind, language), n=weeks,
+                 periods=period_word(kind, language, plural=True), none=_n(none, language),
+                 after=_n(after, language))
 
 
 def alt_capacity(plan: pd.DataFrame, *, language: str = "sv", kind: str = "week") -> str:
@@ -766,37 +736,25 @@ def alt_capacity(plan: pd.DataFrame, *, language: str = "sv", kind: str = "week"
     parts = []
     for stage, sub in plan.groupby("stage", sort=False):
         need = (sub["own_production"] + sub["purchase"]).mean()
-        parts.append(f"{STAGE_LABELS[language].get(stage, stage).lower()}: "
-                     f"{'kapacitet' if language == 'sv' else 'capacity'} {_n(sub['capacity'].mean(), language)}, "
-                     f"{'behov' if language == 'sv' else 'need'} {_n(need, language)}")
-    per, n = period_word(kind, language), plan["period_ahead"].nunique()
-    periods = period_word(kind, language, plural=True)
-    if language == "sv":
-        return (f"Linjediagram per steg över planens {n} {periods}: egen kapacitet, behov för vårdgarantin och "
-                f"inflöde; i snitt per {per} " + "; ".join(parts) + ".")
-    return (f"Line chart per stage over the plan's {n} {periods}: own capacity, need to keep the guarantee and "
-            f"inflow; on average per {per} " + "; ".join(parts) + ".")
+        parts.append(label("plot.alt_capacity_stage", language, stage=stage_label(stage, language).lower(),
+                           capacity=_n(sub["capacity"].mean(), language), need=_n(need, language)))
+    return label("plot.alt_capacity", language, n=plan["period_ahead"].nunique(),
+                 periods=period_word(kind, language, plural=True), period=period_word(kind, language),
+                 parts="; ".join(parts))
 
 
 def alt_region_ratios(data: pd.DataFrame, limit_weeks: float, *, language: str = "sv") -> str:
     """Alt text of :func:`region_ratios`: each clinic's köproduktionskvot, in the chart's order."""
     items = ", ".join(f"{r.clinic} {_n(r.queue_production_ratio_weeks, language, 1)}"
                       for r in data.itertuples(index=False))
-    if language == "sv":
-        return (f"Liggande stapeldiagram: köproduktionskvot i veckor per klinik, efter behov: {items}. Röd linje "
-                f"vid {_n(limit_weeks, language, 1)} veckor (vårdgarantins gräns).")
-    return (f"Horizontal bar chart: queue-to-production ratio in weeks per clinic, by need: {items}. Red line at "
-            f"{_n(limit_weeks, language, 1)} weeks (the guarantee limit).")
+    return label("plot.alt_region_ratios", language, items=items, limit=_n(limit_weeks, language, 1))
 
 
 def alt_gap(gaps: pd.DataFrame, *, language: str = "sv") -> str:
     """Alt text of :func:`gap_heatmap`: the clinics with a gap and their total over the period shown."""
     if gaps is None or not len(gaps):
-        return "Värmekarta utan data." if language == "sv" else "Heat map without data."
+        return label("plot.alt_gap_empty", language)
     total = gaps[gaps["period_ahead"] <= 12].groupby("clinic")["gap"].sum().round()
     short = ", ".join(f"{c} {_n(v, language)}" for c, v in total[total > 0].sort_values(ascending=False).items())
-    if language == "sv":
-        return ("Värmekarta: kapacitetsglapp (behov minus egen kapacitet, patienter) per klinik och kalendervecka, "
-                "de kommande 12 veckorna. " + (f"Glapp totalt: {short}." if short else "Ingen klinik har glapp."))
-    return ("Heat map: capacity gap (need minus own capacity, patients) per clinic and calendar week, the coming "
-            "12 weeks. " + (f"Total gap: {short}." if short else "No clinic has a gap."))
+    return label("plot.alt_gap", language) + (label("plot.alt_gap_total", language, gaps=short) if short else
+                                              label("plot.alt_gap_none", language))

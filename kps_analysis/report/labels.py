@@ -901,6 +901,94 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.region_purchase_caption": {"sv": "Köpt vård i regionen per månad och slag",
                                       "en": "Purchased care in the region per month and kind"},
     "section.moves_caption": {"sv": "Föreslagna flyttar", "en": "Suggested moves"},
+    # figures (plots): titles, axes, legends; plot.stage_<stage> names a stage in a figure
+    "plot.stage_new_visit": {"sv": "Väntar på nybesök", "en": "Waiting for first visit"},
+    "plot.stage_treatment": {"sv": "Väntar på behandling", "en": "Waiting for treatment"},
+    "plot.calendar_week_iso": {"sv": "Kalendervecka (ISO)", "en": "Calendar week (ISO)"},
+    "plot.calendar_week": {"sv": "Kalendervecka", "en": "Calendar week"},
+    "plot.small_counts": {"sv": "färre än {limit} patienter (höjden visar inte antalet)",
+                        "en": "fewer than {limit} patients (the height does not show the count)"},
+    "plot.protected_range": {"sv": "inom det markerade intervallet (skydd av små antal)",
+                           "en": "within the marked range (protecting small counts)"},
+    "plot.patients": {"sv": "Patienter", "en": "Patients"},
+    "plot.waiting_days": {"sv": "Väntetid (dagar)", "en": "Waiting time (days)"},
+    "plot.guarantee_limit": {"sv": "vårdgaranti {days} dagar", "en": "care guarantee {days} days"},
+    "plot.no_data": {"sv": "Inga data", "en": "No data"},
+    "plot.ratio_limit": {"sv": "{days} dagars produktion i kö (vårdgarantins gräns)",
+                       "en": "{days} days of production waiting (the guarantee limit)"},
+    "plot.ratio_axis": {"sv": "{periods} produktion i kö", "en": "{periods} of production waiting"},
+    "plot.seasonal_factor": {"sv": "Säsongsfaktor (1 = normal)", "en": "Seasonal factor (1 = normal)"},
+    "plot.net_inflow": {"sv": "Inflöde − utflöde", "en": "Inflow − outflow"},
+    "plot.days_of_production": {"sv": " {days} dagars produktion", "en": " {days} days of production"},
+    "plot.buys_care": {"sv": "köper vård enligt planen", "en": "buys care in the plan"},
+    "plot.no_purchase": {"sv": "inget köp", "en": "no purchase"},
+    "plot.actual": {"sv": "Utfall", "en": "Actual"},
+    "plot.forecast": {"sv": "Prognos", "en": "Forecast"},
+    "plot.gap_axis": {"sv": "Behov − kapacitet (patienter)", "en": "Need − capacity (patients)"},
+    "plot.if_nothing_bought": {"sv": "Om inget köps", "en": "If nothing is bought"},
+    "plot.with_purchase": {"sv": "Med planerat köp", "en": "With the planned purchase"},
+    "plot.lead_time": {"sv": "ledtid för köp", "en": "purchase lead time"},
+    "plot.patients_over_90": {"sv": "Patienter över 90 dagar", "en": "Patients over 90 days"},
+    "plot.peak": {"sv": "högst {value}", "en": "peak {value}"},
+    "plot.own_capacity": {"sv": "Egen kapacitet", "en": "Own capacity"},
+    "plot.need": {"sv": "Behov för vårdgarantin", "en": "Need to keep the guarantee"},
+    "plot.inflow_forecast": {"sv": "Inflöde (prognos)", "en": "Inflow (forecast)"},
+    "plot.gap_bought": {"sv": "Glapp (köps)", "en": "Gap (bought)"},
+    # figures' alt texts (plots.alt_*)
+    "plot.alt_year_over_year": {"sv": "Linjediagram: {measure} per {word} under åren {years}, en linje per år.",
+                              "en": "Line chart: {measure} per {word} in {years}, one line per year."},
+    "plot.alt_latest": {"sv": " Senast ({when} {year}): {value}", "en": " Latest ({when} {year}): {value}"},
+    "plot.alt_same_period": {"sv": ", samma {word} {year}: {value}", "en": ", the same {word} in {year}: {value}"},
+    "plot.alt_ratio": {
+        "sv": ("Linjediagram: köproduktionskvoten ({periods} produktion i kö) per steg de senaste åren. Senaste "
+               "värde: {last} {periods}. Röd streckad linje vid {limit} {periods}, vårdgarantins gräns."),
+        "en": ("Line chart: the queue-to-production ratio ({periods} of production waiting) per stage over the "
+               "latest years. Latest: {last} {periods}. Red dashed line at {limit} {periods}, the guarantee "
+               "limit.")},
+    "plot.alt_seasonal": {
+        "sv": "Linjediagram: säsongsfaktor per {period} under året, 1 är en normal {period}. Lägst: {lows}.",
+        "en": "Line chart: seasonal factor per {period} over the year, 1 is a normal {period}. Lowest: {lows}."},
+    "plot.alt_fan_band": {"sv": "; {level} %-intervallet spänner i snitt {lo}–{hi}",
+                        "en": "; the {level} % interval spans {lo}–{hi} on average"},
+    "plot.alt_fan": {
+        "sv": ("Diagram: {measure} de senaste åren och prognosen för de kommande {n} {periods}, i snitt {mean} "
+               "per {period}{band}."),
+        "en": ("Chart: {measure} over the latest years and the forecast for the coming {n} {periods}, on average "
+               "{mean} per {period}{band}.")},
+    "plot.alt_balance": {
+        "sv": ("Linjediagram: inflöde minus utflöde per {period} och steg (glidande medel); över noll växer kön. "
+               "Senast: {last}."),
+        "en": ("Line chart: inflow minus outflow per {period} and stage (moving average); above zero the queue "
+               "grows. Latest: {last}.")},
+    "plot.alt_waits_stage": {"sv": "{stage}: {total}, varav {over} över {days} dagar",
+                           "en": "{stage}: {total}, of whom {over} over {days} days"},
+    "plot.alt_waits": {"sv": "Stapeldiagram: väntande per väntetidsintervall i dagar. {parts}.",
+                     "en": "Bar chart: patients waiting per waiting-time band in days. {parts}."},
+    "plot.alt_breaches": {
+        "sv": ("Stapeldiagram per steg och {period}, de kommande {n} {periods}: patienter som väntat över "
+               "gränsen, högst {none} om inget köps och {after} med det planerade köpet."),
+        "en": ("Bar chart per stage and {period}, the coming {n} {periods}: patients over the limit, at most "
+               "{none} if nothing is bought and {after} with the planned purchase.")},
+    "plot.alt_capacity_stage": {"sv": "{stage}: kapacitet {capacity}, behov {need}",
+                              "en": "{stage}: capacity {capacity}, need {need}"},
+    "plot.alt_capacity": {
+        "sv": ("Linjediagram per steg över planens {n} {periods}: egen kapacitet, behov för vårdgarantin och "
+               "inflöde; i snitt per {period} {parts}."),
+        "en": ("Line chart per stage over the plan's {n} {periods}: own capacity, need to keep the guarantee and "
+               "inflow; on average per {period} {parts}.")},
+    "plot.alt_region_ratios": {
+        "sv": ("Liggande stapeldiagram: köproduktionskvot i veckor per klinik, efter behov: {items}. Röd linje "
+               "vid {limit} veckor (vårdgarantins gräns)."),
+        "en": ("Horizontal bar chart: queue-to-production ratio in weeks per clinic, by need: {items}. Red line "
+               "at {limit} weeks (the guarantee limit).")},
+    "plot.alt_gap_empty": {"sv": "Värmekarta utan data.", "en": "Heat map without data."},
+    "plot.alt_gap": {
+        "sv": ("Värmekarta: kapacitetsglapp (behov minus egen kapacitet, patienter) per klinik och kalendervecka, "
+               "de kommande 12 veckorna. "),
+        "en": ("Heat map: capacity gap (need minus own capacity, patients) per clinic and calendar week, the "
+               "coming 12 weeks. ")},
+    "plot.alt_gap_total": {"sv": "Glapp totalt: {gaps}.", "en": "Total gap: {gaps}."},
+    "plot.alt_gap_none": {"sv": "Ingen klinik har glapp.", "en": "No clinic has a gap."},
 }
 
 
