@@ -1041,10 +1041,12 @@ def season_phrase(*, country=DEFAULT_COUNTRY, subdivision=None, language="sv", s
     >>> season_phrase(country="GB", subdivision="ENG", language="en")
     'Easter, summer and Christmas'
     """
+    from .report.labels import label  # the translation catalogue (here: the report package reads the calendar)
+
     names = season_names(country=country, subdivision=subdivision, language=language, summer=summer)
     if len(names) <= 1:
         return "".join(names)
-    word = " och " if _language_key(language) == "sv" else " and "
+    word = label("list.and", _language_key(language))
     return ", ".join(names[:-1]) + word + names[-1]
 
 

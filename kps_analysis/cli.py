@@ -174,11 +174,11 @@ def cmd_validate(args) -> int:
 
 def _print_sections(table, params) -> None:
     """Which report sections a clinic's data and parameters support, and what the others need."""
-    sv = getattr(params, "language", "sv") != "en"
+    lang = "en" if getattr(params, "language", "sv") == "en" else "sv"
     have = table[table["available"]]
     print(f"  sections: {len(have)} of {len(table)} in the report")
     missing = table[~table["available"]]
-    text = missing["sentence_sv" if sv else "sentence_en"]
+    text = missing[f"sentence_{lang}"]
     for sentence, part in missing.groupby(text, sort=False):      # one line per reason
         print(f"  without {', '.join(part['section'])}: {sentence}")
 

@@ -95,6 +95,8 @@ def needs_sentence(groups, *, language: str = "sv") -> str:
     >>> needs_sentence(["resources", "care_agreement"])[:48]
     'Avsnittet kräver klinikens resurser (mottagnings'
     """
+    from ..report.labels import label  # the translation catalogue (here: the report package reads parameters)
+
     if language not in ("sv", "en"):
         raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
     names = [groups] if isinstance(groups, str) else list(groups)
@@ -102,8 +104,5 @@ def needs_sentence(groups, *, language: str = "sv") -> str:
     if unknown or not names:
         raise ValueError(f"groups must name some of {', '.join(CAPABILITIES)}, got {groups!r}")
     parts = [CAPABILITIES[g][1][language] for g in names]
-    joined = parts[0] if len(parts) == 1 else (
-        ", ".join(parts[:-1]) + (" och " if language == "sv" else " and ") + parts[-1])
-    if language == "sv":
-        return f"Avsnittet kräver {joined} i klinikens parameterfil."
-    return f"This section needs {joined} in the clinic's parameter file."
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + label("list.and", language) + parts[-1]
+    return label("section.needs_parameters", language, groups=joined)

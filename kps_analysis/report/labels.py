@@ -716,6 +716,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This section rests on the planning model, which needs {data_word} with {what}; the clinic has none."},
     "section.needs_data": {"sv": "Avsnittet kräver {data_word} med {what}, och det saknas för kliniken.",
                          "en": "This section needs {data_word} with {what}; the clinic has none."},
+    "section.needs_parameters": {"sv": "Avsnittet kräver {groups} i klinikens parameterfil.",
+                                 "en": "This section needs {groups} in the clinic's parameter file."},
     "section.needs_waiting_list": {
         "sv": ("Avsnittet kräver ett väntelisteuttag per patient (remissdatum, beslutsdatum, besöks- och "
                "operationsdatum); kliniken levererar bara summor per period."),
