@@ -416,8 +416,9 @@ def test_the_context_shows_the_runs_stored_analytics_instead_of_computing_them(m
 
 # ---------------------------------------------------------------- the translation catalogue (issue 17)
 PACKAGE = __import__("pathlib").Path(report.__file__).parent
-#: The modules whose every text goes through the catalogue (report.label).
-CATALOGUE_MODULES = sorted(PACKAGE.glob("*.py")) + [PACKAGE.parent / "workbook.py"]
+#: The modules whose every text goes through the catalogue (report.label): every module of the
+#: package, its subpackages included.
+CATALOGUE_MODULES = sorted(PACKAGE.parent.rglob("*.py"))
 
 
 def _language_choices(tree):
@@ -455,14 +456,17 @@ def test_every_catalogue_text_has_both_languages_and_the_same_placeholders():
     assert {k: set(v) for k, v in report.PERIOD_WORDS.items()} == {"week": {"sv", "en"}, "month": {"sv", "en"}}
 
 
-def test_no_inline_translation_is_left_in_the_report_package_and_the_workbook():
+def test_no_inline_translation_is_left_in_the_package():
+    """No module of kps_analysis chooses between two inline texts by language (issue 17 item 2)."""
     import ast
 
+    checked = {p.relative_to(PACKAGE.parent).as_posix() for p in CATALOGUE_MODULES}
+    assert {"sections.py", "plots.py", "workbook.py", "report/labels.py", "parameters/capabilities.py"} <= checked
     found = {}
     for path in CATALOGUE_MODULES:
         hits = list(_language_choices(ast.parse(path.read_text(encoding="utf-8"))))
         if hits:
-            found[path.name] = hits
+            found[path.relative_to(PACKAGE.parent).as_posix()] = hits
     assert not found, f"texts chosen inline by language; put them in report.labels.TEXTS: {found}"
 
 
@@ -490,8 +494,23 @@ def test_every_text_key_used_is_in_the_catalogue():
             for k in keys:
                 if isinstance(k, ast.Constant) and isinstance(k.value, str):
                     if k.value not in TEXTS and k.value not in report.LABELS:
-                        missing.append((path.name, node.lineno, k.value))
+                        missing.append((path.relative_to(PACKAGE.parent).as_posix(), node.lineno, k.value))
     assert not missing
+
+
+def test_the_text_keys_built_from_names_are_in_the_catalogue():
+    """Keys the modules build (``f"glossary.{name}"``, ``f"plot.stage_{stage}"``): the literal-key check misses them."""
+    from kps_analysis import plots
+    from kps_analysis.report.labels import TEXTS
+    from kps_analysis.stages import STAGE_NAMES
+
+    built = [f"glossary.{t}{end}" for t in sections._GLOSSARY for end in ("", "_text")]
+    built += [f"section.count_{k}{end}" for k in ("red", "yellow", "green") for end in ("", "_many")]
+    built += [f"reason.{r}" for r in ("target_missed", "purchase_needed", "breach_within_lead_time",
+                                      "production_below_plan")]   # planning's escalation reasons
+    built += [f"plot.stage_{s}" for s in STAGE_NAMES]
+    assert [k for k in built if k not in TEXTS] == []
+    assert plots.stage_label("new_visit", "en") == "Waiting for first visit" and plots.stage_label("x") == "x"
 
 
 def test_label_fills_placeholders_in_both_languages():

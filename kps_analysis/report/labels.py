@@ -13,15 +13,16 @@ the result tables and the workbooks: ``label(key, language, **fields)``. The cat
   (:func:`stage_names`), :data:`PERIOD_WORDS` (:func:`period_word`); the long section texts
   are :data:`kps_analysis.report.section_texts.SECTIONS` (:func:`~kps_analysis.report.section`).
 
-Every entry has both languages (``tests/test_report.py`` checks it, and that no module of
-the report package nor ``workbook.py`` chooses between two inline texts).
+Every entry has both languages with the same placeholders (``tests/test_report.py`` checks
+it, and that no module of the package, subpackages included, chooses between two inline texts).
 
-For the presentation modules that are not in this package (``sections.py``, ``plots.py``):
-write no ``"…" if sv else "…"``; add the text here, under a key of their area
-(``section.<name>`` for the report's sections, ``plot.<name>`` for figure titles, axes and
-legends), with both languages and ``{placeholders}`` for numbers, and call
-``label("plot.queue_axis", language)`` or ``label("section.purchase_lead", language, n=n)``
-(``from kps_analysis.report import label``). Numbers are formatted before they are filled in
+In any module (``sections.py``, ``plots.py``, ``calendar.py`` as much as this package): write
+no ``"…" if sv else "…"``; add the text here, under a key of its area (``section.<name>`` for
+the report's sections, ``plot.<name>`` for figure titles, axes, legends and alt texts,
+``list.<name>`` for words that join lists), with both languages and ``{placeholders}`` for
+numbers, and call ``label("plot.patients", language)`` or
+``label("section.card_waited_over", language, days=days)`` (``from kps_analysis.report import
+label``). Numbers are formatted before they are filled in
 (:func:`kps_analysis.report.format_count`), so a text never formats a number itself.
 """
 
