@@ -14,7 +14,7 @@ import pandas as pd
 import seaborn as sns
 
 from .report import label
-from .report.labels import TEXTS
+from .report.labels import MONTH_NAMES, TEXTS, month_name
 from .waits import renamed_keyword
 
 __all__ = ["COLOURS", "LINESTYLES", "use_style", "year_over_year", "wait_histogram", "weekly_lines"]
@@ -40,12 +40,8 @@ ROLE = {
     "purchased_new_visits": "purchase", "purchased_operations": "purchase",
 }
 
-SV_MONTHS = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
-
-
-def _month_short(month: int, language: str = "sv") -> str:
-    """``jan`` … ``dec`` (sv) or ``Jan`` … ``Dec`` (en) of a month number 1-12."""
-    return SV_MONTHS[month - 1] if language == "sv" else pd.Timestamp(2026, month, 1).strftime("%b")
+#: The Swedish month names (the catalogue's :data:`kps_analysis.report.labels.MONTH_NAMES`).
+SV_MONTHS = list(MONTH_NAMES["sv"])
 
 
 def _per_period(text: str, kind: str, language: str = "sv") -> str:
@@ -61,7 +57,7 @@ def _week_of_year_axis(ax, language: str = "sv") -> None:
     # the month of each tick week in a typical year, so the reader knows when it is
     months = [pd.Timestamp.fromisocalendar(2026, w, 4).month for w in ticks]  # the week's Thursday
     word = label("format.wk", language)
-    ax.set_xticks(ticks, [f"{word} {w}\n{_month_short(m, language)}" for w, m in zip(ticks, months)])
+    ax.set_xticks(ticks, [f"{word} {w}\n{month_name(m, language)}" for w, m in zip(ticks, months)])
     ax.set_xlabel(label("plot.calendar_week_iso", language))
 
 
@@ -81,7 +77,7 @@ def month_label(date, language: str = "sv") -> str:
     ('maj 2025', 'May 2025')
     """
     date = pd.Timestamp(date)
-    name = SV_MONTHS[date.month - 1] if language == "sv" else date.strftime("%b")
+    name = month_name(date.month, language)
     return f"{name} {date.year}"
 
 
@@ -128,7 +124,7 @@ def year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv", ax=
         ax.axvspan(27, 32, color="#999999", alpha=0.12, linewidth=0)
     else:
         ax.set_xlim(1, 12)
-        ax.set_xticks(range(1, 13), [_month_short(m, language) for m in range(1, 13)])
+        ax.set_xticks(range(1, 13), [month_name(m, language) for m in range(1, 13)])
         ax.set_xlabel(label("month", language))
     ax.set_ylabel(_per_period(label(measure, language), x, language))
     ax.set_title(label(measure, language))
@@ -306,7 +302,7 @@ def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None, ki
                 marker="osv^"[i % 4], markersize=3, label=label(measure, language))
     ax.axhline(1.0, color="#777777", linewidth=0.8)
     if kind == "month" or (len(profile) and profile["season"].max() <= 12):
-        ax.set_xticks(range(1, 13), [_month_short(m, language) for m in range(1, 13)])
+        ax.set_xticks(range(1, 13), [month_name(m, language) for m in range(1, 13)])
         ax.set_xlabel(label("month", language))
         ax.set_xlim(1, 12)
     else:
@@ -643,7 +639,7 @@ def alt_year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv")
     text = label("plot.alt_year_over_year", language, measure=label(measure, language).lower(), word=word,
                  years=", ".join(map(str, years)))
     if latest is not None:
-        when = (f"{word} {int(latest[x])}" if x == "week" else _month_short(int(latest[x]), language))
+        when = (f"{word} {int(latest[x])}" if x == "week" else month_name(int(latest[x]), language))
         text += label("plot.alt_latest", language, when=when, year=years[-1], value=_n(latest["value"], language))
         if len(before):
             text += label("plot.alt_same_period", language, word=word, year=years[-2],
@@ -669,7 +665,7 @@ def alt_seasonal(profile: pd.DataFrame, *, language: str = "sv", kind: str = "we
     for measure, part in profile.groupby("measure", sort=False):
         low = part.loc[part["factor"].idxmin()]
         when = (f"{period_word(kind, language)} {int(low['season'])}" if kind != "month" else
-                _month_short(int(low["season"]), language))
+                month_name(int(low["season"]), language))
         parts.append(f"{label(measure, language).lower()} {_n(low['factor'], language, 2)} ({when})")
     lows = "; ".join(parts)
     return label("plot.alt_seasonal", language, period=period_word(kind, language), lows=lows)

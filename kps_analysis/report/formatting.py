@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .labels import label
+from .labels import label, month_name
 
 
 def format_count(value: float, *, language: str = "sv", decimals: int = 0) -> str:
@@ -136,13 +136,10 @@ def period_name(period, language: str = "sv", *, year: bool = True) -> str:
                 p = pd.Period(text.split("/")[0], freq="W-SUN")
         except (ValueError, TypeError):
             return text
-    sv = language != "en"
     if period_kind(p) == "month":
-        name = _SV_MONTHS[p.month - 1] if sv else p.start_time.strftime("%b")
+        name = month_name(p.month, language)
         return f"{name} {p.year}" if year else name
     iso = p.start_time.isocalendar()
     word = label("format.wk", language)
     return f"{word} {iso.week} {iso.year}" if year else f"{word} {iso.week}"
 
-
-_SV_MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")

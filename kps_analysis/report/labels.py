@@ -1099,3 +1099,19 @@ def period_word(kind: str, language: str = "sv", *, plural: bool = False, defini
     """
     words = PERIOD_WORDS["month" if kind == "month" else "week"]["en" if language == "en" else "sv"]
     return words[2] if definite else words[1] if plural else words[0]
+
+
+#: Month names as dates and axes abbreviate them ("maj 2025", "May 2025"), January first.
+MONTH_NAMES = {"sv": ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+               "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")}
+
+
+def month_name(month: int, language: str = "sv") -> str:
+    """The short name of month 1-12 in the report language (``jan`` … ``dec``, ``Jan`` … ``Dec``).
+
+    Examples
+    --------
+    >>> month_name(5), month_name(10, "en")
+    ('maj', 'Oct')
+    """
+    return MONTH_NAMES["en" if language == "en" else "sv"][int(month) - 1]
