@@ -394,7 +394,7 @@ def _render_step(job: dict, clinic_dir: Path) -> float | None:
     itself and reports any problem in its own step. Returns the seconds it took (None when
     there was nothing to render or it failed).
     """
-    if not job.get("model_dir"):
+    if not job.get("model_dir") or not job.get("render", True):
         return None
     from .fragments import render
 
@@ -408,6 +408,28 @@ def _render_step(job: dict, clinic_dir: Path) -> float | None:
         traceback.print_exception(exc, file=sys.stderr)
         return None
     return round(time.perf_counter() - start, 2)
+
+
+def shows_stored_sections(notebook: str | os.PathLike) -> bool:
+    """Whether a report template displays the sections ``kps run`` renders once per clinic
+    (a code cell calls ``fragments.show``, as ``notebooks/clinic_report.ipynb`` does).
+
+    A template that does not (a user's own, a test's stand-in) is run without the render
+    step: drawing every section for a notebook that never shows them would be wasted work.
+    An unreadable template counts as one that does (papermill then reports the problem).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> shows_stored_sections(Path(__file__).parent.parent / "notebooks" / "clinic_report.ipynb")
+    True
+    """
+    try:
+        cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        return True
+    return any(c.get("cell_type") == "code" and "fragments.show(" in "".join(c.get("source", ""))
+               for c in cells if isinstance(c, dict))
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -1083,6 +1105,7 @@ def _prepare(partial: Path, run_id: str, selected: list[str], *, resume: bool, p
             "clinic_id": clinic_id,
             "name": params.name,
             "notebook": str(notebook),
+            "render": shows_stored_sections(notebook),
             "clinic_dir": str(partial / clinic_id),
             "parameters_dir": str(parameters_dir),
             "data_dir": str(data_dir),
