@@ -715,13 +715,11 @@ def test_dask_worker_loss_has_a_timeout_and_leaves_nothing_unfinished(tmp_path, 
 
 
 @slow
-def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path):
+def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path, demo_dir_current):
     """hud finishes; then gyn's kernel kills its Dask worker each time it runs. The nanny
     restarts the worker (which held hud's result): hud is not run or written again, gyn
     fails after Dask's allowed failures."""
     distributed = pytest.importorskip("distributed")
-    from kps_analysis.demo import ensure_demo_data
-
     notebook = _quick_notebook(tmp_path / "killer.ipynb", "import os, signal, time\n"
                                "if clinic_id == 'gyn':\n    time.sleep(5)\n    os.kill(os.getppid(), signal.SIGKILL)\n")
     import time
@@ -736,9 +734,14 @@ def test_dask_never_reruns_or_rewrites_a_finished_clinic(tmp_path):
             super().append(line)
 
     reported = Log()
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
-                                  dashboard_address=None) as cluster:
-        result = batch.run(clinics=["hud", "gyn"], data_dir=ensure_demo_data(tmp_path / "demo"),
+    import dask
+
+    # one retry instead of Dask's default three: the same path (worker lost, task rescheduled, then
+    # failed as a suspicious task), in half the time
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                     dashboard_address=None) as cluster:
+        result = batch.run(clinics=["hud", "gyn"], data_dir=demo_dir_current,
                            parameters_dir=PARAMS, out_dir=tmp_path / "out", scheduler=cluster.scheduler_address,
                            notebook=notebook, worker_timeout=60, progress=reported.append)
     status = {r.clinic_id: r.status for r in result.results}
@@ -961,3 +964,13 @@ def test_the_progress_bar_counts_the_clinics(capsys):
     err = capsys.readouterr().err
     assert "3/3" in err and "clinic" in err  # tqdm's bar on stderr
     assert lines[0].startswith("[1/3] a ok (1.0 s); about ") and lines[-1] == "[3/3] c ok (1.0 s)"
+
+
+def test_the_render_step_runs_only_for_a_template_that_shows_stored_sections(tmp_path):
+    """kps run draws a clinic's sections once for a template that shows them (fragments.show);
+    a user's own template or a stand-in is run without that work (issue 15: no work done twice)."""
+    assert batch.shows_stored_sections(ROOT / "notebooks" / "clinic_report.ipynb")
+    assert not batch.shows_stored_sections(_quick_notebook(tmp_path / "own.ipynb", "print(clinic_id)"))
+    assert batch.shows_stored_sections(tmp_path / "missing.ipynb")  # papermill reports the problem
+    job = {"model_dir": str(tmp_path / "model"), "render": False}
+    assert batch._render_step(job, tmp_path) is None and not (tmp_path / "model").exists()
