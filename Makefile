@@ -19,8 +19,11 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(PY) -m kps_analysis run $(ARGS)
 
+# The suite on TEST_WORKERS test processes (pytest-xdist), each taking a whole test file at a
+# time so that a module's fixtures (the demo region's run) are built once; TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)
