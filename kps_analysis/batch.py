@@ -476,7 +476,7 @@ def _notebook_step(exc: BaseException, executed: Path, language: str) -> tuple[s
         step = "parameters"
     else:
         step = "analysis"
-    texts = _TEXTS["en" if language == "en" else "sv"]
+    texts = _texts(language)
     try:
         import nbformat
 
@@ -1444,110 +1444,37 @@ def _language(parameters_dir: Path) -> str:
         return "sv"
 
 
-#: The words of the pages a run writes itself (index, failure page, runs index), per language.
+#: The words of the pages a run writes itself (index, failure page, runs index): the name each
+#: page reads -> its key in the translation catalogue (:mod:`kps_analysis.report.labels`: "index.*",
+#: "runs.*", "failure.*", and a few of its LABELS); :func:`_texts` gives them in a language.
 _TEXTS = {
-    "sv": {
-        "run": "körning", "clinic": "Klinik", "status": "Status", "ok": "klar", "failed": "misslyckades",
-        "region_overview": "Regionöversikt", "run_title": "KPS-körning",
-        "caption": "Klinikerna, de som behöver åtgärd först",
-        "order": "Ordning: misslyckade kliniker, sedan eskalering röd, gul, sedan flest beräknade patienter över "
-                 "vårdgarantin om inget köps, sedan övriga. Klicka på en klinik för dess rapport.",
-        "monthly": "”12 veckor” är den fastställda planen; för kliniker med månadsdata ({names}) är det de 3 "
-                   "månader som börjar inom de 12 veckorna.",
-        "lead": "Data t.o.m. {period} · körd {date}",
-        "counts": "{ok} av {total} kliniker klara", "counts_failed": ", {n} misslyckades",
-        "week": "vecka {week}, {year}", "months": ["januari", "februari", "mars", "april", "maj", "juni", "juli",
-                                                   "augusti", "september", "oktober", "november", "december"],
-        "no_data": "okänd period",
-        "failure_title": "{name}: rapporten kunde inte tas fram",
-        "region_failure_title": "Regionöversikten kunde inte tas fram",
-        "what": "Vad misslyckades", "step": "I vilket steg", "message": "Meddelande", "todo": "Gör så här",
-        "details": "Tekniska detaljer", "back": "Till körningens översikt (index.html)",
-        "what_clinic": "Rapporten för {name}; körningens övriga kliniker påverkas inte.",
-        "what_region": "Regionöversikten (region/overview.html); klinikernas rapporter påverkas inte, "
-                       "men körningen räknas som misslyckad.",
-        "details_log": "Felets fullständiga spår finns i {log} i samma mapp (för den som förvaltar verktyget).",
-        "details_notebook": "Den körda anteckningsboken finns i {notebook}.",
-        "where_section": "avsnittet ”{section}” (kodcell {cell} i rapportmallen)",
-        "where_setup": "inläsningen av parametrar och data (kodcell {cell} i rapportmallen)",
-        "steps": {"parameters": "parametrarna", "data": "indata", "analysis": "analysen", "timeout": "tidsgränsen",
-                  "worker": "arbetsprocessen", "html": "HTML-exporten", "region": "regionöversikten"},
-        "todo_by_step": {
-            "parameters": "Rätta parameterfilen och nyckeln som meddelandet nämner. Kontrollera med "
-                          "”kps validate” och kör sedan kliniken igen (kps run --clinic {clinic}).",
-            "data": "Rätta datafilen på det ställe meddelandet nämner (fil, kolumn, rad eller vecka). "
-                    "”kps validate” kontrollerar filerna utan att köra något; kör sedan kliniken igen "
-                    "(kps run --clinic {clinic}).",
-            "timeout": "Ett steg tog längre tid än klinikens tidsgräns. Höj timeout_minutes i klinikens "
-                       "parameterfil, eller kör kliniken ensam (kps run --clinic {clinic} --workers 1).",
-            "worker": "Processen som körde kliniken avbröts, troligen av minnesbrist. Kör kliniken igen med "
-                      "färre parallella kliniker (kps run --clinic {clinic} --workers 1).",
-            "analysis": "Felet uppstod i beräkningen, inte i en kontroll av era data. Kör kliniken igen "
-                        "(kps run --clinic {clinic}); kvarstår felet, skicka mappen {clinic} (run.log och "
-                        "report.ipynb, inga patientuppgifter) till den som förvaltar verktyget.",
-            "html": "Rapporten beräknades men kunde inte sparas som HTML. Kontrollera att det finns "
-                    "diskutrymme och kör kliniken igen (kps run --clinic {clinic}).",
-            "region": "Kör om körningen; kvarstår felet, skicka mappen region (run.log och overview.ipynb) "
-                      "till den som förvaltar verktyget.",
-        },
-        "runs_title": "KPS-körningar", "runs_caption": "Alla avslutade körningar, den senaste först",
-        "latest": "Senaste körningen", "finished": "Avslutad", "clinics": "Kliniker", "run_col": "Körning",
-        "region_ok": "klar", "region_none": "–",
-    },
-    "en": {
-        "run": "run", "clinic": "Clinic", "status": "Status", "ok": "done", "failed": "failed",
-        "region_overview": "Region overview", "run_title": "KPS run",
-        "caption": "The clinics, those that need action first",
-        "order": "Order: failed clinics, then escalation red, yellow, then the most patients projected past the "
-                 "guarantee if nothing is bought, then the rest. Click a clinic for its report.",
-        "monthly": "\u201c12 weeks\u201d is the fixed plan; for clinics with monthly data ({names}) it is the 3 "
-                   "months that start within those 12 weeks.",
-        "lead": "Data up to {period} · run on {date}",
-        "counts": "{ok} of {total} clinics done", "counts_failed": ", {n} failed",
-        "week": "week {week}, {year}", "months": ["January", "February", "March", "April", "May", "June", "July",
-                                                  "August", "September", "October", "November", "December"],
-        "no_data": "unknown period",
-        "failure_title": "{name}: the report could not be produced",
-        "region_failure_title": "The region overview could not be produced",
-        "what": "What failed", "step": "In which step", "message": "Message", "todo": "What to do",
-        "details": "Technical details", "back": "Back to the run's overview (index.html)",
-        "what_clinic": "The report of {name}; the run's other clinics are not affected.",
-        "what_region": "The region overview (region/overview.html); the clinics' reports are not affected, "
-                       "but the run counts as failed.",
-        "details_log": "The full trace of the error is in {log} in the same folder (for whoever maintains the kit).",
-        "details_notebook": "The executed notebook is in {notebook}.",
-        "where_section": "the section “{section}” (code cell {cell} of the report template)",
-        "where_setup": "reading the parameters and data (code cell {cell} of the report template)",
-        "steps": {"parameters": "the parameters", "data": "the input data", "analysis": "the analysis",
-                  "timeout": "the time limit", "worker": "the worker process", "html": "the HTML export",
-                  "region": "the region overview"},
-        "todo_by_step": {
-            "parameters": "Correct the parameter file and key the message names. Check with “kps validate”, "
-                          "then run the clinic again (kps run --clinic {clinic}).",
-            "data": "Correct the data file where the message says (file, column, row or week). "
-                    "“kps validate” checks the files without running anything; then run the clinic again "
-                    "(kps run --clinic {clinic}).",
-            "timeout": "A step took longer than the clinic's time limit. Raise timeout_minutes in the clinic's "
-                       "parameter file, or run the clinic alone (kps run --clinic {clinic} --workers 1).",
-            "worker": "The process running the clinic was stopped, probably for lack of memory. Run the clinic "
-                      "again with fewer clinics in parallel (kps run --clinic {clinic} --workers 1).",
-            "analysis": "The error happened in the calculation, not in a check of your data. Run the clinic again "
-                        "(kps run --clinic {clinic}); if it persists, send the folder {clinic} (run.log and "
-                        "report.ipynb, no patient data) to whoever maintains the kit.",
-            "html": "The report was computed but could not be saved as HTML. Check the free disk space and run "
-                    "the clinic again (kps run --clinic {clinic}).",
-            "region": "Run again; if it persists, send the folder region (run.log and overview.ipynb) to whoever "
-                      "maintains the kit.",
-        },
-        "runs_title": "KPS runs", "runs_caption": "Every finished run, the newest first",
-        "latest": "The latest run", "finished": "Finished", "clinics": "Clinics", "run_col": "Run",
-        "region_ok": "done", "region_none": "–",
-    },
+    "run": "index.run", "clinic": "clinic", "status": "status", "ok": "ok", "failed": "failed",
+    "region_overview": "region_overview", "run_title": "run_title", "caption": "index.caption",
+    "order": "index.order", "monthly": "index.monthly", "lead": "index.lead", "counts": "index.counts",
+    "counts_failed": "index.counts_failed", "week": "index.week", "no_data": "index.no_data",
+    "failure_title": "failure.title", "region_failure_title": "failure.region_title", "what": "failure.what",
+    "step": "failure.step", "message": "failure.message", "todo": "failure.todo", "details": "failure.details",
+    "back": "failure.back", "what_clinic": "failure.what_clinic", "what_region": "failure.what_region",
+    "details_log": "failure.details_log", "details_notebook": "failure.details_notebook",
+    "where_section": "failure.where_section", "where_setup": "failure.where_setup",
+    "runs_title": "runs.title", "runs_caption": "runs.caption", "latest": "runs.latest", "finished": "runs.finished",
+    "clinics": "runs.clinics", "run_col": "runs.run", "region_ok": "ok", "region_none": "runs.region_none",
 }
+#: The steps a failure is told by (failure.step_<step>) and those with advice (failure.todo_<step>).
+_FAILURE_STEPS = ("parameters", "data", "analysis", "timeout", "worker", "html", "region")
+_TODO_STEPS = ("parameters", "data", "timeout", "worker", "analysis", "html", "region")
 
 
 def _texts(language: str) -> dict:
-    return _TEXTS["en" if language == "en" else "sv"]
+    """The words of the run's own pages in ``language`` (any other than "en" is Swedish), by the
+    names the pages read: placeholders unfilled, ``months`` the 12 month names in full,
+    ``steps`` and ``todo_by_step`` by step."""
+    lang = "en" if language == "en" else "sv"
+    texts: dict = {name: label(key, lang) for name, key in _TEXTS.items()}
+    texts["months"] = [label(f"index.month_{m}", lang) for m in range(1, 13)]
+    texts["steps"] = {step: label(f"failure.step_{step}", lang) for step in _FAILURE_STEPS}
+    texts["todo_by_step"] = {step: label(f"failure.todo_{step}", lang) for step in _TODO_STEPS}
+    return texts
 
 
 def _page_environment():

@@ -33,7 +33,7 @@ import pandas as pd
 
 from . import report, report_plan
 from .report import escape_text, format_count, format_signed, label, period_kind, period_name, period_word
-from .report.labels import TEXTS
+from .report.labels import TEXTS, WEEK_TO_MONTH
 
 __all__ = ["Section", "SECTIONS", "MODEL_MEASURES", "available", "sentence", "ClinicContext", "load",
            "show", "write_tables", "RegionContext", "load_region", "show_region", "figure_html",
@@ -218,22 +218,12 @@ def available(weekly: pd.DataFrame, params, waiting_list: pd.DataFrame | None = 
 
 
 # ============================================================================ periods in texts
-_WEEK_TO_MONTH = {
-    "sv": (("sommarveckorna 27–32", "sommarmånaderna juli och augusti"), ("veckorna", "månaderna"),
-           ("veckornas", "månadernas"), ("veckans", "månadens"), ("veckan", "månaden"), ("veckors", "månaders"),
-           ("veckor", "månader"), ("vecka", "månad"), ("Veckor", "Månader"), ("Vecka", "Månad"),
-           ("veckovis", "månadsvis"), ("veckodata", "månadsdata"), ("veckoförändringen", "månadsförändringen")),
-    "en": (("summer weeks 27-32", "summer months July and August"), ("weeks", "months"), ("week", "month"),
-           ("Weeks", "Months"), ("Week", "Month"), ("weekly", "monthly"), ("week-on-week", "month-on-month")),
-}
-
-
 def in_periods(text: str, kind: str, language: str = "sv") -> str:
     """A report text with its period words for ``kind`` (``"week"`` unchanged, ``"month"``).
 
     The report's explanations are written for weekly data; for a monthly clinic every
-    week word becomes the month word (whole words only), so no monthly report speaks of
-    weeks.
+    week word becomes the month word (whole words only, the pairs of
+    :data:`kps_analysis.report.labels.WEEK_TO_MONTH`), so no monthly report speaks of weeks.
 
     Examples
     --------
@@ -246,7 +236,7 @@ def in_periods(text: str, kind: str, language: str = "sv") -> str:
         return text
     import re
 
-    pairs = dict(_WEEK_TO_MONTH["en" if language == "en" else "sv"])
+    pairs = dict(WEEK_TO_MONTH["en" if language == "en" else "sv"])
     words = "|".join(sorted(map(re.escape, pairs), key=len, reverse=True))
     pattern = re.compile(r"(?<![\w-])(" + words + r")(?![\w-])")
     return pattern.sub(lambda m: pairs[m.group(1)], text)

@@ -10,7 +10,8 @@ the result tables and the workbooks: ``label(key, language, **fields)``. The cat
   ``"plan.queue_grows"`` -> "Kön växer ({signed} sedan förra veckan)."), placeholders
   filled from ``fields``;
 - word tables for values: :data:`STATUS_WORDS` (:func:`status_word`), :data:`STAGE_NAMES`
-  (:func:`stage_names`), :data:`PERIOD_WORDS` (:func:`period_word`); the long section texts
+  (:func:`stage_names`), :data:`PERIOD_WORDS` (:func:`period_word`), :data:`WEEK_TO_MONTH`
+  (:func:`kps_analysis.sections.in_periods`); the long section texts
   are :data:`kps_analysis.report.section_texts.SECTIONS` (:func:`~kps_analysis.report.section`).
 
 Every entry has both languages with the same placeholders (``tests/test_report.py`` checks
@@ -316,6 +317,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "region.target": {"sv": "målnivå", "en": "target"},
     "region.to": {"sv": "Till", "en": "To"},
     "region.treatment": {"sv": "behandling", "en": "treatment"},
+    "region.cost_together": {
+        "sv": ("Gemensam planering kostar {together} kr de kommande 12 veckorna mot {separate} kr om varje klinik "
+               "köper för sig ({saving} kr mindre)."),
+        "en": ("Planning together costs SEK {together} over the coming 12 weeks against SEK {separate} if every "
+               "clinic buys on its own (SEK {saving} less).")},
     # sentences (report.sentences)
     "sentence.data_up_to_week": {"sv": "data till och med vecka", "en": "data up to week"},
     "sentence.forecast_accuracy": {
@@ -357,6 +363,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "sheet.follow_up": {"sv": "Uppföljning", "en": "Follow-up"},
     "sheet.plan_against_outcome": {"sv": "Plan mot utfall", "en": "Plan against outcome"},
     "sheet.purchase_by_month": {"sv": "Köp per månad", "en": "Purchase by month"},
+    "sheet.production_plan": {"sv": "Produktionsplan", "en": "Production plan"},  # plan.PLAN_SHEET
     # workbook columns and notes (workbook)
     "workbook.months_ahead": {"sv": "Månader framåt", "en": "Months ahead"},
     "workbook.order_by_month": {"sv": "Beställ senast (månad)", "en": "Order by (month)"},
@@ -992,6 +999,157 @@ TEXTS: dict[str, dict[str, str]] = {
                "coming 12 weeks. ")},
     "plot.alt_gap_total": {"sv": "Glapp totalt: {gaps}.", "en": "Total gap: {gaps}."},
     "plot.alt_gap_none": {"sv": "Ingen klinik har glapp.", "en": "No clinic has a gap."},
+    # the run's index page (batch.write_index; clinic, status, done/failed, the region overview
+    # and the run's title are LABELS' "clinic", "status", "ok", "failed", "region_overview", "run_title")
+    "index.run": {"sv": "körning", "en": "run"},
+    "index.caption": {"sv": "Klinikerna, de som behöver åtgärd först",
+                      "en": "The clinics, those that need action first"},
+    "index.order": {
+        "sv": ("Ordning: misslyckade kliniker, sedan eskalering röd, gul, sedan flest beräknade patienter över "
+               "vårdgarantin om inget köps, sedan övriga. Klicka på en klinik för dess rapport."),
+        "en": ("Order: failed clinics, then escalation red, yellow, then the most patients projected past the "
+               "guarantee if nothing is bought, then the rest. Click a clinic for its report.")},
+    "index.monthly": {
+        "sv": ("”12 veckor” är den fastställda planen; för kliniker med månadsdata ({names}) är det de 3 "
+               "månader som börjar inom de 12 veckorna."),
+        "en": ("“12 weeks” is the fixed plan; for clinics with monthly data ({names}) it is the 3 "
+               "months that start within those 12 weeks.")},
+    "index.lead": {"sv": "Data t.o.m. {period} · körd {date}", "en": "Data up to {period} · run on {date}"},
+    "index.counts": {"sv": "{ok} av {total} kliniker klara", "en": "{ok} of {total} clinics done"},
+    "index.counts_failed": {"sv": ", {n} misslyckades", "en": ", {n} failed"},
+    "index.week": {"sv": "vecka {week}, {year}", "en": "week {week}, {year}"},
+    "index.no_data": {"sv": "okänd period", "en": "unknown period"},
+    # the index page's month names in full, index.month_<1-12> (batch._period_text: "november 2026")
+    "index.month_1": {"sv": "januari", "en": "January"},
+    "index.month_2": {"sv": "februari", "en": "February"},
+    "index.month_3": {"sv": "mars", "en": "March"},
+    "index.month_4": {"sv": "april", "en": "April"},
+    "index.month_5": {"sv": "maj", "en": "May"},
+    "index.month_6": {"sv": "juni", "en": "June"},
+    "index.month_7": {"sv": "juli", "en": "July"},
+    "index.month_8": {"sv": "augusti", "en": "August"},
+    "index.month_9": {"sv": "september", "en": "September"},
+    "index.month_10": {"sv": "oktober", "en": "October"},
+    "index.month_11": {"sv": "november", "en": "November"},
+    "index.month_12": {"sv": "december", "en": "December"},
+    # the index of all runs and the latest run (batch.write_runs_index, batch.update_latest;
+    # "done" is LABELS' "ok")
+    "runs.title": {"sv": "KPS-körningar", "en": "KPS runs"},
+    "runs.caption": {"sv": "Alla avslutade körningar, den senaste först",
+                     "en": "Every finished run, the newest first"},
+    "runs.latest": {"sv": "Senaste körningen", "en": "The latest run"},
+    "runs.finished": {"sv": "Avslutad", "en": "Finished"},
+    "runs.clinics": {"sv": "Kliniker", "en": "Clinics"},
+    "runs.run": {"sv": "Körning", "en": "Run"},
+    "runs.region_none": {"sv": "–", "en": "–"},
+    # the page shown instead of a failed report (batch.write_failure_page, batch._notebook_step)
+    "failure.title": {"sv": "{name}: rapporten kunde inte tas fram", "en": "{name}: the report could not be produced"},
+    "failure.region_title": {"sv": "Regionöversikten kunde inte tas fram",
+                             "en": "The region overview could not be produced"},
+    "failure.what": {"sv": "Vad misslyckades", "en": "What failed"},
+    "failure.step": {"sv": "I vilket steg", "en": "In which step"},
+    "failure.message": {"sv": "Meddelande", "en": "Message"},
+    "failure.todo": {"sv": "Gör så här", "en": "What to do"},
+    "failure.details": {"sv": "Tekniska detaljer", "en": "Technical details"},
+    "failure.back": {"sv": "Till körningens översikt (index.html)", "en": "Back to the run's overview (index.html)"},
+    "failure.what_clinic": {"sv": "Rapporten för {name}; körningens övriga kliniker påverkas inte.",
+                            "en": "The report of {name}; the run's other clinics are not affected."},
+    "failure.what_region": {
+        "sv": ("Regionöversikten (region/overview.html); klinikernas rapporter påverkas inte, "
+               "men körningen räknas som misslyckad."),
+        "en": ("The region overview (region/overview.html); the clinics' reports are not affected, "
+               "but the run counts as failed.")},
+    "failure.details_log": {
+        "sv": "Felets fullständiga spår finns i {log} i samma mapp (för den som förvaltar verktyget).",
+        "en": "The full trace of the error is in {log} in the same folder (for whoever maintains the kit)."},
+    "failure.details_notebook": {"sv": "Den körda anteckningsboken finns i {notebook}.",
+                                 "en": "The executed notebook is in {notebook}."},
+    "failure.where_section": {"sv": "avsnittet ”{section}” (kodcell {cell} i rapportmallen)",
+                              "en": "the section “{section}” (code cell {cell} of the report template)"},
+    "failure.where_setup": {"sv": "inläsningen av parametrar och data (kodcell {cell} i rapportmallen)",
+                            "en": "reading the parameters and data (code cell {cell} of the report template)"},
+    # the step that failed, failure.step_<step>, and what to do, failure.todo_<step> (batch._texts)
+    "failure.step_parameters": {"sv": "parametrarna", "en": "the parameters"},
+    "failure.step_data": {"sv": "indata", "en": "the input data"},
+    "failure.step_analysis": {"sv": "analysen", "en": "the analysis"},
+    "failure.step_timeout": {"sv": "tidsgränsen", "en": "the time limit"},
+    "failure.step_worker": {"sv": "arbetsprocessen", "en": "the worker process"},
+    "failure.step_html": {"sv": "HTML-exporten", "en": "the HTML export"},
+    "failure.step_region": {"sv": "regionöversikten", "en": "the region overview"},
+    "failure.todo_parameters": {
+        "sv": ("Rätta parameterfilen och nyckeln som meddelandet nämner. Kontrollera med "
+               "”kps validate” och kör sedan kliniken igen (kps run --clinic {clinic})."),
+        "en": ("Correct the parameter file and key the message names. Check with “kps validate”, "
+               "then run the clinic again (kps run --clinic {clinic}).")},
+    "failure.todo_data": {
+        "sv": ("Rätta datafilen på det ställe meddelandet nämner (fil, kolumn, rad eller vecka). "
+               "”kps validate” kontrollerar filerna utan att köra något; kör sedan kliniken igen "
+               "(kps run --clinic {clinic})."),
+        "en": ("Correct the data file where the message says (file, column, row or week). "
+               "“kps validate” checks the files without running anything; then run the clinic again "
+               "(kps run --clinic {clinic}).")},
+    "failure.todo_timeout": {
+        "sv": ("Ett steg tog längre tid än klinikens tidsgräns. Höj timeout_minutes i klinikens "
+               "parameterfil, eller kör kliniken ensam (kps run --clinic {clinic} --workers 1)."),
+        "en": ("A step took longer than the clinic's time limit. Raise timeout_minutes in the clinic's "
+               "parameter file, or run the clinic alone (kps run --clinic {clinic} --workers 1).")},
+    "failure.todo_worker": {
+        "sv": ("Processen som körde kliniken avbröts, troligen av minnesbrist. Kör kliniken igen med "
+               "färre parallella kliniker (kps run --clinic {clinic} --workers 1)."),
+        "en": ("The process running the clinic was stopped, probably for lack of memory. Run the clinic "
+               "again with fewer clinics in parallel (kps run --clinic {clinic} --workers 1).")},
+    "failure.todo_analysis": {
+        "sv": ("Felet uppstod i beräkningen, inte i en kontroll av era data. Kör kliniken igen "
+               "(kps run --clinic {clinic}); kvarstår felet, skicka mappen {clinic} (run.log och "
+               "report.ipynb, inga patientuppgifter) till den som förvaltar verktyget."),
+        "en": ("The error happened in the calculation, not in a check of your data. Run the clinic again "
+               "(kps run --clinic {clinic}); if it persists, send the folder {clinic} (run.log and "
+               "report.ipynb, no patient data) to whoever maintains the kit.")},
+    "failure.todo_html": {
+        "sv": ("Rapporten beräknades men kunde inte sparas som HTML. Kontrollera att det finns "
+               "diskutrymme och kör kliniken igen (kps run --clinic {clinic})."),
+        "en": ("The report was computed but could not be saved as HTML. Check the free disk space and run "
+               "the clinic again (kps run --clinic {clinic}).")},
+    "failure.todo_region": {
+        "sv": ("Kör om körningen; kvarstår felet, skicka mappen region (run.log och overview.ipynb) "
+               "till den som förvaltar verktyget."),
+        "en": ("Run again; if it persists, send the folder region (run.log and overview.ipynb) to whoever "
+               "maintains the kit.")},
+    # the escalation rule as the report states it, with the clinic's own limits (planning.ESCALATION_RULE,
+    # report.plan.escalation_text)
+    "escalation_rule.text": {
+        "sv": ("**Röd** (eskaleras till divisionen): vårdgarantimålet nås inte nu (andelen som väntat över "
+               "{days} dagar är över {miss:.0%}) och den egna kapaciteten räcker inte, så vård måste köpas; "
+               "eller produktionen ligger mer än {red:g} % under den fastställda planen. "
+               "**Gul** (hanteras i kliniken): målet nås inte nu, eller planen kräver köp, eller patienter "
+               "passerar gränsen innan ett köp hinner ordnas (ledtid {lead} veckor), eller produktionen ligger "
+               "mer än {yellow:g} % under planen. **Grön**: annars. **–** (bedöms inte): varken väntetider eller "
+               "en plan att bedöma vårdgarantin efter (till exempel bara operationer, utan kö)."),
+        "en": ("**Red** (escalated to the division): the guarantee target is missed now (the share waited over "
+               "{days} days is above {miss:.0%}) and own capacity is not enough, so care must be bought; or "
+               "production is more than {red:g} % below the fixed plan. "
+               "**Yellow** (handled in the clinic): the target is missed now, or the plan needs a purchase, or "
+               "patients pass the limit before a purchase can be arranged (lead time {lead} weeks), or production "
+               "is more than {yellow:g} % below the plan. **Green**: otherwise. **–** (not assessed): neither "
+               "waiting times nor a plan to judge the guarantee by (operations only, say, without a queue).")},
+    # the holiday seasons, season.<key> (calendar.SEASON_NAMES, calendar.seasons)
+    "season.sports_holiday": {"sv": "sportlov", "en": "sports holiday"},
+    "season.easter": {"sv": "påsk", "en": "Easter"},
+    "season.midsummer": {"sv": "midsommar", "en": "Midsummer"},
+    "season.summer": {"sv": "sommar", "en": "summer"},
+    "season.christmas": {"sv": "jul", "en": "Christmas"},
+    # the optional groups of a clinic file, capability.<group> (parameters.CAPABILITIES, needs_sentence)
+    "capability.resources": {
+        "sv": "klinikens resurser (mottagningstider och operationstider per normal vecka, `resources`)",
+        "en": "the clinic's resources (visit slots and theatre sessions per normal week, `resources`)"},
+    "capability.care_agreement": {"sv": "vårdöverenskommelsens årsvolymer (`annual_volume`)",
+                                  "en": "the care agreement's annual volumes (`annual_volume`)"},
+    "capability.prices": {"sv": "priser för köpt vård och egen produktion (`prices`)",
+                          "en": "prices of purchased care and own production (`prices`)"},
+    "capability.closures": {"sv": "planerade neddragningar (`closures`)", "en": "planned closures (`closures`)"},
+    "capability.scenarios": {"sv": "scenarier (`scenarios`)", "en": "scenarios (`scenarios`)"},
+    "capability.region_pool": {"sv": "en gemensam väntelista med andra kliniker (`region_pool`)",
+                               "en": "a common waiting list with other clinics (`region_pool`)"},
 }
 
 
@@ -1099,6 +1257,18 @@ def period_word(kind: str, language: str = "sv", *, plural: bool = False, defini
     """
     words = PERIOD_WORDS["month" if kind == "month" else "week"]["en" if language == "en" else "sv"]
     return words[2] if definite else words[1] if plural else words[0]
+
+
+#: The week words a monthly clinic's report swaps for month words, per language: (week word,
+#: month word) pairs, whole words (:func:`kps_analysis.sections.in_periods`).
+WEEK_TO_MONTH = {
+    "sv": (("sommarveckorna 27–32", "sommarmånaderna juli och augusti"), ("veckorna", "månaderna"),
+           ("veckornas", "månadernas"), ("veckans", "månadens"), ("veckan", "månaden"), ("veckors", "månaders"),
+           ("veckor", "månader"), ("vecka", "månad"), ("Veckor", "Månader"), ("Vecka", "Månad"),
+           ("veckovis", "månadsvis"), ("veckodata", "månadsdata"), ("veckoförändringen", "månadsförändringen")),
+    "en": (("summer weeks 27-32", "summer months July and August"), ("weeks", "months"), ("week", "month"),
+           ("Weeks", "Months"), ("Week", "Month"), ("weekly", "monthly"), ("week-on-week", "month-on-month")),
+}
 
 
 #: Month names as dates and axes abbreviate them ("maj 2025", "May 2025"), January first.

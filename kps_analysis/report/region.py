@@ -72,11 +72,7 @@ def region_cost_text(optimised_sek: float, separate_sek: float, *, language: str
     """
     saving = separate_sek - optimised_sek
     a, b, c = (format_count(v, language=language) for v in (optimised_sek, separate_sek, saving))
-    if language == "en":
-        return (f"Planning together costs SEK {a} over the coming 12 weeks against SEK {b} if every clinic buys "
-                f"on its own (SEK {c} less).")
-    return (f"Gemensam planering kostar {a} kr de kommande 12 veckorna mot {b} kr om varje klinik köper för sig "
-            f"({c} kr mindre).")
+    return label("region.cost_together", "en" if language == "en" else "sv", together=a, separate=b, saving=c)
 
 
 def moves_table(moves: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
