@@ -53,7 +53,7 @@ __all__ = [
     "WORKING_DAY_MEASURES",
     "CALENDAR_DAY_MEASURES",
     "DAY_BASES",
-    "SEASON_NAMES",
+    "SEASON_NAMES",  # noqa: F822 - given by the module's __getattr__, from the translation catalogue
     "iso_week_periods",
     "iso_week_label",
     "period_from_iso",
@@ -838,14 +838,22 @@ def measure_days(periods, measure: str, *, country=DEFAULT_COUNTRY, subdivision=
 
 
 # ----------------------------------------------------------------------------- seasons
-#: Names of the holiday seasons, by key and report language.
-SEASON_NAMES = types.MappingProxyType({
-    "sports_holiday": {"sv": "sportlov", "en": "sports holiday"},
-    "easter": {"sv": "påsk", "en": "Easter"},
-    "midsummer": {"sv": "midsommar", "en": "Midsummer"},
-    "summer": {"sv": "sommar", "en": "summer"},
-    "christmas": {"sv": "jul", "en": "Christmas"},
-})
+#: The holiday seasons' keys; their names are the translation catalogue's ``season.<key>``.
+_SEASON_KEYS = ("sports_holiday", "easter", "midsummer", "summer", "christmas")
+
+
+def __getattr__(name: str):
+    """``SEASON_NAMES``: the names of the holiday seasons, by key and report language
+    (``{"easter": {"sv": "påsk", "en": "Easter"}, ...}``, read-only): the translation catalogue's
+    ``season.<key>`` (:mod:`kps_analysis.report.labels`), read when first asked for (the report
+    package reads this module)."""
+    if name == "SEASON_NAMES":
+        from .report.labels import TEXTS
+
+        globals()[name] = names = types.MappingProxyType({k: dict(TEXTS[f"season.{k}"]) for k in _SEASON_KEYS})
+        return names
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Typical summer holiday weeks [ISO weeks] where the country's (or subdivision's)
 # holidays are the summer's main dip: Sweden's industrial holiday and school summer
@@ -959,6 +967,8 @@ def seasons(years, *, country=DEFAULT_COUNTRY, subdivision=None, language="sv", 
     ['Easter', 'summer', 'Christmas']
     """
     code, subdiv = check_region(country, subdivision)
+    from .report.labels import label  # the translation catalogue (the report package reads this module)
+
     lang = _language_key(language)
     summer_weeks = _summer(code, subdiv, summer)
     years_arr = np.unique(_as_years(years))
@@ -988,7 +998,7 @@ def seasons(years, *, country=DEFAULT_COUNTRY, subdivision=None, language="sv", 
     frame["year"] = frame["year"].astype(np.int64)
     frame["start"] = pd.to_datetime(frame["start"]).astype("datetime64[ns]")
     frame["end"] = pd.to_datetime(frame["end"]).astype("datetime64[ns]")
-    frame.insert(2, "name", pd.Series([SEASON_NAMES[k][lang] for k in frame["season"]], dtype=object))
+    frame.insert(2, "name", pd.Series([label(f"season.{k}", lang) for k in frame["season"]], dtype=object))
     return frame.sort_values(["start", "season"], kind="stable").reset_index(drop=True)
 
 

@@ -516,8 +516,16 @@ def _accumulated(plan: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- export
-#: Name of the plan's sheet in the planning workbook (:func:`export_plan_xlsx`).
-PLAN_SHEET = {"sv": "Produktionsplan", "en": "Production plan"}
+def __getattr__(name: str):
+    """``PLAN_SHEET``: the name of the plan's sheet in the planning workbook
+    (:func:`export_plan_xlsx`), ``{"sv": ..., "en": ...}``: the translation catalogue's
+    "sheet.production_plan" (:mod:`kps_analysis.report.labels`), read when first asked for."""
+    if name == "PLAN_SHEET":
+        from .report.labels import TEXTS
+
+        globals()[name] = sheet = dict(TEXTS["sheet.production_plan"])
+        return sheet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def export_plan_xlsx(plan: pd.DataFrame, path, *, tables: Mapping[str, pd.DataFrame] | None = None,
@@ -575,11 +583,12 @@ def export_plan_xlsx(plan: pd.DataFrame, path, *, tables: Mapping[str, pd.DataFr
     (['a', 2024, 12, datetime.datetime(2024, 3, 18, 0, 0), 1], 'E2')
     """
     from kps_analysis import workbook as _workbook
+    from kps_analysis.report import label
 
     if language not in ("sv", "en"):
         raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
     _check_frame(plan, "plan", ("clinic", "period"))
-    sheets = [_workbook.plan_sheet(plan, language=language, name=PLAN_SHEET[language])]
+    sheets = [_workbook.plan_sheet(plan, language=language, name=label("sheet.production_plan", language))]
     for name, table in (tables or {}).items():
         if not isinstance(name, str) or not name.strip() or len(name) > 31:
             raise ValueError(f"tables: sheet name {name!r} must be 1-31 characters")

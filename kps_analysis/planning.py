@@ -99,7 +99,7 @@ __all__ = [
     "as_weeks",
     "as_periods",
     "freshness",
-    "ESCALATION_RULE",
+    "ESCALATION_RULE",  # noqa: F822 - given by the module's __getattr__, from the translation catalogue
 ]
 
 #: Serving orders of the model: medical priority then longest wait, or longest wait first.
@@ -1077,23 +1077,17 @@ def _month_of(periods: pd.Series) -> pd.Series:
 
 
 # ============================================================================ escalation
-#: The escalation rule, as the report states it (sv, en).
-ESCALATION_RULE = {
-    "sv": ("**Röd** (eskaleras till divisionen): vårdgarantimålet nås inte nu (andelen som väntat över "
-           "{days} dagar är över {miss:.0%}) och den egna kapaciteten räcker inte, så vård måste köpas; eller "
-           "produktionen ligger mer än {red:g} % under den fastställda planen. "
-           "**Gul** (hanteras i kliniken): målet nås inte nu, eller planen kräver köp, eller patienter passerar "
-           "gränsen innan ett köp hinner ordnas (ledtid {lead} veckor), eller produktionen ligger mer än "
-           "{yellow:g} % under planen. **Grön**: annars. **–** (bedöms inte): varken väntetider eller en plan att "
-           "bedöma vårdgarantin efter (till exempel bara operationer, utan kö)."),
-    "en": ("**Red** (escalated to the division): the guarantee target is missed now (the share waited over "
-           "{days} days is above {miss:.0%}) and own capacity is not enough, so care must be bought; or "
-           "production is more than {red:g} % below the fixed plan. "
-           "**Yellow** (handled in the clinic): the target is missed now, or the plan needs a purchase, or "
-           "patients pass the limit before a purchase can be arranged (lead time {lead} weeks), or production "
-           "is more than {yellow:g} % below the plan. **Green**: otherwise. **–** (not assessed): neither waiting "
-           "times nor a plan to judge the guarantee by (operations only, say, without a queue)."),
-}
+def __getattr__(name: str):
+    """``ESCALATION_RULE``: the escalation rule as the report states it, ``{"sv": ..., "en": ...}``
+    with ``{days}``, ``{miss}``, ``{red}``, ``{yellow}`` and ``{lead}`` to fill; the translation
+    catalogue's "escalation_rule.text" (:mod:`kps_analysis.report.labels`), read when first asked
+    for (the report package imports this module)."""
+    if name == "ESCALATION_RULE":
+        from .report.labels import TEXTS
+
+        globals()[name] = rule = dict(TEXTS["escalation_rule.text"])
+        return rule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.DataFrame | None = None

@@ -8,27 +8,41 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping
 
+
+class _CatalogueText(Mapping):
+    """A text of the translation catalogue, ``{"sv": ..., "en": ...}`` read-only, looked up
+    when first read (:mod:`kps_analysis.report.labels`; the report package loads after this one)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def _entry(self) -> dict:
+        from ..report.labels import TEXTS
+
+        return TEXTS[self.key]
+
+    def __getitem__(self, language):
+        return self._entry()[language]
+
+    def __iter__(self):
+        return iter(self._entry())
+
+    def __len__(self):
+        return len(self._entry())
+
+    def __repr__(self):
+        return repr(self._entry())
+
+
 #: The optional groups of a clinic file, by name: the parameter key that gives each and
-#: what it is, in Swedish and English, for a report section to say what it needs.
+#: what it is, in Swedish and English (the translation catalogue's ``capability.<name>``),
+#: for a report section to say what it needs.
 CAPABILITIES = types.MappingProxyType({
-    "resources": ("resources", {
-        "sv": "klinikens resurser (mottagningstider och operationstider per normal vecka, `resources`)",
-        "en": "the clinic's resources (visit slots and theatre sessions per normal week, `resources`)"}),
-    "care_agreement": ("annual_volume", {
-        "sv": "vårdöverenskommelsens årsvolymer (`annual_volume`)",
-        "en": "the care agreement's annual volumes (`annual_volume`)"}),
-    "prices": ("prices", {
-        "sv": "priser för köpt vård och egen produktion (`prices`)",
-        "en": "prices of purchased care and own production (`prices`)"}),
-    "closures": ("closures", {
-        "sv": "planerade neddragningar (`closures`)",
-        "en": "planned closures (`closures`)"}),
-    "scenarios": ("scenarios", {
-        "sv": "scenarier (`scenarios`)",
-        "en": "scenarios (`scenarios`)"}),
-    "region_pool": ("region_pool", {
-        "sv": "en gemensam väntelista med andra kliniker (`region_pool`)",
-        "en": "a common waiting list with other clinics (`region_pool`)"}),
+    name: (key, _CatalogueText(f"capability.{name}"))
+    for name, key in (("resources", "resources"), ("care_agreement", "annual_volume"), ("prices", "prices"),
+                      ("closures", "closures"), ("scenarios", "scenarios"), ("region_pool", "region_pool"))
 })
 
 
@@ -103,6 +117,6 @@ def needs_sentence(groups, *, language: str = "sv") -> str:
     unknown = [g for g in names if g not in CAPABILITIES]
     if unknown or not names:
         raise ValueError(f"groups must name some of {', '.join(CAPABILITIES)}, got {groups!r}")
-    parts = [CAPABILITIES[g][1][language] for g in names]
+    parts = [label(f"capability.{g}", language) for g in names]
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + label("list.and", language) + parts[-1]
     return label("section.needs_parameters", language, groups=joined)
