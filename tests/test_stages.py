@@ -157,6 +157,28 @@ def test_no_private_name_used_from_another_module():
     assert new == [], f"private names used across modules (make them public): {new}"
 
 
+def test_no_private_name_crosses_a_subpackage():
+    """A subpackage's modules (data/, parameters/, report/) share underscore helpers among
+    themselves (the package's internal API, not re-exported by its ``__init__``), but take no
+    private name from outside their subpackage, and no module outside takes one of theirs."""
+    crossing = []
+    for path in PACKAGE.rglob("*.py"):
+        if "__pycache__" in path.parts:
+            continue
+        inside = path.parent != PACKAGE
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            sibling = inside and node.level == 1  # from .cells import _mask, inside data/
+            if sibling or not (node.level or (node.module or "").startswith("kps_analysis")):
+                continue
+            if not inside and node.level == 1 and (PACKAGE / f"{(node.module or '').split('.')[0]}.py").exists():
+                continue  # top-level to top-level: test_no_private_name_used_from_another_module
+            crossing += [(_module_name(path), node.module, a.name) for a in node.names
+                         if a.name.startswith("_") and not a.name.startswith("__")]
+    assert crossing == [], f"private names taken across a subpackage's boundary (make them public): {crossing}"
+
+
 def test_private_use_finder_finds_both_ways(tmp_path):
     f = tmp_path / "mod.py"
     f.write_text("from . import waits\nfrom .summary import _x\nwaits._hidden()\n", encoding="utf-8")
