@@ -99,3 +99,12 @@ def test_the_architecture_page_names_every_module():
                if p.parent != PACKAGE}
     missing += [f for f in sorted(folders) if f"`{f}`" not in layout]
     assert missing == [], "add a row to docs/architecture.md's 'Package layout' for these"
+
+
+def test_docstrings_point_inside_the_repository():
+    """No module cites a document outside the repository (issue 17, item 6): the shared
+    DOMAIN/DESIGN/STYLE pages are not shipped; docs/architecture.md is."""
+    outside = [p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
+               if "__pycache__" not in p.parts
+               and any(s in p.read_text(encoding="utf-8") for s in ("../shared", "DOMAIN.md", "DESIGN.md", "STYLE.md"))]
+    assert outside == []
