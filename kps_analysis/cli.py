@@ -77,6 +77,20 @@ def _progress(line: str) -> None:
 
 
 def cmd_run(args) -> int:
+    """``kps run``: every (or the named) clinic's report, the region overview and the index.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (``--clinic``, ``--data``, ``--parameters``, ``--out``,
+        ``--workers``, ``--resume``, ``--scheduler``, ...).
+
+    Returns
+    -------
+    int
+        The exit status: 0 every clinic succeeded, 1 any failed, 2 a usage or configuration
+        error (one line on stderr; :func:`kps_analysis.batch.run`).
+    """
     # One BLAS thread in this process too (before numpy loads; a value the user set is kept):
     # with --workers 1 the planning pass computes here, beside the notebook kernels.
     for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -110,6 +124,19 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    """``kps validate``: check data files or the clinics' data and parameters without running.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line: files to check, or ``--clinic``/all clinics with their folders.
+
+    Returns
+    -------
+    int
+        0 when nothing is an error (warnings allowed), 1 when any finding is an error, 2 for
+        a usage or configuration error. Findings name file, column and row, never a cell's content.
+    """
     import warnings
 
     from .data import DataError, load_clinic, read_weekly, validate
@@ -208,6 +235,7 @@ def _print_findings(source, findings, n_rows: int, *, what: str | None = None) -
 
 
 def cmd_demo(args) -> int:
+    """``kps demo``: write the synthetic demo region's data files into ``--out``; returns 0."""
     from .demo import ensure_demo_data
 
     out = ensure_demo_data(Path(args.out))
@@ -216,6 +244,14 @@ def cmd_demo(args) -> int:
 
 
 def cmd_list(args) -> int:
+    """``kps list``: the clinics of ``--parameters``, one line each (id and name; a clinic
+    whose file cannot be used says why instead of its name).
+
+    Returns
+    -------
+    int
+        0, or 2 when the ``clinics`` folder is missing (one line on stderr).
+    """
     from .parameters import ParameterError, list_clinics, load_parameters
 
     params_dir = Path(args.parameters)
