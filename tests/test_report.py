@@ -500,7 +500,7 @@ def test_every_text_key_used_is_in_the_catalogue():
 
 def test_the_text_keys_built_from_names_are_in_the_catalogue():
     """Keys the modules build (``f"glossary.{name}"``, ``f"plot.stage_{stage}"``): the literal-key check misses them."""
-    from kps_analysis import plots
+    from kps_analysis import batch, calendar, parameters, plots
     from kps_analysis.report.labels import TEXTS
     from kps_analysis.stages import STAGE_NAMES
 
@@ -509,6 +509,9 @@ def test_the_text_keys_built_from_names_are_in_the_catalogue():
     built += [f"reason.{r}" for r in ("target_missed", "purchase_needed", "breach_within_lead_time",
                                       "production_below_plan")]   # planning's escalation reasons
     built += [f"plot.stage_{s}" for s in STAGE_NAMES]
+    built += [f"index.month_{m}" for m in range(1, 13)]   # batch._texts
+    built += [f"failure.{kind}_{s}" for kind in ("step", "todo") for s in batch._FAILURE_STEPS + batch._TODO_STEPS]
+    built += [f"season.{k}" for k in calendar._SEASON_KEYS] + [f"capability.{g}" for g in parameters.CAPABILITIES]
     assert [k for k in built if k not in TEXTS] == []
     assert plots.stage_label("new_visit", "en") == "Waiting for first visit" and plots.stage_label("x") == "x"
 
@@ -557,3 +560,144 @@ def test_the_package_keeps_every_name_of_the_old_modules():
         assert any(getattr(home, name, None) is getattr(report_plan, name) for home in homes), name
     # the report's own plan/purchase tables are not the planning model's
     assert report.plan_table is not report_plan.plan_table and report_plan.plan_table is plan.plan_table
+
+
+#: ``{"sv": ..., "en": ...}`` literals outside report/labels.py that may stay, by (module, the name they
+#: are assigned to), each with its reason. Nothing else: a sv/en word table belongs in the catalogue.
+LANGUAGE_TABLES_ALLOWED = {
+    ("report/section_texts.py", "SECTIONS"): "the long section texts' own catalogue (report.SECTIONS), "
+                                             "checked beside TEXTS by the both-languages test above",
+}
+
+
+def _text(node) -> bool:
+    """A text: a string (not a bare language code), an f-string, or a concatenation of them."""
+    import ast
+
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value not in ("sv", "en")
+    return isinstance(node, ast.BinOp) and (_text(node.left) or _text(node.right))
+
+
+def _language_test(test) -> bool:
+    """``language == "en"``, ``lang != "sv"``, ``self.language == "sv"``, or a bare ``sv``/``en`` flag."""
+    import ast
+
+    for n in ast.walk(test):
+        if isinstance(n, ast.Compare):
+            sides = [n.left, *n.comparators]
+            names = {getattr(s, "id", None) or getattr(s, "attr", None) for s in sides}
+            codes = {s.value for s in sides if isinstance(s, ast.Constant)}
+            if names & {"language", "lang"} and codes & {"sv", "en"}:
+                return True
+        elif isinstance(n, ast.Name) and n.id in ("sv", "en"):
+            return True
+    return False
+
+
+def _language_tables(tree):
+    """Translations the inline check does not see: (a) dict literals keyed exactly "sv" and "en"
+    holding texts (strings, or tuples, lists and dicts of them), as (line, name assigned to, code);
+    (b) ``if`` statements testing the language whose branches return or assign a text."""
+    import ast
+
+    parent = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+    def owner(node):
+        while node in parent:
+            node = parent[node]
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                return getattr(target, "id", None) or ast.unparse(target)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                return node.name
+        return "<module>"
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict) and None not in node.keys:
+            keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
+            if sorted(keys, key=str) == ["en", "sv"] and all(
+                    any(_text(n) for n in ast.walk(v)) for v in node.values):
+                yield node.lineno, owner(node), ast.unparse(node)[:80]
+        elif isinstance(node, ast.If) and _language_test(node.test):
+            assigned = [s.value for branch in (node.body, node.orelse) for stmt in branch for s in ast.walk(stmt)
+                        if isinstance(s, (ast.Return, ast.Assign, ast.AnnAssign, ast.AugAssign)) and s.value]
+            if any(_text(v) for v in assigned):
+                yield node.lineno, owner(node), ast.unparse(node.test)[:80]
+
+
+def test_no_language_table_or_branch_is_left_outside_the_catalogue():
+    """Every sv/en word table and every ``if language == ...`` choosing a text lives in report.labels
+    (issue 17): none in any other module of the package, subpackages included (allowed: a named few)."""
+    import ast
+
+    found, allowed_seen = {}, set()
+    for path in CATALOGUE_MODULES:
+        module = path.relative_to(PACKAGE.parent).as_posix()
+        if module == "report/labels.py":
+            continue
+        for line, name, code in _language_tables(ast.parse(path.read_text(encoding="utf-8"))):
+            if (module, name) in LANGUAGE_TABLES_ALLOWED:
+                allowed_seen.add((module, name))
+            else:
+                found.setdefault(module, []).append((line, name, code))
+    assert not found, f"sv/en texts outside the catalogue; put them in report.labels.TEXTS: {found}"
+    assert allowed_seen == set(LANGUAGE_TABLES_ALLOWED)  # no stale entry in the allow-list
+
+
+def test_the_language_table_check_finds_a_planted_table_and_branch():
+    import ast
+
+    tree = ast.parse(
+        'WORDS = {"sv": "vecka", "en": "week"}\n'                       # a word table
+        'STEPS = {"sv": {"data": "indata"}, "en": {"data": "the data"}}\n'   # a nested one
+        'RULE = {"sv": ("Röd " "om"), "en": f"Red {x}"}\n'                 # concatenated, f-string
+        'CODES = {"sv": 0, "en": 1}\n'                                  # not texts: fine
+        'LOCALE = {"sv": "sv", "en": "en"}\n'                            # language codes: fine
+        'def f(language, n):\n'
+        '    if language == "en":\n'
+        '        return f"{n} weeks"\n'                                  # a branch returning a text
+        '    if self.language != "sv":\n'
+        '        word = "week"\n'                                        # ... assigning one
+        '    else:\n'
+        '        word = "vecka"\n'
+        '    if language not in ("sv", "en"):\n'                         # validating: fine
+        '        raise ValueError(language)\n'
+        '    if language == "sv":\n'
+        '        text = text.replace(",", " ")\n'                        # not a text: fine
+        '    if lang == "xx":\n'
+        '        lang = "sv"\n'                                          # a language code: fine
+        '    return word\n')
+    assert [(line, name) for line, name, _ in _language_tables(tree)] == [
+        (1, "WORDS"), (2, "STEPS"), (3, "RULE"), (7, "f"), (9, "f")]
+
+
+def test_the_public_tables_built_from_the_catalogue_keep_their_shape():
+    """planning.ESCALATION_RULE, plan.PLAN_SHEET, calendar.SEASON_NAMES, parameters.CAPABILITIES and
+    batch's page words: still there, as before, now read from report.labels.TEXTS."""
+    import types
+
+    from kps_analysis import batch, calendar, parameters, plan, planning
+    from kps_analysis.calendar import SEASON_NAMES
+    from kps_analysis.planning import ESCALATION_RULE
+    from kps_analysis.report.labels import TEXTS
+
+    assert ESCALATION_RULE == planning.ESCALATION_RULE == TEXTS["escalation_rule.text"]
+    assert "{miss:.0%}" in ESCALATION_RULE["sv"] and ESCALATION_RULE["en"].startswith("**Red**")
+    assert plan.PLAN_SHEET == {"sv": "Produktionsplan", "en": "Production plan"}
+    assert isinstance(SEASON_NAMES, types.MappingProxyType) and SEASON_NAMES is calendar.SEASON_NAMES
+    assert list(SEASON_NAMES) == ["sports_holiday", "easter", "midsummer", "summer", "christmas"]
+    assert SEASON_NAMES["easter"] == {"sv": "påsk", "en": "Easter"}
+    assert isinstance(parameters.CAPABILITIES, types.MappingProxyType)
+    for name, (key, text) in parameters.CAPABILITIES.items():
+        assert dict(text) == TEXTS[f"capability.{name}"] and set(text) == {"sv", "en"} and f"`{key}`" in text["en"]
+    with pytest.raises(AttributeError):
+        planning.NOT_A_NAME  # noqa: B018 - the module's __getattr__ gives only its own names
+    assert [k for k in batch._TEXTS.values() if k not in TEXTS and k not in report.LABELS] == []
+    for lang in ("sv", "en"):
+        words = batch._texts(lang)
+        assert len(words["months"]) == 12 and set(words["steps"]) == set(words["todo_by_step"])
+    assert batch._texts("de") == batch._texts("sv")  # any other language: Swedish, as before
+    assert batch._texts("en")["months"][10] == "November" and batch._texts("sv")["run_col"] == "Körning"
