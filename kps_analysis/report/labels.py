@@ -15,16 +15,23 @@ the result tables and the workbooks: ``label(key, language, **fields)``. The cat
   are :data:`kps_analysis.report.section_texts.SECTIONS` (:func:`~kps_analysis.report.section`).
 
 Every entry has both languages with the same placeholders (``tests/test_report.py`` checks
-it, and that no module of the package, subpackages included, chooses between two inline texts).
+it, and that no module of the package, subpackages included, chooses between two inline texts,
+keeps a ``{"sv": ..., "en": ...}`` table of texts or an ``if language == "en":`` returning one).
 
 In any module (``sections.py``, ``plots.py``, ``calendar.py`` as much as this package): write
-no ``"…" if sv else "…"``; add the text here, under a key of its area (``section.<name>`` for
+no ``"…" if sv else "…"``, no ``{"sv": "…", "en": "…"}`` and no ``if language == "en": return "…"``;
+add the text here, under a key of its area (``section.<name>`` for
 the report's sections, ``plot.<name>`` for figure titles, axes, legends and alt texts,
 ``list.<name>`` for words that join lists), with both languages and ``{placeholders}`` for
 numbers, and call ``label("plot.patients", language)`` or
 ``label("section.card_waited_over", language, days=days)`` (``from kps_analysis.report import
 label``). Numbers are formatted before they are filled in
 (:func:`kps_analysis.report.format_count`), so a text never formats a number itself.
+
+The modules the report package itself reads (``calendar``, ``parameters``, ``planning``,
+``plan``) import the catalogue inside their functions, and their public tables of texts
+(``calendar.SEASON_NAMES``, ``parameters.CAPABILITIES``, ``planning.ESCALATION_RULE``,
+``plan.PLAN_SHEET``) are views of it read when first used.
 """
 
 from __future__ import annotations
