@@ -583,7 +583,7 @@ def export_plan_xlsx(plan: pd.DataFrame, path, *, tables: Mapping[str, pd.DataFr
     (['a', 2024, 12, datetime.datetime(2024, 3, 18, 0, 0), 1], 'E2')
     """
     from kps_analysis import workbook as _workbook
-    from kps_analysis.report import label
+    from kps_analysis.report.labels import label
 
     if language not in ("sv", "en"):
         raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
