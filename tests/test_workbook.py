@@ -569,3 +569,37 @@ def test_a_suppressed_count_is_hidden_under_its_new_and_old_names(tmp_path):
         shown_cols = [c for c in cols if c not in ("this_week", "last_week", "queue_change_1w")]  # old names left out
         assert values.count("dolt") == len(shown_cols) and 3 not in values and 1 not in values, values
     assert out["week_changes"].loc[1, ["this_period", "this_week"]].tolist() == [40.0, 40.0]  # flows stay
+
+
+def test_fast_cell_writer_writes_the_bytes_openpyxl_writes(tmp_path, monkeypatch):
+    """workbook._save writes the cells' XML itself (openpyxl's writer is most of a run's
+    workbook time); every part of the file is byte for byte what openpyxl's own save
+    writes, for every kind of cell the sheets hold and a few they might."""
+    import zipfile
+
+    if workbook._fast_writer() is None:
+        pytest.skip("this openpyxl writes through lxml: workbook._save is openpyxl's save")
+    frame = pd.DataFrame({
+        "Text": ["a & b < c > d", "  padded ", "=SUM(A1)", "#N/A", "", "tab\tand\nnewline", "ä €", None],
+        "Tal": [1.0, -0.1, 1e20, 2.5e-7, float("nan"), 123456789.125, 0.0, 3.0],
+        "Heltal": [1, 2, 3, 4, 5, 6, 7, 8],
+        "Datum": [dt.date(2026, 12, 2), dt.datetime(2026, 1, 1, 12, 30), None, dt.date(1900, 3, 1),
+                  dt.date(2026, 1, 1), None, None, dt.date(2030, 6, 30)],
+        "Ja": [True, False, True, None, False, True, None, False],
+        "Summa": [0.0] * 8,
+    })
+    sheet = workbook.Sheet(name="Blad", frame=frame, kinds={"Tal": "dec1", "Heltal": "int", "Datum": "date",
+                                                            "Summa": "kr"},
+                           formulas={"Summa": '=IF({Tal}{r}<>"",SUMIFS(${Tal}${first}:{Tal}{r},'
+                                              '${Heltal}${first}:{Heltal}{r},">0"),"")'},
+                           groups={"Tal": "Grupp", "Heltal": "Grupp"}, note="Not & <fotnot>",
+                           status_columns=("Text",))
+    fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+    workbook.write_workbook([sheet], fast)
+    monkeypatch.setattr(workbook, "_save", lambda wb, path: wb.save(path))
+    workbook.write_workbook([sheet], slow)
+    with zipfile.ZipFile(fast) as a, zipfile.ZipFile(slow) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            if name != "docProps/core.xml":  # the time it was written
+                assert a.read(name) == b.read(name), name
