@@ -829,10 +829,14 @@ def _add_table_and_colours(ws, sheet: Sheet, headers: list, letters: dict, top: 
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.table import Table, TableStyleInfo
+    from openpyxl.worksheet.filters import AutoFilter
+    from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
     if headers:
-        table = Table(displayName=sheet.table, ref=f"A{top}:{get_column_letter(max(len(headers), 1))}{end}")
+        ref = f"A{top}:{get_column_letter(max(len(headers), 1))}{end}"
+        # the columns and filter openpyxl's writer would make (it reads the whole range back for them)
+        table = Table(displayName=sheet.table, ref=ref, autoFilter=AutoFilter(ref=ref), tableColumns=[
+            TableColumn(id=j + 1, name=str(ws.cell(row=top, column=j + 1).value)) for j in range(len(headers))])
         table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
         ws.add_table(table)
     freeze_col = headers.index(sheet.freeze_after) + 2 if sheet.freeze_after in headers else 1
@@ -1118,5 +1122,6 @@ def write_table_xlsx(table: pd.DataFrame, path: str | os.PathLike, *, language: 
     """
     stem = Path(path).stem
     name = sheet_name or (TABLE_TITLES[stem][_i(language)] if stem in TABLE_TITLES else stem[:31] or "Tabell")
-    sheet, _ = sheet_from_frame(table, name, language=language, table_name=stem)
-    return write_workbook([sheet], path, language=language)
+    with _gc_paused():
+        sheet, _ = sheet_from_frame(table, name, language=language, table_name=stem)
+        return write_workbook([sheet], path, language=language)

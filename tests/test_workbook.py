@@ -603,3 +603,23 @@ def test_fast_cell_writer_writes_the_bytes_openpyxl_writes(tmp_path, monkeypatch
         for name in a.namelist():
             if name != "docProps/core.xml":  # the time it was written
                 assert a.read(name) == b.read(name), name
+
+
+def test_the_cycle_collector_is_left_as_it_was(tmp_path):
+    """write_workbook pauses Python's cycle collector while it writes (workbook._gc_paused)
+    and leaves it as it found it, also when it fails."""
+    import gc
+
+    frame = pd.DataFrame({"Klinik": ["uro"], "Köp": [3.0]})
+    assert gc.isenabled()
+    workbook.write_table_xlsx(frame, tmp_path / "a.xlsx")
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        workbook.write_workbook([workbook.Sheet(name="", frame=frame)], tmp_path / "b.xlsx")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        workbook.write_workbook([workbook.Sheet(name="Blad", frame=frame)], tmp_path / "c.xlsx")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
