@@ -63,10 +63,6 @@ def _private_uses(path: Path) -> set[tuple[str, str]]:
     return found
 
 
-def _graph() -> dict[str, set[str]]:
-    return {p.stem: {m for m, _ in _imports(p)} for p in PACKAGE.glob("*.py")}
-
-
 def _module_name(path: Path) -> str:
     """Dotted name of a package file below ``kps_analysis``: ``plan``, ``report.labels``, ``report``."""
     parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
