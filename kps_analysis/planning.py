@@ -719,9 +719,15 @@ def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
         own = np.minimum(np.floor(capacity[:, k] + 1e-9), np.floor(queue + 1e-9))
         fixed_k = a.fixed_own[:, k] if a.fixed_own.shape[-1] > k else np.full(n_s, np.nan)
         own = np.where(np.isnan(fixed_k), own, np.minimum(fixed_k, np.floor(queue + 1e-9)))
-        # serving order: priority, then oldest entry first
-        before = (np.cumsum(per_p, axis=1) - per_p)[:, :, None] + (np.cumsum(live, axis=2) - live)
-        live -= np.clip(own[:, None, None] - before, 0.0, live)
+        # serving order: priority, then oldest entry first; served = clip(own - before, 0, live)
+        # with before = patients of earlier priorities + earlier entry days, in place (one
+        # temporary of the live cells instead of five: the same arithmetic, the same bits)
+        served = np.cumsum(live, axis=2)
+        served -= live
+        served += (np.cumsum(per_p, axis=1) - per_p)[:, :, None]
+        np.subtract(own[:, None, None], served, out=served)
+        np.clip(served, 0.0, live, out=served)
+        live -= served
         age = last - np.arange(last + 1)                                 # days waited at the period's end
         over_mask = age[None, :] > a.limit[:, None]                      # series × entry day
         by_day = live.sum(axis=1)                                        # series × entry day
