@@ -62,10 +62,46 @@ def _week_of_year_axis(ax, language: str = "sv") -> None:
 
 
 def _axes(ax):
-    """The figure and axes to draw on: a new figure unless ``ax`` is given."""
+    """The figure and axes to draw on: a new figure unless ``ax`` is given (a new one is
+    laid out by :func:`_layout`, a given one by ``tight_layout``)."""
     if ax is None:
-        return plt.subplots()
+        fig, ax = plt.subplots()
+        fig._kps_layout = True
+        return fig, ax
     return ax.figure, ax
+
+
+#: The margins of a figure this module makes [inches]: room for the y tick labels (five
+#: digits) and the y-axis label at the left, for two lines of x tick labels
+#: (calendar week and month) and the x-axis label at the bottom, for the last x tick label
+#: at the right, between stage panels for the right panel's tick labels; one row of a
+#: legend and an axes title. Whatever the text, :func:`png_tight` crops the picture to
+#: what was drawn, and a figure whose text reaches over its edge is saved through
+#: ``savefig(bbox_inches="tight")``, so a wider label never gets cut.
+LAYOUT_INCHES = {"left": 0.95, "right": 0.3, "bottom": 0.8, "top": 0.1, "gap": 0.8,
+                 "legend_row": 0.25, "title": 0.35}
+
+
+def _layout(fig, *, legend_rows: int = 0, title: bool = False) -> None:
+    """Lay out a figure of this module with the fixed margins of :data:`LAYOUT_INCHES`.
+
+    ``legend_rows`` rows of a legend above the axes [rows], ``title``: the axes carry a
+    title. Unlike ``tight_layout`` this measures no text, so the figure is laid out once,
+    when it is drawn (``tight_layout`` measured every tick label of every axes, twice with
+    a ``rect``, before the draw measured them again). A figure not made here (``ax`` given
+    by the caller) gets ``tight_layout``.
+    """
+    if not getattr(fig, "_kps_layout", False):
+        fig.tight_layout()
+        return
+    m = LAYOUT_INCHES
+    width, height = fig.get_size_inches()
+    top = m["top"] + legend_rows * m["legend_row"] + (m["title"] if title else 0.0)
+    panels = max(1, len(fig.axes))
+    inner = width - m["left"] - m["right"]
+    panel = (inner - (panels - 1) * m["gap"]) / panels
+    fig.subplots_adjust(left=m["left"] / width, right=1 - m["right"] / width, bottom=m["bottom"] / height,
+                        top=1 - top / height, wspace=m["gap"] / panel if panels > 1 else None)
 
 
 def month_label(date, language: str = "sv") -> str:
@@ -213,9 +249,10 @@ def wait_histogram(bands: pd.DataFrame, *, guarantee_days: int = 90, language: s
         draw_limit(ax, over[0] - 0.5, language=language, guarantee_days=guarantee_days, axis="x")
     ax.set_ylabel(label("plot.patients", language))
     ax.set_xlabel(label("plot.waiting_days", language))
-    if ax.get_legend_handles_labels()[0]:  # above the bars, never over them
+    handles = ax.get_legend_handles_labels()[0]
+    if handles:  # above the bars, never over them
         ax.legend(frameon=False, title=None, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=3, fontsize=8)
-    fig.tight_layout()
+    _layout(fig, legend_rows=-(-len(handles) // 3))
     return fig
 
 
@@ -363,16 +400,25 @@ def figure_html(fig, alt: str) -> str:
 
 
 def png_tight(fig) -> bytes:
-    """The figure as PNG bytes cropped to its content (``bbox_inches="tight"``); the figure is closed.
+    """The figure as PNG bytes cropped to what is drawn on it, with a margin; the figure is closed.
 
     What ``savefig(format="png", bbox_inches="tight")`` gives (the content and the
-    ``savefig.pad_inches`` margin around it), drawn once: ``savefig`` draws the figure
-    twice (once to find the tight box, once on a canvas of the cropped size); this draws
-    it once on the figure's own Agg canvas and crops the pixels, the margin that falls
-    beyond the canvas's edge filled with the figure's face colour, as ``savefig`` fills
-    it: the same size in pixels and the same picture, shifted by under half a pixel (so
-    the anti-aliased edges differ slightly). A figure whose content reaches outside its canvas, or
-    saved at another resolution than its own, goes through ``savefig``.
+    ``savefig.pad_inches`` margin around it), drawn once: ``savefig`` lays the figure out
+    and draws it twice (once to find the tight box of every artist, once on a canvas of
+    the cropped size); this draws it once on the figure's own Agg canvas and crops the
+    pixels to those that differ from the figure's face colour, the margin added in the
+    face colour. The box is the ink's rather than the artists' (a text's box includes the
+    room of its ascenders and descenders), so the picture can be a few pixels smaller than
+    ``savefig``'s. A figure drawn up to its canvas's edge (its content may reach beyond
+    it), an empty one, or one saved at another resolution than its own, goes through
+    ``savefig``.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots(figsize=(4, 3))
+    >>> _ = ax.plot([0, 1], [0, 1])
+    >>> png_tight(fig)[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
     """
     import io
 
@@ -388,23 +434,22 @@ def png_tight(fig) -> bytes:
         fig.savefig(buf, format="png", bbox_inches="tight")
         return buf.getvalue()
     canvas.draw()
-    content = fig.get_tightbbox(canvas.get_renderer())
-    width, height = fig.get_size_inches()
-    if content.x0 < 0 or content.y0 < 0 or content.x1 > width or content.y1 > height:
+    pixels = np.asarray(canvas.buffer_rgba())
+    face = np.round(np.array(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
+    ink = (pixels != face).any(axis=2)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not rows.size or rows[0] == 0 or cols[0] == 0 or rows[-1] == ink.shape[0] - 1 \
+            or cols[-1] == ink.shape[1] - 1:
         fig.savefig(buf, format="png", bbox_inches="tight")
         return buf.getvalue()
-    pad_inches = plt.rcParams["savefig.pad_inches"]
-    box, dpi = content.padded(pad_inches), fig.dpi
-    pixels = np.asarray(canvas.buffer_rgba())
-    rows, cols = pixels.shape[:2]
-    margin = int(np.ceil(pad_inches * dpi)) + 1  # the padded box reaches at most this far out
-    framed = np.empty((rows + 2 * margin, cols + 2 * margin, 4), dtype=np.uint8)
-    framed[...] = np.round(np.array(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
-    framed[margin:margin + rows, margin:margin + cols] = pixels
-    # savefig's size (its canvas is int(width × dpi) pixels), the origin rounded to a pixel
-    x0, y0 = int(round(box.x0 * dpi)) + margin, rows - int(round(box.y1 * dpi)) + margin
-    x1, y1 = x0 + int(box.width * dpi), y0 + int(box.height * dpi)
-    Image.fromarray(framed[y0:y1, x0:x1]).save(buf, format="png", dpi=(dpi, dpi))
+    pad = int(round(plt.rcParams["savefig.pad_inches"] * fig.dpi))
+    y0, y1, x0, x1 = rows[0] - pad, rows[-1] + 1 + pad, cols[0] - pad, cols[-1] + 1 + pad
+    framed = np.empty((y1 - y0, x1 - x0, 4), dtype=np.uint8)
+    framed[...] = face
+    sy0, sx0 = max(y0, 0), max(x0, 0)
+    sy1, sx1 = min(y1, ink.shape[0]), min(x1, ink.shape[1])
+    framed[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = pixels[sy0:sy1, sx0:sx1]
+    Image.fromarray(framed).save(buf, format="png", dpi=(fig.dpi, fig.dpi))
     return buf.getvalue()
 
 
@@ -526,6 +571,7 @@ def _stage_panels(plan: pd.DataFrame):
     """One panel per stage of a plan: the figure, its axes and (axes, stage, the stage's weeks)."""
     stages = list(dict.fromkeys(plan["stage"]))
     fig, axes = plt.subplots(1, len(stages), figsize=(10, 3.4), squeeze=False)
+    fig._kps_layout = True
     panels = [(ax, stage, plan[plan["stage"] == stage].sort_values("period_ahead"))
               for ax, stage in zip(axes[0], stages)]
     return fig, axes, panels
@@ -558,14 +604,18 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
 
 
 def _legend_above(fig, ax, ncol: int = 4, title: str | None = None) -> None:
-    """One legend above the panels, so that it never covers the data."""
+    """One legend above the panels, so that it never covers the data; the figure laid out."""
     handles, labels = ax.get_legend_handles_labels()
     if ax.get_legend() is not None:
         ax.get_legend().remove()
     if handles:
         fig.legend(handles, labels, loc="upper center", ncol=ncol, frameon=False, fontsize=8,
                    bbox_to_anchor=(0.5, 1.0), title=title, title_fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.88 if title is None else 0.85))
+    if not getattr(fig, "_kps_layout", False):
+        fig.tight_layout(rect=(0, 0, 1, 0.88 if title is None else 0.85))
+        return
+    rows = -(-len(handles) // max(1, ncol)) + (title is not None) if handles else 0
+    _layout(fig, legend_rows=rows, title=any(a.get_title() for a in fig.axes))
 
 
 def _clip_outliers(ax, values: np.ndarray, x: np.ndarray, *, language: str, floor: float = 0.0) -> None:

@@ -156,3 +156,79 @@ def test_every_figure_has_an_alt_text_with_its_numbers():
     assert alt.startswith("Linjediagram: remisser in per vecka") and "12" in alt and "2025: 11" in alt
     html = plots.figure_html(plots.year_over_year(yoy, "referrals_in"), alt)
     assert html.startswith('<figure class="kps-figure"><img src="data:image/png;base64,') and "alt=\"Linje" in html
+
+
+def _report_figures():
+    """The report's figure kinds as the clinic report draws them (this module's own layout)."""
+    yoy = pd.concat([pd.DataFrame({"year": y, "week": np.arange(1, 53), "value": 1000.0 + 40 * y - 80_000})
+                     for y in (2024, 2025, 2026)], ignore_index=True)
+    p = pd.period_range("2023-01-02", periods=200, freq="W-SUN")
+    frame = pd.concat([pd.DataFrame({"period": p, "stage": s, "queue_production_ratio_weeks": 5.0 + i,
+                                     "net_rolling": 1234.5 * (i - 0.5)}) for i, s in enumerate(["new_visit", "treatment"])])
+    plan = pd.concat([pd.DataFrame({"stage": s, "period_ahead": np.arange(1, 53),
+                                    "period": pd.period_range("2026-11-30", periods=52, freq="W-SUN"),
+                                    "capacity": 12_000.0, "own_production": 12_000.0, "purchase": 50.0 * i,
+                                    "inflow": 12_500.0, "breaches_if_nothing_bought": 20_000.0,
+                                    "breaches_after_purchase": 19_000.0, "within_lead_time": np.arange(52) < 4})
+                      for i, s in enumerate(["new_visit", "treatment"])], ignore_index=True)
+    return {"year_over_year": plots.year_over_year(yoy, "referrals_in"),
+            "ratio_trend": plots.ratio_trend(frame, guarantee_weeks=12.9),
+            "balance_lines": plots.balance_lines(frame),
+            "plan_breaches": plots.plan_breaches(plan),
+            "plan_capacity": plots.plan_capacity(plan)}
+
+
+def test_report_figures_are_laid_out_once_and_nothing_overlaps_or_leaves_the_figure(monkeypatch):
+    """The module's figures are laid out with fixed margins, measuring no text (no
+    ``tight_layout``); drawn, every text lies inside the figure, the legend above the axes'
+    titles and tick labels, and a stage panel's tick labels clear of the other panel."""
+    from matplotlib.figure import Figure
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("tight_layout called on a figure of the module")
+
+    monkeypatch.setattr(Figure, "tight_layout", refuse)
+    with plt.rc_context():
+        plots.use_style()                           # the report's style: its sizes and fonts
+        for name, fig in _report_figures().items():
+            fig.canvas.draw()
+            renderer = fig.canvas.get_renderer()
+            width, height = fig.get_size_inches()
+            drawn = fig.get_tightbbox(renderer)     # everything drawn [inches]
+            assert drawn.x0 >= 0 and drawn.y0 >= 0 and drawn.x1 <= width and drawn.y1 <= height, (name, drawn)
+            axes_boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]   # with titles and tick labels
+            for legend in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
+                box = legend.get_window_extent(renderer)
+                assert legend in fig.legends or box.y0 >= fig.axes[0].get_window_extent().y1, name
+                if legend in fig.legends:
+                    for ax_box in axes_boxes:
+                        assert box.y0 >= ax_box.y1 - 1, (name, box, ax_box)   # above the axes and their titles
+            for left, right in zip(axes_boxes, axes_boxes[1:]):
+                assert left.x1 <= right.x0, (name, left, right)   # panels side by side, not over each other
+
+
+def test_png_tight_crops_to_the_drawing_with_the_margin_and_keeps_what_reaches_beyond():
+    from io import BytesIO
+
+    from PIL import Image
+
+    def size(png):
+        return Image.open(BytesIO(png)).size
+
+    fig = plots.year_over_year(pd.DataFrame({"year": 2026, "week": np.arange(1, 53), "value": 10.0}),
+                               "referrals_in")
+    ref = BytesIO()
+    fig.savefig(ref, format="png", bbox_inches="tight")
+    ours = plots.png_tight(fig)
+    (w, h), (rw, rh) = size(ours), size(ref.getvalue())
+    assert abs(w - rw) <= 6 and abs(h - rh) <= 6, ((w, h), (rw, rh))   # savefig's box: the texts' full height
+    pixels = np.asarray(Image.open(BytesIO(ours)).convert("RGB"))
+    pad = round(plt.rcParams["savefig.pad_inches"] * fig.dpi)
+    for edge in (pixels[:pad], pixels[-pad:], pixels[:, :pad], pixels[:, -pad:]):
+        assert (edge == 255).all()                                   # the margin is the white face
+    assert (pixels[pad] != 255).any() or (pixels[:, pad] != 255).any()  # the drawing starts right after it
+    # a text that runs over the canvas's edge is kept whole (savefig's tight box grows the picture)
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1])
+    fig.text(0.8, 0.5, "a label running over the right edge")
+    assert size(plots.png_tight(fig))[0] > 4 * fig.dpi
