@@ -164,7 +164,8 @@ def _report_figures():
                      for y in (2024, 2025, 2026)], ignore_index=True)
     p = pd.period_range("2023-01-02", periods=200, freq="W-SUN")
     frame = pd.concat([pd.DataFrame({"period": p, "stage": s, "queue_production_ratio_weeks": 5.0 + i,
-                                     "net_rolling": 1234.5 * (i - 0.5)}) for i, s in enumerate(["new_visit", "treatment"])])
+                                     "net_rolling": 1234.5 * (i - 0.5)})
+                       for i, s in enumerate(["new_visit", "treatment"])])
     plan = pd.concat([pd.DataFrame({"stage": s, "period_ahead": np.arange(1, 53),
                                     "period": pd.period_range("2026-11-30", periods=52, freq="W-SUN"),
                                     "capacity": 12_000.0, "own_production": 12_000.0, "purchase": 50.0 * i,
