@@ -2252,6 +2252,22 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
     figures = pd.concat([headline_figures(moved.for_clinics([_clinic_id(p) for p in ps])) for ps in chunks],
                         ignore_index=True)
     moved = PlanningModel(**{**moved.__dict__, "figures": figures})
-    out = PlanningModel(**{**moved.__dict__, "scenarios": scenarios(weekly, moved, params_list)})
+    # the what-if scenarios per chunk too (each clinic's own, on the region's moves): on the
+    # executor's processes, then in the order of the clinics as one call gives them
+    if executor is not None and len(chunks) > 1:
+        parts = list(executor.map(_scenarios_chunk, [(weekly[weekly["clinic"].isin(ids)], moved.for_clinics(ids), ps)
+                                                     for ps in chunks for ids in [[_clinic_id(p) for p in ps]]]))
+        rank = {_clinic_id(p): i for i, p in enumerate(params_list)}
+        table = pd.concat(parts, ignore_index=True)
+        table = table.iloc[np.argsort(table["clinic"].map(rank).to_numpy(), kind="stable")].reset_index(drop=True)
+    else:
+        table = scenarios(weekly, moved, params_list)
+    out = PlanningModel(**{**moved.__dict__, "scenarios": table})
     out.settings.attrs["failed"] = failed
     return out
+
+
+def _scenarios_chunk(job) -> pd.DataFrame:
+    """:func:`scenarios` of one chunk of clinics ``(weekly, model, params)`` (for an executor)."""
+    weekly, model, params = job
+    return scenarios(weekly, model, params)

@@ -366,6 +366,9 @@ def test_planning_in_chunks_on_an_executor_gives_the_same_model(demo_model):
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(whole_region.figures.sort_values("clinic").reset_index(drop=True),
                                   chunked.figures.sort_values("clinic").reset_index(drop=True))
+    # the what-if scenarios, run per chunk on the executor: the same rows in the same order
+    assert len(whole_region.scenarios) > len(few)
+    pd.testing.assert_frame_equal(whole_region.scenarios, chunked.scenarios)
 
 
 def test_a_revision_asked_for_replans_the_fixed_weeks(demo_model):
