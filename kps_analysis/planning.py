@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -943,7 +943,6 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
         fixed horizon (the weeks the purchase can still protect). ``purchase.attrs["clinic"]``
         holds the same per clinic (both stages together).
     """
-    rng = np.random.default_rng(seed)
     a = _arrays(waiting, flows, settings, order=order)
     n_s, horizon = a.inflow.shape
     if n_s == 0 or horizon == 0:          # nothing to plan (no inflow measure): empty, with columns
@@ -951,7 +950,7 @@ def simulate_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataF
     grid = a.keys.merge(pd.DataFrame({"period_ahead": np.arange(1, horizon + 1)}), how="cross")
     f = grid.merge(flows, on=["clinic", "stage", "period_ahead"], how="left")
     inflow, capacity = _simulated_futures(a, f, production_cv, runs=runs, level=level,
-                                          autocorrelation=autocorrelation, rng=rng)
+                                          autocorrelation=autocorrelation, seed=seed)
     planned_buy = a.keys.merge(plan[["clinic", "stage", "period_ahead", "purchase"]], on=["clinic", "stage"],
                                how="left").sort_values(["clinic", "stage", "period_ahead"])
     planned_buy = planned_buy["purchase"].to_numpy(float).reshape(n_s, horizon)
@@ -971,11 +970,13 @@ def _empty_simulation() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _simulated_futures(a: _Arrays, f: pd.DataFrame, production_cv: pd.DataFrame | None, *, runs: int, level: int,
-                       autocorrelation: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                       autocorrelation: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Inflow and own production per run, series and period (runs, n_s, H), whole patients.
 
-    Draws, in this order: the common shock per run and series, the weekly noise of the
-    inflow, the noise of production.
+    Each clinic × stage series draws from its own random streams (:func:`series_draws`),
+    so a clinic's simulation is the same whichever other clinics are planned with it (one
+    clinic in JupyterLab, a whole region, in chunks over any number of workers) and
+    whatever the horizon.
     """
     from scipy.stats import norm
 
@@ -989,14 +990,50 @@ def _simulated_futures(a: _Arrays, f: pd.DataFrame, production_cv: pd.DataFrame 
     cv = np.full(n_s, 0.1)
     if production_cv is not None and len(production_cv):
         cv = a.keys.merge(production_cv, on=["clinic", "stage"], how="left")["production_cv"].fillna(0.1).to_numpy()
-    common = rng.standard_normal((runs, n_s, 1))
-    weekly_z = rng.standard_normal((runs, n_s, horizon))
+    common, weekly_z, prod_z = series_draws(a.keys, runs, horizon, seed)
     shock = autocorrelation * common + np.sqrt(1 - autocorrelation ** 2) * weekly_z
     inflow = np.maximum(a.inflow[None] + sd[None] * shock, 0.0)
     inflow = whole(inflow)
-    prod_z = np.clip(rng.standard_normal((runs, n_s, horizon)), -3, 3)
+    prod_z = np.clip(prod_z, -3, 3)
     capacity = whole(np.maximum(a.capacity[None] * (1 + cv[None, :, None] * prod_z), 0.0))
     return inflow, capacity
+
+
+def series_draws(keys: pd.DataFrame, runs: int, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray,
+                                                                                 np.ndarray]:
+    """Standard normal draws of the Monte Carlo, each series from streams of its own.
+
+    ``keys`` has one row per series (``clinic``, ``stage``). A series' streams are seeded
+    with ``seed`` and a checksum (CRC-32) of its clinic and stage, one stream per kind of
+    draw, and each stream is drawn period by period (all runs of a period, then the next
+    period's), so the draws of a series depend on neither the other series nor, for its
+    first periods, the horizon.
+
+    Returns
+    -------
+    (ndarray, ndarray, ndarray)
+        The common shock per run and series (runs, n_s, 1), the weekly inflow noise and
+        the production noise (runs, n_s, horizon) [standard deviations].
+
+    Examples
+    --------
+    >>> keys = pd.DataFrame({"clinic": ["a", "b"], "stage": ["treatment", "treatment"]})
+    >>> both = series_draws(keys, 3, 4, 2019)[1]
+    >>> bool((both[:, 1] == series_draws(keys.iloc[[1]], 3, 6, 2019)[1][:, 0, :4]).all())
+    True
+    """
+    import zlib
+
+    n_s = len(keys)
+    common = np.empty((runs, n_s, 1))
+    weekly_z, prod_z = np.empty((runs, n_s, horizon)), np.empty((runs, n_s, horizon))
+    for i, (clinic, stage) in enumerate(keys[["clinic", "stage"]].astype(str).itertuples(index=False)):
+        streams = np.random.SeedSequence([seed, zlib.crc32(f"{clinic}\x1f{stage}".encode())]).spawn(3)
+        first, weekly, production = (np.random.default_rng(s) for s in streams)
+        common[:, i, 0] = first.standard_normal(runs)
+        weekly_z[:, i] = weekly.standard_normal((horizon, runs)).T
+        prod_z[:, i] = production.standard_normal((horizon, runs)).T
+    return common, weekly_z, prod_z
 
 
 def _simulated_runs(a: _Arrays, inflow: np.ndarray, capacity: np.ndarray, planned_buy: np.ndarray, n_fixed: int,
@@ -2252,19 +2289,22 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
     figures = pd.concat([headline_figures(moved.for_clinics([_clinic_id(p) for p in ps])) for ps in chunks],
                         ignore_index=True)
     moved = PlanningModel(**{**moved.__dict__, "figures": figures})
-    # the what-if scenarios per chunk too (each clinic's own, on the region's moves): on the
-    # executor's processes, then in the order of the clinics as one call gives them
-    if executor is not None and len(chunks) > 1:
-        parts = list(executor.map(_scenarios_chunk, [(weekly[weekly["clinic"].isin(ids)], moved.for_clinics(ids), ps)
-                                                     for ps in chunks for ids in [[_clinic_id(p) for p in ps]]]))
-        rank = {_clinic_id(p): i for i, p in enumerate(params_list)}
-        table = pd.concat(parts, ignore_index=True)
-        table = table.iloc[np.argsort(table["clinic"].map(rank).to_numpy(), kind="stable")].reset_index(drop=True)
-    else:
-        table = scenarios(weekly, moved, params_list)
-    out = PlanningModel(**{**moved.__dict__, "scenarios": table})
+    out = replace(moved, scenarios=_chunked_scenarios(weekly, moved, params_list, chunks, executor))
     out.settings.attrs["failed"] = failed
     return out
+
+
+def _chunked_scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list, chunks, executor) -> pd.DataFrame:
+    """:func:`scenarios` of the region's clinics (each clinic's own, on the region's moves),
+    per chunk of clinics on the executor's processes when there is one, in the order of the
+    clinics as one call gives them."""
+    if executor is None or len(chunks) < 2:
+        return scenarios(weekly, model, params_list)
+    jobs = [(weekly[weekly["clinic"].isin(ids)], model.for_clinics(ids), ps)
+            for ps in chunks for ids in [[_clinic_id(p) for p in ps]]]
+    table = pd.concat(list(executor.map(_scenarios_chunk, jobs)), ignore_index=True)
+    rank = {_clinic_id(p): i for i, p in enumerate(params_list)}
+    return table.iloc[np.argsort(table["clinic"].map(rank).to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 def _scenarios_chunk(job) -> pd.DataFrame:

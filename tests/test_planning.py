@@ -366,9 +366,37 @@ def test_planning_in_chunks_on_an_executor_gives_the_same_model(demo_model):
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(whole_region.figures.sort_values("clinic").reset_index(drop=True),
                                   chunked.figures.sort_values("clinic").reset_index(drop=True))
+    # the Monte Carlo: each series draws from its own streams, so chunks do not change it
+    key = ["clinic", "stage"]
+    pd.testing.assert_frame_equal(whole_region.uncertainty.sort_values(key).reset_index(drop=True),
+                                  chunked.uncertainty.sort_values(key).reset_index(drop=True))
+    key = ["clinic", "stage", "month"]
+    pd.testing.assert_frame_equal(whole_region.uncertainty_by_month.sort_values(key).reset_index(drop=True),
+                                  chunked.uncertainty_by_month.sort_values(key).reset_index(drop=True))
     # the what-if scenarios, run per chunk on the executor: the same rows in the same order
     assert len(whole_region.scenarios) > len(few)
     pd.testing.assert_frame_equal(whole_region.scenarios, chunked.scenarios)
+
+
+def test_a_clinics_monte_carlo_does_not_depend_on_the_clinics_simulated_with_it(demo_model):
+    """JupyterLab simulates one clinic, ``kps run`` a region in chunks: on the same plan, the
+    same chance of no breach and the same purchase quantiles (each series draws from its
+    own streams, not its neighbours')."""
+    _, _, model = demo_model
+    args = (model.waiting, model.flows, model.settings, model.plan)
+    by_month, purchase = planning.simulate_plan(*args, runs=200, seed=2019)
+
+    def only(frame, clinic="gyn"):
+        return frame[frame["clinic"] == clinic].reset_index(drop=True)
+
+    alone_month, alone = planning.simulate_plan(*(only(f) for f in args), runs=200, seed=2019)
+    assert 0 < float(only(purchase)["p_no_breach_fixed"].min()) < 1      # a clinic where chance matters
+    pd.testing.assert_frame_equal(alone, only(purchase))
+    pd.testing.assert_frame_equal(alone_month, only(by_month))
+    pd.testing.assert_frame_equal(alone.attrs["clinic"], only(purchase.attrs["clinic"]))
+    # another seed draws another future (seed 7 happens to give the same quantiles and chance here)
+    other = planning.simulate_plan(*(only(f) for f in args), runs=200, seed=3)[1]
+    assert not other.equals(alone)
 
 
 def test_a_revision_asked_for_replans_the_fixed_weeks(demo_model):

@@ -253,7 +253,9 @@ SCHEMA: dict[str, Spec] = {
     "simulation.runs": _r("int", "runs", "Number of Monte Carlo runs per scenario.",
                           required=True, min=1, max=100_000),
     "simulation.seed": _r("int", "-",
-                          "Random seed, so a rerun gives the same numbers.",
+                          "Random seed, so a rerun gives the same numbers. Each clinic and stage draws "
+                          "from its own streams (the seed and its names), so a clinic's simulation is the "
+                          "same alone, in its region or over any number of workers.",
                           required=True, min=0, max=2**32 - 1),
     "plausible_from": _r(
         "date", "date",
