@@ -1126,7 +1126,7 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
                     notebook=notebook, progress=progress)
     jobs, results = prep.jobs, prep.results
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
-    if jobs and _takes_model(notebook):
+    if jobs and takes_model(notebook):
         _plan_region(jobs, prep.clinic_params, data_dir, out_root, run_id, progress, workers=n_workers)
     if jobs:
         progress(f"notebooks: {len(jobs)} clinic(s) "
@@ -1254,14 +1254,36 @@ def dependency_versions() -> dict[str, str | None]:
 
 
 
-def _takes_model(notebook: Path) -> bool:
-    """True when the report template has a ``model_dir`` parameter (a custom one may not)."""
-    try:
-        import papermill as pm
+def takes_model(notebook: str | os.PathLike) -> bool:
+    """Whether a report template has a ``model_dir`` parameter (a user's own may not), so
+    that the batch's planning pass stores the model its notebooks load.
 
-        return "model_dir" in pm.inspect_notebook(str(notebook))
-    except Exception:  # noqa: BLE001 - an unreadable template fails in its own run, with its message
+    The parameter is an assignment (``model_dir = ""``, annotated or not) at the top level
+    of the cell tagged ``parameters``, as papermill reads it; the template is read as JSON
+    and the cell parsed with :mod:`ast` (importing papermill for this took 1.5-2 s of every
+    run's start). An unreadable template counts as one without (it fails in its own run,
+    with papermill's message).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> takes_model(Path(__file__).parent.parent / "notebooks" / "clinic_report.ipynb")
+    True
+    """
+    import ast
+
+    try:
+        cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+        for cell in cells:
+            if cell.get("cell_type") == "code" and "parameters" in (cell.get("metadata", {}).get("tags") or []):
+                for node in ast.parse("".join(cell.get("source", ""))).body:
+                    targets = node.targets if isinstance(node, ast.Assign) else \
+                        [node.target] if isinstance(node, ast.AnnAssign) else []
+                    if any(isinstance(t, ast.Name) and t.id == "model_dir" for t in targets):
+                        return True
+    except (OSError, ValueError, AttributeError, TypeError, SyntaxError):
         return False
+    return False
 
 
 def _previous_tables(out_root: Path, run_id: str, clinic_id: str) -> Path | None:
@@ -1292,38 +1314,20 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
     import pandas as pd
 
     from .analytics import compute as compute_analytics
-    from .data import load_clinic
     from .planning import plan_region
-    from .report_plan import read_previous
     from .store import write_analytics, write_model
 
-    weekly, extracts, params, plans, histories = [], [], [], [], []
-    for job in jobs:
-        p = clinic_params[job["clinic_id"]]
-        try:
-            clinic = load_clinic(p, data_dir)
-        except Exception:  # noqa: BLE001 - the clinic's notebook reports its own data problem
-            continue
-        weekly.append(clinic.weekly)
-        if clinic.waiting_list is not None:
-            extracts.append(clinic.waiting_list)
-        params.append(p)
-        previous = _previous_tables(out_root, run_id, p.clinic_id)
-        if previous is not None:
-            job["previous_tables"] = str(previous)
-            try:
-                plan, history = read_previous(previous)
-            except (OSError, ValueError):
-                plan = history = None
-            plans += [plan] if plan is not None else []
-            histories += [history] if history is not None else []
-    if not params:
-        return
-    progress(f"planning model: {len(params)} clinic(s) in one pass")
-    parts = min(workers, len(params))
+    parts = min(workers, len(jobs))
+    pool = _local_pool(parts) if parts > 1 else None
     try:
-        pool = _local_pool(parts) if parts > 1 else None
         try:
+            # the clinics' data read on the pool's processes (reading is most of the parent's own work)
+            weekly, extracts, params, plans, histories = _inputs_for_plan(jobs, clinic_params, data_dir, out_root,
+                                                                          run_id, pool)
+            if not params:
+                return
+            progress(f"planning model: {len(params)} clinic(s) in one pass")
+            parts = min(parts, len(params))
             region = pd.concat(weekly, ignore_index=True)
             model = plan_region(region, pd.concat(extracts, ignore_index=True) if extracts else None, params,
                                 fixed_plans=pd.concat(plans, ignore_index=True) if plans else None,
@@ -1352,6 +1356,48 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
                  "each clinic is planned on its own")
         for job in jobs:
             job.pop("model_dir", None)
+
+
+def _inputs_for_plan(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root: Path, run_id: str, pool):
+    """The planning pass's inputs: ``(weekly, extracts, params, plans, histories)`` lists of the
+    clinics whose data could be read (on ``pool`` when given), with the previous run's plan and
+    its history where there is one (the job then carries ``previous_tables``)."""
+    from .report_plan import read_previous
+
+    weekly, extracts, params, plans, histories = [], [], [], [], []
+    mapper = pool.map if pool is not None else map
+    loaded = mapper(_load_for_plan, [(clinic_params[job["clinic_id"]], data_dir) for job in jobs])
+    for job, clinic in zip(jobs, loaded):
+        if clinic is None:   # the clinic's notebook reports its own data problem
+            continue
+        p = clinic_params[job["clinic_id"]]
+        weekly.append(clinic.weekly)
+        if clinic.waiting_list is not None:
+            extracts.append(clinic.waiting_list)
+        params.append(p)
+        previous = _previous_tables(out_root, run_id, p.clinic_id)
+        if previous is not None:
+            job["previous_tables"] = str(previous)
+            try:
+                plan, history = read_previous(previous)
+            except (OSError, ValueError):
+                plan = history = None
+            plans += [plan] if plan is not None else []
+            histories += [history] if history is not None else []
+    return weekly, extracts, params, plans, histories
+
+
+def _load_for_plan(job):
+    """:func:`kps_analysis.data.load_clinic` of ``(params, data_dir)`` for the planning pass
+    (on its process pool): the clinic's data, or None when they cannot be read (the
+    clinic's notebook then reports the problem in its own step)."""
+    from .data import load_clinic
+
+    params, data_dir = job
+    try:
+        return load_clinic(params, data_dir)
+    except Exception:  # noqa: BLE001 - reported by the clinic's notebook, which loads the same files
+        return None
 
 
 def _run_region(root: Path, run_dir: Path, run_id: str, parameters_dir: Path) -> dict:

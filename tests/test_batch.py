@@ -496,3 +496,28 @@ def test_the_progress_bar_counts_the_clinics(capsys):
     assert lines[0].startswith("[1/3] a ok (1.0 s); about ") and lines[-1] == "[3/3] c ok (1.0 s)"
 
 
+
+
+@pytest.mark.parametrize("source, tagged, expected", [
+    ('clinic_id = "uro"\nmodel_dir = ""\n', True, True),
+    ('clinic_id = "uro"\nmodel_dir: str = ""\n', True, True),
+    ('clinic_id = "uro"\n# model_dir = ""\n', True, False),           # a comment is no parameter
+    ('model_dir = ""\n', False, False),                               # not the parameters cell
+    ('model_dir = (\n', True, False),                                 # a cell that does not parse
+])
+def test_takes_model_reads_the_parameters_cell_as_papermill_does(tmp_path, source, tagged, expected):
+    """The batch stores a model only for a template that takes ``model_dir``; read without
+    importing papermill, the same answer as papermill's own inspection."""
+    import papermill as pm
+
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["parameters"] if tagged else []},
+            "outputs": [], "source": source}
+    path = tmp_path / "template.ipynb"
+    path.write_text(json.dumps({"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "language": "python",
+                                                                            "display_name": "Python 3"}},
+                                "nbformat": 4, "nbformat_minor": 5}), encoding="utf-8")
+    assert batch.takes_model(path) is expected
+    if "(" not in source:
+        assert ("model_dir" in pm.inspect_notebook(str(path))) is expected
+    (tmp_path / "broken.ipynb").write_text("{not json", encoding="utf-8")
+    assert batch.takes_model(tmp_path / "broken.ipynb") is False
