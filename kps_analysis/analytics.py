@@ -132,6 +132,12 @@ ANALYSES: dict[str, Callable] = {
 }
 
 
+#: The analyses whose result for a clinic depends on the other clinics of the call (the backtest
+#: refits the forecast method, which pools its model choice and seasonal factors over them):
+#: :func:`compute` runs them on each group of alike clinics whole, never in chunks.
+POOLED = ("accuracy",)
+
+
 def compute_one(name: str, weekly: pd.DataFrame, params, model=None) -> pd.DataFrame:
     """One analysis (:data:`ANALYSES`) of clinics that share their parameters' settings."""
     with warnings.catch_warnings():
@@ -175,8 +181,8 @@ def compute(weekly: pd.DataFrame, params_list, model=None, *, names=None, execut
     names : iterable of str, optional
         The analyses to compute; default all.
     executor : concurrent.futures.Executor, optional
-        Runs the chunks (``parts_hint`` chunks of each group of alike clinics) on its
-        processes; the result does not depend on it.
+        Runs the chunks (``parts_hint`` chunks of each group of alike clinics; the analyses of
+        :data:`POOLED` on each group whole) on its processes; the result does not depend on it.
 
     Returns
     -------
@@ -202,16 +208,22 @@ def compute(weekly: pd.DataFrame, params_list, model=None, *, names=None, execut
                str(_get(p, "plausible_from")), _get(p, "max_count_per_period"),
                tuple(_get(_get(p, "forecast", {}) or {}, "levels", (80, 95))))
         groups.setdefault(key, []).append(p)
+    # the analyses that pool over the clinics of a call (the backtest: its forecasts' model choice and
+    # seasonal factors) take each group whole, first (the longest jobs); the others go in chunks.
+    # So no number depends on how many chunks (workers) a run has.
+    whole = [n for n in names if n in POOLED]
+    parted = [n for n in names if n not in POOLED]
     jobs = []
     for ps in groups.values():
         size = max(1, -(-len(ps) // parts_hint)) if parts_hint else len(ps)
-        for i in range(0, len(ps), size):
-            chunk = ps[i:i + size]
+        for chunk, todo in ([(ps, whole)] if whole else []) + \
+                [(ps[i:i + size], parted) for i in range(0, len(ps), size) if parted]:
             ids = [_clinic_id(p) for p in chunk]
             part = weekly[weekly["clinic"].isin(ids)]
             part = part[[c for c in part.columns if c in ("clinic", "period") or c in columns.get(ids[0], ())]]
             jobs.append((_one_period_type(part), chunk,
-                         model.for_clinics(ids) if model is not None else None, names))
+                         model.for_clinics(ids) if model is not None else None, todo))
+    jobs.sort(key=lambda job: not set(job[3]) & set(POOLED))     # the pooled (longest) jobs first
     run = executor.map if executor is not None else map
     out: dict[str, list] = {n: [] for n in names}
     for done in run(_compute_job, jobs):

@@ -50,6 +50,21 @@ def test_the_region_at_once_equals_each_clinic_alone(region):
     assert len(together["ratios"]) and set(together["ratios"]["clinic"]) == {"onh", "hud", "ort_syd"}
 
 
+def test_the_backtest_does_not_depend_on_the_number_of_chunks(region):
+    """The forecast accuracy pools over the clinics of a call (the method refitted at each
+    origin chooses its model and seasonal factors over them): ``kps run`` with 1 or with 2
+    workers must show a clinic the same accuracy. Chunks used to split its group and change it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    weekly, ps, model = region
+    one = analytics.compute(weekly, ps, model, names=["accuracy"])["accuracy"]
+    with ThreadPoolExecutor(2) as pool:
+        chunked = analytics.compute(weekly, ps, model, names=["accuracy", "ratios"], executor=pool, parts_hint=3)
+    assert len(one) and set(one["clinic"]) == {"onh", "hud", "ort_syd"}
+    _same(chunked["accuracy"], one)
+    assert set(chunked["ratios"]["clinic"]) == {"onh", "hud", "ort_syd"}
+
+
 def test_stale_data_are_a_finding_with_both_dates(region):
     weekly, ps, _ = region
     old = weekly[(weekly["clinic"] == "onh") & (weekly["period"] <= pd.Period("2022-06-05", "W-SUN"))]
