@@ -424,12 +424,19 @@ def shows_stored_sections(notebook: str | os.PathLike) -> bool:
     >>> shows_stored_sections(Path(__file__).parent.parent / "notebooks" / "clinic_report.ipynb")
     True
     """
+    cells = _code_cells(notebook)
+    return cells is None or any("fragments.show(" in source for source, _ in cells)
+
+
+def _code_cells(notebook: str | os.PathLike) -> list[tuple[str, list]] | None:
+    """A template's code cells as ``(source, tags)``, read as JSON (without papermill or
+    nbformat); None when the file cannot be read as a notebook."""
     try:
         cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
-    except (OSError, ValueError, AttributeError):
-        return True
-    return any(c.get("cell_type") == "code" and "fragments.show(" in "".join(c.get("source", ""))
-               for c in cells if isinstance(c, dict))
+        return [("".join(c.get("source", "")), list((c.get("metadata") or {}).get("tags") or []))
+                for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -1272,17 +1279,18 @@ def takes_model(notebook: str | os.PathLike) -> bool:
     """
     import ast
 
-    try:
-        cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
-        for cell in cells:
-            if cell.get("cell_type") == "code" and "parameters" in (cell.get("metadata", {}).get("tags") or []):
-                for node in ast.parse("".join(cell.get("source", ""))).body:
-                    targets = node.targets if isinstance(node, ast.Assign) else \
-                        [node.target] if isinstance(node, ast.AnnAssign) else []
-                    if any(isinstance(t, ast.Name) and t.id == "model_dir" for t in targets):
-                        return True
-    except (OSError, ValueError, AttributeError, TypeError, SyntaxError):
-        return False
+    for source, tags in _code_cells(notebook) or []:
+        if "parameters" not in tags:
+            continue
+        try:
+            body = ast.parse(source).body
+        except (SyntaxError, ValueError):
+            return False
+        for node in body:
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AnnAssign) else []
+            if any(isinstance(t, ast.Name) and t.id == "model_dir" for t in targets):
+                return True
     return False
 
 
