@@ -585,6 +585,8 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
     for one clinic; one panel per stage, the first ``weeks`` weeks, the purchase lead
     time shaded. Bars: if nothing is bought (light) and after the planned purchase (dark).
     """
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes, panels = _stage_panels(plan[plan["period_ahead"] <= weeks])
     for ax, stage, sub in panels:
         x = sub["period_ahead"].to_numpy()
@@ -592,6 +594,9 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
                hatch="//", label=label("plot.if_nothing_bought", language))
         ax.bar(x + 0.2, sub["breaches_after_purchase"], width=0.4, color=COLOURS["queue"],
                label=label("plot.with_purchase", language))
+        # whole patients on the axis; a stage where nobody breaches gets 0-1, not matplotlib's 0-0.05
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
         lead = int(sub["within_lead_time"].sum())
         if lead:
             ax.axvspan(0.5, lead + 0.5, color="#DDDDDD", alpha=0.5, linewidth=0)

@@ -233,3 +233,16 @@ def test_png_tight_crops_to_the_drawing_with_the_margin_and_keeps_what_reaches_b
     ax.plot([0, 1], [0, 1])
     fig.text(0.8, 0.5, "a label running over the right edge")
     assert size(plots.png_tight(fig))[0] > 4 * fig.dpi
+
+
+def test_plan_breaches_counts_whole_patients_even_when_nobody_breaches():
+    """Patients past the guarantee are whole: no 0.01 ticks on a stage where nobody breaches."""
+    plan = pd.DataFrame({"stage": "new_visit", "period_ahead": np.arange(1, 13),
+                         "period": pd.period_range("2026-11-30", periods=12, freq="W-SUN"),
+                         "breaches_if_nothing_bought": 0.0, "breaches_after_purchase": 0.0,
+                         "within_lead_time": np.arange(12) < 4})
+    fig = plots.plan_breaches(plan)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+    assert ax.get_ylim() == (0.0, 1.0) and ticks and all(float(t).is_integer() for t in ticks), ticks
