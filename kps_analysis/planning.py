@@ -2058,13 +2058,15 @@ def plan_history(weekly: pd.DataFrame, previous_plan: pd.DataFrame | None,
     if not parts or weekly.empty:
         return pd.DataFrame(columns=columns)
     hist = pd.concat(parts, ignore_index=True)
-    hist["period"] = as_weeks(hist["period"])
+    # the clinics' own periods (a monthly clinic's earlier plans are in months)
+    monthly = _freq_name(pd.PeriodIndex(weekly["period"])) == "month"
+    hist["period"] = as_periods(hist["period"], "M" if monthly else "W-SUN")
     last = _stage_totals(weekly).groupby("clinic")["period"].max()
     hist = hist[hist["period"] <= hist["clinic"].map(last)]
     hist = hist.drop_duplicates(["clinic", "stage", "period"], keep="first")  # the earliest plan of a week rules
     totals = _stage_totals(weekly).set_index(["clinic", "period"])
     index = pd.MultiIndex.from_arrays([hist["clinic"], hist["period"]])
-    ly_index = pd.MultiIndex.from_arrays([hist["clinic"], hist["period"] - 52])
+    ly_index = pd.MultiIndex.from_arrays([hist["clinic"], hist["period"] - (12 if monthly else 52)])
     own = np.full(len(hist), np.nan)
     bought = np.zeros(len(hist))
     last_year = np.full(len(hist), np.nan)

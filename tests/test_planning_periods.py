@@ -188,3 +188,20 @@ def test_months_of_zeros_in_a_monthly_queue_are_a_finding():
                       "queue_new_visit": q})
     found = data.validate(f, source="x")
     assert len(found) == 1 and "2 months of zeros (2020-11..2020-12)" in found["message"].iloc[0]
+
+
+def test_plan_history_of_a_monthly_clinic_reads_its_earlier_plan_in_months():
+    """A monthly clinic's second run: the previous plan's fixed months (as its table holds
+    them, "2026-10") are compared with the months that have passed, last year 12 months back.
+    Read as weeks, the comparison failed and the clinic's whole run with it."""
+    months = pd.period_range("2025-01", "2026-11", freq="M")
+    w = pd.DataFrame({"clinic": "m", "period": months, "new_visits": np.arange(len(months), dtype=float) + 100})
+    prev = pd.DataFrame({"clinic": "m", "stage": "new_visit", "period": ["2026-10", "2026-11", "2026-12"],
+                         "fixed": [True, True, True], "own_production": [120.0, 125.0, 130.0],
+                         "purchase": [0.0, 2.0, 0.0], "agreement": [118.0, 118.0, 118.0]})
+    h = planning.plan_history(w, prev)
+    assert h["period"].astype(str).tolist() == ["2026-10", "2026-11"]        # December has not passed
+    assert h["actual_own"].tolist() == [121.0, 122.0]
+    assert h["last_year"].tolist() == [109.0, 110.0]                         # October and November 2025
+    assert h["deviation_pct"].round(2).tolist() == [round(100 * (121 - 120) / 120, 2),
+                                                     round(100 * (122 - 125) / 125, 2)]
