@@ -82,17 +82,17 @@ LAYOUT_INCHES = {"left": 0.95, "right": 0.3, "bottom": 0.8, "top": 0.1, "gap": 0
                  "legend_row": 0.25, "title": 0.35}
 
 
-def _layout(fig, *, legend_rows: int = 0, title: bool = False) -> None:
+def _layout(fig, *, legend_rows: int = 0, title: bool = False, rect=None) -> None:
     """Lay out a figure of this module with the fixed margins of :data:`LAYOUT_INCHES`.
 
     ``legend_rows`` rows of a legend above the axes [rows], ``title``: the axes carry a
     title. Unlike ``tight_layout`` this measures no text, so the figure is laid out once,
     when it is drawn (``tight_layout`` measured every tick label of every axes, twice with
     a ``rect``, before the draw measured them again). A figure not made here (``ax`` given
-    by the caller) gets ``tight_layout``.
+    by the caller) gets ``tight_layout`` within ``rect`` (figure fractions; default all).
     """
     if not getattr(fig, "_kps_layout", False):
-        fig.tight_layout()
+        fig.tight_layout(rect=rect)
         return
     m = LAYOUT_INCHES
     width, height = fig.get_size_inches()
@@ -617,11 +617,9 @@ def _legend_above(fig, ax, ncol: int = 4, title: str | None = None) -> None:
     if handles:
         fig.legend(handles, labels, loc="upper center", ncol=ncol, frameon=False, fontsize=8,
                    bbox_to_anchor=(0.5, 1.0), title=title, title_fontsize=8)
-    if not getattr(fig, "_kps_layout", False):
-        fig.tight_layout(rect=(0, 0, 1, 0.88 if title is None else 0.85))
-        return
     rows = -(-len(handles) // max(1, ncol)) + (title is not None) if handles else 0
-    _layout(fig, legend_rows=rows, title=any(a.get_title() for a in fig.axes))
+    _layout(fig, legend_rows=rows, title=any(a.get_title() for a in fig.axes),
+            rect=(0, 0, 1, 0.88 if title is None else 0.85))
 
 
 def _clip_outliers(ax, values: np.ndarray, x: np.ndarray, *, language: str, floor: float = 0.0) -> None:
