@@ -96,6 +96,9 @@ __all__ = [
     "plan_history",
     "apply_moves",
     "plan_region",
+    "region_forecasts",
+    "forecasts_of",
+    "call_key",
     "as_weeks",
     "as_periods",
     "freshness",
@@ -1399,6 +1402,21 @@ def _production_deviation(follow_up: pd.DataFrame, history: pd.DataFrame | None 
     return out.rename("production_deviation_pct").rename_axis("clinic").reset_index()
 
 
+def call_key(p) -> tuple:
+    """The settings :func:`plan_clinics` applies to all clinics of one call, of one clinic.
+
+    Calendar, serving order, planning and fixed horizon [weeks], the forecast's method,
+    levels [%] and left-out years, the Monte Carlo's runs and seed, and the follow-up's
+    yellow/red deviations [%]. Clinics that differ in any of them are planned in separate
+    calls (:func:`plan_clinics` splits them itself, :func:`plan_region` chunks by it), so
+    every clinic is planned on its own settings, whichever clinics it is planned with.
+    """
+    a = assumptions_of(p)
+    sim = _get(p, "simulation", {}) or {}
+    return (_country(p), a.order, a.horizon_weeks, a.fixed_weeks, _forecast_settings(p),
+            int(_get(sim, "runs", 300)), int(_get(sim, "seed", 2019)), a.yellow_pct, a.red_pct)
+
+
 def _forecast_settings(p, method=None, levels=None, exclude=None) -> tuple[str, tuple, tuple]:
     """Forecast method, interval levels [%] and excluded years: the arguments, else the parameters'."""
     fc_params = _get(p, "forecast", {}) or {}
@@ -1449,7 +1467,9 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     history : DataFrame, optional
         The previous run's ``plan_history`` (:func:`plan_history`).
     forecasts : mapping measure -> DataFrame, optional
-        Forecasts already made, reused.
+        Forecasts already made, reused. Clinics that differ in their call-wide settings
+        (:func:`call_key`: serving order, horizons, forecast and simulation settings, the
+        follow-up's deviations, the calendar) are planned in separate calls, each on its own.
     runs, seed : int, optional
         Monte Carlo runs and seed (default: the parameters' ``simulation``).
     method, levels, exclude : optional
@@ -1467,6 +1487,18 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
         ``data_age_days`` [days] and ``stale``.
     """
     params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+    keys = {}
+    for p in params_list:
+        keys.setdefault(call_key(p), []).append(p)
+    if len(keys) > 1:   # clinics of different settings: each group planned on its own settings
+        made = None if forecasts is not None else region_forecasts(weekly, params_list, method=method,
+                                                                   levels=levels, exclude=exclude)
+        kw = dict(fixed_plan=fixed_plan, history=history, runs=runs, seed=seed, method=method, levels=levels,
+                  exclude=exclude, with_scenarios=with_scenarios, as_of=as_of)
+        # the forecasts pooled as plan_region pools them (region_forecasts), each group given its own
+        return _concat_models([plan_clinics(weekly, waiting_list, ps, **kw, forecasts=forecasts if made is None
+                                            else forecasts_of(made, [_clinic_id(p) for p in ps]))
+                               for ps in keys.values()])
     first = params_list[0]
     method, levels, exclude = _forecast_settings(first, method, levels, exclude)
     sim = _get(first, "simulation", {}) or {}
@@ -2186,6 +2218,70 @@ def _plan_chunk_safe(job):
         return None, f"{type(exc).__name__}: {exc}"
 
 
+def region_forecasts(weekly: pd.DataFrame, params_list, *, executor=None, method=None, levels=None,
+                     exclude=None) -> dict:
+    """The demand forecasts the clinics' plans rest on, each pooled over the clinics it can compare.
+
+    One :func:`kps_analysis.forecast.forecast_demand` call per inflow measure and group of
+    clinics with the same kind of period (weeks or months), calendar, forecast settings
+    (method, levels [%], left-out years) and planning horizon [weeks]: the forecast pools
+    its model choice, seasonal factors and interval calibration over the clinics of a
+    call, so each clinic's forecast depends only on its group's data, never on which other
+    clinics a run happens to plan. A clinic takes part in a measure's call when it produces
+    that stage and reports its inflow.
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        Canonical long frame of the clinics (weeks or months).
+    params_list : list of Parameters
+        The clinics' loaded parameters.
+    executor : concurrent.futures.Executor, optional
+        Runs the calls on its processes (one call per process).
+    method, levels, exclude : optional
+        Override the parameters' forecast settings for every clinic.
+
+    Returns
+    -------
+    dict
+        ``(measure, group) -> forecast_demand output`` [patients/period]; see :func:`forecasts_of`.
+    """
+    params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
+    ends = weekly.groupby("clinic")["period"].max()
+    kind = {}
+    for p in params_list:
+        cid = _clinic_id(p)
+        kind[cid] = (_freq_name(ends[cid]) if cid in ends.index else "week", _country(p),
+                     _forecast_settings(p, method, levels, exclude), assumptions_of(p).horizon_weeks)
+    measures = [m for m, _, own in STAGE_MEASURES.values() if m in weekly.columns and own in weekly.columns]
+    jobs = []
+    for m in measures:
+        own = next(o for mm, _, o in STAGE_MEASURES.values() if mm == m)
+        active = (weekly.groupby("clinic")[own].sum() > 0) & weekly[m].notna().groupby(weekly["clinic"]).any()
+        active_ids = set(active[active].index)
+        for group in sorted(set(kind.values()), key=repr):
+            unit, country, (f_method, f_levels, f_exclude), horizon = group
+            ids = [c for c, k in kind.items() if k == group and c in active_ids]
+            hist = _one_period_type(weekly[weekly["clinic"].isin(ids)])
+            if len(hist):
+                periods = horizon if unit == "week" else len(_plan_periods(hist["period"].max(), horizon))
+                jobs.append(((m, group), (hist, m, periods, f_levels, f_method, f_exclude, country)))
+    mapper = executor.map if executor is not None else map
+    return dict(zip([k for k, _ in jobs], mapper(_forecast_one, [j for _, j in jobs])))
+
+
+def forecasts_of(made: dict, clinics) -> dict:
+    """The forecasts of :func:`region_forecasts` of some clinics (of one kind of period), as
+    :func:`plan_clinics` takes them: measure -> frame of those clinics' rows."""
+    ids = set(map(str, clinics))
+    out = {}
+    for (measure, _group), frame in made.items():
+        rows = frame[frame["clinic"].astype(str).isin(ids)]
+        if len(rows):
+            out[measure] = rows if measure not in out else pd.concat([out[measure], rows], ignore_index=True)
+    return out
+
+
 def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_list, *,
                 fixed_plans: pd.DataFrame | None = None, histories: pd.DataFrame | None = None,
                 transfer_cost_sek: float | Mapping | None = None, executor=None, parts_hint: int = 0,
@@ -2213,37 +2309,19 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
     # is planned in chunks of clinics, on an executor's processes where one is given
     ends = weekly.groupby("clinic")["period"].max()
     groups = {}
-    for p in params_list:
-        key = (ends.get(_clinic_id(p)), _country(p))
+    for p in params_list:   # one kind of period and the same call-wide settings per chunk (call_key)
+        key = (ends.get(_clinic_id(p)), call_key(p))
         groups.setdefault(key, []).append(p)
     chunks = []
     for ps in groups.values():
         size = max(1, int(np.ceil(len(ps) / max(1, parts_hint)))) if parts_hint else len(ps)
         chunks += [ps[i:i + size] for i in range(0, len(ps), size)]
-    # the demand forecasts of the whole region first (a forecast may pool what clinics have in
-    # common), one measure per process; every chunk then plans on them
+    # the demand forecasts of the whole region first (a forecast pools what its clinics have in
+    # common), one job per process; every chunk then plans on them
+    made = None
     if "forecasts" not in kw:
-        method, levels, exclude = _forecast_settings(params_list[0], kw.get("method"), kw.get("levels"),
-                                                     kw.get("exclude"))
-        horizon = max(assumptions_of(p).horizon_weeks for p in params_list)
-        # one forecast per measure, period length and calendar (a forecast pools only clinics
-        # whose periods and working days it can compare)
-        measures = [m for m, _, own in STAGE_MEASURES.values() if m in weekly.columns and own in weekly.columns]
-        kind = {_clinic_id(p): (_freq_name(ends[_clinic_id(p)]) if _clinic_id(p) in ends.index else "week",
-                                _country(p)) for p in params_list}
-        fjobs = []
-        for m in measures:
-            own = next(o for mm, _, o in STAGE_MEASURES.values() if mm == m)
-            active = (weekly.groupby("clinic")[own].sum() > 0) & weekly[m].notna().groupby(weekly["clinic"]).any()
-            active_ids = set(active[active].index)
-            for (unit, country) in sorted(set(kind.values())):
-                ids = [c for c, k in kind.items() if k == (unit, country) and c in active_ids]
-                hist = _one_period_type(weekly[weekly["clinic"].isin(ids)])
-                if len(hist):
-                    periods = horizon if unit == "week" else len(_plan_periods(hist["period"].max(), horizon))
-                    fjobs.append(((m, unit, country), (hist, m, periods, levels, method, exclude, country)))
-        mapper = executor.map if executor is not None else map
-        made = dict(zip([k for k, _ in fjobs], mapper(_forecast_one, [j for _, j in fjobs])))
+        made = region_forecasts(weekly, params_list, executor=executor, method=kw.get("method"),
+                                levels=kw.get("levels"), exclude=kw.get("exclude"))
     jobs = []
     for ps in chunks:
         ids = [_clinic_id(p) for p in ps]
@@ -2252,11 +2330,7 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
         def pick(f, ids=ids):
             return f[f["clinic"].astype(str).isin(ids)] if f is not None and len(f) else None
 
-        chunk_kw = kw
-        if "forecasts" not in kw:
-            group = kind[ids[0]]
-            chunk_kw = {**kw, "forecasts": {m: f for (m, unit, country), f in made.items()
-                                            if (unit, country) == group}}
+        chunk_kw = kw if made is None else {**kw, "forecasts": forecasts_of(made, ids)}
         jobs.append((_one_period_type(weekly[weekly["clinic"].isin(ids)]), wl if wl is not None and len(wl) else None,
                      ps, pick(fixed_plans), pick(histories), chunk_kw))
     run = executor.map if executor is not None else map

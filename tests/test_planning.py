@@ -151,6 +151,7 @@ def test_operations_only_clinic_is_not_assessed(demo_region):
 #: model shows as a diff of tests/data/expected_planning_*.csv in review.
 GOLDEN_END = "2026-11-29"
 GOLDEN = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -376,6 +377,41 @@ def test_planning_in_chunks_on_an_executor_gives_the_same_model(demo_model):
     # the what-if scenarios, run per chunk on the executor: the same rows in the same order
     assert len(whole_region.scenarios) > len(few)
     pd.testing.assert_frame_equal(whole_region.scenarios, chunked.scenarios)
+
+
+def test_each_clinic_is_planned_on_its_own_settings_whoever_comes_first(demo_model, demo_dir, tmp_path):
+    """A clinic's call-wide settings (here its serving order) were taken from the first
+    clinic of a chunk, so one clinic's ``fifo`` planned every clinic after it fifo, or none:
+    on the current demo, ogon's projected breaches were 184 or 0 by the order of the list.
+    Each clinic now gets its own."""
+    import shutil
+
+    from kps_analysis import data, parameters
+
+    weekly, ps, _ = demo_model
+    shutil.copytree(ROOT / "parameters", tmp_path / "p")
+    fifo_file = tmp_path / "p" / "clinics" / "ogon.yaml"
+    fifo_file.write_text(fifo_file.read_text(encoding="utf-8") + "\nserving_order: fifo\n", encoding="utf-8")
+    ids = ["uro", "ogon", "ort_nord"]
+    mixed = [parameters.load_parameters(c, tmp_path / "p") for c in ids]
+    w = weekly[weekly["clinic"].isin(ids)]
+    lists = [data.load_clinic_data(p.data.to_dict(), demo_dir, clinic=p.clinic_id).waiting_list for p in mixed]
+    wl = pd.concat([x for x in lists if x is not None], ignore_index=True)   # who waits, by priority
+    first, last = (planning.plan_region(w, wl, order, runs=10) for order in (mixed, mixed[::-1]))
+    key = ["clinic", "stage", "period_ahead"]
+    pd.testing.assert_frame_equal(first.plan.sort_values(key).reset_index(drop=True),
+                                  last.plan.sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(first.figures.sort_values("clinic").reset_index(drop=True),
+                                  last.figures.sort_values("clinic").reset_index(drop=True))
+    assert first.settings.drop_duplicates("clinic").set_index("clinic")["order"].to_dict() == \
+        {"uro": "priority", "ogon": "fifo", "ort_nord": "priority"}
+    # the others' plans are those of the region without ogon's setting; ogon's own is fifo's
+    plain = planning.plan_region(w, wl, [p for p in ps if p.clinic_id in ids], runs=10)
+    others = plain.plan[plain.plan["clinic"] != "ogon"].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(others, first.plan[first.plan["clinic"] != "ogon"].sort_values(key)
+                                  .reset_index(drop=True))
+    own = first.plan[first.plan["clinic"] == "ogon"].reset_index(drop=True)
+    assert not own.equals(plain.plan[plain.plan["clinic"] == "ogon"].reset_index(drop=True))
 
 
 def test_a_clinics_monte_carlo_does_not_depend_on_the_clinics_simulated_with_it(demo_model):
