@@ -1134,7 +1134,8 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
     jobs, results = prep.jobs, prep.results
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     if jobs and takes_model(notebook):
-        _plan_region(jobs, prep.clinic_params, data_dir, out_root, run_id, progress, workers=n_workers)
+        _plan_region(jobs, prep.clinic_params, data_dir, out_root, run_id, progress,
+                     workers=max(1, workers or os.cpu_count() or 1), parameters_dir=parameters_dir)
     if jobs:
         progress(f"notebooks: {len(jobs)} clinic(s) "
                  + (f"on the Dask cluster {scheduler}" if client is not None else f"on {n_workers} worker process(es)"))
@@ -1306,50 +1307,50 @@ def _previous_tables(out_root: Path, run_id: str, clinic_id: str) -> Path | None
 
 
 def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root: Path, run_id: str,
-                 progress: Callable[[str], None], *, workers: int = 1) -> None:
-    """Compute once: every clinic's planning model in one pass, stored for its notebook to show.
+                 progress: Callable[[str], None], *, workers: int = 1, parameters_dir: Path | None = None) -> None:
+    """Compute once: the region's planning model in one pass, stored for each clinic's notebook to show.
 
-    Loads each clinic's data, finds the previous run's plan (its fixed weeks are kept),
-    runs :func:`kps_analysis.planning.plan_region` over all clinics at once (moves of
-    common waiting lists in both plans) and the report's analyses
-    (:func:`kps_analysis.analytics.compute`, on the same pool) and writes each clinic's part
-    with :func:`kps_analysis.store.write_model` and :func:`~kps_analysis.store.write_analytics`;
-    the job then carries ``model_dir`` (and
-    ``previous_tables``). A clinic whose data cannot be read is left to its notebook,
-    which reports the problem; if the region's pass fails, every notebook computes its
-    own clinic (one line says so).
+    The region is every clinic of ``parameters_dir`` (:func:`kps_analysis.region.clinics_of`),
+    whichever clinics the run reports (``--clinic``, ``--resume``): a clinic's forecast pools
+    over the others and the moves of common waiting lists run between them, so a clinic's
+    report shows the same numbers in a run of one clinic as in the region's. Reads each
+    clinic's data and the previous run's plan (its fixed weeks are kept) on the pool, runs
+    :func:`kps_analysis.region.compute` (:func:`kps_analysis.planning.plan_region` and the
+    report's analyses, on the same pool) and writes each reported clinic's part with
+    :func:`kps_analysis.store.write_model` and :func:`~kps_analysis.store.write_analytics`;
+    the job then carries ``model_dir`` (and ``previous_tables``). A clinic whose data cannot
+    be read is left to its notebook, which reports the problem; if the region's pass fails,
+    every notebook computes its own clinic (one line says so).
     """
-    import pandas as pd
-
-    from .analytics import compute as compute_analytics
-    from .planning import plan_region
+    from . import region
     from .store import write_analytics, write_model
 
-    parts = min(workers, len(jobs))
+    members = region.clinics_of(parameters_dir, clinic_params) if parameters_dir is not None \
+        else list(clinic_params.values())
+    parts = max(1, min(workers, len(members)))
     pool = _local_pool(parts) if parts > 1 else None
+    planned: set = set()
     try:
         try:
+            previous = {p.clinic_id: _previous_tables(out_root, run_id, p.clinic_id) for p in members}
+            for job in jobs:
+                if previous.get(job["clinic_id"]) is not None:
+                    job["previous_tables"] = str(previous[job["clinic_id"]])
             # the clinics' data read on the pool's processes (reading is most of the parent's own work)
-            weekly, extracts, params, plans, histories = _inputs_for_plan(jobs, clinic_params, data_dir, out_root,
-                                                                          run_id, pool)
-            if not params:
+            inputs = region.read_inputs(members, data_dir, previous, mapper=pool.map if pool is not None else map)
+            reported = [job["clinic_id"] for job in jobs]
+            if not set(reported) & {p.clinic_id for p in inputs.params}:
                 return
-            progress(f"planning model: {len(params)} clinic(s) in one pass")
-            parts = min(parts, len(params))
-            region = pd.concat(weekly, ignore_index=True)
-            model = plan_region(region, pd.concat(extracts, ignore_index=True) if extracts else None, params,
-                                fixed_plans=pd.concat(plans, ignore_index=True) if plans else None,
-                                histories=pd.concat(histories, ignore_index=True) if histories else None,
-                                executor=pool, parts_hint=parts)
+            others = len(inputs.params) - len(set(reported) & {p.clinic_id for p in inputs.params})
+            progress(f"planning model: {len(inputs.params)} clinic(s) in one pass"
+                     + (f" ({others} not reported here, planned for the region's forecasts and moves)"
+                        if others else ""))
+            model, frames = region.compute(inputs, report=reported, executor=pool, parts_hint=parts)
             for clinic_id, error in (model.settings.attrs.get("failed") or {}).items():
-                progress(f"planning model: {clinic_id} could not be planned ({_one_line(error, 200)}); "
-                         "its notebook tries on its own")
-            # the report's other analyses, computed once for all clinics (analytics.compute)
-            progress(f"analytics: {len(params)} clinic(s) in one pass")
+                if clinic_id in reported:
+                    progress(f"planning model: {clinic_id} could not be planned ({_one_line(error, 200)}); "
+                             "its notebook tries on its own")
             planned = set(model.settings["clinic"])
-            frames = compute_analytics(region[region["clinic"].isin(planned)],
-                                       [p for p in params if p.clinic_id in planned], model,
-                                       executor=pool, parts_hint=parts)
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -1364,48 +1365,6 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
                  "each clinic is planned on its own")
         for job in jobs:
             job.pop("model_dir", None)
-
-
-def _inputs_for_plan(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root: Path, run_id: str, pool):
-    """The planning pass's inputs: ``(weekly, extracts, params, plans, histories)`` lists of the
-    clinics whose data could be read (on ``pool`` when given), with the previous run's plan and
-    its history where there is one (the job then carries ``previous_tables``)."""
-    from .report_plan import read_previous
-
-    weekly, extracts, params, plans, histories = [], [], [], [], []
-    mapper = pool.map if pool is not None else map
-    loaded = mapper(_load_for_plan, [(clinic_params[job["clinic_id"]], data_dir) for job in jobs])
-    for job, clinic in zip(jobs, loaded):
-        if clinic is None:   # the clinic's notebook reports its own data problem
-            continue
-        p = clinic_params[job["clinic_id"]]
-        weekly.append(clinic.weekly)
-        if clinic.waiting_list is not None:
-            extracts.append(clinic.waiting_list)
-        params.append(p)
-        previous = _previous_tables(out_root, run_id, p.clinic_id)
-        if previous is not None:
-            job["previous_tables"] = str(previous)
-            try:
-                plan, history = read_previous(previous)
-            except (OSError, ValueError):
-                plan = history = None
-            plans += [plan] if plan is not None else []
-            histories += [history] if history is not None else []
-    return weekly, extracts, params, plans, histories
-
-
-def _load_for_plan(job):
-    """:func:`kps_analysis.data.load_clinic` of ``(params, data_dir)`` for the planning pass
-    (on its process pool): the clinic's data, or None when they cannot be read (the
-    clinic's notebook then reports the problem in its own step)."""
-    from .data import load_clinic
-
-    params, data_dir = job
-    try:
-        return load_clinic(params, data_dir)
-    except Exception:  # noqa: BLE001 - reported by the clinic's notebook, which loads the same files
-        return None
 
 
 def _run_region(root: Path, run_dir: Path, run_id: str, parameters_dir: Path) -> dict:

@@ -393,8 +393,9 @@ def load(clinic_id: str, parameters_dir="../parameters", data_dir="", output_dir
 
     The same call for ``kps run`` (papermill passes the identifiers and paths, the
     stored model in ``model_dir``) and for a user in JupyterLab (``model_dir`` empty: the
-    model is computed here with :func:`kps_analysis.planning.plan_clinics`, the same
-    package call as the batch's planning pass). The model is computed only when the
+    model is computed here with :func:`kps_analysis.region.clinic_model`, which plans the
+    clinic with every clinic of ``parameters_dir`` through the batch's own planning call,
+    so it shows the numbers of the clinic's region report). The model is computed only when the
     clinic has its measures (:data:`MODEL_MEASURES`); otherwise the model's sections say
     what would enable them.
 
@@ -417,7 +418,7 @@ def load(clinic_id: str, parameters_dir="../parameters", data_dir="", output_dir
     -------
     ClinicContext
     """
-    from . import data, demo, parameters, planning, plots, store
+    from . import data, demo, parameters, plots, region, store
 
     params = parameters.load_parameters(clinic_id, parameters_dir)
     source = Path(data_dir) if data_dir else demo.ensure_demo_data(
@@ -430,10 +431,8 @@ def load(clinic_id: str, parameters_dir="../parameters", data_dir="", output_dir
         if model_dir:
             model = store.read_model(model_dir)
             stored = store.read_analytics(model_dir)
-        else:
-            previous_plan, previous_history = report_plan.read_previous(previous_tables)
-            model = planning.plan_clinics(clinic.weekly, clinic.waiting_list, [params], fixed_plan=previous_plan,
-                                          history=previous_history)
+        else:   # planned with its region, as kps run plans it (the same numbers as its report)
+            model, stored = region.clinic_model(params, parameters_dir, source, previous_tables)
     return ClinicContext(params=params, weekly=clinic.weekly, waiting_list=clinic.waiting_list, model=model,
                          output_dir=output_dir, run_id=run_id, sections=sections, analytics=stored)
 

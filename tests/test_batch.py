@@ -346,6 +346,41 @@ def test_compute_once_the_region_model_is_stored_and_the_next_run_keeps_the_fixe
     assert (out_.reindex(in_.index).fillna(0) == in_).all()
 
 
+def _same_tables(reference: Path, other: Path, clinic: str) -> None:
+    tables = sorted((reference / "tables").glob("*.csv"))
+    assert len(tables) >= 15
+    for table in tables:
+        assert table.read_bytes() == (other / "tables" / table.name).read_bytes(), f"{clinic}: {table.name} differs"
+
+
+@slow
+def test_a_run_of_some_clinics_reports_them_as_the_region_run_does(demo_run, tmp_path):
+    """`kps run --clinic ort_nord --clinic gyn` plans the whole region (the forecasts pool over
+    its clinics, ort_nord moves patients to ort_syd), so every table of the two equals the
+    region run's: gyn's purchase was 4 patients alone against 6 in the region, and ort_nord
+    alone had no moves."""
+    _, first_dir = demo_run
+    result = batch.run(clinics=["ort_nord", "gyn"], data_dir=first_dir.parent / "demo-data", parameters_dir=PARAMS,
+                       out_dir=tmp_path / "out", workers=1)
+    assert result.exit_code == 0
+    for clinic in ("ort_nord", "gyn"):
+        _same_tables(first_dir / clinic, result.run_dir / clinic, clinic)
+    assert len(pd.read_csv(result.run_dir / "ort_nord" / "tables" / "moves.csv")) > 0
+
+
+@slow
+def test_the_notebook_run_on_its_own_shows_the_region_runs_numbers(demo_run, tmp_path):
+    """In JupyterLab (no stored model) the clinic is planned with its region through the same
+    call as kps run: the tables it writes equal the region run's, moves and pooled
+    forecast and backtest included."""
+    from kps_analysis import sections
+
+    _, first_dir = demo_run
+    ctx = sections.load("ort_nord", PARAMS, first_dir.parent / "demo-data", tmp_path / "ort_nord")
+    sections.write_tables(ctx)
+    _same_tables(first_dir / "ort_nord", tmp_path / "ort_nord", "ort_nord")
+
+
 # ----------------------------------------------------------------- failures, index, sharing, progress (issues 13, 16)
 
 
