@@ -1493,8 +1493,8 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     if len(keys) > 1:   # clinics of different settings: each group planned on its own settings
         made = None if forecasts is not None else region_forecasts(weekly, params_list, method=method,
                                                                    levels=levels, exclude=exclude)
-        kw = dict(fixed_plan=fixed_plan, history=history, runs=runs, seed=seed, method=method, levels=levels,
-                  exclude=exclude, with_scenarios=with_scenarios, as_of=as_of)
+        kw = {"fixed_plan": fixed_plan, "history": history, "runs": runs, "seed": seed, "method": method,
+              "levels": levels, "exclude": exclude, "with_scenarios": with_scenarios, "as_of": as_of}
         # the forecasts pooled as plan_region pools them (region_forecasts), each group given its own
         return _concat_models([plan_clinics(weekly, waiting_list, ps, **kw, forecasts=forecasts if made is None
                                             else forecasts_of(made, [_clinic_id(p) for p in ps]))
