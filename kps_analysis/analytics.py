@@ -7,8 +7,9 @@ forecast's backtest and the data-quality findings. ``kps run`` computes them for
 clinics at once (:func:`compute`: one call per analysis over the long frame, grouped only
 by what the parameters make differ), stores each clinic's part beside its model
 (:func:`kps_analysis.store.write_analytics`) and the notebook only reads and shows them.
-Run on its own, the notebook computes the same frames for its one clinic through the same
-functions (:func:`compute` with one clinic).
+Run on its own, the notebook gets the same frames from the same call
+(:func:`kps_analysis.region.clinic_model`: the analyses of :data:`POOLED` over the region,
+the others for its clinic).
 
 Each entry of :data:`ANALYSES` names the package function that makes it; every frame is
 long, keyed by ``clinic``.
