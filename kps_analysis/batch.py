@@ -1069,7 +1069,6 @@ def _prepare(partial: Path, run_id: str, selected: list[str], *, resume: bool, p
     A clinic kept from an interrupted run is not run again; one whose parameters are
     invalid fails here with its page (step ``parameters``).
     """
-    from .data import DataError, checked_data_path
     from .parameters import ParameterError, load_parameters
 
     prep = _Prepared()
@@ -1092,19 +1091,7 @@ def _prepare(partial: Path, run_id: str, selected: list[str], *, resume: bool, p
                 progress(f"{clinic_id}: failed before start: {exc}")
             continue
         prep.region_name = prep.region_name or (str(params.region_name) if params.region_name else None)
-        prep.param_info[clinic_id] = {
-            "hash": params.hash,
-            "files": {str(p): _sha256(Path(p)) for p in params.source_files},
-        }
-        for key in ("weekly", "waiting_list"):
-            rel = params.data.to_dict().get(key)
-            if not rel:
-                continue
-            try:  # only files inside the data folder are hashed (a link out of it is refused)
-                path = checked_data_path(data_dir, rel, key=key)
-            except (DataError, OSError):
-                continue
-            prep.inputs[str(path)] = _sha256(path)
+        _record_inputs(prep, params, data_dir)
         if kept is not None:
             continue
         prep.clinic_params[clinic_id] = params
@@ -1123,6 +1110,25 @@ def _prepare(partial: Path, run_id: str, selected: list[str], *, resume: bool, p
     return prep
 
 
+def _record_inputs(prep: _Prepared, params, data_dir: Path) -> None:
+    """Record a clinic's parameter hash and the hashes of its parameter and data files (for the manifest)."""
+    from .data import DataError, checked_data_path
+
+    prep.param_info[params.clinic_id] = {
+        "hash": params.hash,
+        "files": {str(p): _sha256(Path(p)) for p in params.source_files},
+    }
+    for key in ("weekly", "waiting_list"):
+        rel = params.data.to_dict().get(key)
+        if not rel:
+            continue
+        try:  # only files inside the data folder are hashed (a link out of it is refused)
+            path = checked_data_path(data_dir, rel, key=key)
+        except (DataError, OSError):
+            continue
+        prep.inputs[str(path)] = _sha256(path)
+
+
 def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, *, root: Path, out_root: Path,
             data_dir: Path, parameters_dir: Path, notebook: Path, resume: bool, workers: int | None, client,
             scheduler: str | None, worker_timeout: float, progress: Callable[[str], None],
@@ -1133,9 +1139,13 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
                     notebook=notebook, progress=progress)
     jobs, results = prep.jobs, prep.results
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    planned_with: list = []
     if jobs and takes_model(notebook):
-        _plan_region(jobs, prep.clinic_params, data_dir, out_root, run_id, progress,
-                     workers=max(1, workers or os.cpu_count() or 1), parameters_dir=parameters_dir)
+        planned_with = _plan_region(jobs, prep.clinic_params, data_dir, out_root, run_id, progress,
+                                    workers=max(1, workers or os.cpu_count() or 1), parameters_dir=parameters_dir)
+        for params in planned_with:   # the reports rest on the whole region's inputs: all recorded
+            if params.clinic_id not in prep.param_info:
+                _record_inputs(prep, params, data_dir)
     if jobs:
         progress(f"notebooks: {len(jobs)} clinic(s) "
                  + (f"on the Dask cluster {scheduler}" if client is not None else f"on {n_workers} worker process(es)"))
@@ -1159,6 +1169,7 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
         "parameters_dir": str(parameters_dir),
         "parameters": prep.param_info,
         "inputs": prep.inputs,
+        "planned_with": [p.clinic_id for p in planned_with],
         "clinics": {r.clinic_id: {"status": r.status, "seconds": r.seconds, "error": r.error, "step": r.step,
                                   "render_seconds": r.render_seconds} for r in results},
         "region_overview": region,
@@ -1307,7 +1318,7 @@ def _previous_tables(out_root: Path, run_id: str, clinic_id: str) -> Path | None
 
 
 def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root: Path, run_id: str,
-                 progress: Callable[[str], None], *, workers: int = 1, parameters_dir: Path | None = None) -> None:
+                 progress: Callable[[str], None], *, workers: int = 1, parameters_dir: Path | None = None) -> list:
     """Compute once: the region's planning model in one pass, stored for each clinic's notebook to show.
 
     The region is every clinic of ``parameters_dir`` (:func:`kps_analysis.region.clinics_of`),
@@ -1321,6 +1332,9 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
     the job then carries ``model_dir`` (and ``previous_tables``). A clinic whose data cannot
     be read is left to its notebook, which reports the problem; if the region's pass fails,
     every notebook computes its own clinic (one line says so).
+
+    Returns the parameters of the clinics planned together (read and planned; empty when the
+    pass did not run).
     """
     from . import region
     from .store import write_analytics, write_model
@@ -1340,7 +1354,7 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
             inputs = region.read_inputs(members, data_dir, previous, mapper=pool.map if pool is not None else map)
             reported = [job["clinic_id"] for job in jobs]
             if not set(reported) & {p.clinic_id for p in inputs.params}:
-                return
+                return []
             others = len(inputs.params) - len(set(reported) & {p.clinic_id for p in inputs.params})
             progress(f"planning model: {len(inputs.params)} clinic(s) in one pass"
                      + (f" ({others} not reported here, planned for the region's forecasts and moves)"
@@ -1360,11 +1374,13 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
                 write_model(model.for_clinic(job["clinic_id"]), folder)
                 write_analytics(frames, folder, job["clinic_id"])
                 job["model_dir"] = str(folder)
+        return [p for p in inputs.params if p.clinic_id in planned]
     except Exception as exc:  # noqa: BLE001 - each notebook then computes its own clinic
         progress(f"planning model of the region failed ({_one_line(_describe_error(exc), 200)}); "
                  "each clinic is planned on its own")
         for job in jobs:
             job.pop("model_dir", None)
+        return []
 
 
 def _run_region(root: Path, run_dir: Path, run_id: str, parameters_dir: Path) -> dict:

@@ -366,6 +366,12 @@ def test_a_run_of_some_clinics_reports_them_as_the_region_run_does(demo_run, tmp
     for clinic in ("ort_nord", "gyn"):
         _same_tables(first_dir / clinic, result.run_dir / clinic, clinic)
     assert len(pd.read_csv(result.run_dir / "ort_nord" / "tables" / "moves.csv")) > 0
+    # the manifest names the clinics planned together and hashes all their inputs
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert set(manifest["clinics"]) == {"ort_nord", "gyn"}
+    assert manifest["planned_with"] == list_clinics(PARAMS)
+    assert set(manifest["parameters"]) == set(list_clinics(PARAMS))
+    assert any("ort_syd" in path for path in manifest["inputs"])
 
 
 @slow
