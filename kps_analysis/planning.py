@@ -98,6 +98,8 @@ __all__ = [
     "plan_region",
     "region_forecasts",
     "forecasts_of",
+    "follow_up_levels",
+    "AT_RISK",
     "call_key",
     "as_weeks",
     "as_periods",
@@ -1156,6 +1158,10 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
                   missing (no waits, no waiting list, no stage planned; an
                   operations-only clinic)                                  -> none
 
+    :func:`headline_figures` then raises a red to ``"region"`` where the counted shortfall
+    has been red for the follow-up's ``red_weeks_to_region`` periods running
+    (:func:`follow_up_levels`, :func:`kps_analysis.plan.plan_vs_outcome`).
+
     A clinic not assessed gets no status and no level (missing: ``None``, or NaN in a
     column of strings; the report shows "–", as for every figure not computed) and an
     empty reason: green would say its guarantee is kept, which nothing shows.
@@ -1402,6 +1408,47 @@ def _production_deviation(follow_up: pd.DataFrame, history: pd.DataFrame | None 
     return out.rename("production_deviation_pct").rename_axis("clinic").reset_index()
 
 
+#: The escalation reasons that put a clinic's guarantee at risk (:func:`escalation`): only then does
+#: its production below plan count in its escalation.
+AT_RISK = ("target_missed", "purchase_needed", "breach_within_lead_time")
+
+
+def follow_up_levels(follow_up: pd.DataFrame, escalations: pd.DataFrame,
+                     history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The follow-up's deviations as the clinic's escalation counts them (one escalation everywhere).
+
+    :func:`kps_analysis.plan.plan_vs_outcome` gives every deviation its level by the limits
+    alone (nivåvis produktionsstyrning). The clinic's escalation (:func:`escalation`) counts
+    a deviation only where it is own production below plan (new visits, elective
+    operations) of a clinic whose guarantee is at risk (:data:`AT_RISK`), and only when
+    these planned volumes are the basis of its production deviation (no fixed plan of an
+    earlier run, :func:`plan_history`). Any other deviation (inflow, production above plan,
+    a clinic keeping the guarantee with spare capacity) is the unit's own finding.
+
+    Returns
+    -------
+    DataFrame
+        ``follow_up`` with ``deviation_level`` (the level of the deviation alone, unit/clinic/
+        division/region), ``escalated`` (counted in the clinic's escalation) and ``level``
+        set to the level it goes to: ``deviation_level`` where escalated, else ``"unit"``.
+    """
+    if follow_up is None or follow_up.empty or "level" not in follow_up.columns:
+        return follow_up if follow_up is not None else pd.DataFrame()
+    out = follow_up.copy()
+    if "deviation_level" not in out.columns:
+        out["deviation_level"] = out["level"]
+    reasons = escalations.set_index("clinic")["escalation_reason"].fillna("").astype(str)
+    at_risk = reasons.map(lambda r: any(x in r.split(",") for x in AT_RISK))
+    with_history = set(history["clinic"]) if history is not None and len(history) else set()
+    counted = (out["measure"].isin(["new_visits", "operations_elective"]).to_numpy()
+               & (pd.to_numeric(out["cum_deviation_pct"], errors="coerce") < 0).to_numpy()
+               & out["clinic"].map(at_risk).astype("boolean").fillna(False).to_numpy(bool)
+               & ~out["clinic"].isin(with_history).to_numpy())
+    out["escalated"] = counted
+    out["level"] = out["deviation_level"].where(counted, np.where(out["deviation_level"].isna(), None, "unit"))
+    return out
+
+
 def call_key(p) -> tuple:
     """The settings :func:`plan_clinics` applies to all clinics of one call, of one clinic.
 
@@ -1543,7 +1590,8 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
                           uncertainty=uncertainty, follow_up=_production_follow_up(weekly, assumptions[0]),
                           figures=pd.DataFrame(), history=plan_history(weekly, fixed_plan, history))
     figures = headline_figures(model)
-    model = PlanningModel(**{**model.__dict__, "figures": figures})
+    model = PlanningModel(**{**model.__dict__, "figures": figures,
+                             "follow_up": follow_up_levels(model.follow_up, figures, model.history)})
     if not with_scenarios:
         return model
     return PlanningModel(**{**model.__dict__, "scenarios": scenarios(weekly, model, params_list)})
@@ -1649,6 +1697,13 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
         _add_reported_waits(out, settings)
     deviation = _production_deviation(model.follow_up, model.history)
     esc = escalation(out.reset_index(), settings, deviation)
+    # a counted shortfall red for red_weeks_to_region weeks running goes on to the region, as the
+    # follow-up says (nivåvis produktionsstyrning): one escalation in the report, its tables and the index
+    follow = follow_up_levels(model.follow_up, esc, model.history)
+    if len(follow):
+        latest = follow[follow["period"] == follow.groupby("clinic")["period"].transform("max")]
+        to_region = latest[latest["escalated"].astype(bool) & (latest["level"] == "region")]["clinic"].unique()
+        esc.loc[esc["clinic"].isin(to_region) & (esc["escalation"] == "red"), "escalation_level"] = "region"
     out = out.reset_index().merge(esc, on="clinic", how="left")
     out = out.merge(deviation, on="clinic", how="left")
     findings = model.capacity_check.groupby("clinic")["finding"].any()
@@ -2364,7 +2419,8 @@ def plan_region(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params_
     # the figures per chunk: its clinics share one kind of period (weeks or months)
     figures = pd.concat([headline_figures(moved.for_clinics([_clinic_id(p) for p in ps])) for ps in chunks],
                         ignore_index=True)
-    moved = PlanningModel(**{**moved.__dict__, "figures": figures})
+    moved = PlanningModel(**{**moved.__dict__, "figures": figures,
+                             "follow_up": follow_up_levels(moved.follow_up, figures, moved.history)})
     out = replace(moved, scenarios=_chunked_scenarios(weekly, moved, params_list, chunks, executor))
     out.settings.attrs["failed"] = failed
     return out

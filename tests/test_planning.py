@@ -290,6 +290,34 @@ def test_spare_capacity_clinic_is_not_escalated(demo_model):
     assert (f.loc[missed, "escalation"] != "green").all()
 
 
+def test_the_follow_up_is_escalated_as_the_clinic_is(demo_model):
+    """One escalation: ort_syd keeps the guarantee with spare capacity and is green, so its
+    production 28 % below plan (red by the limits, 44 weeks running) is handled by the unit
+    in its follow-up too; it said "red / region" beside the green verdict. No clinic's
+    follow-up goes to a higher level than its escalation."""
+    from dataclasses import replace
+
+    model = demo_model[2]
+    f = model.figures.set_index("clinic")
+    fu = model.follow_up
+    latest = fu[fu["period"] == fu.groupby("clinic")["period"].transform("max")]
+    syd = latest[latest["clinic"] == "ort_syd"]
+    assert f.loc["ort_syd", "escalation"] == "green"
+    assert syd["deviation_level"].isin(["division", "region"]).any()
+    assert (syd["level"] == "unit").all() and not syd["escalated"].any()
+    rank = {"unit": 0, "clinic": 1, "division": 2, "region": 3}
+    for clinic, rows in latest.groupby("clinic"):
+        top = max((rank[v] for v in rows["level"].dropna()), default=0)
+        assert top <= rank.get(f.loc[clinic, "escalation_level"], 0), clinic
+    # a clinic at risk whose shortfall has been red four weeks running goes on to the region
+    uro = latest[latest["clinic"] == "uro"].copy()
+    uro = uro[uro["measure"] == "new_visits"].assign(cum_deviation_pct=-12.0, status="red", red_weeks=4,
+                                                     level="region").drop(columns=["deviation_level", "escalated"])
+    raised = planning.headline_figures(replace(model, follow_up=uro, history=model.history.iloc[:0]))
+    assert raised.set_index("clinic").loc["uro", ["escalation", "escalation_level"]].tolist() == ["red", "region"]
+    assert f.loc["uro", "escalation_level"] == "division"
+
+
 def test_capacity_check_flags_uro_only(demo_model):
     check = demo_model[2].capacity_check
     assert set(check.loc[check["finding"], "clinic"]) == {"uro"}

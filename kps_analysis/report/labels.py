@@ -125,6 +125,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "table.guarantee": {"sv": "Vårdgaranti", "en": "Guarantee"},
     "table.inflow": {"sv": "Inflöde", "en": "Inflow"},
     "table.level": {"sv": "Nivå", "en": "Level"},
+    "table.deviation_colour": {"sv": "Avvikelsens färg", "en": "Deviation colour"},
+    "table.handled_by": {"sv": "Hanteras av", "en": "Handled by"},
     "table.load": {"sv": "Belastning", "en": "Load"},
     "table.measure": {"sv": "Mått", "en": "Measure"},
     "table.median_days": {"sv": "Median (dagar)", "en": "Median (days)"},
@@ -599,8 +601,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "column.data_age_days": {"sv": "Datas ålder (dagar)", "en": "Age of the data (days)"},
     "column.stale": {"sv": "Data inaktuella", "en": "Data out of date"},
     # follow-up
-    "column.status": {"sv": "Status", "en": "Status"},
+    "column.status": {"sv": "Avvikelsens färg", "en": "Deviation colour"},
     "column.red_weeks": {"sv": "Röda veckor i följd", "en": "Consecutive red weeks"},
+    "column.deviation_level": {"sv": "Avvikelsens nivå enligt gränserna", "en": "The deviation's level by the limits"},
+    "column.escalated": {"sv": "Räknas i klinikens eskalering", "en": "Counted in the clinic's escalation"},
     # result tables' sheet titles (workbook.TABLE_TITLES)
     "sheet_title.summary": {"sv": "Sammanfattning", "en": "Summary"},
     "sheet_title.week_changes": {"sv": "Veckans förändringar", "en": "Changes this week"},
@@ -1127,17 +1131,23 @@ TEXTS: dict[str, dict[str, str]] = {
     "escalation_rule.text": {
         "sv": ("**Röd** (eskaleras till divisionen): vårdgarantimålet nås inte nu (andelen som väntat över "
                "{days} dagar är över {miss:.0%}) och den egna kapaciteten räcker inte, så vård måste köpas; "
-               "eller produktionen ligger mer än {red:g} % under den fastställda planen. "
+               "eller produktionen ligger mer än {red:g} % under den fastställda planen medan vårdgarantin är i "
+               "fara (något av villkoren för gul nedan); röd av det skälet fyra veckor i rad: till regionen. "
                "**Gul** (hanteras i kliniken): målet nås inte nu, eller planen kräver köp, eller patienter "
                "passerar gränsen innan ett köp hinner ordnas (ledtid {lead} veckor), eller produktionen ligger "
-               "mer än {yellow:g} % under planen. **Grön**: annars. **–** (bedöms inte): varken väntetider eller "
+               "mer än {yellow:g} % under planen medan vårdgarantin är i fara. **Grön**: annars; en klinik som "
+               "håller vårdgarantin med ledig kapacitet och producerar under planen hanterar avvikelsen själv "
+               "(den visas under Plan mot utfall). **–** (bedöms inte): varken väntetider eller "
                "en plan att bedöma vårdgarantin efter (till exempel bara operationer, utan kö)."),
         "en": ("**Red** (escalated to the division): the guarantee target is missed now (the share waited over "
                "{days} days is above {miss:.0%}) and own capacity is not enough, so care must be bought; or "
-               "production is more than {red:g} % below the fixed plan. "
+               "production is more than {red:g} % below the fixed plan while the guarantee is at risk (one of "
+               "the conditions for yellow below); red for that reason four weeks running: to the region. "
                "**Yellow** (handled in the clinic): the target is missed now, or the plan needs a purchase, or "
                "patients pass the limit before a purchase can be arranged (lead time {lead} weeks), or production "
-               "is more than {yellow:g} % below the plan. **Green**: otherwise. **–** (not assessed): neither "
+               "is more than {yellow:g} % below the plan while the guarantee is at risk. **Green**: otherwise; a "
+               "clinic keeping the guarantee with spare capacity and producing below plan handles the deviation "
+               "itself (it shows under Plan against outcome). **–** (not assessed): neither "
                "waiting times nor a plan to judge the guarantee by (operations only, say, without a queue).")},
     # the holiday seasons, season.<key> (calendar.SEASON_NAMES, calendar.seasons)
     "season.sports_holiday": {"sv": "sportlov", "en": "sports holiday"},

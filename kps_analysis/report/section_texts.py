@@ -186,11 +186,14 @@ SECTIONS: dict[str, dict[str, str]] = {
     },
     "follow_up": {
         "sv": "## Plan mot utfall\nProduktion och inflöde hittills i år mot plan och mot samma period i fjol. "
-              "Avvikelser över gränserna eskaleras en nivå upp (grön: enheten, gul: kliniken, röd: divisionen; "
-              "röd fyra veckor i rad: regionen).",
+              "Avvikelsen får sin färg av gränserna (gul, röd). Egen produktion under planen eskaleras en nivå "
+              "upp när vårdgarantin är i fara (gul: kliniken, röd: divisionen; röd fyra veckor i rad: regionen), "
+              "som i eskaleringsregeln ovan; annars hanterar enheten avvikelsen själv (nivå: enheten).",
         "en": "## Plan against outcome\nProduction and inflow so far this year against plan and the same period "
-              "last year. Deviations beyond the limits go one level up (green: unit, yellow: clinic, red: "
-              "division; red four weeks running: region).",
+              "last year. The deviation takes its colour from the limits (yellow, red). Own production below "
+              "plan goes one level up when the guarantee is at risk (yellow: clinic, red: division; red four "
+              "weeks running: region), as in the escalation rule above; otherwise the unit handles the "
+              "deviation itself (level: unit).",
     },
     "scenarios": {
         "sv": "## Scenarier\nVad händer under det kommande året om förutsättningarna ändras? Varje scenario räknas i "

@@ -247,7 +247,9 @@ def plan_table(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv") -> 
 
 
 def follow_up_table(follow_up: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
-    """Year-to-date plan against outcome at the latest week, one row per measure."""
+    """Year-to-date plan against outcome at the latest week, one row per measure: the deviation's
+    colour by the limits, and the level that handles it as the clinic's escalation counts it
+    (:func:`kps_analysis.planning.follow_up_levels`)."""
     if follow_up.empty:
         return pd.DataFrame()
     last = follow_up[follow_up["period"] == follow_up["period"].max()]
@@ -260,8 +262,8 @@ def follow_up_table(follow_up: pd.DataFrame, *, language: str = "sv") -> pd.Data
             label("table.deviation", language): format_count(r.cum_deviation_pct, language=language, decimals=1),
             label("table.against_last_year", language):
                 format_count(r.cum_vs_last_year_pct, language=language, decimals=1),
-            "Status": status_word(r.status, language),
-            label("table.level", language): status_word(r.level, language),
+            label("table.deviation_colour", language): status_word(r.status, language),
+            label("table.handled_by", language): status_word(r.level, language),
         })
     return pd.DataFrame(rows).set_index(label("table.measure", language))
 
