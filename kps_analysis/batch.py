@@ -96,6 +96,7 @@ __all__ = [
 ]
 
 from .summary import HEADLINE_COLUMNS as _SUMMARY_COLUMNS
+from .summary import PEAK_BREACHES as PEAK
 
 #: The headline figures shown per clinic in ``index.html`` (``summary.csv`` columns).
 HEADLINE_COLUMNS = tuple(c for c in _SUMMARY_COLUMNS if c != "clinic")
@@ -1597,8 +1598,9 @@ def _number(value) -> float | None:
 
 
 def _breaches(summary: dict) -> float:
-    """The clinic's patients projected past the guarantee if nothing is bought (fixed horizon)."""
-    for key in ("projected_breaches_fixed", "projected_breaches_12w"):
+    """The clinic's patients projected past the guarantee if nothing is bought: the peak within the
+    fixed weeks (the report's key figure), else the count at their end."""
+    for key in (PEAK, "projected_breaches_fixed", "projected_breaches_12w"):
         if _number(summary.get(key)) is not None:
             return _number(summary.get(key))
     return 0.0
@@ -1693,8 +1695,10 @@ def write_index(run_dir: Path, run_id: str, results: Sequence[ClinicResult], *,
 
 
 def _headline_columns() -> tuple[str, ...]:
-    """The headline figures of ``index.html``: the summary's contract (``summary.HEADLINE_COLUMNS``)."""
-    return HEADLINE_COLUMNS
+    """The headline figures of ``index.html``: the summary's contract (``summary.HEADLINE_COLUMNS``),
+    the patients over 90 days as the report's key figure shows them (the peak within the fixed
+    weeks if nothing is bought, not the count in its last week)."""
+    return tuple(PEAK if c == "projected_breaches_12w" else c for c in HEADLINE_COLUMNS)
 
 
 def _finished_runs(out_root: Path) -> list[Path]:

@@ -1208,7 +1208,7 @@ def _by_need(summaries: pd.DataFrame) -> pd.DataFrame:
     """Clinics ordered by need: escalation (red first), then projected breaches, then purchase."""
     s = summaries.copy()
     s["_esc"] = s["escalation"].map(_ESCALATION_ORDER).fillna(3) if "escalation" in s else 3
-    keys = ["_esc"] + [c for c in ("projected_breaches_12w", "purchase_need_12w") if c in s]
+    keys = ["_esc"] + [c for c in ("projected_breaches_peak_12w", "purchase_need_12w") if c in s]
     return s.sort_values(keys, ascending=[True] + [False] * (len(keys) - 1), kind="stable").drop(columns="_esc")
 
 
@@ -1237,7 +1237,9 @@ def _region_totals(ctx: RegionContext) -> None:
     from .summary import region_totals
 
     _markdown(report.section("region_totals", ctx.language))
-    t = report.headline_table(region_totals(ctx.summaries).assign(clinic="region"), language=ctx.language)
+    # the patients over 90 days as every clinic's key figure and the ranking show them: each clinic's peak
+    totals = region_totals(ctx.summaries).drop(columns=["projected_breaches_12w"], errors="ignore")
+    t = report.headline_table(totals.assign(clinic="region"), language=ctx.language)
     _table(t, label("section.region_totals_caption", ctx.language))
 
 
@@ -1250,7 +1252,7 @@ def _region_ranking(ctx: RegionContext) -> None:
     # purchases by kind, never one count of first visits and operations. The waiting-list
     # pressure (NHS) is left out: above 1 for clinics that keep the guarantee, it misled.
     named = ordered.assign(clinic=ordered["clinic"].map(ctx.name))
-    need = ["clinic", "escalation", "projected_breaches_12w", "purchase_new_visits_12w", "purchase_operations_12w",
+    need = ["clinic", "escalation", "projected_breaches_peak_12w", "purchase_new_visits_12w", "purchase_operations_12w",
             "purchase_cost_12w"]
     now = ["clinic", "queue_production_ratio_weeks", "share_over_90_days", "waiting_over_90", "queue_change_1w"]
     for cols, caption in ((need, label("section.region_need_caption", ctx.language)),

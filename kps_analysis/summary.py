@@ -22,6 +22,11 @@ __all__ = ["HEADLINE_COLUMNS", "STAGES", "clinic_period_totals", "headline", "ra
            "situation_measures", "projected_breaches", "coming_flows", "seasonal_profiles", "region_totals",
            "region_purchase_by_month", "CHANGE_MEASURES", "week_changes"]
 
+#: The patients over 90 days that the report's key figure, the index and the region overview show and
+#: rank by: the peak within the fixed weeks if nothing is bought [patients] (``projected_breaches_12w``,
+#: the count in the last fixed week, stays in ``summary.csv`` as its contract).
+PEAK_BREACHES = "projected_breaches_peak_12w"
+
 HEADLINE_COLUMNS = (
     "clinic",
     "queue_production_ratio_weeks",
@@ -428,7 +433,8 @@ def region_totals(summaries: pd.DataFrame) -> pd.DataFrame:
     """Region totals of the clinics' headline counts [patients].
 
     Sums of ``queue_new_visit``, ``queue_treatment``, ``waiting_over_90`` and
-    ``projected_breaches_12w`` over the clinics (a clinic without a stage counts 0), and
+    ``projected_breaches_12w`` and ``projected_breaches_peak_12w`` (each clinic's peak; the
+    overview's figure) over the clinics (a clinic without a stage counts 0), and
     the region's share over 90 days = Σ over 90 / Σ waiting counted against the guarantee
     (``waiting_counted`` of the planning model where present: chosen waits left out, as
     in every clinic's share; else the queues).
@@ -442,8 +448,8 @@ def region_totals(summaries: pd.DataFrame) -> pd.DataFrame:
     {'clinics': 2.0, 'queue_new_visit': 150.0, 'queue_treatment': 50.0, 'waiting_over_90': 15.0,
      'projected_breaches_12w': 5.0, 'share_over_90_days': 0.075}
     """
-    cols = [c for c in ("queue_new_visit", "queue_treatment", "waiting_over_90", "projected_breaches_12w")
-            if c in summaries.columns]
+    cols = [c for c in ("queue_new_visit", "queue_treatment", "waiting_over_90", "projected_breaches_12w",
+                        PEAK_BREACHES) if c in summaries.columns]
     totals = summaries[cols].sum(min_count=0)
     out = {"clinics": float(len(summaries))} | {c: float(totals[c]) for c in cols}
     if "waiting_counted" in summaries.columns:

@@ -408,13 +408,26 @@ def test_a_region_without_region_pool_plans_each_clinic_alone():
 
 def _results():
     def r(cid, name, esc=None, breaches=None, status="ok", error=None):
-        summary = {} if esc is None else {"escalation": esc, "projected_breaches_12w": breaches,
+        summary = {} if esc is None else {"escalation": esc, "projected_breaches_peak_12w": breaches,
                                           "share_over_90_days": 0.1, "period": "2026-W48"}
         return batch.ClinicResult(clinic_id=cid, status=status, name=name, error=error, summary=summary,
                                   step=None if status == "ok" else "data")
     return [r("a", "Alfa", "green", 50), r("b", "Beta", "yellow", 1), r("c", "Cesar", "red", 0),
             r("d", "Delta", "green", 0), r("e", "Echo", status="failed", error="e.csv: rad 3"),
             r("f", "Foxtrot", "yellow", 30)]
+
+
+def test_the_index_ranks_and_shows_the_peak_over_90_days_as_the_report_does():
+    """gyn's report said 20 patients over 90 days within 12 weeks if nothing is bought (the
+    peak); the index showed 0 (week 12 alone) under a like label and ranked gyn as if it had
+    none. The index, its order and the overview now take the report's figure."""
+    low_at_12 = {"escalation": "yellow", "projected_breaches_12w": 0.0, "projected_breaches_peak_12w": 20.0}
+    steady = {"escalation": "yellow", "projected_breaches_12w": 5.0, "projected_breaches_peak_12w": 5.0}
+    rs = [batch.ClinicResult("b", "ok", name="B", summary=steady),
+          batch.ClinicResult("a", "ok", name="A", summary=low_at_12)]
+    assert [r.clinic_id for r in batch.need_order(rs)] == ["a", "b"]
+    assert "projected_breaches_peak_12w" in batch._headline_columns()
+    assert "projected_breaches_12w" not in batch._headline_columns()
 
 
 def test_index_is_ordered_by_need_and_speaks_the_page_language(tmp_path):

@@ -321,7 +321,7 @@ def test_table_of_contents_goes_into_the_first_screens_slot():
 
 def test_region_overview_orders_clinics_by_need_and_names_them():
     s = pd.DataFrame({"clinic": ["a", "b", "c", "d"], "escalation": ["green", "red", "yellow", "red"],
-                      "projected_breaches_12w": [0.0, 45.0, 185.0, 412.0],
+                      "projected_breaches_peak_12w": [0.0, 45.0, 185.0, 412.0],
                       "purchase_need_12w": [0.0, 98.0, 188.0, 414.0],
                       "queue_production_ratio_weeks": [5.4, 8.9, 8.1, 19.7],
                       "purchase_new_visits_12w": [0.0, 48.0, 0.0, 161.0],

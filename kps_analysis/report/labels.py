@@ -84,6 +84,8 @@ LABELS: dict[str, dict[str, str]] = {
     "share_over_90_days": {"sv": "Andel väntat över 90 dagar", "en": "Share waited over 90 days"},
     "projected_breaches_12w": {"sv": "Beräknat antal över 90 dagar om 12 veckor",
                                "en": "Projected over 90 days in 12 weeks"},
+    "projected_breaches_peak_12w": {"sv": "Över 90 dagar inom 12 veckor om inget köps, högsta",
+                                    "en": "Over 90 days within 12 weeks if nothing is bought, peak"},
     "capacity_gap_12w": {"sv": "Kapacitetsglapp 12 veckor", "en": "Capacity gap, 12 weeks"},
     "purchase_need_12w": {"sv": "Köpbehov 12 veckor", "en": "Purchase need, 12 weeks"},
     "purchase_cost_12w": {"sv": "Kostnad köpt vård 12 veckor (kr)", "en": "Purchase cost, 12 weeks (SEK)"},

@@ -20,7 +20,7 @@ def region_table(summaries: pd.DataFrame, *, language: str = "sv", order: str = 
     """
     cols = [c for c in ("clinic", "waiting_list_pressure", "queue_production_ratio_weeks", "share_over_90_days",
                         "queue_new_visit", "queue_treatment", "queue_change_1w", "waiting_over_90",
-                        "projected_breaches_12w",
+                        "projected_breaches_peak_12w",
                         "purchase_need_12w", "purchase_new_visits_12w", "purchase_operations_12w",
                         "purchase_cost_12w", "escalation")
             if c in summaries.columns]
