@@ -149,12 +149,18 @@ def resources_frame(params_list) -> ResourceFrames:
 
 
 # ============================================================================= capacity
-def closure_shares(clinics: np.ndarray, periods: pd.PeriodIndex, closures: pd.DataFrame | None):
-    """Working days and working-day-weighted closure share per clinic × period (2 arrays)."""
+def closure_shares(clinics: np.ndarray, periods: pd.PeriodIndex, closures: pd.DataFrame | None,
+                   country: str = cal.DEFAULT_COUNTRY):
+    """Working days and working-day-weighted closure share per clinic × period (2 arrays).
+
+    Working days are Monday-Friday that are no public or de-facto holiday in ``country``
+    (``"SE"``, or country and subdivision ``"GB-SCT"``, :func:`kps_analysis.calendar.holidays_of`).
+    """
     first = periods.start_time.min().normalize()
     last = periods.end_time.max().normalize()
     days = pd.date_range(first, last, freq="D")
-    off = cal.swedish_holidays(np.arange(days[0].year, days[-1].year + 1))["date"]
+    code, subdivision = cal.check_region(country)
+    off = cal.holidays_of(np.arange(days[0].year, days[-1].year + 1), country=code, subdivision=subdivision)["date"]
     working = np.asarray((days.day_of_week < 5) & ~days.isin(off), dtype=float)
     n_c, n_d = len(clinics), len(days)
     share = np.ones((n_c, n_d))
@@ -191,7 +197,7 @@ def closure_shares(clinics: np.ndarray, periods: pd.PeriodIndex, closures: pd.Da
 
 
 def capacity_from_resources(resources, periods, *, closures=None, hours_per_fte_week: float = 40.0,
-                            elective_share_of_fte: float = 0.4) -> pd.DataFrame:
+                            elective_share_of_fte: float = 0.4, country: str = cal.DEFAULT_COUNTRY) -> pd.DataFrame:
     """Producible new visits, return visits and operations per clinic and period (week or month).
 
     For each clinic and period, with ``wd`` the working days of the period (Mon-Fri
@@ -232,6 +238,9 @@ def capacity_from_resources(resources, periods, *, closures=None, hours_per_fte_
         Overlapping closures of a clinic: the lower share counts.
     hours_per_fte_week : float
         Hours of one full-time doctor per normal week [hours/week].
+    country : str, optional
+        The clinics' calendar (``"SE"``, ``"NO"``, ``"GB-SCT"``): its public and de-facto
+        holidays are no working days.
     elective_share_of_fte : float
         Share of a doctor's time available for elective visits and operations (the
         rest goes to emergencies, wards, on-call, administration) [share 0-1].
@@ -309,7 +318,7 @@ def capacity_from_resources(resources, periods, *, closures=None, hours_per_fte_
         raise ValueError("resources: operations_per_session is required where theatre_sessions_per_week > 0")
 
     clinics = resources["clinic"].astype(str).to_numpy()
-    wd, share = closure_shares(clinics, index, closures)
+    wd, share = closure_shares(clinics, index, closures, country)
     scale = (wd / 5.0)[None, :] * share  # clinic × period
     nv_slots, rv_slots = values["new_visit_slots_per_week"], values["return_visit_slots_per_week"]
     theatre = np.where(sessions > 0, sessions * np.nan_to_num(per_session), 0.0)

@@ -449,12 +449,12 @@ def capacity_basis(weekly: pd.DataFrame, params_list, periods: pd.PeriodIndex, *
     with_res = [p for p in params_list if _get(p, "resources")]
     parts, normal_rows = [], []
     if with_res:
-        cap = capacity_from_resources(resources_frame(with_res), periods)
+        cap = capacity_from_resources(resources_frame(with_res), periods, country=country)
         by_stage = capacity_by_stage(cap)
         parts.append(by_stage[["clinic", "stage", "period", "capacity"]].assign(basis="resources"))
         # a normal week: the capacity with full working days and no closure
         res, _ = resources_frame(with_res)
-        normal = capacity_from_resources(res, pd.period_range("2025-03-10", periods=1, freq="W-SUN"))
+        normal = capacity_from_resources(res, pd.period_range("2025-03-10", periods=1, freq="W-SUN"), country=country)
         for stage, col in ((name, s.capacity) for name, s in STAGES.items()):
             normal_rows.append(normal[["clinic"]].assign(stage=stage, resources_per_week=normal[col].to_numpy()))
     without = [_clinic_id(p) for p in params_list if not _get(p, "resources")]

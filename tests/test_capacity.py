@@ -76,6 +76,23 @@ def test_normal_holiday_and_closure_weeks_by_hand(params):
     assert set(cap["binding"]) == {"theatre"}
 
 
+def test_capacity_from_resources_follows_the_clinics_calendar():
+    """Working days are the clinic's country's (2027, by hand): a Scottish clinic works Swedish
+    Midsummer Eve (25 Jun) and Easter Monday (29 Mar, no Scottish bank holiday) but not the
+    Spring bank holiday (31 May) or St Andrew's Day (30 Nov); Norway closes Maundy Thursday
+    (25 Mar) besides Good Friday, and 17 May. It was planned on Swedish holidays whatever
+    its country."""
+    weeks = pd.PeriodIndex([week(2027, 13), week(2027, 12), week(2027, 20), week(2027, 22), week(2027, 25),
+                            week(2027, 48)])
+    days = {c: cp.capacity_from_resources(resources(), weeks, country=c)["working_days"].tolist()
+            for c in ("SE", "GB-SCT", "NO")}
+    assert days["SE"] == [4, 4, 5, 5, 4, 5]         # Easter Monday; Good Friday; -; -; Midsummer Eve; -
+    assert days["GB-SCT"] == [5, 4, 5, 4, 5, 4]     # -; Good Friday; -; Spring bank holiday; -; St Andrew's
+    assert days["NO"] == [4, 3, 4, 5, 5, 5]         # Easter Monday; Maundy Thursday, Good Friday; 17 May
+    cap = cp.capacity_from_resources(resources(), weeks, country="GB-SCT")
+    np.testing.assert_allclose(cap["new_visit_capacity"], 48 * np.array(days["GB-SCT"]) / 5)
+
+
 def test_a_week_partly_closed_gets_the_working_day_weighted_share():
     # closed (share 0) Wednesday to Sunday of 2024-W12: 2 of 5 working days open -> 40 %
     closures = pd.DataFrame({"clinic": ["a"], "start": [pd.Timestamp("2024-03-20")],
