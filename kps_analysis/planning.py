@@ -99,6 +99,7 @@ __all__ = [
     "region_forecasts",
     "forecasts_of",
     "follow_up_levels",
+    "known_queues",
     "AT_RISK",
     "call_key",
     "as_weeks",
@@ -1281,6 +1282,28 @@ class PlanningModel:
                              scenarios=one(self.scenarios))
 
 
+def known_queues(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None) -> pd.DataFrame:
+    """The clinics and stages whose queue the data tell: a value in the stage's queue column
+    (``queue_new_visit``, ``queue_treatment``), or the clinic's patient-level extract.
+
+    A stage whose queue is unknown is not planned (:func:`plan_clinics`): planned from an
+    empty queue it would say nobody waits and keep the guarantee, whatever the truth.
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``stage``: one row per known queue.
+    """
+    listed = set(waiting_list["clinic"].astype(str).unique()) if waiting_list is not None and len(waiting_list) \
+        else set()
+    rows = []
+    clinics = weekly["clinic"].astype(str)
+    for name, s in STAGES.items():
+        have = set(clinics[weekly[s.queue].notna()].unique()) if s.queue in weekly.columns else set()
+        rows += [(c, name) for c in sorted(have | (listed & set(clinics.unique())))]
+    return pd.DataFrame(rows, columns=["clinic", "stage"])
+
+
 def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages: pd.DataFrame) -> pd.DataFrame:
     """Who waits at the end of each clinic's latest week, aggregated (no patient rows)."""
     from .data import waiting_snapshot
@@ -1570,6 +1593,9 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
                              forecasts=used, periods=len(periods), country=country)
     used = {k: v[v["clinic"].isin(clinics)].reset_index(drop=True) for k, v in used.items()}
     flows, check = _planning_flows(inflow, weekly, params_list, assumptions, periods, country)
+    # only a stage whose queue the data tell is planned (known_queues)
+    known = known_queues(weekly, waiting_list)
+    flows = flows.merge(known, on=["clinic", "stage"], how="inner") if len(flows) else flows
     settings["period_unit"] = unit
     settings = _with_data_age(settings, weekly, params_list, start, as_of)
     waiting = _waiting_now(weekly, waiting_list, flows[["clinic", "stage"]].drop_duplicates())

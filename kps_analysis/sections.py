@@ -35,7 +35,7 @@ from . import report, report_plan
 from .report import escape_text, format_count, format_signed, label, period_kind, period_name, period_word
 from .report.labels import TEXTS, WEEK_TO_MONTH
 
-__all__ = ["Section", "SECTIONS", "MODEL_MEASURES", "available", "sentence", "ClinicContext", "load",
+__all__ = ["Section", "SECTIONS", "MODEL_MEASURES", "MODEL_QUEUES", "available", "sentence", "ClinicContext", "load",
            "show", "write_tables", "RegionContext", "load_region", "show_region", "figure_html",
            "first_screen_html", "in_periods", "KEYS", "REGION_KEYS", "render"]
 
@@ -72,6 +72,9 @@ class Section:
 #: The planning model plans a stage from its inflow and its own production per period;
 #: a clinic needs at least one stage (``kps_analysis.planning.STAGE_MEASURES``).
 MODEL_MEASURES = (("referrals_in", "new_visits"), ("treatment_decisions", "operations_elective"))
+#: ... and who waits in that stage's queue: its queue column, or the clinic's waiting-list extract
+#: (``kps_analysis.planning.known_queues``; a stage whose queue is unknown is not planned).
+MODEL_QUEUES = ("queue_new_visit", "queue_treatment")
 
 _FLOWS = (("referrals_in",), ("new_visits",), ("operations_elective",), ("queue_new_visit",), ("queue_treatment",))
 _RATIO = (("queue_new_visit", "new_visits"), ("queue_treatment", "operations_elective"))
@@ -160,7 +163,8 @@ def available(weekly: pd.DataFrame, params, waiting_list: pd.DataFrame | None = 
     The one check behind the report and ``kps validate``: a section is available when
     the clinic's frame has one of its measure alternatives (a column with at least one
     value), the waiting-list extract when it needs one, the planning model's measures
-    (:data:`MODEL_MEASURES`, one stage is enough) when it rests on the model, and every
+    (:data:`MODEL_MEASURES` with the stage's queue, :data:`MODEL_QUEUES`, or the extract; one
+    stage is enough) when it rests on the model, and every
     optional parameter group it needs (:func:`kps_analysis.parameters.capabilities`).
 
     Parameters
@@ -189,8 +193,9 @@ def available(weekly: pd.DataFrame, params, waiting_list: pd.DataFrame | None = 
     (True, False, '')
     """
     caps = _capabilities(params)
-    has_model = any(all(_has(weekly, m) for m in alt) for alt in MODEL_MEASURES)
     has_list = waiting_list is not None and len(waiting_list) > 0
+    has_model = any(all(_has(weekly, m) for m in alt) and (has_list or _has(weekly, queue))
+                    for alt, queue in zip(MODEL_MEASURES, MODEL_QUEUES))
     kind = period_kind(weekly["period"]) if "period" in weekly.columns and len(weekly) else "week"
     rows = []
     for s in SECTIONS:
@@ -198,7 +203,7 @@ def available(weekly: pd.DataFrame, params, waiting_list: pd.DataFrame | None = 
         if s.measures and not any(all(_has(weekly, m) for m in alt) for alt in s.measures):
             missing["measures"] = s.measures
         if s.model and not has_model:
-            missing["model"] = MODEL_MEASURES
+            missing["model"] = tuple(alt + (queue,) for alt, queue in zip(MODEL_MEASURES, MODEL_QUEUES))
             missing.pop("measures", None)  # the model's measures say it all
         if s.waiting_list and not has_list:
             missing["waiting_list"] = True

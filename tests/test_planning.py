@@ -318,6 +318,27 @@ def test_the_follow_up_is_escalated_as_the_clinic_is(demo_model):
     assert f.loc["uro", "escalation_level"] == "division"
 
 
+def test_a_stage_whose_queue_is_unknown_is_not_planned(demo_model):
+    """A clinic reporting referrals and visits but no queue (and no extract) was planned from an
+    empty queue: "0 waiting, within the target", green, buying 56 first visits next autumn.
+    Its stages are not planned now, and it is not assessed; the region's others are as before."""
+    weekly, ps, _ = demo_model
+    ids = ["gyn", "hud"]
+    w = weekly[weekly["clinic"].isin(ids)].copy()
+    blind = [c for c in w.columns if c.startswith(("queue_", "waiting_over_90"))]
+    w.loc[w["clinic"] == "hud", blind] = np.nan
+    few = [p for p in ps if p.clinic_id in ids]
+    model = planning.plan_region(w, None, few, runs=10)
+    assert set(model.plan["clinic"]) == {"gyn"}
+    f = model.figures.set_index("clinic")
+    assert pd.isna(f.loc["hud", "escalation"]) and f.loc["gyn", "escalation"] in ("green", "yellow", "red")
+    assert planning.known_queues(w, None).groupby("clinic").size().to_dict() == {"gyn": 2}
+    full = planning.plan_region(weekly[weekly["clinic"].isin(ids)], None, few, runs=10)
+    key = ["stage", "period_ahead"]
+    pd.testing.assert_frame_equal(model.plan.sort_values(key).reset_index(drop=True),
+                                  full.plan[full.plan["clinic"] == "gyn"].sort_values(key).reset_index(drop=True))
+
+
 def test_capacity_check_flags_uro_only(demo_model):
     check = demo_model[2].capacity_check
     assert set(check.loc[check["finding"], "clinic"]) == {"uro"}
