@@ -126,6 +126,7 @@ class ClinicResult:
     summary: dict = field(default_factory=dict)
     step: str | None = None  # where a failure happened: parameters, data, analysis, timeout, worker, html
     render_seconds: float | None = None  # of ``seconds``: the sections drawn and tables written in the worker
+    failed_sections: list = field(default_factory=list)  # report sections shown as "could not be shown" (run.log)
 
 
 @dataclass
@@ -360,8 +361,10 @@ def run_clinic(job: dict) -> ClinicResult:
                         title=f"{job.get('name') or job['clinic_id']}", language=job.get("language", "sv"))
         except Exception as exc:  # noqa: BLE001
             error, step, trace = _one_line(f"HTML export failed: {exc}"), "html", exc
-    if error is None and (rendered is not None or not job.get("model_dir")):  # a failed render step: kept
-        log_path.unlink(missing_ok=True)
+    # a section that could not be shown names run.log, so the log is kept then (and the result says which)
+    failed_sections = _failed_sections(log_path)
+    if error is None and not failed_sections and (rendered is not None or not job.get("model_dir")):
+        log_path.unlink(missing_ok=True)   # (a failed render step: kept too)
     summary = {}
     summary_path = clinic_dir / "tables" / "summary.csv"
     if error is None and summary_path.exists():
@@ -375,6 +378,7 @@ def run_clinic(job: dict) -> ClinicResult:
         summary=summary,
         step=step,
         render_seconds=rendered,
+        failed_sections=failed_sections,
     )
     if error is not None:
         _log_trace(log_path, trace)
@@ -383,6 +387,18 @@ def run_clinic(job: dict) -> ClinicResult:
     _drop_model(job, clinic_dir)
     _write_json(clinic_dir / "status.json", asdict(result))  # last: marks the clinic as finished
     return result
+
+
+_SECTION_FAILED = re.compile(r"kps report: section '([a-z_]+)' failed")
+
+
+def _failed_sections(log_path: Path) -> list:
+    """The report sections the clinic's log says could not be shown (:func:`kps_analysis.sections.show`)."""
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return list(dict.fromkeys(_SECTION_FAILED.findall(text)))
 
 
 def _render_step(job: dict, clinic_dir: Path) -> float | None:
@@ -1243,6 +1259,9 @@ def _notebook_progress(running, results: list, done: int, total: int, progress: 
             done += 1
             bar.update(1)
             state = "ok" if res.status == "ok" else f"FAILED: {res.error}"
+            if res.status == "ok" and res.failed_sections:
+                state += (f", but {len(res.failed_sections)} section(s) could not be shown "
+                          f"({', '.join(res.failed_sections)}; see {res.clinic_id}/run.log)")
             left = total - done
             eta = (time.monotonic() - started) / (done - first) * left
             progress(f"[{done}/{total}] {res.clinic_id} {state} ({res.seconds:.1f} s)"

@@ -575,3 +575,20 @@ def test_takes_model_reads_the_parameters_cell_as_papermill_does(tmp_path, sourc
         assert ("model_dir" in pm.inspect_notebook(str(path))) is expected
     (tmp_path / "broken.ipynb").write_text("{not json", encoding="utf-8")
     assert batch.takes_model(tmp_path / "broken.ipynb") is False
+
+
+def test_a_section_that_could_not_be_shown_keeps_the_log_it_points_to(tmp_path, capsys):
+    """The report says "the error is in the run's log" in place of a failed section; the log
+    was deleted for a clinic that finished. The batch now reads the failed sections from what
+    sections._failed writes to the log, keeps the log and names them."""
+    from kps_analysis import sections
+
+    sections._RECORDED, saved = [], sections._RECORDED
+    try:
+        sections._failed("seasonal", "sv", ValueError("cannot convert NaN to integer"))
+    finally:
+        sections._RECORDED = saved
+    log = tmp_path / "run.log"
+    log.write_text("papermill chatter\n" + capsys.readouterr().err, encoding="utf-8")
+    assert batch._failed_sections(log) == ["seasonal"]
+    assert batch._failed_sections(tmp_path / "missing.log") == []

@@ -701,3 +701,18 @@ def test_the_public_tables_built_from_the_catalogue_keep_their_shape():
         assert len(words["months"]) == 12 and set(words["steps"]) == set(words["todo_by_step"])
     assert batch._texts("de") == batch._texts("sv")  # any other language: Swedish, as before
     assert batch._texts("en")["months"][10] == "November" and batch._texts("sv")["run_col"] == "Körning"
+
+
+def test_a_monthly_clinics_year_over_year_is_suppressed_beside_weekly_clinics():
+    """A monthly clinic planned beside weekly ones gets a blank ``week`` column in its stored
+    year-over-year frame (the region's frames are one concat); its section failed with
+    IntCastingNaNError where a count was hidden. The months are read instead."""
+    from kps_analysis.report.suppression import suppress_year_over_year
+
+    months = pd.period_range("2025-01", "2026-06", freq="M")
+    weekly = pd.DataFrame({"clinic": "m", "period": months, "referrals_in": 40.0,
+                           "referrals_in_suppressed": [p == pd.Period("2026-03", "M") for p in months]})
+    yoy = pd.DataFrame({"clinic": "m", "year": [2026, 2026, 2025], "week": [float("nan")] * 3, "month": [2, 3, 3],
+                        "measure": "referrals_in", "value": [40.0, 3.0, 40.0]})
+    out = suppress_year_over_year(yoy, weekly)
+    assert out["value"].isna().tolist() == [False, True, False]

@@ -781,7 +781,8 @@ def suppress_year_over_year(yoy: pd.DataFrame, weekly: pd.DataFrame, measure: st
     flags = [c for c in weekly.columns if c.endswith("_suppressed") and weekly[c].astype(bool).any()]
     if not flags:
         return out
-    x = "week" if "week" in out.columns else "month"
+    # a monthly clinic's frame computed beside weekly ones has a blank week column (the region's concat)
+    x = "week" if "week" in out.columns and out["week"].notna().any() else "month"
     periods = pd.PeriodIndex(weekly["period"])
     if x == "week":
         iso = periods.start_time.isocalendar()
