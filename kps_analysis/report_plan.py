@@ -20,6 +20,7 @@ from .report.plan import (
     moves_text,
     plan_table,
     purchase_table,
+    queue_change,
     scenario_table,
     uncertainty_purchase_table,
     uncertainty_table,
@@ -32,4 +33,4 @@ __all__ = ["KEY_FIGURES", "key_figures_table", "key_figure_texts", "value_text",
            "capacity_check_table", "plan_table", "purchase_table", "lead_time_text", "uncertainty_table",
            "uncertainty_purchase_table", "plan_export_table", "read_previous", "history_table",
            "write_clinic_tables", "TABLE_FILES", "PLAN_COLUMNS", "moves_text", "scenario_table", "headline_shown",
-           "snapshot_shown"]
+           "snapshot_shown", "queue_change"]

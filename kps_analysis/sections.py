@@ -577,7 +577,7 @@ def _first_screen_facts(ctx: ClinicContext) -> _Facts:
     pw = lambda n: period_word(kind, lang, plural=n != 1)  # noqa: E731
     # the purchase lead time is a parameter in weeks (purchase_lead_time_weeks), in weeks whatever the data
     lw = lambda n: period_word("week", lang, plural=n != 1)  # noqa: E731
-    change = _num(r.get("queue_change_1w"))
+    change = report_plan.queue_change(r)   # over the last week, or month for monthly data
     over = ctx.shown.text("over", r.get("waiting_over_90"), language=lang) if "over" in ctx.shown else (
         texts.get("waiting_over_90") or format_count(_num(r.get("waiting_over_90")), language=lang))
     status = str(r.get("escalation") or "green")

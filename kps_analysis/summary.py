@@ -211,8 +211,10 @@ def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: in
 
     ``last_period`` is NaN when the period before is not reported (a gap), and
     ``unusual`` is False when fewer than 8 earlier changes exist to judge by. On monthly
-    data the windows, given in weeks, become months by their days (4 weeks = 1 month,
-    52 weeks = 12 months) and the changes are month on month. A measure that is
+    data the changes are month on month, the spread window becomes months by its days
+    (52 weeks = 12 months) and the usual level is the mean of as many months before as
+    ``usual_weeks`` says weeks (four months, as the report says: by days it would be the
+    one month before, the same number as ``last_period``). A measure that is
     never above zero for a clinic (treatment at a visits-only clinic) is left out.
 
     Parameters
@@ -263,7 +265,7 @@ def week_changes(weekly: pd.DataFrame, *, usual_weeks: int = 4, spread_weeks: in
     if not measures:
         return pd.DataFrame(columns=columns)
     kind = period_kind(totals["period"], "weekly") if len(totals) else "W"
-    usual_n, spread_n = periods_for_weeks(usual_weeks, kind), periods_for_weeks(spread_weeks, kind)
+    usual_n, spread_n = int(usual_weeks), periods_for_weeks(spread_weeks, kind)
     long = (totals.melt(id_vars=["clinic", "period"], value_vars=measures, var_name="measure", value_name="x")
             .sort_values(["clinic", "measure", "period"], kind="stable").reset_index(drop=True))
     # a measure the clinic never has (treatment at a visits-only clinic) is left out

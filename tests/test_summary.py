@@ -167,6 +167,12 @@ def test_headline_on_months_by_hand():
     c = summary.week_changes(m)
     q = c[c["measure"] == "queue_new_visit"].iloc[0]
     assert (q["last_period"], q["this_period"], q["change"]) == (290.0, 310.0, 20.0)
+    # the usual level: the mean of the months before (up to four, as the report says), not last month
+    assert q["usual"] == pytest.approx((200 + 290) / 2)
+    # the report's queue change is the month's (its one-week change is unknown), not "–" or unchanged
+    from kps_analysis.report_plan import queue_change
+
+    assert queue_change(h.iloc[0]) == 20.0
 
 
 def test_monthly_demo_agrees_with_weekly_demo(region):

@@ -111,6 +111,18 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
     return pd.DataFrame(rows, columns=list(head)).set_index(head[0])
 
 
+def queue_change(row) -> float:
+    """The change of the queues over the clinic's last period [patients]: ``queue_change_1w`` for
+    weekly data, ``queue_change_1p`` (the last month) for monthly data, whose one-week change
+    is unknown (``summary.csv`` keeps both as they are). The report's key figure, first screen
+    and verdict read it here, and its words say week or month with the clinic's periods."""
+    for key in ("queue_change_1w", "queue_change_1p"):
+        value = row.get(key) if hasattr(row, "get") else None
+        if value is not None and isinstance(value, (int, float, np.floating, np.integer)) and np.isfinite(value):
+            return float(value)
+    return float("nan")
+
+
 def key_figure_texts(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", shown=None) -> dict:
     """Every key figure of one clinic as report text, ``key -> (label, text)`` (:data:`KEY_FIGURES`).
 
@@ -125,7 +137,7 @@ def key_figure_texts(headline: pd.DataFrame, *, limit: int = 5, language: str = 
     for key, _, _, kind in KEY_FIGURES:
         if key not in row.index:
             continue
-        val = row[key]
+        val = queue_change(row) if key == "queue_change_1w" else row[key]
         if kind != "week" and kind != "status" and (val is None or (isinstance(val, float) and np.isnan(val))):
             continue
         text = _value(kind, val, language, limit)
@@ -178,8 +190,8 @@ def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", sho
         lvl = status_word(r.get("escalation_level"), language)
         parts.append(f"**{word} – {label('plan.escalated_to', language)} {lvl}.**" if status != "green"
                      else f"**{word}.**")
-    change = r.get("queue_change_1w")
-    if change is not None and np.isfinite(change) and change != 0:
+    change = queue_change(r)
+    if np.isfinite(change) and change != 0:
         signed = format_signed(change, language=language)
         parts.append(label("plan.queue_grows" if change > 0 else "plan.queue_shrinks", language, signed=signed))
     over = r.get("waiting_over_90")
