@@ -266,8 +266,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": " instead of being bought; they are in the plan and the purchase below is what remains.",
     },
     "plan.no_history": {
-        "sv": "Ingen tidigare fastställd plan finns ännu (första körningen).",
-        "en": "No earlier fixed plan yet (the first run).",
+        "sv": ("Ingen vecka av en tidigare körnings fastställda plan har passerat ännu; uppföljningen mot planen "
+               "börjar när den första av dem har gått."),
+        "en": ("No week of an earlier run's fixed plan has passed yet; the follow-up against the plan starts "
+               "once the first of them is over."),
     },
     "plan.no_moves": {
         "sv": "Inga patienter flyttas till eller från andra sjukhus i planen.",
@@ -403,8 +405,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "workbook.extra_cost_of_buying_sek": {"sv": "Merkostnad för köp (kr)", "en": "Extra cost of buying (SEK)"},
     "workbook.no_follow_up": {"sv": "Ingen plan att följa upp i data.", "en": "No plan to follow up in the data."},
     "workbook.no_history": {
-        "sv": "Ingen tidigare fastställd plan har passerat ännu (första körningen).",
-        "en": "No earlier fixed plan has passed yet (the first run).",
+        "sv": "Ingen vecka av en tidigare körnings fastställda plan har passerat ännu.",
+        "en": "No week of an earlier run's fixed plan has passed yet.",
     },
     # number and period formatting (report.formatting)
     "format.wk": {"sv": "v.", "en": "wk"},
