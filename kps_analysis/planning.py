@@ -1977,9 +1977,20 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
             f["inflow"] = f["inflow"] * (1 + float(spec.get("inflow_change_pct") or 0) / 100)
             moved = float(spec.get("moved_patients_per_week") or 0)          # [patients/week]
             days = f["period_days"].astype(float).fillna(7.0) if "period_days" in f.columns else 7.0
+            own_capacity = f["capacity"].to_numpy(float).copy()
             f.loc[f["stage"] == "treatment", "capacity"] += (moved * days / 7.0)[f["stage"] == "treatment"] \
                 if not np.isscalar(days) else moved
             plan = project_plan(waiting, f, settings, order=order)
+            if moved > 0:
+                # patients moved out are treated elsewhere: served beyond the clinic's own capacity, they
+                # are not its own production (as the plan counts the region's moves: moved_out, not own)
+                cap = pd.Series(own_capacity, index=pd.MultiIndex.from_frame(f[["stage", "period_ahead"]]))
+                own = cap.reindex(pd.MultiIndex.from_frame(plan[["stage", "period_ahead"]])).to_numpy()
+                served = plan["own_production"].to_numpy(float)
+                kept = np.where(plan["stage"].to_numpy() == "treatment", np.minimum(served, np.floor(own + 1e-9)),
+                                served)
+                plan = plan.assign(own_production=kept, moved_out=(plan["moved_out"] if "moved_out" in plan
+                                                                   else 0.0) + (served - kept))
             if len(model.moves):
                 # the region's moves stand in every scenario, as far as the scenario still buys
                 own_moves = model.moves[model.moves["clinic_from"] == clinic]

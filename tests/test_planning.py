@@ -339,6 +339,15 @@ def test_a_stage_whose_queue_is_unknown_is_not_planned(demo_model):
                                   full.plan[full.plan["clinic"] == "gyn"].sort_values(key).reset_index(drop=True))
 
 
+def test_patients_moved_out_in_a_scenario_are_not_own_production(demo_model):
+    """ort_nord's scenario moving patients to ort_syd counted them as its own production
+    (+260 against the plan, which counts the region's moves as moved_out, never as own)."""
+    s = demo_model[2].scenarios.set_index(["clinic", "scenario"])
+    assert s.loc[("ort_nord", "move_to_ort_syd"), "own_production"] <= s.loc[("ort_nord", "baseline"),
+                                                                             "own_production"]
+    assert s.loc[("ort_nord", "move_to_ort_syd"), "purchase"] < s.loc[("ort_nord", "baseline"), "purchase"]
+
+
 def test_capacity_check_flags_uro_only(demo_model):
     check = demo_model[2].capacity_check
     assert set(check.loc[check["finding"], "clinic"]) == {"uro"}
