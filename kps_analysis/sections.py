@@ -384,7 +384,11 @@ class ClinicContext:
             region = calendar_region(self.params.to_dict() if callable(to_dict) else dict(self.params))
         except (ValueError, TypeError, KeyError, AttributeError):
             region = {}
-        text = report.section(key, self.language, **region)
+        return self.in_horizons(report.section(key, self.language, **region))
+
+    def in_horizons(self, text: str) -> str:
+        """A report text with the clinic's fixed weeks and horizon for the catalogue's 12 and 52
+        weeks, in its periods (weeks or months, :func:`in_periods`)."""
         if self.model is not None and len(self.model.plan):
             horizon = int(self.model.plan["period_ahead"].max())
             for word in ("veckor", "veckorna", "weeks"):
@@ -1012,7 +1016,7 @@ def _follow_up(ctx: ClinicContext) -> None:
 def _scenarios(ctx: ClinicContext) -> None:
     _markdown(ctx.text("scenarios"))
     _table(report_plan.scenario_table(ctx.model.scenarios, language=ctx.language),
-           label("section.scenarios_caption", ctx.language))
+           ctx.in_horizons(label("section.scenarios_caption", ctx.language)))
 
 
 def _quality(ctx: ClinicContext) -> None:

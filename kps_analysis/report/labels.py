@@ -901,7 +901,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.history_caption": {"sv": "Fastställd plan mot utfall", "en": "Fixed plan against outcome"},
     "section.follow_up_caption": {"sv": "Planerade volymer mot utfall hittills i år",
                                 "en": "Planned volumes against outcome, year to date"},
-    "section.scenarios_caption": {"sv": "Scenarier bredvid planen", "en": "Scenarios beside the plan"},
+    "section.scenarios_caption": {
+        "sv": ("Scenarier bredvid planen, summerade över hela planen, de kommande 52 veckorna (nyckeltalen "
+               "överst gäller de 12 fastställda veckorna)"),
+        "en": ("Scenarios beside the plan, summed over the whole plan, the coming 52 weeks (the key figures at "
+               "the top are for the 12 fixed weeks)")},
     "section.findings_caption": {"sv": "Anmärkningar på indata", "en": "Findings in the input"},
     # the region overview's sections (sections._region_*)
     "section.region_subtitle": {"sv": "Data till och med {last} · körning {run} · {n} kliniker",
