@@ -939,8 +939,8 @@ def _capacity(ctx: ClinicContext) -> None:
 
 
 def _capacity_resources(ctx: ClinicContext) -> None:
-    t = report_plan.capacity_check_table(ctx.model.capacity_check, language=ctx.language)
-    t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
+    # its figures are per week for monthly data too: its headers say so (no month words)
+    t = report_plan.capacity_check_table(ctx.model.capacity_check, language=ctx.language, kind=ctx.kind)
     _table(t, label("section.capacity_caption", ctx.language), index=False)
 
 

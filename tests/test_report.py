@@ -716,3 +716,17 @@ def test_a_monthly_clinics_year_over_year_is_suppressed_beside_weekly_clinics():
                         "measure": "referrals_in", "value": [40.0, 3.0, 40.0]})
     out = suppress_year_over_year(yoy, weekly)
     assert out["value"].isna().tolist() == [False, True, False]
+
+
+def test_a_monthly_clinics_capacity_check_says_its_figures_are_per_week():
+    """The capacity check's figures are per week for monthly data too (resources per normal week,
+    production per week); the headers said "per normal månad" and "senaste 8 normala månader"."""
+    from kps_analysis import report_plan
+
+    check = pd.DataFrame({"stage": ["new_visit"], "resources_per_week": [62.7], "demonstrated_per_week": [66.1],
+                          "demonstrated_last_year_per_week": [60.0], "deviation": [-0.05], "basis": ["resources"],
+                          "finding": [False], "tolerance": [0.15]})
+    monthly = report_plan.capacity_check_table(check, kind="month").columns.tolist()
+    assert monthly[1:4] == ["Enligt resurser (per normal vecka)", "Visad produktion per vecka, senaste normala månader",
+                            "Samma månader i fjol, per vecka"]
+    assert "Visad produktion, senaste 8 normala veckor" in report_plan.capacity_check_table(check).columns

@@ -227,9 +227,16 @@ def escalation_text(settings: pd.DataFrame, *, language: str = "sv") -> str:
         yellow=float(s.get("yellow_pct", 5)), lead=int(s["lead_time_weeks"]))
 
 
-def capacity_check_table(check: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
-    """Capacity from resources beside demonstrated production, per stage, and the basis planned on."""
+def capacity_check_table(check: pd.DataFrame, *, language: str = "sv", kind: str = "week") -> pd.DataFrame:
+    """Capacity from resources beside demonstrated production, per stage, and the basis planned on.
+
+    Every figure is per week [patients/week], for monthly data too (``kind="month"``: the
+    demonstrated production of the latest normal months, per week, and the same months last
+    year), so the headers say week whatever the clinic's periods.
+    """
     stages = {"new_visit": label("table.first_visits", language), "treatment": label("table.operations", language)}
+    recent, last_year = (("plan.demonstrated_last_8_normal_weeks", "plan.same_weeks_last_year") if kind != "month"
+                         else ("plan.demonstrated_normal_months_per_week", "plan.same_months_last_year_per_week"))
     rows = []
     for r in check.itertuples(index=False):
         dev = r.deviation
@@ -237,9 +244,9 @@ def capacity_check_table(check: pd.DataFrame, *, language: str = "sv") -> pd.Dat
             label("table.stage", language): stages.get(r.stage, r.stage),
             label("plan.from_resources_per_normal_week", language):
                 format_count(r.resources_per_week, language=language, decimals=1),
-            label("plan.demonstrated_last_8_normal_weeks", language):
+            label(recent, language):
                 format_count(r.demonstrated_per_week, language=language, decimals=1),
-            label("plan.same_weeks_last_year", language):
+            label(last_year, language):
                 format_count(r.demonstrated_last_year_per_week, language=language, decimals=1),
             label("plan.difference", language):
                 "–" if not np.isfinite(dev) else format_signed(100 * dev, language=language, decimals=0) + " %",
