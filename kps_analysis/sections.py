@@ -223,6 +223,22 @@ def available(weekly: pd.DataFrame, params, waiting_list: pd.DataFrame | None = 
 
 
 # ============================================================================ periods in texts
+def with_horizons(text: str, fixed: int, horizon: int) -> str:
+    """The catalogue's "12 weeks" (the fixed weeks) and "52 weeks" (the plan's horizon) as the
+    clinic's own numbers of periods, in one pass (a monthly clinic's 52 -> 12 is never read
+    again as the fixed 12).
+
+    Examples
+    --------
+    >>> with_horizons("de kommande 52 veckorna; de 12 veckorna är fasta", 3, 12)
+    'de kommande 12 veckorna; de 3 veckorna är fasta'
+    """
+    import re
+
+    numbers = {"12": str(fixed), "52": str(horizon)}
+    return re.sub(r"\b(12|52) (veckorna|veckor|weeks)\b", lambda m: f"{numbers[m.group(1)]} {m.group(2)}", text)
+
+
 def in_periods(text: str, kind: str, language: str = "sv") -> str:
     """A report text with its period words for ``kind`` (``"week"`` unchanged, ``"month"``).
 
@@ -390,9 +406,7 @@ class ClinicContext:
         """A report text with the clinic's fixed weeks and horizon for the catalogue's 12 and 52
         weeks, in its periods (weeks or months, :func:`in_periods`)."""
         if self.model is not None and len(self.model.plan):
-            horizon = int(self.model.plan["period_ahead"].max())
-            for word in ("veckor", "veckorna", "weeks"):
-                text = text.replace(f"12 {word}", f"{self.fixed} {word}").replace(f"52 {word}", f"{horizon} {word}")
+            text = with_horizons(text, self.fixed, int(self.model.plan["period_ahead"].max()))
         return in_periods(text, self.kind, self.language)
 
 

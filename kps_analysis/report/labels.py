@@ -165,7 +165,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Decisions to treat per first visit",
     },
     "rates.forwarded_share": {"sv": "Andel remisser vidarebefordrade", "en": "Share of referrals forwarded"},
-    "rates.latest_52_weeks": {"sv": "Senaste 52 veckorna", "en": "Latest 52 weeks"},
+    "rates.latest_52_weeks": {"sv": "Senaste året", "en": "Latest year"},
     "rates.no_show_rate": {"sv": "Andel uteblivna besök", "en": "No-show rate"},
     "rates.return_visits_per_new_visit": {"sv": "Återbesök per nybesök", "en": "Return visits per first visit"},
     # the key figures (report.plan.KEY_FIGURES)
