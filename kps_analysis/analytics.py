@@ -80,8 +80,10 @@ def _rates(weekly, p, model=None):
 
 def _findings(weekly, p, model=None):
     """:func:`kps_analysis.data.validate` per clinic (a blank column is a finding of the clinic
-    whose file has it, whatever the others have), and the freshness of its data (a warning
-    when they end more than ``stale_after_days`` before the run date, with both dates)."""
+    whose file has it, whatever the others have), the freshness of its data (a warning
+    when they end more than ``stale_after_days`` before the run date, with both dates) and
+    the capacity check's findings (resources against demonstrated production beyond the
+    tolerance, :func:`kps_analysis.planning.capacity_basis`)."""
     from .data import validate
 
     parts = [validate(g.dropna(axis=1, how="all"), source=str(cid),
@@ -96,6 +98,17 @@ def _findings(weekly, p, model=None):
                 "message": [f"the data end {pd.Timestamp(e).date()}, {int(a)} days before the run date; the plan "
                             f"starts {pd.Timestamp(s).date()}: newer data would move it to today"
                             for e, a, s in zip(fresh["data_end"], fresh["data_age_days"], fresh["plan_start"])]}))
+    if model is not None and len(model.capacity_check) and "finding" in model.capacity_check.columns:
+        # the capacity check's finding is a data-quality finding too (the capacity section says so)
+        found = model.capacity_check[model.capacity_check["finding"].astype(bool)]
+        if len(found):
+            parts.append(pd.DataFrame({
+                "severity": "warning", "clinic": found["clinic"].to_numpy(), "period": None, "column": "resources",
+                "message": [f"{s.replace('_', ' ')}: capacity from the resources {r:.1f} a normal week against "
+                            f"{d:.1f} a week demonstrated in normal weeks ({100 * (r / d - 1):+.0f} %, more than "
+                            f"the tolerance of {100 * t:g} %): check the resources or the production data"
+                            for s, r, d, t in zip(found["stage"], found["resources_per_week"],
+                                                  found["demonstrated_per_week"], found["tolerance"])]}))
     parts = [f for f in parts if len(f)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["severity", "clinic", "period", "column", "message"])

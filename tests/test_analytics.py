@@ -82,3 +82,17 @@ def test_a_clinics_part_is_stored_and_read_back(region, tmp_path):
     assert set(back) == {"ratios", "changes"}
     _same(back["ratios"], frames["ratios"][frames["ratios"]["clinic"] == "hud"])
     assert store.read_analytics(tmp_path / "none") == {}
+
+
+def test_a_capacity_finding_is_a_data_quality_finding(golden_demo_model):
+    """uro's capacity section flags its resources (38 new visits a normal week) as more than 15 %
+    below what it has produced, and calls it a data-quality question; its data-quality section
+    said "no findings". The finding is now among them, with both figures."""
+    weekly, ps, model = golden_demo_model
+    uro = [p for p in ps if p.clinic_id == "uro"]
+    found = analytics.compute(weekly[weekly["clinic"] == "uro"], uro, model.for_clinic("uro"),
+                              names=["findings"])["findings"]
+    rows = found[found["column"] == "resources"]
+    check = model.capacity_check[(model.capacity_check["clinic"] == "uro") & model.capacity_check["finding"]]
+    assert len(rows) == len(check) > 0
+    assert f"{check['resources_per_week'].iloc[0]:.1f}" in rows["message"].iloc[0]

@@ -583,6 +583,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "column.coverage_95": {"sv": "Träffar inom 95 %-intervallet", "en": "Coverage of the 95 % interval"},
     "column.n": {"sv": "Antal", "en": "Count"},
     "column.severity": {"sv": "Allvar", "en": "Severity"},
+    "severity.error": {"sv": "fel", "en": "error"},
+    "severity.warning": {"sv": "varning", "en": "warning"},
+    "severity.info": {"sv": "upplysning", "en": "note"},
     "column.column": {"sv": "Kolumn", "en": "Column"},
     "column.message": {"sv": "Meddelande", "en": "Message"},
     # summary (headline) columns not in report.LABELS

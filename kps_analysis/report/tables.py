@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .formatting import format_count, format_signed, period_labels
-from .labels import STAGE_NAMES, label, stage_names, status_word
+from .labels import STAGE_NAMES, TEXTS, label, stage_names, status_word
 from .suppression import Shown, protect_snapshot, share_text, wait_summary_shown
 
 
@@ -126,13 +126,19 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
 
 
 def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: int = 30) -> pd.DataFrame:
-    """Data-quality findings for the report: errors first, at most ``max_rows`` rows."""
+    """Data-quality findings for the report: errors first, at most ``max_rows`` rows, with the
+    headers and the severity in the report language (the messages are the validation's own)."""
     order = findings.assign(_e=(findings["severity"] != "error")).sort_values(["_e"], kind="stable")
     table = order.drop(columns="_e").head(max_rows).copy()
     for col in table.columns:
         if isinstance(table[col].dtype, pd.PeriodDtype):
             table[col] = period_labels(table[col])
-    return table.set_index("severity")
+    table["severity"] = table["severity"].map(
+        lambda v: label(f"severity.{v}", language) if f"severity.{v}" in TEXTS else str(v))
+    table = table.drop(columns=[c for c in ("clinic",) if c in table.columns])   # the report is one clinic's
+    table.columns = ["Period" if c == "period" else label(f"column.{c}", language) if f"column.{c}" in TEXTS else c
+                     for c in table.columns]
+    return table.set_index(label("column.severity", language))
 
 
 def wait_summary_table(summary: pd.DataFrame, *, limit: int = 5, language: str = "sv",
