@@ -730,3 +730,18 @@ def test_a_monthly_clinics_capacity_check_says_its_figures_are_per_week():
     assert monthly[1:4] == ["Enligt resurser (per normal vecka)", "Visad produktion per vecka, senaste normala månader",
                             "Samma månader i fjol, per vecka"]
     assert "Visad produktion, senaste 8 normala veckor" in report_plan.capacity_check_table(check).columns
+
+
+def test_the_plans_projections_are_shown_exactly_as_in_the_workbook():
+    """gyn's report read "<5" operations to buy in December beside 120 000 kr at 30 000 kr each,
+    while plan.xlsx said 4: a plan people act on is not suppressed (outputs/README.md, "Not
+    suppressed"), only counts of observed patients are."""
+    from kps_analysis import report_plan
+
+    monthly = pd.DataFrame({"month": ["2026-12"], "stage": ["treatment"], "purchase": [4.0],
+                            "cost_external_sek": [120000.0], "cost_internal_sek": [104000.0],
+                            "order_by": ["2026-W49"]})
+    row = report_plan.purchase_table(monthly, limit=5).iloc[0]
+    assert "4" in row.tolist() and "<5" not in row.tolist()
+    h = pd.DataFrame({"clinic": ["a"], "waiting_chosen": [3.0], "projected_breaches_peak_12w": [4.0]})
+    assert report_plan.key_figures_table(h).iloc[:, 0].tolist() == ["<5", "4"]

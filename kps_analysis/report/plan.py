@@ -1,8 +1,10 @@
 """Tables and sentences of the planning model for the clinic report (sv default, en).
 
 Every function here formats numbers of one :class:`kps_analysis.planning.PlanningModel`;
-none computes a quantity of its own, so the report's sections cannot disagree. Counts
-below the suppression limit are shown as ``<limit`` (:mod:`kps_analysis.report.suppression`).
+none computes a quantity of its own, so the report's sections cannot disagree. Counts of
+observed patients below the suppression limit are shown as ``<limit``
+(:mod:`kps_analysis.report.suppression`); the model's projections (:data:`PROJECTED`: plan,
+purchase, breaches ahead, the Monte Carlo) are shown exactly, as in ``plan.xlsx`` and the tables.
 """
 
 from __future__ import annotations
@@ -91,8 +93,9 @@ _KEY_CELLS = {"queue_new_visit": "queue:new_visit", "queue_treatment": "queue:tr
 def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", shown=None) -> pd.DataFrame:
     """The key figures of one clinic (:data:`KEY_FIGURES`), label and formatted value with unit.
 
-    Counts of 1 to ``limit - 1`` patients are shown as ``<limit``, and the waiting-list
-    counts follow the whole suppression rule (:func:`kps_analysis.report.protect_counts`):
+    Counts of 1 to ``limit - 1`` observed patients are shown as ``<limit`` (the model's
+    projections, :data:`PROJECTED`, exactly), and the waiting-list counts follow the whole
+    suppression rule (:func:`kps_analysis.report.protect_counts`):
     ``shown`` is the clinic's :func:`kps_analysis.report.protect_snapshot` (per stage, so
     a queue whose chosen waits are few is shown as a range); without it only the totals
     are protected (:func:`headline_shown`). A share over 90 days whose count is protected,
@@ -101,10 +104,10 @@ def key_figures_table(headline: pd.DataFrame, *, limit: int = 5, language: str =
 
     Examples
     --------
-    >>> h = pd.DataFrame({"clinic": ["a"], "queue_new_visit": [120.0], "share_over_90_days": [0.05],
-    ...                   "purchase_operations_12w": [3.0], "escalation": ["yellow"]})
+    >>> h = pd.DataFrame({"clinic": ["a"], "queue_new_visit": [120.0], "waiting_chosen": [3.0],
+    ...                   "share_over_90_days": [0.05], "purchase_operations_12w": [3.0], "escalation": ["yellow"]})
     >>> key_figures_table(h).iloc[:, 0].tolist()
-    ['120', '5,0 %', '<5', 'gul']
+    ['120', '5,0 %', '<5', '3', 'gul']
     """
     rows = list(key_figure_texts(headline, limit=limit, language=language, shown=shown).values())
     head = (label("table.measure", language), label("table.value", language))
@@ -121,6 +124,15 @@ def queue_change(row) -> float:
         if value is not None and isinstance(value, (int, float, np.floating, np.integer)) and np.isfinite(value):
             return float(value)
     return float("nan")
+
+
+#: The key figures that are the model's projections, not counts of observed patients: shown exactly,
+#: as in ``plan.xlsx`` and the tables (outputs/README.md, "Not suppressed": an order of 3 operations
+#: cannot read "<5", and its cost beside it would give it back anyway).
+PROJECTED = frozenset({"projected_breaches_peak_12w", "projected_breaches_12w", "breaches_after_purchase_peak_12w",
+                       "purchase_new_visits_12w", "purchase_cost_new_visits_12w", "purchase_operations_12w",
+                       "purchase_cost_operations_12w", "capacity_gap_12w", "purchase_need_12w",
+                       "purchase_cost_12w"})
 
 
 def key_figure_texts(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", shown=None) -> dict:
@@ -140,7 +152,7 @@ def key_figure_texts(headline: pd.DataFrame, *, limit: int = 5, language: str = 
         val = queue_change(row) if key == "queue_change_1w" else row[key]
         if kind != "week" and kind != "status" and (val is None or (isinstance(val, float) and np.isnan(val))):
             continue
-        text = _value(kind, val, language, limit)
+        text = _value(kind, val, language, 0 if key in PROJECTED else limit)
         if key in _KEY_CELLS and _KEY_CELLS[key] in shown:
             text = shown.text(_KEY_CELLS[key], language=language)
         elif key == "share_over_90_days" and "over" in shown:
@@ -208,9 +220,9 @@ def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", sho
     if nv + op > 0:
         what = []
         if nv:
-            what.append(f"{_value('count', nv, language, limit)} {label('plan.first_visits', language)}")
+            what.append(f"{_value('count', nv, language, 0)} {label('plan.first_visits', language)}")
         if op:
-            what.append(f"{_value('count', op, language, limit)} {label('plan.operations', language)}")
+            what.append(f"{_value('count', op, language, 0)} {label('plan.operations', language)}")
         by = _week_label(r.get("first_order_by"))
         joined = label("plan.and", language).join(what)
         parts.append(label("plan.order_by", language, by=by, joined=joined))
@@ -273,8 +285,8 @@ def plan_table(plan: pd.DataFrame, *, weeks: int = 12, limit: int = 5, language:
         sub = part[part["stage"] == stage].sort_values("period_ahead")
         for col, name in cols.items():
             values = np.round(sub[col].to_numpy(float))
-            out[f"{stages[stage]}: {name}"] = [_value("count", v, language, limit if col in (
-                "purchase", "breaches_after_purchase") else 0) if v != 0 else "0" for v in values]
+            # projections, shown exactly as in plan.xlsx (PROJECTED); ``limit`` is kept for the callers
+            out[f"{stages[stage]}: {name}"] = [_value("count", v, language, 0) if v != 0 else "0" for v in values]
     return out.set_index(label("week", language))
 
 
@@ -286,7 +298,7 @@ def purchase_table(monthly: pd.DataFrame, *, limit: int = 5, language: str = "sv
     rows = []
     for r in monthly.sort_values(["month", "stage"]).itertuples(index=False):
         rows.append({label('month', language): str(r.month), label("plan.kind", language): stages.get(r.stage, r.stage),
-                     label("table.patients", language): _value("count", r.purchase, language, limit),
+                     label("table.patients", language): _value("count", r.purchase, language, 0),
                      label("plan.cost_bought_sek", language): format_count(r.cost_external_sek,
                                                                                         language=language),
                      label("plan.same_volume_in_house_sek", language):
@@ -303,8 +315,8 @@ def lead_time_text(plan: pd.DataFrame, settings: pd.DataFrame, *, limit: int = 5
     if lead == 0 or peak.empty or peak.max() <= 0:
         return label("plan.lead_time_none", language)
     spare = inside.groupby("period_ahead")["unused_capacity"].sum().sum()
-    n = _value("count", peak.max(), language, limit)
-    spare_text = _value("count", spare, language, limit)
+    n = _value("count", peak.max(), language, 0)          # projections: exact (PROJECTED)
+    spare_text = _value("count", spare, language, 0)
     return label("plan.lead_time", language, lead=lead, n=n, spare_text=spare_text)
 
 
@@ -327,10 +339,10 @@ def uncertainty_purchase_table(model, *, limit: int = 5, language: str = "sv") -
     rows = []
     for r in model.uncertainty.itertuples(index=False):
         rows.append({label('plan.kind', language): stages.get(r.stage, r.stage),
-                     label("plan.planned_purchase", language): _value("count", r.purchase_plan, language, limit),
-                     "50 %": _value("count", r.purchase_p50, language, limit),
-                     "80 %": _value("count", r.purchase_p80, language, limit),
-                     "95 %": _value("count", r.purchase_p95, language, limit),
+                     label("plan.planned_purchase", language): _value("count", r.purchase_plan, language, 0),
+                     "50 %": _value("count", r.purchase_p50, language, 0),
+                     "80 %": _value("count", r.purchase_p80, language, 0),
+                     "95 %": _value("count", r.purchase_p95, language, 0),
                      label("plan.chance_nobody_passes_90_d", language):
                          format_count(100 * r.p_no_breach_fixed, language=language) + " %"})
     return pd.DataFrame(rows)
