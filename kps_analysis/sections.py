@@ -22,6 +22,7 @@ of it.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -1299,7 +1300,15 @@ def _region_purchase(ctx: RegionContext) -> None:
     if not len(need):
         _markdown(label("section.region_no_purchase", lang))
         return
-    need = need[need["period_ahead"] <= 12]  # the fixed plan, as the clinics' key figures
+    # the fixed plan, as the clinics' key figures count it: 12 weeks, or the months they begin in
+    plan = ctx.table("production_plan")
+    partial = {}
+    if len(plan) and "fixed" in plan.columns:
+        fixed = plan[plan["fixed"].astype(str).str.lower().isin(["true", "1"])]
+        need = need.merge(fixed[["clinic", "stage", "period_ahead"]].drop_duplicates(), how="inner")
+        partial = _partial_months(fixed)
+    else:
+        need = need[need["period_ahead"] <= 12]
     kinds = {"new_visit": "table.first_visits", "treatment": "table.operations"}
     out = None
     for stage, part in need.groupby("stage", sort=False):  # never one count of visits and operations
@@ -1312,9 +1321,25 @@ def _region_purchase(ctx: RegionContext) -> None:
                              label("section.region_purchase_clinics", lang, name=name): m["clinics"]})
         out = cols if out is None else out.join(cols, how="outer")
     out = out.fillna("0")
-    out.index = [period_name(str(i), ctx.language) for i in out.index]
+    out.index = [period_name(str(i), ctx.language) + (label("section.region_month_until", lang, week=partial[str(i)])
+                                                       if str(i) in partial else "") for i in out.index]
     out.index.name = label("month", ctx.language)
     _table(out, label("section.region_purchase_caption", lang))
+
+
+def _partial_months(fixed: pd.DataFrame) -> dict:
+    """The months the weekly clinics' fixed plans end inside: month -> the last week counted
+    ("v. 7"), so the region's table does not read as the whole month the clinics' reports show."""
+    out = {}
+    for period, month in fixed.sort_values("period_ahead").groupby("clinic")[["period", "month"]].last().itertuples(
+            index=False):
+        text = str(period)
+        if not re.fullmatch(r"\d{4}-W\d{2}", text):
+            continue
+        week = pd.Period(pd.Timestamp.fromisocalendar(int(text[:4]), int(text[6:]), 1), freq="W-SUN")
+        if week.end_time.normalize() < pd.Period(str(month), freq="M").end_time.normalize():
+            out[str(month)] = period_name(week, year=False)
+    return out
 
 
 def _region_moves(ctx: RegionContext) -> None:

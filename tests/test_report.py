@@ -745,3 +745,13 @@ def test_the_plans_projections_are_shown_exactly_as_in_the_workbook():
     assert "4" in row.tolist() and "<5" not in row.tolist()
     h = pd.DataFrame({"clinic": ["a"], "waiting_chosen": [3.0], "projected_breaches_peak_12w": [4.0]})
     assert report_plan.key_figures_table(h).iloc[:, 0].tolist() == ["<5", "4"]
+
+
+def test_the_regions_last_month_says_where_the_fixed_weeks_end():
+    """The region's purchase table sums the 12 fixed weeks, which end in week 7 of February;
+    its "feb 2027" row read as the whole month the clinics' reports show (uro 20 first visits
+    against 21). It now says up to which week."""
+    fixed = pd.DataFrame({"clinic": ["uro", "uro", "hud"], "stage": "new_visit", "period_ahead": [11, 12, 3],
+                          "period": ["2027-W06", "2027-W07", "2027-02"], "month": ["2027-02", "2027-02", "2027-02"]})
+    assert sections._partial_months(fixed) == {"2027-02": "v. 7"}
+    assert sections._partial_months(fixed[fixed["clinic"] == "hud"]) == {}

@@ -936,6 +936,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.region_purchase_clinics": {"sv": "{name}: kliniker", "en": "{name}: clinics"},
     "section.region_purchase_caption": {"sv": "Köpt vård i regionen per månad och slag",
                                       "en": "Purchased care in the region per month and kind"},
+    "section.region_month_until": {"sv": " (t.o.m. {week})", "en": " (up to {week})"},
     "section.moves_caption": {"sv": "Föreslagna flyttar", "en": "Suggested moves"},
     # figures (plots): titles, axes, legends; plot.stage_<stage> names a stage in a figure
     "plot.stage_new_visit": {"sv": "Väntar på nybesök", "en": "Waiting for first visit"},
