@@ -457,8 +457,10 @@ def load(clinic_id: str, parameters_dir="../parameters", data_dir="", output_dir
             stored = store.read_analytics(model_dir)
         else:   # planned with its region, as kps run plans it (the same numbers as its report)
             model, stored = region.clinic_model(params, parameters_dir, source, previous_tables)
-    return ClinicContext(params=params, weekly=clinic.weekly, waiting_list=clinic.waiting_list, model=model,
-                         output_dir=output_dir, run_id=run_id, sections=sections, analytics=stored)
+    ctx = ClinicContext(params=params, weekly=clinic.weekly, waiting_list=clinic.waiting_list, model=model,
+                        output_dir=output_dir, run_id=run_id, sections=sections, analytics=stored)
+    ctx.parameters_dir = parameters_dir
+    return ctx
 
 
 # ============================================================================ display helpers
@@ -977,7 +979,23 @@ def _purchase_cost(ctx: ClinicContext) -> None:
 
 
 def _moves(ctx: ClinicContext) -> None:
-    _markdown(report_plan.moves_text(ctx.model, ctx.clinic_id, language=ctx.language))
+    _markdown(report_plan.moves_text(ctx.model, ctx.clinic_id, language=ctx.language, names=_partner_names(ctx)))
+
+
+def _partner_names(ctx: ClinicContext) -> dict:
+    """The names of the clinics this clinic's plan moves patients with (their parameter files)."""
+    from .parameters import ParameterError, load_parameters
+
+    moves, folder = ctx.model.moves, getattr(ctx, "parameters_dir", None)
+    if moves is None or moves.empty or folder is None:
+        return {}
+    names = {}
+    for cid in sorted(set(moves["clinic_from"].astype(str)) | set(moves["clinic_to"].astype(str))):
+        try:
+            names[cid] = str(load_parameters(cid, folder).name or cid)
+        except (ParameterError, OSError):
+            continue
+    return names
 
 
 def _agreement(ctx: ClinicContext) -> None:

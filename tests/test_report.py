@@ -755,3 +755,18 @@ def test_the_regions_last_month_says_where_the_fixed_weeks_end():
                           "period": ["2027-W06", "2027-W07", "2027-02"], "month": ["2027-02", "2027-02", "2027-02"]})
     assert sections._partial_months(fixed) == {"2027-02": "v. 7"}
     assert sections._partial_months(fixed[fixed["clinic"] == "hud"]) == {}
+
+
+def test_moves_name_the_other_clinic_and_its_week_as_readers_do():
+    """The moves sentence said "till ort_syd (från vecka 2027-W22)"; every other place names the
+    clinic and writes "v. 22 2027"."""
+    from types import SimpleNamespace
+
+    from kps_analysis import report_plan
+
+    moves = pd.DataFrame({"clinic_from": ["ort_nord"] * 2, "clinic_to": ["ort_syd"] * 2, "stage": "treatment",
+                          "period_ahead": [27, 28], "period": ["2027-W22", "2027-W23"], "patients": [3.0, 2.0],
+                          "saving_sek": [43500.0, 29000.0]})
+    text = report_plan.moves_text(SimpleNamespace(moves=moves), "ort_nord",
+                                  names={"ort_syd": "Ortopedkliniken Syd"})
+    assert "Ortopedkliniken Syd (från v. 22 2027)" in text and "ort_syd" not in text and "W22" not in text

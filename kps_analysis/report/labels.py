@@ -243,7 +243,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "Enligt resurser (per normal vecka)",
         "en": "From resources (per normal week)",
     },
-    "plan.from_week": {"sv": "från vecka", "en": "from week"},
+    "plan.from_week": {"sv": "från", "en": "from"},
     "plan.kind": {"sv": "Slag", "en": "Kind"},
     "plan.latest_week_plan_actual": {"sv": "Senaste veckan: plan / utfall", "en": "Latest week: plan / actual"},
     "plan.lead_time": {

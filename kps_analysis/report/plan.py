@@ -387,8 +387,10 @@ def scenario_table(table: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame
     return pd.DataFrame(rows).set_index("Scenario")
 
 
-def moves_text(model, clinic: str, *, language: str = "sv") -> str:
-    """The region's moves in and out of this clinic's plan, in one sentence (markdown)."""
+def moves_text(model, clinic: str, *, language: str = "sv", names: dict | None = None) -> str:
+    """The region's moves in and out of this clinic's plan, in one sentence (markdown); the other
+    clinics by their ``names`` (id -> name; the id where none is given), weeks as readers name them."""
+    names = names or {}
     moves = model.moves
     if moves is None or moves.empty:
         return label("plan.no_moves", language)
@@ -398,11 +400,11 @@ def moves_text(model, clinic: str, *, language: str = "sv") -> str:
     for frame, other, verb in ((out, "clinic_to", "plan.moved_to"), (into, "clinic_from", "plan.taken_over_from")):
         if frame.empty:
             continue
-        for name, g in frame.groupby(other):
-            first = _week_label(str(g["period"].min()))
+        for cid, g in frame.groupby(other):
+            first = period_name(str(g["period"].min()), language)
             n = format_count(g["patients"].sum(), language=language)
-            parts.append(f"{n} {label('plan.patients', language)} {label(verb, language)} {escape_text(name)} "
-                         f"({label('plan.from_week', language)} {first})")
+            parts.append(f"{n} {label('plan.patients', language)} {label(verb, language)} "
+                         f"{escape_text(names.get(str(cid), str(cid)))} ({label('plan.from_week', language)} {first})")
     if not parts:
         return label("plan.no_moves", language)
     lead = label("plan.common_waiting_list", language)
