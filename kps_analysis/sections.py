@@ -1367,7 +1367,11 @@ def _region_moves(ctx: RegionContext) -> None:
     moves = ctx.table("moves").drop(columns="clinic", errors="ignore").drop_duplicates()
     total = ctx.summaries["purchase_cost_12w"].sum()
     saving = moves.loc[moves["period_ahead"] <= 12, "saving_sek"].sum() if len(moves) else 0.0
-    _markdown(report.region_cost_text(total, total + saving, language=ctx.language))
+    later = moves.loc[moves["period_ahead"] > 12, "saving_sek"].sum() if len(moves) else 0.0
+    text = report.region_cost_text(total, total + saving, language=ctx.language)
+    if later > 0:   # moves beyond the fixed weeks: their saving too, or "0 kr less" beside 12 moves misleads
+        text += " " + label("region.cost_later", ctx.language, saving=format_count(later, language=ctx.language))
+    _markdown(text)
     summary = move_summary(moves.assign(week_ahead=moves["period_ahead"])) if len(moves) else \
         pd.DataFrame(columns=["clinic_from", "clinic_to", "stage", "patients", "first_week"])
     if len(summary):

@@ -334,6 +334,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "region.target": {"sv": "målnivå", "en": "target"},
     "region.to": {"sv": "Till", "en": "To"},
     "region.treatment": {"sv": "behandling", "en": "treatment"},
+    "region.cost_later": {
+        "sv": "Flyttarna längre fram i planen, efter de 12 fastställda veckorna, sparar ytterligare {saving} kr.",
+        "en": "The moves later in the plan, after the 12 fixed weeks, save another SEK {saving}."},
     "region.cost_together": {
         "sv": ("Gemensam planering kostar {together} kr de kommande 12 veckorna mot {separate} kr om varje klinik "
                "köper för sig ({saving} kr mindre)."),
