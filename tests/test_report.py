@@ -365,11 +365,13 @@ def test_first_screen_states_the_clinic_in_one_sentence_and_splits_purchases_by_
 
     html = html_module.unescape(sections.first_screen_html(ctx))  # escaped text reads the same
     state = html.split("<strong>", 1)[1].split("</strong>", 1)[0]
-    assert state == ("Kön växer: 212 patienter har väntat över 90 dagar; köp 20 nybesök och 40 operationer senast "
-                     "v. 49 2026 för att hålla vårdgarantin.")
+    assert state == ("Kön växer: 212 patienter har väntat över 90 dagar; köp 20 nybesök och 40 operationer med "
+                     "första beställningen senast v. 49 2026 för att hålla vårdgarantin.")
     # the decision: each kind with its own count and cost, from the fixed plan only (weeks 13-14 left out)
-    assert "Beställ 20 nybesök</strong> (46\u00a0000 kr; i egen regi 40\u00a0000 kr) senast v. 49 2026" in html
-    assert "Beställ 40 operationer</strong> (1\u00a0600\u00a0000 kr; i egen regi 1\u00a0360\u00a0000 kr)" in html
+    # the 12 weeks' purchase is bought over them: the first order by its week, the later ones in the table
+    assert ("Köp 20 nybesök</strong> (46\u00a0000 kr; i egen regi 40\u00a0000 kr); den första beställningen "
+            "senast v. 49 2026") in html
+    assert "Köp 40 operationer</strong> (1\u00a0600\u00a0000 kr; i egen regi 1\u00a0360\u00a0000 kr)" in html
     assert "Eskalera till divisionen</strong>: andelen som väntat över 90 dagar (28,7 %) är över målet 5 %" in html
     assert "kps-status-red" in html and "kostnad 46\u00a0000 kr" in html and "kostnad 1\u00a0600\u00a0000 kr" in html
     assert "60 " not in html.replace("1\u00a0600", "")  # never first visits and operations in one count

@@ -282,8 +282,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "plan.operations": {"sv": "operationer", "en": "operations"},
     "plan.order_by": {
-        "sv": "Beställ senast vecka {by}: {joined} de kommande 12 veckorna för att hålla vårdgarantin.",
-        "en": "Order by week {by}: {joined} over the coming 12 weeks to keep the guarantee.",
+        "sv": ("Köp {joined} de kommande 12 veckorna för att hålla vårdgarantin; den första beställningen "
+               "senast {by}, de senare enligt tabellen över köpt vård."),
+        "en": ("Buy {joined} over the coming 12 weeks to keep the guarantee; the first order by {by}, the "
+               "later ones as the table of purchased care says."),
     },
     "plan.order_by_week": {"sv": "Beställ senast vecka", "en": "Order by week"},
     "plan.over_90_d": {"sv": "Över 90 d", "en": "Over 90 d"},
@@ -771,7 +773,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.unit_operations": {"sv": "operationer", "en": "operations"},
     "section.unit_patients": {"sv": "patienter", "en": "patients"},
     "section.order_late": {"sv": "redan nu (beställningen är sen)", "en": "now (the order is late)"},
-    "section.order_by": {"sv": "senast {date}", "en": "by {date}"},
+    "section.order_by": {"sv": "med första beställningen senast {date}", "en": "with the first order by {date}"},
     "section.state_buy": {"sv": "köp {joined} {when} för att hålla vårdgarantin",
                         "en": "buy {joined} {when} to keep the care guarantee"},
     "section.state_own_capacity": {"sv": "den egna kapaciteten håller vårdgarantin de kommande {n} {periods}",
@@ -805,8 +807,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.order_cost": {"sv": " ({cost} kr; i egen regi {internal} kr)",
                          "en": " (SEK {cost}; in-house SEK {internal})"},
     "section.decision_order": {
-        "sv": "<strong>Beställ {n} {what}</strong>{cost} senast {by}; de första behövs {first}.",
-        "en": "<strong>Order {n} {what}</strong>{cost} by {by}; the first are needed {first}."},
+        "sv": ("<strong>Köp {n} {what}</strong>{cost}; den första beställningen senast {by}, de första "
+               "behövs {first} (de senare beställningarna i tabellen över köpt vård)."),
+        "en": ("<strong>Buy {n} {what}</strong>{cost}; the first order by {by}, the first are needed {first} "
+               "(the later orders in the table of purchased care).")},
     "section.decision_no_purchase": {"sv": "Inget köp behövs de kommande {n} {periods}.",
                                    "en": "Nothing needs to be bought over the coming {n} {periods}."},
     "section.decision_late": {

@@ -191,8 +191,8 @@ def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", sho
     ...                   "escalation_level": ["division"], "queue_change_1w": [12.0]})
     >>> print(verdict(h))  # doctest: +NORMALIZE_WHITESPACE
     **Röd – eskaleras till divisionen.** Kön växer (+12 sedan förra veckan). 212 patienter har väntat
-    över 90 dagar (28,7 %). Beställ senast vecka 2026-W50: 186 operationer de kommande 12 veckorna för
-    att hålla vårdgarantin.
+    över 90 dagar (28,7 %). Köp 186 operationer de kommande 12 veckorna för att hålla vårdgarantin; den
+    första beställningen senast v. 50 2026, de senare enligt tabellen över köpt vård.
     """
     r = headline.iloc[0]
     status = r.get("escalation")
@@ -223,7 +223,7 @@ def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", sho
             what.append(f"{_value('count', nv, language, 0)} {label('plan.first_visits', language)}")
         if op:
             what.append(f"{_value('count', op, language, 0)} {label('plan.operations', language)}")
-        by = _week_label(r.get("first_order_by"))
+        by = period_name(r.get("first_order_by"), language)
         joined = label("plan.and", language).join(what)
         parts.append(label("plan.order_by", language, by=by, joined=joined))
     else:
