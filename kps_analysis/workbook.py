@@ -122,7 +122,7 @@ def value_text(column: str, value, language: str = "sv"):
     Examples
     --------
     >>> value_text("stage", "treatment"), value_text("measure", "new_visits", "en"), value_text("clinic", "uro")
-    ('Behandling', 'New visits', 'uro')
+    ('Operationer', 'New visits', 'uro')
     >>> value_text("escalation_reason", "target_missed,purchase_needed")
     'målet nås inte, köp behövs'
     """

@@ -317,7 +317,7 @@ TEXTS: dict[str, dict[str, str]] = {
                                             "en": "Same months last year, per week"},
     "plan.taken_over_from": {"sv": "tas emot från", "en": "taken over from"},
     "plan.the_plan_baseline": {"sv": "Planen (nuläge)", "en": "The plan (baseline)"},
-    "plan.treatment": {"sv": "Behandling", "en": "Treatment"},
+    "plan.treatment": {"sv": "Operationer", "en": "Operations"},
     "plan.waited_over_90": {
         "sv": "{count} patienter har väntat över 90 dagar ({share}).",
         "en": "{count} patients have waited over 90 days ({share}).",
@@ -686,7 +686,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "suffix._52w": {"sv": ", 52 veckor", "en": ", 52 weeks"},
     # category values in words, value.<column>.<code> (workbook.VALUES)
     "value.stage.new_visit": {"sv": "Nybesök", "en": "First visit"},
-    "value.stage.treatment": {"sv": "Behandling", "en": "Treatment"},
+    "value.stage.treatment": {"sv": "Operationer", "en": "Operations"},
     "value.origin.model": {"sv": "Planeringsmodellen", "en": "Planning model"},
     "value.origin.agreement": {"sv": "Vårdöverenskommelse", "en": "Care agreement"},
     "value.origin.previous": {"sv": "Föregående plan", "en": "Previous plan"},
@@ -1268,8 +1268,10 @@ def measure_label(columns: Iterable[str], language: str = "sv") -> dict[str, str
 
 
 #: Stage names in reports.
-STAGE_NAMES = {"sv": {"new_visit": "Nybesök", "treatment": "Behandling"},
-               "en": {"new_visit": "First visit", "treatment": "Treatment"}}
+# the treatment stage by what it produces and buys, as the purchase tables, the key figures and the
+# region overview name it (the report, plan.xlsx and the tables call one stage one thing)
+STAGE_NAMES = {"sv": {"new_visit": "Nybesök", "treatment": "Operationer"},
+               "en": {"new_visit": "First visit", "treatment": "Operations"}}
 
 
 def stage_names(stages: pd.Series, language: str = "sv") -> pd.Series:
