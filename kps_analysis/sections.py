@@ -551,6 +551,8 @@ def _change_note(changes: pd.DataFrame, measure: str, *, language: str, kind: st
     change = _num(r["change"])
     if not np.isfinite(change):
         return ""
+    if decimals and np.isfinite(_num(r["last_week"])):   # the change of the values as shown (as the table)
+        change = round(_num(r["this_week"]), decimals) - round(_num(r["last_week"]), decimals)
     small = measure != "queue_production_ratio_weeks" and limit > 0 and any(
         0 < abs(_num(v)) < limit for v in (r["this_week"], r["last_week"]))
     if small:
@@ -720,7 +722,7 @@ def _decisions(ctx: ClinicContext, f: _Facts) -> list[str]:
         cost = part["cost_external_sek"].sum(min_count=1)
         internal = part["cost_internal_sek"].sum(min_count=1)
         what = label(stage_words[stage], lang) if stage in stage_words else stage
-        n_text = report_plan.value_text("count", n, lang, ctx.limit)
+        n_text = report_plan.value_text("count", n, lang, 0)   # a projection: exact (report.plan.PROJECTED)
         first_need = period_name(part["first_week"].min(), lang)
         by = period_name(part["order_by"].min(), lang)
         cost_text = label("section.order_cost", lang, cost=format_count(cost, language=lang),
@@ -735,8 +737,12 @@ def _decisions(ctx: ClinicContext, f: _Facts) -> list[str]:
         decisions.append(label("section.decision_late", lang, n=n_text, days=days, lead=lead,
                                lead_periods=lw(lead)))
     reasons = [t for t in str(r.get("escalation_reason") or "").split(",") if t]
-    fields = {"days": days, "share": texts.get("share_over_90_days", "–"),
-              "target": format_count(100 * target, language=lang) + " %"}
+    share_text, share = texts.get("share_over_90_days", "–"), _num(r.get("share_over_90_days"))
+    if "target_missed" in reasons and np.isfinite(share) and round(100 * share, 1) <= round(100 * target, 1) \
+            and share_text == format_count(100 * share, language=lang, decimals=1) + " %":
+        # "5,0 % is above the target 5 %" reads as a contradiction: one more decimal shows it is
+        share_text = format_count(100 * share, language=lang, decimals=2) + " %"
+    fields = {"days": days, "share": share_text, "target": format_count(100 * target, language=lang) + " %"}
     why = ", ".join(label(f"reason.{t}", lang, **fields) if f"reason.{t}" in TEXTS else t.format(**fields)
                     for t in reasons)
     if status == "red":

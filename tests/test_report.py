@@ -772,3 +772,12 @@ def test_moves_name_the_other_clinic_and_its_week_as_readers_do():
     text = report_plan.moves_text(SimpleNamespace(moves=moves), "ort_nord",
                                   names={"ort_syd": "Ortopedkliniken Syd"})
     assert "Ortopedkliniken Syd (från v. 22 2027)" in text and "ort_syd" not in text and "W22" not in text
+
+
+def test_a_ratios_change_is_the_change_of_the_values_shown():
+    """7,2 -> 6,9 read "−0,4" (the unrounded −0,35); a reader subtracts what is shown."""
+    from kps_analysis.report.tables import changes_table
+
+    c = pd.DataFrame({"measure": ["queue_production_ratio_weeks"], "this_week": [6.86], "last_week": [7.21],
+                      "change": [-0.35], "usual": [7.0], "unusual": [False], "direction": ["down"]})
+    assert changes_table(c).iloc[0].tolist()[:3] == ["7,2", "6,9", "\u22120,3"]

@@ -7,6 +7,7 @@ Counts of patients waiting now follow the suppression rule
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .formatting import format_count, format_signed, period_labels
@@ -107,8 +108,11 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
         note = ""
         if bool(r.unusual):
             note = unusual.get(r.direction, "")
+        # the change of the values as shown (7,2 -> 6,9 is -0,3, not the unrounded -0,35 shown as -0,4)
+        shown_change = round(r.this_week, dec) - round(r.last_week, dec) if ratio and np.isfinite(
+            [r.this_week, r.last_week]).all() else r.change
         this_week, change = fmt(r.this_week), (label("suppressed", language).format(limit=limit) if hidden
-                                               else format_signed(r.change, language=language, decimals=dec))
+                                               else format_signed(shown_change, language=language, decimals=dec))
         cell = _CHANGE_CELLS.get(r.measure)
         queues_exact = shown is None or all(shown.exact(c) for c in ("queue:new_visit", "queue:treatment"))
         if shown is not None and cell in shown and not shown.exact(cell):
