@@ -550,8 +550,9 @@ def gap_heatmap(gaps: pd.DataFrame, *, language: str = "sv", ax=None, order=None
     sns.heatmap(pd.DataFrame(values, index=table.index, columns=table.columns), cmap="RdBu_r", center=0,
                 vmin=-max(limit, 1), vmax=max(limit, 1), annot=annot, fmt="", annot_kws={"fontsize": 7},
                 cbar_kws={"label": label("plot.gap_axis", language)}, ax=ax)
-    ax.set_xticklabels([period_name(p, language, year=False) for p in labels], rotation=0, fontsize=8)
-    ax.set_xlabel(label("plot.calendar_week", language))
+    months = labels.astype(str).str.fullmatch(r"\d{4}-\d{2}").all() if len(labels) else False
+    ax.set_xticklabels([period_name(p, language, year=bool(months)) for p in labels], rotation=0, fontsize=8)
+    ax.set_xlabel(label("month", language) if months else label("plot.calendar_week", language))
     ax.set_ylabel("")
     fig.tight_layout()
     return fig
@@ -809,11 +810,11 @@ def alt_region_ratios(data: pd.DataFrame, limit_weeks: float, *, language: str =
     return label("plot.alt_region_ratios", language, items=items, limit=_n(limit_weeks, language, 1))
 
 
-def alt_gap(gaps: pd.DataFrame, *, language: str = "sv") -> str:
-    """Alt text of :func:`gap_heatmap`: the clinics with a gap and their total over the period shown."""
+def alt_gap(gaps: pd.DataFrame, *, language: str = "sv", periods: int = 12) -> str:
+    """Alt text of :func:`gap_heatmap`: the clinics with a gap and their total over the ``periods`` shown."""
     if gaps is None or not len(gaps):
         return label("plot.alt_gap_empty", language)
-    total = gaps[gaps["period_ahead"] <= 12].groupby("clinic")["gap"].sum().round()
+    total = gaps[gaps["period_ahead"] <= periods].groupby("clinic")["gap"].sum().round()
     short = ", ".join(f"{c} {_n(v, language)}" for c, v in total[total > 0].sort_values(ascending=False).items())
     return label("plot.alt_gap", language) + (label("plot.alt_gap_total", language, gaps=short) if short else
                                               label("plot.alt_gap_none", language))

@@ -1396,8 +1396,13 @@ def _region_gap(ctx: RegionContext) -> None:
     gaps = ctx.table("capacity_gap")
     gaps = gaps.assign(clinic=gaps["clinic"].map(ctx.name)) if len(gaps) else gaps
     order = [ctx.name(c) for c in _by_need(ctx.summaries)["clinic"]]
-    _figure(plots.gap_heatmap(gaps, language=ctx.language, order=order),
-            plots.alt_gap(gaps, language=ctx.language))
+    # weekly and monthly clinics apart: a month is never drawn under a calendar week (12 weeks; the
+    # months the fixed weeks begin in)
+    monthly = gaps["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}") if len(gaps) else pd.Series(dtype=bool)
+    for part, periods in ((gaps[~monthly], 12), (gaps[monthly], 3)):
+        if len(part) or not len(gaps):
+            _figure(plots.gap_heatmap(part, language=ctx.language, order=order, weeks=periods),
+                    plots.alt_gap(part, language=ctx.language, periods=periods))
 
 
 _REGION = {"title": _region_title, "totals": _region_totals, "ranking": _region_ranking,

@@ -246,3 +246,17 @@ def test_plan_breaches_counts_whole_patients_even_when_nobody_breaches():
     ax = fig.axes[0]
     ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
     assert ax.get_ylim() == (0.0, 1.0) and ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_a_monthly_clinics_gap_is_drawn_in_months_not_under_weeks():
+    """The region's heat-map drew a monthly clinic's months under calendar weeks ("v. 53, v. 1"):
+    months now get their own map, labelled by month."""
+    import matplotlib.pyplot as plt
+
+    gaps = pd.DataFrame({"clinic": "ÖNH", "period_ahead": [1, 2, 3], "period": ["2026-12", "2027-01", "2027-02"],
+                         "gap": [-8.0, -16.0, 5.0]})
+    fig = plots.gap_heatmap(gaps, weeks=3)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["dec 2026", "jan 2027", "feb 2027"]
+    assert ax.get_xlabel() == "Månad"
+    plt.close(fig)
