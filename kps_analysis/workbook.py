@@ -388,8 +388,11 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
     cols = _Columns()
     freeze = None
     ahead = next((c for c in ("period_ahead", "week_ahead") if c in table.columns), None)
+    monthly = "period" in table.columns and len(table) > 0 and _freq(table["period"]) == "M"
     for col in _kept_columns(table, skip):
         s = table[col]
+        if col == "month" and monthly:
+            continue  # a monthly table's period is its month: one "Månad" column, not two
         if col == "period":
             _put_period(cols, s, language)
             freeze = "period" if len(cols.ids) <= 6 else freeze  # key columns frozen only when they lead
@@ -403,6 +406,10 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
             _put_week_valued(cols, col, s, language)
         else:
             _put_values(cols, col, table, ahead, language)
+    if monthly:   # a monthly clinic's sheet speaks of months, as its report does
+        from .sections import in_periods
+
+        cols.names = {k: in_periods(v, "month", language) for k, v in cols.names.items()}
     return _sheet_of(cols, len(table), name, table_name, freeze)
 
 

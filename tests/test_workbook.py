@@ -623,3 +623,14 @@ def test_the_cycle_collector_is_left_as_it_was(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_monthly_sheet_speaks_of_months_with_one_month_column():
+    """A monthly clinic's Produktionsplan sheet had "Kö vid veckans början/slut" and two month
+    columns ("Månad (period)", "Månad (month)")."""
+    t = pd.DataFrame({"clinic": ["a"], "stage": ["treatment"], "period_ahead": [1],
+                      "period": [pd.Period("2026-12", "M")], "month": ["2026-12"], "queue_start": [10.0],
+                      "queue_end": [12.0]})
+    sheet, _ = workbook.sheet_from_frame(t, "Produktionsplan")
+    assert list(sheet.frame.columns) == ["Klinik", "Steg", "Månader framåt", "Månad", "Kö vid månadens början",
+                                         "Kö vid månadens slut"]
