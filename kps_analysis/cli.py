@@ -190,6 +190,11 @@ def cmd_validate(args) -> int:
             data = load_clinic(params, data_dir)
             findings = validate(data.weekly, source=clinic_id, plausible_from=params.plausible_from,
                                 max_count_per_period=params.max_count_per_period)
+            stale = _stale_finding(clinic_id, data.weekly, params)
+            if len(stale):
+                import pandas as pd
+
+                findings = pd.concat([f for f in (findings, stale) if len(f)], ignore_index=True)
         except (ParameterError, DataError) as exc:
             _err(f"error: {clinic_id}: {exc}")
             status = 1
@@ -218,6 +223,27 @@ def _reader_finding(message, path) -> dict:
     prefix = f"{path}: "
     return {"severity": "warning", "clinic": None, "period": None, "column": None,
             "message": text[len(prefix):] if text.startswith(prefix) else text}
+
+
+def _stale_finding(clinic_id: str, weekly, params):
+    """The report's data-freshness warning (:func:`kps_analysis.planning.freshness` with the
+    clinic's ``stale_after_days``, today as the run date), so validate warns as the run does."""
+    import pandas as pd
+
+    from .parameters import freshness_limit_days
+    from .planning import freshness
+
+    columns = ["severity", "clinic", "period", "column", "message"]
+    if not len(weekly) or "period" not in weekly.columns:
+        return pd.DataFrame(columns=columns)
+    unit = weekly["period"].dtype.freq.freqstr if hasattr(weekly["period"].dtype, "freq") else "W-SUN"
+    fresh = freshness(weekly, pd.Timestamp.today(), stale_after_days=freshness_limit_days(params, unit))
+    fresh = fresh[fresh["stale"].astype(bool)]
+    return pd.DataFrame({"severity": "warning", "clinic": clinic_id, "period": None, "column": "period",
+                         "message": [f"the data end {pd.Timestamp(e).date()}, {int(a)} days before today: the plan "
+                                     "would start in the past; newer data would move it to today"
+                                     for e, a in zip(fresh["data_end"], fresh["data_age_days"])]},
+                        columns=columns)
 
 
 def _print_findings(source, findings, n_rows: int, *, what: str | None = None) -> int:

@@ -82,3 +82,27 @@ def test_run_help_names_the_project_option(capsys):
     with pytest.raises(SystemExit):
         cli.main(["run", "--help"])
     assert "--project DIR" in capsys.readouterr().out
+
+
+def test_validate_warns_of_data_that_end_long_before_today(tmp_path, capsys, demo_dir_current):
+    """kir's file ending six weeks early passed `kps validate` with "0 warnings", while the run's
+    report warned that its data were out of date: validate now says it too."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    data = tmp_path / "data"
+    shutil.copytree(demo_dir_current, data)
+    hud = data / "hud_weekly.csv"
+    text = hud.read_text(encoding="utf-8-sig").splitlines()
+    hud.write_text("\n".join(text[:-6]) + "\n", encoding="utf-8")
+    params = tmp_path / "p"
+    shutil.copytree(root / "parameters", params)
+    for other in (params / "clinics").glob("*.yaml"):
+        if other.stem != "hud":
+            other.unlink()
+    code = cli.main(["validate", "--data", str(data), "--parameters", str(params)])
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "days before today" in text and "1 warning" in text, text
+    assert code == 0   # a warning, not an error: the run still reports the clinic
