@@ -1500,6 +1500,7 @@ _TEXTS = {
     "run": "index.run", "clinic": "clinic", "status": "status", "ok": "ok", "failed": "failed",
     "region_overview": "region_overview", "run_title": "run_title", "caption": "index.caption",
     "order": "index.order", "monthly": "index.monthly", "lead": "index.lead", "counts": "index.counts",
+    "stale": "index.stale", "sections_failed": "index.sections_failed",
     "counts_failed": "index.counts_failed", "week": "index.week", "no_data": "index.no_data",
     "failure_title": "failure.title", "region_failure_title": "failure.region_title", "what": "failure.what",
     "step": "failure.step", "message": "failure.message", "todo": "failure.todo", "details": "failure.details",
@@ -1688,6 +1689,7 @@ def write_index(run_dir: Path, run_id: str, results: Sequence[ClinicResult], *,
             "status": t["ok"] if r.status == "ok" else t["failed"],
             "row_class": "ok" if r.status == "ok" else "failed",
             "error": r.error,
+            "note": _row_note(r, t),
             "cells": [_headline_cell(k, r.summary.get(k), language) for k in _headline_columns()],
         })
     periods = sorted({str(r.summary.get("period")) for r in results
@@ -1711,6 +1713,19 @@ def write_index(run_dir: Path, run_id: str, results: Sequence[ClinicResult], *,
                                                          if r.summary.get("period_unit") == "month"))
         if any(r.summary.get("period_unit") == "month" for r in results) else None,
         run_id=run_id)
+
+
+def _row_note(r: ClinicResult, t: dict) -> str | None:
+    """What a reader of the index must know of a finished clinic beside its figures: data out of
+    date (as its report's first screen warns) and sections its report could not show."""
+    notes = []
+    if r.status == "ok" and str(r.summary.get("stale")).lower() in ("true", "1"):
+        end = str(r.summary.get("data_end") or "")[:10]
+        days = _number(r.summary.get("data_age_days"))
+        notes.append(t["stale"].format(end=end, days=int(days) if days is not None else "?"))
+    if r.status == "ok" and r.failed_sections:
+        notes.append(t["sections_failed"].format(n=len(r.failed_sections)))
+    return " ".join(notes) or None
 
 
 def _headline_columns() -> tuple[str, ...]:

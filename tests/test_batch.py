@@ -592,3 +592,15 @@ def test_a_section_that_could_not_be_shown_keeps_the_log_it_points_to(tmp_path, 
     log.write_text("papermill chatter\n" + capsys.readouterr().err, encoding="utf-8")
     assert batch._failed_sections(log) == ["seasonal"]
     assert batch._failed_sections(tmp_path / "missing.log") == []
+
+
+def test_the_index_says_which_clinics_have_data_out_of_date(tmp_path):
+    """kir's data ended six weeks early: its report warned on the first screen, the index and
+    overview said nothing. The index row now says so, and names sections that could not be shown."""
+    stale = batch.ClinicResult("kir", "ok", name="Kirurgi", summary={
+        "escalation": "green", "stale": True, "data_end": "2026-10-18", "data_age_days": 45})
+    broken = batch.ClinicResult("onh", "ok", name="ÖNH", summary={"escalation": "green"},
+                                failed_sections=["situation"])
+    page = html.unescape(batch.write_index(tmp_path, "r", [stale, broken], language="sv").read_text(encoding="utf-8"))
+    assert "Inaktuella data: till och med 2026-10-18, 45 dagar före körningen." in page
+    assert "1 avsnitt kunde inte visas (se run.log)." in page

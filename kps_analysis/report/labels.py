@@ -1043,6 +1043,10 @@ TEXTS: dict[str, dict[str, str]] = {
                "vårdgarantin om inget köps, sedan övriga. Klicka på en klinik för dess rapport."),
         "en": ("Order: failed clinics, then escalation red, yellow, then the most patients projected past the "
                "guarantee if nothing is bought, then the rest. Click a clinic for its report.")},
+    "index.stale": {"sv": "Inaktuella data: till och med {end}, {days} dagar före körningen.",
+                    "en": "Data out of date: up to {end}, {days} days before the run."},
+    "index.sections_failed": {"sv": "{n} avsnitt kunde inte visas (se run.log).",
+                              "en": "{n} section(s) could not be shown (see run.log)."},
     "index.monthly": {
         "sv": ("”12 veckor” är den fastställda planen; för kliniker med månadsdata ({names}) är det de 3 "
                "månader som börjar inom de 12 veckorna."),
