@@ -34,7 +34,7 @@ import pandas as pd
 
 from . import report, report_plan
 from .report import escape_text, format_count, format_signed, label, period_kind, period_name, period_word
-from .report.labels import TEXTS, WEEK_TO_MONTH
+from .report.labels import TEXTS, in_months
 
 __all__ = ["Section", "SECTIONS", "MODEL_MEASURES", "MODEL_QUEUES", "available", "sentence", "ClinicContext", "load",
            "show", "write_tables", "RegionContext", "load_region", "show_region", "figure_html",
@@ -254,14 +254,7 @@ def in_periods(text: str, kind: str, language: str = "sv") -> str:
     >>> in_periods("per week, weekly", "month", "en")
     'per month, monthly'
     """
-    if kind != "month":
-        return text
-    import re
-
-    pairs = dict(WEEK_TO_MONTH["en" if language == "en" else "sv"])
-    words = "|".join(sorted(map(re.escape, pairs), key=len, reverse=True))
-    pattern = re.compile(r"(?<![\w-])(" + words + r")(?![\w-])")
-    return pattern.sub(lambda m: pairs[m.group(1)], text)
+    return in_months(text, language) if kind == "month" else text
 
 
 # ============================================================================ the clinic's context

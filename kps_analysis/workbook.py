@@ -407,9 +407,9 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
         else:
             _put_values(cols, col, table, ahead, language)
     if monthly:   # a monthly clinic's sheet speaks of months, as its report does
-        from .sections import in_periods
+        from .report.labels import in_months
 
-        cols.names = {k: in_periods(v, "month", language) for k, v in cols.names.items()}
+        cols.names = {k: in_months(v, language) for k, v in cols.names.items()}
     return _sheet_of(cols, len(table), name, table_name, freeze)
 
 

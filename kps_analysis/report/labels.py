@@ -617,7 +617,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "column.data_age_days": {"sv": "Datas ålder (dagar)", "en": "Age of the data (days)"},
     "column.stale": {"sv": "Data inaktuella", "en": "Data out of date"},
     # follow-up
-    "column.status": {"sv": "Avvikelsens färg", "en": "Deviation colour"},
+    "column.status": {"sv": "Status", "en": "Status"},
     "column.red_weeks": {"sv": "Röda veckor i följd", "en": "Consecutive red weeks"},
     "column.deviation_level": {"sv": "Avvikelsens nivå enligt gränserna", "en": "The deviation's level by the limits"},
     "column.escalated": {"sv": "Räknas i klinikens eskalering", "en": "Counted in the clinic's escalation"},
@@ -1315,6 +1315,23 @@ WEEK_TO_MONTH = {
     "en": (("summer weeks 27-32", "summer months July and August"), ("weeks", "months"), ("week", "month"),
            ("Weeks", "Months"), ("Week", "Month"), ("weekly", "monthly"), ("week-on-week", "month-on-month")),
 }
+
+
+def in_months(text: str, language: str = "sv") -> str:
+    """A text written for weekly data with every week word as the month word (whole words, the
+    pairs of :data:`WEEK_TO_MONTH`): :func:`kps_analysis.sections.in_periods` for monthly clinics.
+
+    Examples
+    --------
+    >>> in_months("Kön per vecka; de kommande veckorna.")
+    'Kön per månad; de kommande månaderna.'
+    """
+    import re
+
+    pairs = dict(WEEK_TO_MONTH["en" if language == "en" else "sv"])
+    words = "|".join(sorted(map(re.escape, pairs), key=len, reverse=True))
+    pattern = re.compile(r"(?<![\w-])(" + words + r")(?![\w-])")
+    return pattern.sub(lambda m: pairs[m.group(1)], text)
 
 
 #: Month names as dates and axes abbreviate them ("maj 2025", "May 2025"), January first.

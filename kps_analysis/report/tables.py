@@ -263,6 +263,11 @@ def follow_up_table(follow_up: pd.DataFrame, *, language: str = "sv") -> pd.Data
     if follow_up.empty:
         return pd.DataFrame()
     last = follow_up[follow_up["period"] == follow_up["period"].max()]
+    # a measure the clinic neither plans nor produces (operations at a visits-only clinic) is left out
+    last = last[~((pd.to_numeric(last["cum_plan"], errors="coerce").fillna(0) == 0)
+                  & (pd.to_numeric(last["cum_actual"], errors="coerce").fillna(0) == 0))]
+    if last.empty:
+        return pd.DataFrame()
     rows = []
     for r in last.itertuples(index=False):
         rows.append({
