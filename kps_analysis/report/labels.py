@@ -868,10 +868,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "glossary.escalation_text": {
         "sv": ("Grön: hanteras av enheten. Gul: kliniken hanterar (målet nås inte, köp behövs eller patienter "
                "passerar gränsen inom ledtiden). Röd: divisionen (målet nås inte och köp behövs, eller "
-               "produktionen ligger långt under planen)."),
+               "produktionen ligger långt under planen medan vårdgarantin är i fara; så fyra veckor i rad: "
+               "regionen)."),
         "en": ("Green: handled by the unit. Yellow: the clinic handles it (target missed, purchase needed or "
                "patients pass the limit within the lead time). Red: the division (target missed and purchase "
-               "needed, or production far below plan).")},
+               "needed, or production far below plan while the guarantee is at risk; four weeks running: the "
+               "region).")},
     # escalation reasons, by planning's reason codes (sections._decisions)
     "reason.target_missed": {"sv": "andelen som väntat över {days} dagar ({share}) är över målet {target}",
                            "en": "the share waited over {days} days ({share}) is above the target {target}"},
