@@ -117,19 +117,37 @@ def _findings(weekly, p, model=None):
 def _accuracy(weekly, p, model=None):
     """The backtest of the referral forecast the plan rests on: its chosen method against
     the seasonal naive, 13 periods ahead from 4 origins [WAPE]."""
-    from .forecast import backtest, method_of
+    from .forecast import backtest_origin
+
+    jobs = _accuracy_jobs(weekly, p, model)
+    if jobs is None:
+        return pd.DataFrame(columns=["clinic", "method", "horizon", "wape", "n"])
+    return _accuracy_table([[backtest_origin(j) for j in origins] for origins in jobs])
+
+
+def _accuracy_jobs(weekly, p, model=None) -> list | None:
+    """The accuracy backtest as :func:`kps_analysis.forecast.backtest_jobs`, one list of origin jobs
+    per method the clinics' forecasts chose (None: no referral forecast to score)."""
+    from .forecast import backtest_jobs, method_of
 
     fc = model.forecasts.get("referrals_in") if model is not None else None
     if fc is None or not len(fc) or "referrals_in" not in weekly.columns:
-        return pd.DataFrame(columns=["clinic", "method", "horizon", "wape", "n"])
-    parts = []
+        return None
     chosen = fc.drop_duplicates("clinic").set_index("clinic")["model"].map(method_of)
     levels = tuple(_get(_get(p, "forecast", {}) or {}, "levels", (80, 95)))
-    for method, clinics in chosen.groupby(chosen):
-        hist = weekly[weekly["clinic"].isin(clinics.index)]
-        out = backtest(hist, measure="referrals_in", horizon=13, origins=4, methods=(method, "seasonal_naive"),
-                       levels=levels, exclude=tuple(_get(p, "history_exclude_years", ()) or ()))
-        parts.append(out)
+    return [backtest_jobs(weekly[weekly["clinic"].isin(clinics.index)], measure="referrals_in", horizon=13,
+                          origins=4, methods=(method, "seasonal_naive"), levels=levels,
+                          exclude=tuple(_get(p, "history_exclude_years", ()) or ()))
+            for method, clinics in chosen.groupby(chosen)]
+
+
+def _accuracy_table(done: list) -> pd.DataFrame:
+    """The accuracy frame of the origins' results, per method (:func:`_accuracy_jobs` order)."""
+    from .forecast import backtest_table
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = [backtest_table(results) for results in done if results]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
@@ -157,6 +175,24 @@ def compute_one(name: str, weekly: pd.DataFrame, params, model=None) -> pd.DataF
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ANALYSES[name](weekly, params, model)
+
+
+def _origin_job(job):
+    """One origin of the accuracy backtest (for an executor); None when it fails."""
+    from .forecast import backtest_origin
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return backtest_origin(job)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _any_job(job):
+    """:func:`compute`'s jobs on one executor: ``("origin", job)`` or ``("chunk", job)``."""
+    kind, payload = job
+    return _origin_job(payload) if kind == "origin" else _compute_job(payload)
 
 
 def _compute_job(job) -> dict:
@@ -223,26 +259,53 @@ def compute(weekly: pd.DataFrame, params_list, model=None, *, names=None, execut
                tuple(_get(_get(p, "forecast", {}) or {}, "levels", (80, 95))))
         groups.setdefault(key, []).append(p)
     # the analyses that pool over the clinics of a call (the backtest: its forecasts' model choice and
-    # seasonal factors) take each group whole, first (the longest jobs); the others go in chunks.
-    # So no number depends on how many chunks (workers) a run has.
-    whole = [n for n in names if n in POOLED]
+    # seasonal factors) take each group whole: the accuracy backtest as one job per origin (the origins
+    # are independent), first (the longest jobs); the others go in chunks. So no number depends on how
+    # many chunks (workers) a run has, and the backtest of a large group still uses every process.
     parted = [n for n in names if n not in POOLED]
-    jobs = []
+    jobs, chunks, origins = [], [], []   # origins: per group, per chosen method, the positions of its jobs
     for ps in groups.values():
+        ids = [_clinic_id(p) for p in ps]
+
+        def part_of(some, ids=ids):
+            part = weekly[weekly["clinic"].isin(some)]
+            return _one_period_type(part[[c for c in part.columns
+                                          if c in ("clinic", "period") or c in columns.get(ids[0], ())]])
+
+        if "accuracy" in names:
+            try:
+                per_method = _accuracy_jobs(part_of(ids), ps[0],
+                                            model.for_clinics(ids) if model is not None else None)
+            except (ValueError, KeyError, TypeError):
+                per_method = None
+            slots = []
+            for method_jobs in per_method or []:
+                slots.append(list(range(len(jobs), len(jobs) + len(method_jobs))))
+                jobs += [("origin", j) for j in method_jobs]
+            origins.append(slots)
         size = max(1, -(-len(ps) // parts_hint)) if parts_hint else len(ps)
-        for chunk, todo in ([(ps, whole)] if whole else []) + \
-                [(ps[i:i + size], parted) for i in range(0, len(ps), size) if parted]:
-            ids = [_clinic_id(p) for p in chunk]
-            part = weekly[weekly["clinic"].isin(ids)]
-            part = part[[c for c in part.columns if c in ("clinic", "period") or c in columns.get(ids[0], ())]]
-            jobs.append((_one_period_type(part), chunk,
-                         model.for_clinics(ids) if model is not None else None, todo))
-    jobs.sort(key=lambda job: not set(job[3]) & set(POOLED))     # the pooled (longest) jobs first
+        for i in range(0, len(ps), size) if parted else ():
+            chunk = ps[i:i + size]
+            some = [_clinic_id(p) for p in chunk]
+            chunks.append(("chunk", (part_of(some), chunk,
+                                     model.for_clinics(some) if model is not None else None, parted)))
+    jobs += chunks                    # the backtest's origins (the longest jobs) first
     run = executor.map if executor is not None else map
     out: dict[str, list] = {n: [] for n in names}
-    for done in run(_compute_job, jobs):
-        for name, frame in done.items():
-            out[name].append(frame)
+    results = list(run(_any_job, jobs))
+    for (kind, _), done in zip(jobs, results):
+        if kind == "chunk":
+            for name, frame in done.items():
+                out[name].append(frame)
+    for slots in origins:   # a group whose backtest failed at any origin is left out, as before
+        done = [[results[k] for k in positions] for positions in slots]
+        if any(r is None for method in done for r in method):
+            continue
+        try:
+            frame = _accuracy_table(done)
+        except (ValueError, KeyError, TypeError):
+            continue
+        out["accuracy"].append(frame)
     result = {}
     for name, frames in out.items():
         frames = [f for f in frames if f is not None and len(f.columns)]

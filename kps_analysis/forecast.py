@@ -37,7 +37,8 @@ import pandas as pd
 
 from kps_analysis import calendar as _cal
 
-__all__ = ["forecast_demand", "backtest", "adjust_forecast", "interval_of_sum", "method_of", "METHODS",
+__all__ = ["forecast_demand", "backtest", "backtest_jobs", "backtest_origin", "backtest_table",
+           "adjust_forecast", "interval_of_sum", "method_of", "METHODS",
            "WORKING_DAY_MEASURES", "CALENDAR_DAY_MEASURES"]
 
 METHODS = ("seasonal_naive", "profile", "ets", "combo", "auto")
@@ -1244,28 +1245,72 @@ def backtest(history: pd.DataFrame, *, measure: str, horizon: int, origins,
     >>> bt[bt.horizon == "all"][["smape", "bias", "coverage_80", "n"]].to_dict("list")
     {'smape': [0.0], 'bias': [0.0], 'coverage_80': [1.0], 'n': [12]}
     """
+    jobs = backtest_jobs(history, measure=measure, horizon=horizon, origins=origins, methods=methods,
+                         levels=levels, exclude=exclude, country=country, day_basis=day_basis)
+    return backtest_table(list(map(backtest_origin, jobs)), bucket_size=bucket_size)
+
+
+def backtest_jobs(history: pd.DataFrame, *, measure: str, horizon: int, origins,
+                  methods=("seasonal_naive", "profile", "ets"), levels=(80, 95), exclude=None,
+                  country: str = "SE", day_basis: str = "auto") -> list:
+    """:func:`backtest` as independent jobs, one per origin, for an executor.
+
+    The origins of a rolling-origin backtest do not depend on each other (each refits the
+    methods on the history up to it, pooled over the clinics of the call), so a large
+    call runs them on several processes: ``backtest_table(list(executor.map(backtest_origin,
+    backtest_jobs(...))))`` is :func:`backtest`, number for number. Arguments as :func:`backtest`
+    (``bucket_size`` goes to :func:`backtest_table`); they are checked here.
+
+    Returns
+    -------
+    list
+        One picklable job per origin, in the origins' order.
+    """
     lv, methods = _check_backtest_args(history, measure, horizon, levels, methods)
     freq = _freq_of(history["period"])
     m = _SEASON[freq]
-    size = int(bucket_size) if bucket_size else max(1, m // 4)
-    actual, pairs = _scored_actuals(history, measure, freq, m, exclude)
+    return [(history, measure, int(horizon), origin, tuple(methods), lv, exclude, country, day_basis)
+            for origin in _origin_periods(history, origins, int(horizon), m, freq)]
+
+
+def backtest_origin(job) -> tuple:
+    """One origin of :func:`backtest_jobs`: its scored forecasts of every method and the warnings
+    they raised, ``(frames, warnings, job)``."""
+    history, measure, horizon, origin, methods, lv, exclude, country, day_basis = job
+    freq = _freq_of(history["period"])
+    actual, pairs = _scored_actuals(history, measure, freq, _SEASON[freq], exclude)
+    hist = history[history["period"] <= origin]
+    scale = (pairs[pairs["period"] <= origin].groupby("clinic")["_ae"].mean()
+             .rename("_scale").reset_index())
     pieces, seen = [], set()
-    for origin in _origin_periods(history, origins, int(horizon), m, freq):
-        hist = history[history["period"] <= origin]
-        scale = (pairs[pairs["period"] <= origin].groupby("clinic")["_ae"].mean()
-                 .rename("_scale").reset_index())
-        for meth in methods:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                fc = forecast_demand(hist, measure=measure, horizon=int(horizon), levels=lv,
-                                     method=meth, exclude=exclude, country=country,
-                                     day_basis=day_basis)
-            for wmsg in caught:
-                seen.add((str(wmsg.message), wmsg.category))
-            res = fc.merge(actual, on=["clinic", "period"]).merge(scale, on="clinic", how="left")
-            res["step"] = (pd.PeriodIndex(res["period"]).asi8 - origin.ordinal).astype(int)
-            res["method"] = meth
-            pieces.append(res)
+    for meth in methods:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fc = forecast_demand(hist, measure=measure, horizon=horizon, levels=lv,
+                                 method=meth, exclude=exclude, country=country,
+                                 day_basis=day_basis)
+        for wmsg in caught:
+            seen.add((str(wmsg.message), wmsg.category))
+        res = fc.merge(actual, on=["clinic", "period"]).merge(scale, on="clinic", how="left")
+        res["step"] = (pd.PeriodIndex(res["period"]).asi8 - origin.ordinal).astype(int)
+        res["method"] = meth
+        pieces.append(res)
+    return pieces, seen, job
+
+
+def backtest_table(done: list, *, bucket_size: int | None = None) -> pd.DataFrame:
+    """The :func:`backtest` table of its origins' results (:func:`backtest_origin` of every job of
+    one :func:`backtest_jobs` call, in its order); the origins' warnings are raised once each."""
+    if not done:
+        raise ValueError("backtest_table: no origin to score")
+    _, _, first = done[0]
+    history, measure, horizon, _, methods, lv = first[:6]
+    m = _SEASON[_freq_of(history["period"])]
+    size = int(bucket_size) if bucket_size else max(1, m // 4)
+    pieces, seen = [], set()
+    for frames, warned, _job in done:
+        pieces += frames
+        seen |= warned
     for msg, cat in sorted(seen, key=lambda x: x[0]):
         warnings.warn(msg, cat, stacklevel=2)
     res = pd.concat(pieces, ignore_index=True)

@@ -243,6 +243,26 @@ def test_adjust_forecast_growth_and_change():
 
 
 # ------------------------------------------------------------------ backtest
+def test_a_backtests_origins_run_apart_give_the_same_table():
+    """The origins are independent (kps run spreads them over its processes): each origin on a
+    process of its own, finished in any order, gives the backtest's table."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from kps_analysis.forecast import backtest_jobs, backtest_origin, backtest_table
+
+    months = pd.period_range("2019-01", "2023-12", freq="M")
+    rng = np.random.default_rng(3)
+    wave = 100 + 20 * np.sin(np.arange(len(months)) / 1.9)
+    h = pd.concat([pd.DataFrame({"clinic": c, "period": months, "referrals_in": wave + rng.normal(0, 5, len(months))})
+                   for c in ("a", "b")], ignore_index=True)
+    kw = {"measure": "referrals_in", "horizon": 6, "origins": 3, "methods": ("profile", "seasonal_naive")}
+    jobs = backtest_jobs(h, **kw)
+    assert len(jobs) == 3
+    with ProcessPoolExecutor(2) as pool:
+        done = list(pool.map(backtest_origin, jobs[::-1]))[::-1]
+    pd.testing.assert_frame_equal(backtest_table(done), backtest(h, **kw))
+
+
 def test_backtest_naive_mase_by_hand():
     """Origins as a list; MASE of the seasonal naive against its own scale."""
     months = pd.period_range("2020-01", "2023-12", freq="M")
