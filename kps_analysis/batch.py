@@ -682,11 +682,25 @@ def _execute_dask(client, jobs: list[dict], worker_timeout: float):
 RUN_SPEC = "run.json"
 
 
+def _json_safe(value):
+    """``value`` with every NaN or infinite number as None (null): JSON has no NaN, and a
+    status.json with a bare ``NaN`` is refused by every strict reader."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and value != value or isinstance(value, float) and value in (float("inf"),
+                                                                                            float("-inf")):
+        return None
+    return value
+
+
 def _write_json(path: Path, data: dict) -> None:
     from .report import atomic_path
 
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        tmp.write_text(json.dumps(_json_safe(data), indent=2, ensure_ascii=False, default=str, allow_nan=False),
+                       encoding="utf-8")
 
 
 def _select_clinics(parameters_dir: Path, clinics: Sequence[str] | None) -> list[str]:

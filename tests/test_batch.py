@@ -604,3 +604,14 @@ def test_the_index_says_which_clinics_have_data_out_of_date(tmp_path):
     page = html.unescape(batch.write_index(tmp_path, "r", [stale, broken], language="sv").read_text(encoding="utf-8"))
     assert "Inaktuella data: till och med 2026-10-18, 45 dagar före körningen." in page
     assert "1 avsnitt kunde inte visas (se run.log)." in page
+
+
+def test_status_and_manifest_files_are_strict_json(tmp_path):
+    """status.json held bare NaN (a clinic's figure not computed): strict JSON readers refuse it."""
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    batch._write_json(tmp_path / "status.json", {"summary": {"purchase_need_12w": float("nan"), "n": 3.0},
+                                                 "list": [float("inf")]})
+    data = json.loads((tmp_path / "status.json").read_text(encoding="utf-8"), parse_constant=refuse)
+    assert data == {"summary": {"purchase_need_12w": None, "n": 3.0}, "list": [None]}
