@@ -964,7 +964,11 @@ def _purchase(ctx: ClinicContext) -> None:
     from .planning import purchase_by_month
 
     _markdown(ctx.text("purchase"))
-    t = report_plan.purchase_table(purchase_by_month(ctx.model.plan), limit=ctx.limit, language=ctx.language)
+    monthly = purchase_by_month(ctx.model.plan)
+    if monthly.empty:   # a sentence, not a one-cell table with a row number
+        _markdown(label("plan.nothing_to_buy", ctx.language))
+        return
+    t = report_plan.purchase_table(monthly, limit=ctx.limit, language=ctx.language)
     if not ctx.ok("purchase_cost"):
         t = t[[c for c in t.columns if "kr" not in c and "SEK" not in c]]
     for col in [c for c in t.columns if "vecka" in c.lower() or "week" in c.lower()]:
@@ -1107,8 +1111,10 @@ def show(key: str, ctx) -> None:
         if key not in _RENDER:
             raise KeyError(f"unknown report section {key!r}; known: {', '.join(_RENDER)}")
         if not ctx.ok(key):
-            if key in _PARTS and ctx.model is None:
-                return  # its section already says that the model is missing
+            if key in _PARTS and (ctx.model is None or not ctx.ok("plan") or key == "moves"):
+                # its section already says that the model is missing; and a clinic without a common
+                # waiting list (region_pool, optional) has no moves to speak of
+                return
             text = ctx.why_not(key)
             head = "" if key in _PARTS or key == "summary" else _heading_only(ctx.text(key)) + "\n\n"
             _markdown(f"{head}*{text}*")
@@ -1379,6 +1385,9 @@ def _region_moves(ctx: RegionContext) -> None:
                                  clinic_to=summary["clinic_to"].map(ctx.name),
                                  first_week=summary["first_week"].map(first).map(
                                      lambda p: period_name(p, ctx.language)))
+    if summary.empty:   # a sentence, not a one-cell table with a row number
+        _markdown(label("region.no_moves_needed", ctx.language))
+        return
     _table(report.moves_table(summary, language=ctx.language), label("section.moves_caption", ctx.language))
 
 

@@ -335,7 +335,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "region.suggestion": {"sv": "Förslag", "en": "Suggestion"},
     "region.target": {"sv": "målnivå", "en": "target"},
     "region.to": {"sv": "Till", "en": "To"},
-    "region.treatment": {"sv": "behandling", "en": "treatment"},
+    "region.treatment": {"sv": "operationer", "en": "operations"},
     "region.cost_later": {
         "sv": "Flyttarna längre fram i planen, efter de 12 fastställda veckorna, sparar ytterligare {saving} kr.",
         "en": "The moves later in the plan, after the 12 fixed weeks, save another SEK {saving}."},
