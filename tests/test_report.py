@@ -781,3 +781,10 @@ def test_a_ratios_change_is_the_change_of_the_values_shown():
     c = pd.DataFrame({"measure": ["queue_production_ratio_weeks"], "this_week": [6.86], "last_week": [7.21],
                       "change": [-0.35], "usual": [7.0], "unusual": [False], "direction": ["down"]})
     assert changes_table(c).iloc[0].tolist()[:3] == ["7,2", "6,9", "\u22120,3"]
+
+
+def test_the_region_does_not_say_zero_kronor_less():
+    """"16 475 000 kr mot 16 475 000 kr (0 kr mindre)" beside proposed moves: said plainly now."""
+    text = report.region_cost_text(16_475_000.0, 16_475_000.0)
+    assert "0 kr mindre" not in text and "ändrar inte" in text
+    assert "(100 kr mindre)" in report.region_cost_text(900.0, 1000.0)

@@ -336,6 +336,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "region.target": {"sv": "målnivå", "en": "target"},
     "region.to": {"sv": "Till", "en": "To"},
     "region.treatment": {"sv": "operationer", "en": "operations"},
+    "region.cost_same": {
+        "sv": ("Köpt vård kostar regionen {together} kr de kommande 12 veckorna; gemensam planering ändrar inte "
+               "den kostnaden."),
+        "en": "Purchased care costs the region SEK {together} over the coming 12 weeks; planning together does "
+              "not change that."},
     "region.cost_later": {
         "sv": "Flyttarna längre fram i planen, efter de 12 fastställda veckorna, sparar ytterligare {saving} kr.",
         "en": "The moves later in the plan, after the 12 fixed weeks, save another SEK {saving}."},

@@ -72,7 +72,10 @@ def region_cost_text(optimised_sek: float, separate_sek: float, *, language: str
     """
     saving = separate_sek - optimised_sek
     a, b, c = (format_count(v, language=language) for v in (optimised_sek, separate_sek, saving))
-    return label("region.cost_together", "en" if language == "en" else "sv", together=a, separate=b, saving=c)
+    lang = "en" if language == "en" else "sv"
+    if round(saving) == 0:   # not "X kr against X kr (0 kr less)"
+        return label("region.cost_same", lang, together=a)
+    return label("region.cost_together", lang, together=a, separate=b, saving=c)
 
 
 def moves_table(moves: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
