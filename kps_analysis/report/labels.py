@@ -266,10 +266,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": " instead of being bought; they are in the plan and the purchase below is what remains.",
     },
     "plan.no_history": {
-        "sv": ("Ingen vecka av en tidigare körnings fastställda plan har passerat ännu; uppföljningen mot planen "
-               "börjar när den första av dem har gått."),
-        "en": ("No week of an earlier run's fixed plan has passed yet; the follow-up against the plan starts "
-               "once the first of them is over."),
+        "sv": ("Ingen period av en tidigare körnings fastställda plan har passerat ännu; uppföljningen mot den "
+               "börjar när den första har gått. Tabellen nedan följer de planerade volymerna i data."),
+        "en": ("No period of an earlier run's fixed plan has passed yet; the follow-up against it starts once "
+               "the first is over. The table below follows the planned volumes in the data."),
     },
     "plan.no_moves": {
         "sv": "Inga patienter flyttas till eller från andra sjukhus i planen.",
@@ -885,8 +885,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "reason.purchase_needed": {"sv": "planen kräver köpt vård", "en": "the plan needs purchased care"},
     "reason.breach_within_lead_time": {"sv": "patienter passerar gränsen innan köpt vård hinner börja",
                                      "en": "patients pass the limit before purchased care can start"},
-    "reason.production_below_plan": {"sv": "produktionen ligger under den fastställda planen",
-                                   "en": "production is below the fixed plan"},
+    "reason.production_below_plan": {"sv": "produktionen hittills i år ligger under planen (se Plan mot utfall)",
+                                   "en": "production so far this year is below plan (see Plan against outcome)"},
     # the report's title and stale-data warning (sections._title_html, sections._stale_html)
     "section.data_up_to": {"sv": "data till och med {last}", "en": "data up to {last}"},
     "section.run": {"sv": "körning {run}", "en": "run {run}"},
@@ -1165,7 +1165,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "escalation_rule.text": {
         "sv": ("**Röd** (eskaleras till divisionen): vårdgarantimålet nås inte nu (andelen som väntat över "
                "{days} dagar är över {miss:.0%}) och den egna kapaciteten räcker inte, så vård måste köpas; "
-               "eller produktionen ligger mer än {red:g} % under den fastställda planen medan vårdgarantin är i "
+               "eller produktionen hittills i år ligger mer än {red:g} % under planen medan vårdgarantin är i "
                "fara (något av villkoren för gul nedan); röd av det skälet fyra veckor i rad: till regionen. "
                "**Gul** (hanteras i kliniken): målet nås inte nu, eller planen kräver köp, eller patienter "
                "passerar gränsen innan ett köp hinner ordnas (ledtid {lead} veckor), eller produktionen ligger "
@@ -1175,7 +1175,7 @@ TEXTS: dict[str, dict[str, str]] = {
                "en plan att bedöma vårdgarantin efter (till exempel bara operationer, utan kö)."),
         "en": ("**Red** (escalated to the division): the guarantee target is missed now (the share waited over "
                "{days} days is above {miss:.0%}) and own capacity is not enough, so care must be bought; or "
-               "production is more than {red:g} % below the fixed plan while the guarantee is at risk (one of "
+               "production so far this year is more than {red:g} % below plan while the guarantee is at risk (one of "
                "the conditions for yellow below); red for that reason four weeks running: to the region. "
                "**Yellow** (handled in the clinic): the target is missed now, or the plan needs a purchase, or "
                "patients pass the limit before a purchase can be arranged (lead time {lead} weeks), or production "
