@@ -365,6 +365,12 @@ def _put_values(cols: _Columns, col: str, table: pd.DataFrame, ahead: str | None
         cols.names[col] = label("workbook.weeks_ahead" if per == "W" else "workbook.months_ahead", language)
 
 
+#: The words of a header that name the row's own period, as a monthly clinic's sheet says them; a number
+#: of weeks (the fixed 12 weeks of a headline figure) and a unit (the köproduktionskvot in weeks) stay.
+_ROW_PERIOD_WORDS = {"sv": (("veckans", "månadens"), ("Veckor framåt", "Månader framåt"), ("veckan", "månaden")),
+                     "en": (("week's", "month's"), ("Weeks ahead", "Months ahead"), ("the week", "the month"))}
+
+
 def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", table_name: str = "Tabell",
                      skip: tuple = ()) -> tuple[Sheet, dict]:
     """A result table as a :class:`Sheet`: headers and values in words, dates, kinds.
@@ -406,10 +412,12 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
             _put_week_valued(cols, col, s, language)
         else:
             _put_values(cols, col, table, ahead, language)
-    if monthly:   # a monthly clinic's sheet speaks of months, as its report does
-        from .report.labels import in_months
-
-        cols.names = {k: in_months(v, language) for k, v in cols.names.items()}
+    if monthly:   # a monthly clinic's rows are months: the words naming the row's period say so
+        pairs = _ROW_PERIOD_WORDS["en" if language == "en" else "sv"]
+        for key, text in list(cols.names.items()):
+            for week_word, month_word in pairs:
+                text = text.replace(week_word, month_word)
+            cols.names[key] = text
     return _sheet_of(cols, len(table), name, table_name, freeze)
 
 
