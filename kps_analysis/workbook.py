@@ -311,7 +311,8 @@ def _put_order_by(cols: _Columns, col: str, table: pd.DataFrame, ahead: str, lan
 
 def _is_week_valued(col: str, s: pd.Series) -> bool:
     return col in _WEEK_VALUED or (col.endswith(_WEEK_VALUED_SUFFIX) and col not in ("last_week", "this_week")
-                                   and s.dtype == object)
+                                   and (s.dtype == object or pd.api.types.is_string_dtype(s)
+                                        or isinstance(s.dtype, pd.PeriodDtype)))
 
 
 def _put_week_valued(cols: _Columns, col: str, s: pd.Series, language: str) -> None:

@@ -634,3 +634,12 @@ def test_a_monthly_sheet_speaks_of_months_with_one_month_column():
     sheet, _ = workbook.sheet_from_frame(t, "Produktionsplan")
     assert list(sheet.frame.columns) == ["Klinik", "Steg", "Månader framåt", "Månad", "Kö vid månadens början",
                                          "Kö vid månadens slut"]
+
+
+def test_a_week_column_of_pandas_strings_is_written_as_its_monday():
+    """summary.xlsx showed '2026-11-30/2026-12-06' for the week of the peak: on pandas 3 the column
+    is a string dtype, not object, and was not recognised as a week."""
+    s = pd.DataFrame({"clinic": ["gyn"], "projected_breaches_peak_week": pd.array(["2026-11-30/2026-12-06"],
+                                                                                   dtype="string")})
+    sheet, _ = workbook.sheet_from_frame(s, "S")
+    assert str(sheet.frame.iloc[0, 1]) == "2026-11-30"
