@@ -1351,18 +1351,20 @@ def _region_purchase(ctx: RegionContext) -> None:
 
 
 def _partial_months(fixed: pd.DataFrame) -> dict:
-    """The months the weekly clinics' fixed plans end inside: month -> the last week counted
-    ("v. 7"), so the region's table does not read as the whole month the clinics' reports show."""
-    out = {}
+    """The month the weekly clinics' fixed plans end inside: month -> the last week counted
+    ("v. 7"), so the region's table does not read as the whole month the clinics' reports show.
+    Only the latest end counts (a clinic whose data end early ends its plan early too; the
+    others still cover that month whole)."""
+    last = None
     for period, month in fixed.sort_values("period_ahead").groupby("clinic")[["period", "month"]].last().itertuples(
             index=False):
         text = str(period)
-        if not re.fullmatch(r"\d{4}-W\d{2}", text):
-            continue
-        week = pd.Period(pd.Timestamp.fromisocalendar(int(text[:4]), int(text[6:]), 1), freq="W-SUN")
-        if week.end_time.normalize() < pd.Period(str(month), freq="M").end_time.normalize():
-            out[str(month)] = period_name(week, year=False)
-    return out
+        if re.fullmatch(r"\d{4}-W\d{2}", text):
+            week = pd.Period(pd.Timestamp.fromisocalendar(int(text[:4]), int(text[6:]), 1), freq="W-SUN")
+            last = max(last, (week, str(month))) if last is not None else (week, str(month))
+    if last is None or last[0].end_time.normalize() >= pd.Period(last[1], freq="M").end_time.normalize():
+        return {}
+    return {last[1]: period_name(last[0], year=False)}
 
 
 def _region_moves(ctx: RegionContext) -> None:

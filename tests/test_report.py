@@ -757,6 +757,10 @@ def test_the_regions_last_month_says_where_the_fixed_weeks_end():
                           "period": ["2027-W06", "2027-W07", "2027-02"], "month": ["2027-02", "2027-02", "2027-02"]})
     assert sections._partial_months(fixed) == {"2027-02": "v. 7"}
     assert sections._partial_months(fixed[fixed["clinic"] == "hud"]) == {}
+    # a clinic whose data end early ends its plan in January; the others cover January whole
+    early = pd.DataFrame({"clinic": "kir", "stage": "new_visit", "period_ahead": [12], "period": ["2027-W01"],
+                          "month": ["2027-01"]})
+    assert sections._partial_months(pd.concat([fixed, early])) == {"2027-02": "v. 7"}
 
 
 def test_moves_name_the_other_clinic_and_its_week_as_readers_do():
