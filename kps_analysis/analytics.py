@@ -85,7 +85,9 @@ def _findings(weekly, p, model=None):
     the capacity check's findings (resources against demonstrated production beyond the
     tolerance, :func:`kps_analysis.planning.capacity_basis`)."""
     from .data import validate
+    from .report import format_count, format_signed, label
 
+    lang = "en" if str(_get(p, "language", "sv")) == "en" else "sv"   # the report's language
     parts = [validate(g.dropna(axis=1, how="all"), source=str(cid),
                       plausible_from=_get(p, "plausible_from"), max_count_per_period=_get(p, "max_count_per_period"))
              for cid, g in weekly.groupby("clinic", sort=False)]
@@ -95,8 +97,8 @@ def _findings(weekly, p, model=None):
         if len(fresh):
             parts.append(pd.DataFrame({
                 "severity": "warning", "clinic": fresh["clinic"].to_numpy(), "period": None, "column": "period",
-                "message": [f"the data end {pd.Timestamp(e).date()}, {int(a)} days before the run date; the plan "
-                            f"starts {pd.Timestamp(s).date()}: newer data would move it to today"
+                "message": [label("finding.stale", lang, end=pd.Timestamp(e).date(), days=int(a),
+                                  start=pd.Timestamp(s).date())
                             for e, a, s in zip(fresh["data_end"], fresh["data_age_days"], fresh["plan_start"])]}))
     if model is not None and len(model.capacity_check) and "finding" in model.capacity_check.columns:
         # the capacity check's finding is a data-quality finding too (the capacity section says so)
@@ -104,9 +106,10 @@ def _findings(weekly, p, model=None):
         if len(found):
             parts.append(pd.DataFrame({
                 "severity": "warning", "clinic": found["clinic"].to_numpy(), "period": None, "column": "resources",
-                "message": [f"{s.replace('_', ' ')}: capacity from the resources {r:.1f} a normal week against "
-                            f"{d:.1f} a week demonstrated in normal weeks ({100 * (r / d - 1):+.0f} %, more than "
-                            f"the tolerance of {100 * t:g} %): check the resources or the production data"
+                "message": [label("finding.capacity", lang, stage=label(f"value.stage.{s}", lang),
+                                  resources=format_count(r, language=lang, decimals=1),
+                                  shown=format_count(d, language=lang, decimals=1),
+                                  diff=format_signed(100 * (r / d - 1), language=lang), tolerance=f"{100 * t:g}")
                             for s, r, d, t in zip(found["stage"], found["resources_per_week"],
                                                   found["demonstrated_per_week"], found["tolerance"])]}))
     parts = [f for f in parts if len(f)]

@@ -366,12 +366,6 @@ def _put_values(cols: _Columns, col: str, table: pd.DataFrame, ahead: str | None
         cols.names[col] = label("workbook.weeks_ahead" if per == "W" else "workbook.months_ahead", language)
 
 
-#: The words of a header that name the row's own period, as a monthly clinic's sheet says them; a number
-#: of weeks (the fixed 12 weeks of a headline figure) and a unit (the köproduktionskvot in weeks) stay.
-_ROW_PERIOD_WORDS = {"sv": (("veckans", "månadens"), ("Veckor framåt", "Månader framåt"), ("veckan", "månaden")),
-                     "en": (("week's", "month's"), ("Weeks ahead", "Months ahead"), ("the week", "the month"))}
-
-
 def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", table_name: str = "Tabell",
                      skip: tuple = ()) -> tuple[Sheet, dict]:
     """A result table as a :class:`Sheet`: headers and values in words, dates, kinds.
@@ -414,7 +408,9 @@ def sheet_from_frame(table: pd.DataFrame, name: str, *, language: str = "sv", ta
         else:
             _put_values(cols, col, table, ahead, language)
     if monthly:   # a monthly clinic's rows are months: the words naming the row's period say so
-        pairs = _ROW_PERIOD_WORDS["en" if language == "en" else "sv"]
+        from .report.labels import ROW_PERIOD_WORDS
+
+        pairs = ROW_PERIOD_WORDS["en" if language == "en" else "sv"]
         for key, text in list(cols.names.items()):
             for week_word, month_word in pairs:
                 text = text.replace(week_word, month_word)

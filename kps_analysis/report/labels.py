@@ -593,6 +593,18 @@ TEXTS: dict[str, dict[str, str]] = {
     "column.coverage_95": {"sv": "Träffar inom 95 %-intervallet", "en": "Coverage of the 95 % interval"},
     "column.n": {"sv": "Antal", "en": "Count"},
     "column.severity": {"sv": "Allvar", "en": "Severity"},
+    "finding.stale": {
+        "sv": ("data slutar {end}, {days} dagar före körningen; planen börjar {start}: nyare data skulle "
+               "flytta den till i dag"),
+        "en": "the data end {end}, {days} days before the run date; the plan starts {start}: newer data would "
+              "move it to today"},
+    "finding.capacity": {
+        "sv": ("{stage}: kapaciteten enligt resurserna, {resources} en normal vecka, mot visad produktion "
+               "{shown} i veckan under normala veckor ({diff} %, mer än toleransen {tolerance} %): kontrollera "
+               "resurserna eller produktionsdata"),
+        "en": ("{stage}: capacity from the resources {resources} a normal week against {shown} a week "
+               "demonstrated in normal weeks ({diff} %, more than the tolerance of {tolerance} %): check the "
+               "resources or the production data")},
     "severity.error": {"sv": "fel", "en": "error"},
     "severity.warning": {"sv": "varning", "en": "warning"},
     "severity.info": {"sv": "upplysning", "en": "note"},
@@ -1322,6 +1334,13 @@ WEEK_TO_MONTH = {
     "en": (("summer weeks 27-32", "summer months July and August"), ("weeks", "months"), ("week", "month"),
            ("Weeks", "Months"), ("Week", "Month"), ("weekly", "monthly"), ("week-on-week", "month-on-month")),
 }
+
+
+#: The words of a sheet's header that name the row's own period, as a monthly clinic's sheet says them
+#: (``workbook.sheet_from_frame``); a number of weeks (the fixed 12 weeks of a headline figure) and a
+#: unit (the köproduktionskvot in weeks) stay.
+ROW_PERIOD_WORDS = {"sv": (("veckans", "månadens"), ("Veckor framåt", "Månader framåt"), ("veckan", "månaden")),
+                    "en": (("week's", "month's"), ("Weeks ahead", "Months ahead"), ("the week", "the month"))}
 
 
 def in_months(text: str, language: str = "sv") -> str:
