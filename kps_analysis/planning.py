@@ -1792,7 +1792,9 @@ def _add_fixed_period_figures(out: pd.DataFrame, head: pd.DataFrame, fixed_by: p
     out["capacity_gap_12w"] = sums["gap"].reindex(clinics)
     out["purchase_need_12w"] = sums["purchase"].reindex(clinics)
     costs = head.groupby("clinic")["cost_external_sek"].sum(min_count=1)
-    out["purchase_cost_12w"] = costs.reindex(clinics).where(out["purchase_need_12w"] > 0, 0.0)
+    # no purchase costs nothing; a clinic with no stage planned has no figure at all (–, not 0)
+    out["purchase_cost_12w"] = costs.reindex(clinics).where(out["purchase_need_12w"] > 0, 0.0).where(
+        out["purchase_need_12w"].notna())
     out["purchase_cost_internal_12w"] = sums["cost_internal_sek"].reindex(clinics)
     for stage, name in (("new_visit", "new_visits"), ("treatment", "operations")):
         st = head[head["stage"] == stage].groupby("clinic")

@@ -332,6 +332,7 @@ def test_a_stage_whose_queue_is_unknown_is_not_planned(demo_model):
     assert set(model.plan["clinic"]) == {"gyn"}
     f = model.figures.set_index("clinic")
     assert pd.isna(f.loc["hud", "escalation"]) and f.loc["gyn", "escalation"] in ("green", "yellow", "red")
+    assert f.loc["hud", ["purchase_need_12w", "purchase_cost_12w"]].isna().all()   # "–" in the index, not 0
     assert planning.known_queues(w, None).groupby("clinic").size().to_dict() == {"gyn": 2}
     full = planning.plan_region(weekly[weekly["clinic"].isin(ids)], None, few, runs=10)
     key = ["stage", "period_ahead"]
