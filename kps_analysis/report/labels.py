@@ -936,9 +936,9 @@ TEXTS: dict[str, dict[str, str]] = {
                                 "en": "Planned volumes against outcome, year to date"},
     "section.scenarios_caption": {
         "sv": ("Scenarier bredvid planen, summerade över hela planen, de kommande 52 veckorna (nyckeltalen "
-               "överst gäller de 12 fastställda veckorna)"),
+               "överst gäller de fastställda 12 veckorna)"),
         "en": ("Scenarios beside the plan, summed over the whole plan, the coming 52 weeks (the key figures at "
-               "the top are for the 12 fixed weeks)")},
+               "the top are for the fixed 12 weeks)")},
     "section.findings_caption": {"sv": "Anmärkningar på indata", "en": "Findings in the input"},
     # the region overview's sections (sections._region_*)
     "section.region_subtitle": {"sv": "Data till och med {last} · körning {run} · {n} kliniker",
