@@ -106,9 +106,11 @@ SECTIONS: dict[str, dict[str, str]] = {
     "region_title": {"sv": "# Regionöversikt", "en": "# Region overview"},
     "region_totals": {
         "sv": "## Regionen totalt\nSumma över klinikerna senaste veckan: väntande, väntat över 90 dagar och "
-              "beräknat antal över 90 dagar om 12 veckor om inget köps.",
+              "det högsta antalet över 90 dagar inom 12 veckor om inget köps (klinikernas högsta, summerade; "
+              "de kan falla i olika veckor).",
         "en": "## The region in total\nSums over the clinics for the latest week: waiting, waited over 90 days, "
-              "and projected over 90 days in 12 weeks if nothing is bought.",
+              "and the peak over 90 days within 12 weeks if nothing is bought (the clinics' peaks summed; they "
+              "may fall in different weeks).",
     },
     "region_ranking": {
         "sv": "## Klinikerna efter behov\nRöd eskalering först, sedan gul och grön; inom varje färg flest beräknade "
