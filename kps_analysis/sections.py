@@ -630,6 +630,12 @@ def _state_sentence(ctx: ClinicContext, f: _Facts) -> str:
         late = bool(r.get("first_order_late", False))
         when = label("section.order_late", lang) if late else label("section.order_by", lang, date=order_by)
         clauses.append(label("section.state_buy", lang, joined=joined, when=when))
+    elif np.isfinite(_num(r.get("breaches_after_purchase_peak_12w"))) and \
+            _num(r.get("breaches_after_purchase_peak_12w")) > 0:
+        # nothing to buy, yet patients pass the limit before a purchase could start: not "capacity holds"
+        clauses.append(label("section.state_late_only", lang, n=texts.get(
+            "breaches_after_purchase_peak_12w", format_count(_num(r.get("breaches_after_purchase_peak_12w")),
+                                                             language=lang)), days=days))
     else:
         clauses.append(label("section.state_own_capacity", lang, n=F, periods=pw(F)))
     state = f"{trend}: " + "; ".join(clauses) + "."

@@ -377,6 +377,14 @@ def test_first_screen_states_the_clinic_in_one_sentence_and_splits_purchases_by_
     assert "60 " not in html.replace("1\u00a0600", "")  # never first visits and operations in one count
     assert report.TOC_SLOT in html and html.index("kps-decision") < html.index(report.TOC_SLOT)
     assert "<dt>Köproduktionskvot</dt>" in html and "<dt>Ledtid</dt>" in html
+    # nothing to buy, but patients pass the limit within the lead time: the state says so (it said own
+    # capacity keeps the guarantee, above a decision box listing those patients)
+    late = headline.assign(purchase_new_visits_12w=0.0, purchase_operations_12w=0.0,
+                           breaches_after_purchase_peak_12w=4.0)
+    ctx.__dict__.update(headline=late, model=SimpleNamespace(plan=plan.assign(purchase=0.0, cost_external_sek=0.0),
+                                                             settings=model.settings))
+    state = html_module.unescape(sections.first_screen_html(ctx)).split("<strong>", 1)[1].split("</strong>", 1)[0]
+    assert "passerar 90 dagar innan köpt vård hinner börja" in state and "håller vårdgarantin" not in state
 
 
 def test_the_title_and_the_printed_header_keep_user_text_inert(tmp_path, monkeypatch):

@@ -795,6 +795,9 @@ TEXTS: dict[str, dict[str, str]] = {
                         "en": "buy {joined} {when} to keep the care guarantee"},
     "section.state_own_capacity": {"sv": "den egna kapaciteten håller vårdgarantin de kommande {n} {periods}",
                                  "en": "own capacity keeps the care guarantee over the coming {n} {periods}"},
+    "section.state_late_only": {
+        "sv": "inget köp behövs, men upp till {n} patienter passerar {days} dagar innan köpt vård hinner börja",
+        "en": "nothing needs buying, but up to {n} patients pass {days} days before purchased care could start"},
     "section.within_target": {"sv": "inom målet", "en": "within target"},
     "section.above_target": {"sv": "över målet", "en": "above target"},
     "section.to_watch": {"sv": "att bevaka", "en": "to watch"},
