@@ -1307,7 +1307,10 @@ def _region_ranking(ctx: RegionContext) -> None:
     named = ordered.assign(clinic=ordered["clinic"].map(ctx.name))
     need = ["clinic", "escalation", "projected_breaches_peak_12w", "purchase_new_visits_12w", "purchase_operations_12w",
             "purchase_cost_12w"]
-    now = ["clinic", "queue_production_ratio_weeks", "share_over_90_days", "waiting_over_90", "queue_change_1w"]
+    # the change over each clinic's own period: a monthly clinic's last month, not "–" (as its report says)
+    mixed = "period_unit" in ctx.summaries and (ctx.summaries["period_unit"].astype(str) == "month").any()
+    now = ["clinic", "queue_production_ratio_weeks", "share_over_90_days", "waiting_over_90",
+           "queue_change_1p" if mixed and "queue_change_1p" in ctx.summaries else "queue_change_1w"]
     for cols, caption in ((need, label("section.region_need_caption", ctx.language)),
                           (now, label("section.region_now_caption", ctx.language))):
         t = report.region_table(named[[c for c in cols if c in named.columns]], language=ctx.language,

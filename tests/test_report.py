@@ -800,3 +800,11 @@ def test_the_region_does_not_say_zero_kronor_less():
     text = report.region_cost_text(16_475_000.0, 16_475_000.0)
     assert "0 kr mindre" not in text and "ändrar inte" in text
     assert "(100 kr mindre)" in report.region_cost_text(900.0, 1000.0)
+
+
+def test_the_region_shows_a_monthly_clinics_queue_change_over_its_month():
+    """The region's "Läget nu" showed "–" for monthly clinics whose reports gave −19 since last month."""
+    s = pd.DataFrame({"clinic": ["w", "m"], "queue_change_1w": [-24.0, float("nan")],
+                      "queue_change_1p": [-24.0, -19.0]})
+    t = report.region_table(s, order="given")
+    assert t.iloc[:, -1].tolist() == ["\u221224", "\u221219"]

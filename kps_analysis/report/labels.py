@@ -99,6 +99,8 @@ LABELS: dict[str, dict[str, str]] = {
     "waiting_over_90": {"sv": "Väntat över 90 dagar", "en": "Waited over 90 days"},
     "waiting_list_pressure": {"sv": "Väntelistetryck", "en": "Waiting-list pressure"},
     "queue_change_1w": {"sv": "Förändring av kön sedan förra veckan", "en": "Change in the queue since last week"},
+    "queue_change_1p": {"sv": "Förändring av kön sedan förra perioden (vecka, eller månad för månadsdata)",
+                        "en": "Change in the queue since the last period (week, or month for monthly data)"},
     "escalation_level": {"sv": "Eskaleras till", "en": "Escalated to"},
     "error": {"sv": "Fel", "en": "Error"},
     "provenance": {"sv": "Om rapporten", "en": "About this report"},

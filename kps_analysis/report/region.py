@@ -19,7 +19,7 @@ def region_table(summaries: pd.DataFrame, *, language: str = "sv", order: str = 
     overview orders them by need: escalation, then projected breaches).
     """
     cols = [c for c in ("clinic", "waiting_list_pressure", "queue_production_ratio_weeks", "share_over_90_days",
-                        "queue_new_visit", "queue_treatment", "queue_change_1w", "waiting_over_90",
+                        "queue_new_visit", "queue_treatment", "queue_change_1w", "queue_change_1p", "waiting_over_90",
                         "projected_breaches_peak_12w",
                         "purchase_need_12w", "purchase_new_visits_12w", "purchase_operations_12w",
                         "purchase_cost_12w", "escalation")
@@ -38,7 +38,7 @@ def region_table(summaries: pd.DataFrame, *, language: str = "sv", order: str = 
                 lambda v: format_count(100 * v, language=language, decimals=1) + " %")
         elif col.startswith("queue_production_ratio") or "pressure" in col:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language, decimals=1))
-        elif col == "queue_change_1w":
+        elif col in ("queue_change_1w", "queue_change_1p"):
             out[label(col, language)] = table[col].map(lambda v: format_signed(v, language=language))
         else:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language))
