@@ -808,3 +808,15 @@ def test_the_region_shows_a_monthly_clinics_queue_change_over_its_month():
                       "queue_change_1p": [-24.0, -19.0]})
     t = report.region_table(s, order="given")
     assert t.iloc[:, -1].tolist() == ["\u221224", "\u221219"]
+
+
+def test_a_capacity_difference_just_past_the_tolerance_shows_it():
+    """uro's operations read "−15 % | avviker mer än 15 %": a whole per cent hid −15,4 %."""
+    from kps_analysis import report_plan
+
+    check = pd.DataFrame({"stage": ["treatment"], "resources_per_week": [16.2], "demonstrated_per_week": [19.15],
+                          "demonstrated_last_year_per_week": [19.0], "deviation": [16.2 / 19.15 - 1],
+                          "basis": ["resources"], "finding": [True], "tolerance": [0.15]})
+    assert "\u221215,4 %" in report_plan.capacity_check_table(check).iloc[0].tolist()
+    far = check.assign(resources_per_week=12.0, deviation=12.0 / 19.15 - 1)
+    assert "\u221237 %" in report_plan.capacity_check_table(far).iloc[0].tolist()

@@ -260,8 +260,11 @@ def capacity_check_table(check: pd.DataFrame, *, language: str = "sv", kind: str
                 format_count(r.demonstrated_per_week, language=language, decimals=1),
             label(last_year, language):
                 format_count(r.demonstrated_last_year_per_week, language=language, decimals=1),
+            # one decimal where a whole per cent would hide that the difference passes the tolerance (−15,4 %)
             label("plan.difference", language):
-                "–" if not np.isfinite(dev) else format_signed(100 * dev, language=language, decimals=0) + " %",
+                "–" if not np.isfinite(dev) else format_signed(
+                    100 * dev, language=language,
+                    decimals=1 if r.finding and round(abs(100 * dev)) <= 100 * r.tolerance else 0) + " %",
             label("plan.planned_on", language):
                 label("plan.resources", language) if r.basis == "resources" else
                 label("plan.demonstrated_production", language),

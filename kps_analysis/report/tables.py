@@ -274,9 +274,9 @@ def follow_up_table(follow_up: pd.DataFrame, *, language: str = "sv") -> pd.Data
             label("table.measure", language): label(r.measure, language),
             label("table.plan_year_to_date", language): format_count(r.cum_plan, language=language),
             label("table.actual_year_to_date", language): format_count(r.cum_actual, language=language),
-            label("table.deviation", language): format_count(r.cum_deviation_pct, language=language, decimals=1),
+            label("table.deviation", language): format_signed(r.cum_deviation_pct, language=language, decimals=1),
             label("table.against_last_year", language):
-                format_count(r.cum_vs_last_year_pct, language=language, decimals=1),
+                format_signed(r.cum_vs_last_year_pct, language=language, decimals=1),
             label("table.deviation_colour", language): status_word(r.status, language),
             label("table.handled_by", language): status_word(r.level, language),
         })
