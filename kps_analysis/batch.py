@@ -58,6 +58,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -689,10 +690,7 @@ def _json_safe(value):
         return {k: _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
-    if isinstance(value, float) and value != value or isinstance(value, float) and value in (float("inf"),
-                                                                                            float("-inf")):
-        return None
-    return value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _write_json(path: Path, data: dict) -> None:

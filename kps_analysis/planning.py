@@ -1305,7 +1305,8 @@ def known_queues(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None) -> pd.
 
 
 def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages: pd.DataFrame) -> pd.DataFrame:
-    """Who waits at the end of each clinic's latest week, aggregated (no patient rows)."""
+    """Who waits at the end of each clinic's latest week, aggregated (no patient rows); ``stages``
+    are the clinics' stages whose queue the data tell (:func:`known_queues`)."""
     from .data import waiting_snapshot
     from .waits import waiting_from_aggregates
 
@@ -1313,10 +1314,7 @@ def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages
     parts = []
     for stage in STAGE_MEASURES:
         clinics = set(stages.loc[stages["stage"] == stage, "clinic"])
-        agg = sorted(clinics - patient_clinics)
-        queue_col = f"queue_{stage}"
-        agg = [c for c in agg if queue_col in weekly.columns
-               and weekly.loc[weekly["clinic"] == c, queue_col].notna().any()]
+        agg = sorted(clinics - patient_clinics)   # their queue column has values (known_queues)
         if agg:
             w = waiting_from_aggregates(weekly[weekly["clinic"].isin(agg)], stage=stage)
             parts.append(w.assign(priority="unknown", patient_chosen_wait=False))
