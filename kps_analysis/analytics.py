@@ -85,7 +85,7 @@ def _findings(weekly, p, model=None):
     the capacity check's findings (resources against demonstrated production beyond the
     tolerance, :func:`kps_analysis.planning.capacity_basis`)."""
     from .data import validate
-    from .report import format_count, format_signed, label
+    from .report import format_against, format_count, label
 
     lang = "en" if str(_get(p, "language", "sv")) == "en" else "sv"   # the report's language
     parts = [validate(g.dropna(axis=1, how="all"), source=str(cid),
@@ -109,7 +109,8 @@ def _findings(weekly, p, model=None):
                 "message": [label("finding.capacity", lang, stage=label(f"value.stage.{s}", lang),
                                   resources=format_count(r, language=lang, decimals=1),
                                   shown=format_count(d, language=lang, decimals=1),
-                                  diff=format_signed(100 * (r / d - 1), language=lang), tolerance=f"{100 * t:g}")
+                                  diff=format_against(100 * (r / d - 1), 100 * t, language=lang),
+                                  tolerance=f"{100 * t:g}")
                             for s, r, d, t in zip(found["stage"], found["resources_per_week"],
                                                   found["demonstrated_per_week"], found["tolerance"])]}))
     parts = [f for f in parts if len(f)]

@@ -820,3 +820,53 @@ def test_a_capacity_difference_just_past_the_tolerance_shows_it():
     assert "\u221215,4 %" in report_plan.capacity_check_table(check).iloc[0].tolist()
     far = check.assign(resources_per_week=12.0, deviation=12.0 / 19.15 - 1)
     assert "\u221237 %" in report_plan.capacity_check_table(far).iloc[0].tolist()
+
+
+def test_every_finding_of_the_validation_reads_in_swedish_in_a_swedish_report():
+    """The validation writes English (for the command line); a Swedish report's data-quality
+    table showed "2 weeks missing (...)" and the column "queue_treatment". Every kind of
+    finding ``validate`` makes, weekly and monthly, with and without a group, reads Swedish."""
+    import numpy as np
+
+    from kps_analysis.data import validate
+
+    def weekly(*labels):
+        return pd.PeriodIndex([pd.Timestamp.fromisocalendar(int(y), int(w), 1)
+                               for y, w in (lab.split("-W") for lab in labels)], freq="W-SUN")
+
+    gap = pd.DataFrame({"clinic": "A", "period": weekly("2024-W01", "2024-W02", "2024-W02", "2024-W05", "2024-W06"),
+                        "treatment_decisions": [5.0, 5, 5, 5, 5], "operations_elective": [4.0, 4, -1, 4, 4],
+                        "removals_treatment_other": 0.0, "purchased_operations": 0.0,
+                        "queue_treatment": [100.0, 101, 101, 102, 110]})
+    p = pd.period_range("2024-03-04", periods=12, freq="W-SUN")
+    zeros = pd.DataFrame({"clinic": "A", "period": p, "new_visits": [50.0, 52, 0, 0, 0, 0, 51, 49, 50.5, 50, 50, 50]})
+    old = pd.DataFrame({"clinic": "A", "period": weekly("1989-W51", "1989-W52", "1990-W01"),
+                        "new_visits": [10.0, 2e12, 12.0], "no_shows": np.nan})
+    months = pd.DataFrame({"clinic": "A", "group": "Höft", "period": pd.PeriodIndex(
+        ["2023-01", "2023-02", "2023-05", "2023-06", "2023-07", "2023-08", "2023-09"], freq="M"),
+        "new_visits": [200.0, 210, 0, 0, 205, 198, 201]})
+    findings = pd.concat([validate(gap, today="2024-06-01"), validate(zeros, today="2024-05-01"),
+                          validate(old, today="2024-06-01"), validate(months, today="2024-06-01")],
+                         ignore_index=True)
+    english = ("missing", "changed", "inflow", "zeros", "where the", "duplicate", "negative", "whole", "plausible max", "earliest",
+               "column has", "ends before", "lies after", "group ", "week", "month")
+    assert len(findings) >= 10
+    for message in findings["message"]:
+        swedish = report.finding_message(message, "sv")
+        assert not any(word in swedish for word in english), (message, swedish)
+        assert report.finding_message(message, "en") == message
+    table = report.findings_table(findings, language="sv")
+    shown = table.to_csv()
+    assert "queue_treatment" not in shown and "Väntande behandling" in shown, shown
+    assert "2 veckor saknas (2024-W03–2024-W04)" in table.iloc[:, -1].tolist()
+    assert "grupp Höft: 2 månader saknas (2023-03–2023-04)" in table.iloc[:, -1].tolist()
+    assert any("kön ändrades med +8 men inflöde − utflöde = +1" in m for m in table.iloc[:, -1])
+
+
+def test_a_capacity_finding_just_past_the_tolerance_shows_the_decimal_its_section_shows():
+    """The data-quality finding read "(−15 %, mer än toleransen 15 %)" beside the capacity
+    check's −15,4 %: both now come from ``report.format_against``."""
+    assert report.format_against(-15.4, 15) == "\u221215,4"
+    assert report.format_against(-37.2, 15) == "\u221237"
+    assert report.format_against(15.0, 15) == "+15"
+    assert report.format_against(-20.0, float("nan")) == "\u221220"

@@ -28,7 +28,7 @@ them as ``kps_analysis.report.plan`` or through ``kps_analysis.report_plan``.
 from __future__ import annotations
 
 from .files import atomic_path, latest_run, read_clinic_tables, write_excel, write_table
-from .formatting import data_period, format_count, format_signed, period_kind, period_labels, period_name
+from .formatting import data_period, format_against, format_count, format_signed, period_kind, period_labels, period_name
 from .labels import (
     LABELS,
     PERIOD_WORDS,
@@ -60,6 +60,7 @@ from .suppression import (
 )
 from .tables import (
     changes_table,
+    finding_message,
     findings_table,
     follow_up_table,
     headline_table,
@@ -78,7 +79,7 @@ __all__ = [
     "LABELS", "TEXTS", "STATUS_WORDS", "STAGE_NAMES", "PERIOD_WORDS", "SECTIONS", "label", "measure_label",
     "status_word", "stage_names", "period_word", "section",
     # formatting
-    "format_count", "format_signed", "period_labels", "period_kind", "period_name", "data_period",
+    "format_count", "format_signed", "format_against", "period_labels", "period_kind", "period_name", "data_period",
     # markup
     "escape_text", "add_table_of_contents", "TOC_SLOT", "html_table",
     # suppression
@@ -89,7 +90,7 @@ __all__ = [
     # sentences
     "provenance_markdown", "title_markdown", "forecast_text",
     # tables
-    "headline_table", "wait_table", "changes_table", "findings_table", "wait_summary_table", "load_table",
+    "headline_table", "wait_table", "changes_table", "finding_message", "findings_table", "wait_summary_table", "load_table",
     "rates_table", "purchase_table", "plan_table", "follow_up_table", "scenario_report_table", "monte_carlo_table",
     # region
     "region_table", "region_purchase_table", "region_cost_text", "moves_table",

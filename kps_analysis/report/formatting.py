@@ -57,6 +57,24 @@ def format_signed(value: float, *, language: str = "sv", decimals: int = 0) -> s
     return ("+" if value > 0 else "−") + text
 
 
+def format_against(value: float, limit: float, *, language: str = "sv") -> str:
+    """A signed per cent [%] set against a limit [%]: whole per cents, one decimal where the
+    whole number would hide which side of the limit the value lies on (−15,4 % past a
+    15 % tolerance read "−15 %, more than 15 %").
+
+    Examples
+    --------
+    >>> format_against(-15.4, 15), format_against(-37.2, 15), format_against(14.6, 15)
+    ('−15,4', '−37', '+14,6')
+    """
+    if value is None or value != value:
+        return "–"
+    whole = round(abs(float(value)))
+    near = limit is not None and limit == limit and whole == round(abs(float(limit)))
+    decimals = 1 if near and abs(float(value)) != whole else 0
+    return format_signed(value, language=language, decimals=decimals)
+
+
 def period_labels(periods: pd.Series) -> pd.Series:
     """ISO labels for a Series of Periods: ``2024-W05`` (weeks) or ``2024-05`` (months).
 

@@ -607,6 +607,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": ("{stage}: capacity from the resources {resources} a normal week against {shown} a week "
                "demonstrated in normal weeks ({diff} %, more than the tolerance of {tolerance} %): check the "
                "resources or the production data")},
+    "finding.column.period": {"sv": "Period", "en": "Period"},
+    "finding.column.resources": {"sv": "Resurser", "en": "Resources"},
     "severity.error": {"sv": "fel", "en": "error"},
     "severity.warning": {"sv": "varning", "en": "warning"},
     "severity.info": {"sv": "upplysning", "en": "note"},

@@ -13,6 +13,7 @@ import pandas as pd
 from .files import write_table
 from .labels import label
 from .suppression import snapshot_shown, suppress_tables
+from .tables import finding_message
 
 #: The tables a clinic run writes under ``tables/`` (the contract the index, the region
 #: overview and other tools read; documented in outputs/README.md).
@@ -121,7 +122,11 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
     out.update(suppress_tables(out, shown, limit=limit))
     for name in TABLE_FILES:
         write_table(out[name], tables / f"{name}.csv")
-        write_table_xlsx(out[name], tables / f"{name}.xlsx", language=language)
+        table = out[name]
+        if name == "data_quality" and "message" in table.columns and len(table):
+            # Excel's copy in the report language, as the report shows it (the CSV keeps the validation's words)
+            table = table.assign(message=table["message"].map(lambda m: finding_message(m, language)))
+        write_table_xlsx(table, tables / f"{name}.xlsx", language=language)
     export_plan_xlsx(production_plan, Path(output_dir) / "plan.xlsx",
                      tables={label('sheet.purchase_by_month', language): purchase_by_month(plan),
                              label("sheet.capacity", language): model.capacity_check,

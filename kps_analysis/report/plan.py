@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..planning import ESCALATION_RULE
-from .formatting import format_count, format_signed, period_labels, period_name
+from .formatting import format_against, format_count, format_signed, period_labels, period_name
 from .labels import TEXTS, label, status_word
 from .markup import escape_text
 from .suppression import headline_shown, share_text
@@ -262,9 +262,7 @@ def capacity_check_table(check: pd.DataFrame, *, language: str = "sv", kind: str
                 format_count(r.demonstrated_last_year_per_week, language=language, decimals=1),
             # one decimal where a whole per cent would hide that the difference passes the tolerance (−15,4 %)
             label("plan.difference", language):
-                "–" if not np.isfinite(dev) else format_signed(
-                    100 * dev, language=language,
-                    decimals=1 if r.finding and round(abs(100 * dev)) <= 100 * r.tolerance else 0) + " %",
+                "–" if not np.isfinite(dev) else format_against(100 * dev, 100 * r.tolerance, language=language) + " %",
             label("plan.planned_on", language):
                 label("plan.resources", language) if r.basis == "resources" else
                 label("plan.demonstrated_production", language),

@@ -129,9 +129,84 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
     return pd.DataFrame(rows, columns=head).set_index(head[0])
 
 
+#: The validation's messages (:func:`kps_analysis.data.validate`, the readers' warnings) in
+#: Swedish: an English pattern and its Swedish text, ``{unit}``/``{units}`` the period word.
+_FINDING_SV = [
+    (r"(?P<unit>week|month) (?P<a>\S+) missing", "{unit} {a} saknas"),
+    (r"(?P<n>\d+) (?P<unit>week|month)s missing \((?P<a>.+?)\.\.(?P<b>.+?)\)", "{n} {units} saknas ({a}–{b})"),
+    (r"queue changed by (?P<c>\S+) but inflow - outflow = (?P<f>\S+) \(difference (?P<d>\S+)\)",
+     "kön ändrades med {c} men inflöde − utflöde = {f} (skillnad {d})"),
+    (r"(?P<n>\d+) (?P<unit>week|month)s of zeros \((?P<a>.+?)\.\.(?P<b>.+?)\) where the median is (?P<x>\S+): "
+     r"possible registration gap",
+     "{n} {units} med nollor ({a}–{b}) där medianen är {x}: möjligt glapp i registreringen"),
+    (r"duplicate row for this (?P<unit>week|month)", "dubbel rad för samma {unit}"),
+    (r"negative count (?P<v>\S+)", "negativt antal {v}"),
+    (r"(?P<v>\S+) is not a whole number", "{v} är inte ett heltal"),
+    (r"(?P<v>\S+) is more than the plausible maximum of (?P<m>\S+) per (?P<unit>week|month) "
+     r"\(parameter max_count_per_period\)",
+     "{v} är mer än det rimliga högsta värdet {m} per {unit} (parametern max_count_per_period)"),
+    (r"the column has no value in any row \(every cell is blank\): fill it in or delete the column",
+     "kolumnen har inget värde på någon rad (alla celler är tomma): fyll i den eller ta bort den"),
+    (r"(?P<unit>week|month) ends before (?P<d>\S+) \(the earliest plausible date, parameter plausible_from\)",
+     "{the_unit} slutar före {d} (det tidigaste rimliga datumet, parametern plausible_from)"),
+    (r"(?P<unit>week|month) lies after (?P<d>\S+) but has outcome values", "{the_unit} ligger efter {d} men har utfall"),
+    (r"(?P<w>.+) read as not reported \(rows? (?P<r>.+)\)", "{w} lästes som ej rapporterat (rad {r})"),
+    (r"column (?P<c>'.*') is not a known measure and was left out \(header row (?P<h>\d+); rename it to a "
+     r"canonical name to use it\)(?P<hint>; did you mean (?P<s>.+)\?)?",
+     "kolumnen {c} är inget känt mått och lämnades utanför (rubrikrad {h}; byt namn till ett kanoniskt namn för "
+     "att använda den){hint_sv}"),
+]
+_UNITS_SV = {"week": ("vecka", "veckor", "veckan"), "month": ("månad", "månader", "månaden")}
+
+
+def _sv_number(text: str) -> str:
+    """A number as the validation wrote it (``-2``, ``+3.5``) with a real minus and a decimal comma."""
+    import re
+
+    return re.sub(r"(?<![\w.])([+-]?)(\d+)\.(\d+)(?![\w.])", r"\1\2,\3", text).replace("-", "\u2212") \
+        if re.fullmatch(r"[+-]?\d+(\.\d+)?(e[+-]?\d+)?", text) else text
+
+
+def finding_message(message: str, language: str = "sv") -> str:
+    """A data-quality finding's message in the report language.
+
+    The validation (:func:`kps_analysis.data.validate`) and the readers write their messages
+    in English, for the command line and the logs; a Swedish report shows them in Swedish,
+    with the periods, counts and column names as they were. A "group <name>: " prefix
+    becomes "grupp <name>: ". A message of no known kind is shown as it is.
+
+    Examples
+    --------
+    >>> finding_message("3 weeks missing (2024-W05..2024-W07)")
+    '3 veckor saknas (2024-W05–2024-W07)'
+    >>> finding_message("group A: queue changed by -4 but inflow - outflow = +2 (difference -6)")
+    'grupp A: kön ändrades med −4 men inflöde − utflöde = +2 (skillnad −6)'
+    """
+    import re
+
+    text = "" if message is None or message != message else str(message)
+    if language != "sv":
+        return text
+    prefix = ""
+    group = re.match(r"group (?P<g>.+?): (?=.)", text)
+    if group:
+        prefix, text = f"grupp {group['g']}: ", text[group.end():]
+    for pattern, swedish in _FINDING_SV:
+        found = re.fullmatch(pattern, text)
+        if not found:
+            continue
+        parts = {k: (v or "") for k, v in found.groupdict().items()}
+        one, many, the = _UNITS_SV.get(parts.get("unit", ""), ("", "", ""))
+        fields = {k: _sv_number(v) for k, v in parts.items() if k not in ("unit", "hint", "s")}
+        hint = f"; menade du {parts['s']}?".replace("' for '", "' i stället för '") if parts.get("s") else ""
+        return prefix + swedish.format(**fields, unit=one, units=many, the_unit=the, hint_sv=hint)
+    return prefix + text
+
+
 def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: int = 30) -> pd.DataFrame:
     """Data-quality findings for the report: errors first, at most ``max_rows`` rows, with the
-    headers and the severity in the report language (the messages are the validation's own)."""
+    headers, the severity, the column (a measure's name) and the message
+    (:func:`finding_message`) in the report language."""
     order = findings.assign(_e=(findings["severity"] != "error")).sort_values(["_e"], kind="stable")
     table = order.drop(columns="_e").head(max_rows).copy()
     for col in table.columns:
@@ -139,6 +214,12 @@ def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: in
             table[col] = period_labels(table[col])
     table["severity"] = table["severity"].map(
         lambda v: label(f"severity.{v}", language) if f"severity.{v}" in TEXTS else str(v))
+    if "message" in table.columns:
+        table["message"] = table["message"].map(lambda m: finding_message(m, language))
+    if "column" in table.columns:
+        table["column"] = table["column"].map(
+            lambda c: "" if c is None or c != c else label(f"finding.column.{c}", language)
+            if f"finding.column.{c}" in TEXTS else label(str(c), language))
     table = table.drop(columns=[c for c in ("clinic",) if c in table.columns])   # the report is one clinic's
     table.columns = ["Period" if c == "period" else label(f"column.{c}", language) if f"column.{c}" in TEXTS else c
                      for c in table.columns]
