@@ -394,7 +394,7 @@ class ClinicContext:
             region = calendar_region(self.params.to_dict() if callable(to_dict) else dict(self.params))
         except (ValueError, TypeError, KeyError, AttributeError):
             region = {}
-        return self.in_horizons(report.section(key, self.language, **region))
+        return self.in_horizons(report.section(key, self.language, kind=self.kind, **region))
 
     def in_horizons(self, text: str) -> str:
         """A report text with the clinic's fixed weeks and horizon for the catalogue's 12 and 52
@@ -757,7 +757,8 @@ def _glossary_html(f: _Facts) -> str:
     """The terms the first screen uses, with the clinic's guarantee, lead time and horizon."""
     kind, lang, days, lead, F, pw, lw = f.kind, f.lang, f.days, f.lead, f.F, f.pw, f.lw
     fmt = {"days": days, "period": period_word(kind, lang), "periods": period_word(kind, lang, plural=True),
-           "lead": lead, "lead_periods": lw(lead), "fixed": F, "fixed_periods": pw(F)}
+           "lead": lead, "lead_periods": lw(lead), "fixed": F, "fixed_periods": pw(F),
+           "red_run": label(f"escalation.red_run_{kind}", lang)}
     gloss = "".join(f"<dt>{escape_text(label(f'glossary.{t}', lang))}</dt>"
                     f"<dd>{escape_text(label(f'glossary.{t}_text', lang, **fmt))}</dd>" for t in _GLOSSARY)
     return gloss
@@ -832,7 +833,7 @@ def _key_figures(ctx: ClinicContext) -> None:
                    else _horizon_words(t, ctx) for t in table.index]
     _table(table, label("section.key_figures_caption", ctx.language))
     # the rule's only period is the purchase lead time, a parameter in weeks: not turned into months
-    _markdown(report_plan.escalation_text(ctx.model.settings, language=ctx.language))
+    _markdown(report_plan.escalation_text(ctx.model.settings, language=ctx.language, kind=ctx.kind))
 
 
 def _horizon_words(text: str, ctx: ClinicContext) -> str:

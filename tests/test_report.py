@@ -848,8 +848,8 @@ def test_every_finding_of_the_validation_reads_in_swedish_in_a_swedish_report():
     findings = pd.concat([validate(gap, today="2024-06-01"), validate(zeros, today="2024-05-01"),
                           validate(old, today="2024-06-01"), validate(months, today="2024-06-01")],
                          ignore_index=True)
-    english = ("missing", "changed", "inflow", "zeros", "where the", "duplicate", "negative", "whole", "plausible max", "earliest",
-               "column has", "ends before", "lies after", "group ", "week", "month")
+    english = ("missing", "changed", "inflow", "zeros", "where the", "duplicate", "negative", "whole",
+               "plausible max", "earliest", "column has", "ends before", "lies after", "group ", "week", "month")
     assert len(findings) >= 10
     for message in findings["message"]:
         swedish = report.finding_message(message, "sv")
@@ -870,3 +870,28 @@ def test_a_capacity_finding_just_past_the_tolerance_shows_the_decimal_its_sectio
     assert report.format_against(-37.2, 15) == "\u221237"
     assert report.format_against(15.0, 15) == "+15"
     assert report.format_against(-20.0, float("nan")) == "\u221220"
+
+
+def test_the_run_a_red_shortfall_needs_to_reach_the_region_is_said_in_the_clinics_periods():
+    """A monthly clinic goes to the region after one red month (four weeks by days,
+    ``plan.plan_vs_outcome``); its report said "fyra månader i rad" (the weekly text with its
+    week words turned into months)."""
+    from kps_analysis import report_plan, sections
+    from kps_analysis.plan import plan_vs_outcome
+
+    settings = pd.DataFrame({"clinic": ["a"], "guarantee_days": [90], "target_share": [0.95],
+                             "lead_time_weeks": [4], "red_pct": [10.0], "yellow_pct": [5.0]})
+    assert "fyra veckor i rad: till regionen" in report_plan.escalation_text(settings)
+    monthly = report_plan.escalation_text(settings, kind="month")
+    assert "en hel månad: till regionen" in monthly and "fyra" not in monthly
+    assert "for a whole month: to the region" in report_plan.escalation_text(settings, language="en", kind="month")
+    text = sections.in_periods(report.section("follow_up", "sv", kind="month"), "month")
+    assert "röd en hel månad: regionen" in text and "fyra" not in text
+    assert "röd fyra veckor i rad: regionen" in report.section("follow_up", "sv")
+    # what the texts say is what the follow-up does: one red month goes on to the region
+    months = pd.period_range("2026-01", periods=3, freq="M")
+    plan = pd.DataFrame({"clinic": "a", "period": months, "planned_new_visits": 100.0})
+    actual = pd.DataFrame({"clinic": "a", "period": months, "new_visits": [100.0, 100.0, 40.0]})
+    f = plan_vs_outcome(plan, actual)
+    last = f[(f["period"] == months[-1]) & (f["status"] == "red")]
+    assert len(last) and (last["level"] == "region").all()

@@ -28,7 +28,15 @@ them as ``kps_analysis.report.plan`` or through ``kps_analysis.report_plan``.
 from __future__ import annotations
 
 from .files import atomic_path, latest_run, read_clinic_tables, write_excel, write_table
-from .formatting import data_period, format_against, format_count, format_signed, period_kind, period_labels, period_name
+from .formatting import (
+    data_period,
+    format_against,
+    format_count,
+    format_signed,
+    period_kind,
+    period_labels,
+    period_name,
+)
 from .labels import (
     LABELS,
     PERIOD_WORDS,
@@ -90,7 +98,8 @@ __all__ = [
     # sentences
     "provenance_markdown", "title_markdown", "forecast_text",
     # tables
-    "headline_table", "wait_table", "changes_table", "finding_message", "findings_table", "wait_summary_table", "load_table",
+    "headline_table", "wait_table", "changes_table", "finding_message", "findings_table", "wait_summary_table",
+    "load_table",
     "rates_table", "purchase_table", "plan_table", "follow_up_table", "scenario_report_table", "monte_carlo_table",
     # region
     "region_table", "region_purchase_table", "region_cost_text", "moves_table",

@@ -892,12 +892,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "glossary.escalation_text": {
         "sv": ("Grön: hanteras av enheten. Gul: kliniken hanterar (målet nås inte, köp behövs eller patienter "
                "passerar gränsen inom ledtiden). Röd: divisionen (målet nås inte och köp behövs, eller "
-               "produktionen ligger långt under planen medan vårdgarantin är i fara; så fyra veckor i rad: "
+               "produktionen ligger långt under planen medan vårdgarantin är i fara; så {red_run}: "
                "regionen)."),
         "en": ("Green: handled by the unit. Yellow: the clinic handles it (target missed, purchase needed or "
                "patients pass the limit within the lead time). Red: the division (target missed and purchase "
-               "needed, or production far below plan while the guarantee is at risk; four weeks running: the "
+               "needed, or production far below plan while the guarantee is at risk; {red_run}: the "
                "region).")},
+    # how long a red shortfall lasts before the region takes it (plan.plan_vs_outcome: 4 weeks, by days 1 month)
+    "escalation.red_run_week": {"sv": "fyra veckor i rad", "en": "four weeks running"},
+    "escalation.red_run_month": {"sv": "en hel månad", "en": "for a whole month"},
     # escalation reasons, by planning's reason codes (sections._decisions)
     "reason.target_missed": {"sv": "andelen som väntat över {days} dagar ({share}) är över målet {target}",
                            "en": "the share waited over {days} days ({share}) is above the target {target}"},
@@ -1185,7 +1188,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": ("**Röd** (eskaleras till divisionen): vårdgarantimålet nås inte nu (andelen som väntat över "
                "{days} dagar är över {miss:.0%}) och den egna kapaciteten räcker inte, så vård måste köpas; "
                "eller produktionen hittills i år ligger mer än {red:g} % under planen medan vårdgarantin är i "
-               "fara (något av villkoren för gul nedan); röd av det skälet fyra veckor i rad: till regionen. "
+               "fara (något av villkoren för gul nedan); röd av det skälet {red_run}: till regionen. "
                "**Gul** (hanteras i kliniken): målet nås inte nu, eller planen kräver köp, eller patienter "
                "passerar gränsen innan ett köp hinner ordnas (ledtid {lead} veckor), eller produktionen ligger "
                "mer än {yellow:g} % under planen medan vårdgarantin är i fara. **Grön**: annars; en klinik som "
@@ -1195,7 +1198,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": ("**Red** (escalated to the division): the guarantee target is missed now (the share waited over "
                "{days} days is above {miss:.0%}) and own capacity is not enough, so care must be bought; or "
                "production so far this year is more than {red:g} % below plan while the guarantee is at risk (one of "
-               "the conditions for yellow below); red for that reason four weeks running: to the region. "
+               "the conditions for yellow below); red for that reason {red_run}: to the region. "
                "**Yellow** (handled in the clinic): the target is missed now, or the plan needs a purchase, or "
                "patients pass the limit before a purchase can be arranged (lead time {lead} weeks), or production "
                "is more than {yellow:g} % below the plan while the guarantee is at risk. **Green**: otherwise; a "

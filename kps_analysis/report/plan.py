@@ -231,12 +231,15 @@ def verdict(headline: pd.DataFrame, *, limit: int = 5, language: str = "sv", sho
     return " ".join(parts)
 
 
-def escalation_text(settings: pd.DataFrame, *, language: str = "sv") -> str:
-    """The escalation rule with the clinic's own limits (markdown)."""
+def escalation_text(settings: pd.DataFrame, *, language: str = "sv", kind: str = "week") -> str:
+    """The escalation rule with the clinic's own limits (markdown); ``kind`` ("week" or "month"):
+    the clinic's periods, in which a red shortfall's run to the region is said (four weeks, by
+    days one month: :func:`kps_analysis.plan.plan_vs_outcome`)."""
     s = settings.iloc[0]
     return ESCALATION_RULE["en" if language == "en" else "sv"].format(
         days=int(s["guarantee_days"]), miss=1 - float(s["target_share"]), red=float(s.get("red_pct", 10)),
-        yellow=float(s.get("yellow_pct", 5)), lead=int(s["lead_time_weeks"]))
+        yellow=float(s.get("yellow_pct", 5)), lead=int(s["lead_time_weeks"]),
+        red_run=label(f"escalation.red_run_{'month' if kind == 'month' else 'week'}", language))
 
 
 def capacity_check_table(check: pd.DataFrame, *, language: str = "sv", kind: str = "week") -> pd.DataFrame:

@@ -189,12 +189,12 @@ SECTIONS: dict[str, dict[str, str]] = {
     "follow_up": {
         "sv": "## Plan mot utfall\nProduktion och inflöde hittills i år mot plan och mot samma period i fjol. "
               "Avvikelsen får sin färg av gränserna (gul, röd). Egen produktion under planen eskaleras en nivå "
-              "upp när vårdgarantin är i fara (gul: kliniken, röd: divisionen; röd fyra veckor i rad: regionen), "
+              "upp när vårdgarantin är i fara (gul: kliniken, röd: divisionen; röd {red_run}: regionen), "
               "som i eskaleringsregeln ovan; annars hanterar enheten avvikelsen själv (nivå: enheten).",
         "en": "## Plan against outcome\nProduction and inflow so far this year against plan and the same period "
               "last year. The deviation takes its colour from the limits (yellow, red). Own production below "
-              "plan goes one level up when the guarantee is at risk (yellow: clinic, red: division; red four "
-              "weeks running: region), as in the escalation rule above; otherwise the unit handles the "
+              "plan goes one level up when the guarantee is at risk (yellow: clinic, red: division; red {red_run}: "
+              "region), as in the escalation rule above; otherwise the unit handles the "
               "deviation itself (level: unit).",
     },
     "scenarios": {
@@ -229,11 +229,14 @@ SECTIONS: dict[str, dict[str, str]] = {
 }
 
 
-def section(key: str, language: str = "sv", *, country: str = "SE", subdivision: str | None = None) -> str:
+def section(key: str, language: str = "sv", *, country: str = "SE", subdivision: str | None = None,
+            kind: str = "week") -> str:
     """Markdown of a report section's heading and explanation.
 
     Texts that name the year's holiday seasons name those of the clinic's calendar
-    (``country``, ``subdivision``: :func:`kps_analysis.calendar.season_phrase`).
+    (``country``, ``subdivision``: :func:`kps_analysis.calendar.season_phrase`); the time a
+    red shortfall lasts before the region takes it is said for the clinic's periods
+    (``kind`` "week" or "month": four weeks, by days one month).
 
     Examples
     --------
@@ -247,4 +250,4 @@ def section(key: str, language: str = "sv", *, country: str = "SE", subdivision:
 
         phrase = season_phrase(country=country, subdivision=subdivision, language=language)
         text = text.replace("{seasons}", phrase or label("section.holidays", language))
-    return text
+    return text.replace("{red_run}", label(f"escalation.red_run_{'month' if kind == 'month' else 'week'}", language))

@@ -149,7 +149,8 @@ _FINDING_SV = [
      "kolumnen har inget värde på någon rad (alla celler är tomma): fyll i den eller ta bort den"),
     (r"(?P<unit>week|month) ends before (?P<d>\S+) \(the earliest plausible date, parameter plausible_from\)",
      "{the_unit} slutar före {d} (det tidigaste rimliga datumet, parametern plausible_from)"),
-    (r"(?P<unit>week|month) lies after (?P<d>\S+) but has outcome values", "{the_unit} ligger efter {d} men har utfall"),
+    (r"(?P<unit>week|month) lies after (?P<d>\S+) but has outcome values",
+     "{the_unit} ligger efter {d} men har utfall"),
     (r"(?P<w>.+) read as not reported \(rows? (?P<r>.+)\)", "{w} lästes som ej rapporterat (rad {r})"),
     (r"column (?P<c>'.*') is not a known measure and was left out \(header row (?P<h>\d+); rename it to a "
      r"canonical name to use it\)(?P<hint>; did you mean (?P<s>.+)\?)?",
