@@ -1756,11 +1756,12 @@ def _add_waiting_shares(out: pd.DataFrame, waiting: pd.DataFrame, settings: pd.D
     if len(waiting):
         w = waiting.assign(_limit=waiting["clinic"].map(limit))
         counted = w[~w["patient_chosen_wait"]]
-        total = counted.groupby("clinic")["patients"].sum()
-        over = counted[counted["wait_days"] > counted["_limit"]].groupby("clinic")["patients"].sum()
+        # the reconstructed waiting list's weights sum to whole queues up to float noise (574.9999999999999)
+        total = counted.groupby("clinic")["patients"].sum().round(6)
+        over = counted[counted["wait_days"] > counted["_limit"]].groupby("clinic")["patients"].sum().round(6)
         out["waiting_counted"] = total.reindex(clinics)
         out["waiting_over_90"] = over.reindex(clinics).fillna(0.0).where(out["waiting_counted"].notna())
-        out["waiting_chosen"] = w[w["patient_chosen_wait"]].groupby("clinic")["patients"].sum().reindex(
+        out["waiting_chosen"] = w[w["patient_chosen_wait"]].groupby("clinic")["patients"].sum().round(6).reindex(
             clinics).fillna(0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             out["share_over_90_days"] = (out["waiting_over_90"] / out["waiting_counted"].where(

@@ -264,6 +264,15 @@ def test_headline_is_the_plan(demo_model):
     assert np.allclose(split, f["purchase_need_12w"])
 
 
+def test_who_waits_now_is_a_whole_number_of_patients(demo_model):
+    """The queues of the demo are whole; the reconstructed waiting lists' weights summed to
+    574.9999999999999, which summary.xlsx showed as such."""
+    f = demo_model[2].figures.dropna(subset=["waiting_counted"])
+    assert len(f) >= 6
+    for col in ("waiting_counted", "waiting_chosen"):
+        assert (f[col] == f[col].round()).all(), f[col].tolist()
+
+
 def test_purchase_by_month_sums_to_the_plan(demo_model):
     m = demo_model[2]
     monthly = planning.purchase_by_month(m.plan)
