@@ -859,9 +859,12 @@ def __getattr__(name: str):
 # holidays are the summer's main dip: Sweden's industrial holiday and school summer
 # (early July to mid August), England's and Wales's school summer holidays (late July
 # to the first days of September), Scotland's (early July to mid August), Northern
-# Ireland's (July and August). Approximate: a region sets its own in ``summer``.
+# Ireland's (July and August); Norway's and Denmark's common holiday (fellesferie,
+# industriferie) and school summer (early July to mid August), Finland's July. Approximate:
+# a region sets its own in ``summer``.
 _SUMMER_WEEKS = {("SE", None): (27, 32), ("GB", None): (30, 35), ("GB", "ENG"): (30, 35),
-                 ("GB", "WLS"): (30, 35), ("GB", "SCT"): (27, 32), ("GB", "NIR"): (27, 35)}
+                 ("GB", "WLS"): (30, 35), ("GB", "SCT"): (27, 32), ("GB", "NIR"): (27, 35),
+                 ("NO", None): (27, 32), ("DK", None): (27, 32), ("FI", None): (27, 31)}
 # Sweden's sports holiday (sportlov) is one week in ISO weeks 7-10, by county.
 _SPORTS_HOLIDAY_WEEKS = {"SE": (7, 10)}
 
@@ -878,7 +881,8 @@ def default_summer_weeks(country=DEFAULT_COUNTRY, subdivision=None):
     -------
     (int, int) or None
         First and last ISO week, inclusive: Sweden 27-32, England and Wales 30-35,
-        Scotland 27-32, Northern Ireland 27-35. [ISO week]
+        Scotland 27-32, Northern Ireland 27-35, Norway and Denmark 27-32, Finland 27-31.
+        [ISO week]
 
     Examples
     --------

@@ -448,3 +448,14 @@ def test_data_age_days_by_hand():
     assert [str(d.date()) for d in cal.period_end(cal.period_from_iso([2024], [1]))] == ["2024-01-07"]
     with pytest.raises(ValueError, match="last_period"):
         cal.data_age_days("2024-W01", "2024-02-01")
+
+
+def test_the_nordic_neighbours_have_a_summer_the_season_text_names():
+    """A Norwegian clinic's season text read "påsk och jul": no summer on record, while its
+    normal weeks left out weeks 27-35 as summer all the same."""
+    from kps_analysis.calendar import default_summer_weeks, season_phrase
+
+    assert default_summer_weeks("NO") == (27, 32) and default_summer_weeks("DK") == (27, 32)
+    assert default_summer_weeks("FI") == (27, 31)
+    assert season_phrase(country="NO") == "påsk, sommar och jul"
+    assert "sommar" in season_phrase(country="DK") and "midsommar" in season_phrase(country="FI")

@@ -200,8 +200,8 @@ SCHEMA: dict[str, Spec] = {
         default=45, min=1, max=3650),
     "summer": _r("section", "-",
                  "The summer period of the seasonal profile, in ISO weeks. Sweden: 27-32; for "
-                 "another `country` its own (England and Wales about 30-35, Scotland 27-32: "
-                 "`kps_analysis.calendar.default_summer_weeks`).",
+                 "another `country` its own (England and Wales about 30-35, Scotland, Norway and "
+                 "Denmark 27-32, Finland 27-31: `kps_analysis.calendar.default_summer_weeks`).",
                  required=True),
     "summer.first_week": _r("int", "ISO week", "First ISO week of the summer period.",
                             required=True, min=1, max=53),
