@@ -848,7 +848,13 @@ def _horizon_words(text: str, ctx: ClinicContext) -> str:
 
 def _changes(ctx: ClinicContext) -> None:
     _markdown(ctx.text("changes"))
-    t = report.changes_table(ctx.changes, limit=ctx.limit, language=ctx.language, shown=ctx.shown)
+    # the cells tables/week_changes.csv hides, hidden here too (suppress_tables, as _weekly_shown)
+    plan = ctx.model.plan if ctx.model is not None else None
+    tables = {"weekly": ctx.weekly, "week_changes": ctx.changes, **({"production_plan": plan} if plan is not None
+                                                                    else {})}
+    changes = report.suppress_tables(tables, ctx.shown, limit=ctx.limit)["week_changes"] if len(ctx.changes) \
+        else ctx.changes
+    t = report.changes_table(changes, limit=ctx.limit, language=ctx.language, shown=ctx.shown)
     t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
     _table(t, in_periods(label("section.changes_caption", ctx.language), ctx.kind, ctx.language))
 

@@ -738,3 +738,27 @@ def test_the_workbooks_hide_what_the_csv_files_hide(small_run):
             mask = tuple(table[c].astype(bool))
             assert not any(mask) or mask in masks, f"{path.name}: {c[:-len('_suppressed')]} shown in the xlsx"
 
+
+
+def test_the_reports_changes_table_hides_what_week_changes_csv_hides():
+    """gyn's report showed last week's 10 over 90 days (and onh's 30) where week_changes.csv
+    hid them; weekly.csv showed the first-visit part 6, so 10 - 6 gave the hidden 4 back."""
+    import pandas as pd
+
+    from kps_analysis import report
+    from kps_analysis.summary import week_changes
+
+    periods = pd.period_range("2026-10-05", periods=8, freq="W-SUN")
+    weekly = pd.DataFrame({"clinic": "a", "period": periods, "queue_new_visit": 120.0, "queue_treatment": 80.0,
+                           "waiting_over_90_new_visit": [9.0, 8, 8, 7, 7, 6, 6, 6],
+                           "waiting_over_90_treatment": [5.0, 5, 6, 5, 5, 6, 4, 5]})
+    changes = week_changes(weekly)
+    hidden = report.suppress_tables({"weekly": weekly, "week_changes": changes}, report.Shown(), limit=5)
+    assert hidden["weekly"]["waiting_over_90_treatment"].isna().tolist() == [False] * 6 + [True, False]
+    table = report.changes_table(hidden["week_changes"], limit=5, language="sv")
+    over = table.loc[report.label("waiting_over_90", "sv")].tolist()
+    # last week's 10 = 6 + 4 and the change 11 - 10 would give the hidden 4 back; the usual level rests on it
+    assert over[:4] == ["dolt", "11", "dolt", "dolt"], over
+    # without the flags (an unsuppressed frame) the counts are shown as before
+    assert "10" in report.changes_table(changes, limit=5, language="sv").loc[
+        report.label("waiting_over_90", "sv")].tolist()

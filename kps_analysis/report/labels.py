@@ -80,6 +80,7 @@ LABELS: dict[str, dict[str, str]] = {
     "region_overview": {"sv": "Regionöversikt", "en": "Region overview"},
     "run_title": {"sv": "KPS-körning", "en": "KPS run"},
     "suppressed": {"sv": "<{limit}", "en": "<{limit}"},
+    "table.hidden": {"sv": "dolt", "en": "hidden"},
     "queue_production_ratio_weeks": {"sv": "Köproduktionskvot (veckor)", "en": "Queue-to-production ratio (weeks)"},
     "share_over_90_days": {"sv": "Andel väntat över 90 dagar", "en": "Share waited over 90 days"},
     "projected_breaches_12w": {"sv": "Beräknat antal över 90 dagar om 12 veckor",

@@ -81,7 +81,10 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
     ("<5"), and so is a change between two such counts, since it would reveal them. With
     the clinic's ``shown`` snapshot (:func:`protect_snapshot`), a queue widened by the
     suppression rule is shown as its range, with the change as a range, and the
-    köproduktionskvot of that week is not shown (times production it is the queue).
+    köproduktionskvot of that week is not shown (times production it is the queue). A
+    ``changes`` frame through :func:`kps_analysis.report.suppress_tables` (the
+    ``<column>_suppressed`` flags of ``tables/week_changes.csv``) has the cells it hides
+    shown as "dolt" (a total whose part the weekly table hides would give the part back).
 
     Examples
     --------
@@ -125,7 +128,26 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
             note = ""
         elif ratio and not queues_exact:
             this_week, change, note = "–", "–", ""  # the ratio times production gives the queue back
-        rows.append([label(r.measure, language), fmt(r.last_week), this_week, change, fmt(r.usual), note])
+        last_week, usual = fmt(r.last_week), fmt(r.usual)
+        # a cell the result tables hide (suppress_tables: a total whose part is hidden, a week the
+        # weekly table blanks) is hidden here too, or the two together would give the count back
+        flags = r._asdict()
+        gone = label("table.hidden", language)
+
+        def hid(*cols):
+            return any(pd.notna(flags.get(f"{c}_suppressed")) and bool(flags.get(f"{c}_suppressed")) for c in cols)
+
+        widened = shown is not None and cell in shown and not shown.exact(cell)
+        if hid("last_period", "last_week") and last_week != label("suppressed", language).format(limit=limit):
+            last_week = gone
+        if hid("this_period", "this_week") and not widened and this_week != label(
+                "suppressed", language).format(limit=limit):
+            this_week = gone
+        if hid("change") and not widened and change != label("suppressed", language).format(limit=limit):
+            change, note = gone, ""
+        if hid("usual"):
+            usual = gone
+        rows.append([label(r.measure, language), last_week, this_week, change, usual, note])
     return pd.DataFrame(rows, columns=head).set_index(head[0])
 
 
