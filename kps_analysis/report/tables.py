@@ -134,7 +134,7 @@ def changes_table(changes: pd.DataFrame, *, limit: int = 5, language: str = "sv"
         flags = r._asdict()
         gone = label("table.hidden", language)
 
-        def hid(*cols):
+        def hid(*cols, flags=flags):
             return any(pd.notna(flags.get(f"{c}_suppressed")) and bool(flags.get(f"{c}_suppressed")) for c in cols)
 
         widened = shown is not None and cell in shown and not shown.exact(cell)
