@@ -78,7 +78,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .report import add_table_of_contents, escape_text, format_count, label, status_word
+from .report import add_table_of_contents, escape_text, format_count, format_share, label, status_word
 
 __all__ = [
     "ClinicResult",
@@ -1673,7 +1673,7 @@ def _headline_cell(key: str, value, language: str) -> dict:
     if number is None:
         return {"text": "–", "css": "num"}
     if key.startswith("share"):
-        return {"text": format_count(100 * number, language=language, decimals=1) + " %", "css": "num"}
+        return {"text": format_share(number, language=language), "css": "num"}
     if "ratio" in key:
         return {"text": format_count(number, language=language, decimals=1), "css": "num"}
     return {"text": format_count(number, language=language), "css": "num"}

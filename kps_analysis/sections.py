@@ -736,11 +736,8 @@ def _decisions(ctx: ClinicContext, f: _Facts) -> list[str]:
         decisions.append(label("section.decision_late", lang, n=n_text, days=days, lead=lead,
                                lead_periods=lw(lead)))
     reasons = [t for t in str(r.get("escalation_reason") or "").split(",") if t]
-    share_text, share = texts.get("share_over_90_days", "–"), _num(r.get("share_over_90_days"))
-    if "target_missed" in reasons and np.isfinite(share) and round(100 * share, 1) <= round(100 * target, 1) \
-            and share_text == format_count(100 * share, language=lang, decimals=1) + " %":
-        # "5,0 % is above the target 5 %" reads as a contradiction: one more decimal shows it is
-        share_text = format_count(100 * share, language=lang, decimals=2) + " %"
+    # the share as the cards show it (report.format_share: 5,04 %, not "5,0 % is above the target 5 %")
+    share_text = texts.get("share_over_90_days", "–")
     fields = {"days": days, "share": share_text, "target": format_count(100 * target, language=lang) + " %"}
     why = ", ".join(label(f"reason.{t}", lang, **fields) if f"reason.{t}" in TEXTS else t.format(**fields)
                     for t in reasons)

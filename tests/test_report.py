@@ -895,3 +895,20 @@ def test_the_run_a_red_shortfall_needs_to_reach_the_region_is_said_in_the_clinic
     f = plan_vs_outcome(plan, actual)
     last = f[(f["period"] == months[-1]) & (f["status"] == "red")]
     assert len(last) and (last["level"] == "region").all()
+
+
+def test_a_share_just_over_a_whole_per_cent_reads_the_same_everywhere():
+    """hud's card, key figures, index and region overview read "5,0 %" (labelled over the
+    5 % target) while its decision said "5,04 %": one format, report.format_share."""
+    from kps_analysis import batch, report_plan
+    from kps_analysis.report import region
+
+    assert report.format_share(0.0504) == "5,04 %" and report.format_share(0.287) == "28,7 %"
+    assert report.format_share(0.05) == "5,0 %" and report.format_share(0.04996) == "5,0 %"
+    head = pd.DataFrame({"clinic": ["hud"], "share_over_90_days": [0.0504], "waiting_over_90": [29.0],
+                         "waiting_counted": [575.0], "queue_production_ratio_weeks": [6.7],
+                         "waiting_list_pressure": [1.04], "escalation": ["yellow"]})
+    assert report_plan.value_text("share", 0.0504) == "5,04 %"
+    assert "5,04 %" in report_plan.key_figures_table(head).to_string()
+    assert batch._headline_cell("share_over_90_days", 0.0504, "sv")["text"] == "5,04 %"
+    assert "5,04 %" in region.region_table(head).to_string()

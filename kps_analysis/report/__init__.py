@@ -32,6 +32,7 @@ from .formatting import (
     data_period,
     format_against,
     format_count,
+    format_share,
     format_signed,
     period_kind,
     period_labels,
@@ -87,7 +88,8 @@ __all__ = [
     "LABELS", "TEXTS", "STATUS_WORDS", "STAGE_NAMES", "PERIOD_WORDS", "SECTIONS", "label", "measure_label",
     "status_word", "stage_names", "period_word", "section",
     # formatting
-    "format_count", "format_signed", "format_against", "period_labels", "period_kind", "period_name", "data_period",
+    "format_count", "format_signed", "format_against", "format_share", "period_labels", "period_kind", "period_name",
+    "data_period",
     # markup
     "escape_text", "add_table_of_contents", "TOC_SLOT", "html_table",
     # suppression

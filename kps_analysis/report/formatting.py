@@ -57,6 +57,24 @@ def format_signed(value: float, *, language: str = "sv", decimals: int = 0) -> s
     return ("+" if value > 0 else "−") + text
 
 
+def format_share(share: float, *, language: str = "sv") -> str:
+    """A share [0-1] as a per cent with one decimal, or two where one decimal would show a
+    whole per cent the share is not (5,04 % is over a 5 % target; "5,0 %" read as on it).
+
+    The one format of a share in reports, tables, the index and the region overview.
+
+    Examples
+    --------
+    >>> format_share(0.287), format_share(0.0504), format_share(0.05), format_share(0.0496)
+    ('28,7 %', '5,04 %', '5,0 %', '4,96 %')
+    """
+    if share is None or share != share:
+        return "–"
+    pct = 100 * float(share)
+    near_whole = round(pct, 1) == round(pct) and round(pct, 2) != round(pct)
+    return format_count(pct, language=language, decimals=2 if near_whole else 1) + " %"
+
+
 def format_against(value: float, limit: float, *, language: str = "sv") -> str:
     """A signed per cent [%] set against a limit [%]: whole per cents, one decimal where the
     whole number would hide which side of the limit the value lies on (−15,4 % past a

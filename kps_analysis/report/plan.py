@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..planning import ESCALATION_RULE
-from .formatting import format_against, format_count, format_signed, period_labels, period_name
+from .formatting import format_against, format_count, format_share, format_signed, period_labels, period_name
 from .labels import TEXTS, label, status_word
 from .markup import escape_text
 from .suppression import headline_shown, share_text
@@ -75,7 +75,7 @@ def _value(kind: str, val, language: str, limit: int) -> str:
     if kind == "week":
         return period_name(val, language)
     if kind == "share":
-        return format_count(100 * float(val), language=language, decimals=1) + " %"
+        return format_share(float(val), language=language)
     if kind == "ratio":
         return format_count(float(val), language=language, decimals=1)
     if kind == "signed":

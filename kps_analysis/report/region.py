@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .formatting import format_count, format_signed
+from .formatting import format_count, format_share, format_signed
 from .labels import label, status_word
 
 
@@ -34,8 +34,7 @@ def region_table(summaries: pd.DataFrame, *, language: str = "sv", order: str = 
         elif col == "escalation":
             out[label(col, language)] = table[col].map(lambda v: status_word(v, language))
         elif col.startswith("share"):
-            out[label(col, language)] = table[col].map(
-                lambda v: format_count(100 * v, language=language, decimals=1) + " %")
+            out[label(col, language)] = table[col].map(lambda v: format_share(v, language=language))
         elif col.startswith("queue_production_ratio") or "pressure" in col:
             out[label(col, language)] = table[col].map(lambda v: format_count(v, language=language, decimals=1))
         elif col in ("queue_change_1w", "queue_change_1p"):

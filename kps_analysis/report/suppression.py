@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .formatting import format_count
+from .formatting import format_count, format_share
 from .labels import label
 
 
@@ -432,7 +432,7 @@ def share_text(shown: Shown, cell: str, denominator, value, *, ratio: bool = Fal
         return (f"{format_count(100 * lo / denominator, language=language, decimals=1)}–"
                 f"{format_count(100 * hi / denominator, language=language, decimals=1)} %")
     share = value if ratio else value / denominator
-    return format_count(100 * share, language=language, decimals=1) + " %"
+    return format_share(share, language=language)
 
 
 def _hide(table: pd.DataFrame, col: str, mask) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .formatting import format_count, format_signed, period_labels
+from .formatting import format_count, format_share, format_signed, period_labels
 from .labels import STAGE_NAMES, TEXTS, label, stage_names, status_word
 from .suppression import Shown, protect_snapshot, share_text, wait_summary_shown
 
@@ -31,7 +31,7 @@ def headline_table(headline: pd.DataFrame, *, language: str = "sv") -> pd.DataFr
         elif isinstance(val, str) or val is None:
             text = val or "–"
         elif key.startswith("share"):
-            text = format_count(100 * float(val), language=language, decimals=1) + " %"
+            text = format_share(float(val), language=language)
         elif "ratio" in key or "pressure" in key:
             text = format_count(float(val), language=language, decimals=1)
         elif key == "queue_change_1w":
