@@ -34,6 +34,9 @@ The flow identity holds in every week and stage::
 
     queue_end[k] = queue_end[k-1] + inflow[k] - own_production[k] - purchase[k]  [patients]
 
+(with the region's moves, :func:`apply_moves`, ``+ moved_in[k] - moved_out[k]``; patients
+received are the receiver's own production)
+
 in whole patients (the forecast inflow and the capacity are made whole by rounding their
 running totals, :func:`whole`), and the capacity gap is the production needed to keep the guarantee minus capacity::
 
@@ -696,6 +699,11 @@ def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, 
     fixed_own = np.full((n_s, horizon), np.nan)
     fixed_buy = np.full((n_s, horizon), np.nan)
     if fixed is not None and len(fixed) and "period" in f.columns:
+        # the clinic's own plan before the region's moves (apply_moves adds them again): patients
+        # received are not its own queue's, patients moved out were to be bought
+        fixed = fixed.assign(
+            own_production=fixed["own_production"] - (fixed["moved_in"].fillna(0.0) if "moved_in" in fixed else 0.0),
+            purchase=fixed["purchase"] + (fixed["moved_out"].fillna(0.0) if "moved_out" in fixed else 0.0))
         on = f[["clinic", "stage", "period"]].reset_index(drop=True).merge(
             fixed[["clinic", "stage", "period", "own_production", "purchase"]], on=["clinic", "stage", "period"],
             how="left")
@@ -1979,8 +1987,12 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
             moved = float(spec.get("moved_patients_per_week") or 0)          # [patients/week]
             days = f["period_days"].astype(float).fillna(7.0) if "period_days" in f.columns else 7.0
             own_capacity = f["capacity"].to_numpy(float).copy()
-            f.loc[f["stage"] == "treatment", "capacity"] += (moved * days / 7.0)[f["stage"] == "treatment"] \
-                if not np.isscalar(days) else moved
+            treat = f["stage"] == "treatment"
+            per_period = (abs(moved) * days / 7.0)[treat] if not np.isscalar(days) else abs(moved)
+            if moved > 0:     # moved out: served beyond the clinic's own capacity (below)
+                f.loc[treat, "capacity"] += per_period
+            elif moved < 0:   # received: the other clinic's patients join this clinic's queue, its own production
+                f.loc[treat, "inflow"] += per_period
             plan = project_plan(waiting, f, settings, order=order)
             if moved > 0:
                 # patients moved out are treated elsewhere: served beyond the clinic's own capacity, they
@@ -1993,13 +2005,18 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
                 plan = plan.assign(own_production=kept, moved_out=(plan["moved_out"] if "moved_out" in plan
                                                                    else 0.0) + (served - kept))
             if len(model.moves):
-                # the region's moves stand in every scenario, as far as the scenario still buys
-                own_moves = model.moves[model.moves["clinic_from"] == clinic]
-                need = plan.set_index(["stage", "period_ahead"])["purchase"]
-                own_moves = own_moves.assign(patients=np.minimum(
-                    own_moves["patients"].to_numpy(float),
-                    need.reindex(pd.MultiIndex.from_frame(own_moves[["stage", "period_ahead"]])).fillna(0).to_numpy()))
-                plan = apply_moves(plan, own_moves)
+                # the region's moves stand in every scenario: the clinic's patients moved out as far as
+                # the scenario still buys them, those it receives as far as its capacity is still unused
+                at = plan.set_index(["stage", "period_ahead"])
+                out_moves = model.moves[model.moves["clinic_from"] == clinic]
+                in_moves = model.moves[model.moves["clinic_to"] == clinic]
+                out_moves = out_moves.assign(patients=np.minimum(
+                    out_moves["patients"].to_numpy(float), at["purchase"].reindex(pd.MultiIndex.from_frame(
+                        out_moves[["stage", "period_ahead"]])).fillna(0).to_numpy()))
+                in_moves = in_moves.assign(patients=np.minimum(
+                    in_moves["patients"].to_numpy(float), np.floor(at["unused_capacity"].reindex(
+                        pd.MultiIndex.from_frame(in_moves[["stage", "period_ahead"]])).fillna(0).to_numpy() + 1e-9)))
+                plan = apply_moves(plan, pd.concat([out_moves, in_moves], ignore_index=True))
             summarise(clinic, name, str(spec.get("description") or name), plan)
     out = pd.DataFrame(rows)
     base = out[out["scenario"] == "baseline"].set_index("clinic")["purchase"]
@@ -2222,10 +2239,11 @@ def apply_moves(plan: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
 
     The sender's ``moved_out`` replaces as many of its bought patients (``purchase``
     and its cost fall by as many); the receiver's ``moved_in`` is served with capacity
-    its own plan leaves unused (``unused_capacity`` falls by as many), so::
+    its own plan leaves unused: they are its own production (``own_production`` grows and
+    ``unused_capacity`` falls by as many), so in every row::
 
-        sender:   queue_end = queue_start + inflow - own_production - purchase - moved_out
-        receiver: own_production + moved_in <= capacity                     [patients/week]
+        queue_end = queue_start + inflow + moved_in - own_production - purchase - moved_out
+        own_production <= capacity                                          [patients/week]
 
     Parameters
     ----------
@@ -2247,8 +2265,9 @@ def apply_moves(plan: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
     ...                   "cost_internal_sek": [7.0, 0.0], "gap": [7.0, -4.0]})
     >>> m = pd.DataFrame({"clinic_from": ["a"], "clinic_to": ["b"], "stage": ["treatment"], "period_ahead": [5],
     ...                   "patients": [4.0]})
-    >>> apply_moves(p, m)[["purchase", "moved_out", "moved_in", "unused_capacity"]].values.tolist()
-    [[3.0, 4.0, 0.0, 0.0], [0.0, 0.0, 4.0, 0.0]]
+    >>> p["own_production"] = [10.0, 6.0]
+    >>> apply_moves(p, m)[["purchase", "moved_out", "moved_in", "own_production", "unused_capacity"]].values.tolist()
+    [[3.0, 4.0, 0.0, 10.0, 0.0], [0.0, 0.0, 4.0, 10.0, 0.0]]
     """
     out = plan.copy()
     key = ["clinic", "stage", "period_ahead"]
@@ -2270,6 +2289,8 @@ def apply_moves(plan: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
     out["cost_external_sek"] = out["purchase"] * np.nan_to_num(unit_ext)
     out["cost_internal_sek"] = out["purchase"] * np.nan_to_num(unit_int)
     out["unused_capacity"] = out["unused_capacity"] - moved_in
+    if "own_production" in out.columns:   # the receiver treats them with its own staff
+        out["own_production"] = out["own_production"] + moved_in
     out["gap"] = out["gap"] - moved_out + moved_in
     return out
 

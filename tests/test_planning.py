@@ -395,6 +395,40 @@ def test_the_exported_plan_keeps_the_flow_identity_in_whole_patients(demo_model)
     assert (t["own_production"] <= t["capacity"] + 1e-9).all()
 
 
+def test_patients_moved_between_clinics_keep_both_plans_flow_identity(demo_model):
+    """ort_syd's plan took ort_nord's patients into capacity without counting them as own
+    production or in its queue (W22: queue 0 -> 0, inflow 15, own 15, moved in 3), so its
+    queue did not add up and its planned own production left them out."""
+    from kps_analysis.report_plan import plan_export_table
+
+    plan = demo_model[2].plan
+    buys = plan[plan["purchase"] >= 1]
+    room = plan[plan["unused_capacity"] >= 1]
+    pair = buys.merge(room, on=["stage", "period_ahead"], suffixes=("_f", "_t"))
+    pair = pair[pair["clinic_f"] != pair["clinic_t"]].drop_duplicates(["clinic_f", "stage", "period_ahead"])
+    pair = pair.drop_duplicates(["clinic_t", "stage", "period_ahead"]).head(12)
+    assert len(pair) >= 3
+    moves = pd.DataFrame({"clinic_from": pair["clinic_f"], "clinic_to": pair["clinic_t"], "stage": pair["stage"],
+                          "period_ahead": pair["period_ahead"],
+                          "patients": np.minimum(pair["purchase_f"], np.floor(pair["unused_capacity_t"]))})
+    moved = planning.apply_moves(plan, moves)
+    t = plan_export_table(moved)
+    assert (t["queue_end"] == t["queue_start"] + t["inflow"] + t["moved_in"] - t["moved_out"]
+            - t["own_production"] - t["purchase"]).all()
+    assert (t["own_production"] <= t["capacity"] + 1e-9).all()
+    assert moved["own_production"].sum() - plan["own_production"].sum() == pytest.approx(moves["patients"].sum())
+    assert plan["purchase"].sum() - moved["purchase"].sum() == pytest.approx(moves["patients"].sum())
+    assert np.allclose(moved["gap"], moved["own_production"] + moved["purchase"] - moved["capacity"])
+
+
+def test_patients_received_in_a_scenario_are_own_production(demo_model):
+    """ort_syd's "Tar emot fem patienter i veckan" took five slots a week from its own
+    patients (own production 2 751 -> 2 553, and a purchase) instead of treating five more."""
+    s = demo_model[2].scenarios.set_index(["clinic", "scenario"])
+    base, received = s.loc[("ort_syd", "baseline")], s.loc[("ort_syd", "receive_from_ort_nord")]
+    assert received["own_production"] > base["own_production"]
+
+
 def test_fixed_weeks_are_kept_by_the_next_run_and_passed_weeks_followed_up(demo_model):
     """Run 1 on data to week T-1, run 2 on data to week T with run 1's plan: the fixed weeks stay."""
     from kps_analysis.report_plan import plan_export_table
