@@ -1853,12 +1853,16 @@ def _add_reported_waits(out: pd.DataFrame, settings: pd.DataFrame) -> None:
 def purchase_by_month(plan: pd.DataFrame) -> pd.DataFrame:
     """The plan's purchase per clinic, stage and month, with cost and order-by week.
 
+    A plan with a ``fixed`` column has the month its fixed weeks end inside as two rows,
+    the fixed weeks' and the rest (``fixed`` True/False), so the fixed rows add up to the
+    fixed plan's purchase (the key figures) and no month mixes the two unmarked.
+
     Returns
     -------
     DataFrame
         ``clinic``, ``stage``, ``month``, ``purchase`` [patients], ``cost_external_sek``,
         ``cost_internal_sek`` [SEK], ``order_by`` (the earliest order-by week of the
-        month's purchases), ``first_week``.
+        month's purchases), ``first_week``, ``until_week`` (and ``fixed``).
 
     Examples
     --------
@@ -1870,16 +1874,21 @@ def purchase_by_month(plan: pd.DataFrame) -> pd.DataFrame:
     [['2026-01', '5.0', '2025-12-08/2025-12-14']]
     """
     buy = plan[plan["purchase"] > 0].copy()
-    cols = ["clinic", "stage", "month", "purchase", "cost_external_sek", "cost_internal_sek", "order_by",
-            "first_week"]
+    keys = ["clinic", "stage", "month"] + (["fixed"] if "fixed" in plan.columns else [])
+    cols = keys + ["purchase", "cost_external_sek", "cost_internal_sek", "order_by", "first_week", "until_week"]
     if buy.empty:
         return pd.DataFrame(columns=cols)
     buy["month"] = _month_of(buy["period"]) if "month" not in buy.columns else buy["month"]
     buy["order_by"] = buy["period"] - (buy["period_ahead"] - buy["order_by_period"]).astype(int)
-    out = buy.groupby(["clinic", "stage", "month"], as_index=False).agg(
+    if "fixed" in keys:
+        buy["fixed"] = buy["fixed"].astype(bool)
+    out = buy.groupby(keys, as_index=False, sort=False).agg(
         purchase=("purchase", "sum"), cost_external_sek=("cost_external_sek", "sum"),
-        cost_internal_sek=("cost_internal_sek", "sum"), order_by=("order_by", "min"), first_week=("period", "min"))
-    return out[cols]
+        cost_internal_sek=("cost_internal_sek", "sum"), order_by=("order_by", "min"), first_week=("period", "min"),
+        until_week=("period", "max"))
+    order = ["clinic", "stage", "month"] + (["_later"] if "fixed" in keys else [])
+    out = out.assign(_later=~out["fixed"]) if "fixed" in keys else out
+    return out.sort_values(order, kind="stable")[cols].reset_index(drop=True)
 
 
 def headline(weekly: pd.DataFrame, model: PlanningModel, *, window_weeks: int = 4) -> pd.DataFrame:

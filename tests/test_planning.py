@@ -280,6 +280,28 @@ def test_purchase_by_month_sums_to_the_plan(demo_model):
     assert np.isclose(monthly["cost_external_sek"].sum(), m.plan["cost_external_sek"].sum())
 
 
+def test_the_purchase_by_month_splits_the_month_the_fixed_weeks_end_in(demo_model):
+    """uro's "Köp per månad" ran whole months past the 12 fixed weeks: Dec + Jan + Feb = 159
+    beside the key figure 158, and February 21 against the region overview's 20 "(t.o.m. v. 7)"."""
+    from kps_analysis import report_plan
+
+    m = demo_model[2]
+    monthly = planning.purchase_by_month(m.plan)
+    fixed = monthly[monthly["fixed"]].groupby(["clinic", "stage"])["purchase"].sum()
+    f = m.figures.set_index("clinic")
+    for clinic in f.index:
+        for stage, col in (("new_visit", "purchase_new_visits_12w"), ("treatment", "purchase_operations_12w")):
+            assert fixed.get((clinic, stage), 0.0) == pytest.approx(np.nan_to_num(f.loc[clinic, col])), (clinic, stage)
+    assert monthly["purchase"].sum() == m.plan["purchase"].sum()
+    split = monthly.groupby(["clinic", "month"])["fixed"].nunique()
+    split = split[split > 1]
+    if len(split):   # the month the fixed weeks end inside reads as two rows, each saying which weeks
+        clinic, month = split.index[0]
+        t = report_plan.purchase_table(monthly[monthly["clinic"] == clinic])
+        rows = [i for i in t.index if i.startswith(str(month))]
+        assert any("t.o.m. v." in i for i in rows) and any("fr.o.m. v." in i for i in rows), rows
+
+
 def test_monte_carlo_near_balance_is_strictly_between(demo_model):
     m = demo_model[2]
     p = m.uncertainty.attrs["clinic"].set_index("clinic")["p_no_breach_fixed"]

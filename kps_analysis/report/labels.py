@@ -551,6 +551,7 @@ TEXTS: dict[str, dict[str, str]] = {
     # purchase per month
     "column.order_by": {"sv": "Beställ senast", "en": "Order by"},
     "column.first_week": {"sv": "Första veckan", "en": "First week"},
+    "column.until_week": {"sv": "Till och med veckan", "en": "Up to the week"},
     # Monte Carlo, scenarios, moves
     "column.purchase_plan": {"sv": "Planerat köp", "en": "Planned purchase"},
     "column.purchase_p50": {"sv": "Köp vid 50 %", "en": "Purchase at 50 %"},
@@ -974,6 +975,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.region_purchase_caption": {"sv": "Köpt vård i regionen per månad och slag",
                                       "en": "Purchased care in the region per month and kind"},
     "section.region_month_until": {"sv": " (t.o.m. {week})", "en": " (up to {week})"},
+    "plan.month_until": {"sv": " (t.o.m. {week})", "en": " (up to {week})"},
+    "plan.month_from": {"sv": " (fr.o.m. {week})", "en": " (from {week})"},
     "section.moves_caption": {"sv": "Föreslagna flyttar", "en": "Suggested moves"},
     # figures (plots): titles, axes, legends; plot.stage_<stage> names a stage in a figure
     "plot.stage_new_visit": {"sv": "Väntar på nybesök", "en": "Waiting for first visit"},

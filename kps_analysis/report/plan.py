@@ -300,8 +300,21 @@ def purchase_table(monthly: pd.DataFrame, *, limit: int = 5, language: str = "sv
         return pd.DataFrame({label('plan.purchase', language): [label("plan.nothing_to_buy", language)]})
     stages = {"new_visit": label("table.first_visits", language), "treatment": label("table.operations", language)}
     rows = []
-    for r in monthly.sort_values(["month", "stage"]).itertuples(index=False):
-        rows.append({label('month', language): str(r.month), label("plan.kind", language): stages.get(r.stage, r.stage),
+    # the month the fixed weeks end inside is two rows (planning.purchase_by_month): the fixed weeks'
+    # "(t.o.m. v. 7)", as the region overview says it, and the rest "(fr.o.m. v. 8)"
+    split = set()
+    if "fixed" in monthly.columns:
+        parts = monthly.groupby("month")["fixed"].nunique()
+        split = set(parts[parts > 1].index.astype(str))
+    monthly = monthly.assign(later=~monthly["fixed"].astype(bool)) if "fixed" in monthly.columns else \
+        monthly.assign(later=False)
+    for r in monthly.sort_values(["month", "later", "stage"], kind="stable").itertuples(index=False):
+        month = str(r.month)
+        if month in split:
+            month += (label("plan.month_until", language, week=period_name(r.until_week, language, year=False))
+                      if not r.later else
+                      label("plan.month_from", language, week=period_name(r.first_week, language, year=False)))
+        rows.append({label('month', language): month, label("plan.kind", language): stages.get(r.stage, r.stage),
                      label("table.patients", language): _value("count", r.purchase, language, 0),
                      label("plan.cost_bought_sek", language): format_count(r.cost_external_sek,
                                                                                         language=language),
