@@ -916,21 +916,23 @@ def stage_loads(flows: pd.DataFrame) -> pd.DataFrame:
 
         load = Σ inflow / Σ capacity over the weeks in ``flows``     [-]
 
-    A load above 1 means the stage's queue grows; the stage with the highest load above 1
-    is the bottleneck (inre kö: balancing one stage but not the next only moves the
-    queue inside the clinic).
+    A load above 1 means own capacity falls short of the inflow: the plan buys the rest or
+    the queue grows; the stage with the highest load above 1 is the bottleneck (inre kö:
+    balancing one stage but not the next only moves the queue inside the clinic).
 
     Parameters
     ----------
     flows : DataFrame
         ``clinic``, ``stage``, ``inflow`` and ``capacity`` per week [patients/week]
-        (e.g. :func:`naive_flows` of both stages, concatenated).
+        (e.g. :func:`naive_flows` of both stages, concatenated, or the weeks of a plan).
 
     Returns
     -------
     DataFrame
         ``clinic``, ``stage``, ``inflow``, ``capacity`` (sums) [patients], ``load`` [-],
-        ``queue_change`` (= inflow − capacity) [patients], ``bottleneck`` (bool).
+        ``inflow_minus_capacity`` [patients], ``bottleneck`` (bool); of a plan's weeks
+        (``period_ahead``, ``queue_start``, ``queue_end``) also the plan's ``queue_change``
+        over them [patients] (the purchase and the moves included, so not inflow − capacity).
 
     Examples
     --------
@@ -945,7 +947,11 @@ def stage_loads(flows: pd.DataFrame) -> pd.DataFrame:
     out = flows.groupby(["clinic", "stage"], as_index=False)[["inflow", "capacity"]].sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         out["load"] = np.where(out["capacity"] > 0, out["inflow"] / out["capacity"].where(out["capacity"] > 0), np.inf)
-    out["queue_change"] = out["inflow"] - out["capacity"]
+    out["inflow_minus_capacity"] = out["inflow"] - out["capacity"]
+    if {"period_ahead", "queue_start", "queue_end"} <= set(flows.columns):
+        ends = flows.sort_values("period_ahead").groupby(["clinic", "stage"])
+        change = (ends["queue_end"].last() - ends["queue_start"].first()).rename("queue_change").reset_index()
+        out = out.merge(change, on=["clinic", "stage"], how="left")
     top = out.groupby("clinic")["load"].transform("max")
     out["bottleneck"] = (out["load"] == top) & (out["load"] > 1)
     # on a tie the earlier stage of the flow is the bottleneck

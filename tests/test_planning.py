@@ -302,6 +302,24 @@ def test_the_purchase_by_month_splits_the_month_the_fixed_weeks_end_in(demo_mode
         assert any("t.o.m. v." in i for i in rows) and any("fr.o.m. v." in i for i in rows), rows
 
 
+def test_stage_loads_of_the_plan_say_the_plans_queue_change(demo_model):
+    """stage_loads.csv's queue_change was inflow − capacity (uro new visits +163 beside the
+    plan's 374 -> 379): it is now the plan's, and inflow − capacity has its own name."""
+    from kps_analysis.balance import stage_loads
+
+    plan = demo_model[2].plan
+    head = plan[plan["period_ahead"] <= 12]
+    loads = stage_loads(head).set_index(["clinic", "stage"])
+    for (clinic, stage), part in head.groupby(["clinic", "stage"]):
+        part = part.sort_values("period_ahead")
+        r = loads.loc[(clinic, stage)]
+        assert r["queue_change"] == part["queue_end"].iloc[-1] - part["queue_start"].iloc[0]
+        assert r["inflow_minus_capacity"] == pytest.approx(part["inflow"].sum() - part["capacity"].sum())
+        moved = (part["moved_in"] - part["moved_out"]).sum() if "moved_in" in part else 0.0
+        assert r["queue_change"] == pytest.approx(r["inflow_minus_capacity"] - part["purchase"].sum()
+                                                  + part["unused_capacity"].sum() + moved)
+
+
 def test_monte_carlo_near_balance_is_strictly_between(demo_model):
     m = demo_model[2]
     p = m.uncertainty.attrs["clinic"].set_index("clinic")["p_no_breach_fixed"]

@@ -572,6 +572,7 @@ TEXTS: dict[str, dict[str, str]] = {
     # stage loads, ratios, week changes, forecast accuracy, data quality
     "column.load": {"sv": "Belastning (inflöde / kapacitet)", "en": "Load (inflow / capacity)"},
     "column.queue_change": {"sv": "Köförändring", "en": "Change of the queue"},
+    "column.inflow_minus_capacity": {"sv": "Inflöde − egen kapacitet", "en": "Inflow − own capacity"},
     "column.bottleneck": {"sv": "Flaskhals", "en": "Bottleneck"},
     "column.queue": {"sv": "Kö", "en": "Queue"},
     "column.production_per_week": {"sv": "Produktion per vecka", "en": "Production per week"},
