@@ -1316,7 +1316,7 @@ def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages
     """Who waits at the end of each clinic's latest week, aggregated (no patient rows); ``stages``
     are the clinics' stages whose queue the data tell (:func:`known_queues`)."""
     from .data import waiting_snapshot
-    from .waits import waiting_from_aggregates
+    from .waits import aggregate_classes, waiting_from_aggregates
 
     patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
     parts = []
@@ -1325,7 +1325,8 @@ def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages
         agg = sorted(clinics - patient_clinics)   # their queue column has values (known_queues)
         if agg:
             w = waiting_from_aggregates(weekly[weekly["clinic"].isin(agg)], stage=stage)
-            parts.append(w.assign(priority="unknown", patient_chosen_wait=False))
+            # those the data report over the limit are served after the others (waits.aggregate_classes)
+            parts.append(w.assign(priority=aggregate_classes(w["wait_days"]), patient_chosen_wait=False))
         pl = sorted(clinics & patient_clinics)
         for clinic in pl:
             last = weekly.loc[weekly["clinic"] == clinic, "period"].max()

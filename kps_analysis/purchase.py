@@ -52,6 +52,7 @@ from .data import waiting_snapshot
 from .queue import queue_for_share_within
 from .seasonal import periods_for_weeks
 from .waits import (
+    aggregate_classes,
     as_period_ahead,
     as_week_ahead,
     project_breaches,
@@ -200,7 +201,8 @@ def guarantee_inputs(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None = N
     Returns
     -------
     (DataFrame, DataFrame)
-        ``waiting``: ``clinic``, ``stage``, ``priority`` ("unknown" for aggregate clinics),
+        ``waiting``: ``clinic``, ``stage``, ``priority`` (for aggregate clinics
+        :func:`kps_analysis.waits.aggregate_classes`),
         ``wait_days`` [days], ``patients`` [patients], ``patient_chosen_wait``;
         ``flows``: ``clinic``, ``stage``, ``week_ahead``, ``period``, ``inflow``,
         ``capacity`` [patients/week].
@@ -213,7 +215,8 @@ def guarantee_inputs(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None = N
         agg = sorted(clinics - patient_clinics)
         if agg:
             w = waiting_from_aggregates(weekly[weekly["clinic"].isin(agg)], stage=stage)
-            parts.append(w.assign(priority="unknown", patient_chosen_wait=False))
+            # those the data report over the limit are served after the others (waits.aggregate_classes)
+            parts.append(w.assign(priority=aggregate_classes(w["wait_days"]), patient_chosen_wait=False))
         pl = sorted(clinics & patient_clinics)
         if pl:
             last = weekly.loc[weekly["clinic"].isin(pl), "period"].max()

@@ -410,7 +410,8 @@ def projected_breaches(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None =
         ahead = "period_ahead" if "period_ahead" in flows.columns else "week_ahead"
         return pd.DataFrame(columns=["clinic", "stage", ahead, "inflow", "served", "queue",
                                      "over_limit", "source"])
-    # aggregate clinics have one priority ("unknown"), so serving by priority is first in, first out
+    # aggregate clinics: within the limit first in, first out, the reported over-limit patients after
+    # them (waits.aggregate_classes)
     out = project_breaches(waiting, flows, guarantee_days=guarantee_days, order="priority")
     patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
     out["source"] = np.where(out["clinic"].isin(patient_clinics), "patient-level", "aggregates")

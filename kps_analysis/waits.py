@@ -46,6 +46,8 @@ from .stages import stage as stage_spec
 
 __all__ = [
     "REDISTRIBUTION_METHODS",
+    "AGGREGATE_CLASSES",
+    "aggregate_classes",
     "project_bands",
     "calibrate_bands",
     "capacity_for_target",
@@ -917,6 +919,34 @@ def projection_keys(flows: pd.DataFrame, waiting: pd.DataFrame) -> list[str]:
     ['clinic']
     """
     return [k for k in ("clinic", "group", "stage") if k in flows.columns and (k in waiting.columns or k == "clinic")]
+
+
+#: The serving classes of a waiting list rebuilt from aggregates (:func:`aggregate_classes`):
+#: the patients within the limit, then those the data report over it (sorted as text, the
+#: order :func:`kps_analysis.planning.project_plan` serves priorities in).
+AGGREGATE_CLASSES = ("unknown", "unknown_over_limit")
+
+
+def aggregate_classes(wait_days, guarantee_days: float = 90) -> np.ndarray:
+    """The serving class of each row of a waiting list rebuilt from aggregates
+    (:func:`waiting_from_aggregates`): ``"unknown"`` within ``guarantee_days``, and
+    ``"unknown_over_limit"`` beyond it [days].
+
+    Weekly aggregates give no medical priority, but a reported over-90 count that stays
+    week after week while the clinic serves more than arrive says those patients are not
+    served longest wait first (they wait for a reason the data do not show). Served
+    strictly oldest first they would all go in the plan's first week, and the plan would
+    show nobody over the limit beside the data's 39; as a class served after the others
+    they stay until they are bought or the queue within the limit is served, as patients
+    of a low priority do in a patient-level extract.
+
+    Examples
+    --------
+    >>> aggregate_classes(np.array([0, 90, 91, 120])).tolist()
+    ['unknown', 'unknown', 'unknown_over_limit', 'unknown_over_limit']
+    """
+    over = np.asarray(wait_days, dtype=float) > np.floor(float(guarantee_days))
+    return np.where(over, AGGREGATE_CLASSES[1], AGGREGATE_CLASSES[0]).astype(object)
 
 
 def waiting_from_aggregates(weekly: pd.DataFrame, *, stage: str = "new_visit",
