@@ -1458,15 +1458,16 @@ def follow_up_levels(follow_up: pd.DataFrame, escalations: pd.DataFrame,
     Returns
     -------
     DataFrame
-        ``follow_up`` with ``deviation_level`` (the level of the deviation alone, unit/clinic/
-        division/region), ``escalated`` (counted in the clinic's escalation) and ``level``
-        set to the level it goes to: ``deviation_level`` where escalated, else ``"unit"``.
+        ``follow_up`` with ``level_if_at_risk`` (the level of the deviation by the limits alone,
+        unit/clinic/division/region: where it would go were the guarantee at risk),
+        ``counts_in_escalation`` (counted in the clinic's escalation) and ``level``
+        set to the level it goes to: ``level_if_at_risk`` where counted, else ``"unit"``.
     """
     if follow_up is None or follow_up.empty or "level" not in follow_up.columns:
         return follow_up if follow_up is not None else pd.DataFrame()
     out = follow_up.copy()
-    if "deviation_level" not in out.columns:
-        out["deviation_level"] = out["level"]
+    if "level_if_at_risk" not in out.columns:
+        out["level_if_at_risk"] = out["level"]
     reasons = escalations.set_index("clinic")["escalation_reason"].fillna("").astype(str)
     at_risk = reasons.map(lambda r: any(x in r.split(",") for x in AT_RISK))
     with_history = set(history["clinic"]) if history is not None and len(history) else set()
@@ -1474,8 +1475,8 @@ def follow_up_levels(follow_up: pd.DataFrame, escalations: pd.DataFrame,
                & (pd.to_numeric(out["cum_deviation_pct"], errors="coerce") < 0).to_numpy()
                & out["clinic"].map(at_risk).astype("boolean").fillna(False).to_numpy(bool)
                & ~out["clinic"].isin(with_history).to_numpy())
-    out["escalated"] = counted
-    out["level"] = out["deviation_level"].where(counted, np.where(out["deviation_level"].isna(), None, "unit"))
+    out["counts_in_escalation"] = counted
+    out["level"] = out["level_if_at_risk"].where(counted, np.where(out["level_if_at_risk"].isna(), None, "unit"))
     return out
 
 
@@ -1735,7 +1736,8 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
     follow = follow_up_levels(model.follow_up, esc, model.history)
     if len(follow):
         latest = follow[follow["period"] == follow.groupby("clinic")["period"].transform("max")]
-        to_region = latest[latest["escalated"].astype(bool) & (latest["level"] == "region")]["clinic"].unique()
+        raised = latest["counts_in_escalation"].astype(bool) & (latest["level"] == "region")
+        to_region = latest[raised]["clinic"].unique()
         esc.loc[esc["clinic"].isin(to_region) & (esc["escalation"] == "red"), "escalation_level"] = "region"
     out = out.reset_index().merge(esc, on="clinic", how="left")
     out = out.merge(deviation, on="clinic", how="left")

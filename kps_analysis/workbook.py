@@ -66,6 +66,7 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {}
 for _key, _pair in _pairs("value.").items():
     VALUES.setdefault(_key.split(".", 1)[0], {})[_key.split(".", 1)[1]] = _pair
 VALUES["escalation_level"] = VALUES["level"]
+VALUES["level_if_at_risk"] = VALUES["level"]
 
 #: Excel number formats per kind of column (codes in the file are locale-neutral: Swedish
 #: Excel shows ``#,##0`` as ``1 234`` and ``0.0%`` as ``2,6 %``).
@@ -135,6 +136,9 @@ def value_text(column: str, value, language: str = "sv"):
         return _report.LABELS.get(value, {}).get(language, value)
     if column == "column":
         return header(str(value), language)
+    if column == "method" and f"model.{value}" in _report.TEXTS:   # a forecast method, as the report names it
+        text = _report.label(f"model.{value}", language)
+        return text[:1].upper() + text[1:]
     words = VALUES.get(column)
     if words is None:
         return value

@@ -352,8 +352,8 @@ def test_the_follow_up_is_escalated_as_the_clinic_is(demo_model):
     latest = fu[fu["period"] == fu.groupby("clinic")["period"].transform("max")]
     syd = latest[latest["clinic"] == "ort_syd"]
     assert f.loc["ort_syd", "escalation"] == "green"
-    assert syd["deviation_level"].isin(["division", "region"]).any()
-    assert (syd["level"] == "unit").all() and not syd["escalated"].any()
+    assert syd["level_if_at_risk"].isin(["division", "region"]).any()
+    assert (syd["level"] == "unit").all() and not syd["counts_in_escalation"].any()
     rank = {"unit": 0, "clinic": 1, "division": 2, "region": 3}
     for clinic, rows in latest.groupby("clinic"):
         top = max((rank[v] for v in rows["level"].dropna()), default=0)
@@ -361,7 +361,8 @@ def test_the_follow_up_is_escalated_as_the_clinic_is(demo_model):
     # a clinic at risk whose shortfall has been red four weeks running goes on to the region
     uro = latest[latest["clinic"] == "uro"].copy()
     uro = uro[uro["measure"] == "new_visits"].assign(cum_deviation_pct=-12.0, status="red", red_weeks=4,
-                                                     level="region").drop(columns=["deviation_level", "escalated"])
+                                                     level="region").drop(
+        columns=["level_if_at_risk", "counts_in_escalation"])
     raised = planning.headline_figures(replace(model, follow_up=uro, history=model.history.iloc[:0]))
     assert raised.set_index("clinic").loc["uro", ["escalation", "escalation_level"]].tolist() == ["red", "region"]
     assert f.loc["uro", "escalation_level"] == "division"

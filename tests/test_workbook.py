@@ -643,3 +643,16 @@ def test_a_week_column_of_pandas_strings_is_written_as_its_monday():
                                                                                    dtype="string")})
     sheet, _ = workbook.sheet_from_frame(s, "S")
     assert str(sheet.frame.iloc[0, 1]) == "2026-11-30"
+
+
+def test_codes_read_as_words_in_the_workbooks():
+    """forecast_accuracy.xlsx showed "auto"/"seasonal_naive" and "all", plan_vs_outcome.xlsx
+    "region"/"unit" beside Swedish headers."""
+    from kps_analysis.workbook import header, value_text
+
+    assert value_text("method", "auto") == "Automatiskt val"
+    assert value_text("method", "seasonal_naive") == "Samma vecka i fjol"
+    assert value_text("horizon", "all") == "Alla" and value_text("horizon", "1-13") == "1-13"
+    assert value_text("level_if_at_risk", "region") == "Regionen"
+    assert header("level_if_at_risk") == "Nivå om vårdgarantin vore i fara"
+    assert header("counts_in_escalation") == "Räknas i klinikens eskalering"

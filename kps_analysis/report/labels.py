@@ -643,8 +643,8 @@ TEXTS: dict[str, dict[str, str]] = {
     # follow-up
     "column.status": {"sv": "Status", "en": "Status"},
     "column.red_weeks": {"sv": "Röda veckor i följd", "en": "Consecutive red weeks"},
-    "column.deviation_level": {"sv": "Avvikelsens nivå enligt gränserna", "en": "The deviation's level by the limits"},
-    "column.escalated": {"sv": "Räknas i klinikens eskalering", "en": "Counted in the clinic's escalation"},
+    "column.level_if_at_risk": {"sv": "Nivå om vårdgarantin vore i fara", "en": "Level were the guarantee at risk"},
+    "column.counts_in_escalation": {"sv": "Räknas i klinikens eskalering", "en": "Counted in the clinic's escalation"},
     # result tables' sheet titles (workbook.TABLE_TITLES)
     "sheet_title.summary": {"sv": "Sammanfattning", "en": "Summary"},
     "sheet_title.week_changes": {"sv": "Veckans förändringar", "en": "Changes this week"},
@@ -740,6 +740,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "value.severity.info": {"sv": "Information", "en": "Information"},
     "value.scenario.baseline": {"sv": "Planen (nuläge)", "en": "The plan (baseline)"},
     "value.period_unit.week": {"sv": "Vecka", "en": "Week"},
+    "value.horizon.all": {"sv": "Alla", "en": "All"},
     "value.period_unit.month": {"sv": "Månad", "en": "Month"},
     "value.escalation_reason.target_missed": {"sv": "målet nås inte", "en": "target missed"},
     "value.escalation_reason.purchase_needed": {"sv": "köp behövs", "en": "purchase needed"},
