@@ -1012,16 +1012,24 @@ def _partner_names(ctx: ClinicContext) -> dict:
 
 
 def _agreement(ctx: ClinicContext) -> None:
+    """The plan's own production against the care agreement, per stage: first visits and
+    operations are counted apart (a patient may be both, so one sum would count twice)."""
     lang = ctx.language
-    r = ctx.headline.iloc[0]
-    agreed, own = _num(r.get("agreement_52w")), _num(r.get("own_production_52w"))
-    if not np.isfinite(agreed):
+    plan = ctx.model.plan
+    if "agreement" not in plan.columns:
         return
-    n = int(ctx.model.plan["period_ahead"].max())
+    sums = plan.groupby("stage", sort=False)[["own_production", "agreement"]].sum(min_count=1)
+    kinds = {"new_visit": "plan.first_visits", "treatment": "plan.operations"}
+    parts = [label("section.agreement_part", lang, own=format_count(r.own_production, language=lang),
+                   kind=label(kinds.get(stage, stage), lang), agreed=format_count(r.agreement, language=lang),
+                   diff=format_signed(r.own_production - r.agreement, language=lang))
+             for stage, r in sums.iterrows() if np.isfinite(_num(r.agreement))]
+    if not parts:
+        return
+    n = int(plan["period_ahead"].max())
     pw = period_word(ctx.kind, ctx.language, plural=True)
-    diff = own - agreed
-    _markdown(label("section.agreement", lang, n=n, periods=pw, own=format_count(own, language=lang),
-                    agreed=format_count(agreed, language=lang), diff=format_signed(diff, language=lang)))
+    _markdown(label("section.agreement", lang, n=n, periods=pw, parts=label("list.and", lang).join(parts)
+                    if len(parts) == 2 else parts[0]))
 
 
 def _monte_carlo(ctx: ClinicContext) -> None:

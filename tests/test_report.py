@@ -912,3 +912,23 @@ def test_a_share_just_over_a_whole_per_cent_reads_the_same_everywhere():
     assert "5,04 %" in report_plan.key_figures_table(head).to_string()
     assert batch._headline_cell("share_over_90_days", 0.0504, "sv")["text"] == "5,04 %"
     assert "5,04 %" in region.region_table(head).to_string()
+
+
+def test_the_care_agreement_sentence_counts_first_visits_and_operations_apart():
+    """"planerad egen produktion … 3 701 patienter mot avtalade 2 723" added first visits and
+    operations (a patient can be both)."""
+    from types import SimpleNamespace
+
+    from kps_analysis import sections
+
+    plan = pd.DataFrame({"stage": ["new_visit"] * 2 + ["treatment"] * 2, "period_ahead": [1, 2, 1, 2],
+                         "own_production": [1400.0, 1409, 446, 446], "agreement": [1040.0, 1040, 321.5, 321.5]})
+    ctx = SimpleNamespace(language="sv", kind="week", model=SimpleNamespace(plan=plan))
+    sections._RECORDED = []
+    try:
+        sections._agreement(ctx)
+        text = sections._RECORDED[0]["data"]["text/markdown"]
+    finally:
+        sections._RECORDED = None
+    assert "2\u00a0809 nybesök mot avtalade 2\u00a0080 (+729) och 892 operationer mot avtalade 643 (+249)" in text, text
+    assert "patienter" not in text

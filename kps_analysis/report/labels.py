@@ -936,10 +936,10 @@ TEXTS: dict[str, dict[str, str]] = {
                                "en": "Capacity from resources and demonstrated production"},
     "section.purchase_caption": {"sv": "Köpt vård per månad och slag", "en": "Purchased care per month and kind"},
     "section.agreement": {
-        "sv": ("**Vårdöverenskommelsen**: planerad egen produktion de kommande {n} {periods} är {own} patienter "
-               "mot avtalade {agreed} ({diff})."),
-        "en": ("**The care agreement**: planned own production over the coming {n} {periods} is {own} patients "
-               "against {agreed} agreed ({diff}).")},
+        "sv": "**Vårdöverenskommelsen**: planerad egen produktion de kommande {n} {periods}: {parts}.",
+        "en": "**The care agreement**: planned own production over the coming {n} {periods}: {parts}."},
+    "section.agreement_part": {"sv": "{own} {kind} mot avtalade {agreed} ({diff})",
+                               "en": "{own} {kind} against {agreed} agreed ({diff})"},
     "section.monte_carlo_caption": {"sv": "Köp i simulerade framtider", "en": "Purchase in simulated futures"},
     "section.uncertainty_caption": {"sv": "Chans att ingen passerar gränsen, per månad",
                                   "en": "Chance nobody passes the limit, per month"},
