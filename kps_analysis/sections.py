@@ -650,8 +650,9 @@ def _key_cards(ctx: ClinicContext, f: _Facts) -> list[str]:
     ratio = _num(r.get("queue_production_ratio_weeks"))
     limit_weeks = ctx.guarantee_days / 7.0  # the köproduktionskvot is in weeks (queue_production_ratio_weeks)
     peak = _num(r.get("projected_breaches_peak_12w"))
-    ok_word, bad_word, watch_word = (label("section.within_target", lang), label("section.above_target", lang),
-                                     label("section.to_watch", lang))
+    # a red card says what red means: patients pass the limit unless something is done
+    ok_word, bad_word, act_word = (label("section.within_target", lang), label("section.above_target", lang),
+                                   label("section.action_needed", lang))
     patients = label("section.unit_patients", lang)
     queue_total = ctx.shown.text("queue", _num(r.get("queue_new_visit", 0)) + _num(r.get("queue_treatment", 0)),
                                  language=lang) if "queue" in ctx.shown else format_count(
@@ -682,7 +683,7 @@ def _key_cards(ctx: ClinicContext, f: _Facts) -> list[str]:
               texts.get("projected_breaches_peak_12w", "–"), patients,
               label("section.peak", lang, period=period_name(r.get('projected_breaches_peak_week'), lang))
               if np.isfinite(peak) and peak > 0 else "", "red" if np.isfinite(peak) and peak > 0 else "green",
-              watch_word if np.isfinite(peak) and peak > 0 else ok_word),
+              act_word if np.isfinite(peak) and peak > 0 else ok_word),
     ]
     for key, cost_key, unit_key in (("purchase_new_visits_12w", "purchase_cost_new_visits_12w",
                                      "section.unit_first_visits"),

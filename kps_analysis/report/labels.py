@@ -808,7 +808,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "nothing needs buying, but up to {n} patients pass {days} days before purchased care could start"},
     "section.within_target": {"sv": "inom målet", "en": "within target"},
     "section.above_target": {"sv": "över målet", "en": "above target"},
-    "section.to_watch": {"sv": "att bevaka", "en": "to watch"},
+    "section.action_needed": {"sv": "åtgärd krävs", "en": "action needed"},
     "section.card_waiting": {"sv": "Väntande", "en": "Waiting"},
     "section.card_change": {"sv": "Ändring: {change} sedan förra {period}",
                           "en": "Change: {change} since last {period}"},
