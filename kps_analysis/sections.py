@@ -731,6 +731,18 @@ def _decisions(ctx: ClinicContext, f: _Facts) -> list[str]:
                                first=first_need))
     if not decisions:
         decisions.append(label("section.decision_no_purchase", lang, n=F, periods=pw(F)))
+    check = getattr(ctx.model, "capacity_check", None)
+    if len(buy) and check is not None and len(check) and "finding" in check.columns:
+        # a purchase planned on resources the data question (the capacity check's finding): say so here
+        for c in check[check["finding"].astype(bool) & check["stage"].isin(buy["stage"])].itertuples(index=False):
+            decisions.append(label(
+                "section.decision_check_capacity", lang, what=label(stage_words.get(c.stage, c.stage), lang),
+                resources=format_count(c.resources_per_week, language=lang, decimals=1),
+                shown=format_count(c.demonstrated_per_week, language=lang, decimals=1),
+                diff=report.format_against(100 * (c.resources_per_week / c.demonstrated_per_week - 1),
+                                           100 * c.tolerance, language=lang),
+                effect=label("section.purchase_smaller" if c.demonstrated_per_week > c.resources_per_week
+                             else "section.purchase_larger", lang)))
     late_peak = _num(r.get("breaches_after_purchase_peak_12w"))
     if np.isfinite(late_peak) and late_peak > 0:
         n_text = texts.get("breaches_after_purchase_peak_12w", format_count(late_peak, language=lang))

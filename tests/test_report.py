@@ -377,6 +377,17 @@ def test_first_screen_states_the_clinic_in_one_sentence_and_splits_purchases_by_
     assert "60 " not in html.replace("1\u00a0600", "")  # never first visits and operations in one count
     assert report.TOC_SLOT in html and html.index("kps-decision") < html.index(report.TOC_SLOT)
     assert "<dt>Köproduktionskvot</dt>" in html and "<dt>Ledtid</dt>" in html
+    assert "Kontrollera kapaciteten" not in html
+    # a purchase planned on resources the capacity check questions says so in the decision (uro bought
+    # 158 first visits on 38,0 a week beside a demonstrated 48,5, flagged only under Datakvalitet)
+    check = pd.DataFrame({"clinic": ["x"], "stage": ["new_visit"], "resources_per_week": [38.0],
+                          "demonstrated_per_week": [48.5], "tolerance": [0.15], "finding": [True]})
+    ctx.__dict__.update(model=SimpleNamespace(plan=plan, settings=model.settings, capacity_check=check))
+    flagged = html_module.unescape(sections.first_screen_html(ctx))
+    assert ("Kontrollera kapaciteten före beställning: köpet av nybesök bygger på resurserna, 38,0 i veckan, men "
+            "visad produktion är 48,5 i veckan (−22 %, se Datakvalitet); stämmer den visade produktionen blir "
+            "köpet mindre.") in flagged
+    ctx.__dict__.update(model=model)
     # nothing to buy, but patients pass the limit within the lead time: the state says so (it said own
     # capacity keeps the guarantee, above a decision box listing those patients)
     late = headline.assign(purchase_new_visits_12w=0.0, purchase_operations_12w=0.0,

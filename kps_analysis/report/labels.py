@@ -808,6 +808,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "nothing needs buying, but up to {n} patients pass {days} days before purchased care could start"},
     "section.within_target": {"sv": "inom målet", "en": "within target"},
     "section.above_target": {"sv": "över målet", "en": "above target"},
+    "section.decision_check_capacity": {
+        "sv": ("Kontrollera kapaciteten före beställning: köpet av {what} bygger på resurserna, {resources} i veckan, "
+               "men visad produktion är {shown} i veckan ({diff} %, se Datakvalitet); stämmer den visade "
+               "produktionen blir köpet {effect}."),
+        "en": ("Check the capacity before ordering: the purchase of {what} rests on the resources, {resources} a "
+               "week, but demonstrated production is {shown} a week ({diff} %, see Data quality); if the "
+               "demonstrated production holds, the purchase is {effect}.")},
+    "section.purchase_smaller": {"sv": "mindre", "en": "smaller"},
+    "section.purchase_larger": {"sv": "större", "en": "larger"},
     "section.action_needed": {"sv": "åtgärd krävs", "en": "action needed"},
     "section.card_waiting": {"sv": "Väntande", "en": "Waiting"},
     "section.card_change": {"sv": "Ändring: {change} sedan förra {period}",
