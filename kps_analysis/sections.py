@@ -751,7 +751,10 @@ def _decisions(ctx: ClinicContext, f: _Facts) -> list[str]:
     reasons = [t for t in str(r.get("escalation_reason") or "").split(",") if t]
     # the share as the cards show it (report.format_share: 5,04 %, not "5,0 % is above the target 5 %")
     share_text = texts.get("share_over_90_days", "–")
-    fields = {"days": days, "share": share_text, "target": format_count(100 * target, language=lang) + " %"}
+    history = getattr(ctx.model, "history", None)
+    basis = "reason.basis_fixed" if history is not None and len(history) else "reason.basis_data"
+    fields = {"days": days, "share": share_text, "target": format_count(100 * target, language=lang) + " %",
+              "basis": label(basis, lang)}
     why = ", ".join(label(f"reason.{t}", lang, **fields) if f"reason.{t}" in TEXTS else t.format(**fields)
                     for t in reasons)
     if status == "red":

@@ -920,8 +920,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "reason.purchase_needed": {"sv": "planen kräver köpt vård", "en": "the plan needs purchased care"},
     "reason.breach_within_lead_time": {"sv": "patienter passerar gränsen innan köpt vård hinner börja",
                                      "en": "patients pass the limit before purchased care can start"},
-    "reason.production_below_plan": {"sv": "produktionen hittills i år ligger under planen (se Plan mot utfall)",
-                                   "en": "production so far this year is below plan (see Plan against outcome)"},
+    "reason.production_below_plan": {"sv": "produktionen hittills i år ligger under {basis} (se Plan mot utfall)",
+                                   "en": "production so far this year is below {basis} (see Plan against outcome)"},
+    # what production is measured against (planning._production_deviation)
+    "reason.basis_data": {"sv": "den planerade produktionen i indata", "en": "the production planned in the data"},
+    "reason.basis_fixed": {"sv": "de fastställda planerna från tidigare körningar",
+                           "en": "the fixed plans of earlier runs"},
     # the report's title and stale-data warning (sections._title_html, sections._stale_html)
     "section.data_up_to": {"sv": "data till och med {last}", "en": "data up to {last}"},
     "section.run": {"sv": "körning {run}", "en": "run {run}"},

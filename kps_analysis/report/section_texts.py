@@ -187,12 +187,15 @@ SECTIONS: dict[str, dict[str, str]] = {
               "`tables/production_plan.csv`.",
     },
     "follow_up": {
-        "sv": "## Plan mot utfall\nProduktion och inflöde hittills i år mot plan och mot samma period i fjol. "
+        "sv": "## Plan mot utfall\nProduktion och inflöde hittills i år mot den planerade produktionen i indata "
+              "(planerade nybesök och operationer, inte den rullande produktionsplanen ovan) och mot samma period "
+              "i fjol. "
               "Avvikelsen får sin färg av gränserna (gul, röd). Egen produktion under planen eskaleras en nivå "
               "upp när vårdgarantin är i fara (gul: kliniken, röd: divisionen; röd {red_run}: regionen), "
               "som i eskaleringsregeln ovan; annars hanterar enheten avvikelsen själv (nivå: enheten).",
-        "en": "## Plan against outcome\nProduction and inflow so far this year against plan and the same period "
-              "last year. The deviation takes its colour from the limits (yellow, red). Own production below "
+        "en": "## Plan against outcome\nProduction and inflow so far this year against the production planned in "
+              "the data (planned first visits and operations, not the rolling production plan above) and the same "
+              "period last year. The deviation takes its colour from the limits (yellow, red). Own production below "
               "plan goes one level up when the guarantee is at risk (yellow: clinic, red: division; red {red_run}: "
               "region), as in the escalation rule above; otherwise the unit handles the "
               "deviation itself (level: unit).",
