@@ -321,13 +321,24 @@ def test_stage_loads_of_the_plan_say_the_plans_queue_change(demo_model):
 
 
 def test_monte_carlo_near_balance_is_strictly_between(demo_model):
+    """A clinic near balance may or may not breach: its chance is strictly between 0 and 1 and
+    its purchase spreads over the futures. A clinic that buys only the patients already over
+    the limit (kir, onh, hud: the reported stock, the same in every future) buys that in every
+    run and, with the plan's purchase, nobody breaches after the lead time."""
     m = demo_model[2]
-    p = m.uncertainty.attrs["clinic"].set_index("clinic")["p_no_breach_fixed"]
+    clinic = m.uncertainty.attrs["clinic"].set_index("clinic")
+    p = clinic["p_no_breach_fixed"]
     buyers = m.figures.set_index("clinic")["purchase_need_12w"] > 0
-    assert ((p[buyers] > 0) & (p[buyers] < 1)).all(), p
+    spread = clinic["purchase_p95"] > clinic["purchase_p50"]
+    near = buyers & spread.reindex(buyers.index).fillna(False)
+    assert near.sum() >= 3, clinic
+    assert ((p[near] > 0) & (p[near] < 1)).all(), p
+    stock = buyers & ~near
+    f = m.figures.set_index("clinic")
+    assert (p[stock] == 1).all(), p
+    assert (clinic.loc[stock[stock].index, "purchase_p50"] == f.loc[stock[stock].index, "purchase_need_12w"]).all()
     q = m.uncertainty
     assert (q["purchase_p50"] <= q["purchase_p80"]).all() and (q["purchase_p80"] <= q["purchase_p95"]).all()
-    assert (q.loc[q["purchase_plan"] > 0, "purchase_p95"] > q.loc[q["purchase_plan"] > 0, "purchase_p50"]).all()
 
 
 def test_spare_capacity_clinic_is_not_escalated(demo_model):
