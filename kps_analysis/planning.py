@@ -1704,6 +1704,9 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
         projected_breaches_12w    = breaches_if_nothing_bought in week F          [patients]
         projected_breaches_peak_12w (and _week) = their peak over weeks 1..F     [patients]
         breaches_after_purchase_peak_12w = peak of breaches_after_purchase        [patients]
+        breaches_after_lead_time_peak_12w = the same over the weeks after the lead time: patients
+                                    over the limit although a purchase could reach them (a fixed
+                                    plan of an earlier run that buys too little)  [patients]
         capacity_gap_12w          = Σ_{k<=F} (own_production + purchase - capacity) [patients]
         purchase_need_12w         = Σ_{k<=F} purchase (and per stage)             [patients]
         purchase_cost_12w         = Σ_{k<=F} cost_external_sek (and per stage)    [SEK]
@@ -1794,6 +1797,11 @@ def _add_fixed_period_figures(out: pd.DataFrame, head: pd.DataFrame, fixed_by: p
             "clinic").set_index("clinic")
         out[name] = idx[col].reindex(clinics)
         out[name.replace("_12w", "_week")] = idx["period"].astype(str).where(idx[col] > 0).reindex(clinics)
+    # after the lead time the policy buys every patient past the limit: one left there is the fixed plan's
+    after_lead = head[~head["within_lead_time"].astype(bool)] if "within_lead_time" in head.columns else head.iloc[:0]
+    out["breaches_after_lead_time_peak_12w"] = after_lead.groupby(["clinic", "period_ahead"])[
+        "breaches_after_purchase"].sum().groupby("clinic").max().reindex(clinics).fillna(0.0).where(
+        out["breaches_after_purchase_peak_12w"].notna())
     sums = head.groupby("clinic")[["gap", "purchase", "cost_external_sek", "cost_internal_sek", "capacity",
                                    "own_production", "unused_capacity"]].sum(min_count=1)
     for col in ("moved_out", "moved_in"):

@@ -320,6 +320,25 @@ def test_stage_loads_of_the_plan_say_the_plans_queue_change(demo_model):
                                                   + part["unused_capacity"].sum() + moved)
 
 
+def test_patients_left_over_the_limit_after_the_lead_time_are_the_fixed_plans(demo_model):
+    """The purchase policy buys every patient past the limit once a purchase can arrive, so the
+    model's own plan leaves nobody there after the lead time; a fixed plan kept from an earlier
+    run that buys less does (kir kept a plan without purchase: 39 over 90 days for 12 weeks)."""
+    from dataclasses import replace
+
+    m = demo_model[2]
+    f = m.figures.set_index("clinic")
+    assert (f["breaches_after_lead_time_peak_12w"].fillna(0) == 0).all()
+    plan = m.plan.copy()
+    kir = (plan["clinic"] == "kir") & (plan["period_ahead"] <= 12)
+    plan.loc[kir, "breaches_after_purchase"] = plan.loc[kir, "breaches_if_nothing_bought"]
+    plan.loc[kir, "purchase"] = 0.0
+    g = planning.headline_figures(replace(m, plan=plan)).set_index("clinic")
+    after = plan[kir & ~plan["within_lead_time"].astype(bool)].groupby("period_ahead")["breaches_after_purchase"].sum()
+    assert g.loc["kir", "breaches_after_lead_time_peak_12w"] == after.max() > 0
+    assert g.loc["kir", "escalation"] in ("yellow", "red")
+
+
 def test_monte_carlo_near_balance_is_strictly_between(demo_model):
     """A clinic near balance may or may not breach: its chance is strictly between 0 and 1 and
     its purchase spreads over the futures. A clinic that buys only the patients already over

@@ -196,8 +196,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "key_figure.projected_breaches_12w": {"sv": "… i vecka 12 (patienter)", "en": "… in week 12 (patients)"},
     "key_figure.breaches_after_purchase_peak_12w": {
-        "sv": "Över 90 dagar innan köpt vård hinner börja (ledtiden), högsta (patienter)",
-        "en": "Over 90 days before purchased care can start (lead time), peak (patients)",
+        "sv": "Över 90 dagar trots planens köp, högsta (patienter)",
+        "en": "Over 90 days despite the plan's purchase, peak (patients)",
     },
     "key_figure.purchase_new_visits_12w": {
         "sv": "Köp nybesök 12 veckor (patienter)",
@@ -679,11 +679,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Peak week of over 90 days",
     },
     "stem.breaches_after_purchase_peak": {
-        "sv": "Över 90 dagar innan köp hinner börja, högsta",
-        "en": "Over 90 days before purchase can start, peak",
+        "sv": "Över 90 dagar trots planens köp, högsta",
+        "en": "Over 90 days despite the plan's purchase, peak",
+    },
+    "stem.breaches_after_lead_time_peak": {
+        "sv": "Över 90 dagar efter ledtiden trots planens köp, högsta",
+        "en": "Over 90 days after the lead time despite the plan's purchase, peak",
     },
     "stem.breaches_after_purchase_peak_week": {
-        "sv": "Över 90 dagar innan köp hinner börja, veckan",
+        "sv": "Över 90 dagar trots planens köp, veckan",
         "en": "Week of that peak",
     },
     "stem.capacity_gap": {"sv": "Kapacitetsglapp", "en": "Capacity gap"},
@@ -850,6 +854,16 @@ TEXTS: dict[str, dict[str, str]] = {
                "(the later orders in the table of purchased care).")},
     "section.decision_no_purchase": {"sv": "Inget köp behövs de kommande {n} {periods}.",
                                    "en": "Nothing needs to be bought over the coming {n} {periods}."},
+    "section.decision_fixed_short": {
+        "sv": ("<strong>Den fastställda planen köper för lite</strong>: med dess köp är upp till {n} patienter över "
+               "{days} dagar efter ledtiden ({first}). Revidera den fastställda planen (parametern "
+               "<code>revise_fixed_plan</code>) så att köpet läggs, eller beställ fler."),
+        "en": ("<strong>The fixed plan buys too little</strong>: with its purchase up to {n} patients are over "
+               "{days} days after the lead time ({first}). Revise the fixed plan (parameter "
+               "<code>revise_fixed_plan</code>) so the purchase is planned, or order more.")},
+    "section.state_fixed_short": {
+        "sv": "den fastställda planen köper för lite: upp till {n} patienter är över {days} dagar efter ledtiden",
+        "en": "the fixed plan buys too little: up to {n} patients are over {days} days after the lead time"},
     "section.decision_late": {
         "sv": ("Upp till {n} patienter passerar {days} dagar innan köpt vård hinner börja (ledtid {lead} "
                "{lead_periods}): boka extra egna mottagnings- eller operationspass, eller flytta patienter till "
@@ -904,11 +918,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "glossary.escalation": {"sv": "Eskalering", "en": "Escalation"},
     "glossary.escalation_text": {
         "sv": ("Grön: hanteras av enheten. Gul: kliniken hanterar (målet nås inte, köp behövs eller patienter "
-               "passerar gränsen inom ledtiden). Röd: divisionen (målet nås inte och köp behövs, eller "
+               "passerar gränsen trots planens köp). Röd: divisionen (målet nås inte och köp behövs, eller "
                "produktionen ligger långt under planen medan vårdgarantin är i fara; så {red_run}: "
                "regionen)."),
         "en": ("Green: handled by the unit. Yellow: the clinic handles it (target missed, purchase needed or "
-               "patients pass the limit within the lead time). Red: the division (target missed and purchase "
+               "patients pass the limit despite the plan's purchase). Red: the division (target missed and purchase "
                "needed, or production far below plan while the guarantee is at risk; {red_run}: the "
                "region).")},
     # how long a red shortfall lasts before the region takes it (plan.plan_vs_outcome: 4 weeks, by days 1 month)
@@ -918,8 +932,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "reason.target_missed": {"sv": "andelen som väntat över {days} dagar ({share}) är över målet {target}",
                            "en": "the share waited over {days} days ({share}) is above the target {target}"},
     "reason.purchase_needed": {"sv": "planen kräver köpt vård", "en": "the plan needs purchased care"},
-    "reason.breach_within_lead_time": {"sv": "patienter passerar gränsen innan köpt vård hinner börja",
-                                     "en": "patients pass the limit before purchased care can start"},
+    "reason.breach_within_lead_time": {"sv": "patienter passerar gränsen trots planens köp",
+                                     "en": "patients pass the limit despite the plan's purchase"},
     "reason.production_below_plan": {"sv": "produktionen hittills i år ligger under {basis} (se Plan mot utfall)",
                                    "en": "production so far this year is below {basis} (see Plan against outcome)"},
     # what production is measured against (planning._production_deviation)
@@ -1209,7 +1223,8 @@ TEXTS: dict[str, dict[str, str]] = {
                "eller produktionen hittills i år ligger mer än {red:g} % under planen medan vårdgarantin är i "
                "fara (något av villkoren för gul nedan); röd av det skälet {red_run}: till regionen. "
                "**Gul** (hanteras i kliniken): målet nås inte nu, eller planen kräver köp, eller patienter "
-               "passerar gränsen innan ett köp hinner ordnas (ledtid {lead} veckor), eller produktionen ligger "
+               "passerar gränsen innan ett köp hinner ordnas (ledtid {lead} veckor) eller trots den fastställda "
+               "planens köp, eller produktionen ligger "
                "mer än {yellow:g} % under planen medan vårdgarantin är i fara. **Grön**: annars; en klinik som "
                "håller vårdgarantin med ledig kapacitet och producerar under planen hanterar avvikelsen själv "
                "(den visas under Plan mot utfall). **–** (bedöms inte): varken väntetider eller "
@@ -1219,7 +1234,8 @@ TEXTS: dict[str, dict[str, str]] = {
                "production so far this year is more than {red:g} % below plan while the guarantee is at risk (one of "
                "the conditions for yellow below); red for that reason {red_run}: to the region. "
                "**Yellow** (handled in the clinic): the target is missed now, or the plan needs a purchase, or "
-               "patients pass the limit before a purchase can be arranged (lead time {lead} weeks), or production "
+               "patients pass the limit before a purchase can be arranged (lead time {lead} weeks) or despite the "
+               "fixed plan's purchase, or production "
                "is more than {yellow:g} % below the plan while the guarantee is at risk. **Green**: otherwise; a "
                "clinic keeping the guarantee with spare capacity and producing below plan handles the deviation "
                "itself (it shows under Plan against outcome). **–** (not assessed): neither "
