@@ -21,7 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["RegionInputs", "clinics_of", "read_inputs", "compute", "clinic_model"]
+__all__ = ["RegionInputs", "clinics_of", "read_inputs", "compute", "clinic_model", "cache_key", "CACHE_KEEP"]
+
+#: How many region models :func:`clinic_model` keeps in ``<outputs>/.model-cache`` (the newest).
+CACHE_KEEP = 3
 
 
 @dataclass
@@ -175,7 +178,91 @@ def compute(inputs: RegionInputs, *, report: Iterable | None = None, executor=No
     return model, frames
 
 
-def clinic_model(params, parameters_dir, data_dir, previous_tables=""):
+def _stat(path) -> str:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return f"{path}:missing"
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def cache_key(region: list, data_dir, previous: Mapping, *, today=None) -> str:
+    """The key of a region's planning model in the model cache (:func:`clinic_model`).
+
+    Everything the model rests on: the package's code (its modules' sizes and times), every
+    clinic's parameters (their hash), its data files and its previous tables (size and
+    modification time, so a large extract is not read to be hashed), and the run date
+    (the data's freshness is measured on it). Any change gives another key.
+    """
+    import hashlib
+
+    from . import __version__
+    from .data import DataError, checked_data_path
+
+    digest = hashlib.sha256(__version__.encode())
+    for module in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(_stat(module).encode())
+    digest.update(str(pd.Timestamp(today or "today").date()).encode())
+    for p in region:
+        digest.update(f"|{p.clinic_id}:{p.hash}".encode())
+        for key in ("weekly", "waiting_list"):
+            rel = p.data.to_dict().get(key)
+            if rel:
+                try:
+                    digest.update(_stat(checked_data_path(data_dir, rel, key=key)).encode())
+                except (DataError, OSError):
+                    digest.update(f"{key}:unreadable".encode())
+        tables = previous.get(p.clinic_id)
+        if tables:
+            for name in ("production_plan.csv", "plan_history.csv"):
+                digest.update(_stat(Path(tables) / name).encode())
+    return digest.hexdigest()[:20]
+
+
+def _cached(folder: Path, params, data_dir):
+    """The clinic's model and analytics from a cached region (``folder``): its model and the pooled
+    analyses as the region computed them, the clinic's own analyses computed here."""
+    from . import analytics
+    from .data import load_clinic
+    from .store import read_analytics, read_model
+
+    part = folder / params.clinic_id
+    model, frames = read_model(part), read_analytics(part)
+    rest = [n for n in analytics.ANALYSES if n not in analytics.POOLED]
+    clinic = load_clinic(params, data_dir)
+    frames.update(analytics.compute(clinic.weekly, [params], model, names=rest))
+    return model, {name: frame[frame["clinic"] == params.clinic_id].reset_index(drop=True)
+                   for name, frame in frames.items() if "clinic" in frame.columns}
+
+
+def _store_region(root: Path, key: str, model, frames: dict) -> None:
+    """Cache a region's model (every clinic's part, and the pooled analyses) as ``root/key``,
+    atomically (a folder renamed into place), keeping the newest :data:`CACHE_KEEP`."""
+    import os
+    import shutil
+    import tempfile
+
+    from . import analytics
+    from .store import write_analytics, write_model
+
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
+    try:
+        pooled = {n: f for n, f in frames.items() if n in analytics.POOLED}
+        for clinic in model.settings["clinic"].astype(str).unique():
+            write_model(model.for_clinic(clinic), tmp / clinic)
+            write_analytics(pooled, tmp / clinic, clinic)
+        os.replace(tmp, root / key)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    kept = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                  key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in kept[CACHE_KEEP:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def clinic_model(params, parameters_dir, data_dir, previous_tables="", *, cache_dir=None):
     """One clinic's planning model and pooled analytics, planned with its region (the notebook
     run on its own): the same numbers as the region's ``kps run`` report of the clinic.
 
@@ -190,6 +277,12 @@ def clinic_model(params, parameters_dir, data_dir, previous_tables=""):
     previous_tables : path, optional
         The clinic's previous run ``<clinic>/tables`` folder: its fixed plan is kept, and the
         other clinics' fixed plans are read from the same run.
+    cache_dir : path, optional
+        Where planned regions are kept (:func:`cache_key`; default ``<outputs>/.model-cache``
+        beside the parameter folder; ``False``: no cache). Opening a second clinic of the same
+        region, or the same clinic again, reads the region's model instead of planning it
+        again (only the clinic's own analyses are computed): the same numbers, since every
+        input of the model is in the key.
 
     Returns
     -------
@@ -211,6 +304,14 @@ def clinic_model(params, parameters_dir, data_dir, previous_tables=""):
     previous = {p.clinic_id: run / p.clinic_id / "tables" for p in region if run is not None}
     if previous_tables:
         previous[params.clinic_id] = Path(previous_tables)
+    root = None if cache_dir is False else Path(cache_dir) if cache_dir else \
+        Path(parameters_dir).resolve().parent / "outputs" / ".model-cache"
+    key = cache_key(region, data_dir, previous) if root is not None else ""
+    if root is not None and (root / key / params.clinic_id / "settings.parquet").is_file():
+        try:
+            return _cached(root / key, params, data_dir)
+        except (OSError, ValueError, KeyError):
+            pass   # a cache that cannot be read is planned again
     inputs = read_inputs(region, data_dir, previous)
     if params.clinic_id in inputs.unreadable:
         from .data import load_clinic
@@ -220,6 +321,8 @@ def clinic_model(params, parameters_dir, data_dir, previous_tables=""):
     failed = (model.settings.attrs.get("failed") or {}) if len(model.settings) else {}
     if params.clinic_id in failed:
         raise ValueError(f"{params.clinic_id}: the planning model could not be made: {failed[params.clinic_id]}")
+    if root is not None:
+        _store_region(root, key, model, frames)
     cid = params.clinic_id
     own = {name: frame[frame["clinic"] == cid].reset_index(drop=True) for name, frame in frames.items()
            if "clinic" in frame.columns}

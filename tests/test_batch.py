@@ -387,6 +387,51 @@ def test_the_notebook_run_on_its_own_shows_the_region_runs_numbers(demo_run, tmp
     _same_tables(first_dir / "ort_nord", tmp_path / "ort_nord", "ort_nord")
 
 
+@slow
+def test_a_clinic_opened_again_reads_its_region_from_the_model_cache(demo_run, tmp_path, monkeypatch):
+    """The notebook on its own plans the whole region (16-18 s for the demo); the second clinic
+    opened, or the same one again, reads the region's model from the cache: the same numbers,
+    and a changed input plans again."""
+    from kps_analysis import region
+    from kps_analysis.parameters import load_parameters
+
+    _, first_dir = demo_run
+    data = first_dir.parent / "demo-data"
+    cache = tmp_path / "cache"
+    params = load_parameters("ort_nord", PARAMS)
+    fresh_model, fresh = region.clinic_model(params, PARAMS, data, cache_dir=cache)
+    stored = [d for d in cache.iterdir() if d.is_dir()]
+    assert len(stored) == 1 and (stored[0] / "gyn" / "plan.parquet").is_file()   # every clinic of the region
+
+    def planned_again(*a, **k):
+        raise AssertionError("planned again although the region's model is in the cache")
+
+    with monkeypatch.context() as m:
+        m.setattr(region, "compute", planned_again)
+        for clinic in ("ort_nord", "gyn"):
+            model, frames = region.clinic_model(load_parameters(clinic, PARAMS), PARAMS, data, cache_dir=cache)
+            assert set(model.plan["clinic"]) == {clinic}
+    model, frames = region.clinic_model(params, PARAMS, data, cache_dir=cache)
+    for name in ("plan", "figures", "moves", "uncertainty", "follow_up", "capacity_check"):
+        pd.testing.assert_frame_equal(getattr(model, name).reset_index(drop=True),
+                                      getattr(fresh_model, name).reset_index(drop=True), check_dtype=False,
+                                      check_categorical=False, obj=name)
+    assert set(frames) == set(fresh)
+    for name in fresh:
+        pd.testing.assert_frame_equal(frames[name], fresh[name], check_dtype=False, obj=name)
+    # another input, another key: a changed parameter of any clinic of the region is planned again
+    assert region.cache_key(region.clinics_of(PARAMS), data, {}) == region.cache_key(region.clinics_of(PARAMS),
+                                                                                     data, {})
+    other = tmp_path / "params"
+    import shutil
+
+    shutil.copytree(PARAMS, other)
+    gyn = other / "clinics" / "gyn.yaml"
+    gyn.write_text(gyn.read_text(encoding="utf-8") + "\npurchase_lead_time_weeks: 3\n", encoding="utf-8")
+    assert region.cache_key(region.clinics_of(other), data, {}) != region.cache_key(region.clinics_of(PARAMS),
+                                                                                    data, {})
+
+
 # ----------------------------------------------------------------- failures, index, sharing, progress (issues 13, 16)
 
 
