@@ -278,8 +278,9 @@ def clinic_model(params, parameters_dir, data_dir, previous_tables="", *, cache_
         The clinic's previous run ``<clinic>/tables`` folder: its fixed plan is kept, and the
         other clinics' fixed plans are read from the same run.
     cache_dir : path, optional
-        Where planned regions are kept (:func:`cache_key`; default ``<outputs>/.model-cache``
-        beside the parameter folder; ``False``: no cache). Opening a second clinic of the same
+        Where planned regions are kept (:func:`cache_key`; default the environment's
+        ``KPS_MODEL_CACHE``, else ``<outputs>/.model-cache`` beside the parameter folder;
+        ``False``: no cache). Opening a second clinic of the same
         region, or the same clinic again, reads the region's model instead of planning it
         again (only the clinic's own analyses are computed): the same numbers, since every
         input of the model is in the key.
@@ -304,6 +305,9 @@ def clinic_model(params, parameters_dir, data_dir, previous_tables="", *, cache_
     previous = {p.clinic_id: run / p.clinic_id / "tables" for p in region if run is not None}
     if previous_tables:
         previous[params.clinic_id] = Path(previous_tables)
+    import os
+
+    cache_dir = cache_dir if cache_dir is not None else os.environ.get("KPS_MODEL_CACHE") or None
     root = None if cache_dir is False else Path(cache_dir) if cache_dir else \
         Path(parameters_dir).resolve().parent / "outputs" / ".model-cache"
     key = cache_key(region, data_dir, previous) if root is not None else ""
