@@ -1154,7 +1154,8 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
     ::
 
         missed  = share_over_90_days > 1 - target_share
-        buys    = purchase_need_12w > 0
+        buys    = purchase_need_12w > 0, or breaches_after_lead_time_peak_12w > 0
+                  (a fixed plan of an earlier run that buys too little: the need is there)
         late    = breaches_after_purchase_peak_12w > 0
         short   = -production_deviation_pct (outcome below plan this year), counted
                   only where missed, buys or late: a clinic keeping the guarantee with
@@ -1213,6 +1214,9 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
     red_pct = s["red_pct"].reindex(f.index).fillna(10.0) if "red_pct" in s else pd.Series(10.0, f.index)
     missed = (f["share_over_90_days"] > 1 - target + 1e-12).fillna(False)
     buys = (f["purchase_need_12w"] > 0).fillna(False)
+    fixed_short = (f["breaches_after_lead_time_peak_12w"] > 0).fillna(False) \
+        if "breaches_after_lead_time_peak_12w" in f.columns else pd.Series(False, index=f.index)
+    buys = buys | fixed_short
     late = (f["breaches_after_purchase_peak_12w"] > 0).fillna(False)
     short = pd.Series(0.0, index=f.index)
     if production is not None and len(production):
@@ -1229,7 +1233,9 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
     level = np.where(assessed, np.select([red, yellow], ["division", "clinic"], "unit"), None)
     reasons = []
     for i in range(len(f)):
-        r = [name for name, flag in (("target_missed", missed.iloc[i]), ("purchase_needed", buys.iloc[i]),
+        r = [name for name, flag in (("target_missed", missed.iloc[i]),
+                                     ("purchase_needed", buys.iloc[i] and not fixed_short.iloc[i]),
+                                     ("fixed_plan_short", fixed_short.iloc[i]),
                                      ("breach_within_lead_time", late.iloc[i]),
                                      ("production_below_plan", short.iloc[i] >= yellow_pct.iloc[i])) if flag]
         reasons.append(",".join(r))
@@ -1440,7 +1446,7 @@ def _production_deviation(follow_up: pd.DataFrame, history: pd.DataFrame | None 
 
 #: The escalation reasons that put a clinic's guarantee at risk (:func:`escalation`): only then does
 #: its production below plan count in its escalation.
-AT_RISK = ("target_missed", "purchase_needed", "breach_within_lead_time")
+AT_RISK = ("target_missed", "purchase_needed", "fixed_plan_short", "breach_within_lead_time")
 
 
 def follow_up_levels(follow_up: pd.DataFrame, escalations: pd.DataFrame,

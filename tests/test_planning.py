@@ -336,7 +336,10 @@ def test_patients_left_over_the_limit_after_the_lead_time_are_the_fixed_plans(de
     g = planning.headline_figures(replace(m, plan=plan)).set_index("clinic")
     after = plan[kir & ~plan["within_lead_time"].astype(bool)].groupby("period_ahead")["breaches_after_purchase"].sum()
     assert g.loc["kir", "breaches_after_lead_time_peak_12w"] == after.max() > 0
-    assert g.loc["kir", "escalation"] in ("yellow", "red")
+    # the need to buy is there though the fixed plan does not buy: target missed and a purchase needed is red
+    assert g.loc["kir", ["escalation", "escalation_level"]].tolist() == ["red", "division"]
+    assert "fixed_plan_short" in g.loc["kir", "escalation_reason"].split(",")
+    assert "purchase_needed" not in g.loc["kir", "escalation_reason"].split(",")
 
 
 def test_monte_carlo_near_balance_is_strictly_between(demo_model):

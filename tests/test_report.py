@@ -396,7 +396,7 @@ def test_first_screen_states_the_clinic_in_one_sentence_and_splits_purchases_by_
     ctx.__dict__.update(headline=late, model=SimpleNamespace(plan=plan.assign(purchase=0.0, cost_external_sek=0.0),
                                                              settings=model.settings))
     state = html_module.unescape(sections.first_screen_html(ctx)).split("<strong>", 1)[1].split("</strong>", 1)[0]
-    assert "passerar 90 dagar innan köpt vård hinner börja" in state and "håller vårdgarantin" not in state
+    assert "är över 90 dagar innan köpt vård hinner börja" in state and "håller vårdgarantin" not in state
     # a fixed plan of an earlier run that buys nothing while patients stay over the limit after the lead time:
     # kir read "Inget köp behövs" above "39 patienter passerar 90 dagar innan köpt vård hinner börja" for 12 weeks
     frozen = plan.assign(purchase=0.0, cost_external_sek=0.0, within_lead_time=plan["period_ahead"] <= 4,
@@ -409,7 +409,7 @@ def test_first_screen_states_the_clinic_in_one_sentence_and_splits_purchases_by_
     assert "den fastställda planen köper för lite: upp till 39 patienter är över 90 dagar efter ledtiden" in state
     assert "Den fastställda planen köper för lite</strong>: med dess köp är upp till 39 patienter över 90 dagar " \
            "efter ledtiden (v. 53 2026)" in html
-    assert "Inget köp behövs" not in html and "Upp till 39 patienter passerar 90 dagar innan" in html
+    assert "Inget köp behövs" not in html and "Upp till 39 patienter är över 90 dagar innan" in html
 
 
 def test_the_title_and_the_printed_header_keep_user_text_inert(tmp_path, monkeypatch):

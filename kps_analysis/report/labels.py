@@ -748,6 +748,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "value.period_unit.month": {"sv": "Månad", "en": "Month"},
     "value.escalation_reason.target_missed": {"sv": "målet nås inte", "en": "target missed"},
     "value.escalation_reason.purchase_needed": {"sv": "köp behövs", "en": "purchase needed"},
+    "value.escalation_reason.fixed_plan_short": {"sv": "den fastställda planen köper för lite",
+                                                 "en": "the fixed plan buys too little"},
     "value.escalation_reason.breach_within_lead_time": {
         "sv": "passerar 90 dagar inom ledtiden",
         "en": "breaches within the lead time",
@@ -808,8 +810,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.state_own_capacity": {"sv": "den egna kapaciteten håller vårdgarantin de kommande {n} {periods}",
                                  "en": "own capacity keeps the care guarantee over the coming {n} {periods}"},
     "section.state_late_only": {
-        "sv": "inget köp behövs, men upp till {n} patienter passerar {days} dagar innan köpt vård hinner börja",
-        "en": "nothing needs buying, but up to {n} patients pass {days} days before purchased care could start"},
+        "sv": "inget köp behövs, men upp till {n} patienter är över {days} dagar innan köpt vård hinner börja",
+        "en": "nothing needs buying, but up to {n} patients are over {days} days before purchased care could start"},
     "section.within_target": {"sv": "inom målet", "en": "within target"},
     "section.above_target": {"sv": "över målet", "en": "above target"},
     "section.decision_check_capacity": {
@@ -865,10 +867,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "den fastställda planen köper för lite: upp till {n} patienter är över {days} dagar efter ledtiden",
         "en": "the fixed plan buys too little: up to {n} patients are over {days} days after the lead time"},
     "section.decision_late": {
-        "sv": ("Upp till {n} patienter passerar {days} dagar innan köpt vård hinner börja (ledtid {lead} "
+        "sv": ("Upp till {n} patienter är över {days} dagar innan köpt vård hinner börja (ledtid {lead} "
                "{lead_periods}): boka extra egna mottagnings- eller operationspass, eller flytta patienter till "
                "ett sjukhus med ledig kapacitet."),
-        "en": ("Up to {n} patients pass {days} days before purchased care can start (lead time {lead} "
+        "en": ("Up to {n} patients are over {days} days before purchased care can start (lead time {lead} "
                "{lead_periods}): book extra own sessions, or move patients to a hospital with spare capacity.")},
     "section.decision_escalate": {"sv": "<strong>Eskalera till {level}</strong>: {why}.",
                                 "en": "<strong>Escalate to the {level}</strong>: {why}."},
@@ -932,6 +934,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "reason.target_missed": {"sv": "andelen som väntat över {days} dagar ({share}) är över målet {target}",
                            "en": "the share waited over {days} days ({share}) is above the target {target}"},
     "reason.purchase_needed": {"sv": "planen kräver köpt vård", "en": "the plan needs purchased care"},
+    "reason.fixed_plan_short": {"sv": "köp behövs men den fastställda planen köper för lite",
+                                "en": "a purchase is needed but the fixed plan buys too little"},
     "reason.breach_within_lead_time": {"sv": "patienter passerar gränsen trots planens köp",
                                      "en": "patients pass the limit despite the plan's purchase"},
     "reason.production_below_plan": {"sv": "produktionen hittills i år ligger under {basis} (se Plan mot utfall)",
