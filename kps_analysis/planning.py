@@ -714,8 +714,12 @@ def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, 
 
 
 def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
-         capacity: np.ndarray | None = None, fixed_buy: np.ndarray | None = None) -> dict:
-    """Project the arrays period by period; returns series × period arrays (see :func:`project_plan`)."""
+         capacity: np.ndarray | None = None, fixed_buy: np.ndarray | None = None, top_up: bool = False) -> dict:
+    """Project the arrays period by period; returns series × period arrays (see :func:`project_plan`).
+
+    ``top_up``: in a fixed period the patients past the limit that the fixed purchase leaves are
+    bought on top of it (``beyond_fixed``) once a purchase can arrive; without it the fixed
+    purchase stands as it is (the Monte Carlo's test of the plan's purchase)."""
     state = a.state.copy()
     n_s, n_p, n_e = state.shape
     inflow = a.inflow if inflow is None else inflow
@@ -723,7 +727,7 @@ def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
     fixed_buy = a.fixed_buy if fixed_buy is None else fixed_buy
     horizon = inflow.shape[-1]
     out = {k: np.zeros((n_s, horizon)) for k in ("own_production", "purchase", "queue_end", "breaches_before",
-                                                  "breaches_after", "unused_capacity")}
+                                                  "breaches_after", "unused_capacity", "beyond_fixed")}
     for k in range(horizon):
         first, last = a.max_age + a.starts[k] + 1, a.max_age + a.starts[k] + a.days[k]
         state[:, :, first:last + 1] += (inflow[:, k][:, None] * a.mix)[:, :, None] / float(a.days[k])
@@ -750,8 +754,10 @@ def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
         if purchase:
             buy = np.where(k >= a.buy_from, breach, 0.0)
             fb = fixed_buy[:, k] if fixed_buy.shape[-1] > k else np.full(n_s, np.nan)
-            buy = np.where(np.isnan(fb), buy, fb)
+            buy = np.where(np.isnan(fb), buy, np.maximum(fb, buy) if top_up else fb)
             buy = np.minimum(buy, np.floor(by_day.sum(axis=1) + 1e-9))
+            if top_up:
+                out["beyond_fixed"][:, k] = np.where(np.isnan(fb), 0.0, np.maximum(buy - np.nan_to_num(fb), 0.0))
             cum = np.cumsum(by_day, axis=1) - by_day                     # oldest first
             take = np.clip(buy[:, None] - cum, 0.0, by_day)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -780,7 +786,9 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
     fixed plan's own production) in the serving ``order``; the patients who would then
     be past ``guarantee_days`` at the week's end are bought, oldest first and rounded up
     to whole patients, if week k is after ``lead_time_weeks`` (in a fixed week, the
-    fixed purchase). Patients who chose to wait longer are not counted.
+    fixed purchase, and on top of it the patients it would leave past the limit:
+    ``purchase_beyond_fixed``, since the guarantee is not kept by a plan). Patients who
+    chose to wait longer are not counted.
 
         queue_end[k] = queue_end[k-1] + inflow[k] - own_production[k] - purchase[k]
         gap[k]       = own_production[k] + purchase[k] - capacity[k]
@@ -846,7 +854,7 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
     if (flows[["inflow", "capacity"]].to_numpy(float) < 0).any():
         raise ValueError("flows: inflow and capacity must be non-negative")
     a = _arrays(waiting, flows, settings, order=order, fixed=fixed)
-    planned = _run(a, purchase=True)
+    planned = _run(a, purchase=True, top_up=True)
     nothing = _run(a, purchase=False)
     n_s, horizon = a.inflow.shape
     out = a.keys.loc[np.repeat(np.arange(n_s), horizon)].reset_index(drop=True)
@@ -866,6 +874,7 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
     out["breaches_if_nothing_bought"] = nothing["breaches_before"].ravel()
     out["breaches_before_purchase"] = planned["breaches_before"].ravel()
     out["breaches_after_purchase"] = planned["breaches_after"].ravel()
+    out["purchase_beyond_fixed"] = planned["beyond_fixed"].ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         out["share_within_guarantee"] = np.where(q_end > 0, 1.0 - planned["breaches_after"] / q_end, 1.0).ravel()
     out["period_days"] = np.tile(a.days, n_s)
@@ -1154,8 +1163,7 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
     ::
 
         missed  = share_over_90_days > 1 - target_share
-        buys    = purchase_need_12w > 0, or breaches_after_lead_time_peak_12w > 0
-                  (a fixed plan of an earlier run that buys too little: the need is there)
+        buys    = purchase_need_12w > 0 (what a fixed plan of an earlier run lacks included)
         late    = breaches_after_purchase_peak_12w > 0
         short   = -production_deviation_pct (outcome below plan this year), counted
                   only where missed, buys or late: a clinic keeping the guarantee with
@@ -1214,9 +1222,6 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
     red_pct = s["red_pct"].reindex(f.index).fillna(10.0) if "red_pct" in s else pd.Series(10.0, f.index)
     missed = (f["share_over_90_days"] > 1 - target + 1e-12).fillna(False)
     buys = (f["purchase_need_12w"] > 0).fillna(False)
-    fixed_short = (f["breaches_after_lead_time_peak_12w"] > 0).fillna(False) \
-        if "breaches_after_lead_time_peak_12w" in f.columns else pd.Series(False, index=f.index)
-    buys = buys | fixed_short
     late = (f["breaches_after_purchase_peak_12w"] > 0).fillna(False)
     short = pd.Series(0.0, index=f.index)
     if production is not None and len(production):
@@ -1233,9 +1238,7 @@ def escalation(figures: pd.DataFrame, settings: pd.DataFrame, production: pd.Dat
     level = np.where(assessed, np.select([red, yellow], ["division", "clinic"], "unit"), None)
     reasons = []
     for i in range(len(f)):
-        r = [name for name, flag in (("target_missed", missed.iloc[i]),
-                                     ("purchase_needed", buys.iloc[i] and not fixed_short.iloc[i]),
-                                     ("fixed_plan_short", fixed_short.iloc[i]),
+        r = [name for name, flag in (("target_missed", missed.iloc[i]), ("purchase_needed", buys.iloc[i]),
                                      ("breach_within_lead_time", late.iloc[i]),
                                      ("production_below_plan", short.iloc[i] >= yellow_pct.iloc[i])) if flag]
         reasons.append(",".join(r))
@@ -1446,7 +1449,7 @@ def _production_deviation(follow_up: pd.DataFrame, history: pd.DataFrame | None 
 
 #: The escalation reasons that put a clinic's guarantee at risk (:func:`escalation`): only then does
 #: its production below plan count in its escalation.
-AT_RISK = ("target_missed", "purchase_needed", "fixed_plan_short", "breach_within_lead_time")
+AT_RISK = ("target_missed", "purchase_needed", "breach_within_lead_time")
 
 
 def follow_up_levels(follow_up: pd.DataFrame, escalations: pd.DataFrame,
@@ -1710,9 +1713,8 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
         projected_breaches_12w    = breaches_if_nothing_bought in week F          [patients]
         projected_breaches_peak_12w (and _week) = their peak over weeks 1..F     [patients]
         breaches_after_purchase_peak_12w = peak of breaches_after_purchase        [patients]
-        breaches_after_lead_time_peak_12w = the same over the weeks after the lead time: patients
-                                    over the limit although a purchase could reach them (a fixed
-                                    plan of an earlier run that buys too little)  [patients]
+        purchase_beyond_fixed_12w = Σ_{k<=F} purchase_beyond_fixed: bought on top of a fixed
+                                    plan of an earlier run that buys too little   [patients]
         capacity_gap_12w          = Σ_{k<=F} (own_production + purchase - capacity) [patients]
         purchase_need_12w         = Σ_{k<=F} purchase (and per stage)             [patients]
         purchase_cost_12w         = Σ_{k<=F} cost_external_sek (and per stage)    [SEK]
@@ -1803,11 +1805,10 @@ def _add_fixed_period_figures(out: pd.DataFrame, head: pd.DataFrame, fixed_by: p
             "clinic").set_index("clinic")
         out[name] = idx[col].reindex(clinics)
         out[name.replace("_12w", "_week")] = idx["period"].astype(str).where(idx[col] > 0).reindex(clinics)
-    # after the lead time the policy buys every patient past the limit: one left there is the fixed plan's
-    after_lead = head[~head["within_lead_time"].astype(bool)] if "within_lead_time" in head.columns else head.iloc[:0]
-    out["breaches_after_lead_time_peak_12w"] = after_lead.groupby(["clinic", "period_ahead"])[
-        "breaches_after_purchase"].sum().groupby("clinic").max().reindex(clinics).fillna(0.0).where(
-        out["breaches_after_purchase_peak_12w"].notna())
+    # bought on top of a fixed plan of an earlier run that would leave patients past the limit
+    out["purchase_beyond_fixed_12w"] = (head.groupby("clinic")["purchase_beyond_fixed"].sum().reindex(clinics)
+                                        .fillna(0.0).where(out["breaches_after_purchase_peak_12w"].notna())
+                                        if "purchase_beyond_fixed" in head.columns else 0.0)
     sums = head.groupby("clinic")[["gap", "purchase", "cost_external_sek", "cost_internal_sek", "capacity",
                                    "own_production", "unused_capacity"]].sum(min_count=1)
     for col in ("moved_out", "moved_in"):

@@ -625,17 +625,12 @@ def _state_sentence(ctx: ClinicContext, f: _Facts) -> str:
         buys.append(f"{texts.get('purchase_operations_12w', format_count(op))} "
                     f"{label('section.unit_operations', lang)}")
     order_by = period_name(r.get("first_order_by"), lang)
-    short = _num(r.get("breaches_after_lead_time_peak_12w"))
     if buys:
         joined = label("list.and", lang).join(buys)
         late = bool(r.get("first_order_late", False))
         when = label("section.order_late", lang) if late else label("section.order_by", lang, date=order_by)
         clauses.append(label("section.state_buy", lang, joined=joined, when=when))
-    if np.isfinite(short) and short > 0:
-        # a fixed plan of an earlier run leaves patients over the limit a purchase could still reach
-        clauses.append(label("section.state_fixed_short", lang, n=report_plan.value_text("count", short, lang, 0),
-                             days=days))
-    elif not buys and np.isfinite(_num(r.get("breaches_after_purchase_peak_12w"))) and \
+    if not buys and np.isfinite(_num(r.get("breaches_after_purchase_peak_12w"))) and \
             _num(r.get("breaches_after_purchase_peak_12w")) > 0:
         # nothing to buy, yet patients pass the limit before a purchase could start: not "capacity holds"
         clauses.append(label("section.state_late_only", lang, n=texts.get(
@@ -732,8 +727,14 @@ def _decisions(ctx: ClinicContext, f: _Facts) -> list[str]:
         by = period_name(part["order_by"].min(), lang)
         cost_text = label("section.order_cost", lang, cost=format_count(cost, language=lang),
                           internal=format_count(internal, language=lang)) if np.isfinite(cost) else ""
-        decisions.append(label("section.decision_order", lang, n=n_text, what=what, cost=cost_text, by=by,
-                               first=first_need))
+        decision = label("section.decision_order", lang, n=n_text, what=what, cost=cost_text, by=by,
+                         first=first_need)
+        beyond = plan.loc[(plan["period_ahead"] <= F) & (plan["stage"] == stage), "purchase_beyond_fixed"].sum() \
+            if "purchase_beyond_fixed" in plan.columns else 0.0
+        if beyond > 0:   # a fixed plan of an earlier run bought too little: the rest is bought on top of it
+            decision += " " + label("section.order_beyond_fixed", lang,
+                                    m=report_plan.value_text("count", beyond, lang, 0))
+        decisions.append(decision)
     nothing_bought = not decisions
     check = getattr(ctx.model, "capacity_check", None)
     if len(buy) and check is not None and len(check) and "finding" in check.columns:
@@ -747,29 +748,13 @@ def _decisions(ctx: ClinicContext, f: _Facts) -> list[str]:
                                            100 * c.tolerance, language=lang),
                 effect=label("section.purchase_smaller" if c.demonstrated_per_week > c.resources_per_week
                              else "section.purchase_larger", lang)))
-    # patients over the limit despite the plan's purchase: inside the lead time (own measures can help), and
-    # after it (the purchase could reach them, but a fixed plan of an earlier run does not buy them)
-    head = plan[plan["period_ahead"] <= F]
-    if "breaches_after_purchase" not in head.columns:   # a plan without them: the headline's peak, all inside
-        head = head.assign(breaches_after_purchase=0.0)
-        if len(head):
-            head.loc[head.index[0], "breaches_after_purchase"] = np.nan_to_num(
-                _num(r.get("breaches_after_purchase_peak_12w")))
-    inside = head["within_lead_time"].astype(bool) if "within_lead_time" in head.columns else \
-        pd.Series(True, index=head.index)
-    by_week = head.groupby(["period_ahead", inside.rename("_in")])["breaches_after_purchase"].sum().reset_index()
-    late_peak = by_week.loc[by_week["_in"], "breaches_after_purchase"].max() if by_week["_in"].any() else 0.0
+    if nothing_bought:
+        decisions.insert(0, label("section.decision_no_purchase", lang, n=F, periods=pw(F)))
+    late_peak = _num(r.get("breaches_after_purchase_peak_12w"))
     if np.isfinite(late_peak) and late_peak > 0:
-        n_text = report_plan.value_text("count", late_peak, lang, 0)
+        n_text = texts.get("breaches_after_purchase_peak_12w", format_count(late_peak, language=lang))
         decisions.append(label("section.decision_late", lang, n=n_text, days=days, lead=lead,
                                lead_periods=lw(lead)))
-    short = by_week[~by_week["_in"] & (by_week["breaches_after_purchase"] > 0)]
-    if len(short):
-        first = head.loc[head["period_ahead"] == short["period_ahead"].min(), "period"].iloc[0]
-        decisions.append(label("section.decision_fixed_short", lang, days=days, first=period_name(first, lang),
-                               n=report_plan.value_text("count", short["breaches_after_purchase"].max(), lang, 0)))
-    elif nothing_bought:   # "nothing needs buying" only where nothing is left over the limit a purchase could reach
-        decisions.insert(0, label("section.decision_no_purchase", lang, n=F, periods=pw(F)))
     reasons = [t for t in str(r.get("escalation_reason") or "").split(",") if t]
     # the share as the cards show it (report.format_share: 5,04 %, not "5,0 % is above the target 5 %")
     share_text = texts.get("share_over_90_days", "–")

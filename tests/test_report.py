@@ -397,19 +397,12 @@ def test_first_screen_states_the_clinic_in_one_sentence_and_splits_purchases_by_
                                                              settings=model.settings))
     state = html_module.unescape(sections.first_screen_html(ctx)).split("<strong>", 1)[1].split("</strong>", 1)[0]
     assert "är över 90 dagar innan köpt vård hinner börja" in state and "håller vårdgarantin" not in state
-    # a fixed plan of an earlier run that buys nothing while patients stay over the limit after the lead time:
-    # kir read "Inget köp behövs" above "39 patienter passerar 90 dagar innan köpt vård hinner börja" for 12 weeks
-    frozen = plan.assign(purchase=0.0, cost_external_sek=0.0, within_lead_time=plan["period_ahead"] <= 4,
-                         breaches_after_purchase=np.where(plan["stage"] == "new_visit", 39.0, 0.0))
-    ctx.__dict__.update(headline=late.assign(breaches_after_purchase_peak_12w=39.0,
-                                             breaches_after_lead_time_peak_12w=39.0),
-                        model=SimpleNamespace(plan=frozen, settings=model.settings))
+    # bought on top of a fixed plan of an earlier run that bought too little: the decision says how many
+    topped = plan.assign(purchase_beyond_fixed=np.where(plan["stage"] == "new_visit", plan["purchase"], 0.0))
+    ctx.__dict__.update(headline=headline, model=SimpleNamespace(plan=topped, settings=model.settings))
     html = html_module.unescape(sections.first_screen_html(ctx)).replace("\xa0", " ")
-    state = html.split("<strong>", 1)[1].split("</strong>", 1)[0]
-    assert "den fastställda planen köper för lite: upp till 39 patienter är över 90 dagar efter ledtiden" in state
-    assert "Den fastställda planen köper för lite</strong>: med dess köp är upp till 39 patienter över 90 dagar " \
-           "efter ledtiden (v. 53 2026)" in html
-    assert "Inget köp behövs" not in html and "Upp till 39 patienter är över 90 dagar innan" in html
+    assert "Av dem köps 20 utöver den fastställda planen, som köpte för lite för att hålla vårdgarantin." in html
+    assert html.count("utöver den fastställda planen") == 1   # the operations were in the fixed plan
 
 
 def test_the_title_and_the_printed_header_keep_user_text_inert(tmp_path, monkeypatch):

@@ -196,8 +196,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "key_figure.projected_breaches_12w": {"sv": "… i vecka 12 (patienter)", "en": "… in week 12 (patients)"},
     "key_figure.breaches_after_purchase_peak_12w": {
-        "sv": "Över 90 dagar trots planens köp, högsta (patienter)",
-        "en": "Over 90 days despite the plan's purchase, peak (patients)",
+        "sv": "Över 90 dagar innan köpt vård hinner börja (ledtiden), högsta (patienter)",
+        "en": "Over 90 days before purchased care can start (lead time), peak (patients)",
     },
     "key_figure.purchase_new_visits_12w": {
         "sv": "Köp nybesök 12 veckor (patienter)",
@@ -436,6 +436,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "column.capacity": {"sv": "Egen kapacitet", "en": "Own capacity"},
     "column.own_production": {"sv": "Planerad egen produktion", "en": "Planned own production"},
     "column.purchase": {"sv": "Köp", "en": "Purchase"},
+    "column.purchase_beyond_fixed": {"sv": "Köp utöver den fastställda planen", "en": "Bought beyond the fixed plan"},
     "column.order_by_week": {"sv": "Beställ senast (veckor framåt)", "en": "Order by (weeks ahead)"},
     "column.within_lead_time": {"sv": "Inom ledtiden", "en": "Within the lead time"},
     "column.moved_in": {"sv": "Flyttade hit", "en": "Moved in"},
@@ -679,15 +680,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Peak week of over 90 days",
     },
     "stem.breaches_after_purchase_peak": {
-        "sv": "Över 90 dagar trots planens köp, högsta",
-        "en": "Over 90 days despite the plan's purchase, peak",
-    },
-    "stem.breaches_after_lead_time_peak": {
-        "sv": "Över 90 dagar efter ledtiden trots planens köp, högsta",
-        "en": "Over 90 days after the lead time despite the plan's purchase, peak",
+        "sv": "Över 90 dagar innan köp hinner börja, högsta",
+        "en": "Over 90 days before purchase can start, peak",
     },
     "stem.breaches_after_purchase_peak_week": {
-        "sv": "Över 90 dagar trots planens köp, veckan",
+        "sv": "Över 90 dagar innan köp hinner börja, veckan",
         "en": "Week of that peak",
     },
     "stem.capacity_gap": {"sv": "Kapacitetsglapp", "en": "Capacity gap"},
@@ -748,8 +745,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "value.period_unit.month": {"sv": "Månad", "en": "Month"},
     "value.escalation_reason.target_missed": {"sv": "målet nås inte", "en": "target missed"},
     "value.escalation_reason.purchase_needed": {"sv": "köp behövs", "en": "purchase needed"},
-    "value.escalation_reason.fixed_plan_short": {"sv": "den fastställda planen köper för lite",
-                                                 "en": "the fixed plan buys too little"},
     "value.escalation_reason.breach_within_lead_time": {
         "sv": "passerar 90 dagar inom ledtiden",
         "en": "breaches within the lead time",
@@ -854,18 +849,12 @@ TEXTS: dict[str, dict[str, str]] = {
                "behövs {first} (de senare beställningarna i tabellen över köpt vård)."),
         "en": ("<strong>Buy {n} {what}</strong>{cost}; the first order by {by}, the first are needed {first} "
                "(the later orders in the table of purchased care).")},
+    "section.order_beyond_fixed": {
+        "sv": "Av dem köps {m} utöver den fastställda planen, som köpte för lite för att hålla vårdgarantin.",
+        "en": "Of them, {m} are bought on top of the fixed plan, which bought too little to keep the guarantee."},
+    "stem.purchase_beyond_fixed": {"sv": "Köp utöver den fastställda planen", "en": "Bought beyond the fixed plan"},
     "section.decision_no_purchase": {"sv": "Inget köp behövs de kommande {n} {periods}.",
                                    "en": "Nothing needs to be bought over the coming {n} {periods}."},
-    "section.decision_fixed_short": {
-        "sv": ("<strong>Den fastställda planen köper för lite</strong>: med dess köp är upp till {n} patienter över "
-               "{days} dagar efter ledtiden ({first}). Revidera den fastställda planen (parametern "
-               "<code>revise_fixed_plan</code>) så att köpet läggs, eller beställ fler."),
-        "en": ("<strong>The fixed plan buys too little</strong>: with its purchase up to {n} patients are over "
-               "{days} days after the lead time ({first}). Revise the fixed plan (parameter "
-               "<code>revise_fixed_plan</code>) so the purchase is planned, or order more.")},
-    "section.state_fixed_short": {
-        "sv": "den fastställda planen köper för lite: upp till {n} patienter är över {days} dagar efter ledtiden",
-        "en": "the fixed plan buys too little: up to {n} patients are over {days} days after the lead time"},
     "section.decision_late": {
         "sv": ("Upp till {n} patienter är över {days} dagar innan köpt vård hinner börja (ledtid {lead} "
                "{lead_periods}): boka extra egna mottagnings- eller operationspass, eller flytta patienter till "
@@ -920,11 +909,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "glossary.escalation": {"sv": "Eskalering", "en": "Escalation"},
     "glossary.escalation_text": {
         "sv": ("Grön: hanteras av enheten. Gul: kliniken hanterar (målet nås inte, köp behövs eller patienter "
-               "passerar gränsen trots planens köp). Röd: divisionen (målet nås inte och köp behövs, eller "
+               "är över gränsen inom ledtiden). Röd: divisionen (målet nås inte och köp behövs, eller "
                "produktionen ligger långt under planen medan vårdgarantin är i fara; så {red_run}: "
                "regionen)."),
         "en": ("Green: handled by the unit. Yellow: the clinic handles it (target missed, purchase needed or "
-               "patients pass the limit despite the plan's purchase). Red: the division (target missed and purchase "
+               "patients are over the limit within the lead time). Red: the division (target missed and purchase "
                "needed, or production far below plan while the guarantee is at risk; {red_run}: the "
                "region).")},
     # how long a red shortfall lasts before the region takes it (plan.plan_vs_outcome: 4 weeks, by days 1 month)
@@ -934,10 +923,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "reason.target_missed": {"sv": "andelen som väntat över {days} dagar ({share}) är över målet {target}",
                            "en": "the share waited over {days} days ({share}) is above the target {target}"},
     "reason.purchase_needed": {"sv": "planen kräver köpt vård", "en": "the plan needs purchased care"},
-    "reason.fixed_plan_short": {"sv": "köp behövs men den fastställda planen köper för lite",
-                                "en": "a purchase is needed but the fixed plan buys too little"},
-    "reason.breach_within_lead_time": {"sv": "patienter passerar gränsen trots planens köp",
-                                     "en": "patients pass the limit despite the plan's purchase"},
+    "reason.breach_within_lead_time": {"sv": "patienter är över gränsen innan köpt vård hinner börja",
+                                     "en": "patients are over the limit before purchased care can start"},
     "reason.production_below_plan": {"sv": "produktionen hittills i år ligger under {basis} (se Plan mot utfall)",
                                    "en": "production so far this year is below {basis} (see Plan against outcome)"},
     # what production is measured against (planning._production_deviation)
@@ -1227,8 +1214,7 @@ TEXTS: dict[str, dict[str, str]] = {
                "eller produktionen hittills i år ligger mer än {red:g} % under planen medan vårdgarantin är i "
                "fara (något av villkoren för gul nedan); röd av det skälet {red_run}: till regionen. "
                "**Gul** (hanteras i kliniken): målet nås inte nu, eller planen kräver köp, eller patienter "
-               "passerar gränsen innan ett köp hinner ordnas (ledtid {lead} veckor) eller trots den fastställda "
-               "planens köp, eller produktionen ligger "
+               "passerar gränsen innan ett köp hinner ordnas (ledtid {lead} veckor), eller produktionen ligger "
                "mer än {yellow:g} % under planen medan vårdgarantin är i fara. **Grön**: annars; en klinik som "
                "håller vårdgarantin med ledig kapacitet och producerar under planen hanterar avvikelsen själv "
                "(den visas under Plan mot utfall). **–** (bedöms inte): varken väntetider eller "
@@ -1238,8 +1224,7 @@ TEXTS: dict[str, dict[str, str]] = {
                "production so far this year is more than {red:g} % below plan while the guarantee is at risk (one of "
                "the conditions for yellow below); red for that reason {red_run}: to the region. "
                "**Yellow** (handled in the clinic): the target is missed now, or the plan needs a purchase, or "
-               "patients pass the limit before a purchase can be arranged (lead time {lead} weeks) or despite the "
-               "fixed plan's purchase, or production "
+               "patients pass the limit before a purchase can be arranged (lead time {lead} weeks), or production "
                "is more than {yellow:g} % below the plan while the guarantee is at risk. **Green**: otherwise; a "
                "clinic keeping the guarantee with spare capacity and producing below plan handles the deviation "
                "itself (it shows under Plan against outcome). **–** (not assessed): neither "

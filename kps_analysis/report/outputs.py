@@ -25,7 +25,8 @@ TABLE_FILES = ("summary", "week_changes", "weekly", "data_quality", "queue_produ
 
 #: Production-plan columns for tables and the workbook, in order.
 PLAN_COLUMNS = ("clinic", "stage", "period_ahead", "period", "month", "fixed", "origin", "inflow", "capacity",
-                "own_production", "purchase", "order_by_period", "within_lead_time", "moved_in", "moved_out",
+                "own_production", "purchase", "purchase_beyond_fixed", "order_by_period", "within_lead_time",
+                "moved_in", "moved_out",
                 "queue_start", "queue_end", "breaches_if_nothing_bought", "breaches_before_purchase",
                 "breaches_after_purchase", "share_within_guarantee", "gap", "unused_capacity", "agreement",
                 "cost_external_sek", "cost_internal_sek")
@@ -34,11 +35,12 @@ PLAN_COLUMNS = ("clinic", "stage", "period_ahead", "period", "month", "fixed", "
 def plan_export_table(plan: pd.DataFrame) -> pd.DataFrame:
     """The production plan as written to ``tables/production_plan.csv`` (whole patients, documented columns)."""
     out = plan.copy()
-    for col in ("moved_in", "moved_out"):
+    for col in ("moved_in", "moved_out", "purchase_beyond_fixed"):
         if col not in out.columns:
             out[col] = 0.0
-    for col in ("inflow", "own_production", "purchase", "queue_start", "queue_end", "breaches_if_nothing_bought",
-                "breaches_before_purchase", "breaches_after_purchase", "moved_in", "moved_out"):
+    for col in ("inflow", "own_production", "purchase", "purchase_beyond_fixed", "queue_start", "queue_end",
+                "breaches_if_nothing_bought", "breaches_before_purchase", "breaches_after_purchase", "moved_in",
+                "moved_out"):
         out[col] = np.round(out[col].astype(float))
     for col in ("capacity", "gap", "unused_capacity"):
         out[col] = np.round(out[col].astype(float), 1)
