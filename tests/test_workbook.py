@@ -632,8 +632,9 @@ def test_a_monthly_sheet_speaks_of_months_with_one_month_column():
                       "period": [pd.Period("2026-12", "M")], "month": ["2026-12"], "queue_start": [10.0],
                       "queue_end": [12.0]})
     sheet, _ = workbook.sheet_from_frame(t, "Produktionsplan")
-    assert list(sheet.frame.columns) == ["Klinik", "Steg", "Månader framåt", "Månad", "Kö vid månadens början",
-                                         "Kö vid månadens slut"]
+    assert list(sheet.frame.columns) == ["Klinik", "Steg", "Månader framåt", "Månad",
+                                         "Kö vid månadens början (utan egna val)",
+                                         "Kö vid månadens slut (utan egna val)"]
 
 
 def test_a_week_column_of_pandas_strings_is_written_as_its_monday():

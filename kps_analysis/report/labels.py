@@ -183,8 +183,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Share waited over 90 days (chosen waits left out)",
     },
     "key_figure.waiting_chosen": {
-        "sv": "Väntar längre av eget val (ingår inte ovan)",
-        "en": "Waiting longer by choice (not above)",
+        "sv": "Väntar längre av eget val (ingår i köerna, inte i andelen)",
+        "en": "Waiting longer by choice (in the queues, not in the share)",
     },
     "key_figure.queue_production_ratio_weeks": {
         "sv": "Köproduktionskvot, sämsta steget (veckor)",
@@ -302,7 +302,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "plan.planned_purchase": {"sv": "Planerat köp", "en": "Planned purchase"},
     "plan.purchase": {"sv": "Köp", "en": "Purchase"},
     "plan.purchase_patients": {"sv": "Köp (patienter)", "en": "Purchase (patients)"},
-    "plan.queue_at_week_end": {"sv": "Kö vid veckans slut", "en": "Queue at week end"},
+    "plan.queue_at_week_end": {"sv": "Kö vid veckans slut (utan egna val)", "en": "Queue at week end (chosen waits out)"},
     "plan.queue_grows": {
         "sv": "Kön växer ({signed} sedan förra veckan).",
         "en": "The queue grows ({signed} since last week).",
@@ -441,8 +441,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "column.within_lead_time": {"sv": "Inom ledtiden", "en": "Within the lead time"},
     "column.moved_in": {"sv": "Flyttade hit", "en": "Moved in"},
     "column.moved_out": {"sv": "Flyttade härifrån", "en": "Moved out"},
-    "column.queue_start": {"sv": "Kö vid veckans början", "en": "Queue at week start"},
-    "column.queue_end": {"sv": "Kö vid veckans slut", "en": "Queue at week end"},
+    "column.queue_start": {"sv": "Kö vid veckans början (utan egna val)",
+                           "en": "Queue at week start (chosen waits out)"},
+    "column.queue_end": {"sv": "Kö vid veckans slut (utan egna val)", "en": "Queue at week end (chosen waits out)"},
     "column.breaches_if_nothing_bought": {
         "sv": "Över 90 dagar om inget köps",
         "en": "Over 90 days if nothing is bought",
