@@ -277,7 +277,7 @@ def test_plan_sheet_headers_values_formats_and_dates(plan_book):
     assert share.number_format == "0.0%" and 0 < share.value < 1
     assert ws.cell(row=2, column=col["Egen kapacitet"] + 1).number_format == "#,##0.0"
     # the same numbers as the plan, row by row
-    assert _column(ws, head, "Kö vid veckans slut", 2, 9) == plan["queue_end"].tolist()
+    assert _column(ws, head, "Kö vid veckans slut (utan egna val)", 2, 9) == plan["queue_end"].tolist()
     assert _column(ws, head, "Kostnad köpt (kr)", 2, 9) == plan["cost_external_sek"].tolist()
 
 

@@ -302,7 +302,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "plan.planned_purchase": {"sv": "Planerat köp", "en": "Planned purchase"},
     "plan.purchase": {"sv": "Köp", "en": "Purchase"},
     "plan.purchase_patients": {"sv": "Köp (patienter)", "en": "Purchase (patients)"},
-    "plan.queue_at_week_end": {"sv": "Kö vid veckans slut (utan egna val)", "en": "Queue at week end (chosen waits out)"},
+    "plan.queue_at_week_end": {"sv": "Kö vid veckans slut (utan egna val)",
+                               "en": "Queue at week end (chosen waits out)"},
     "plan.queue_grows": {
         "sv": "Kön växer ({signed} sedan förra veckan).",
         "en": "The queue grows ({signed} since last week).",
