@@ -528,6 +528,20 @@ def test_fixed_weeks_are_kept_by_the_next_run_and_passed_weeks_followed_up(demo_
     row = h[h["stage"] == "new_visit"].iloc[0]
     assert row["planned_own"] == p1.loc[("new_visit", last), "own_production"]
     assert row["actual_own"] == w.loc[w["period"] == last, "new_visits"].sum()
+    # the what-ifs keep the fixed weeks too (ort_nord's "moved" saved 101 purchases against a plan whose
+    # fixed weeks alone bought 94): each scenario is planned on the kept rows
+    seen = []
+    project = planning.project_plan
+
+    def spy(*args, fixed=None, **kw):
+        seen.append(fixed)
+        return project(*args, fixed=fixed, **kw)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(planning, "project_plan", spy)
+        planning.scenarios(w, second, ort)
+    assert seen and all(f is not None and len(f) == len(kept) for f in seen)
+    assert all(set(f["period"]) == set(kept.reset_index()["period"]) for f in seen)
 
 
 def test_planning_in_chunks_on_an_executor_gives_the_same_model(demo_model):
