@@ -298,7 +298,9 @@ def test_the_purchase_by_month_splits_the_month_the_fixed_weeks_end_in(demo_mode
     if len(split):   # the month the fixed weeks end inside reads as two rows, each saying which weeks
         clinic, month = split.index[0]
         t = report_plan.purchase_table(monthly[monthly["clinic"] == clinic])
-        rows = [i for i in t.index if i.startswith(str(month))]
+        from kps_analysis.report import period_name
+
+        rows = [i for i in t.index if i.startswith(period_name(str(month)))]   # "feb 2027 (t.o.m. v. 7)"
         assert any("t.o.m. v." in i for i in rows) and any("fr.o.m. v." in i for i in rows), rows
 
 

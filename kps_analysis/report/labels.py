@@ -265,8 +265,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "plan.moved_to": {"sv": "flyttas till", "en": "moved to"},
     "plan.moves_tail": {
-        "sv": " i stället för att köpas; de ingår i planen och köpet nedan är det som återstår.",
-        "en": " instead of being bought; they are in the plan and the purchase below is what remains.",
+        "sv": " i stället för att köpas; de ingår i planen, och planens köp är det som återstår.",
+        "en": " instead of being bought; they are in the plan, and the plan's purchase is what remains.",
     },
     "plan.no_history": {
         "sv": ("Ingen period av en tidigare körnings fastställda plan har passerat ännu; uppföljningen mot den "

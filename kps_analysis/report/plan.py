@@ -305,11 +305,11 @@ def purchase_table(monthly: pd.DataFrame, *, limit: int = 5, language: str = "sv
     split = set()
     if "fixed" in monthly.columns:
         parts = monthly.groupby("month")["fixed"].nunique()
-        split = set(parts[parts > 1].index.astype(str))
+        split = {period_name(str(m), language) for m in parts[parts > 1].index}
     monthly = monthly.assign(later=~monthly["fixed"].astype(bool)) if "fixed" in monthly.columns else \
         monthly.assign(later=False)
     for r in monthly.sort_values(["month", "later", "stage"], kind="stable").itertuples(index=False):
-        month = str(r.month)
+        month = period_name(str(r.month), language)   # "feb 2027", as the region overview names it
         if month in split:
             month += (label("plan.month_until", language, week=period_name(r.until_week, language, year=False))
                       if not r.later else

@@ -107,10 +107,12 @@ SECTIONS: dict[str, dict[str, str]] = {
     "region_totals": {
         "sv": "## Regionen totalt\nSumma över klinikerna senaste veckan: väntande, väntat över 90 dagar och "
               "det högsta antalet över 90 dagar inom 12 veckor om inget köps (klinikernas högsta, summerade; "
-              "de kan falla i olika veckor).",
+              "de kan falla i olika veckor). Andelen över 90 dagar räknas på dem som väntar mot vårdgarantin, "
+              "utan dem som väntar längre av eget val (som klinikernas andelar).",
         "en": "## The region in total\nSums over the clinics for the latest week: waiting, waited over 90 days, "
               "and the peak over 90 days within 12 weeks if nothing is bought (the clinics' peaks summed; they "
-              "may fall in different weeks).",
+              "may fall in different weeks). The share over 90 days is of those waiting against the guarantee, "
+              "chosen waits left out (as the clinics' shares).",
     },
     "region_ranking": {
         "sv": "## Klinikerna efter behov\nRöd eskalering först, sedan gul och grön; inom varje färg flest beräknade "
