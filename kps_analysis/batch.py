@@ -1743,8 +1743,21 @@ def _row_note(r: ClinicResult, t: dict) -> str | None:
 def _headline_columns() -> tuple[str, ...]:
     """The headline figures of ``index.html``: the summary's contract (``summary.HEADLINE_COLUMNS``),
     the patients over 90 days as the report's key figure shows them (the peak within the fixed
-    weeks if nothing is bought, not the count in its last week)."""
-    return tuple(PEAK if c == "projected_breaches_12w" else c for c in HEADLINE_COLUMNS)
+    weeks if nothing is bought, not the count in its last week), and the purchase by kind as the
+    report's cards and the region overview show it: first visits and operations are never one
+    count (uro's 406 was 158 first visits and 248 operations), so neither are the capacity gap
+    and the purchase need summed over both stages."""
+    out = []
+    for c in HEADLINE_COLUMNS:
+        if c == "projected_breaches_12w":
+            out.append(PEAK)
+        elif c == "capacity_gap_12w":
+            continue
+        elif c == "purchase_need_12w":
+            out += ["purchase_new_visits_12w", "purchase_operations_12w"]
+        else:
+            out.append(c)
+    return tuple(out)
 
 
 def _finished_runs(out_root: Path) -> list[Path]:

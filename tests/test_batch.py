@@ -473,6 +473,9 @@ def test_the_index_ranks_and_shows_the_peak_over_90_days_as_the_report_does():
     assert [r.clinic_id for r in batch.need_order(rs)] == ["a", "b"]
     assert "projected_breaches_peak_12w" in batch._headline_columns()
     assert "projected_breaches_12w" not in batch._headline_columns()
+    # first visits and operations never one count: uro's "Köpbehov 406" was 158 + 248
+    assert {"purchase_new_visits_12w", "purchase_operations_12w"} <= set(batch._headline_columns())
+    assert not {"purchase_need_12w", "capacity_gap_12w"} & set(batch._headline_columns())
 
 
 def test_index_is_ordered_by_need_and_speaks_the_page_language(tmp_path):

@@ -615,6 +615,7 @@ TEXTS: dict[str, dict[str, str]] = {
                "resources or the production data")},
     "finding.column.period": {"sv": "Period", "en": "Period"},
     "finding.column.resources": {"sv": "Resurser", "en": "Resources"},
+    "column.resources": {"sv": "Resurser", "en": "Resources"},
     "severity.error": {"sv": "fel", "en": "error"},
     "severity.warning": {"sv": "varning", "en": "warning"},
     "severity.info": {"sv": "upplysning", "en": "note"},
