@@ -109,7 +109,8 @@ def _findings(weekly, p, model=None):
                 "message": [label("finding.capacity", lang, stage=label(f"value.stage.{s}", lang),
                                   resources=format_count(r, language=lang, decimals=1),
                                   shown=format_count(d, language=lang, decimals=1),
-                                  diff=format_against(100 * (r / d - 1), 100 * t, language=lang),
+                                  diff=format_against(100 * (r / d - 1) if d > 0 else float("nan"), 100 * t,
+                                                      language=lang),
                                   tolerance=f"{100 * t:g}")
                             for s, r, d, t in zip(found["stage"], found["resources_per_week"],
                                                   found["demonstrated_per_week"], found["tolerance"])]}))

@@ -702,7 +702,8 @@ def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, 
         # the clinic's own plan before the region's moves (apply_moves adds them again): patients
         # received are not its own queue's, patients moved out were to be bought
         fixed = fixed.assign(
-            own_production=fixed["own_production"] - (fixed["moved_in"].fillna(0.0) if "moved_in" in fixed else 0.0),
+            own_production=(fixed["own_production"] - (fixed["moved_in"].fillna(0.0) if "moved_in" in fixed
+                                                        else 0.0)).clip(lower=0.0),
             purchase=fixed["purchase"] + (fixed["moved_out"].fillna(0.0) if "moved_out" in fixed else 0.0))
         on = f[["clinic", "stage", "period"]].reset_index(drop=True).merge(
             fixed[["clinic", "stage", "period", "own_production", "purchase"]], on=["clinic", "stage", "period"],
@@ -1321,6 +1322,12 @@ def known_queues(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None) -> pd.
     return pd.DataFrame(rows, columns=["clinic", "stage"])
 
 
+def _over_reported(weekly: pd.DataFrame, stage: str) -> set:
+    """The clinics whose data report how many wait over the limit at ``stage`` (``waiting_over_90_<stage>``)."""
+    col = f"waiting_over_90_{stage}"
+    return set(weekly.loc[weekly[col].notna(), "clinic"].astype(str)) if col in weekly.columns else set()
+
+
 def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages: pd.DataFrame) -> pd.DataFrame:
     """Who waits at the end of each clinic's latest week, aggregated (no patient rows); ``stages``
     are the clinics' stages whose queue the data tell (:func:`known_queues`)."""
@@ -1335,7 +1342,8 @@ def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages
         if agg:
             w = waiting_from_aggregates(weekly[weekly["clinic"].isin(agg)], stage=stage)
             # those the data report over the limit are served after the others (waits.aggregate_classes)
-            parts.append(w.assign(priority=aggregate_classes(w["wait_days"]), patient_chosen_wait=False))
+            parts.append(w.assign(priority=aggregate_classes(w["wait_days"], reported=_over_reported(weekly, stage),
+                                                             clinic=w["clinic"]), patient_chosen_wait=False))
         pl = sorted(clinics & patient_clinics)
         for clinic in pl:
             last = weekly.loc[weekly["clinic"] == clinic, "period"].max()
@@ -1880,7 +1888,9 @@ def purchase_by_month(plan: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``clinic``, ``stage``, ``month``, ``purchase`` [patients], ``cost_external_sek``,
         ``cost_internal_sek`` [SEK], ``order_by`` (the earliest order-by week of the
-        month's purchases), ``first_week``, ``until_week`` (and ``fixed``).
+        month's purchases), ``first_week``, ``until_week`` (and ``fixed``, and ``boundary``: the
+        month the fixed weeks end inside, whose fixed row runs ``until_week`` the last fixed week
+        and whose later row from ``first_week`` the first week after them).
 
     Examples
     --------
@@ -1904,6 +1914,19 @@ def purchase_by_month(plan: pd.DataFrame) -> pd.DataFrame:
         purchase=("purchase", "sum"), cost_external_sek=("cost_external_sek", "sum"),
         cost_internal_sek=("cost_internal_sek", "sum"), order_by=("order_by", "min"), first_week=("period", "min"),
         until_week=("period", "max"))
+    if "fixed" in keys:
+        # the month the fixed weeks end inside, named by the plan's weeks (not by the weeks bought in):
+        # the fixed rows up to its last fixed week, the rest from its first week after them
+        months = plan.assign(month=_month_of(plan["period"]) if "month" not in plan.columns else plan["month"],
+                             fixed=plan["fixed"].astype(bool))
+        ends = months.groupby(["clinic", "month", "fixed"])["period"].agg(["min", "max"]).reset_index()
+        both = ends.groupby(["clinic", "month"])["fixed"].transform("nunique") > 1
+        ends = ends[both]
+        bound = out.merge(ends, on=["clinic", "month", "fixed"], how="left")
+        out["boundary"] = bound["min"].notna().to_numpy()
+        out["until_week"] = np.where(out["boundary"] & out["fixed"], bound["max"], out["until_week"])
+        out["first_week"] = np.where(out["boundary"] & ~out["fixed"], bound["min"], out["first_week"])
+        cols = cols + ["boundary"]
     order = ["clinic", "stage", "month"] + (["_later"] if "fixed" in keys else [])
     out = out.assign(_later=~out["fixed"]) if "fixed" in keys else out
     return out.sort_values(order, kind="stable")[cols].reset_index(drop=True)
@@ -2324,6 +2347,8 @@ def apply_moves(plan: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
     out["unused_capacity"] = out["unused_capacity"] - moved_in
     if "own_production" in out.columns:   # the receiver treats them with its own staff
         out["own_production"] = out["own_production"] + moved_in
+    if "purchase_beyond_fixed" in out.columns:   # what is still bought beyond a fixed plan after the moves
+        out["purchase_beyond_fixed"] = np.minimum(out["purchase_beyond_fixed"], out["purchase"])
     out["gap"] = out["gap"] - moved_out + moved_in
     return out
 

@@ -16,7 +16,7 @@ can be read; one that cannot is left out of every run alike (its own report says
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -256,9 +256,12 @@ def _store_region(root: Path, key: str, model, frames: dict) -> None:
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         return
+    import time
+
     kept = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")),
                   key=lambda d: d.stat().st_mtime, reverse=True)
-    for old in kept[CACHE_KEEP:]:
+    stale = [d for d in root.iterdir() if d.name.startswith(".partial-") and time.time() - d.stat().st_mtime > 3600]
+    for old in kept[CACHE_KEEP:] + stale:   # the oldest regions, and folders an interrupted write left
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -313,6 +316,7 @@ def clinic_model(params, parameters_dir, data_dir, previous_tables="", *, cache_
     key = cache_key(region, data_dir, previous) if root is not None else ""
     if root is not None and (root / key / params.clinic_id / "settings.parquet").is_file():
         try:
+            os.utime(root / key)   # the newest used are the ones kept
             return _cached(root / key, params, data_dir)
         except (OSError, ValueError, KeyError):
             pass   # a cache that cannot be read is planned again
@@ -330,4 +334,6 @@ def clinic_model(params, parameters_dir, data_dir, previous_tables="", *, cache_
     cid = params.clinic_id
     own = {name: frame[frame["clinic"] == cid].reset_index(drop=True) for name, frame in frames.items()
            if "clinic" in frame.columns}
-    return model.for_clinic(cid), own
+    # as the batch's stored model (store.read_model), without the aggregated waiting list: the report's
+    # suppression rule then sees the same model whether it was planned here, read from the cache or stored
+    return replace(model.for_clinic(cid), waiting=pd.DataFrame()), own

@@ -744,7 +744,8 @@ def _decisions(ctx: ClinicContext, f: _Facts) -> list[str]:
                 "section.decision_check_capacity", lang, what=label(stage_words.get(c.stage, c.stage), lang),
                 resources=format_count(c.resources_per_week, language=lang, decimals=1),
                 shown=format_count(c.demonstrated_per_week, language=lang, decimals=1),
-                diff=report.format_against(100 * (c.resources_per_week / c.demonstrated_per_week - 1),
+                diff=report.format_against(100 * (c.resources_per_week / c.demonstrated_per_week - 1)
+                                           if c.demonstrated_per_week > 0 else float("nan"),
                                            100 * c.tolerance, language=lang),
                 effect=label("section.purchase_smaller" if c.demonstrated_per_week > c.resources_per_week
                              else "section.purchase_larger", lang)))
@@ -872,8 +873,10 @@ def _changes(ctx: ClinicContext) -> None:
     plan = ctx.model.plan if ctx.model is not None else None
     tables = {"weekly": ctx.weekly, "week_changes": ctx.changes, **({"production_plan": plan} if plan is not None
                                                                     else {})}
-    changes = report.suppress_tables(tables, ctx.shown, limit=ctx.limit)["week_changes"] if len(ctx.changes) \
-        else ctx.changes
+    changes = ctx.changes
+    if len(changes):   # the flags of what the CSV hides, beside the values (a small count still reads "<5")
+        hidden = report.suppress_tables(tables, ctx.shown, limit=ctx.limit)["week_changes"]
+        changes = changes.assign(**{c: hidden[c].to_numpy() for c in hidden.columns if c.endswith("_suppressed")})
     t = report.changes_table(changes, limit=ctx.limit, language=ctx.language, shown=ctx.shown)
     t.columns = [in_periods(c, ctx.kind, ctx.language) for c in t.columns]
     _table(t, in_periods(label("section.changes_caption", ctx.language), ctx.kind, ctx.language))

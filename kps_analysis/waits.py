@@ -927,10 +927,13 @@ def projection_keys(flows: pd.DataFrame, waiting: pd.DataFrame) -> list[str]:
 AGGREGATE_CLASSES = ("unknown", "unknown_over_limit")
 
 
-def aggregate_classes(wait_days, guarantee_days: float = 90) -> np.ndarray:
+def aggregate_classes(wait_days, guarantee_days: float = 90, *, reported=None, clinic=None) -> np.ndarray:
     """The serving class of each row of a waiting list rebuilt from aggregates
     (:func:`waiting_from_aggregates`): ``"unknown"`` within ``guarantee_days``, and
-    ``"unknown_over_limit"`` beyond it [days].
+    ``"unknown_over_limit"`` beyond it [days], for the clinics whose data report the count
+    over the limit (``reported``, a set of clinic ids matched against ``clinic``; default: every
+    row). Without that count the rebuilt list is first in, first out and anyone it places past
+    the limit is a guess: served oldest first as before.
 
     Weekly aggregates give no medical priority, but a reported over-90 count that stays
     week after week while the clinic serves more than arrive says those patients are not
@@ -946,6 +949,8 @@ def aggregate_classes(wait_days, guarantee_days: float = 90) -> np.ndarray:
     ['unknown', 'unknown', 'unknown_over_limit', 'unknown_over_limit']
     """
     over = np.asarray(wait_days, dtype=float) > np.floor(float(guarantee_days))
+    if reported is not None and clinic is not None:
+        over &= np.isin(np.asarray(clinic, dtype=object).astype(str), list(reported))
     return np.where(over, AGGREGATE_CLASSES[1], AGGREGATE_CLASSES[0]).astype(object)
 
 

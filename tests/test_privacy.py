@@ -759,6 +759,11 @@ def test_the_reports_changes_table_hides_what_week_changes_csv_hides():
     over = table.loc[report.label("waiting_over_90", "sv")].tolist()
     # last week's 10 = 6 + 4 and the change 11 - 10 would give the hidden 4 back; the usual level rests on it
     assert over[:4] == ["dolt", "11", "dolt", "dolt"], over
+    # the values beside the flags (as the report passes them): a small count still reads "<5", not "dolt"
+    flagged = changes.assign(**{c: hidden["week_changes"][c].to_numpy() for c in hidden["week_changes"].columns
+                                if c.endswith("_suppressed")})
+    small = report.changes_table(flagged.assign(this_week=3.0, this_period=3.0), limit=5, language="sv")
+    assert small.loc[report.label("waiting_over_90", "sv")].tolist()[:2] == ["dolt", "<5"]
     # without the flags (an unsuppressed frame) the counts are shown as before
     assert "10" in report.changes_table(changes, limit=5, language="sv").loc[
         report.label("waiting_over_90", "sv")].tolist()

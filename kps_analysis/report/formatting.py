@@ -68,7 +68,7 @@ def format_share(share: float, *, language: str = "sv") -> str:
     >>> format_share(0.287), format_share(0.0504), format_share(0.05), format_share(0.0496)
     ('28,7 %', '5,04 %', '5,0 %', '4,96 %')
     """
-    if share is None or share != share:
+    if share is None or share != share or abs(float(share)) == float("inf"):
         return "–"
     pct = 100 * float(share)
     near_whole = round(pct, 1) == round(pct) and round(pct, 2) != round(pct)
@@ -85,7 +85,7 @@ def format_against(value: float, limit: float, *, language: str = "sv") -> str:
     >>> format_against(-15.4, 15), format_against(-37.2, 15), format_against(14.6, 15)
     ('−15,4', '−37', '+14,6')
     """
-    if value is None or value != value:
+    if value is None or value != value or abs(float(value)) == float("inf"):
         return "–"
     whole = round(abs(float(value)))
     near = limit is not None and limit == limit and whole == round(abs(float(limit)))

@@ -287,7 +287,11 @@ def plan_table(plan: pd.DataFrame, *, weeks: int = 12, limit: int = 5, language:
     out = pd.DataFrame({label('week', language): period_labels(part.drop_duplicates("period")["period"]).to_numpy()})
     for stage in [s for s in ("new_visit", "treatment") if s in set(part["stage"])]:
         sub = part[part["stage"] == stage].sort_values("period_ahead")
-        for col, name in cols.items():
+        stage_cols = dict(cols)
+        for col in ("moved_in", "moved_out"):   # the region's moves, so the queue adds up row by row
+            if col in sub.columns and sub[col].fillna(0).abs().sum() > 0:
+                stage_cols[col] = label(f"column.{col}", language)
+        for col, name in stage_cols.items():
             values = np.round(sub[col].to_numpy(float))
             # projections, shown exactly as in plan.xlsx (PROJECTED); ``limit`` is kept for the callers
             out[f"{stages[stage]}: {name}"] = [_value("count", v, language, 0) if v != 0 else "0" for v in values]
@@ -303,9 +307,8 @@ def purchase_table(monthly: pd.DataFrame, *, limit: int = 5, language: str = "sv
     # the month the fixed weeks end inside is two rows (planning.purchase_by_month): the fixed weeks'
     # "(t.o.m. v. 7)", as the region overview says it, and the rest "(fr.o.m. v. 8)"
     split = set()
-    if "fixed" in monthly.columns:
-        parts = monthly.groupby("month")["fixed"].nunique()
-        split = {period_name(str(m), language) for m in parts[parts > 1].index}
+    if "boundary" in monthly.columns:
+        split = {period_name(str(m), language) for m in monthly.loc[monthly["boundary"].astype(bool), "month"]}
     monthly = monthly.assign(later=~monthly["fixed"].astype(bool)) if "fixed" in monthly.columns else \
         monthly.assign(later=False)
     for r in monthly.sort_values(["month", "later", "stage"], kind="stable").itertuples(index=False):
