@@ -614,7 +614,6 @@ TEXTS: dict[str, dict[str, str]] = {
                "demonstrated in normal weeks ({diff} %, more than the tolerance of {tolerance} %): check the "
                "resources or the production data")},
     "finding.column.period": {"sv": "Period", "en": "Period"},
-    "finding.column.resources": {"sv": "Resurser", "en": "Resources"},
     "column.resources": {"sv": "Resurser", "en": "Resources"},
     "severity.error": {"sv": "fel", "en": "error"},
     "severity.warning": {"sv": "varning", "en": "warning"},

@@ -240,9 +240,13 @@ def findings_table(findings: pd.DataFrame, *, language: str = "sv", max_rows: in
     if "message" in table.columns:
         table["message"] = table["message"].map(lambda m: finding_message(m, language))
     if "column" in table.columns:
-        table["column"] = table["column"].map(
-            lambda c: "" if c is None or c != c else label(f"finding.column.{c}", language)
-            if f"finding.column.{c}" in TEXTS else label(str(c), language))
+        def column_name(c) -> str:
+            if c is None or c != c:
+                return ""
+            keys = [k for k in (f"finding.column.{c}", f"column.{c}") if k in TEXTS]
+            return label(keys[0] if keys else str(c), language)
+
+        table["column"] = table["column"].map(column_name)
     table = table.drop(columns=[c for c in ("clinic",) if c in table.columns])   # the report is one clinic's
     table.columns = ["Period" if c == "period" else label(f"column.{c}", language) if f"column.{c}" in TEXTS else c
                      for c in table.columns]
