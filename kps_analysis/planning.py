@@ -2045,11 +2045,11 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
                 f.loc[treat, "inflow"] += per_period
             # the fixed weeks kept from an earlier run stand in every scenario, as in the plan (its own
             # production; the purchase topped up where the scenario leaves patients past the limit)
-            kept = base[base["origin"].astype(str) == "previous"] if "origin" in base.columns else base.iloc[:0]
+            earlier = base[base["origin"].astype(str) == "previous"] if "origin" in base.columns else base.iloc[:0]
             plan = project_plan(waiting, f, settings, order=order,
-                                fixed=kept[[c for c in ("clinic", "stage", "period", "own_production", "purchase",
-                                                        "moved_in", "moved_out") if c in kept.columns]]
-                                if len(kept) else None)
+                                fixed=earlier[[c for c in ("clinic", "stage", "period", "own_production", "purchase",
+                                                           "moved_in", "moved_out") if c in earlier.columns]]
+                                if len(earlier) else None)
             if moved > 0:
                 # patients moved out are treated elsewhere: served beyond the clinic's own capacity, they
                 # are not its own production (as the plan counts the region's moves: moved_out, not own)
