@@ -646,3 +646,14 @@ def test_a_revision_asked_for_replans_the_fixed_weeks(demo_model):
     revised = planning.plan_clinics(w, None, revised_params, runs=5, fixed_plan=first).plan
     assert (kept["origin"] == "previous").sum() == 24
     assert (revised["origin"] == "previous").sum() == 0
+
+
+def test_a_planning_model_of_aggregates_starts_from_the_reported_stock_over_the_limit(demo_model):
+    """The plan's breaches if nothing is bought are at least the patients over the limit now,
+    until a purchase can arrive (kir read 39 over 90 now and "0 inom 12 veckor")."""
+    m = demo_model[2]
+    f = m.figures.set_index("clinic")
+    for clinic in ("kir", "onh", "hud"):
+        first = m.plan[(m.plan["clinic"] == clinic) & (m.plan["period_ahead"] == 1)]
+        assert first["breaches_if_nothing_bought"].sum() >= f.loc[clinic, "waiting_over_90"] > 0, clinic
+        assert f.loc[clinic, "projected_breaches_peak_12w"] >= f.loc[clinic, "waiting_over_90"], clinic

@@ -737,13 +737,3 @@ def test_patients_the_aggregates_report_over_the_limit_are_not_all_served_first(
     assert out["over_limit"].tolist() == [2.0] * 4
     assert aggregate_classes(np.array([90, 91])).tolist() == ["unknown", "unknown_over_limit"]
 
-
-def test_a_planning_model_of_aggregates_starts_from_the_reported_stock_over_the_limit(golden_demo_model):
-    """The plan's breaches if nothing is bought are at least the patients over the limit now,
-    until a purchase can arrive (kir read 39 over 90 now and "0 inom 12 veckor")."""
-    m = golden_demo_model[2]
-    f = m.figures.set_index("clinic")
-    for clinic in ("kir", "onh", "hud"):
-        first = m.plan[(m.plan["clinic"] == clinic) & (m.plan["period_ahead"] == 1)]
-        assert first["breaches_if_nothing_bought"].sum() >= f.loc[clinic, "waiting_over_90"] > 0, clinic
-        assert f.loc[clinic, "projected_breaches_peak_12w"] >= f.loc[clinic, "waiting_over_90"], clinic
