@@ -1322,17 +1322,11 @@ def known_queues(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None) -> pd.
     return pd.DataFrame(rows, columns=["clinic", "stage"])
 
 
-def _over_reported(weekly: pd.DataFrame, stage: str) -> set:
-    """The clinics whose data report how many wait over the limit at ``stage`` (``waiting_over_90_<stage>``)."""
-    col = f"waiting_over_90_{stage}"
-    return set(weekly.loc[weekly[col].notna(), "clinic"].astype(str)) if col in weekly.columns else set()
-
-
 def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages: pd.DataFrame) -> pd.DataFrame:
     """Who waits at the end of each clinic's latest week, aggregated (no patient rows); ``stages``
     are the clinics' stages whose queue the data tell (:func:`known_queues`)."""
     from .data import waiting_snapshot
-    from .waits import aggregate_classes, waiting_from_aggregates
+    from .waits import aggregate_classes, over_reported, waiting_from_aggregates
 
     patient_clinics = set(waiting_list["clinic"].unique()) if waiting_list is not None else set()
     parts = []
@@ -1342,7 +1336,7 @@ def _waiting_now(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, stages
         if agg:
             w = waiting_from_aggregates(weekly[weekly["clinic"].isin(agg)], stage=stage)
             # those the data report over the limit are served after the others (waits.aggregate_classes)
-            parts.append(w.assign(priority=aggregate_classes(w["wait_days"], reported=_over_reported(weekly, stage),
+            parts.append(w.assign(priority=aggregate_classes(w["wait_days"], reported=over_reported(weekly, stage),
                                                              clinic=w["clinic"]), patient_chosen_wait=False))
         pl = sorted(clinics & patient_clinics)
         for clinic in pl:

@@ -55,6 +55,7 @@ from .waits import (
     aggregate_classes,
     as_period_ahead,
     as_week_ahead,
+    over_reported,
     project_breaches,
     projection_keys,
     renamed_keyword,
@@ -216,10 +217,8 @@ def guarantee_inputs(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None = N
         if agg:
             w = waiting_from_aggregates(weekly[weekly["clinic"].isin(agg)], stage=stage)
             # those the data report over the limit are served after the others (waits.aggregate_classes)
-            col = f"waiting_over_90_{stage}"
-            reported = set(weekly.loc[weekly[col].notna(), "clinic"].astype(str)) if col in weekly.columns else set()
-            parts.append(w.assign(priority=aggregate_classes(w["wait_days"], reported=reported, clinic=w["clinic"]),
-                                  patient_chosen_wait=False))
+            parts.append(w.assign(priority=aggregate_classes(w["wait_days"], reported=over_reported(weekly, stage),
+                                                             clinic=w["clinic"]), patient_chosen_wait=False))
         pl = sorted(clinics & patient_clinics)
         if pl:
             last = weekly.loc[weekly["clinic"].isin(pl), "period"].max()

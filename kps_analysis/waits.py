@@ -48,6 +48,7 @@ __all__ = [
     "REDISTRIBUTION_METHODS",
     "AGGREGATE_CLASSES",
     "aggregate_classes",
+    "over_reported",
     "project_bands",
     "calibrate_bands",
     "capacity_for_target",
@@ -925,6 +926,13 @@ def projection_keys(flows: pd.DataFrame, waiting: pd.DataFrame) -> list[str]:
 #: the patients within the limit, then those the data report over it (sorted as text, the
 #: order :func:`kps_analysis.planning.project_plan` serves priorities in).
 AGGREGATE_CLASSES = ("unknown", "unknown_over_limit")
+
+
+def over_reported(weekly: pd.DataFrame, stage: str) -> set:
+    """The clinics whose weekly data report how many wait over the limit at ``stage``
+    (``waiting_over_90_<stage>`` has a value): the ``reported`` of :func:`aggregate_classes`."""
+    col = f"waiting_over_90_{stage}"
+    return set(weekly.loc[weekly[col].notna(), "clinic"].astype(str)) if col in weekly.columns else set()
 
 
 def aggregate_classes(wait_days, guarantee_days: float = 90, *, reported=None, clinic=None) -> np.ndarray:

@@ -737,3 +737,18 @@ def test_patients_the_aggregates_report_over_the_limit_are_not_all_served_first(
     assert out["over_limit"].tolist() == [2.0] * 4
     assert aggregate_classes(np.array([90, 91])).tolist() == ["unknown", "unknown_over_limit"]
 
+
+
+def test_only_clinics_that_report_the_count_over_the_limit_get_the_served_after_class():
+    """Without an over-90 column the rebuilt list is first in, first out: anyone it places past
+    the limit is a guess, served oldest first as before."""
+    import numpy as np
+
+    from kps_analysis.waits import aggregate_classes, over_reported
+
+    p = pd.period_range("2025-01-06", periods=3, freq="W-SUN")
+    weekly = pd.DataFrame({"clinic": ["a"] * 3 + ["b"] * 3, "period": list(p) * 2,
+                           "waiting_over_90_treatment": [2.0, 2.0, 2.0, np.nan, np.nan, np.nan]})
+    assert over_reported(weekly, "treatment") == {"a"} and over_reported(weekly, "new_visit") == set()
+    classes = aggregate_classes(np.array([95, 95, 10]), reported={"a"}, clinic=np.array(["a", "b", "a"]))
+    assert classes.tolist() == ["unknown_over_limit", "unknown", "unknown"]
