@@ -271,7 +271,7 @@ def render_html(notebook_path: Path, html_path: Path, *, title: str | None = Non
     """Render an executed notebook to a self-contained HTML report without code.
 
     Uses the ``kps_report`` template (the JupyterLab look without any script from a
-    CDN), inlines images (matplotlib outputs are already base64 PNG), hides inputs and
+    CDN), inlines images (the report's figures are already base64 SVG), hides inputs and
     prompts, and adds a table of contents. Written atomically.
     """
     import nbformat

@@ -4,7 +4,7 @@
 (:mod:`kps_analysis.store`); then each worker process, which has the package and its
 plotting libraries imported already, renders each of its clinics' report sections with
 :func:`render` (:func:`kps_analysis.sections.render`: figures laid out and drawn once as
-inline PNG, tables as HTML), writes the clinic's result tables (CSV, xlsx, ``plan.xlsx``),
+inline SVG, tables as HTML), writes the clinic's result tables (CSV, xlsx, ``plan.xlsx``),
 and stores the sections' display outputs as ``<clinic>/model/fragments.json``.
 
 The report notebook (``notebooks/clinic_report.ipynb``) then only displays them:

@@ -491,7 +491,7 @@ def _table(table: pd.DataFrame, caption: str, *, index: bool = True, periods: bo
 
 
 def figure_html(fig, alt: str) -> str:
-    """A figure as an inline PNG with its alt text (:func:`kps_analysis.plots.figure_html`)."""
+    """A figure as an inline SVG with its alt text (:func:`kps_analysis.plots.figure_html`)."""
     from .plots import figure_html as html
 
     return html(fig, alt)
@@ -1193,7 +1193,7 @@ def render(ctx: ClinicContext, keys=KEYS) -> dict:
     """Render report sections to the outputs a notebook would hold, without displaying them.
 
     Each section is drawn once, exactly as :func:`show` would display it (figures as
-    inline PNG ``<img>``, tables and texts as HTML and markdown), and returned as a list
+    inline SVG ``<img>``, tables and texts as HTML and markdown), and returned as a list
     of display outputs, ``{"data": {mime: text}, "metadata": {...}}``, per key; a failing
     section gives its short message as :func:`show` does. :mod:`kps_analysis.fragments`
     stores them and displays them again in the report notebook.

@@ -3,8 +3,12 @@ browser would make live in a page, a stand-in report template, and the batch's p
 (``[tool.pytest.ini_options] pythonpath`` puts this folder on the import path.)"""
 
 import re
+from pathlib import Path
 
 from kps_analysis import batch
+
+#: The demo parameter folder.
+PARAMS = Path(__file__).resolve().parent.parent / "parameters"
 
 
 class Page:
@@ -67,3 +71,21 @@ def clinic_lines(err: str) -> list[str]:
     """stderr of ``kps run`` without the named steps' progress lines."""
     return [line for line in err.splitlines() if not STEP_LINE.match(line)]
 
+
+def small_region(folder: Path, clinics, *, runs: int | None = 40) -> Path:
+    """A copy of the demo parameter folder holding only ``clinics`` (a smaller region to plan:
+    ``kps run --clinic X`` plans every clinic of its parameter folder) and, unless ``runs`` is
+    None, that many Monte Carlo runs; for tests whose assertions rest on neither. Returns the
+    copy (``folder``)."""
+    import shutil
+
+    shutil.copytree(PARAMS, folder)
+    for path in (folder / "clinics").glob("*.yaml"):
+        if path.stem not in clinics:
+            path.unlink()
+    if runs is not None:
+        defaults = folder / "defaults.yaml"
+        text, n = re.subn(r"(?m)^(\s+runs:\s*)\d+", rf"\g<1>{runs}", defaults.read_text(encoding="utf-8"), count=1)
+        assert n == 1, "defaults.yaml has no simulation runs to change"
+        defaults.write_text(text, encoding="utf-8")
+    return folder

@@ -155,7 +155,7 @@ def test_every_figure_has_an_alt_text_with_its_numbers():
     alt = plots.alt_year_over_year(yoy, "referrals_in")
     assert alt.startswith("Linjediagram: remisser in per vecka") and "12" in alt and "2025: 11" in alt
     html = plots.figure_html(plots.year_over_year(yoy, "referrals_in"), alt)
-    assert html.startswith('<figure class="kps-figure"><img src="data:image/png;base64,') and "alt=\"Linje" in html
+    assert html.startswith('<figure class="kps-figure"><img src="data:image/svg+xml;base64,') and "alt=\"Linje" in html
 
 
 def _report_figures():
@@ -208,31 +208,33 @@ def test_report_figures_are_laid_out_once_and_nothing_overlaps_or_leaves_the_fig
                 assert left.x1 <= right.x0, (name, left, right)   # panels side by side, not over each other
 
 
-def test_png_tight_crops_to_the_drawing_with_the_margin_and_keeps_what_reaches_beyond():
-    from io import BytesIO
+def test_svg_figures_are_drawn_at_their_size_as_text_the_same_every_time_and_never_cut():
+    import re
 
-    from PIL import Image
+    def figure():
+        return plots.year_over_year(pd.DataFrame({"year": 2026, "week": np.arange(1, 53), "value": 10.0}),
+                                    "referrals_in")
 
-    def size(png):
-        return Image.open(BytesIO(png)).size
+    def size(svg):
+        m = re.search(rb'<svg [^>]*width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+        return float(m.group(1)), float(m.group(2))
 
-    fig = plots.year_over_year(pd.DataFrame({"year": 2026, "week": np.arange(1, 53), "value": 10.0}),
+    fig = figure()
+    inches = fig.get_size_inches()
+    svg = plots.svg_bytes(fig)
+    assert size(svg) == pytest.approx(tuple(inches * 72))          # laid out once, at its own size
+    assert b">Remisser in</text>" in svg and b"<image" not in svg    # texts as text, no pixels
+    assert plots.svg_bytes(figure()) == svg                          # the same bytes in every run
+    assert not plt.get_fignums()                                     # closed
+    # a y tick label wider than the margins' five digits: saved with the tight box, not cut
+    fig = plots.year_over_year(pd.DataFrame({"year": 2026, "week": np.arange(1, 53), "value": 250_000.0}),
                                "referrals_in")
-    ref = BytesIO()
-    fig.savefig(ref, format="png", bbox_inches="tight")
-    ours = plots.png_tight(fig)
-    (w, h), (rw, rh) = size(ours), size(ref.getvalue())
-    assert abs(w - rw) <= 6 and abs(h - rh) <= 6, ((w, h), (rw, rh))   # savefig's box: the texts' full height
-    pixels = np.asarray(Image.open(BytesIO(ours)).convert("RGB"))
-    pad = round(plt.rcParams["savefig.pad_inches"] * fig.dpi)
-    for edge in (pixels[:pad], pixels[-pad:], pixels[:, :pad], pixels[:, -pad:]):
-        assert (edge == 255).all()                                   # the margin is the white face
-    assert (pixels[pad] != 255).any() or (pixels[:, pad] != 255).any()  # the drawing starts right after it
-    # a text that runs over the canvas's edge is kept whole (savefig's tight box grows the picture)
+    assert size(plots.svg_bytes(fig))[0] != pytest.approx(inches[0] * 72)
+    # a figure not laid out here (its text running over the right edge) is saved with the tight box
     fig, ax = plt.subplots(figsize=(4, 3))
     ax.plot([0, 1], [0, 1])
     fig.text(0.8, 0.5, "a label running over the right edge")
-    assert size(plots.png_tight(fig))[0] > 4 * fig.dpi
+    assert size(plots.svg_bytes(fig))[0] > 4 * 72
 
 
 def test_plan_breaches_counts_whole_patients_even_when_nobody_breaches():
