@@ -21,9 +21,12 @@ run: $(STAMP)
 
 # The suite on TEST_WORKERS test processes (pytest-xdist), each taking a whole test file at a
 # time so that a module's fixtures (the demo region's run) are built once; TEST_WORKERS=0: one process.
+# One BLAS thread per process, as kps run's workers have: the test processes run side by side, and
+# BLAS threads on the small matrices of the forecasts only contend for the cores.
 TEST_WORKERS ?= 2
+BLAS_ONE := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
+	$(BLAS_ONE) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)

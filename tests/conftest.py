@@ -20,11 +20,18 @@ Fast loop for contributors: ``pytest -m "not slow" -x`` (see the README).
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
+import os
 
-import pandas as pd
-import pytest
+# One BLAS thread per test process (as `make test` and kps run's workers set it, before numpy
+# loads): the test processes run side by side, where BLAS threads only contend for the cores.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The fixed last week of the demo data for the golden tables (Sunday of 2026-W48).
