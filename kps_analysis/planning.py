@@ -1756,9 +1756,6 @@ def headline_figures(model: PlanningModel) -> pd.DataFrame:
     out = out.merge(deviation, on="clinic", how="left")
     findings = model.capacity_check.groupby("clinic")["finding"].any()
     out["capacity_finding"] = out["clinic"].map(findings).astype("boolean").fillna(False).astype(bool)
-    agreement = plan.groupby("clinic")[["agreement", "own_production"]].sum(min_count=1)
-    out["agreement_52w"] = out["clinic"].map(agreement["agreement"])
-    out["own_production_52w"] = out["clinic"].map(agreement["own_production"])
     return out
 
 

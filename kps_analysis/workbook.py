@@ -57,7 +57,7 @@ HEADERS: dict[str, tuple[str, str]] = _pairs("column.")
 #: Result table (``tables/<name>.csv``) -> sheet title of its ``.xlsx`` (sv, en): ``sheet_title.<name>``.
 TABLE_TITLES: dict[str, tuple[str, str]] = _pairs("sheet_title.")
 
-#: Headline stems with a horizon suffix (``_12w``, ``_fixed``, ``_52w``): header (sv, en): ``stem.<name>``.
+#: Headline stems with a horizon suffix (``_12w``, ``_fixed``): header (sv, en): ``stem.<name>``.
 _STEMS: dict[str, tuple[str, str]] = _pairs("stem.")
 _SUFFIXES = _pairs("suffix.")
 

@@ -710,7 +710,6 @@ TEXTS: dict[str, dict[str, str]] = {
     # the horizon suffixes (workbook.header)
     "suffix._12w": {"sv": ", 12 veckor", "en": ", 12 weeks"},
     "suffix._fixed": {"sv": ", fastställda perioden", "en": ", fixed horizon"},
-    "suffix._52w": {"sv": ", 52 veckor", "en": ", 52 weeks"},
     # category values in words, value.<column>.<code> (workbook.VALUES)
     "value.stage.new_visit": {"sv": "Nybesök", "en": "First visit"},
     "value.stage.treatment": {"sv": "Operationer", "en": "Operations"},
