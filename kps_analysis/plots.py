@@ -445,8 +445,10 @@ def svg_bytes(fig) -> bytes:
     plt.close(fig)
     with plt.rc_context(SVG_RC):
         buf = io.BytesIO()
-        fig.savefig(buf, format="svg", bbox_inches=None, metadata={"Date": None})
-        if _may_reach_over(fig):   # tick labels are known once drawn
+        fixed = getattr(fig, "_kps_layout", False)
+        if fixed:
+            fig.savefig(buf, format="svg", bbox_inches=None, metadata={"Date": None})
+        if not fixed or _may_reach_over(fig):   # its tick labels are known once it is drawn
             buf = io.BytesIO()
             fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buf.getvalue()

@@ -170,6 +170,18 @@ def test_period_labels_of_an_empty_column():
     assert period_labels(weeks).tolist() == ["2026-W53", "2027-W01"]
 
 
+def test_period_labels_are_pandas_isocalendar_weeks():
+    """The labels come from the dates' arrays; pandas' isocalendar is the reference (53-week
+    years and weeks across a new year included, any weekly anchor)."""
+    from kps_analysis.report import period_labels
+
+    for freq in ("W-SUN", "W-MON", "W-WED"):
+        weeks = pd.Series(pd.period_range("1998-12-01", periods=2000, freq=freq), index=range(5, 2005))
+        iso = weeks.dt.start_time.dt.isocalendar()
+        reference = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+        pd.testing.assert_series_equal(period_labels(weeks), reference, check_names=False)
+
+
 # --- sections: what each report section needs, and what a partial clinic gets (issue 13 item 2) ----------
 
 from kps_analysis import sections  # noqa: E402
