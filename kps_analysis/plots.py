@@ -407,15 +407,12 @@ SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "kps-analysis"}
 
 
 def _may_reach_over(fig) -> bool:
-    """Whether a figure's texts may reach beyond its canvas (then it is saved with the tight box).
+    """Whether a drawn figure laid out by :func:`_layout` may have texts beyond its canvas.
 
-    A figure laid out by :func:`_layout` has fixed margins for texts of known extent (week
-    labels, stage names, years, tick labels of up to five digits: :data:`LAYOUT_INCHES`);
-    only a y tick label longer than that can reach over its left edge. Any other figure
-    (``tight_layout``, or made by the caller) is saved with the tight box.
+    Its fixed margins hold texts of known extent (week labels, stage names, years, tick
+    labels of up to five digits: :data:`LAYOUT_INCHES`); only a y tick label longer than
+    that can reach over its left edge.
     """
-    if not getattr(fig, "_kps_layout", False):
-        return True
     for ax in fig.axes:
         for tick in ax.get_yticklabels():
             if len(tick.get_text().replace(" ", "").replace("\u2009", "").replace("\u2212", "-")) > 5:
@@ -428,8 +425,9 @@ def svg_bytes(fig) -> bytes:
 
     A figure of this module is laid out with fixed margins (:func:`_layout`), so it is
     drawn once, at its own size; one whose texts may reach beyond its canvas
-    (:func:`_may_reach_over`) is saved with ``bbox_inches="tight"`` (a second layout
-    pass), so no label is ever cut. Against an inline PNG (the report's earlier figures:
+    (:func:`_may_reach_over`: a second layout pass), or one not laid out here
+    (``tight_layout``, or an ``ax`` the caller gave), is saved with ``bbox_inches="tight"``,
+    so no label is ever cut. Against an inline PNG (the report's earlier figures:
     drawn on an Agg canvas, cropped and compressed) this takes about 60 % of the time and
     a third of the bytes, and prints sharp.
 

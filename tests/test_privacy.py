@@ -32,11 +32,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from batch_helpers import small_region
 
 from kps_analysis import batch, data
 
-ROOT = Path(__file__).resolve().parent.parent
-PARAMS = ROOT / "parameters"
 slow = pytest.mark.slow
 LIMIT = 5
 NAMES = ("Tolvan Tolvansson", "Greta Garbosson", "Sven Svensson-Kvist", "Astrid Lindqvistdotter")
@@ -147,14 +146,7 @@ def small_run(tmp_path_factory, demo_dir_current):
     tmp = tmp_path_factory.mktemp("privacy")
     data_dir = tmp / "data"
     shutil.copytree(demo_dir_current, data_dir)  # a copy: the extracts are changed below
-    params = tmp / "parameters"
-    shutil.copytree(PARAMS, params)
-    for path in (params / "clinics").glob("*.yaml"):
-        if path.stem != "gyn":
-            path.unlink()
-    defaults = params / "defaults.yaml"  # fewer Monte Carlo runs: no assertion rests on them
-    defaults.write_text(re.sub(r"(\n\s*runs:\s*)\d+", r"\g<1>40", defaults.read_text(encoding="utf-8")),
-                        encoding="utf-8")
+    params = small_region(tmp / "parameters", ("gyn",))  # 40 Monte Carlo runs: no assertion rests on them
     truth = _gyn(data_dir)
     _liten(data_dir, params, truth["at"])
     result = batch.run(clinics=["gyn", "liten"], data_dir=data_dir, parameters_dir=params, out_dir=tmp / "out",
