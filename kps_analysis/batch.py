@@ -1674,7 +1674,7 @@ def _headline_cell(key: str, value, language: str) -> dict:
         return {"text": "–", "css": "num"}
     if key.startswith("share"):
         return {"text": format_share(number, language=language), "css": "num"}
-    if "ratio" in key:
+    if "ratio" in key.split("_"):   # not "operations"
         return {"text": format_count(number, language=language, decimals=1), "css": "num"}
     return {"text": format_count(number, language=language), "css": "num"}
 

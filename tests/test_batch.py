@@ -529,3 +529,14 @@ def test_status_and_manifest_files_are_strict_json(tmp_path):
                                                  "list": [float("inf")]})
     data = json.loads((tmp_path / "status.json").read_text(encoding="utf-8"), parse_constant=refuse)
     assert data == {"summary": {"purchase_need_12w": None, "n": 3.0}, "list": [None]}
+
+
+def test_the_index_shows_the_operations_bought_as_whole_patients():
+    """"purchase_operations_12w" holds the letters "ratio" (ope-ratio-ns): it is a count, not a ratio
+    with a decimal (the index showed uro's 248 operations as "248,0", the overview as 248)."""
+    from kps_analysis.report.tables import headline_table
+
+    assert batch._headline_cell("purchase_operations_12w", 248.0, "sv")["text"] == "248"
+    assert batch._headline_cell("queue_production_ratio_weeks", 19.7, "sv")["text"] == "19,7"
+    row = pd.DataFrame({"clinic": ["uro"], "purchase_operations_12w": [248.0], "queue_production_ratio_weeks": [19.7]})
+    assert headline_table(row).iloc[:, 0].tolist() == ["248", "19,7"]

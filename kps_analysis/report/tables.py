@@ -32,7 +32,7 @@ def headline_table(headline: pd.DataFrame, *, language: str = "sv") -> pd.DataFr
             text = val or "–"
         elif key.startswith("share"):
             text = format_share(float(val), language=language)
-        elif "ratio" in key or "pressure" in key:
+        elif "ratio" in key.split("_") or "pressure" in key:   # not "operations"
             text = format_count(float(val), language=language, decimals=1)
         elif key == "queue_change_1w":
             text = format_signed(val, language=language)
