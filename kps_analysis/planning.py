@@ -1982,6 +1982,10 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
     order, the guarantee, the lead time and the region's moves out of the clinic (as far
     as a scenario still buys) are the plan's, so the baseline row is the plan.
 
+    Every scenario of every clinic is planned at once: each (clinic, scenario) is one series
+    of a single :func:`capacity_basis` and :func:`project_plan` call per calendar, serving
+    order and plan periods (a scenario changes nothing that would couple it to another).
+
     Returns
     -------
     DataFrame
@@ -1995,16 +1999,18 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
 
     def summarise(clinic, name, text, plan):
         by_week = plan.groupby("period_ahead")["breaches_if_nothing_bought"].sum()
-        rows.append({"clinic": clinic, "scenario": name, "description": text,
-                     "purchase": float(plan["purchase"].sum()),
-                     "cost_external_sek": float(plan["cost_external_sek"].sum(min_count=1)),
-                     "breaches_if_nothing_bought_peak": float(by_week.max()) if len(by_week) else 0.0,
-                     "own_production": float(plan["own_production"].sum())})
+        return {"clinic": clinic, "scenario": name, "description": text,
+                "purchase": float(plan["purchase"].sum()),
+                "cost_external_sek": float(plan["cost_external_sek"].sum(min_count=1)),
+                "breaches_if_nothing_bought_peak": float(by_week.max()) if len(by_week) else 0.0,
+                "own_production": float(plan["own_production"].sum())}
 
+    # 1. every (clinic, scenario) as its own series id, grouped by what one call must share
+    jobs, groups = [], {}
     for p in params_list:
         clinic = _clinic_id(p)
         base = model.plan[model.plan["clinic"] == clinic]
-        summarise(clinic, "baseline", "", base)
+        rows.append(summarise(clinic, "baseline", "", base))
         specs = _get(p, "scenarios", {}) or {}
         if not specs or base.empty:      # nothing planned (no inflow measure): no what-if either
             continue
@@ -2014,58 +2020,87 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
         waiting = model.waiting[model.waiting["clinic"] == clinic]
         own_weekly = _one_period_type(weekly[weekly["clinic"] == clinic])
         periods = pd.PeriodIndex(sorted(flows["period"].unique()))
-        country = _country(p)
         order = model.settings.loc[model.settings["clinic"] == clinic, "order"].iloc[0]
+        # the fixed weeks kept from an earlier run stand in every scenario, as in the plan (its own
+        # production; the purchase topped up where the scenario leaves patients past the limit)
+        earlier = base[base["origin"].astype(str) == "previous"] if "origin" in base.columns else base.iloc[:0]
+        earlier = earlier[[c for c in ("clinic", "stage", "period", "own_production", "purchase", "moved_in",
+                                       "moved_out") if c in earlier.columns]]
+        key = (_country(p), order, periods.freqstr, tuple(periods.asi8))
         for name, spec in specs.items():
             spec = dict(spec)
+            sid = f"{clinic}\x1f{len(jobs)}"      # a series id no clinic id can take
             q = _scenario_params(d, spec)
-            settings = assumptions_frame([assumptions_of(q)])
-            f = flows.drop(columns=["capacity", "basis"])
-            cap, _ = capacity_basis(own_weekly, [q], periods, country=country)
-            f = f.merge(cap, on=["clinic", "stage", "period"], how="left")
-            f["capacity"] = f["capacity"].astype(float).fillna(0.0)
-            f["inflow"] = f["inflow"] * (1 + float(spec.get("inflow_change_pct") or 0) / 100)
-            moved = float(spec.get("moved_patients_per_week") or 0)          # [patients/week]
-            days = f["period_days"].astype(float).fillna(7.0) if "period_days" in f.columns else 7.0
-            own_capacity = f["capacity"].to_numpy(float).copy()
-            treat = f["stage"] == "treatment"
-            per_period = (abs(moved) * days / 7.0)[treat] if not np.isscalar(days) else abs(moved)
-            if moved > 0:     # moved out: served beyond the clinic's own capacity (below)
-                f.loc[treat, "capacity"] += per_period
-            elif moved < 0:   # received: the other clinic's patients join this clinic's queue, its own production
-                f.loc[treat, "inflow"] += per_period
-            # the fixed weeks kept from an earlier run stand in every scenario, as in the plan (its own
-            # production; the purchase topped up where the scenario leaves patients past the limit)
-            earlier = base[base["origin"].astype(str) == "previous"] if "origin" in base.columns else base.iloc[:0]
-            plan = project_plan(waiting, f, settings, order=order,
-                                fixed=earlier[[c for c in ("clinic", "stage", "period", "own_production", "purchase",
-                                                           "moved_in", "moved_out") if c in earlier.columns]]
-                                if len(earlier) else None)
-            if moved > 0:
-                # patients moved out are treated elsewhere: served beyond the clinic's own capacity, they
-                # are not its own production (as the plan counts the region's moves: moved_out, not own)
-                cap = pd.Series(own_capacity, index=pd.MultiIndex.from_frame(f[["stage", "period_ahead"]]))
-                own = cap.reindex(pd.MultiIndex.from_frame(plan[["stage", "period_ahead"]])).to_numpy()
-                served = plan["own_production"].to_numpy(float)
-                kept = np.where(plan["stage"].to_numpy() == "treatment", np.minimum(served, np.floor(own + 1e-9)),
-                                served)
-                plan = plan.assign(own_production=kept, moved_out=(plan["moved_out"] if "moved_out" in plan
-                                                                   else 0.0) + (served - kept))
-            if len(model.moves):
-                # the region's moves stand in every scenario: the clinic's patients moved out as far as
-                # the scenario still buys them, those it receives as far as its capacity is still unused
-                at = plan.set_index(["stage", "period_ahead"])
-                out_moves = model.moves[model.moves["clinic_from"] == clinic]
-                in_moves = model.moves[model.moves["clinic_to"] == clinic]
-                out_moves = out_moves.assign(patients=np.minimum(
-                    out_moves["patients"].to_numpy(float), at["purchase"].reindex(pd.MultiIndex.from_frame(
-                        out_moves[["stage", "period_ahead"]])).fillna(0).to_numpy()))
-                in_moves = in_moves.assign(patients=np.minimum(
-                    in_moves["patients"].to_numpy(float), np.floor(at["unused_capacity"].reindex(
-                        pd.MultiIndex.from_frame(in_moves[["stage", "period_ahead"]])).fillna(0).to_numpy() + 1e-9)))
-                plan = apply_moves(plan, pd.concat([out_moves, in_moves], ignore_index=True))
-            summarise(clinic, name, str(spec.get("description") or name), plan)
-    out = pd.DataFrame(rows)
+            q["clinic"] = sid
+            jobs.append({"clinic": clinic, "sid": sid, "name": name, "spec": spec})
+            g = groups.setdefault(key, {"periods": periods, "q": [], "weekly": [], "flows": [], "waiting": [],
+                                        "earlier": [], "jobs": []})
+            g["q"].append(q)
+            g["jobs"].append(jobs[-1])
+            g["weekly"].append(own_weekly.assign(clinic=sid))
+            g["flows"].append(flows.drop(columns=["capacity", "basis"]).assign(
+                clinic=sid, _inflow_factor=1 + float(spec.get("inflow_change_pct") or 0) / 100,
+                _moved=float(spec.get("moved_patients_per_week") or 0)))
+            g["waiting"].append(waiting.assign(clinic=sid))
+            if len(earlier):
+                g["earlier"].append(earlier.assign(clinic=sid))
+
+    # 2. one capacity and one plan per group
+    planned = {}
+    for (country, order, _, _), g in groups.items():
+        settings = assumptions_frame([assumptions_of(q) for q in g["q"]])
+        cap, _ = capacity_basis(pd.concat(g["weekly"], ignore_index=True), g["q"], g["periods"], country=country)
+        f = pd.concat(g["flows"], ignore_index=True).merge(cap, on=["clinic", "stage", "period"], how="left")
+        f["capacity"] = f["capacity"].astype(float).fillna(0.0)
+        f["inflow"] = f["inflow"] * f["_inflow_factor"]
+        moved = f["_moved"].to_numpy(float)                                   # [patients/week]
+        days = f["period_days"].astype(float).fillna(7.0).to_numpy() if "period_days" in f.columns else 7.0
+        own_capacity = f["capacity"].to_numpy(float).copy()
+        treat = (f["stage"] == "treatment").to_numpy()
+        per_period = np.abs(moved) * days / 7.0
+        # moved out: served beyond the clinic's own capacity (below); received: the other clinic's
+        # patients join this clinic's queue, its own production
+        f["capacity"] = f["capacity"].to_numpy(float) + np.where(treat & (moved > 0), per_period, 0.0)
+        f["inflow"] = f["inflow"].to_numpy(float) + np.where(treat & (moved < 0), per_period, 0.0)
+        f["_own_capacity"] = own_capacity
+        plan = project_plan(pd.concat(g["waiting"], ignore_index=True),
+                            f.drop(columns=["_inflow_factor", "_moved", "_own_capacity"]), settings, order=order,
+                            fixed=pd.concat(g["earlier"], ignore_index=True) if g["earlier"] else None)
+        own = f.set_index(["clinic", "stage", "period_ahead"])["_own_capacity"]
+        plan["_own_capacity"] = own.reindex(pd.MultiIndex.from_frame(
+            plan[["clinic", "stage", "period_ahead"]])).to_numpy()
+        planned.update({sid: part.reset_index(drop=True) for sid, part in plan.groupby("clinic", sort=False)})
+
+    # 3. each scenario's plan on the region's moves, summarised
+    by_clinic = {}
+    for job in jobs:
+        clinic, spec = job["clinic"], job["spec"]
+        plan = planned[job["sid"]].assign(clinic=clinic)
+        if float(spec.get("moved_patients_per_week") or 0) > 0:
+            # patients moved out are treated elsewhere: served beyond the clinic's own capacity, they
+            # are not its own production (as the plan counts the region's moves: moved_out, not own)
+            served = plan["own_production"].to_numpy(float)
+            kept = np.where(plan["stage"].to_numpy() == "treatment",
+                            np.minimum(served, np.floor(plan["_own_capacity"].to_numpy(float) + 1e-9)), served)
+            plan = plan.assign(own_production=kept, moved_out=(plan["moved_out"] if "moved_out" in plan
+                                                               else 0.0) + (served - kept))
+        plan = plan.drop(columns="_own_capacity")
+        if len(model.moves):
+            # the region's moves stand in every scenario: the clinic's patients moved out as far as
+            # the scenario still buys them, those it receives as far as its capacity is still unused
+            at = plan.set_index(["stage", "period_ahead"])
+            out_moves = model.moves[model.moves["clinic_from"] == clinic]
+            in_moves = model.moves[model.moves["clinic_to"] == clinic]
+            out_moves = out_moves.assign(patients=np.minimum(
+                out_moves["patients"].to_numpy(float), at["purchase"].reindex(pd.MultiIndex.from_frame(
+                    out_moves[["stage", "period_ahead"]])).fillna(0).to_numpy()))
+            in_moves = in_moves.assign(patients=np.minimum(
+                in_moves["patients"].to_numpy(float), np.floor(at["unused_capacity"].reindex(
+                    pd.MultiIndex.from_frame(in_moves[["stage", "period_ahead"]])).fillna(0).to_numpy() + 1e-9)))
+            plan = apply_moves(plan, pd.concat([out_moves, in_moves], ignore_index=True))
+        by_clinic.setdefault(clinic, []).append(
+            summarise(clinic, job["name"], str(spec.get("description") or job["name"]), plan))
+    out = pd.DataFrame([r for base in rows for r in [base] + by_clinic.get(base["clinic"], [])])
     base = out[out["scenario"] == "baseline"].set_index("clinic")["purchase"]
     out["purchase_change"] = out["purchase"] - out["clinic"].map(base)
     return out

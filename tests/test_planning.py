@@ -544,8 +544,12 @@ def test_fixed_weeks_are_kept_by_the_next_run_and_passed_weeks_followed_up(demo_
     with pytest.MonkeyPatch.context() as m:
         m.setattr(planning, "project_plan", spy)
         planning.scenarios(w, second, ort)
-    assert seen and all(f is not None and len(f) == len(kept) for f in seen)
-    assert all(set(f["period"]) == set(kept.reset_index()["period"]) for f in seen)
+    # (every scenario is one series of the call: each holds the kept rows)
+    n_scenarios = len(ort[0]["scenarios"])
+    assert seen and all(f is not None and f["clinic"].nunique() == n_scenarios for f in seen)
+    parts = [part for f in seen for _, part in f.groupby("clinic")]
+    assert len(parts) == n_scenarios and all(len(part) == len(kept) for part in parts)
+    assert all(set(part["period"]) == set(kept.reset_index()["period"]) for part in parts)
 
 
 def test_planning_in_chunks_on_an_executor_gives_the_same_model(demo_model):
