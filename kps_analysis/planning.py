@@ -1970,6 +1970,120 @@ def _scenario_params(p: dict, spec: Mapping, summer=(27, 32)) -> dict:
     return q
 
 
+def _summarise_scenario(clinic: str, name: str, text: str, plan: pd.DataFrame) -> dict:
+    """One row of :func:`scenarios`: a plan's totals over its horizon [patients, SEK]."""
+    by_week = plan.groupby("period_ahead")["breaches_if_nothing_bought"].sum()
+    return {"clinic": clinic, "scenario": name, "description": text,
+            "purchase": float(plan["purchase"].sum()),
+            "cost_external_sek": float(plan["cost_external_sek"].sum(min_count=1)),
+            "breaches_if_nothing_bought_peak": float(by_week.max()) if len(by_week) else 0.0,
+            "own_production": float(plan["own_production"].sum())}
+
+
+def _scenario_jobs(weekly: pd.DataFrame, model: PlanningModel, params_list) -> tuple[list, list, dict]:
+    """Step 1 of :func:`scenarios`: the baseline rows, and every (clinic, scenario) as a series of its own.
+
+    Each scenario gets a series id no clinic id can take (``clinic + "\\x1f" + n``); the series are
+    grouped by what one planning call must share: country (calendar), serving order and plan
+    periods. Returns (baseline rows, jobs, groups).
+    """
+    rows, jobs, groups = [], [], {}
+    for p in params_list:
+        clinic = _clinic_id(p)
+        base = model.plan[model.plan["clinic"] == clinic]
+        rows.append(_summarise_scenario(clinic, "baseline", "", base))
+        specs = _get(p, "scenarios", {}) or {}
+        if not specs or base.empty:      # nothing planned (no inflow measure): no what-if either
+            continue
+        d = p.to_dict() if hasattr(p, "to_dict") else dict(p)
+        d["clinic"] = clinic
+        flows = _one_period_type(model.flows[model.flows["clinic"] == clinic], "flows")
+        waiting = model.waiting[model.waiting["clinic"] == clinic]
+        own_weekly = _one_period_type(weekly[weekly["clinic"] == clinic])
+        periods = pd.PeriodIndex(sorted(flows["period"].unique()))
+        order = model.settings.loc[model.settings["clinic"] == clinic, "order"].iloc[0]
+        # the fixed weeks kept from an earlier run stand in every scenario, as in the plan (its own
+        # production; the purchase topped up where the scenario leaves patients past the limit)
+        earlier = base[base["origin"].astype(str) == "previous"] if "origin" in base.columns else base.iloc[:0]
+        earlier = earlier[[c for c in ("clinic", "stage", "period", "own_production", "purchase", "moved_in",
+                                       "moved_out") if c in earlier.columns]]
+        key = (_country(p), order, periods.freqstr, tuple(periods.asi8))
+        for name, spec in specs.items():
+            spec = dict(spec)
+            sid = f"{clinic}\x1f{len(jobs)}"      # a series id no clinic id can take
+            q = _scenario_params(d, spec)
+            q["clinic"] = sid
+            jobs.append({"clinic": clinic, "sid": sid, "name": name, "spec": spec})
+            g = groups.setdefault(key, {"periods": periods, "q": [], "weekly": [], "flows": [], "waiting": [],
+                                        "earlier": []})
+            g["q"].append(q)
+            g["weekly"].append(own_weekly.assign(clinic=sid))
+            g["flows"].append(flows.drop(columns=["capacity", "basis"]).assign(
+                clinic=sid, _inflow_factor=1 + float(spec.get("inflow_change_pct") or 0) / 100,
+                _moved=float(spec.get("moved_patients_per_week") or 0)))
+            g["waiting"].append(waiting.assign(clinic=sid))
+            if len(earlier):
+                g["earlier"].append(earlier.assign(clinic=sid))
+    return rows, jobs, groups
+
+
+def _plan_scenario_group(country: str, order: str, g: dict) -> dict:
+    """Step 2 of :func:`scenarios`: one capacity and one plan for a group of scenario series.
+
+    Returns each series' plan by its id, with ``_own_capacity`` [patients per period]: the
+    clinic's own capacity before patients moved out (``moved_patients_per_week`` > 0) are
+    served beyond it.
+    """
+    settings = assumptions_frame([assumptions_of(q) for q in g["q"]])
+    cap, _ = capacity_basis(pd.concat(g["weekly"], ignore_index=True), g["q"], g["periods"], country=country)
+    f = pd.concat(g["flows"], ignore_index=True).merge(cap, on=["clinic", "stage", "period"], how="left")
+    f["capacity"] = f["capacity"].astype(float).fillna(0.0)
+    f["inflow"] = f["inflow"] * f["_inflow_factor"]
+    moved = f["_moved"].to_numpy(float)                                   # [patients/week]
+    days = f["period_days"].astype(float).fillna(7.0).to_numpy() if "period_days" in f.columns else 7.0
+    own_capacity = f["capacity"].to_numpy(float).copy()
+    treat = (f["stage"] == "treatment").to_numpy()
+    per_period = np.abs(moved) * days / 7.0
+    # moved out: served beyond the clinic's own capacity (step 3); received: the other clinic's
+    # patients join this clinic's queue, its own production
+    f["capacity"] = f["capacity"].to_numpy(float) + np.where(treat & (moved > 0), per_period, 0.0)
+    f["inflow"] = f["inflow"].to_numpy(float) + np.where(treat & (moved < 0), per_period, 0.0)
+    f["_own_capacity"] = own_capacity
+    plan = project_plan(pd.concat(g["waiting"], ignore_index=True),
+                        f.drop(columns=["_inflow_factor", "_moved", "_own_capacity"]), settings, order=order,
+                        fixed=pd.concat(g["earlier"], ignore_index=True) if g["earlier"] else None)
+    own = f.set_index(["clinic", "stage", "period_ahead"])["_own_capacity"]
+    plan["_own_capacity"] = own.reindex(pd.MultiIndex.from_frame(plan[["clinic", "stage", "period_ahead"]])).to_numpy()
+    return {sid: part.reset_index(drop=True) for sid, part in plan.groupby("clinic", sort=False)}
+
+
+def _scenario_on_moves(plan: pd.DataFrame, clinic: str, spec: Mapping, moves: pd.DataFrame) -> pd.DataFrame:
+    """Step 3 of :func:`scenarios`: a scenario's plan with its own moves out and the region's moves."""
+    if float(spec.get("moved_patients_per_week") or 0) > 0:
+        # patients moved out are treated elsewhere: served beyond the clinic's own capacity, they
+        # are not its own production (as the plan counts the region's moves: moved_out, not own)
+        served = plan["own_production"].to_numpy(float)
+        kept = np.where(plan["stage"].to_numpy() == "treatment",
+                        np.minimum(served, np.floor(plan["_own_capacity"].to_numpy(float) + 1e-9)), served)
+        plan = plan.assign(own_production=kept, moved_out=(plan["moved_out"] if "moved_out" in plan
+                                                           else 0.0) + (served - kept))
+    plan = plan.drop(columns="_own_capacity")
+    if not len(moves):
+        return plan
+    # the region's moves stand in every scenario: the clinic's patients moved out as far as the
+    # scenario still buys them, those it receives as far as its capacity is still unused
+    at = plan.set_index(["stage", "period_ahead"])
+    out_moves = moves[moves["clinic_from"] == clinic]
+    in_moves = moves[moves["clinic_to"] == clinic]
+    out_moves = out_moves.assign(patients=np.minimum(
+        out_moves["patients"].to_numpy(float), at["purchase"].reindex(pd.MultiIndex.from_frame(
+            out_moves[["stage", "period_ahead"]])).fillna(0).to_numpy()))
+    in_moves = in_moves.assign(patients=np.minimum(
+        in_moves["patients"].to_numpy(float), np.floor(at["unused_capacity"].reindex(
+            pd.MultiIndex.from_frame(in_moves[["stage", "period_ahead"]])).fillna(0).to_numpy() + 1e-9)))
+    return apply_moves(plan, pd.concat([out_moves, in_moves], ignore_index=True))
+
+
 def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.DataFrame:
     """The clinics' what-if scenarios run through the same model as the plan, beside it.
 
@@ -1995,111 +2109,16 @@ def scenarios(weekly: pd.DataFrame, model: PlanningModel, params_list) -> pd.Dat
         ``purchase_change`` (against the baseline) [patients].
     """
     params_list = list(params_list) if isinstance(params_list, (list, tuple)) else [params_list]
-    rows = []
-
-    def summarise(clinic, name, text, plan):
-        by_week = plan.groupby("period_ahead")["breaches_if_nothing_bought"].sum()
-        return {"clinic": clinic, "scenario": name, "description": text,
-                "purchase": float(plan["purchase"].sum()),
-                "cost_external_sek": float(plan["cost_external_sek"].sum(min_count=1)),
-                "breaches_if_nothing_bought_peak": float(by_week.max()) if len(by_week) else 0.0,
-                "own_production": float(plan["own_production"].sum())}
-
-    # 1. every (clinic, scenario) as its own series id, grouped by what one call must share
-    jobs, groups = [], {}
-    for p in params_list:
-        clinic = _clinic_id(p)
-        base = model.plan[model.plan["clinic"] == clinic]
-        rows.append(summarise(clinic, "baseline", "", base))
-        specs = _get(p, "scenarios", {}) or {}
-        if not specs or base.empty:      # nothing planned (no inflow measure): no what-if either
-            continue
-        d = p.to_dict() if hasattr(p, "to_dict") else dict(p)
-        d["clinic"] = clinic
-        flows = _one_period_type(model.flows[model.flows["clinic"] == clinic], "flows")
-        waiting = model.waiting[model.waiting["clinic"] == clinic]
-        own_weekly = _one_period_type(weekly[weekly["clinic"] == clinic])
-        periods = pd.PeriodIndex(sorted(flows["period"].unique()))
-        order = model.settings.loc[model.settings["clinic"] == clinic, "order"].iloc[0]
-        # the fixed weeks kept from an earlier run stand in every scenario, as in the plan (its own
-        # production; the purchase topped up where the scenario leaves patients past the limit)
-        earlier = base[base["origin"].astype(str) == "previous"] if "origin" in base.columns else base.iloc[:0]
-        earlier = earlier[[c for c in ("clinic", "stage", "period", "own_production", "purchase", "moved_in",
-                                       "moved_out") if c in earlier.columns]]
-        key = (_country(p), order, periods.freqstr, tuple(periods.asi8))
-        for name, spec in specs.items():
-            spec = dict(spec)
-            sid = f"{clinic}\x1f{len(jobs)}"      # a series id no clinic id can take
-            q = _scenario_params(d, spec)
-            q["clinic"] = sid
-            jobs.append({"clinic": clinic, "sid": sid, "name": name, "spec": spec})
-            g = groups.setdefault(key, {"periods": periods, "q": [], "weekly": [], "flows": [], "waiting": [],
-                                        "earlier": [], "jobs": []})
-            g["q"].append(q)
-            g["jobs"].append(jobs[-1])
-            g["weekly"].append(own_weekly.assign(clinic=sid))
-            g["flows"].append(flows.drop(columns=["capacity", "basis"]).assign(
-                clinic=sid, _inflow_factor=1 + float(spec.get("inflow_change_pct") or 0) / 100,
-                _moved=float(spec.get("moved_patients_per_week") or 0)))
-            g["waiting"].append(waiting.assign(clinic=sid))
-            if len(earlier):
-                g["earlier"].append(earlier.assign(clinic=sid))
-
-    # 2. one capacity and one plan per group
+    rows, jobs, groups = _scenario_jobs(weekly, model, params_list)
     planned = {}
     for (country, order, _, _), g in groups.items():
-        settings = assumptions_frame([assumptions_of(q) for q in g["q"]])
-        cap, _ = capacity_basis(pd.concat(g["weekly"], ignore_index=True), g["q"], g["periods"], country=country)
-        f = pd.concat(g["flows"], ignore_index=True).merge(cap, on=["clinic", "stage", "period"], how="left")
-        f["capacity"] = f["capacity"].astype(float).fillna(0.0)
-        f["inflow"] = f["inflow"] * f["_inflow_factor"]
-        moved = f["_moved"].to_numpy(float)                                   # [patients/week]
-        days = f["period_days"].astype(float).fillna(7.0).to_numpy() if "period_days" in f.columns else 7.0
-        own_capacity = f["capacity"].to_numpy(float).copy()
-        treat = (f["stage"] == "treatment").to_numpy()
-        per_period = np.abs(moved) * days / 7.0
-        # moved out: served beyond the clinic's own capacity (below); received: the other clinic's
-        # patients join this clinic's queue, its own production
-        f["capacity"] = f["capacity"].to_numpy(float) + np.where(treat & (moved > 0), per_period, 0.0)
-        f["inflow"] = f["inflow"].to_numpy(float) + np.where(treat & (moved < 0), per_period, 0.0)
-        f["_own_capacity"] = own_capacity
-        plan = project_plan(pd.concat(g["waiting"], ignore_index=True),
-                            f.drop(columns=["_inflow_factor", "_moved", "_own_capacity"]), settings, order=order,
-                            fixed=pd.concat(g["earlier"], ignore_index=True) if g["earlier"] else None)
-        own = f.set_index(["clinic", "stage", "period_ahead"])["_own_capacity"]
-        plan["_own_capacity"] = own.reindex(pd.MultiIndex.from_frame(
-            plan[["clinic", "stage", "period_ahead"]])).to_numpy()
-        planned.update({sid: part.reset_index(drop=True) for sid, part in plan.groupby("clinic", sort=False)})
-
-    # 3. each scenario's plan on the region's moves, summarised
+        planned.update(_plan_scenario_group(country, order, g))
     by_clinic = {}
     for job in jobs:
         clinic, spec = job["clinic"], job["spec"]
-        plan = planned[job["sid"]].assign(clinic=clinic)
-        if float(spec.get("moved_patients_per_week") or 0) > 0:
-            # patients moved out are treated elsewhere: served beyond the clinic's own capacity, they
-            # are not its own production (as the plan counts the region's moves: moved_out, not own)
-            served = plan["own_production"].to_numpy(float)
-            kept = np.where(plan["stage"].to_numpy() == "treatment",
-                            np.minimum(served, np.floor(plan["_own_capacity"].to_numpy(float) + 1e-9)), served)
-            plan = plan.assign(own_production=kept, moved_out=(plan["moved_out"] if "moved_out" in plan
-                                                               else 0.0) + (served - kept))
-        plan = plan.drop(columns="_own_capacity")
-        if len(model.moves):
-            # the region's moves stand in every scenario: the clinic's patients moved out as far as
-            # the scenario still buys them, those it receives as far as its capacity is still unused
-            at = plan.set_index(["stage", "period_ahead"])
-            out_moves = model.moves[model.moves["clinic_from"] == clinic]
-            in_moves = model.moves[model.moves["clinic_to"] == clinic]
-            out_moves = out_moves.assign(patients=np.minimum(
-                out_moves["patients"].to_numpy(float), at["purchase"].reindex(pd.MultiIndex.from_frame(
-                    out_moves[["stage", "period_ahead"]])).fillna(0).to_numpy()))
-            in_moves = in_moves.assign(patients=np.minimum(
-                in_moves["patients"].to_numpy(float), np.floor(at["unused_capacity"].reindex(
-                    pd.MultiIndex.from_frame(in_moves[["stage", "period_ahead"]])).fillna(0).to_numpy() + 1e-9)))
-            plan = apply_moves(plan, pd.concat([out_moves, in_moves], ignore_index=True))
+        plan = _scenario_on_moves(planned[job["sid"]].assign(clinic=clinic), clinic, spec, model.moves)
         by_clinic.setdefault(clinic, []).append(
-            summarise(clinic, job["name"], str(spec.get("description") or job["name"]), plan))
+            _summarise_scenario(clinic, job["name"], str(spec.get("description") or job["name"]), plan))
     out = pd.DataFrame([r for base in rows for r in [base] + by_clinic.get(base["clinic"], [])])
     base = out[out["scenario"] == "baseline"].set_index("clinic")["purchase"]
     out["purchase_change"] = out["purchase"] - out["clinic"].map(base)
