@@ -86,7 +86,9 @@ def html_table(table: pd.DataFrame, caption: str, *, index: bool = True, periods
     Column headers get ``scope="col"``, row headers (the index) ``scope="row"``; the
     caption is user-visible text (escaped). Values are shown as they are (the report's
     tables are already formatted text). ``periods=True`` marks a table whose row headers
-    are periods (``v. 49 2026``): the report's print style keeps them on one line.
+    are periods (``v. 49 2026``): the report's print style keeps them on one line. The
+    name of the row headers (``Mått``, ``Månad``) heads their column in the one header row
+    (pandas would give it a second, nearly empty header row of its own).
 
     Examples
     --------
@@ -94,8 +96,14 @@ def html_table(table: pd.DataFrame, caption: str, *, index: bool = True, periods
     >>> out = html_table(t, "Nyckeltal")
     >>> "<caption>Nyckeltal</caption>" in out, 'scope="col"' in out, 'scope="row"' in out
     (True, True, True)
+    >>> out.count("<tr"), '<th scope="col">Mått</th>' in out     # one header row and one body row
+    (2, True)
     """
     classes = "kps-table kps-period-rows" if periods else "kps-table"
+    if index and table.index.nlevels == 1 and table.columns.nlevels == 1 and table.index.name is not None \
+            and table.columns.name is None:
+        table = table.copy(deep=False)
+        table.columns.name, table.index.name = table.index.name, None
     body = table.to_html(index=index, border=0, classes=classes, escape=True, na_rep="–")
     head, sep, rest = body.partition("</thead>")
     if sep:
