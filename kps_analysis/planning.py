@@ -714,18 +714,50 @@ def _arrays(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFrame, 
                    days, starts)
 
 
+#: State cells [patients per series, priority and entry day] :func:`_run` projects at a time (2 MB):
+#: a period's dozen passes over them stay in the processor's caches. Measured on the demo region's
+#: Monte Carlo (300 runs × 15 series × 52 weeks): all at once 8.1-8.6 s, blocks of 2^17 cells
+#: 5.1 s, 2^18 4.8 s, 2^19 4.7 s, 2^16 6.0 s, 2^14 10 s (the numpy calls' own cost).
+_RUN_BLOCK_CELLS = 2 ** 18
+
+
+def _rows(a: _Arrays, sl: slice) -> _Arrays:
+    """The series ``sl`` of the arrays (views)."""
+    return _Arrays(keys=a.keys.iloc[sl], state=a.state[sl], mix=a.mix[sl], inflow=a.inflow[sl],
+                   capacity=a.capacity[sl], limit=a.limit[sl], buy_from=a.buy_from[sl], fixed_own=a.fixed_own[sl],
+                   fixed_buy=a.fixed_buy[sl], max_age=a.max_age, chosen=a.chosen[sl], days=a.days,
+                   starts=a.starts)
+
+
 def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
          capacity: np.ndarray | None = None, fixed_buy: np.ndarray | None = None, top_up: bool = False) -> dict:
     """Project the arrays period by period; returns series × period arrays (see :func:`project_plan`).
 
     ``top_up``: in a fixed period the patients past the limit that the fixed purchase leaves are
     bought on top of it (``beyond_fixed``) once a purchase can arrive; without it the fixed
-    purchase stands as it is (the Monte Carlo's test of the plan's purchase)."""
-    state = a.state.copy()
-    n_s, n_p, n_e = state.shape
+    purchase stands as it is (the Monte Carlo's test of the plan's purchase).
+
+    The series do not depend on each other, so a few at a time (:data:`_RUN_BLOCK_CELLS`) are
+    projected over the whole horizon: the same arithmetic on each series, the same bits, with
+    the cells in the cache (the Monte Carlo's runs took 1.75× as long all at once).
+    """
     inflow = a.inflow if inflow is None else inflow
     capacity = a.capacity if capacity is None else capacity
     fixed_buy = a.fixed_buy if fixed_buy is None else fixed_buy
+    n_s, n_p, n_e = a.state.shape
+    step = max(1, _RUN_BLOCK_CELLS // max(1, n_p * n_e))
+    if n_s <= step:
+        return _run_block(a, purchase, inflow, capacity, fixed_buy, top_up)
+    parts = [_run_block(_rows(a, slice(lo, lo + step)), purchase, inflow[lo:lo + step], capacity[lo:lo + step],
+                        fixed_buy[lo:lo + step], top_up) for lo in range(0, n_s, step)]
+    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+
+
+def _run_block(a: _Arrays, purchase: bool, inflow: np.ndarray, capacity: np.ndarray, fixed_buy: np.ndarray,
+               top_up: bool) -> dict:
+    """:func:`_run` of a few series (the period loop)."""
+    state = a.state.copy()
+    n_s, n_p, n_e = state.shape
     horizon = inflow.shape[-1]
     out = {k: np.zeros((n_s, horizon)) for k in ("own_production", "purchase", "queue_end", "breaches_before",
                                                   "breaches_after", "unused_capacity", "beyond_fixed")}
