@@ -138,7 +138,9 @@ def year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv", ax=
     """Draw one line per ISO year over ISO week 1-53 (from :func:`seasonal.year_over_year`).
 
     The latest year is drawn thick in the measure's role colour, earlier years thinner,
-    lighter and dashed/dotted, so the years can be told apart in grey print.
+    lighter and dashed/dotted, so the years can be told apart in grey print. The y axis of a
+    flow reads "per vecka" / "per månad" [patients per period], of a queue "(patienter)" [patients
+    at the period's end].
     """
     role = ROLE.get(measure, "queue")
     fig, ax = _axes(ax)
@@ -161,7 +163,9 @@ def year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv", ax=
         ax.set_xlim(1, 12)
         ax.set_xticks(range(1, 13), [month_name(m, language) for m in range(1, 13)])
         ax.set_xlabel(label("month", language))
-    ax.set_ylabel(_per_period(label(measure, language), x, language))
+    # a queue is a count at the period's end (patients), a flow a count per period
+    ax.set_ylabel(f"{label(measure, language)} ({label('section.unit_patients', language)})" if role == "queue"
+                  else _per_period(label(measure, language), x, language))
     ax.set_title(label(measure, language))
     ax.set_ylim(bottom=0)
     _legend_above(fig, ax, ncol=len(years), title=label("year", language))

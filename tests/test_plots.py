@@ -93,6 +93,16 @@ def test_year_over_year_years_differ_in_grey():
     assert len(set(looks)) == 3, looks
 
 
+def test_year_over_year_axis_says_per_week_of_a_flow_and_patients_of_a_queue():
+    yoy = pd.DataFrame({"year": 2026, "week": np.arange(1, 53), "value": 300.0})
+    assert plots.year_over_year(yoy, "referrals_in").axes[0].get_ylabel() == "Remisser in per vecka"
+    queue = plots.year_over_year(yoy, "queue_new_visit").axes[0].get_ylabel()
+    assert queue.endswith("(patienter)") and "per vecka" not in queue, queue
+    months = pd.DataFrame({"year": 2026, "month": np.arange(1, 13), "value": 30.0})
+    assert plots.year_over_year(months, "new_visits").axes[0].get_ylabel().endswith("per månad")
+    plt.close("all")
+
+
 def test_stage_figures_draw_the_latest_years_per_stage():
     p = pd.period_range("2020-01-06", periods=300, freq="W-SUN")
     frame = pd.concat([pd.DataFrame({"period": p, "stage": s, "queue_production_ratio_weeks": 5.0 + i,
