@@ -478,9 +478,10 @@ def region_ratios(summaries: pd.DataFrame, *, guarantee_weeks: float | None = No
             bar.set_hatch("//")
     if guarantee_weeks is not None:
         ax.axvline(guarantee_weeks, color=COLOURS["limit"], linestyle="--", linewidth=1.5)
-        ax.text(guarantee_weeks, len(data) - 0.4,
-                label("plot.days_of_production", language, days=f"{guarantee_days:g}"),
-                color=COLOURS["limit"], fontsize=8, va="bottom")
+        # named just above the frame, clear of its top line and of the first bar
+        ax.annotate(label("plot.days_of_production", language, days=f"{guarantee_days:g}"),
+                    xy=(guarantee_weeks, 1.0), xycoords=("data", "axes fraction"), xytext=(3, 3),
+                    textcoords="offset points", color=COLOURS["limit"], fontsize=8, va="bottom", ha="left")
     from matplotlib.patches import Patch
 
     handles = [Patch(facecolor="#444444", hatch="//", edgecolor="#222222",
