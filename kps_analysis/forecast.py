@@ -66,14 +66,16 @@ def _pfreq(freq: str) -> str:
 
 
 def _season_index(periods: pd.PeriodIndex, freq: str) -> np.ndarray:
+    """ISO week (1-53) of weekly periods, month (1-12) of monthly ones."""
     if freq == "W":
-        return np.asarray(periods.start_time.isocalendar().week, dtype=int)
+        return _cal.iso_year_week(periods)[1].astype(int)
     return np.asarray(periods.month, dtype=int)
 
 
 def _iso_year(periods: pd.PeriodIndex, freq: str) -> np.ndarray:
+    """ISO year of weekly periods, calendar year of monthly ones."""
     if freq == "W":
-        return np.asarray(periods.start_time.isocalendar().year, dtype=int)
+        return _cal.iso_year_week(periods)[0].astype(int)
     return np.asarray(periods.year, dtype=int)
 
 

@@ -145,8 +145,7 @@ def _period_kind(frame: pd.DataFrame, name: str) -> str:
 
 
 def _iso_year_week(periods) -> tuple[np.ndarray, np.ndarray]:
-    iso = pd.PeriodIndex(periods).start_time.isocalendar()
-    return iso["year"].to_numpy(dtype=np.int64), iso["week"].to_numpy(dtype=np.int64)
+    return _cal.iso_year_week(pd.PeriodIndex(periods))
 
 
 def _profile_for(profile: pd.DataFrame | None, measure: str, clinics, volumes: np.ndarray) -> pd.DataFrame | None:

@@ -85,6 +85,22 @@ def test_parse_iso_week_variants_and_errors():
         cal.parse_iso_week(["2024-13"])
 
 
+def test_iso_year_week_is_pandas_isocalendar_for_every_week_pandas_can_hold():
+    weeks = pd.period_range("1678-01-10", "2261-12-01", freq="W-SUN")
+    iso = weeks.start_time.isocalendar()
+    year, week = cal.iso_year_week(weeks)
+    assert np.array_equal(year, iso["year"].to_numpy(np.int64))
+    assert np.array_equal(week, iso["week"].to_numpy(np.int64))
+    assert week.max() == 53 and (week[year == 2026] == 53).any() and not (week[year == 2021] == 53).any()
+
+
+def test_iso_year_week_refuses_a_missing_week_and_months():
+    with pytest.raises(ValueError, match="missing week"):
+        cal.iso_year_week(pd.PeriodIndex([pd.Period("2026-01-05", "W-SUN"), pd.NaT], freq="W-SUN"))
+    with pytest.raises(ValueError, match="W-SUN"):
+        cal.iso_year_week(pd.period_range("2026-01", periods=2, freq="M"))
+
+
 def test_iso_week_label_rejects_months():
     with pytest.raises(ValueError, match="W-SUN"):
         cal.iso_week_label(pd.period_range("2024-01", periods=2, freq="M"))

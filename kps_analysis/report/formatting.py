@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..calendar import WEEK_FREQ, iso_year_week
 from .labels import label, month_name
 
 
@@ -104,18 +105,12 @@ def period_labels(periods: pd.Series) -> pd.Series:
     """
     freq = periods.dtype.freq.freqstr if isinstance(periods.dtype, pd.PeriodDtype) else ""
     if freq.startswith("W"):
-        start = periods.dt.start_time
-        if not len(start) or start.isna().any():
-            iso = start.dt.isocalendar()
+        if freq != WEEK_FREQ or not len(periods) or periods.isna().any():
+            iso = periods.dt.start_time.dt.isocalendar()
             # text operations only, so an empty column works the same on every pandas version
             return iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
-        # the ISO week is that of the week's Thursday, in the Thursday's year (as isocalendar, in arrays)
-        days = start.to_numpy().astype("datetime64[D]").astype(np.int64)
-        thursday = days - (days + 3) % 7 + 3   # 1970-01-01 was a Thursday: (days + 3) % 7 is 0 on Mondays
-        year = thursday.astype("datetime64[D]").astype("datetime64[Y]")
-        week = (thursday - year.astype("datetime64[D]").astype(np.int64)) // 7 + 1
-        labels = [f"{y}-W{w:02d}" for y, w in zip(year.astype(np.int64) + 1970, week.tolist())]
-        return pd.Series(labels, index=periods.index)
+        year, week = iso_year_week(pd.PeriodIndex(periods))
+        return pd.Series([f"{y}-W{w:02d}" for y, w in zip(year.tolist(), week.tolist())], index=periods.index)
     return periods.astype(str)
 
 
