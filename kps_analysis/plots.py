@@ -8,10 +8,13 @@ modules and return a matplotlib ``Figure``; they compute nothing themselves.
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import ScalarFormatter
 
 from .report import label
 from .report.labels import MONTH_NAMES, TEXTS, month_name
@@ -61,14 +64,47 @@ def _week_of_year_axis(ax, language: str = "sv") -> None:
     ax.set_xlabel(label("plot.calendar_week_iso", language))
 
 
-def _axes(ax):
+def _axes(ax, language: str = "sv"):
     """The figure and axes to draw on: a new figure unless ``ax`` is given (a new one is
-    laid out by :func:`_layout`, a given one by ``tight_layout``)."""
+    laid out by :func:`_layout`, a given one by ``tight_layout``). The figure keeps the
+    report's language for its tick labels (:func:`_local_numbers`)."""
     if ax is None:
         fig, ax = plt.subplots()
         fig._kps_layout = True
-        return fig, ax
-    return ax.figure, ax
+    fig = ax.figure
+    fig._kps_language = language
+    return fig, ax
+
+
+class _SwedishNumbers(ScalarFormatter):
+    """Matplotlib's tick labels of a number axis the Swedish way: ``0,5``, ``1 000``, ``−2,5``.
+
+    The ticks' decimals are matplotlib's (the same for every tick of the axis); only the
+    decimal sign, the thousands separator (a non-breaking space) and the minus sign are
+    the report's (:func:`kps_analysis.report.format_count`).
+    """
+
+    def __call__(self, x, pos=None):
+        from .report import format_count
+
+        text = super().__call__(x, pos)
+        if not text or self.get_offset():   # scaled or offset ticks: the decimal sign only
+            return text.replace(".", ",")
+        decimals = len(text.rsplit(".", 1)[1]) if "." in text else 0
+        out = format_count(abs(float(x)), decimals=decimals)
+        return "\u2212" + out if text[:1] in "\u2212-" and out.strip("0,") else out
+
+
+def _local_numbers(fig) -> None:
+    """The tick labels of the figure's number axes in its report's language (Swedish: decimal
+    comma and spaced thousands, as every number of the report's text and tables); date,
+    category and labelled axes keep theirs. A figure not made here is left as it is."""
+    if getattr(fig, "_kps_language", None) != "sv":
+        return
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if type(axis.get_major_formatter()) is ScalarFormatter:
+                axis.set_major_formatter(_SwedishNumbers())
 
 
 #: The margins of a figure this module makes [inches]: room for the y tick labels (five
@@ -143,7 +179,7 @@ def year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv", ax=
     at the period's end].
     """
     role = ROLE.get(measure, "queue")
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, language)
     years = sorted(yoy["year"].unique())
     x = "week" if "week" in yoy.columns and yoy["week"].notna().any() else "month"
     # earlier years: dark and mid grey, dashed and dotted with markers, so that each year is
@@ -175,7 +211,7 @@ def year_over_year(yoy: pd.DataFrame, measure: str, *, language: str = "sv", ax=
 def weekly_lines(frame: pd.DataFrame, measures: list[str], *, language: str = "sv", ax=None,
                  title: str | None = None):
     """Draw several weekly measures of one clinic over time (x = week start date)."""
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, language)
     x = frame["period"].dt.start_time
     for m in measures:
         role = ROLE.get(m, "queue")
@@ -207,7 +243,7 @@ def wait_histogram(bands: pd.DataFrame, *, guarantee_days: int = 90, language: s
     """
     from .report import protect_snapshot
 
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, language)
     data = bands.copy()
     if "stage" not in data.columns:
         data["stage"] = "new_visit"
@@ -308,7 +344,7 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
     """
     from .report import period_word
 
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, language)
     if ratios.empty:
         ax.text(0.5, 0.5, label("plot.no_data", language), ha="center", transform=ax.transAxes)
         return fig
@@ -333,7 +369,7 @@ def ratio_trend(ratios: pd.DataFrame, *, guarantee_weeks: float | None = None, l
 
 def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None, kind: str = "week"):
     """Seasonal factors per ISO week (or month), one line per measure; 1 = an average period."""
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, language)
     # two measures may share a role (new visits and operations are both production):
     # each line gets its own line style and marker so they differ in grey print too
     for i, (measure, part) in enumerate(profile.groupby("measure", sort=False)):
@@ -354,10 +390,21 @@ def seasonal_profile(profile: pd.DataFrame, *, language: str = "sv", ax=None, ki
     return fig
 
 
+def _active_stages(flow: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the stages a clinic has: a stage whose inflow, outflow and queue are all 0 or
+    missing (a dermatology clinic reporting zeros for operations) is left out."""
+    cols = [c for c in ("inflow", "outflow", "queue") if c in flow.columns]
+    if flow.empty or not cols or "stage" not in flow.columns:
+        return flow
+    used = flow[cols].fillna(0.0).abs().sum(axis=1).groupby(flow["stage"]).transform("sum") > 0
+    return flow[used.to_numpy()]
+
+
 def balance_lines(balance: pd.DataFrame, *, language: str = "sv", years: int = 2, ax=None, kind: str = "week"):
-    """Net inflow (in − out) per stage, trailing mean, over the latest years; above 0 the queue grows."""
-    fig, ax = _axes(ax)
-    _stage_lines(ax, balance, "net_rolling", years=years, language=language)
+    """Net inflow (in − out) per stage, trailing mean, over the latest years; above 0 the queue grows.
+    A stage the clinic does not have (all its flows and queue 0) is not drawn."""
+    fig, ax = _axes(ax, language)
+    _stage_lines(ax, _active_stages(balance), "net_rolling", years=years, language=language)
     ax.axhline(0.0, color="#333333", linewidth=1)
     _date_axis(ax, language)
     ax.set_ylabel(_per_period(label("plot.net_inflow", language), kind, language))
@@ -419,7 +466,7 @@ def _may_reach_over(fig) -> bool:
     """
     for ax in fig.axes:
         for tick in ax.get_yticklabels():
-            if len(tick.get_text().replace(" ", "").replace("\u2009", "").replace("\u2212", "-")) > 5:
+            if len(re.sub(r"[ \u00a0\u2009]", "", tick.get_text()).replace("\u2212", "-")) > 5:
                 return True
     return False
 
@@ -445,6 +492,7 @@ def svg_bytes(fig) -> bytes:
     import io
 
     plt.close(fig)
+    _local_numbers(fig)
     with plt.rc_context(SVG_RC):
         buf = io.BytesIO()
         fixed = getattr(fig, "_kps_layout", False)
@@ -470,6 +518,7 @@ def region_ratios(summaries: pd.DataFrame, *, guarantee_weeks: float | None = No
         fig, ax = plt.subplots(figsize=(10, 0.4 * len(data) + 1.6))
     else:
         fig = ax.figure
+    fig._kps_language = language
     buys = (data["purchase_need_12w"] > 0).to_numpy() if "purchase_need_12w" in data else np.zeros(len(data), bool)
     ax.barh(data["clinic"].astype(str), data["queue_production_ratio_weeks"],
             color=np.where(buys, "#444444", "#BBBBBB"), hatch=None, edgecolor="#222222", linewidth=0.5)
@@ -502,7 +551,7 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, *, measure: str, la
     ``forecast`` is :func:`kps_analysis.forecast.forecast_demand` output for one clinic;
     the widest interval is drawn lightest. The history is summed over groups.
     """
-    fig, ax = _axes(ax)
+    fig, ax = _axes(ax, language)
     hist = history.groupby("period", as_index=False)[measure].sum(min_count=1)
     hist = hist[hist["period"] > hist["period"].max() - 52 * years]
     ax.plot(hist["period"].dt.start_time, hist[measure], color=COLOURS["inflow"],
@@ -542,6 +591,7 @@ def gap_heatmap(gaps: pd.DataFrame, *, language: str = "sv", ax=None, order=None
         fig, ax = plt.subplots(figsize=(10, 0.45 * len(table) + 1.8))
     else:
         fig = ax.figure
+    fig._kps_language = language
     values = np.round(table.to_numpy(float))
     values[values == 0] = 0.0  # no negative zero
     # the colour scale follows the usual weeks: a single huge week (a holiday week with no
@@ -572,11 +622,12 @@ def _iso_week_ticks(ax, periods, language: str = "sv") -> None:
     ax.set_xticklabels([period_name(p, language, year=False) for p in periods[::step]], fontsize=8)
 
 
-def _stage_panels(plan: pd.DataFrame):
+def _stage_panels(plan: pd.DataFrame, language: str = "sv"):
     """One panel per stage of a plan: the figure, its axes and (axes, stage, the stage's weeks)."""
     stages = list(dict.fromkeys(plan["stage"]))
     fig, axes = plt.subplots(1, len(stages), figsize=(10, 3.4), squeeze=False)
     fig._kps_layout = True
+    fig._kps_language = language
     panels = [(ax, stage, plan[plan["stage"] == stage].sort_values("period_ahead"))
               for ax, stage in zip(axes[0], stages)]
     return fig, axes, panels
@@ -591,7 +642,7 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
     """
     from matplotlib.ticker import MaxNLocator
 
-    fig, axes, panels = _stage_panels(plan[plan["period_ahead"] <= weeks])
+    fig, axes, panels = _stage_panels(plan[plan["period_ahead"] <= weeks], language)
     for ax, stage, sub in panels:
         x = sub["period_ahead"].to_numpy()
         ax.bar(x - 0.2, sub["breaches_if_nothing_bought"], width=0.4, color="#BBBBBB", edgecolor="#555555",
@@ -653,7 +704,7 @@ def plan_capacity(plan: pd.DataFrame, *, language: str = "sv", kind: str = "week
     Need = own production + purchase (:func:`kps_analysis.planning.project_plan`); where
     it lies above the capacity line is the gap, bought externally. One panel per stage.
     """
-    fig, axes, panels = _stage_panels(plan)
+    fig, axes, panels = _stage_panels(plan, language)
     for ax, stage, sub in panels:
         x = sub["period_ahead"].to_numpy()
         need = (sub["own_production"] + sub["purchase"]).to_numpy()
@@ -759,6 +810,7 @@ def alt_balance(flow: pd.DataFrame, *, language: str = "sv", kind: str = "week")
     """Alt text of :func:`balance_lines`: the latest net inflow per stage."""
     from .report import period_word
 
+    flow = _active_stages(flow)
     last = _last_by_stage(flow.dropna(subset=["net_rolling"]), "net_rolling", language) if len(flow) else "–"
     return label("plot.alt_balance", language, period=period_word(kind, language), last=last)
 

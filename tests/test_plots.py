@@ -272,3 +272,44 @@ def test_a_monthly_clinics_gap_is_drawn_in_months_not_under_weeks():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["dec 2026", "jan 2027", "feb 2027"]
     assert ax.get_xlabel() == "Månad"
     plt.close(fig)
+
+
+def _ticks(ax, axis="y"):
+    return [t.get_text() for t in (ax.get_yticklabels() if axis == "y" else ax.get_xticklabels()) if t.get_text()]
+
+
+def test_number_axes_read_the_swedish_way_and_english_stays_english():
+    profile = pd.DataFrame({"measure": "referrals_in", "season": np.arange(1, 53),
+                            "factor": 1.0 + 0.5 * np.sin(np.arange(52) / 8)})
+    sv = plots.seasonal_profile(profile)
+    plots.svg_bytes(sv)
+    assert any("," in t for t in _ticks(sv.axes[0])) and not any("." in t for t in _ticks(sv.axes[0]))
+    en = plots.seasonal_profile(profile, language="en")
+    plots.svg_bytes(en)
+    assert any("." in t for t in _ticks(en.axes[0])) and not any("," in t for t in _ticks(en.axes[0]))
+    # thousands spaced (a non-breaking space, as in the tables), a real minus sign
+    yoy = pd.DataFrame({"year": 2026, "week": np.arange(1, 53), "value": np.linspace(-2000.0, 14000.0, 52)})
+    big = plots.year_over_year(yoy, "queue_new_visit")
+    plots.svg_bytes(big)
+    labels = _ticks(big.axes[0])
+    assert "10\u00a0000" in labels, labels
+    fig, ax = plots._axes(None, "sv")
+    ax.plot([0, 1], [-2.5, 2.5])
+    plots.svg_bytes(fig)
+    assert "\u22122" in _ticks(ax) and "0" in _ticks(ax), _ticks(ax)
+    # calendar-week labels and the heat map's numbers stay as they were drawn
+    assert _ticks(big.axes[0], "x")[0].startswith("v. 1")
+    plt.close("all")
+
+
+def test_a_stage_the_clinic_does_not_have_is_not_drawn_in_the_balance():
+    weeks = pd.period_range("2025-01-06", periods=60, freq="W-SUN")
+    flow = pd.concat([pd.DataFrame({"period": weeks, "stage": "new_visit", "inflow": 50.0, "outflow": 48.0,
+                                    "queue": 300.0, "net_rolling": 2.0}),
+                      pd.DataFrame({"period": weeks, "stage": "treatment", "inflow": 0.0, "outflow": 0.0,
+                                    "queue": 0.0, "net_rolling": 0.0})], ignore_index=True)
+    fig = plots.balance_lines(flow)
+    assert len([line for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")]) == 1
+    alt = plots.alt_balance(flow)
+    assert "behandling" not in alt.lower(), alt
+    plt.close("all")
