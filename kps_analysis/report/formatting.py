@@ -33,10 +33,15 @@ def format_count(value: float, *, language: str = "sv", decimals: int = 0) -> st
     '12,345.7'
     >>> format_count(float("nan"))
     '–'
+    >>> format_count(-4.8, decimals=1), format_count(-0.04, decimals=1)   # a real minus sign; no "−0,0"
+    ('−4,8', '0,0')
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "–"
     text = f"{value:,.{decimals}f}"
+    if text.startswith("-"):
+        digits = text[1:]
+        text = digits if not digits.strip("0.,") else "\u2212" + digits
     if language == "sv":
         text = text.replace(",", "\u00a0").replace(".", ",")
     return text
