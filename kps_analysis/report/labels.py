@@ -36,6 +36,7 @@ The modules the report package itself reads (``calendar``, ``parameters``, ``pla
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import pandas as pd
@@ -259,6 +260,17 @@ TEXTS: dict[str, dict[str, str]] = {
               "sessions in-house, or a move to another hospital of the region with spare capacity (the clinic's own "
               "unused capacity in the lead time: {spare_text}).",
     },
+    "plan.aggregate_order": {
+        "sv": "**Veckosummor:** kliniken lämnar inte väntetiden per patient. De som enligt data redan har väntat "
+              "över {days} dagar antas vänta av skäl som inte syns i data (som patienter med lägre medicinsk "
+              "prioritet): planen tar dem efter dem som väntat kortare, så de ligger kvar tills de köps eller kön "
+              "inom gränsen är avklarad, även när den egna kapaciteten räcker till fler.",
+        "en": "**Weekly totals:** the clinic does not report each patient's wait. Those the data report as already "
+              "past {days} days are taken to wait for reasons the data do not show (as patients of a lower medical "
+              "priority): the plan serves them after those who have waited less, so they remain until they are "
+              "bought or the queue within the limit is cleared, even where the clinic's own capacity could take "
+              "more.",
+    },
     "plan.lead_time_none": {
         "sv": "Inga patienter passerar 90 dagar innan ett köp hinner ordnas.",
         "en": "No patient passes 90 days before a purchase can be arranged.",
@@ -348,6 +360,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "region.cost_later": {
         "sv": "Flyttarna längre fram i planen, efter de 12 fastställda veckorna, sparar ytterligare {saving} kr.",
         "en": "The moves later in the plan, after the 12 fixed weeks, save another SEK {saving}."},
+    # after "planning together does not change that cost": a saving of their own, not "another"
+    "region.cost_later_only": {
+        "sv": "Flyttarna längre fram i planen, efter de 12 fastställda veckorna, sparar {saving} kr.",
+        "en": "The moves later in the plan, after the 12 fixed weeks, save SEK {saving}."},
     "region.cost_together": {
         "sv": ("Gemensam planering kostar {together} kr de kommande 12 veckorna mot {separate} kr om varje klinik "
                "köper för sig ({saving} kr mindre)."),
@@ -555,6 +571,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "column.order_by": {"sv": "Beställ senast", "en": "Order by"},
     "column.first_week": {"sv": "Första veckan", "en": "First week"},
     "column.until_week": {"sv": "Till och med veckan", "en": "Up to the week"},
+    "column.boundary": {"sv": "Fastställda veckor slutar i månaden", "en": "Fixed weeks end in the month"},
     # Monte Carlo, scenarios, moves
     "column.purchase_plan": {"sv": "Planerat köp", "en": "Planned purchase"},
     "column.purchase_p50": {"sv": "Köp vid 50 %", "en": "Purchase at 50 %"},
@@ -1304,6 +1321,8 @@ def label(key: str, language: str = "sv", **fields) -> str:
     'New visits'
     >>> label("plan.queue_grows", "en", signed="+12")
     'The queue grows (+12 since last week).'
+    >>> label("section.decision_no_purchase", n="12", periods="veckor")   # the definite plural Swedish takes
+    'Inget köp behövs de kommande 12 veckorna.'
     """
     if language not in ("sv", "en"):
         raise ValueError(f"language must be 'sv' or 'en', got {language!r}")
@@ -1311,7 +1330,16 @@ def label(key: str, language: str = "sv", **fields) -> str:
     if entry is None:
         return key
     text = entry.get(language, entry["sv"])
-    return text.format(**fields) if fields else text
+    if not fields:
+        return text
+    text = text.format(**fields)
+    # "de kommande {n} {periods}" in the definite form Swedish takes after "de kommande"/"de första"
+    # ("de kommande 12 veckorna", "de första 3 månaderna"); one period keeps its own ("1 vecka")
+    return _SV_DEFINITE.sub(r"\1\2na", text) if language == "sv" else text
+
+
+#: Swedish "de kommande/första <n> veckor|månader": the plural the definite form is made of.
+_SV_DEFINITE = re.compile(r"\b([Dd]e (?:kommande|första|senaste) \d+ )(veckor|månader)\b")
 
 
 def measure_label(columns: Iterable[str], language: str = "sv") -> dict[str, str]:

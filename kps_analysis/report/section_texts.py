@@ -189,13 +189,13 @@ SECTIONS: dict[str, dict[str, str]] = {
               "`tables/production_plan.csv`.",
     },
     "follow_up": {
-        "sv": "## Plan mot utfall\nProduktion och inflöde hittills i år mot den planerade produktionen i indata "
+        "sv": "## Plan mot utfall\nDen egna produktionen hittills i år mot den planerade produktionen i indata "
               "(planerade nybesök och operationer, inte den rullande produktionsplanen ovan) och mot samma period "
               "i fjol. "
               "Avvikelsen får sin färg av gränserna (gul, röd). Egen produktion under planen eskaleras en nivå "
               "upp när vårdgarantin är i fara (gul: kliniken, röd: divisionen; röd {red_run}: regionen), "
               "som i eskaleringsregeln ovan; annars hanterar enheten avvikelsen själv (nivå: enheten).",
-        "en": "## Plan against outcome\nProduction and inflow so far this year against the production planned in "
+        "en": "## Plan against outcome\nOwn production so far this year against the production planned in "
               "the data (planned first visits and operations, not the rolling production plan above) and the same "
               "period last year. The deviation takes its colour from the limits (yellow, red). Own production below "
               "plan goes one level up when the guarantee is at risk (yellow: clinic, red: division; red {red_run}: "
@@ -204,8 +204,8 @@ SECTIONS: dict[str, dict[str, str]] = {
     },
     "scenarios": {
         "sv": "## Scenarier\nVad händer under det kommande året om förutsättningarna ändras? Varje scenario räknas i "
-              "samma planeringsmodell som planen (samma kö, turordning, vårdgaranti och ledtid); bara det scenariot "
-              "ändrar skiljer. Första raden är planen.",
+              "samma planeringsmodell som planen (samma kö, turordning, vårdgaranti och ledtid); det enda som skiljer "
+              "är det som scenariot ändrar. Första raden är planen.",
         "en": "## Scenarios\nWhat happens over the coming year if conditions change? Each scenario runs through the "
               "same planning model as the plan (the same queue, order, guarantee and lead time); only what the "
               "scenario changes differs. The first row is the plan.",
