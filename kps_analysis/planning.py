@@ -1725,7 +1725,12 @@ def _with_origin_and_agreement(plan: pd.DataFrame, fixed: pd.DataFrame | None, p
 
 
 def _production_follow_up(weekly: pd.DataFrame, first: Assumptions) -> pd.DataFrame:
-    """Production against the production plan reported in ``weekly`` (empty without one)."""
+    """Production against the production plan reported in ``weekly`` (empty without one).
+
+    A measure a clinic neither plans nor produces (a dermatology clinic's operations, reported as
+    zeros) is left out: a "green" row of 0 against 0 says nothing, and the follow-up sheet showed
+    operations for a clinic that has none.
+    """
     planned = [c for c in ("planned_new_visits", "planned_operations") if c in weekly.columns]
     if not (planned and weekly[planned].notna().any().any()):
         return pd.DataFrame()
@@ -1734,7 +1739,12 @@ def _production_follow_up(weekly: pd.DataFrame, first: Assumptions) -> pd.DataFr
     plan_hist = weekly.groupby(["clinic", "period"], as_index=False)[planned].sum(min_count=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return plan_vs_outcome(plan_hist, weekly, yellow_pct=first.yellow_pct, red_pct=first.red_pct)
+        out = plan_vs_outcome(plan_hist, weekly, yellow_pct=first.yellow_pct, red_pct=first.red_pct)
+    counts = [c for c in ("plan", "actual", "last_year") if c in out.columns]
+    if not len(out) or not counts or "measure" not in out.columns:
+        return out
+    used = out[counts].fillna(0.0).abs().sum(axis=1).groupby([out["clinic"], out["measure"]]).transform("sum") > 0
+    return out[used.to_numpy()].reset_index(drop=True)
 
 
 def headline_figures(model: PlanningModel) -> pd.DataFrame:

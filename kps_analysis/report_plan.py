@@ -11,6 +11,7 @@ from __future__ import annotations
 from .report.outputs import PLAN_COLUMNS, TABLE_FILES, plan_export_table, read_previous, write_clinic_tables
 from .report.plan import (
     KEY_FIGURES,
+    aggregate_order_text,
     capacity_check_table,
     escalation_text,
     history_table,
@@ -29,8 +30,9 @@ from .report.plan import (
 )
 from .report.suppression import headline_shown, snapshot_shown
 
-__all__ = ["KEY_FIGURES", "key_figures_table", "key_figure_texts", "value_text", "verdict", "escalation_text",
-           "capacity_check_table", "plan_table", "purchase_table", "lead_time_text", "uncertainty_table",
+__all__ = ["KEY_FIGURES", "aggregate_order_text", "key_figures_table", "key_figure_texts", "value_text", "verdict",
+           "escalation_text", "capacity_check_table", "plan_table", "purchase_table", "lead_time_text",
+           "uncertainty_table",
            "uncertainty_purchase_table", "plan_export_table", "read_previous", "history_table",
            "write_clinic_tables", "TABLE_FILES", "PLAN_COLUMNS", "moves_text", "scenario_table", "headline_shown",
            "snapshot_shown", "queue_change"]

@@ -978,6 +978,11 @@ def _breaches(ctx: ClinicContext) -> None:
     _markdown(ctx.text("breaches"))
     fig = plots.plan_breaches(ctx.model.plan, weeks=ctx.fixed, language=ctx.language)
     _figure(fig, plots.alt_breaches(ctx.model.plan, ctx.fixed, language=ctx.language, kind=ctx.kind))
+    order = report_plan.aggregate_order_text(
+        ctx.model.settings, patient_level=ctx.waiting_list is not None and len(ctx.waiting_list) > 0,
+        language=ctx.language)
+    if order:
+        _markdown(order)
     _markdown(in_periods(report_plan.lead_time_text(ctx.model.plan, ctx.model.settings, limit=ctx.limit,
                                                     language=ctx.language), ctx.kind, ctx.language))
 
@@ -1424,7 +1429,8 @@ def _region_moves(ctx: RegionContext) -> None:
     later = moves.loc[moves["period_ahead"] > 12, "saving_sek"].sum() if len(moves) else 0.0
     text = report.region_cost_text(total, total + saving, language=ctx.language)
     if later > 0:   # moves beyond the fixed weeks: their saving too, or "0 kr less" beside 12 moves misleads
-        text += " " + label("region.cost_later", ctx.language, saving=format_count(later, language=ctx.language))
+        key = "region.cost_later" if round(saving) != 0 else "region.cost_later_only"
+        text += " " + label(key, ctx.language, saving=format_count(later, language=ctx.language))
     _markdown(text)
     summary = move_summary(moves.assign(week_ahead=moves["period_ahead"])) if len(moves) else \
         pd.DataFrame(columns=["clinic_from", "clinic_to", "stage", "patients", "first_week"])

@@ -661,3 +661,28 @@ def test_a_planning_model_of_aggregates_starts_from_the_reported_stock_over_the_
         first = m.plan[(m.plan["clinic"] == clinic) & (m.plan["period_ahead"] == 1)]
         assert first["breaches_if_nothing_bought"].sum() >= f.loc[clinic, "waiting_over_90"] > 0, clinic
         assert f.loc[clinic, "projected_breaches_peak_12w"] >= f.loc[clinic, "waiting_over_90"], clinic
+
+
+def test_a_weekly_totals_clinic_is_told_why_it_buys_the_patients_its_data_report_past_the_limit(demo_model):
+    """hud reports weekly totals with 29 over 90 days: the plan serves them after the others (they
+    wait for a reason the data do not show), so they stay until bought although hud's own capacity
+    exceeds its inflow; the report says so instead of its general 'by priority and waiting time'."""
+    from kps_analysis.report_plan import aggregate_order_text
+
+    hud = demo_model[2].for_clinic("hud")
+    reported = float(hud.settings["waiting_over_90_reported"].iloc[0])
+    assert reported > 0
+    flat = hud.plan.groupby("period_ahead")["breaches_if_nothing_bought"].sum()
+    assert (flat.iloc[:4] >= reported).all(), flat
+    text = aggregate_order_text(hud.settings, patient_level=False)
+    assert "Veckosummor" in text and "90 dagar" in text
+    assert aggregate_order_text(hud.settings, patient_level=False, language="en").startswith("**Weekly totals")
+    assert aggregate_order_text(hud.settings, patient_level=True) == ""
+
+
+def test_the_follow_up_leaves_out_a_measure_the_clinic_neither_plans_nor_produces(demo_model):
+    """hud reports its operations as zeros: no 'green, 0 against 0' follow-up rows of operations."""
+    follow_up = demo_model[2].follow_up
+    hud = follow_up[follow_up["clinic"] == "hud"]
+    assert set(hud["measure"]) == {"new_visits"}
+    assert {"new_visits", "operations_elective"} <= set(follow_up.loc[follow_up["clinic"] == "uro", "measure"])

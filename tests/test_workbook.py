@@ -484,7 +484,7 @@ def test_every_table_column_has_a_header_in_both_languages():
                "severity", "message", "waiting_counted", "first_order_by", "escalation_reason",
                "purchase_need_12w", "purchase_need_fixed", "capacity_gap_fixed", "purchase_cost_12w", "year",
                "week", "measure", "deviation", "cum_deviation_pct", "status", "level", "red_weeks", "referrals_in",
-               "waiting_over_90_treatment", "escalation_level"]
+               "waiting_over_90_treatment", "escalation_level", "order_by", "first_week", "until_week", "boundary"]
     for language in ("sv", "en"):
         names = [workbook.header(c, language) for c in columns]
         untranslated = [c for c, n in zip(columns, names) if n == c and c not in ("mase",)]
@@ -492,6 +492,21 @@ def test_every_table_column_has_a_header_in_both_languages():
     # unique (follow-up's "level" and the summary's "escalation_level" are one meaning in two tables)
     sv = [workbook.header(c) for c in columns if c != "level"]
     assert len(set(sv)) == len(sv), [n for n in sv if sv.count(n) > 1]
+
+
+def test_the_monthly_purchase_sheet_has_no_column_left_untranslated():
+    """Every column purchase_by_month gives (plan.xlsx "Köp per månad") has a header of its own,
+    the month the fixed weeks end inside too ('boundary' was left in English)."""
+    from kps_analysis.planning import purchase_by_month
+
+    weeks = pd.period_range("2026-12-21", periods=4, freq="W-SUN")
+    plan = pd.DataFrame({"clinic": "a", "stage": "treatment", "period_ahead": [1, 2, 3, 4], "period": weeks,
+                         "fixed": [True, True, False, False], "purchase": [1.0, 2.0, 3.0, 4.0],
+                         "cost_external_sek": 1.0, "cost_internal_sek": 1.0, "order_by_period": [1, 1, 1, 1]})
+    table = purchase_by_month(plan)
+    assert "boundary" in table.columns
+    for language in ("sv", "en"):
+        assert all(workbook.header(c, language) != c for c in table.columns), list(table.columns)
 
 
 def test_the_csv_beside_stays_the_machine_contract(tmp_path):

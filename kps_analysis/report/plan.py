@@ -340,6 +340,36 @@ def lead_time_text(plan: pd.DataFrame, settings: pd.DataFrame, *, limit: int = 5
     return label("plan.lead_time", language, lead=lead, n=n, spare_text=spare_text)
 
 
+def aggregate_order_text(settings: pd.DataFrame, *, patient_level: bool, language: str = "sv") -> str:
+    """Why a clinic that reports weekly totals buys the patients its data report past the limit
+    (markdown; empty for any other clinic).
+
+    Its waiting list is rebuilt from the totals (:func:`kps_analysis.waits.waiting_from_aggregates`),
+    and those the data count as already past the guarantee wait, as far as the data tell, for a
+    reason of their own: the plan serves them after the others
+    (:func:`kps_analysis.waits.aggregate_classes`), so they stay until they are bought or the queue
+    within the limit is served, while the report's general text says patients are taken by
+    priority and waiting time. ``settings`` is the clinic's ``model.settings``
+    (``waiting_over_90_reported`` [patients] at its latest period, ``guarantee_days`` [days]);
+    ``patient_level``: the clinic has a patient-level waiting list (then the text is empty).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"guarantee_days": [90.0], "waiting_over_90_reported": [3.0]})
+    >>> aggregate_order_text(s, patient_level=False).startswith("**Veckosummor")
+    True
+    >>> aggregate_order_text(s, patient_level=True), aggregate_order_text(s.assign(waiting_over_90_reported=0.0),
+    ...                                                                  patient_level=False)
+    ('', '')
+    """
+    if patient_level or settings is None or not len(settings) or "waiting_over_90_reported" not in settings:
+        return ""
+    if not (settings["waiting_over_90_reported"].astype(float).fillna(0.0) > 0).any():
+        return ""
+    days = float(settings["guarantee_days"].iloc[0]) if "guarantee_days" in settings else 90.0
+    return label("plan.aggregate_order", language, days=f"{days:g}")
+
+
 def uncertainty_table(model, *, language: str = "sv") -> pd.DataFrame:
     """Monte Carlo: the chance that nobody breaches per month, and the purchase at 50/80/95 %."""
     stages = {"new_visit": label("table.first_visits", language), "treatment": label("table.operations", language)}
@@ -348,7 +378,7 @@ def uncertainty_table(model, *, language: str = "sv") -> pd.DataFrame:
     out = pd.DataFrame(index=wide.index.astype(str))
     for stage in wide.columns:
         out[f"{stages.get(stage, stage)}: {label('plan.chance_nobody_passes_90_d_lower', language)}"] = [
-            format_count(100 * v, language=language) + " %" for v in wide[stage]]
+            format_share(v, language=language) for v in wide[stage]]   # as the key figures show a chance
     out.index.name = label("month", language)
     return out
 
@@ -364,7 +394,7 @@ def uncertainty_purchase_table(model, *, limit: int = 5, language: str = "sv") -
                      "80 %": _value("count", r.purchase_p80, language, 0),
                      "95 %": _value("count", r.purchase_p95, language, 0),
                      label("plan.chance_nobody_passes_90_d", language):
-                         format_count(100 * r.p_no_breach_fixed, language=language) + " %"})
+                         format_share(r.p_no_breach_fixed, language=language)})
     return pd.DataFrame(rows)
 
 
