@@ -721,6 +721,16 @@ def _select_clinics(parameters_dir: Path, clinics: Sequence[str] | None) -> list
     return selected
 
 
+def _shared_name(path: Path, folder: Path) -> str:
+    """A file as the run's shared files name it: relative to its data or parameter folder
+    (``uro_activity.csv``, ``clinics/uro.yaml``), never the absolute path, which would tell
+    whoever opens a shared report folder where the analyst keeps the files and under which user."""
+    try:
+        return Path(path).resolve().relative_to(Path(folder).resolve()).as_posix()
+    except (ValueError, OSError):
+        return Path(path).name
+
+
 def _read_spec(partial: Path) -> dict | None:
     try:
         spec = json.loads((partial / RUN_SPEC).read_text(encoding="utf-8"))
@@ -1120,7 +1130,7 @@ def _prepare(partial: Path, run_id: str, selected: list[str], *, resume: bool, p
                 progress(f"{clinic_id}: failed before start: {exc}")
             continue
         prep.region_name = prep.region_name or (str(params.region_name) if params.region_name else None)
-        _record_inputs(prep, params, data_dir)
+        _record_inputs(prep, params, data_dir, parameters_dir)
         if kept is not None:
             continue
         prep.clinic_params[clinic_id] = params
@@ -1139,13 +1149,13 @@ def _prepare(partial: Path, run_id: str, selected: list[str], *, resume: bool, p
     return prep
 
 
-def _record_inputs(prep: _Prepared, params, data_dir: Path) -> None:
+def _record_inputs(prep: _Prepared, params, data_dir: Path, parameters_dir: Path) -> None:
     """Record a clinic's parameter hash and the hashes of its parameter and data files (for the manifest)."""
     from .data import DataError, checked_data_path
 
     prep.param_info[params.clinic_id] = {
         "hash": params.hash,
-        "files": {str(p): _sha256(Path(p)) for p in params.source_files},
+        "files": {_shared_name(Path(p), parameters_dir): _sha256(Path(p)) for p in params.source_files},
     }
     for key in ("weekly", "waiting_list"):
         rel = params.data.to_dict().get(key)
@@ -1155,7 +1165,7 @@ def _record_inputs(prep: _Prepared, params, data_dir: Path) -> None:
             path = checked_data_path(data_dir, rel, key=key)
         except (DataError, OSError):
             continue
-        prep.inputs[str(path)] = _sha256(path)
+        prep.inputs[_shared_name(path, data_dir)] = _sha256(path)
 
 
 def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, *, root: Path, out_root: Path,
@@ -1174,7 +1184,7 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
                                     workers=max(1, workers or os.cpu_count() or 1), parameters_dir=parameters_dir)
         for params in planned_with:   # the reports rest on the whole region's inputs: all recorded
             if params.clinic_id not in prep.param_info:
-                _record_inputs(prep, params, data_dir)
+                _record_inputs(prep, params, data_dir, parameters_dir)
     if jobs:
         progress(f"notebooks: {len(jobs)} clinic(s) "
                  + (f"on the Dask cluster {scheduler}" if client is not None else f"on {n_workers} worker process(es)"))
@@ -1194,8 +1204,8 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
         "git_commit": _git_commit(root),
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "data_dir": str(data_dir),
-        "parameters_dir": str(parameters_dir),
+        "data_dir": Path(data_dir).name,
+        "parameters_dir": Path(parameters_dir).name,
         "parameters": prep.param_info,
         "inputs": prep.inputs,
         "planned_with": [p.clinic_id for p in planned_with],
@@ -1214,7 +1224,9 @@ def _run_in(partial: Path, run_id: str, selected: list[str], started: datetime, 
                 started=started)
     _write_json(partial / "manifest.json", manifest)
     spec = json.loads((partial / RUN_SPEC).read_text(encoding="utf-8"))
-    _write_json(partial / RUN_SPEC, spec | {"status": "complete", "finished": manifest["finished"]})
+    # complete: nothing to resume, so the folders by name only, as in the manifest
+    _write_json(partial / RUN_SPEC, spec | {key: manifest[key] for key in ("status", "finished", "data_dir",
+                                                                           "parameters_dir")})
     final = out_root / run_id
     os.replace(partial, final)
     try:  # the stable link: a failure here leaves a complete run, only the link is stale
@@ -1708,7 +1720,7 @@ def write_index(run_dir: Path, run_id: str, results: Sequence[ClinicResult], *,
                       if r.status == "ok" and r.summary.get("period") not in (None, "")
                       and r.summary.get("period") == r.summary.get("period")})
     period = " / ".join(filter(None, (_period_text(p, language) for p in periods))) or t["no_data"]
-    when = (started or datetime.now(timezone.utc)).astimezone()
+    when = (started or datetime.now(timezone.utc)).astimezone(timezone.utc)   # UTC, as the reports and run id
     n_failed = sum(r.status != "ok" for r in results)
     counts = t["counts"].format(ok=len(results) - n_failed, total=len(results)) + (
         t["counts_failed"].format(n=n_failed) if n_failed else "") + "."
@@ -1716,7 +1728,7 @@ def write_index(run_dir: Path, run_id: str, results: Sequence[ClinicResult], *,
     title = f"{t['run_title']} {run_id}" if not region_name else f"{region_name}: {t['run_title']} {run_id}"
     return _render_page(
         run_dir / "index.html", "index.html.j2", lang=language, t=t, title=title,
-        lead=t["lead"].format(period=period, date=when.strftime("%Y-%m-%d %H:%M")),
+        lead=t["lead"].format(period=period, date=when.strftime("%Y-%m-%d %H:%M UTC")),
         counts=counts, rows=rows, headers=[label(k, language) for k in _headline_columns()],
         region_failed=bool(region) and region.get("status") == "failed",
         region_error=(region or {}).get("error"),
@@ -1770,10 +1782,11 @@ def _finished_runs(out_root: Path) -> list[Path]:
     return sorted(runs, key=lambda p: p.name, reverse=True)
 
 
-def _local_time(stamp) -> str:
-    """An ISO time stamp of a manifest in this machine's time zone, to the minute ("" if unreadable)."""
+def _utc_time(stamp) -> str:
+    """An ISO time stamp of a manifest in UTC, to the minute, marked so ("" if unreadable): the time the
+    run ids, the reports and the run's index give."""
     try:
-        return datetime.fromisoformat(str(stamp)).astimezone().strftime("%Y-%m-%d %H:%M")
+        return datetime.fromisoformat(str(stamp)).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         return ""
 
@@ -1793,7 +1806,7 @@ def write_runs_index(out_root: Path, *, language: str = "sv") -> Path:
         region = (manifest.get("region_overview") or {}).get("status")
         runs.append({
             "run_id": folder.name, "href": _link(folder.name, "index.html"),
-            "finished": _local_time(manifest.get("finished")),
+            "finished": _utc_time(manifest.get("finished")),
             "clinics": t["counts"].format(ok=len(clinics) - failed, total=len(clinics))
                        + (t["counts_failed"].format(n=failed) if failed else ""),
             "region": {"ok": t["region_ok"], "failed": t["failed"]}.get(region, t["region_none"]),

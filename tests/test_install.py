@@ -9,6 +9,7 @@ install of the checkout is no plain folder there, so ``kps_analysis`` comes from
 and their shared Jupyter files (nbconvert's templates) through ``JUPYTER_PATH``.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -104,5 +105,9 @@ def test_the_installed_wheel_runs_a_demo_clinic_from_another_folder(wheel, tmp_p
     assert (run_dir / "region" / "overview.html").is_file()
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["clinics"]["hud"]["status"] == "ok" and manifest["region_overview"]["status"] == "ok"
-    assert Path(manifest["parameters_dir"]).is_relative_to(env_dir)  # the packaged demo parameters
+    # the packaged demo parameters (the manifest names files relative to their folder, no absolute path)
+    packaged = Path(where).parent
+    hud_file = manifest["parameters"]["hud"]["files"]["clinics/hud.yaml"]
+    assert any(hashlib.sha256(f.read_bytes()).hexdigest() == hud_file for f in packaged.rglob("hud.yaml"))
+    assert str(tmp_path) not in (run_dir / "manifest.json").read_text(encoding="utf-8")
     assert str(ROOT) not in (run_dir / "hud" / "report.html").read_text(encoding="utf-8")
