@@ -651,11 +651,13 @@ def plan_breaches(plan: pd.DataFrame, *, weeks: int = 12, language: str = "sv"):
                label=label("plot.with_purchase", language))
         # whole patients on the axis; a stage where nobody breaches gets 0-1, not matplotlib's 0-0.05
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
+        top = max(1.0, ax.get_ylim()[1])
         lead = int(sub["within_lead_time"].sum())
+        # room above the bars for the lead time's name (it sat on the first bars)
+        ax.set_ylim(0, top * 1.15 if lead else top)
         if lead:
             ax.axvspan(0.5, lead + 0.5, color="#DDDDDD", alpha=0.5, linewidth=0)
-            ax.text(0.6, ax.get_ylim()[1] * 0.92, label("plot.lead_time", language), fontsize=8)
+            ax.text(0.6, top * 1.13, label("plot.lead_time", language), fontsize=8, va="top")
         _iso_week_ticks(ax, sub["period"], language)
         ax.set_title(stage_label(stage, language))
         ax.set_ylim(bottom=0)
