@@ -91,8 +91,7 @@ class _SwedishNumbers(ScalarFormatter):
         if not text or self.get_offset():   # scaled or offset ticks: the decimal sign only
             return text.replace(".", ",")
         decimals = len(text.rsplit(".", 1)[1]) if "." in text else 0
-        out = format_count(abs(float(x)), decimals=decimals)
-        return "\u2212" + out if text[:1] in "\u2212-" and out.strip("0,") else out
+        return format_count(float(x), decimals=decimals)   # its minus sign, never "−0"
 
 
 def _local_numbers(fig) -> None:
