@@ -34,8 +34,9 @@ from .seasonal import PERIODS_PER_YEAR, period_kind, periods_for_weeks
 from .stages import STAGES
 from .stages import stage as stage_spec
 
-__all__ = ["STAGES", "flow_balance", "conversion_rates", "QueueProjection", "project_queue", "project_chain",
-           "naive_flows", "coming_flows", "stage_loads", "ClinicPeriodSums", "clinic_period_sums", "cumsum_rows"]
+__all__ = ["STAGES", "RATE_STAGES", "flow_balance", "conversion_rates", "QueueProjection", "project_queue",
+           "project_chain", "naive_flows", "coming_flows", "stage_loads", "ClinicPeriodSums", "clinic_period_sums",
+           "cumsum_rows"]
 
 #: The rates of :func:`conversion_rates`: (numerator columns, denominator columns).
 _RATES = {
@@ -46,6 +47,9 @@ _RATES = {
     "no_show_rate": (("no_shows",), ("new_visits", "return_visits", "no_shows")),
 }
 
+#: The stage a rate of :func:`conversion_rates` belongs to, where it is not the first visit's:
+#: a clinic without that stage (no operations) has no such rate to show.
+RATE_STAGES = {"decisions_per_new_visit": "treatment", "bed_days_per_operation": "treatment"}
 
 # ----------------------------------------------------------------------------- helpers
 def _keys(frame: pd.DataFrame) -> list[str]:

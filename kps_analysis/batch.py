@@ -56,6 +56,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import math
@@ -266,6 +267,24 @@ def _clean_for_report(nb) -> None:
             ]
 
 
+@functools.lru_cache(maxsize=1)
+def _html_exporter():
+    """The report's HTML exporter, made once per process: a worker exports one clinic after
+    another, and a new exporter compiled its Jinja templates again each time (0.19 s of a
+    clinic's 0.3-0.4 s export). Each export passes its own notebook and resources."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="kps_report",
+        extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+    )
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.embed_images = True
+    return exporter
+
+
 def render_html(notebook_path: Path, html_path: Path, *, title: str | None = None,
                 language: str = "sv") -> Path:
     """Render an executed notebook to a self-contained HTML report without code.
@@ -275,7 +294,6 @@ def render_html(notebook_path: Path, html_path: Path, *, title: str | None = Non
     prompts, and adds a table of contents. Written atomically.
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
     from .report import atomic_path
 
@@ -283,15 +301,7 @@ def render_html(notebook_path: Path, html_path: Path, *, title: str | None = Non
     _clean_for_report(nb)
     if title:
         nb.metadata["title"] = title
-    exporter = HTMLExporter(
-        template_name="kps_report",
-        extra_template_basedirs=[str(Path(__file__).parent / "templates")],
-    )
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    exporter.embed_images = True
-    body, _ = exporter.from_notebook_node(nb, resources={"language_code": language})
+    body, _ = _html_exporter().from_notebook_node(nb, resources={"language_code": language})
     body = add_table_of_contents(body, title=label("contents", language))
     with atomic_path(html_path) as tmp:
         tmp.write_text(body, encoding="utf-8")

@@ -950,7 +950,7 @@ def _balance(ctx: ClinicContext) -> None:
     _table(report.load_table(ctx.loads, language=ctx.language),
            label("section.load_caption", ctx.language, n=ctx.fixed,
                  periods=period_word(ctx.kind, ctx.language, plural=True)))
-    t = report.rates_table(ctx.analysis("rates"), language=ctx.language)
+    t = report.rates_table(ctx.analysis("rates"), language=ctx.language, stages=set(ctx.loads["stage"]))
     t.index.name = in_periods(t.index.name, ctx.kind, ctx.language)
     _table(t, label("section.rates_caption", ctx.language))
 

@@ -83,6 +83,17 @@ def test_reports_are_self_contained_and_hide_code(demo_run):
 
 
 @slow
+def test_a_clinic_without_operations_shows_no_treatment_rates(demo_run):
+    """hud (dermatology) reports zeros for decisions and operations: its report shows no
+    'decisions per first visit 0,00' (a stage it does not have), uro's shows its rate."""
+    _, run_dir = demo_run
+    rate = "Behandlingsbeslut per nybesök"
+    assert rate not in (run_dir / "hud" / "report.html").read_text(encoding="utf-8")
+    assert "Återbesök per nybesök" in (run_dir / "hud" / "report.html").read_text(encoding="utf-8")
+    assert rate in (run_dir / "uro" / "report.html").read_text(encoding="utf-8")
+
+
+@slow
 def test_summary_tables_carry_the_headline_columns(demo_run):
     _, run_dir = demo_run
     from kps_analysis.summary import HEADLINE_COLUMNS

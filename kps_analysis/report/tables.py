@@ -305,8 +305,20 @@ def load_table(loads: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     }).set_index(label("table.stage", language))
 
 
-def rates_table(rates: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
-    """Conversion rates of the flow chain (:func:`kps_analysis.balance.conversion_rates`)."""
+def rates_table(rates: pd.DataFrame, *, language: str = "sv", stages=None) -> pd.DataFrame:
+    """Conversion rates of the flow chain (:func:`kps_analysis.balance.conversion_rates`).
+
+    ``stages``: the stages the clinic has (those of its plan); a rate that belongs to a stage
+    it does not have (:data:`kps_analysis.balance.RATE_STAGES`: a dermatology clinic's
+    "decisions per first visit", 0,00 because it has no treatment stage) is left out. None:
+    every rate with a value.
+
+    >>> r = pd.DataFrame({"forwarded_share": [0.1], "decisions_per_new_visit": [0.0]})
+    >>> list(rates_table(r, stages={"new_visit"}).index)
+    ['Andel remisser vidarebefordrade']
+    """
+    from ..balance import RATE_STAGES
+
     names = {
         "forwarded_share": label("rates.forwarded_share", language),
         "decisions_per_new_visit": label("rates.decisions_per_new_visit", language),
@@ -316,7 +328,8 @@ def rates_table(rates: pd.DataFrame, *, language: str = "sv") -> pd.DataFrame:
     }
     row = rates.iloc[0]
     values = [(text, format_count(row[key], language=language, decimals=2))
-              for key, text in names.items() if key in rates.columns and pd.notna(row[key])]
+              for key, text in names.items() if key in rates.columns and pd.notna(row[key])
+              and (stages is None or RATE_STAGES.get(key, "new_visit") in stages)]
     head = (label("rates.latest_52_weeks", language), "")
     return pd.DataFrame(values, columns=[head[0], label("table.value", language)]).set_index(head[0])
 
