@@ -385,7 +385,8 @@ class ClinicContext:
         """The section's heading and explanation in the report language, period and horizon.
 
         The explanations are written for 12 fixed weeks of a 52-week plan; they are given
-        the clinic's own horizon (the plan's periods) and period word.
+        the clinic's own horizon (the plan's periods) and period word, and name the queues
+        of the stages the clinic's plan has.
         """
         from .parameters import calendar_region
 
@@ -394,7 +395,8 @@ class ClinicContext:
             region = calendar_region(self.params.to_dict() if callable(to_dict) else dict(self.params))
         except (ValueError, TypeError, KeyError, AttributeError):
             region = {}
-        return self.in_horizons(report.section(key, self.language, kind=self.kind, **region))
+        stages = set(self.model.plan["stage"]) if self.model is not None and len(self.model.plan) else None
+        return self.in_horizons(report.section(key, self.language, kind=self.kind, stages=stages, **region))
 
     def in_horizons(self, text: str) -> str:
         """A report text with the clinic's fixed weeks and horizon for the catalogue's 12 and 52

@@ -89,7 +89,9 @@ def test_a_clinic_without_operations_shows_no_treatment_rates(demo_run):
     _, run_dir = demo_run
     rate = "Behandlingsbeslut per nybesök"
     assert rate not in (run_dir / "hud" / "report.html").read_text(encoding="utf-8")
-    assert "Återbesök per nybesök" in (run_dir / "hud" / "report.html").read_text(encoding="utf-8")
+    hud = (run_dir / "hud" / "report.html").read_text(encoding="utf-8")
+    assert "Återbesök per nybesök" in hud
+    assert "kön till nybesök, det enda steget i klinikens flöde" in hud   # the balance names its one queue
     assert rate in (run_dir / "uro" / "report.html").read_text(encoding="utf-8")
 
 

@@ -405,6 +405,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "provenance.run": {"sv": "Körning", "en": "Run"},
     # section texts (report.section_texts)
     "section.holidays": {"sv": "helger och semestrar", "en": "holidays"},
+    "section.queues_both": {"sv": "kön till nybesök och kön till behandling",
+                            "en": "the first-visit and the treatment queue"},
+    "section.queues_first_visit": {"sv": "kön till nybesök, det enda steget i klinikens flöde",
+                                   "en": "the first-visit queue, the only stage of the clinic's flow"},
     # workbook sheet names (report.outputs, workbook)
     "sheet.capacity": {"sv": "Kapacitet", "en": "Capacity"},
     "sheet.follow_up": {"sv": "Uppföljning", "en": "Follow-up"},

@@ -74,11 +74,11 @@ SECTIONS: dict[str, dict[str, str]] = {
     },
     "balance": {
         "sv": "## Balans mellan in- och utflöde\nSkillnaden mellan vad som kommer in och vad som går ut per vecka, "
-              "för kön till nybesök och kön till behandling (glidande medel). Över noll växer kön. Tabellen visar "
+              "för {queues} (glidande medel). Över noll växer kön. Tabellen visar "
               "belastningen de kommande 12 veckorna i planeringsmodellen (prognosens inflöde delat med den kapacitet "
               "planen bygger på): steget med högst belastning över 1 är flaskhalsen, där en inre kö byggs upp.",
         "en": "## Balance of inflow and outflow\nThe difference between what comes in and what goes out per week, for "
-              "the first-visit and the treatment queue (moving average). Above zero the queue grows. The table shows "
+              "{queues} (moving average). Above zero the queue grows. The table shows "
               "the load of the coming 12 weeks in the planning model (the forecast inflow divided by the capacity the "
               "plan rests on): the stage with the highest load above 1 is the bottleneck, where an internal queue "
               "builds up.",
@@ -235,8 +235,11 @@ SECTIONS: dict[str, dict[str, str]] = {
 
 
 def section(key: str, language: str = "sv", *, country: str = "SE", subdivision: str | None = None,
-            kind: str = "week") -> str:
+            kind: str = "week", stages=None) -> str:
     """Markdown of a report section's heading and explanation.
+
+    ``stages``: the stages the clinic has (its plan's); the balance names only the
+    queues of those (a dermatology clinic has no treatment queue). None: both.
 
     Texts that name the year's holiday seasons name those of the clinic's calendar
     (``country``, ``subdivision``: :func:`kps_analysis.calendar.season_phrase`); the time a
@@ -247,6 +250,8 @@ def section(key: str, language: str = "sv", *, country: str = "SE", subdivision:
     --------
     >>> section("summary").splitlines()[0]
     '## Sammanfattning'
+    >>> "kön till nybesök, det enda steget" in section("balance", stages={"new_visit"})
+    True
     """
     language = language if language in ("sv", "en") else "sv"
     text = SECTIONS[key][language]
@@ -255,4 +260,7 @@ def section(key: str, language: str = "sv", *, country: str = "SE", subdivision:
 
         phrase = season_phrase(country=country, subdivision=subdivision, language=language)
         text = text.replace("{seasons}", phrase or label("section.holidays", language))
+    if "{queues}" in text:
+        one = stages is not None and "treatment" not in set(stages)
+        text = text.replace("{queues}", label(f"section.queues_{'first_visit' if one else 'both'}", language))
     return text.replace("{red_run}", label(f"escalation.red_run_{'month' if kind == 'month' else 'week'}", language))
