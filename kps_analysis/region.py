@@ -117,8 +117,8 @@ def read_inputs(params_list: Iterable, data_dir, previous: Mapping | None = None
         params.append(p)
         tables = previous.get(p.clinic_id)
         if tables:
-            try:
-                plan, history = read_previous(tables)
+            try:   # a previous plan in the other kind of period (weeks, now months) is not kept
+                plan, history = read_previous(tables, kind=_kind_of(clinic.weekly))
             except (OSError, ValueError):
                 plan = history = None
             plans += [plan] if plan is not None else []
@@ -130,6 +130,16 @@ def read_inputs(params_list: Iterable, data_dir, previous: Mapping | None = None
     return RegionInputs(params=params, weekly=cat(weekly) if weekly else pd.DataFrame(columns=["clinic", "period"]),
                         waiting_list=cat(extracts), fixed_plans=cat(plans), histories=cat(histories),
                         unreadable=unreadable)
+
+
+def _kind_of(weekly: pd.DataFrame) -> str | None:
+    """``"W"`` or ``"M"``: the clinic's periods now (None when it has none)."""
+    from .seasonal import period_kind
+
+    try:
+        return period_kind(weekly["period"]) if len(weekly) else None
+    except (KeyError, ValueError):
+        return None
 
 
 def compute(inputs: RegionInputs, *, report: Iterable | None = None, executor=None, parts_hint: int = 0):

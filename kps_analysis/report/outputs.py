@@ -5,6 +5,7 @@ plan back (documented in outputs/README.md).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -48,11 +49,34 @@ def plan_export_table(plan: pd.DataFrame) -> pd.DataFrame:
     return out[[c for c in PLAN_COLUMNS if c in out.columns]]
 
 
-def read_previous(tables_dir) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+_MONTH_LABEL = re.compile(r"^\d{4}-\d{2}$")
+
+
+def previous_kind(table: pd.DataFrame) -> str | None:
+    """``"W"`` or ``"M"``: whether a previous run's table holds weeks (``2026-W49``,
+    ``2026-11-30/2026-12-06``) or months (``2026-12``) in ``period``; None when it holds
+    neither (no period given).
+
+    >>> previous_kind(pd.DataFrame({"period": ["2026-W49", "2026-W50"]}))
+    'W'
+    >>> previous_kind(pd.DataFrame({"period": ["2026-12"]}))
+    'M'
+    """
+    text = table["period"].dropna().astype(str)
+    text = text[text != ""]
+    if text.empty:
+        return None
+    return "M" if text.str.match(_MONTH_LABEL).all() else "W"
+
+
+def read_previous(tables_dir, kind: str | None = None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """The previous run's ``production_plan`` and ``plan_history`` tables of a clinic, or None each.
 
     ``tables_dir`` is the previous run's ``<clinic>/tables`` folder; an empty path or a
-    missing file (the first run) gives None.
+    missing file (the first run) gives None. ``kind`` (``"W"`` or ``"M"``, the clinic's
+    periods now): a table in the other kind of period (the clinic's data went from weeks
+    to months or back) gives None too, as a first run: fixed weeks cannot be kept as
+    months, nor months as weeks (:func:`previous_kind`).
     """
     if not tables_dir:
         return None, None
@@ -73,6 +97,8 @@ def read_previous(tables_dir) -> tuple[pd.DataFrame | None, pd.DataFrame | None]
             continue
         if not needed <= set(table.columns):
             raise ValueError(f"{path}: not a {name} table (needs columns {', '.join(sorted(needed))})")
+        if kind is not None and previous_kind(table) not in (None, kind):
+            table = None   # the previous run planned in the other kind of period
         out.append(table)
     return out[0], out[1]
 

@@ -1,0 +1,54 @@
+"""The previous run's plan is kept only in the kind of period the clinic plans in now.
+
+A clinic whose data went from weeks to months (or back) between two runs in the same
+output folder: the weekly run's fixed weeks cannot be read as months (``2026-W49`` is no
+month; this failed every clinic's run), and months must not be read as weeks (``2026-12``
+read as the week of 1 December put a month's production into one week, silently).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from kps_analysis import parameters, region
+from kps_analysis.report_plan import read_previous
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _previous(folder: Path, periods: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(periods)
+    pd.DataFrame({"clinic": "hud", "stage": "new_visit", "period": periods, "fixed": [True] * n,
+                  "own_production": [350.0] * n, "purchase": [0.0] * n, "agreement": [280.0] * n}
+                 ).to_csv(folder / "production_plan.csv", index=False)
+    pd.DataFrame({"clinic": "hud", "stage": "new_visit", "period": periods[:1], "planned_own": [350.0]}
+                 ).to_csv(folder / "plan_history.csv", index=False)
+    return folder
+
+
+def test_read_previous_keeps_only_the_same_kind_of_period(tmp_path):
+    months = _previous(tmp_path / "m", ["2026-12", "2027-01"])
+    weeks = _previous(tmp_path / "w", ["2026-W49", "2026-W50"])
+    assert read_previous(months, kind="W") == (None, None)
+    assert read_previous(weeks, kind="M") == (None, None)
+    plan, history = read_previous(months, kind="M")
+    assert list(plan["period"]) == ["2026-12", "2027-01"] and len(history) == 1
+    plan, _ = read_previous(weeks, kind="W")
+    assert list(plan["period"]) == ["2026-W49", "2026-W50"]
+    plan, _ = read_previous(weeks)          # no kind given: as before
+    assert len(plan) == 2
+
+
+def test_a_weekly_clinic_does_not_keep_a_monthly_plan(tmp_path, demo_dir):
+    """hud plans in weeks: last run's plan in months is left out (planned as a first run),
+    last run's plan in weeks is kept."""
+    p = parameters.load_parameters("hud", ROOT / "parameters")
+    months = _previous(tmp_path / "m", ["2026-12", "2027-01"])
+    inputs = region.read_inputs([p], demo_dir, {"hud": months})
+    assert inputs.fixed_plans is None and inputs.histories is None
+    weeks = _previous(tmp_path / "w", ["2026-W49", "2026-W50"])
+    inputs = region.read_inputs([p], demo_dir, {"hud": weeks})
+    assert len(inputs.fixed_plans) == 2 and len(inputs.histories) == 1
