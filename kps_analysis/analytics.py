@@ -114,14 +114,70 @@ def _findings(weekly, p, model=None):
                                   tolerance=f"{100 * t:g}")
                             for s, r, d, t in zip(found["stage"], found["resources_per_week"],
                                                   found["demonstrated_per_week"], found["tolerance"])]}))
+    if model is not None:
+        parts.append(_unplanned_stages(weekly, model, lang))
     parts = [f for f in parts if len(f)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["severity", "clinic", "period", "column", "message"])
 
 
+def _unplanned_stages(weekly: pd.DataFrame, model, lang: str) -> pd.DataFrame:
+    """A stage the clinic has (resources or production of it, :attr:`capacity_check`) that its
+    plan lacks because the data lack its inflow or queue columns: a warning naming them
+    (without it the operations left the plan, the purchase and the agreement without a word)."""
+    from .report import format_count, label
+    from .stages import STAGES
+
+    check, plan = model.capacity_check, model.plan
+    if not len(check) or not {"clinic", "stage"} <= set(check.columns):
+        return pd.DataFrame()
+    planned = set(zip(plan["clinic"].astype(str), plan["stage"].astype(str))) if len(plan) else set()
+    has = check[["resources_per_week", "demonstrated_per_week"]].fillna(0.0).max(axis=1) > 0
+    here = set(weekly["clinic"].astype(str))
+    rows = []
+    for r, used in zip(check.itertuples(index=False), has):   # a row per clinic and stage: a handful
+        if not used or str(r.clinic) not in here or (str(r.clinic), str(r.stage)) in planned or r.stage not in STAGES:
+            continue
+        spec = STAGES[r.stage]
+        own = weekly[weekly["clinic"].astype(str) == str(r.clinic)]
+        missing = [c for c in (spec.inflow, spec.queue, spec.own)
+                   if c not in own.columns or own[c].isna().all()]
+        if not missing:
+            continue
+        shown = r.demonstrated_per_week if r.demonstrated_per_week == r.demonstrated_per_week else r.resources_per_week
+        stage = label(f"value.stage.{r.stage}", lang).lower()
+        rows.append({"severity": "warning", "clinic": r.clinic, "period": None, "column": ", ".join(missing),
+                     "message": label("finding.stage_not_planned", lang, stage=stage, columns=", ".join(missing),
+                                      shown=format_count(shown, language=lang, decimals=1))})
+    return pd.DataFrame(rows)
+
+
+#: How far ahead the report's accuracy backtest scores the referral forecast [weeks]: a quarter
+#: (13 weeks; 3 months on monthly data, :func:`accuracy_horizon`).
+ACCURACY_WEEKS = 13
+
+
+def accuracy_horizon(weekly: pd.DataFrame) -> int:
+    """The accuracy backtest's horizon in the data's periods: :data:`ACCURACY_WEEKS` weeks, or
+    as many months by days (3) [periods].
+
+    >>> w = pd.DataFrame({"period": pd.period_range("2026-01", periods=3, freq="M")})
+    >>> weeks = w.assign(period=pd.period_range("2026-01-05", periods=3, freq="W-SUN"))
+    >>> accuracy_horizon(w), accuracy_horizon(weeks)
+    (3, 13)
+    """
+    from .seasonal import period_kind, periods_for_weeks
+
+    try:
+        kind = period_kind(weekly["period"]) if len(weekly) else "W"
+    except (KeyError, ValueError):
+        kind = "W"
+    return periods_for_weeks(ACCURACY_WEEKS, kind)
+
+
 def _accuracy(weekly, p, model=None):
     """The backtest of the referral forecast the plan rests on: its chosen method against
-    the seasonal naive, 13 periods ahead from 4 origins [WAPE]."""
+    the seasonal naive, a quarter ahead (:func:`accuracy_horizon`) from 4 origins [WAPE]."""
     from .forecast import backtest_origin
 
     jobs = _accuracy_jobs(weekly, p, model)
@@ -140,7 +196,8 @@ def _accuracy_jobs(weekly, p, model=None) -> list | None:
         return None
     chosen = fc.drop_duplicates("clinic").set_index("clinic")["model"].map(method_of)
     levels = tuple(_get(_get(p, "forecast", {}) or {}, "levels", (80, 95)))
-    return [backtest_jobs(weekly[weekly["clinic"].isin(clinics.index)], measure="referrals_in", horizon=13,
+    horizon = accuracy_horizon(weekly)
+    return [backtest_jobs(weekly[weekly["clinic"].isin(clinics.index)], measure="referrals_in", horizon=horizon,
                           origins=4, methods=(method, "seasonal_naive"), levels=levels,
                           exclude=tuple(_get(p, "history_exclude_years", ()) or ()))
             for method, clinics in chosen.groupby(chosen)]

@@ -923,9 +923,33 @@ def _weekly_shown(ctx: ClinicContext) -> pd.DataFrame:
     return report.suppress_tables(tables, ctx.shown, limit=ctx.limit)["weekly"]
 
 
+def short_history(weekly: pd.DataFrame, kind: str) -> int | None:
+    """The periods of referral history [periods] when they are fewer than the two years the
+    seasonal profile is estimated from (:func:`kps_analysis.seasonal.seasonal_profile`'s
+    ``min_years``); None when there are enough. With fewer the profile is (nearly) flat and
+    the forecast has no season of the clinic's own, which the report then says instead of
+    drawing a flat line "from earlier years".
+
+    >>> w = pd.DataFrame({"period": pd.period_range("2026-01-05", periods=40, freq="W-SUN"), "referrals_in": 5.0})
+    >>> short_history(w, "week"), short_history(pd.concat([w] * 3).assign(
+    ...     period=pd.period_range("2024-01-01", periods=120, freq="W-SUN")), "week")
+    (40, None)
+    """
+    from .seasonal import PERIODS_PER_YEAR
+
+    col = weekly["referrals_in"] if "referrals_in" in weekly.columns else None
+    n = int(weekly.loc[col.notna(), "period"].nunique()) if col is not None else int(weekly["period"].nunique())
+    return n if n < 2 * PERIODS_PER_YEAR["M" if kind == "month" else "W"] else None
+
+
 def _seasonal(ctx: ClinicContext) -> None:
     from . import plots
 
+    short = short_history(ctx.weekly, ctx.kind)
+    if short is not None:   # the heading, then why there is no pattern to show
+        _markdown(ctx.text("seasonal").splitlines()[0] + "\n" + label(
+            "section.seasonal_short", ctx.language, n=short, periods=period_word(ctx.kind, ctx.language, plural=True)))
+        return
     _markdown(ctx.text("seasonal"))
     profile = ctx.analysis("seasonal")
     _figure(plots.seasonal_profile(profile, language=ctx.language, kind=ctx.kind),
@@ -939,7 +963,14 @@ def _forecast(ctx: ClinicContext) -> None:
     fc = ctx.model.forecasts["referrals_in"]
     _figure(plots.fan_chart(ctx.weekly, fc, measure="referrals_in", language=ctx.language),
             plots.alt_fan(fc, "referrals_in", language=ctx.language, kind=ctx.kind))
-    _markdown(in_periods(report.forecast_text(fc, ctx.accuracy, language=ctx.language), ctx.kind, ctx.language))
+    from .analytics import accuracy_horizon
+
+    _markdown(in_periods(report.forecast_text(fc, ctx.accuracy, language=ctx.language,
+                                              horizon=accuracy_horizon(ctx.weekly)), ctx.kind, ctx.language))
+    short = short_history(ctx.weekly, ctx.kind)
+    if short is not None:
+        _markdown(label("section.forecast_short", ctx.language, n=short,
+                        periods=period_word(ctx.kind, ctx.language, plural=True)))
 
 
 def _balance(ctx: ClinicContext) -> None:
@@ -982,11 +1013,11 @@ def _breaches(ctx: ClinicContext) -> None:
     _figure(fig, plots.alt_breaches(ctx.model.plan, ctx.fixed, language=ctx.language, kind=ctx.kind))
     order = report_plan.aggregate_order_text(
         ctx.model.settings, patient_level=ctx.waiting_list is not None and len(ctx.waiting_list) > 0,
-        language=ctx.language)
+        language=ctx.language, kind=ctx.kind)
     if order:
         _markdown(order)
-    _markdown(in_periods(report_plan.lead_time_text(ctx.model.plan, ctx.model.settings, limit=ctx.limit,
-                                                    language=ctx.language), ctx.kind, ctx.language))
+    # the lead time is in weeks whatever the clinic's periods (as the first screen and glossary say it)
+    _markdown(report_plan.lead_time_text(ctx.model.plan, ctx.model.settings, limit=ctx.limit, language=ctx.language))
 
 
 def _capacity(ctx: ClinicContext) -> None:

@@ -96,3 +96,22 @@ def test_a_capacity_finding_is_a_data_quality_finding(golden_demo_model):
     check = model.capacity_check[(model.capacity_check["clinic"] == "uro") & model.capacity_check["finding"]]
     assert len(rows) == len(check) > 0
     assert f"{check['resources_per_week'].iloc[0]:.1f}".replace(".", ",") in rows["message"].iloc[0]  # sv report
+
+
+def test_a_stage_the_data_cannot_plan_is_a_finding(region):
+    """onh's data without its treatment columns (decisions, queue): the plan has no operations,
+    and the data-quality findings say which columns are missing (the report said 'Inga
+    anmärkningar' while the operations left the plan, the purchase and the agreement)."""
+    weekly, ps, _ = region
+    onh = weekly[weekly["clinic"] == "onh"].drop(columns=["treatment_decisions", "queue_treatment"])
+    onh = onh.dropna(axis=1, how="all")
+    model = planning.plan_clinics(onh, None, ps[:1], runs=20, with_scenarios=False, as_of="2026-12-01")
+    assert set(model.plan["stage"]) == {"new_visit"}
+    found = analytics.compute_one("findings", onh, ps[0], model)
+    note = found[found["message"].str.contains("planeras inte")]
+    assert len(note) == 1, found
+    assert "treatment_decisions" in note["column"].iloc[0] and "queue_treatment" in note["column"].iloc[0]
+    assert "operationer" in note["message"].iloc[0]
+    # with its columns, no such finding
+    whole = analytics.compute_one("findings", weekly[weekly["clinic"] == "onh"], ps[0], region[2])
+    assert not whole["message"].str.contains("planeras inte").any()

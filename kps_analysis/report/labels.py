@@ -260,12 +260,14 @@ TEXTS: dict[str, dict[str, str]] = {
               "sessions in-house, or a move to another hospital of the region with spare capacity (the clinic's own "
               "unused capacity in the lead time: {spare_text}).",
     },
+    "plan.totals_week": {"sv": "Veckosummor", "en": "Weekly totals"},
+    "plan.totals_month": {"sv": "Månadssummor", "en": "Monthly totals"},
     "plan.aggregate_order": {
-        "sv": "**Veckosummor:** kliniken lämnar inte väntetiden per patient. De som enligt data redan har väntat "
+        "sv": "**{totals}:** kliniken lämnar inte väntetiden per patient. De som enligt data redan har väntat "
               "över {days} dagar antas vänta av skäl som inte syns i data (som patienter med lägre medicinsk "
               "prioritet): planen tar dem efter dem som väntat kortare, så de ligger kvar tills de köps eller kön "
               "inom gränsen är avklarad, även när den egna kapaciteten räcker till fler.",
-        "en": "**Weekly totals:** the clinic does not report each patient's wait. Those the data report as already "
+        "en": "**{totals}:** the clinic does not report each patient's wait. Those the data report as already "
               "past {days} days are taken to wait for reasons the data do not show (as patients of a lower medical "
               "priority): the plan serves them after those who have waited less, so they remain until they are "
               "bought or the queue within the limit is cleared, even where the clinic's own capacity could take "
@@ -372,12 +374,12 @@ TEXTS: dict[str, dict[str, str]] = {
     # sentences (report.sentences)
     "sentence.data_up_to_week": {"sv": "data till och med vecka", "en": "data up to week"},
     "sentence.forecast_accuracy": {
-        "sv": "Modell: {name}. Provad på de senaste två åren var prognosen 13 veckor framåt i genomsnitt {wape} % fel "
-              "(att jämföra med {naive} % för samma vecka i fjol); utfallet låg inom det ljusare fältet {cover} % av "
-              "veckorna.",
-        "en": "Model: {name}. Tested on the past two years, the forecast 13 weeks ahead was on average {wape} % off "
-              "(against {naive} % for the same week last year); the outcome fell within the lighter band {cover} % of "
-              "the weeks.",
+        "sv": "Modell: {name}. Provad på de senaste två åren var prognosen {horizon} veckor framåt i genomsnitt "
+              "{wape} % fel (att jämföra med {naive} % för samma vecka i fjol); utfallet låg inom det ljusare fältet "
+              "{cover} % av veckorna.",
+        "en": "Model: {name}. Tested on the past two years, the forecast {horizon} weeks ahead was on average "
+              "{wape} % off (against {naive} % for the same week last year); the outcome fell within the lighter band "
+              "{cover} % of the weeks.",
     },
     "sentence.model": {"sv": "Modell: {name}.", "en": "Model: {name}."},
     # forecast methods in words (report.sentences.forecast_text)
@@ -622,6 +624,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "column.coverage_95": {"sv": "Träffar inom 95 %-intervallet", "en": "Coverage of the 95 % interval"},
     "column.n": {"sv": "Antal", "en": "Count"},
     "column.severity": {"sv": "Allvar", "en": "Severity"},
+    "finding.stage_not_planned": {
+        "sv": ("steget {stage} planeras inte: indata saknar {columns}; kliniken har {shown} i veckan i det steget, "
+               "som därför inte syns i planen, köpet eller jämförelsen med vårdöverenskommelsen"),
+        "en": ("the stage {stage} is not planned: the data lack {columns}; the clinic has {shown} a week in that "
+               "stage, which is therefore missing from the plan, the purchase and the care agreement")},
     "finding.stale": {
         "sv": ("data slutar {end}, {days} dagar före körningen; planen börjar {start}: nyare data skulle "
                "flytta den till i dag"),
@@ -801,6 +808,17 @@ TEXTS: dict[str, dict[str, str]] = {
                          "en": "This section needs {data_word} with {what}; the clinic has none."},
     "section.needs_parameters": {"sv": "Avsnittet kräver {groups} i klinikens parameterfil.",
                                  "en": "This section needs {groups} in the clinic's parameter file."},
+    "section.seasonal_short": {
+        "sv": ("Säsongsmönstret räknas ur minst två års data; kliniken har {n} {periods}. Mönstret visas när "
+               "historiken räcker."),
+        "en": ("The seasonal pattern is estimated from at least two years of data; the clinic has {n} {periods}. "
+               "It is shown once the history is long enough.")},
+    "section.forecast_short": {
+        "sv": ("**Kort historik:** {n} {periods}, mindre än två år. Prognosen har därför ingen egen säsong "
+               "(helger och sommar syns inte i den), och jämförelsen med samma period i fjol bygger på för få år."),
+        "en": ("**Short history:** {n} {periods}, less than two years. The forecast therefore has no season of its "
+               "own (holidays and summer do not show in it), and the comparison with the same period last year "
+               "rests on too few years.")},
     "section.needs_waiting_list": {
         "sv": ("Avsnittet kräver ett väntelisteuttag per patient (remissdatum, beslutsdatum, besöks- och "
                "operationsdatum); kliniken levererar bara summor per period."),
@@ -1002,7 +1020,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.count_yellow": {"sv": "{n} gul", "en": "{n} yellow"},
     "section.count_yellow_many": {"sv": "{n} gula", "en": "{n} yellow"},
     "section.count_green": {"sv": "{n} grön", "en": "{n} green"},
-    "section.count_green_many": {"sv": "{n} grön", "en": "{n} green"},
+    "section.count_green_many": {"sv": "{n} gröna", "en": "{n} green"},
     "section.region_clinics": {"sv": "Kliniker: {counts}.", "en": "Clinics: {counts}."},
     "section.region_escalated": {"sv": " Eskaleras till divisionen: {names}.",
                                "en": " Escalated to the division: {names}."},

@@ -9,6 +9,8 @@ purchase, breaches ahead, the Monte Carlo) are shown exactly, as in ``plan.xlsx`
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -46,8 +48,13 @@ KEY_FIGURES = tuple((key, TEXTS[f"key_figure.{key}"]["sv"], TEXTS[f"key_figure.{
 
 
 def _week_label(value) -> str:
+    """An order-by period's label: a week's ISO label (``2026-W49``), a month's ``2026-12`` (a
+    monthly plan's order-by period is a month; read as a week it was the week of its first
+    day, and the report showed "v. 49 2026" where its first screen says "dec 2026")."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "–"
+    if getattr(value, "freqstr", "").startswith("M") or re.fullmatch(r"\d{4}-\d{2}", str(value)):
+        return str(value)
     try:
         return period_labels(pd.Series([pd.Period(str(value).split("/")[0], freq="W-SUN")])).iloc[0]
     except (ValueError, TypeError):
@@ -340,7 +347,8 @@ def lead_time_text(plan: pd.DataFrame, settings: pd.DataFrame, *, limit: int = 5
     return label("plan.lead_time", language, lead=lead, n=n, spare_text=spare_text)
 
 
-def aggregate_order_text(settings: pd.DataFrame, *, patient_level: bool, language: str = "sv") -> str:
+def aggregate_order_text(settings: pd.DataFrame, *, patient_level: bool, language: str = "sv",
+                         kind: str = "week") -> str:
     """Why a clinic that reports weekly totals buys the patients its data report past the limit
     (markdown; empty for any other clinic).
 
@@ -351,12 +359,15 @@ def aggregate_order_text(settings: pd.DataFrame, *, patient_level: bool, languag
     within the limit is served, while the report's general text says patients are taken by
     priority and waiting time. ``settings`` is the clinic's ``model.settings``
     (``waiting_over_90_reported`` [patients] at its latest period, ``guarantee_days`` [days]);
-    ``patient_level``: the clinic has a patient-level waiting list (then the text is empty).
+    ``patient_level``: the clinic has a patient-level waiting list (then the text is empty);
+    ``kind``: ``"week"`` or ``"month"``, the clinic's periods (weekly or monthly totals).
 
     Examples
     --------
     >>> s = pd.DataFrame({"guarantee_days": [90.0], "waiting_over_90_reported": [3.0]})
     >>> aggregate_order_text(s, patient_level=False).startswith("**Veckosummor")
+    True
+    >>> aggregate_order_text(s, patient_level=False, kind="month").startswith("**Månadssummor")
     True
     >>> aggregate_order_text(s, patient_level=True), aggregate_order_text(s.assign(waiting_over_90_reported=0.0),
     ...                                                                  patient_level=False)
@@ -367,7 +378,8 @@ def aggregate_order_text(settings: pd.DataFrame, *, patient_level: bool, languag
     if not (settings["waiting_over_90_reported"].astype(float).fillna(0.0) > 0).any():
         return ""
     days = float(settings["guarantee_days"].iloc[0]) if "guarantee_days" in settings else 90.0
-    return label("plan.aggregate_order", language, days=f"{days:g}")
+    totals = label(f"plan.totals_{'month' if kind == 'month' else 'week'}", language)
+    return label("plan.aggregate_order", language, days=f"{days:g}", totals=totals)
 
 
 def uncertainty_table(model, *, language: str = "sv") -> pd.DataFrame:
@@ -375,7 +387,8 @@ def uncertainty_table(model, *, language: str = "sv") -> pd.DataFrame:
     stages = {"new_visit": label("table.first_visits", language), "treatment": label("table.operations", language)}
     by_month = model.uncertainty_by_month
     wide = by_month.pivot_table(index="month", columns="stage", values="p_no_breach", aggfunc="first")
-    out = pd.DataFrame(index=wide.index.astype(str))
+    # months by name (jan 2027), as the purchase table and the first screen name them
+    out = pd.DataFrame(index=[period_name(str(m), language) for m in wide.index])
     for stage in wide.columns:
         out[f"{stages.get(stage, stage)}: {label('plan.chance_nobody_passes_90_d_lower', language)}"] = [
             format_share(v, language=language) for v in wide[stage]]   # as the key figures show a chance

@@ -67,12 +67,15 @@ def provenance_markdown(
     )
 
 
-def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: str = "sv") -> str:
+def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: str = "sv",
+                  horizon: int = 13) -> str:
     """The forecast's model and its backtest accuracy in words, for one clinic.
 
     ``accuracy`` is :func:`kps_analysis.forecast.backtest` output with the model's method
     and ``seasonal_naive``; the sentence uses the weighted absolute percentage error
     (``wape``) over all horizons and the empirical coverage of the widest interval.
+    ``horizon``: how far ahead the backtest scored [periods] (:func:`kps_analysis.analytics.accuracy_horizon`;
+    the text speaks of weeks, the report's ``in_periods`` makes them months).
 
     Examples
     --------
@@ -107,4 +110,5 @@ def forecast_text(forecast: pd.DataFrame, accuracy: pd.DataFrame, *, language: s
     cover = own[cov_cols[-1]] if cov_cols else float("nan")
     naive = rows["wape"].get("seasonal_naive", float("nan"))
     wape, naive, cover = (format_count(100 * v, language=language) for v in (own["wape"], naive, cover))
-    return label("sentence.forecast_accuracy", language, name=name, wape=wape, naive=naive, cover=cover)
+    return label("sentence.forecast_accuracy", language, name=name, wape=wape, naive=naive, cover=cover,
+                 horizon=horizon)
