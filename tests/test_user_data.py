@@ -172,8 +172,11 @@ def test_the_monthly_report_is_in_months_and_shows_its_model(ran):
     plan = pd.read_csv(Path(ran.run_dir) / "onh_man" / "tables" / "production_plan.csv")
     assert plan["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}").all()  # months (2026-11), not weeks
     assert plan["period_ahead"].max() == 12
-    # the plan's first month as the report labels it
-    assert str(plan.loc[plan["period_ahead"] == 1, "period"].iloc[0]) in text
+    # the plan's first month as the report names months everywhere ("nov 2026", also in the chance table)
+    from kps_analysis.report import period_name
+
+    first = str(plan.loc[plan["period_ahead"] == 1, "period"].iloc[0])
+    assert period_name(first, "sv") in text
 
 
 def test_partial_clinics_get_what_their_data_support(ran):
