@@ -1407,6 +1407,9 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
             # the clinics' data read on the pool's processes (reading is most of the parent's own work)
             inputs = region.read_inputs(members, data_dir, previous, mapper=pool.map if pool is not None else map)
             reported = [job["clinic_id"] for job in jobs]
+            for clinic_id in inputs.previous_dropped:
+                progress(f"planning model: {clinic_id}'s previous plan is in other periods than its data now "
+                         "(weeks and months); its fixed plan is not kept, it is planned as a first run")
             if not set(reported) & {p.clinic_id for p in inputs.params}:
                 return []
             others = len(inputs.params) - len(set(reported) & {p.clinic_id for p in inputs.params})

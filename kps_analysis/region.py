@@ -37,6 +37,8 @@ class RegionInputs:
     fixed_plans: pd.DataFrame | None = None         #: the previous runs' production plans
     histories: pd.DataFrame | None = None           #: the previous runs' plan histories
     unreadable: list = field(default_factory=list)  #: clinics whose data could not be read
+    #: clinics whose previous plan was in the other kind of period (weeks, now months): planned as a first run
+    previous_dropped: list = field(default_factory=list)
 
 
 def clinics_of(parameters_dir, given: Mapping | None = None) -> list:
@@ -106,7 +108,7 @@ def read_inputs(params_list: Iterable, data_dir, previous: Mapping | None = None
 
     params_list = list(params_list)
     previous = dict(previous or {})
-    weekly, extracts, params, plans, histories, unreadable = [], [], [], [], [], []
+    weekly, extracts, params, plans, histories, unreadable, dropped = [], [], [], [], [], [], []
     for p, clinic in zip(params_list, mapper(_load, [(p, data_dir) for p in params_list])):
         if clinic is None:
             unreadable.append(p.clinic_id)
@@ -119,6 +121,8 @@ def read_inputs(params_list: Iterable, data_dir, previous: Mapping | None = None
         if tables:
             try:   # a previous plan in the other kind of period (weeks, now months) is not kept
                 plan, history = read_previous(tables, kind=_kind_of(clinic.weekly))
+                if plan is None and read_previous(tables)[0] is not None:
+                    dropped.append(p.clinic_id)
             except (OSError, ValueError):
                 plan = history = None
             plans += [plan] if plan is not None else []
@@ -129,7 +133,7 @@ def read_inputs(params_list: Iterable, data_dir, previous: Mapping | None = None
 
     return RegionInputs(params=params, weekly=cat(weekly) if weekly else pd.DataFrame(columns=["clinic", "period"]),
                         waiting_list=cat(extracts), fixed_plans=cat(plans), histories=cat(histories),
-                        unreadable=unreadable)
+                        unreadable=unreadable, previous_dropped=dropped)
 
 
 def _kind_of(weekly: pd.DataFrame) -> str | None:

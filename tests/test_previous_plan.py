@@ -49,6 +49,8 @@ def test_a_weekly_clinic_does_not_keep_a_monthly_plan(tmp_path, demo_dir):
     months = _previous(tmp_path / "m", ["2026-12", "2027-01"])
     inputs = region.read_inputs([p], demo_dir, {"hud": months})
     assert inputs.fixed_plans is None and inputs.histories is None
+    assert inputs.previous_dropped == ["hud"]     # kps run says so in its progress
     weeks = _previous(tmp_path / "w", ["2026-W49", "2026-W50"])
     inputs = region.read_inputs([p], demo_dir, {"hud": weeks})
     assert len(inputs.fixed_plans) == 2 and len(inputs.histories) == 1
+    assert inputs.previous_dropped == []
