@@ -17,6 +17,7 @@ import seaborn as sns
 from matplotlib.ticker import ScalarFormatter
 
 from .report import label
+from .report.formatting import MONTH_LABEL
 from .report.labels import MONTH_NAMES, TEXTS, month_name
 from .waits import renamed_keyword
 
@@ -602,7 +603,7 @@ def gap_heatmap(gaps: pd.DataFrame, *, language: str = "sv", ax=None, order=None
     sns.heatmap(pd.DataFrame(values, index=table.index, columns=table.columns), cmap="RdBu_r", center=0,
                 vmin=-max(limit, 1), vmax=max(limit, 1), annot=annot, fmt="", annot_kws={"fontsize": 7},
                 cbar_kws={"label": label("plot.gap_axis", language)}, ax=ax)
-    months = labels.astype(str).str.fullmatch(r"\d{4}-\d{2}").all() if len(labels) else False
+    months = labels.astype(str).str.fullmatch(MONTH_LABEL).all() if len(labels) else False
     ax.set_xticklabels([period_name(p, language, year=bool(months)) for p in labels], rotation=0, fontsize=8)
     ax.set_xlabel(label("month", language) if months else label("plot.calendar_week", language))
     ax.set_ylabel("")

@@ -34,6 +34,7 @@ import pandas as pd
 
 from . import report, report_plan
 from .report import escape_text, format_count, format_signed, label, period_kind, period_name, period_word
+from .report.formatting import MONTH_LABEL
 from .report.labels import TEXTS, in_months
 
 __all__ = ["Section", "SECTIONS", "MODEL_MEASURES", "MODEL_QUEUES", "available", "sentence", "ClinicContext", "load",
@@ -1488,7 +1489,7 @@ def _region_gap(ctx: RegionContext) -> None:
     order = [ctx.name(c) for c in _by_need(ctx.summaries)["clinic"]]
     # weekly and monthly clinics apart: a month is never drawn under a calendar week (12 weeks; the
     # months the fixed weeks begin in)
-    monthly = gaps["period"].astype(str).str.fullmatch(r"\d{4}-\d{2}") if len(gaps) else pd.Series(dtype=bool)
+    monthly = gaps["period"].astype(str).str.fullmatch(MONTH_LABEL) if len(gaps) else pd.Series(dtype=bool)
     for part, periods in ((gaps[~monthly], 12), (gaps[monthly], 3)):
         if len(part) or not len(gaps):
             _figure(plots.gap_heatmap(part, language=ctx.language, order=order, weeks=periods),

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .report.formatting import MONTH_LABEL
 from .report.labels import TEXTS, label
 
 __all__ = ["HEADERS", "VALUES", "TABLE_TITLES", "NUMBER_FORMATS", "Sheet", "header", "value_text", "sheet_from_frame",
@@ -230,7 +231,7 @@ def _freq(series: pd.Series) -> str:
     if isinstance(series.dtype, pd.PeriodDtype):
         return "M" if series.dtype.freq.freqstr.startswith("M") else "W"
     sample = series.dropna().astype(str)
-    if len(sample) and sample.str.fullmatch(r"\d{4}-\d{2}").all():
+    if len(sample) and sample.str.fullmatch(MONTH_LABEL).all():
         return "M"
     return "W"
 

@@ -12,6 +12,8 @@ import pandas as pd
 from ..calendar import WEEK_FREQ, iso_year_week
 from .labels import label, month_name
 
+#: A month's label as the tables hold it (``2026-12``); a week's is ``2026-W49`` or its dates.
+MONTH_LABEL = r"\d{4}-\d{2}"
 
 def format_count(value: float, *, language: str = "sv", decimals: int = 0) -> str:
     """Format a number the Swedish way (space as thousands separator, decimal comma).
@@ -174,7 +176,7 @@ def period_name(period, language: str = "sv", *, year: bool = True) -> str:
         try:
             if re.fullmatch(r"\d{4}-W\d{2}", text):
                 p = pd.Period(pd.Timestamp.fromisocalendar(int(text[:4]), int(text[6:]), 1), freq="W-SUN")
-            elif re.fullmatch(r"\d{4}-\d{2}", text):
+            elif re.fullmatch(MONTH_LABEL, text):
                 p = pd.Period(text, freq="M")
             else:
                 p = pd.Period(text.split("/")[0], freq="W-SUN")

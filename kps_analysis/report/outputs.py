@@ -5,13 +5,13 @@ plan back (documented in outputs/README.md).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .files import write_table
+from .formatting import MONTH_LABEL
 from .labels import label
 from .suppression import snapshot_shown, suppress_tables
 from .tables import finding_message
@@ -49,9 +49,6 @@ def plan_export_table(plan: pd.DataFrame) -> pd.DataFrame:
     return out[[c for c in PLAN_COLUMNS if c in out.columns]]
 
 
-_MONTH_LABEL = re.compile(r"^\d{4}-\d{2}$")
-
-
 def previous_kind(table: pd.DataFrame) -> str | None:
     """``"W"`` or ``"M"``: whether a previous run's table holds weeks (``2026-W49``,
     ``2026-11-30/2026-12-06``) or months (``2026-12``) in ``period``; None when it holds
@@ -66,7 +63,7 @@ def previous_kind(table: pd.DataFrame) -> str | None:
     text = text[text != ""]
     if text.empty:
         return None
-    return "M" if text.str.match(_MONTH_LABEL).all() else "W"
+    return "M" if text.str.fullmatch(MONTH_LABEL).all() else "W"
 
 
 def read_previous(tables_dir, kind: str | None = None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:

@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from ..planning import ESCALATION_RULE
-from .formatting import format_against, format_count, format_share, format_signed, period_labels, period_name
+from .formatting import (
+    MONTH_LABEL,
+    format_against,
+    format_count,
+    format_share,
+    format_signed,
+    period_labels,
+    period_name,
+)
 from .labels import TEXTS, label, status_word
 from .markup import escape_text
 from .suppression import headline_shown, share_text
@@ -53,7 +61,7 @@ def _week_label(value) -> str:
     day, and the report showed "v. 49 2026" where its first screen says "dec 2026")."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "–"
-    if getattr(value, "freqstr", "").startswith("M") or re.fullmatch(r"\d{4}-\d{2}", str(value)):
+    if getattr(value, "freqstr", "").startswith("M") or re.fullmatch(MONTH_LABEL, str(value)):
         return str(value)
     try:
         return period_labels(pd.Series([pd.Period(str(value).split("/")[0], freq="W-SUN")])).iloc[0]
