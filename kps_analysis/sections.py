@@ -350,6 +350,12 @@ class ClinicContext:
         return self.analysis("ratios")
 
     @cached_property
+    def stages(self) -> set | None:
+        """The stages the clinic's plan has (``new_visit``, ``treatment``); None without a model.
+        The texts name only their queues and the rates only theirs (hud has no treatment stage)."""
+        return set(self.model.plan["stage"]) if self.model is not None and len(self.model.plan) else None
+
+    @cached_property
     def loads(self) -> pd.DataFrame:
         from .balance import stage_loads
 
@@ -396,8 +402,7 @@ class ClinicContext:
             region = calendar_region(self.params.to_dict() if callable(to_dict) else dict(self.params))
         except (ValueError, TypeError, KeyError, AttributeError):
             region = {}
-        stages = set(self.model.plan["stage"]) if self.model is not None and len(self.model.plan) else None
-        return self.in_horizons(report.section(key, self.language, kind=self.kind, stages=stages, **region))
+        return self.in_horizons(report.section(key, self.language, kind=self.kind, stages=self.stages, **region))
 
     def in_horizons(self, text: str) -> str:
         """A report text with the clinic's fixed weeks and horizon for the catalogue's 12 and 52
@@ -984,7 +989,7 @@ def _balance(ctx: ClinicContext) -> None:
     _table(report.load_table(ctx.loads, language=ctx.language),
            label("section.load_caption", ctx.language, n=ctx.fixed,
                  periods=period_word(ctx.kind, ctx.language, plural=True)))
-    t = report.rates_table(ctx.analysis("rates"), language=ctx.language, stages=set(ctx.loads["stage"]))
+    t = report.rates_table(ctx.analysis("rates"), language=ctx.language, stages=ctx.stages)
     t.index.name = in_periods(t.index.name, ctx.kind, ctx.language)
     _table(t, label("section.rates_caption", ctx.language))
 
