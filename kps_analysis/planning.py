@@ -1937,8 +1937,11 @@ def purchase_by_month(plan: pd.DataFrame) -> pd.DataFrame:
     buy = plan[plan["purchase"] > 0].copy()
     keys = ["clinic", "stage", "month"] + (["fixed"] if "fixed" in plan.columns else [])
     cols = keys + ["purchase", "cost_external_sek", "cost_internal_sek", "order_by", "first_week", "until_week"]
-    if buy.empty:
-        return pd.DataFrame(columns=cols)
+    if buy.empty:   # typed as the plan's periods, so that an empty month's sheet is still headed in them
+        typed = isinstance(plan["period"].dtype, pd.PeriodDtype) if "period" in plan.columns else False
+        return pd.DataFrame(columns=cols).astype(
+            {"month": "period[M]", "order_by": plan["period"].dtype, "first_week": plan["period"].dtype,
+             "until_week": plan["period"].dtype} if typed else {})
     buy["month"] = _month_of(buy["period"]) if "month" not in buy.columns else buy["month"]
     buy["order_by"] = buy["period"] - (buy["period_ahead"] - buy["order_by_period"]).astype(int)
     if "fixed" in keys:

@@ -499,7 +499,9 @@ def purchase_month_sheet(table: pd.DataFrame, *, language: str = "sv", name: str
     Parameters
     ----------
     table : DataFrame
-        ``clinic``, ``stage``, ``month``, ``purchase`` [patients], costs [SEK], ``order_by``.
+        ``clinic``, ``stage``, ``month``, ``purchase`` [patients], costs [SEK], ``order_by``
+        (a monthly plan's ``first_week``, ``until_week`` and ``boundary`` are left out: its
+        rows are whole months, the ``Månad`` column already).
     language : {"sv", "en"}, optional
         Language of headers and values; default Swedish.
     name : str, optional
@@ -510,8 +512,13 @@ def purchase_month_sheet(table: pd.DataFrame, *, language: str = "sv", name: str
     Sheet
         For :func:`write_workbook`.
     """
+    skip = ()
+    if "first_week" in table.columns and _freq(table["first_week"]) == "M":
+        # a monthly plan's rows are whole months: the first and last period bought are the row's month
+        # and no fixed horizon ends inside a month, so these columns would only repeat "Månad" in weeks' words
+        skip = ("first_week", "until_week", "boundary")
     sheet, m = sheet_from_frame(table, name or label("sheet.purchase_by_month", language), language=language,
-                                table_name="Kop_per_manad")
+                                table_name="Kop_per_manad", skip=skip)
     if "cost_external_sek" in m and "cost_internal_sek" in m:
         _insert_after(sheet, m["cost_internal_sek"], label("workbook.extra_cost_of_buying_sek", language),
                       f"={{{m['cost_external_sek']}}}{{r}}-{{{m['cost_internal_sek']}}}{{r}}", "kr")

@@ -179,6 +179,22 @@ def test_the_monthly_report_is_in_months_and_shows_its_model(ran):
     assert period_name(first, "sv") in text
 
 
+def test_the_monthly_workbook_heads_its_rows_as_months(ran):
+    """plan.xlsx of a monthly clinic said "Första veckan", "Till och med veckan", "Fastställda
+    veckor slutar i månaden" (purchase per month) and "År / Vecka / Veckan börjar" (plan against
+    outcome, before any period has passed) over rows that are months."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(Path(ran.run_dir) / "onh_man" / "plan.xlsx", read_only=True)
+    for title in ("Produktionsplan", "Köp per månad", "Plan mot utfall"):
+        headers = [str(v) for v in next(wb[title].iter_rows(max_row=1, values_only=True)) if v is not None]
+        assert "Månad" in headers, (title, headers)
+        assert not [h for h in headers if "veck" in h.lower()], (title, headers)
+    notes = [str(v) for row in wb["Plan mot utfall"].iter_rows(values_only=True) for v in row if v]
+    assert not [n for n in notes if "vecka" in n.lower()], notes
+    wb.close()
+
+
 def test_partial_clinics_get_what_their_data_support(ran):
     from kps_analysis import sections
 

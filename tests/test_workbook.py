@@ -509,6 +509,25 @@ def test_the_monthly_purchase_sheet_has_no_column_left_untranslated():
         assert all(workbook.header(c, language) != c for c in table.columns), list(table.columns)
 
 
+@pytest.mark.parametrize("bought", [0.0, 2.0])
+def test_a_monthly_purchase_sheet_is_headed_in_months_bought_or_not(bought):
+    """A monthly plan's "Köp per månad" had "Första veckan", "Till och med veckan" and "Fastställda
+    veckor slutar i månaden" over rows that are whole months; with nothing bought (an empty table)
+    too. A weekly plan keeps them (its months hold several weeks)."""
+    from kps_analysis.planning import purchase_by_month
+
+    plan = pd.DataFrame({"clinic": "a", "stage": "treatment", "period_ahead": [1, 2, 3],
+                         "period": pd.period_range("2026-12", periods=3, freq="M"), "fixed": [True, True, False],
+                         "purchase": [0.0, bought, bought], "cost_external_sek": bought, "cost_internal_sek": bought,
+                         "order_by_period": [1, 1, 2]})
+    headers = list(workbook.purchase_month_sheet(purchase_by_month(plan)).frame.columns)
+    assert "Månad" in headers and "Beställ senast" in headers
+    assert not [h for h in headers if "veck" in h.lower()], headers
+    weekly = plan.assign(period=pd.period_range("2026-12-07", periods=3, freq="W-SUN"))
+    headers = list(workbook.purchase_month_sheet(purchase_by_month(weekly)).frame.columns)
+    assert "Första veckan (veckan börjar)" in headers
+
+
 def test_the_csv_beside_stays_the_machine_contract(tmp_path):
     """The CSV is read by machines with their defaults: comma, decimal point, UTF-8 without BOM,
     identifiers as headers; pandas gives back the frame written (periods as ISO labels)."""

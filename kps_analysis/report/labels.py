@@ -445,8 +445,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "workbook.extra_cost_of_buying_sek": {"sv": "Merkostnad för köp (kr)", "en": "Extra cost of buying (SEK)"},
     "workbook.no_follow_up": {"sv": "Ingen plan att följa upp i data.", "en": "No plan to follow up in the data."},
     "workbook.no_history": {
-        "sv": "Ingen vecka av en tidigare körnings fastställda plan har passerat ännu.",
-        "en": "No week of an earlier run's fixed plan has passed yet.",
+        "sv": "Ingen period av en tidigare körnings fastställda plan har passerat ännu.",
+        "en": "No period of an earlier run's fixed plan has passed yet.",
     },
     # number and period formatting (report.formatting)
     "format.wk": {"sv": "v.", "en": "wk"},

@@ -152,9 +152,12 @@ def write_clinic_tables(output_dir, model, *, headline, changes, weekly, finding
             # Excel's copy in the report language, as the report shows it (the CSV keeps the validation's words)
             table = table.assign(message=table["message"].map(lambda m: finding_message(m, language)))
         write_table_xlsx(table, tables / f"{name}.xlsx", language=language)
+    history = model.history
+    if history.empty and "period" in plan.columns:   # no passed period yet: headed in the plan's periods
+        history = history.astype({"period": plan["period"].dtype})
     export_plan_xlsx(production_plan, Path(output_dir) / "plan.xlsx",
                      tables={label('sheet.purchase_by_month', language): purchase_by_month(plan),
                              label("sheet.capacity", language): model.capacity_check,
-                             label("sheet.plan_against_outcome", language): model.history,
+                             label("sheet.plan_against_outcome", language): history,
                              label("sheet.follow_up", language): model.follow_up},
                      language=language)
