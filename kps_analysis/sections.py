@@ -1290,6 +1290,18 @@ class RegionContext:
     def name(self, clinic: str) -> str:
         return self.names.get(clinic, clinic)
 
+    def monthly(self) -> list[str]:
+        """The names of the clinics whose data are monthly (``period_unit`` of their summary), in the
+        summaries' order: the region's "12 weeks" and "latest week" are their 3 months and latest month."""
+        s = self.summaries
+        if "period_unit" not in s or "clinic" not in s:
+            return []
+        return [self.name(c) for c in s.loc[s["period_unit"].astype(str) == "month", "clinic"].astype(str)]
+
+    def only_monthly(self) -> bool:
+        """True when every clinic of the run has monthly data (and there is at least one)."""
+        return len(self.summaries) > 0 and len(self.monthly()) == len(self.summaries)
+
 
 def load_region(run_dir="", parameters_dir="../parameters", language="") -> RegionContext:
     """Load a run's clinic tables for the region overview, with clinic names and the region's name.
@@ -1371,7 +1383,8 @@ def _region_title(ctx: RegionContext) -> None:
 def _region_totals(ctx: RegionContext) -> None:
     from .summary import region_totals
 
-    _markdown(report.section("region_totals", ctx.language))
+    text = report.section("region_totals", ctx.language)
+    _markdown(text + (label("section.region_latest_month", ctx.language) if ctx.monthly() else ""))
     # the patients over 90 days as every clinic's key figure and the ranking show them: each clinic's peak
     totals = region_totals(ctx.summaries).drop(columns=["projected_breaches_12w"], errors="ignore")
     t = report.headline_table(totals.assign(clinic="region"), language=ctx.language)
@@ -1382,6 +1395,9 @@ def _region_ranking(ctx: RegionContext) -> None:
     from . import plots
 
     _markdown(report.section("region_ranking", ctx.language))
+    if ctx.monthly():   # the "12 weeks" of the tables below, for the monthly clinics (as the index says)
+        names = ", ".join(escape_text(n) for n in ctx.monthly())
+        _markdown("*" + label("index.monthly", ctx.language, names=names) + "*")
     ordered = _by_need(ctx.summaries)
     # two tables that each fit an A4 page: the need (what to decide), then the state now;
     # purchases by kind, never one count of first visits and operations. The waiting-list
@@ -1488,7 +1504,12 @@ def _region_moves(ctx: RegionContext) -> None:
 def _region_gap(ctx: RegionContext) -> None:
     from . import plots
 
-    _markdown(report.section("region_gap", ctx.language))
+    text = report.section("region_gap", ctx.language)
+    if ctx.only_monthly():    # every row a month: the heading and text in months
+        text = in_periods(text, "month", ctx.language)
+    elif ctx.monthly():
+        text += label("section.region_gap_months", ctx.language)
+    _markdown(text)
     gaps = ctx.table("capacity_gap")
     gaps = gaps.assign(clinic=gaps["clinic"].map(ctx.name)) if len(gaps) else gaps
     order = [ctx.name(c) for c in _by_need(ctx.summaries)["clinic"]]

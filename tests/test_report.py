@@ -962,3 +962,38 @@ def test_the_care_agreement_sentence_counts_first_visits_and_operations_apart():
         sections._RECORDED = None
     assert "2\u00a0809 nybesök mot avtalade 2\u00a0080 (+729) och 892 operationer mot avtalade 643 (+249)" in text, text
     assert "patienter" not in text
+
+
+@pytest.mark.parametrize("units, heading, extra", [
+    (["month", "month"], "Kapacitetsglapp per klinik och månad", None),
+    (["week", "month"], "Kapacitetsglapp per klinik och vecka", "visas i ett eget diagram, per månad"),
+    (["week", "week"], "Kapacitetsglapp per klinik och vecka", None)])
+def test_the_region_overview_says_which_clinics_count_months(tmp_path, units, heading, extra):
+    """A region of monthly clinics read "Kapacitetsglapp per klinik och vecka" over a chart of months
+    and "senaste veckan" for their latest month; the index said how months sit beside weeks, the
+    overview did not."""
+    from kps_analysis import sections
+
+    summaries = pd.DataFrame({"clinic": ["a", "b"], "period_unit": units, "period": ["2026-11", "2026-11"],
+                              "waiting_new_visit": [10.0, 20.0], "waiting_over_90": [1.0, 2.0]})
+    for clinic, unit in zip(("a", "b"), units):
+        periods = (pd.period_range("2026-12", periods=3, freq="M") if unit == "month"
+                   else pd.period_range("2026-11-30", periods=12, freq="W-SUN"))
+        (tmp_path / clinic / "tables").mkdir(parents=True)
+        pd.DataFrame({"clinic": clinic, "stage": "new_visit", "period_ahead": range(1, len(periods) + 1),
+                      "period": periods.astype(str), "capacity": 10.0, "need": 12.0, "gap": 2.0}).to_csv(
+            tmp_path / clinic / "tables" / "capacity_gap.csv", index=False)
+    ctx = sections.RegionContext(folder=tmp_path, summaries=summaries, names={"a": "A <b>", "b": "B"},
+                                 language="sv", settings={"guarantee_days": 90}, region="", run_date="")
+    assert ctx.monthly() == [n for n, u in zip(["A <b>", "B"], units) if u == "month"]
+    sections._RECORDED = []
+    try:
+        sections._region_gap(ctx)
+        sections._region_totals(ctx)
+        texts = [o["data"]["text/markdown"] for o in sections._RECORDED if "text/markdown" in o["data"]]
+    finally:
+        sections._RECORDED = None
+    gap, totals = texts[0], texts[1]
+    assert gap.startswith("## " + heading), gap
+    assert (extra in gap) if extra else "månadsdata" not in gap
+    assert ("den senaste månaden" in totals) == ("month" in units), totals

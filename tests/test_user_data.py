@@ -195,6 +195,16 @@ def test_the_monthly_workbook_heads_its_rows_as_months(ran):
     wb.close()
 
 
+def test_the_region_overview_says_how_months_sit_beside_weeks(ran):
+    """The index said that a monthly clinic's "12 weeks" are the 3 months starting within them; the
+    overview, whose tables have the same columns, did not."""
+    html = (Path(ran.run_dir) / "region" / "overview.html").read_text(encoding="utf-8")
+    note = re.search(r"<em>[^<]*de 3 månader som börjar inom de 12 veckorna[^<]*</em>", html)
+    assert note and "ÖNH (månadsdata)" in note[0], note   # the monthly clinics by name
+    assert "Kliniker med månadsdata visas i ett eget diagram, per månad." in html
+    assert "För kliniker med månadsdata är det den senaste månaden." in html
+
+
 def test_partial_clinics_get_what_their_data_support(ran):
     from kps_analysis import sections
 
