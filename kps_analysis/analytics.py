@@ -125,6 +125,7 @@ def _unplanned_stages(weekly: pd.DataFrame, model, lang: str) -> pd.DataFrame:
     """A stage the clinic has (resources or production of it, :attr:`capacity_check`) that its
     plan lacks because the data lack its inflow or queue columns: a warning naming them
     (without it the operations left the plan, the purchase and the agreement without a word)."""
+    from .data.headers import HEADER_ALIASES
     from .report import format_count, label
     from .stages import STAGES
 
@@ -146,8 +147,10 @@ def _unplanned_stages(weekly: pd.DataFrame, model, lang: str) -> pd.DataFrame:
             continue
         shown = r.demonstrated_per_week if r.demonstrated_per_week == r.demonstrated_per_week else r.resources_per_week
         stage = label(f"value.stage.{r.stage}", lang).lower()
+        # the header a file gives the column (the kit's first spelling, as the demo files have it) and its id
+        named = ", ".join(f"{HEADER_ALIASES[c][0]} ({c})" if c in HEADER_ALIASES else c for c in missing)
         rows.append({"severity": "warning", "clinic": r.clinic, "period": None, "column": ", ".join(missing),
-                     "message": label("finding.stage_not_planned", lang, stage=stage, columns=", ".join(missing),
+                     "message": label("finding.stage_not_planned", lang, stage=stage, columns=named,
                                       shown=format_count(shown, language=lang, decimals=1))})
     return pd.DataFrame(rows)
 

@@ -121,7 +121,7 @@ def read_inputs(params_list: Iterable, data_dir, previous: Mapping | None = None
         if tables:
             try:   # a previous plan in the other kind of period (weeks, now months) is not kept
                 plan, history = read_previous(tables, kind=_kind_of(clinic.weekly))
-                if plan is None and read_previous(tables)[0] is not None:
+                if plan is None and previous_dropped(tables, clinic.weekly):
                     dropped.append(p.clinic_id)
             except (OSError, ValueError):
                 plan = history = None
@@ -134,6 +134,22 @@ def read_inputs(params_list: Iterable, data_dir, previous: Mapping | None = None
     return RegionInputs(params=params, weekly=cat(weekly) if weekly else pd.DataFrame(columns=["clinic", "period"]),
                         waiting_list=cat(extracts), fixed_plans=cat(plans), histories=cat(histories),
                         unreadable=unreadable, previous_dropped=dropped)
+
+
+def previous_dropped(tables, weekly: pd.DataFrame) -> bool:
+    """True when a clinic's previous plan (its previous run's ``tables`` folder) is in the other
+    kind of period than its data now (weeks, now months, or back), so that it is not kept and
+    the clinic is planned as a first run (:func:`kps_analysis.report_plan.read_previous`).
+    False without a previous plan, or with one that is kept. An unreadable folder: False
+    (it is not kept either, as a first run)."""
+    from .report_plan import read_previous
+
+    if not tables:
+        return False
+    try:
+        return read_previous(tables)[0] is not None and read_previous(tables, kind=_kind_of(weekly))[0] is None
+    except (OSError, ValueError):
+        return False
 
 
 def _kind_of(weekly: pd.DataFrame) -> str | None:

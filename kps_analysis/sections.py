@@ -461,6 +461,8 @@ def load(clinic_id: str, parameters_dir="../parameters", data_dir="", output_dir
     ctx = ClinicContext(params=params, weekly=clinic.weekly, waiting_list=clinic.waiting_list, model=model,
                         output_dir=output_dir, run_id=run_id, sections=sections, analytics=stored)
     ctx.parameters_dir = parameters_dir
+    # the previous run planned in the other kind of period: its fixed plan is not kept (the plan says so)
+    ctx.previous_dropped = region.previous_dropped(previous_tables, clinic.weekly)
     return ctx
 
 
@@ -1112,6 +1114,11 @@ def _monte_carlo(ctx: ClinicContext) -> None:
 
 def _plan(ctx: ClinicContext) -> None:
     _markdown(ctx.text("plan"))
+    if getattr(ctx, "previous_dropped", False):
+        was = "month" if ctx.kind == "week" else "week"
+        _markdown("*" + label("section.previous_dropped", ctx.language,
+                              before=period_word(was, ctx.language, plural=True),
+                              now=period_word(ctx.kind, ctx.language, plural=True)) + "*")
     t = report_plan.plan_table(ctx.model.plan, weeks=ctx.fixed, limit=ctx.limit, language=ctx.language)
     t.index = [period_name(p, ctx.language) for p in ctx.model.plan.drop_duplicates("period").sort_values(
         "period_ahead")["period"].head(len(t))]

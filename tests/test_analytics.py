@@ -112,6 +112,8 @@ def test_a_stage_the_data_cannot_plan_is_a_finding(region):
     assert len(note) == 1, found
     assert "treatment_decisions" in note["column"].iloc[0] and "queue_treatment" in note["column"].iloc[0]
     assert "operationer" in note["message"].iloc[0]
+    # the columns as a file heads them (the user's file has Swedish headers), beside their ids
+    assert "Behandlingsbeslut (treatment_decisions)" in note["message"].iloc[0], note["message"].iloc[0]
     # with its columns, no such finding
     whole = analytics.compute_one("findings", weekly[weekly["clinic"] == "onh"], ps[0], region[2])
     assert not whole["message"].str.contains("planeras inte").any()

@@ -54,3 +54,24 @@ def test_a_weekly_clinic_does_not_keep_a_monthly_plan(tmp_path, demo_dir):
     inputs = region.read_inputs([p], demo_dir, {"hud": weeks})
     assert len(inputs.fixed_plans) == 2 and len(inputs.histories) == 1
     assert inputs.previous_dropped == []
+
+
+def test_the_report_says_the_previous_plan_was_not_kept(tmp_path, demo_dir):
+    """kps run printed that hud's monthly plan of last run is not kept; the report a manager reads
+    said nothing, and its plan simply differed from last week's fixed plan."""
+    from kps_analysis import sections
+
+    months = _previous(tmp_path / "m", ["2026-12", "2027-01"])
+    weeks = _previous(tmp_path / "w", ["2026-W49", "2026-W50"])
+    weekly = pd.DataFrame({"clinic": "hud", "period": pd.period_range("2026-11-02", periods=3, freq="W-SUN")})
+    assert region.previous_dropped(months, weekly) and not region.previous_dropped(weeks, weekly)
+    assert not region.previous_dropped("", weekly) and not region.previous_dropped(tmp_path / "none", weekly)
+    ctx = sections.load("hud", ROOT / "parameters", demo_dir, previous_tables=str(months))
+    assert ctx.previous_dropped
+    sections._RECORDED = []
+    try:
+        sections._plan(ctx)
+        texts = [o["data"].get("text/markdown", "") for o in sections._RECORDED]
+    finally:
+        sections._RECORDED = None
+    assert any("Förra körningens plan var i månader, men data är nu i veckor" in t for t in texts), texts

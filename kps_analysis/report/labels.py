@@ -1001,6 +1001,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.monte_carlo_caption": {"sv": "Köp i simulerade framtider", "en": "Purchase in simulated futures"},
     "section.uncertainty_caption": {"sv": "Chans att ingen passerar gränsen, per månad",
                                   "en": "Chance nobody passes the limit, per month"},
+    "section.previous_dropped": {
+        "sv": ("Förra körningens plan var i {before}, men data är nu i {now}: dess fastställda plan kan inte "
+               "behållas, så planen är gjord från början, som vid en första körning."),
+        "en": ("The previous run's plan was in {before}, the data are now in {now}: its fixed plan cannot be "
+               "kept, so the plan is made afresh, as in a first run.")},
     "section.plan_caption": {"sv": "Fastställd plan, {stage}, {n} {periods}",
                            "en": "Fixed plan, {stage}, {n} {periods}"},
     "section.history_caption": {"sv": "Fastställd plan mot utfall", "en": "Fixed plan against outcome"},
