@@ -1016,7 +1016,8 @@ def _waits(ctx: ClinicContext) -> None:
 def _breaches(ctx: ClinicContext) -> None:
     from . import plots
 
-    _markdown(ctx.text("breaches"))
+    # monthly data: what a month's totals cannot show (after the text's week words became month words)
+    _markdown(ctx.text("breaches") + (label("section.month_resolution", ctx.language) if ctx.kind == "month" else ""))
     fig = plots.plan_breaches(ctx.model.plan, weeks=ctx.fixed, language=ctx.language)
     _figure(fig, plots.alt_breaches(ctx.model.plan, ctx.fixed, language=ctx.language, kind=ctx.kind))
     order = report_plan.aggregate_order_text(

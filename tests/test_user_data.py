@@ -177,6 +177,10 @@ def test_the_monthly_report_is_in_months_and_shows_its_model(ran):
 
     first = str(plan.loc[plan["period_ahead"] == 1, "period"].iloc[0])
     assert period_name(first, "sv") in text
+    # what a month's totals cannot show is said beside the breaches (a scenario of +10 % inflow bought
+    # 53 more first visits on onh's weekly data, none on the same data in months: August's trough weeks)
+    assert "Med månadsdata följs kön månad för månad" in text
+    assert "Med månadsdata följs kön" not in _report(ran, "onh")
 
 
 def test_the_monthly_workbook_heads_its_rows_as_months(ran):

@@ -1001,6 +1001,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.monte_carlo_caption": {"sv": "Köp i simulerade framtider", "en": "Purchase in simulated futures"},
     "section.uncertainty_caption": {"sv": "Chans att ingen passerar gränsen, per månad",
                                   "en": "Chance nobody passes the limit, per month"},
+    "section.month_resolution": {
+        "sv": (" Med månadsdata följs kön månad för månad: en topp inom en månad, som sommarens veckor med minst "
+               "kapacitet, jämnas ut över månaden och syns inte, så köpbehovet kan bli mindre än veckodata "
+               "skulle visa."),
+        "en": (" With monthly data the queue is followed month by month: a peak within a month, such as the "
+               "summer weeks of least capacity, is evened out over the month and not seen, so the purchase need "
+               "can come out smaller than weekly data would show.")},
     "section.previous_dropped": {
         "sv": ("Förra körningens plan var i {before}, men data är nu i {now}: dess fastställda plan kan inte "
                "behållas, så planen är gjord från början, som vid en första körning."),
