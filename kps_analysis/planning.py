@@ -843,7 +843,9 @@ def project_plan(waiting: pd.DataFrame, flows: pd.DataFrame, settings: pd.DataFr
         Serving order.
     fixed : DataFrame, optional
         A fixed plan: ``clinic``, ``stage``, ``period``, ``own_production``,
-        ``purchase`` [patients/week], kept as they are in its weeks.
+        ``purchase`` [patients/week], kept as they are in its weeks (:func:`plan_clinics`
+        first brings a fixed plan the capacity no longer carries down to it,
+        :func:`fixed_above_capacity`).
 
     Returns
     -------
@@ -1653,6 +1655,14 @@ def plan_clinics(weekly: pd.DataFrame, waiting_list: pd.DataFrame | None, params
     order = assumptions[0].order
     fixed_plan, fixed = _fixed_ahead(fixed_plan, params_list, start)
     plan = project_plan(waiting, flows, settings, order=order, fixed=fixed)
+    # a kept fixed plan that produces more than the capacity now gives: planned at the capacity (the report says so)
+    above = fixed_above_capacity(fixed, plan, {a.clinic: a.capacity_tolerance for a in assumptions})
+    if len(above):
+        fixed = _fixed_within_capacity(fixed, plan, above["clinic"])
+        plan = project_plan(waiting, flows, settings, order=order, fixed=fixed)
+    settings = settings.merge(above.assign(fixed_above_capacity_first=above["fixed_above_capacity_first"].astype(str)),
+                              on="clinic", how="left")
+    settings["fixed_above_capacity"] = settings["fixed_above_capacity"].astype(float).fillna(0.0)
     n_fixed = {a.clinic: int(periods_within(periods, a.fixed_weeks).sum()) for a in assumptions}
     plan["fixed"] = plan["period_ahead"] <= plan["clinic"].map(n_fixed)
     settings["fixed_periods"] = settings["clinic"].map(n_fixed)          # [weeks or months]
@@ -1696,6 +1706,80 @@ def _with_data_age(settings: pd.DataFrame, weekly: pd.DataFrame, params_list, st
     fresh = freshness(weekly, pd.Timestamp.today() if as_of is None else as_of,
                       stale_after_days={_clinic_id(p): freshness_limit_days(p, start.freqstr) for p in params_list})
     return settings.merge(fresh.drop(columns="period_unit"), on="clinic", how="left")
+
+
+def fixed_above_capacity(fixed: pd.DataFrame | None, plan: pd.DataFrame, tolerance=None) -> pd.DataFrame:
+    """The clinics whose kept fixed plan (of an earlier run) plans more own production than the
+    capacity now gives (resources cut since it was fixed), by more than the clinic tolerates.
+
+    A clinic is above when in some kept period and stage::
+
+        own_production − moved_in − capacity  >  max(1, tolerance · capacity)      [patients]
+
+    (one patient: the whole-patient rounding of a capacity moves by one from run to run; the
+    tolerance: ``capacity_tolerance``, the difference between resources and demonstrated
+    production the clinic accepts). Within that the fixed plan is kept as it is, week to week.
+    :func:`plan_clinics` plans an above clinic's kept periods at most at the capacity
+    (:func:`_fixed_within_capacity`); the purchase is topped up where patients would pass the
+    limit (``purchase_beyond_fixed``).
+
+    Parameters
+    ----------
+    fixed : DataFrame or None
+        The kept fixed rows (``clinic``, ``stage``, ``period``, ``own_production``
+        [patients/period], optional ``moved_in``).
+    plan : DataFrame
+        ``clinic``, ``stage``, ``period``, ``capacity`` [patients/period]: the plan
+        (:func:`project_plan`, whose capacity is in whole patients).
+    tolerance : mapping of clinic to share, optional
+        ``capacity_tolerance`` per clinic [share 0-1]; default 0.15.
+
+    Returns
+    -------
+    DataFrame
+        ``clinic``, ``fixed_above_capacity`` (Σ max(own − moved_in − capacity, 0) over its
+        kept periods and stages [patients]), ``fixed_above_capacity_first`` (the first such
+        period); only the clinics above.
+
+    Examples
+    --------
+    >>> w = pd.period_range("2026-12-07", periods=3, freq="W-SUN")
+    >>> fx = pd.DataFrame({"clinic": "a", "stage": "new_visit", "period": w, "own_production": [69.0, 53.0, 50.0]})
+    >>> pl = pd.DataFrame({"clinic": "a", "stage": "new_visit", "period": w, "capacity": [52.0, 52.0, 52.0]})
+    >>> fixed_above_capacity(fx, pl)[["clinic", "fixed_above_capacity"]].values.tolist()
+    [['a', 18.0]]
+    >>> len(fixed_above_capacity(fx.assign(own_production=[53.0, 53.0, 50.0]), pl))   # a rounding: kept
+    0
+    """
+    cols = ["clinic", "fixed_above_capacity", "fixed_above_capacity_first"]
+    if fixed is None or not len(fixed) or not len(plan):
+        return pd.DataFrame(columns=cols)
+    own = fixed["own_production"].astype(float) - (fixed["moved_in"].fillna(0.0) if "moved_in" in fixed else 0.0)
+    rows = fixed[["clinic", "stage", "period"]].assign(_own=own.clip(lower=0.0).to_numpy()).merge(
+        plan[["clinic", "stage", "period", "capacity"]], on=["clinic", "stage", "period"], how="inner")
+    cap = rows["capacity"].astype(float).to_numpy()
+    tol = rows["clinic"].map(dict(tolerance or {})).astype(float).fillna(0.15).to_numpy()
+    rows["_over"] = np.clip(rows["_own"].to_numpy() - cap, 0.0, None)
+    rows["_beyond"] = rows["_over"] > np.maximum(1.0, tol * cap) + 1e-9
+    above = rows.groupby("clinic")["_beyond"].transform("any")
+    rows = rows[above.to_numpy(bool) & (rows["_over"] > 0)]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    out = rows.groupby("clinic", as_index=False).agg(fixed_above_capacity=("_over", "sum"),
+                                                      fixed_above_capacity_first=("period", "min"))
+    return out[cols]
+
+
+def _fixed_within_capacity(fixed: pd.DataFrame, plan: pd.DataFrame, clinics) -> pd.DataFrame:
+    """The kept fixed rows with the own production of ``clinics`` at most the plan's capacity
+    (the patients received from other hospitals, ``moved_in``, on top as before) [patients/period]."""
+    cap = fixed[["clinic", "stage", "period"]].merge(plan[["clinic", "stage", "period", "capacity"]],
+                                                     on=["clinic", "stage", "period"], how="left")["capacity"]
+    moved_in = fixed["moved_in"].fillna(0.0).to_numpy(float) if "moved_in" in fixed else 0.0
+    limit = cap.astype(float).to_numpy() + moved_in
+    lower = fixed["clinic"].isin(set(clinics)).to_numpy() & ~np.isnan(limit)
+    own = fixed["own_production"].astype(float).to_numpy()
+    return fixed.assign(own_production=np.where(lower, np.minimum(own, np.nan_to_num(limit)), own))
 
 
 def _fixed_ahead(fixed_plan: pd.DataFrame | None, params_list, start: pd.Period):

@@ -1113,8 +1113,24 @@ def _monte_carlo(ctx: ClinicContext) -> None:
            label("section.uncertainty_caption", ctx.language))
 
 
+def _fixed_above_capacity(ctx: ClinicContext) -> dict:
+    """The words of :func:`kps_analysis.planning.fixed_above_capacity` for the plan section:
+    ``n`` [patients], ``first`` (the first such period, named), ``days``; {} when the kept
+    fixed plan fits the capacity (or there is none)."""
+    s = ctx.model.settings
+    if "fixed_above_capacity" not in s or not (s["fixed_above_capacity"].astype(float).fillna(0.0) > 0).any():
+        return {}
+    row = s.loc[s["fixed_above_capacity"].astype(float).fillna(0.0).idxmax()]
+    return {"n": format_count(float(row["fixed_above_capacity"]), language=ctx.language),
+            "first": period_name(str(row["fixed_above_capacity_first"]), ctx.language),
+            "days": f"{float(row['guarantee_days']):g}"}
+
+
 def _plan(ctx: ClinicContext) -> None:
     _markdown(ctx.text("plan"))
+    above = _fixed_above_capacity(ctx)
+    if above:
+        _markdown("*" + label("section.fixed_above_capacity", ctx.language, **above) + "*")
     if getattr(ctx, "previous_dropped", False):
         was = "month" if ctx.kind == "week" else "week"
         _markdown("*" + label("section.previous_dropped", ctx.language,

@@ -652,6 +652,50 @@ def test_a_revision_asked_for_replans_the_fixed_weeks(demo_model):
     assert (revised["origin"] == "previous").sum() == 0
 
 
+def test_a_kept_fixed_plan_never_produces_more_than_the_capacity_now(demo_model):
+    """kir's resources cut after its plan was fixed (73 -> 55 first-visit slots): the kept plan
+    still produced 69 a week against a capacity of 52, beside a purchase of 39, a capacity gap of
+    +301 and a 100 % chance. The plan now counts on the capacity there is (and says by how much the
+    fixed plan was above it) once the fixed plan is above it by more than the clinic's tolerance;
+    the purchase is topped up where patients would pass the limit."""
+    from kps_analysis.report_plan import plan_export_table
+
+    weekly, ps, _ = demo_model
+    ort = [p for p in ps if p.clinic_id == "ort_syd"]
+    w = weekly[weekly["clinic"] == "ort_syd"]
+    first = plan_export_table(planning.plan_clinics(w, None, ort, runs=5).plan)
+    fixed = first["fixed"].astype(bool)
+    first.loc[fixed, "own_production"] = first.loc[fixed, "own_production"] + 20   # fixed with more resources
+    model = planning.plan_clinics(w, None, ort, runs=5, fixed_plan=first)
+    plan = model.plan
+    assert (plan["origin"] == "previous").sum() == fixed.sum() > 0
+    assert (plan["own_production"] <= np.floor(plan["capacity"] + 1e-9)).all()
+    # the excess by hand: 20 a stage and fixed week above what it planned, which was up to the capacity
+    as_text = lambda t: t.assign(period=t["period"].astype(str))  # noqa: E731
+    kept = as_text(first.loc[fixed, ["stage", "period", "own_production"]]).merge(
+        as_text(plan[["stage", "period", "capacity"]]), on=["stage", "period"])
+    by_hand = (kept["own_production"] - np.floor(kept["capacity"] + 1e-9)).clip(lower=0).sum()
+    s = model.settings.drop_duplicates("clinic").iloc[0]
+    assert s["fixed_above_capacity"] == by_hand > 0
+    # one model: the gap is what is bought (own production = capacity), the flow identity holds
+    f = plan[plan["fixed"]]
+    assert (f["gap"] == f["own_production"] + f["purchase"] - f["capacity"]).all()
+    for _, part in plan.groupby("stage"):
+        q = part.sort_values("period_ahead")
+        assert np.allclose(q["queue_end"].diff().iloc[1:], (q["inflow"] - q["own_production"] - q["purchase"]).iloc[1:])
+    # a plan kept within the capacity: nothing to say
+    same = planning.plan_clinics(w, None, ort, runs=5, fixed_plan=plan_export_table(plan))
+    assert (same.settings["fixed_above_capacity"] == 0).all()
+    # one patient above (a capacity's whole-patient rounding moves by one from run to run): the
+    # fixed plan stays as it was fixed
+    first.loc[fixed, "own_production"] = first.loc[fixed, "own_production"] - 19
+    drift = planning.plan_clinics(w, None, ort, runs=5, fixed_plan=first)
+    assert (drift.settings["fixed_above_capacity"] == 0).all()
+    kept_rows = drift.plan[drift.plan["origin"] == "previous"].set_index(["stage", "period"])["own_production"]
+    fixed_rows = first[fixed].set_index(["stage", "period"])["own_production"]
+    assert np.allclose(kept_rows, fixed_rows.reindex(kept_rows.index).to_numpy())
+
+
 def test_a_planning_model_of_aggregates_starts_from_the_reported_stock_over_the_limit(demo_model):
     """The plan's breaches if nothing is bought are at least the patients over the limit now,
     until a purchase can arrive (kir read 39 over 90 now and "0 inom 12 veckor")."""

@@ -75,3 +75,21 @@ def test_the_report_says_the_previous_plan_was_not_kept(tmp_path, demo_dir):
     finally:
         sections._RECORDED = None
     assert any("Förra körningens plan var i månader, men data är nu i veckor" in t for t in texts), texts
+
+
+def test_the_plan_section_says_the_fixed_plan_was_above_the_capacity_now():
+    """kir's report showed own production 69 against a capacity of 52 in every fixed week, under a
+    text saying own production is never above the capacity, without a word on why."""
+    from types import SimpleNamespace
+
+    from kps_analysis import sections
+
+    settings = pd.DataFrame({"clinic": ["kir", "kir"], "stage": ["new_visit", "treatment"],
+                             "guarantee_days": [90.0, 90.0], "fixed_above_capacity": [262.0, 262.0],
+                             "fixed_above_capacity_first": ["2026-11-30/2026-12-06"] * 2})
+    ctx = SimpleNamespace(language="sv", kind="week", model=SimpleNamespace(settings=settings))
+    assert sections._fixed_above_capacity(ctx) == {"n": "262", "first": "v. 49 2026", "days": "90"}
+    ctx.model.settings = settings.assign(fixed_above_capacity=0.0)
+    assert sections._fixed_above_capacity(ctx) == {}
+    ctx.model.settings = settings.drop(columns=["fixed_above_capacity", "fixed_above_capacity_first"])
+    assert sections._fixed_above_capacity(ctx) == {}   # a model stored before this was measured

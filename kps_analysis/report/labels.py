@@ -1008,6 +1008,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": (" With monthly data the queue is followed month by month: a peak within a month, such as the "
                "summer weeks of least capacity, is evened out over the month and not seen, so the purchase need "
                "can come out smaller than weekly data would show.")},
+    "section.fixed_above_capacity": {
+        "sv": ("Kapaciteten är nu mindre än den fastställda planen räknade med: från {first} planerade den "
+               "{n} patienter mer egen produktion än resurserna nu ger. Planen räknar med den kapacitet som "
+               "finns, och de patienter det skulle lämna över {days} dagar köps utöver den fastställda planen. "
+               "Sätt revise_fixed_plan för en körning för att fastställa en ny plan."),
+        "en": ("The capacity is now smaller than the fixed plan counted on: from {first} it planned {n} patients "
+               "more own production than the resources now give. The plan counts on the capacity there is, and "
+               "the patients that would leave past {days} days are bought on top of the fixed plan. Set "
+               "revise_fixed_plan for one run to fix a new plan.")},
     "section.previous_dropped": {
         "sv": ("Förra körningens plan var i {before}, men data är nu i {now}: dess fastställda plan kan inte "
                "behållas, så planen är gjord från början, som vid en första körning."),
