@@ -349,11 +349,17 @@ def compute(weekly: pd.DataFrame, params_list, model=None, *, names=None, execut
                 jobs += [("origin", j) for j in method_jobs]
             origins.append(slots)
         size = max(1, -(-len(ps) // parts_hint)) if parts_hint else len(ps)
-        for i in range(0, len(ps), size) if parted else ():
-            chunk = ps[i:i + size]
-            some = [_clinic_id(p) for p in chunk]
-            chunks.append(("chunk", (part_of(some), chunk,
-                                     model.for_clinics(some) if model is not None else None, parted)))
+        # the chunks of one report language each: the findings' messages are in the clinic's own
+        # language (these analyses are per clinic, so how the clinics are chunked changes no number)
+        by_language: dict[str, list] = {}
+        for p in ps:
+            by_language.setdefault("en" if str(_get(p, "language", "sv")) == "en" else "sv", []).append(p)
+        for same in by_language.values() if parted else ():
+            for i in range(0, len(same), size):
+                chunk = same[i:i + size]
+                some = [_clinic_id(p) for p in chunk]
+                chunks.append(("chunk", (part_of(some), chunk,
+                                         model.for_clinics(some) if model is not None else None, parted)))
     jobs += chunks                    # the backtest's origins (the longest jobs) first
     run = executor.map if executor is not None else map
     out: dict[str, list] = {n: [] for n in names}

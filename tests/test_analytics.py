@@ -117,3 +117,24 @@ def test_a_stage_the_data_cannot_plan_is_a_finding(region):
     # with its columns, no such finding
     whole = analytics.compute_one("findings", weekly[weekly["clinic"] == "onh"], ps[0], region[2])
     assert not whole["message"].str.contains("planeras inte").any()
+
+
+def test_findings_are_in_each_clinics_language_whoever_it_is_computed_with(golden_demo_model):
+    """kir with ``language: en`` planned with Swedish clinics: its English report's data quality
+    read "Nybesök: kapaciteten enligt resurserna, 52,2 en normal vecka ..." (the call's first
+    clinic's language)."""
+    from kps_analysis.parameters import Parameters
+
+    weekly, ps, model = golden_demo_model
+    english = [Parameters({**p.to_dict(), "language": "en"}, clinic_id=p.clinic_id) if p.clinic_id == "uro" else p
+               for p in ps]
+    both = analytics.compute(weekly, english, model, names=["findings"])["findings"]
+    swedish = analytics.compute(weekly, ps, model, names=["findings"])["findings"]
+    uro = both[(both["clinic"] == "uro") & (both["column"] == "resources")]
+    assert len(uro) and uro["message"].str.contains("capacity from the resources").all(), uro["message"].tolist()
+    others = both[both["clinic"] != "uro"]
+    assert not others["message"].str.contains("capacity from the resources").any()
+    # the same findings, only the words differ
+    key = ["clinic", "column", "severity"]
+    pd.testing.assert_frame_equal(both[key].sort_values(key).reset_index(drop=True),
+                                  swedish[key].sort_values(key).reset_index(drop=True))
