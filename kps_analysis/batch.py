@@ -1729,9 +1729,9 @@ def write_index(run_dir: Path, run_id: str, results: Sequence[ClinicResult], *,
             "note": _row_note(r, t),
             "cells": [_headline_cell(k, r.summary.get(k), language) for k in _headline_columns()],
         })
-    periods = sorted({str(r.summary.get("period")) for r in results
-                      if r.status == "ok" and r.summary.get("period") not in (None, "")
-                      and r.summary.get("period") == r.summary.get("period")})
+    from .report.formatting import data_ends
+
+    periods = data_ends(r.summary.get("period") for r in results if r.status == "ok")   # as the overview
     period = " / ".join(filter(None, (_period_text(p, language) for p in periods))) or t["no_data"]
     when = (started or datetime.now(timezone.utc)).astimezone(timezone.utc)   # UTC, as the reports and run id
     n_failed = sum(r.status != "ok" for r in results)

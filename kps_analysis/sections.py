@@ -1385,8 +1385,12 @@ def _by_need(summaries: pd.DataFrame) -> pd.DataFrame:
 
 def _region_title(ctx: RegionContext) -> None:
     lang = ctx.language
-    periods = ctx.summaries.get("period", pd.Series(dtype=str)).dropna().astype(str)
-    last = period_name(sorted(periods)[-1], lang) if len(periods) else "–"
+    from .report.formatting import data_ends
+
+    # every clinic's last period, in the order they end (as index.html): a clinic whose data end
+    # early shows, and a month and a week are not compared as text ("2026-W41" after "2026-11")
+    ends = data_ends(ctx.summaries.get("period", pd.Series(dtype=str)))
+    last = " / ".join(period_name(p, lang) for p in ends) if ends else "–"
     title = label("region_overview", lang) + (f" – {ctx.region}" if ctx.region else "")
     sub = label("section.region_subtitle", lang, last=last, run=ctx.run_date, n=len(ctx.summaries))
     esc = ctx.summaries.get("escalation", pd.Series(dtype=str)).astype(str)
@@ -1398,10 +1402,30 @@ def _region_title(ctx: RegionContext) -> None:
     state = (label("section.region_clinics", lang, counts=counts) +
              (label("section.region_escalated", lang, names=", ".join(red)) if red else ""))
     status = "red" if red else "yellow" if (esc == "yellow").any() else "green"
+    stale = _region_stale(ctx)
     _display_html(f'<h1 class="kps-title">{escape_text(title)}</h1><p class="kps-subtitle">{escape_text(sub)}</p>'
                   f'<p class="kps-state kps-status-{status}"><strong>{escape_text(state)}</strong></p>'
+                  + (f'<p class="kps-state kps-status-yellow">{escape_text(stale)}</p>' if stale else "")
                   + report.TOC_SLOT,
                   kps_language=ctx.language, kps_header=f"{title} · {last} · {ctx.run_date}")
+
+
+def _region_stale(ctx: RegionContext) -> str:
+    """The clinics whose data are out of date (``stale`` in their summary), with their last day and
+    age, as index.html's rows and their reports' first screens say it; "" when none."""
+    s = ctx.summaries
+    if "stale" not in s or not len(s):
+        return ""
+    old = s[s["stale"].astype(str).str.lower().isin(["true", "1"])]
+    if not len(old):
+        return ""
+    items = []
+    for clinic, end, days in zip(old["clinic"].astype(str), old.get("data_end", pd.Series("", index=old.index)),
+                                 old.get("data_age_days", pd.Series(np.nan, index=old.index))):
+        days = float(days) if days == days and days is not None else float("nan")
+        items.append(label("section.region_stale_item", ctx.language, name=ctx.name(clinic), end=str(end)[:10],
+                           days=int(days) if days == days else "?"))
+    return label("section.region_stale", ctx.language, items="; ".join(items))
 
 
 def _region_totals(ctx: RegionContext) -> None:
@@ -1468,13 +1492,22 @@ def _region_purchase(ctx: RegionContext) -> None:
     for stage, part in need.groupby("stage", sort=False):  # never one count of visits and operations
         name = label(kinds[stage], lang) if stage in kinds else stage
         m = region_purchase_by_month(part).set_index("month")
-        cols = pd.DataFrame({label("section.region_purchase_count", lang, name=name): m["purchase"].map(
-                                 lambda v: format_count(v, language=lang)),
-                             label("section.region_purchase_cost", lang, name=name): m["cost_external_sek"].map(
-                                 lambda v: format_count(v, language=lang)),
+        cols = pd.DataFrame({label("section.region_purchase_count", lang, name=name): m["purchase"],
+                             label("section.region_purchase_cost", lang, name=name): m["cost_external_sek"],
                              label("section.region_purchase_clinics", lang, name=name): m["clinics"]})
         out = cols if out is None else out.join(cols, how="outer")
-    out = out.fillna("0")
+    out = out.fillna(0.0)
+    # a month over before the region's latest data with nothing bought (a clinic whose data end early
+    # plans from then): not "the coming weeks"; a purchase planned there stays, its clinic is named at the top
+    from .report.formatting import as_period, data_ends
+
+    ends = [as_period(p) for p in data_ends(ctx.summaries.get("period", pd.Series(dtype=str)))]
+    latest = max((p.end_time for p in ends if p is not None), default=None)   # the region's data end
+    if latest is not None:   # a month ending within a week of it holds no week of the region's plans
+        past = [pd.Period(str(i), freq="M").end_time < latest + pd.Timedelta(days=7)
+                if re.fullmatch(MONTH_LABEL, str(i)) else False for i in out.index]
+        out = out[~(np.array(past, dtype=bool) & (out.abs().sum(axis=1) == 0).to_numpy())]
+    out = out.map(lambda v: format_count(v, language=lang))
     out.index = [period_name(str(i), ctx.language) + (label("section.region_month_until", lang, week=partial[str(i)])
                                                        if str(i) in partial else "") for i in out.index]
     out.index.name = label("month", ctx.language)

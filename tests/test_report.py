@@ -997,3 +997,40 @@ def test_the_region_overview_says_which_clinics_count_months(tmp_path, units, he
     assert gap.startswith("## " + heading), gap
     assert (extra in gap) if extra else "månadsdata" not in gap
     assert ("den senaste månaden" in totals) == ("month" in units), totals
+
+
+def test_the_region_overview_names_stale_data_and_leaves_out_past_months(tmp_path):
+    """A region with one clinic whose data ended 53 days before the run: the overview read "Data till
+    och med v. 48 2026" and showed it green and plain (index.html flagged it), and its purchase table,
+    "the coming 12 weeks", began with October and November 2026 (rows of zeros from that clinic's plan).
+    A region with weekly and monthly clinics: "2026-W41" sorted after "2026-11" as text."""
+    import html as htmllib
+
+    from kps_analysis import sections
+
+    summaries = pd.DataFrame({"clinic": ["a", "b", "c"], "period": ["2026-W48", "2026-W41", "2026-11"],
+                              "escalation": ["red", "green", "yellow"], "stale": [False, True, False],
+                              "data_end": ["2026-11-29", "2026-10-11", "2026-11-30"],
+                              "data_age_days": [4.0, 53.0, 3.0]})
+    months = {"a": ["2026-12", "2027-01"], "b": ["2026-10", "2026-11", "2026-12"], "c": ["2026-12"]}
+    for clinic, ms in months.items():
+        (tmp_path / clinic / "tables").mkdir(parents=True)
+        pd.DataFrame({"clinic": clinic, "stage": "new_visit", "period_ahead": range(1, len(ms) + 1), "month": ms,
+                      "policy": "guarantee", "purchase": [0.0] * (len(ms) - 1) + [3.0],
+                      "cost_external_sek": [0.0] * (len(ms) - 1) + [6000.0], "cost_internal_sek": 0.0}).to_csv(
+            tmp_path / clinic / "tables" / "purchase_need.csv", index=False)
+    ctx = sections.RegionContext(folder=tmp_path, summaries=summaries, names={"b": "Ortopedkliniken <Syd>"},
+                                 language="sv", settings={"guarantee_days": 90}, region="", run_date="2026-12-03")
+    sections._RECORDED = []
+    try:
+        sections._region_title(ctx)
+        sections._region_purchase(ctx)
+        html = [htmllib.unescape(o["data"].get("text/html", "")) for o in sections._RECORDED]
+    finally:
+        sections._RECORDED = None
+    assert "Data till och med v. 41 2026 / v. 48 2026 / nov 2026" in html[0], html[0]
+    assert ("Inaktuella data: Ortopedkliniken <Syd> (till och med 2026-10-11, 53 dagar före körningen)."
+            in html[0]), html[0]
+    table = next(h for h in html if "<table" in h)
+    assert "okt 2026" not in table and "nov 2026" not in table and "dec 2026" in table, table
+    assert "0.0" not in table and "3.0" not in table, table   # counts as counts

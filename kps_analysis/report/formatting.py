@@ -155,6 +155,42 @@ def period_kind(periods) -> str:
     return "month" if name.upper().startswith("M") else "week"
 
 
+def as_period(period) -> pd.Period | None:
+    """A period or its text (``2026-W49``, ``2026-11-30/2026-12-06``, ``2026-12``) as a
+    Period (weekly ``W-SUN`` or monthly); None for anything else.
+
+    >>> as_period("2026-W49"), as_period("2026-12"), as_period("x")
+    (Period('2026-11-30/2026-12-06', 'W-SUN'), Period('2026-12', 'M'), None)
+    """
+    if isinstance(period, pd.Period):
+        return period
+    if period is None or (isinstance(period, float) and np.isnan(period)):
+        return None
+    text = str(period)
+    try:
+        if re.fullmatch(r"\d{4}-W\d{2}", text):
+            return pd.Period(pd.Timestamp.fromisocalendar(int(text[:4]), int(text[6:]), 1), freq="W-SUN")
+        if re.fullmatch(MONTH_LABEL, text):
+            return pd.Period(text, freq="M")
+        return pd.Period(text.split("/")[0], freq="W-SUN")
+    except (ValueError, TypeError):
+        return None
+
+
+def data_ends(periods) -> list:
+    """The distinct last periods of a run's clinics (their ``summary.csv`` ``period``), in the
+    order their last days fall (weeks and months together), for "data up to ..." on the index
+    and the region overview: the same list on both.
+
+    >>> data_ends(["2026-11", "2026-W48", "2026-W41", "2026-W48", None])
+    ['2026-W41', '2026-W48', '2026-11']
+    """
+    texts = [str(p) for p in periods if p is not None and p == p and str(p) != ""]
+    unique = list(dict.fromkeys(texts))
+    ends = {t: as_period(t) for t in unique}
+    return sorted(unique, key=lambda t: (ends[t] is None, ends[t].end_time if ends[t] is not None else 0, t))
+
+
 def period_name(period, language: str = "sv", *, year: bool = True) -> str:
     """A period as a reader names it: ``"v. 49 2026"`` (ISO week) or ``"dec 2026"`` (month).
 
@@ -170,18 +206,9 @@ def period_name(period, language: str = "sv", *, year: bool = True) -> str:
     """
     if period is None or (isinstance(period, float) and np.isnan(period)):
         return "–"
-    p = period
-    if not isinstance(p, pd.Period):
-        text = str(period)
-        try:
-            if re.fullmatch(r"\d{4}-W\d{2}", text):
-                p = pd.Period(pd.Timestamp.fromisocalendar(int(text[:4]), int(text[6:]), 1), freq="W-SUN")
-            elif re.fullmatch(MONTH_LABEL, text):
-                p = pd.Period(text, freq="M")
-            else:
-                p = pd.Period(text.split("/")[0], freq="W-SUN")
-        except (ValueError, TypeError):
-            return text
+    p = as_period(period)
+    if p is None:
+        return str(period)
     if period_kind(p) == "month":
         name = month_name(p.month, language)
         return f"{name} {p.year}" if year else name

@@ -1034,6 +1034,9 @@ TEXTS: dict[str, dict[str, str]] = {
                "the top are for the fixed 12 weeks)")},
     "section.findings_caption": {"sv": "Anmärkningar på indata", "en": "Findings in the input"},
     # the region overview's sections (sections._region_*)
+    "section.region_stale": {"sv": "Inaktuella data: {items}.", "en": "Data out of date: {items}."},
+    "section.region_stale_item": {"sv": "{name} (till och med {end}, {days} dagar före körningen)",
+                                  "en": "{name} (up to {end}, {days} days before the run)"},
     "section.region_subtitle": {"sv": "Data till och med {last} · körning {run} · {n} kliniker",
                               "en": "Data up to {last} · run {run} · {n} clinics"},
     "section.count_red": {"sv": "{n} röd", "en": "{n} red"},
