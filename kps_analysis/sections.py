@@ -914,7 +914,7 @@ def _ratio(ctx: ClinicContext) -> None:
 
     # the köproduktionskvot is in weeks of production for weekly and monthly data alike
     # (queue_production_ratio_weeks): its text, line and axis stay in weeks
-    _markdown(report.section("ratio", ctx.language))
+    _markdown(report.section("ratio", ctx.language, kind=ctx.kind))   # the data's periods: its average and peak
     limit_weeks = ctx.guarantee_days / 7.0
     # the ratio of a queue the tables hide would give it back (ratio x production): not drawn
     ratios = report.suppress_tables({"queue_production_ratio": ctx.ratios}, ctx.shown,

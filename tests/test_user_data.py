@@ -180,6 +180,8 @@ def test_the_monthly_report_is_in_months_and_shows_its_model(ran):
     # what a month's totals cannot show is said beside the breaches (a scenario of +10 % inflow bought
     # 53 more first visits on onh's weekly data, none on the same data in months: August's trough weeks)
     assert "Med månadsdata följs kön månad för månad" in text
+    # the köproduktionskvot stays in weeks, the data it averages are months
+    assert "glidande medel över de senaste månaderna" in text and "en sommarmånad med låg produktion" in text
     assert "Med månadsdata följs kön" not in _report(ran, "onh")
 
 

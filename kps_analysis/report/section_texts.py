@@ -50,17 +50,18 @@ SECTIONS: dict[str, dict[str, str]] = {
     "ratio": {
         "sv": "## Köproduktionskvot\nKön delad med produktionen per vecka: hur många veckors produktion som "
               "väntar, alltså ungefär hur länge en ny patient får vänta (Littles lag). Produktionen är ett "
-              "glidande medel över de senaste veckorna, köpt vård inräknad. Den röda streckade linjen är 90 dagars "
+              "glidande medel över de senaste {recent}, köpt vård inräknad. Den röda streckade linjen är 90 dagars "
               "produktion: ligger kurvan över linjen väntar även den som tas i turordning längre än vårdgarantin. "
               "Under linjen kan patienter ändå passera gränsen (prioriteringar, ojämna flöden); om vård behöver "
-              "köpas avgör planeringsmodellen (avsnitten nedan). En enstaka topp (en sommarvecka nästan utan "
-              "produktion) skärs av och skrivs ut, så att den inte plattar till resten.",
+              "köpas avgör planeringsmodellen (avsnitten nedan). En enstaka topp ({peak}) skärs av och skrivs ut, "
+              "så att den inte plattar till resten.",
         "en": "## Queue-to-production ratio\nThe queue divided by weekly production: how many weeks of "
               "production are waiting, roughly how long a new patient will wait (Little's law). Production is "
-              "a trailing average, purchased care included. The red dashed line is 90 days of production: above "
+              "a trailing average over the latest {recent}, purchased care included. The red dashed line is 90 "
+              "days of production: above "
               "it even a patient served in turn waits longer than the care guarantee. Below it patients may still "
               "pass the limit (priorities, uneven flows); whether care must be bought is the planning model's "
-              "answer (the sections below). A single peak (a summer week with almost no production) is cut and "
+              "answer (the sections below). A single peak ({peak}) is cut and "
               "its value written out, so that it does not flatten the rest.",
     },
     "seasonal": {
@@ -263,4 +264,8 @@ def section(key: str, language: str = "sv", *, country: str = "SE", subdivision:
     if "{queues}" in text:
         one = stages is not None and "treatment" not in set(stages)
         text = text.replace("{queues}", label(f"section.queues_{'first_visit' if one else 'both'}", language))
+    if "{peak}" in text:   # the köproduktionskvot stays in weeks; its data's periods are the clinic's
+        period = "month" if kind == "month" else "week"
+        text = text.replace("{recent}", label(f"section.ratio_recent_{period}", language)).replace(
+            "{peak}", label(f"section.ratio_peak_{period}", language))
     return text.replace("{red_run}", label(f"escalation.red_run_{'month' if kind == 'month' else 'week'}", language))
