@@ -1359,7 +1359,9 @@ def load_region(run_dir="", parameters_dir="../parameters", language="") -> Regi
     manifest = folder / "manifest.json"
     if manifest.is_file():
         try:
-            run_date = str(json.loads(manifest.read_text(encoding="utf-8")).get("started", ""))[:16].replace("T", " ")
+            started = str(json.loads(manifest.read_text(encoding="utf-8")).get("started", ""))
+            # the manifest's times are UTC (+00:00), as the run id and every report's time say
+            run_date = started[:16].replace("T", " ") + " UTC" if len(started) >= 16 else ""
         except (ValueError, OSError):
             run_date = ""
     if not run_date:  # the batch runs the overview inside the run's folder before its manifest: the name has it
