@@ -56,10 +56,15 @@ def test_a_weekly_clinic_does_not_keep_a_monthly_plan(tmp_path, demo_dir):
     assert inputs.previous_dropped == []
 
 
-def test_the_report_says_the_previous_plan_was_not_kept(tmp_path, demo_dir):
+def test_the_report_says_the_previous_plan_was_not_kept(tmp_path, demo_dir, monkeypatch):
     """kps run printed that hud's monthly plan of last run is not kept; the report a manager reads
     said nothing, and its plan simply differed from last week's fixed plan."""
-    from kps_analysis import sections
+    from kps_analysis import data, planning, sections
+
+    p = parameters.load_parameters("hud", ROOT / "parameters")
+    hud = planning.plan_clinics(data.load_clinic(p, demo_dir).weekly, None, [p], runs=5, with_scenarios=False)
+    # the clinic planned alone (its region's plan is not what this test is about): a few seconds, not the region's
+    monkeypatch.setattr(region, "clinic_model", lambda *a, **k: (hud, {}))
 
     months = _previous(tmp_path / "m", ["2026-12", "2027-01"])
     weeks = _previous(tmp_path / "w", ["2026-W49", "2026-W50"])
