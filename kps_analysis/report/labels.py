@@ -1033,12 +1033,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": ("Scenarios beside the plan, summed over the whole plan, the coming 52 weeks (the key figures at "
                "the top are for the fixed 12 weeks)")},
     "section.findings_caption": {"sv": "Anmärkningar på indata", "en": "Findings in the input"},
-    # the region overview's sections (sections._region_*)
+    # the köproduktionskvot section's words for the data's periods (report.section("ratio", kind=...))
     "section.ratio_recent_week": {"sv": "veckorna", "en": "weeks"},
     "section.ratio_recent_month": {"sv": "månaderna", "en": "months"},
     "section.ratio_peak_week": {"sv": "en sommarvecka nästan utan produktion",
                                 "en": "a summer week with almost no production"},
     "section.ratio_peak_month": {"sv": "en sommarmånad med låg produktion", "en": "a summer month of low production"},
+    # the region overview's sections (sections._region_*)
     "section.region_stale": {"sv": "Inaktuella data: {items}.", "en": "Data out of date: {items}."},
     "section.region_stale_item": {"sv": "{name} (till och med {end}, {days} dagar före körningen)",
                                   "en": "{name} (up to {end}, {days} days before the run)"},
