@@ -179,13 +179,17 @@ SECTIONS: dict[str, dict[str, str]] = {
     },
     "plan": {
         "sv": "## Rullande produktionsplan\nPer vecka och steg: inflöde enligt prognosen, egen kapacitet, planerad "
-              "egen produktion (aldrig över kapaciteten), köp, kön vid veckans slut och hur många som då har väntat "
-              "över 90 dagar. De första 12 veckorna är fastställda: nästa körning behåller dem om de inte revideras. "
+              "egen produktion (högst kapaciteten; en fastställd vecka kan ligga något över, inom klinikens "
+              "tolerans), köp, kön vid veckans slut och hur många som då har väntat över 90 dagar. De första 12 "
+              "veckorna är fastställda: nästa körning behåller dem om de inte revideras eller resurserna har "
+              "minskat mer än toleransen (då planeras de med den kapacitet som finns). "
               "Hela planen (52 veckor, med vårdöverenskommelsens volym bredvid) finns i `plan.xlsx` och "
               "`tables/production_plan.csv`.",
         "en": "## Rolling production plan\nPer week and stage: forecast inflow, own capacity, planned own production "
-              "(never above capacity), purchase, the queue at the week's end and how many have then waited over 90 "
-              "days. The first 12 weeks are fixed: the next run keeps them unless they are revised. The whole plan "
+              "(at most the capacity; a fixed week may lie a little above it, within the clinic's tolerance), "
+              "purchase, the queue at the week's end and how many have then waited over 90 days. The first 12 "
+              "weeks are fixed: the next run keeps them unless they are revised or the resources have fallen by "
+              "more than the tolerance (then they are planned with the capacity there is). The whole plan "
               "(52 weeks, with the care agreement's volume beside it) is in `plan.xlsx` and "
               "`tables/production_plan.csv`.",
     },
