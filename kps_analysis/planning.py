@@ -1783,15 +1783,15 @@ def _fixed_within_capacity(fixed: pd.DataFrame, plan: pd.DataFrame, clinics) -> 
 
 
 def _fixed_ahead(fixed_plan: pd.DataFrame | None, params_list, start: pd.Period):
-    """``(fixed_plan, fixed)``: the previous plan without the clinics that revise it, and its fixed rows ahead."""
+    """``(fixed_plan, fixed)``: the previous plan (its passed fixed periods are followed up,
+    :func:`plan_history`, also for a clinic that revises its plan) and its fixed rows ahead,
+    without the clinics that revise it (``revise_fixed_plan``)."""
     fixed = None
     revise = {_clinic_id(p) for p in params_list if _get(p, "revise_fixed_plan", False)}
-    if fixed_plan is not None and len(fixed_plan) and revise:
-        fixed_plan = fixed_plan[~fixed_plan["clinic"].astype(str).isin(revise)]  # a revision asked for
     if fixed_plan is not None and len(fixed_plan):
         fp = fixed_plan.copy()
         fp["period"] = as_periods(fp["period"], start.freqstr)
-        fixed = fp[fp["fixed"].astype(bool) & (fp["period"] >= start)]
+        fixed = fp[fp["fixed"].astype(bool) & (fp["period"] >= start) & ~fp["clinic"].astype(str).isin(revise)]
     return fixed_plan, fixed
 
 

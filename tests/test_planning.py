@@ -650,6 +650,12 @@ def test_a_revision_asked_for_replans_the_fixed_weeks(demo_model):
     revised = planning.plan_clinics(w, None, revised_params, runs=5, fixed_plan=first).plan
     assert (kept["origin"] == "previous").sum() == 24
     assert (revised["origin"] == "previous").sum() == 0
+    # the week of the previous plan that has passed is followed up in the run that revises the plan too
+    # (the revision dropped the previous plan whole, and that week with it)
+    last = w["period"].max()
+    earlier = plan_export_table(planning.plan_clinics(w[w["period"] < last], None, ort, runs=5).plan)
+    history = planning.plan_clinics(w, None, revised_params, runs=5, fixed_plan=earlier).history
+    assert set(history["period"].astype(str)) == {str(last)} and len(history) == 2   # both stages
 
 
 def test_a_kept_fixed_plan_never_produces_more_than_the_capacity_now(demo_model):

@@ -293,8 +293,10 @@ SCHEMA: dict[str, Spec] = {
     "revise_fixed_plan": _c(
         "bool", "-",
         "Revise the fixed weeks (fastställd plan) in the next run: the plan is made anew "
-        "instead of keeping the previous run's fixed weeks. Set it for one run, then back "
-        "to false.",
+        "instead of keeping the previous run's fixed weeks (those that have passed are still "
+        "followed up against the outcome). Set it for one run, then back to false. Without "
+        "it, a fixed plan whose own production is above the capacity now by more than "
+        "`capacity_tolerance_pct` is planned with the capacity there is, and the report says so.",
         default=False),
     "transfer_costs": _c(
         "dict[str, section]", "-",
