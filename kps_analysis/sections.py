@@ -34,7 +34,7 @@ import pandas as pd
 
 from . import report, report_plan
 from .report import escape_text, format_count, format_signed, label, period_kind, period_name, period_word
-from .report.formatting import MONTH_LABEL
+from .report.formatting import MONTH_LABEL, as_period, data_ends
 from .report.labels import TEXTS, in_months
 
 __all__ = ["Section", "SECTIONS", "MODEL_MEASURES", "MODEL_QUEUES", "available", "sentence", "ClinicContext", "load",
@@ -1387,8 +1387,6 @@ def _by_need(summaries: pd.DataFrame) -> pd.DataFrame:
 
 def _region_title(ctx: RegionContext) -> None:
     lang = ctx.language
-    from .report.formatting import data_ends
-
     # every clinic's last period, in the order they end (as index.html): a clinic whose data end
     # early shows, and a month and a week are not compared as text ("2026-W41" after "2026-11")
     ends = data_ends(ctx.summaries.get("period", pd.Series(dtype=str)))
@@ -1501,13 +1499,11 @@ def _region_purchase(ctx: RegionContext) -> None:
     out = out.fillna(0.0)
     # a month over before the region's latest data with nothing bought (a clinic whose data end early
     # plans from then): not "the coming weeks"; a purchase planned there stays, its clinic is named at the top
-    from .report.formatting import as_period, data_ends
-
     ends = [as_period(p) for p in data_ends(ctx.summaries.get("period", pd.Series(dtype=str)))]
     latest = max((p.end_time for p in ends if p is not None), default=None)   # the region's data end
     if latest is not None:   # a month ending within a week of it holds no week of the region's plans
-        past = [pd.Period(str(i), freq="M").end_time < latest + pd.Timedelta(days=7)
-                if re.fullmatch(MONTH_LABEL, str(i)) else False for i in out.index]
+        months = [as_period(str(i)) if re.fullmatch(MONTH_LABEL, str(i)) else None for i in out.index]
+        past = [m is not None and m.end_time < latest + pd.Timedelta(days=7) for m in months]
         out = out[~(np.array(past, dtype=bool) & (out.abs().sum(axis=1) == 0).to_numpy())]
     out = out.map(lambda v: format_count(v, language=lang))
     out.index = [period_name(str(i), ctx.language) + (label("section.region_month_until", lang, week=partial[str(i)])
@@ -1526,7 +1522,7 @@ def _partial_months(fixed: pd.DataFrame) -> dict:
             index=False):
         text = str(period)
         if re.fullmatch(r"\d{4}-W\d{2}", text):
-            week = pd.Period(pd.Timestamp.fromisocalendar(int(text[:4]), int(text[6:]), 1), freq="W-SUN")
+            week = as_period(text)
             last = max(last, (week, str(month))) if last is not None else (week, str(month))
     if last is None or last[0].end_time.normalize() >= pd.Period(last[1], freq="M").end_time.normalize():
         return {}
