@@ -28,7 +28,11 @@ message, what to do), its stack trace goes to ``run.log`` beside it.
 
 Workers and notebook kernels compute with one BLAS thread each (``OMP_NUM_THREADS`` and
 its kin set before numpy loads in them, unless the user set them): the small matrices of
-the forecasts lose more to thread contention than they gain.
+the forecasts lose more to thread contention than they gain. A local worker shows its
+clinics' notebooks (the kit's template, which displays the sections the worker rendered)
+in one kernel, reset before each clinic and replaced after a failed clinic or
+:data:`KERNEL_REUSE_LIMIT` clinics (:func:`_warm_kernel`); a user's own template, and a
+Dask worker, start a new kernel per clinic.
 
 A run is written into ``<out>/.<run-id>.partial`` and renamed into place when done, so
 an interrupted run never leaves a half-written folder that looks complete, and a
@@ -308,7 +312,75 @@ def render_html(notebook_path: Path, html_path: Path, *, title: str | None = Non
     return html_path
 
 
-def run_clinic(job: dict) -> ClinicResult:
+#: Clinics one kernel of a local worker shows before it is replaced by a fresh one (bounds
+#: what a long run could accumulate in one process; see :func:`_warm_kernel`).
+KERNEL_REUSE_LIMIT = 40
+
+#: Run in a reused kernel before each clinic's notebook: an empty namespace and execution
+#: counts from 1 (as a new kernel has), the clinic's folder as the working directory, no
+#: figure left open. The modules stay imported: that is the saving.
+_KERNEL_RESET = """get_ipython().reset(new_session=True)
+import os as _kps_os, sys as _kps_sys
+_kps_os.chdir({cwd!r})
+if "matplotlib.pyplot" in _kps_sys.modules:
+    _kps_sys.modules["matplotlib.pyplot"].close("all")
+del _kps_os, _kps_sys
+"""
+
+_KERNEL: dict = {"km": None, "clinics": 0, "finalizer": None}   # this worker process's kernel, when reused
+
+
+def _drop_kernel() -> None:
+    """Shut this process's reused kernel down (it is started afresh when next needed)."""
+    km, _KERNEL["km"], _KERNEL["clinics"] = _KERNEL["km"], None, 0
+    if km is not None:
+        with contextlib.suppress(Exception):
+            km.shutdown_kernel(now=True)
+
+
+def _warm_kernel(cwd: Path, timeout: float = 60.0):
+    """The kernel of this worker process, reset for the next clinic (started if there is
+    none, it died, or it showed :data:`KERNEL_REUSE_LIMIT` clinics).
+
+    Issue 15: a kernel's start and its imports (pandas, matplotlib, the package) cost about
+    0.8-0.9 s of the 1.3-1.5 s a clinic's notebook took in a new kernel; in a reused kernel it
+    takes 0.5 s. Before each clinic the kernel runs :data:`_KERNEL_RESET`, so the notebook
+    starts from an empty namespace in its own folder; only the kit's own template (which
+    shows the sections the worker rendered) runs in a reused kernel, and a kernel whose
+    clinic failed is never reused (:func:`run_clinic`). The kernel's own stderr (start-up
+    chatter) goes nowhere; what its cells print is in the notebook as before.
+    """
+    from jupyter_client.manager import KernelManager
+
+    km = _KERNEL["km"]
+    if km is not None and (_KERNEL["clinics"] >= KERNEL_REUSE_LIMIT or not km.is_alive()):
+        _drop_kernel()
+        km = None
+    if km is None:
+        km = KernelManager(kernel_name="python3")
+        with one_blas_thread():
+            km.start_kernel(cwd=str(cwd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _KERNEL["km"] = km
+        if multiprocessing.parent_process() is not None and not _KERNEL.get("finalizer"):
+            from multiprocessing import util  # a worker's exit runs its finalizers, not atexit
+
+            _KERNEL["finalizer"] = util.Finalize(None, _drop_kernel, exitpriority=10)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=timeout)
+        reply = kc.execute_interactive(_KERNEL_RESET.format(cwd=str(cwd)), store_history=False,
+                                       timeout=timeout, output_hook=lambda msg: None)
+    finally:
+        kc.stop_channels()
+    if reply["content"].get("status") != "ok":
+        _drop_kernel()
+        raise RuntimeError("the reused notebook kernel could not be reset")
+    _KERNEL["clinics"] += 1
+    return km
+
+
+def run_clinic(job: dict, reuse_kernel: bool = False) -> ClinicResult:
     """Run the report notebook for one clinic (in a worker process) and render it.
 
     ``job`` holds only identifiers and paths: ``clinic_id``, ``name``, ``notebook``,
@@ -317,6 +389,11 @@ def run_clinic(job: dict) -> ClinicResult:
     error text and the step it happened in; ``report.html`` is then a short page saying
     what to do (:func:`write_failure_page`), the stack trace goes to ``run.log`` and the
     executed notebook is kept for diagnosis.
+
+    ``reuse_kernel``: show the notebook in this process's kernel, reset, instead of a new
+    kernel (:func:`_warm_kernel`; the local workers of ``kps run``), when the clinic's
+    sections were rendered by the worker (the kit's template). A kernel whose clinic failed
+    is shut down.
     """
     import papermill as pm
 
@@ -336,6 +413,14 @@ def run_clinic(job: dict) -> ClinicResult:
     os.dup2(log_fd, 2)
     try:
         rendered = _render_step(job, clinic_dir)
+        warm = {}
+        if reuse_kernel and rendered is not None:
+            try:
+                warm = {"km": _warm_kernel(clinic_dir)}
+            except Exception as exc:  # noqa: BLE001 - the clinic then runs in a new kernel, as before
+                _drop_kernel()
+                print(f"kps run: the reused kernel could not be used ({_one_line(str(exc))}); a new one runs "
+                      "this clinic", file=sys.stderr)
         with one_blas_thread():  # the kernel inherits it (a Dask worker's kernel too)
             pm.execute_notebook(
                 job["notebook"],
@@ -357,8 +442,11 @@ def run_clinic(job: dict) -> ClinicResult:
                 # the cells done for diagnosis); one that shows rendered sections is written once at the
                 # end (or with its error): saving the growing notebook 20 times cost more than its cells
                 request_save_on_cell_execute=rendered is None,
+                **warm,
             )
     except Exception as exc:  # noqa: BLE001 - any failure of one clinic is reported, not raised
+        if reuse_kernel:
+            _drop_kernel()   # a kernel that failed a clinic (or timed out in it) is never reused
         error = _describe_error(exc)
         step, where = _notebook_step(exc, executed, job.get("language", "sv"))
         trace = exc
@@ -592,7 +680,7 @@ def _execute_local(jobs: list[dict], n_workers: int):
         waiting = []
         broken = []
         with _local_pool(1 if alone else min(n_workers, len(batch))) as pool:
-            futures = {pool.submit(run_clinic, job): job for job in batch}
+            futures = {pool.submit(run_clinic, job, reuse_kernel=True): job for job in batch}
             for fut in cf.as_completed(futures):
                 job = futures[fut]
                 try:

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from batch_helpers import STEP_LINE, Page, clinic_lines, quick_notebook
+from batch_helpers import STEP_LINE, Page, clinic_lines, quick_notebook, small_region
 
 from kps_analysis import batch, cli
 
@@ -446,3 +446,38 @@ def test_the_render_step_runs_only_for_a_template_that_shows_stored_sections(tmp
     job = {"model_dir": str(tmp_path / "model"), "render": False}
     assert batch._render_step(job, tmp_path) is None and not (tmp_path / "model").exists()
 
+
+
+@slow
+def test_a_clinic_that_fails_in_a_reused_kernel_leaves_the_next_a_new_one(tmp_path, demo_dir_current):
+    """The local workers show their clinics in one kernel, reset before each (issue 15); a clinic
+    whose notebook fails takes its kernel with it, and nothing of a clinic is left for the next.
+    The template shows stored sections (``fragments.show(``), so the worker renders them first
+    and the kernel is reused, as for the kit's own template."""
+    import nbformat
+
+    params = small_region(tmp_path / "parameters", ("gyn", "hud", "uro"))
+    notebook = tmp_path / "reuse.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell('clinic_id = "x"\nparameters_dir = ""\ndata_dir = ""\noutput_dir = ""\n'
+                                  'run_id = ""\nmodel_dir = ""', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "import os, pathlib  # the stored sections are not shown here: fragments.show(...)\n"
+            "pathlib.Path(output_dir, 'kernel.txt').write_text(f\"{os.getpid()} {'secret' in globals()} \"\n"
+            "                                                  f\"{os.getcwd() == output_dir}\")\n"
+            "secret = clinic_id\n"
+            "if clinic_id == 'hud':\n    raise RuntimeError('hud is broken')\n"),
+    ]
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                   "language_info": {"name": "python"}}
+    nbformat.write(nb, notebook)
+
+    result = batch.run(clinics=["gyn", "hud", "uro"], data_dir=demo_dir_current, parameters_dir=params,
+                       out_dir=tmp_path / "out", workers=1, notebook=notebook)
+    status = {r.clinic_id: r.status for r in result.results}
+    assert status == {"gyn": "ok", "hud": "failed", "uro": "ok"} and result.exit_code == 1
+    assert all(r.render_seconds is not None for r in result.results)   # rendered: a reused kernel
+    seen = {c: (result.run_dir / c / "kernel.txt").read_text().split() for c in ("gyn", "hud", "uro")}
+    assert seen["gyn"][0] == seen["hud"][0] != seen["uro"][0]   # hud in gyn's kernel, uro in a new one
+    assert {c: v[1:] for c, v in seen.items()} == {c: ["False", "True"] for c in seen}
