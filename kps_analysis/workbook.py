@@ -768,6 +768,14 @@ def _write_group_titles(ws, sheet: Sheet, headers: list) -> None:
         j = k + 1
 
 
+#: Cells of a table's rows written as XML text by :func:`_raw_rows` (no cell objects) when the
+#: fast writer saves the workbook; False: every cell an openpyxl cell (the tests compare both).
+_RAW_CELLS = True
+
+#: Value types :func:`_raw_rows` writes (after :func:`_cell`); a sheet with another is written cell by cell.
+_RAW_TYPES = frozenset({float, int, bool, str, type(None), _dt.datetime, _dt.date})
+
+
 def _write_cells(ws, sheet: Sheet, headers: list, letters: dict, top: int, first: int, language: str) -> list:
     """Bold wrapped headers in row ``top``, then every cell (values or the sheet's formulas)
     with its column's number format; returns the columns' values, for the widths."""
@@ -785,6 +793,11 @@ def _write_cells(ws, sheet: Sheet, headers: list, letters: dict, top: int, first
     columns = [frame[h].tolist() for h in headers]
     specs = [(j + 1, sheet.formulas[h] if h in sheet.formulas else None,
               None if formats.get(h) == "@" else formats.get(h), columns[j]) for j, h in enumerate(headers)]
+    if _RAW_CELLS and len(frame) and headers and _fast_writer() is not None and not ws.parent.iso_dates:
+        rows = _raw_rows(ws, specs, letters, headers, first, len(frame), right)
+        if rows is not None:
+            ws._kps_rows = (first, rows, len(headers))
+            return columns
     styled: dict = {}  # (column, type of value) -> the style of its first formatted cell, shared after it
     for r in range(len(frame)):
         row, cells = first + r, []
@@ -812,6 +825,93 @@ def _write_cells(ws, sheet: Sheet, headers: list, letters: dict, top: int, first
             cells.append(c)
         ws.append(cells)
     return columns
+
+
+def _raw_rows(ws, specs: list, letters: dict, headers: list, first: int, n: int, right) -> list | None:
+    """The ``<row>`` elements of a sheet's ``n`` table rows as XML text, byte for byte what
+    :func:`_write_cells` makes through openpyxl's cells and :func:`_cell_xml` (issue 15: the cell
+    objects were most of a clinic's 20 workbooks' time); None (nothing done) for a sheet holding
+    a value this does not write (an Excel error code as text, a time of day, ...): it is then
+    written cell by cell.
+
+    The workbook's styles are registered in the order openpyxl's writer would: a cell object
+    is made for the first cell of each column and kind of value, as :func:`_write_cells` makes
+    them, and the style ids are taken in row order after those of the rows above the table.
+    """
+    from openpyxl.cell.cell import Cell
+    from openpyxl.compat import safe_string
+    from openpyxl.utils.datetime import to_excel
+
+    for _j, template, _fmt, values in specs:
+        if template is None and (not {type(v) for v in values} <= _RAW_TYPES
+                                 or any(type(v) is str and _ILLEGAL.sub("", v)[:32767] in _ERROR_CODES
+                                        for v in values)):
+            return None
+    book = ws.parent
+    styles = book._cell_styles
+    for sheet in book.worksheets:   # the ids the sheets before and the rows above take first, in writing order
+        for (_row, _col), cell in sorted(sheet._cells.items()):
+            if cell.has_style:
+                styles.add(cell._style)
+        if sheet is ws:
+            break
+    styled: dict = {}     # (column, type of value) -> the style array of its first formatted cell
+    ids: dict = {}        # (column, type) or (column, "right") -> ' s="id"' or ""
+    right_style = None
+    out = []
+    for r in range(n):
+        row = first + r
+        cells = []
+        for j, template, fmt, values in specs:
+            value = _render(template, letters, row, first) if template is not None else _cell(values[r])
+            kind_of = type(value)
+            key = (j, kind_of)
+            if kind_of is str:
+                if template is not None:      # a formula, with its column's format
+                    if fmt is not None and key not in styled:
+                        c = Cell(ws, row=row, column=j)
+                        c._value, c.data_type = value, "f"
+                        c.number_format = fmt
+                        styled[key] = c._style
+                    style = ids.get(key)
+                    if style is None:
+                        array = styled.get(key)
+                        style = f' s="{styles.add(array)}"' if array is not None and any(array) else ""
+                        ids[key] = style
+                    cells.append(_c_xml(f"{letters[headers[j - 1]]}{row}", style, "f", value, book,
+                                        to_excel, safe_string))
+                    continue
+                text = _ILLEGAL.sub("", value)[:32767]
+                style = ""
+                if fmt is not None:           # "dolt" in a number column: right-aligned, no format
+                    if right_style is None:
+                        c = Cell(ws, row=row, column=j)
+                        c._value, c.data_type = text, "s"
+                        c.alignment = right
+                        right_style = f' s="{styles.add(c._style)}"' if any(c._style) else ""
+                    style = right_style
+                cells.append(_c_xml(f"{letters[headers[j - 1]]}{row}", style, "s", text, book, to_excel, safe_string))
+                continue
+            if value is None:
+                continue                      # an empty cell without style is not written
+            kind = "b" if kind_of is bool else "d" if kind_of in (_dt.datetime, _dt.date) else "n"
+            if fmt is None:
+                if kind == "d":
+                    return None               # pragma: no cover - dates always have their kind's format
+                style = ""
+            else:
+                if key not in styled:
+                    c = Cell(ws, row=row, column=j, value=value)
+                    c.number_format = fmt
+                    styled[key] = c._style
+                style = ids.get(key)
+                if style is None:
+                    array = styled[key]
+                    style = f' s="{styles.add(array)}"' if any(array) else ""
+                    ids[key] = style
+            cells.append(_c_xml(f"{letters[headers[j - 1]]}{row}", style, kind, value, book, to_excel, safe_string))
+        out.append(f'<row r="{row}">{"".join(cells)}</row>')
+    return out
 
 
 def _longest(sheet: Sheet, h: str, values: list) -> int:
@@ -934,19 +1034,26 @@ def _cell_xml(cell, Cell, to_excel, safe_string):
     comments, hyperlinks, ISO or time-zone dates, errors, merged cells)."""
     if type(cell) is not Cell or cell._comment is not None or cell._hyperlink is not None:
         return None
-    kind, value = cell.data_type, cell._value
+    kind = cell.data_type
+    if kind == "d" and (cell.parent.parent.iso_dates or getattr(cell._value, "tzinfo", None) is not None
+                        or isinstance(cell._value, _dt.timedelta)):
+        return None
     style = f' s="{cell.style_id}"' if cell.has_style else ""
+    return _c_xml(cell.coordinate, style, kind, cell._value, cell.parent.parent, to_excel, safe_string)
+
+
+def _c_xml(coordinate: str, style: str, kind: str, value, book, to_excel, safe_string):
+    """The ``<c>`` element of a cell at ``coordinate`` with ``style`` (``' s="id"'`` or empty),
+    openpyxl's data type ``kind`` and ``value`` (a date not in ISO form, without time zone);
+    None for what openpyxl's own writer should write."""
     if kind == "d":
-        book = cell.parent.parent
-        if book.iso_dates or getattr(value, "tzinfo", None) is not None or isinstance(value, _dt.timedelta):
-            return None
         kind, value = "n", to_excel(value, book.epoch)
     if kind == "n" or kind == "b":
-        head = f'<c r="{cell.coordinate}"{style} t="{kind}"'
+        head = f'<c r="{coordinate}"{style} t="{kind}"'
     elif kind == "s" and isinstance(value, str):
-        head = f'<c r="{cell.coordinate}"{style} t="inlineStr"'
+        head = f'<c r="{coordinate}"{style} t="inlineStr"'
     elif kind == "f" and isinstance(value, str):
-        head = f'<c r="{cell.coordinate}"{style}'
+        head = f'<c r="{coordinate}"{style}'
     else:
         return None
     if value is None or value == "":
@@ -968,13 +1075,17 @@ def _fast_writer():
     through lxml; other internals changed): then :func:`_save` is openpyxl's save.
     tests/test_workbook.py compares the two files byte for byte."""
     try:
+        from xml.etree import ElementTree
+
         from openpyxl import LXML
         from openpyxl.cell.cell import Cell
         from openpyxl.comments.comment_sheet import CommentRecord
         from openpyxl.compat import safe_string
         from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+        from openpyxl.utils import get_column_letter
         from openpyxl.utils.datetime import to_excel
         from openpyxl.worksheet._writer import WorksheetWriter, write_cell
+        from openpyxl.worksheet.dimensions import SheetDimension
         from openpyxl.writer.excel import ExcelWriter
     except ImportError:  # pragma: no cover - another openpyxl
         return None
@@ -982,8 +1093,35 @@ def _fast_writer():
         return None
 
     class SheetWriter(WorksheetWriter):
+        # a sheet whose table rows are XML text already (_raw_rows): ws._kps_rows = (first row, rows, columns)
+        def write_dimensions(self):
+            raw = getattr(self.ws, "_kps_rows", None)
+            if raw is None:
+                return super().write_dimensions()
+            first, rows, width = raw
+            keys = [*self.ws._cells, (first, 1), (first + len(rows) - 1, width)]
+            low, high = min(k[0] for k in keys), max(k[0] for k in keys)
+            left, right = min(k[1] for k in keys), max(k[1] for k in keys)
+            self.xf.send(SheetDimension(f"{get_column_letter(left)}{low}:{get_column_letter(right)}{high}").to_tree())
+
+        def rows(self):
+            rows = super().rows()
+            raw = getattr(self.ws, "_kps_rows", None)
+            if raw is None:
+                return rows
+            first, text, _ = raw
+            last = first + len(text) - 1   # openpyxl's rows there hold only empty cells (the frozen pane's)
+            kept = [(i, row) for i, row in rows if not first <= i <= last]
+            return sorted(kept + [(first + k, row) for k, row in enumerate(text)], key=lambda pair: pair[0])
+
         def write_row(self, xf, row, row_idx):
             put = getattr(xf, "_file", None)
+            if isinstance(row, str):   # a table row written by _raw_rows
+                if put is None:  # pragma: no cover - another et_xmlfile
+                    xf.write(ElementTree.fromstring(row))
+                else:
+                    put(row)
+                return None
             if put is None:  # pragma: no cover - another et_xmlfile
                 return super().write_row(xf, row, row_idx)
             attrs = {"r": f"{row_idx}"}
