@@ -327,28 +327,59 @@ if "matplotlib.pyplot" in _kps_sys.modules:
 del _kps_os, _kps_sys
 """
 
-_KERNEL: dict = {"km": None, "clinics": 0, "finalizer": None}   # this worker process's kernel, when reused
+_KERNEL: dict = {"km": None, "kc": None, "clinics": 0, "finalizer": None}   # this worker's kernel, when reused
 
 
 def _drop_kernel() -> None:
     """Shut this process's reused kernel down (it is started afresh when next needed)."""
-    km, _KERNEL["km"], _KERNEL["clinics"] = _KERNEL["km"], None, 0
+    km, kc = _KERNEL["km"], _KERNEL["kc"]
+    _KERNEL.update(km=None, kc=None, clinics=0)
+    if kc is not None:
+        with contextlib.suppress(Exception):
+            kc.stop_channels()
     if km is not None:
         with contextlib.suppress(Exception):
             km.shutdown_kernel(now=True)
 
 
-def _warm_kernel(cwd: Path, timeout: float = 60.0):
-    """The kernel of this worker process, reset for the next clinic (started if there is
-    none, it died, or it showed :data:`KERNEL_REUSE_LIMIT` clinics).
+@functools.lru_cache(maxsize=1)
+def _warm_engine() -> str:
+    """The name of a papermill engine (registered once per process) that runs a notebook with
+    the kernel client it is given: nbclient's own engine starts a new client for every
+    notebook, and each new client waits 0.2 s for the kernel's output to go quiet (jupyter_client's
+    ``wait_for_ready``), twice a clinic with the reset."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
 
-    Issue 15: a kernel's start and its imports (pandas, matplotlib, the package) cost about
-    0.8-0.9 s of the 1.3-1.5 s a clinic's notebook took in a new kernel; in a reused kernel it
-    takes 0.5 s. Before each clinic the kernel runs :data:`_KERNEL_RESET`, so the notebook
-    starts from an empty namespace in its own folder; only the kit's own template (which
-    shows the sections the worker rendered) runs in a reused kernel, and a kernel whose
-    clinic failed is never reused (:func:`run_clinic`). The kernel's own stderr (start-up
-    chatter) goes nowhere; what its cells print is in the notebook as before.
+    class WarmEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+            kc = kwargs.pop("kc")
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("input_path", "timeout", "startup_timeout")}
+            client = PapermillNotebookClient(nb_man, timeout=execution_timeout, startup_timeout=start_timeout,
+                                             kernel_name=kernel_name, log=logger, log_output=log_output,
+                                             stdout_file=stdout_file, stderr_file=stderr_file, **kwargs)
+            client.kc = kc   # not owned by the client (it was given the kernel manager): kept after the run
+            return client.execute()
+
+    papermill_engines.register("kps-warm", WarmEngine)
+    return "kps-warm"
+
+
+def _warm_kernel(cwd: Path, timeout: float = 60.0) -> dict:
+    """Papermill's arguments to show the next clinic in this worker process's kernel, reset
+    (``engine_name``, ``km``, ``kc``): started if there is none, it died, or it showed
+    :data:`KERNEL_REUSE_LIMIT` clinics.
+
+    Issue 15: a kernel's start and its imports cost about 0.8-0.9 s of the 1.3-1.5 s a clinic's
+    notebook took in a new kernel; in a reused kernel, with one client kept, it takes about 0.3 s.
+    Before each clinic the kernel runs :data:`_KERNEL_RESET`, so the notebook starts from an
+    empty namespace in its own folder; only the kit's own template (which shows the sections
+    the worker rendered) runs in a reused kernel, and a kernel whose clinic failed is never
+    reused (:func:`run_clinic`). The kernel's own stderr (start-up chatter) goes nowhere; what
+    its cells print is in the notebook as before.
     """
     from jupyter_client.manager import KernelManager
 
@@ -365,19 +396,19 @@ def _warm_kernel(cwd: Path, timeout: float = 60.0):
             from multiprocessing import util  # a worker's exit runs its finalizers, not atexit
 
             _KERNEL["finalizer"] = util.Finalize(None, _drop_kernel, exitpriority=10)
-    kc = km.client()
-    kc.start_channels()
-    try:
+        kc = km.client()
+        kc.allow_stdin = False   # as nbclient's own clients: a cell asking for input fails, never waits
+        kc.start_channels()
+        _KERNEL["kc"] = kc
         kc.wait_for_ready(timeout=timeout)
-        reply = kc.execute_interactive(_KERNEL_RESET.format(cwd=str(cwd)), store_history=False,
-                                       timeout=timeout, output_hook=lambda msg: None)
-    finally:
-        kc.stop_channels()
+    kc = _KERNEL["kc"]
+    reply = kc.execute_interactive(_KERNEL_RESET.format(cwd=str(cwd)), store_history=False, timeout=timeout,
+                                   output_hook=lambda msg: None)
     if reply["content"].get("status") != "ok":
         _drop_kernel()
         raise RuntimeError("the reused notebook kernel could not be reset")
     _KERNEL["clinics"] += 1
-    return km
+    return {"engine_name": _warm_engine(), "km": km, "kc": kc}
 
 
 def run_clinic(job: dict, reuse_kernel: bool = False) -> ClinicResult:
@@ -416,7 +447,7 @@ def run_clinic(job: dict, reuse_kernel: bool = False) -> ClinicResult:
         warm = {}
         if reuse_kernel and rendered is not None:
             try:
-                warm = {"km": _warm_kernel(clinic_dir)}
+                warm = _warm_kernel(clinic_dir)
             except Exception as exc:  # noqa: BLE001 - the clinic then runs in a new kernel, as before
                 _drop_kernel()
                 print(f"kps run: the reused kernel could not be used ({_one_line(str(exc))}); a new one runs "

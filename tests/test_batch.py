@@ -591,28 +591,24 @@ def test_a_reused_kernel_starts_each_clinic_empty_in_its_folder(tmp_path, monkey
     for folder in folders:
         folder.mkdir()
 
-    def run(km, code):
-        kc = km.client()
-        kc.start_channels()
-        try:
-            reply = kc.execute_interactive(code, timeout=60, output_hook=lambda msg: None, user_expressions={
-                "cwd": "__import__('os').getcwd()", "left": "'secret' in globals()",
-                "count": "get_ipython().execution_count"})
-        finally:
-            kc.stop_channels()
+    def run(warm, code):   # through the client the notebook is run with
+        reply = warm["kc"].execute_interactive(code, timeout=60, output_hook=lambda msg: None, user_expressions={
+            "cwd": "__import__('os').getcwd()", "left": "'secret' in globals()",
+            "count": "get_ipython().execution_count"})
         return {k: eval(v["data"]["text/plain"]) for k, v in reply["content"]["user_expressions"].items()}
 
     try:
         first = batch._warm_kernel(folders[0])
+        assert first["engine_name"] == "kps-warm"
         assert run(first, "secret = 'clinic a'") == {"cwd": str(folders[0]), "left": True, "count": 2}
         again = batch._warm_kernel(folders[1])
-        assert again is first
+        assert again["km"] is first["km"] and again["kc"] is first["kc"]
         assert run(again, "1") == {"cwd": str(folders[1]), "left": False, "count": 2}
         fresh = batch._warm_kernel(folders[2])          # the limit of 2 clinics was reached
-        assert fresh is not first and not first.is_alive()
-        fresh.shutdown_kernel(now=True)                 # a kernel that died is replaced
+        assert fresh["km"] is not first["km"] and not first["km"].is_alive()
+        fresh["km"].shutdown_kernel(now=True)           # a kernel that died is replaced
         last = batch._warm_kernel(folders[3])
-        assert last is not fresh and run(last, "1")["cwd"] == str(folders[3])
+        assert last["km"] is not fresh["km"] and run(last, "1")["cwd"] == str(folders[3])
     finally:
         batch._drop_kernel()
     assert batch._KERNEL["km"] is None
