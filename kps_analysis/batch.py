@@ -411,6 +411,18 @@ def _warm_kernel(cwd: Path, timeout: float = 60.0) -> dict:
     return {"engine_name": _warm_engine(), "km": km, "kc": kc}
 
 
+def _kernel_for(clinic_dir: Path) -> dict:
+    """:func:`_warm_kernel` for a clinic, or ``{}`` (a new kernel, as before) when the reused one
+    cannot be had; the reason goes to the clinic's log."""
+    try:
+        return _warm_kernel(clinic_dir)
+    except Exception as exc:  # noqa: BLE001 - the clinic then runs in a new kernel
+        _drop_kernel()
+        print(f"kps run: the reused kernel could not be used ({_one_line(str(exc))}); a new one runs "
+              "this clinic", file=sys.stderr)
+        return {}
+
+
 def run_clinic(job: dict, reuse_kernel: bool = False) -> ClinicResult:
     """Run the report notebook for one clinic (in a worker process) and render it.
 
@@ -444,14 +456,7 @@ def run_clinic(job: dict, reuse_kernel: bool = False) -> ClinicResult:
     os.dup2(log_fd, 2)
     try:
         rendered = _render_step(job, clinic_dir)
-        warm = {}
-        if reuse_kernel and rendered is not None:
-            try:
-                warm = _warm_kernel(clinic_dir)
-            except Exception as exc:  # noqa: BLE001 - the clinic then runs in a new kernel, as before
-                _drop_kernel()
-                print(f"kps run: the reused kernel could not be used ({_one_line(str(exc))}); a new one runs "
-                      "this clinic", file=sys.stderr)
+        warm = _kernel_for(clinic_dir) if reuse_kernel and rendered is not None else {}
         with one_blas_thread():  # the kernel inherits it (a Dask worker's kernel too)
             pm.execute_notebook(
                 job["notebook"],
