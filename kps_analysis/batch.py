@@ -1515,6 +1515,7 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
     pass did not run).
     """
     from . import region
+    from .store import clinic_rows
 
     members = region.clinics_of(parameters_dir, clinic_params) if parameters_dir is not None \
         else list(clinic_params.values())
@@ -1548,7 +1549,7 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
             # each clinic's part written on the pool (issue 15: 0.3-0.4 s a clinic, the parent's own
             # serial work while the cores waited: about 110 s of a 300-clinic region's planning pass)
             targets = [job for job in jobs if job["clinic_id"] in planned]
-            parts = ((model.for_clinic(job["clinic_id"]), _clinic_rows(frames, job["clinic_id"]),
+            parts = ((model.for_clinic(job["clinic_id"]), clinic_rows(frames, job["clinic_id"]),
                       str(Path(job["clinic_dir"]) / "model"), job["clinic_id"]) for job in targets)
             list((pool.map if pool is not None else map)(_write_clinic_model, parts))
         finally:
@@ -1563,13 +1564,6 @@ def _plan_region(jobs: list[dict], clinic_params: dict, data_dir: Path, out_root
         for job in jobs:
             job.pop("model_dir", None)
         return []
-
-
-def _clinic_rows(frames: dict, clinic: str) -> dict:
-    """The analyses' rows of one clinic (frames without a ``clinic`` column: none), as
-    :func:`kps_analysis.store.write_analytics` writes them."""
-    return {name: frame[frame["clinic"] == clinic] if "clinic" in frame.columns else frame.iloc[:0]
-            for name, frame in frames.items()}
 
 
 def _write_clinic_model(args: tuple) -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .planning import PlanningModel
 
-__all__ = ["write_model", "read_model", "write_analytics", "read_analytics", "FRAMES"]
+__all__ = ["write_model", "read_model", "write_analytics", "read_analytics", "clinic_rows", "FRAMES"]
 
 #: The model's frames stored per clinic (the waiting list is not: it is patient-level).
 FRAMES = ("settings", "flows", "capacity_check", "plan", "uncertainty_by_month", "uncertainty", "follow_up",
@@ -123,10 +123,16 @@ def write_analytics(frames: dict, folder, clinic: str) -> Path:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, frame in frames.items():
-        part = frame[frame["clinic"] == clinic] if "clinic" in frame.columns else frame.iloc[:0]
+    for name, part in clinic_rows(frames, clinic).items():
         _write(part, folder / f"analytics_{name}.parquet")
     return folder
+
+
+def clinic_rows(frames: dict, clinic: str) -> dict:
+    """One clinic's rows of each of the run's analyses (:func:`write_analytics` writes them; a
+    frame without a ``clinic`` column has none): name -> DataFrame."""
+    return {name: frame[frame["clinic"] == clinic] if "clinic" in frame.columns else frame.iloc[:0]
+            for name, frame in frames.items()}
 
 
 def read_analytics(folder) -> dict:
