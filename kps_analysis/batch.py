@@ -373,8 +373,8 @@ def _warm_kernel(cwd: Path, timeout: float = 60.0) -> dict:
     (``engine_name``, ``km``, ``kc``): started if there is none, it died, or it showed
     :data:`KERNEL_REUSE_LIMIT` clinics.
 
-    Issue 15: a kernel's start and its imports cost about 0.8-0.9 s of the 1.3-1.5 s a clinic's
-    notebook took in a new kernel; in a reused kernel, with one client kept, it takes about 0.3 s.
+    Issue 15: a clinic's notebook and HTML export took 1.91 s (median, demo region) with a new
+    kernel each, 0.68-0.76 s in a reused kernel with one client kept (benchmarks/README.md).
     Before each clinic the kernel runs :data:`_KERNEL_RESET`, so the notebook starts from an
     empty namespace in its own folder; only the kit's own template (which shows the sections
     the worker rendered) runs in a reused kernel, and a kernel whose clinic failed is never

@@ -856,8 +856,15 @@ def _raw_rows(ws, specs: list, letters: dict, headers: list, first: int, n: int,
         if sheet is ws:
             break
     styled: dict = {}     # (column, type of value) -> the style array of its first formatted cell
-    ids: dict = {}        # (column, type) or (column, "right") -> ' s="id"' or ""
+    ids: dict = {}        # (column, type of value) -> its ' s="id"' (or "" without a style)
     right_style = None
+
+    def style_of(key) -> str:   # the id taken at the first cell that shows it, as the writer takes it
+        if key not in ids:
+            array = styled.get(key)
+            ids[key] = f' s="{styles.add(array)}"' if array is not None and any(array) else ""
+        return ids[key]
+
     out = []
     for r in range(n):
         row = first + r
@@ -873,12 +880,7 @@ def _raw_rows(ws, specs: list, letters: dict, headers: list, first: int, n: int,
                         c._value, c.data_type = value, "f"
                         c.number_format = fmt
                         styled[key] = c._style
-                    style = ids.get(key)
-                    if style is None:
-                        array = styled.get(key)
-                        style = f' s="{styles.add(array)}"' if array is not None and any(array) else ""
-                        ids[key] = style
-                    cells.append(_c_xml(f"{letters[headers[j - 1]]}{row}", style, "f", value, book,
+                    cells.append(_c_xml(f"{letters[headers[j - 1]]}{row}", style_of(key), "f", value, book,
                                         to_excel, safe_string))
                     continue
                 text = _ILLEGAL.sub("", value)[:32767]
@@ -904,11 +906,7 @@ def _raw_rows(ws, specs: list, letters: dict, headers: list, first: int, n: int,
                     c = Cell(ws, row=row, column=j, value=value)
                     c.number_format = fmt
                     styled[key] = c._style
-                style = ids.get(key)
-                if style is None:
-                    array = styled[key]
-                    style = f' s="{styles.add(array)}"' if any(array) else ""
-                    ids[key] = style
+                style = style_of(key)
             cells.append(_c_xml(f"{letters[headers[j - 1]]}{row}", style, kind, value, book, to_excel, safe_string))
         out.append(f'<row r="{row}">{"".join(cells)}</row>')
     return out
