@@ -250,8 +250,10 @@ def _git_commit(root: Path) -> str | None:
     return out.stdout.strip() or None
 
 
-def _new_run_id(out_root: Path) -> str:
-    base = datetime.now().strftime("%Y%m%d-%H%M%S")
+def _new_run_id(out_root: Path, started: datetime | None = None) -> str:
+    """A new run's id: its start in UTC to the second (``YYYYmmdd-HHMMSS``, as every output states
+    the run's time, :func:`kps_analysis.report.run_started`), ``-2``... for another run of the same second."""
+    base = (started or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
     run_id, n = base, 1
     while (out_root / run_id).exists() or (out_root / f".{run_id}.partial").exists():
         n += 1
@@ -343,20 +345,37 @@ def _drop_kernel() -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _warm_engine() -> str:
-    """The name of a papermill engine (registered once per process) that runs a notebook with
-    the kernel client it is given: nbclient's own engine starts a new client for every
-    notebook, and each new client waits 0.2 s for the kernel's output to go quiet (jupyter_client's
-    ``wait_for_ready``), twice a clinic with the reset."""
+def _kit_engine() -> str:
+    """The name of the papermill engine (registered once per process) ``kps run`` executes its
+    notebooks with: nbclient's own, except that
+
+    * papermill's record of the notebook's paths (``metadata.papermill.input_path`` and
+      ``output_path``) keeps only the file names, so an executed notebook names no folder of
+      the machine it ran on (a user name in a home folder); its parameters are paths relative
+      to its own folder (:func:`_kernel_path`);
+    * given a kernel client (``kc``, :func:`_warm_kernel`), it runs the notebook with it:
+      nbclient's own engine starts a new client for every notebook, and each new client waits
+      0.2 s for the kernel's output to go quiet (jupyter_client's ``wait_for_ready``), twice a
+      clinic with the reset.
+    """
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.log import logger
 
-    class WarmEngine(NBClientEngine):
+    class KitEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
-            kc = kwargs.pop("kc")
+            record = nb_man.nb.metadata.get("papermill", {})
+            for key in ("input_path", "output_path"):
+                if record.get(key):
+                    record[key] = Path(str(record[key])).name
+            kc = kwargs.pop("kc", None)
+            if kc is None:
+                return super().execute_managed_notebook(nb_man, kernel_name, log_output=log_output,
+                                                        stdout_file=stdout_file, stderr_file=stderr_file,
+                                                        start_timeout=start_timeout,
+                                                        execution_timeout=execution_timeout, **kwargs)
             kwargs = {k: v for k, v in kwargs.items() if k not in ("input_path", "timeout", "startup_timeout")}
             client = PapermillNotebookClient(nb_man, timeout=execution_timeout, startup_timeout=start_timeout,
                                              kernel_name=kernel_name, log=logger, log_output=log_output,
@@ -364,13 +383,26 @@ def _warm_engine() -> str:
             client.kc = kc   # not owned by the client (it was given the kernel manager): kept after the run
             return client.execute()
 
-    papermill_engines.register("kps-warm", WarmEngine)
-    return "kps-warm"
+    papermill_engines.register("kps", KitEngine)
+    return "kps"
+
+
+def _kernel_path(path, cwd) -> str:
+    """``path`` as a notebook's kernel working in ``cwd`` reaches it: relative to ``cwd`` (both
+    resolved, so a folder reached through a link still resolves), so that the executed notebook's
+    parameters name no folder of the machine; the absolute path where there is no relative one
+    (another drive); empty stays empty."""
+    if not path:
+        return path
+    try:
+        return os.path.relpath(os.path.realpath(path), os.path.realpath(cwd))
+    except ValueError:
+        return str(path)
 
 
 def _warm_kernel(cwd: Path, timeout: float = 60.0) -> dict:
     """Papermill's arguments to show the next clinic in this worker process's kernel, reset
-    (``engine_name``, ``km``, ``kc``): started if there is none, it died, or it showed
+    (``km``, ``kc``, for the kit's engine, :func:`_kit_engine`): started if there is none, it died, or it showed
     :data:`KERNEL_REUSE_LIMIT` clinics.
 
     Issue 15: a clinic's notebook and HTML export took 1.91 s (median, demo region) with a new
@@ -408,7 +440,7 @@ def _warm_kernel(cwd: Path, timeout: float = 60.0) -> dict:
         _drop_kernel()
         raise RuntimeError("the reused notebook kernel could not be reset")
     _KERNEL["clinics"] += 1
-    return {"engine_name": _warm_engine(), "km": km, "kc": kc}
+    return {"km": km, "kc": kc}
 
 
 def _kernel_for(clinic_dir: Path) -> dict:
@@ -463,12 +495,12 @@ def run_clinic(job: dict, reuse_kernel: bool = False) -> ClinicResult:
                 str(executed),
                 parameters={
                     "clinic_id": job["clinic_id"],
-                    "parameters_dir": job["parameters_dir"],
-                    "data_dir": job["data_dir"],
-                    "output_dir": str(clinic_dir),
+                    **{k: _kernel_path(job[k], clinic_dir) for k in ("parameters_dir", "data_dir")},
+                    "output_dir": ".",
                     "run_id": job["run_id"],
-                    **{k: job[k] for k in ("model_dir", "previous_tables") if job.get(k)},
+                    **{k: _kernel_path(job[k], clinic_dir) for k in ("model_dir", "previous_tables") if job.get(k)},
                 },
+                engine_name=_kit_engine(),
                 kernel_name="python3",
                 progress_bar=False,
                 log_output=False,
@@ -1178,7 +1210,7 @@ def run(
         if resume:
             lock = _acquire_lock(partial, run_id)
         else:
-            partial, run_id = _new_partial(out_root)
+            partial, run_id = _new_partial(out_root, started)
             lock = _acquire_lock(partial, run_id)
             _write_json(partial / RUN_SPEC, {
                 "run_id": run_id, "status": "running", "clinics": selected, "data_dir": str(data_dir),
@@ -1209,10 +1241,10 @@ def run(
             client.close()
 
 
-def _new_partial(out_root: Path) -> tuple[Path, str]:
+def _new_partial(out_root: Path, started: datetime | None = None) -> tuple[Path, str]:
     """Create ``<out_root>/.<run-id>.partial`` for a new run (never an existing one)."""
     for _ in range(100):
-        run_id = _new_run_id(out_root)
+        run_id = _new_run_id(out_root, started)
         partial = out_root / f".{run_id}.partial"
         try:
             partial.mkdir()
@@ -1619,9 +1651,11 @@ def _region_job(job: dict) -> dict:
         _render_region_step(job)
         with one_blas_thread():
             pm.execute_notebook(job["notebook"], str(executed),
-                                parameters={"run_dir": job["run_dir"], "language": job["language"],
-                                            "parameters_dir": job["parameters_dir"]},
-                                kernel_name="python3", progress_bar=False, log_output=False, cwd=str(region_dir))
+                                parameters={"run_dir": _kernel_path(job["run_dir"], region_dir),
+                                            "language": job["language"],
+                                            "parameters_dir": _kernel_path(job["parameters_dir"], region_dir)},
+                                engine_name=_kit_engine(), kernel_name="python3", progress_bar=False,
+                                log_output=False, cwd=str(region_dir))
         render_html(executed, region_dir / "overview.html", title=_texts(job["language"])["region_overview"],
                     language=job["language"])
     except Exception as exc:  # noqa: BLE001 - reported in the manifest

@@ -1364,11 +1364,10 @@ def load_region(run_dir="", parameters_dir="../parameters", language="") -> Regi
             run_date = started[:16].replace("T", " ") + " UTC" if len(started) >= 16 else ""
         except (ValueError, OSError):
             run_date = ""
-    if not run_date:  # the batch runs the overview inside the run's folder before its manifest: the name has it
-        import re
-
-        m = re.search(r"(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})", folder.name)
-        run_date = f"{m[1]}-{m[2]}-{m[3]} {m[4]}:{m[5]} UTC" if m else folder.name.strip(".").removesuffix(".partial")
+    if not run_date:  # the batch runs the overview inside the run's folder before its manifest: the id has it
+        run_id = folder.name.strip(".").removesuffix(".partial")
+        when = report.run_started(run_id)
+        run_date = when.strftime("%Y-%m-%d %H:%M UTC") if when else run_id
     plots.use_style()
     return RegionContext(folder=folder, summaries=summaries, names=names, language=language, settings=settings,
                          region=region, run_date=run_date or folder.name)

@@ -69,6 +69,24 @@ def test_every_demo_clinic_has_a_report(demo_run):
 
 
 @slow
+def test_every_output_of_a_run_states_the_runs_start(demo_run):
+    """One time for a run everywhere: its id is its start in UTC to the second, and the index, the
+    region overview and every report state that minute (a report drawn a minute later said so)."""
+    from datetime import datetime, timezone
+
+    _, run_dir = demo_run
+    started = datetime.fromisoformat(json.loads((run_dir / "manifest.json").read_text())["started"])
+    started = started.astimezone(timezone.utc)
+    assert run_dir.name == started.strftime("%Y%m%d-%H%M%S")
+    stamp = started.strftime("%Y-%m-%d %H:%M UTC")
+    pages = [run_dir / "index.html", run_dir / "region" / "overview.html", *sorted(run_dir.glob("*/report.html"))]
+    assert len(pages) >= 10
+    for page in pages:
+        text = html.unescape(page.read_text(encoding="utf-8"))
+        assert set(re.findall(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", text)) == {stamp}, page
+
+
+@slow
 def test_reports_are_self_contained_and_hide_code(demo_run):
     _, run_dir = demo_run
     for page in [run_dir / "index.html", *run_dir.glob("*/report.html")]:
@@ -599,7 +617,7 @@ def test_a_reused_kernel_starts_each_clinic_empty_in_its_folder(tmp_path, monkey
 
     try:
         first = batch._warm_kernel(folders[0])
-        assert first["engine_name"] == "kps-warm"
+        assert set(first) == {"km", "kc"}   # papermill's arguments beside the kit's engine (run_clinic)
         assert run(first, "secret = 'clinic a'") == {"cwd": str(folders[0]), "left": True, "count": 2}
         again = batch._warm_kernel(folders[1])
         assert again["km"] is first["km"] and again["kc"] is first["kc"]

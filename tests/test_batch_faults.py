@@ -465,7 +465,8 @@ def test_a_clinic_that_fails_in_a_reused_kernel_leaves_the_next_a_new_one(tmp_pa
         nbformat.v4.new_code_cell(
             "import os, pathlib  # the stored sections are not shown here: fragments.show(...)\n"
             "pathlib.Path(output_dir, 'kernel.txt').write_text(f\"{os.getpid()} {'secret' in globals()} \"\n"
-            "                                                  f\"{os.getcwd() == output_dir}\")\n"
+            "                                                  f\"{pathlib.Path.cwd().name == clinic_id == "
+            "pathlib.Path(output_dir).resolve().name}\")\n"
             "secret = clinic_id\n"
             "if clinic_id == 'hud':\n    raise RuntimeError('hud is broken')\n"),
     ]

@@ -311,6 +311,25 @@ def test_no_identifier_name_or_free_text_in_any_file(small_run):
             assert reason not in text, f"{name}: a free-text removal reason"
 
 
+def test_no_file_names_a_folder_of_the_machine(small_run):
+    """No file of the run names a folder of the machine it ran on (a user name in a home folder, a
+    share): the executed notebooks' parameters are paths relative to their own folder and papermill's
+    record of the notebook's paths keeps only the file names; the notebooks ran from them."""
+    run_dir, _ = small_run
+    tmp = run_dir.parent.parent                      # the data, the parameters and the output folders
+    root = Path(batch.__file__).resolve().parents[1]  # the kit's notebooks
+    folders = {str(tmp), str(tmp.resolve()), str(root)}
+    notebooks = 0
+    for name, text in _files(run_dir):
+        notebooks += name.endswith(".ipynb")
+        for folder in folders:
+            assert folder not in text, f"{name}: names the folder {folder}"
+    assert notebooks == 3   # two clinics and the region overview
+    record = json.loads((run_dir / "gyn" / "report.ipynb").read_text(encoding="utf-8"))["metadata"]["papermill"]
+    assert (record["input_path"], record["output_path"]) == ("clinic_report.ipynb", "report.ipynb")
+    assert record["parameters"]["output_dir"] == "."
+
+
 # --- 2. no table with a row per patient --------------------------------------------------------------------------
 
 def _norm(name) -> str:

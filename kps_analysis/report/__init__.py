@@ -53,7 +53,7 @@ from .labels import (
 from .markup import TOC_SLOT, add_table_of_contents, escape_text, html_table
 from .region import moves_table, region_cost_text, region_purchase_table, region_table
 from .section_texts import SECTIONS, section
-from .sentences import forecast_text, provenance_markdown, title_markdown
+from .sentences import forecast_text, provenance_markdown, run_started, title_markdown
 from .suppression import (
     STOCK_COLUMNS,
     Shown,
@@ -98,7 +98,7 @@ __all__ = [
     # files
     "atomic_path", "write_table", "write_excel", "read_clinic_tables", "latest_run",
     # sentences
-    "provenance_markdown", "title_markdown", "forecast_text",
+    "provenance_markdown", "title_markdown", "forecast_text", "run_started",
     # tables
     "headline_table", "wait_table", "changes_table", "finding_message", "findings_table", "wait_summary_table",
     "load_table",

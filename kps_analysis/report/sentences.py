@@ -31,6 +31,29 @@ def title_markdown(name: str, hospital: str | None, periods: pd.Series, *, langu
     return f"# {escape_text(name)}\n" + " · ".join(parts)
 
 
+def run_started(run_id: str) -> datetime | None:
+    """When a ``kps run`` started, read from its run id (``YYYYmmdd-HHMMSS`` in UTC, with a
+    ``-n`` suffix for a second run in the same second); None for any other id (``interactive``).
+
+    Every output of a run states this one time (the reports, the region overview and the
+    index, which reads it from the manifest), not the minute each was drawn.
+
+    >>> run_started("20261203-190644-2")
+    datetime.datetime(2026, 12, 3, 19, 6, 44, tzinfo=datetime.timezone.utc)
+    >>> run_started("interactive") is None
+    True
+    """
+    import re
+
+    m = re.fullmatch(r"(\d{8}-\d{6})(?:-\d+)?", str(run_id or ""))
+    if not m:
+        return None
+    try:
+        return datetime.strptime(m[1], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
 def provenance_markdown(
     *,
     clinic_id: str,
@@ -42,7 +65,8 @@ def provenance_markdown(
     language: str = "sv",
     now: datetime | None = None,
 ) -> str:
-    """The provenance footer of a report, as Markdown.
+    """The provenance footer of a report, as Markdown; the time is ``now``, else the run's start
+    (:func:`run_started`), else the present.
 
     Examples
     --------
@@ -54,7 +78,7 @@ def provenance_markdown(
     *Dataperiod:* 2019-W02 – 2026-W47 · *Körning:* <code>r1</code>, 2026-11-23 08:00 UTC ·
     Syntetiska demodata eller regionens data enligt parameterfilen; inga patientuppgifter visas.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or run_started(run_id) or datetime.now(timezone.utc)
     stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     period = f"{data_period[0]} – {data_period[1]}" if data_period else "–"
     words = [label(key, language) for key in ("clinic", "provenance.parameters", "provenance.data_period",
