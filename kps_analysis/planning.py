@@ -1897,7 +1897,10 @@ def _fixed_periods_by_clinic(plan: pd.DataFrame, settings: pd.DataFrame) -> pd.S
 
 
 def _add_waiting_shares(out: pd.DataFrame, waiting: pd.DataFrame, settings: pd.DataFrame) -> None:
-    """Add who waits now, over the limit and by choice, and the share over the limit (in place) [patients, share]."""
+    """Add who waits now, over the limit and by choice, and the share over the limit (in place) [patients, share].
+
+    ``waiting_chosen`` is NaN (unknown) for a clinic whose waiting list is rebuilt from its weekly
+    totals: they do not say who chose to wait."""
     clinics = out.index
     limit = settings.drop_duplicates("clinic").set_index("clinic")["guarantee_days"]
     if len(waiting):
@@ -1908,8 +1911,13 @@ def _add_waiting_shares(out: pd.DataFrame, waiting: pd.DataFrame, settings: pd.D
         over = counted[counted["wait_days"] > counted["_limit"]].groupby("clinic")["patients"].sum().round(6)
         out["waiting_counted"] = total.reindex(clinics)
         out["waiting_over_90"] = over.reindex(clinics).fillna(0.0).where(out["waiting_counted"].notna())
+        # a queue rebuilt from weekly totals (waits.aggregate_classes) does not tell who chose to wait:
+        # unknown, not 0
+        from .waits import AGGREGATE_CLASSES
+
+        listed = w.loc[~w["priority"].astype(str).isin(AGGREGATE_CLASSES), "clinic"].unique()
         out["waiting_chosen"] = w[w["patient_chosen_wait"]].groupby("clinic")["patients"].sum().round(6).reindex(
-            clinics).fillna(0.0)
+            clinics).fillna(0.0).where(clinics.isin(listed))
         with np.errstate(invalid="ignore", divide="ignore"):
             out["share_over_90_days"] = (out["waiting_over_90"] / out["waiting_counted"].where(
                 out["waiting_counted"] > 0))
