@@ -84,8 +84,9 @@ LABELS: dict[str, dict[str, str]] = {
     "table.hidden": {"sv": "dolt", "en": "hidden"},
     "queue_production_ratio_weeks": {"sv": "Köproduktionskvot (veckor)", "en": "Queue-to-production ratio (weeks)"},
     "share_over_90_days": {"sv": "Andel väntat över 90 dagar", "en": "Share waited over 90 days"},
-    "projected_breaches_12w": {"sv": "Beräknat antal över 90 dagar om 12 veckor",
-                               "en": "Projected over 90 days in 12 weeks"},
+    # the count in week 12, beside the peak over the 12 weeks that the report's cards and the index show
+    "projected_breaches_12w": {"sv": "Över 90 dagar i vecka 12 om inget köps",
+                               "en": "Over 90 days in week 12 if nothing is bought"},
     "projected_breaches_peak_12w": {"sv": "Över 90 dagar inom 12 veckor om inget köps, högsta",
                                     "en": "Over 90 days within 12 weeks if nothing is bought, peak"},
     "capacity_gap_12w": {"sv": "Kapacitetsglapp 12 veckor", "en": "Capacity gap, 12 weeks"},
