@@ -753,6 +753,36 @@ def _run(a: _Arrays, *, purchase: bool = True, inflow: np.ndarray | None = None,
     return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
 
 
+def _serve(live: np.ndarray, per_p: np.ndarray, own: np.ndarray) -> None:
+    """Serve ``own`` patients of each series in the serving order, in place: priority, then oldest
+    entry first [patients].
+
+    ``live`` is series × priority × entry day, ``per_p`` its sums over the days, ``own`` the
+    patients served per series. Cell by cell ``served = clip(own - before, 0, live)``, with
+    ``before`` the patients of earlier priorities and earlier entry days. A priority whose
+    running total is within ``own`` is served whole (emptied), the priorities after the first
+    that is not are not reached, so only that one's cells are computed: a third of the
+    Monte Carlo's passes over the cells, where every priority's were.
+    """
+    n_s, n_p, _ = live.shape
+    ahead = np.cumsum(per_p, axis=1)
+    whole_p = ahead <= own[:, None]                     # priorities served whole (a prefix of each series)
+    live[whole_p] = 0.0
+    first = whole_p.sum(axis=1)                         # the priority the last served patient is in
+    part = np.flatnonzero(first < n_p)
+    if not len(part):
+        return
+    p = first[part]
+    cells = live[part, p]                               # series × entry day of that priority (a copy)
+    served = np.cumsum(cells, axis=1)
+    served -= cells
+    served += (ahead - per_p)[part, p][:, None]
+    np.subtract(own[part][:, None], served, out=served)
+    np.clip(served, 0.0, cells, out=served)
+    cells -= served
+    live[part, p] = cells
+
+
 def _run_block(a: _Arrays, purchase: bool, inflow: np.ndarray, capacity: np.ndarray, fixed_buy: np.ndarray,
                top_up: bool) -> dict:
     """:func:`_run` of a few series (the period loop)."""
@@ -770,15 +800,7 @@ def _run_block(a: _Arrays, purchase: bool, inflow: np.ndarray, capacity: np.ndar
         own = np.minimum(np.floor(capacity[:, k] + 1e-9), np.floor(queue + 1e-9))
         fixed_k = a.fixed_own[:, k] if a.fixed_own.shape[-1] > k else np.full(n_s, np.nan)
         own = np.where(np.isnan(fixed_k), own, np.minimum(fixed_k, np.floor(queue + 1e-9)))
-        # serving order: priority, then oldest entry first; served = clip(own - before, 0, live)
-        # with before = patients of earlier priorities + earlier entry days, in place (one
-        # temporary of the live cells instead of five: the same arithmetic, the same bits)
-        served = np.cumsum(live, axis=2)
-        served -= live
-        served += (np.cumsum(per_p, axis=1) - per_p)[:, :, None]
-        np.subtract(own[:, None, None], served, out=served)
-        np.clip(served, 0.0, live, out=served)
-        live -= served
+        _serve(live, per_p, own)
         age = last - np.arange(last + 1)                                 # days waited at the period's end
         over_mask = age[None, :] > a.limit[:, None]                      # series × entry day
         by_day = live.sum(axis=1)                                        # series × entry day
@@ -795,7 +817,10 @@ def _run_block(a: _Arrays, purchase: bool, inflow: np.ndarray, capacity: np.ndar
             take = np.clip(buy[:, None] - cum, 0.0, by_day)
             with np.errstate(invalid="ignore", divide="ignore"):
                 keep = np.where(by_day > 0, 1.0 - take / np.where(by_day > 0, by_day, 1.0), 1.0)
-            live *= keep[:, None, :]
+            # keep is 1 exactly after the last entry day anybody is bought from: those cells stay as they are
+            bought = np.flatnonzero((take > 0).any(axis=0))
+            if len(bought):
+                live[:, :, :bought[-1] + 1] *= keep[:, None, :bought[-1] + 1]
             by_day = by_day - take
         else:
             buy = np.zeros(n_s)

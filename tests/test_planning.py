@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kps_analysis import planning
 from kps_analysis.planning import Assumptions, assumptions_frame, project_plan
@@ -741,3 +743,24 @@ def test_the_follow_up_leaves_out_a_measure_the_clinic_neither_plans_nor_produce
     hud = follow_up[follow_up["clinic"] == "hud"]
     assert set(hud["measure"]) == {"new_visits"}
     assert {"new_visits", "operations_elective"} <= set(follow_up.loc[follow_up["clinic"] == "uro", "measure"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n_p=st.integers(1, 5), zeros=st.floats(0.0, 0.9))
+def test_serving_takes_the_priorities_then_the_oldest_as_every_cell_would(seed, n_p, zeros):
+    """planning._serve (only the priority the last served patient is in is computed cell by cell)
+    against the rule applied to every cell: served = clip(own - before, 0, live), ``before`` the
+    patients of earlier priorities and earlier entry days; and the patients served are
+    min(own, queue) (nobody lost or made up) [patients]."""
+    rng = np.random.default_rng(seed)
+    live = rng.uniform(0, 3, size=(6, n_p, 40)) * (rng.uniform(size=(6, n_p, 40)) > zeros)
+    per_p = live.sum(axis=2)
+    queue = per_p.sum(axis=1)
+    own = np.floor(rng.uniform(0, 1.3, size=6) * queue)
+    before = np.cumsum(live, axis=2) - live + (np.cumsum(per_p, axis=1) - per_p)[:, :, None]
+    expected = live - np.clip(own[:, None, None] - before, 0.0, live)
+    got = live.copy()
+    planning._serve(got, per_p, own)
+    assert np.allclose(got, expected, rtol=0, atol=1e-9)
+    assert np.allclose(live.sum(axis=(1, 2)) - got.sum(axis=(1, 2)), np.minimum(own, queue), atol=1e-9)
+    assert (got >= 0).all()
