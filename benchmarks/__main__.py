@@ -9,13 +9,14 @@ from . import bench_core, bench_extract, bench_forecast, bench_forecast_real, be
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
     p.add_argument("names", nargs="*", default=["core"],
-                   help=("benchmarks to run: core, region, notebook, notebook-standalone, extract, forecast, "
+                   help=("benchmarks to run: core, region, planning, notebook, notebook-standalone, extract, forecast, "
                          "forecast-profile, forecast-real, purchase, scale-aggregation, scale-batch, scale-region"))
     p.add_argument("--clinics", type=int, default=1000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--loop-sample", type=int, default=100,
                    help="clinics timed in the per-clinic loop (scaled up to --clinics)")
-    p.add_argument("--baseline", help="'core': another tree of the package to time against (interleaved)")
+    p.add_argument("--baseline", help="'core', 'planning': another tree of the package to time against "
+                                      "(interleaved)")
     p.add_argument("--region-clinics", type=int, default=20, help="clinics in 'region'")
     p.add_argument("--clinic", default="uro", help="'notebook': the demo clinic whose report is timed")
     p.add_argument("--forecast-clinics", type=int, default=500, help="synthetic clinics in 'forecast'")
@@ -40,8 +41,9 @@ def main(argv=None) -> int:
         if name == "core":
             bench_core.run(clinics=args.clinics, years=args.years, loop_sample=args.loop_sample,
                            baseline=args.baseline, repeat=args.repeat)
-        elif name in ("region", "notebook", "notebook-standalone"):
-            bench_region.run(parts=(name,), clinics=args.region_clinics, workers=args.workers, clinic=args.clinic)
+        elif name in ("region", "notebook", "notebook-standalone", "planning"):
+            bench_region.run(parts=(name,), clinics=args.region_clinics, workers=args.workers, clinic=args.clinic,
+                             baseline=args.baseline)
         elif name.startswith("scale"):
             parts = ("aggregation", "batch") if name == "scale" else (name.split("-", 1)[1],)
             bench_scale.run(rows=args.rows, clinics=args.batch_clinics, parts=parts, workers=args.workers)

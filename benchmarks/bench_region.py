@@ -14,6 +14,10 @@ notebook's papermill run plus HTML export (median of three), both in this run; t
 executed report's cells are ranked by the time papermill recorded for each, so the
 cells that cost most are named (the notebook cell by cell).
 
+``planning``: the region's planning pass alone (the clinics' data read and ``region.compute``
+on a spawned pool of W, as ``kps run`` makes it) of this tree against ``--baseline`` (another tree of
+the package), baseline, this, this, baseline in one run; wall and CPU a clinic (parent and pool).
+
 ``notebook-standalone``: the report template run on its own through papermill (as a user
 runs it in JupyterLab: the planning model computed in the kernel), with the HTML export,
 against the same empty notebook; cells ranked the same way.
@@ -249,8 +253,66 @@ def notebook_standalone(clinic: str = "uro", other: str = "gyn") -> dict:
             "costliest_cells_cold": cells}
 
 
-def run(*, parts=("notebook", "region"), clinics: int = 20, workers: int = 2, clinic: str = "uro") -> dict:
+_PLANNING = """
+import concurrent.futures as cf, json, multiprocessing as mp, resource, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from benchmarks.bench_scale import _region_setup
+from kps_analysis import region
+
+if __name__ == "__main__":
+    data, params, _ = _region_setup(Path(tempfile.mkdtemp()), {clinics})
+    ps = region.clinics_of(params)
+    t0 = time.perf_counter()
+    with cf.ProcessPoolExecutor({workers}, mp_context=mp.get_context("spawn")) as pool:
+        inputs = region.read_inputs(ps, data, mapper=pool.map)
+        region.compute(inputs, executor=pool, parts_hint={workers})
+    wall = time.perf_counter() - t0
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
+    print(json.dumps([wall, cpu]))
+"""
+
+
+def _planning_in(root: Path, clinics: int, workers: int) -> tuple[float, float]:
+    """The region's planning pass of the package tree at ``root`` in a fresh interpreter, as ``kps run``
+    makes it (the clinics' data read and the region computed on a spawned pool): (wall, CPU) [s]."""
+    env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", _PLANNING.format(root=str(root), clinics=clinics, workers=workers)],
+                          capture_output=True, text=True, cwd=root, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the planning pass in {root} failed: {proc.stderr[-1500:]}")
+    wall, cpu = json.loads(proc.stdout.strip().splitlines()[-1])
+    return float(wall), float(cpu)
+
+
+def planning(baseline: str | Path, clinics: int = 48, workers: int = 2) -> dict:
+    """The region's planning pass (``region.read_inputs`` + ``region.compute`` on ``workers`` spawned
+    processes, ``clinics`` copies of the demo clinics) of this tree against ``baseline``'s (another tree of
+    the package, e.g. ``git archive <commit>``), run baseline, this, this, baseline: wall and CPU [s]."""
+    here = Path(__file__).resolve().parent.parent
+    base = Path(baseline).resolve()
+    order = [("baseline", base), ("this_tree", here), ("this_tree", here), ("baseline", base)]
+    times = {"baseline": [], "this_tree": []}
+    for name, root in order:
+        times[name].append(_planning_in(root, clinics, workers))
+    wall = {k: statistics.mean(t[0] for t in v) for k, v in times.items()}
+    cpu = {k: statistics.mean(t[1] for t in v) for k, v in times.items()}
+    return {"clinics": clinics, "workers": workers, "baseline": str(base),
+            **{f"{k}_seconds": [round(t[0], 1) for t in v] for k, v in times.items()},
+            **{f"{k}_cpu_seconds_a_clinic": [round(t[1] / clinics, 3) for t in v] for k, v in times.items()},
+            "this_over_baseline": round(wall["this_tree"] / wall["baseline"], 2),
+            "this_over_baseline_cpu": round(cpu["this_tree"] / cpu["baseline"], 2)}
+
+
+def run(*, parts=("notebook", "region"), clinics: int = 20, workers: int = 2, clinic: str = "uro",
+        baseline: str | None = None) -> dict:
     result = {"benchmark": "region"}
+    if "planning" in parts:
+        if not baseline:
+            raise SystemExit("planning needs --baseline TREE (another tree of the package, e.g. git archive)")
+        result["planning"] = planning(baseline, clinics, workers)
     if "notebook" in parts:
         result["notebook"] = notebook(clinic)
     if "notebook-standalone" in parts:
