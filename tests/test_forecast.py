@@ -553,8 +553,8 @@ def test_interval_of_sum_by_hand_and_consistent_with_the_periods():
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), kind=st.sampled_from(["mul", "add", None]), monthly=st.booleans())
 def test_the_holt_winters_forecast_is_statsmodels_own_to_the_bit(seed, kind, monthly):
-    """forecast._hw_forecast runs statsmodels' forecast recursion with Python floats (it cost 2-3 ms a
-    fit in statsmodels' loop of numpy scalars): the same numbers, bit for bit, for every season kind,
+    """forecast._hw_forecast runs statsmodels' forecast recursion with Python floats (instead of
+    statsmodels' loop of numpy scalars): the same numbers, bit for bit, for every season kind,
     weekly and monthly, up to two seasons ahead and more."""
     import warnings
 
