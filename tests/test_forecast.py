@@ -574,3 +574,50 @@ def test_the_holt_winters_forecast_is_statsmodels_own_to_the_bit(seed, kind, mon
                                    if monthly or kind is None else "heuristic", **season).fit()
     for h in (1, m - 1, m, m + 1, 2 * m + 3):   # the season's states change at m - 1 and m steps ahead
         assert np.array_equal(_hw_forecast(res, h), np.asarray(res.forecast(h), dtype=float)), h
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), kind=st.sampled_from(["mul", "add", None]), monthly=st.booleans(),
+       warm=st.booleans())
+def test_a_fit_without_statsmodels_results_has_its_parameters_to_the_bit(seed, kind, monthly, warm):
+    """forecast._params_only_model fits as statsmodels' ExponentialSmoothing and skips only the final
+    pass that builds its results: the same parameters, bit for bit (the initial trend too, which
+    statsmodels stores damped and divides back), so the same forecasts, cold and warm started."""
+    import warnings
+
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    from kps_analysis.forecast import _FittedParams, _hw_forecast, _params_only_model
+
+    m = 12 if monthly else 52
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2 * m + 2, 5 * m))
+    t = np.arange(n)
+    y = 40 + 0.03 * t + 8 * np.sin(2 * np.pi * t / m) + rng.normal(0, 3, n)
+    if kind == "add":
+        y = y - 45   # some values below 0, as an additive season's series may have
+    season = {"seasonal": kind, "seasonal_periods": m} if kind else {}
+    init = "estimated" if monthly or kind is None else "heuristic"
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for cls in (ExponentialSmoothing, _params_only_model()):
+            model = cls(y, trend="add", damped_trend=True, initialization_method=init, **season)
+            first = model.fit(use_brute=init == "estimated")
+            if warm:   # started from another fit's parameters, as the backtest's later origins are
+                p = first.params
+                start = np.r_[[p["smoothing_level"], p["smoothing_trend"], p["smoothing_seasonal"] or 0.1,
+                               p["initial_level"], p["initial_trend"], p["damping_trend"]],
+                              np.asarray(p["initial_seasons"], float)] * 0.97
+                model = cls(y[:-3], trend="add", damped_trend=True, initialization_method=init, **season)
+                keep = [True, True, bool(kind), init == "estimated", init == "estimated", True] \
+                    + [init == "estimated"] * (m if kind else 0)
+                first = model.fit(start_params=start[keep], use_brute=False)
+            results.append(first)
+    ours, theirs = results[1], results[0]
+    assert isinstance(ours, _FittedParams)
+    for key, value in theirs.params.items():
+        mine = ours.params[key]
+        assert np.array_equal(np.asarray(mine, dtype=float), np.asarray(value, dtype=float), equal_nan=True), key
+    for h in (1, m, 2 * m + 3):
+        assert np.array_equal(_hw_forecast(ours, h), np.asarray(theirs.forecast(h), dtype=float)), h
